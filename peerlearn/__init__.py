@@ -1,0 +1,128 @@
+"""PeerLearn: a self-hostable peer-learning marketplace."""
+
+import logging
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(config_name=None, overrides=None):
+    """Build the application. ``config_name`` picks a class in ``peerlearn.config``."""
+    from .config import config_for
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config_for(config_name).load())
+    if overrides:
+        app.config.update(overrides)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_auth(app)
+    register_blueprints(app)
+    register_sockets(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def configure_logging(app):
+    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
+    root = logging.getLogger()
+    if not any(getattr(h, "_peerlearn", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._peerlearn = True
+        root.addHandler(handler)
+    logging.getLogger("peerlearn").setLevel(level)
+    root.setLevel(min(level, logging.WARNING) if app.testing else level)
+
+
+def register_extensions(app):
+    from .extensions import csrf, db, limiter, login_manager, mail, migrate, socketio
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
+        logger=False,
+        engineio_logger=False,
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _tune_sqlite(db.engine)
+
+
+def _tune_sqlite(engine):
+    """Foreign keys on, and WAL with a busy timeout so the web process and jobs share the file."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def register_auth(app):
+    from . import security
+
+    security.init_app(app)
+
+
+def register_blueprints(app):
+    from .blueprints.api import bp as api_bp
+    from .blueprints.auth import bp as auth_bp
+    from .blueprints.dashboards import bp as dashboards_bp
+    from .blueprints.dev import bp as dev_bp
+    from .blueprints.main import bp as main_bp
+    from .blueprints.users import bp as users_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(users_bp)
+    app.register_blueprint(dashboards_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+    if app.config["DEV_OUTBOX_ENABLED"]:
+        app.register_blueprint(dev_bp, url_prefix="/dev")
+
+
+def register_sockets(app):
+    from . import sockets
+
+    sockets.init_app(app)
+
+
+def register_errorhandlers(app):
+    from . import errors
+
+    errors.init_app(app)
+
+
+def register_template_helpers(app):
+    from . import jinja
+
+    jinja.init_app(app)
+
+
+def register_cli(app):
+    from . import cli
+
+    cli.init_app(app)

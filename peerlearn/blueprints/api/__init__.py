@@ -1,0 +1,7 @@
+"""The JSON API, compatible with the original's paths and envelope (see docs/api/openapi.yaml)."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from . import accounts, meta  # noqa: E402,F401

@@ -1,0 +1,167 @@
+"""Accounts over JSON: register, log in/out with bearer tokens, profile, avatar, reset."""
+
+from flask import current_app, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from ...exceptions import NotFound, ValidationError
+from ...extensions import db
+from ...models import AuthKind, Role, User
+from ...security import bearer_token, sign_out
+from ...services import accounts, auth, avatars, skills
+from . import bp
+from .responses import ok
+from .serializers import own_profile, public_user
+from .utils import api_login_required, json_body, text_field
+
+
+def _token_payload(auth_session, user):
+    return {
+        "token": auth_session.raw_token,
+        "token_type": "Bearer",
+        "expires_at": auth_session.expires_at.isoformat(),
+        "user": own_profile(user),
+    }
+
+
+@bp.post("/register/")
+def register():
+    data = json_body()
+    user = accounts.register(
+        email=text_field(data, "email", required=True),
+        password=text_field(data, "password", required=True),
+        name=text_field(data, "name", required=True),
+        role=text_field(data, "role") or Role.LEARNER.value,
+        timezone=text_field(data, "timezone"),
+        skills_=data.get("skills") or [],
+        interests=data.get("interests") or [],
+        headline=text_field(data, "headline") or "",
+        bio=text_field(data, "bio") or "",
+        hourly_rate_paise=data.get("hourly_rate_paise", 0),
+        ip_address=request.remote_addr or "",
+    )
+    auth_session = auth.start_session(
+        user, AuthKind.API, ip_address=request.remote_addr or "", user_agent=request.user_agent.string
+    )
+    return ok(
+        _token_payload(auth_session, user),
+        "Account created. Check your email for a confirmation link.",
+        status=201,
+    )
+
+
+@bp.post("/login/")
+def login():
+    data = json_body()
+    user = auth.authenticate(
+        text_field(data, "email", required=True),
+        text_field(data, "password", required=True),
+        ip_address=request.remote_addr or "",
+    )
+    auth_session = auth.start_session(
+        user, AuthKind.API, ip_address=request.remote_addr or "", user_agent=request.user_agent.string
+    )
+    return ok(_token_payload(auth_session, user), "Logged in.")
+
+
+@bp.post("/logout/")
+@api_login_required
+def logout():
+    if bearer_token() is not None:
+        auth.end_session(current_user.current_auth_session)
+    else:
+        sign_out()
+    return ok({}, "Logged out.")
+
+
+@bp.post("/logout-all/")
+@api_login_required
+def logout_all():
+    count = auth.end_sessions_of(current_user)
+    return ok({"ended_sessions": count}, "Signed out everywhere.")
+
+
+@bp.get("/profile/")
+@api_login_required
+def get_profile():
+    return ok(own_profile(current_user))
+
+
+@bp.route("/profile/", methods=["PATCH", "PUT"])
+@api_login_required
+def update_profile():
+    changes = json_body()
+    if not changes:
+        raise ValidationError("Send at least one field to change.")
+    accounts.update_profile(current_user, changes)
+    return ok(own_profile(current_user), "Profile saved.")
+
+
+@bp.post("/profile/avatar/")
+@api_login_required
+def upload_avatar():
+    upload = request.files.get("avatar")
+    if upload is None:
+        raise ValidationError(
+            "Send the image as multipart/form-data in a field named avatar.",
+            fields={"avatar": ["This field is required."]},
+        )
+    avatars.save_avatar(current_user, upload.read(current_app.config["AVATAR_MAX_BYTES"] + 1))
+    return ok(own_profile(current_user), "Profile photo updated.")
+
+
+@bp.delete("/profile/avatar/")
+@api_login_required
+def delete_avatar():
+    avatars.remove_avatar(current_user)
+    return ok(own_profile(current_user), "Profile photo removed.")
+
+
+@bp.post("/verify-email/")
+def verify_email():
+    data = json_body()
+    user = accounts.verify_email(text_field(data, "token", required=True))
+    return ok({"email": user.email, "email_verified": True}, "Email confirmed.")
+
+
+@bp.post("/verify-email/resend/")
+@api_login_required
+def resend_verification():
+    sent = accounts.resend_verification(current_user, ip_address=request.remote_addr or "")
+    return ok({"sent": sent}, "Confirmation link sent." if sent else "Email already confirmed.")
+
+
+@bp.post("/password-reset/")
+def request_password_reset():
+    data = json_body()
+    accounts.request_password_reset(
+        text_field(data, "email", required=True), ip_address=request.remote_addr or ""
+    )
+    return ok({}, "If an account exists for that email, a reset link is on its way.")
+
+
+@bp.post("/password-reset/confirm/")
+def confirm_password_reset():
+    data = json_body()
+    accounts.reset_password(
+        text_field(data, "token", required=True), text_field(data, "password", required=True)
+    )
+    return ok({}, "Password changed. Every existing sign-in was ended; log in again.")
+
+
+@bp.get("/skills/")
+def skill_autocomplete():
+    query = request.args.get("q", "")[:60]
+    return ok({"skills": skills.autocomplete(query)})
+
+
+@bp.get("/mentors/<int:user_id>/")
+def mentor(user_id):
+    mentor = db.session.scalar(
+        select(User).where(
+            User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None)
+        )
+    )
+    if mentor is None:
+        raise NotFound("No mentor with this id.")
+    return ok(public_user(mentor))

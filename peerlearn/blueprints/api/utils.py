@@ -1,0 +1,45 @@
+from functools import wraps
+
+from flask import request
+from flask_login import current_user
+
+from ...exceptions import AuthenticationError, DomainError, ValidationError
+
+
+def json_body():
+    """The request's JSON object, or a 400/422 with a clear message."""
+    if not request.data:
+        return {}
+    if not request.is_json:
+        raise DomainError(
+            "Send a JSON body with Content-Type: application/json.", code="unsupported_media_type"
+        )
+    data = request.get_json(silent=True)
+    if data is None:
+        raise DomainError("The request body is not valid JSON.", code="malformed_json")
+    if not isinstance(data, dict):
+        raise DomainError("The JSON body must be an object.", code="malformed_json")
+    return data
+
+
+def api_login_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            raise AuthenticationError(
+                "Log in, or send a bearer token from POST /api/login/.", code="authentication_required"
+            )
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def text_field(data, name, *, required=False):
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ValidationError(f"{name} is required.", fields={name: ["This field is required."]})
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string.", fields={name: ["Must be a string."]})
+    return value

@@ -1,0 +1,42 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, EmailField, PasswordField, RadioField, SelectField
+from wtforms import SelectChoice, StringField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+
+from ...forms import TagListField
+
+
+class RegisterForm(FlaskForm):
+    role = RadioField(
+        "I want to",
+        choices=[SelectChoice("learner", "Learn"), SelectChoice("mentor", "Teach")],
+        default="learner",
+        validators=[InputRequired()],
+    )
+    name = StringField("Full name", validators=[InputRequired(), Length(max=100)])
+    email = EmailField(
+        "Email", validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)]
+    )
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=256)])
+    skills = TagListField("Skills you have")
+    interests = TagListField("What you want to learn")
+    timezone = SelectField("Timezone", validate_choice=False)
+    headline = StringField("Headline", validators=[Optional(), Length(max=120)])
+    bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
+    hourly_rate = DecimalField(
+        "Hourly rate (₹)", places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=256)])
+    remember = BooleanField("Keep me signed in for 14 days")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired(), Email(check_deliverability=False)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])

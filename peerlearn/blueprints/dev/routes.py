@@ -1,0 +1,41 @@
+from flask import abort, render_template
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import OutboundEmail
+from . import bp
+
+
+@bp.get("/outbox")
+def outbox():
+    emails = db.session.scalars(select(OutboundEmail).order_by(OutboundEmail.id.desc()).limit(100))
+    return render_template("dev/outbox.html", emails=list(emails))
+
+
+@bp.get("/outbox/<int:email_id>")
+def outbox_email(email_id):
+    email = db.session.get(OutboundEmail, email_id)
+    if email is None:
+        abort(404)
+    return render_template("dev/outbox_email.html", email=email)
+
+
+@bp.get("/outbox/<int:email_id>/html")
+def outbox_email_html(email_id):
+    email = db.session.get(OutboundEmail, email_id)
+    if email is None:
+        abort(404)
+    # Shown inside a sandboxed iframe on the message page.
+    return email.html_body, 200, {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    }
+
+
+@bp.before_request
+def loopback_only():
+    # The outbox shows live sign-in and reset links: never to anyone but this machine.
+    from flask import request
+
+    if request.remote_addr not in {"127.0.0.1", "::1"}:
+        abort(404)

@@ -1,0 +1,21 @@
+from flask import render_template
+
+from ...extensions import db
+from ...services import stats
+from . import bp
+
+
+@bp.get("/")
+def index():
+    return render_template(
+        "main/index.html",
+        figures=stats.platform_figures(),
+        mentors=stats.mentor_spotlight(limit=3),
+    )
+
+
+@bp.get("/healthz")
+def health():
+    """Liveness and database reachability, for load balancers and `make run`'s wait loop."""
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,22 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ...forms import TagListField
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Full name", validators=[InputRequired(), Length(max=100)])
+    headline = StringField("Headline", validators=[Optional(), Length(max=120)])
+    bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
+    skills = TagListField("Skills you have")
+    interests = TagListField("What you want to learn")
+    timezone = SelectField("Timezone", validate_choice=False)
+    hourly_rate = DecimalField(
+        "Hourly rate (₹)", places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+    )
+
+
+class AvatarForm(FlaskForm):
+    avatar = FileField("Profile photo", validators=[FileRequired("Choose an image to upload.")])

@@ -1,0 +1,133 @@
+from decimal import Decimal
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory
+from flask import url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ...exceptions import DomainError
+from ...extensions import db
+from ...forms import apply_field_errors
+from ...models import Role, User
+from ...services import accounts, auth, avatars
+from ...services.accounts import rupees_to_paise
+from . import bp
+from .forms import AvatarForm, ProfileForm
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    return render_template(
+        "users/profile.html",
+        user=current_user,
+        avatar_form=AvatarForm(),
+        sessions=auth.sessions_of(current_user),
+    )
+
+
+@bp.route("/profile/edit", methods=["GET", "POST"])
+@login_required
+def edit_profile():
+    user = current_user
+    form = ProfileForm(obj=user if request.method == "GET" else None)
+    form.timezone.choices = accounts.timezone_choices()
+    if request.method == "GET":
+        form.skills.data = [s.name for s in user.skills]
+        form.interests.data = [s.name for s in user.interests]
+        form.hourly_rate.data = Decimal(user.hourly_rate_paise) / 100
+    status = 200
+    if form.validate_on_submit():
+        changes = {
+            "name": form.name.data,
+            "bio": form.bio.data or "",
+            "timezone": form.timezone.data,
+            "skills": form.skills.data,
+            "interests": form.interests.data,
+        }
+        if user.is_mentor:
+            changes["headline"] = form.headline.data or ""
+            try:
+                changes["hourly_rate_paise"] = rupees_to_paise(form.hourly_rate.data)
+            except DomainError as exc:
+                form.hourly_rate.errors = [exc.message]
+        if not form.hourly_rate.errors:
+            try:
+                accounts.update_profile(user, changes)
+            except DomainError as exc:
+                leftover = apply_field_errors(form, exc.fields)
+                flash(leftover[0] if leftover else exc.message, "error")
+                status = exc.status
+            else:
+                flash("Profile saved.", "success")
+                return redirect(url_for("users.profile"))
+        else:
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("users/edit.html", form=form, avatar_form=AvatarForm()), status
+
+
+@bp.post("/profile/avatar")
+@login_required
+def upload_avatar():
+    form = AvatarForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.avatar.errors), "Choose an image to upload.")
+        flash(message, "error")
+        return redirect(url_for("users.edit_profile")), 303
+    try:
+        avatars.save_avatar(current_user, form.avatar.data.read(current_app.config["AVATAR_MAX_BYTES"] + 1))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return render_template("users/edit.html", form=_filled_profile_form(), avatar_form=form,
+                               avatar_error=exc.message), exc.status
+    flash("Profile photo updated.", "success")
+    return redirect(url_for("users.edit_profile"))
+
+
+def _filled_profile_form():
+    form = ProfileForm(formdata=None, obj=current_user)
+    form.timezone.choices = accounts.timezone_choices()
+    form.skills.data = [s.name for s in current_user.skills]
+    form.interests.data = [s.name for s in current_user.interests]
+    form.hourly_rate.data = Decimal(current_user.hourly_rate_paise) / 100
+    return form
+
+
+@bp.post("/profile/avatar/remove")
+@login_required
+def remove_avatar():
+    avatars.remove_avatar(current_user)
+    flash("Profile photo removed.", "info")
+    return redirect(url_for("users.edit_profile"))
+
+
+@bp.post("/profile/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id):
+    if session_id == current_user.current_auth_session.id:
+        return redirect(url_for("auth.logout"), 307)
+    if not auth.end_session_by_id(current_user, session_id):
+        abort(404)
+    flash("That device was signed out.", "info")
+    return redirect(url_for("users.profile") + "#devices")
+
+
+@bp.get("/mentors/<int:user_id>")
+def mentor_profile(user_id):
+    mentor = db.session.scalar(
+        select(User).where(
+            User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None)
+        )
+    )
+    if mentor is None:
+        abort(404)
+    return render_template("users/mentor.html", mentor=mentor)
+
+
+@bp.get("/media/avatars/<filename>")
+def avatar(filename):
+    response = send_from_directory(avatars.avatar_dir(), filename, max_age=86400 * 30)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,90 @@
+"""Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`."""
+
+import os
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from .extensions import db, socketio
+from .models import User
+
+from .demo import DEMO_PASSWORD
+
+
+def init_app(app):
+    app.cli.add_command(serve)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_admin)
+
+
+@click.command("serve")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="PORT or 5000")
+@with_appcontext
+def serve(host, port):
+    """Serve the app with Socket.IO (the embedded mode of `make run`)."""
+    app = current_app._get_current_object()
+    url = f"http://{host}:{port}"
+    click.echo("")
+    click.secho(f"  PeerLearn is running at {url}", fg="green", bold=True)
+    click.echo(f"  async mode: {app.config['SOCKETIO_ASYNC_MODE']}, database: {db.engine.url.get_backend_name()}, "
+               f"jobs: {'inline' if app.config['JOBS_INLINE'] else 'RQ worker'}, "
+               f"email: {app.config['MAIL_BACKEND']}")
+    if db.session.scalar(select(func.count(User.id)).where(User.email.like("%@peerlearn.local"))):
+        click.echo(f"  Demo accounts (password: {DEMO_PASSWORD}):")
+        for email, role in DEMO_ACCOUNTS_SUMMARY:
+            click.echo(f"    {role:8} {email}")
+    if app.config["DEV_OUTBOX_ENABLED"]:
+        click.echo(f"  Emails are written to the log and shown at {url}/dev/outbox")
+    click.echo("  Press Ctrl+C to stop.\n")
+    db.session.remove()
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=False)
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.password_option()
+@with_appcontext
+def create_admin(email, name, password):
+    """Create an administrator (the only way to get the admin role)."""
+    from .exceptions import DomainError
+    from .services import accounts
+
+    try:
+        user = accounts.create_admin(email=email, password=password, name=name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Admin {user.email} created.")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed when the database has no users yet.")
+@with_appcontext
+def seed_demo(if_empty):
+    """Load the demo accounts (idempotent; refused in production)."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("seed-demo is refused under the production config.")
+    if if_empty and db.session.scalar(select(func.count(User.id))):
+        click.echo("Database already has users; demo data not loaded.")
+        return
+    from .demo import load_demo
+
+    created = load_demo()
+    click.echo(f"Demo data loaded ({created} new accounts). Password for all: {DEMO_PASSWORD}")
+
+
+DEMO_ACCOUNTS_SUMMARY = [
+    ("admin@peerlearn.local", "admin"),
+    ("mentor1@peerlearn.local", "mentor"),
+    ("mentor2@peerlearn.local", "mentor"),
+    ("mentor3@peerlearn.local", "mentor"),
+    ("learner1@peerlearn.local", "learner"),
+    ("learner2@peerlearn.local", "learner"),
+    ("learner3@peerlearn.local", "learner"),
+    ("learner4@peerlearn.local", "learner"),
+    ("learner5@peerlearn.local", "learner"),
+]

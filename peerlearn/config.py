@@ -1,0 +1,250 @@
+"""Configuration classes.
+
+Every value is read from the environment when ``create_app`` runs (``Config.load``), never at
+import time, so tests and scripts can set variables before building an app.
+"""
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration cannot run safely."""
+
+
+def env_str(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_int(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def env_bool(name, default=False):
+    value = env_str(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_json(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be valid JSON") from exc
+
+
+def normalise_database_url(url):
+    """Accept the common ``postgres://`` spelling and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Defaults shared by every environment: the embedded mode of ``make run``."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+
+    @classmethod
+    def load(cls):
+        """Return a dict of settings read from the environment now."""
+        instance = Path(env_str("PEERLEARN_INSTANCE_DIR", str(INSTANCE_DIR)))
+        redis_url = env_str("REDIS_URL")
+        database_url = env_str("DATABASE_URL") or cls.default_database_url(instance)
+        settings = {
+            "ENV_NAME": cls.ENV_NAME,
+            "DEBUG": cls.DEBUG,
+            "TESTING": cls.TESTING,
+            "INSTANCE_DIR": str(instance),
+            "SECRET_KEY": env_str("SECRET_KEY") or cls.default_secret_key(instance),
+            "SERVER_NAME": env_str("SERVER_NAME"),
+            "PREFERRED_URL_SCHEME": env_str("PREFERRED_URL_SCHEME", "http"),
+            "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL"),
+            # Database
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": cls.engine_options(database_url),
+            # Web sessions (the cookie only carries a random id; the record lives in the database)
+            "SESSION_COOKIE_NAME": "peerlearn_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", cls.ENV_NAME == "production"),
+            "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+            "PERMANENT_SESSION_LIFETIME": timedelta(days=env_int("SESSION_LIFETIME_DAYS", 14)),
+            "API_TOKEN_LIFETIME_DAYS": env_int("API_TOKEN_LIFETIME_DAYS", 30),
+            # Account tokens
+            "EMAIL_VERIFICATION_HOURS": env_int("EMAIL_VERIFICATION_HOURS", 48),
+            "PASSWORD_RESET_MINUTES": env_int("PASSWORD_RESET_MINUTES", 60),
+            "PASSWORD_MIN_LENGTH": 8,
+            # Argon2id cost; tests lower it to keep the suite fast.
+            "ARGON2_TIME_COST": env_int("ARGON2_TIME_COST", 3),
+            "ARGON2_MEMORY_COST": env_int("ARGON2_MEMORY_COST", 65536),
+            # Forms and CSRF: checked in a before_request hook so bearer-token calls are exempt.
+            "WTF_CSRF_CHECK_DEFAULT": False,
+            "WTF_CSRF_TIME_LIMIT": None,
+            # Uploads
+            "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
+            "UPLOAD_DIR": env_str("UPLOAD_DIR", str(instance / "uploads")),
+            "AVATAR_MAX_BYTES": 5 * 1024 * 1024,
+            "AVATAR_MAX_PIXELS": env_int("AVATAR_MAX_PIXELS", 25_000_000),
+            "AVATAR_SIZE": 512,
+            # Redis, Socket.IO and jobs
+            "REDIS_URL": redis_url,
+            "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.default_async_mode()),
+            "SOCKETIO_MESSAGE_QUEUE": env_str("SOCKETIO_MESSAGE_QUEUE", redis_url),
+            "JOBS_INLINE": env_bool("JOBS_INLINE", redis_url is None),
+            "RQ_JOB_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 180),
+            # Rate limits
+            "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
+            "RATELIMIT_STORAGE_URI": env_str(
+                "RATELIMIT_STORAGE_URI", redis_url if redis_url else "memory://"
+            ),
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "LOGIN_LIMIT_PER_ACCOUNT": env_str("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+            "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
+            "REGISTER_LIMIT_PER_IP": env_str("REGISTER_LIMIT_PER_IP", "10 per hour"),
+            "RESET_LIMIT_PER_ACCOUNT": env_str("RESET_LIMIT_PER_ACCOUNT", "3 per hour"),
+            "RESET_LIMIT_PER_IP": env_str("RESET_LIMIT_PER_IP", "20 per hour"),
+            # Email
+            "MAIL_BACKEND": env_str("MAIL_BACKEND", "smtp" if env_str("MAIL_SERVER") else "log"),
+            "MAIL_SERVER": env_str("MAIL_SERVER", "localhost"),
+            "MAIL_PORT": env_int("MAIL_PORT", 25),
+            "MAIL_USE_TLS": env_bool("MAIL_USE_TLS"),
+            "MAIL_USE_SSL": env_bool("MAIL_USE_SSL"),
+            "MAIL_USERNAME": env_str("MAIL_USERNAME"),
+            "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
+            "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "PeerLearn <no-reply@peerlearn.local>"),
+            # Product
+            "DEFAULT_TIMEZONE": env_str("DEFAULT_TIMEZONE", "Asia/Kolkata"),
+            "ICE_SERVERS": env_json("ICE_SERVERS", []),
+            "DEV_OUTBOX_ENABLED": cls.ENV_NAME != "production",
+            "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
+        }
+        cls.check(settings)
+        return settings
+
+    @staticmethod
+    def default_database_url(instance):
+        return f"sqlite:///{instance / 'peerlearn.sqlite3'}"
+
+    @staticmethod
+    def default_async_mode():
+        return "threading"
+
+    @staticmethod
+    def engine_options(url):
+        if url.startswith(("postgres://", "postgresql")):
+            return {"pool_pre_ping": True}
+        return {}
+
+    @staticmethod
+    def default_secret_key(instance):
+        """A per-install key kept under ``instance/``, so embedded runs keep their sessions."""
+        path = instance / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        import secrets
+
+        instance.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    @classmethod
+    def check(cls, settings):
+        """Refuse settings that cannot run; subclasses add their own rules."""
+        if settings["SOCKETIO_ASYNC_MODE"] not in {"threading", "gevent", "eventlet"}:
+            raise ConfigError("SOCKETIO_ASYNC_MODE must be threading, gevent or eventlet")
+        if settings["MAIL_BACKEND"] not in {"log", "smtp"}:
+            raise ConfigError("MAIL_BACKEND must be log or smtp")
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    @classmethod
+    def load(cls):
+        settings = super().load()
+        settings.update(
+            SQLALCHEMY_DATABASE_URI=normalise_database_url(
+                env_str("TEST_DATABASE_URL", "sqlite://")
+            ),
+            SQLALCHEMY_ENGINE_OPTIONS=cls.engine_options(env_str("TEST_DATABASE_URL", "sqlite://")),
+            SECRET_KEY="testing-secret-key",
+            ARGON2_TIME_COST=1,
+            ARGON2_MEMORY_COST=1024,
+            JOBS_INLINE=True,
+            REDIS_URL=None,
+            SOCKETIO_MESSAGE_QUEUE=None,
+            RATELIMIT_STORAGE_URI="memory://",
+            MAIL_BACKEND="log",
+            SERVER_NAME=None,
+        )
+        return settings
+
+    @staticmethod
+    def default_secret_key(instance):
+        return "testing-secret-key"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    @staticmethod
+    def default_database_url(instance):
+        raise ConfigError("DATABASE_URL must be set in production")
+
+    @staticmethod
+    def default_secret_key(instance):
+        raise ConfigError("SECRET_KEY must be set in production")
+
+    @staticmethod
+    def default_async_mode():
+        return "gevent"
+
+    @classmethod
+    def check(cls, settings):
+        super().check(settings)
+        if len(settings["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name=None):
+    name = name or env_str("PEERLEARN_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError as exc:
+        raise ConfigError(f"unknown PEERLEARN_ENV {name!r}; use one of {sorted(CONFIGS)}") from exc

@@ -1,0 +1,1 @@
+"""Text handling, recommendations and skill suggestions."""

@@ -1,0 +1,111 @@
+"""Who is asking: Flask-Login loaders, CSRF for cookie-authenticated writes, role guards."""
+
+from functools import wraps
+
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from .extensions import csrf, login_manager
+from .models import AuthKind
+from .services import auth
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def bearer_token():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def init_app(app):
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    # Sessions are server-side records; Flask-Login's IP/agent heuristics would only add noise.
+    login_manager.session_protection = None
+
+    @login_manager.user_loader
+    def load_from_cookie(token):
+        if bearer_token() is not None:
+            return None  # a request that presents a token is judged by that token alone
+        return auth.user_for_token(token, AuthKind.WEB)
+
+    @login_manager.request_loader
+    def load_from_bearer(req):
+        token = bearer_token()
+        return auth.user_for_token(token, AuthKind.API) if token else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if wants_json():
+            from .blueprints.api.responses import error_response
+
+            return error_response(401, "authentication_required", "Log in to continue.")
+        flash(login_manager.login_message, "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @app.before_request
+    def protect_cookie_writes():
+        if request.method in SAFE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
+            return
+        if bearer_token() is not None:
+            return  # a bearer token cannot be sent by another site's form
+        if request.blueprint == "api" and "_user_id" not in session:
+            return  # no cookie identity to borrow, so nothing to forge
+        csrf.protect()
+
+
+def wants_json():
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def sign_in(user, *, remember=False):
+    """Start a browser session: a fresh server record and a fresh cookie (no fixation)."""
+    session.clear()
+    auth_session = auth.start_session(
+        user,
+        AuthKind.WEB,
+        remember=remember,
+        ip_address=request.remote_addr or "",
+        user_agent=request.user_agent.string,
+    )
+    session.permanent = remember
+    login_user(user)
+    return auth_session
+
+
+def sign_out():
+    """End this browser's session on the server, then drop the cookie."""
+    if current_user.is_authenticated:
+        auth.end_session(current_user.current_auth_session)
+    logout_user()
+    session.clear()
+
+
+def role_required(*roles):
+    """Allow only signed-in users with one of ``roles`` (403 for the others)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def home_url_for(user):
+    """Where a user lands after signing in."""
+    if user.is_admin:
+        return url_for("dashboards.admin")
+    if user.is_mentor:
+        return url_for("dashboards.mentor")
+    return url_for("dashboards.learner")

@@ -1,0 +1,1 @@
+"""Use cases: plain functions that own their transaction and raise ``peerlearn.exceptions``."""

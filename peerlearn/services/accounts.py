@@ -1,0 +1,344 @@
+"""Accounts: registration, email verification, password reset and profile edits."""
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..exceptions import Conflict, TokenInvalid, ValidationError
+from ..extensions import db
+from ..models import SELF_SERVICE_ROLES, AccountToken, Role, TokenPurpose, User, hash_token, utcnow
+from . import auth, mail, passwords, ratelimit, skills
+
+PROFILE_FIELDS = {"name", "headline", "bio", "timezone", "skills", "interests", "hourly_rate_paise"}
+MENTOR_ONLY_FIELDS = {"headline", "hourly_rate_paise"}
+MAX_HOURLY_RATE_PAISE = 1_000_000_00  # ₹10 lakh an hour is more than anyone charges
+
+
+@lru_cache(maxsize=1)
+def timezones():
+    return frozenset(available_timezones())
+
+
+def timezone_choices():
+    return sorted(timezones())
+
+
+# ---------------------------------------------------------------------------- registration
+
+
+def register(*, email, password, name, role, timezone=None, skills_=None, interests=None,
+             headline="", bio="", hourly_rate_paise=0, ip_address=""):
+    """Create a learner or mentor account and email a verification link."""
+    ratelimit.hit("register-ip", ip_address, "REGISTER_LIMIT_PER_IP")
+    email = auth.normalise_email(email)
+    errors = {}
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        errors["email"] = ["Enter a valid email address."]
+    if role not in {r.value for r in SELF_SERVICE_ROLES}:
+        errors["role"] = ["Choose learner or mentor."]
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["Enter your name."]
+    elif len(name) > 100:
+        errors["name"] = ["Use at most 100 characters."]
+    timezone = timezone or current_app.config["DEFAULT_TIMEZONE"]
+    if timezone not in timezones():
+        errors["timezone"] = ["Choose a timezone from the list."]
+    try:
+        passwords.check_password_policy(password or "", email=email, name=name)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(
+            "An account with this email already exists.",
+            fields={"email": ["An account with this email already exists. Log in instead?"]},
+            code="email_taken",
+        )
+
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        password_hash=passwords.hash_password(password),
+        timezone=timezone,
+    )
+    if role == Role.MENTOR:
+        user.headline = (headline or "").strip()[:120]
+        user.hourly_rate_paise = _check_rate(hourly_rate_paise)
+    user.bio = (bio or "").strip()[:5000]
+    db.session.add(user)
+    try:
+        user.skills = skills.resolve(skills_ or [], field="skills")
+        user.interests = skills.resolve(interests or [], field="interests")
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict(
+            "An account with this email already exists.",
+            fields={"email": ["An account with this email already exists."]},
+            code="email_taken",
+        ) from exc
+    except ValidationError:
+        db.session.rollback()
+        raise
+    email_msg = _compose_verification(user)
+    db.session.commit()
+    mail.dispatch(email_msg)
+    return user
+
+
+def create_admin(*, email, password, name):
+    """Admins are only created from the command line."""
+    email = auth.normalise_email(email)
+    passwords.check_password_policy(password, email=email, name=name)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=Role.ADMIN.value,
+        password_hash=passwords.hash_password(password),
+        timezone=current_app.config["DEFAULT_TIMEZONE"],
+        email_verified_at=utcnow(),
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _check_rate(value):
+    try:
+        paise = int(value or 0)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            "Hourly rate must be a whole number of paise.",
+            fields={"hourly_rate_paise": ["Enter a whole number."]},
+        ) from exc
+    if paise < 0 or paise > MAX_HOURLY_RATE_PAISE:
+        raise ValidationError(
+            "Hourly rate is out of range.",
+            fields={"hourly_rate_paise": ["Enter an amount between ₹0 and ₹10,00,000."]},
+        )
+    return paise
+
+
+def rupees_to_paise(value):
+    """Convert a rupee amount from a form (Decimal, str or int) to integer paise, exactly."""
+    try:
+        amount = Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except InvalidOperation as exc:
+        raise ValidationError("Enter an amount in rupees.") from exc
+    paise = amount * 100
+    if paise != paise.to_integral_value():
+        raise ValidationError("Use at most two decimal places.")
+    return int(paise)
+
+
+# ---------------------------------------------------------------------------- emailed tokens
+
+
+def _serializer(purpose):
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"peerlearn:{purpose}")
+
+
+def _issue_token(user, purpose, lifetime):
+    raw = secrets.token_urlsafe(24)
+    now = utcnow()
+    db.session.add(
+        AccountToken(
+            user_id=user.id,
+            purpose=purpose.value,
+            token_hash=hash_token(raw),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return _serializer(purpose.value).dumps(raw)
+
+
+def _find_token(signed, purpose, max_age):
+    """Check signature, age and the server record; return the AccountToken (not yet consumed)."""
+    try:
+        raw = _serializer(purpose.value).loads(signed, max_age=int(max_age.total_seconds()))
+    except SignatureExpired as exc:
+        raise TokenInvalid("This link has expired. Request a new one.", code="token_expired") from exc
+    except BadSignature as exc:
+        raise TokenInvalid("This link is not valid. Check that you copied all of it.") from exc
+    if not isinstance(raw, str):
+        raise TokenInvalid("This link is not valid.")
+    token = db.session.scalar(
+        select(AccountToken).where(
+            AccountToken.token_hash == hash_token(raw), AccountToken.purpose == purpose.value
+        )
+    )
+    if token is None:
+        raise TokenInvalid("This link is not valid.")
+    if token.used_at is not None:
+        raise TokenInvalid("This link has already been used.", code="token_used")
+    if token.expires_at <= utcnow():
+        raise TokenInvalid("This link has expired. Request a new one.", code="token_expired")
+    return token
+
+
+def _consume(token):
+    """Mark a token used; exactly one caller wins even when two requests race."""
+    result = db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise TokenInvalid("This link has already been used.", code="token_used")
+
+
+def _verification_lifetime():
+    return timedelta(hours=current_app.config["EMAIL_VERIFICATION_HOURS"])
+
+
+def _reset_lifetime():
+    return timedelta(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+
+
+def _compose_verification(user):
+    signed = _issue_token(user, TokenPurpose.VERIFY_EMAIL, _verification_lifetime())
+    return mail.compose(
+        user,
+        "verify_email",
+        "Confirm your email for PeerLearn",
+        link=mail.absolute_url("auth.verify_email", token=signed),
+        hours=current_app.config["EMAIL_VERIFICATION_HOURS"],
+    )
+
+
+def resend_verification(user, *, ip_address=""):
+    if user.is_verified:
+        return False
+    ratelimit.hit("verify-resend", str(user.id), "RESET_LIMIT_PER_ACCOUNT")
+    ratelimit.hit("verify-resend-ip", ip_address, "RESET_LIMIT_PER_IP")
+    email = _compose_verification(user)
+    db.session.commit()
+    mail.dispatch(email)
+    return True
+
+
+def verify_email(signed):
+    token = _find_token(signed, TokenPurpose.VERIFY_EMAIL, _verification_lifetime())
+    _consume(token)
+    user = token.user
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def request_password_reset(email, *, ip_address=""):
+    """Email a reset link if the account exists. Callers answer the same either way."""
+    email = auth.normalise_email(email)
+    ratelimit.hit("reset-ip", ip_address, "RESET_LIMIT_PER_IP")
+    ratelimit.hit("reset-account", email, "RESET_LIMIT_PER_ACCOUNT")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.is_active:
+        return
+    signed = _issue_token(user, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
+    message = mail.compose(
+        user,
+        "reset_password",
+        "Reset your PeerLearn password",
+        link=mail.absolute_url("auth.reset_password", token=signed),
+        minutes=current_app.config["PASSWORD_RESET_MINUTES"],
+    )
+    db.session.commit()
+    mail.dispatch(message)
+
+
+def check_reset_token(signed):
+    """Validate a reset link without using it up (to show the form)."""
+    return _find_token(signed, TokenPurpose.RESET_PASSWORD, _reset_lifetime()).user
+
+
+def reset_password(signed, new_password):
+    """Set a new password from a reset link; every existing sign-in of the user ends."""
+    token = _find_token(signed, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
+    user = token.user
+    passwords.check_password_policy(new_password or "", email=user.email, name=user.name)
+    _consume(token)
+    user.password_hash = passwords.hash_password(new_password)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()  # they just proved they read this inbox
+    notice = mail.compose(user, "password_changed", "Your PeerLearn password was changed")
+    db.session.commit()
+    auth.end_sessions_of(user)
+    mail.dispatch(notice)
+    return user
+
+
+# ---------------------------------------------------------------------------- profile
+
+
+def update_profile(user, changes):
+    """Apply whitelisted profile changes. Any other field is refused and nothing is written."""
+    unknown = sorted(set(changes) - PROFILE_FIELDS)
+    if not user.is_mentor:
+        unknown += sorted(set(changes) & MENTOR_ONLY_FIELDS)
+    if unknown:
+        raise ValidationError(
+            "These fields cannot be changed here: " + ", ".join(unknown) + ".",
+            fields={name: ["This field is read-only."] for name in unknown},
+            code="read_only_field",
+        )
+    errors = {}
+    if "name" in changes:
+        name = (changes["name"] or "").strip() if isinstance(changes["name"], str) else ""
+        if not name or len(name) > 100:
+            errors["name"] = ["Enter a name of 1 to 100 characters."]
+    if "timezone" in changes and changes["timezone"] not in timezones():
+        errors["timezone"] = ["Choose a timezone from the list."]
+    for text_field, limit in (("headline", 120), ("bio", 5000)):
+        if text_field in changes:
+            value = changes[text_field]
+            if value is not None and not isinstance(value, str):
+                errors[text_field] = ["Must be text."]
+            elif value and len(value.strip()) > limit:
+                errors[text_field] = [f"Use at most {limit} characters."]
+    rate = None
+    if "hourly_rate_paise" in changes:
+        try:
+            rate = _check_rate(changes["hourly_rate_paise"])
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+
+    try:
+        if "name" in changes:
+            user.name = changes["name"].strip()
+        if "timezone" in changes:
+            user.timezone = changes["timezone"]
+        if "headline" in changes:
+            user.headline = (changes["headline"] or "").strip()
+        if "bio" in changes:
+            user.bio = (changes["bio"] or "").strip()
+        if rate is not None:
+            user.hourly_rate_paise = rate
+        if "skills" in changes:
+            user.skills = skills.resolve(changes["skills"], field="skills")
+        if "interests" in changes:
+            user.interests = skills.resolve(changes["interests"], field="interests")
+        db.session.commit()
+    except ValidationError:
+        db.session.rollback()
+        raise
+    return user

@@ -1,0 +1,149 @@
+"""Signing in and out: web sessions and API tokens backed by AuthSession records."""
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from ..exceptions import AuthenticationError, PermissionDenied
+from ..extensions import db
+from ..models import AuthKind, AuthSession, User, hash_token, utcnow
+from . import passwords, ratelimit, realtime
+
+# Touch last_seen_at at most this often, so reads do not become writes.
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
+# A web session without "remember me" lasts this long on the server.
+SHORT_WEB_SESSION = timedelta(hours=24)
+
+
+def normalise_email(email):
+    return (email or "").strip().lower()
+
+
+def authenticate(email, password, *, ip_address=""):
+    """Return the user for valid credentials; count attempts per account and per IP."""
+    email = normalise_email(email)
+    ratelimit.hit("login-ip", ip_address, "LOGIN_LIMIT_PER_IP")
+    ratelimit.hit("login-account", email, "LOGIN_LIMIT_PER_ACCOUNT")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        # Spend the same time as a real check so response times do not reveal accounts.
+        passwords.verify_password(_dummy_hash(), password)
+        raise AuthenticationError("Wrong email or password.")
+    if not passwords.verify_password(user.password_hash, password):
+        raise AuthenticationError("Wrong email or password.")
+    if not user.is_active:
+        raise PermissionDenied("This account is suspended. Contact support if you think this is a mistake.",
+                               code="account_suspended")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    ratelimit.reset("login-account", email, "LOGIN_LIMIT_PER_ACCOUNT")
+    return user
+
+
+_DUMMY_HASH = {}
+
+
+def _dummy_hash():
+    key = (current_app.config["ARGON2_TIME_COST"], current_app.config["ARGON2_MEMORY_COST"])
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = passwords.hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH[key]
+
+
+def start_session(user, kind, *, remember=False, ip_address="", user_agent=""):
+    """Create an AuthSession for ``user`` and commit; the raw token is on ``.raw_token``."""
+    now = utcnow()
+    if kind == AuthKind.API:
+        lifetime = timedelta(days=current_app.config["API_TOKEN_LIFETIME_DAYS"])
+    elif remember:
+        lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    else:
+        lifetime = SHORT_WEB_SESSION
+    raw = secrets.token_urlsafe(32)
+    auth_session = AuthSession(
+        user=user,
+        kind=kind.value,
+        token_hash=hash_token(raw),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        ip_address=(ip_address or "")[:45],
+        user_agent=(user_agent or "")[:255],
+    )
+    user.last_login_at = now
+    db.session.add(auth_session)
+    db.session.commit()
+    auth_session.raw_token = raw
+    user.current_auth_session = auth_session
+    return auth_session
+
+
+def user_for_token(raw, kind):
+    """The active user behind a cookie or bearer token, or None. Expired records are removed."""
+    if not raw or len(raw) > 200:
+        return None
+    auth_session = db.session.scalar(
+        select(AuthSession).where(AuthSession.token_hash == hash_token(raw), AuthSession.kind == kind)
+    )
+    if auth_session is None:
+        return None
+    now = utcnow()
+    if auth_session.is_expired(now):
+        db.session.delete(auth_session)
+        db.session.commit()
+        return None
+    user = auth_session.user
+    if not user.is_active:
+        return None
+    if now - auth_session.last_seen_at > LAST_SEEN_RESOLUTION:
+        auth_session.last_seen_at = now
+        db.session.commit()
+    auth_session.raw_token = raw
+    user.current_auth_session = auth_session
+    return user
+
+
+def end_session(auth_session):
+    """Sign out one browser or token: the record is deleted, so a copied cookie stops working."""
+    if auth_session is None:
+        return
+    session_id = auth_session.id
+    db.session.execute(delete(AuthSession).where(AuthSession.id == session_id))
+    db.session.commit()
+    realtime.end_auth_sessions([session_id])
+
+
+def end_sessions_of(user, *, keep=None, kind=None):
+    """Sign ``user`` out everywhere (optionally keeping one session, or only one kind)."""
+    query = select(AuthSession.id).where(AuthSession.user_id == user.id)
+    if keep is not None:
+        query = query.where(AuthSession.id != keep.id)
+    if kind is not None:
+        query = query.where(AuthSession.kind == kind)
+    ids = list(db.session.scalars(query))
+    if ids:
+        db.session.execute(delete(AuthSession).where(AuthSession.id.in_(ids)))
+    db.session.commit()
+    realtime.end_auth_sessions(ids)
+    return len(ids)
+
+
+def sessions_of(user):
+    return list(
+        db.session.scalars(
+            select(AuthSession)
+            .where(AuthSession.user_id == user.id, AuthSession.expires_at > utcnow())
+            .order_by(AuthSession.last_seen_at.desc())
+        )
+    )
+
+
+def end_session_by_id(user, session_id):
+    """Sign out one of ``user``'s own sessions from the devices list. Returns False if not theirs."""
+    auth_session = db.session.get(AuthSession, session_id)
+    if auth_session is None or auth_session.user_id != user.id:
+        return False
+    end_session(auth_session)
+    return True

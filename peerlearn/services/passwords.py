@@ -1,0 +1,63 @@
+"""Password hashing (Argon2id) and the password policy."""
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from ..exceptions import ValidationError
+
+
+@lru_cache(maxsize=8)
+def _hasher(time_cost, memory_cost):
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+
+
+def hasher():
+    config = current_app.config
+    return _hasher(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"])
+
+
+def hash_password(password):
+    return hasher().hash(password)
+
+
+def verify_password(password_hash, password):
+    try:
+        return hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash):
+    return hasher().check_needs_rehash(password_hash)
+
+
+@lru_cache(maxsize=1)
+def common_passwords():
+    """The 30,000 most common leaked passwords, from the zxcvbn frequency lists."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password_policy(password, *, email="", name=""):
+    """Raise ValidationError(fields={'password': ...}) when the password is too weak."""
+    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+    problem = None
+    if len(password) < min_length:
+        problem = f"Use at least {min_length} characters."
+    elif len(password) > 256:
+        problem = "Use at most 256 characters."
+    elif password.lower() in common_passwords() or len(set(password)) < 4:
+        problem = "This password is too common. Choose something less predictable."
+    else:
+        lowered = password.lower()
+        local_part = email.split("@")[0].lower()
+        if local_part and len(local_part) >= 4 and local_part in lowered:
+            problem = "Don't use your email address in your password."
+        elif name and name.strip() and name.strip().lower().replace(" ", "") == lowered:
+            problem = "Don't use your name as your password."
+    if problem:
+        raise ValidationError(problem, fields={"password": [problem]})

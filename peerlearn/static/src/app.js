@@ -1,0 +1,26 @@
+// Entry point bundled by esbuild into static/dist/app.js (one IIFE, loaded with `defer`).
+// Page scripts that need Alpine listen for `alpine:init` and call Alpine.data() there.
+import Alpine from 'alpinejs';
+
+import avatarPreview from './js/components/avatar-preview.js';
+import dropdown from './js/components/dropdown.js';
+import flash from './js/components/flash.js';
+import navMenu from './js/components/nav-menu.js';
+import passwordField from './js/components/password-field.js';
+import tagInput from './js/components/tag-input.js';
+import { connectRealtime } from './js/realtime.js';
+
+// Loading the bundle twice must not start a second Alpine over the same DOM.
+if (!window.Alpine) {
+  window.Alpine = Alpine;
+
+  Alpine.data('navMenu', navMenu);
+  Alpine.data('dropdown', dropdown);
+  Alpine.data('flash', flash);
+  Alpine.data('tagInput', tagInput);
+  Alpine.data('passwordField', passwordField);
+  Alpine.data('avatarPreview', avatarPreview);
+
+  connectRealtime();
+  Alpine.start();
+}

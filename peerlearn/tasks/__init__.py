@@ -1,0 +1,54 @@
+"""Background jobs: the functions in this package run on an RQ worker or, in the embedded
+mode (no Redis), inline in the process that enqueued them. Either way they are the same code."""
+
+import logging
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("emails", "recommendations", "default")
+
+
+def redis_connection():
+    """One Redis client per app, created on first use."""
+    app = current_app._get_current_object()
+    client = app.extensions.get("peerlearn_redis")
+    if client is None:
+        from redis import Redis
+
+        client = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["peerlearn_redis"] = client
+    return client
+
+
+def get_queue(name):
+    from rq import Queue
+
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(
+        name, connection=redis_connection(), default_timeout=current_app.config["RQ_JOB_TIMEOUT"]
+    )
+
+
+def enqueue(queue_name, func, *args, job_id=None):
+    """Run ``func(*args)`` on the named queue, or now when jobs run inline.
+
+    Call only after the transaction that created the job's records has committed. Returns
+    False when Redis cannot be reached: the records stay queued and a sweep sends them later.
+    """
+    if current_app.config["JOBS_INLINE"]:
+        func(*args)
+        return True
+    from redis.exceptions import RedisError
+    from rq import Retry
+
+    try:
+        get_queue(queue_name).enqueue(
+            func, *args, job_id=job_id, retry=Retry(max=3, interval=[10, 60, 300])
+        )
+    except RedisError:
+        log.warning("Redis unavailable; %s stays queued for the next sweep", func.__name__)
+        return False
+    return True

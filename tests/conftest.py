@@ -1,0 +1,170 @@
+"""Shared fixtures: app, db, client, runner, auth helpers, factories and service checks.
+
+Without TEST_DATABASE_URL the suite runs on in-memory SQLite. With it (CI uses PostgreSQL) every
+test runs there. PEERLEARN_REQUIRE_SERVICES=1 turns "service unavailable" skips into failures.
+"""
+
+import contextvars
+import os
+import re
+
+import pytest
+from sqlalchemy import text
+
+from flask.testing import FlaskClient
+
+from peerlearn import create_app
+from peerlearn.extensions import db
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def services_required():
+    return os.environ.get("PEERLEARN_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(reason):
+    """Skip (or, when services are required, fail) a test whose service is missing."""
+    if services_required():
+        pytest.fail(f"required service unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def _database_url():
+    return os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    return _database_url()
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema(database_url):
+    """On PostgreSQL: build the schema once per run, from scratch, and drop it at the end."""
+    if database_url.startswith("sqlite"):
+        yield False
+        return
+    app = create_app("testing")
+    with app.app_context():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as exc:  # pragma: no cover - depends on the machine
+            unavailable(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc}")
+        db.drop_all()
+        db.create_all()
+        db.session.remove()
+    yield True
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests get their own app context, as in production.
+
+    The test itself holds an app context (to use db.session); without this, Flask would reuse
+    it for every request, sharing ``g`` (the logged-in user, the CSRF token) between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(tmp_path, _postgres_schema):
+    app = create_app(
+        "testing",
+        {"UPLOAD_DIR": str(tmp_path / "uploads"), "INSTANCE_DIR": str(tmp_path)},
+    )
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        if not _postgres_schema:
+            db.create_all()
+        yield app
+        db.session.remove()
+        if _postgres_schema:
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            db.drop_all()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def extract_csrf(html):
+    match = CSRF_META.search(html) or CSRF_INPUT.search(html)
+    assert match, "page has no CSRF token"
+    return next(g for g in match.groups() if g)
+
+
+class AuthActions:
+    """Drive the real pages: the same requests a browser sends, CSRF token included."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, path="/auth/login"):
+        return extract_csrf(self.client.get(path).get_data(as_text=True))
+
+    def login(self, email, password="correct-horse-battery", *, remember=False, follow=False):
+        token = self.csrf("/auth/login")
+        data = {"email": email, "password": password, "csrf_token": token}
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/auth/login", data=data, follow_redirects=follow)
+
+    def logout(self):
+        token = self.csrf("/")
+        return self.client.post("/auth/logout", data={"csrf_token": token})
+
+    def register(self, **fields):
+        token = self.csrf("/auth/register")
+        data = {
+            "role": "learner",
+            "name": "Test Person",
+            "email": "person@example.com",
+            "password": "correct-horse-battery",
+            "timezone": "Asia/Kolkata",
+            "csrf_token": token,
+        }
+        data.update(fields)
+        return self.client.post("/auth/register", data=data)
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user directly (verified unless told otherwise), with a known password."""
+    from tests.factories import UserFactory
+
+    def make(**kwargs):
+        return UserFactory(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def api_token(client):
+    def login(email, password="correct-horse-battery"):
+        response = client.post("/api/login/", json={"email": email, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["data"]["token"]
+
+    return login

@@ -1,0 +1,20 @@
+"""Production entry point.
+
+    PEERLEARN_ENV=production gunicorn -k gevent -w 1 --bind 127.0.0.1:8000 wsgi:app
+
+One worker per process: Socket.IO needs sticky connections, so scale out with more processes
+behind a load balancer with sticky sessions and a shared SOCKETIO_MESSAGE_QUEUE.
+"""
+
+import os
+
+_production = os.environ.get("PEERLEARN_ENV") == "production"
+_async_mode = os.environ.get("SOCKETIO_ASYNC_MODE") or ("gevent" if _production else "threading")
+if _async_mode == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+
+from peerlearn import create_app  # noqa: E402
+
+app = create_app()
