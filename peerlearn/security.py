@@ -51,11 +51,23 @@ def init_app(app):
     def protect_cookie_writes():
         if request.method in SAFE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
             return
+        if request.routing_exception is not None:
+            return  # let the 404/405 answer
         if bearer_token() is not None:
             return  # a bearer token cannot be sent by another site's form
+        view = current_app.view_functions.get(request.endpoint)
+        if getattr(view, "_acts_without_identity", False):
+            return
         if request.blueprint == "api" and "_user_id" not in session:
             return  # no cookie identity to borrow, so nothing to forge
         csrf.protect()
+
+
+def acts_without_identity(view):
+    """Mark an API write that never uses the caller's cookie identity (log in, register,
+    redeem an emailed token): a forged cross-site request could gain nothing, so no CSRF check."""
+    view._acts_without_identity = True
+    return view
 
 
 def wants_json():

@@ -2,4 +2,9 @@
 
 
 def init_app(app):
-    from . import presence  # noqa: F401  (registers handlers on import)
+    # Registered on this app's server explicitly (not by decorators at import time), so every
+    # app built in the same process, as tests do, gets its handlers.
+    from ..extensions import socketio
+    from . import presence
+
+    presence.register(socketio)

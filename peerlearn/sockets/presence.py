@@ -1,18 +1,12 @@
 """Connection handling shared by every page: each signed-in page joins its user's room."""
 
-import logging
-
 from flask_login import current_user
 from flask_socketio import join_room
 
-from ..extensions import socketio
 from ..services.realtime import auth_room, user_room
 from .auth import authenticated_only, signed_in_user
 
-log = logging.getLogger(__name__)
 
-
-@socketio.on("connect")
 def on_connect(auth=None):
     user = signed_in_user()
     if user is None:
@@ -22,9 +16,12 @@ def on_connect(auth=None):
     return True
 
 
-@socketio.on("whoami")
 @authenticated_only
 def whoami(_payload=None):
     """A cheap round trip clients use to check the connection and their identity."""
-    data = {"user_id": current_user.id, "role": current_user.role}
-    return data
+    return {"user_id": current_user.id, "role": current_user.role}
+
+
+def register(socketio):
+    socketio.on_event("connect", on_connect)
+    socketio.on_event("whoami", whoami)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ...exceptions import NotFound, ValidationError
 from ...extensions import db
 from ...models import AuthKind, Role, User
-from ...security import bearer_token, sign_out
+from ...security import acts_without_identity, bearer_token, sign_out
 from ...services import accounts, auth, avatars, skills
 from . import bp
 from .responses import ok
@@ -25,6 +25,7 @@ def _token_payload(auth_session, user):
 
 
 @bp.post("/register/")
+@acts_without_identity
 def register():
     data = json_body()
     user = accounts.register(
@@ -51,6 +52,7 @@ def register():
 
 
 @bp.post("/login/")
+@acts_without_identity
 def login():
     data = json_body()
     user = auth.authenticate(
@@ -118,6 +120,7 @@ def delete_avatar():
 
 
 @bp.post("/verify-email/")
+@acts_without_identity
 def verify_email():
     data = json_body()
     user = accounts.verify_email(text_field(data, "token", required=True))
@@ -132,6 +135,7 @@ def resend_verification():
 
 
 @bp.post("/password-reset/")
+@acts_without_identity
 def request_password_reset():
     data = json_body()
     accounts.request_password_reset(
@@ -141,6 +145,7 @@ def request_password_reset():
 
 
 @bp.post("/password-reset/confirm/")
+@acts_without_identity
 def confirm_password_reset():
     data = json_body()
     accounts.reset_password(

@@ -8,12 +8,14 @@ from ...exceptions import AuthenticationError, DomainError, ValidationError
 
 def json_body():
     """The request's JSON object, or a 400/422 with a clear message."""
-    if not request.data:
-        return {}
     if not request.is_json:
+        if not request.content_length and not request.get_data(cache=True):
+            return {}
         raise DomainError(
             "Send a JSON body with Content-Type: application/json.", code="unsupported_media_type"
         )
+    if not request.get_data(cache=True):
+        return {}
     data = request.get_json(silent=True)
     if data is None:
         raise DomainError("The request body is not valid JSON.", code="malformed_json")

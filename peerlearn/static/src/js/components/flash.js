@@ -5,7 +5,7 @@ const AUTO_HIDE_MS = 6000;
 
 export default function flash() {
   return {
-    visible: true,
+    shown: true,
     timer: null,
     remaining: AUTO_HIDE_MS,
     startedAt: 0,
@@ -28,7 +28,7 @@ export default function flash() {
     },
 
     resume() {
-      if (this.timer || !this.visible || !this.autoHide) return;
+      if (this.timer || !this.shown || !this.autoHide) return;
       this.startedAt = Date.now();
       this.timer = setTimeout(() => this.dismiss(), Math.max(this.remaining, 1000));
     },
@@ -36,7 +36,7 @@ export default function flash() {
     dismiss() {
       clearTimeout(this.timer);
       this.timer = null;
-      this.visible = false;
+      this.shown = false;
     },
   };
 }

@@ -1,12 +1,12 @@
 // Show/hide toggle for a password input rendered by the forms macro.
 export default function passwordField() {
   return {
-    visible: false,
+    revealed: false,
 
     toggle() {
-      this.visible = !this.visible;
+      this.revealed = !this.revealed;
       const input = this.$root.querySelector('input');
-      input.type = this.visible ? 'text' : 'password';
+      input.type = this.revealed ? 'text' : 'password';
       input.focus({ preventScroll: true });
     },
   };
