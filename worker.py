@@ -1,7 +1,7 @@
 """RQ worker: builds the app once, pushes one app context, and listens on the named queues.
 
-    python worker.py                  # emails, recommendations, default
-    python worker.py emails           # only the emails queue
+python worker.py                  # emails, recommendations, default
+python worker.py emails           # only the emails queue
 """
 
 import sys

@@ -7,10 +7,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from .demo import DEMO_PASSWORD
 from .extensions import db, socketio
 from .models import User
-
-from .demo import DEMO_PASSWORD
 
 
 def init_app(app):
@@ -21,7 +20,9 @@ def init_app(app):
 
 @click.command("serve")
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="HOST or 127.0.0.1")
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="PORT or 5000")
+@click.option(
+    "--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="PORT or 5000"
+)
 @with_appcontext
 def serve(host, port):
     """Serve the app with Socket.IO (the embedded mode of `make run`)."""
@@ -29,9 +30,11 @@ def serve(host, port):
     url = f"http://{host}:{port}"
     click.echo("")
     click.secho(f"  PeerLearn is running at {url}", fg="green", bold=True)
-    click.echo(f"  async mode: {app.config['SOCKETIO_ASYNC_MODE']}, database: {db.engine.url.get_backend_name()}, "
-               f"jobs: {'inline' if app.config['JOBS_INLINE'] else 'RQ worker'}, "
-               f"email: {app.config['MAIL_BACKEND']}")
+    click.echo(
+        f"  async mode: {app.config['SOCKETIO_ASYNC_MODE']}, database: {db.engine.url.get_backend_name()}, "
+        f"jobs: {'inline' if app.config['JOBS_INLINE'] else 'RQ worker'}, "
+        f"email: {app.config['MAIL_BACKEND']}"
+    )
     if db.session.scalar(select(func.count(User.id)).where(User.email.like("%@peerlearn.local"))):
         click.echo(f"  Demo accounts (password: {DEMO_PASSWORD}):")
         for email, role in DEMO_ACCOUNTS_SUMMARY:
@@ -40,8 +43,7 @@ def serve(host, port):
         click.echo(f"  Emails are written to the log and shown at {url}/dev/outbox")
     click.echo("  Press Ctrl+C to stop.\n")
     db.session.remove()
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                 log_output=False)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
 
 @click.command("create-admin")

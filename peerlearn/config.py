@@ -192,11 +192,9 @@ class TestingConfig(Config):
     def load(cls):
         settings = super().load()
         settings.update(
-            SQLALCHEMY_DATABASE_URI=normalise_database_url(
-                env_str("TEST_DATABASE_URL", "sqlite://")
-            ),
+            SQLALCHEMY_DATABASE_URI=normalise_database_url(env_str("TEST_DATABASE_URL", "sqlite://")),
             SQLALCHEMY_ENGINE_OPTIONS=cls.engine_options(env_str("TEST_DATABASE_URL", "sqlite://")),
-            SECRET_KEY="testing-secret-key",
+            SECRET_KEY="testing-secret-key",  # noqa: S106 - the test config only
             ARGON2_TIME_COST=1,
             ARGON2_MEMORY_COST=1024,
             JOBS_INLINE=True,

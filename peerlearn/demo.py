@@ -6,7 +6,7 @@ from .extensions import db
 from .models import Role, User, utcnow
 from .services import passwords, skills
 
-DEMO_PASSWORD = "peerlearn-demo"
+DEMO_PASSWORD = "peerlearn-demo"  # noqa: S105 - published in the README on purpose
 
 DEMO_USERS = [
     {

@@ -9,9 +9,8 @@ import os
 import re
 
 import pytest
-from sqlalchemy import text
-
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from peerlearn import create_app
 from peerlearn.extensions import db

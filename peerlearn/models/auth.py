@@ -52,16 +52,14 @@ class AuthSession(db.Model):
 
 class TokenPurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
-    RESET_PASSWORD = "reset_password"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
 
 
 class AccountToken(db.Model):
     """The server half of an emailed link: expiry and single use are enforced here."""
 
     __tablename__ = "account_tokens"
-    __table_args__ = (
-        CheckConstraint("purpose IN ('verify_email', 'reset_password')", name="purpose_valid"),
-    )
+    __table_args__ = (CheckConstraint("purpose IN ('verify_email', 'reset_password')", name="purpose_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(

@@ -18,14 +18,10 @@ class EmailStatus(enum.StrEnum):
 
 class OutboundEmail(db.Model):
     __tablename__ = "outbound_emails"
-    __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_valid"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     to_address: Mapped[str] = mapped_column(String(254), nullable=False)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     template: Mapped[str] = mapped_column(String(60), nullable=False)

@@ -72,9 +72,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
 
-    skills: Mapped[list[Skill]] = relationship(
-        secondary=user_skills, order_by=Skill.name, lazy="selectin"
-    )
+    skills: Mapped[list[Skill]] = relationship(secondary=user_skills, order_by=Skill.name, lazy="selectin")
     interests: Mapped[list[Skill]] = relationship(
         secondary=user_interests, order_by=Skill.name, lazy="selectin"
     )

@@ -34,8 +34,20 @@ def timezone_choices():
 # ---------------------------------------------------------------------------- registration
 
 
-def register(*, email, password, name, role, timezone=None, skills_=None, interests=None,
-             headline="", bio="", hourly_rate_paise=0, ip_address=""):
+def register(
+    *,
+    email,
+    password,
+    name,
+    role,
+    timezone=None,
+    skills_=None,
+    interests=None,
+    headline="",
+    bio="",
+    hourly_rate_paise=0,
+    ip_address="",
+):
     """Create a learner or mentor account and email a verification link."""
     ratelimit.hit("register-ip", ip_address, "REGISTER_LIMIT_PER_IP")
     email = auth.normalise_email(email)

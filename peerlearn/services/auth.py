@@ -34,8 +34,10 @@ def authenticate(email, password, *, ip_address=""):
     if not passwords.verify_password(user.password_hash, password):
         raise AuthenticationError("Wrong email or password.")
     if not user.is_active:
-        raise PermissionDenied("This account is suspended. Contact support if you think this is a mistake.",
-                               code="account_suspended")
+        raise PermissionDenied(
+            "This account is suspended. Contact support if you think this is a mistake.",
+            code="account_suspended",
+        )
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     ratelimit.reset("login-account", email, "LOGIN_LIMIT_PER_ACCOUNT")

@@ -9,9 +9,7 @@ from ..models import Role, Skill, User, user_interests, user_skills
 def platform_figures():
     counts = dict(
         db.session.execute(
-            select(User.role, func.count(User.id))
-            .where(User.suspended_at.is_(None))
-            .group_by(User.role)
+            select(User.role, func.count(User.id)).where(User.suspended_at.is_(None)).group_by(User.role)
         ).all()
     )
     skills_in_use = db.session.scalar(
@@ -44,7 +42,9 @@ def mentor_spotlight(limit=3):
 
 
 def recent_signups(limit=10):
-    return list(db.session.scalars(select(User).order_by(User.created_at.desc(), User.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(select(User).order_by(User.created_at.desc(), User.id.desc()).limit(limit))
+    )
 
 
 def unverified_count():

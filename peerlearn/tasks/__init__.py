@@ -27,9 +27,7 @@ def get_queue(name):
 
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
-    return Queue(
-        name, connection=redis_connection(), default_timeout=current_app.config["RQ_JOB_TIMEOUT"]
-    )
+    return Queue(name, connection=redis_connection(), default_timeout=current_app.config["RQ_JOB_TIMEOUT"])
 
 
 def enqueue(queue_name, func, *args, job_id=None):
@@ -45,9 +43,7 @@ def enqueue(queue_name, func, *args, job_id=None):
     from rq import Retry
 
     try:
-        get_queue(queue_name).enqueue(
-            func, *args, job_id=job_id, retry=Retry(max=3, interval=[10, 60, 300])
-        )
+        get_queue(queue_name).enqueue(func, *args, job_id=job_id, retry=Retry(max=3, interval=[10, 60, 300]))
     except RedisError:
         log.warning("Redis unavailable; %s stays queued for the next sweep", func.__name__)
         return False

@@ -28,9 +28,16 @@ def assert_error(response, status, code=None):
 def test_register_verify_login_profile_logout_with_bearer_token(client):
     response = client.post(
         "/api/register/",
-        json={"email": "api@example.com", "password": "correct-horse-battery", "name": "Api User",
-              "role": "mentor", "skills": ["Python", "Flask"], "interests": "Rust, Go",
-              "headline": "Backend mentor", "hourly_rate_paise": 90000},
+        json={
+            "email": "api@example.com",
+            "password": "correct-horse-battery",
+            "name": "Api User",
+            "role": "mentor",
+            "skills": ["Python", "Flask"],
+            "interests": "Rust, Go",
+            "headline": "Backend mentor",
+            "hourly_rate_paise": 90000,
+        },
     )
     assert response.status_code == 201
     body = response.get_json()
@@ -45,7 +52,9 @@ def test_register_verify_login_profile_logout_with_bearer_token(client):
     assert response.status_code == 200 and response.get_json()["data"]["email_verified"] is True
     assert_error(client.post("/api/verify-email/", json={"token": token}), 400, "token_used")
 
-    response = client.post("/api/login/", json={"email": "API@example.com", "password": "correct-horse-battery"})
+    response = client.post(
+        "/api/login/", json={"email": "API@example.com", "password": "correct-horse-battery"}
+    )
     assert response.status_code == 200
     bearer = response.get_json()["data"]["token"]
     headers = {"Authorization": f"Bearer {bearer}"}
@@ -54,9 +63,16 @@ def test_register_verify_login_profile_logout_with_bearer_token(client):
     assert profile["email"] == "api@example.com" and profile["email_verified"] is True
     assert profile["hourly_rate_paise"] == 90000 and profile["currency"] == "INR"
 
-    response = client.patch("/api/profile/", headers=headers,
-                            json={"bio": "Ten years of Python.", "skills": ["Python", "Django"],
-                                  "timezone": "Asia/Dubai", "hourly_rate_paise": 120000})
+    response = client.patch(
+        "/api/profile/",
+        headers=headers,
+        json={
+            "bio": "Ten years of Python.",
+            "skills": ["Python", "Django"],
+            "timezone": "Asia/Dubai",
+            "hourly_rate_paise": 120000,
+        },
+    )
     assert response.status_code == 200
     data = response.get_json()["data"]
     assert data["bio"] == "Ten years of Python." and data["timezone"] == "Asia/Dubai"
@@ -68,15 +84,25 @@ def test_register_verify_login_profile_logout_with_bearer_token(client):
 
 def test_login_wrong_password(client, make_user):
     make_user(email="a@example.com")
-    assert_error(client.post("/api/login/", json={"email": "a@example.com", "password": "nope-nope-nope"}),
-                 401, "authentication_failed")
+    assert_error(
+        client.post("/api/login/", json={"email": "a@example.com", "password": "nope-nope-nope"}),
+        401,
+        "authentication_failed",
+    )
     assert count(AuthSession) == 0
 
 
 def test_register_cannot_create_admin(client):
     error = assert_error(
-        client.post("/api/register/", json={"email": "x@example.com", "password": "correct-horse-battery",
-                                            "name": "X", "role": "admin"}),
+        client.post(
+            "/api/register/",
+            json={
+                "email": "x@example.com",
+                "password": "correct-horse-battery",
+                "name": "X",
+                "role": "admin",
+            },
+        ),
         422,
     )
     assert "role" in error["fields"]
@@ -85,14 +111,25 @@ def test_register_cannot_create_admin(client):
 
 def test_register_duplicate_email_is_409(client, make_user):
     make_user(email="a@example.com")
-    assert_error(client.post("/api/register/", json={"email": " A@Example.com ", "password": "correct-horse-battery",
-                                                     "name": "X"}), 409, "email_taken")
+    assert_error(
+        client.post(
+            "/api/register/",
+            json={"email": " A@Example.com ", "password": "correct-horse-battery", "name": "X"},
+        ),
+        409,
+        "email_taken",
+    )
     assert count(User) == 1
 
 
 def test_register_weak_password_and_bad_fields(client):
-    error = assert_error(client.post("/api/register/", json={"email": "not-an-email", "password": "qwerty123",
-                                                             "name": "", "timezone": "Mars/Olympus"}), 422)
+    error = assert_error(
+        client.post(
+            "/api/register/",
+            json={"email": "not-an-email", "password": "qwerty123", "name": "", "timezone": "Mars/Olympus"},
+        ),
+        422,
+    )
     assert set(error["fields"]) >= {"email", "password", "name", "timezone"}
     assert count(User) == 0
 
@@ -114,10 +151,18 @@ def test_malformed_json_gets_400(client):
 def test_profile_patch_refuses_role_and_verification_changes(client, make_user, api_token):
     user = make_user(email="a@example.com", unverified=True)
     headers = {"Authorization": f"Bearer {api_token('a@example.com')}"}
-    for payload in ({"role": "admin"}, {"email_verified": True}, {"email_verified_at": "2020-01-01"},
-                    {"name": "New", "role": "mentor"}, {"hourly_rate_paise": 100},  # learners have no rate
-                    {"email": "b@example.com"}, {"password_hash": "x"}):
-        error = assert_error(client.patch("/api/profile/", headers=headers, json=payload), 422, "read_only_field")
+    for payload in (
+        {"role": "admin"},
+        {"email_verified": True},
+        {"email_verified_at": "2020-01-01"},
+        {"name": "New", "role": "mentor"},
+        {"hourly_rate_paise": 100},  # learners have no rate
+        {"email": "b@example.com"},
+        {"password_hash": "x"},
+    ):
+        error = assert_error(
+            client.patch("/api/profile/", headers=headers, json=payload), 422, "read_only_field"
+        )
         assert error["fields"]
     db.session.refresh(user)
     assert user.role == "learner" and user.name != "New" and user.email == "a@example.com"
@@ -127,8 +172,11 @@ def test_profile_patch_refuses_role_and_verification_changes(client, make_user, 
 def test_profile_patch_validation_writes_nothing(client, make_user, api_token):
     user = make_user(email="a@example.com", name="Before", role="mentor")
     headers = {"Authorization": f"Bearer {api_token('a@example.com')}"}
-    response = client.patch("/api/profile/", headers=headers,
-                            json={"name": "After", "timezone": "Nowhere/Land", "hourly_rate_paise": -5})
+    response = client.patch(
+        "/api/profile/",
+        headers=headers,
+        json={"name": "After", "timezone": "Nowhere/Land", "hourly_rate_paise": -5},
+    )
     error = assert_error(response, 422)
     assert set(error["fields"]) == {"timezone", "hourly_rate_paise"}
     db.session.refresh(user)
@@ -185,7 +233,9 @@ def test_api_login_rate_limited(client, make_user):
     make_user(email="a@example.com")
     for _ in range(10):
         client.post("/api/login/", json={"email": "a@example.com", "password": "wrong-password-x"})
-    response = client.post("/api/login/", json={"email": "a@example.com", "password": "correct-horse-battery"})
+    response = client.post(
+        "/api/login/", json={"email": "a@example.com", "password": "correct-horse-battery"}
+    )
     assert_error(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) > 0
 
@@ -198,10 +248,16 @@ def test_password_reset_api_same_answer_and_single_use(client, make_user):
     email = db.session.scalar(select(OutboundEmail).where(OutboundEmail.template == "reset_password"))
     token = re.search(r"/auth/reset/([^\s\"<]+)", email.text_body).group(1)
     assert_error(client.post("/api/password-reset/confirm/", json={"token": token, "password": "short"}), 422)
-    ok = client.post("/api/password-reset/confirm/", json={"token": token, "password": "another-good-passphrase"})
+    ok = client.post(
+        "/api/password-reset/confirm/", json={"token": token, "password": "another-good-passphrase"}
+    )
     assert ok.status_code == 200
-    assert_error(client.post("/api/password-reset/confirm/", json={"token": token,
-                                                                   "password": "yet-another-passphrase"}), 400)
+    assert_error(
+        client.post(
+            "/api/password-reset/confirm/", json={"token": token, "password": "yet-another-passphrase"}
+        ),
+        400,
+    )
 
 
 def test_skill_autocomplete(client, make_user):

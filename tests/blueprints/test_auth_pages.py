@@ -77,7 +77,11 @@ def test_full_journey_register_verify_login_edit_logout(client, auth):
 
 def test_register_as_mentor_with_profile(client, auth):
     response = auth.register(
-        role="mentor", email="m@example.com", name="Meera Mentor", headline="Designer", bio="Figma",
+        role="mentor",
+        email="m@example.com",
+        name="Meera Mentor",
+        headline="Designer",
+        bio="Figma",
         hourly_rate="1250.50",
     )
     assert response.status_code == 302 and response.headers["Location"] == "/teach"
@@ -100,8 +104,11 @@ def test_register_duplicate_email(client, auth, make_user):
 
 
 def test_register_weak_password(client, auth):
-    for password, message in [("short", "at least 8"), ("password123", "too common"),
-                              ("aaaaaaaaaa", "too common")]:
+    for password, message in [
+        ("short", "at least 8"),
+        ("password123", "too common"),
+        ("aaaaaaaaaa", "too common"),
+    ]:
         response = auth.register(password=password)
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
@@ -135,13 +142,17 @@ def test_login_redirects_by_role(client, auth, make_user):
 def test_login_follows_only_local_next(client, auth, make_user):
     make_user(email="a@example.com")
     token = auth.csrf()
-    response = client.post("/auth/login?next=https://evil.example/x",
-                           data={"email": "a@example.com", "password": "correct-horse-battery", "csrf_token": token})
+    response = client.post(
+        "/auth/login?next=https://evil.example/x",
+        data={"email": "a@example.com", "password": "correct-horse-battery", "csrf_token": token},
+    )
     assert response.headers["Location"] == "/learn"
     auth.logout()
     token = auth.csrf()
-    response = client.post("/auth/login?next=/profile",
-                           data={"email": "a@example.com", "password": "correct-horse-battery", "csrf_token": token})
+    response = client.post(
+        "/auth/login?next=/profile",
+        data={"email": "a@example.com", "password": "correct-horse-battery", "csrf_token": token},
+    )
     assert response.headers["Location"] == "/profile"
 
 
@@ -193,7 +204,9 @@ def test_sign_out_one_other_device(app, client, auth, make_user):
     second = app.test_client()
     AuthActions(second).login("a@example.com")
     auth.login("a@example.com")
-    other_id = db.session.scalar(select(AuthSession.id).where(AuthSession.user_id == user.id).order_by(AuthSession.id))
+    other_id = db.session.scalar(
+        select(AuthSession.id).where(AuthSession.user_id == user.id).order_by(AuthSession.id)
+    )
     token = extract_csrf(client.get("/profile").get_data(as_text=True))
     assert client.post(f"/profile/sessions/{other_id}/end", data={"csrf_token": token}).status_code == 302
     assert second.get("/profile").status_code == 302
@@ -209,7 +222,9 @@ def test_cannot_end_someone_elses_session(app, client, auth, make_user):
     victim_session = db.session.scalar(select(AuthSession.id).where(AuthSession.user_id == victim.id))
     auth.login("a@example.com")
     token = extract_csrf(client.get("/profile").get_data(as_text=True))
-    assert client.post(f"/profile/sessions/{victim_session}/end", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"/profile/sessions/{victim_session}/end", data={"csrf_token": token}).status_code == 404
+    )
     assert db.session.get(AuthSession, victim_session) is not None
 
 
@@ -247,7 +262,12 @@ def test_password_reset_flow(app, client, auth, make_user):
     token = auth.csrf("/auth/forgot")
     response = client.post("/auth/forgot", data={"email": "ghost@example.com", "csrf_token": token})
     assert response.get_data(as_text=True).replace("ghost@example.com", "") == known_answer
-    assert db.session.scalar(select(func.count(OutboundEmail.id)).where(OutboundEmail.to_address == "ghost@example.com")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count(OutboundEmail.id)).where(OutboundEmail.to_address == "ghost@example.com")
+        )
+        == 0
+    )
 
     page = client.get(reset_path)
     assert page.status_code == 200
@@ -306,7 +326,12 @@ def test_unverified_user_can_resend_link(client, auth):
     token = extract_csrf(client.get("/learn").get_data(as_text=True))
     response = client.post("/auth/verify/resend", data={"csrf_token": token})
     assert response.status_code == 302
-    assert db.session.scalar(select(func.count(OutboundEmail.id)).where(OutboundEmail.to_address == "a@example.com")) == 2
+    assert (
+        db.session.scalar(
+            select(func.count(OutboundEmail.id)).where(OutboundEmail.to_address == "a@example.com")
+        )
+        == 2
+    )
 
 
 def test_role_pages_are_guarded(client, auth, make_user):

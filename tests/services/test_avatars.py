@@ -36,8 +36,13 @@ def upload(client, headers, data, name="me.png"):
     stream, length, boundary = stream_encode_multipart(
         {"avatar": FileStorage(io.BytesIO(data), filename=name)}, use_tempfile=False
     )
-    return client.post("/api/profile/avatar/", headers=headers, input_stream=stream,
-                       content_length=length, content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        "/api/profile/avatar/",
+        headers=headers,
+        input_stream=stream,
+        content_length=length,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
@@ -140,12 +145,18 @@ def test_upload_through_the_page(client, auth, make_user):
     user = make_user(email="p@example.com")
     auth.login("p@example.com")
     token = extract_csrf(client.get("/profile/edit").get_data(as_text=True))
-    response = client.post("/profile/avatar", data={"csrf_token": token, "avatar": (io.BytesIO(image_bytes()), "me.png")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/profile/avatar",
+        data={"csrf_token": token, "avatar": (io.BytesIO(image_bytes()), "me.png")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     db.session.refresh(user)
     assert user.avatar_filename
-    response = client.post("/profile/avatar", data={"csrf_token": token, "avatar": (io.BytesIO(b"hello"), "x.png")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/profile/avatar",
+        data={"csrf_token": token, "avatar": (io.BytesIO(b"hello"), "x.png")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "PNG, JPEG or WebP" in response.get_data(as_text=True)

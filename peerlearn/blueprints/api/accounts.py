@@ -163,9 +163,7 @@ def skill_autocomplete():
 @bp.get("/mentors/<int:user_id>/")
 def mentor(user_id):
     mentor = db.session.scalar(
-        select(User).where(
-            User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None)
-        )
+        select(User).where(User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None))
     )
     if mentor is None:
         raise NotFound("No mentor with this id.")

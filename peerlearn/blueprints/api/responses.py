@@ -15,8 +15,12 @@ def _timestamp():
 
 def ok(data=None, message="OK", status=200):
     response = jsonify(
-        {"success": True, "data": data if data is not None else {}, "message": message,
-         "timestamp": _timestamp()}
+        {
+            "success": True,
+            "data": data if data is not None else {},
+            "message": message,
+            "timestamp": _timestamp(),
+        }
     )
     response.status_code = status
     return response

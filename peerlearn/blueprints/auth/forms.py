@@ -1,6 +1,15 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, EmailField, PasswordField, RadioField, SelectField
-from wtforms import SelectChoice, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from ...forms import TagListField

@@ -62,8 +62,7 @@ def register():
         else:
             sign_in(user)
             flash(
-                f"Welcome to PeerLearn, {user.first_name}! We sent a confirmation link to "
-                f"{user.email}.",
+                f"Welcome to PeerLearn, {user.first_name}! We sent a confirmation link to {user.email}.",
                 "success",
             )
             return redirect(home_url_for(user))
@@ -159,8 +158,10 @@ def reset_password(token):
         else:
             if current_user.is_authenticated:
                 sign_out()
-            flash("Your password was changed and you were signed out everywhere. Log in with "
-                  "the new password.", "success")
+            flash(
+                "Your password was changed and you were signed out everywhere. Log in with the new password.",
+                "success",
+            )
             return redirect(url_for("auth.login"))
     elif request.method == "POST":
         status = 422

@@ -30,9 +30,7 @@ def home():
 @bp.get("/learn")
 @role_required(Role.LEARNER)
 def learner():
-    return render_template(
-        "dashboards/learner.html", checklist=profile_checklist(current_user)
-    )
+    return render_template("dashboards/learner.html", checklist=profile_checklist(current_user))
 
 
 @bp.get("/teach")

@@ -26,10 +26,16 @@ def outbox_email_html(email_id):
     if email is None:
         abort(404)
     # Shown inside a sandboxed iframe on the message page.
-    return email.html_body, 200, {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-    }
+    return (
+        email.html_body,
+        200,
+        {
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": (
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+            ),
+        },
+    )
 
 
 @bp.before_request

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory
-from flask import url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -80,8 +79,9 @@ def upload_avatar():
         avatars.save_avatar(current_user, form.avatar.data.read(current_app.config["AVATAR_MAX_BYTES"] + 1))
     except DomainError as exc:
         flash(exc.message, "error")
-        return render_template("users/edit.html", form=_filled_profile_form(), avatar_form=form,
-                               avatar_error=exc.message), exc.status
+        return render_template(
+            "users/edit.html", form=_filled_profile_form(), avatar_form=form, avatar_error=exc.message
+        ), exc.status
     flash("Profile photo updated.", "success")
     return redirect(url_for("users.edit_profile"))
 
@@ -117,9 +117,7 @@ def end_session(session_id):
 @bp.get("/mentors/<int:user_id>")
 def mentor_profile(user_id):
     mentor = db.session.scalar(
-        select(User).where(
-            User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None)
-        )
+        select(User).where(User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None))
     )
     if mentor is None:
         abort(404)

@@ -1,0 +1,75 @@
+"""Command-line tools: demo data and admins."""
+
+from sqlalchemy import func, select
+
+from peerlearn.extensions import db
+from peerlearn.models import User
+
+
+def test_seed_demo_is_idempotent(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "9 new accounts" in result.output
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    assert set(users) == {"admin@peerlearn.local"} | {f"mentor{i}@peerlearn.local" for i in (1, 2, 3)} | {
+        f"learner{i}@peerlearn.local" for i in range(1, 6)
+    }
+    assert all(u.is_verified for u in users.values())
+    assert users["admin@peerlearn.local"].is_admin
+    mentor = users["mentor1@peerlearn.local"]
+    assert mentor.is_mentor and mentor.headline and mentor.bio and mentor.hourly_rate_paise > 0
+    assert len(mentor.skills) >= 4
+    assert all(users[f"learner{i}@peerlearn.local"].interests for i in range(1, 6))
+
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0 and "0 new accounts" in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 9
+
+
+def test_demo_accounts_can_log_in(runner, client):
+    runner.invoke(args=["seed-demo"])
+    response = client.post(
+        "/api/login/", json={"email": "mentor2@peerlearn.local", "password": "peerlearn-demo"}
+    )
+    assert response.status_code == 200
+
+
+def test_seed_demo_if_empty_leaves_existing_data(runner, make_user):
+    make_user(email="real@example.com")
+    result = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert result.exit_code == 0 and "not loaded" in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_seed_demo_refused_in_production(app, runner):
+    app.config["ENV_NAME"] = "production"
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code != 0 and "refused" in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_create_admin(runner, client):
+    result = runner.invoke(
+        args=["create-admin", "--email", "Boss@Example.com", "--name", "Boss"],
+        input="a-strong-admin-pass\na-strong-admin-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    admin = db.session.scalar(select(User).where(User.email == "boss@example.com"))
+    assert admin.is_admin and admin.is_verified
+    response = client.post(
+        "/api/login/", json={"email": "boss@example.com", "password": "a-strong-admin-pass"}
+    )
+    assert response.get_json()["data"]["user"]["role"] == "admin"
+
+
+def test_create_admin_refuses_weak_password_and_duplicates(runner, make_user):
+    result = runner.invoke(
+        args=["create-admin", "--email", "a@example.com", "--name", "A"], input="password\npassword\n"
+    )
+    assert result.exit_code != 0 and "password" in result.output.lower()
+    make_user(email="taken@example.com")
+    result = runner.invoke(
+        args=["create-admin", "--email", "taken@example.com", "--name", "A"],
+        input="a-strong-admin-pass\na-strong-admin-pass\n",
+    )
+    assert result.exit_code != 0 and "already exists" in result.output

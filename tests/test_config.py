@@ -1,0 +1,75 @@
+"""Configuration is read when the app is created, and production refuses unsafe settings."""
+
+import pytest
+
+from peerlearn import create_app
+from peerlearn.config import ConfigError, normalise_database_url
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/peerlearn")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_production_refuses_to_start_without_database_url(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        create_app("production")
+
+
+def test_production_refuses_a_short_secret(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "short")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/peerlearn")
+    with pytest.raises(ConfigError, match="32 characters"):
+        create_app("production")
+
+
+def test_production_defaults(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgres://user@db/peerlearn")
+    monkeypatch.delenv("SOCKETIO_ASYNC_MODE", raising=False)
+    app = create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://user@db/peerlearn"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert "dev" not in app.blueprints  # no outbox in production
+    from peerlearn.config import ProductionConfig
+
+    assert ProductionConfig.load()["SOCKETIO_ASYNC_MODE"] == "gevent"
+
+
+def test_environment_is_read_at_create_time(monkeypatch, tmp_path):
+    monkeypatch.setenv("PEERLEARN_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("PASSWORD_RESET_MINUTES", "15")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    app = create_app("development")
+    assert app.config["PASSWORD_RESET_MINUTES"] == 15
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'peerlearn.sqlite3'}"
+    assert app.config["JOBS_INLINE"] is False
+    assert app.config["SOCKETIO_MESSAGE_QUEUE"] == "redis://127.0.0.1:1/0"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:1/0"
+    # The embedded mode keeps a generated secret under the instance folder across restarts.
+    assert (tmp_path / "secret_key").read_text() == app.config["SECRET_KEY"]
+    assert create_app("development").config["SECRET_KEY"] == app.config["SECRET_KEY"]
+    monkeypatch.delenv("REDIS_URL")
+    assert create_app("development").config["JOBS_INLINE"] is True
+
+
+def test_bad_values_are_refused(monkeypatch):
+    monkeypatch.setenv("SOCKETIO_ASYNC_MODE", "tornado")
+    with pytest.raises(ConfigError, match="SOCKETIO_ASYNC_MODE"):
+        create_app("testing")
+    monkeypatch.setenv("SOCKETIO_ASYNC_MODE", "threading")
+    monkeypatch.setenv("PASSWORD_RESET_MINUTES", "soon")
+    with pytest.raises(ConfigError, match="PASSWORD_RESET_MINUTES"):
+        create_app("testing")
+    with pytest.raises(ConfigError, match="unknown PEERLEARN_ENV"):
+        create_app("staging")
+
+
+def test_database_url_normalisation():
+    assert normalise_database_url("postgres://a@b/c") == "postgresql+psycopg://a@b/c"
+    assert normalise_database_url("postgresql://a@b/c") == "postgresql+psycopg://a@b/c"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"

@@ -1,0 +1,115 @@
+"""With Redis configured: shared rate-limit counters, and emails sent through RQ by a worker."""
+
+import contextvars
+import os
+
+import pytest
+from sqlalchemy import select
+
+from peerlearn import create_app
+from peerlearn.extensions import db
+from peerlearn.models import OutboundEmail
+from tests.conftest import AuthActions, IsolatedClient, unavailable
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        unavailable("set TEST_REDIS_URL=redis://… to run the Redis tests")
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(url)
+    try:
+        client.ping()
+    except RedisError as exc:
+        unavailable(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_app(app, redis_url):
+    """The test app, switched to Redis-backed jobs and rate limits."""
+    from peerlearn.extensions import limiter
+
+    app.config.update(REDIS_URL=redis_url, JOBS_INLINE=False, RATELIMIT_STORAGE_URI=redis_url)
+    limiter.init_app(app)
+    yield app
+    client = app.extensions.pop("peerlearn_redis", None)
+    if client is not None:
+        client.close()
+
+
+def test_rate_limits_are_shared_between_processes(redis_app, redis_url, make_user):
+    """Two app instances (two server processes) count logins against the same Redis."""
+    make_user(email="a@example.com")
+    other = create_app("testing", {"RATELIMIT_STORAGE_URI": redis_url})
+    other.test_client_class = IsolatedClient
+    if other.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://":  # its own in-memory database
+        with contextvars.Context().run(other.app_context):
+            db.create_all()
+            UserFactory(email="a@example.com")
+    first, second = AuthActions(redis_app.test_client()), AuthActions(other.test_client())
+    statuses = []
+    for i in range(11):
+        actions = first if i % 2 else second
+        statuses.append(actions.login("a@example.com", "wrong-password-here").status_code)
+    assert statuses == [401] * 10 + [429]
+
+
+def test_emails_go_through_the_emails_queue_to_a_worker(redis_app, client):
+    from rq import SimpleWorker
+
+    from peerlearn.tasks import get_queue, redis_connection
+
+    response = client.post(
+        "/api/register/",
+        json={"email": "q@example.com", "password": "correct-horse-battery", "name": "Queued"},
+    )
+    assert response.status_code == 201
+    email = db.session.scalar(select(OutboundEmail).where(OutboundEmail.to_address == "q@example.com"))
+    assert email.status == "queued"
+    queue = get_queue("emails")
+    assert queue.count == 1
+
+    worker = SimpleWorker([queue], connection=redis_connection())
+    assert worker.work(burst=True)
+    db.session.refresh(email)
+    assert email.status == "sent" and email.attempts == 1
+
+    # Enqueued again (a retry, a duplicate): it is not sent twice.
+    from peerlearn.tasks.email import send_email
+
+    queue.enqueue(send_email, email.id)
+    worker.work(burst=True)
+    db.session.refresh(email)
+    assert email.attempts == 1
+
+
+def test_registration_succeeds_with_redis_down_and_mail_follows(redis_app, client, redis_url):
+    from rq import SimpleWorker
+
+    from peerlearn.tasks import get_queue, redis_connection
+    from peerlearn.tasks.email import dispatch_queued
+
+    redis_app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.post(
+        "/api/register/", json={"email": "d@example.com", "password": "correct-horse-battery", "name": "Down"}
+    )
+    assert response.status_code == 201
+    email = db.session.scalar(select(OutboundEmail).where(OutboundEmail.to_address == "d@example.com"))
+    assert email.status == "queued"
+
+    redis_app.extensions.pop("peerlearn_redis").close()
+    redis_app.config["REDIS_URL"] = redis_url  # Redis is back
+    assert dispatch_queued() == 1
+    SimpleWorker([get_queue("emails")], connection=redis_connection()).work(burst=True)
+    db.session.refresh(email)
+    assert email.status == "sent"
