@@ -17,6 +17,7 @@ def create_app(config_name=None, overrides=None):
         app.config.update(overrides)
 
     configure_logging(app)
+    configure_proxy(app)
     register_extensions(app)
     register_auth(app)
     register_blueprints(app)
@@ -36,7 +37,19 @@ def configure_logging(app):
         handler._peerlearn = True
         root.addHandler(handler)
     logging.getLogger("peerlearn").setLevel(level)
+    # Alembic announces its plugins on every command; migrations raise it to INFO themselves.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     root.setLevel(min(level, logging.WARNING) if app.testing else level)
+
+
+def configure_proxy(app):
+    """Trust X-Forwarded-* from exactly PROXY_COUNT proxies (client IPs for rate limits,
+    https links, the loopback-only outbox); with none configured, the headers are ignored."""
+    count = app.config["PROXY_COUNT"]
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_extensions(app):

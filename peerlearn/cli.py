@@ -16,6 +16,7 @@ def init_app(app):
     app.cli.add_command(serve)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
+    app.cli.add_command(emails)
 
 
 @click.command("serve")
@@ -43,6 +44,9 @@ def serve(host, port):
         click.echo(f"  Emails are written to the log and shown at {url}/dev/outbox")
     click.echo("  Press Ctrl+C to stop.\n")
     db.session.remove()
+    # `flask` marks its process as "run from the CLI", which makes app.run() (and so
+    # socketio.run()) a no-op meant for `flask run`; this command is the server itself.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
 
@@ -61,6 +65,21 @@ def create_admin(email, name, password):
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Admin {user.email} created.")
+
+
+@click.group("emails")
+def emails():
+    """Outgoing email."""
+
+
+@emails.command("send-queued")
+@with_appcontext
+def send_queued():
+    """Hand every email still queued (Redis was down, a send failed) to the emails queue."""
+    from .tasks.email import dispatch_queued
+
+    count = dispatch_queued()
+    click.echo(f"{count} queued email(s) dispatched.")
 
 
 @click.command("seed-demo")

@@ -4,7 +4,6 @@ Every value is read from the environment when ``create_app`` runs (``Config.load
 import time, so tests and scripts can set variables before building an app.
 """
 
-import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -39,14 +38,12 @@ def env_bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_json(name, default):
+def env_list(name):
+    """A comma-separated list, or None when unset."""
     value = env_str(name)
     if value is None:
-        return default
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be valid JSON") from exc
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def normalise_database_url(url):
@@ -80,6 +77,8 @@ class Config:
             "SERVER_NAME": env_str("SERVER_NAME"),
             "PREFERRED_URL_SCHEME": env_str("PREFERRED_URL_SCHEME", "http"),
             "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL"),
+            # How many reverse proxies set X-Forwarded-For/-Proto/-Host in front of the app.
+            "PROXY_COUNT": env_int("PROXY_COUNT", 0),
             # Database
             "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
             "SQLALCHEMY_ENGINE_OPTIONS": cls.engine_options(database_url),
@@ -88,7 +87,6 @@ class Config:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", cls.ENV_NAME == "production"),
-            "REMEMBER_COOKIE_DURATION": timedelta(days=30),
             "PERMANENT_SESSION_LIFETIME": timedelta(days=env_int("SESSION_LIFETIME_DAYS", 14)),
             "API_TOKEN_LIFETIME_DAYS": env_int("API_TOKEN_LIFETIME_DAYS", 30),
             # Account tokens
@@ -111,6 +109,8 @@ class Config:
             "REDIS_URL": redis_url,
             "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.default_async_mode()),
             "SOCKETIO_MESSAGE_QUEUE": env_str("SOCKETIO_MESSAGE_QUEUE", redis_url),
+            # Extra browser origins allowed to open sockets (comma-separated); same-origin only by default.
+            "SOCKETIO_CORS_ORIGINS": env_list("SOCKETIO_CORS_ORIGINS"),
             "JOBS_INLINE": env_bool("JOBS_INLINE", redis_url is None),
             "RQ_JOB_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 180),
             # Rate limits
@@ -118,7 +118,6 @@ class Config:
             "RATELIMIT_STORAGE_URI": env_str(
                 "RATELIMIT_STORAGE_URI", redis_url if redis_url else "memory://"
             ),
-            "RATELIMIT_HEADERS_ENABLED": True,
             "LOGIN_LIMIT_PER_ACCOUNT": env_str("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
             "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
             "REGISTER_LIMIT_PER_IP": env_str("REGISTER_LIMIT_PER_IP", "10 per hour"),
@@ -126,6 +125,8 @@ class Config:
             "RESET_LIMIT_PER_IP": env_str("RESET_LIMIT_PER_IP", "20 per hour"),
             # Email
             "MAIL_BACKEND": env_str("MAIL_BACKEND", "smtp" if env_str("MAIL_SERVER") else "log"),
+            # Sending is switched by MAIL_BACKEND, never silently by the testing flag.
+            "MAIL_SUPPRESS_SEND": False,
             "MAIL_SERVER": env_str("MAIL_SERVER", "localhost"),
             "MAIL_PORT": env_int("MAIL_PORT", 25),
             "MAIL_USE_TLS": env_bool("MAIL_USE_TLS"),
@@ -135,7 +136,6 @@ class Config:
             "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "PeerLearn <no-reply@peerlearn.local>"),
             # Product
             "DEFAULT_TIMEZONE": env_str("DEFAULT_TIMEZONE", "Asia/Kolkata"),
-            "ICE_SERVERS": env_json("ICE_SERVERS", []),
             "DEV_OUTBOX_ENABLED": cls.ENV_NAME != "production",
             "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
         }
@@ -177,6 +177,10 @@ class Config:
             raise ConfigError("SOCKETIO_ASYNC_MODE must be threading, gevent or eventlet")
         if settings["MAIL_BACKEND"] not in {"log", "smtp"}:
             raise ConfigError("MAIL_BACKEND must be log or smtp")
+        if not settings["JOBS_INLINE"] and not settings["REDIS_URL"]:
+            raise ConfigError("JOBS_INLINE=false needs REDIS_URL: queued jobs live in Redis")
+        if settings["PROXY_COUNT"] < 0:
+            raise ConfigError("PROXY_COUNT cannot be negative")
 
 
 class DevelopmentConfig(Config):

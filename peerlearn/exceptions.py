@@ -47,6 +47,11 @@ class TokenInvalid(DomainError):
     code = "token_invalid"
 
 
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"

@@ -73,3 +73,26 @@ def test_database_url_normalisation():
     assert normalise_database_url("postgres://a@b/c") == "postgresql+psycopg://a@b/c"
     assert normalise_database_url("postgresql://a@b/c") == "postgresql+psycopg://a@b/c"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_queued_jobs_need_redis(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("JOBS_INLINE", "false")
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        create_app("development")
+
+
+def test_forwarded_headers_are_trusted_only_from_configured_proxies(monkeypatch, tmp_path):
+    """Behind one proxy, the outbox (loopback only) sees the real client, not the proxy."""
+    monkeypatch.setenv("PEERLEARN_INSTANCE_DIR", str(tmp_path))
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    direct = create_app("testing")
+    with direct.app_context():
+        from peerlearn.extensions import db
+
+        db.create_all()
+        # Without PROXY_COUNT the header is ignored: the caller is the loopback proxy itself.
+        assert direct.test_client().get("/dev/outbox", headers=forwarded).status_code == 200
+    monkeypatch.setenv("PROXY_COUNT", "1")
+    proxied = create_app("testing")
+    assert proxied.test_client().get("/dev/outbox", headers=forwarded).status_code == 404

@@ -10,13 +10,16 @@ MAX_SKILL_LENGTH = 60
 
 
 def clean_skill_name(raw):
-    """The display form of a user-typed skill: trimmed, single-spaced, no control characters."""
+    """The display form of a user-typed skill: trimmed, single-spaced, no control characters.
+
+    Length is not cut here: callers refuse names over MAX_SKILL_LENGTH with a clear error.
+    """
     text = unicodedata.normalize("NFKC", raw or "")
     text = _ALLOWED.sub("", text)
     text = _SPACES.sub(" ", text).strip(" -.")
     if text and text == text.lower() and not any(ch in text for ch in "+#."):
         text = text[0].upper() + text[1:]
-    return text[:MAX_SKILL_LENGTH]
+    return text
 
 
 def skill_slug(name):
@@ -26,14 +29,20 @@ def skill_slug(name):
 
 
 def split_tags(value):
-    """Accept a list of names or one comma-separated string; drop blanks and duplicates."""
+    """Accept a list of names or one comma-separated string; drop blanks and duplicates.
+
+    Raises TypeError for anything else (numbers, objects, lists holding non-strings).
+    """
     if value is None:
         return []
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        items = value
+    else:
+        raise TypeError("expected a list of strings or a comma-separated string")
     seen, result = set(), []
     for item in items:
-        if not isinstance(item, str):
-            continue
         name = clean_skill_name(item)
         slug = skill_slug(name)
         if name and slug not in seen:

@@ -116,5 +116,5 @@ class User(UserMixin, TimestampMixin, db.Model):
         # Flask-Login stores this in the cookie session. It is the web AuthSession's token,
         # never the user id, so deleting that record on the server ends the session.
         if self.current_auth_session is None:
-            raise RuntimeError("login_user() needs an AuthSession; use services.auth.log_in")
+            raise RuntimeError("login_user() needs an AuthSession; use security.sign_in")
         return self.current_auth_session.raw_token

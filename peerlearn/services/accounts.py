@@ -50,24 +50,30 @@ def register(
 ):
     """Create a learner or mentor account and email a verification link."""
     ratelimit.hit("register-ip", ip_address, "REGISTER_LIMIT_PER_IP")
-    email = auth.normalise_email(email)
     errors = {}
-    try:
-        email = validate_email(email, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        errors["email"] = ["Enter a valid email address."]
+    email = _text(email, "email", errors, max_length=254)
+    name = _text(name, "name", errors, max_length=100, required=True)
+    headline = _text(headline, "headline", errors, max_length=120)
+    bio = _text(bio, "bio", errors, max_length=5000)
+    password = password if isinstance(password, str) else ""
+    if "email" not in errors:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            errors["email"] = ["Enter a valid email address."]
     if role not in {r.value for r in SELF_SERVICE_ROLES}:
         errors["role"] = ["Choose learner or mentor."]
-    name = (name or "").strip()
-    if not name:
-        errors["name"] = ["Enter your name."]
-    elif len(name) > 100:
-        errors["name"] = ["Use at most 100 characters."]
     timezone = timezone or current_app.config["DEFAULT_TIMEZONE"]
-    if timezone not in timezones():
+    if not isinstance(timezone, str) or timezone not in timezones():
         errors["timezone"] = ["Choose a timezone from the list."]
+    rate = 0
+    if role == Role.MENTOR:
+        try:
+            rate = _check_rate(hourly_rate_paise)
+        except ValidationError as exc:
+            errors.update(exc.fields)
     try:
-        passwords.check_password_policy(password or "", email=email, name=name)
+        passwords.check_password_policy(password, email=email, name=name)
     except ValidationError as exc:
         errors.update(exc.fields)
     if errors:
@@ -87,9 +93,9 @@ def register(
         timezone=timezone,
     )
     if role == Role.MENTOR:
-        user.headline = (headline or "").strip()[:120]
-        user.hourly_rate_paise = _check_rate(hourly_rate_paise)
-    user.bio = (bio or "").strip()[:5000]
+        user.headline = headline
+        user.hourly_rate_paise = rate
+    user.bio = bio
     db.session.add(user)
     try:
         user.skills = skills.resolve(skills_ or [], field="skills")
@@ -130,14 +136,30 @@ def create_admin(*, email, password, name):
     return user
 
 
+def _text(value, field, errors, *, max_length, required=False):
+    """A stripped string field, recording a message in ``errors`` when it is unusable."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[field] = ["Must be text."]
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors[field] = ["This field is required."]
+    elif len(value) > max_length:
+        errors[field] = [f"Use at most {max_length} characters."]
+    return value
+
+
 def _check_rate(value):
-    try:
-        paise = int(value or 0)
-    except (TypeError, ValueError) as exc:
+    if value is None:
+        value = 0
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(
             "Hourly rate must be a whole number of paise.",
-            fields={"hourly_rate_paise": ["Enter a whole number."]},
-        ) from exc
+            fields={"hourly_rate_paise": ["Enter a whole number of paise."]},
+        )
+    paise = value
     if paise < 0 or paise > MAX_HOURLY_RATE_PAISE:
         raise ValidationError(
             "Hourly rate is out of range.",
@@ -312,19 +334,14 @@ def update_profile(user, changes):
             code="read_only_field",
         )
     errors = {}
-    if "name" in changes:
-        name = (changes["name"] or "").strip() if isinstance(changes["name"], str) else ""
-        if not name or len(name) > 100:
-            errors["name"] = ["Enter a name of 1 to 100 characters."]
-    if "timezone" in changes and changes["timezone"] not in timezones():
+    texts = {}
+    for field, limit, required in (("name", 100, True), ("headline", 120, False), ("bio", 5000, False)):
+        if field in changes:
+            texts[field] = _text(changes[field], field, errors, max_length=limit, required=required)
+    if "timezone" in changes and (
+        not isinstance(changes["timezone"], str) or changes["timezone"] not in timezones()
+    ):
         errors["timezone"] = ["Choose a timezone from the list."]
-    for text_field, limit in (("headline", 120), ("bio", 5000)):
-        if text_field in changes:
-            value = changes[text_field]
-            if value is not None and not isinstance(value, str):
-                errors[text_field] = ["Must be text."]
-            elif value and len(value.strip()) > limit:
-                errors[text_field] = [f"Use at most {limit} characters."]
     rate = None
     if "hourly_rate_paise" in changes:
         try:
@@ -335,14 +352,10 @@ def update_profile(user, changes):
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
 
     try:
-        if "name" in changes:
-            user.name = changes["name"].strip()
+        for field, value in texts.items():
+            setattr(user, field, value)
         if "timezone" in changes:
             user.timezone = changes["timezone"]
-        if "headline" in changes:
-            user.headline = (changes["headline"] or "").strip()
-        if "bio" in changes:
-            user.bio = (changes["bio"] or "").strip()
         if rate is not None:
             user.hourly_rate_paise = rate
         if "skills" in changes:

@@ -17,14 +17,20 @@ def resolve(names, *, field="skills"):
     Runs inside the caller's transaction; a concurrent insert of the same new skill is
     absorbed with a savepoint instead of failing the caller.
     """
-    names = split_tags(names)
+    try:
+        names = split_tags(names)
+    except TypeError as exc:
+        raise ValidationError(
+            f"Send {field} as a list of names.", fields={field: ["Must be a list of names."]}
+        ) from exc
     if len(names) > MAX_TAGS:
         raise ValidationError(
             f"Add at most {MAX_TAGS} {field}.", fields={field: [f"At most {MAX_TAGS} items."]}
         )
     for name in names:
         if len(name) > MAX_SKILL_LENGTH:
-            raise ValidationError("A skill name is too long.", fields={field: ["Too long."]})
+            message = f"Keep each name under {MAX_SKILL_LENGTH} characters."
+            raise ValidationError(message, fields={field: [message]})
     slugs = [skill_slug(n) for n in names]
     existing = {s.slug: s for s in db.session.scalars(select(Skill).where(Skill.slug.in_(slugs)))}
     result = []
@@ -49,7 +55,7 @@ def _create(name, slug):
 
 def autocomplete(query, *, limit=8):
     """Known skill names matching ``query``: prefix matches first, then by how many people use them."""
-    text = clean_skill_name(query)
+    text = clean_skill_name(query)[:MAX_SKILL_LENGTH]
     if not text:
         return []
     slug = skill_slug(text)

@@ -37,7 +37,13 @@ def enqueue(queue_name, func, *args, job_id=None):
     False when Redis cannot be reached: the records stay queued and a sweep sends them later.
     """
     if current_app.config["JOBS_INLINE"]:
-        func(*args)
+        try:
+            func(*args)
+        except Exception:
+            # The caller's change is committed; a failed side job must not turn it into an
+            # error. Its records stay queued and `flask emails send-queued` retries them.
+            log.exception("inline job %s%r failed", func.__name__, args)
+            return False
         return True
     from redis.exceptions import RedisError
     from rq import Retry

@@ -145,7 +145,7 @@ def test_malformed_json_gets_400(client):
     response = client.post("/api/register/", data="[1, 2]", content_type="application/json")
     assert_error(response, 400, "malformed_json")
     response = client.post("/api/login/", data="email=a", content_type="application/x-www-form-urlencoded")
-    assert_error(response, 400, "unsupported_media_type")
+    assert_error(response, 415, "unsupported_media_type")
 
 
 def test_profile_patch_refuses_role_and_verification_changes(client, make_user, api_token):
@@ -287,3 +287,38 @@ def test_public_mentor_profile(client, make_user):
 def test_unknown_api_route_is_json_404(client):
     assert_error(client.get("/api/does-not-exist/"), 404)
     assert_error(client.delete("/api/login/"), 405)
+
+
+def test_wrongly_typed_profile_fields_are_refused(client, make_user, api_token):
+    user = make_user(email="a@example.com", role="mentor", hourly_rate_paise=1000)
+    headers = {"Authorization": f"Bearer {api_token('a@example.com')}"}
+    for payload, field in (
+        ({"timezone": ["Asia/Kolkata"]}, "timezone"),
+        ({"timezone": {}}, "timezone"),
+        ({"hourly_rate_paise": 1234.99}, "hourly_rate_paise"),
+        ({"hourly_rate_paise": True}, "hourly_rate_paise"),
+        ({"hourly_rate_paise": "100"}, "hourly_rate_paise"),
+        ({"skills": {"Python": 1}}, "skills"),
+        ({"skills": [1, 2]}, "skills"),
+        ({"skills": ["x" * 61]}, "skills"),
+        ({"skills": [f"Skill {i}" for i in range(21)]}, "skills"),
+        ({"name": 42}, "name"),
+        ({"bio": ["text"]}, "bio"),
+        ({"headline": "h" * 121}, "headline"),
+    ):
+        error = assert_error(client.patch("/api/profile/", headers=headers, json=payload), 422)
+        assert field in error["fields"], (payload, error)
+    db.session.refresh(user)
+    assert user.hourly_rate_paise == 1000 and user.skills == []
+
+
+def test_register_with_wrongly_typed_optional_fields(client):
+    for payload in (
+        {"hourly_rate_paise": 99.5, "role": "mentor"},
+        {"skills": "ok", "interests": {"a": 1}},
+        {"headline": 5, "role": "mentor"},
+        {"timezone": 3},
+    ):
+        body = {"email": "t@example.com", "password": "correct-horse-battery", "name": "T", **payload}
+        assert_error(client.post("/api/register/", json=body), 422)
+    assert count(User) == 0

@@ -3,7 +3,7 @@ from functools import wraps
 from flask import request
 from flask_login import current_user
 
-from ...exceptions import AuthenticationError, DomainError, ValidationError
+from ...exceptions import AuthenticationError, DomainError, UnsupportedMediaType, ValidationError
 
 
 def json_body():
@@ -11,9 +11,7 @@ def json_body():
     if not request.is_json:
         if not request.content_length and not request.get_data(cache=True):
             return {}
-        raise DomainError(
-            "Send a JSON body with Content-Type: application/json.", code="unsupported_media_type"
-        )
+        raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
     if not request.get_data(cache=True):
         return {}
     data = request.get_json(silent=True)

@@ -40,7 +40,7 @@ class RegisterForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[InputRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[InputRequired(), Length(max=256)])
-    remember = BooleanField("Keep me signed in for 14 days")
+    remember = BooleanField("Keep me signed in")
 
 
 class ForgotPasswordForm(FlaskForm):

@@ -76,6 +76,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")) or home_url_for(current_user))
     form = LoginForm()
+    days = current_app.config["PERMANENT_SESSION_LIFETIME"].days
+    form.remember.label.text = f"Keep me signed in for {days} days"
     status = 200
     if form.validate_on_submit():
         try:

@@ -16,6 +16,6 @@ def index():
 
 @bp.get("/healthz")
 def health():
-    """Liveness and database reachability, for load balancers and `make run`'s wait loop."""
+    """Liveness and database reachability, for load balancers and process supervisors."""
     db.session.execute(db.text("SELECT 1"))
     return {"status": "ok"}

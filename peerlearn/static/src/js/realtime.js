@@ -1,8 +1,9 @@
 // The page's one Socket.IO connection, opened on signed-in pages only.
-// Later features import `getSocket()` or `onRealtime()` instead of opening their own.
-import { io } from 'socket.io-client';
+// Later features import `socketReady()` or `onRealtime()` instead of opening their own.
+// socket.io-client is a separate chunk, loaded only on signed-in pages, so anonymous visitors
+// (the landing page) never download it.
 
-const state = { socket: null, status: 'disconnected' };
+const state = { socket: null, status: 'disconnected', ready: null };
 
 function setStatus(status) {
   if (state.status === status && document.body.dataset.socket === status) return;
@@ -20,9 +21,17 @@ function endSession(socket) {
 
 export function connectRealtime() {
   window.peerlearn = window.peerlearn || { socket: null, status: state.status };
-  if (state.socket) return state.socket;
-  if (!document.body.dataset.userId) return null;
+  if (state.ready) return state.ready;
+  if (!document.body.dataset.userId) {
+    state.ready = Promise.resolve(null);
+    return state.ready;
+  }
+  setStatus('connecting');
+  state.ready = import('socket.io-client').then(({ io }) => openSocket(io));
+  return state.ready;
+}
 
+function openSocket(io) {
   const socket = io();
   state.socket = socket;
   window.peerlearn.socket = socket;
@@ -41,14 +50,25 @@ export function getSocket() {
   return state.socket;
 }
 
+// Resolves to the socket (or null on anonymous pages) once the client has loaded.
+export function socketReady() {
+  return state.ready || connectRealtime();
+}
+
 export function realtimeStatus() {
   return state.status;
 }
 
 // Subscribe to a server event; returns a function that unsubscribes.
 export function onRealtime(event, handler) {
-  const socket = state.socket;
-  if (!socket) return () => {};
-  socket.on(event, handler);
-  return () => socket.off(event, handler);
+  let unsubscribed = false;
+  let socket = null;
+  socketReady().then((s) => {
+    socket = s;
+    if (socket && !unsubscribed) socket.on(event, handler);
+  });
+  return () => {
+    unsubscribed = true;
+    if (socket) socket.off(event, handler);
+  };
 }
