@@ -1,7 +1,9 @@
 """Connection handling shared by every page: each signed-in page joins its user's room."""
 
 from flask_login import current_user
-from flask_socketio import join_room
+
+# Flask-SocketIO's ConnectionRefusedError (not the builtin) carries the reason to the client.
+from flask_socketio import ConnectionRefusedError, join_room
 
 from ..services.realtime import auth_room, user_room
 from .auth import authenticated_only, signed_in_user

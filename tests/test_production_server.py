@@ -1,0 +1,118 @@
+"""The production entry point really starts: gunicorn with the gevent worker, production config."""
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def production_server(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK"))
+    }
+    env.update(
+        PEERLEARN_ENV="production",
+        SECRET_KEY=secrets.token_hex(32),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+        FLASK_APP="peerlearn:create_app",
+        SESSION_COOKIE_SECURE="false",  # plain http on loopback in this test
+    )
+    subprocess.run([BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    create = subprocess.run(
+        [BIN / "flask", "create-admin", "--email", "ops@example.com", "--name", "Ops"],
+        cwd=ROOT,
+        env=env,
+        input="an-admin-passphrase\nan-admin-passphrase\n",
+        text=True,
+        capture_output=True,
+    )
+    assert create.returncode == 0, create.stderr
+    port = free_port()
+    server = subprocess.Popen(
+        [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    output = server.stdout.read().decode(errors="replace")
+                    pytest.fail(f"gunicorn did not start:\n{output}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stdout.close()
+
+
+def fetch(opener, url, data=None):
+    """GET (or POST ``data``) and return (final url, body), always closing the response."""
+    with opener.open(urllib.request.Request(url, data=data)) as response:
+        return response.url, response.read().decode()
+
+
+def socket_connect_reply(opener, base):
+    """Open an Engine.IO session, ask to connect to the default namespace, return the reply."""
+    _url, handshake = fetch(opener, f"{base}/socket.io/?EIO=4&transport=polling")
+    sid = re.search(r'"sid":"([^"]+)"', handshake).group(1)
+    fetch(opener, f"{base}/socket.io/?EIO=4&transport=polling&sid={sid}", data=b"40")
+    return fetch(opener, f"{base}/socket.io/?EIO=4&transport=polling&sid={sid}")[1]
+
+
+def test_gunicorn_gevent_serves_pages_sockets_and_sign_in(production_server):
+    base = production_server
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    assert "PeerLearn" in fetch(opener, f"{base}/")[1]
+    with pytest.raises(HTTPError) as outbox:
+        fetch(opener, f"{base}/dev/outbox")
+    assert outbox.value.code == 404  # never in production
+    outbox.value.close()
+
+    # Engine.IO works under gevent; an anonymous Socket.IO connect is refused with a reason.
+    assert "authentication required" in socket_connect_reply(opener, base)
+
+    # The admin made by the CLI signs in through the real form.
+    page = fetch(opener, f"{base}/auth/login")[1]
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    form = urlencode({"email": "ops@example.com", "password": "an-admin-passphrase", "csrf_token": token})
+    assert fetch(opener, f"{base}/auth/login", data=form.encode())[0].endswith("/admin")
+
+    # Signed in, the socket is accepted.
+    assert socket_connect_reply(opener, base).startswith("40{")
