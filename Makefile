@@ -50,9 +50,7 @@ seed: $(RUNTIME_STAMP)
 	$(BIN)/flask seed-demo
 
 run: $(RUNTIME_STAMP) $(ASSETS)
-	@$(BIN)/flask db upgrade
-	@$(BIN)/flask seed-demo --if-empty
-	@exec $(BIN)/flask serve --host $(HOST) --port $(PORT)
+	@exec $(BIN)/flask serve --setup --host $(HOST) --port $(PORT)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -24,10 +24,15 @@ def init_app(app):
 @click.option(
     "--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="PORT or 5000"
 )
+@click.option(
+    "--setup", is_flag=True, help="Upgrade the database and load demo data into an empty one first."
+)
 @with_appcontext
-def serve(host, port):
+def serve(host, port, setup):
     """Serve the app with Socket.IO (the embedded mode of `make run`)."""
     app = current_app._get_current_object()
+    if setup:
+        _prepare_database(app)
     url = f"http://{host}:{port}"
     click.echo("")
     click.secho(f"  PeerLearn is running at {url}", fg="green", bold=True)
@@ -48,6 +53,19 @@ def serve(host, port):
     # socketio.run()) a no-op meant for `flask run`; this command is the server itself.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+
+def _prepare_database(app):
+    """What `make run` needs before serving, in this one process to keep restarts fast."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    if app.config["ENV_NAME"] != "production" and not db.session.scalar(select(func.count(User.id))):
+        from .demo import load_demo
+
+        created = load_demo()
+        click.echo(f"Demo data loaded ({created} accounts).")
+    db.session.remove()
 
 
 @click.command("create-admin")
