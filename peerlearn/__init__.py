@@ -23,6 +23,7 @@ def create_app(config_name=None, overrides=None):
     register_blueprints(app)
     register_sockets(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     register_cli(app)
     return app
@@ -127,6 +128,12 @@ def register_errorhandlers(app):
     from . import errors
 
     errors.init_app(app)
+
+
+def register_security_headers(app):
+    from . import headers
+
+    headers.init_app(app)
 
 
 def register_template_helpers(app):

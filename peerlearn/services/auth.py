@@ -75,6 +75,10 @@ def start_session(user, kind, *, remember=False, ip_address="", user_agent=""):
         user_agent=(user_agent or "")[:255],
     )
     user.last_login_at = now
+    # Expired sign-ins of this user are dead weight; clear them while we are here.
+    db.session.execute(
+        delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at <= now)
+    )
     db.session.add(auth_session)
     db.session.commit()
     auth_session.raw_token = raw

@@ -354,3 +354,13 @@ def test_suspended_user_cannot_log_in(client, auth, make_user):
     response = auth.login("s@example.com")
     assert response.status_code == 403
     assert "suspended" in response.get_data(as_text=True)
+
+
+def test_pages_carry_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self' 'unsafe-eval'" in csp
+    assert "cdn" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "Content-Security-Policy" not in client.get("/api/").headers
