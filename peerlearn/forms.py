@@ -13,6 +13,9 @@ class TagListField(StringField):
             self.data = split_tags(",".join(v for v in valuelist if isinstance(v, str)))
 
     def process_data(self, value):
+        # Filled from a model (obj=user) the value is a list of Skill rows.
+        if value and not isinstance(value, str):
+            value = [getattr(item, "name", item) for item in value]
         self.data = split_tags(value) if value else []
 
     def _value(self):

@@ -40,7 +40,37 @@ def localtime(value, fmt="%d %b %Y, %I:%M %p", tz=None):
     return value.astimezone(zone).strftime(fmt).replace(" 0", " ")
 
 
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_name(user_agent):
+    """A short, readable name for a browser's User-Agent: "Chrome on Linux"."""
+    user_agent = user_agent or ""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (user_agent[:40] if user_agent else "Unknown device")
+
+
 def init_app(app):
+    app.jinja_env.filters["device_name"] = device_name
     app.jinja_env.filters["inr"] = format_inr
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone

@@ -364,3 +364,32 @@ def test_pages_carry_security_headers(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert "Content-Security-Policy" not in client.get("/api/").headers
+
+
+def test_edit_page_shows_current_skills_and_interests(client, auth, make_user):
+    from peerlearn.services import skills
+
+    user = make_user(email="a@example.com", role="mentor", headline="Go mentor", hourly_rate_paise=150050)
+    user.skills = skills.resolve(["Go", "Kubernetes"])
+    user.interests = skills.resolve(["Rust"])
+    db.session.commit()
+    auth.login("a@example.com")
+    response = client.get("/profile/edit")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'value="Go, Kubernetes"' in page and 'value="Rust"' in page
+    assert 'value="Go mentor"' in page and 'value="1500.50"' in page
+
+
+def test_profile_lists_devices_by_readable_name(client, auth, make_user):
+    make_user(email="a@example.com")
+    token = auth.csrf()
+    client.post(
+        "/auth/login",
+        data={"email": "a@example.com", "password": "correct-horse-battery", "csrf_token": token},
+        headers={
+            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
+        },
+    )
+    page = client.get("/profile").get_data(as_text=True)
+    assert "Chrome on Linux" in page and "this device" in page

@@ -13,10 +13,16 @@ function setStatus(status) {
   document.dispatchEvent(new CustomEvent('peerlearn:socket', { detail: { status } }));
 }
 
+// Set while this page is submitting a form or leaving: if that request is what ended the
+// sign-in (log out, log out everywhere), its own redirect and message must win.
+let leaving = false;
+document.addEventListener('submit', () => { leaving = true; }, true);
+window.addEventListener('beforeunload', () => { leaving = true; });
+
 function endSession(socket) {
   // This sign-in was ended elsewhere (logout on another tab, suspension, password change).
   socket.disconnect();
-  window.location.assign(document.body.dataset.loginUrl || '/auth/login');
+  if (!leaving) window.location.assign(document.body.dataset.loginUrl || '/auth/login');
 }
 
 export function connectRealtime() {
