@@ -93,6 +93,8 @@ def test_forwarded_headers_are_trusted_only_from_configured_proxies(monkeypatch,
         db.create_all()
         # Without PROXY_COUNT the header is ignored: the caller is the loopback proxy itself.
         assert direct.test_client().get("/dev/outbox", headers=forwarded).status_code == 200
+        db.session.remove()
+        db.engine.dispose()
     monkeypatch.setenv("PROXY_COUNT", "1")
     proxied = create_app("testing")
     assert proxied.test_client().get("/dev/outbox", headers=forwarded).status_code == 404

@@ -61,6 +61,8 @@ def test_rate_limits_are_shared_between_processes(redis_app, redis_url, make_use
     for i in range(11):
         actions = first if i % 2 else second
         statuses.append(actions.login("a@example.com", "wrong-password-here").status_code)
+    with contextvars.Context().run(other.app_context):
+        db.engine.dispose()
     assert statuses == [401] * 10 + [429]
 
 
