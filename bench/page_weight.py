@@ -16,27 +16,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.live_server import (
-    CHROMIUM,
     LiveServer,
     ServerError,
+    browser_setup_problem,
     launch_chromium,
     measure_page_weight,
-    missing_assets,
 )
 
 IDLE_SECONDS = 2.0
 
 
 def main():
-    if not CHROMIUM.exists():
-        print(f"Chromium not found at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
-        return 2
-    missing = missing_assets()
-    if missing:
-        print(
-            f"Front-end assets missing ({', '.join(missing)}): run `make peerlearn/static/dist/.built`",
-            file=sys.stderr,
-        )
+    problem = browser_setup_problem()
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright

@@ -72,6 +72,16 @@ def missing_assets():
     return [name for name in ("app.css", "app.js") if not (ASSETS / name).is_file()]
 
 
+def browser_setup_problem():
+    """What stops a script from driving pages here (no Chromium, assets not built), or None."""
+    if not CHROMIUM.exists():
+        return f"Chromium not found at {CHROMIUM}: apt-get install chromium"
+    missing = missing_assets()
+    if missing:
+        return f"Front-end assets missing ({', '.join(missing)}): run `make peerlearn/static/dist/.built`"
+    return None
+
+
 def flask_command():
     venv_flask = REPO_ROOT / ".venv" / "bin" / "flask"
     if venv_flask.exists():

@@ -14,14 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from peerlearn.demo import DEMO_PASSWORD
 from scripts.live_server import (
-    CHROMIUM,
     REPO_ROOT,
     LiveServer,
     ServerError,
     block_external_requests,
+    browser_setup_problem,
     launch_chromium,
     measure_page_weight,
-    missing_assets,
 )
 
 OUT_DIR = REPO_ROOT / "screenshots"
@@ -123,15 +122,9 @@ def report_weight(browser, server):
 
 
 def main():
-    if not CHROMIUM.exists():
-        print(f"Chromium not found at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
-        return 2
-    missing = missing_assets()
-    if missing:
-        print(
-            f"Front-end assets missing ({', '.join(missing)}): run `make peerlearn/static/dist/.built`",
-            file=sys.stderr,
-        )
+    problem = browser_setup_problem()
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright

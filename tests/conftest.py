@@ -7,6 +7,7 @@ test runs there. PEERLEARN_REQUIRE_SERVICES=1 turns "service unavailable" skips 
 import contextvars
 import os
 import re
+import socket
 
 import pytest
 from flask.testing import FlaskClient
@@ -28,6 +29,13 @@ def unavailable(reason):
     if services_required():
         pytest.fail(f"required service unavailable: {reason}")
     pytest.skip(reason)
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _database_url():

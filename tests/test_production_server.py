@@ -3,7 +3,6 @@
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

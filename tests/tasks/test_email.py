@@ -1,7 +1,6 @@
 """Email through a real SMTP server on loopback, and what happens when it is unreachable."""
 
 import email
-import socket
 import threading
 from email import policy
 
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from peerlearn.extensions import db
 from peerlearn.models import OutboundEmail
+from tests.conftest import free_port
 
 
 class Inbox:
@@ -24,12 +24,6 @@ class Inbox:
         )
         self.arrived.set()
         return "250 Message accepted for delivery"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
