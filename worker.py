@@ -2,25 +2,32 @@
 
 python worker.py                  # emails, recommendations, default
 python worker.py emails           # only the emails queue
+python worker.py cron             # the scheduler that enqueues periodic jobs (run one)
 """
 
 import sys
 
 from rq import Worker
+from rq.cron import CronScheduler
 
 from peerlearn import create_app
 from peerlearn.tasks import QUEUES, get_queue, redis_connection
+from peerlearn.tasks.periodic import register_cron
 
 
 def main(argv):
     app = create_app()
     if not app.config["REDIS_URL"]:
         sys.exit("worker.py needs REDIS_URL; without it jobs already run inline in the web process.")
-    names = argv or list(QUEUES)
     with app.app_context():
-        queues = [get_queue(name) for name in names]
-        worker = Worker(queues, connection=redis_connection())
-        worker.work(with_scheduler=True)
+        if argv == ["cron"]:
+            register_cron(CronScheduler(connection=redis_connection(), name="peerlearn-cron")).start()
+            return
+        unknown = [name for name in argv if name not in QUEUES]
+        if unknown:
+            sys.exit(f"unknown queue(s) {', '.join(unknown)}; choose from {', '.join(QUEUES)} or 'cron'")
+        queues = [get_queue(name) for name in argv or QUEUES]
+        Worker(queues, connection=redis_connection()).work(with_scheduler=True)
 
 
 if __name__ == "__main__":

@@ -18,3 +18,9 @@ if _async_mode == "gevent":
 from peerlearn import create_app  # noqa: E402
 
 app = create_app()
+
+if app.config["JOBS_INLINE"]:
+    # No Redis, so no worker: run the periodic sweeps in this process.
+    from peerlearn.tasks.periodic import start_embedded
+
+    start_embedded(app)

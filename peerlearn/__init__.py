@@ -104,14 +104,20 @@ def register_auth(app):
 def register_blueprints(app):
     from .blueprints.api import bp as api_bp
     from .blueprints.auth import bp as auth_bp
+    from .blueprints.booking import bp as booking_bp
     from .blueprints.dashboards import bp as dashboards_bp
     from .blueprints.dev import bp as dev_bp
     from .blueprints.main import bp as main_bp
+    from .blueprints.payments import bp as payments_bp
+    from .blueprints.sessions import bp as sessions_bp
     from .blueprints.users import bp as users_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(users_bp)
+    app.register_blueprint(sessions_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(payments_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     if app.config["DEV_OUTBOX_ENABLED"]:

@@ -52,6 +52,10 @@ def serve(host, port, setup):
     # `flask` marks its process as "run from the CLI", which makes app.run() (and so
     # socketio.run()) a no-op meant for `flask run`; this command is the server itself.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    if app.config["JOBS_INLINE"]:
+        from .tasks.periodic import start_embedded
+
+        start_embedded(app)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
 

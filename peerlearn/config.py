@@ -136,6 +136,20 @@ class Config:
             "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "PeerLearn <no-reply@peerlearn.local>"),
             # Product
             "DEFAULT_TIMEZONE": env_str("DEFAULT_TIMEZONE", "Asia/Kolkata"),
+            # Marketplace rules
+            "PLATFORM_FEE_PERCENT": env_int("PLATFORM_FEE_PERCENT", 12),
+            "BOOKING_HOLD_MINUTES": env_int("BOOKING_HOLD_MINUTES", 15),
+            "FULL_REFUND_HOURS": env_int("FULL_REFUND_HOURS", 24),
+            "LATE_CANCEL_REFUND_PERCENT": env_int("LATE_CANCEL_REFUND_PERCENT", 0),
+            "SWEEP_INTERVAL_SECONDS": env_int("SWEEP_INTERVAL_SECONDS", 60),
+            # Payments: Razorpay when keys are set, otherwise the local dev gateway.
+            "RAZORPAY_KEY_ID": env_str("RAZORPAY_KEY_ID"),
+            "RAZORPAY_KEY_SECRET": env_str("RAZORPAY_KEY_SECRET"),
+            "RAZORPAY_WEBHOOK_SECRET": env_str("RAZORPAY_WEBHOOK_SECRET"),
+            "RAZORPAY_BASE_URL": env_str("RAZORPAY_BASE_URL"),
+            "RAZORPAY_CHECKOUT_URL": env_str(
+                "RAZORPAY_CHECKOUT_URL", "https://checkout.razorpay.com/v1/checkout.js"
+            ),
             "DEV_OUTBOX_ENABLED": cls.ENV_NAME != "production",
             "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
         }
@@ -181,6 +195,12 @@ class Config:
             raise ConfigError("JOBS_INLINE=false needs REDIS_URL: queued jobs live in Redis")
         if settings["PROXY_COUNT"] < 0:
             raise ConfigError("PROXY_COUNT cannot be negative")
+        if not 0 <= settings["PLATFORM_FEE_PERCENT"] <= 100:
+            raise ConfigError("PLATFORM_FEE_PERCENT must be between 0 and 100")
+        if not 0 <= settings["LATE_CANCEL_REFUND_PERCENT"] <= 100:
+            raise ConfigError("LATE_CANCEL_REFUND_PERCENT must be between 0 and 100")
+        if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):
+            raise ConfigError("set both RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET, or neither")
 
 
 class DevelopmentConfig(Config):
@@ -207,6 +227,10 @@ class TestingConfig(Config):
             RATELIMIT_STORAGE_URI="memory://",
             MAIL_BACKEND="log",
             SERVER_NAME=None,
+            RAZORPAY_KEY_ID=None,
+            RAZORPAY_KEY_SECRET=None,
+            RAZORPAY_WEBHOOK_SECRET=None,
+            RAZORPAY_BASE_URL=None,
         )
         return settings
 

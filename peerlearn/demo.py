@@ -1,10 +1,28 @@
 """Demo data for `flask seed-demo`: realistic accounts so a fresh install has a living catalog."""
 
+import secrets
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Role, User, utcnow
-from .services import passwords, skills
+from .models import (
+    Booking,
+    BookingStatus,
+    LearningSession,
+    LedgerEntry,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    Role,
+    SessionStatus,
+    User,
+    utcnow,
+)
+from .services import ledger, passwords, skills
+from .services.sessions import local_to_utc
 
 DEMO_PASSWORD = "peerlearn-demo"  # noqa: S105 - published in the README on purpose
 
@@ -125,5 +143,369 @@ def load_demo():
         user.skills = skills.resolve(spec.get("skills", []))
         user.interests = skills.resolve(spec.get("interests", []), field="interests")
         created += 1
+    db.session.commit()
+    load_catalog()
+    return created
+
+
+# ---------------------------------------------------------------------------- sessions and bookings
+
+DEMO_TIMEZONE = "Asia/Kolkata"
+
+# Per mentor: sessions as (days from today, IST start "HH:MM", fields), and who booked them.
+# Negative days are past sessions, completed. Prices are in paise; 0 is free.
+DEMO_SESSIONS = {
+    "mentor1@peerlearn.local": [
+        (
+            3,
+            "19:00",
+            {
+                "title": "Pandas for messy real-world data",
+                "description": (
+                    "We take a deliberately untidy sales export (mixed date formats, duplicate "
+                    "customers, prices stored as text) and clean it live in a notebook. You will "
+                    "practise dtype fixes, merges that don't silently drop rows, groupby with "
+                    "named aggregations, and writing checks that catch bad data next month too. "
+                    "Bring a laptop with Python 3 and pandas installed."
+                ),
+                "category": "Data & AI",
+                "level": "intermediate",
+                "skills": ["Pandas", "Python"],
+                "duration_minutes": 90,
+                "capacity": 8,
+                "price_paise": 499_00,
+            },
+            ["learner1@peerlearn.local", "learner4@peerlearn.local"],
+        ),
+        (
+            6,
+            "10:30",
+            {
+                "title": "Office hours: your first machine learning project",
+                "description": (
+                    "A one-to-one hour for your own project. Share your notebook or idea and we "
+                    "work out the problem framing, a baseline worth beating, the right validation "
+                    "split, and what to try next. Good for students and engineers moving into ML."
+                ),
+                "category": "Data & AI",
+                "level": "beginner",
+                "skills": ["Machine Learning", "scikit-learn"],
+                "duration_minutes": 60,
+                "capacity": 1,
+                "price_paise": 1200_00,
+            },
+            ["learner4@peerlearn.local"],
+        ),
+        (
+            10,
+            "18:30",
+            {
+                "title": "Statistics you actually need for A/B tests",
+                "description": (
+                    "Confidence intervals, p-values and sample sizes explained with real product "
+                    "experiments instead of coin flips. We also cover the common traps: peeking, "
+                    "too many metrics, and tests that were never powered to find anything."
+                ),
+                "category": "Data & AI",
+                "level": "beginner",
+                "skills": ["Statistics"],
+                "duration_minutes": 60,
+                "capacity": 12,
+                "price_paise": 0,
+            },
+            ["learner1@peerlearn.local"],
+        ),
+        (
+            17,
+            "11:00",
+            {
+                "title": "SQL window functions, hands-on",
+                "description": (
+                    "Running totals, rankings, sessionisation and month-over-month growth with "
+                    "window functions, on a PostgreSQL database you can query from the browser. "
+                    "Exercises get harder as we go; solutions are shared afterwards."
+                ),
+                "category": "Data & AI",
+                "level": "intermediate",
+                "skills": ["SQL"],
+                "duration_minutes": 75,
+                "capacity": 10,
+                "price_paise": 299_00,
+            },
+            [],
+        ),
+        (
+            -6,
+            "19:00",
+            {
+                "title": "Validating models honestly: cross-validation pitfalls",
+                "description": (
+                    "Leakage through preprocessing, time series split the wrong way, and tuning on "
+                    "the test set: how each one inflates scores, and the scikit-learn patterns "
+                    "that prevent them."
+                ),
+                "category": "Data & AI",
+                "level": "intermediate",
+                "skills": ["Machine Learning", "scikit-learn", "Python"],
+                "duration_minutes": 60,
+                "capacity": 6,
+                "price_paise": 399_00,
+            },
+            ["learner1@peerlearn.local", "learner4@peerlearn.local"],
+        ),
+    ],
+    "mentor2@peerlearn.local": [
+        (
+            4,
+            "20:00",
+            {
+                "title": "System design interview: design a payments ledger",
+                "description": (
+                    "A realistic interview question worked through end to end: requirements, "
+                    "double-entry data model, idempotent APIs, reconciliation with the bank, and "
+                    "how to talk about trade-offs under time pressure. Questions welcome throughout."
+                ),
+                "category": "Programming",
+                "level": "advanced",
+                "skills": ["System Design", "PostgreSQL"],
+                "duration_minutes": 90,
+                "capacity": 6,
+                "price_paise": 799_00,
+            },
+            ["learner2@peerlearn.local"],
+        ),
+        (
+            8,
+            "19:30",
+            {
+                "title": "React state without the tears",
+                "description": (
+                    "When to lift state, when to reach for context, and when a server cache beats "
+                    "both. We refactor a small TypeScript app step by step and measure re-renders "
+                    "before and after."
+                ),
+                "category": "Programming",
+                "level": "intermediate",
+                "skills": ["React", "TypeScript"],
+                "duration_minutes": 60,
+                "capacity": 10,
+                "price_paise": 349_00,
+            },
+            ["learner5@peerlearn.local"],
+        ),
+        (
+            13,
+            "18:00",
+            {
+                "title": "Code review clinic: bring a pull request",
+                "description": (
+                    "Share a PR from work or a side project and get a review you can learn from: "
+                    "naming, tests, error handling and how to split changes so they are easy to "
+                    "review. Small group, everyone's code gets a turn."
+                ),
+                "category": "Programming",
+                "level": "all",
+                "skills": ["Django", "JavaScript"],
+                "duration_minutes": 45,
+                "capacity": 4,
+                "price_paise": 0,
+            },
+            ["learner2@peerlearn.local", "learner5@peerlearn.local"],
+        ),
+        (
+            -9,
+            "20:00",
+            {
+                "title": "Django REST APIs that age well",
+                "description": (
+                    "Versioning, pagination, consistent errors and permissions with Django REST "
+                    "framework, from a codebase that has survived four years of product changes."
+                ),
+                "category": "Programming",
+                "level": "intermediate",
+                "skills": ["Django", "PostgreSQL"],
+                "duration_minutes": 75,
+                "capacity": 8,
+                "price_paise": 499_00,
+            },
+            ["learner2@peerlearn.local"],
+        ),
+    ],
+    "mentor3@peerlearn.local": [
+        (
+            2,
+            "17:00",
+            {
+                "title": "Portfolio review for aspiring product designers",
+                "description": (
+                    "Walk us through two case studies and get direct feedback on story, process "
+                    "and visual craft, the way a hiring manager reads them. Leave with a short, "
+                    "prioritised list of changes."
+                ),
+                "category": "Design",
+                "level": "all",
+                "skills": ["UI Design", "Prototyping"],
+                "duration_minutes": 60,
+                "capacity": 4,
+                "price_paise": 599_00,
+            },
+            ["learner3@peerlearn.local"],
+        ),
+        (
+            7,
+            "11:00",
+            {
+                "title": "Figma auto layout and components, properly",
+                "description": (
+                    "Build a small component library from scratch: auto layout, variants, "
+                    "properties and tokens, so your screens resize and update without manual "
+                    "nudging. Use a free Figma account."
+                ),
+                "category": "Design",
+                "level": "beginner",
+                "skills": ["Figma", "Design Systems"],
+                "duration_minutes": 90,
+                "capacity": 12,
+                "price_paise": 249_00,
+            },
+            ["learner5@peerlearn.local", "learner3@peerlearn.local"],
+        ),
+        (
+            15,
+            "19:00",
+            {
+                "title": "Planning your first user interviews",
+                "description": (
+                    "Write a research plan, recruit the right five people, and draft questions "
+                    "that get stories instead of opinions. We practise with short mock interviews."
+                ),
+                "category": "Design",
+                "level": "beginner",
+                "skills": ["User Research"],
+                "duration_minutes": 60,
+                "capacity": 8,
+                "price_paise": 0,
+            },
+            ["learner3@peerlearn.local"],
+        ),
+        (
+            -4,
+            "18:00",
+            {
+                "title": "Design systems that engineers love",
+                "description": (
+                    "Naming, documentation and handoff habits that keep a design system in sync "
+                    "with code, from a health-tech team shipping weekly."
+                ),
+                "category": "Design",
+                "level": "intermediate",
+                "skills": ["Design Systems", "Figma"],
+                "duration_minutes": 60,
+                "capacity": 10,
+                "price_paise": 399_00,
+            },
+            ["learner3@peerlearn.local", "learner5@peerlearn.local"],
+        ),
+    ],
+}
+
+
+def _demo_start(today, days, wall_clock):
+    hour, minute = (int(part) for part in wall_clock.split(":"))
+    return local_to_utc(datetime.combine(today + timedelta(days=days), time(hour, minute)), DEMO_TIMEZONE)
+
+
+def _capture_demo_payment(gateway, booking, paid_at, method):
+    """A booking paid through the dev gateway, so its order and payment exist there too (a later
+    refund works), recorded as captured with its ledger split."""
+    receipt = f"bk_{booking.id}_{secrets.token_hex(4)}"
+    order_id = gateway.create_order(
+        amount_paise=booking.amount_paise,
+        currency=booking.currency,
+        receipt=receipt,
+        notes={"booking_id": str(booking.id), "session_id": str(booking.session_id)},
+    )
+    remote, _signature = gateway.pay(order_id, method=method)
+    payment = Payment(
+        purpose=PaymentPurpose.BOOKING.value,
+        booking=booking,
+        payer_id=booking.learner_id,
+        mentor_id=booking.session.mentor_id,
+        gateway=gateway.name,
+        order_id=order_id,
+        gateway_payment_id=remote.id,
+        receipt=receipt,
+        amount_paise=booking.amount_paise,
+        currency=booking.currency,
+        status=PaymentStatus.CAPTURED.value,
+        method=remote.method,
+        captured_at=paid_at,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    pending = set(db.session.new)
+    ledger.record_capture(payment)
+    # The split belongs to the moment the money arrived, as it would have been recorded then.
+    for entry in set(db.session.new) - pending:
+        if isinstance(entry, LedgerEntry):
+            entry.created_at = paid_at
+    return payment
+
+
+def load_catalog(now=None):
+    """Sessions and bookings for demo mentors that have no sessions yet. Returns sessions created."""
+    from .payments.dev import DevGateway
+
+    now = now or utcnow()
+    today = now.astimezone(ZoneInfo(DEMO_TIMEZONE)).date()
+    gateway = DevGateway.from_config(current_app.config)
+    learners = {
+        user.email: user for user in db.session.scalars(select(User).where(User.role == Role.LEARNER.value))
+    }
+    created = 0
+    for mentor_email, specs in DEMO_SESSIONS.items():
+        mentor = db.session.scalar(select(User).where(User.email == mentor_email))
+        if mentor is None or db.session.scalar(
+            select(LearningSession.id).where(LearningSession.mentor_id == mentor.id).limit(1)
+        ):
+            continue
+        for index, (days, wall_clock, fields, booked_by) in enumerate(specs):
+            fields = dict(fields)
+            starts_at = _demo_start(today, days, wall_clock)
+            past = days < 0
+            published_at = min(now, starts_at) - timedelta(days=10)
+            session = LearningSession(
+                mentor_id=mentor.id,
+                status=SessionStatus.COMPLETED.value if past else SessionStatus.SCHEDULED.value,
+                starts_at=starts_at,
+                published_at=published_at,
+                language="English",
+                skills=skills.resolve(fields.pop("skills")),
+                **fields,
+            )
+            if past:
+                session.started_at = starts_at
+                session.ended_at = session.ends_at
+            db.session.add(session)
+            db.session.flush()
+            created += 1
+            learners_here = [learners[email] for email in booked_by if email in learners]
+            for position, learner in enumerate(learners_here[: session.capacity]):
+                booked_at = published_at + timedelta(days=1 + position, hours=3 * index)
+                booking = Booking(
+                    session_id=session.id,
+                    learner_id=learner.id,
+                    status=BookingStatus.ATTENDED.value if past else BookingStatus.CONFIRMED.value,
+                    amount_paise=session.price_paise,
+                    currency=session.currency,
+                    confirmed_at=booked_at,
+                    created_at=booked_at,
+                )
+                booking.session = session
+                db.session.add(booking)
+                db.session.flush()
+                if session.price_paise:
+                    _capture_demo_payment(gateway, booking, booked_at, ("upi", "card")[position % 2])
+            session.seats_taken = len(learners_here[: session.capacity])
     db.session.commit()
     return created

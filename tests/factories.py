@@ -1,8 +1,10 @@
+from datetime import timedelta
+
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from peerlearn.extensions import db
-from peerlearn.models import User, utcnow
+from peerlearn.models import LearningSession, User, utcnow
 from peerlearn.services.passwords import hash_password
 
 DEFAULT_PASSWORD = "correct-horse-battery"
@@ -23,3 +25,43 @@ class UserFactory(SQLAlchemyModelFactory):
     timezone = "Asia/Kolkata"
     email_verified_at = factory.LazyFunction(utcnow)
     password_hash = factory.LazyFunction(lambda: hash_password(DEFAULT_PASSWORD))
+
+
+class SessionFactory(SQLAlchemyModelFactory):
+    """A scheduled (published) session three days ahead; pass status="draft" for a draft."""
+
+    class Meta:
+        model = LearningSession
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+    mentor = factory.SubFactory(UserFactory, role="mentor")
+    title = factory.Sequence(lambda n: f"Practical session {n}")
+    description = "Hands-on practice with questions answered live."
+    category = "Programming"
+    level = "all"
+    language = "English"
+    starts_at = factory.LazyFunction(lambda: utcnow() + timedelta(days=3))
+    duration_minutes = 60
+    capacity = 5
+    price_paise = 0
+    status = "scheduled"
+    published_at = factory.LazyFunction(utcnow)
+
+
+def paid_booking(session, learner, *, method="upi"):
+    """Book a paid session and pay for it through the dev gateway, as a learner's browser would:
+    the booking is confirmed and the ledger holds the capture's split. Returns (booking, payment)."""
+    from peerlearn.payments import get_gateway
+    from peerlearn.services import booking as booking_service
+    from peerlearn.services import payments as payment_service
+
+    booking, _ = booking_service.book(session.id, learner)
+    payment = payment_service.start_booking_payment(learner, booking.id)
+    remote, signature = get_gateway().pay(payment.order_id, method=method)
+    db.session.commit()  # the gateway's side of the payment
+    payment = payment_service.verify_checkout(
+        learner, order_id=payment.order_id, payment_id=remote.id, signature=signature
+    )
+    db.session.refresh(booking)
+    return booking, payment

@@ -2,23 +2,61 @@
 
 from .auth import AccountToken, AuthKind, AuthSession, TokenPurpose, hash_token
 from .base import TimestampMixin, UTCDateTime, utcnow
+from .booking import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
+from .dev_gateway import DevGatewayObject
 from .email import EmailStatus, OutboundEmail
+from .learning_session import (
+    CATEGORIES,
+    LANGUAGES,
+    MAX_CAPACITY,
+    MIN_PAID_PRICE_PAISE,
+    LearningSession,
+    SessionLevel,
+    SessionStatus,
+    session_skills,
+)
+from .ledger import PAYMENT_KINDS, REFUND_KINDS, EntryKind, LedgerEntry, Payout, PayoutStatus
+from .payment import Payment, PaymentPurpose, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
 
 __all__ = [
+    "ACTIVE_BOOKING_STATUSES",
+    "CATEGORIES",
+    "LANGUAGES",
+    "MAX_CAPACITY",
+    "MIN_PAID_PRICE_PAISE",
+    "PAYMENT_KINDS",
+    "REFUND_KINDS",
     "SELF_SERVICE_ROLES",
     "AccountToken",
     "AuthKind",
     "AuthSession",
+    "Booking",
+    "BookingStatus",
+    "DevGatewayObject",
     "EmailStatus",
+    "EntryKind",
+    "LearningSession",
+    "LedgerEntry",
     "OutboundEmail",
+    "Payment",
+    "PaymentPurpose",
+    "PaymentStatus",
+    "Payout",
+    "PayoutStatus",
+    "Refund",
+    "RefundStatus",
     "Role",
+    "SessionLevel",
+    "SessionStatus",
     "Skill",
     "TimestampMixin",
     "TokenPurpose",
     "UTCDateTime",
     "User",
+    "WebhookEvent",
     "hash_token",
+    "session_skills",
     "user_interests",
     "user_skills",
     "utcnow",

@@ -71,6 +71,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    # Secret in the private iCalendar feed URL; regenerating it revokes the old URL.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     skills: Mapped[list[Skill]] = relationship(secondary=user_skills, order_by=Skill.name, lazy="selectin")
     interests: Mapped[list[Skill]] = relationship(

@@ -14,18 +14,23 @@ from ..extensions import db
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP"}
 
 
-def avatar_dir():
-    path = Path(current_app.config["UPLOAD_DIR"]) / "avatars"
+def upload_dir(kind="avatars"):
+    path = Path(current_app.config["UPLOAD_DIR"]) / kind
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def _reject(message):
-    raise ValidationError(message, fields={"avatar": [message]}, code="invalid_image")
+def avatar_dir():
+    return upload_dir("avatars")
 
 
-def process_image(data):
-    """Return WebP bytes of a square, metadata-free avatar, or raise ValidationError."""
+def process_image(data, *, size=None, field="avatar"):
+    """Return WebP bytes of the image cropped to ``size`` (a square avatar by default), decoded
+    and re-encoded so no metadata survives, or raise ValidationError naming ``field``."""
+
+    def _reject(message):
+        raise ValidationError(message, fields={field: [message]}, code="invalid_image")
+
     config = current_app.config
     if not data:
         _reject("Choose an image to upload.")
@@ -54,8 +59,9 @@ def process_image(data):
 
     image = ImageOps.exif_transpose(image)
     image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB")
-    size = config["AVATAR_SIZE"]
-    image = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
+    if size is None:
+        size = (config["AVATAR_SIZE"], config["AVATAR_SIZE"])
+    image = ImageOps.fit(image, size, method=Image.Resampling.LANCZOS)
     out = io.BytesIO()
     # A fresh encode carries no EXIF, XMP or ICC data from the upload.
     image.save(out, format="WEBP", quality=85, method=4)

@@ -2,6 +2,7 @@
 // Page scripts that need Alpine listen for `alpine:init` and call Alpine.data() there.
 import Alpine from 'alpinejs';
 
+import checkout from './js/checkout.js';
 import avatarPreview from './js/components/avatar-preview.js';
 import dropdown from './js/components/dropdown.js';
 import flash from './js/components/flash.js';
@@ -20,6 +21,7 @@ if (!window.Alpine) {
   Alpine.data('tagInput', tagInput);
   Alpine.data('passwordField', passwordField);
   Alpine.data('avatarPreview', avatarPreview);
+  Alpine.data('checkout', checkout);
 
   connectRealtime();
   Alpine.start();

@@ -1,0 +1,107 @@
+"""Booking and payments over JSON: the original's book, create-payment, verify-payment and
+payment-history endpoints."""
+
+from flask import request, url_for
+from flask_login import current_user
+
+from ...payments import get_gateway
+from ...services import booking as booking_service
+from ...services import payments as payment_service
+from . import bp
+from .responses import ok
+from .serializers_market import booking as booking_json
+from .serializers_market import payment as payment_json
+from .utils import api_login_required, json_body
+
+
+@bp.post("/sessions/<int:session_id>/book/")
+@api_login_required
+def book(session_id):
+    booking, created = booking_service.book(session_id, current_user)
+    data = booking_json(booking)
+    if booking.status == "pending_payment":
+        data["pay_url"] = url_for("payments.checkout", booking_id=booking.id, _external=True)
+    message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
+    return ok(data, message if created else "You already have this booking.", status=201 if created else 200)
+
+
+@bp.get("/bookings/")
+@api_login_required
+def my_bookings():
+    from ..booking.routes import TABS, bookings_for
+
+    tab = request.args.get("tab", "upcoming")
+    if tab not in TABS:
+        tab = "upcoming"
+    return ok({"items": [booking_json(b) for b in bookings_for(current_user, tab)], "tab": tab})
+
+
+@bp.get("/bookings/<int:booking_id>/")
+@api_login_required
+def booking_detail(booking_id):
+    return ok(booking_json(booking_service.learner_booking(current_user, booking_id)))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel/")
+@api_login_required
+def cancel_booking(booking_id):
+    booking = booking_service.learner_booking(current_user, booking_id)
+    data = json_body()
+    reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
+    refund = booking_service.cancel(booking, current_user, reason=reason)
+    payload = booking_json(booking)
+    payload["refund"] = (
+        {"id": refund.id, "amount_paise": refund.amount_paise, "status": refund.status} if refund else None
+    )
+    return ok(payload, "Booking cancelled.")
+
+
+@bp.post("/create-payment/")
+@api_login_required
+def create_payment():
+    """Open (or reuse) the gateway order for a held booking. Any amount sent is ignored."""
+    data = json_body()
+    booking_id = data.get("booking_id")
+    if isinstance(booking_id, bool) or not isinstance(booking_id, int):
+        from ...exceptions import ValidationError
+
+        raise ValidationError("booking_id is required.", fields={"booking_id": ["A booking id (integer)."]})
+    payment = payment_service.start_booking_payment(current_user, booking_id)
+    gateway = get_gateway()
+    checkout = {
+        "gateway": gateway.name,
+        "key_id": gateway.key_id,
+        "order_id": payment.order_id,
+        "amount": payment.amount_paise,
+        "currency": payment.currency,
+        "name": "PeerLearn",
+        "description": payment.booking.session.title,
+        "prefill": {"name": current_user.name, "email": current_user.email},
+    }
+    if gateway.name == "dev":
+        checkout["checkout_url"] = url_for("payments.dev_checkout", order_id=payment.order_id, _external=True)
+    return ok({"payment": payment_json(payment), "checkout": checkout}, "Order created.")
+
+
+@bp.post("/verify-payment/")
+@api_login_required
+def verify_payment():
+    data = json_body()
+    payment = payment_service.verify_checkout(
+        current_user,
+        order_id=data.get("razorpay_order_id"),
+        payment_id=data.get("razorpay_payment_id"),
+        signature=data.get("razorpay_signature"),
+    )
+    result = payment_json(payment)
+    if payment.booking is not None:
+        result["booking"] = booking_json(payment.booking)
+        result["redirect_url"] = url_for("booking.detail", booking_id=payment.booking_id)
+    message = "Payment received." if payment.is_captured else f"Payment {payment.status}."
+    return ok(result, message)
+
+
+@bp.get("/payment-history/")
+@api_login_required
+def payment_history():
+    return ok({"items": [payment_json(p) for p in payment_service.payment_history(current_user)]})

@@ -1,0 +1,33 @@
+"""Finding sessions over JSON: the original's GET /api/sessions/ and one session's details."""
+
+from flask import request
+from flask_login import current_user
+
+from ...services import search
+from ...services.booking import active_booking
+from ...services.sessions import viewable_session
+from . import bp
+from .responses import ok, paginated
+from .serializers_market import session_detail as session_detail_json
+from .serializers_market import session_summary
+
+
+@bp.get("/sessions/")
+def list_sessions():
+    params = search.parse_search_params(request.args)
+    items, total = search.search_sessions(params, viewer=current_user)
+    return ok(
+        paginated(
+            [session_summary(s) for s in items], page=params.page, per_page=params.per_page, total=total
+        )
+    )
+
+
+@bp.get("/sessions/<int:session_id>/")
+def session_detail(session_id):
+    session = viewable_session(current_user, session_id)
+    data = session_detail_json(session)
+    if current_user.is_authenticated:
+        booking = active_booking(session.id, current_user.id)
+        data["viewer_booking"] = {"id": booking.id, "status": booking.status} if booking else None
+    return ok(data)

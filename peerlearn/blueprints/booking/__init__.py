@@ -1,0 +1,7 @@
+"""Booking seats, the learner's bookings, receipts and cancellation."""
+
+from flask import Blueprint
+
+bp = Blueprint("booking", __name__)
+
+from . import calendar, earnings, routes  # noqa: E402,F401

@@ -1,0 +1,86 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ...exceptions import DomainError
+from ...extensions import db
+from ...models import Booking, BookingStatus, LearningSession, Payment, utcnow
+from ...services import booking as booking_service
+from . import bp
+
+TABS = ("upcoming", "past", "cancelled")
+
+
+@bp.post("/sessions/<int:session_id>/book")
+@login_required
+def book(session_id):
+    try:
+        booking, _created = booking_service.book(session_id, current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("sessions.detail", session_id=session_id))
+    if booking.status == BookingStatus.PENDING_PAYMENT:
+        return redirect(url_for("payments.checkout", booking_id=booking.id))
+    flash("You're booked. See you in the session!", "success")
+    return redirect(url_for("booking.detail", booking_id=booking.id))
+
+
+def bookings_for(learner, tab, now=None):
+    """The learner's bookings for one tab of "My bookings"."""
+    now = now or utcnow()
+    query = select(Booking).join(LearningSession).where(Booking.learner_id == learner.id)
+    if tab == "cancelled":
+        query = query.where(Booking.status.in_((BookingStatus.CANCELLED.value, BookingStatus.EXPIRED.value)))
+        return list(db.session.scalars(query.order_by(Booking.updated_at.desc())))
+    active = query.where(Booking.status.notin_((BookingStatus.CANCELLED.value, BookingStatus.EXPIRED.value)))
+    if tab == "past":
+        return list(
+            db.session.scalars(
+                active.where(LearningSession.starts_at <= now).order_by(LearningSession.starts_at.desc())
+            )
+        )
+    return list(
+        db.session.scalars(active.where(LearningSession.starts_at > now).order_by(LearningSession.starts_at))
+    )
+
+
+@bp.get("/bookings")
+@login_required
+def my_bookings():
+    tab = request.args.get("tab", "upcoming")
+    if tab not in TABS:
+        tab = "upcoming"
+    return render_template("booking/list.html", tab=tab, tabs=TABS, bookings=bookings_for(current_user, tab))
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def detail(booking_id):
+    booking = booking_service.learner_booking(current_user, booking_id)
+    payments = list(
+        db.session.scalars(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id))
+    )
+    return render_template(
+        "booking/detail.html",
+        booking=booking,
+        payments=payments,
+        refund_if_cancelled=booking_service.refund_due(booking, current_user)
+        if booking.status == BookingStatus.CONFIRMED
+        else 0,
+    )
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(booking_id):
+    booking = booking_service.learner_booking(current_user, booking_id)
+    try:
+        refund = booking_service.cancel(booking, current_user, reason=request.form.get("reason", ""))
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        if refund is not None:
+            flash("Booking cancelled. Your refund is on its way.", "success")
+        else:
+            flash("Booking cancelled.", "info")
+    return redirect(url_for("booking.detail", booking_id=booking_id))

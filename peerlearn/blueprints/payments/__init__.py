@@ -1,0 +1,7 @@
+"""Paying for bookings: the checkout page, the dev gateway's checkout, and gateway webhooks."""
+
+from flask import Blueprint
+
+bp = Blueprint("payments", __name__)
+
+from . import dev_checkout, routes  # noqa: E402,F401

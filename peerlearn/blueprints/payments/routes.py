@@ -1,0 +1,70 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ...exceptions import DomainError
+from ...payments import get_gateway
+from ...security import acts_without_identity
+from ...services import booking as booking_service
+from ...services import payments as payment_service
+from . import bp
+
+
+@bp.get("/bookings/<int:booking_id>/pay")
+@login_required
+def checkout(booking_id):
+    booking = booking_service.learner_booking(current_user, booking_id)
+    try:
+        payment = payment_service.start_booking_payment(current_user, booking.id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("booking.detail", booking_id=booking.id))
+    gateway = get_gateway()
+    return render_template(
+        "payments/checkout.html",
+        booking=booking,
+        payment=payment,
+        gateway=gateway,
+        razorpay_script=current_app.config["RAZORPAY_CHECKOUT_URL"] if gateway.name == "razorpay" else None,
+    )
+
+
+@bp.get("/payments/dev-return")
+@login_required
+def dev_return():
+    """Where the dev gateway's checkout returns, like Razorpay Checkout's handler callback."""
+    order_id = request.args.get("order_id", "")
+    payment = payment_service.payment_for_order(current_user, order_id)
+    if payment is None or payment.booking is None:
+        abort(404)
+    if request.args.get("failed"):
+        flash("The payment did not go through. Your seat is still held; try again.", "error")
+        return redirect(url_for("payments.checkout", booking_id=payment.booking_id))
+    try:
+        payment_service.verify_checkout(
+            current_user,
+            order_id=order_id,
+            payment_id=request.args.get("payment_id", ""),
+            signature=request.args.get("signature", ""),
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("booking.detail", booking_id=payment.booking_id))
+    flash("Payment received. Your seat is confirmed.", "success")
+    return redirect(url_for("booking.detail", booking_id=payment.booking_id))
+
+
+@bp.post("/payments/webhooks/razorpay")
+@acts_without_identity
+def razorpay_webhook():
+    """Razorpay's server-to-server events: signature over the raw body, idempotent on event id."""
+    from ..api.responses import error_response, ok
+
+    try:
+        outcome = payment_service.handle_webhook(
+            request.get_data(cache=False),
+            request.headers.get("X-Razorpay-Signature", ""),
+            request.headers.get("X-Razorpay-Event-Id", ""),
+        )
+    except DomainError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return ok({"outcome": outcome}, "Event processed.")

@@ -1,0 +1,7 @@
+"""Sessions: discovery for everyone (browse.py) and management for mentors (manage.py)."""
+
+from flask import Blueprint
+
+bp = Blueprint("sessions", __name__)
+
+from . import browse, manage  # noqa: E402,F401

@@ -1,0 +1,71 @@
+"""Browsing and viewing sessions (everyone, signed in or not)."""
+
+from flask import current_app, render_template, request, send_from_directory, url_for
+from flask_login import current_user
+
+from ...exceptions import ValidationError
+from ...models import CATEGORIES, LANGUAGES, SessionLevel, utcnow
+from ...services import avatars, search
+from ...services import booking as booking_service
+from ...services.sessions import viewable_session
+from . import bp
+
+
+@bp.get("/sessions")
+def browse():
+    errors = {}
+    try:
+        params = search.parse_search_params(request.args, rupees=True)
+    except ValidationError as exc:
+        errors, params = exc.fields, None
+    if params is None:
+        items, total = [], 0
+    else:
+        items, total = search.search_sessions(params, viewer=current_user)
+    args = request.args.to_dict(flat=False)
+
+    def page_url(page):
+        return url_for("sessions.browse", **{**args, "page": page})
+
+    per_page = params.per_page if params else search.DEFAULT_PER_PAGE
+    return render_template(
+        "sessions/browse.html",
+        params=params,
+        errors=errors,
+        items=items,
+        total=total,
+        pages=(total + per_page - 1) // per_page,
+        page_url=page_url,
+        sorts=search.SORTS,
+        categories=CATEGORIES,
+        languages=LANGUAGES,
+        levels=[level.value for level in SessionLevel],
+    ), (400 if errors else 200)
+
+
+@bp.get("/sessions/<int:session_id>")
+def detail(session_id):
+    learning_session = viewable_session(current_user, session_id)
+    is_owner = current_user.is_authenticated and current_user.id == learning_session.mentor_id
+    booking = None
+    if current_user.is_authenticated and not is_owner:
+        booking = booking_service.active_booking(learning_session.id, current_user.id)
+    edit_url = None
+    if is_owner and "sessions.edit" in current_app.view_functions:
+        edit_url = url_for("sessions.edit", session_id=learning_session.id)
+    return render_template(
+        "sessions/detail.html",
+        learning_session=learning_session,
+        booking=booking,
+        is_owner=is_owner,
+        edit_url=edit_url,
+        now=utcnow(),
+        similar=search.similar_sessions(learning_session),
+    )
+
+
+@bp.get("/media/covers/<filename>")
+def cover(filename):
+    response = send_from_directory(avatars.upload_dir("covers"), filename, max_age=86400 * 30)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,287 @@
+"""Mentors' pages for creating, editing, publishing and cancelling their sessions."""
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms.validators import Optional
+
+from ...exceptions import DomainError
+from ...extensions import db
+from ...forms import apply_field_errors
+from ...models import Booking, BookingStatus, LearningSession, Payment, Role, SessionStatus, utcnow
+from ...security import role_required
+from ...services import avatars
+from ...services import sessions as session_service
+from ...services.accounts import rupees_to_paise
+from . import bp
+from .forms import CancelSessionForm, SessionForm
+
+TABS = {
+    "upcoming": "Upcoming",
+    "past": "Past",
+    "drafts": "Drafts",
+    "cancelled": "Cancelled",
+}
+EDITABLE_STATUSES = (SessionStatus.DRAFT, SessionStatus.SCHEDULED)
+# Service field names that the form spells differently.
+FORM_FIELD_FOR = {"starts_at": "start_date", "price_paise": "price"}
+
+
+def sessions_by_tab(mentor, now=None):
+    """The mentor's sessions sorted into the tabs of "My sessions"."""
+    now = now or utcnow()
+    tabs = {name: [] for name in TABS}
+    for session in db.session.scalars(select(LearningSession).where(LearningSession.mentor_id == mentor.id)):
+        if session.status == SessionStatus.DRAFT:
+            tabs["drafts"].append(session)
+        elif session.status == SessionStatus.CANCELLED:
+            tabs["cancelled"].append(session)
+        elif session.status == SessionStatus.COMPLETED or (
+            session.status == SessionStatus.SCHEDULED and session.is_past(now)
+        ):
+            tabs["past"].append(session)
+        else:
+            tabs["upcoming"].append(session)
+    tabs["upcoming"].sort(key=lambda s: s.starts_at)
+    tabs["drafts"].sort(key=lambda s: s.starts_at)
+    tabs["past"].sort(key=lambda s: s.starts_at, reverse=True)
+    tabs["cancelled"].sort(key=lambda s: s.cancelled_at or s.updated_at, reverse=True)
+    return tabs
+
+
+def booked_count(session):
+    """Learners holding or having a seat: these hear about a new time or a cancellation."""
+    return db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.session_id == session.id,
+            Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
+        )
+    )
+
+
+def price_locked(session):
+    """Whether the price can no longer change: someone booked, or paid for, a seat."""
+    if booked_count(session):
+        return True
+    paid = select(Payment.id).join(Booking, Booking.id == Payment.booking_id)
+    return db.session.scalar(paid.where(Booking.session_id == session.id).limit(1)) is not None
+
+
+@bp.get("/teach/sessions")
+@role_required(Role.MENTOR)
+def mine():
+    tab = request.args.get("tab", "upcoming")
+    if tab not in TABS:
+        tab = "upcoming"
+    tabs = sessions_by_tab(current_user)
+    return render_template(
+        "sessions/mine.html",
+        tab=tab,
+        tabs=TABS,
+        counts={name: len(rows) for name, rows in tabs.items()},
+        sessions=tabs[tab],
+        editable=EDITABLE_STATUSES,
+    )
+
+
+def _initial(session, mentor):
+    local = session.starts_at.astimezone(ZoneInfo(mentor.timezone))
+    return {
+        "title": session.title,
+        "description": session.description,
+        "category": session.category,
+        "skills": [s.name for s in session.skills],
+        "level": session.level,
+        "language": session.language,
+        "start_date": local.date(),
+        "start_time": local.time().replace(second=0, microsecond=0),
+        "duration_minutes": session.duration_minutes,
+        "capacity": session.capacity,
+        "price": Decimal(session.price_paise) / 100,
+    }
+
+
+def _changes(form, *, include_price=True):
+    """The service's fields from a validated form; None (with errors on the form) if unusable."""
+    changes = {
+        "title": form.title.data,
+        "description": form.description.data or "",
+        "category": form.category.data,
+        "skills": form.skills.data or [],
+        "level": form.level.data,
+        "language": form.language.data,
+        # Naive wall-clock time: the service reads it in the mentor's timezone.
+        "starts_at": datetime.combine(form.start_date.data, form.start_time.data),
+        "duration_minutes": form.duration_minutes.data,
+        "capacity": form.capacity.data,
+    }
+    if include_price:
+        try:
+            changes["price_paise"] = rupees_to_paise(form.price.data)
+        except DomainError as exc:
+            form.price.errors = [*form.price.errors, exc.message]
+            return None
+    return changes
+
+
+def _apply_errors(form, exc):
+    """Put a service error's field messages on the form; return what belongs to no field."""
+    fields = {FORM_FIELD_FOR.get(name, name): messages for name, messages in exc.fields.items()}
+    return apply_field_errors(form, fields) or [exc.message]
+
+
+def _cover_bytes(form):
+    """The uploaded cover, checked before anything is saved (None when no file was chosen)."""
+    upload = form.cover.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    data = upload.read(current_app.config["AVATAR_MAX_BYTES"] + 1)
+    try:
+        avatars.process_image(data, size=session_service.COVER_SIZE, field="cover")
+    except DomainError as exc:
+        apply_field_errors(form, exc.fields)
+        return False
+    return data
+
+
+def _render_form(form, session=None, *, status=200, problems=(), locked=False, booked=0):
+    return render_template(
+        "sessions/form.html",
+        form=form,
+        session=session,
+        problems=list(problems),
+        price_locked=locked,
+        booked=booked,
+        now=utcnow(),
+    ), status
+
+
+@bp.route("/teach/sessions/new", methods=["GET", "POST"])
+@role_required(Role.MENTOR)
+def create():
+    form = SessionForm()
+    if not form.validate_on_submit():
+        return _render_form(form, status=422 if request.method == "POST" else 200)
+    changes = _changes(form)
+    cover = _cover_bytes(form)
+    if changes is None or cover is False:
+        return _render_form(form, status=422)
+    publish = request.form.get("action") == "publish"
+    try:
+        session = session_service.create_session(current_user, changes, publish=publish)
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_form(form, status=exc.status, problems=_apply_errors(form, exc))
+    if cover:
+        session_service.save_cover(current_user, session.id, cover)
+    if publish:
+        flash("Your session is published. Learners can book it now.", "success")
+    else:
+        flash("Draft saved. Publish it when you're ready.", "success")
+    return redirect(url_for("sessions.mine", tab="upcoming" if publish else "drafts"), 303)
+
+
+@bp.route("/teach/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MENTOR)
+def edit(session_id):
+    session = session_service.mentor_session(current_user, session_id)
+    if session.status not in EDITABLE_STATUSES:
+        flash(f"This session is {session.status} and can no longer be edited.", "error")
+        return redirect(url_for("sessions.mine"))
+    booked = booked_count(session)
+    locked = price_locked(session)
+    # Pre-filled from the session; on POST the posted values win, and a disabled (locked)
+    # price input, which browsers do not send, keeps the stored price.
+    form = SessionForm(data=_initial(session, current_user))
+    if locked:
+        form.price.validators = [Optional()]
+        form.price.flags.required = False
+    if not form.validate_on_submit():
+        return _render_form(
+            form, session, status=422 if request.method == "POST" else 200, locked=locked, booked=booked
+        )
+    changes = _changes(form, include_price=not locked)
+    cover = _cover_bytes(form)
+    if changes is None or cover is False:
+        return _render_form(form, session, status=422, locked=locked, booked=booked)
+    # Send only what changed: an unchanged start time must not be re-checked against "now".
+    current = _initial(session, current_user)
+    if form.start_date.data == current["start_date"] and form.start_time.data == current["start_time"]:
+        changes.pop("starts_at")
+    publish = request.form.get("action") == "publish" and session.status == SessionStatus.DRAFT
+    old_version = session.schedule_version
+    try:
+        session = session_service.update_session(current_user, session.id, changes)
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_form(
+            form, session, status=exc.status, problems=_apply_errors(form, exc), locked=locked, booked=booked
+        )
+    if cover:
+        session_service.save_cover(current_user, session.id, cover)
+    if publish:
+        try:
+            session = session_service.publish_session(current_user, session.id)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(f"Your changes are saved, but the session is not published: {exc.message}", "error")
+            return redirect(url_for("sessions.edit", session_id=session_id), 303)
+        flash("Your session is published. Learners can book it now.", "success")
+    elif session.schedule_version != old_version and booked:
+        flash(
+            f"Saved. We emailed the new time to {booked} booked learner{'s' if booked != 1 else ''}.",
+            "success",
+        )
+    else:
+        flash("Changes saved.", "success")
+    return redirect(url_for("sessions.mine", tab="drafts" if session.is_draft else "upcoming"), 303)
+
+
+@bp.post("/teach/sessions/<int:session_id>/publish")
+@role_required(Role.MENTOR)
+def publish(session_id):
+    try:
+        session_service.publish_session(current_user, session_id)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        if "starts_at" in exc.fields:
+            return redirect(url_for("sessions.edit", session_id=session_id), 303)
+        return redirect(url_for("sessions.mine", tab="drafts"), 303)
+    flash("Your session is published. Learners can book it now.", "success")
+    return redirect(url_for("sessions.mine", tab="upcoming"), 303)
+
+
+@bp.route("/teach/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@role_required(Role.MENTOR)
+def cancel(session_id):
+    session = session_service.mentor_session(current_user, session_id)
+    if session.status in (SessionStatus.COMPLETED, SessionStatus.CANCELLED):
+        flash(f"This session is already {session.status}.", "info")
+        return redirect(url_for("sessions.mine"))
+    form = CancelSessionForm()
+    if form.validate_on_submit():
+        try:
+            session_service.cancel_session(current_user, session.id, reason=form.reason.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("sessions.mine"), 303)
+        flash("Session cancelled. Everyone who booked has been told and refunded in full.", "success")
+        return redirect(url_for("sessions.mine", tab="cancelled"), 303)
+    paid = db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.session_id == session.id,
+            Booking.status == BookingStatus.CONFIRMED.value,
+            Booking.amount_paise > 0,
+        )
+    )
+    return render_template(
+        "sessions/cancel.html", session=session, form=form, booked=booked_count(session), paid=paid
+    ), (422 if request.method == "POST" else 200)

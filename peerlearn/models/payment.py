@@ -1,0 +1,126 @@
+"""Money coming in and going back: payments, refunds, and the gateway's webhook events."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import TimestampMixin, UTCDateTime, utcnow
+from .booking import Booking
+from .user import User
+
+
+class PaymentStatus(enum.StrEnum):
+    CREATED = "created"
+    CAPTURED = "captured"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+class PaymentPurpose(enum.StrEnum):
+    BOOKING = "booking"
+    GIFT = "gift"
+
+
+class Payment(TimestampMixin, db.Model):
+    """One gateway order and the payment that settles it. Amounts are integer paise."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('created', 'captured', 'partially_refunded', 'refunded', 'failed')",
+            name="status_valid",
+        ),
+        CheckConstraint("purpose IN ('booking', 'gift')", name="purpose_valid"),
+        CheckConstraint("amount_paise >= 100", name="amount_minimum"),
+        CheckConstraint(
+            "refunded_paise >= 0 AND refunded_paise <= amount_paise", name="refunds_within_amount"
+        ),
+        CheckConstraint("purpose != 'booking' OR booking_id IS NOT NULL", name="booking_payment_has_booking"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(10), nullable=False, default=PaymentPurpose.BOOKING.value)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="RESTRICT"), index=True)
+    payer_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    mentor_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    gateway: Mapped[str] = mapped_column(String(16), nullable=False)
+    order_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    gateway_payment_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    receipt: Mapped[str] = mapped_column(String(40), nullable=False)
+    amount_paise: Mapped[int] = mapped_column(Integer, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="INR")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=PaymentStatus.CREATED.value)
+    refunded_paise: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    method: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    failure_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    booking: Mapped[Booking | None] = relationship(lazy="joined")
+    payer: Mapped[User] = relationship(foreign_keys=[payer_id], lazy="joined")
+    mentor: Mapped[User] = relationship(foreign_keys=[mentor_id], lazy="joined")
+
+    @property
+    def is_captured(self):
+        return self.status in (
+            PaymentStatus.CAPTURED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+        )
+
+    @property
+    def refundable_paise(self):
+        return self.amount_paise - self.refunded_paise if self.is_captured else 0
+
+
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class Refund(TimestampMixin, db.Model):
+    """Money sent back for a payment. ``idempotency_key`` makes asking twice one refund."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'processed', 'failed')", name="status_valid"),
+        CheckConstraint("amount_paise > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    amount_paise: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default=RefundStatus.PENDING.value)
+    idempotency_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    gateway_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+
+    payment: Mapped[Payment] = relationship(lazy="joined")
+
+
+class WebhookEvent(db.Model):
+    """Every gateway event we accepted, once: the event id is unique."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(16), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    event_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str] = mapped_column(String(1000), nullable=False, default="")

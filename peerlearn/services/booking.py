@@ -1,0 +1,235 @@
+"""Booking seats: race-free seat counting, holds that expire, and cancellation by policy.
+
+Seats are taken with one conditional UPDATE (``seats_taken < capacity``) in the same transaction
+as the booking row, never by counting first; on PostgreSQL the update's row lock queues
+concurrent bookers, on SQLite the write lock does. One active booking per learner and session
+is a partial unique index, so a double click finds the booking the first click made.
+"""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..exceptions import Conflict, NotFound, PermissionDenied
+from ..extensions import db
+from ..models import (
+    ACTIVE_BOOKING_STATUSES,
+    Booking,
+    BookingStatus,
+    LearningSession,
+    Payment,
+    SessionStatus,
+    utcnow,
+)
+
+
+def take_seat(session_id, now):
+    """Atomically take one seat of a scheduled, not yet started session. True if taken."""
+    result = db.session.execute(
+        update(LearningSession)
+        .where(
+            LearningSession.id == session_id,
+            LearningSession.status == SessionStatus.SCHEDULED.value,
+            LearningSession.starts_at > now,
+            LearningSession.seats_taken < LearningSession.capacity,
+        )
+        .values(seats_taken=LearningSession.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_seat(session_id):
+    db.session.execute(
+        update(LearningSession)
+        .where(LearningSession.id == session_id, LearningSession.seats_taken > 0)
+        .values(seats_taken=LearningSession.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def active_booking(session_id, learner_id):
+    return db.session.scalar(
+        select(Booking).where(
+            Booking.session_id == session_id,
+            Booking.learner_id == learner_id,
+            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+        )
+    )
+
+
+def _refusal(session, learner, now):
+    """Why ``learner`` cannot book ``session`` now, as a domain error, or None."""
+    if session is None or (session.status == SessionStatus.DRAFT and session.mentor_id != learner.id):
+        return NotFound("No such session.")
+    if session.mentor_id == learner.id:
+        return Conflict("You can't book your own session.", code="own_session")
+    if not learner.is_verified:
+        return PermissionDenied("Confirm your email address before booking.", code="email_unverified")
+    if not learner.is_learner:
+        return PermissionDenied("Only learner accounts can book sessions.", code="not_a_learner")
+    if session.status == SessionStatus.DRAFT:
+        return Conflict("This session is not published yet.", code="session_draft")
+    if session.status == SessionStatus.CANCELLED:
+        return Conflict("This session was cancelled.", code="session_cancelled")
+    if session.status in (SessionStatus.LIVE, SessionStatus.COMPLETED) or session.starts_at <= now:
+        return Conflict("This session has already started.", code="session_started")
+    if session.seats_taken >= session.capacity:
+        return Conflict("This session is full.", code="session_full")
+    return None
+
+
+def book(session_id, learner, *, now=None):
+    """Take a seat for ``learner``. Returns ``(booking, created)``.
+
+    Free sessions are confirmed at once; paid ones are held as ``pending_payment`` until the
+    hold expires. Asking again while a booking is active returns that booking.
+    """
+    now = now or utcnow()
+    existing = active_booking(session_id, learner.id)
+    if existing is not None:
+        return existing, False
+    session = db.session.get(LearningSession, session_id)
+    refusal = _refusal(session, learner, now)
+    if refusal is not None:
+        raise refusal
+    price = session.price_paise
+    if not take_seat(session_id, now):
+        db.session.rollback()
+        db.session.expire_all()
+        refusal = _refusal(db.session.get(LearningSession, session_id), learner, now)
+        raise refusal or Conflict("This session is full.", code="session_full")
+    booking = Booking(
+        session_id=session_id,
+        learner_id=learner.id,
+        amount_paise=price,
+        currency=session.currency,
+    )
+    if price == 0:
+        booking.status = BookingStatus.CONFIRMED.value
+        booking.confirmed_at = now
+    else:
+        booking.status = BookingStatus.PENDING_PAYMENT.value
+        booking.hold_expires_at = now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
+    db.session.add(booking)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A concurrent request of the same learner won; its booking is the answer, and
+        # rolling back returns the seat this request took.
+        db.session.rollback()
+        existing = active_booking(session_id, learner.id)
+        if existing is None:
+            raise
+        return existing, False
+    db.session.commit()
+    if booking.status == BookingStatus.CONFIRMED:
+        from . import notify
+
+        notify.booking_confirmed(booking)
+    return booking, True
+
+
+def expire_holds(now=None):
+    """Expire unpaid holds whose time is up and give their seats back. Returns how many."""
+    now = now or utcnow()
+    ids = list(
+        db.session.scalars(
+            select(Booking.id).where(
+                Booking.status == BookingStatus.PENDING_PAYMENT.value, Booking.hold_expires_at <= now
+            )
+        )
+    )
+    expired = 0
+    for booking_id in ids:
+        result = db.session.execute(
+            update(Booking)
+            .where(Booking.id == booking_id, Booking.status == BookingStatus.PENDING_PAYMENT.value)
+            .values(status=BookingStatus.EXPIRED.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            session_id = db.session.scalar(select(Booking.session_id).where(Booking.id == booking_id))
+            release_seat(session_id)
+            expired += 1
+        db.session.commit()
+    return expired
+
+
+def learner_booking(learner, booking_id):
+    """A booking the learner owns; anyone else's is 404 (existence is not revealed)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.learner_id != learner.id:
+        raise NotFound("No such booking.")
+    return booking
+
+
+def refund_due(booking, actor, now=None):
+    """How much of the booking's payment goes back if ``actor`` cancels now."""
+    now = now or utcnow()
+    session = booking.session
+    if booking.amount_paise == 0:
+        return 0
+    if actor.id != booking.learner_id:  # the mentor or an admin cancels: everyone is made whole
+        return booking.amount_paise
+    if booking.rescheduled_at is not None:  # the time changed after they booked
+        return booking.amount_paise
+    hours = current_app.config["FULL_REFUND_HOURS"]
+    if session.starts_at - now >= timedelta(hours=hours):
+        return booking.amount_paise
+    percent = current_app.config["LATE_CANCEL_REFUND_PERCENT"]
+    return booking.amount_paise * percent // 100
+
+
+def cancel(booking, actor, *, reason="", now=None):
+    """Cancel a pending or confirmed booking and refund by policy. Returns the Refund or None."""
+    from . import payments
+
+    now = now or utcnow()
+    session = booking.session
+    if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED):
+        raise Conflict(f"This booking is {booking.status.replace('_', ' ')} and can't be cancelled.")
+    if actor.id == booking.learner_id and session.has_started(now):
+        raise Conflict("The session has already started; it can no longer be cancelled.")
+    was_confirmed = booking.status == BookingStatus.CONFIRMED
+    result = db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == booking.status)
+        .values(
+            status=BookingStatus.CANCELLED.value,
+            cancelled_at=now,
+            cancelled_by_id=actor.id,
+            cancel_reason=(reason or "")[:500],
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("This booking changed meanwhile; reload and try again.")
+    release_seat(booking.session_id)
+    refund = None
+    if was_confirmed:
+        amount = refund_due(booking, actor, now)
+        payment = db.session.scalar(
+            select(Payment).where(
+                Payment.booking_id == booking.id, Payment.status.in_(("captured", "partially_refunded"))
+            )
+        )
+        if payment is not None and amount > 0:
+            refund = payments.reserve_refund(
+                payment,
+                min(amount, payment.refundable_paise),
+                key=f"booking-{booking.id}-cancel",
+                reason="Booking cancelled",
+            )
+    db.session.commit()
+    db.session.refresh(booking)
+    if refund is not None:
+        payments.dispatch_refund(refund)
+    from . import notify
+
+    notify.booking_cancelled(booking, refund)
+    return refund

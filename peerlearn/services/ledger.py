@@ -1,0 +1,138 @@
+"""The ledger: the split of every captured payment and the reversal of every refund.
+
+All amounts are integer paise. The fee is rounded half up; the mentor gets the rest, so
+fee + earning == captured exactly. A refund reverses fee and earning in proportion, computed
+from the totals (not refund by refund), so rounding never drifts and a full refund reverses both
+to zero.
+"""
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import EntryKind, LedgerEntry, Payment, Refund
+
+
+def platform_fee(amount_paise, percent=None):
+    """The platform's commission on ``amount_paise``, rounded half up to a whole paisa."""
+    if percent is None:
+        percent = current_app.config["PLATFORM_FEE_PERCENT"]
+    return (amount_paise * percent * 2 + 100) // 200
+
+
+def fee_share(payment, net_paise):
+    """The part of the original fee that a net (captured − refunded) amount carries."""
+    fee = original_fee(payment)
+    if payment.amount_paise == 0:
+        return 0
+    return (net_paise * fee * 2 + payment.amount_paise) // (2 * payment.amount_paise)
+
+
+def original_fee(payment):
+    entry = db.session.scalar(
+        select(LedgerEntry.amount_paise).where(
+            LedgerEntry.payment_id == payment.id,
+            LedgerEntry.refund_id.is_(None),
+            LedgerEntry.kind == EntryKind.PLATFORM_FEE.value,
+        )
+    )
+    return entry if entry is not None else platform_fee(payment.amount_paise)
+
+
+def record_capture(payment):
+    """Write the payment, fee and earning entries for a captured payment (in the caller's
+    transaction). The unique index on (payment_id, kind) makes a second call fail loudly."""
+    fee = platform_fee(payment.amount_paise)
+    earning = payment.amount_paise - fee
+    session_id = payment.booking.session_id if payment.booking else None
+    for kind, amount in (
+        (EntryKind.PAYMENT, payment.amount_paise),
+        (EntryKind.PLATFORM_FEE, fee),
+        (EntryKind.MENTOR_EARNING, earning),
+    ):
+        db.session.add(
+            LedgerEntry(
+                kind=kind.value,
+                amount_paise=amount,
+                currency=payment.currency,
+                payment_id=payment.id,
+                mentor_id=payment.mentor_id,
+                session_id=session_id,
+            )
+        )
+
+
+def record_refund(refund):
+    """Write the refund and its fee and earning reversals (in the caller's transaction)."""
+    payment = refund.payment
+    refunded_before = db.session.scalar(
+        select(func.coalesce(func.sum(-LedgerEntry.amount_paise), 0)).where(
+            LedgerEntry.payment_id == payment.id, LedgerEntry.kind == EntryKind.REFUND.value
+        )
+    )
+    net_before = payment.amount_paise - refunded_before
+    net_after = net_before - refund.amount_paise
+    fee_reversal = fee_share(payment, net_before) - fee_share(payment, net_after)
+    earning_reversal = refund.amount_paise - fee_reversal
+    session_id = payment.booking.session_id if payment.booking else None
+    for kind, amount in (
+        (EntryKind.REFUND, -refund.amount_paise),
+        (EntryKind.FEE_REVERSAL, -fee_reversal),
+        (EntryKind.EARNING_REVERSAL, -earning_reversal),
+    ):
+        db.session.add(
+            LedgerEntry(
+                kind=kind.value,
+                amount_paise=amount,
+                currency=payment.currency,
+                payment_id=payment.id,
+                refund_id=refund.id,
+                mentor_id=payment.mentor_id,
+                session_id=session_id,
+            )
+        )
+
+
+def payment_balance(payment_id):
+    """{kind: total} for one payment's entries."""
+    rows = db.session.execute(
+        select(LedgerEntry.kind, func.sum(LedgerEntry.amount_paise))
+        .where(LedgerEntry.payment_id == payment_id)
+        .group_by(LedgerEntry.kind)
+    )
+    return {kind: int(total) for kind, total in rows}
+
+
+def check_payment_invariant(payment):
+    """captured − refunded == fee + earning, and refunds never exceed captures. Returns problems."""
+    totals = payment_balance(payment.id)
+    received = totals.get(EntryKind.PAYMENT.value, 0) + totals.get(EntryKind.REFUND.value, 0)
+    split = sum(
+        totals.get(k.value, 0)
+        for k in (
+            EntryKind.PLATFORM_FEE,
+            EntryKind.FEE_REVERSAL,
+            EntryKind.MENTOR_EARNING,
+            EntryKind.EARNING_REVERSAL,
+        )
+    )
+    problems = []
+    if received != split:
+        problems.append(f"payment {payment.id}: received {received} != split {split}")
+    if received < 0:
+        problems.append(f"payment {payment.id}: refunds exceed captures")
+    processed = db.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_paise), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == "processed"
+        )
+    )
+    if payment.is_captured and received != payment.amount_paise - processed:
+        problems.append(f"payment {payment.id}: ledger {received} != captured − processed refunds")
+    return problems
+
+
+def all_payments_balance():
+    problems = []
+    for payment in db.session.scalars(select(Payment)):
+        problems.extend(check_payment_invariant(payment))
+    return problems

@@ -1,0 +1,538 @@
+"""Payments for bookings: orders, checkout verification, capture, webhooks, refunds, reconciling.
+
+Every path that learns a payment was captured (checkout verification, a webhook, the
+reconciler) ends in :func:`apply_capture`, which wins exactly once through a conditional update
+and writes the ledger in the same transaction. Refunds are reserved in the database first
+(never more than was captured), then sent to the gateway with an idempotency key.
+"""
+
+import json
+import logging
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..exceptions import Conflict, DomainError, NotFound, ValidationError
+from ..extensions import db
+from ..models import (
+    Booking,
+    BookingStatus,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+    utcnow,
+)
+from ..payments import GatewayError, get_gateway
+from . import ledger
+from .booking import take_seat
+
+log = logging.getLogger(__name__)
+
+CAPTURED_STATES = (
+    PaymentStatus.CAPTURED.value,
+    PaymentStatus.PARTIALLY_REFUNDED.value,
+    PaymentStatus.REFUNDED.value,
+)
+
+
+class PaymentRejected(DomainError):
+    status = 400
+    code = "payment_rejected"
+
+
+class GatewayUnavailable(DomainError):
+    status = 503
+    code = "gateway_unavailable"
+
+
+def _receipt(booking):
+    return f"bk_{booking.id}_{secrets.token_hex(4)}"
+
+
+# ---------------------------------------------------------------------------- orders
+
+
+def start_booking_payment(learner, booking_id):
+    """The open order for a pending booking, creating it on the gateway if needed."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.learner_id != learner.id:
+        raise NotFound("No such booking.")
+    if booking.status == BookingStatus.CONFIRMED:
+        raise Conflict("This booking is already paid.", code="already_paid")
+    if booking.status != BookingStatus.PENDING_PAYMENT:
+        raise Conflict(
+            "This seat is no longer held (the hold expired or the booking was cancelled). Book again.",
+            code="hold_expired",
+        )
+    if booking.hold_expires_at <= utcnow():
+        raise Conflict("Your seat hold has expired. Book again if seats are left.", code="hold_expired")
+    gateway = get_gateway()
+    existing = db.session.scalar(
+        select(Payment).where(
+            Payment.booking_id == booking.id,
+            Payment.status == PaymentStatus.CREATED.value,
+            Payment.gateway == gateway.name,
+        )
+    )
+    if existing is not None:
+        return existing
+    receipt = _receipt(booking)
+    try:
+        order_id = gateway.create_order(
+            amount_paise=booking.amount_paise,  # from the database, never from the client
+            currency=booking.currency,
+            receipt=receipt,
+            notes={"booking_id": str(booking.id), "session_id": str(booking.session_id)},
+        )
+    except GatewayError as exc:
+        log.warning("order creation failed for booking %s: %s", booking.id, exc)
+        raise GatewayUnavailable(
+            "The payment service is not responding. Please try again in a minute."
+        ) from exc
+    payment = Payment(
+        purpose=PaymentPurpose.BOOKING.value,
+        booking_id=booking.id,
+        payer_id=learner.id,
+        mentor_id=booking.session.mentor_id,
+        gateway=gateway.name,
+        order_id=order_id,
+        receipt=receipt,
+        amount_paise=booking.amount_paise,
+        currency=booking.currency,
+    )
+    db.session.add(payment)
+    db.session.commit()
+    return payment
+
+
+def payment_for_order(user, order_id):
+    """The payer's own payment for a gateway order id, or None."""
+    if not isinstance(order_id, str) or not order_id:
+        return None
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+    return payment if payment is not None and payment.payer_id == user.id else None
+
+
+def payment_history(user):
+    return list(
+        db.session.scalars(
+            select(Payment).where(Payment.payer_id == user.id).order_by(Payment.created_at.desc())
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- capture
+
+
+def verify_checkout(user, *, order_id, payment_id, signature):
+    """Confirm a payment from the checkout callback. The signature is checked against the order
+    id we issued, and the payment's amount and currency against our record, before anything
+    changes."""
+    for name, value in (
+        ("razorpay_order_id", order_id),
+        ("razorpay_payment_id", payment_id),
+        ("razorpay_signature", signature),
+    ):
+        if not isinstance(value, str) or not value or len(value) > 100:
+            raise ValidationError(f"{name} is required.", fields={name: ["This field is required."]})
+    payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+    if payment is None or payment.payer_id != user.id:
+        raise NotFound("No such order.")
+    gateway = get_gateway()
+    if payment.gateway != gateway.name or not gateway.checkout_signature_valid(
+        order_id=payment.order_id, payment_id=payment_id, signature=signature
+    ):
+        raise PaymentRejected("The payment signature does not match this order.", code="bad_signature")
+    if payment.is_captured:
+        if payment.gateway_payment_id != payment_id:
+            raise PaymentRejected("This order was paid by a different payment.", code="payment_mismatch")
+        return payment
+    try:
+        remote = gateway.fetch_payment(payment_id)
+    except GatewayError as exc:
+        raise GatewayUnavailable(
+            "We could not confirm the payment yet; it will be confirmed shortly."
+        ) from exc
+    return apply_gateway_payment(payment, remote)
+
+
+def apply_gateway_payment(payment, remote):
+    """Bring our Payment in line with the gateway's view of one of its payments."""
+    if remote.order_id != payment.order_id:
+        raise PaymentRejected("That payment belongs to another order.", code="payment_mismatch")
+    if remote.amount_paise != payment.amount_paise or remote.currency != payment.currency:
+        raise PaymentRejected("The paid amount does not match the order.", code="amount_mismatch")
+    if remote.status == "authorized":
+        try:
+            remote = get_gateway().capture(
+                remote.id, amount_paise=payment.amount_paise, currency=payment.currency
+            )
+        except GatewayError as exc:
+            raise GatewayUnavailable(
+                "The payment is authorised but not captured yet; try again shortly."
+            ) from exc
+    if remote.status in ("captured", "refunded"):
+        return apply_capture(payment, remote.id, method=remote.method)
+    if remote.status == "failed":
+        mark_failed(payment, remote.id, remote.error_description or "The payment failed.")
+        return payment
+    return payment
+
+
+def apply_capture(payment, gateway_payment_id, *, method=""):
+    """Record a capture once: ledger entries and the booking's confirmation, in one transaction."""
+    now = utcnow()
+    won = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.status.in_((PaymentStatus.CREATED.value, PaymentStatus.FAILED.value)),
+        )
+        .values(
+            status=PaymentStatus.CAPTURED.value,
+            gateway_payment_id=gateway_payment_id,
+            method=(method or "")[:20],
+            captured_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.rollback()
+        db.session.refresh(payment)
+        return payment  # someone else recorded it
+    db.session.refresh(payment)
+    ledger.record_capture(payment)
+    late_refund = None
+    if payment.purpose == PaymentPurpose.BOOKING:
+        late_refund = _confirm_paid_booking(payment, now)
+    db.session.commit()
+    if late_refund is not None:
+        dispatch_refund(late_refund)
+    if payment.booking is not None:
+        from . import notify
+
+        if payment.booking.status == BookingStatus.CONFIRMED and late_refund is None:
+            notify.booking_confirmed(payment.booking, payment)
+    return payment
+
+
+def _confirm_paid_booking(payment, now):
+    """Confirm the booking a capture pays for. A payment that arrives after the hold expired
+    takes a seat if one is free; otherwise (or if the booking was cancelled) it is refunded."""
+    booking = payment.booking
+    confirmed = db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == BookingStatus.PENDING_PAYMENT.value)
+        .values(status=BookingStatus.CONFIRMED.value, confirmed_at=now, hold_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if confirmed:
+        db.session.refresh(booking)
+        return None
+    db.session.refresh(booking)
+    if booking.status == BookingStatus.CONFIRMED:
+        return None
+    if booking.status == BookingStatus.EXPIRED:
+        savepoint = db.session.begin_nested()
+        try:
+            if take_seat(booking.session_id, now):
+                booking.status = BookingStatus.CONFIRMED.value
+                booking.confirmed_at = now
+                booking.hold_expires_at = None
+                db.session.flush()
+                savepoint.commit()
+                return None
+            savepoint.rollback()
+        except IntegrityError:
+            savepoint.rollback()  # the learner already holds another active booking
+    return reserve_refund(
+        payment,
+        payment.refundable_paise,
+        key=f"payment-{payment.id}-unplaced",
+        reason="Paid after the seat was released; no seat was free",
+    )
+
+
+def mark_failed(payment, gateway_payment_id, reason):
+    now = utcnow()
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == PaymentStatus.CREATED.value)
+        .values(
+            status=PaymentStatus.FAILED.value,
+            gateway_payment_id=gateway_payment_id,
+            failure_reason=(reason or "")[:500],
+            failed_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(payment)
+
+
+# ---------------------------------------------------------------------------- refunds
+
+
+def reserve_refund(payment, amount_paise, *, key, reason):
+    """Create (or find) the refund for ``key`` and reserve its amount against the payment, in the
+    caller's transaction. A reservation that would exceed the captured amount is refused."""
+    existing = db.session.scalar(select(Refund).where(Refund.idempotency_key == key))
+    if existing is not None:
+        return existing
+    if amount_paise <= 0:
+        raise ValidationError("A refund must be at least one paisa.")
+    reserved = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.status.in_(CAPTURED_STATES),
+            Payment.refunded_paise + amount_paise <= Payment.amount_paise,
+        )
+        .values(refunded_paise=Payment.refunded_paise + amount_paise)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if reserved != 1:
+        raise Conflict("The refund would exceed what was paid.", code="refund_exceeds_payment")
+    refund = Refund(
+        payment_id=payment.id, amount_paise=amount_paise, idempotency_key=key, reason=reason[:200]
+    )
+    db.session.add(refund)
+    db.session.flush()
+    return refund
+
+
+def refund_payment(payment, amount_paise, *, key, reason):
+    """Refund part or all of a captured payment (admin tools, tests). One refund per ``key``."""
+    refund = reserve_refund(payment, amount_paise, key=key, reason=reason)
+    db.session.commit()
+    dispatch_refund(refund)
+    db.session.refresh(refund)
+    return refund
+
+
+def dispatch_refund(refund):
+    from ..tasks import enqueue
+    from ..tasks.payments import send_refund
+
+    enqueue("default", send_refund, refund.id, job_id=f"refund-{refund.id}")
+
+
+def send_refund(refund_id):
+    """Ask the gateway for a reserved refund. Safe to repeat: the idempotency key is reused."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or refund.status != RefundStatus.PENDING or refund.gateway_refund_id:
+        return refund
+    payment = refund.payment
+    try:
+        remote = get_gateway().refund(
+            payment.gateway_payment_id,
+            amount_paise=refund.amount_paise,
+            idempotency_key=refund.idempotency_key,
+            notes={"refund_id": str(refund.id), "reason": refund.reason[:200]},
+        )
+    except GatewayError as exc:
+        if exc.transient:
+            raise  # retried by the job queue, or by the reconciler
+        apply_refund_status(refund, None, "failed", reason=str(exc))
+        return refund
+    apply_refund_status(refund, remote.id, remote.status)
+    return refund
+
+
+def apply_refund_status(refund, gateway_refund_id, status, *, reason=""):
+    """Move a refund to processed or failed once; processed writes the ledger reversal."""
+    now = utcnow()
+    values = {"updated_at": now}
+    if gateway_refund_id:
+        values["gateway_refund_id"] = gateway_refund_id
+    if status == "processed":
+        values.update(status=RefundStatus.PROCESSED.value, processed_at=now)
+    elif status == "failed":
+        values.update(status=RefundStatus.FAILED.value, failure_reason=(reason or "refund failed")[:500])
+    won = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status == RefundStatus.PENDING.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1 or status not in ("processed", "failed"):
+        db.session.commit()
+        db.session.refresh(refund)
+        return refund
+    db.session.refresh(refund)
+    payment = refund.payment
+    if status == "processed":
+        ledger.record_refund(refund)
+        processed = db.session.scalar(
+            select(db.func.coalesce(db.func.sum(Refund.amount_paise), 0)).where(
+                Refund.payment_id == payment.id, Refund.status == RefundStatus.PROCESSED.value
+            )
+        )
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id)
+            .values(
+                status=PaymentStatus.REFUNDED.value
+                if processed >= payment.amount_paise
+                else PaymentStatus.PARTIALLY_REFUNDED.value,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        # Give the reservation back so the amount can be refunded again.
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id)
+            .values(refunded_paise=Payment.refunded_paise - refund.amount_paise, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    db.session.refresh(refund)
+    if status == "processed":
+        from . import notify
+
+        notify.refund_processed(refund)
+    return refund
+
+
+# ---------------------------------------------------------------------------- webhooks
+
+
+def handle_webhook(body, signature, event_id):
+    """Verify and apply one gateway event, at most once per event id. Returns a short outcome."""
+    gateway = get_gateway()
+    if not isinstance(body, bytes | bytearray) or not gateway.webhook_signature_valid(
+        bytes(body), signature or ""
+    ):
+        raise PaymentRejected("Invalid webhook signature.", code="bad_signature")
+    try:
+        event = json.loads(body)
+    except ValueError as exc:
+        raise PaymentRejected("The webhook body is not JSON.", code="malformed_json") from exc
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        raise PaymentRejected("The webhook body has no event.", code="malformed_event")
+    event_id = (event_id or "").strip()[
+        :100
+    ] or f"{event['event']}:{event.get('created_at')}:{_entity_id(event)}"
+    record = WebhookEvent(
+        gateway=gateway.name, event_id=event_id, event_type=event["event"][:60], payload=event
+    )
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return "duplicate"
+    try:
+        outcome = _apply_event(event)
+    except DomainError as exc:
+        db.session.rollback()
+        outcome = f"ignored: {exc.message}"
+    record = db.session.get(WebhookEvent, record.id)
+    record.processed_at = utcnow()
+    record.error = outcome if outcome.startswith("ignored") else ""
+    db.session.commit()
+    return outcome
+
+
+def _entity_id(event):
+    payload = event.get("payload") or {}
+    for name in ("refund", "payment", "order"):
+        entity = (payload.get(name) or {}).get("entity") or {}
+        if entity.get("id"):
+            return entity["id"]
+    return ""
+
+
+def _entity(event, name):
+    entity = ((event.get("payload") or {}).get(name) or {}).get("entity")
+    return entity if isinstance(entity, dict) else None
+
+
+def _apply_event(event):
+    from ..payments import GatewayPayment
+
+    kind = event["event"]
+    if kind in ("payment.captured", "payment.failed", "payment.authorized", "order.paid"):
+        entity = _entity(event, "payment")
+        if entity is None:
+            return "ignored: no payment in event"
+        payment = db.session.scalar(select(Payment).where(Payment.order_id == str(entity.get("order_id"))))
+        if payment is None:
+            return "ignored: unknown order"
+        remote = GatewayPayment(
+            id=str(entity.get("id")),
+            order_id=str(entity.get("order_id")),
+            amount_paise=entity.get("amount") if isinstance(entity.get("amount"), int) else -1,
+            currency=str(entity.get("currency")),
+            status="captured" if kind == "order.paid" else str(entity.get("status")),
+            method=str(entity.get("method") or ""),
+            error_description=str(entity.get("error_description") or ""),
+        )
+        if remote.status == "failed" and payment.is_captured:
+            return "ignored: already captured"
+        apply_gateway_payment(payment, remote)
+        return f"payment {payment.id} {payment.status}"
+    if kind in ("refund.processed", "refund.failed", "refund.created"):
+        entity = _entity(event, "refund")
+        if entity is None:
+            return "ignored: no refund in event"
+        refund = db.session.scalar(select(Refund).where(Refund.gateway_refund_id == str(entity.get("id"))))
+        if refund is None:
+            notes = entity.get("notes") if isinstance(entity.get("notes"), dict) else {}
+            refund_id = str(notes.get("refund_id", ""))
+            refund = db.session.get(Refund, int(refund_id)) if refund_id.isdigit() else None
+        if refund is None:
+            return "ignored: unknown refund"
+        status = {"refund.processed": "processed", "refund.failed": "failed"}.get(kind, "pending")
+        apply_refund_status(refund, str(entity.get("id")), status, reason="refund failed at the gateway")
+        return f"refund {refund.id} {refund.status}"
+    return f"ignored: {kind} not handled"
+
+
+# ---------------------------------------------------------------------------- reconciling
+
+
+def reconcile_payment(payment):
+    """Ask the gateway what happened to an open order (a missed webhook, a closed tab)."""
+    if payment.status != PaymentStatus.CREATED:
+        return payment
+    remote_payments = get_gateway().order_payments(payment.order_id)
+    captured = [p for p in remote_payments if p.status in ("captured", "authorized", "refunded")]
+    if captured:
+        return apply_gateway_payment(payment, captured[0])
+    failed = [p for p in remote_payments if p.status == "failed"]
+    if failed and payment.booking is not None and payment.booking.status != BookingStatus.PENDING_PAYMENT:
+        mark_failed(payment, failed[-1].id, failed[-1].error_description)
+    return payment
+
+
+def reconcile_open_payments(limit=200):
+    """Reconcile open orders and retry pending refunds. Returns (payments checked, refunds sent)."""
+    checked = sent = 0
+    for payment in db.session.scalars(
+        select(Payment).where(Payment.status == PaymentStatus.CREATED.value).order_by(Payment.id).limit(limit)
+    ).all():
+        try:
+            reconcile_payment(payment)
+        except (GatewayError, DomainError) as exc:
+            db.session.rollback()
+            log.warning("reconciling payment %s failed: %s", payment.id, exc)
+        checked += 1
+    for refund in db.session.scalars(
+        select(Refund).where(Refund.status == RefundStatus.PENDING.value).order_by(Refund.id).limit(limit)
+    ).all():
+        try:
+            send_refund(refund.id)
+            sent += 1
+        except GatewayError as exc:
+            db.session.rollback()
+            log.warning("refund %s still pending: %s", refund.id, exc)
+    return checked, sent

@@ -1,0 +1,367 @@
+"""Mentors' sessions: create, edit, publish, cancel; and the sweep that completes them.
+
+State machine (forward only): draft → scheduled → live → completed; draft/scheduled/live →
+cancelled. Times are entered in the mentor's timezone and stored in UTC.
+"""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import (
+    CATEGORIES,
+    LANGUAGES,
+    MAX_CAPACITY,
+    MIN_PAID_PRICE_PAISE,
+    Booking,
+    BookingStatus,
+    LearningSession,
+    Payment,
+    SessionLevel,
+    SessionStatus,
+    utcnow,
+)
+from . import avatars, skills
+
+EDITABLE_FIELDS = {
+    "title",
+    "description",
+    "category",
+    "skills",
+    "level",
+    "language",
+    "starts_at",
+    "duration_minutes",
+    "capacity",
+    "price_paise",
+}
+COVER_SIZE = (1200, 675)
+MAX_PRICE_PAISE = 10_000_000  # ₹1,00,000 per seat
+# How far after its end a session that nobody ended is completed by the sweep.
+COMPLETION_GRACE = timedelta(minutes=30)
+
+
+def local_to_utc(naive, timezone):
+    """A wall-clock time in ``timezone`` as an aware UTC datetime (DST gaps resolve forward)."""
+    return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def parse_start(value, timezone):
+    """Accept an aware datetime, an ISO 8601 string with an offset, or a naive wall-clock time
+    (then read in ``timezone``)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValidationError(
+                "Use a date and time like 2026-12-01T18:30.",
+                fields={"starts_at": ["Not a valid date and time."]},
+            ) from exc
+    if not isinstance(value, datetime):
+        raise ValidationError("Give a start time.", fields={"starts_at": ["This field is required."]})
+    if value.tzinfo is None:
+        return local_to_utc(value, timezone)
+    return value.astimezone(UTC)
+
+
+def _int(changes, name, errors, low, high, message):
+    value = changes[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        errors[name] = [message]
+        return None
+    return value
+
+
+def _validate(changes, mentor, session=None, *, now):
+    """Check the given fields; returns cleaned values or raises ValidationError with all problems."""
+    unknown = sorted(set(changes) - EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            "These fields cannot be set: " + ", ".join(unknown) + ".",
+            fields={name: ["This field cannot be set."] for name in unknown},
+            code="read_only_field",
+        )
+    errors, clean = {}, {}
+    for name, limit, required in (("title", 120, True), ("description", 5000, False)):
+        if name in changes:
+            value = changes[name]
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                errors[name] = ["Must be text."]
+                continue
+            value = value.strip()
+            if required and len(value) < 3:
+                errors[name] = ["Use at least 3 characters."]
+            elif len(value) > limit:
+                errors[name] = [f"Use at most {limit} characters."]
+            clean[name] = value
+    if "category" in changes:
+        if changes["category"] not in CATEGORIES:
+            errors["category"] = ["Choose a category from the list."]
+        clean["category"] = changes["category"]
+    if "level" in changes:
+        if changes["level"] not in {lvl.value for lvl in SessionLevel}:
+            errors["level"] = ["Choose a level from the list."]
+        clean["level"] = changes["level"]
+    if "language" in changes:
+        if changes["language"] not in LANGUAGES:
+            errors["language"] = ["Choose a language from the list."]
+        clean["language"] = changes["language"]
+    if "duration_minutes" in changes:
+        clean["duration_minutes"] = _int(
+            changes, "duration_minutes", errors, 15, 480, "Between 15 minutes and 8 hours."
+        )
+    if "capacity" in changes:
+        clean["capacity"] = _int(
+            changes, "capacity", errors, 1, MAX_CAPACITY, f"Between 1 and {MAX_CAPACITY} seats."
+        )
+        if session is not None and clean["capacity"] is not None and clean["capacity"] < session.seats_taken:
+            errors["capacity"] = [f"{session.seats_taken} seats are already booked."]
+    if "price_paise" in changes:
+        price = _int(changes, "price_paise", errors, 0, MAX_PRICE_PAISE, "Between ₹0 and ₹1,00,000.")
+        if price is not None and 0 < price < MIN_PAID_PRICE_PAISE:
+            errors["price_paise"] = ["A paid session costs at least ₹1 (or make it free with ₹0)."]
+        clean["price_paise"] = price
+    if "starts_at" in changes:
+        try:
+            starts_at = parse_start(changes["starts_at"], mentor.timezone)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+        else:
+            if starts_at <= now + timedelta(minutes=5):
+                errors["starts_at"] = ["Choose a time at least 5 minutes from now."]
+            elif starts_at > now + timedelta(days=365):
+                errors["starts_at"] = ["Choose a time within the next year."]
+            clean["starts_at"] = starts_at
+    if "skills" in changes:
+        try:
+            clean["skills"] = skills.resolve(changes["skills"], field="skills")
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+    return clean
+
+
+def _require_mentor(user):
+    if not user.is_mentor:
+        raise PermissionDenied("Only mentors can publish sessions.", code="not_a_mentor")
+
+
+def create_session(mentor, data, *, publish=False, now=None):
+    """A new draft (or, with ``publish``, a scheduled session) for ``mentor``."""
+    now = now or utcnow()
+    _require_mentor(mentor)
+    missing = [name for name in ("title", "category", "starts_at") if name not in data]
+    if missing:
+        raise ValidationError(
+            "Fill in " + ", ".join(missing) + ".",
+            fields={name: ["This field is required."] for name in missing},
+        )
+    clean = _validate(data, mentor, now=now)
+    session = LearningSession(mentor_id=mentor.id, status=SessionStatus.DRAFT.value, **clean)
+    db.session.add(session)
+    db.session.flush()
+    if publish:
+        _publish(session, mentor, now)
+    db.session.commit()
+    return session
+
+
+def mentor_session(mentor, session_id):
+    """A session ``mentor`` owns; anyone else's is 404."""
+    session = db.session.get(LearningSession, session_id)
+    if session is None or session.mentor_id != mentor.id:
+        raise NotFound("No such session.")
+    return session
+
+
+def viewable_session(viewer, session_id):
+    """A session as a visitor may see it: drafts only for their mentor (and admins)."""
+    session = db.session.get(LearningSession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    if session.status == SessionStatus.DRAFT:
+        is_owner = (
+            viewer is not None
+            and getattr(viewer, "is_authenticated", False)
+            and (viewer.id == session.mentor_id or viewer.is_admin)
+        )
+        if not is_owner:
+            raise NotFound("No such session.")
+    return session
+
+
+def _has_bookings(session):
+    return (
+        db.session.scalar(
+            select(Booking.id)
+            .where(
+                Booking.session_id == session.id,
+                Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
+            )
+            .limit(1)
+        )
+        is not None
+        or db.session.scalar(
+            select(Payment.id).where(Payment.booking.has(Booking.session_id == session.id)).limit(1)
+        )
+        is not None
+    )
+
+
+def update_session(mentor, session_id, changes, *, now=None):
+    """Edit a draft or scheduled session. The price is fixed after the first booking; a new time
+    is announced to everyone booked, who may then cancel with a full refund."""
+    now = now or utcnow()
+    session = mentor_session(mentor, session_id)
+    if session.status not in (SessionStatus.DRAFT, SessionStatus.SCHEDULED):
+        raise Conflict(f"A {session.status} session can't be edited.", code="not_editable")
+    clean = _validate(changes, mentor, session, now=now)
+    if "price_paise" in clean and clean["price_paise"] != session.price_paise and _has_bookings(session):
+        raise Conflict(
+            "The price is fixed once someone has booked.",
+            fields={"price_paise": ["Fixed after the first booking."]},
+            code="price_locked",
+        )
+    rescheduled = ("starts_at" in clean and clean["starts_at"] != session.starts_at) or (
+        "duration_minutes" in clean and clean["duration_minutes"] != session.duration_minutes
+    )
+    for name, value in clean.items():
+        setattr(session, name, value)
+    booked = []
+    if rescheduled and session.status == SessionStatus.SCHEDULED:
+        session.schedule_version += 1
+        booked = list(
+            db.session.scalars(
+                select(Booking).where(
+                    Booking.session_id == session.id,
+                    Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
+                )
+            )
+        )
+        for booking in booked:
+            booking.rescheduled_at = now
+    db.session.commit()
+    if booked:
+        from . import notify
+
+        notify.session_rescheduled(session, [b for b in booked if b.status == BookingStatus.CONFIRMED])
+    return session
+
+
+def _publish(session, mentor, now):
+    if not mentor.is_verified:
+        raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
+    if session.starts_at <= now + timedelta(minutes=5):
+        raise ValidationError(
+            "Move the start time at least 5 minutes into the future before publishing.",
+            fields={"starts_at": ["Choose a time at least 5 minutes from now."]},
+        )
+    session.status = SessionStatus.SCHEDULED.value
+    session.published_at = now
+
+
+def publish_session(mentor, session_id, *, now=None):
+    now = now or utcnow()
+    session = mentor_session(mentor, session_id)
+    if session.status == SessionStatus.SCHEDULED:
+        return session
+    if session.status != SessionStatus.DRAFT:
+        raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
+    _publish(session, mentor, now)
+    db.session.commit()
+    return session
+
+
+def cancel_session(actor, session_id, *, reason="", now=None):
+    """Cancel a session (its mentor or an admin): every booking is cancelled and refunded in full."""
+    from . import payments
+
+    now = now or utcnow()
+    session = db.session.get(LearningSession, session_id)
+    if session is None or (session.mentor_id != actor.id and not actor.is_admin):
+        raise NotFound("No such session.")
+    if session.status in (SessionStatus.COMPLETED, SessionStatus.CANCELLED):
+        raise Conflict(f"This session is already {session.status}.", code="not_cancellable")
+    session.status = SessionStatus.CANCELLED.value
+    session.cancelled_at = now
+    session.cancel_reason = (reason or "").strip()[:500]
+    bookings = list(
+        db.session.scalars(
+            select(Booking).where(
+                Booking.session_id == session.id,
+                Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
+            )
+        )
+    )
+    refunds = []
+    for booking in bookings:
+        booking.status = BookingStatus.CANCELLED.value
+        booking.cancelled_at = now
+        booking.cancelled_by_id = actor.id
+        booking.cancel_reason = "Session cancelled by " + ("an admin" if actor.is_admin else "the mentor")
+        for payment in db.session.scalars(
+            select(Payment).where(
+                Payment.booking_id == booking.id, Payment.status.in_(payments.CAPTURED_STATES)
+            )
+        ):
+            if payment.refundable_paise > 0:
+                refunds.append(
+                    payments.reserve_refund(
+                        payment,
+                        payment.refundable_paise,
+                        key=f"session-{session.id}-cancel-{payment.id}",
+                        reason="Session cancelled",
+                    )
+                )
+    session.seats_taken = 0
+    db.session.commit()
+    for refund in refunds:
+        payments.dispatch_refund(refund)
+    from . import notify
+
+    notify.session_cancelled(session, [b for b in bookings if b.confirmed_at is not None])
+    return session
+
+
+def complete_due_sessions(now=None):
+    """Complete scheduled or live sessions whose end (plus a grace period) has passed."""
+    now = now or utcnow()
+    candidates = db.session.scalars(
+        select(LearningSession).where(
+            LearningSession.status.in_((SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)),
+            LearningSession.starts_at <= now,
+        )
+    ).all()
+    completed = 0
+    for session in candidates:
+        if session.ends_at + COMPLETION_GRACE > now:
+            continue
+        won = db.session.execute(
+            update(LearningSession)
+            .where(LearningSession.id == session.id, LearningSession.status == session.status)
+            .values(status=SessionStatus.COMPLETED.value, ended_at=session.ends_at, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        completed += won
+    db.session.commit()
+    return completed
+
+
+def save_cover(mentor, session_id, data):
+    session = mentor_session(mentor, session_id)
+    encoded = avatars.process_image(data, size=COVER_SIZE, field="cover")
+    directory = avatars.upload_dir("covers")
+    filename = f"{secrets.token_hex(16)}.webp"
+    (directory / filename).write_bytes(encoded)
+    old, session.cover_filename = session.cover_filename, filename
+    db.session.commit()
+    if old:
+        (directory / old).unlink(missing_ok=True)
+    return filename

@@ -1,0 +1,11 @@
+"""Payment jobs: sending reserved refunds and reconciling open orders."""
+
+from ..services import payments
+
+
+def send_refund(refund_id):
+    payments.send_refund(refund_id)
+
+
+def reconcile():
+    return payments.reconcile_open_payments()

@@ -1,0 +1,77 @@
+"""Time-driven work: holds expire, finished sessions complete, payments reconcile, queued
+email goes out. Nothing needs a person to tick it.
+
+With Redis, `python worker.py cron` enqueues these on their intervals for the RQ workers. In the
+embedded mode (no Redis) the web process runs the very same functions in a background task.
+"""
+
+import logging
+
+from ..extensions import db
+from ..services import booking, payments, sessions
+from .email import dispatch_queued
+
+log = logging.getLogger(__name__)
+
+
+def expire_holds():
+    return booking.expire_holds()
+
+
+def complete_sessions():
+    return sessions.complete_due_sessions()
+
+
+def reconcile_payments():
+    return payments.reconcile_open_payments()
+
+
+def send_queued_emails():
+    return dispatch_queued()
+
+
+# (function, queue, interval in seconds)
+PERIODIC_JOBS = (
+    (expire_holds, "default", 60),
+    (complete_sessions, "default", 60),
+    (reconcile_payments, "default", 300),
+    (send_queued_emails, "emails", 300),
+)
+
+
+def run_all_once():
+    """Run every periodic job now, each isolated from the others' failures."""
+    results = {}
+    for func, _queue, _interval in PERIODIC_JOBS:
+        try:
+            results[func.__name__] = func()
+        except Exception:
+            db.session.rollback()
+            log.exception("periodic job %s failed", func.__name__)
+            results[func.__name__] = None
+        finally:
+            db.session.remove()
+    return results
+
+
+def start_embedded(app):
+    """Run the periodic jobs in this process every SWEEP_INTERVAL_SECONDS (embedded mode)."""
+    from ..extensions import socketio
+
+    interval = max(5, app.config["SWEEP_INTERVAL_SECONDS"])
+
+    def loop():
+        while True:
+            with app.app_context():
+                run_all_once()
+            socketio.sleep(interval)
+
+    log.info("periodic jobs run in-process every %s s", interval)
+    return socketio.start_background_task(loop)
+
+
+def register_cron(scheduler):
+    """Register every periodic job with an RQ CronScheduler."""
+    for func, queue, interval in PERIODIC_JOBS:
+        scheduler.register(func, queue, interval=interval, name=func.__name__)
+    return scheduler

@@ -1,0 +1,200 @@
+"""Mentor earnings pages and payouts: the figures come from the ledger, payouts draw on them."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from peerlearn.extensions import db
+from peerlearn.models import LedgerEntry, Payout
+from peerlearn.services import sessions as session_service
+from tests.conftest import extract_csrf
+from tests.factories import SessionFactory, paid_booking
+
+NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+# With the default 12% platform fee: ₹500 seats earn the mentor ₹440, a ₹300 seat ₹264.
+COMPLETED_EARNING = 2 * 44000
+PENDING_EARNING = 26400
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def mentor(make_user):
+    return make_user(role="mentor", name="Asha Raman", email="asha@example.com")
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(role="admin", email="admin@example.com")
+
+
+@pytest.fixture
+def earned(clock, app, mentor, make_user):
+    """Two paid seats in a session that has since been completed, and one in a later session."""
+    assert app.config["PLATFORM_FEE_PERCENT"] == 12
+    done = SessionFactory(
+        mentor=mentor, title="Validating models", price_paise=50000, starts_at=NOW + timedelta(days=2)
+    )
+    later = SessionFactory(
+        mentor=mentor, title="SQL windows", price_paise=30000, starts_at=NOW + timedelta(days=10)
+    )
+    first, second = make_user(), make_user()
+    paid_booking(done, first)
+    paid_booking(done, second, method="card")
+    paid_booking(later, first)
+    clock.move_to(NOW + timedelta(days=3))
+    assert session_service.complete_due_sessions() == 1
+    return done, later
+
+
+def figure(page, name):
+    match = re.search(rf'data-figure="{name}">([^<]+)<', page)
+    assert match, f"no {name} figure"
+    return match.group(1)
+
+
+def ledger_earnings(mentor_id):
+    return db.session.scalar(
+        select(func.sum(LedgerEntry.amount_paise)).where(
+            LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind == "mentor_earning"
+        )
+    )
+
+
+def request_payout(client, amount):
+    token = extract_csrf(client.get("/teach/earnings").get_data(as_text=True))
+    return client.post("/teach/earnings/payout", data={"csrf_token": token, "amount": amount})
+
+
+def test_earnings_page_figures_match_the_ledger(client, auth, mentor, earned):
+    done, later = earned
+    assert ledger_earnings(mentor.id) == COMPLETED_EARNING + PENDING_EARNING
+    auth.login(mentor.email)
+    page = client.get("/teach/earnings").get_data(as_text=True)
+    assert figure(page, "available") == "₹880"
+    assert figure(page, "pending") == "₹264"
+    assert figure(page, "paid-out") == "₹0"
+    assert figure(page, "requested") == "₹0"
+    row = page.split(f'data-session-id="{done.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Validating models" in row and "₹880" in row and "completed" in row
+    row = page.split(f'data-session-id="{later.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "₹264" in row and "scheduled" in row
+    row = page.split('data-month="2026-11"', 1)[1].split("</tr>", 1)[0]
+    assert "Nov 2026" in row and "₹1,144" in row
+    assert 'value="880.00"' in page  # the request form offers the whole available balance
+
+
+def test_a_payout_over_the_available_balance_is_refused(client, auth, mentor, earned):
+    auth.login(mentor.email)
+    response = request_payout(client, "880.01")
+    assert response.status_code == 409
+    assert "That is more than your available balance." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Payout.id))) == 0
+
+    response = request_payout(client, "500")
+    assert response.status_code == 303
+    page = client.get("/teach/earnings").get_data(as_text=True)
+    assert figure(page, "available") == "₹380" and figure(page, "requested") == "₹500"
+    assert request_payout(client, "380.01").status_code == 409
+
+
+def test_admin_marks_a_payout_paid_with_its_reference(client, auth, mentor, admin, earned):
+    auth.login(mentor.email)
+    request_payout(client, "500")
+    payout = db.session.scalar(select(Payout))
+    auth.logout()
+
+    auth.login(admin.email)
+    page = client.get("/admin/payouts").get_data(as_text=True)
+    assert f'data-payout-id="{payout.id}"' in page and "Asha Raman" in page and "₹500" in page
+    token = extract_csrf(page)
+    response = client.post(f"/admin/payouts/{payout.id}/paid", data={"csrf_token": token, "reference": " "})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Payout, payout.id).status == "requested"
+
+    response = client.post(
+        f"/admin/payouts/{payout.id}/paid", data={"csrf_token": token, "reference": "UTR412345678901"}
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    payout = db.session.get(Payout, payout.id)
+    assert (
+        payout.status == "paid" and payout.reference == "UTR412345678901" and payout.decided_by_id == admin.id
+    )
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.payout_id == payout.id))
+    assert entry.kind == "payout" and entry.amount_paise == -50000 and entry.mentor_id == mentor.id
+
+    # Deciding twice changes nothing.
+    client.post(f"/admin/payouts/{payout.id}/reject", data={"csrf_token": token})
+    db.session.expire_all()
+    assert db.session.get(Payout, payout.id).status == "paid"
+    auth.logout()
+
+    auth.login(mentor.email)
+    page = client.get("/teach/earnings").get_data(as_text=True)
+    assert figure(page, "paid-out") == "₹500" and figure(page, "available") == "₹380"
+    assert "UTR412345678901" in page
+
+
+def test_rejecting_a_payout_returns_the_amount(client, auth, mentor, admin, earned):
+    auth.login(mentor.email)
+    request_payout(client, "880")
+    payout = db.session.scalar(select(Payout))
+    auth.logout()
+    auth.login(admin.email)
+    token = auth.csrf("/admin/payouts")
+    client.post(
+        f"/admin/payouts/{payout.id}/reject", data={"csrf_token": token, "note": "Add your bank details"}
+    )
+    auth.logout()
+    auth.login(mentor.email)
+    page = client.get("/teach/earnings").get_data(as_text=True)
+    assert figure(page, "available") == "₹880" and figure(page, "requested") == "₹0"
+    assert "Add your bank details" in page
+
+
+def test_only_admins_decide_payouts_and_only_mentors_have_earnings(client, auth, mentor, make_user, earned):
+    auth.login(mentor.email)
+    request_payout(client, "100")
+    payout = db.session.scalar(select(Payout))
+    token = auth.csrf("/teach/earnings")
+    assert client.get("/admin/payouts").status_code == 403
+    response = client.post(f"/admin/payouts/{payout.id}/paid", data={"csrf_token": token, "reference": "x"})
+    assert response.status_code == 403
+    assert client.post(f"/admin/payouts/{payout.id}/reject", data={"csrf_token": token}).status_code == 403
+    auth.logout()
+
+    auth.login(make_user().email)
+    assert client.get("/teach/earnings").status_code == 403
+    assert client.get("/admin/payouts").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Payout, payout.id).status == "requested"
+
+
+def test_api_earnings_and_payouts(client, mentor, make_user, api_token, earned):
+    headers = {"Authorization": f"Bearer {api_token(mentor.email)}"}
+    data = client.get("/api/earnings/", headers=headers).get_json()["data"]
+    assert data["summary"]["available_paise"] == COMPLETED_EARNING
+    assert data["summary"]["pending_paise"] == PENDING_EARNING
+    assert sorted(row["earned_paise"] for row in data["by_session"]) == [PENDING_EARNING, COMPLETED_EARNING]
+    assert data["by_month"] == [{"month": "2026-11", "earned_paise": COMPLETED_EARNING + PENDING_EARNING}]
+    assert data["payouts"] == []
+
+    response = client.post("/api/payouts/", json={"amount_paise": COMPLETED_EARNING + 1}, headers=headers)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "insufficient_balance"
+    response = client.post("/api/payouts/", json={}, headers=headers)  # everything available
+    assert response.status_code == 201 and response.get_json()["data"]["amount_paise"] == COMPLETED_EARNING
+    data = client.get("/api/earnings/", headers=headers).get_json()["data"]
+    assert data["summary"]["available_paise"] == 0 and data["payouts"][0]["status"] == "requested"
+
+    learner = {"Authorization": f"Bearer {api_token(make_user().email)}"}
+    assert client.get("/api/earnings/", headers=learner).status_code == 403
+    assert client.post("/api/payouts/", json={}, headers=learner).status_code == 403
