@@ -313,7 +313,7 @@ DEMO_SESSIONS = {
             ["learner2@peerlearn.local", "learner5@peerlearn.local"],
         ),
         (
-            -9,
+            -34,
             "20:00",
             {
                 "title": "Django REST APIs that age well",

@@ -2,7 +2,7 @@
 
 Revision ID: 0002_marketplace
 Revises: 0001_accounts
-Create Date: 2026-11-22 02:29:42.139827
+Create Date: 2026-11-22 02:37:53.911692
 
 """
 from alembic import op
@@ -155,6 +155,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['skill_id'], ['skills.id'], name=op.f('fk_session_skills_skill_id_skills'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('session_id', 'skill_id', name=op.f('pk_session_skills'))
     )
+    with op.batch_alter_table('session_skills', schema=None) as batch_op:
+        batch_op.create_index('ix_session_skills_skill_id', ['skill_id'], unique=False)
+
     op.create_table('payments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('purpose', sa.String(length=10), nullable=False),
@@ -274,6 +277,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_payments_booking_id'))
 
     op.drop_table('payments')
+    with op.batch_alter_table('session_skills', schema=None) as batch_op:
+        batch_op.drop_index('ix_session_skills_skill_id')
+
     op.drop_table('session_skills')
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index('uq_bookings_one_active_per_learner', sqlite_where=sa.text("status IN ('pending_payment', 'confirmed', 'attended', 'no_show')"), postgresql_where=sa.text("status IN ('pending_payment', 'confirmed', 'attended', 'no_show')"))

@@ -48,6 +48,8 @@ session_skills = Table(
     db.metadata,
     Column("session_id", Integer, ForeignKey("learning_sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("skill_id", Integer, ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True),
+    # Searching by skill starts from the skill: without this every match scans the table.
+    Index("ix_session_skills_skill_id", "skill_id"),
 )
 
 

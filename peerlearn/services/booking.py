@@ -218,7 +218,7 @@ def cancel(booking, actor, *, reason="", now=None):
                 Payment.booking_id == booking.id, Payment.status.in_(("captured", "partially_refunded"))
             )
         )
-        if payment is not None and amount > 0:
+        if payment is not None and amount >= payments.MIN_REFUND_PAISE:
             refund = payments.reserve_refund(
                 payment,
                 min(amount, payment.refundable_paise),

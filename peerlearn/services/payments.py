@@ -32,6 +32,9 @@ from .booking import take_seat
 
 log = logging.getLogger(__name__)
 
+# Razorpay refunds at least ₹1; smaller amounts cannot be sent back.
+MIN_REFUND_PAISE = 100
+
 CAPTURED_STATES = (
     PaymentStatus.CAPTURED.value,
     PaymentStatus.PARTIALLY_REFUNDED.value,
@@ -285,8 +288,8 @@ def reserve_refund(payment, amount_paise, *, key, reason):
     existing = db.session.scalar(select(Refund).where(Refund.idempotency_key == key))
     if existing is not None:
         return existing
-    if amount_paise <= 0:
-        raise ValidationError("A refund must be at least one paisa.")
+    if isinstance(amount_paise, bool) or not isinstance(amount_paise, int) or amount_paise < MIN_REFUND_PAISE:
+        raise ValidationError("A refund is at least ₹1.", fields={"amount_paise": ["At least 100 paise."]})
     reserved = db.session.execute(
         update(Payment)
         .where(

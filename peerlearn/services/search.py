@@ -5,9 +5,11 @@ Only published sessions are listed: live ones, and scheduled ones that have not 
 Drafts are private, and cancelled or completed sessions stay reachable by their URL only.
 Sessions of suspended mentors are not listed.
 
-Text search is a case-insensitive substring match (LIKE on SQLite, ILIKE on PostgreSQL) with
-the user's ``%`` and ``_`` taken literally. Each word of the query must appear in the title, the
-description, a skill name or the mentor's name, so "python pandas" narrows rather than widens.
+Text search is a substring match that ignores the case of ASCII letters, with the user's ``%``
+and ``_`` taken literally: LIKE on SQLite, ILIKE under the "C" collation on PostgreSQL, so both
+databases return the same sessions (other letters, such as É or Devanagari, match as typed).
+Each word of the query must appear in the title, the description, a skill name or the mentor's
+name, so "python pandas" narrows rather than widens.
 """
 
 import re
@@ -52,6 +54,7 @@ MAX_TERMS = 8
 MAX_SKILL_FILTERS = 10
 # Far above any real seat price (₹1 crore); keeps comparisons inside a 32-bit integer column.
 MAX_PRICE_PAISE = 1_000_000_000
+MIN_YEAR, MAX_YEAR = 2000, 2999
 
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"", "0", "false", "no", "off", "n"}
@@ -82,7 +85,7 @@ class SearchParams:
     @property
     def terms(self):
         """The distinct words of ``q`` (at most MAX_TERMS), each of which must match."""
-        return tuple(dict.fromkeys(self.q.lower().split()))[:MAX_TERMS]
+        return tuple(dict.fromkeys(self.q.split()))[:MAX_TERMS]
 
     @property
     def is_filtered(self):
@@ -174,9 +177,12 @@ def _day(args, name, errors):
         return None
     if _DATE.match(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
-            pass
+            day = None
+        # Far-off years would overflow when turned into UTC instants.
+        if day is not None and MIN_YEAR <= day.year <= MAX_YEAR:
+            return day
     errors[name] = ["Use a date like 2026-12-01."]
     return None
 

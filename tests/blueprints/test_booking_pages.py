@@ -76,6 +76,7 @@ def test_receipt_shows_the_payment_and_the_refund_a_cancellation_would_bring(
 
     # Within the last day before the start, the policy refunds nothing and the page says so.
     with time_machine.travel(START - timedelta(hours=3), tick=False):
+        auth.login(learner.email)  # eleven days on, the first sign-in has lapsed
         page = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     assert "If you cancel now there is no refund" in page
 
@@ -89,8 +90,7 @@ def test_cancelling_from_the_receipt_refunds_by_policy(client, auth, learner, pa
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == "cancelled"
     page = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
-    assert "Refunded" in page and "Cancel this booking" not in page
-    assert "₹499" in page.split("Refunded", 1)[1]
+    assert "₹499 refunded" in page and "Cancel this booking" not in page
 
 
 def test_another_learner_gets_404_for_every_page_of_a_booking(client, auth, make_user, learner, paid_session):

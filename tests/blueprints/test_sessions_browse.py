@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
-from flask import render_template
+from flask import render_template, url_for
 
 from peerlearn.extensions import db
 from peerlearn.models import LearningSession
@@ -145,6 +145,13 @@ def test_browse_pages_keep_the_filters(client, mentor):
     assert "There is no page 5." in beyond
 
 
+def test_sort_by_rating_is_offered_only_when_asked_for(client):
+    # There are no reviews yet: the page does not offer an order it cannot really give.
+    assert 'value="rating"' not in page_text(client.get("/sessions"))
+    assert '<option value="rating" selected>' in page_text(client.get("/sessions?sort=rating"))
+    assert '<option value="popular">' in page_text(client.get("/sessions"))
+
+
 def test_browse_empty_states(client, mentor):
     assert "No sessions are scheduled yet." in page_text(client.get("/sessions"))
     make_session(mentor, title="Kafka deep dive")
@@ -221,7 +228,11 @@ def test_missing_session_is_404(client):
 @pytest.mark.parametrize(
     ("overrides", "banner", "box"),
     [
-        ({"status": "cancelled", "cancel_reason": "Mentor is unwell."}, "This session was cancelled", "cancelled"),
+        (
+            {"status": "cancelled", "cancel_reason": "Mentor is unwell."},
+            "This session was cancelled",
+            "cancelled",
+        ),
         ({"status": "completed", "starts_at": NOW - timedelta(days=1)}, "This session has ended.", "ended"),
         ({"status": "live", "starts_at": NOW - timedelta(minutes=5)}, "Live now.", "already started"),
         ({"starts_at": NOW - timedelta(minutes=5)}, "This session has started.", "already started"),
@@ -297,12 +308,15 @@ def test_held_seat_shows_its_expiry_and_a_pay_link(app, client, auth, mentor, ma
     assert f'href="/bookings/{booking.id}/pay"' in box and "Pay now" in box
 
 
-def test_mentor_sees_their_own_session_without_a_book_button(client, auth, mentor):
+def test_mentor_sees_their_own_session_with_an_edit_link(app, client, auth, mentor):
     session = make_session(mentor, seats_taken=2)
     auth.login("asha@example.com")
     box = booking_box(client.get(f"/sessions/{session.id}"))
     assert "This is your session. 2 of 5 seats are taken." in box
     assert "/book" not in box
+    with app.test_request_context():
+        edit_url = url_for("sessions.edit", session_id=session.id)
+    assert f'href="{edit_url}"' in box and "Edit session" in box
 
 
 def test_other_mentors_cannot_book(client, auth, mentor, make_user):
@@ -375,7 +389,10 @@ def test_api_session_detail_includes_the_viewers_booking(client, api_token, ment
     assert anonymous["description"] == "All about streams." and "viewer_booking" not in anonymous
 
     headers = {"Authorization": f"Bearer {api_token('learner@example.com')}"}
-    assert client.get(f"/api/sessions/{session.id}/", headers=headers).get_json()["data"]["viewer_booking"] is None
+    assert (
+        client.get(f"/api/sessions/{session.id}/", headers=headers).get_json()["data"]["viewer_booking"]
+        is None
+    )
     booking, _ = booking_service.book(session.id, learner)
     data = client.get(f"/api/sessions/{session.id}/", headers=headers).get_json()["data"]
     assert data["viewer_booking"] == {"id": booking.id, "status": "confirmed"}
@@ -388,7 +405,10 @@ def test_landing_page_shows_featured_sessions(app, mentor):
     session = make_session(mentor, title="Kafka deep dive")
     with app.test_request_context("/"):
         html = render_template(
-            "main/index.html", figures={"mentors": 1, "learners": 0, "skills": 0}, mentors=[], featured=[session]
+            "main/index.html",
+            figures={"mentors": 1, "learners": 0, "skills": 0},
+            mentors=[],
+            featured=[session],
         )
     assert "Kafka deep dive" in html and "No sessions are scheduled yet." not in html
     assert 'href="/sessions"' in html

@@ -1,7 +1,7 @@
 from flask import render_template
 
 from ...extensions import db
-from ...services import stats
+from ...services import search, stats
 from . import bp
 
 
@@ -11,6 +11,7 @@ def index():
         "main/index.html",
         figures=stats.platform_figures(),
         mentors=stats.mentor_spotlight(limit=3),
+        featured=search.featured_sessions(),
     )
 
 
