@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from peerlearn.exceptions import Conflict, DomainError
 from peerlearn.extensions import db
-from peerlearn.models import Booking, LedgerEntry, Payment, Refund, utcnow
+from peerlearn.models import Booking, LedgerEntry, Refund, utcnow
 from peerlearn.payments import get_gateway
 from peerlearn.services import booking as booking_service
 from peerlearn.services import ledger
@@ -224,7 +224,7 @@ def test_same_webhook_three_times_two_at_once_is_applied_once(app, client, held)
 
 
 def test_order_paid_and_verification_together_count_once(held, learner):
-    booking, payment = held
+    _booking, payment = held
     remote, signature = pay(payment)
     body, sig, event_id = webhook("order.paid", remote)
     payment_service.handle_webhook(body, sig, event_id)
@@ -239,7 +239,7 @@ def test_order_paid_and_verification_together_count_once(held, learner):
 
 def test_events_out_of_order_end_in_the_right_state(held, learner):
     """refund.processed arrives before we even saw the capture; payment.failed after it."""
-    booking, payment = held
+    _booking, payment = held
     remote, _ = pay(payment)
     captured_event = webhook("payment.captured", remote)
     failed_late = webhook("payment.failed", remote)
@@ -258,7 +258,7 @@ def test_events_out_of_order_end_in_the_right_state(held, learner):
 
 
 def test_refund_repeated_is_one_refund_and_never_exceeds_the_capture(held, learner):
-    booking, payment = held
+    _booking, payment = held
     remote, signature = pay(payment)
     payment_service.verify_checkout(
         learner, order_id=payment.order_id, payment_id=remote.id, signature=signature
