@@ -17,6 +17,8 @@ def init_app(app):
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
     app.cli.add_command(emails)
+    app.cli.add_command(payments_group)
+    app.cli.add_command(sweep)
 
 
 @click.command("serve")
@@ -102,6 +104,40 @@ def send_queued():
 
     count = dispatch_queued()
     click.echo(f"{count} queued email(s) dispatched.")
+
+
+@click.group("payments")
+def payments_group():
+    """Payments."""
+
+
+@payments_group.command("reconcile")
+@click.option("--order", "order_id", help="Only this gateway order id.")
+@with_appcontext
+def reconcile(order_id):
+    """Ask the gateway about open orders (a missed webhook) and retry pending refunds."""
+    from .models import Payment
+    from .services import payments
+
+    if order_id:
+        payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+        if payment is None:
+            raise click.ClickException(f"No payment for order {order_id}.")
+        payment = payments.reconcile_payment(payment)
+        click.echo(f"Order {order_id}: payment {payment.id} is {payment.status}.")
+        return
+    checked, sent = payments.reconcile_open_payments()
+    click.echo(f"Checked {checked} open order(s); sent {sent} pending refund(s).")
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep():
+    """Run the periodic jobs once now (expire holds, complete sessions, reconcile, send mail)."""
+    from .tasks.periodic import run_all_once
+
+    for name, result in run_all_once().items():
+        click.echo(f"{name}: {result}")
 
 
 @click.command("seed-demo")

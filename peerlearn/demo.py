@@ -454,6 +454,7 @@ def _capture_demo_payment(gateway, booking, paid_at, method):
 
 def load_catalog(now=None):
     """Sessions and bookings for demo mentors that have no sessions yet. Returns sessions created."""
+    # Imported here: the gateway module loads the Razorpay SDK, and the CLI imports this module.
     from .payments.dev import DevGateway
 
     now = now or utcnow()
