@@ -23,15 +23,16 @@ def test_one_sweep_expires_completes_and_reconciles(make_user, time_machine):
     get_gateway().pay(payment.order_id)
     db.session.commit()
 
+    ids = {"hold": hold.id, "other": other.id, "soon_over": soon_over.id, "paid": paid.id}
     time_machine.shift(timedelta(hours=2, minutes=5))
     results = run_all_once()
     assert results["expire_holds"] == 2  # both holds ran out; the paid one is then recovered
     assert results["complete_sessions"] == 1
     db.session.expire_all()
-    assert db.session.get(Booking, hold.id).status == "expired"
-    assert db.session.get(Booking, other.id).status == "confirmed"  # recovered by the reconciler
-    assert db.session.get(LearningSession, soon_over.id).status == "completed"
-    assert db.session.get(LearningSession, paid.id).seats_taken == 1
+    assert db.session.get(Booking, ids["hold"]).status == "expired"
+    assert db.session.get(Booking, ids["other"]).status == "confirmed"  # recovered by the reconciler
+    assert db.session.get(LearningSession, ids["soon_over"]).status == "completed"
+    assert db.session.get(LearningSession, ids["paid"]).seats_taken == 1
     # A second sweep finds nothing left to do.
     again = run_all_once()
     assert again["expire_holds"] == 0 and again["complete_sessions"] == 0
