@@ -189,11 +189,46 @@ def test_thirty_learners_three_seats_on_postgres(app, mentor, make_user, databas
     assert seats_taken(session_id) == 3
 
 
-def test_same_learner_racing_themselves_gets_one_booking(app, mentor, make_user):
+@pytest.fixture
+def threaded_app(app, database_url, tmp_path):
+    """An app whose threads get their own connections: the suite's PostgreSQL, or else a SQLite
+    file (in-memory SQLite shares one connection between threads, so it cannot race)."""
+    if not database_url.startswith("sqlite"):
+        yield app
+        return
+    from peerlearn import create_app
+    from tests.conftest import IsolatedClient
+
+    file_app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.sqlite3'}"})
+    file_app.test_client_class = IsolatedClient
+    with file_app.app_context():
+        db.create_all()
+        yield file_app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_same_learner_racing_themselves_gets_one_booking(threaded_app):
+    from tests.factories import UserFactory
+
+    mentor = UserFactory(role="mentor")
     session_id = make_session(mentor, capacity=5).id
-    learner_id = make_user().id
+    learner_id = UserFactory().id
     db.session.remove()
-    outcomes = _concurrent_bookings(app, session_id, [learner_id] * 6)
+    outcomes = _concurrent_bookings(threaded_app, session_id, [learner_id] * 6)
     assert len({booking_id for kind, booking_id in outcomes if kind == "booked"}) == 1
     assert db.session.scalar(select(func.count(Booking.id))) == 1
     assert seats_taken(session_id) == 1
+
+
+def test_ten_learners_two_seats_on_a_sqlite_file(threaded_app):
+    """The embedded mode's database: SQLite's write lock serialises the seat updates."""
+    from tests.factories import UserFactory
+
+    mentor = UserFactory(role="mentor")
+    session_id = make_session(mentor, capacity=2).id
+    learners = [UserFactory().id for _ in range(10)]
+    db.session.remove()
+    outcomes = _concurrent_bookings(threaded_app, session_id, learners)
+    assert sorted(kind for kind, _ in outcomes) == ["booked"] * 2 + ["refused"] * 8
+    assert seats_taken(session_id) == 2
