@@ -65,3 +65,29 @@ def paid_booking(session, learner, *, method="upi"):
     )
     db.session.refresh(booking)
     return booking, payment
+
+
+def make_session(mentor, *, skills=(), **overrides):
+    """A scheduled session of ``mentor``, three days from now unless ``starts_at`` is given."""
+    from peerlearn.services import skills as skill_service
+
+    values = {
+        "mentor_id": mentor.id,
+        "title": "Practical Flask",
+        "description": "",
+        "category": "Programming",
+        "level": "all",
+        "language": "English",
+        "starts_at": utcnow() + timedelta(days=3),
+        "duration_minutes": 60,
+        "capacity": 5,
+        "seats_taken": 0,
+        "price_paise": 0,
+        "status": "scheduled",
+    }
+    values.update(overrides)
+    session = LearningSession(**values)
+    session.skills = skill_service.resolve(list(skills))
+    db.session.add(session)
+    db.session.commit()
+    return session

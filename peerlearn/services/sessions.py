@@ -197,7 +197,8 @@ def viewable_session(viewer, session_id):
     return session
 
 
-def _has_bookings(session):
+def price_locked(session):
+    """Whether the price can no longer change: someone holds, has or paid for a seat."""
     return (
         db.session.scalar(
             select(Booking.id)
@@ -223,7 +224,7 @@ def update_session(mentor, session_id, changes, *, now=None):
     if session.status not in (SessionStatus.DRAFT, SessionStatus.SCHEDULED):
         raise Conflict(f"A {session.status} session can't be edited.", code="not_editable")
     clean = _validate(changes, mentor, session, now=now)
-    if "price_paise" in clean and clean["price_paise"] != session.price_paise and _has_bookings(session):
+    if "price_paise" in clean and clean["price_paise"] != session.price_paise and price_locked(session):
         raise Conflict(
             "The price is fixed once someone has booked.",
             fields={"price_paise": ["Fixed after the first booking."]},

@@ -7,38 +7,19 @@ from html import unescape
 import pytest
 from flask import render_template, url_for
 
-from peerlearn.extensions import db
-from peerlearn.models import LearningSession
 from peerlearn.services import avatars
 from peerlearn.services import booking as booking_service
-from peerlearn.services import skills as skill_service
+from tests import factories
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 # 18:30 in Kolkata (UTC+5:30), 14:00 in Berlin (UTC+1 in December).
 DEC_1_1300_UTC = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
 
 
-def make_session(mentor, *, skills=(), **overrides):
-    values = {
-        "mentor_id": mentor.id,
-        "title": "Practical Flask",
-        "description": "",
-        "category": "Programming",
-        "level": "beginner",
-        "language": "English",
-        "starts_at": NOW + timedelta(days=3),
-        "duration_minutes": 60,
-        "capacity": 5,
-        "seats_taken": 0,
-        "price_paise": 0,
-        "status": "scheduled",
-    }
-    values.update(overrides)
-    session = LearningSession(**values)
-    session.skills = skill_service.resolve(list(skills))
-    db.session.add(session)
-    db.session.commit()
-    return session
+def make_session(mentor, **overrides):
+    overrides.setdefault("starts_at", NOW + timedelta(days=3))
+    overrides.setdefault("level", "beginner")
+    return factories.make_session(mentor, **overrides)
 
 
 @pytest.fixture(autouse=True)

@@ -10,24 +10,12 @@ from peerlearn.exceptions import Conflict, NotFound, PermissionDenied
 from peerlearn.extensions import db
 from peerlearn.models import Booking, LearningSession, utcnow
 from peerlearn.services import booking as booking_service
+from tests import factories
 
 
 def make_session(mentor, **overrides):
-    values = {
-        "mentor_id": mentor.id,
-        "title": "Pandas in practice",
-        "category": "Data & AI",
-        "starts_at": utcnow() + timedelta(days=3),
-        "duration_minutes": 60,
-        "capacity": 3,
-        "price_paise": 0,
-        "status": "scheduled",
-    }
-    values.update(overrides)
-    session = LearningSession(**values)
-    db.session.add(session)
-    db.session.commit()
-    return session
+    overrides.setdefault("capacity", 3)
+    return factories.make_session(mentor, **overrides)
 
 
 @pytest.fixture

@@ -6,35 +6,15 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from peerlearn.exceptions import ValidationError
-from peerlearn.extensions import db
-from peerlearn.models import LearningSession
 from peerlearn.services import search
-from peerlearn.services import skills as skill_service
+from tests import factories
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
-def make_session(mentor, *, skills=(), **overrides):
-    values = {
-        "mentor_id": mentor.id,
-        "title": "Practical Flask",
-        "description": "",
-        "category": "Programming",
-        "level": "all",
-        "language": "English",
-        "starts_at": NOW + timedelta(days=3),
-        "duration_minutes": 60,
-        "capacity": 5,
-        "seats_taken": 0,
-        "price_paise": 0,
-        "status": "scheduled",
-    }
-    values.update(overrides)
-    session = LearningSession(**values)
-    session.skills = skill_service.resolve(list(skills))
-    db.session.add(session)
-    db.session.commit()
-    return session
+def make_session(mentor, **overrides):
+    overrides.setdefault("starts_at", NOW + timedelta(days=3))
+    return factories.make_session(mentor, **overrides)
 
 
 def find(viewer=None, **args):

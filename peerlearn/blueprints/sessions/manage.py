@@ -12,7 +12,7 @@ from wtforms.validators import Optional
 from ...exceptions import DomainError
 from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import Booking, BookingStatus, LearningSession, Payment, Role, SessionStatus, utcnow
+from ...models import Booking, BookingStatus, LearningSession, Role, SessionStatus, utcnow
 from ...security import role_required
 from ...services import avatars
 from ...services import sessions as session_service
@@ -61,14 +61,6 @@ def booked_count(session):
             Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
         )
     )
-
-
-def price_locked(session):
-    """Whether the price can no longer change: someone booked, or paid for, a seat."""
-    if booked_count(session):
-        return True
-    paid = select(Payment.id).join(Booking, Booking.id == Payment.booking_id)
-    return db.session.scalar(paid.where(Booking.session_id == session.id).limit(1)) is not None
 
 
 @bp.get("/teach/sessions")
@@ -193,7 +185,7 @@ def edit(session_id):
         flash(f"This session is {session.status} and can no longer be edited.", "error")
         return redirect(url_for("sessions.mine"))
     booked = booked_count(session)
-    locked = price_locked(session)
+    locked = session_service.price_locked(session)
     # Pre-filled from the session; on POST the posted values win, and a disabled (locked)
     # price input, which browsers do not send, keeps the stored price.
     form = SessionForm(data=_initial(session, current_user))
