@@ -35,6 +35,11 @@ PAGES = [
     ("profile-learner1", "/profile", "learner1@peerlearn.local"),
     ("home-learner1", "/learn", "learner1@peerlearn.local"),
     ("home-mentor1", "/teach", "mentor1@peerlearn.local"),
+    ("browse", "/sessions", None),
+    ("session", "/sessions/1", None),
+    ("bookings-learner1", "/bookings", "learner1@peerlearn.local"),
+    ("my-sessions-mentor1", "/teach/sessions", "mentor1@peerlearn.local"),
+    ("earnings-mentor1", "/teach/earnings", "mentor1@peerlearn.local"),
 ]
 
 

@@ -436,3 +436,20 @@ def similar_sessions(session, limit=3, *, now=None):
         statement = statement.where(same_category)
     order += [LearningSession.starts_at.asc(), LearningSession.id.asc()]
     return _cards(statement.order_by(*order).limit(limit))
+
+
+def upcoming_sessions_of(mentor_id, *, limit=6, now=None):
+    """A mentor's published sessions that have not started yet, soonest first."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(LearningSession)
+            .where(
+                LearningSession.mentor_id == mentor_id,
+                LearningSession.status == SessionStatus.SCHEDULED.value,
+                LearningSession.starts_at > now,
+            )
+            .order_by(LearningSession.starts_at)
+            .limit(limit)
+        )
+    )

@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from ...models import Role
 from ...security import home_url_for, role_required
-from ...services import stats
+from ...services import search, stats
 from . import bp
 
 
@@ -30,13 +30,23 @@ def home():
 @bp.get("/learn")
 @role_required(Role.LEARNER)
 def learner():
-    return render_template("dashboards/learner.html", checklist=profile_checklist(current_user))
+    from ..booking.routes import bookings_for
+
+    return render_template(
+        "dashboards/learner.html",
+        checklist=profile_checklist(current_user),
+        upcoming=bookings_for(current_user, "upcoming")[:5],
+    )
 
 
 @bp.get("/teach")
 @role_required(Role.MENTOR)
 def mentor():
-    return render_template("dashboards/mentor.html", checklist=profile_checklist(current_user))
+    return render_template(
+        "dashboards/mentor.html",
+        checklist=profile_checklist(current_user),
+        upcoming=search.upcoming_sessions_of(current_user.id, limit=5),
+    )
 
 
 @bp.get("/admin")

@@ -8,7 +8,7 @@ from ...exceptions import DomainError
 from ...extensions import db
 from ...forms import apply_field_errors
 from ...models import Role, User
-from ...services import accounts, auth, avatars
+from ...services import accounts, auth, avatars, search
 from ...services.accounts import rupees_to_paise
 from . import bp
 from .forms import AvatarForm, ProfileForm
@@ -121,7 +121,9 @@ def mentor_profile(user_id):
     )
     if mentor is None:
         abort(404)
-    return render_template("users/mentor.html", mentor=mentor)
+    return render_template(
+        "users/mentor.html", mentor=mentor, upcoming=search.upcoming_sessions_of(mentor.id, limit=6)
+    )
 
 
 @bp.get("/media/avatars/<filename>")
