@@ -115,3 +115,38 @@ def test_registration_succeeds_with_redis_down_and_mail_follows(redis_app, clien
     SimpleWorker([get_queue("emails")], connection=redis_connection()).work(burst=True)
     db.session.refresh(email)
     assert email.status == "sent"
+
+
+def test_cron_enqueues_the_periodic_jobs_and_a_worker_runs_them(redis_app, make_user, time_machine):
+    """What `python worker.py cron` and `python worker.py` do, with real Redis and RQ."""
+    from datetime import timedelta
+
+    from rq import SimpleWorker
+    from rq.cron import CronScheduler
+
+    from peerlearn.models import Booking, utcnow
+    from peerlearn.services import booking as booking_service
+    from peerlearn.tasks import get_queue, redis_connection
+    from peerlearn.tasks.periodic import register_cron
+    from tests import factories
+
+    time_machine.move_to(utcnow())
+    session = factories.make_session(make_user(role="mentor"), price_paise=10000)
+    hold, _ = booking_service.book(session.id, make_user())
+    hold_id = hold.id
+    time_machine.shift(timedelta(minutes=20))
+
+    scheduler = register_cron(CronScheduler(connection=redis_connection(), name="test-cron"))
+    enqueued = scheduler.enqueue_jobs()
+    assert {job.func.__name__ for job in enqueued} == {
+        "expire_holds",
+        "complete_sessions",
+        "reconcile_payments",
+        "send_queued_emails",
+    }
+    queues = [get_queue("default"), get_queue("emails")]
+    assert sum(queue.count for queue in queues) == 4
+    SimpleWorker(queues, connection=redis_connection()).work(burst=True)
+    db.session.expire_all()
+    assert db.session.get(Booking, hold_id).status == "expired"
+    assert sum(queue.count for queue in queues) == 0
