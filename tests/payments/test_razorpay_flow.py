@@ -156,3 +156,10 @@ def test_gateway_outage_gives_a_clear_503_and_nothing_half_written(held, razorpa
     from peerlearn.models import Payment
 
     assert db.session.scalar(select(func.count(Payment.id))) == 0
+
+
+def test_csp_allows_razorpay_only_when_configured(held, client, app):
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "https://checkout.razorpay.com" in csp and "https://api.razorpay.com" in csp
+    app.config["RAZORPAY_KEY_ID"] = None
+    assert "razorpay" not in client.get("/").headers["Content-Security-Policy"]
