@@ -432,7 +432,11 @@ def handle_webhook(body, signature, event_id):
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return "duplicate"
+        record = db.session.scalar(select(WebhookEvent).where(WebhookEvent.event_id == event_id))
+        if record is None or record.processed_at is not None:
+            return "duplicate"
+        # Seen before but never finished (the process died, the database failed): the gateway
+        # is redelivering it, so apply it now. Applying is idempotent.
     try:
         outcome = _apply_event(event)
     except DomainError as exc:

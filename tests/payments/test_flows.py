@@ -389,3 +389,21 @@ def test_webhook_events_are_stored_once(held):
     stored = db.session.scalars(select(db.metadata.tables["webhook_events"].c.payload)).all()
     assert len(stored) == 1 and stored[0]["event"] == "payment.captured"
     assert json.loads(body)["payload"]["payment"]["entity"]["id"] == remote.id
+
+
+def test_an_event_that_failed_midway_is_applied_when_redelivered(held, monkeypatch):
+    booking, payment = held
+    remote, _ = pay(payment)
+    event = webhook("payment.captured", remote)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(payment_service, "_apply_event", crash)
+    with pytest.raises(RuntimeError):
+        payment_service.handle_webhook(*event)
+    monkeypatch.undo()
+    assert payment_service.handle_webhook(*event).endswith("captured")
+    assert payment_service.handle_webhook(*event) == "duplicate"
+    db.session.refresh(booking)
+    assert booking.status == "confirmed"
