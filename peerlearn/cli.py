@@ -1,4 +1,5 @@
-"""Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`."""
+"""Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`,
+`flask emails send-queued`, `flask payments reconcile` and `flask sweep`."""
 
 import os
 

@@ -147,6 +147,9 @@ class Config:
             "RAZORPAY_KEY_SECRET": env_str("RAZORPAY_KEY_SECRET"),
             "RAZORPAY_WEBHOOK_SECRET": env_str("RAZORPAY_WEBHOOK_SECRET"),
             "RAZORPAY_BASE_URL": env_str("RAZORPAY_BASE_URL"),
+            "RAZORPAY_TIMEOUT_SECONDS": env_int("RAZORPAY_TIMEOUT_SECONDS", 10),
+            # Only for trying a production setup without real payments: the local test checkout.
+            "ALLOW_DEV_GATEWAY": env_bool("ALLOW_DEV_GATEWAY", cls.ENV_NAME != "production"),
             "RAZORPAY_CHECKOUT_URL": env_str(
                 "RAZORPAY_CHECKOUT_URL", "https://checkout.razorpay.com/v1/checkout.js"
             ),
@@ -199,6 +202,12 @@ class Config:
             raise ConfigError("PLATFORM_FEE_PERCENT must be between 0 and 100")
         if not 0 <= settings["LATE_CANCEL_REFUND_PERCENT"] <= 100:
             raise ConfigError("LATE_CANCEL_REFUND_PERCENT must be between 0 and 100")
+        if settings["BOOKING_HOLD_MINUTES"] < 1:
+            raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
+        if settings["FULL_REFUND_HOURS"] < 0:
+            raise ConfigError("FULL_REFUND_HOURS cannot be negative")
+        if settings["SWEEP_INTERVAL_SECONDS"] < 5:
+            raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):
             raise ConfigError("set both RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET, or neither")
 
@@ -259,6 +268,11 @@ class ProductionConfig(Config):
         super().check(settings)
         if len(settings["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if not settings["RAZORPAY_KEY_ID"] and not settings["ALLOW_DEV_GATEWAY"]:
+            raise ConfigError(
+                "set RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET in production (or ALLOW_DEV_GATEWAY=true "
+                "to try it with the local test checkout, where no money moves)"
+            )
 
 
 CONFIGS = {

@@ -52,6 +52,18 @@ class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
 
 
+class PaymentRejected(DomainError):
+    """A payment proof (signature, amount, order) that does not hold up."""
+
+    status = 400
+    code = "payment_rejected"
+
+
+class GatewayUnavailable(DomainError):
+    status = 503
+    code = "gateway_unavailable"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"

@@ -27,7 +27,20 @@ def test_production_refuses_a_short_secret(monkeypatch):
         create_app("production")
 
 
+def test_production_refuses_the_dev_gateway_unless_allowed(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/peerlearn")
+    for name in ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "ALLOW_DEV_GATEWAY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="RAZORPAY_KEY_ID"):
+        create_app("production")
+    monkeypatch.setenv("RAZORPAY_KEY_ID", "rzp_live_x")
+    monkeypatch.setenv("RAZORPAY_KEY_SECRET", "secret")
+    assert create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"}).config["RAZORPAY_KEY_ID"]
+
+
 def test_production_defaults(monkeypatch):
+    monkeypatch.setenv("ALLOW_DEV_GATEWAY", "true")
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgres://user@db/peerlearn")
     monkeypatch.delenv("SOCKETIO_ASYNC_MODE", raising=False)

@@ -34,6 +34,7 @@ def production_server(tmp_path):
         UPLOAD_DIR=str(tmp_path / "uploads"),
         FLASK_APP="peerlearn:create_app",
         SESSION_COOKIE_SECURE="false",  # plain http on loopback in this test
+        ALLOW_DEV_GATEWAY="true",  # no Razorpay here: the local test checkout
     )
     subprocess.run([BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     create = subprocess.run(

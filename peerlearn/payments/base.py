@@ -77,6 +77,10 @@ class Gateway(ABC):
         """Refund part or all of a captured payment; asking twice with one key is one refund."""
 
     @abstractmethod
+    def fetch_refund(self, refund_id):
+        """Return the GatewayRefund for a gateway refund id (to settle a pending refund)."""
+
+    @abstractmethod
     def checkout_signature_valid(self, *, order_id, payment_id, signature):
         """Checkout returns HMAC-SHA256(order_id + "|" + payment_id) keyed with the key secret."""
 

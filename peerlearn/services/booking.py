@@ -190,9 +190,14 @@ def cancel(booking, actor, *, reason="", now=None):
     now = now or utcnow()
     session = booking.session
     if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED):
-        raise Conflict(f"This booking is {booking.status.replace('_', ' ')} and can't be cancelled.")
+        raise Conflict(
+            f"This booking is {booking.status.replace('_', ' ')} and can't be cancelled.",
+            code="not_cancellable",
+        )
     if actor.id == booking.learner_id and session.has_started(now):
-        raise Conflict("The session has already started; it can no longer be cancelled.")
+        raise Conflict(
+            "The session has already started; it can no longer be cancelled.", code="session_started"
+        )
     was_confirmed = booking.status == BookingStatus.CONFIRMED
     result = db.session.execute(
         update(Booking)
@@ -208,7 +213,7 @@ def cancel(booking, actor, *, reason="", now=None):
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise Conflict("This booking changed meanwhile; reload and try again.")
+        raise Conflict("This booking changed meanwhile; reload and try again.", code="booking_changed")
     release_seat(booking.session_id)
     refund = None
     if was_confirmed:

@@ -1,8 +1,9 @@
 """Mentor earnings from the ledger, and payouts.
 
 An earning is *pending* while its session has not happened yet and *available* once the
-session is completed; *paid out* is what payouts have drawn. Requested payouts are held back
-from the available balance until an admin marks them paid (or rejects them).
+session is completed (or cancelled, keeping what late cancellations did not refund); *paid out*
+is what payouts have drawn. Requested payouts are held back from the available balance until an
+admin marks them paid (or rejects them).
 """
 
 from collections import defaultdict
@@ -27,7 +28,12 @@ MIN_PAYOUT_PAISE = 100
 
 def summary(mentor_id):
     """Totals in paise: gross earned (net of reversals), pending, available, paid out, requested."""
-    completed = case((LearningSession.status == SessionStatus.COMPLETED.value, 1), else_=0)
+    # A session that happened (completed) or never will (cancelled) settles its earnings: what
+    # was not refunded is the mentor's to withdraw.
+    completed = case(
+        (LearningSession.status.in_((SessionStatus.COMPLETED.value, SessionStatus.CANCELLED.value)), 1),
+        else_=0,
+    )
     rows = db.session.execute(
         select(completed.label("completed"), func.coalesce(func.sum(LedgerEntry.amount_paise), 0))
         .select_from(LedgerEntry)

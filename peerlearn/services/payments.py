@@ -9,11 +9,12 @@ and writes the ledger in the same transaction. Refunds are reserved in the datab
 import json
 import logging
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..exceptions import Conflict, DomainError, NotFound, ValidationError
+from ..exceptions import Conflict, DomainError, GatewayUnavailable, NotFound, PaymentRejected, ValidationError
 from ..extensions import db
 from ..models import (
     Booking,
@@ -42,14 +43,14 @@ CAPTURED_STATES = (
 )
 
 
-class PaymentRejected(DomainError):
-    status = 400
-    code = "payment_rejected"
-
-
-class GatewayUnavailable(DomainError):
-    status = 503
-    code = "gateway_unavailable"
+def gateway_for(payment):
+    """The configured gateway, if it is the one this payment went through."""
+    gateway = get_gateway()
+    if payment.gateway != gateway.name:
+        raise GatewayError(
+            f"payment {payment.id} went through the {payment.gateway} gateway, which is not configured now"
+        )
+    return gateway
 
 
 def _receipt(booking):
@@ -74,10 +75,12 @@ def start_booking_payment(learner, booking_id):
     if booking.hold_expires_at <= utcnow():
         raise Conflict("Your seat hold has expired. Book again if seats are left.", code="hold_expired")
     gateway = get_gateway()
+    # One order per booking: a failed attempt is retried on the same order, as Razorpay allows,
+    # so two orders can never both be paid for one seat.
     existing = db.session.scalar(
         select(Payment).where(
             Payment.booking_id == booking.id,
-            Payment.status == PaymentStatus.CREATED.value,
+            Payment.status.in_((PaymentStatus.CREATED.value, PaymentStatus.FAILED.value)),
             Payment.gateway == gateway.name,
         )
     )
@@ -239,7 +242,21 @@ def _confirm_paid_booking(payment, now):
         return None
     db.session.refresh(booking)
     if booking.status == BookingStatus.CONFIRMED:
-        return None
+        paid_by_another = db.session.scalar(
+            select(Payment.id).where(
+                Payment.booking_id == booking.id,
+                Payment.id != payment.id,
+                Payment.status.in_(CAPTURED_STATES),
+            )
+        )
+        if paid_by_another is None:
+            return None
+        return reserve_refund(
+            payment,
+            payment.refundable_paise,
+            key=f"payment-{payment.id}-duplicate",
+            reason="Paid twice for one seat",
+        )
     if booking.status == BookingStatus.EXPIRED:
         savepoint = db.session.begin_nested()
         try:
@@ -329,11 +346,16 @@ def dispatch_refund(refund):
 def send_refund(refund_id):
     """Ask the gateway for a reserved refund. Safe to repeat: the idempotency key is reused."""
     refund = db.session.get(Refund, refund_id)
-    if refund is None or refund.status != RefundStatus.PENDING or refund.gateway_refund_id:
+    if refund is None or refund.status != RefundStatus.PENDING:
         return refund
     payment = refund.payment
+    if refund.gateway_refund_id:
+        # Accepted earlier and still pending at the bank: ask how it ended (a missed webhook).
+        remote = gateway_for(payment).fetch_refund(refund.gateway_refund_id)
+        apply_refund_status(refund, remote.id, remote.status)
+        return refund
     try:
-        remote = get_gateway().refund(
+        remote = gateway_for(payment).refund(
             payment.gateway_payment_id,
             amount_paise=refund.amount_paise,
             idempotency_key=refund.idempotency_key,
@@ -511,7 +533,7 @@ def reconcile_payment(payment):
     """Ask the gateway what happened to an open order (a missed webhook, a closed tab)."""
     if payment.status != PaymentStatus.CREATED:
         return payment
-    remote_payments = get_gateway().order_payments(payment.order_id)
+    remote_payments = gateway_for(payment).order_payments(payment.order_id)
     captured = [p for p in remote_payments if p.status in ("captured", "authorized", "refunded")]
     if captured:
         return apply_gateway_payment(payment, captured[0])
@@ -521,25 +543,51 @@ def reconcile_payment(payment):
     return payment
 
 
-def reconcile_open_payments(limit=200):
-    """Reconcile open orders and retry pending refunds. Returns (payments checked, refunds sent)."""
-    checked = sent = 0
+# Orders older than this are abandoned checkouts; a late capture still arrives by webhook.
+RECONCILE_WINDOW = timedelta(days=3)
+
+
+def reconcile_open_payments(limit=200, now=None):
+    """Reconcile recent open orders and settle pending refunds, least recently checked first (so
+    a backlog never starves newer ones). Returns (orders checked, refunds settled or sent)."""
+    now = now or utcnow()
+    checked = settled = 0
     for payment in db.session.scalars(
-        select(Payment).where(Payment.status == PaymentStatus.CREATED.value).order_by(Payment.id).limit(limit)
+        select(Payment)
+        .where(Payment.status == PaymentStatus.CREATED.value, Payment.created_at >= now - RECONCILE_WINDOW)
+        .order_by(Payment.updated_at, Payment.id)
+        .limit(limit)
     ).all():
         try:
             reconcile_payment(payment)
         except (GatewayError, DomainError) as exc:
             db.session.rollback()
             log.warning("reconciling payment %s failed: %s", payment.id, exc)
+        _touch(Payment, payment.id, now)
         checked += 1
     for refund in db.session.scalars(
-        select(Refund).where(Refund.status == RefundStatus.PENDING.value).order_by(Refund.id).limit(limit)
+        select(Refund)
+        .where(Refund.status == RefundStatus.PENDING.value)
+        .order_by(Refund.updated_at, Refund.id)
+        .limit(limit)
     ).all():
         try:
             send_refund(refund.id)
-            sent += 1
         except GatewayError as exc:
             db.session.rollback()
             log.warning("refund %s still pending: %s", refund.id, exc)
-    return checked, sent
+        else:
+            db.session.refresh(refund)
+            settled += refund.status != RefundStatus.PENDING
+        _touch(Refund, refund.id, now)
+    return checked, settled
+
+
+def _touch(model, row_id, now):
+    db.session.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

@@ -12,10 +12,19 @@ from ..models import EmailStatus, OutboundEmail, utcnow
 log = logging.getLogger(__name__)
 
 
+# After this many failed tries an email is marked failed and no sweep picks it up again.
+MAX_ATTEMPTS = 8
+
+
 def send_email(email_id):
-    """Send one recorded email unless it has already gone out."""
+    """Send one recorded email unless it has already gone out (or has failed for good)."""
     email = db.session.get(OutboundEmail, email_id)
-    if email is None or email.status == EmailStatus.SENT:
+    if email is None or email.status != EmailStatus.QUEUED:
+        return
+    if email.attempts >= MAX_ATTEMPTS:
+        email.status = EmailStatus.FAILED.value
+        db.session.commit()
+        log.error("giving up on email %s to %s after %s attempts", email.id, email.to_address, email.attempts)
         return
     email.attempts += 1
     db.session.commit()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from peerlearn.exceptions import Conflict, DomainError
 from peerlearn.extensions import db
-from peerlearn.models import Booking, LedgerEntry, Refund, utcnow
+from peerlearn.models import Booking, LedgerEntry, Payment, Refund, utcnow
 from peerlearn.payments import get_gateway
 from peerlearn.services import booking as booking_service
 from peerlearn.services import ledger
@@ -407,3 +407,57 @@ def test_an_event_that_failed_midway_is_applied_when_redelivered(held, monkeypat
     assert payment_service.handle_webhook(*event) == "duplicate"
     db.session.refresh(booking)
     assert booking.status == "confirmed"
+
+
+def test_a_failed_attempt_is_retried_on_the_same_order(held, learner):
+    booking, payment = held
+    pay(payment, succeed=False)
+    retry = payment_service.start_booking_payment(learner, booking.id)
+    assert retry.id == payment.id and retry.order_id == payment.order_id
+    remote, signature = pay(retry)
+    payment_service.verify_checkout(
+        learner, order_id=retry.order_id, payment_id=remote.id, signature=signature
+    )
+    db.session.refresh(booking)
+    assert booking.status == "confirmed"
+
+
+def test_a_second_payment_for_a_confirmed_seat_is_refunded(held, learner):
+    booking, payment = held
+    remote, signature = pay(payment)
+    payment_service.verify_checkout(
+        learner, order_id=payment.order_id, payment_id=remote.id, signature=signature
+    )
+    # Another order for the same booking gets paid too (an old tab, a second device).
+    gateway = get_gateway()
+    order_id = gateway.create_order(amount_paise=49900, currency="INR", receipt="bk_dup_test", notes={})
+    second = Payment(
+        booking_id=booking.id,
+        payer_id=learner.id,
+        mentor_id=payment.mentor_id,
+        gateway="dev",
+        order_id=order_id,
+        receipt="bk_dup_test",
+        amount_paise=49900,
+    )
+    db.session.add(second)
+    db.session.commit()
+    remote2, _ = pay(second)
+    payment_service.apply_capture(second, remote2.id)
+    db.session.refresh(second)
+    assert second.status == "refunded"
+    assert ledger.check_payment_invariant(second) == [] and ledger.check_payment_invariant(payment) == []
+
+
+def test_earnings_kept_from_a_late_cancellation_become_available_when_the_session_is_cancelled(
+    app, mentor, held, learner, time_machine
+):
+    from peerlearn.services import earnings, sessions
+
+    booking, payment = confirmed_paid_booking(learner, held)
+    time_machine.move_to(booking.session.starts_at - timedelta(hours=2))
+    assert booking_service.cancel(booking, learner) is None  # late: no refund, the mentor keeps 43912
+    assert earnings.summary(mentor.id)["pending_paise"] == 43912
+    sessions.cancel_session(mentor, booking.session_id, reason="Nobody left")
+    summary = earnings.summary(mentor.id)
+    assert summary["pending_paise"] == 0 and summary["available_paise"] == 43912

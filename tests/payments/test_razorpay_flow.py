@@ -163,3 +163,23 @@ def test_csp_allows_razorpay_only_when_configured(held, client, app):
     assert "https://checkout.razorpay.com" in csp and "https://api.razorpay.com" in csp
     app.config["RAZORPAY_KEY_ID"] = None
     assert "razorpay" not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_a_refund_left_pending_is_settled_by_the_reconciler(held, razorpay_api):
+    learner, booking = held
+    payment = payment_service.start_booking_payment(learner, booking.id)
+    paid = razorpay_api.authorize_payment(payment.order_id)
+    payment_service.verify_checkout(
+        learner,
+        order_id=payment.order_id,
+        payment_id=paid["id"],
+        signature=razorpay_api.checkout_signature(payment.order_id, paid["id"]),
+    )
+    razorpay_api.new_refund_status = "pending"
+    refund = payment_service.refund_payment(payment, 20000, key="support-pending-0001", reason="partial")
+    assert refund.status == "pending"
+    razorpay_api.set_refund_status(refund.gateway_refund_id, "processed")  # ...and its webhook is lost
+    assert payment_service.reconcile_open_payments() == (0, 1)
+    db.session.refresh(refund)
+    assert refund.status == "processed"
+    assert ledger.check_payment_invariant(payment) == []

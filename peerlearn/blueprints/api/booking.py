@@ -8,10 +8,10 @@ from ...payments import get_gateway
 from ...services import booking as booking_service
 from ...services import payments as payment_service
 from . import bp
-from .responses import ok
+from .responses import ok, paginated
 from .serializers_market import booking as booking_json
 from .serializers_market import payment as payment_json
-from .utils import api_login_required, json_body
+from .utils import api_login_required, json_body, page_args
 
 
 @bp.post("/sessions/<int:session_id>/book/")
@@ -33,7 +33,10 @@ def my_bookings():
     tab = request.args.get("tab", "upcoming")
     if tab not in TABS:
         tab = "upcoming"
-    return ok({"items": [booking_json(b) for b in bookings_for(current_user, tab)], "tab": tab})
+    page, per_page = page_args()
+    bookings = bookings_for(current_user, tab)
+    items = [booking_json(b) for b in bookings[(page - 1) * per_page : page * per_page]]
+    return ok({**paginated(items, page=page, per_page=per_page, total=len(bookings)), "tab": tab})
 
 
 @bp.get("/bookings/<int:booking_id>/")
@@ -104,4 +107,7 @@ def verify_payment():
 @bp.get("/payment-history/")
 @api_login_required
 def payment_history():
-    return ok({"items": [payment_json(p) for p in payment_service.payment_history(current_user)]})
+    page, per_page = page_args()
+    history = payment_service.payment_history(current_user)
+    items = [payment_json(p) for p in history[(page - 1) * per_page : page * per_page]]
+    return ok(paginated(items, page=page, per_page=per_page, total=len(history)))

@@ -22,6 +22,19 @@ def json_body():
     return data
 
 
+def page_args(default_per_page=20, max_per_page=100):
+    """``page`` and ``per_page`` from the query string, or a 422 naming the bad one."""
+    values = {}
+    for name, default, high in (("page", 1, 100_000), ("per_page", default_per_page, max_per_page)):
+        raw = request.args.get(name, str(default))
+        if not raw.isdigit() or not 1 <= int(raw) <= high:
+            raise ValidationError(
+                f"{name} must be a whole number from 1 to {high}.", fields={name: ["Out of range."]}
+            )
+        values[name] = int(raw)
+    return values["page"], values["per_page"]
+
+
 def api_login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
