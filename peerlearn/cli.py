@@ -128,7 +128,7 @@ def reconcile(order_id):
         click.echo(f"Order {order_id}: payment {payment.id} is {payment.status}.")
         return
     checked, sent = payments.reconcile_open_payments()
-    click.echo(f"Checked {checked} open order(s); sent {sent} pending refund(s).")
+    click.echo(f"Checked {checked} open order(s); settled {sent} pending refund(s).")
 
 
 @click.command("sweep")

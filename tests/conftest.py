@@ -102,6 +102,22 @@ def app(tmp_path, _postgres_schema):
 
 
 @pytest.fixture
+def threaded_app(app, database_url, tmp_path):
+    """An app whose threads get their own connections: the suite's PostgreSQL, or else a SQLite
+    file (in-memory SQLite shares one connection between threads, so it cannot race)."""
+    if not database_url.startswith("sqlite"):
+        yield app
+        return
+    file_app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.sqlite3'}"})
+    file_app.test_client_class = IsolatedClient
+    with file_app.app_context():
+        db.create_all()
+        yield file_app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -16,8 +16,11 @@ from ..models import (
     EntryKind,
     LearningSession,
     LedgerEntry,
+    Payment,
     Payout,
     PayoutStatus,
+    Refund,
+    RefundStatus,
     SessionStatus,
     utcnow,
 )
@@ -56,15 +59,34 @@ def summary(mentor_id):
             )
         )
     )
-    earned_available = by_state.get(1, 0)
+    # Refunds still on their way will take back part of the earning; don't let it be withdrawn.
+    refunding = _earning_in_pending_refunds(mentor_id)
+    earned_available = by_state.get(1, 0) - refunding
     return {
         "earned_paise": earned_available + by_state.get(0, 0),
         "pending_paise": by_state.get(0, 0),
         "available_paise": earned_available - paid_out - requested,
         "paid_out_paise": paid_out,
         "requested_paise": requested,
+        "refunding_paise": refunding,
         "currency": "INR",
     }
+
+
+def _earning_in_pending_refunds(mentor_id):
+    """The mentor's share of refunds reserved but not yet processed, rounded up."""
+    from . import ledger
+
+    total = 0
+    rows = db.session.execute(
+        select(Refund.amount_paise, Payment)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(Payment.mentor_id == mentor_id, Refund.status == RefundStatus.PENDING.value)
+    ).all()
+    for amount, payment in rows:
+        earning = payment.amount_paise - ledger.original_fee(payment)
+        total += -(-amount * earning // payment.amount_paise)
+    return total
 
 
 def by_session(mentor_id):

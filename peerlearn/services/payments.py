@@ -47,8 +47,10 @@ def gateway_for(payment):
     """The configured gateway, if it is the one this payment went through."""
     gateway = get_gateway()
     if payment.gateway != gateway.name:
+        # Transient: the work waits (pending, retried) until that gateway is configured again.
         raise GatewayError(
-            f"payment {payment.id} went through the {payment.gateway} gateway, which is not configured now"
+            f"payment {payment.id} went through the {payment.gateway} gateway, which is not configured now",
+            transient=True,
         )
     return gateway
 
@@ -531,7 +533,7 @@ def _apply_event(event):
 
 def reconcile_payment(payment):
     """Ask the gateway what happened to an open order (a missed webhook, a closed tab)."""
-    if payment.status != PaymentStatus.CREATED:
+    if payment.status not in (PaymentStatus.CREATED, PaymentStatus.FAILED):
         return payment
     remote_payments = gateway_for(payment).order_payments(payment.order_id)
     captured = [p for p in remote_payments if p.status in ("captured", "authorized", "refunded")]
@@ -554,7 +556,10 @@ def reconcile_open_payments(limit=200, now=None):
     checked = settled = 0
     for payment in db.session.scalars(
         select(Payment)
-        .where(Payment.status == PaymentStatus.CREATED.value, Payment.created_at >= now - RECONCILE_WINDOW)
+        .where(
+            Payment.status.in_((PaymentStatus.CREATED.value, PaymentStatus.FAILED.value)),
+            Payment.created_at >= now - RECONCILE_WINDOW,
+        )
         .order_by(Payment.updated_at, Payment.id)
         .limit(limit)
     ).all():

@@ -183,3 +183,38 @@ def test_a_refund_left_pending_is_settled_by_the_reconciler(held, razorpay_api):
     db.session.refresh(refund)
     assert refund.status == "processed"
     assert ledger.check_payment_invariant(payment) == []
+
+
+def test_earnings_behind_a_pending_refund_cannot_be_withdrawn(held, razorpay_api, time_machine):
+    from datetime import timedelta
+
+    from peerlearn.services import earnings, sessions
+
+    learner, booking = held
+    payment = payment_service.start_booking_payment(learner, booking.id)
+    paid = razorpay_api.authorize_payment(payment.order_id)
+    payment_service.verify_checkout(
+        learner,
+        order_id=payment.order_id,
+        payment_id=paid["id"],
+        signature=razorpay_api.checkout_signature(payment.order_id, paid["id"]),
+    )
+    razorpay_api.new_refund_status = "pending"
+    time_machine.move_to(booking.session.starts_at - timedelta(hours=1))
+    sessions.cancel_session(booking.session.mentor, booking.session_id, reason="Ill")
+    summary = earnings.summary(booking.session.mentor_id)
+    assert summary["refunding_paise"] == 132000 and summary["available_paise"] == 0
+
+
+def test_a_retried_order_paid_after_a_failed_attempt_is_found_by_the_reconciler(held, razorpay_api):
+    learner, booking = held
+    payment = payment_service.start_booking_payment(learner, booking.id)
+    failed = razorpay_api.fail_payment(payment.order_id)
+    payment_service.reconcile_payment(payment)
+    db.session.refresh(payment)
+    assert payment.status in ("created", "failed") and failed["status"] == "failed"
+    payment_service.mark_failed(payment, failed["id"], "declined")
+    razorpay_api.authorize_payment(payment.order_id)  # the retry succeeds, its webhook is lost
+    payment_service.reconcile_open_payments()
+    db.session.refresh(booking)
+    assert booking.status == "confirmed"

@@ -177,25 +177,6 @@ def test_thirty_learners_three_seats_on_postgres(app, mentor, make_user, databas
     assert seats_taken(session_id) == 3
 
 
-@pytest.fixture
-def threaded_app(app, database_url, tmp_path):
-    """An app whose threads get their own connections: the suite's PostgreSQL, or else a SQLite
-    file (in-memory SQLite shares one connection between threads, so it cannot race)."""
-    if not database_url.startswith("sqlite"):
-        yield app
-        return
-    from peerlearn import create_app
-    from tests.conftest import IsolatedClient
-
-    file_app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.sqlite3'}"})
-    file_app.test_client_class = IsolatedClient
-    with file_app.app_context():
-        db.create_all()
-        yield file_app
-        db.session.remove()
-        db.engine.dispose()
-
-
 def test_same_learner_racing_themselves_gets_one_booking(threaded_app):
     from tests.factories import UserFactory
 

@@ -19,9 +19,10 @@ let leaving = false;
 document.addEventListener('submit', () => { leaving = true; }, true);
 window.addEventListener('beforeunload', () => { leaving = true; });
 
-function endSession(socket) {
-  // This sign-in was ended elsewhere (logout on another tab, suspension, password change).
-  socket.disconnect();
+function endSession() {
+  // This sign-in was ended (logout on another tab, suspension, password change). The server
+  // closes the socket itself right after this event; closing it here as well would race that
+  // close. Pages that are not already leaving go to the login page.
   if (!leaving) window.location.assign(document.body.dataset.loginUrl || '/auth/login');
 }
 
@@ -48,7 +49,7 @@ function openSocket(io) {
   // `active` is false when the server refused the connection; the client then stops retrying.
   socket.on('connect_error', () => setStatus(socket.active ? 'connecting' : 'disconnected'));
   socket.io.on('reconnect_attempt', () => setStatus('connecting'));
-  socket.on('session_ended', () => endSession(socket));
+  socket.on('session_ended', endSession);
   return socket;
 }
 
