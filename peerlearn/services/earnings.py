@@ -155,14 +155,10 @@ def request_payout(mentor, amount_paise=None):
     return payout
 
 
-def mark_payout_paid(admin, payout_id, reference):
+def _decide(admin, payout_id, **values):
+    """Move a requested payout to paid or rejected, once; returns the payout."""
     if not admin.is_admin:
-        raise PermissionDenied("Only admins can mark payouts paid.")
-    reference = (reference or "").strip()
-    if not reference or len(reference) > 100:
-        raise ValidationError(
-            "Give the bank or UPI reference.", fields={"reference": ["Required, ≤ 100 characters."]}
-        )
+        raise PermissionDenied("Only admins can decide payouts.")
     payout = db.session.get(Payout, payout_id)
     if payout is None:
         raise NotFound("No such payout.")
@@ -170,18 +166,23 @@ def mark_payout_paid(admin, payout_id, reference):
     won = db.session.execute(
         update(Payout)
         .where(Payout.id == payout.id, Payout.status == PayoutStatus.REQUESTED.value)
-        .values(
-            status=PayoutStatus.PAID.value,
-            reference=reference,
-            paid_at=now,
-            decided_by_id=admin.id,
-            updated_at=now,
-        )
+        .values(decided_by_id=admin.id, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
         db.session.rollback()
         raise Conflict("This payout was already decided.", code="payout_decided")
+    return payout
+
+
+def mark_payout_paid(admin, payout_id, reference):
+    """An admin transferred the money: record the reference and the ledger's payout entry."""
+    reference = (reference or "").strip()
+    if admin.is_admin and (not reference or len(reference) > 100):
+        raise ValidationError(
+            "Give the bank or UPI reference.", fields={"reference": ["Required, ≤ 100 characters."]}
+        )
+    payout = _decide(admin, payout_id, status=PayoutStatus.PAID.value, reference=reference, paid_at=utcnow())
     db.session.add(
         LedgerEntry(
             kind=EntryKind.PAYOUT.value,
@@ -196,22 +197,8 @@ def mark_payout_paid(admin, payout_id, reference):
 
 
 def reject_payout(admin, payout_id, note=""):
-    if not admin.is_admin:
-        raise PermissionDenied("Only admins can decide payouts.")
-    now = utcnow()
-    won = db.session.execute(
-        update(Payout)
-        .where(Payout.id == payout_id, Payout.status == PayoutStatus.REQUESTED.value)
-        .values(
-            status=PayoutStatus.REJECTED.value,
-            note=(note or "")[:500],
-            decided_by_id=admin.id,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
-        db.session.rollback()
-        raise Conflict("This payout was already decided or does not exist.", code="payout_decided")
+    """Decline a request; its amount is available again."""
+    payout = _decide(admin, payout_id, status=PayoutStatus.REJECTED.value, note=(note or "")[:500])
     db.session.commit()
-    return db.session.get(Payout, payout_id)
+    db.session.refresh(payout)
+    return payout

@@ -21,6 +21,19 @@ def held(razorpay_app, make_user):
     return learner, booking
 
 
+def pay_and_verify(learner, booking, razorpay_api):
+    """The learner pays at Razorpay's checkout and the page posts the signed result back."""
+    payment = payment_service.start_booking_payment(learner, booking.id)
+    paid = razorpay_api.authorize_payment(payment.order_id)
+    payment_service.verify_checkout(
+        learner,
+        order_id=payment.order_id,
+        payment_id=paid["id"],
+        signature=razorpay_api.checkout_signature(payment.order_id, paid["id"]),
+    )
+    return payment
+
+
 def test_order_is_created_on_the_server_with_our_amount(held, razorpay_api, client, auth):
     _learner, booking = held
     auth.login("learner@example.com")
@@ -115,14 +128,7 @@ def test_webhooks_signed_by_razorpay_confirm_once(held, razorpay_api, client):
 
 def test_pending_refund_settles_by_webhook_in_any_order(held, razorpay_api):
     learner, booking = held
-    payment = payment_service.start_booking_payment(learner, booking.id)
-    paid = razorpay_api.authorize_payment(payment.order_id)
-    payment_service.verify_checkout(
-        learner,
-        order_id=payment.order_id,
-        payment_id=paid["id"],
-        signature=razorpay_api.checkout_signature(payment.order_id, paid["id"]),
-    )
+    payment = pay_and_verify(learner, booking, razorpay_api)
     razorpay_api.new_refund_status = "pending"
     refund = payment_service.refund_payment(payment, 50000, key="support-partial-0001", reason="partial")
     assert refund.status == "pending"
@@ -167,14 +173,7 @@ def test_csp_allows_razorpay_only_when_configured(held, client, app):
 
 def test_a_refund_left_pending_is_settled_by_the_reconciler(held, razorpay_api):
     learner, booking = held
-    payment = payment_service.start_booking_payment(learner, booking.id)
-    paid = razorpay_api.authorize_payment(payment.order_id)
-    payment_service.verify_checkout(
-        learner,
-        order_id=payment.order_id,
-        payment_id=paid["id"],
-        signature=razorpay_api.checkout_signature(payment.order_id, paid["id"]),
-    )
+    payment = pay_and_verify(learner, booking, razorpay_api)
     razorpay_api.new_refund_status = "pending"
     refund = payment_service.refund_payment(payment, 20000, key="support-pending-0001", reason="partial")
     assert refund.status == "pending"
@@ -191,14 +190,7 @@ def test_earnings_behind_a_pending_refund_cannot_be_withdrawn(held, razorpay_api
     from peerlearn.services import earnings, sessions
 
     learner, booking = held
-    payment = payment_service.start_booking_payment(learner, booking.id)
-    paid = razorpay_api.authorize_payment(payment.order_id)
-    payment_service.verify_checkout(
-        learner,
-        order_id=payment.order_id,
-        payment_id=paid["id"],
-        signature=razorpay_api.checkout_signature(payment.order_id, paid["id"]),
-    )
+    pay_and_verify(learner, booking, razorpay_api)
     razorpay_api.new_refund_status = "pending"
     time_machine.move_to(booking.session.starts_at - timedelta(hours=1))
     sessions.cancel_session(booking.session.mentor, booking.session_id, reason="Ill")
