@@ -142,6 +142,9 @@ class Config:
             "FULL_REFUND_HOURS": env_int("FULL_REFUND_HOURS", 24),
             "LATE_CANCEL_REFUND_PERCENT": env_int("LATE_CANCEL_REFUND_PERCENT", 0),
             "SWEEP_INTERVAL_SECONDS": env_int("SWEEP_INTERVAL_SECONDS", 60),
+            # The live room: open from this long before the start until the end plus the grace.
+            "ROOM_OPENS_MINUTES": env_int("ROOM_OPENS_MINUTES", 15),
+            "ROOM_GRACE_MINUTES": env_int("ROOM_GRACE_MINUTES", 30),
             # Payments: Razorpay when keys are set, otherwise the local dev gateway.
             "RAZORPAY_KEY_ID": env_str("RAZORPAY_KEY_ID"),
             "RAZORPAY_KEY_SECRET": env_str("RAZORPAY_KEY_SECRET"),

@@ -17,6 +17,7 @@ from .learning_session import (
 )
 from .ledger import PAYMENT_KINDS, REFUND_KINDS, EntryKind, LedgerEntry, Payout, PayoutStatus
 from .payment import Payment, PaymentPurpose, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from .room import Attendance, ChatMessage, Gift, GiftStatus, RoomRemoval
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
 
 __all__ = [
@@ -29,13 +30,17 @@ __all__ = [
     "REFUND_KINDS",
     "SELF_SERVICE_ROLES",
     "AccountToken",
+    "Attendance",
     "AuthKind",
     "AuthSession",
     "Booking",
     "BookingStatus",
+    "ChatMessage",
     "DevGatewayObject",
     "EmailStatus",
     "EntryKind",
+    "Gift",
+    "GiftStatus",
     "LearningSession",
     "LedgerEntry",
     "OutboundEmail",
@@ -47,6 +52,7 @@ __all__ = [
     "Refund",
     "RefundStatus",
     "Role",
+    "RoomRemoval",
     "SessionLevel",
     "SessionStatus",
     "Skill",

@@ -1,0 +1,267 @@
+"""The live room's rules: who may enter when, starting and ending a session, attendance and chat.
+
+The mentor may start a session from ROOM_OPENS_MINUTES before its start; the mentor and learners
+with a confirmed booking may enter from then until the end plus ROOM_GRACE_MINUTES. Everyone
+else is refused, on the page (403) and at the socket.
+"""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import (
+    Attendance,
+    Booking,
+    BookingStatus,
+    ChatMessage,
+    LearningSession,
+    RoomRemoval,
+    SessionStatus,
+    utcnow,
+)
+
+MAX_CHAT_LENGTH = 2000
+CHAT_HISTORY = 200
+
+
+def opens_at(session):
+    return session.starts_at - timedelta(minutes=current_app.config["ROOM_OPENS_MINUTES"])
+
+
+def closes_at(session):
+    return session.ends_at + timedelta(minutes=current_app.config["ROOM_GRACE_MINUTES"])
+
+
+def is_open(session, now=None):
+    now = now or utcnow()
+    return session.status in (SessionStatus.SCHEDULED, SessionStatus.LIVE) and opens_at(
+        session
+    ) <= now < closes_at(session)
+
+
+def has_seat(user, session):
+    """The mentor, or a learner holding a confirmed booking."""
+    if user.id == session.mentor_id:
+        return True
+    return (
+        db.session.scalar(
+            select(Booking.id).where(
+                Booking.session_id == session.id,
+                Booking.learner_id == user.id,
+                Booking.status.in_((BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value)),
+            )
+        )
+        is not None
+    )
+
+
+def entry_refusal(user, session, now=None):
+    """Why ``user`` may not enter ``session``'s room now, as a domain error, or None."""
+    now = now or utcnow()
+    if session is None:
+        return NotFound("No such session.")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return PermissionDenied("Log in to enter the room.", code="authentication_required")
+    if not has_seat(user, session):
+        return PermissionDenied(
+            "Only the mentor and learners with a confirmed booking can enter.", code="no_seat"
+        )
+    if db.session.get(RoomRemoval, (session.id, user.id)) is not None:
+        return PermissionDenied("The mentor removed you from this session.", code="removed")
+    if session.status == SessionStatus.CANCELLED:
+        return PermissionDenied("This session was cancelled.", code="session_cancelled")
+    if session.status == SessionStatus.COMPLETED or now >= closes_at(session):
+        return PermissionDenied("This session has ended.", code="session_ended")
+    if now < opens_at(session):
+        minutes = current_app.config["ROOM_OPENS_MINUTES"]
+        return PermissionDenied(f"The room opens {minutes} minutes before the start.", code="not_open_yet")
+    return None
+
+
+def session_for_entry(user, session_id, now=None):
+    session = db.session.get(LearningSession, session_id)
+    refusal = entry_refusal(user, session, now)
+    if refusal is not None:
+        raise refusal
+    return session
+
+
+def start(mentor, session_id, now=None):
+    """The mentor opens the session: it goes live. Booked learners are told in real time."""
+    now = now or utcnow()
+    session = db.session.get(LearningSession, session_id)
+    if session is None or session.mentor_id != mentor.id:
+        raise NotFound("No such session.")
+    if session.status == SessionStatus.LIVE:
+        return session
+    if session.status != SessionStatus.SCHEDULED:
+        raise Conflict(f"A {session.status} session can't be started.", code="not_startable")
+    if now < opens_at(session):
+        minutes = current_app.config["ROOM_OPENS_MINUTES"]
+        raise Conflict(f"You can start the session from {minutes} minutes before its time.", code="too_early")
+    if now >= closes_at(session):
+        raise Conflict("This session's time has passed.", code="too_late")
+    won = db.session.execute(
+        update(LearningSession)
+        .where(LearningSession.id == session.id, LearningSession.status == SessionStatus.SCHEDULED.value)
+        .values(status=SessionStatus.LIVE.value, started_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(session)
+    if won:
+        from . import realtime
+
+        for learner_id in booked_learner_ids(session.id):
+            realtime.emit(
+                "session:started",
+                {"session_id": session.id, "title": session.title},
+                room=realtime.user_room(learner_id),
+            )
+    return session
+
+
+def end(mentor, session_id, now=None):
+    """The mentor ends the session for everyone: it is completed."""
+    now = now or utcnow()
+    session = db.session.get(LearningSession, session_id)
+    if session is None or session.mentor_id != mentor.id:
+        raise NotFound("No such session.")
+    if session.status == SessionStatus.COMPLETED:
+        return session
+    if session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
+        raise Conflict(f"A {session.status} session can't be ended.", code="not_endable")
+    if now < opens_at(session):
+        raise Conflict("This session hasn't started yet.", code="too_early")
+    db.session.execute(
+        update(LearningSession)
+        .where(LearningSession.id == session.id, LearningSession.status.in_(("scheduled", "live")))
+        .values(status=SessionStatus.COMPLETED.value, ended_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Attendance)
+        .where(Attendance.session_id == session.id, Attendance.left_at.is_(None))
+        .values(left_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(session)
+    return session
+
+
+def booked_learner_ids(session_id):
+    return list(
+        db.session.scalars(
+            select(Booking.learner_id).where(
+                Booking.session_id == session_id, Booking.status == BookingStatus.CONFIRMED.value
+            )
+        )
+    )
+
+
+def record_join(session_id, user_id, connection_id, now=None):
+    """Open an attendance stay for this connection, closing any stay the same person left open
+    (a reload or a dropped connection: one person is never present twice)."""
+    now = now or utcnow()
+    db.session.execute(
+        update(Attendance)
+        .where(
+            Attendance.session_id == session_id, Attendance.user_id == user_id, Attendance.left_at.is_(None)
+        )
+        .values(left_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    stay = Attendance(session_id=session_id, user_id=user_id, joined_at=now, connection_id=connection_id[:64])
+    db.session.add(stay)
+    db.session.commit()
+    return stay
+
+
+def record_leave(session_id, user_id, connection_id, now=None):
+    """Close this connection's stay. Returns True if it was still open."""
+    now = now or utcnow()
+    closed = db.session.execute(
+        update(Attendance)
+        .where(
+            Attendance.session_id == session_id,
+            Attendance.user_id == user_id,
+            Attendance.connection_id == connection_id[:64],
+            Attendance.left_at.is_(None),
+        )
+        .values(left_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return closed == 1
+
+
+def minutes_attended(session_id, user_id, now=None):
+    """Minutes present within the session's slot, overlapping stays counted once."""
+    now = now or utcnow()
+    session = db.session.get(LearningSession, session_id)
+    stays = db.session.execute(
+        select(Attendance.joined_at, Attendance.left_at)
+        .where(Attendance.session_id == session_id, Attendance.user_id == user_id)
+        .order_by(Attendance.joined_at)
+    ).all()
+    total, cursor = timedelta(0), session.starts_at
+    for joined, left in stays:
+        start_at = max(joined, cursor, session.starts_at)
+        end_at = min(left or now, session.ends_at)
+        if end_at > start_at:
+            total += end_at - start_at
+            cursor = end_at
+    return int(total.total_seconds() // 60)
+
+
+def add_chat(session_id, user_id, body):
+    """Save a chat message (before anyone sees it) and return it."""
+    if not isinstance(body, str):
+        raise ValidationError("A message is text.", code="invalid_payload")
+    body = body.strip()
+    if not body:
+        raise ValidationError("Write something first.", code="empty_message")
+    if len(body) > MAX_CHAT_LENGTH:
+        raise ValidationError(f"Keep messages under {MAX_CHAT_LENGTH} characters.", code="message_too_long")
+    message = ChatMessage(session_id=session_id, user_id=user_id, body=body)
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def chat_history(session_id, limit=CHAT_HISTORY):
+    messages = db.session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.session_id == session_id)
+        .order_by(ChatMessage.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(messages))
+
+
+def remove_participant(mentor, session_id, user_id):
+    """The mentor removes someone; they cannot come back to this session's room."""
+    session = db.session.get(LearningSession, session_id)
+    if session is None or session.mentor_id != mentor.id:
+        raise NotFound("No such session.")
+    if user_id == mentor.id:
+        raise Conflict("You can't remove yourself.", code="cannot_remove_self")
+    if db.session.get(RoomRemoval, (session_id, user_id)) is None:
+        db.session.add(RoomRemoval(session_id=session_id, user_id=user_id, removed_by_id=mentor.id))
+    record_leave_all(session_id, user_id)
+    db.session.commit()
+
+
+def record_leave_all(session_id, user_id, now=None):
+    db.session.execute(
+        update(Attendance)
+        .where(
+            Attendance.session_id == session_id, Attendance.user_id == user_id, Attendance.left_at.is_(None)
+        )
+        .values(left_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
