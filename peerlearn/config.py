@@ -4,6 +4,7 @@ Every value is read from the environment when ``create_app`` runs (``Config.load
 import time, so tests and scripts can set variables before building an app.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +37,16 @@ def env_bool(name, default=False):
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_json(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be valid JSON") from exc
 
 
 def env_list(name):
@@ -145,6 +156,14 @@ class Config:
             # The live room: open from this long before the start until the end plus the grace.
             "ROOM_OPENS_MINUTES": env_int("ROOM_OPENS_MINUTES", 15),
             "ROOM_GRACE_MINUTES": env_int("ROOM_GRACE_MINUTES", 30),
+            # STUN/TURN servers for WebRTC, as RTCIceServer objects. Empty: host candidates only
+            # (fine on one network or loopback); add TURN for learners behind strict NATs.
+            "ICE_SERVERS": env_json("ICE_SERVERS", []),
+            # With TURN_SECRET (coturn's static-auth-secret), participants get short-lived TURN
+            # credentials for TURN_URLS instead of static ones.
+            "TURN_SECRET": env_str("TURN_SECRET"),
+            "TURN_URLS": env_list("TURN_URLS") or [],
+            "TURN_TTL_SECONDS": env_int("TURN_TTL_SECONDS", 6 * 3600),
             # Payments: Razorpay when keys are set, otherwise the local dev gateway.
             "RAZORPAY_KEY_ID": env_str("RAZORPAY_KEY_ID"),
             "RAZORPAY_KEY_SECRET": env_str("RAZORPAY_KEY_SECRET"),
@@ -209,6 +228,8 @@ class Config:
             raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
         if settings["FULL_REFUND_HOURS"] < 0:
             raise ConfigError("FULL_REFUND_HOURS cannot be negative")
+        if not isinstance(settings["ICE_SERVERS"], list):
+            raise ConfigError("ICE_SERVERS must be a JSON list of RTCIceServer objects")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:
             raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):

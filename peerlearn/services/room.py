@@ -265,3 +265,21 @@ def record_leave_all(session_id, user_id, now=None):
         .values(left_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def ice_servers(user, now=None):
+    """The RTCIceServer list for ``user``: configured servers, plus short-lived TURN credentials
+    (coturn's REST API scheme: username "<expiry>:<user id>", credential base64(HMAC-SHA1))."""
+    import base64
+    import hashlib
+    import hmac
+
+    config = current_app.config
+    servers = list(config.get("ICE_SERVERS") or [])
+    secret, urls = config.get("TURN_SECRET"), config.get("TURN_URLS") or []
+    if secret and urls:
+        expiry = int((now or utcnow()).timestamp()) + config["TURN_TTL_SECONDS"]
+        username = f"{expiry}:{user.id}"
+        digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+        servers.append({"urls": urls, "username": username, "credential": base64.b64encode(digest).decode()})
+    return servers

@@ -1,0 +1,64 @@
+"""The live room page, and the mentor's start and end buttons."""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from ...exceptions import DomainError, NotFound
+from ...extensions import db
+from ...models import LearningSession
+from ...services import room as room_service
+from . import bp
+
+
+@bp.get("/sessions/<int:session_id>/room")
+@login_required
+def room(session_id):
+    session = db.session.get(LearningSession, session_id)
+    refusal = room_service.entry_refusal(current_user, session)
+    if isinstance(refusal, NotFound):
+        abort(404)
+    if refusal is not None:
+        return render_template("sessions/room_closed.html", session=session, message=refusal.message), 403
+    return render_template(
+        "sessions/room.html",
+        session=session,
+        is_mentor=current_user.id == session.mentor_id,
+        room_config={
+            "sessionId": session.id,
+            "userId": current_user.id,
+            "isMentor": current_user.id == session.mentor_id,
+            "title": session.title,
+            "startsAt": session.starts_at.isoformat(),
+            "endsAt": session.ends_at.isoformat(),
+            "status": session.status,
+            "iceServers": room_service.ice_servers(current_user),
+            "detailUrl": url_for("sessions.detail", session_id=session.id),
+        },
+    )
+
+
+@bp.post("/sessions/<int:session_id>/start")
+@login_required
+def start(session_id):
+    try:
+        room_service.start(current_user, session_id)
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            abort(404)
+        flash(exc.message, "error")
+        return redirect(url_for("sessions.detail", session_id=session_id))
+    return redirect(url_for("sessions.room", session_id=session_id))
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end(session_id):
+    try:
+        room_service.end(current_user, session_id)
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            abort(404)
+        flash(exc.message, "error")
+        return redirect(url_for("sessions.room", session_id=session_id))
+    flash("Session ended. Thanks for teaching!", "success")
+    return redirect(url_for("sessions.detail", session_id=session_id))
