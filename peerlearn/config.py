@@ -120,6 +120,8 @@ class Config:
             "REDIS_URL": redis_url,
             "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.default_async_mode()),
             "SOCKETIO_MESSAGE_QUEUE": env_str("SOCKETIO_MESSAGE_QUEUE", redis_url),
+            # Pub/sub channel on that queue; deployments sharing one Redis each need their own.
+            "SOCKETIO_CHANNEL": env_str("SOCKETIO_CHANNEL", "flask-socketio"),
             # Extra browser origins allowed to open sockets (comma-separated); same-origin only by default.
             "SOCKETIO_CORS_ORIGINS": env_list("SOCKETIO_CORS_ORIGINS"),
             "JOBS_INLINE": env_bool("JOBS_INLINE", redis_url is None),
@@ -156,6 +158,8 @@ class Config:
             # The live room: open from this long before the start until the end plus the grace.
             "ROOM_OPENS_MINUTES": env_int("ROOM_OPENS_MINUTES", 15),
             "ROOM_GRACE_MINUTES": env_int("ROOM_GRACE_MINUTES", 30),
+            # Per-user limits of the room's socket events by group, e.g. {"chat": "20 per 10 seconds"}.
+            "ROOM_RATE_LIMITS": env_json("ROOM_RATE_LIMITS", {}),
             # STUN/TURN servers for WebRTC, as RTCIceServer objects. Empty: host candidates only
             # (fine on one network or loopback); add TURN for learners behind strict NATs.
             "ICE_SERVERS": env_json("ICE_SERVERS", []),
@@ -164,6 +168,11 @@ class Config:
             "TURN_SECRET": env_str("TURN_SECRET"),
             "TURN_URLS": env_list("TURN_URLS") or [],
             "TURN_TTL_SECONDS": env_int("TURN_TTL_SECONDS", 6 * 3600),
+            # Gifts in the room, in paise: the amounts offered, and the range of one's own amount.
+            "GIFT_PRESETS_PAISE": env_json("GIFT_PRESETS_PAISE", [5000, 10000, 20000, 50000]),
+            "GIFT_MIN_PAISE": env_int("GIFT_MIN_PAISE", 1000),
+            "GIFT_MAX_PAISE": env_int("GIFT_MAX_PAISE", 1_000_000),
+            "GIFT_LIMIT_PER_USER": env_str("GIFT_LIMIT_PER_USER", "20 per hour"),
             # Payments: Razorpay when keys are set, otherwise the local dev gateway.
             "RAZORPAY_KEY_ID": env_str("RAZORPAY_KEY_ID"),
             "RAZORPAY_KEY_SECRET": env_str("RAZORPAY_KEY_SECRET"),
@@ -228,6 +237,13 @@ class Config:
             raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
         if settings["FULL_REFUND_HOURS"] < 0:
             raise ConfigError("FULL_REFUND_HOURS cannot be negative")
+        presets = settings["GIFT_PRESETS_PAISE"]
+        if not isinstance(presets, list) or not all(type(p) is int and p >= 100 for p in presets):
+            raise ConfigError("GIFT_PRESETS_PAISE must be a JSON list of amounts in paise (>= 100)")
+        if not 100 <= settings["GIFT_MIN_PAISE"] <= settings["GIFT_MAX_PAISE"]:
+            raise ConfigError("GIFT_MIN_PAISE must be at least 100 and at most GIFT_MAX_PAISE")
+        if not isinstance(settings["ROOM_RATE_LIMITS"], dict):
+            raise ConfigError('ROOM_RATE_LIMITS must be a JSON object such as {"chat": "20 per 10 seconds"}')
         if not isinstance(settings["ICE_SERVERS"], list):
             raise ConfigError("ICE_SERVERS must be a JSON list of RTCIceServer objects")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:

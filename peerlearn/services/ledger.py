@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import EntryKind, LedgerEntry, Payment, Refund
+from ..models import EntryKind, Gift, LedgerEntry, Payment, Refund
 
 
 def platform_fee(amount_paise, percent=None):
@@ -39,12 +39,19 @@ def original_fee(payment):
     return entry if entry is not None else platform_fee(payment.amount_paise)
 
 
+def payment_session_id(payment):
+    """The session a payment's money belongs to: the booked one, or the one a gift was sent in."""
+    if payment.booking is not None:
+        return payment.booking.session_id
+    return db.session.scalar(select(Gift.session_id).where(Gift.payment_id == payment.id))
+
+
 def record_capture(payment):
     """Write the payment, fee and earning entries for a captured payment (in the caller's
     transaction). The unique index on (payment_id, kind) makes a second call fail loudly."""
     fee = platform_fee(payment.amount_paise)
     earning = payment.amount_paise - fee
-    session_id = payment.booking.session_id if payment.booking else None
+    session_id = payment_session_id(payment)
     for kind, amount in (
         (EntryKind.PAYMENT, payment.amount_paise),
         (EntryKind.PLATFORM_FEE, fee),
@@ -74,7 +81,7 @@ def record_refund(refund):
     net_after = net_before - refund.amount_paise
     fee_reversal = fee_share(payment, net_before) - fee_share(payment, net_after)
     earning_reversal = refund.amount_paise - fee_reversal
-    session_id = payment.booking.session_id if payment.booking else None
+    session_id = payment_session_id(payment)
     for kind, amount in (
         (EntryKind.REFUND, -refund.amount_paise),
         (EntryKind.FEE_REVERSAL, -fee_reversal),

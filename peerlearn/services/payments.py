@@ -28,7 +28,7 @@ from ..models import (
     utcnow,
 )
 from ..payments import GatewayError, get_gateway
-from . import ledger
+from . import gifts, ledger
 from .booking import take_seat
 
 log = logging.getLogger(__name__)
@@ -215,12 +215,16 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         return payment  # someone else recorded it
     db.session.refresh(payment)
     ledger.record_capture(payment)
-    late_refund = None
+    late_refund = gift = None
     if payment.purpose == PaymentPurpose.BOOKING:
         late_refund = _confirm_paid_booking(payment, now)
+    elif payment.purpose == PaymentPurpose.GIFT:
+        gift = gifts.mark_paid(payment, now)
     db.session.commit()
     if late_refund is not None:
         dispatch_refund(late_refund)
+    if gift is not None:
+        gifts.announce(gift)
     if payment.booking is not None:
         from . import notify
 
@@ -294,6 +298,8 @@ def mark_failed(payment, gateway_payment_id, reason):
         )
         .execution_options(synchronize_session=False)
     )
+    if payment.purpose == PaymentPurpose.GIFT:
+        gifts.mark_failed(payment)
     db.session.commit()
     db.session.refresh(payment)
 

@@ -1,7 +1,13 @@
 """Pushing events to Socket.IO rooms from services, in any process.
 
-Room names: ``user:<id>`` for everything addressed to a person, ``auth:<auth_session_id>`` for
-the sockets opened under one sign-in (so signing out closes exactly those).
+Every process that built the app (a web server, an RQ worker, a CLI command) has the SocketIO
+server object. With SOCKETIO_MESSAGE_QUEUE set, its emits are published on the queue's
+SOCKETIO_CHANNEL and each server process delivers them to its own sockets; a worker only
+publishes (its queue listener would start with a first client, which never comes).
+
+Room names: ``user:<id>`` for everything addressed to a person, ``session:<id>`` for a session's
+live room, ``auth:<auth_session_id>`` for the sockets opened under one sign-in (so signing out
+closes exactly those).
 """
 
 import logging
@@ -13,6 +19,11 @@ log = logging.getLogger(__name__)
 
 def user_room(user_id):
     return f"user:{user_id}"
+
+
+def session_room(session_id):
+    """Every socket in a session's live room."""
+    return f"session:{session_id}"
 
 
 def auth_room(auth_session_id):

@@ -142,15 +142,42 @@ def end(mentor, session_id, now=None):
         .values(status=SessionStatus.COMPLETED.value, ended_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    settle_attendance(session, now)
+    db.session.commit()
+    db.session.refresh(session)
+    return session
+
+
+def settle_attendance(session, now=None):
+    """When a session completes (in the caller's transaction): close the stays still open, and
+    mark each confirmed booking ``attended`` if the learner was in the room, ``no_show`` if not.
+
+    Only if the mentor was there: a session its mentor never opened did not take place, so its
+    learners missed nothing and their bookings stay confirmed.
+    """
+    now = now or utcnow()
     db.session.execute(
         update(Attendance)
         .where(Attendance.session_id == session.id, Attendance.left_at.is_(None))
         .values(left_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
-    db.session.refresh(session)
-    return session
+    present = select(Attendance.user_id).where(Attendance.session_id == session.id)
+    mentor_came = db.session.scalar(present.where(Attendance.user_id == session.mentor_id).limit(1))
+    if mentor_came is None:
+        return
+    for status, learners in (
+        (BookingStatus.ATTENDED, Booking.learner_id.in_(present)),
+        (BookingStatus.NO_SHOW, Booking.learner_id.not_in(present)),
+    ):
+        db.session.execute(
+            update(Booking)
+            .where(
+                Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED.value, learners
+            )
+            .values(status=status.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def booked_learner_ids(session_id):

@@ -25,7 +25,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import avatars, skills
+from . import avatars, room, skills
 
 EDITABLE_FIELDS = {
     "title",
@@ -41,8 +41,6 @@ EDITABLE_FIELDS = {
 }
 COVER_SIZE = (1200, 675)
 MAX_PRICE_PAISE = 10_000_000  # ₹1,00,000 per seat
-# How far after its end a session that nobody ended is completed by the sweep.
-COMPLETION_GRACE = timedelta(minutes=30)
 
 
 def local_to_utc(naive, timezone):
@@ -332,7 +330,8 @@ def cancel_session(actor, session_id, *, reason="", now=None):
 
 
 def complete_due_sessions(now=None):
-    """Complete scheduled or live sessions whose end (plus a grace period) has passed."""
+    """Complete scheduled or live sessions whose room has closed (end plus ROOM_GRACE_MINUTES),
+    settling their bookings' attendance."""
     now = now or utcnow()
     candidates = db.session.scalars(
         select(LearningSession).where(
@@ -342,7 +341,7 @@ def complete_due_sessions(now=None):
     ).all()
     completed = 0
     for session in candidates:
-        if session.ends_at + COMPLETION_GRACE > now:
+        if room.closes_at(session) > now:
             continue
         won = db.session.execute(
             update(LearningSession)
@@ -350,6 +349,8 @@ def complete_due_sessions(now=None):
             .values(status=SessionStatus.COMPLETED.value, ended_at=session.ends_at, updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
+        if won:
+            room.settle_attendance(session, now)
         completed += won
     db.session.commit()
     return completed

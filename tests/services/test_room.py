@@ -112,3 +112,56 @@ def test_room_page_and_ice_endpoint_refuse_strangers(setup, client, auth, time_m
     auth.logout()
     auth.login(learner.email)
     assert client.get(f"/api/sessions/{session.id}/ice-servers/").status_code == 200
+
+
+@pytest.fixture
+def two_learners(setup, make_user):
+    mentor, learner, _stranger, session = setup
+    other = make_user()
+    booking_service.book(session.id, other)
+    return mentor, learner, other, session
+
+
+def booking_status(session, learner):
+    return booking_service.active_booking(session.id, learner.id).status
+
+
+def test_ending_marks_who_came_attended_and_who_did_not_no_show(two_learners, time_machine):
+    mentor, came, stayed_away, session = two_learners
+    time_machine.shift(timedelta(minutes=25))
+    room.start(mentor, session.id)
+    room.record_join(session.id, mentor.id, "sid-mentor")
+    room.record_join(session.id, came.id, "sid-learner")  # still in the room when it ends
+    time_machine.shift(timedelta(minutes=40))
+    room.end(mentor, session.id)
+    assert booking_status(session, came) == "attended"
+    assert booking_status(session, stayed_away) == "no_show"
+    assert room.minutes_attended(session.id, came.id) == 35
+
+
+def test_a_session_its_mentor_never_opened_leaves_bookings_confirmed(two_learners, time_machine):
+    from peerlearn.services.sessions import complete_due_sessions
+
+    _mentor, came, stayed_away, session = two_learners
+    time_machine.shift(timedelta(minutes=31))
+    room.record_join(session.id, came.id, "sid-learner")
+    time_machine.shift(timedelta(minutes=60 + 31))  # past the end and the grace period
+    assert complete_due_sessions() == 1
+    db.session.refresh(session)
+    assert session.status == "completed"
+    assert booking_status(session, came) == booking_status(session, stayed_away) == "confirmed"
+
+
+def test_the_sweep_settles_attendance_when_nobody_ended_the_session(two_learners, time_machine):
+    from peerlearn.services.sessions import complete_due_sessions
+
+    mentor, came, stayed_away, session = two_learners
+    time_machine.shift(timedelta(minutes=31))
+    room.record_join(session.id, mentor.id, "sid-mentor")
+    room.record_join(session.id, came.id, "sid-learner")
+    time_machine.shift(timedelta(minutes=60 + 27))  # 28 minutes after the end
+    assert complete_due_sessions() == 0  # still within the grace period
+    time_machine.shift(timedelta(minutes=3))
+    assert complete_due_sessions() == 1
+    assert booking_status(session, came) == "attended"
+    assert booking_status(session, stayed_away) == "no_show"

@@ -1,11 +1,14 @@
-"""The live room over JSON: TURN credentials for participants."""
+"""The live room over JSON: TURN credentials for participants, and gifts to the mentor."""
 
+from flask import url_for
 from flask_login import current_user
 
+from ...payments import get_gateway
+from ...services import gifts as gift_service
 from ...services import room as room_service
 from . import bp
 from .responses import ok
-from .utils import api_login_required
+from .utils import api_login_required, json_body
 
 
 @bp.get("/sessions/<int:session_id>/ice-servers/")
@@ -15,3 +18,53 @@ def ice_servers(session_id):
     TURN_SECRET is set). Anyone who may not enter the room gets the refusal."""
     room_service.session_for_entry(current_user, session_id)
     return ok({"ice_servers": room_service.ice_servers(current_user)})
+
+
+def _gift_checkout(gift, payment):
+    gateway = get_gateway()
+    checkout = {
+        "gateway": gateway.name,
+        "key_id": gateway.key_id,
+        "order_id": payment.order_id,
+        "amount": payment.amount_paise,
+        "currency": payment.currency,
+        "name": "PeerLearn",
+        "description": f"A gift for {payment.mentor.name}",
+        "prefill": {"name": current_user.name, "email": current_user.email},
+    }
+    if gateway.name == "dev":
+        checkout["checkout_url"] = url_for("payments.dev_checkout", order_id=payment.order_id, _external=True)
+    return checkout
+
+
+@bp.post("/gift/create/")
+@api_login_required
+def create_gift():
+    """Open a gateway order for a gift to the mentor of a session the learner is in now.
+
+    Body: ``{session_id, amount_paise, message}``; the amount is checked against the gift range
+    and stored, and everything after this reads it from the database."""
+    data = json_body()
+    gift, payment = gift_service.create(
+        current_user, data.get("session_id"), data.get("amount_paise"), data.get("message", "")
+    )
+    return ok(
+        {"gift": gift_service.gift_json(gift), "checkout": _gift_checkout(gift, payment)},
+        "Gift order created.",
+        status=201,
+    )
+
+
+@bp.post("/gift/verify/")
+@api_login_required
+def verify_gift():
+    """The checkout callback for a gift; the room hears about it once, however often it arrives."""
+    data = json_body()
+    gift = gift_service.verify(
+        current_user,
+        order_id=data.get("razorpay_order_id"),
+        payment_id=data.get("razorpay_payment_id"),
+        signature=data.get("razorpay_signature"),
+    )
+    message = "Gift sent." if gift.status == "paid" else f"Gift payment {gift.status}."
+    return ok({"gift": gift_service.gift_json(gift)}, message)

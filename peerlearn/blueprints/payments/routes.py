@@ -2,9 +2,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError
+from ...models import PaymentPurpose
 from ...payments import get_gateway
 from ...security import acts_without_identity
 from ...services import booking as booking_service
+from ...services import gifts as gift_service
 from ...services import payments as payment_service
 from . import bp
 
@@ -34,7 +36,11 @@ def dev_return():
     """Where the dev gateway's checkout returns, like Razorpay Checkout's handler callback."""
     order_id = request.args.get("order_id", "")
     payment = payment_service.payment_for_order(current_user, order_id)
-    if payment is None or payment.booking is None:
+    if payment is None:
+        abort(404)
+    if payment.purpose == PaymentPurpose.GIFT:
+        return _dev_gift_return(payment)
+    if payment.booking is None:
         abort(404)
     if request.args.get("failed"):
         flash("The payment did not go through. Your seat is still held; try again.", "error")
@@ -51,6 +57,42 @@ def dev_return():
         return redirect(url_for("booking.detail", booking_id=payment.booking_id))
     flash("Payment received. Your seat is confirmed.", "success")
     return redirect(url_for("booking.detail", booking_id=payment.booking_id))
+
+
+def _dev_gift_return(payment):
+    """A gift paid in the dev checkout, which the room opened in its own window: verify it here
+    (so it counts even if the room is gone), then hand the signed result to the room, which
+    verifies it again through the API like Razorpay Checkout's handler. It counts once."""
+    gift = gift_service.for_payment(payment)
+    if gift is None:
+        abort(404)
+    result = None
+    error = ""
+    if request.args.get("failed"):
+        error = "The payment did not go through. Nothing was charged; you can try again."
+    else:
+        result = {
+            "razorpay_order_id": payment.order_id,
+            "razorpay_payment_id": request.args.get("payment_id", ""),
+            "razorpay_signature": request.args.get("signature", ""),
+        }
+        try:
+            gift = gift_service.verify(
+                current_user,
+                order_id=payment.order_id,
+                payment_id=result["razorpay_payment_id"],
+                signature=result["razorpay_signature"],
+            )
+        except DomainError as exc:
+            error, result = exc.message, None
+    return render_template(
+        "payments/gift_return.html",
+        gift=gift,
+        payment=payment,
+        result=result,
+        error=error,
+        room_url=url_for("sessions.room", session_id=gift.session_id),
+    )
 
 
 @bp.post("/payments/webhooks/razorpay")

@@ -7,6 +7,8 @@ from ...exceptions import ValidationError
 from ...models import CATEGORIES, LANGUAGES, SessionLevel, utcnow
 from ...services import avatars, search
 from ...services import booking as booking_service
+from ...services import gifts as gift_service
+from ...services import room as room_service
 from ...services.sessions import viewable_session
 from . import bp
 
@@ -53,13 +55,28 @@ def detail(session_id):
     edit_url = None
     if is_owner and "sessions.edit" in current_app.view_functions:
         edit_url = url_for("sessions.edit", session_id=learning_session.id)
+    now = utcnow()
+    room = transcript = gifts = None
+    if current_user.is_authenticated and room_service.has_seat(current_user, learning_session):
+        # Participants get the way in while the room is open, and its chat and gifts to reread.
+        refusal = room_service.entry_refusal(current_user, learning_session, now)
+        room = {
+            "can_enter": refusal is None,
+            "refusal": refusal.code if refusal is not None else None,
+            "opens_at": room_service.opens_at(learning_session),
+        }
+        transcript = room_service.chat_history(learning_session.id)
+        gifts = gift_service.paid_in_session(learning_session.id)
     return render_template(
         "sessions/detail.html",
         learning_session=learning_session,
         booking=booking,
         is_owner=is_owner,
         edit_url=edit_url,
-        now=utcnow(),
+        now=now,
+        room=room,
+        transcript=transcript,
+        gifts=gifts,
         similar=search.similar_sessions(learning_session),
     )
 

@@ -1,11 +1,13 @@
 """The live room page, and the mentor's start and end buttons."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError, NotFound
 from ...extensions import db
 from ...models import LearningSession
+from ...payments import get_gateway
+from ...services import gifts as gift_service
 from ...services import room as room_service
 from . import bp
 
@@ -19,10 +21,13 @@ def room(session_id):
         abort(404)
     if refusal is not None:
         return render_template("sessions/room_closed.html", session=session, message=refusal.message), 403
+    gateway = get_gateway()
+    low, high = gift_service.limits()
     return render_template(
         "sessions/room.html",
         session=session,
         is_mentor=current_user.id == session.mentor_id,
+        razorpay_script=current_app.config["RAZORPAY_CHECKOUT_URL"] if gateway.name == "razorpay" else None,
         room_config={
             "sessionId": session.id,
             "userId": current_user.id,
@@ -33,6 +38,14 @@ def room(session_id):
             "status": session.status,
             "iceServers": room_service.ice_servers(current_user),
             "detailUrl": url_for("sessions.detail", session_id=session.id),
+            "gifts": {
+                "gateway": gateway.name,
+                "presets": gift_service.presets(),
+                "min": low,
+                "max": high,
+                "createUrl": url_for("api.create_gift"),
+                "verifyUrl": url_for("api.verify_gift"),
+            },
         },
     )
 

@@ -10,6 +10,8 @@ import navMenu from './js/components/nav-menu.js';
 import passwordField from './js/components/password-field.js';
 import tagInput from './js/components/tag-input.js';
 import { connectRealtime } from './js/realtime.js';
+import giftForm, { giftReturn } from './js/room/gifts.js';
+import room from './js/room/index.js';
 
 // Loading the bundle twice must not start a second Alpine over the same DOM.
 if (!window.Alpine) {
@@ -22,6 +24,9 @@ if (!window.Alpine) {
   Alpine.data('passwordField', passwordField);
   Alpine.data('avatarPreview', avatarPreview);
   Alpine.data('checkout', checkout);
+  Alpine.data('room', room);
+  Alpine.data('giftForm', giftForm);
+  Alpine.data('giftReturn', giftReturn);
 
   connectRealtime();
   Alpine.start();

@@ -1,0 +1,378 @@
+"""The live room's realtime protocol: presence, WebRTC signalling, chat, hands, media state and
+the mentor's controls. The protocol is described in docs/realtime.md.
+
+Rooms: ``session:<id>`` holds every socket in a session's room; ``session:<id>:user:<uid>``
+holds one person's socket there, so signals and controls reach exactly that person.
+
+Presence is kept per process, in this app's registry: session -> user -> their socket and
+state. One person is present once: joining again from a new socket replaces the older one.
+Emits go through Flask-SocketIO, so with a message queue they reach every process.
+"""
+
+import threading
+from functools import wraps
+
+from flask import current_app, request
+from flask_socketio import emit, join_room, leave_room
+
+from ..exceptions import DomainError, PermissionDenied
+from ..services import gifts as gift_service
+from ..services import room as room_service
+from ..services.realtime import session_room
+from .auth import authenticated_only, signed_in_user
+from .validation import MAX_CHAT_LENGTH, MAX_PAYLOAD_BYTES, Field, rate_limit, validate
+
+SIGNAL_KINDS = frozenset({"description", "candidate", "restart"})
+
+
+def member_room(session_id, user_id):
+    return f"session:{session_id}:user:{user_id}"
+
+
+class Presence:
+    """Who is in which room on this process. Every method is atomic under one lock.
+
+    Raised hands are kept apart from the sockets, so a hand stays up when its owner reloads or
+    reconnects. They last while anyone is in the room: until lowered, until their owner is
+    removed, or until the room ends or empties.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rooms = {}  # session_id -> {user_id: {"sid": ..., "participant": {...}}}
+        self._hands = {}  # session_id -> user ids with a raised hand
+
+    def add(self, session_id, sid, participant):
+        """Make ``sid`` the user's socket in the room; return the sid it replaced, if any.
+
+        The participant's ``hand_raised`` is set from the hand this user left up, if any.
+        """
+        with self._lock:
+            participant["hand_raised"] = participant["user_id"] in self._hands.get(session_id, ())
+            members = self._rooms.setdefault(session_id, {})
+            previous = members.get(participant["user_id"])
+            members[participant["user_id"]] = {"sid": sid, "participant": participant}
+        if previous is not None and previous["sid"] != sid:
+            return previous["sid"]
+        return None
+
+    def remove(self, session_id, user_id, sid=None):
+        """Drop the user (only if their socket is still ``sid``, when given); True if dropped."""
+        with self._lock:
+            members = self._rooms.get(session_id, {})
+            entry = members.get(user_id)
+            if entry is None or (sid is not None and entry["sid"] != sid):
+                return None
+            del members[user_id]
+            if not members:
+                self._rooms.pop(session_id, None)
+                self._hands.pop(session_id, None)
+            return entry["sid"]
+
+    def clear(self, session_id):
+        """Empty a room; return the (user_id, sid) pairs that were in it."""
+        with self._lock:
+            members = self._rooms.pop(session_id, {})
+            self._hands.pop(session_id, None)
+        return [(user_id, entry["sid"]) for user_id, entry in members.items()]
+
+    def is_member(self, session_id, user_id, sid=None):
+        with self._lock:
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            return entry is not None and (sid is None or entry["sid"] == sid)
+
+    def update(self, session_id, user_id, **changes):
+        with self._lock:
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            if entry is None:
+                return None
+            entry["participant"].update(changes)
+            return dict(entry["participant"])
+
+    def set_hand(self, session_id, user_id, raised):
+        """Raise or lower the user's hand, for now and for their next socket in this room."""
+        with self._lock:
+            hands = self._hands.setdefault(session_id, set())
+            if raised:
+                hands.add(user_id)
+            else:
+                hands.discard(user_id)
+            if not hands:
+                del self._hands[session_id]
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            if entry is not None:
+                entry["participant"]["hand_raised"] = raised
+
+    def participants(self, session_id, *, exclude=None):
+        with self._lock:
+            return [
+                dict(entry["participant"])
+                for user_id, entry in self._rooms.get(session_id, {}).items()
+                if user_id != exclude
+            ]
+
+    def rooms_of(self, sid):
+        """(session_id, user_id) pairs where ``sid`` is the current socket."""
+        with self._lock:
+            return [
+                (session_id, user_id)
+                for session_id, members in self._rooms.items()
+                for user_id, entry in members.items()
+                if entry["sid"] == sid
+            ]
+
+
+def presence():
+    """This app's registry (each app built in a process, as tests do, has its own)."""
+    return current_app.extensions.setdefault("peerlearn_room_presence", Presence())
+
+
+def _error_body(exc):
+    body = {"code": exc.code, "message": exc.message}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        body["retry_after"] = retry_after
+    return body
+
+
+def room_event(name, schema, *, limit=None, member=True):
+    """Wrap a handler ``(user, payload)`` with the checks every room event gets.
+
+    Sign-in (auth.authenticated_only: a lapsed sign-in drops the socket), the per-user rate
+    limit, the payload's shape and, unless ``member`` is False, that this socket is in the
+    session's room. A refusal is sent as an ``error`` event and returned as a negative ack; the
+    handler's result (a dict) is acked with ``ok: true``.
+    """
+    schema = {"session_id": Field(int), **schema}
+
+    def decorate(handler):
+        @wraps(handler)
+        def wrapped(payload=None, *_extra):
+            user = signed_in_user()
+            try:
+                if limit:
+                    rate_limit(limit, user.id)
+                validate(payload, schema)
+                if member and not presence().is_member(payload["session_id"], user.id, request.sid):
+                    raise PermissionDenied("Join the room first.", code="not_in_room")
+                result = handler(user, payload)
+            except DomainError as exc:
+                error = _error_body(exc)
+                emit("error", {"event": name, **error})
+                return {"ok": False, "error": error}
+            return {"ok": True, **(result or {})}
+
+        checked = authenticated_only(wrapped)
+        checked.event_name = name
+        return checked
+
+    return decorate
+
+
+def _participant(user, session):
+    return {
+        "user_id": user.id,
+        "name": user.name,
+        "role": "mentor" if user.id == session.mentor_id else "learner",
+        "hand_raised": False,
+        "audio": False,
+        "video": False,
+        "screen": False,
+    }
+
+
+def _chat_json(message):
+    return {
+        "id": message.id,
+        "user_id": message.user_id,
+        "name": message.user.name,
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def _session_json(session):
+    return {
+        "id": session.id,
+        "title": session.title,
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "status": session.status,
+        "mentor_id": session.mentor_id,
+    }
+
+
+def _drop_socket(session_id, user_id, sid):
+    """Take ``sid`` out of the session's Socket.IO rooms (the registry is handled by callers)."""
+    leave_room(session_room(session_id), sid=sid, namespace="/")
+    leave_room(member_room(session_id, user_id), sid=sid, namespace="/")
+
+
+@room_event("room:join", {}, limit="join", member=False)
+def on_join(user, payload):
+    session_id = payload["session_id"]
+    session = room_service.session_for_entry(user, session_id)
+    sid = request.sid
+    participant = _participant(user, session)
+    registry = presence()
+    replaced = registry.add(session_id, sid, participant)
+    if replaced is not None:
+        emit("room:replaced", {"session_id": session_id}, to=replaced)
+        _drop_socket(session_id, user.id, replaced)
+    join_room(session_room(session_id))
+    join_room(member_room(session_id, user.id))
+    room_service.record_join(session_id, user.id, sid)
+    emit(
+        "room:participant_joined",
+        {"session_id": session_id, "participant": participant},
+        to=session_room(session_id),
+        include_self=False,
+    )
+    return {
+        "self": participant,
+        "participants": registry.participants(session_id, exclude=user.id),
+        "chat": [_chat_json(message) for message in room_service.chat_history(session_id)],
+        "gifts": [gift_service.gift_json(gift) for gift in gift_service.paid_in_session(session_id)],
+        "session": _session_json(session),
+        # The same list the page was given, with fresh TURN credentials: the client replaces
+        # its own list with this one.
+        "ice_servers": room_service.ice_servers(user),
+    }
+
+
+def _leave(session_id, user_id, sid):
+    """This socket leaves the room: its stay closes and, if it was the user's current socket,
+    the others are told."""
+    room_service.record_leave(session_id, user_id, sid)
+    was_current = presence().remove(session_id, user_id, sid) is not None
+    _drop_socket(session_id, user_id, sid)
+    if was_current:
+        emit(
+            "room:participant_left",
+            {"session_id": session_id, "user_id": user_id},
+            to=session_room(session_id),
+            include_self=False,
+        )
+
+
+@room_event("room:leave", {})
+def on_leave(user, payload):
+    _leave(payload["session_id"], user.id, request.sid)
+    return {}
+
+
+def on_disconnect(*_reason):
+    """A dropped or closed socket leaves every room it was in (signed in or not any more)."""
+    sid = request.sid
+    for session_id, user_id in presence().rooms_of(sid):
+        _leave(session_id, user_id, sid)
+
+
+@room_event(
+    "signal",
+    {
+        "to": Field(int),
+        "kind": Field(str, choices=SIGNAL_KINDS),
+        "data": Field(dict, max_bytes=MAX_PAYLOAD_BYTES),
+    },
+    limit="signal",
+)
+def on_signal(user, payload):
+    session_id, target = payload["session_id"], payload["to"]
+    if target == user.id or not presence().is_member(session_id, target):
+        raise PermissionDenied("That person is not in the room.", code="not_a_participant")
+    emit(
+        "signal",
+        {"session_id": session_id, "from": user.id, "kind": payload["kind"], "data": payload["data"]},
+        to=member_room(session_id, target),
+    )
+    return {}
+
+
+@room_event("chat:send", {"body": Field(str, max_length=MAX_CHAT_LENGTH)}, limit="chat")
+def on_chat(user, payload):
+    session_id = payload["session_id"]
+    # Re-checked here: chat writes to the database, so an ended session must refuse it.
+    room_service.session_for_entry(user, session_id)
+    message = _chat_json(room_service.add_chat(session_id, user.id, payload["body"]))
+    emit("chat:message", {"session_id": session_id, **message}, to=session_room(session_id))
+    return {"message": message}
+
+
+@room_event("hand:set", {"raised": Field(bool)}, limit="hand")
+def on_hand(user, payload):
+    session_id = payload["session_id"]
+    presence().set_hand(session_id, user.id, payload["raised"])
+    emit(
+        "hand:state",
+        {"session_id": session_id, "user_id": user.id, "raised": payload["raised"]},
+        to=session_room(session_id),
+    )
+    return {}
+
+
+@room_event("media:state", {"audio": Field(bool), "video": Field(bool), "screen": Field(bool)}, limit="media")
+def on_media(user, payload):
+    session_id = payload["session_id"]
+    state = {key: payload[key] for key in ("audio", "video", "screen")}
+    presence().update(session_id, user.id, **state)
+    emit("media:state", {"session_id": session_id, "user_id": user.id, **state}, to=session_room(session_id))
+    return {}
+
+
+def _mentor_of(user, session_id):
+    session = room_service.session_for_entry(user, session_id)
+    if session.mentor_id != user.id:
+        raise PermissionDenied("Only the mentor can do that.", code="mentor_only")
+    return session
+
+
+def _target(session_id, payload):
+    target = payload["user_id"]
+    if not presence().is_member(session_id, target):
+        raise PermissionDenied("That person is not in the room.", code="not_a_participant")
+    return target
+
+
+@room_event("control:mute", {"user_id": Field(int)}, limit="control")
+def on_mute(user, payload):
+    session_id = payload["session_id"]
+    _mentor_of(user, session_id)
+    target = _target(session_id, payload)
+    emit("control:mute", {"session_id": session_id, "by": user.id}, to=member_room(session_id, target))
+    return {}
+
+
+@room_event("control:remove", {"user_id": Field(int)}, limit="control")
+def on_remove(user, payload):
+    session_id = payload["session_id"]
+    _mentor_of(user, session_id)
+    target = payload["user_id"]
+    room_service.remove_participant(user, session_id, target)  # also bars a re-join
+    emit("room:removed", {"session_id": session_id}, to=member_room(session_id, target))
+    presence().set_hand(session_id, target, False)
+    sid = presence().remove(session_id, target)
+    if sid is not None:
+        _drop_socket(session_id, target, sid)
+    emit("room:participant_left", {"session_id": session_id, "user_id": target}, to=session_room(session_id))
+    return {}
+
+
+@room_event("room:end", {}, limit="control")
+def on_end(user, payload):
+    session_id = payload["session_id"]
+    _mentor_of(user, session_id)
+    session = room_service.end(user, session_id)
+    emit("room:ended", {"session_id": session_id, "status": session.status}, to=session_room(session_id))
+    for user_id, sid in presence().clear(session_id):
+        _drop_socket(session_id, user_id, sid)
+    return {}
+
+
+HANDLERS = (on_join, on_leave, on_signal, on_chat, on_hand, on_media, on_mute, on_remove, on_end)
+
+
+def register(socketio):
+    for handler in HANDLERS:
+        socketio.on_event(handler.event_name, handler)
+    socketio.on_event("disconnect", on_disconnect)

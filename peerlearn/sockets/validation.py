@@ -1,0 +1,109 @@
+"""Checks for socket payloads and per-user rate limits for socket events.
+
+A socket event is untrusted input like a form post: it must be a JSON object of bounded size
+whose keys have the expected types. Limits count per user (not per socket), in Flask-Limiter's
+storage: in memory for one process, in Redis when configured, so every process counts together.
+"""
+
+import json
+import math
+import time
+
+from flask import current_app
+from limits import parse
+
+from ..exceptions import DomainError, RateLimited
+from ..extensions import limiter
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_CHAT_LENGTH = 2000
+
+# Events of one group share a counter. Override with the ROOM_RATE_LIMITS setting, a mapping of
+# group to a limit string such as "200 per 10 seconds".
+RATE_LIMITS = {
+    "join": "20 per 10 seconds",
+    "signal": "200 per 10 seconds",
+    "chat": "10 per 10 seconds",
+    "hand": "20 per 10 seconds",
+    "media": "20 per 10 seconds",
+    "control": "30 per 10 seconds",
+}
+
+
+class PayloadError(DomainError):
+    status = 400
+    code = "invalid_payload"
+
+
+class Field:
+    """One expected key: its Python type(s), whether it is required and extra checks."""
+
+    def __init__(self, kind, *, required=True, choices=None, max_length=None, max_bytes=None):
+        self.kind = kind
+        self.required = required
+        self.choices = choices
+        self.max_length = max_length
+        self.max_bytes = max_bytes
+
+    def check(self, name, value):
+        # bool is an int in Python; a flag is never accepted as an id, nor an id as a flag.
+        if self.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise PayloadError(f"'{name}' must be an integer.")
+        if self.kind is int and value <= 0:
+            raise PayloadError(f"'{name}' must be a positive integer.")
+        if not isinstance(value, self.kind):
+            raise PayloadError(f"'{name}' must be {_type_name(self.kind)}.")
+        if self.choices is not None and value not in self.choices:
+            raise PayloadError(f"'{name}' must be one of: {', '.join(sorted(self.choices))}.")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise PayloadError(
+                f"'{name}' is longer than {self.max_length} characters.", code="payload_too_large"
+            )
+        if self.max_bytes is not None and _json_size(value) > self.max_bytes:
+            raise PayloadError(f"'{name}' is larger than {self.max_bytes} bytes.", code="payload_too_large")
+
+
+def _type_name(kind):
+    return {int: "an integer", str: "a string", bool: "true or false", dict: "an object"}.get(
+        kind, kind.__name__
+    )
+
+
+def _json_size(value):
+    try:
+        return len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise PayloadError("The payload must be plain JSON.") from exc
+
+
+def validate(payload, schema):
+    """Return ``payload`` (a dict) after checking it against ``schema`` (name -> Field).
+
+    Unknown keys are ignored; a missing required key, a wrong type or a payload over
+    MAX_PAYLOAD_BYTES raises PayloadError.
+    """
+    if not isinstance(payload, dict):
+        raise PayloadError("The payload must be an object.")
+    if _json_size(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"The payload is larger than {MAX_PAYLOAD_BYTES} bytes.", code="payload_too_large")
+    for name, field in schema.items():
+        if name not in payload:
+            if field.required:
+                raise PayloadError(f"'{name}' is required.")
+            continue
+        field.check(name, payload[name])
+    return payload
+
+
+def rate_limit(group, user_id):
+    """Count one event of ``group`` by ``user_id``; raise RateLimited when over the limit."""
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True):
+        return
+    item = parse(config.get("ROOM_RATE_LIMITS", {}).get(group, RATE_LIMITS[group]))
+    key = str(user_id)
+    if limiter.limiter.hit(item, "room", group, key):
+        return
+    reset_at, _remaining = limiter.limiter.get_window_stats(item, "room", group, key)
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    raise RateLimited(f"Too many {group} events. Slow down and try again shortly.", retry_after=retry_after)

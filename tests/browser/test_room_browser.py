@@ -1,0 +1,251 @@
+"""The live room in a real browser: a mentor and a learner see and hear each other over WebRTC,
+chat, share a screen and survive a reload; someone without a seat is turned away.
+
+Chromium's fake devices stand in for the camera, microphone and screen, and loopback host
+candidates connect the two contexts without any STUN or TURN server.
+"""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from peerlearn.demo import DEMO_PASSWORD
+from scripts.live_server import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+# No other browser test books with these accounts or signs in as mentor3.
+MENTOR = "mentor3@peerlearn.local"
+LEARNER = "learner4@peerlearn.local"
+OUTSIDER = "learner3@peerlearn.local"
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
+# Media needs longer than a page: capture, ICE, DTLS and the first decoded frames.
+MEDIA_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def media_browser(browser):
+    """A second Chromium from the same Playwright, launched with fake capture devices."""
+    media = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
+    )
+    yield media
+    media.close()
+
+
+@pytest.fixture
+def media_page(media_browser, live_server, page_guard):
+    """Open a page in a fresh, watched context (its own cookies) of the media browser."""
+    contexts = []
+
+    def make():
+        context = media_browser.new_context(base_url=live_server.url, permissions=["camera", "microphone"])
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page_guard.watch(context)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, email):
+    page.goto("/auth/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page).not_to_have_url(re.compile(r"/auth/login"))
+
+
+def csrf_headers(page):
+    return {"X-CSRFToken": page.locator('meta[name="csrf-token"]').get_attribute("content")}
+
+
+def create_session_starting_soon(mentor_page):
+    """A free session six minutes from now, through the API the mentor's pages use."""
+    starts_at = (datetime.now(UTC) + timedelta(minutes=6)).replace(microsecond=0)
+    response = mentor_page.request.post(
+        "/api/sessions/create/",
+        data={
+            "title": f"Live room check {uuid.uuid4().hex[:8]}",
+            "description": "Two browsers meet in the live room.",
+            "category": "Programming",
+            "starts_at": starts_at.isoformat(),
+            "duration_minutes": 60,
+            "capacity": 4,
+            "price_paise": 0,
+            "publish": True,
+        },
+        headers=csrf_headers(mentor_page),
+    )
+    assert response.status == 201, response.text()
+    return response.json()["data"]["id"]
+
+
+def book(learner_page, session_id):
+    response = learner_page.request.post(
+        f"/api/sessions/{session_id}/book/", headers=csrf_headers(learner_page)
+    )
+    assert response.ok, response.text()
+    assert response.json()["data"]["status"] == "confirmed"
+
+
+def start(mentor_page, session_id):
+    response = mentor_page.request.post(f"/sessions/{session_id}/start", headers=csrf_headers(mentor_page))
+    assert response.ok, response.text()
+
+
+def enter_room(page, session_id):
+    response = page.goto(f"/sessions/{session_id}/room")
+    assert response.ok, f"the room answered {response.status}"
+    expect(page.locator("body")).to_have_attribute("data-room", "joined", timeout=MEDIA_TIMEOUT_MS)
+
+
+def remote_tile(page):
+    return page.locator("[data-peer-id]")
+
+
+def frames(locator):
+    return int(locator.get_attribute("data-frames") or 0)
+
+
+def expect_frames_flowing(page, locator):
+    """The tile's decoded-frame count is past zero and still rising."""
+    expect(locator).to_have_attribute("data-frames", re.compile(r"^[1-9]\d*$"), timeout=MEDIA_TIMEOUT_MS)
+    seen = frames(locator)
+    page.wait_for_function(
+        "([el, seen]) => Number(el.dataset.frames) > seen",
+        arg=[locator.element_handle(), seen],
+        timeout=MEDIA_TIMEOUT_MS,
+    )
+
+
+def expect_connected(page):
+    tile = remote_tile(page)
+    expect(tile).to_have_count(1, timeout=MEDIA_TIMEOUT_MS)
+    expect(tile).to_have_attribute("data-connection", "connected", timeout=MEDIA_TIMEOUT_MS)
+    expect_frames_flowing(page, tile)
+
+
+def send_chat(page, text):
+    page.get_by_role("tab", name=re.compile(r"^Chat")).click()
+    page.get_by_role("textbox", name="Message").fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+
+def test_mentor_and_learner_meet_chat_share_and_reload(media_page):
+    mentor = media_page()
+    learner = media_page()
+    log_in(mentor, MENTOR)
+    log_in(learner, LEARNER)
+    session_id = create_session_starting_soon(mentor)
+    book(learner, session_id)
+    start(mentor, session_id)
+
+    enter_room(mentor, session_id)
+    enter_room(learner, session_id)
+
+    # Video flows both ways over one peer connection each.
+    expect_connected(mentor)
+    expect_connected(learner)
+
+    # Chat goes both ways, as text.
+    hello = "Hello <b>mentor</b>"
+    send_chat(learner, hello)
+    expect(mentor.get_by_test_id("chat-log")).to_contain_text(hello, timeout=MEDIA_TIMEOUT_MS)
+    expect(mentor.get_by_test_id("chat-log").locator("b")).to_have_count(0)
+    send_chat(mentor, "Welcome, learner")
+    expect(learner.get_by_test_id("chat-log")).to_contain_text("Welcome, learner", timeout=MEDIA_TIMEOUT_MS)
+
+    # The learner shares a screen: the mentor receives it as a second video with its own frames.
+    learner_id = remote_tile(mentor).get_attribute("data-peer-id")
+    learner.get_by_role("button", name="Share screen").click()
+    expect(learner.get_by_role("button", name="Stop sharing")).to_be_visible()
+    screen = mentor.locator(f'[data-screen-of="{learner_id}"]')
+    expect(screen).to_have_count(1, timeout=MEDIA_TIMEOUT_MS)
+    expect_frames_flowing(mentor, screen)
+    width = mentor.wait_for_function(
+        "el => el.querySelector('video').videoWidth", arg=screen.element_handle(), timeout=MEDIA_TIMEOUT_MS
+    ).json_value()
+    assert width > 0
+
+    # Stopping the share takes the screen away and leaves the camera.
+    learner.get_by_role("button", name="Stop sharing").click()
+    expect(screen).to_have_count(0, timeout=MEDIA_TIMEOUT_MS)
+
+    # A reload mid-session: the learner is back, connected, and listed once.
+    learner.reload()
+    expect(learner.locator("body")).to_have_attribute("data-room", "joined", timeout=MEDIA_TIMEOUT_MS)
+    expect_connected(learner)
+    expect(remote_tile(mentor)).to_have_count(1)
+    expect(remote_tile(mentor)).to_have_attribute("data-connection", "connected", timeout=MEDIA_TIMEOUT_MS)
+    expect_frames_flowing(mentor, remote_tile(mentor))
+    mentor.get_by_role("tab", name=re.compile(r"^People")).click()
+    expect(mentor.locator(f'[data-person-id="{learner_id}"]')).to_have_count(1)
+    expect(mentor.get_by_test_id("people").get_by_text("(you)")).to_have_count(1)
+    # The chat history came back with the reload.
+    expect(learner.get_by_test_id("chat-log")).to_contain_text("Welcome, learner")
+
+    # Someone without a booking is refused at the door.
+    outsider = media_page()
+    log_in(outsider, OUTSIDER)
+    response = outsider.goto(f"/sessions/{session_id}/room")
+    assert response.status == 403
+    expect(outsider.get_by_test_id("room-refusal")).to_contain_text("confirmed booking")
+
+
+def test_a_gift_paid_in_the_dev_checkout_reaches_the_mentor_and_the_ledger(media_page):
+    mentor = media_page()
+    learner = media_page()
+    log_in(mentor, MENTOR)
+    log_in(learner, LEARNER)
+    session_id = create_session_starting_soon(mentor)
+    book(learner, session_id)
+    start(mentor, session_id)
+    enter_room(mentor, session_id)
+    enter_room(learner, session_id)
+    learner_name = learner.request.get("/api/profile/").json()["data"]["name"]
+
+    # The learner picks ₹200 with a note and pays in the dev checkout's own window.
+    learner.get_by_role("tab", name=re.compile(r"^Gifts")).click()
+    form = learner.get_by_test_id("gift-form")
+    form.get_by_role("button", name="₹200", exact=True).click()
+    form.get_by_role("textbox", name="Message (optional)").fill("Thanks for <i>this</i>!")
+    with learner.expect_popup() as opened:
+        form.get_by_role("button", name="Send ₹200").click()
+    checkout = opened.value
+    expect(checkout.get_by_text(re.compile(r"A gift for"))).to_be_visible()
+    expect(checkout.locator("[data-amount-paise]")).to_have_attribute("data-amount-paise", "20000")
+    with checkout.expect_event("close"):
+        checkout.get_by_role("button", name=re.compile(r"^Pay ")).click()
+
+    # It shows up for the mentor, live, with who, how much and the note (as text).
+    mentor.get_by_role("tab", name=re.compile(r"^Gifts")).click()
+    gift = mentor.get_by_test_id("gift-log").locator("[data-gift]")
+    expect(gift).to_have_count(1, timeout=MEDIA_TIMEOUT_MS)
+    expect(gift).to_have_attribute("data-amount-paise", "20000")
+    expect(gift).to_contain_text(f"{learner_name} sent ₹200")
+    expect(gift).to_contain_text("Thanks for <i>this</i>!")
+    expect(gift.locator("i")).to_have_count(0)
+    expect(learner.get_by_test_id("gift-form")).to_contain_text("Your ₹200 gift was sent")
+    expect(learner.get_by_test_id("gift-log").locator("[data-gift]")).to_have_count(1)
+
+    # In the mentor's ledger once, less the platform's 12 %.
+    earnings = mentor.request.get("/api/earnings/").json()["data"]
+    (row,) = [row for row in earnings["by_session"] if row["session_id"] == session_id]
+    assert row["earned_paise"] == 17600
+
+    # A reload brings the gifts back with the room.
+    mentor.reload()
+    expect(mentor.locator("body")).to_have_attribute("data-room", "joined", timeout=MEDIA_TIMEOUT_MS)
+    mentor.get_by_role("tab", name=re.compile(r"^Gifts")).click()
+    expect(mentor.get_by_test_id("gift-log").locator("[data-gift]")).to_have_count(1)
