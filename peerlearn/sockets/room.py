@@ -4,23 +4,28 @@ the mentor's controls. The protocol is described in docs/realtime.md.
 Rooms: ``session:<id>`` holds every socket in a session's room; ``session:<id>:user:<uid>``
 holds one person's socket there, so signals and controls reach exactly that person.
 
-Presence is kept per process, in this app's registry: session -> user -> their socket and
-state. One person is present once: joining again from a new socket replaces the older one.
-Emits go through Flask-SocketIO, so with a message queue they reach every process.
+Presence is the roster (sockets/roster.py): session -> user -> their socket and state, shared
+through Redis by every server process when there is a message queue. One person is present once:
+joining again from a new socket, on any process, replaces the older one. Emits go through
+Flask-SocketIO, so with a message queue they reach every process.
 """
 
-import threading
+import logging
 from functools import wraps
 
 from flask import current_app, request
 from flask_socketio import emit, join_room, leave_room
+from redis.exceptions import RedisError
 
 from ..exceptions import DomainError, PermissionDenied
 from ..services import gifts as gift_service
 from ..services import room as room_service
 from ..services.realtime import session_room
 from .auth import authenticated_only, signed_in_user
+from .roster import LocalRoster, RedisRoster
 from .validation import MAX_CHAT_LENGTH, MAX_PAYLOAD_BYTES, Field, rate_limit, validate
+
+log = logging.getLogger(__name__)
 
 SIGNAL_KINDS = frozenset({"description", "candidate", "restart"})
 
@@ -29,102 +34,28 @@ def member_room(session_id, user_id):
     return f"session:{session_id}:user:{user_id}"
 
 
-class Presence:
-    """Who is in which room on this process. Every method is atomic under one lock.
-
-    Raised hands are kept apart from the sockets, so a hand stays up when its owner reloads or
-    reconnects. They last while anyone is in the room: until lowered, until their owner is
-    removed, or until the room ends or empties.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._rooms = {}  # session_id -> {user_id: {"sid": ..., "participant": {...}}}
-        self._hands = {}  # session_id -> user ids with a raised hand
-
-    def add(self, session_id, sid, participant):
-        """Make ``sid`` the user's socket in the room; return the sid it replaced, if any.
-
-        The participant's ``hand_raised`` is set from the hand this user left up, if any.
-        """
-        with self._lock:
-            participant["hand_raised"] = participant["user_id"] in self._hands.get(session_id, ())
-            members = self._rooms.setdefault(session_id, {})
-            previous = members.get(participant["user_id"])
-            members[participant["user_id"]] = {"sid": sid, "participant": participant}
-        if previous is not None and previous["sid"] != sid:
-            return previous["sid"]
-        return None
-
-    def remove(self, session_id, user_id, sid=None):
-        """Drop the user (only if their socket is still ``sid``, when given); True if dropped."""
-        with self._lock:
-            members = self._rooms.get(session_id, {})
-            entry = members.get(user_id)
-            if entry is None or (sid is not None and entry["sid"] != sid):
-                return None
-            del members[user_id]
-            if not members:
-                self._rooms.pop(session_id, None)
-                self._hands.pop(session_id, None)
-            return entry["sid"]
-
-    def clear(self, session_id):
-        """Empty a room; return the (user_id, sid) pairs that were in it."""
-        with self._lock:
-            members = self._rooms.pop(session_id, {})
-            self._hands.pop(session_id, None)
-        return [(user_id, entry["sid"]) for user_id, entry in members.items()]
-
-    def is_member(self, session_id, user_id, sid=None):
-        with self._lock:
-            entry = self._rooms.get(session_id, {}).get(user_id)
-            return entry is not None and (sid is None or entry["sid"] == sid)
-
-    def update(self, session_id, user_id, **changes):
-        with self._lock:
-            entry = self._rooms.get(session_id, {}).get(user_id)
-            if entry is None:
-                return None
-            entry["participant"].update(changes)
-            return dict(entry["participant"])
-
-    def set_hand(self, session_id, user_id, raised):
-        """Raise or lower the user's hand, for now and for their next socket in this room."""
-        with self._lock:
-            hands = self._hands.setdefault(session_id, set())
-            if raised:
-                hands.add(user_id)
-            else:
-                hands.discard(user_id)
-            if not hands:
-                del self._hands[session_id]
-            entry = self._rooms.get(session_id, {}).get(user_id)
-            if entry is not None:
-                entry["participant"]["hand_raised"] = raised
-
-    def participants(self, session_id, *, exclude=None):
-        with self._lock:
-            return [
-                dict(entry["participant"])
-                for user_id, entry in self._rooms.get(session_id, {}).items()
-                if user_id != exclude
-            ]
-
-    def rooms_of(self, sid):
-        """(session_id, user_id) pairs where ``sid`` is the current socket."""
-        with self._lock:
-            return [
-                (session_id, user_id)
-                for session_id, members in self._rooms.items()
-                for user_id, entry in members.items()
-                if entry["sid"] == sid
-            ]
-
-
 def presence():
-    """This app's registry (each app built in a process, as tests do, has its own)."""
-    return current_app.extensions.setdefault("peerlearn_room_presence", Presence())
+    """This app's roster: in Redis when a message queue joins several server processes (so each
+    sees every participant), otherwise in this process's memory. Each app has its own."""
+    roster = current_app.extensions.get("peerlearn_room_roster")
+    if roster is None:
+        roster = current_app.extensions.setdefault("peerlearn_room_roster", _make_roster(current_app))
+    return roster
+
+
+def _make_roster(app):
+    url = app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    if not url:
+        return LocalRoster()
+    from redis import Redis
+
+    from ..extensions import socketio
+
+    client = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    prefix = f"peerlearn:roster:{app.config['SOCKETIO_CHANNEL']}"
+    return RedisRoster(
+        client, prefix, start_background_task=socketio.start_background_task, sleep=socketio.sleep
+    )
 
 
 def _error_body(exc):
@@ -158,9 +89,17 @@ def room_event(name, schema, *, limit=None, member=True):
                 result = handler(user, payload)
             except DomainError as exc:
                 error = _error_body(exc)
-                emit("error", {"event": name, **error})
-                return {"ok": False, "error": error}
-            return {"ok": True, **(result or {})}
+            except RedisError:
+                # The shared roster (or the rate-limit store) is away: refuse, keep the socket.
+                log.warning("room event %s refused: Redis is unreachable", name, exc_info=True)
+                error = {
+                    "code": "unavailable",
+                    "message": "The room can't be reached right now. Try again shortly.",
+                }
+            else:
+                return {"ok": True, **(result or {})}
+            emit("error", {"event": name, **error})
+            return {"ok": False, "error": error}
 
         checked = authenticated_only(wrapped)
         checked.event_name = name
@@ -265,7 +204,11 @@ def on_disconnect(*_reason):
     """A dropped or closed socket leaves every room it was in (signed in or not any more)."""
     sid = request.sid
     for session_id, user_id in presence().rooms_of(sid):
-        _leave(session_id, user_id, sid)
+        try:
+            _leave(session_id, user_id, sid)
+        except RedisError:
+            # Its stay is closed; the roster entry goes when its owner rejoins or the room ends.
+            log.warning("could not take socket %s out of room %s: Redis is unreachable", sid, session_id)
 
 
 @room_event(

@@ -1,0 +1,306 @@
+"""Who is in which live room: one entry per person, holding their current socket and the state
+the others see (name, role, hand, media).
+
+Two stores with one interface. ``LocalRoster`` keeps it in this process's memory: right for a
+single server process. ``RedisRoster`` keeps it in Redis, so that with a message queue every
+server process sees every participant, wherever their socket is connected: a signal from a
+client on one process to a client on another passes the "is the target in the room" check, and a
+join on any process lists everyone. Each process marks itself alive in Redis; entries of a process
+that died (and so can no longer have those sockets) are ignored and cleaned up, never ghosts.
+"""
+
+import json
+import logging
+import threading
+import uuid
+
+log = logging.getLogger(__name__)
+
+
+class LocalRoster:
+    """Presence in this process's memory. Every method is atomic under one lock."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rooms = {}  # session_id -> {user_id: {"sid": ..., "participant": {...}}}
+        self._hands = {}  # session_id -> user ids with a raised hand
+
+    def add(self, session_id, sid, participant):
+        """Make ``sid`` the user's socket in the room; return the sid it replaced, if any.
+
+        The participant's ``hand_raised`` is set from the hand this user left up, if any.
+        """
+        with self._lock:
+            participant["hand_raised"] = participant["user_id"] in self._hands.get(session_id, ())
+            members = self._rooms.setdefault(session_id, {})
+            previous = members.get(participant["user_id"])
+            members[participant["user_id"]] = {"sid": sid, "participant": dict(participant)}
+        if previous is not None and previous["sid"] != sid:
+            return previous["sid"]
+        return None
+
+    def remove(self, session_id, user_id, sid=None):
+        """Drop the user (only if their socket is still ``sid``, when given); their sid if dropped."""
+        with self._lock:
+            members = self._rooms.get(session_id, {})
+            entry = members.get(user_id)
+            if entry is None or (sid is not None and entry["sid"] != sid):
+                return None
+            del members[user_id]
+            if not members:
+                self._rooms.pop(session_id, None)
+                self._hands.pop(session_id, None)
+            return entry["sid"]
+
+    def clear(self, session_id):
+        """Empty a room; return the (user_id, sid) pairs that were in it."""
+        with self._lock:
+            members = self._rooms.pop(session_id, {})
+            self._hands.pop(session_id, None)
+        return [(user_id, entry["sid"]) for user_id, entry in members.items()]
+
+    def is_member(self, session_id, user_id, sid=None):
+        with self._lock:
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            return entry is not None and (sid is None or entry["sid"] == sid)
+
+    def update(self, session_id, user_id, **changes):
+        """Change a participant's visible state; the new state, or None if they are not in."""
+        with self._lock:
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            if entry is None:
+                return None
+            entry["participant"].update(changes)
+            return dict(entry["participant"])
+
+    def set_hand(self, session_id, user_id, raised):
+        """Raise or lower the user's hand, for now and for their next socket in this room."""
+        with self._lock:
+            hands = self._hands.setdefault(session_id, set())
+            if raised:
+                hands.add(user_id)
+            else:
+                hands.discard(user_id)
+            if not hands:
+                del self._hands[session_id]
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            if entry is not None:
+                entry["participant"]["hand_raised"] = raised
+
+    def participants(self, session_id, *, exclude=None):
+        with self._lock:
+            return [
+                dict(entry["participant"])
+                for user_id, entry in self._rooms.get(session_id, {}).items()
+                if user_id != exclude
+            ]
+
+    def rooms_of(self, sid):
+        """(session_id, user_id) pairs where ``sid`` is the current socket."""
+        with self._lock:
+            return [
+                (session_id, user_id)
+                for session_id, members in self._rooms.items()
+                for user_id, entry in members.items()
+                if entry["sid"] == sid
+            ]
+
+
+# The scripts work on one room: KEYS[1] its hash (field = user id, value = {"sid", "node",
+# "participant"}), KEYS[2] the set of user ids with a raised hand, kept apart from the sockets so
+# a hand stays up over a reload, until lowered or the room empties.
+_ADD = """
+local entry = cjson.decode(ARGV[2])
+entry['participant']['hand_raised'] = redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {previous or false, entry['participant']['hand_raised'] and 1 or 0}
+"""
+_REMOVE = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return nil end
+if ARGV[2] ~= '' and cjson.decode(current)['sid'] ~= ARGV[2] then return nil end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+return current
+"""
+_SET_HAND = """
+if ARGV[2] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+else
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return nil end
+local entry = cjson.decode(current)
+entry['participant']['hand_raised'] = ARGV[2] == '1'
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
+return 1
+"""
+_UPDATE = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return nil end
+local entry = cjson.decode(current)
+for key, value in pairs(cjson.decode(ARGV[2])) do entry['participant'][key] = value end
+local encoded = cjson.encode(entry)
+redis.call('HSET', KEYS[1], ARGV[1], encoded)
+return encoded
+"""
+_CLEAR = """
+local entries = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+return entries
+"""
+
+
+class RedisRoster:
+    """Presence shared by every server process through Redis (see the module docstring)."""
+
+    NODE_TTL_SECONDS = 45
+    HEARTBEAT_SECONDS = 15
+    ROOM_TTL_SECONDS = 24 * 3600
+
+    def __init__(self, client, prefix, *, start_background_task, sleep):
+        self._redis = client
+        self._prefix = prefix
+        self._node = uuid.uuid4().hex
+        self._start_background_task = start_background_task
+        self._sleep = sleep
+        self._heartbeat = None
+        self._lock = threading.Lock()
+        self._local = {}  # sid -> {(session_id, user_id)} for sockets on this process
+        self._add = client.register_script(_ADD)
+        self._remove = client.register_script(_REMOVE)
+        self._update = client.register_script(_UPDATE)
+        self._set_hand = client.register_script(_SET_HAND)
+        self._clear = client.register_script(_CLEAR)
+
+    # ----- keys and liveness
+
+    def _room_key(self, session_id):
+        return f"{self._prefix}:room:{session_id}"
+
+    def _keys(self, session_id):
+        return [self._room_key(session_id), f"{self._prefix}:hands:{session_id}"]
+
+    def _node_key(self, node):
+        return f"{self._prefix}:node:{node}"
+
+    def _mark_alive(self):
+        self._redis.set(self._node_key(self._node), "1", ex=self.NODE_TTL_SECONDS)
+
+    def _beat(self):
+        while True:
+            self._sleep(self.HEARTBEAT_SECONDS)
+            try:
+                self._mark_alive()
+            except Exception:  # Redis away for a moment: the next beat tries again
+                log.warning("could not refresh this server's presence in Redis", exc_info=True)
+
+    def _ensure_heartbeat(self):
+        with self._lock:
+            if self._heartbeat is not None:
+                return
+            self._heartbeat = True
+        self._mark_alive()
+        self._heartbeat = self._start_background_task(self._beat)
+
+    def _live(self, entries):
+        """Drop (and forget) entries whose process is gone."""
+        nodes = {entry["node"] for entry in entries.values()}
+        if not nodes:
+            return entries
+        alive = dict(zip(nodes, self._redis.mget([self._node_key(node) for node in nodes]), strict=True))
+        return {user_id: entry for user_id, entry in entries.items() if alive[entry["node"]] is not None}
+
+    def _entries(self, session_id):
+        raw = self._redis.hgetall(self._room_key(session_id))
+        entries = {int(user_id): json.loads(value) for user_id, value in raw.items()}
+        live = self._live(entries)
+        dead = [str(user_id) for user_id in entries if user_id not in live]
+        if dead:
+            self._redis.hdel(self._room_key(session_id), *dead)
+        return live
+
+    def _track(self, sid, pair, present):
+        with self._lock:
+            pairs = self._local.setdefault(sid, set())
+            if present:
+                pairs.add(pair)
+            else:
+                pairs.discard(pair)
+            if not pairs:
+                self._local.pop(sid, None)
+
+    # ----- the roster interface
+
+    def add(self, session_id, sid, participant):
+        self._ensure_heartbeat()
+        user_id = participant["user_id"]
+        entry = json.dumps({"sid": sid, "node": self._node, "participant": participant})
+        previous, hand_raised = self._add(
+            keys=self._keys(session_id), args=[str(user_id), entry, self.ROOM_TTL_SECONDS]
+        )
+        participant["hand_raised"] = bool(hand_raised)
+        self._track(sid, (session_id, user_id), True)
+        if not previous:
+            return None
+        previous = json.loads(previous)
+        if previous["sid"] == sid:
+            return None
+        self._track(previous["sid"], (session_id, user_id), False)
+        alive = self._redis.exists(self._node_key(previous["node"]))
+        return previous["sid"] if alive else None
+
+    def remove(self, session_id, user_id, sid=None):
+        removed = self._remove(keys=self._keys(session_id), args=[str(user_id), sid or ""])
+        if removed is None:
+            return None
+        removed_sid = json.loads(removed)["sid"]
+        self._track(removed_sid, (session_id, user_id), False)
+        return removed_sid
+
+    def clear(self, session_id):
+        flat = self._clear(keys=self._keys(session_id))
+        pairs = []
+        for user_id, value in zip(flat[::2], flat[1::2], strict=True):
+            sid = json.loads(value)["sid"]
+            pairs.append((int(user_id), sid))
+            self._track(sid, (session_id, int(user_id)), False)
+        return pairs
+
+    def is_member(self, session_id, user_id, sid=None):
+        if sid is not None:
+            # Asked about a socket of this process: known here without a round trip when absent.
+            with self._lock:
+                if (session_id, user_id) not in self._local.get(sid, ()):
+                    return False
+        value = self._redis.hget(self._room_key(session_id), str(user_id))
+        if value is None:
+            return False
+        entry = json.loads(value)
+        if sid is not None:
+            return entry["sid"] == sid
+        return entry["node"] == self._node or bool(self._redis.exists(self._node_key(entry["node"])))
+
+    def update(self, session_id, user_id, **changes):
+        updated = self._update(keys=[self._room_key(session_id)], args=[str(user_id), json.dumps(changes)])
+        return json.loads(updated)["participant"] if updated is not None else None
+
+    def set_hand(self, session_id, user_id, raised):
+        self._set_hand(
+            keys=self._keys(session_id), args=[str(user_id), "1" if raised else "0", self.ROOM_TTL_SECONDS]
+        )
+
+    def participants(self, session_id, *, exclude=None):
+        return [
+            entry["participant"]
+            for user_id, entry in sorted(self._entries(session_id).items())
+            if user_id != exclude
+        ]
+
+    def rooms_of(self, sid):
+        with self._lock:
+            return sorted(self._local.get(sid, ()))

@@ -1,0 +1,148 @@
+"""The room roster: the same behaviour from process memory and from Redis, where every server
+process sees every participant and a dead process leaves no ghosts."""
+
+import os
+import threading
+import uuid
+
+import pytest
+
+from peerlearn.sockets.roster import LocalRoster, RedisRoster
+from tests.conftest import unavailable
+
+
+@pytest.fixture
+def redis_client():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        unavailable("set TEST_REDIS_URL=redis://… to run the Redis roster tests")
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(url, decode_responses=True)
+    try:
+        client.ping()
+    except RedisError as exc:
+        unavailable(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+    prefix = f"test-roster-{uuid.uuid4().hex}"
+    yield client, prefix
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def no_background(_task):
+    """Heartbeats are not needed within a test: each process marks itself alive on first use."""
+    return None
+
+
+def redis_roster(client, prefix):
+    return RedisRoster(client, prefix, start_background_task=no_background, sleep=lambda _s: None)
+
+
+@pytest.fixture(params=["local", "redis"])
+def make_rosters(request):
+    """A factory of rosters that share state as server processes of one deployment do."""
+    if request.param == "local":
+        shared = LocalRoster()
+        return lambda: shared
+    client, prefix = request.getfixturevalue("redis_client")
+    return lambda: redis_roster(client, prefix)
+
+
+def person(user_id, name="Ana"):
+    return {"user_id": user_id, "name": name, "role": "learner", "hand_raised": False, "audio": False}
+
+
+def test_one_entry_per_person_and_the_newer_socket_wins(make_rosters):
+    roster = make_rosters()
+    assert roster.add(7, "sid-a", person(1)) is None
+    assert roster.add(7, "sid-b", person(1)) == "sid-a"  # a reload replaces the old socket
+    assert roster.is_member(7, 1) and roster.is_member(7, 1, "sid-b")
+    assert not roster.is_member(7, 1, "sid-a")
+    assert [p["user_id"] for p in roster.participants(7)] == [1]
+    assert roster.rooms_of("sid-b") == [(7, 1)] and roster.rooms_of("sid-a") == []
+    # The old socket's late disconnect does not take the person out.
+    assert roster.remove(7, 1, "sid-a") is None
+    assert roster.remove(7, 1, "sid-b") == "sid-b"
+    assert roster.participants(7) == [] and not roster.is_member(7, 1)
+
+
+def test_state_updates_and_hands_survive_a_reload(make_rosters):
+    roster = make_rosters()
+    roster.add(7, "sid-a", person(1))
+    roster.add(7, "sid-m", person(2, "Meera"))
+    assert roster.update(7, 1, audio=True, video=True)["audio"] is True
+    assert roster.update(7, 99, audio=True) is None
+    roster.set_hand(7, 1, True)
+    roster.remove(7, 1, "sid-a")
+    again = person(1)
+    roster.add(7, "sid-a2", again)
+    assert again["hand_raised"] is True
+    assert [p["hand_raised"] for p in roster.participants(7, exclude=2)] == [True]
+    roster.set_hand(7, 1, False)
+    assert roster.participants(7, exclude=2)[0]["hand_raised"] is False
+
+
+def test_an_emptied_room_forgets_its_hands_and_clear_empties_it(make_rosters):
+    roster = make_rosters()
+    roster.add(7, "sid-a", person(1))
+    roster.set_hand(7, 1, True)
+    roster.remove(7, 1)
+    fresh = person(1)
+    roster.add(7, "sid-b", fresh)
+    assert fresh["hand_raised"] is False
+    roster.add(7, "sid-m", person(2, "Meera"))
+    assert sorted(roster.clear(7)) == [(1, "sid-b"), (2, "sid-m")]
+    assert roster.participants(7) == [] and roster.rooms_of("sid-m") == []
+
+
+def test_two_processes_see_each_other(redis_client):
+    client, prefix = redis_client
+    first, second = redis_roster(client, prefix), redis_roster(client, prefix)
+    first.add(7, "sid-on-first", person(1))
+    second.add(7, "sid-on-second", person(2, "Meera"))
+    # A signal from the second process to someone on the first passes the membership check.
+    assert second.is_member(7, 1) and first.is_member(7, 2)
+    assert {p["user_id"] for p in first.participants(7)} == {1, 2}
+    # Reconnecting through the other process replaces the socket on the first.
+    assert second.add(7, "sid-1-on-second", person(1)) == "sid-on-first"
+    assert first.remove(7, 1, "sid-on-first") is None  # its late disconnect changes nothing
+    assert second.is_member(7, 1, "sid-1-on-second")
+
+
+def test_a_dead_process_leaves_no_ghosts(redis_client):
+    client, prefix = redis_client
+    alive, dying = redis_roster(client, prefix), redis_roster(client, prefix)
+    alive.add(7, "sid-alive", person(1))
+    dying.add(7, "sid-dying", person(2, "Ben"))
+    assert alive.is_member(7, 2)
+    client.delete(f"{prefix}:node:{dying._node}")  # its heartbeat key expired
+    assert not alive.is_member(7, 2)
+    assert [p["user_id"] for p in alive.participants(7)] == [1]
+    assert client.hget(f"{prefix}:room:7", "2") is None  # and it was cleaned up
+    # Coming back through a live process is a plain join, not a replacement of a dead socket.
+    assert alive.add(7, "sid-ben-new", person(2, "Ben")) is None
+
+
+def test_the_heartbeat_keeps_the_process_alive(redis_client):
+    client, prefix = redis_client
+    beats = threading.Event()
+    started = []
+
+    def start(task):
+        started.append(task)
+
+    def sleep(_seconds):
+        if beats.is_set():
+            raise SystemExit  # end the loop after one beat
+        beats.set()
+
+    roster = RedisRoster(client, prefix, start_background_task=start, sleep=sleep)
+    roster.add(7, "sid", person(1))
+    (task,) = started
+    client.delete(f"{prefix}:node:{roster._node}")
+    with pytest.raises(SystemExit):
+        task()
+    assert client.ttl(f"{prefix}:node:{roster._node}") > 0
