@@ -25,7 +25,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import avatars, room, skills
+from . import avatars, realtime, room, skills
 
 EDITABLE_FIELDS = {
     "title",
@@ -339,7 +339,7 @@ def complete_due_sessions(now=None):
             LearningSession.starts_at <= now,
         )
     ).all()
-    completed = 0
+    completed, ended = 0, []
     for session in candidates:
         if room.closes_at(session) > now:
             continue
@@ -351,8 +351,16 @@ def complete_due_sessions(now=None):
         ).rowcount
         if won:
             room.settle_attendance(session, now)
+            ended.append(session.id)
         completed += won
     db.session.commit()
+    for session_id in ended:
+        # Anyone still in the room is told, as when the mentor ends it.
+        realtime.emit(
+            "room:ended",
+            {"session_id": session_id, "status": "completed"},
+            room=realtime.session_room(session_id),
+        )
     return completed
 
 

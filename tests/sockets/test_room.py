@@ -495,3 +495,16 @@ def test_a_lapsed_sign_in_drops_the_socket_from_the_room(room, connect):
     assert not ana.is_connected()
     assert db.session.scalar(select(ChatMessage.id)) is None
     assert received(mentor, "room:participant_left") == [{"session_id": sid, "user_id": room["ana"].id}]
+
+
+def test_a_session_nobody_ended_is_closed_for_everyone_still_in_the_room(app, room, connect, time_machine):
+    from peerlearn.services.sessions import complete_due_sessions
+
+    session = room["session"]
+    mentor, ana = connect("mentor@example.com"), connect("ana@example.com")
+    assert join(mentor, session.id)["ok"] and join(ana, session.id)["ok"]
+    received(mentor), received(ana)
+    time_machine.move_to(session.ends_at + timedelta(minutes=31), tick=False)
+    assert complete_due_sessions() == 1
+    for sio in (mentor, ana):
+        assert received(sio, "room:ended") == [{"session_id": session.id, "status": "completed"}]
