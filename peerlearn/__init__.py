@@ -68,12 +68,19 @@ def register_extensions(app):
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    # One SocketIO object serves every app built in this process (tests build many); its options
+    # accumulate, so drop the queue manager an earlier app made, or an app without a queue would
+    # keep publishing to it.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         channel=app.config["SOCKETIO_CHANNEL"],
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
+        # One client's events are handled one after another, in the order sent: a WebRTC offer
+        # must reach the peer before its ICE candidates, a lowered hand after the raise.
+        async_handlers=False,
         logger=False,
         engineio_logger=False,
     )
