@@ -87,6 +87,9 @@ def register_extensions(app):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             _tune_sqlite(db.engine)
+    from .services import outbox
+
+    outbox.init_app(app)  # what a request's transactions recorded is handed on by its end
 
 
 def _tune_sqlite(engine):
@@ -116,6 +119,7 @@ def register_blueprints(app):
     from .blueprints.dashboards import bp as dashboards_bp
     from .blueprints.dev import bp as dev_bp
     from .blueprints.main import bp as main_bp
+    from .blueprints.notifications import bp as notifications_bp
     from .blueprints.payments import bp as payments_bp
     from .blueprints.sessions import bp as sessions_bp
     from .blueprints.users import bp as users_bp
@@ -127,6 +131,7 @@ def register_blueprints(app):
     app.register_blueprint(booking_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(api_bp, url_prefix="/api")
     if app.config["DEV_OUTBOX_ENABLED"]:
         app.register_blueprint(dev_bp, url_prefix="/dev")

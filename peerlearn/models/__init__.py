@@ -16,6 +16,7 @@ from .learning_session import (
     session_skills,
 )
 from .ledger import PAYMENT_KINDS, REFUND_KINDS, EntryKind, LedgerEntry, Payout, PayoutStatus
+from .notification import TRANSACTIONAL_KINDS, Notification, NotificationKind, NotificationPreference
 from .payment import Payment, PaymentPurpose, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from .room import Attendance, ChatMessage, Gift, GiftStatus, RoomRemoval
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
@@ -29,6 +30,7 @@ __all__ = [
     "PAYMENT_KINDS",
     "REFUND_KINDS",
     "SELF_SERVICE_ROLES",
+    "TRANSACTIONAL_KINDS",
     "AccountToken",
     "Attendance",
     "AuthKind",
@@ -43,6 +45,9 @@ __all__ = [
     "GiftStatus",
     "LearningSession",
     "LedgerEntry",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
     "OutboundEmail",
     "Payment",
     "PaymentPurpose",

@@ -14,8 +14,17 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, TokenInvalid, ValidationError
 from ..extensions import db
-from ..models import SELF_SERVICE_ROLES, AccountToken, Role, TokenPurpose, User, hash_token, utcnow
-from . import auth, mail, passwords, ratelimit, skills
+from ..models import (
+    SELF_SERVICE_ROLES,
+    AccountToken,
+    NotificationKind,
+    Role,
+    TokenPurpose,
+    User,
+    hash_token,
+    utcnow,
+)
+from . import auth, mail, notifications, outbox, passwords, ratelimit, skills
 
 PROFILE_FIELDS = {"name", "headline", "bio", "timezone", "skills", "interests", "hourly_rate_paise"}
 MENTOR_ONLY_FIELDS = {"headline", "hourly_rate_paise"}
@@ -312,10 +321,16 @@ def reset_password(signed, new_password):
     user.password_hash = passwords.hash_password(new_password)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()  # they just proved they read this inbox
-    notice = mail.compose(user, "password_changed", "Your PeerLearn password was changed")
+    notifications.notify(
+        user,
+        NotificationKind.SECURITY,
+        title="Your password was changed",
+        body="Every device was signed out. If this wasn't you, reset your password now.",
+        email=notifications.Email("password_changed", "Your PeerLearn password was changed"),
+    )
     db.session.commit()
     auth.end_sessions_of(user)
-    mail.dispatch(notice)
+    outbox.dispatch()
     return user
 
 

@@ -23,6 +23,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
+from . import outbox
 
 
 def take_seat(session_id, now):
@@ -124,11 +125,12 @@ def book(session_id, learner, *, now=None):
         if existing is None:
             raise
         return existing, False
-    db.session.commit()
     if booking.status == BookingStatus.CONFIRMED:
         from . import notify
 
         notify.booking_confirmed(booking)
+    db.session.commit()
+    outbox.dispatch()
     return booking, True
 
 
@@ -230,11 +232,12 @@ def cancel(booking, actor, *, reason="", now=None):
                 key=f"booking-{booking.id}-cancel",
                 reason="Booking cancelled",
             )
-    db.session.commit()
-    db.session.refresh(booking)
-    if refund is not None:
-        payments.dispatch_refund(refund)
     from . import notify
 
     notify.booking_cancelled(booking, refund)
+    db.session.commit()
+    db.session.refresh(booking)
+    outbox.dispatch()
+    if refund is not None:
+        payments.dispatch_refund(refund)
     return refund

@@ -191,7 +191,11 @@ def mark_payout_paid(admin, payout_id, reference):
             mentor_id=payout.mentor_id,
         )
     )
+    from . import notify, outbox
+
+    notify.payout_paid(payout)
     db.session.commit()
+    outbox.dispatch()
     db.session.refresh(payout)
     return payout
 

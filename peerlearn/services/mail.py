@@ -1,11 +1,11 @@
-"""Composing email: records are written in the caller's transaction, sent after it commits."""
+"""Composing email: records are written in the caller's transaction and staged on the outbox,
+which hands them to the `emails` queue once that transaction commits."""
 
 from flask import current_app, has_request_context, render_template, url_for
 
 from ..extensions import db
 from ..models import OutboundEmail
-from ..tasks import enqueue
-from ..tasks.email import send_email
+from . import outbox
 
 
 def absolute_url(endpoint, **values):
@@ -32,10 +32,9 @@ def compose(user, template, subject, **context):
         html_body=render_template(f"emails/{template}.html", subject=subject, **context),
     )
     db.session.add(email)
-    return email
+    return outbox.stage(email)
 
 
-def dispatch(*emails):
-    """Hand committed emails to the `emails` queue (or send them now in the embedded mode)."""
-    for email in emails:
-        enqueue("emails", send_email, email.id, job_id=f"email-{email.id}")
+def dispatch(*_emails):
+    """Hand committed emails on (see services.outbox); call after the commit that recorded them."""
+    outbox.dispatch()

@@ -1,32 +1,43 @@
-"""Telling people what happened to their bookings and sessions, by email for now.
-
-Each function composes its emails in the current transaction's session and dispatches them
-after committing, so a mail outage never undoes the change that caused the message.
+"""What each event tells whom. Every function records its notifications and emails in the caller's
+transaction (through ``notifications.notify``) and commits nothing: the caller commits with the
+change that caused them, then calls ``outbox.dispatch()``.
 """
 
 from flask import current_app
 
-from ..extensions import db
 from ..jinja import format_inr, localtime
+from ..models import NotificationKind
 from . import mail
+from .notifications import Email, notify
 
 
 def _when(session, user):
     return localtime(session.starts_at, "%a %d %b %Y, %I:%M %p", tz=user.timezone) + f" ({user.timezone})"
 
 
-def _send(user, subject, heading, lines, action_label=None, action_url=None):
-    email = mail.compose(
-        user,
+def _path(endpoint, **values):
+    from flask import url_for
+
+    with current_app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def _tell(
+    user, kind, *, title, lines, heading, subject, action_label=None, endpoint=None, data=None, **values
+):
+    """One notification with the same words in the app and in the generic notice email."""
+    url = _path(endpoint, **values) if endpoint else ""
+    email = Email(
         "notice",
         subject,
-        heading=heading,
-        lines=lines,
-        action_label=action_label,
-        action_url=action_url,
+        {
+            "heading": heading,
+            "lines": lines,
+            "action_label": action_label,
+            "action_url": mail.absolute_url(endpoint, **values) if endpoint else None,
+        },
     )
-    db.session.commit()
-    mail.dispatch(email)
+    return notify(user, kind, title=title, body=" ".join(lines), url=url, data=data, email=email)
 
 
 def booking_confirmed(booking, payment=None):
@@ -37,13 +48,57 @@ def booking_confirmed(booking, payment=None):
     ]
     if payment is not None:
         lines.append(f"Paid: {format_inr(payment.amount_paise)} (receipt {payment.receipt}).")
-    _send(
+    _tell(
         learner,
-        f"Booked: {session.title}",
-        "Your seat is confirmed",
-        lines,
-        "View your booking",
-        mail.absolute_url("booking.detail", booking_id=booking.id),
+        NotificationKind.BOOKING_CONFIRMED,
+        title=f"Booked: {session.title}",
+        lines=lines,
+        heading="Your seat is confirmed",
+        subject=f"Booked: {session.title}",
+        action_label="View your booking",
+        endpoint="booking.detail",
+        booking_id=booking.id,
+        data={"booking_id": booking.id, "session_id": session.id},
+    )
+    if payment is not None:
+        mentor = session.mentor
+        _tell(
+            mentor,
+            NotificationKind.PAYMENT_RECEIVED,
+            title=f"{learner.name} booked “{session.title}”",
+            lines=[
+                f"{learner.name} paid {format_inr(payment.amount_paise)} for a seat in “{session.title}”.",
+                f"{session.seats_taken} of {session.capacity} seats are taken.",
+            ],
+            heading="New paid booking",
+            subject=f"New booking: {session.title}",
+            action_label="See your session",
+            endpoint="sessions.detail",
+            session_id=session.id,
+            data={"session_id": session.id, "payment_id": payment.id},
+        )
+
+
+def payment_failed(payment):
+    booking = payment.booking
+    if booking is None:
+        return
+    session, learner = booking.session, booking.learner
+    lines = [f"Your payment of {format_inr(payment.amount_paise)} for “{session.title}” did not go through."]
+    if payment.failure_reason:
+        lines.append(f"Reason given: {payment.failure_reason}")
+    lines.append("Your seat is still held for a while: you can try again with another method.")
+    _tell(
+        learner,
+        NotificationKind.PAYMENT_FAILED,
+        title=f"Payment failed: {session.title}",
+        lines=lines,
+        heading="Your payment didn't go through",
+        subject=f"Payment failed: {session.title}",
+        action_label="Try again",
+        endpoint="booking.detail",
+        booking_id=booking.id,
+        data={"booking_id": booking.id},
     )
 
 
@@ -57,59 +112,141 @@ def booking_cancelled(booking, refund=None):
     elif booking.amount_paise and booking.confirmed_at:
         hours = current_app.config["FULL_REFUND_HOURS"]
         lines.append(f"Cancellations within {hours} hours of the start are not refunded.")
-    _send(
+    _tell(
         learner,
-        f"Cancelled: {session.title}",
-        "Booking cancelled",
-        lines,
-        "Find another session",
-        mail.absolute_url("sessions.browse"),
+        NotificationKind.BOOKING_CANCELLED,
+        title=f"Cancelled: {session.title}",
+        lines=lines,
+        heading="Booking cancelled",
+        subject=f"Cancelled: {session.title}",
+        action_label="Find another session",
+        endpoint="sessions.browse",
+        data={"booking_id": booking.id},
     )
 
 
 def refund_processed(refund):
     payment = refund.payment
-    payer = payment.payer
-    title = payment.booking.session.title if payment.booking else "your payment"
-    _send(
-        payer,
-        f"Refund processed: {format_inr(refund.amount_paise)}",
-        "Your refund has been processed",
-        [
+    title = payment.booking.session.title if payment.booking else "your gift"
+    _tell(
+        payment.payer,
+        NotificationKind.REFUND_PROCESSED,
+        title=f"Refund processed: {format_inr(refund.amount_paise)}",
+        lines=[
             f"We refunded {format_inr(refund.amount_paise)} for “{title}”.",
             "Banks usually show it within 5–7 working days.",
         ],
+        heading="Your refund has been processed",
+        subject=f"Refund processed: {format_inr(refund.amount_paise)}",
+        endpoint="booking.detail" if payment.booking_id else None,
+        data={"refund_id": refund.id},
+        **({"booking_id": payment.booking_id} if payment.booking_id else {}),
     )
 
 
 def session_cancelled(session, bookings):
     for booking in bookings:
         learner = booking.learner
-        _send(
+        _tell(
             learner,
-            f"Session cancelled: {session.title}",
-            "Your session was cancelled",
-            [
+            NotificationKind.SESSION_CANCELLED,
+            title=f"Session cancelled: {session.title}",
+            lines=[
                 f"{session.mentor.name} cancelled “{session.title}” ({_when(session, learner)}).",
                 *([f"Reason: {session.cancel_reason}"] if session.cancel_reason else []),
                 *(["Your payment is being refunded in full."] if booking.amount_paise else []),
             ],
-            "Find another session",
-            mail.absolute_url("sessions.browse"),
+            heading="Your session was cancelled",
+            subject=f"Session cancelled: {session.title}",
+            action_label="Find another session",
+            endpoint="sessions.browse",
+            data={"session_id": session.id, "booking_id": booking.id},
         )
 
 
 def session_rescheduled(session, bookings):
     for booking in bookings:
         learner = booking.learner
-        _send(
+        _tell(
             learner,
-            f"New time: {session.title}",
-            "Your session has a new time",
-            [
+            NotificationKind.SESSION_RESCHEDULED,
+            title=f"New time: {session.title}",
+            lines=[
                 f"{session.mentor.name} moved “{session.title}” to {_when(session, learner)}.",
                 "If the new time doesn't work for you, you can cancel with a full refund.",
             ],
-            "View your booking",
-            mail.absolute_url("booking.detail", booking_id=booking.id),
+            heading="Your session has a new time",
+            subject=f"New time: {session.title}",
+            action_label="View your booking",
+            endpoint="booking.detail",
+            booking_id=booking.id,
+            data={"session_id": session.id, "booking_id": booking.id},
         )
+
+
+def session_started(session, learners):
+    for learner in learners:
+        _tell(
+            learner,
+            NotificationKind.SESSION_STARTED,
+            title=f"Live now: {session.title}",
+            lines=[f"{session.mentor.name} has started “{session.title}”. Join the room now."],
+            heading="Your session is live",
+            subject=f"Live now: {session.title}",
+            action_label="Join the room",
+            endpoint="sessions.room",
+            session_id=session.id,
+            data={"session_id": session.id},
+        )
+
+
+def gift_received(gift):
+    from ..extensions import db
+    from ..models import User
+
+    session = gift.session_id
+    mentor = db.session.get(User, gift.mentor_id)
+    lines = [f"{gift.sender.name} sent you a {format_inr(gift.amount_paise)} gift."]
+    if gift.message:
+        lines.append(f"“{gift.message}”")
+    _tell(
+        mentor,
+        NotificationKind.GIFT_RECEIVED,
+        title=f"{gift.sender.name} sent you {format_inr(gift.amount_paise)}",
+        lines=lines,
+        heading="You received a gift",
+        subject=f"A {format_inr(gift.amount_paise)} gift from {gift.sender.name}",
+        action_label="See your earnings",
+        endpoint="booking.earnings",
+        data={"gift_id": gift.id, "session_id": session},
+    )
+
+
+def payout_paid(payout):
+    _tell(
+        payout.mentor,
+        NotificationKind.PAYOUT_PAID,
+        title=f"Payout paid: {format_inr(payout.amount_paise)}",
+        lines=[
+            f"We paid out {format_inr(payout.amount_paise)} to you.",
+            *([f"Reference: {payout.reference}"] if payout.reference else []),
+        ],
+        heading="Your payout is on its way",
+        subject=f"Payout paid: {format_inr(payout.amount_paise)}",
+        action_label="See your earnings",
+        endpoint="booking.earnings",
+        data={"payout_id": payout.id},
+    )
+
+
+def security_event(user, title, lines):
+    _tell(
+        user,
+        NotificationKind.SECURITY,
+        title=title,
+        lines=lines,
+        heading=title,
+        subject=title,
+        action_label="Review your devices",
+        endpoint="users.edit_profile",
+    )

@@ -28,7 +28,7 @@ from ..models import (
     utcnow,
 )
 from ..payments import GatewayError, get_gateway
-from . import gifts, ledger
+from . import gifts, ledger, outbox
 from .booking import take_seat
 
 log = logging.getLogger(__name__)
@@ -220,16 +220,22 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         late_refund = _confirm_paid_booking(payment, now)
     elif payment.purpose == PaymentPurpose.GIFT:
         gift = gifts.mark_paid(payment, now)
+    from . import notify
+
+    if (
+        payment.booking is not None
+        and payment.booking.status == BookingStatus.CONFIRMED
+        and late_refund is None
+    ):
+        notify.booking_confirmed(payment.booking, payment)
+    if gift is not None:
+        notify.gift_received(gift)
     db.session.commit()
+    outbox.dispatch()
     if late_refund is not None:
         dispatch_refund(late_refund)
     if gift is not None:
         gifts.announce(gift)
-    if payment.booking is not None:
-        from . import notify
-
-        if payment.booking.status == BookingStatus.CONFIRMED and late_refund is None:
-            notify.booking_confirmed(payment.booking, payment)
     return payment
 
 
@@ -286,7 +292,7 @@ def _confirm_paid_booking(payment, now):
 
 def mark_failed(payment, gateway_payment_id, reason):
     now = utcnow()
-    db.session.execute(
+    failed = db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == PaymentStatus.CREATED.value)
         .values(
@@ -297,10 +303,16 @@ def mark_failed(payment, gateway_payment_id, reason):
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
     if payment.purpose == PaymentPurpose.GIFT:
         gifts.mark_failed(payment)
+    elif failed:  # told once, when the payment first fails
+        from . import notify
+
+        db.session.refresh(payment)
+        notify.payment_failed(payment)
     db.session.commit()
+    outbox.dispatch()
     db.session.refresh(payment)
 
 
@@ -426,12 +438,13 @@ def apply_refund_status(refund, gateway_refund_id, status, *, reason=""):
             .values(refunded_paise=Payment.refunded_paise - refund.amount_paise, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    db.session.commit()
-    db.session.refresh(refund)
     if status == "processed":
         from . import notify
 
         notify.refund_processed(refund)
+    db.session.commit()
+    db.session.refresh(refund)
+    outbox.dispatch()
     return refund
 
 

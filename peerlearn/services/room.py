@@ -20,6 +20,7 @@ from ..models import (
     LearningSession,
     RoomRemoval,
     SessionStatus,
+    User,
     utcnow,
 )
 
@@ -110,11 +111,16 @@ def start(mentor, session_id, now=None):
         .values(status=SessionStatus.LIVE.value, started_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    if won:
+        from . import notify
+
+        notify.session_started(session, [db.session.get(User, uid) for uid in booked_learner_ids(session.id)])
     db.session.commit()
     db.session.refresh(session)
     if won:
-        from . import realtime
+        from . import outbox, realtime
 
+        outbox.dispatch()
         for learner_id in booked_learner_ids(session.id):
             realtime.emit(
                 "session:started",

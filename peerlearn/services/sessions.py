@@ -25,7 +25,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import avatars, realtime, room, skills
+from . import avatars, outbox, realtime, room, skills
 
 EDITABLE_FIELDS = {
     "title",
@@ -246,11 +246,12 @@ def update_session(mentor, session_id, changes, *, now=None):
         )
         for booking in booked:
             booking.rescheduled_at = now
-    db.session.commit()
     if booked:
         from . import notify
 
         notify.session_rescheduled(session, [b for b in booked if b.status == BookingStatus.CONFIRMED])
+    db.session.commit()
+    outbox.dispatch()
     return session
 
 
@@ -320,12 +321,13 @@ def cancel_session(actor, session_id, *, reason="", now=None):
                     )
                 )
     session.seats_taken = 0
-    db.session.commit()
-    for refund in refunds:
-        payments.dispatch_refund(refund)
     from . import notify
 
     notify.session_cancelled(session, [b for b in bookings if b.confirmed_at is not None])
+    db.session.commit()
+    outbox.dispatch()
+    for refund in refunds:
+        payments.dispatch_refund(refund)
     return session
 
 

@@ -1,0 +1,203 @@
+"""Notifications: recorded with the change that causes them, shown live and by email per the
+user's preferences.
+
+``notify()`` is the one way in. In the caller's transaction it writes the ``Notification`` (if the
+user wants this kind in the app) and its email (if they want it by email; receipts and security
+mail always go), and stages both on the outbox, which hands them on after the commit: the
+notification to the user's sockets as a ``notification`` event, the email to the ``emails`` queue.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, update
+
+from ..exceptions import ValidationError
+from ..extensions import db
+from ..models import (
+    TRANSACTIONAL_KINDS,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    utcnow,
+)
+from . import mail, outbox
+
+# What each kind is called on the preferences page.
+KIND_LABELS = {
+    NotificationKind.BOOKING_CONFIRMED: "Booking confirmations and receipts",
+    NotificationKind.BOOKING_CANCELLED: "Bookings cancelled",
+    NotificationKind.PAYMENT_RECEIVED: "Payments received",
+    NotificationKind.PAYMENT_FAILED: "Payments that failed",
+    NotificationKind.SESSION_REMINDER: "Reminders before a session",
+    NotificationKind.SESSION_STARTED: "A booked session has started",
+    NotificationKind.SESSION_CANCELLED: "A booked session was cancelled",
+    NotificationKind.SESSION_RESCHEDULED: "A booked session has a new time",
+    NotificationKind.REFUND_PROCESSED: "Refunds processed",
+    NotificationKind.GIFT_RECEIVED: "Gifts received",
+    NotificationKind.NEW_REVIEW: "New reviews of your sessions",
+    NotificationKind.NEW_FOLLOWER: "New followers",
+    NotificationKind.MENTOR_PUBLISHED: "Mentors you follow publish a session",
+    NotificationKind.REQUEST_RECEIVED: "Session requests received",
+    NotificationKind.REQUEST_ANSWERED: "Your session requests answered",
+    NotificationKind.PAYOUT_PAID: "Payouts paid",
+    NotificationKind.SECURITY: "Account security",
+}
+
+
+@dataclass
+class Email:
+    """The email that goes with a notification: a template under templates/emails/ and its context."""
+
+    template: str
+    subject: str
+    context: dict = field(default_factory=dict)
+    attachments: list = field(default_factory=list)  # [(filename, content_type, bytes)]
+
+
+def preference(user_id, kind):
+    """(in_app, email) for this user and kind; defaults on; email always on for transactional kinds."""
+    row = db.session.get(NotificationPreference, (user_id, str(kind)))
+    in_app = row.in_app if row is not None else True
+    email = row.email if row is not None else True
+    if kind in TRANSACTIONAL_KINDS:
+        email = True
+    return in_app, email
+
+
+def preferences(user_id):
+    """Every kind with its label and the user's choice, in display order."""
+    rows = {
+        row.kind: row
+        for row in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user_id)
+        )
+    }
+    result = []
+    for kind in NotificationKind:
+        row = rows.get(kind.value)
+        result.append(
+            {
+                "kind": kind.value,
+                "label": KIND_LABELS[kind],
+                "in_app": row.in_app if row is not None else True,
+                "email": True if kind in TRANSACTIONAL_KINDS else (row.email if row is not None else True),
+                "email_locked": kind in TRANSACTIONAL_KINDS,
+            }
+        )
+    return result
+
+
+def set_preference(user_id, kind, *, in_app=None, email=None):
+    """Change one kind's choice. Email for transactional kinds cannot be turned off."""
+    try:
+        kind = NotificationKind(kind)
+    except ValueError:
+        raise ValidationError("Unknown notification kind.", fields={"kind": ["Unknown kind."]}) from None
+    if email is False and kind in TRANSACTIONAL_KINDS:
+        raise ValidationError(
+            "Receipts and security emails can't be turned off.",
+            fields={"email": ["Always on for this kind."]},
+        )
+    row = db.session.get(NotificationPreference, (user_id, kind.value))
+    if row is None:
+        row = NotificationPreference(user_id=user_id, kind=kind.value, in_app=True, email=True)
+        db.session.add(row)
+    if in_app is not None:
+        row.in_app = bool(in_app)
+    if email is not None:
+        row.email = bool(email)
+    db.session.commit()
+    return row
+
+
+def notify(user, kind, *, title, body="", url="", data=None, email=None):
+    """Record what ``user`` should hear about ``kind`` in the current transaction (see the module
+    docstring). Returns ``(notification or None, outbound email or None)``; the caller commits."""
+    kind = NotificationKind(kind)
+    in_app, by_email = preference(user.id, kind)
+    note = message = None
+    if in_app:
+        note = Notification(
+            user_id=user.id,
+            kind=kind.value,
+            title=title[:200],
+            body=body[:1000],
+            url=url[:500],
+            data=data or {},
+        )
+        db.session.add(note)
+        outbox.stage(note)
+    if email is not None and by_email:
+        message = mail.compose(
+            user,
+            email.template,
+            email.subject,
+            notification_kind=kind.value,
+            unsubscribe_url=None if kind in TRANSACTIONAL_KINDS else unsubscribe_url(user, kind),
+            **email.context,
+        )
+    return note, message
+
+
+def notification_json(note):
+    return {
+        "id": note.id,
+        "kind": note.kind,
+        "title": note.title,
+        "body": note.body,
+        "url": note.url,
+        "data": note.data or {},
+        "created_at": note.created_at.isoformat(),
+        "read": note.read_at is not None,
+    }
+
+
+def unread_count(user_id):
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None)
+        )
+    )
+
+
+def mark_read(user_id, ids=None):
+    """Mark the user's notifications read (those in ``ids``, or all). Returns how many changed."""
+    query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if ids is not None:
+        query = query.where(Notification.id.in_(ids))
+    changed = db.session.execute(
+        query.values(read_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return changed
+
+
+# ------------------------------------------------------------------------ one-click unsubscribe
+
+UNSUBSCRIBE_SALT = "peerlearn-unsubscribe"
+
+
+def _serializer():
+    from flask import current_app
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(user, kind):
+    return _serializer().dumps({"u": user.id, "k": str(kind)})
+
+
+def unsubscribe_url(user, kind):
+    return mail.absolute_url("notifications.unsubscribe", token=unsubscribe_token(user, kind))
+
+
+def read_unsubscribe_token(token):
+    """(user_id, kind) from a signed token; ValidationError if it was not made here."""
+    from itsdangerous import BadSignature
+
+    try:
+        payload = _serializer().loads(token)
+        return int(payload["u"]), NotificationKind(payload["k"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise ValidationError("This unsubscribe link is not valid.") from None
