@@ -4,6 +4,10 @@
 
 One worker per process: Socket.IO needs sticky connections, so scale out with more processes
 behind a load balancer with sticky sessions and a shared SOCKETIO_MESSAGE_QUEUE.
+
+Gunicorn sets TCP_NODELAY on its TCP listening socket itself (gunicorn.sock.TCPSocket) and
+accepted connections inherit it, so Socket.IO frames are not held back by Nagle's algorithm;
+tests/test_tcp_nodelay.py checks it. `flask serve` sets it through peerlearn.netopts.
 """
 
 import os

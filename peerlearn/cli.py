@@ -1,5 +1,5 @@
 """Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`,
-`flask emails send-queued`, `flask payments reconcile` and `flask sweep`."""
+`flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile` and `flask sweep`."""
 
 import os
 
@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from .demo import DEMO_PASSWORD
 from .extensions import db, socketio
 from .models import User
+from .netopts import run_options
+from .tasks import QUEUES
 
 
 def init_app(app):
@@ -18,6 +20,7 @@ def init_app(app):
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
     app.cli.add_command(emails)
+    app.cli.add_command(jobs)
     app.cli.add_command(payments_group)
     app.cli.add_command(sweep)
 
@@ -59,7 +62,15 @@ def serve(host, port, setup):
         from .tasks.periodic import start_embedded
 
         start_embedded(app)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    socketio.run(
+        app,
+        host=host,
+        port=port,
+        allow_unsafe_werkzeug=True,
+        use_reloader=False,
+        log_output=False,
+        **run_options(app.config["SOCKETIO_ASYNC_MODE"]),
+    )
 
 
 def _prepare_database(app):
@@ -105,6 +116,30 @@ def send_queued():
 
     count = dispatch_queued()
     click.echo(f"{count} queued email(s) dispatched.")
+
+
+@click.group("jobs")
+def jobs():
+    """Background jobs on the RQ queues."""
+
+
+@jobs.command("requeue-failed")
+@click.option(
+    "--queue",
+    "queue_names",
+    multiple=True,
+    type=click.Choice(QUEUES),
+    help="Only this queue (repeatable); every queue by default.",
+)
+@with_appcontext
+def requeue_failed(queue_names):
+    """Put every job in RQ's failed registry back on its queue, to run again."""
+    from .tasks import requeue_failed as requeue
+
+    if current_app.config["JOBS_INLINE"]:
+        raise click.ClickException("jobs run inline (no REDIS_URL): there is no failed registry")
+    count = requeue(queue_names or QUEUES)
+    click.echo(f"{count} failed job(s) requeued.")
 
 
 @click.group("payments")

@@ -13,6 +13,8 @@ from .models import (
     BookingStatus,
     LearningSession,
     LedgerEntry,
+    Notification,
+    NotificationKind,
     Payment,
     PaymentPurpose,
     PaymentStatus,
@@ -452,6 +454,64 @@ def _capture_demo_payment(gateway, booking, paid_at, method):
     return payment
 
 
+def _demo_notifications(booking, payment, *, past):
+    """What the seeded events would have told people, at the time they happened: the learner's
+    booking confirmation (and "live now" for past sessions), the mentor's paid booking. Written
+    directly, without emails: demo addresses must not be mailed. Notices about past sessions are
+    read; those about upcoming ones are left unread, so the bell has something to show."""
+    from flask import url_for
+
+    from .jinja import format_inr
+
+    session, learner = booking.session, booking.learner
+    booked_at = booking.confirmed_at
+    read_at = booked_at + timedelta(hours=2) if past else None
+    with current_app.test_request_context():
+        booking_url = url_for("booking.detail", booking_id=booking.id)
+        session_url = url_for("sessions.detail", session_id=session.id)
+        room_url = url_for("sessions.room", session_id=session.id)
+    paid = f" Paid: {format_inr(payment.amount_paise)} (receipt {payment.receipt})." if payment else ""
+    notes = [
+        Notification(
+            user_id=learner.id,
+            kind=NotificationKind.BOOKING_CONFIRMED.value,
+            title=f"Booked: {session.title}",
+            body=f"You have a seat in “{session.title}” with {session.mentor.name}.{paid}",
+            url=booking_url,
+            data={"booking_id": booking.id, "session_id": session.id},
+            created_at=booked_at,
+            read_at=read_at,
+        )
+    ]
+    if past:
+        notes.append(
+            Notification(
+                user_id=learner.id,
+                kind=NotificationKind.SESSION_STARTED.value,
+                title=f"Live now: {session.title}",
+                body=f"{session.mentor.name} has started “{session.title}”. Join the room now.",
+                url=room_url,
+                data={"session_id": session.id},
+                created_at=session.starts_at,
+                read_at=session.starts_at + timedelta(minutes=1),
+            )
+        )
+    if payment is not None:
+        notes.append(
+            Notification(
+                user_id=session.mentor_id,
+                kind=NotificationKind.PAYMENT_RECEIVED.value,
+                title=f"{learner.name} booked “{session.title}”",
+                body=f"{learner.name} paid {format_inr(payment.amount_paise)} for “{session.title}”.",
+                url=session_url,
+                data={"session_id": session.id, "payment_id": payment.id},
+                created_at=booked_at,
+                read_at=read_at,
+            )
+        )
+    db.session.add_all(notes)
+
+
 def load_catalog(now=None):
     """Sessions and bookings for demo mentors that have no sessions yet. Returns sessions created."""
     # Imported here: the gateway module loads the Razorpay SDK, and the CLI imports this module.
@@ -505,8 +565,11 @@ def load_catalog(now=None):
                 booking.session = session
                 db.session.add(booking)
                 db.session.flush()
+                payment = None
                 if session.price_paise:
-                    _capture_demo_payment(gateway, booking, booked_at, ("upi", "card")[position % 2])
+                    method = ("upi", "card")[position % 2]
+                    payment = _capture_demo_payment(gateway, booking, booked_at, method)
+                _demo_notifications(booking, payment, past=past)
             session.seats_taken = len(learners_here[: session.capacity])
     db.session.commit()
     return created

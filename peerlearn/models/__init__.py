@@ -18,6 +18,7 @@ from .learning_session import (
 from .ledger import PAYMENT_KINDS, REFUND_KINDS, EntryKind, LedgerEntry, Payout, PayoutStatus
 from .notification import TRANSACTIONAL_KINDS, Notification, NotificationKind, NotificationPreference
 from .payment import Payment, PaymentPurpose, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from .reminder import ReminderKind, SessionReminder
 from .room import Attendance, ChatMessage, Gift, GiftStatus, RoomRemoval
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
 
@@ -56,9 +57,11 @@ __all__ = [
     "PayoutStatus",
     "Refund",
     "RefundStatus",
+    "ReminderKind",
     "Role",
     "RoomRemoval",
     "SessionLevel",
+    "SessionReminder",
     "SessionStatus",
     "Skill",
     "TimestampMixin",

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -27,6 +27,11 @@ class OutboundEmail(db.Model):
     template: Mapped[str] = mapped_column(String(60), nullable=False)
     text_body: Mapped[str] = mapped_column(Text, nullable=False)
     html_body: Mapped[str] = mapped_column(Text, nullable=False)
+    # [{"filename", "content_type", "data_b64"}]: small files only (an .ics), kept with the message
+    # so a retry sends exactly what was composed.
+    attachments: Mapped[list] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
+    # Set for non-transactional email: sent as List-Unsubscribe (one-click) and shown in the footer.
+    unsubscribe_url: Mapped[str] = mapped_column(String(500), nullable=False, default="", server_default="")
     status: Mapped[str] = mapped_column(
         String(10), nullable=False, default=EmailStatus.QUEUED.value, index=True
     )

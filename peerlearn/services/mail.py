@@ -1,6 +1,10 @@
 """Composing email: records are written in the caller's transaction and staged on the outbox,
 which hands them to the `emails` queue once that transaction commits."""
 
+import base64
+from email.utils import parseaddr
+from urllib.parse import urlparse
+
 from flask import current_app, has_request_context, render_template, url_for
 
 from ..extensions import db
@@ -17,8 +21,12 @@ def absolute_url(endpoint, **values):
         return url_for(endpoint, _external=True, **values)
 
 
-def compose(user, template, subject, **context):
-    """Render ``emails/<template>.txt`` and ``.html`` and record the message (not yet sent)."""
+def compose(user, template, subject, *, attachments=(), **context):
+    """Render ``emails/<template>.txt`` and ``.html`` and record the message (not yet sent).
+
+    ``attachments`` are ``(filename, content_type, bytes)``. An ``unsubscribe_url`` in the context
+    (non-transactional email) is shown in the footer and sent as the List-Unsubscribe header.
+    """
     if user.id is None:
         db.session.flush()
     context.setdefault("user", user)
@@ -30,9 +38,31 @@ def compose(user, template, subject, **context):
         template=template,
         text_body=render_template(f"emails/{template}.txt", subject=subject, **context),
         html_body=render_template(f"emails/{template}.html", subject=subject, **context),
+        attachments=[
+            {
+                "filename": filename,
+                "content_type": content_type,
+                "data_b64": base64.b64encode(data).decode("ascii"),
+            }
+            for filename, content_type, data in attachments
+        ],
+        unsubscribe_url=context.get("unsubscribe_url") or "",
     )
     db.session.add(email)
     return outbox.stage(email)
+
+
+def attachment_bytes(attachment):
+    """The content of one stored attachment."""
+    return base64.b64decode(attachment["data_b64"])
+
+
+def message_id(email):
+    """One Message-ID per recorded email, the same on every try, so a repeated send is recognisable
+    as the same message (by the recipient's mail system, and in logs)."""
+    _name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"] or "")
+    domain = address.rpartition("@")[2] or urlparse(absolute_url("main.index")).hostname or "peerlearn"
+    return f"<email-{email.id}@{domain}>"
 
 
 def dispatch(*_emails):

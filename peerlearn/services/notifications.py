@@ -10,8 +10,9 @@ notification to the user's sockets as a ``notification`` event, the email to the
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
-from ..exceptions import ValidationError
+from ..exceptions import Conflict, ValidationError
 from ..extensions import db
 from ..models import (
     TRANSACTIONAL_KINDS,
@@ -41,6 +42,42 @@ KIND_LABELS = {
     NotificationKind.REQUEST_ANSWERED: "Your session requests answered",
     NotificationKind.PAYOUT_PAID: "Payouts paid",
     NotificationKind.SECURITY: "Account security",
+}
+
+# The notification center's views: every kind is in exactly one group.
+KIND_GROUPS = {
+    "bookings": (
+        "Bookings & payments",
+        (
+            NotificationKind.BOOKING_CONFIRMED,
+            NotificationKind.BOOKING_CANCELLED,
+            NotificationKind.PAYMENT_RECEIVED,
+            NotificationKind.PAYMENT_FAILED,
+            NotificationKind.REFUND_PROCESSED,
+            NotificationKind.GIFT_RECEIVED,
+            NotificationKind.PAYOUT_PAID,
+        ),
+    ),
+    "sessions": (
+        "Sessions",
+        (
+            NotificationKind.SESSION_REMINDER,
+            NotificationKind.SESSION_STARTED,
+            NotificationKind.SESSION_CANCELLED,
+            NotificationKind.SESSION_RESCHEDULED,
+        ),
+    ),
+    "community": (
+        "Community",
+        (
+            NotificationKind.NEW_REVIEW,
+            NotificationKind.NEW_FOLLOWER,
+            NotificationKind.MENTOR_PUBLISHED,
+            NotificationKind.REQUEST_RECEIVED,
+            NotificationKind.REQUEST_ANSWERED,
+        ),
+    ),
+    "account": ("Account", (NotificationKind.SECURITY,)),
 }
 
 
@@ -110,6 +147,48 @@ def set_preference(user_id, kind, *, in_app=None, email=None):
     return row
 
 
+def set_preferences(user_id, choices):
+    """Change several kinds at once: ``{kind: {"in_app": bool, "email": bool}}`` (either key may
+    be left out). Everything is checked first; one refusal and nothing is written."""
+    checked = {}
+    for kind, fields in choices.items():
+        try:
+            kind = NotificationKind(kind)
+        except ValueError:
+            raise ValidationError(
+                f"Unknown notification kind: {kind}.", fields={str(kind): ["Unknown kind."]}
+            ) from None
+        if not isinstance(fields, dict) or not fields or set(fields) - {"in_app", "email"}:
+            raise ValidationError(
+                "Give in_app and/or email for each kind.", fields={kind.value: ["Expected in_app, email."]}
+            )
+        for name, value in fields.items():
+            if not isinstance(value, bool):
+                raise ValidationError(
+                    f"{name} must be true or false.", fields={kind.value: [f"{name} must be a boolean."]}
+                )
+        if fields.get("email") is False and kind in TRANSACTIONAL_KINDS:
+            raise ValidationError(
+                "Receipts and security emails can't be turned off.",
+                fields={kind.value: ["Email is always on for this kind."]},
+            )
+        checked[kind] = fields
+    for kind, fields in checked.items():
+        row = db.session.get(NotificationPreference, (user_id, kind.value))
+        if row is None:
+            row = NotificationPreference(user_id=user_id, kind=kind.value, in_app=True, email=True)
+            db.session.add(row)
+        if "in_app" in fields:
+            row.in_app = fields["in_app"]
+        if "email" in fields and kind not in TRANSACTIONAL_KINDS:
+            row.email = fields["email"]
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same settings saved at the same moment elsewhere
+        db.session.rollback()
+        raise Conflict("Your settings were being changed elsewhere; please try again.") from None
+
+
 def notify(user, kind, *, title, body="", url="", data=None, email=None):
     """Record what ``user`` should hear about ``kind`` in the current transaction (see the module
     docstring). Returns ``(notification or None, outbound email or None)``; the caller commits."""
@@ -133,6 +212,7 @@ def notify(user, kind, *, title, body="", url="", data=None, email=None):
             email.template,
             email.subject,
             notification_kind=kind.value,
+            attachments=email.attachments,
             unsubscribe_url=None if kind in TRANSACTIONAL_KINDS else unsubscribe_url(user, kind),
             **email.context,
         )
@@ -160,16 +240,42 @@ def unread_count(user_id):
     )
 
 
+def notifications_for(user_id, *, kinds=None, unread=False, page=1, per_page=25):
+    """One page of the user's notifications, newest first, and how many match in all."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if kinds is not None:
+        query = query.where(Notification.kind.in_([str(kind) for kind in kinds]))
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = db.session.scalars(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(items), total
+
+
 def mark_read(user_id, ids=None):
-    """Mark the user's notifications read (those in ``ids``, or all). Returns how many changed."""
+    """Mark the user's notifications read (those in ``ids``, or all); ids of anyone else's are
+    ignored. Returns how many changed. Every open tab of the user hears ``notifications:read``
+    ``{unread, ids}`` (``ids`` null when all were marked) so its bell and list follow."""
     query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if ids is not None:
         query = query.where(Notification.id.in_(ids))
-    changed = db.session.execute(
-        query.values(read_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    marked = db.session.scalars(
+        query.values(read_at=utcnow()).returning(Notification.id).execution_options(synchronize_session=False)
+    ).all()
     db.session.commit()
-    return changed
+    if marked:
+        from . import realtime
+
+        realtime.emit(
+            "notifications:read",
+            {"unread": unread_count(user_id), "ids": None if ids is None else sorted(marked)},
+            room=realtime.user_room(user_id),
+        )
+    return len(marked)
 
 
 # ------------------------------------------------------------------------ one-click unsubscribe

@@ -23,21 +23,90 @@ def _path(endpoint, **values):
 
 
 def _tell(
-    user, kind, *, title, lines, heading, subject, action_label=None, endpoint=None, data=None, **values
+    user,
+    kind,
+    *,
+    title,
+    lines,
+    heading,
+    subject,
+    action_label=None,
+    endpoint=None,
+    data=None,
+    template="notice",
+    context=None,
+    attachments=(),
+    **values,
 ):
-    """One notification with the same words in the app and in the generic notice email."""
+    """One notification: ``lines`` are its words in the app, and the generic notice email's; an
+    event with its own ``template`` gets ``context`` on top of those."""
     url = _path(endpoint, **values) if endpoint else ""
     email = Email(
-        "notice",
+        template,
         subject,
         {
             "heading": heading,
             "lines": lines,
             "action_label": action_label,
             "action_url": mail.absolute_url(endpoint, **values) if endpoint else None,
+            **(context or {}),
         },
+        list(attachments),
     )
     return notify(user, kind, title=title, body=" ".join(lines), url=url, data=data, email=email)
+
+
+def _duration(minutes):
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} minutes"
+    text = "1 hour" if hours == 1 else f"{hours} hours"
+    return f"{text} {rest} minutes" if rest else text
+
+
+def _session_facts(session, user):
+    """What every email about a session shows: its title, mentor, time in ``user``'s timezone, links."""
+    return {
+        "session_title": session.title,
+        "mentor_name": session.mentor.name,
+        "when": _when(session, user),
+        "duration": _duration(session.duration_minutes),
+        "session_url": mail.absolute_url("sessions.detail", session_id=session.id),
+        "room_url": mail.absolute_url("sessions.room", session_id=session.id),
+        "room_opens_minutes": current_app.config["ROOM_OPENS_MINUTES"],
+    }
+
+
+def _ics(booking):
+    """The booking's calendar entry as an email attachment."""
+    from . import calendar
+
+    return (f"peerlearn-booking-{booking.id}.ics", "text/calendar", calendar.booking_ics(booking))
+
+
+PAYMENT_METHODS = {
+    "card": "Card",
+    "upi": "UPI",
+    "netbanking": "Net banking",
+    "wallet": "Wallet",
+    "emi": "EMI",
+}
+
+
+def _receipt(payment, user):
+    method = PAYMENT_METHODS.get(payment.method, payment.method.replace("_", " ").title())
+    paid_on = ""
+    if payment.captured_at:
+        paid_on = (
+            localtime(payment.captured_at, "%d %b %Y, %I:%M %p", tz=user.timezone) + f" ({user.timezone})"
+        )
+    return {
+        "amount": format_inr(payment.amount_paise),
+        "number": payment.receipt,
+        "method": method or "Online",
+        "paid_on": paid_on,
+        "payment_id": payment.gateway_payment_id or "",
+    }
 
 
 def booking_confirmed(booking, payment=None):
@@ -48,6 +117,7 @@ def booking_confirmed(booking, payment=None):
     ]
     if payment is not None:
         lines.append(f"Paid: {format_inr(payment.amount_paise)} (receipt {payment.receipt}).")
+    attachment = _ics(booking)
     _tell(
         learner,
         NotificationKind.BOOKING_CONFIRMED,
@@ -59,6 +129,15 @@ def booking_confirmed(booking, payment=None):
         endpoint="booking.detail",
         booking_id=booking.id,
         data={"booking_id": booking.id, "session_id": session.id},
+        template="booking_confirmed",
+        context={
+            **_session_facts(session, learner),
+            "booking_url": mail.absolute_url("booking.detail", booking_id=booking.id),
+            "receipt": _receipt(payment, learner) if payment is not None else None,
+            "full_refund_hours": current_app.config["FULL_REFUND_HOURS"],
+            "ics_filename": attachment[0],
+        },
+        attachments=[attachment],
     )
     if payment is not None:
         mentor = session.mentor
@@ -99,19 +178,29 @@ def payment_failed(payment):
         endpoint="booking.detail",
         booking_id=booking.id,
         data={"booking_id": booking.id},
+        template="payment_failed",
+        context={
+            **_session_facts(session, learner),
+            "amount": format_inr(payment.amount_paise),
+            "reason": payment.failure_reason,
+            "booking_url": mail.absolute_url("booking.detail", booking_id=booking.id),
+        },
     )
 
 
 def booking_cancelled(booking, refund=None):
     session, learner = booking.session, booking.learner
     lines = [f"Your booking for “{session.title}” ({_when(session, learner)}) is cancelled."]
+    refund_line = policy_line = None
     if refund is not None:
-        lines.append(
+        refund_line = (
             f"A refund of {format_inr(refund.amount_paise)} is on its way to your original payment method."
         )
+        lines.append(refund_line)
     elif booking.amount_paise and booking.confirmed_at:
         hours = current_app.config["FULL_REFUND_HOURS"]
-        lines.append(f"Cancellations within {hours} hours of the start are not refunded.")
+        policy_line = f"Cancellations within {hours} hours of the start are not refunded."
+        lines.append(policy_line)
     _tell(
         learner,
         NotificationKind.BOOKING_CANCELLED,
@@ -122,6 +211,14 @@ def booking_cancelled(booking, refund=None):
         action_label="Find another session",
         endpoint="sessions.browse",
         data={"booking_id": booking.id},
+        template="cancellation",
+        context={
+            **_session_facts(session, learner),
+            "by_learner": booking.cancelled_by_id == learner.id,
+            "refund_line": refund_line,
+            "policy_line": policy_line,
+            "browse_url": mail.absolute_url("sessions.browse"),
+        },
     )
 
 
@@ -138,8 +235,16 @@ def refund_processed(refund):
         ],
         heading="Your refund has been processed",
         subject=f"Refund processed: {format_inr(refund.amount_paise)}",
+        action_label="View your booking",
         endpoint="booking.detail" if payment.booking_id else None,
         data={"refund_id": refund.id},
+        template="refund_processed",
+        context={
+            "amount": format_inr(refund.amount_paise),
+            "title": title,
+            "receipt_number": payment.receipt,
+            "refund_reference": refund.gateway_refund_id or "",
+        },
         **({"booking_id": payment.booking_id} if payment.booking_id else {}),
     )
 
@@ -147,6 +252,11 @@ def refund_processed(refund):
 def session_cancelled(session, bookings):
     for booking in bookings:
         learner = booking.learner
+        refund_line = (
+            f"Your payment of {format_inr(booking.amount_paise)} is being refunded in full."
+            if booking.amount_paise
+            else None
+        )
         _tell(
             learner,
             NotificationKind.SESSION_CANCELLED,
@@ -161,6 +271,14 @@ def session_cancelled(session, bookings):
             action_label="Find another session",
             endpoint="sessions.browse",
             data={"session_id": session.id, "booking_id": booking.id},
+            template="cancellation",
+            context={
+                **_session_facts(session, learner),
+                "by_mentor": True,
+                "reason": session.cancel_reason,
+                "refund_line": refund_line,
+                "browse_url": mail.absolute_url("sessions.browse"),
+            },
         )
 
 
@@ -181,6 +299,8 @@ def session_rescheduled(session, bookings):
             endpoint="booking.detail",
             booking_id=booking.id,
             data={"session_id": session.id, "booking_id": booking.id},
+            # Same UID, higher SEQUENCE: opening it moves the entry in the learner's calendar.
+            attachments=[_ics(booking)],
         )
 
 
@@ -197,15 +317,61 @@ def session_started(session, learners):
             endpoint="sessions.room",
             session_id=session.id,
             data={"session_id": session.id},
+            template="session_started",
+            context=_session_facts(session, learner),
         )
+
+
+def _starts_in(delta):
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 90:
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    hours = round(minutes / 60)
+    return f"{hours} hours"
+
+
+def session_reminder(booking, kind, now):
+    """Remind a learner with a confirmed seat: a day before (``24h``) and just before (``15m``)."""
+    from ..models import ReminderKind
+    from .room import opens_at
+
+    session, learner = booking.session, booking.learner
+    starting_soon = kind == ReminderKind.STARTING_SOON
+    starts_in = _starts_in(session.starts_at - now)
+    endpoint = "sessions.room" if starting_soon else "sessions.detail"
+    lines = [
+        f"“{session.title}” with {session.mentor.name} starts in {starts_in}: {_when(session, learner)}.",
+    ]
+    _tell(
+        learner,
+        NotificationKind.SESSION_REMINDER,
+        title=f"Starts in {starts_in}: {session.title}",
+        lines=lines,
+        heading=f"Your session starts in {starts_in}",
+        subject=f"Starts in {starts_in}: {session.title}",
+        action_label="Join the room" if starting_soon else "View the session",
+        endpoint=endpoint,
+        session_id=session.id,
+        data={"session_id": session.id, "booking_id": booking.id, "reminder": str(kind)},
+        template="session_reminder",
+        context={
+            **_session_facts(session, learner),
+            "starting_soon": starting_soon,
+            "starts_in": starts_in,
+            "room_open": now >= opens_at(session),
+            "join_url": mail.absolute_url(endpoint, session_id=session.id),
+        },
+    )
 
 
 def gift_received(gift):
     from ..extensions import db
-    from ..models import User
+    from ..models import LearningSession, User
+    from .ledger import platform_fee
 
     session = gift.session_id
     mentor = db.session.get(User, gift.mentor_id)
+    learning_session = db.session.get(LearningSession, session) if session else None
     lines = [f"{gift.sender.name} sent you a {format_inr(gift.amount_paise)} gift."]
     if gift.message:
         lines.append(f"“{gift.message}”")
@@ -219,6 +385,15 @@ def gift_received(gift):
         action_label="See your earnings",
         endpoint="booking.earnings",
         data={"gift_id": gift.id, "session_id": session},
+        template="gift_received",
+        context={
+            "sender_name": gift.sender.name,
+            "amount": format_inr(gift.amount_paise),
+            "earning": format_inr(gift.amount_paise - platform_fee(gift.amount_paise)),
+            "message": gift.message,
+            "session_title": learning_session.title if learning_session else None,
+            "earnings_url": mail.absolute_url("booking.earnings"),
+        },
     )
 
 
@@ -236,6 +411,12 @@ def payout_paid(payout):
         action_label="See your earnings",
         endpoint="booking.earnings",
         data={"payout_id": payout.id},
+        template="payout_paid",
+        context={
+            "amount": format_inr(payout.amount_paise),
+            "reference": payout.reference,
+            "earnings_url": mail.absolute_url("booking.earnings"),
+        },
     )
 
 

@@ -54,3 +54,39 @@ def enqueue(queue_name, func, *args, job_id=None):
         log.warning("Redis unavailable; %s stays queued for the next sweep", func.__name__)
         return False
     return True
+
+
+def failed_jobs(queue_names=QUEUES):
+    """The failed-job registries of the named queues (jobs that used up their retries, or whose
+    worker died and was not retried). RQ keeps them for a year by default."""
+    return [get_queue(name).failed_job_registry for name in queue_names]
+
+
+def failed_job_count(queue_names=QUEUES):
+    """How many jobs sit in the failed registries: None when jobs run inline (there are none)
+    or when Redis cannot be reached."""
+    if current_app.config["JOBS_INLINE"]:
+        return None
+    from redis.exceptions import RedisError
+
+    try:
+        return sum(registry.count for registry in failed_jobs(queue_names))
+    except RedisError:
+        log.warning("Redis unavailable; cannot count failed jobs")
+        return None
+
+
+def requeue_failed(queue_names=QUEUES):
+    """Put every failed job back on its queue. Returns how many were requeued."""
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+
+    requeued = 0
+    for registry in failed_jobs(queue_names):
+        for job_id in registry.get_job_ids():
+            try:
+                registry.requeue(job_id)
+            except (InvalidJobOperation, NoSuchJobError):  # gone meanwhile, or its data expired
+                registry.remove(job_id)
+                continue
+            requeued += 1
+    return requeued

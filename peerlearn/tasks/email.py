@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db, mail
 from ..models import EmailStatus, OutboundEmail, utcnow
+from ..services import mail as mail_service
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,20 @@ def send_email(email_id):
         db.session.commit()
         log.error("giving up on email %s to %s after %s attempts", email.id, email.to_address, email.attempts)
         return
-    email.attempts += 1
+    # Claim this try: of two runs that saw the same count, only the one whose update lands sends.
+    claimed = db.session.execute(
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email_id,
+            OutboundEmail.status == EmailStatus.QUEUED.value,
+            OutboundEmail.attempts == email.attempts,
+        )
+        .values(attempts=OutboundEmail.attempts + 1)
+    ).rowcount
     db.session.commit()
+    if not claimed:
+        log.info("email %s was claimed by another run; not sending it again", email_id)
+        return
     try:
         _deliver(email)
     except Exception as exc:
@@ -46,20 +59,38 @@ def send_email(email_id):
 def _deliver(email):
     if current_app.config["MAIL_BACKEND"] == "log":
         log.info(
-            "email to=%s subject=%r (MAIL_BACKEND=log; see /dev/outbox)\n%s",
+            "email to=%s subject=%r attachments=%s (MAIL_BACKEND=log; see /dev/outbox)\n%s",
             email.to_address,
             email.subject,
+            [attachment["filename"] for attachment in email.attachments] or "none",
             email.text_body,
         )
         return
+    mail.send(build_message(email))
+
+
+def build_message(email):
+    """The Flask-Mail message for a recorded email: text and HTML alternatives, its attachments,
+    a Message-ID that is the same on every try, and one-click unsubscribe headers when it has them."""
+    headers = {}
+    if email.unsubscribe_url:
+        # RFC 8058: mail clients offer "unsubscribe" and POST this body to the URL themselves.
+        headers["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = Message(
         subject=email.subject,
         recipients=[email.to_address],
         body=email.text_body,
         html=email.html_body,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers=headers,
     )
-    mail.send(message)
+    message.msgId = mail_service.message_id(email)
+    for attachment in email.attachments:
+        message.attach(
+            attachment["filename"], attachment["content_type"], mail_service.attachment_bytes(attachment)
+        )
+    return message
 
 
 def dispatch_queued(limit=500):

@@ -1,5 +1,5 @@
-"""Time-driven work: holds expire, finished sessions complete, payments reconcile, queued
-email goes out. Nothing needs a person to tick it.
+"""Time-driven work: holds expire, finished sessions complete, payments reconcile, reminders and
+queued email go out. Nothing needs a person to tick it.
 
 With Redis, `python worker.py cron` enqueues these on their intervals for the RQ workers. In the
 embedded mode (no Redis) the web process runs the very same functions in a background task.
@@ -8,7 +8,7 @@ embedded mode (no Redis) the web process runs the very same functions in a backg
 import logging
 
 from ..extensions import db
-from ..services import booking, payments, sessions
+from ..services import booking, payments, reminders, sessions
 from .email import dispatch_queued
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,17 @@ def send_queued_emails():
     return dispatch_queued()
 
 
+def send_reminders():
+    return reminders.send_due_reminders()
+
+
 # (function, queue, interval in seconds)
 PERIODIC_JOBS = (
     (expire_holds, "default", 60),
     (complete_sessions, "default", 60),
     (reconcile_payments, "default", 300),
     (send_queued_emails, "emails", 300),
+    (send_reminders, "emails", 60),
 )
 
 

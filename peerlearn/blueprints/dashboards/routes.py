@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from ...models import Role
 from ...security import home_url_for, role_required
 from ...services import search, stats
+from ...tasks import failed_job_count
 from . import bp
 
 
@@ -57,4 +58,5 @@ def admin():
         figures=stats.platform_figures(),
         signups=stats.recent_signups(limit=10),
         unverified=stats.unverified_count(),
+        failed_jobs=failed_job_count(),
     )

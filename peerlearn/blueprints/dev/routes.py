@@ -1,8 +1,9 @@
-from flask import abort, render_template
+from flask import Response, abort, render_template
 from sqlalchemy import select
 
 from ...extensions import db
 from ...models import OutboundEmail
+from ...services import mail
 from . import bp
 
 
@@ -35,6 +36,19 @@ def outbox_email_html(email_id):
                 "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
             ),
         },
+    )
+
+
+@bp.get("/outbox/<int:email_id>/attachments/<int:index>")
+def outbox_attachment(email_id, index):
+    email = db.session.get(OutboundEmail, email_id)
+    if email is None or not 0 <= index < len(email.attachments):
+        abort(404)
+    attachment = email.attachments[index]
+    return Response(
+        mail.attachment_bytes(attachment),
+        mimetype=attachment["content_type"],
+        headers={"Content-Disposition": f'attachment; filename="{attachment["filename"]}"'},
     )
 
 

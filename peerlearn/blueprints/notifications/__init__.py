@@ -1,4 +1,5 @@
-"""Notifications: the signed one-click unsubscribe link of every non-transactional email."""
+"""Notifications: the center, per-kind preferences, and the signed one-click unsubscribe link
+of every non-transactional email."""
 
 from flask import Blueprint
 

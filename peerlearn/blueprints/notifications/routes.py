@@ -1,4 +1,5 @@
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from ...exceptions import ValidationError
 from ...extensions import db
@@ -6,6 +7,87 @@ from ...models import User
 from ...security import acts_without_identity
 from ...services import notifications
 from . import bp
+
+PER_PAGE = 25
+# The center's views: everything, unread only, or one group of kinds.
+VIEWS = {"all": "All", "unread": "Unread"} | {
+    name: label for name, (label, _kinds) in notifications.KIND_GROUPS.items()
+}
+
+
+@bp.app_context_processor
+def unread_notifications():
+    """``unread_notifications()`` for the nav's bell: counted only on pages that ask."""
+
+    def count():
+        return notifications.unread_count(current_user.id) if current_user.is_authenticated else 0
+
+    return {"unread_notifications": count}
+
+
+def _filter_and_page(values):
+    show = values.get("show", "all")
+    if show not in VIEWS:
+        show = "all"
+    page = values.get("page", "1")
+    page = int(page) if page.isdigit() and 1 <= int(page) <= 100_000 else 1
+    return show, page
+
+
+@bp.get("")
+@login_required
+def center():
+    show, page = _filter_and_page(request.args)
+    kinds = notifications.KIND_GROUPS[show][1] if show in notifications.KIND_GROUPS else None
+    items, total = notifications.notifications_for(
+        current_user.id, kinds=kinds, unread=show == "unread", page=page, per_page=PER_PAGE
+    )
+    return render_template(
+        "notifications/center.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=(total + PER_PAGE - 1) // PER_PAGE,
+        show=show,
+        views=VIEWS,
+        groups=notifications.KIND_GROUPS,
+        unread=notifications.unread_count(current_user.id),
+    )
+
+
+@bp.post("/read")
+@login_required
+def mark_read():
+    """Mark one notification (``ids``) or every one (``all``) read, then back to the same view.
+    Ids that are not the user's own are ignored."""
+    show, page = _filter_and_page(request.form)
+    if request.form.get("all"):
+        if notifications.mark_read(current_user.id):
+            flash("All notifications marked as read.", "success")
+    else:
+        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+        notifications.mark_read(current_user.id, ids[:100])
+    return redirect(
+        url_for("notifications.center", show=None if show == "all" else show, page=page if page > 1 else None)
+    )
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    """One form for every kind: a kind's box unticked means off. Locked email boxes are
+    disabled, so they are never sent, and are left alone."""
+    if request.method == "POST":
+        in_app, email = set(request.form.getlist("in_app")), set(request.form.getlist("email"))
+        choices = {}
+        for row in notifications.preferences(current_user.id):
+            choices[row["kind"]] = {"in_app": row["kind"] in in_app}
+            if not row["email_locked"]:
+                choices[row["kind"]]["email"] = row["kind"] in email
+        notifications.set_preferences(current_user.id, choices)
+        flash("Notification settings saved.", "success")
+        return redirect(url_for("notifications.preferences"))
+    return render_template("notifications/preferences.html", rows=notifications.preferences(current_user.id))
 
 
 def _reader(token):

@@ -7,6 +7,7 @@ import avatarPreview from './js/components/avatar-preview.js';
 import dropdown from './js/components/dropdown.js';
 import flash from './js/components/flash.js';
 import navMenu from './js/components/nav-menu.js';
+import { notificationBell, notificationCenter } from './js/components/notifications.js';
 import passwordField from './js/components/password-field.js';
 import tagInput from './js/components/tag-input.js';
 import { connectRealtime } from './js/realtime.js';
@@ -27,6 +28,8 @@ if (!window.Alpine) {
   Alpine.data('room', room);
   Alpine.data('giftForm', giftForm);
   Alpine.data('giftReturn', giftReturn);
+  Alpine.data('notificationBell', notificationBell);
+  Alpine.data('notificationCenter', notificationCenter);
 
   connectRealtime();
   Alpine.start();

@@ -217,9 +217,11 @@ export class RoomEngine {
       const known = this.peers.get(participant.user_id);
       this.addParticipant(participant);
       // Back after a dropped socket: a working media path gets new ICE credentials and keeps
-      // going; one that was not working starts over.
-      if (known && known.pc.connectionState === 'connected') known.restartIce();
-      else if (known) known.reset();
+      // going; one that was not working starts over. On the first join, a known peer was made
+      // by their offer overtaking this reply: it is being negotiated, so it is left alone.
+      if (!this.joined || !known) continue;
+      if (known.pc.connectionState === 'connected') known.restartIce();
+      else known.reset();
     }
     for (const userId of [...this.peers.keys()]) {
       if (!present.has(userId)) this.removeParticipant(userId);

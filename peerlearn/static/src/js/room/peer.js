@@ -35,6 +35,9 @@ export class Peer {
     // reload) from a renegotiation of the one it already has.
     this.pcId = Math.random().toString(36).slice(2, 12);
     const pc = new RTCPeerConnection({ iceServers: this.room.iceServers });
+    this.whenClosed = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
     pc.onnegotiationneeded = () => this.offer();
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.room.signal(this.userId, 'candidate', candidate.toJSON());
@@ -71,9 +74,11 @@ export class Peer {
   // A fresh connection, for when the other side started over (a reload) or the two sides no
   // longer agree on the session description.
   reset() {
+    this.markClosed();
     this.pc.close();
     this.makingOffer = false;
     this.ignoreOffer = false;
+    this.answerPending = false;
     this.remoteScreenId = null;
     this.remotePcId = null;
     this.senders = { audio: null, video: null, screen: null };
@@ -126,7 +131,7 @@ export class Peer {
     }
     if (kind === 'candidate') {
       try {
-        await this.pc.addIceCandidate(data);
+        await this.whileOpen(this.pc.addIceCandidate(data));
       } catch (error) {
         if (!this.ignoreOffer) this.room.log('candidate rejected', error);
       }
@@ -147,15 +152,24 @@ export class Peer {
     this.remoteScreenId = data.screen || null;
     this.remotePcId = data.pc || null;
     this.answerPending = description.type === 'answer';
-    await pc.setRemoteDescription(description);
+    await this.whileOpen(pc.setRemoteDescription(description));
+    if (pc !== this.pc) return;
     this.answerPending = false;
     this.room.remoteScreenChanged(this);
     if (description.type === 'offer') {
       // Added now, our tracks take the transceivers this offer created and go out in the answer.
       if (!this.tracksAdded) this.addTracks(pc, false);
-      await pc.setLocalDescription();
+      await this.whileOpen(pc.setLocalDescription());
+      if (pc !== this.pc) return;
       this.sendDescription(pc);
     }
+  }
+
+  // An operation on a connection that is closed meanwhile (a reset from the watchdog or a
+  // rejoin) never settles, as the WebRTC spec has it: stop waiting when ours closes, or every
+  // later signal would wait behind it for good. Call it while `this.pc` is that connection.
+  whileOpen(operation) {
+    return Promise.race([operation, this.whenClosed]);
   }
 
   // Both sides build new connections: ours now, theirs when the restart signal arrives.
@@ -172,6 +186,7 @@ export class Peer {
   close() {
     this.closed = true;
     clearTimeout(this.watchdog);
+    this.markClosed();
     this.pc.close();
   }
 }

@@ -1,0 +1,107 @@
+"""Notifications over JSON: the signed-in user's notifications, marking them read, and their
+preferences per kind."""
+
+from flask import request
+from flask_login import current_user
+
+from ...exceptions import ValidationError
+from ...models import NotificationKind
+from ...services import notifications
+from . import bp
+from .responses import ok, paginated
+from .utils import api_login_required, json_body, page_args
+
+MAX_IDS = 500
+FLAGS = {"1": True, "true": True, "0": False, "false": False}
+
+
+def _kinds(raw):
+    """``kind=a,b`` as a list of kinds, None when absent, or a 422 naming the unknown one."""
+    if raw is None or raw == "":
+        return None
+    kinds = []
+    for value in raw.split(","):
+        try:
+            kinds.append(NotificationKind(value.strip()))
+        except ValueError:
+            raise ValidationError(
+                f"Unknown notification kind: {value}.", fields={"kind": ["Unknown kind."]}
+            ) from None
+    return kinds
+
+
+@bp.get("/notifications/")
+@api_login_required
+def list_notifications():
+    page, per_page = page_args()
+    unread = request.args.get("unread", "0").lower()
+    if unread not in FLAGS:
+        raise ValidationError("unread must be 1 or 0.", fields={"unread": ["Use 1 or 0."]})
+    items, total = notifications.notifications_for(
+        current_user.id,
+        kinds=_kinds(request.args.get("kind")),
+        unread=FLAGS[unread],
+        page=page,
+        per_page=per_page,
+    )
+    return ok(
+        {
+            **paginated(
+                [notifications.notification_json(note) for note in items],
+                page=page,
+                per_page=per_page,
+                total=total,
+            ),
+            "unread_count": notifications.unread_count(current_user.id),
+        }
+    )
+
+
+@bp.post("/notifications/read/")
+@api_login_required
+def mark_notifications_read():
+    """``{ids: [...]}`` or ``{all: true}``. Ids of other people's notifications, or of ones
+    already read, are skipped: ``marked`` counts only what changed."""
+    data = json_body()
+    if data.get("all") is True and "ids" not in data:
+        marked = notifications.mark_read(current_user.id)
+    elif "ids" in data and "all" not in data:
+        ids = data["ids"]
+        if (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= MAX_IDS
+            or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)
+        ):
+            raise ValidationError(
+                f"ids must be a list of 1 to {MAX_IDS} notification ids.",
+                fields={"ids": ["A list of positive integers."]},
+            )
+        marked = notifications.mark_read(current_user.id, ids)
+    else:
+        raise ValidationError(
+            "Send either ids (a list) or all: true.", fields={"ids": ["Send ids, or all: true."]}
+        )
+    return ok(
+        {"marked": marked, "unread_count": notifications.unread_count(current_user.id)},
+        f"{marked} marked as read.",
+    )
+
+
+@bp.get("/notifications/preferences/")
+@api_login_required
+def notification_preferences():
+    return ok({"preferences": notifications.preferences(current_user.id)})
+
+
+@bp.patch("/notifications/preferences/")
+@api_login_required
+def update_notification_preferences():
+    """``{kind: {in_app?, email?}, ...}``: only the kinds and switches sent change; all or nothing."""
+    data = json_body()
+    if not data:
+        raise ValidationError(
+            'Send the kinds to change, e.g. {"new_follower": {"email": false}}.',
+            fields={"body": ["Empty."]},
+        )
+    notifications.set_preferences(current_user.id, data)
+    return ok({"preferences": notifications.preferences(current_user.id)}, "Preferences saved.")
