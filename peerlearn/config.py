@@ -160,6 +160,8 @@ class Config:
             "ROOM_GRACE_MINUTES": env_int("ROOM_GRACE_MINUTES", 30),
             # Per-user limits of the room's socket events by group, e.g. {"chat": "20 per 10 seconds"}.
             "ROOM_RATE_LIMITS": env_json("ROOM_RATE_LIMITS", {}),
+            # How long a socket's sign-in, once checked, is trusted before its record is read again.
+            "SOCKET_AUTH_RECHECK_SECONDS": env_int("SOCKET_AUTH_RECHECK_SECONDS", 5),
             # STUN/TURN servers for WebRTC, as RTCIceServer objects. Empty: host candidates only
             # (fine on one network or loopback); add TURN for learners behind strict NATs.
             "ICE_SERVERS": env_json("ICE_SERVERS", []),

@@ -143,9 +143,10 @@ def test_cron_enqueues_the_periodic_jobs_and_a_worker_runs_them(redis_app, make_
         "complete_sessions",
         "reconcile_payments",
         "send_queued_emails",
+        "send_reminders",
     }
     queues = [get_queue("default"), get_queue("emails")]
-    assert sum(queue.count for queue in queues) == 4
+    assert sum(queue.count for queue in queues) == 5
     SimpleWorker(queues, connection=redis_connection()).work(burst=True)
     db.session.expire_all()
     assert db.session.get(Booking, hold_id).status == "expired"

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..exceptions import AuthenticationError, PermissionDenied
 from ..extensions import db
@@ -91,7 +92,11 @@ def user_for_token(raw, kind):
     if not raw or len(raw) > 200:
         return None
     auth_session = db.session.scalar(
-        select(AuthSession).where(AuthSession.token_hash == hash_token(raw), AuthSession.kind == kind)
+        select(AuthSession)
+        .where(AuthSession.token_hash == hash_token(raw), AuthSession.kind == kind)
+        # Every request and socket event comes through here: load the user's skills and
+        # interests only where a page uses them.
+        .options(joinedload(AuthSession.user).options(lazyload(User.skills), lazyload(User.interests)))
     )
     if auth_session is None:
         return None

@@ -50,6 +50,9 @@ def end_auth_sessions(auth_session_ids):
     """
     if socketio.server is None:
         return
+    from ..sockets.auth import recent_sign_ins
+
+    recent_sign_ins.forget(auth_session_ids)
     for session_id in auth_session_ids:
         room = auth_room(session_id)
         emit("session_ended", {"reason": "signed_out"}, room=room)

@@ -1,7 +1,5 @@
 """Connection handling shared by every page: each signed-in page joins its user's room."""
 
-from flask_login import current_user
-
 # Flask-SocketIO's ConnectionRefusedError (not the builtin) carries the reason to the client.
 from flask_socketio import ConnectionRefusedError, join_room
 
@@ -10,7 +8,7 @@ from .auth import authenticated_only, signed_in_user
 
 
 def on_connect(auth=None):
-    user = signed_in_user()
+    user = signed_in_user(fresh=True)
     if user is None:
         raise ConnectionRefusedError("authentication required")
     join_room(user_room(user.id))
@@ -21,7 +19,8 @@ def on_connect(auth=None):
 @authenticated_only
 def whoami(_payload=None):
     """A cheap round trip clients use to check the connection and their identity."""
-    return {"user_id": current_user.id, "role": current_user.role}
+    user = signed_in_user()
+    return {"user_id": user.id, "role": user.role}
 
 
 def register(socketio):

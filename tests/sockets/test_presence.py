@@ -84,15 +84,22 @@ def test_logout_everywhere_disconnects_all_sockets(app, client, auth, make_user,
     assert not sio.is_connected() and not other_sio.is_connected()
 
 
-def test_events_recheck_the_sign_in(app, client, auth, make_user, socket_client):
+def test_events_recheck_the_sign_in(app, client, auth, make_user, socket_client, monkeypatch):
     from peerlearn.extensions import db
     from peerlearn.models import AuthSession
+    from peerlearn.sockets import auth as socket_auth
 
     make_user(email="a@example.com")
     auth.login("a@example.com")
     sio = socket_client(client)
+    assert sio.emit("whoami", callback=True)["role"] == "learner"
     # The record disappears without the realtime notice (e.g. deleted on another server).
     db.session.query(AuthSession).delete()
     db.session.commit()
+    # Within SOCKET_AUTH_RECHECK_SECONDS the sign-in checked a moment ago is still trusted...
+    assert sio.emit("whoami", callback=True)["role"] == "learner"
+    # ...and once they have passed, the record is read again and the socket is dropped.
+    later = socket_auth.clock() + app.config["SOCKET_AUTH_RECHECK_SECONDS"] + 1
+    monkeypatch.setattr(socket_auth, "clock", lambda: later)
     assert not sio.emit("whoami", callback=True)  # no identity is answered
     assert not sio.is_connected()

@@ -1,0 +1,502 @@
+"""Room relay: how fast the live room relays WebRTC signals and chat, on one server process and
+on two that share a Redis message queue.
+
+    .venv/bin/python bench/room_relay.py [--rooms 50] [--signals 1200] [--signal-rate 20]
+        [--chats 150] [--chat-rate 5] [--saturate 1000] [--warmup 0.1] [--nagle] [--sqlite]
+        [--admin-database-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--redis-url redis://127.0.0.1:6379/11]
+
+Seeds a scratch database (PostgreSQL: created through the admin URL, dropped afterwards; or a
+temporary SQLite file with --sqlite) with ``--rooms`` live rooms of a mentor and three learners
+with confirmed bookings (see roomkit.py), signs every participant in through the login form and
+connects them over WebSocket from this one process, so send and receive times come from one
+clock (time.perf_counter). Every participant joins their room (`room:join`); then three streams
+run one after the other:
+
+- signal: `signal` (an ICE candidate, ~250 bytes) from a participant to a named peer, every
+  ordered pair of every room in turn, in a seeded shuffled order, ``--signal-rate`` per second
+  in all on a fixed schedule (open loop);
+- chat: `chat:send` from each participant in turn, ``--chat-rate`` per second in all, likewise;
+  the three others' `chat:message` is timed (the sender's own copy is not);
+- saturate: ``--saturate`` signals with every participant keeping one in flight (the next is
+  sent when the server acks the last), which finds how many signals per second the server
+  relays when it is the bottleneck, without letting a backlog grow.
+
+Each message carries its number and send time; the receiver records the delay. The first
+``--warmup`` fraction of each stream is not counted. The per-user rate limits of
+peerlearn/sockets/validation.py stay on, as in production; no stream goes over 80% of them.
+
+Scenarios: one server process; two server processes on one Redis message queue
+(SOCKETIO_MESSAGE_QUEUE, on a pub/sub channel of its own, whose keys are deleted afterwards)
+with each room split two and two (mentor and first learner on one); with --nagle also one
+process whose listening socket has TCP_NODELAY turned off (a gunicorn hook), to show what the
+option is worth.
+
+Prints the setup and bench-only server settings, then one row per scenario, stream and route
+(same: sender and receiver on one process; cross: on different ones; all): measured messages
+sent, deliveries, refused sends, deliveries missing a minute after the last send, p50/p99/max
+delay in ms, deliveries per second, CPU use of each server process and of this client process,
+and the machine's load average (other work on the machine shows in the delays). Then the
+verdicts: p99 <= 15 ms on one process, and crossing processes adds <= 5 ms at p50.
+"""
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+# Run as a file, not a module: make the repository root importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import roomkit
+import socketio
+from limits import parse
+
+from peerlearn.sockets.validation import RATE_LIMITS
+
+TARGET_P99_MS = 15.0
+TARGET_CROSS_P50_MS = 5.0
+PACE_MARGIN = 0.8  # send at most this fraction of a per-user rate limit
+SETTLE_SECONDS = 60  # how long to wait for the last acks and deliveries of a stream
+# What a browser's ICE candidate looks like; the timing fields ride along in the same object.
+CANDIDATE = {
+    "candidate": "candidate:842163049 1 udp 1677729535 192.0.2.10 54321 typ srflx raddr 10.0.0.5 "
+    "rport 54321 generation 0 ufrag EsAw network-cost 999",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+}
+ONE, TWO, NAGLE = "1 process", "2 processes + Redis", "1 process, Nagle on"
+
+
+class Stream:
+    """One stream of one scenario: its measured sends (numbered from 0), their acks and the
+    timed deliveries."""
+
+    def __init__(self, name, fanout):
+        self.name = name
+        self.fanout = fanout  # deliveries per accepted send
+        self.sent = 0
+        self.accepted = set()
+        self.refusals = Counter()  # error code -> sends
+        self.received = Counter()  # number -> deliveries
+        self.delays = defaultdict(list)  # route -> seconds
+        self.first_send = self.last_delivery = 0.0
+        self.lock = threading.Lock()
+
+    def sending(self, sent_at):
+        with self.lock:
+            number, self.sent = self.sent, self.sent + 1
+            if number == 0:
+                self.first_send = sent_at
+        return number
+
+    def acked(self, number, reply):
+        with self.lock:
+            if isinstance(reply, dict) and reply.get("ok"):
+                self.accepted.add(number)
+            else:
+                self.refusals[reply["error"]["code"] if isinstance(reply, dict) else "no_ack"] += 1
+
+    def delivered(self, number, route, sent_at):
+        now = time.perf_counter()
+        with self.lock:
+            self.received[number] += 1
+            self.delays[route].append(now - sent_at)
+            self.last_delivery = max(self.last_delivery, now)
+
+    def missing(self):
+        with self.lock:
+            return sum(max(0, self.fanout - self.received[number]) for number in self.accepted)
+
+    def settled(self):
+        with self.lock:
+            acked = len(self.accepted) + sum(self.refusals.values())
+        return acked == self.sent and self.missing() == 0
+
+
+class Scenario:
+    """Participants spread over server processes, and handlers that time what they receive."""
+
+    def __init__(self, name, rooms, process_of_seat):
+        self.name = name
+        self.rooms = rooms
+        self.server_of = {m.user_id: process_of_seat(seat) for room in rooms for seat, m in enumerate(room)}
+        self.processes = len(set(self.server_of.values()))
+        self.streams = {
+            "signal": Stream("signal", 1),
+            "chat": Stream("chat", roomkit.ROOM_SIZE - 1),
+            "saturate": Stream("saturate", 1),
+        }
+        self.dropped = 0  # clients that lost their connection before the bench closed it
+        self.lock = threading.Lock()
+
+    def route(self, sender_id, receiver_id):
+        return "same" if self.server_of[sender_id] == self.server_of[receiver_id] else "cross"
+
+    def handlers(self, member, _server_index):
+        def on_signal(payload):
+            data = payload["data"]
+            if data["number"] is not None:
+                stream = self.streams[data["stream"]]
+                stream.delivered(data["number"], self.route(payload["from"], member.user_id), data["sent_at"])
+
+        def on_chat(payload):
+            if payload["user_id"] == member.user_id:
+                return  # the sender's own copy
+            number, sent_at = payload["body"].rsplit(" ", 2)[1:]
+            if number != "-":
+                route = self.route(payload["user_id"], member.user_id)
+                self.streams["chat"].delivered(int(number), route, float(sent_at))
+
+        def on_disconnect(*_reason):
+            with self.lock:
+                self.dropped += 1
+
+        return {"signal": on_signal, "chat:message": on_chat, "disconnect": on_disconnect}
+
+
+def signal_payload(stream_name, sender, receiver):
+    def payload(number, sent_at):
+        data = {**CANDIDATE, "stream": stream_name, "number": number, "sent_at": sent_at}
+        return {"session_id": sender.session_id, "to": receiver.user_id, "kind": "candidate", "data": data}
+
+    return payload
+
+
+def chat_payload(member):
+    def payload(number, sent_at):
+        body = f"Could you go over that step once more? {'-' if number is None else number} {sent_at!r}"
+        return {"session_id": member.session_id, "body": body}
+
+    return payload
+
+
+def signal_sends(rooms, by_user, total, rng):
+    """Rounds of every ordered pair of every room, each round shuffled."""
+    pairs = [(a, b) for room in rooms for a in room for b in room if a is not b]
+    order = []
+    while len(order) < total:
+        rng.shuffle(pairs)
+        order.extend(pairs)
+    return [(by_user[a.user_id], "signal", signal_payload("signal", a, b)) for a, b in order[:total]]
+
+
+def chat_sends(rooms, by_user, total, rng):
+    """Rounds of every participant, each round shuffled."""
+    members = [member for room in rooms for member in room]
+    order = []
+    while len(order) < total:
+        rng.shuffle(members)
+        order.extend(members)
+    return [(by_user[member.user_id], "chat:send", chat_payload(member)) for member in order[:total]]
+
+
+def emit(stream, participant, event, payload, measured):
+    """Send one message, numbered and acked if it is measured."""
+    sent_at = time.perf_counter()
+    number = stream.sending(sent_at) if measured else None
+    callback = (lambda reply=None: stream.acked(number, reply)) if measured else None
+    try:
+        participant.sio.emit(event, payload(number, sent_at), callback=callback)
+    except socketio.exceptions.BadNamespaceError:  # this client lost its connection
+        if measured:
+            stream.acked(number, {"ok": False, "error": {"code": "client_disconnected"}})
+
+
+def open_loop(stream, sends, rate, warmup):
+    """Send on a fixed schedule, whatever the server does; return how far behind it fell."""
+    measured_from = int(len(sends) * warmup)
+    started = time.perf_counter() + 0.2
+    behind = 0.0
+    for index, (participant, event, payload) in enumerate(sends):
+        wait = started + index / rate - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            behind = max(behind, -wait)
+        emit(stream, participant, event, payload, index >= measured_from)
+    return behind
+
+
+def closed_loop(stream, scenario, participants, total, warmup):
+    """Every participant keeps one signal in flight, to the peers of its room in turn, until
+    ``total`` have been sent; none sends faster than PACE_MARGIN of its rate limit."""
+    limit = parse(RATE_LIMITS["signal"])
+    gap = limit.get_expiry() / limit.amount / PACE_MARGIN
+    measured_from = int(total * warmup)
+    counter = iter(range(total))
+    counter_lock = threading.Lock()
+    room_of = {member.user_id: room for room in scenario.rooms for member in room}
+
+    def keep_one_in_flight(participant):
+        peers = [m for m in room_of[participant.member.user_id] if m is not participant.member]
+        for turn in range(total):
+            with counter_lock:
+                index = next(counter, None)
+            if index is None or not participant.sio.connected:
+                return
+            payload = signal_payload("saturate", participant.member, peers[turn % len(peers)])
+            sent_at = time.perf_counter()
+            number = stream.sending(sent_at) if index >= measured_from else None
+            try:
+                reply = participant.sio.call("signal", payload(number, sent_at), timeout=SETTLE_SECONDS)
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+                reply = {"ok": False, "error": {"code": "no_ack"}}
+            if number is not None:
+                stream.acked(number, reply)
+            time.sleep(max(0.0, gap - (time.perf_counter() - sent_at)))
+
+    with ThreadPoolExecutor(len(participants)) as pool:
+        list(pool.map(keep_one_in_flight, participants))
+    return 0.0
+
+
+def run_stream(stream, servers, send):
+    """Run ``send`` (which returns how far behind schedule it fell), wait until everything has
+    been acked and delivered or SETTLE_SECONDS pass; return the phase's own figures."""
+    pids = [server.worker_pid() for server in servers]
+    cpu_before = [roomkit.cpu_seconds(pid) for pid in pids]
+    client_before = time.process_time()
+    started = time.perf_counter()
+    behind = send()
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not stream.settled() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    return {
+        "behind_ms": behind * 1000,
+        "server_cpu": [
+            (roomkit.cpu_seconds(pid) - cpu) / wall for pid, cpu in zip(pids, cpu_before, strict=True)
+        ],
+        "client_cpu": (time.process_time() - client_before) / wall,
+        "load": os.getloadavg()[0],
+    }
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def summarise(scenario, stream, phase):
+    """Rows: one per route when the scenario spans processes, then all routes together; refused
+    and missing messages are counted once, on the last row."""
+    routes = sorted(stream.delays) if scenario.processes > 1 else []
+    if len(routes) != 1:
+        routes.append("all")
+    span = stream.last_delivery - stream.first_send
+    rows = []
+    for route in routes:
+        values = [v for vs in stream.delays.values() for v in vs] if route == "all" else stream.delays[route]
+        rows.append(
+            {
+                "scenario": scenario.name,
+                "stream": stream.name,
+                "route": route,
+                "sent": stream.sent,
+                "delivered": len(values),
+                "refused": "",
+                "missing": "",
+                "p50": percentile(values, 0.50) * 1000 if values else float("nan"),
+                "p99": percentile(values, 0.99) * 1000 if values else float("nan"),
+                "max": max(values) * 1000 if values else float("nan"),
+                "rate": len(values) / span if values and span > 0 else 0.0,
+                "cpu": " + ".join(f"{share:.0%}" for share in phase["server_cpu"]),
+                "client": f"{phase['client_cpu']:.0%}",
+                "load": phase["load"],
+            }
+        )
+    unacked = stream.sent - len(stream.accepted) - sum(stream.refusals.values())
+    refusals = {**stream.refusals, **({"no ack": unacked} if unacked else {})}
+    rows[-1].update(
+        refused=sum(refusals.values()), missing=stream.missing(), refusals=refusals, behind=phase["behind_ms"]
+    )
+    return rows
+
+
+def run_scenario(scenario, env, server_count, workdir, jars, args, *, nodelay=True):
+    rng = random.Random(args.seed)
+    tag = scenario.name.replace(" ", "-").replace(",", "")
+    with roomkit.servers(env, server_count, workdir, nodelay=nodelay, tag=tag) as procs:
+        members = [member for room in scenario.rooms for member in room]
+        assignments = [(member, scenario.server_of[member.user_id]) for member in members]
+        participants = roomkit.connect_all(assignments, jars, [p.url for p in procs], scenario.handlers)
+        try:
+            by_user = {p.member.user_id: p for p in participants}
+            signals = signal_sends(scenario.rooms, by_user, args.signals, rng)
+            chats = chat_sends(scenario.rooms, by_user, args.chats, rng)
+            streams = scenario.streams
+            plan = [
+                (
+                    streams["signal"],
+                    lambda: open_loop(streams["signal"], signals, args.signal_rate, args.warmup),
+                ),
+                (streams["chat"], lambda: open_loop(streams["chat"], chats, args.chat_rate, args.warmup)),
+                (
+                    streams["saturate"],
+                    lambda: closed_loop(
+                        streams["saturate"], scenario, participants, args.saturate, args.warmup
+                    ),
+                ),
+            ]
+            rows = []
+            for stream, send in plan:
+                rows += summarise(scenario, stream, run_stream(stream, procs, send))
+            rows[-1]["dropped"] = scenario.dropped
+        finally:
+            roomkit.disconnect_all(participants)
+    return rows
+
+
+def max_rate(group, rooms):
+    """The highest rate, all users together, that stays within PACE_MARGIN of a group's limit."""
+    limit = parse(RATE_LIMITS[group])
+    return limit.amount / limit.get_expiry() * PACE_MARGIN * rooms * roomkit.ROOM_SIZE
+
+
+def check_pacing(args):
+    """Refuse rates that would run into the per-user limits; describe the pacing."""
+    users = args.rooms * roomkit.ROOM_SIZE
+    for group, rate in (("signal", args.signal_rate), ("chat", args.chat_rate)):
+        if rate > max_rate(group, args.rooms):
+            raise SystemExit(
+                f"--{group}-rate {rate:g} is {rate / users:.2f}/s per user, over {PACE_MARGIN:.0%} of the "
+                f"limit ({RATE_LIMITS[group]}): stay at or under {max_rate(group, args.rooms):.0f}/s in all"
+            )
+    return (
+        f"signal {args.signal_rate:g}/s ({args.signal_rate / users:.2f}/s per user), "
+        f"chat {args.chat_rate:g}/s ({args.chat_rate / users:.3f}/s per user); "
+        f"limits per user: signal {RATE_LIMITS['signal']}, chat {RATE_LIMITS['chat']}"
+    )
+
+
+def print_table(rows):
+    header = (
+        f"{'scenario':<20} {'stream':<8} {'route':<5} {'sent':>5} {'deliv.':>6} {'refus.':>6} "
+        f"{'miss.':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'msg/s':>6}  {'server CPU':<10} "
+        f"{'client':>6} {'load':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['scenario']:<20} {row['stream']:<8} {row['route']:<5} {row['sent']:>5} "
+            f"{row['delivered']:>6} {row['refused']!s:>6} {row['missing']!s:>5} "
+            f"{row['p50']:>8.2f} {row['p99']:>8.2f} {row['max']:>8.1f} {row['rate']:>6.0f}  "
+            f"{row['cpu']:<10} {row['client']:>6} {row['load']:>5.1f}"
+        )
+    for row in rows:
+        where = f"  {row['scenario']}, {row['stream']}:"
+        if row.get("refusals"):
+            print(f"{where} refused {row['refusals']}")
+        if row.get("behind", 0) > 50:
+            print(f"{where} the sender fell up to {row['behind']:.0f} ms behind its schedule")
+        if row.get("dropped"):
+            print(
+                f"  {row['scenario']}: {row['dropped']} clients lost their connection (a client gives up "
+                "when the server's pings stop for 30 s: the server was overloaded)"
+            )
+
+
+def print_verdicts(rows):
+    def find(scenario, stream, route):
+        keys = (scenario, stream, route)
+        return next((r for r in rows if (r["scenario"], r["stream"], r["route"]) == keys), None)
+
+    print()
+    for stream in ("signal", "chat"):
+        one = find(ONE, stream, "all")
+        if one is None:
+            continue
+        verdict = "met" if one["p99"] <= TARGET_P99_MS else "NOT met"
+        print(f"{stream}: one process p99 {one['p99']:.2f} ms (target <= {TARGET_P99_MS:g} ms): {verdict}")
+        cross = find(TWO, stream, "cross")
+        if cross is not None:
+            added = cross["p50"] - one["p50"]
+            verdict = "met" if added <= TARGET_CROSS_P50_MS else "NOT met"
+            print(
+                f"{stream}: across processes p50 {cross['p50']:.2f} ms vs {one['p50']:.2f} ms on one "
+                f"process, {added:+.2f} ms (target <= +{TARGET_CROSS_P50_MS:g} ms): {verdict}"
+            )
+        else:
+            print(f"{stream}: no message crossed processes (see the refusals above)")
+        nagle = find(NAGLE, stream, "all")
+        if nagle is not None:
+            print(
+                f"{stream}: Nagle on (no TCP_NODELAY): p50 {nagle['p50']:.2f} ms, p99 {nagle['p99']:.2f} ms"
+            )
+    for scenario in (ONE, TWO, NAGLE):
+        saturated = find(scenario, "saturate", "all")
+        if saturated is not None:
+            print(f"saturated, {scenario}: {saturated['rate']:.0f} signals/s relayed")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rooms", type=int, default=50)
+    parser.add_argument("--signals", type=int, default=1200, help="signals per scenario, warm-up included")
+    parser.add_argument("--signal-rate", type=float, default=20, help="signals per second, all rooms")
+    parser.add_argument("--chats", type=int, default=150, help="chat messages per scenario, with warm-up")
+    parser.add_argument("--chat-rate", type=float, default=5, help="chat messages per second, all rooms")
+    parser.add_argument("--saturate", type=int, default=1000, help="signals sent with one in flight each")
+    parser.add_argument("--warmup", type=float, default=0.1, help="fraction of each stream not counted")
+    parser.add_argument("--nagle", action="store_true", help="also run one process with TCP_NODELAY off")
+    parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, not PostgreSQL")
+    parser.add_argument("--admin-database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--seed", type=int, default=20240601, help="seed of the send order")
+    args = parser.parse_args()
+    pacing = check_pacing(args)
+
+    secret_key = roomkit.new_secret_key()
+    with (
+        tempfile.TemporaryDirectory(prefix="peerlearn-relay-") as folder,
+        roomkit.scratch_database(None if args.sqlite else args.admin_database_url) as database_url,
+    ):
+        workdir = Path(folder)
+        rooms = roomkit.seed_rooms(database_url, secret_key, args.rooms)
+        members = [member for room in rooms for member in room]
+        print(
+            f"{args.rooms} rooms x {roomkit.ROOM_SIZE} participants = {len(members)} sockets on "
+            f"{'a SQLite file' if args.sqlite else 'a PostgreSQL scratch database'}; each server process is "
+            f"gunicorn -k gevent -w 1 wsgi:app (production config); {os.cpu_count()} CPUs"
+        )
+        print(f"bench-only server settings: {roomkit.describe_settings()}")
+        print(f"pacing: {pacing}; rate limits on")
+        print(
+            f"per scenario: {args.signals} signals, {args.chats} chats, {args.saturate} signals saturating; "
+            f"the first {args.warmup:.0%} of each not counted\n"
+        )
+
+        plain = roomkit.server_environment(database_url, secret_key, workdir)
+        queued = roomkit.server_environment(database_url, secret_key, workdir, message_queue=args.redis_url)
+        with roomkit.servers(plain, 1, workdir, tag="sign-in") as (server,):
+            jars = roomkit.sign_in_all(server.url, members)
+        try:
+            rows = run_scenario(Scenario(ONE, rooms, lambda seat: 0), plain, 1, workdir, jars, args)
+            split = Scenario(TWO, rooms, lambda seat: seat * 2 // roomkit.ROOM_SIZE)
+            try:
+                rows += run_scenario(split, queued, 2, workdir, jars, args)
+            finally:
+                roomkit.clear_channel_keys(args.redis_url, queued["SOCKETIO_CHANNEL"])
+            if args.nagle:
+                nagle = Scenario(NAGLE, rooms, lambda seat: 0)
+                rows += run_scenario(nagle, plain, 1, workdir, jars, args, nodelay=False)
+        finally:
+            for jar in jars.values():
+                jar.close()
+        print_table(rows)
+        print_verdicts(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
