@@ -87,6 +87,9 @@ def start_session(user, kind, *, remember=False, ip_address="", user_agent=""):
     return auth_session
 
 
+_USER_WITHOUT_SKILLS = joinedload(AuthSession.user).options(lazyload(User.skills), lazyload(User.interests))
+
+
 def user_for_token(raw, kind):
     """The active user behind a cookie or bearer token, or None. Expired records are removed."""
     if not raw or len(raw) > 200:
@@ -96,7 +99,7 @@ def user_for_token(raw, kind):
         .where(AuthSession.token_hash == hash_token(raw), AuthSession.kind == kind)
         # Every request and socket event comes through here: load the user's skills and
         # interests only where a page uses them.
-        .options(joinedload(AuthSession.user).options(lazyload(User.skills), lazyload(User.interests)))
+        .options(_USER_WITHOUT_SKILLS)
     )
     if auth_session is None:
         return None

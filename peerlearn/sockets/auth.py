@@ -14,7 +14,7 @@ import threading
 import time
 from functools import wraps
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_login import current_user
 from flask_socketio import disconnect
 from sqlalchemy.orm import lazyload
@@ -54,6 +54,8 @@ class _RecentSignIns:
 
 
 recent_sign_ins = _RecentSignIns()
+# The user alone: handlers never need their skill lists (built once: building them is not free).
+_USER_ONLY = (lazyload(User.skills), lazyload(User.interests))
 
 
 def signed_in_user(*, fresh=False):
@@ -65,16 +67,20 @@ def signed_in_user(*, fresh=False):
         if current_user.is_authenticated and current_user.is_active:
             return current_user._get_current_object()
         return None
+    if not fresh and "socket_user" in g:  # asked twice in one event
+        return g.socket_user
     key = hash_token(token)
     entry = None if fresh else recent_sign_ins.get(key)
     if entry is not None:
-        user = db.session.get(User, entry[1], options=[lazyload(User.skills), lazyload(User.interests)])
+        user = db.session.get(User, entry[1], options=_USER_ONLY)
         if user is not None and user.is_active:
+            g.socket_user = user
             return user
     user = auth.user_for_token(token, AuthKind.WEB)
     if user is None:
         return None
     recent_sign_ins.put(key, user.current_auth_session.id, user.id, seconds)
+    g.socket_user = user
     return user
 
 
