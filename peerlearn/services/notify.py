@@ -264,7 +264,7 @@ def session_cancelled(session, bookings):
             lines=[
                 f"{session.mentor.name} cancelled “{session.title}” ({_when(session, learner)}).",
                 *([f"Reason: {session.cancel_reason}"] if session.cancel_reason else []),
-                *(["Your payment is being refunded in full."] if booking.amount_paise else []),
+                *([refund_line] if refund_line else []),
             ],
             heading="Your session was cancelled",
             subject=f"Session cancelled: {session.title}",

@@ -4,12 +4,12 @@ payment-history endpoints."""
 from flask import request, url_for
 from flask_login import current_user
 
-from ...payments import get_gateway
 from ...services import booking as booking_service
 from ...services import payments as payment_service
 from . import bp
 from .responses import ok, paginated
 from .serializers_market import booking as booking_json
+from .serializers_market import checkout as checkout_options
 from .serializers_market import payment as payment_json
 from .utils import api_login_required, json_body, page_args
 
@@ -70,19 +70,7 @@ def create_payment():
 
         raise ValidationError("booking_id is required.", fields={"booking_id": ["A booking id (integer)."]})
     payment = payment_service.start_booking_payment(current_user, booking_id)
-    gateway = get_gateway()
-    checkout = {
-        "gateway": gateway.name,
-        "key_id": gateway.key_id,
-        "order_id": payment.order_id,
-        "amount": payment.amount_paise,
-        "currency": payment.currency,
-        "name": "PeerLearn",
-        "description": payment.booking.session.title,
-        "prefill": {"name": current_user.name, "email": current_user.email},
-    }
-    if gateway.name == "dev":
-        checkout["checkout_url"] = url_for("payments.dev_checkout", order_id=payment.order_id, _external=True)
+    checkout = checkout_options(payment, payment.booking.session.title, current_user)
     return ok({"payment": payment_json(payment), "checkout": checkout}, "Order created.")
 
 

@@ -1,13 +1,12 @@
 """The live room over JSON: TURN credentials for participants, and gifts to the mentor."""
 
-from flask import url_for
 from flask_login import current_user
 
-from ...payments import get_gateway
 from ...services import gifts as gift_service
 from ...services import room as room_service
 from . import bp
 from .responses import ok
+from .serializers_market import checkout as checkout_options
 from .utils import api_login_required, json_body
 
 
@@ -18,23 +17,6 @@ def ice_servers(session_id):
     TURN_SECRET is set). Anyone who may not enter the room gets the refusal."""
     room_service.session_for_entry(current_user, session_id)
     return ok({"ice_servers": room_service.ice_servers(current_user)})
-
-
-def _gift_checkout(gift, payment):
-    gateway = get_gateway()
-    checkout = {
-        "gateway": gateway.name,
-        "key_id": gateway.key_id,
-        "order_id": payment.order_id,
-        "amount": payment.amount_paise,
-        "currency": payment.currency,
-        "name": "PeerLearn",
-        "description": f"A gift for {payment.mentor.name}",
-        "prefill": {"name": current_user.name, "email": current_user.email},
-    }
-    if gateway.name == "dev":
-        checkout["checkout_url"] = url_for("payments.dev_checkout", order_id=payment.order_id, _external=True)
-    return checkout
 
 
 @bp.post("/gift/create/")
@@ -49,7 +31,10 @@ def create_gift():
         current_user, data.get("session_id"), data.get("amount_paise"), data.get("message", "")
     )
     return ok(
-        {"gift": gift_service.gift_json(gift), "checkout": _gift_checkout(gift, payment)},
+        {
+            "gift": gift_service.gift_json(gift),
+            "checkout": checkout_options(payment, f"A gift for {payment.mentor.name}", current_user),
+        },
         "Gift order created.",
         status=201,
     )

@@ -68,3 +68,23 @@ def payment(payment):
         "created_at": payment.created_at.isoformat(),
         "captured_at": payment.captured_at.isoformat() if payment.captured_at else None,
     }
+
+
+def checkout(payment, description, payer):
+    """What Razorpay Checkout needs to pay ``payment`` (the dev gateway adds its local page)."""
+    from ...payments import get_gateway
+
+    gateway = get_gateway()
+    options = {
+        "gateway": gateway.name,
+        "key_id": gateway.key_id,
+        "order_id": payment.order_id,
+        "amount": payment.amount_paise,
+        "currency": payment.currency,
+        "name": "PeerLearn",
+        "description": description,
+        "prefill": {"name": payer.name, "email": payer.email},
+    }
+    if gateway.name == "dev":
+        options["checkout_url"] = url_for("payments.dev_checkout", order_id=payment.order_id, _external=True)
+    return options
