@@ -130,10 +130,12 @@ def verify(user, *, order_id, payment_id, signature):
     """The checkout callback for a gift: the same verification as bookings; safe to repeat."""
     from . import payments
 
+    gift = None
     if isinstance(order_id, str) and order_id:
-        sender_gift(user, order_id)  # a booking's order is not verified here
+        gift, _payment = sender_gift(user, order_id)  # a booking's order is not verified here
+    # Checks the fields (422 when missing), the signature and the gateway's amount.
     payments.verify_checkout(user, order_id=order_id, payment_id=payment_id, signature=signature)
-    gift, _payment = sender_gift(user, order_id)
+    db.session.refresh(gift)
     return gift
 
 
