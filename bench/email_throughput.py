@@ -1,7 +1,7 @@
 """Email throughput: how many emails per second one `python worker.py emails` sends to an SMTP
 server on loopback.
 
-    .venv/bin/python bench/email_throughput.py [--emails 500] [--database-url sqlite:///...]
+    .venv/bin/python bench/email_throughput.py [--emails 500] [--database-url sqlite:///...] [--fork]
 
 Starts a throwaway redis-server on a free port (no persistence), an SMTP server on loopback that
 accepts everything, and a SQLite file database (or the database given; its tables must exist).
@@ -65,6 +65,9 @@ def main():
     )
     parser.add_argument("--emails", type=int, default=500)
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
+    parser.add_argument(
+        "--fork", action="store_true", help="run `worker.py --fork emails` (a process per job)"
+    )
     args = parser.parse_args()
     if not shutil.which("redis-server"):
         raise SystemExit("redis-server is not installed")
@@ -123,7 +126,7 @@ def main():
             )
             started = time.perf_counter()
             worker = subprocess.Popen(
-                [sys.executable, "worker.py", "emails"],
+                [sys.executable, "worker.py", *(["--fork"] if args.fork else []), "emails"],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -151,9 +154,8 @@ def main():
         redis_process.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(
-        f"database: {database_url.split('://')[0]}; one worker (`python worker.py emails`), SMTP on loopback"
-    )
+    command = f"python worker.py {'--fork ' if args.fork else ''}emails"
+    print(f"database: {database_url.split('://')[0]}; one worker (`{command}`), SMTP on loopback")
     print(f"emails sent: {len(ids)} (SMTP server accepted {inbox.count})")
     print(f"worker start to last send: {elapsed:.2f} s -> {len(ids) / elapsed:.1f} emails/s")
     if steady > 0:

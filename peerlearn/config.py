@@ -126,6 +126,8 @@ class Config:
             "SOCKETIO_CORS_ORIGINS": env_list("SOCKETIO_CORS_ORIGINS"),
             "JOBS_INLINE": env_bool("JOBS_INLINE", redis_url is None),
             "RQ_JOB_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 180),
+            # How long a send job's claim on an email keeps other runs off it; longer than a job may run.
+            "EMAIL_CLAIM_SECONDS": env_int("EMAIL_CLAIM_SECONDS", 240),
             # Rate limits
             "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
             "RATELIMIT_STORAGE_URI": env_str(

@@ -30,6 +30,9 @@ from tests.tasks.test_email import Inbox
 pytestmark = pytest.mark.redis
 
 ROOT = Path(__file__).resolve().parent.parent
+# A send's claim on an email lapses after this long here (minutes in production), so the test can
+# wait for a dead worker's claim to lapse.
+CLAIM_SECONDS = 2
 
 
 class RedisServer:
@@ -119,7 +122,9 @@ def inbox(threaded_app):
 @pytest.fixture
 def jobs_app(threaded_app, redis_server):
     """The test app with jobs on the throwaway Redis (the worker processes share its database)."""
-    threaded_app.config.update(REDIS_URL=redis_server.url, JOBS_INLINE=False)
+    threaded_app.config.update(
+        REDIS_URL=redis_server.url, JOBS_INLINE=False, EMAIL_CLAIM_SECONDS=CLAIM_SECONDS
+    )
     yield threaded_app
     client = threaded_app.extensions.pop("peerlearn_redis", None)
     if client is not None:
@@ -142,6 +147,7 @@ def start_worker(jobs_app, tmp_path):
         REDIS_URL=jobs_app.config["REDIS_URL"],
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(jobs_app.config["MAIL_PORT"]),
+        EMAIL_CLAIM_SECONDS=str(CLAIM_SECONDS),
     )
 
     def start():
@@ -230,7 +236,11 @@ def test_worker_killed_mid_send_is_retried_and_the_email_goes_out_once(jobs_app,
     job = get_queue("emails").fetch_job(f"email-{email_id}")
     assert job.get_status() == "scheduled" and job.retries_left == 2
 
-    # The periodic dispatcher (`worker.py cron`) hands the still-queued email on; a new worker sends it.
+    # Nobody knows whether the dead worker's send went through, so while its claim is fresh the
+    # periodic dispatcher (`worker.py cron`) leaves the email alone; once it lapses, it hands the
+    # still-queued email on and a new worker sends it.
+    assert send_queued_emails() == 0
+    time.sleep(CLAIM_SECONDS + 0.5)
     assert send_queued_emails() == 1
     row = wait_until_sent(email_id, start_worker())
     assert row.attempts == 2

@@ -36,6 +36,9 @@ class OutboundEmail(db.Model):
         String(10), nullable=False, default=EmailStatus.QUEUED.value, index=True
     )
     attempts: Mapped[int] = mapped_column(nullable=False, default=0)
+    # When a send job last claimed it: while the claim is fresh no other run (a retry, a sweep's
+    # re-enqueue) sends it; a claim left by a killed worker lapses after EMAIL_CLAIM_SECONDS.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,10 +1,11 @@
 """Email jobs. They take ids, never ORM objects, and are safe to run twice."""
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from flask_mail import Message
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ..extensions import db, mail
 from ..models import EmailStatus, OutboundEmail, utcnow
@@ -18,7 +19,9 @@ MAX_ATTEMPTS = 8
 
 
 def send_email(email_id):
-    """Send one recorded email unless it has already gone out (or has failed for good)."""
+    """Send one recorded email unless it has already gone out, has failed for good, or another
+    run holds a fresh claim on it (that run sends it; if its worker died, the claim lapses and the
+    queued-email sweep enqueues it again)."""
     email = db.session.get(OutboundEmail, email_id)
     if email is None or email.status != EmailStatus.QUEUED:
         return
@@ -27,24 +30,27 @@ def send_email(email_id):
         db.session.commit()
         log.error("giving up on email %s to %s after %s attempts", email.id, email.to_address, email.attempts)
         return
-    # Claim this try: of two runs that saw the same count, only the one whose update lands sends.
+    # Claim it: of runs that overlap, only the one whose update lands sends.
+    now = utcnow()
     claimed = db.session.execute(
         update(OutboundEmail)
         .where(
             OutboundEmail.id == email_id,
             OutboundEmail.status == EmailStatus.QUEUED.value,
-            OutboundEmail.attempts == email.attempts,
+            _unclaimed(now),
         )
-        .values(attempts=OutboundEmail.attempts + 1)
+        .values(attempts=OutboundEmail.attempts + 1, claimed_at=now)
     ).rowcount
     db.session.commit()
     if not claimed:
-        log.info("email %s was claimed by another run; not sending it again", email_id)
+        log.info("email %s is claimed by another run; not sending it again", email_id)
         return
     try:
         _deliver(email)
     except Exception as exc:
+        # Not sent: let go of the claim so the retry (or the sweep) can send it.
         email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        email.claimed_at = None
         db.session.commit()
         raise
     # Conditional update: only the first successful run marks the email sent.
@@ -54,6 +60,12 @@ def send_email(email_id):
         .values(status=EmailStatus.SENT.value, sent_at=utcnow(), last_error="")
     )
     db.session.commit()
+
+
+def _unclaimed(now):
+    """No run holds a fresh claim on the email."""
+    lapsed = now - timedelta(seconds=current_app.config["EMAIL_CLAIM_SECONDS"])
+    return or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < lapsed)
 
 
 def _deliver(email):
@@ -94,13 +106,14 @@ def build_message(email):
 
 
 def dispatch_queued(limit=500):
-    """Enqueue emails still queued (Redis was down, or the process stopped before enqueuing)."""
+    """Enqueue emails still queued (Redis was down, the process stopped before enqueuing, or the
+    worker sending it died), except those a run is sending right now."""
     from . import enqueue
 
     ids = list(
         db.session.scalars(
             select(OutboundEmail.id)
-            .where(OutboundEmail.status == EmailStatus.QUEUED.value)
+            .where(OutboundEmail.status == EmailStatus.QUEUED.value, _unclaimed(utcnow()))
             .order_by(OutboundEmail.id)
             .limit(limit)
         )

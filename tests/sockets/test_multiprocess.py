@@ -533,15 +533,14 @@ def test_a_gift_paid_on_one_server_is_announced_on_the_other(deployment, servers
 WORKER = """
 import sys
 
-from rq import Worker
-
 from peerlearn import create_app
 from peerlearn.tasks import redis_connection
+from peerlearn.tasks.worker import AppWorker
 
 # As worker.py does: the app built once from the environment, one app context for the jobs.
 app = create_app()
 with app.app_context():
-    Worker([sys.argv[1]], connection=redis_connection()).work(burst=True)
+    AppWorker([sys.argv[1]], connection=redis_connection()).work(burst=True)
 """
 
 

@@ -96,3 +96,50 @@ def test_a_failed_try_is_counted_and_the_retry_sends(threaded_app, inbox):
     db.session.refresh(row)
     assert row.status == "sent" and row.attempts == 2 and row.last_error == ""
     assert len(inbox.messages) == 1
+
+
+def test_a_fresh_claim_keeps_other_runs_and_the_sweep_off_until_it_lapses(app, inbox):
+    """A run is sending (or its worker died mid-send): a retry and the sweep leave the email alone
+    while the claim is fresh, and send it once the claim has lapsed."""
+    from datetime import timedelta
+
+    from peerlearn.models import utcnow
+
+    email_id = queued_email()
+    claimed_at = utcnow()
+    db.session.execute(
+        update(OutboundEmail).where(OutboundEmail.id == email_id).values(attempts=1, claimed_at=claimed_at)
+    )
+    db.session.commit()
+    app.config["JOBS_INLINE"] = True
+
+    assert email_tasks.dispatch_queued() == 0
+    email_tasks.send_email(email_id)
+    assert inbox.messages == []
+
+    lapsed = claimed_at - timedelta(seconds=app.config["EMAIL_CLAIM_SECONDS"] + 1)
+    db.session.execute(update(OutboundEmail).where(OutboundEmail.id == email_id).values(claimed_at=lapsed))
+    db.session.commit()
+    assert email_tasks.dispatch_queued() == 1  # inline: enqueuing sends it
+    assert len(inbox.messages) == 1
+    row = db.session.get(OutboundEmail, email_id)
+    db.session.refresh(row)
+    assert row.status == "sent" and row.attempts == 2
+
+
+def test_a_failed_send_lets_go_of_its_claim(inbox, monkeypatch):
+    email_id = queued_email()
+
+    def refuse(email):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(email_tasks, "_deliver", refuse)
+    with pytest.raises(ConnectionRefusedError):
+        email_tasks.send_email(email_id)
+    row = db.session.get(OutboundEmail, email_id)
+    db.session.refresh(row)
+    assert row.status == "queued" and row.claimed_at is None and "mail server down" in row.last_error
+
+    monkeypatch.undo()
+    email_tasks.send_email(email_id)  # the retry sends it at once
+    assert len(inbox.messages) == 1
