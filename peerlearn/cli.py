@@ -1,5 +1,6 @@
 """Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`,
-`flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile` and `flask sweep`."""
+`flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile`, `flask sweep`
+and `flask ml` (rebuild, simulate, evaluate)."""
 
 import os
 
@@ -23,6 +24,7 @@ def init_app(app):
     app.cli.add_command(jobs)
     app.cli.add_command(payments_group)
     app.cli.add_command(sweep)
+    app.cli.add_command(ml)
 
 
 @click.command("serve")
@@ -174,6 +176,143 @@ def sweep():
 
     for name, result in run_all_once().items():
         click.echo(f"{name}: {result}")
+
+
+@click.group("ml")
+def ml():
+    """Recommendations: rebuild them, simulate a platform, evaluate the models."""
+
+
+class _StageBar:
+    """A progress bar over the rebuild's stages; ranking learners fills most of it."""
+
+    RANKING = (15, 90)  # the share of the bar the ranking of learners covers
+
+    def __init__(self, bar):
+        self.bar = bar
+        self.position = 0
+
+    def __call__(self, label, done=None, total=None):
+        if done is not None and total:
+            low, high = self.RANKING
+            target = low + (high - low) * done // total
+        else:
+            target = {"storing": 95, "similar sessions": 90}.get(label, min(self.position + 2, 14))
+        self.bar.label = label.ljust(28)
+        self.bar.update(max(0, target - self.position))
+        self.position = max(self.position, target)
+
+
+@ml.command("rebuild")
+@with_appcontext
+def ml_rebuild():
+    """Rebuild every learner's recommendations, similar sessions and trending now."""
+    from .services import recommendations
+
+    with click.progressbar(length=100, label="loading".ljust(28), show_eta=False) as bar:
+        progress = _StageBar(bar)
+        summary = recommendations.rebuild(progress=progress)
+        bar.update(100 - progress.position)
+    click.echo(
+        f"Version {summary['version']}: {summary['learners']} users, {summary['mentors']} mentors, "
+        f"{summary['sessions']} sessions ({summary['open_sessions']} open), "
+        f"{summary['interactions']} interactions, in {summary['total_seconds']} s."
+    )
+
+
+@ml.command("simulate")
+@click.option("--learners", default=2000, show_default=True)
+@click.option("--mentors", default=300, show_default=True)
+@click.option("--sessions", default=2000, show_default=True)
+@click.option("--months", default=6, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--replace", is_flag=True, help="Delete an earlier simulated platform first.")
+@with_appcontext
+def ml_simulate(learners, mentors, sessions, months, seed, replace):
+    """Write a simulated platform (accounts @sim.peerlearn.test) into the database."""
+    from .ml.simulate import SimulationConfig, simulate, write_to_database
+
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("simulate is refused under the production config.")
+    config = SimulationConfig(learners=learners, mentors=mentors, sessions=sessions, months=months, seed=seed)
+    platform = simulate(config)
+    click.echo(
+        f"Simulated {platform.n_users} users, {platform.n_sessions} sessions, "
+        f"{platform.n_interactions} interactions."
+    )
+    with click.progressbar(length=100, label="writing".ljust(16), show_eta=False) as bar:
+        position = [0]
+
+        def progress(label, done=None, total=None):
+            bar.label = label.ljust(16)
+            if done is not None and total:
+                target = 100 * done // total
+                bar.update(max(0, target - position[0]))
+                position[0] = max(position[0], target)
+
+        try:
+            counts = write_to_database(platform, progress=progress, replace=replace)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Written: {counts}. Run 'flask ml rebuild' to recommend on it.")
+
+
+@ml.command("evaluate")
+@click.option("--platform/--no-platform", "on_platform", default=True, help="The platform's own log.")
+@click.option("--simulated/--no-simulated", default=True, help="A simulated platform (default size).")
+@click.option("--movielens/--no-movielens", default=True, help="MovieLens-100k (fetches the recbole wheel).")
+@click.option("--tune", is_flag=True, help="Search the hybrid's weights on the simulated validation weeks.")
+@with_appcontext
+def ml_evaluate(on_platform, simulated, movielens, tune):
+    """Precision, recall and NDCG at 10, coverage and diversity of every model."""
+    from .ml import evaluate
+
+    if on_platform:
+        from .services.recommendations import platform_split
+
+        split = platform_split()
+        if split is None or not split[1].nnz:
+            click.echo("Platform log: no bookings in the last two weeks' split to evaluate on.\n")
+        else:
+            click.echo(
+                evaluate.format_table(evaluate.compare(*split), "Platform log, temporal split (2 weeks)")
+            )
+            click.echo()
+    if simulated:
+        from .ml.simulate import SimulationConfig, simulate
+
+        platform = simulate(SimulationConfig())
+        results = evaluate.compare(*platform.temporal_split())
+        click.echo(evaluate.format_table(results, "Simulated platform, temporal split (2 weeks)"))
+        ratio = results["hybrid"]["ndcg"] / max(results["popularity"]["ndcg"], 1e-9)
+        click.echo(f"hybrid NDCG@10 = {ratio:.2f} x popularity's\n")
+        if tune:
+            best = evaluate.tune(*platform.temporal_split(validation=True))[:5]
+            click.echo("Best mixes on the validation weeks (NDCG@10):")
+            for ndcg, weights in best:
+                click.echo(
+                    f"  {ndcg:.4f}  collaborative={weights.collaborative} content={weights.content} "
+                    f"skills={weights.skills} popularity={weights.popularity} "
+                    f"mentor_share={weights.mentor_share}"
+                )
+            click.echo()
+    if movielens:
+        from .ml import movielens as ml100k
+
+        try:
+            wheel = ml100k.fetch_wheel(ml100k.default_cache_dir())
+        except ml100k.FetchError as exc:
+            raise click.ClickException(f"MovieLens-100k unavailable: {exc}") from exc
+        data = ml100k.load(wheel)
+        train, test = ml100k.split(data)
+        genres = ml100k.item_genres(wheel, data.item_ids)
+        results = ml100k.evaluate(train, test, item_features=genres[0] if genres else None)
+        for figures in results.values():
+            figures.setdefault("diversity", float("nan"))
+            figures["users"] = int((test.getnnz(axis=1) > 0).sum())
+        click.echo(
+            evaluate.format_table(results, "MovieLens-100k, per-user random 75/25 split, all unseen items")
+        )
 
 
 @click.command("seed-demo")

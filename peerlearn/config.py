@@ -128,6 +128,10 @@ class Config:
             "RQ_JOB_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 180),
             # How long a send job's claim on an email keeps other runs off it; longer than a job may run.
             "EMAIL_CLAIM_SECONDS": env_int("EMAIL_CLAIM_SECONDS", 240),
+            # A full recommendations rebuild runs when the last one is older than this.
+            "RECOMMENDATIONS_REBUILD_MINUTES": env_int("RECOMMENDATIONS_REBUILD_MINUTES", 60),
+            # Threads the rebuild's linear algebra may use.
+            "RECOMMENDER_THREADS": env_int("RECOMMENDER_THREADS", 1),
             # Rate limits
             "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
             "RATELIMIT_STORAGE_URI": env_str(
@@ -138,6 +142,8 @@ class Config:
             "REGISTER_LIMIT_PER_IP": env_str("REGISTER_LIMIT_PER_IP", "10 per hour"),
             "RESET_LIMIT_PER_ACCOUNT": env_str("RESET_LIMIT_PER_ACCOUNT", "3 per hour"),
             "RESET_LIMIT_PER_IP": env_str("RESET_LIMIT_PER_IP", "20 per hour"),
+            # Skill suggestion requests per client address (the skills box asks as people type).
+            "SKILL_SUGGEST_LIMIT_PER_IP": env_str("SKILL_SUGGEST_LIMIT_PER_IP", "300 per minute"),
             # Email
             "MAIL_BACKEND": env_str("MAIL_BACKEND", "smtp" if env_str("MAIL_SERVER") else "log"),
             # Sending is switched by MAIL_BACKEND, never silently by the testing flag.

@@ -18,6 +18,13 @@ from .learning_session import (
 from .ledger import PAYMENT_KINDS, REFUND_KINDS, EntryKind, LedgerEntry, Payout, PayoutStatus
 from .notification import TRANSACTIONAL_KINDS, Notification, NotificationKind, NotificationPreference
 from .payment import Payment, PaymentPurpose, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from .recommendation import (
+    Interaction,
+    InteractionKind,
+    LearnerRecommendations,
+    RecommenderState,
+    SimilarSessions,
+)
 from .reminder import ReminderKind, SessionReminder
 from .room import Attendance, ChatMessage, Gift, GiftStatus, RoomRemoval
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
@@ -44,6 +51,9 @@ __all__ = [
     "EntryKind",
     "Gift",
     "GiftStatus",
+    "Interaction",
+    "InteractionKind",
+    "LearnerRecommendations",
     "LearningSession",
     "LedgerEntry",
     "Notification",
@@ -55,6 +65,7 @@ __all__ = [
     "PaymentStatus",
     "Payout",
     "PayoutStatus",
+    "RecommenderState",
     "Refund",
     "RefundStatus",
     "ReminderKind",
@@ -63,6 +74,7 @@ __all__ = [
     "SessionLevel",
     "SessionReminder",
     "SessionStatus",
+    "SimilarSessions",
     "Skill",
     "TimestampMixin",
     "TokenPurpose",

@@ -126,11 +126,16 @@ def book(session_id, learner, *, now=None):
             raise
         return existing, False
     if booking.status == BookingStatus.CONFIRMED:
-        from . import notify
+        from . import interactions, notify
 
         notify.booking_confirmed(booking)
+        interactions.booked(booking)
     db.session.commit()
     outbox.dispatch()
+    if booking.status == BookingStatus.CONFIRMED:
+        from ..tasks.recommendations import refresh_learner_soon
+
+        refresh_learner_soon(learner.id)
     return booking, True
 
 

@@ -220,7 +220,7 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         late_refund = _confirm_paid_booking(payment, now)
     elif payment.purpose == PaymentPurpose.GIFT:
         gift = gifts.mark_paid(payment, now)
-    from . import notify
+    from . import interactions, notify
 
     if (
         payment.booking is not None
@@ -228,12 +228,18 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         and late_refund is None
     ):
         notify.booking_confirmed(payment.booking, payment)
+        interactions.booked(payment.booking)
     if gift is not None:
         notify.gift_received(gift)
+        interactions.gifted(gift)
     db.session.commit()
     outbox.dispatch()
     if late_refund is not None:
         dispatch_refund(late_refund)
+    if payment.booking is not None and payment.booking.status == BookingStatus.CONFIRMED:
+        from ..tasks.recommendations import refresh_learner_soon
+
+        refresh_learner_soon(payment.booking.learner_id)
     if gift is not None:
         gifts.announce(gift)
     return payment

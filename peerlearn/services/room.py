@@ -23,6 +23,7 @@ from ..models import (
     User,
     utcnow,
 )
+from . import interactions
 
 MAX_CHAT_LENGTH = 2000
 CHAT_HISTORY = 200
@@ -184,6 +185,7 @@ def settle_attendance(session, now=None):
             .values(status=status.value, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+    interactions.completed(session, now)
 
 
 def booked_learner_ids(session_id):
@@ -210,6 +212,7 @@ def record_join(session_id, user_id, connection_id, now=None):
     )
     stay = Attendance(session_id=session_id, user_id=user_id, joined_at=now, connection_id=connection_id[:64])
     db.session.add(stay)
+    interactions.attended(session_id, user_id, now)
     db.session.commit()
     return stay
 

@@ -266,7 +266,7 @@ def _listed(now):
     )
 
 
-def _bookable(now):
+def bookable(now):
     return and_(
         LearningSession.status == SessionStatus.SCHEDULED.value,
         LearningSession.starts_at > now,
@@ -274,7 +274,7 @@ def _bookable(now):
     )
 
 
-def _mentor_active():
+def mentor_active():
     # A short list the database builds once per query, instead of a users lookup per session.
     return LearningSession.mentor_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))
 
@@ -315,7 +315,7 @@ def _term_matches(term, dialect):
 
 
 def _conditions(params, zone, now, dialect):
-    conditions = [_listed(now), _mentor_active()]
+    conditions = [_listed(now), mentor_active()]
     conditions.extend(_term_matches(term, dialect) for term in params.terms)
     if params.category:
         conditions.append(LearningSession.category == params.category)
@@ -339,7 +339,7 @@ def _conditions(params, zone, now, dialect):
         end = datetime.combine(params.date_to + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
         conditions.append(LearningSession.starts_at < end)
     if params.has_seats:
-        conditions.append(_bookable(now))
+        conditions.append(bookable(now))
     return conditions
 
 
@@ -359,7 +359,7 @@ def _ordering(sort):
     return soonest
 
 
-def _cards(statement):
+def as_cards(statement):
     """Sessions as cards show them: the mentor joined in, the skills in one extra query, and
     not the mentor's own skill lists, which no card shows."""
     return list(
@@ -396,16 +396,16 @@ def search_sessions(params, *, viewer=None, now=None):
             total = db.session.scalar(select(func.count(LearningSession.id)).where(*conditions))
         return [], total
     ids = [row.id for row in rows]
-    by_id = {s.id: s for s in _cards(select(LearningSession).where(LearningSession.id.in_(ids)))}
+    by_id = {s.id: s for s in as_cards(select(LearningSession).where(LearningSession.id.in_(ids)))}
     return [by_id[session_id] for session_id in ids], rows[0].total
 
 
 def featured_sessions(limit=6, *, now=None):
     """Scheduled sessions starting soonest that still have seats (the landing page's list)."""
     now = now or utcnow()
-    return _cards(
+    return as_cards(
         select(LearningSession)
-        .where(_bookable(now), _mentor_active())
+        .where(bookable(now), mentor_active())
         .order_by(LearningSession.starts_at.asc(), LearningSession.id.asc())
         .limit(limit)
     )
@@ -418,7 +418,7 @@ def similar_sessions(session, limit=3, *, now=None):
     skill_ids = [skill.id for skill in session.skills]
     same_category = LearningSession.category == session.category
     statement = select(LearningSession).where(
-        _listed(now), _mentor_active(), LearningSession.id != session.id
+        _listed(now), mentor_active(), LearningSession.id != session.id
     )
     order = [case((same_category, 0), else_=1)]
     if skill_ids:
@@ -435,7 +435,7 @@ def similar_sessions(session, limit=3, *, now=None):
     else:
         statement = statement.where(same_category)
     order += [LearningSession.starts_at.asc(), LearningSession.id.asc()]
-    return _cards(statement.order_by(*order).limit(limit))
+    return as_cards(statement.order_by(*order).limit(limit))
 
 
 def upcoming_sessions_of(mentor_id, *, limit=6, now=None):

@@ -1,5 +1,5 @@
 """Time-driven work: holds expire, finished sessions complete, payments reconcile, reminders and
-queued email go out. Nothing needs a person to tick it.
+queued email go out, recommendations are rebuilt. Nothing needs a person to tick it.
 
 With Redis, `python worker.py cron` enqueues these on their intervals for the RQ workers. In the
 embedded mode (no Redis) the web process runs the very same functions in a background task.
@@ -10,6 +10,7 @@ import logging
 from ..extensions import db
 from ..services import booking, payments, reminders, sessions
 from .email import dispatch_queued
+from .recommendations import rebuild_if_stale
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ PERIODIC_JOBS = (
     (reconcile_payments, "default", 300),
     (send_queued_emails, "emails", 300),
     (send_reminders, "emails", 60),
+    (rebuild_if_stale, "recommendations", 300),
 )
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import accounts, booking, mentor, meta, notifications, room, sessions  # noqa: E402,F401
+from . import accounts, booking, mentor, meta, notifications, recommendations, room, sessions  # noqa: E402,F401

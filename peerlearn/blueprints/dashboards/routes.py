@@ -31,12 +31,16 @@ def home():
 @bp.get("/learn")
 @role_required(Role.LEARNER)
 def learner():
+    from ...services import recommendations
     from ..booking.routes import bookings_for
 
+    recommended, _total = recommendations.for_learner(current_user, per_page=6)
     return render_template(
         "dashboards/learner.html",
         checklist=profile_checklist(current_user),
         upcoming=bookings_for(current_user, "upcoming")[:5],
+        recommended=recommended,
+        mentors=recommendations.mentors_for(current_user, limit=4),
     )
 
 

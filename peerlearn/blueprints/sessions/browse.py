@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from ...exceptions import ValidationError
 from ...models import CATEGORIES, LANGUAGES, SessionLevel, utcnow
-from ...services import avatars, search
+from ...services import avatars, interactions, recommendations, search
 from ...services import booking as booking_service
 from ...services import gifts as gift_service
 from ...services import room as room_service
@@ -24,6 +24,8 @@ def browse():
         items, total = [], 0
     else:
         items, total = search.search_sessions(params, viewer=current_user)
+        if params.page == 1:
+            interactions.searched(current_user, params.q or "")
     args = request.args.to_dict(flat=False)
 
     def page_url(page):
@@ -48,6 +50,7 @@ def browse():
 @bp.get("/sessions/<int:session_id>")
 def detail(session_id):
     learning_session = viewable_session(current_user, session_id)
+    interactions.viewed(current_user, learning_session)
     is_owner = current_user.is_authenticated and current_user.id == learning_session.mentor_id
     booking = None
     if current_user.is_authenticated and not is_owner:
@@ -77,7 +80,7 @@ def detail(session_id):
         room=room,
         transcript=transcript,
         gifts=gifts,
-        similar=search.similar_sessions(learning_session),
+        similar=_similar(learning_session),
     )
 
 
@@ -86,3 +89,12 @@ def cover(filename):
     response = send_from_directory(avatars.upload_dir("covers"), filename, max_age=86400 * 30)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _similar(learning_session, limit=3):
+    """The recommender's similar sessions; the catalog's (shared skills, same category) until
+    its first build has covered this session."""
+    viewer = current_user.id if current_user.is_authenticated else None
+    return recommendations.similar_to(
+        learning_session, limit=limit, viewer_id=viewer
+    ) or search.similar_sessions(learning_session, limit=limit)

@@ -1,0 +1,72 @@
+"""Recommendations over JSON: the signed-in learner's sessions and mentors, with reasons, and the
+sessions trending now."""
+
+from flask import request, url_for
+from flask_login import current_user
+
+from ...exceptions import ValidationError
+from ...services import recommendations
+from . import bp
+from .responses import ok, paginated
+from .serializers_market import session_summary
+from .utils import api_login_required, page_args
+
+MAX_TRENDING = 50
+
+
+@bp.get("/recommendations/")
+@api_login_required
+def list_recommendations():
+    page, per_page = page_args(default_per_page=10, max_per_page=30)
+    items, total = recommendations.for_learner(current_user, page=page, per_page=per_page)
+    return ok(
+        {
+            **paginated(
+                [
+                    {"session": session_summary(session), "reason": reason, "score": score}
+                    for session, reason, score in items
+                ],
+                page=page,
+                per_page=per_page,
+                total=total,
+            ),
+            "built_at": _iso(recommendations.built_at()),
+        }
+    )
+
+
+@bp.get("/recommendations/mentors/")
+@api_login_required
+def recommended_mentors():
+    return ok(
+        {
+            "items": [
+                {
+                    "mentor": {
+                        "id": mentor.id,
+                        "name": mentor.name,
+                        "headline": mentor.headline,
+                        "url": url_for("users.mentor_profile", user_id=mentor.id, _external=True),
+                    },
+                    "reason": reason,
+                }
+                for mentor, reason in recommendations.mentors_for(current_user)
+            ]
+        }
+    )
+
+
+@bp.get("/trending/")
+def trending():
+    raw = request.args.get("limit", "10")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TRENDING:
+        raise ValidationError(
+            f"limit must be a whole number from 1 to {MAX_TRENDING}.", fields={"limit": ["Out of range."]}
+        )
+    viewer = current_user.id if current_user.is_authenticated else None
+    items = recommendations.trending(limit=int(raw), viewer_id=viewer)
+    return ok({"items": [{"session": session_summary(session), "score": score} for session, score in items]})
+
+
+def _iso(moment):
+    return moment.isoformat() if moment is not None else None

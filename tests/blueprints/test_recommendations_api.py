@@ -1,0 +1,74 @@
+"""Recommendations over HTTP: the API's shape, access and validation, the learner's home and the
+session page."""
+
+from peerlearn.services import recommendations as recs
+from tests.services.test_recommendations import platform  # noqa: F401 - the crafted platform
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_recommendations_need_a_sign_in(client):
+    for path in ("/api/recommendations/", "/api/recommendations/mentors/"):
+        response = client.get(path)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "authentication_required"
+
+
+def test_recommendations_page_with_reasons(client, platform, api_token):  # noqa: F811
+    recs.rebuild()
+    token = api_token(platform["target"].email)
+    body = client.get("/api/recommendations/?per_page=1", headers=bearer(token)).get_json()
+    assert body["success"] is True
+    data = body["data"]
+    [item] = data["items"]
+    assert item["session"]["id"] == platform["asha_next"].id
+    assert item["reason"] == {
+        "code": "peers",
+        "text": "Learners of Chitra Iyer also booked this",
+        "mentor": "Chitra Iyer",
+    }
+    assert data["pagination"]["total"] == 2 and data["pagination"]["has_next"] is True
+    assert data["built_at"] is not None
+    second = client.get("/api/recommendations/?page=2&per_page=1", headers=bearer(token)).get_json()
+    assert second["data"]["items"][0]["session"]["id"] == platform["bala_next"].id
+
+    mentors = client.get("/api/recommendations/mentors/", headers=bearer(token)).get_json()["data"]["items"]
+    assert mentors[0]["mentor"]["name"] == "Asha Rao"
+    assert mentors[0]["reason"]["text"] == "Learners of Chitra Iyer also learn here"
+
+
+def test_bad_pages_and_limits_are_422(client, platform, api_token):  # noqa: F811
+    token = api_token(platform["target"].email)
+    for query in ("page=0", "per_page=31", "page=x"):
+        response = client.get(f"/api/recommendations/?{query}", headers=bearer(token))
+        assert response.status_code == 422, query
+    for query in ("limit=0", "limit=51", "limit=ten"):
+        response = client.get(f"/api/trending/?{query}")
+        assert response.status_code == 422 and "limit" in response.get_json()["error"]["fields"]
+
+
+def test_trending_is_public_and_leaves_out_what_the_viewer_cannot_book(client, platform, api_token):  # noqa: F811
+    recs.rebuild()
+    items = client.get("/api/trending/?limit=5").get_json()["data"]["items"]
+    ids = [item["session"]["id"] for item in items]
+    assert set(ids) == {platform["asha_next"].id, platform["bala_next"].id}
+    token = api_token(platform["asha"].email)  # Asha does not see her own session trending
+    own = client.get("/api/trending/", headers=bearer(token)).get_json()["data"]["items"]
+    assert [item["session"]["id"] for item in own] == [platform["bala_next"].id]
+
+
+def test_learner_home_shows_recommendations_and_mentors(client, auth, platform):  # noqa: F811
+    recs.rebuild()
+    auth.login(platform["target"].email)
+    page = client.get("/learn").get_data(as_text=True)
+    assert "Recommended for you" in page and "Portrait sketching" in page
+    assert "Learners of Chitra Iyer also booked this" in page
+    assert "Mentors you may like" in page and "Asha Rao" in page
+
+
+def test_session_page_lists_similar_sessions_from_the_recommender(client, platform):  # noqa: F811
+    recs.rebuild()
+    page = client.get(f"/sessions/{platform['asha_next'].id}").get_data(as_text=True)
+    assert "Similar sessions" in page and "Calligraphy strokes" in page

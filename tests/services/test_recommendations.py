@@ -1,0 +1,170 @@
+"""Recommendations with known answers on a small crafted platform: peers' mentors, what must
+never be shown, a brand-new learner, and a booking that changes a list after one refresh job."""
+
+from datetime import timedelta
+
+import pytest
+
+from peerlearn.extensions import db
+from peerlearn.models import Booking, InteractionKind, LearnerRecommendations, utcnow
+from peerlearn.services import booking as booking_service
+from peerlearn.services import interactions
+from peerlearn.services import recommendations as recs
+from peerlearn.services import skills as skill_service
+from peerlearn.tasks.recommendations import refresh_learner_soon
+from tests.factories import make_session
+
+
+def history(learner, session, *, kinds=("book", "attend", "complete"), when=None):
+    """A learner's past: an attended booking of a finished session and its interactions."""
+    when = when or session.starts_at
+    db.session.add(
+        Booking(
+            session_id=session.id,
+            learner_id=learner.id,
+            status="attended",
+            amount_paise=0,
+            confirmed_at=when - timedelta(days=2),
+        )
+    )
+    for kind in kinds:
+        interactions.record(learner.id, InteractionKind(kind), session=session, now=when)
+    db.session.commit()
+
+
+@pytest.fixture
+def platform(make_user):
+    now = utcnow()
+    asha = make_user(role="mentor", name="Asha Rao")
+    chitra = make_user(role="mentor", name="Chitra Iyer")
+    bala = make_user(role="mentor", name="Bala Menon")
+    past = now - timedelta(days=10)
+    watercolour = make_session(
+        chitra,
+        title="Watercolour washes",
+        category="Music & Arts",
+        starts_at=past,
+        status="completed",
+        skills=["Watercolour"],
+    )
+    figure = make_session(
+        asha,
+        title="Figure drawing studio",
+        category="Music & Arts",
+        starts_at=past - timedelta(days=3),
+        status="completed",
+        skills=["Drawing"],
+    )
+    # Peers: they learned from Chitra and from Asha.
+    peers = [make_user(name=f"Peer {i}") for i in range(4)]
+    for peer in peers:
+        history(peer, watercolour)
+        history(peer, figure)
+    target = make_user(name="Tara Learner")
+    history(target, watercolour)
+    # Upcoming: Asha's (what peers would take) and Bala's (nobody's mentor), same category.
+    asha_next = make_session(
+        asha, title="Portrait sketching", category="Music & Arts", skills=["Sketching"], capacity=10
+    )
+    bala_next = make_session(
+        bala, title="Calligraphy strokes", category="Music & Arts", skills=["Calligraphy"], capacity=10
+    )
+    return {
+        "now": now,
+        "asha": asha,
+        "chitra": chitra,
+        "bala": bala,
+        "target": target,
+        "peers": peers,
+        "asha_next": asha_next,
+        "bala_next": bala_next,
+    }
+
+
+def listed(user):
+    items, _total = recs.for_learner(user, per_page=50)
+    return [(session.id, reason) for session, reason, _score in items]
+
+
+def test_peers_mentor_upcoming_session_comes_first(app, platform):
+    recs.rebuild()
+    [(first, reason), *rest] = listed(platform["target"])
+    assert first == platform["asha_next"].id
+    assert reason["code"] == "peers" and reason["text"] == "Learners of Chitra Iyer also booked this"
+    assert platform["bala_next"].id in [session_id for session_id, _ in rest]
+
+
+def test_booked_full_past_cancelled_and_own_sessions_never_appear(app, platform, make_user):
+    mentor = platform["asha"]
+    target = platform["target"]
+    booked = make_session(platform["bala"], title="Ink lettering", category="Music & Arts", capacity=10)
+    booking_service.book(booked.id, target)
+    full = make_session(
+        platform["bala"], title="Brush pens", category="Music & Arts", capacity=2, seats_taken=2
+    )
+    past = make_session(
+        platform["bala"], title="Old class", category="Music & Arts", starts_at=utcnow() - timedelta(hours=3)
+    )
+    cancelled = make_session(
+        platform["bala"], title="Cancelled class", category="Music & Arts", status="cancelled"
+    )
+    draft = make_session(platform["bala"], title="Draft class", category="Music & Arts", status="draft")
+    recs.rebuild()
+    never = {full.id, past.id, cancelled.id, draft.id}
+    for user in (target, *platform["peers"]):
+        shown = {session_id for session_id, _ in listed(user)}
+        stored = {item["session_id"] for item in db.session.get(LearnerRecommendations, user.id).sessions}
+        assert shown and not (shown | stored) & never
+    # Booked: left out of the booker's list when it is built, shown to others.
+    stored = {item["session_id"] for item in db.session.get(LearnerRecommendations, target.id).sessions}
+    assert booked.id not in stored | {session_id for session_id, _ in listed(target)}
+    assert booked.id in {session_id for session_id, _ in listed(platform["peers"][0])}
+    # A mentor who also learns never sees their own sessions.
+    history(
+        mentor,
+        make_session(
+            platform["chitra"],
+            title="Wash again",
+            starts_at=utcnow() - timedelta(days=5),
+            status="completed",
+            category="Music & Arts",
+        ),
+    )
+    recs.rebuild()
+    own = {platform["asha_next"].id}
+    assert not {session_id for session_id, _ in listed(mentor)} & own
+
+    # And what became unbookable after the build is dropped at read time.
+    platform["bala_next"].seats_taken = platform["bala_next"].capacity
+    db.session.commit()
+    assert platform["bala_next"].id not in {session_id for session_id, _ in listed(target)}
+
+
+def test_a_brand_new_learner_gets_a_list(app, platform, make_user):
+    recs.rebuild()
+    newcomer = make_user(name="New Learner")
+    newcomer.skills = skill_service.resolve(["Calligraphy"])
+    db.session.commit()
+    assert db.session.get(LearnerRecommendations, newcomer.id) is None
+    items = listed(newcomer)  # before any job ran for them: trending, their skills first
+    assert items and items[0] == (
+        platform["bala_next"].id,
+        {"code": "skill", "text": "Because you know Calligraphy", "skill": "Calligraphy"},
+    )
+    assert recs.refresh_learner(newcomer.id)  # the model knows them from their data alone
+    assert listed(newcomer)[0][0] == platform["bala_next"].id
+
+
+def test_a_booking_changes_the_list_after_one_refresh_job(app, platform):
+    recs.rebuild()
+    target = platform["target"]
+    before = db.session.get(LearnerRecommendations, target.id)
+    assert before.sessions[0]["session_id"] == platform["asha_next"].id
+    app.config["JOBS_INLINE"] = True
+    booking_service.book(platform["asha_next"].id, target)  # commits, then queues the refresh (inline here)
+    db.session.expire_all()
+    after = db.session.get(LearnerRecommendations, target.id)
+    stored = [item["session_id"] for item in after.sessions]
+    assert platform["asha_next"].id not in stored and stored
+    assert after.built_at > before.built_at or after.model_version == before.model_version
+    assert refresh_learner_soon(target.id)
