@@ -15,9 +15,9 @@
    `GET /api/recommendations/` (and `GET /api/trending/`) through the app's WSGI interface in
    this process, round-robin over the learners: the time from request to response with no
    network, i.e. the server time, p50/p95/p99, and the database queries per request.
-4. With ``--original N``: the original system's approach on the same data, for comparison: for
-   each request, a Python loop over every learner (overlap of booked sessions) and then over
-   every upcoming session (skill match, neighbours' bookings, mentor); N requests timed.
+4. With ``--original N``: the original system's approach on the same data, for comparison: each
+   request loads every learner and upcoming session through the ORM and loops over them in
+   Python (user-user similarity, then a score per session); N requests timed.
 """
 
 import argparse
@@ -51,17 +51,19 @@ from peerlearn.services import recommendations
 
 settings = json.loads(sys.argv[1])
 app = create_app("testing", settings)
-stages = []
-last = [time.perf_counter()]
+stages = []  # [label, seconds]: each stage lasts until the next one starts
 
 def progress(label, done=None, total=None):
     now = time.perf_counter()
-    if done is None or done == total:
-        stages.append((label, round(now - last[0], 2)))
-        last[0] = now
+    if stages and stages[-1][0] == label:
+        return
+    if stages:
+        stages[-1][1] = round(now - stages[-1][1], 2)
+    stages.append([label, now])
 
 with app.app_context():
     summary = recommendations.rebuild(progress=progress)
+stages[-1][1] = round(time.perf_counter() - stages[-1][1], 2)
 summary["stages"] = stages
 summary["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 print(json.dumps(summary))
@@ -140,42 +142,62 @@ def time_requests(app, learners, count):
     return timings, queries[20 : 20 + count], shown, trending
 
 
-def original_style(ds, users, sessions_open):
-    """The original's per-request loops over every learner and every session."""
-    booked = [
-        set(ds.excluded.indices[ds.excluded.indptr[u] : ds.excluded.indptr[u + 1]]) for u in range(ds.n_users)
-    ]
-    skills = [
-        set(ds.user_skills.indices[ds.user_skills.indptr[u] : ds.user_skills.indptr[u + 1]])
-        | set(ds.user_interests.indices[ds.user_interests.indptr[u] : ds.user_interests.indptr[u + 1]])
-        for u in range(ds.n_users)
-    ]
-    session_skills = [
-        set(ds.session_skills.indices[ds.session_skills.indptr[s] : ds.session_skills.indptr[s + 1]])
-        for s in range(ds.n_sessions)
-    ]
+def original_style(app, user_ids):
+    """The original system's per-request engine, rebuilt on this schema: load every learner and
+    every upcoming session through the ORM, then loop in Python: user-user similarity over skills,
+    interests and booked sessions against every learner, then a score for every session (skill
+    match, similar users' bookings, popularity)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from peerlearn.models import Booking, LearningSession, User, utcnow
+
     timings = []
-    for user in users:
-        started = time.perf_counter()
-        neighbours = []
-        for other in range(ds.n_users):  # every learner
-            if other == user:
-                continue
-            union = booked[user] | booked[other]
-            if union:
-                neighbours.append((len(booked[user] & booked[other]) / len(union), other))
-        neighbours.sort(reverse=True)
-        near = [other for score, other in neighbours[:50] if score > 0]
-        near_mentors = {int(ds.session_mentor[s]) for other in near for s in booked[other]}
-        scores = []
-        for session in sessions_open:  # every session
-            if session in booked[user]:
-                continue
-            match = len(skills[user] & session_skills[session]) / max(1, len(session_skills[session]))
-            social = 1.0 if int(ds.session_mentor[session]) in near_mentors else 0.0
-            scores.append((0.6 * match + 0.4 * social, session))
-        scores.sort(reverse=True)
-        timings.append(time.perf_counter() - started)
+    with app.app_context():
+        for user_id in user_ids:
+            started = time.perf_counter()
+            db.session.expire_all()
+            me = db.session.get(User, int(user_id))
+            learners = db.session.scalars(
+                select(User)
+                .where(User.role == "learner")
+                .options(selectinload(User.skills), selectinload(User.interests))
+            ).all()
+            booked = {}
+            for booking in db.session.scalars(select(Booking)):
+                booked.setdefault(booking.learner_id, set()).add(booking.session_id)
+            mine = {s.name for s in me.skills} | {s.name for s in me.interests}
+            my_booked = booked.get(me.id, set())
+            similar = []
+            for other in learners:  # every learner
+                if other.id == me.id:
+                    continue
+                theirs = {s.name for s in other.skills} | {s.name for s in other.interests}
+                union = (mine | theirs) or {""}
+                sessions_union = (my_booked | booked.get(other.id, set())) or {0}
+                score = 0.5 * len(mine & theirs) / len(union) + 0.5 * len(
+                    my_booked & booked.get(other.id, set())
+                ) / len(sessions_union)
+                similar.append((score, other.id))
+            similar.sort(reverse=True)
+            neighbour_bookings = [s for _score, other in similar[:20] for s in booked.get(other, ())]
+            sessions = db.session.scalars(
+                select(LearningSession)
+                .where(LearningSession.status == "scheduled", LearningSession.starts_at > utcnow())
+                .options(selectinload(LearningSession.skills))
+            ).all()
+            scored = []
+            for session in sessions:  # every session
+                if session.id in my_booked or session.seats_taken >= session.capacity:
+                    continue
+                names = {s.name for s in session.skills}
+                content = len(mine & names) / max(1, len(names))
+                collaborative = neighbour_bookings.count(session.id)
+                popularity = session.seats_taken / session.capacity
+                scored.append((0.4 * content + 0.4 * collaborative + 0.2 * popularity, session.id))
+            scored.sort(reverse=True)
+            timings.append(time.perf_counter() - started)
+        db.session.remove()
     return timings
 
 
@@ -244,16 +266,18 @@ def main():
         )
 
         if args.original:
-            from peerlearn.services.recommendations import load_dataset
+            from sqlalchemy import select
+
+            from peerlearn.models import User
 
             with app.app_context():
-                ds = load_dataset()
-            open_sessions = np.flatnonzero(ds.session_open)
-            users = np.random.default_rng(1).choice(ds.n_users, size=args.original, replace=False)
-            original = percentiles(original_style(ds, users, open_sessions))
+                ids = list(
+                    db.session.scalars(select(User.id).where(User.role == "learner").limit(args.original))
+                )
+            original = percentiles(original_style(app, ids))
             print(
-                f"original approach (Python loops over {ds.n_users} users and {len(open_sessions)} open "
-                f"sessions, {args.original} requests): "
+                f"the original's approach (ORM loads and Python loops over every learner and upcoming "
+                f"session per request, {args.original} requests): "
                 + ", ".join(f"{name} {value:.0f} ms" for name, value in original.items())
             )
         with app.app_context():

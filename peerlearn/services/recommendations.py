@@ -429,12 +429,8 @@ def refresh_learner(user_id, now=None):
 # Reading ------------------------------------------------------------------------------------------
 
 
-def _open_sessions(ids, viewer_id=None, now=None):
-    """The sessions among ``ids`` that can still be booked (by ``viewer_id``), by id."""
-    if not ids:
-        return {}
-    now = now or utcnow()
-    query = select(LearningSession).where(
+def _bookable_query(ids, viewer_id, now):
+    query = select(LearningSession.id).where(
         LearningSession.id.in_(ids), search.bookable(now), search.mentor_active()
     )
     if viewer_id is not None:
@@ -442,21 +438,45 @@ def _open_sessions(ids, viewer_id=None, now=None):
             Booking.learner_id == viewer_id, Booking.status.in_(BOOKED_STATES)
         )
         query = query.where(LearningSession.mentor_id != viewer_id, LearningSession.id.not_in(booked))
-    return {s.id: s for s in search.as_cards(query)}
+    return query
+
+
+def _still_open(ids, viewer_id=None, now=None):
+    """The ids among ``ids`` of sessions that can still be booked (by ``viewer_id``)."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(_bookable_query(ids, viewer_id, now or utcnow())))
+
+
+def _cards_by_id(ids):
+    if not ids:
+        return {}
+    return {s.id: s for s in search.as_cards(select(LearningSession).where(LearningSession.id.in_(ids)))}
+
+
+def _open_sessions(ids, viewer_id=None, now=None):
+    """The sessions among ``ids`` that can still be booked (by ``viewer_id``), by id."""
+    return _cards_by_id(list(_still_open(ids, viewer_id, now)))
 
 
 def for_learner(user, *, page=1, per_page=10):
-    """One page of ``user``'s recommendations: ([(session, reason, score)], total)."""
+    """One page of ``user``'s recommendations: ([(session, reason, score)], total, built_at).
+
+    One lookup of the stored list, one query keeping what is still bookable, and the cards of
+    the page's sessions only."""
     record = db.session.get(LearnerRecommendations, user.id)
     items = record.sessions if record is not None else _cold_start(user)
-    sessions = _open_sessions([item["session_id"] for item in items], user.id)
-    live = [
-        (sessions[item["session_id"]], item["reason"], item["score"])
-        for item in items
-        if item["session_id"] in sessions
-    ]
+    still_open = _still_open([item["session_id"] for item in items], user.id)
+    live = [item for item in items if item["session_id"] in still_open]
     start = (page - 1) * per_page
-    return live[start : start + per_page], len(live)
+    page_items = live[start : start + per_page]
+    cards = _cards_by_id([item["session_id"] for item in page_items])
+    shown = [
+        (cards[item["session_id"]], item["reason"], item["score"])
+        for item in page_items
+        if item["session_id"] in cards
+    ]
+    return shown, len(live), record.built_at if record is not None else None
 
 
 def _cold_start(user):

@@ -63,7 +63,7 @@ def test_register_confirm_edit_profile_and_log_out(page, tmp_path):
         page.locator("#skills").press("Enter")
     expect(page.locator("input[type=hidden][name=skills]")).to_have_value("Public speaking, Rust")
 
-    with page.expect_response(lambda r: "/api/skills/" in r.url and r.ok):
+    with page.expect_response(lambda r: "/api/skill-suggestions/" in r.url and r.ok):
         page.locator("#interests").press_sequentially("Mach")
     suggestion = page.locator("#interests-suggestions").get_by_role("option", name="Machine Learning")
     suggestion.click()
@@ -102,6 +102,21 @@ def test_register_confirm_edit_profile_and_log_out(page, tmp_path):
     log_out_from_nav(page)
     page.goto("/profile")
     expect(page).to_have_url(LOGIN_PAGE)
+
+
+def test_skill_box_forgives_typos_and_offers_skills_people_list_together(page):
+    visit(page, "/auth/register")
+    page.locator("#skills").press_sequentially("pyhton")
+    page.locator("#skills-suggestions").get_by_role("option", name="Python", exact=True).click()
+    skills = page.locator("input[type=hidden][name=skills]")
+    expect(skills).to_have_value("Python")
+
+    # The demo's people list Python with other skills; one click adds one of them.
+    chip = page.locator("#skills-suggestions + [role=group]").get_by_role("button").first
+    expect(chip).to_be_visible()
+    name = chip.get_attribute("aria-label").removeprefix("Add ")
+    chip.click()
+    expect(skills).to_have_value(f"Python, {name}")
 
 
 def test_mentor_lands_on_teach_with_a_live_socket(page):

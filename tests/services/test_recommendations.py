@@ -82,7 +82,7 @@ def platform(make_user):
 
 
 def listed(user):
-    items, _total = recs.for_learner(user, per_page=50)
+    items, _total, _built_at = recs.for_learner(user, per_page=50)
     return [(session.id, reason) for session, reason, _score in items]
 
 

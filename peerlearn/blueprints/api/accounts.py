@@ -160,6 +160,23 @@ def skill_autocomplete():
     return ok({"skills": skills.autocomplete(query)})
 
 
+@bp.post("/skill-suggestions/")
+@acts_without_identity
+def skill_suggestions():
+    # A read that never looks at who is asking (the sign-up page needs it before there is anyone),
+    # so a forged cross-site request gains nothing and no CSRF token is needed. POST because the
+    # chosen skills travel with each request.
+    data = json_body()
+    return ok(
+        skills.suggest(
+            data.get("query"),
+            selected=data.get("selected"),
+            limit=data.get("limit", 8),
+            ip_address=request.remote_addr or "",
+        )
+    )
+
+
 @bp.get("/mentors/<int:user_id>/")
 def mentor(user_id):
     mentor = db.session.scalar(

@@ -18,7 +18,7 @@ MAX_TRENDING = 50
 @api_login_required
 def list_recommendations():
     page, per_page = page_args(default_per_page=10, max_per_page=30)
-    items, total = recommendations.for_learner(current_user, page=page, per_page=per_page)
+    items, total, built_at = recommendations.for_learner(current_user, page=page, per_page=per_page)
     return ok(
         {
             **paginated(
@@ -30,7 +30,7 @@ def list_recommendations():
                 per_page=per_page,
                 total=total,
             ),
-            "built_at": _iso(recommendations.built_at()),
+            "built_at": _iso(built_at),
         }
     )
 

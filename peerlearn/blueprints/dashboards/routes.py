@@ -34,7 +34,7 @@ def learner():
     from ...services import recommendations
     from ..booking.routes import bookings_for
 
-    recommended, _total = recommendations.for_learner(current_user, per_page=6)
+    recommended, _total, _built_at = recommendations.for_learner(current_user, per_page=6)
     return render_template(
         "dashboards/learner.html",
         checklist=profile_checklist(current_user),

@@ -2,12 +2,15 @@
 //
 // The form posts a plain hidden input (x-ref="hidden") whose value is the tags joined with
 // ", "; the chips and the text box are only a way to edit it. Suggestions come from
-// GET <data-suggest-url>?q=<text>, answering {"success": true, "data": {"skills": [...]}}.
-import { getJSON } from '../http.js';
+// POST <data-suggest-url> with {"query", "selected", "limit"}, answering
+// {"success": true, "data": {"suggestions": [{name, ...}], "related": [{name, because, ...}]}}:
+// matches for the text (typos and aliases forgiven) and skills people often list with the tags.
+import { sendJSON } from '../http.js';
 
 const MAX_TAGS = 20;
 const MAX_TAG_LENGTH = 60;
 const MAX_SUGGESTIONS = 8;
+const MAX_RELATED = 5;
 const DEBOUNCE_MS = 150;
 
 export function cleanTag(text) {
@@ -38,7 +41,9 @@ export default function tagInput() {
   // Kept outside Alpine's reactive state: none of these affect what is drawn.
   const cache = new Map();
   let debounceTimer = null;
+  let relatedTimer = null;
   let inFlight = null;
+  let relatedInFlight = null;
   let form = null;
   let onSubmit = null;
 
@@ -46,6 +51,8 @@ export default function tagInput() {
     tags: [],
     query: '',
     suggestions: [],
+    // Skills people often list with these tags: offered as one-click chips after a tag is added.
+    related: [],
     active: -1,
     open: false,
     message: '',
@@ -69,7 +76,9 @@ export default function tagInput() {
 
     destroy() {
       clearTimeout(debounceTimer);
+      clearTimeout(relatedTimer);
       if (inFlight) inFlight.abort();
+      if (relatedInFlight) relatedInFlight.abort();
       if (form && onSubmit) form.removeEventListener('submit', onSubmit, { capture: true });
     },
 
@@ -111,6 +120,7 @@ export default function tagInput() {
       this.message = '';
       this.announcement = `${tag} added.`;
       this.sync();
+      this.scheduleRelated();
       return 'added';
     },
 
@@ -120,6 +130,7 @@ export default function tagInput() {
       this.message = '';
       this.announcement = `${removed} removed.`;
       this.sync();
+      if (this.related.length) this.scheduleRelated();
       this.$refs.text.focus();
     },
 
@@ -138,6 +149,11 @@ export default function tagInput() {
       this.add(suggestion);
       this.query = '';
       this.closeSuggestions();
+      this.$refs.text.focus();
+    },
+
+    chooseRelated(name) {
+      this.add(name);
       this.$refs.text.focus();
     },
 
@@ -235,30 +251,66 @@ export default function tagInput() {
       debounceTimer = setTimeout(() => this.fetchSuggestions(url, text), DEBOUNCE_MS);
     },
 
+    // The server's answer for this text and these tags, cached per page. Throws on failure.
+    async ask(url, text, signal) {
+      const cacheKey = [tagKey(text), ...this.tags.map(tagKey)].join('\n');
+      if (cache.has(cacheKey)) return cache.get(cacheKey);
+      const payload = await sendJSON(
+        url,
+        { query: text, selected: this.tags, limit: MAX_SUGGESTIONS },
+        { signal },
+      );
+      const data = (payload && payload.data) || {};
+      const named = (items) =>
+        Array.isArray(items) ? items.filter((item) => item && typeof item.name === 'string') : [];
+      const answer = {
+        suggestions: named(data.suggestions).map((item) => item.name),
+        related: named(data.related),
+      };
+      cache.set(cacheKey, answer);
+      return answer;
+    },
+
     async fetchSuggestions(url, text) {
-      const cacheKey = tagKey(text);
-      if (cache.has(cacheKey)) {
-        this.showSuggestions(cache.get(cacheKey));
-        return;
-      }
       if (inFlight) inFlight.abort();
       const controller = new AbortController();
       inFlight = controller;
-
-      const target = new URL(url, window.location.href);
-      target.searchParams.set('q', text);
       try {
-        const payload = await getJSON(target.toString(), { signal: controller.signal });
-        const names = payload && payload.data && payload.data.skills;
-        const list = Array.isArray(names) ? names.filter((name) => typeof name === 'string') : [];
-        cache.set(cacheKey, list);
+        const answer = await this.ask(url, text, controller.signal);
         // Drop answers to a question the user is no longer asking.
-        if (tagKey(this.query) === cacheKey) this.showSuggestions(list);
+        if (tagKey(this.query) === tagKey(text)) this.showSuggestions(answer.suggestions);
       } catch (error) {
         // Suggestions are a convenience: on failure the user simply keeps typing.
         if (error.name !== 'AbortError') this.closeSuggestions();
       } finally {
         if (inFlight === controller) inFlight = null;
+      }
+    },
+
+    scheduleRelated() {
+      clearTimeout(relatedTimer);
+      const url = this.$root.dataset.suggestUrl;
+      if (!url || !this.tags.length || this.full) {
+        this.related = [];
+        return;
+      }
+      relatedTimer = setTimeout(() => this.fetchRelated(url), DEBOUNCE_MS);
+    },
+
+    async fetchRelated(url) {
+      if (relatedInFlight) relatedInFlight.abort();
+      const controller = new AbortController();
+      relatedInFlight = controller;
+      try {
+        const answer = await this.ask(url, '', controller.signal);
+        const chosen = new Set(this.tags.map(tagKey));
+        this.related = answer.related
+          .filter((item) => !chosen.has(tagKey(item.name)))
+          .slice(0, MAX_RELATED);
+      } catch (error) {
+        if (error.name !== 'AbortError') this.related = [];
+      } finally {
+        if (relatedInFlight === controller) relatedInFlight = null;
       }
     },
 
