@@ -3,6 +3,7 @@
 from .auth import AccountToken, AuthKind, AuthSession, TokenPurpose, hash_token
 from .base import TimestampMixin, UTCDateTime, utcnow
 from .booking import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
+from .community import AuditEntry, Follow, RequestStatus, Review, SessionRequest
 from .dev_gateway import DevGatewayObject
 from .email import EmailStatus, OutboundEmail
 from .learning_session import (
@@ -41,6 +42,7 @@ __all__ = [
     "TRANSACTIONAL_KINDS",
     "AccountToken",
     "Attendance",
+    "AuditEntry",
     "AuthKind",
     "AuthSession",
     "Booking",
@@ -49,6 +51,7 @@ __all__ = [
     "DevGatewayObject",
     "EmailStatus",
     "EntryKind",
+    "Follow",
     "Gift",
     "GiftStatus",
     "Interaction",
@@ -69,10 +72,13 @@ __all__ = [
     "Refund",
     "RefundStatus",
     "ReminderKind",
+    "RequestStatus",
+    "Review",
     "Role",
     "RoomRemoval",
     "SessionLevel",
     "SessionReminder",
+    "SessionRequest",
     "SessionStatus",
     "SimilarSessions",
     "Skill",

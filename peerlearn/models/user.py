@@ -71,6 +71,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    # Set by an admin who checked a mentor's identity and credentials.
+    mentor_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Secret in the private iCalendar feed URL; regenerating it revokes the old URL.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
