@@ -11,6 +11,7 @@ from .extensions import db
 from .models import (
     Booking,
     BookingStatus,
+    InteractionKind,
     LearningSession,
     LedgerEntry,
     Notification,
@@ -23,7 +24,7 @@ from .models import (
     User,
     utcnow,
 )
-from .services import ledger, passwords, skills
+from .services import interactions, ledger, passwords, skills
 from .services.sessions import local_to_utc
 
 DEMO_PASSWORD = "peerlearn-demo"  # noqa: S105 - published in the README on purpose
@@ -570,6 +571,13 @@ def load_catalog(now=None):
                     method = ("upi", "card")[position % 2]
                     payment = _capture_demo_payment(gateway, booking, booked_at, method)
                 _demo_notifications(booking, payment, past=past)
+                # What the recommender learns from: the booking, and for past sessions the visit.
+                interactions.record(learner.id, InteractionKind.BOOK, session=session, now=booked_at)
+                if past:
+                    interactions.record(learner.id, InteractionKind.ATTEND, session=session, now=starts_at)
+                    interactions.record(
+                        learner.id, InteractionKind.COMPLETE, session=session, now=session.ends_at
+                    )
             session.seats_taken = len(learners_here[: session.capacity])
     db.session.commit()
     return created
