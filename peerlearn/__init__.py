@@ -113,9 +113,11 @@ def register_auth(app):
 
 
 def register_blueprints(app):
+    from .blueprints.admin import bp as admin_bp
     from .blueprints.api import bp as api_bp
     from .blueprints.auth import bp as auth_bp
     from .blueprints.booking import bp as booking_bp
+    from .blueprints.community import bp as community_bp
     from .blueprints.dashboards import bp as dashboards_bp
     from .blueprints.dev import bp as dev_bp
     from .blueprints.main import bp as main_bp
@@ -131,6 +133,8 @@ def register_blueprints(app):
     app.register_blueprint(booking_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(community_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(api_bp, url_prefix="/api")
     if app.config["DEV_OUTBOX_ENABLED"]:

@@ -160,9 +160,17 @@ class Config:
             # Marketplace rules
             "PLATFORM_FEE_PERCENT": env_int("PLATFORM_FEE_PERCENT", 12),
             "BOOKING_HOLD_MINUTES": env_int("BOOKING_HOLD_MINUTES", 15),
+            # A session request waits this long for the mentor, then (accepted) for the learner.
+            "REQUEST_EXPIRY_DAYS": env_int("REQUEST_EXPIRY_DAYS", 7),
             "FULL_REFUND_HOURS": env_int("FULL_REFUND_HOURS", 24),
             "LATE_CANCEL_REFUND_PERCENT": env_int("LATE_CANCEL_REFUND_PERCENT", 0),
             "SWEEP_INTERVAL_SECONDS": env_int("SWEEP_INTERVAL_SECONDS", 60),
+            # List only the sessions of mentors an admin has verified (search, recommendations).
+            "LIST_VERIFIED_MENTORS_ONLY": env_bool("LIST_VERIFIED_MENTORS_ONLY", False),
+            # Reviews: only learners present for this share of the session's slot, for this many
+            # days after its end.
+            "REVIEW_MIN_ATTENDANCE_PERCENT": env_int("REVIEW_MIN_ATTENDANCE_PERCENT", 50),
+            "REVIEW_WINDOW_DAYS": env_int("REVIEW_WINDOW_DAYS", 14),
             # The live room: open from this long before the start until the end plus the grace.
             "ROOM_OPENS_MINUTES": env_int("ROOM_OPENS_MINUTES", 15),
             "ROOM_GRACE_MINUTES": env_int("ROOM_GRACE_MINUTES", 30),
@@ -245,8 +253,14 @@ class Config:
             raise ConfigError("LATE_CANCEL_REFUND_PERCENT must be between 0 and 100")
         if settings["BOOKING_HOLD_MINUTES"] < 1:
             raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
+        if settings["REQUEST_EXPIRY_DAYS"] < 1:
+            raise ConfigError("REQUEST_EXPIRY_DAYS must be at least 1")
         if settings["FULL_REFUND_HOURS"] < 0:
             raise ConfigError("FULL_REFUND_HOURS cannot be negative")
+        if not 0 <= settings["REVIEW_MIN_ATTENDANCE_PERCENT"] <= 100:
+            raise ConfigError("REVIEW_MIN_ATTENDANCE_PERCENT must be between 0 and 100")
+        if settings["REVIEW_WINDOW_DAYS"] < 1:
+            raise ConfigError("REVIEW_WINDOW_DAYS must be at least 1")
         presets = settings["GIFT_PRESETS_PAISE"]
         if not isinstance(presets, list) or not all(type(p) is int and p >= 100 for p in presets):
             raise ConfigError("GIFT_PRESETS_PAISE must be a JSON list of amounts in paise (>= 100)")

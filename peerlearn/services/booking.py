@@ -77,6 +77,11 @@ def _refusal(session, learner, now):
         return Conflict("This session was cancelled.", code="session_cancelled")
     if session.status in (SessionStatus.LIVE, SessionStatus.COMPLETED) or session.starts_at <= now:
         return Conflict("This session has already started.", code="session_started")
+    from .session_requests import reserved_for
+
+    holder = reserved_for(session.id, now)
+    if holder is not None and holder != learner.id:
+        return Conflict("This session is kept for the learner who asked for it.", code="session_reserved")
     if session.seats_taken >= session.capacity:
         return Conflict("This session is full.", code="session_full")
     return None

@@ -431,3 +431,293 @@ def security_event(user, title, lines):
         action_label="Review your devices",
         endpoint="users.edit_profile",
     )
+
+
+# ------------------------------------------------------------------------------- community
+
+
+def new_review(review):
+    """The mentor hears of a new review of one of their sessions."""
+    from ..extensions import db
+    from ..models import User
+
+    session, learner = review.session, review.learner
+    mentor = db.session.get(User, review.mentor_id)
+    lines = [f"{learner.name} rated “{session.title}” {review.rating} out of 5."]
+    if review.body:
+        excerpt = review.body if len(review.body) <= 300 else review.body[:297].rstrip() + "…"
+        lines.append(f"“{excerpt}”")
+    lines.append("You can reply once, on the session's page.")
+    _tell(
+        mentor,
+        NotificationKind.NEW_REVIEW,
+        title=f"New review: {review.rating}/5 for “{session.title}”",
+        lines=lines,
+        heading="You have a new review",
+        subject=f"New review of “{session.title}”",
+        action_label="Read and reply",
+        endpoint="sessions.detail",
+        session_id=session.id,
+        data={"review_id": review.id, "session_id": session.id, "rating": review.rating},
+    )
+
+
+def new_follower(mentor, follower):
+    _tell(
+        mentor,
+        NotificationKind.NEW_FOLLOWER,
+        title=f"{follower.name} followed you",
+        lines=[f"{follower.name} now follows you and will hear whenever you publish a session."],
+        heading="You have a new follower",
+        subject=f"{follower.name} followed you on PeerLearn",
+        action_label="See your profile",
+        endpoint="users.mentor_profile",
+        user_id=mentor.id,
+        data={"follower_id": follower.id, "mentor_id": mentor.id},
+    )
+
+
+def mentor_published(session, mentor, followers):
+    """Every follower of ``mentor`` hears of a newly published session, in the app and by email
+    as each chose. ``followers`` are ``(user, in_app, by_email)`` with those choices already read
+    in one query (services.follows.followers_to_tell): what ``notify()`` does for one person, done
+    here for many, with every notification written by one INSERT and no query per follower."""
+    from sqlalchemy import insert
+
+    from ..extensions import db
+    from ..models import Notification
+    from . import outbox
+    from .notifications import unsubscribe_token
+
+    kind = NotificationKind.MENTOR_PUBLISHED
+    url = _path("sessions.detail", session_id=session.id)
+    action_url = mail.absolute_url("sessions.detail", session_id=session.id)
+    # Built once and filled per follower: building each link afresh dominated large fan-outs.
+    slot = "0-token-0"
+    link = mail.absolute_url("notifications.unsubscribe", token=slot)
+    before_token, _slot, after_token = link.rpartition(slot)
+    price = "Free" if session.is_free else format_inr(session.price_paise) + " a seat"
+    title = f"{mentor.name} published “{session.title}”"
+    rows = []
+    for user, in_app, by_email in followers:
+        lines = [
+            f"{mentor.name}, whom you follow, published a new session: “{session.title}”.",
+            f"When: {_when(session, user)}. {_duration(session.duration_minutes).capitalize()}, {price}.",
+        ]
+        if in_app:
+            rows.append(
+                {
+                    "user_id": user.id,
+                    "kind": kind.value,
+                    "title": title[:200],
+                    "body": " ".join(lines)[:1000],
+                    "url": url,
+                    "data": {"session_id": session.id, "mentor_id": mentor.id},
+                }
+            )
+        if by_email:
+            mail.compose(
+                user,
+                "notice",
+                f"New from {mentor.name}: {session.title}",
+                notification_kind=kind.value,
+                unsubscribe_url=before_token + unsubscribe_token(user, kind) + after_token,
+                heading=f"{mentor.name} published a new session",
+                lines=lines,
+                action_label="See the session",
+                action_url=action_url,
+            )
+    if rows:
+        for note in db.session.scalars(insert(Notification).returning(Notification), rows):
+            outbox.stage(note)
+
+
+# -------------------------------------------------------------------------- session requests
+
+
+def _request_times(request, user):
+    from .session_requests import preferred_times
+
+    times = [localtime(t, "%a %d %b %Y, %I:%M %p", tz=user.timezone) for t in preferred_times(request)]
+    return "; ".join(times) + f" ({user.timezone})"
+
+
+def _request_tell(user, kind, request, *, title, lines, heading, action_label, data=None):
+    _tell(
+        user,
+        kind,
+        title=title,
+        lines=lines,
+        heading=heading,
+        subject=title,
+        action_label=action_label,
+        endpoint="community.request_detail",
+        request_id=request.id,
+        data={"request_id": request.id, "status": request.status, **(data or {})},
+    )
+
+
+def request_received(request):
+    """The mentor hears of a learner's request (in the app and by email)."""
+    learner, mentor = request.learner, request.mentor
+    budget = "none given" if request.budget_paise is None else format_inr(request.budget_paise)
+    lines = [
+        f"{learner.name} asked you for a session: “{request.topic}”.",
+        f"Preferred times: {_request_times(request, mentor)}.",
+        f"Budget: {budget}.",
+    ]
+    if request.message:
+        excerpt = request.message if len(request.message) <= 500 else request.message[:497].rstrip() + "…"
+        lines.append(f"“{excerpt}”")
+    lines.append(
+        "Accept it and we publish a one-to-one session for them, or decline with a note. "
+        f"It expires on {localtime(request.expires_at, '%a %d %b %Y', tz=mentor.timezone)}."
+    )
+    _request_tell(
+        mentor,
+        NotificationKind.REQUEST_RECEIVED,
+        request,
+        title=f"{learner.name} asked you for a session",
+        lines=lines,
+        heading="You have a session request",
+        action_label="Answer the request",
+    )
+
+
+def request_accepted(request, session):
+    """The learner hears their request was accepted, with the mentor's note and a link to take the seat."""
+    learner, mentor = request.learner, request.mentor
+    price = "Free" if session.is_free else format_inr(session.price_paise)
+    lines = [
+        f"{mentor.name} accepted your request “{request.topic}”.",
+        f"When: {_when(session, learner)}. {_duration(session.duration_minutes).capitalize()}, {price}.",
+    ]
+    if request.response_note:
+        lines.append(f"{mentor.first_name}'s note: “{request.response_note}”")
+    deadline = localtime(request.expires_at, "%a %d %b %Y, %I:%M %p", tz=learner.timezone)
+    lines.append(f"The seat is kept for you until {deadline} ({learner.timezone}).")
+    _request_tell(
+        learner,
+        NotificationKind.REQUEST_ANSWERED,
+        request,
+        title=f"{mentor.name} accepted your request",
+        lines=lines,
+        heading="Your session request was accepted",
+        action_label="Confirm your seat" if session.is_free else "Confirm and pay",
+        data={"session_id": session.id},
+    )
+
+
+def request_declined(request):
+    learner, mentor = request.learner, request.mentor
+    lines = [f"{mentor.name} declined your request “{request.topic}”."]
+    if request.response_note:
+        lines.append(f"{mentor.first_name}'s note: “{request.response_note}”")
+    lines.append("You can browse their sessions, or ask another mentor.")
+    _request_tell(
+        learner,
+        NotificationKind.REQUEST_ANSWERED,
+        request,
+        title=f"{mentor.name} declined your request",
+        lines=lines,
+        heading="Your session request was declined",
+        action_label="See the request",
+    )
+
+
+def request_withdrawn(request, *, was_accepted):
+    learner, mentor = request.learner, request.mentor
+    if was_accepted:
+        lines = [
+            f"{learner.name} turned down the session you made for “{request.topic}”.",
+            "The session is now open to every learner; cancel it if you'd rather not run it.",
+        ]
+    else:
+        lines = [f"{learner.name} withdrew their request “{request.topic}”. Nothing more to do."]
+    _request_tell(
+        mentor,
+        NotificationKind.REQUEST_RECEIVED,
+        request,
+        title=f"{learner.name} withdrew a request",
+        lines=lines,
+        heading="A session request was withdrawn",
+        action_label="See the request",
+    )
+
+
+def request_confirmed(request, booking):
+    """The mentor hears the learner took a free seat (a paid one is announced by its payment)."""
+    learner, mentor = request.learner, request.mentor
+    _request_tell(
+        mentor,
+        NotificationKind.REQUEST_RECEIVED,
+        request,
+        title=f"{learner.name} confirmed “{request.topic}”",
+        lines=[
+            f"{learner.name} took their seat in “{booking.session.title}”.",
+            f"When: {_when(booking.session, mentor)}.",
+        ],
+        heading="Your requested session is booked",
+        action_label="See the request",
+        data={"session_id": booking.session_id},
+    )
+
+
+def request_expired(request, *, was_accepted):
+    """Both sides hear that the request's window closed."""
+    learner, mentor = request.learner, request.mentor
+    if was_accepted:
+        learner_lines = [
+            f"You didn't confirm the session {mentor.name} made for “{request.topic}” in time, "
+            "so the seat is no longer kept for you.",
+            "If it's still free you can book it like any other session.",
+        ]
+        mentor_lines = [
+            f"{learner.name} didn't confirm the session you made for “{request.topic}”.",
+            "The session is now open to every learner; cancel it if you'd rather not run it.",
+        ]
+    else:
+        learner_lines = [
+            f"{mentor.name} didn't answer your request “{request.topic}” in time, so it expired.",
+            "You can ask again, or ask another mentor.",
+        ]
+        mentor_lines = [f"The request from {learner.name}, “{request.topic}”, expired unanswered."]
+    _request_tell(
+        learner,
+        NotificationKind.REQUEST_ANSWERED,
+        request,
+        title=f"Request expired: {request.topic}",
+        lines=learner_lines,
+        heading="Your session request expired",
+        action_label="See the request",
+    )
+    _request_tell(
+        mentor,
+        NotificationKind.REQUEST_RECEIVED,
+        request,
+        title=f"Request expired: {request.topic}",
+        lines=mentor_lines,
+        heading="A session request expired",
+        action_label="See the request",
+    )
+
+
+def session_cancelled_by_admin(session, reason):
+    """The mentor hears that an admin cancelled their session (its learners hear it from
+    ``session_cancelled``)."""
+    mentor = session.mentor
+    _tell(
+        mentor,
+        NotificationKind.SESSION_CANCELLED,
+        title=f"Session cancelled by an admin: {session.title}",
+        lines=[
+            f"An admin cancelled “{session.title}” ({_when(session, mentor)}).",
+            f"Reason: {reason}",
+            "Everyone who booked is refunded in full.",
+        ],
+        heading="An admin cancelled your session",
+        subject=f"Session cancelled: {session.title}",
+        action_label="See your sessions",
+        endpoint="sessions.mine",
+        data={"session_id": session.id},
+    )

@@ -3,7 +3,8 @@
 
 Only published sessions are listed: live ones, and scheduled ones that have not started yet.
 Drafts are private, and cancelled or completed sessions stay reachable by their URL only.
-Sessions of suspended mentors are not listed.
+Sessions of suspended mentors are not listed, nor, with LIST_VERIFIED_MENTORS_ONLY, those of
+mentors no admin has verified.
 
 Text search is a substring match that ignores the case of ASCII letters, with the user's ``%``
 and ``_`` taken literally: LIKE on SQLite, ILIKE under the "C" collation on PostgreSQL, so both
@@ -29,6 +30,7 @@ from ..models import (
     CATEGORIES,
     LANGUAGES,
     LearningSession,
+    Review,
     SessionLevel,
     SessionStatus,
     Skill,
@@ -275,6 +277,11 @@ def bookable(now):
 
 
 def mentor_active():
+    """Sessions whose mentor may be listed: not suspended, and verified by an admin when
+    LIST_VERIFIED_MENTORS_ONLY is set."""
+    if current_app.config["LIST_VERIFIED_MENTORS_ONLY"]:
+        listed = select(User.id).where(User.suspended_at.is_(None), User.mentor_verified_at.is_not(None))
+        return LearningSession.mentor_id.in_(listed)
     # A short list the database builds once per query, instead of a users lookup per session.
     return LearningSession.mentor_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))
 
@@ -346,16 +353,26 @@ def _conditions(params, zone, now, dialect):
 def _ordering(sort):
     """ORDER BY for a sort key; ties always fall back to the start time, then the id.
 
-    "rating" is accepted so clients can ask for it, but there are no reviews yet: until mentor
-    ratings exist it orders exactly like "popular" (most seats taken first).
+    "rating" orders by the mentor's average of visible (not hidden) reviews, best first, then by
+    how many reviews it rests on, then like "popular"; mentors without reviews come last.
     """
     soonest = (LearningSession.starts_at.asc(), LearningSession.id.asc())
     if sort == "price_asc":
         return (LearningSession.price_paise.asc(), *soonest)
     if sort == "price_desc":
         return (LearningSession.price_paise.desc(), *soonest)
-    if sort in ("popular", "rating"):
+    if sort == "popular":
         return (LearningSession.seats_taken.desc(), *soonest)
+    if sort == "rating":
+        of_mentor = (Review.mentor_id == LearningSession.mentor_id, Review.hidden_at.is_(None))
+        average = select(func.avg(Review.rating)).where(*of_mentor).scalar_subquery()
+        count = select(func.count(Review.id)).where(*of_mentor).scalar_subquery()
+        return (
+            func.coalesce(average, 0).desc(),
+            count.desc(),
+            LearningSession.seats_taken.desc(),
+            *soonest,
+        )
     return soonest
 
 

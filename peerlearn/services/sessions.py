@@ -168,6 +168,7 @@ def create_session(mentor, data, *, publish=False, now=None):
     if publish:
         _publish(session, mentor, now)
     db.session.commit()
+    outbox.dispatch()
     return session
 
 
@@ -265,6 +266,9 @@ def _publish(session, mentor, now):
         )
     session.status = SessionStatus.SCHEDULED.value
     session.published_at = now
+    from . import follows
+
+    follows.tell_followers(session, mentor)
 
 
 def publish_session(mentor, session_id, *, now=None):
@@ -276,6 +280,7 @@ def publish_session(mentor, session_id, *, now=None):
         raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
     _publish(session, mentor, now)
     db.session.commit()
+    outbox.dispatch()
     return session
 
 
@@ -324,6 +329,9 @@ def cancel_session(actor, session_id, *, reason="", now=None):
     from . import notify
 
     notify.session_cancelled(session, [b for b in bookings if b.confirmed_at is not None])
+    from .session_requests import session_cancelled as close_request
+
+    close_request(session)  # a session made for a request: its learner hears the offer is gone
     db.session.commit()
     outbox.dispatch()
     for refund in refunds:

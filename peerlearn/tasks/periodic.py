@@ -8,7 +8,7 @@ embedded mode (no Redis) the web process runs the very same functions in a backg
 import logging
 
 from ..extensions import db
-from ..services import booking, payments, reminders, sessions
+from ..services import booking, payments, reminders, session_requests, sessions
 from .email import dispatch_queued
 from .recommendations import rebuild_if_stale
 
@@ -35,6 +35,10 @@ def send_reminders():
     return reminders.send_due_reminders()
 
 
+def expire_requests():
+    return session_requests.expire_requests()
+
+
 # (function, queue, interval in seconds)
 PERIODIC_JOBS = (
     (expire_holds, "default", 60),
@@ -43,6 +47,7 @@ PERIODIC_JOBS = (
     (send_queued_emails, "emails", 300),
     (send_reminders, "emails", 60),
     (rebuild_if_stale, "recommendations", 300),
+    (expire_requests, "default", 300),
 )
 
 

@@ -126,9 +126,9 @@ def test_browse_pages_keep_the_filters(client, mentor):
     assert "There is no page 5." in beyond
 
 
-def test_sort_by_rating_is_offered_only_when_asked_for(client):
-    # There are no reviews yet: the page does not offer an order it cannot really give.
-    assert 'value="rating"' not in page_text(client.get("/sessions"))
+def test_sort_by_rating_is_offered(client):
+    # Mentors' average ratings of visible reviews order it (tests/services/test_reviews.py).
+    assert '<option value="rating">' in page_text(client.get("/sessions"))
     assert '<option value="rating" selected>' in page_text(client.get("/sessions?sort=rating"))
     assert '<option value="popular">' in page_text(client.get("/sessions"))
 

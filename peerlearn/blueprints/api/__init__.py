@@ -4,4 +4,17 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import accounts, booking, mentor, meta, notifications, recommendations, room, sessions  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    accounts,
+    admin,
+    booking,
+    community,
+    dashboards,
+    mentor,
+    meta,
+    notifications,
+    recommendations,
+    requests,
+    room,
+    sessions,
+)

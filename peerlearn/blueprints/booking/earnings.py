@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from ...extensions import db
 from ...jinja import format_inr
 from ...models import Payout, PayoutStatus, Role
 from ...security import role_required
+from ...services import admin as admin_service
 from ...services import earnings as earnings_service
 from ...services.accounts import rupees_to_paise
 from . import bp
@@ -143,6 +144,14 @@ def mark_payout_paid(payout_id):
         flash(next(iter(form.reference.errors or form.csrf_token.errors), "Check the form."), "error")
         return redirect(url_for("booking.admin_payouts"), 303)
     try:
+        # The audit entry is committed with the decision, or rolled back with it.
+        admin_service.record_payout_decision(
+            current_user,
+            admin_service.PAYOUT_PAID,
+            payout_id,
+            details={"reference": (form.reference.data or "").strip()},
+            origin=admin_service.Origin.of(request),
+        )
         payout = earnings_service.mark_payout_paid(current_user, payout_id, form.reference.data)
     except DomainError as exc:
         db.session.rollback()
@@ -160,6 +169,13 @@ def reject_payout(payout_id):
         flash(next(iter(form.note.errors or form.csrf_token.errors), "Check the form."), "error")
         return redirect(url_for("booking.admin_payouts"), 303)
     try:
+        admin_service.record_payout_decision(
+            current_user,
+            admin_service.PAYOUT_REJECT,
+            payout_id,
+            details={"note": form.note.data or ""},
+            origin=admin_service.Origin.of(request),
+        )
         payout = earnings_service.reject_payout(current_user, payout_id, form.note.data or "")
     except DomainError as exc:
         db.session.rollback()

@@ -1,10 +1,15 @@
+"""The role homes: the learner's, the mentor's and the admin's dashboards.
+
+The figures come from services/dashboards.py. Charts are drawn in the browser from the specs
+built here (labels, series, unit), embedded in the page as JSON; each also renders as a table.
+"""
+
 from flask import redirect, render_template
 from flask_login import current_user, login_required
 
-from ...models import Role
+from ...models import Role, utcnow
 from ...security import home_url_for, role_required
-from ...services import search, stats
-from ...tasks import failed_job_count
+from ...services import dashboards, stats
 from . import bp
 
 
@@ -22,6 +27,79 @@ def profile_checklist(user):
     return [{"label": label, "done": done} for label, done in items]
 
 
+def chart(chart_id, kind, unit, x_label, labels, series):
+    """What the browser needs to draw one chart: ``kind`` is bar, line, stacked or grouped,
+    ``unit`` how values read (inr in paise, count, rating, percent), ``x_label`` what the labels
+    are (Week, Month, Session), ``series`` [(label, values)]."""
+    return {
+        "id": chart_id,
+        "kind": kind,
+        "unit": unit,
+        "x_label": x_label,
+        "labels": list(labels),
+        "series": [{"label": label, "values": list(values)} for label, values in series],
+    }
+
+
+def learner_charts(data):
+    skills = data["skills_by_month"]
+    if not skills["series"]:
+        return {}
+    return {
+        "skills": chart(
+            "skills",
+            "stacked",
+            "count",
+            "Month",
+            skills["labels"],
+            [(s["skill"], s["counts"]) for s in skills["series"]],
+        )
+    }
+
+
+def mentor_charts(data):
+    weeks, months, ratings = data["earnings_by_week"], data["earnings_by_month"], data["rating_by_month"]
+    conversion = data["conversion"]["sessions"]
+    charts = {
+        "earnings-week": chart(
+            "earnings-week", "bar", "inr", "Week from", weeks["labels"], [("Earned", weeks["earned_paise"])]
+        ),
+        "earnings-month": chart(
+            "earnings-month", "bar", "inr", "Month", months["labels"], [("Earned", months["earned_paise"])]
+        ),
+        "rating-month": chart(
+            "rating-month",
+            "line",
+            "rating",
+            "Month",
+            ratings["labels"],
+            [("Average rating", ratings["average"])],
+        ),
+    }
+    if conversion:
+        charts["conversion"] = chart(
+            "conversion",
+            "grouped",
+            "count",
+            "Session",
+            [row["title"] for row in conversion],
+            [
+                ("Page views", [row["views"] for row in conversion]),
+                ("Booked seats", [row["bookings"] for row in conversion]),
+            ],
+        )
+    return charts
+
+
+def admin_charts(data):
+    weeks = data["signups_by_week"]
+    return {
+        "signups": chart(
+            "signups", "bar", "count", "Week from", weeks["labels"], [("Sign-ups", weeks["counts"])]
+        )
+    }
+
+
 @bp.get("/home")
 @login_required
 def home():
@@ -32,13 +110,16 @@ def home():
 @role_required(Role.LEARNER)
 def learner():
     from ...services import recommendations
-    from ..booking.routes import bookings_for
 
+    now = utcnow()
+    data = dashboards.learner_dashboard(current_user, now=now)
     recommended, _total, _built_at = recommendations.for_learner(current_user, per_page=6)
     return render_template(
         "dashboards/learner.html",
         checklist=profile_checklist(current_user),
-        upcoming=bookings_for(current_user, "upcoming")[:5],
+        dash=data,
+        charts=learner_charts(data),
+        now_iso=now.isoformat(),
         recommended=recommended,
         mentors=recommendations.mentors_for(current_user, limit=4),
     )
@@ -47,20 +128,27 @@ def learner():
 @bp.get("/teach")
 @role_required(Role.MENTOR)
 def mentor():
+    now = utcnow()
+    data = dashboards.mentor_dashboard(current_user, now=now)
     return render_template(
         "dashboards/mentor.html",
         checklist=profile_checklist(current_user),
-        upcoming=search.upcoming_sessions_of(current_user.id, limit=5),
+        dash=data,
+        charts=mentor_charts(data),
+        now_iso=now.isoformat(),
     )
 
 
 @bp.get("/admin")
 @role_required(Role.ADMIN)
 def admin():
+    data = dashboards.admin_dashboard(tz=current_user.timezone)
     return render_template(
         "dashboards/admin.html",
+        dash=data,
+        charts=admin_charts(data),
         figures=stats.platform_figures(),
         signups=stats.recent_signups(limit=10),
         unverified=stats.unverified_count(),
-        failed_jobs=failed_job_count(),
+        failed_jobs=data["failed_jobs"],
     )

@@ -4,6 +4,8 @@ import Alpine from 'alpinejs';
 
 import checkout from './js/checkout.js';
 import avatarPreview from './js/components/avatar-preview.js';
+import dashboardChart from './js/components/charts.js';
+import countdown from './js/components/countdown.js';
 import dropdown from './js/components/dropdown.js';
 import flash from './js/components/flash.js';
 import navMenu from './js/components/nav-menu.js';
@@ -30,6 +32,8 @@ if (!window.Alpine) {
   Alpine.data('giftReturn', giftReturn);
   Alpine.data('notificationBell', notificationBell);
   Alpine.data('notificationCenter', notificationCenter);
+  Alpine.data('dashboardChart', dashboardChart);
+  Alpine.data('countdown', countdown);
 
   connectRealtime();
   Alpine.start();

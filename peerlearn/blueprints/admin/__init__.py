@@ -1,0 +1,7 @@
+"""The admins' pages under /admin (the admin home is in dashboards, the payout queue in booking)."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,288 @@
+"""Admin pages: users, sessions, payments, refunds, reviews and the audit log.
+
+Every page here is for admins only: the blueprint's guard sends anonymous visitors to the login
+page and answers 403 to everyone else, so no view can forget the check.
+"""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import InputRequired, Length
+
+from ...exceptions import DomainError, ValidationError
+from ...extensions import db, login_manager
+from ...forms import apply_field_errors
+from ...models import PaymentPurpose, PaymentStatus, RefundStatus, Role, SessionStatus
+from ...services import admin as admin_service
+from ...services import search
+from . import bp
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[
+            InputRequired("Give a reason."),
+            Length(max=admin_service.MAX_REASON_LENGTH, message="Use at most 500 characters."),
+        ],
+    )
+
+
+@bp.before_request
+def admins_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+def _origin():
+    return admin_service.Origin.of(request)
+
+
+def _listing(name, parse, find, *, args=None, status=200, **context):
+    """Render the list view ``name`` (template admin/<name>.html): filtered and paginated; bad
+    filters re-render the form with errors (422)."""
+    args = request.args if args is None else args
+    errors, filters, page = {}, None, 1
+    try:
+        filters = parse(args)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    try:
+        page = admin_service.page_number(args)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    items, total = [], 0
+    if not errors:
+        items, total = find(**filters, page=page, per_page=admin_service.PER_PAGE)
+    kept = args.to_dict(flat=False) if hasattr(args, "to_dict") else dict(args)
+
+    def page_url(number):
+        return url_for(f"admin.{name}", **{**kept, "page": number})
+
+    return render_template(
+        f"admin/{name}.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=(total + admin_service.PER_PAGE - 1) // admin_service.PER_PAGE,
+        page_url=page_url,
+        errors=errors,
+        args=args,
+        **context,
+    ), (422 if errors else status)
+
+
+def _flash_error(exc):
+    db.session.rollback()
+    flash(exc.message, "error")
+
+
+# ---------------------------------------------------------------------------- users
+
+
+@bp.get("/users")
+def users():
+    return _listing(
+        "users",
+        admin_service.user_filters,
+        admin_service.find_users,
+        roles=[role.value for role in Role],
+    )
+
+
+def _render_user(user_id, form=None, status=200):
+    user, counts, audit = admin_service.user_overview(user_id)
+    return render_template(
+        "admin/user.html",
+        user=user,
+        counts=counts,
+        audit=audit,
+        form=form or ReasonForm(formdata=None),
+    ), status
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id):
+    return _render_user(user_id)
+
+
+@bp.post("/users/<int:user_id>/suspend")
+def suspend_user(user_id):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _render_user(user_id, form, 422)
+    try:
+        suspended = admin_service.suspend_user(current_user, user_id, form.reason.data, origin=_origin())
+    except ValidationError as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc.fields)
+        return _render_user(user_id, form, exc.status)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+    else:
+        flash(f"{suspended.name} is suspended and was signed out everywhere.", "success")
+    return redirect(url_for("admin.user", user_id=user_id), 303)
+
+
+def _user_action(user_id, action, message):
+    """A button on a user's page (its CSRF token is checked for every form post): run the
+    action, flash the outcome, back to their page."""
+    try:
+        changed = action(current_user, user_id, origin=_origin())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+    else:
+        flash(message.format(name=changed.name), "success")
+    return redirect(url_for("admin.user", user_id=user_id), 303)
+
+
+@bp.post("/users/<int:user_id>/unsuspend")
+def unsuspend_user(user_id):
+    return _user_action(user_id, admin_service.unsuspend_user, "{name} can sign in again.")
+
+
+@bp.post("/users/<int:user_id>/verify")
+def verify_mentor(user_id):
+    return _user_action(user_id, admin_service.verify_mentor, "{name} is now a verified mentor.")
+
+
+@bp.post("/users/<int:user_id>/unverify")
+def unverify_mentor(user_id):
+    return _user_action(user_id, admin_service.unverify_mentor, "{name} is no longer verified.")
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+@bp.get("/sessions")
+def sessions():
+    zone = search.viewer_zone(current_user)
+    return _listing(
+        "sessions",
+        lambda args: admin_service.session_filters(args, zone),
+        admin_service.find_sessions,
+        statuses=[status.value for status in SessionStatus],
+    )
+
+
+def _render_session(session_id, form=None, status=200):
+    return render_template(
+        "admin/session.html",
+        form=form or ReasonForm(formdata=None),
+        **admin_service.session_overview(session_id),
+    ), status
+
+
+@bp.get("/sessions/<int:session_id>")
+def session(session_id):
+    return _render_session(session_id)
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+def cancel_session(session_id):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _render_session(session_id, form, 422)
+    try:
+        cancelled = admin_service.cancel_session(current_user, session_id, form.reason.data, origin=_origin())
+    except ValidationError as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc.fields)
+        return _render_session(session_id, form, exc.status)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        _flash_error(exc)
+    else:
+        flash(f"“{cancelled.title}” is cancelled; everyone who booked is refunded in full.", "success")
+    return redirect(url_for("admin.session", session_id=session_id), 303)
+
+
+# ---------------------------------------------------------------------------- money
+
+
+@bp.get("/payments")
+def payments():
+    zone = search.viewer_zone(current_user)
+    return _listing(
+        "payments",
+        lambda args: admin_service.payment_filters(args, zone),
+        admin_service.find_payments,
+        statuses=[status.value for status in PaymentStatus],
+        purposes=[purpose.value for purpose in PaymentPurpose],
+    )
+
+
+@bp.get("/refunds")
+def refunds():
+    return _listing(
+        "refunds",
+        admin_service.refund_filters,
+        admin_service.find_refunds,
+        statuses=[status.value for status in RefundStatus],
+    )
+
+
+# ---------------------------------------------------------------------------- reviews
+
+
+def _render_reviews(form=None, failed_id=None, args=None, status=200):
+    return _listing(
+        "reviews",
+        admin_service.review_filters,
+        admin_service.find_reviews,
+        args=args,
+        status=status,
+        form=form or ReasonForm(formdata=None),
+        failed_id=failed_id,
+    )
+
+
+@bp.get("/reviews")
+def reviews():
+    return _render_reviews()
+
+
+@bp.post("/reviews/<int:review_id>/hide")
+def hide_review(review_id):
+    """Hide from the list page; a missing reason shows again on that review's form (422)."""
+    form = ReasonForm()
+    state = request.form.get("state", "")
+    listing = {"state": state} if state in admin_service.REVIEW_STATES else {}
+    if form.validate_on_submit():
+        try:
+            admin_service.hide_review(current_user, review_id, form.reason.data, origin=_origin())
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc.fields)
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            _flash_error(exc)
+            return redirect(url_for("admin.reviews", **listing), 303)
+        else:
+            flash(f"Review #{review_id} is hidden.", "success")
+            return redirect(url_for("admin.reviews", **listing), 303)
+    return _render_reviews(form, review_id, listing, 422)
+
+
+# ---------------------------------------------------------------------------- audit log
+
+
+@bp.get("/audit")
+def audit():
+    return _listing(
+        "audit",
+        admin_service.audit_filters,
+        admin_service.find_audit,
+        actions=admin_service.ACTIONS,
+        target_types=admin_service.TARGET_TYPES,
+    )

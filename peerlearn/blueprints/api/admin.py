@@ -1,0 +1,135 @@
+"""The admins' tools over JSON: users (search, suspend, verify), payments and the audit log.
+
+Signed in (401 otherwise) as an admin (403 ``not_an_admin`` otherwise), on every route.
+"""
+
+from functools import wraps
+
+from flask import request
+from flask_login import current_user
+
+from ...exceptions import PermissionDenied
+from ...services import admin as admin_service
+from ...services import search
+from . import bp
+from .responses import ok, paginated
+from .serializers_market import payment as payment_json
+from .utils import api_login_required, json_body, page_args
+
+
+def admin_required(view):
+    @wraps(view)
+    @api_login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            raise PermissionDenied("Only admins can do this.", code="not_an_admin")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _time(value):
+    return value.isoformat() if value else None
+
+
+def user_json(user):
+    """A user as admins see them."""
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "email_verified": user.is_verified,
+        "joined_at": _time(user.created_at),
+        "last_login_at": _time(user.last_login_at),
+        "mentor_verified": user.mentor_verified_at is not None,
+        "mentor_verified_at": _time(user.mentor_verified_at),
+        "suspended": user.suspended_at is not None,
+        "suspended_at": _time(user.suspended_at),
+        "suspension_reason": user.suspension_reason,
+    }
+
+
+def audit_json(entry):
+    return {
+        "id": entry.id,
+        "actor": {"id": entry.actor.id, "name": entry.actor.name, "email": entry.actor.email}
+        if entry.actor
+        else None,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "details": entry.details,
+        "ip_address": entry.ip_address,
+        "user_agent": entry.user_agent,
+        "created_at": _time(entry.created_at),
+    }
+
+
+def admin_payment_json(payment):
+    return {
+        **payment_json(payment),
+        "payer": {"id": payment.payer.id, "name": payment.payer.name, "email": payment.payer.email},
+        "mentor": {"id": payment.mentor.id, "name": payment.mentor.name},
+    }
+
+
+def _list(filters, find, serialize):
+    page, per_page = page_args()
+    items, total = find(**filters, page=page, per_page=per_page)
+    return ok(paginated([serialize(item) for item in items], page=page, per_page=per_page, total=total))
+
+
+def _origin():
+    return admin_service.Origin.of(request)
+
+
+@bp.get("/admin/users/")
+@admin_required
+def admin_users():
+    return _list(admin_service.user_filters(request.args), admin_service.find_users, user_json)
+
+
+@bp.post("/admin/users/<int:user_id>/suspend/")
+@admin_required
+def admin_suspend_user(user_id):
+    reason = json_body().get("reason")
+    user = admin_service.suspend_user(current_user, user_id, reason, origin=_origin())
+    return ok(user_json(user), "Suspended; every sign-in of theirs has ended.")
+
+
+@bp.post("/admin/users/<int:user_id>/unsuspend/")
+@admin_required
+def admin_unsuspend_user(user_id):
+    json_body()  # a body, if any, must still be JSON
+    user = admin_service.unsuspend_user(current_user, user_id, origin=_origin())
+    return ok(user_json(user), "Suspension lifted.")
+
+
+@bp.post("/admin/users/<int:user_id>/verify/")
+@admin_required
+def admin_verify_mentor(user_id):
+    json_body()
+    user = admin_service.verify_mentor(current_user, user_id, origin=_origin())
+    return ok(user_json(user), "Mentor verified.")
+
+
+@bp.post("/admin/users/<int:user_id>/unverify/")
+@admin_required
+def admin_unverify_mentor(user_id):
+    json_body()
+    user = admin_service.unverify_mentor(current_user, user_id, origin=_origin())
+    return ok(user_json(user), "Mentor no longer verified.")
+
+
+@bp.get("/admin/payments/")
+@admin_required
+def admin_payments():
+    filters = admin_service.payment_filters(request.args, search.viewer_zone(current_user))
+    return _list(filters, admin_service.find_payments, admin_payment_json)
+
+
+@bp.get("/admin/audit/")
+@admin_required
+def admin_audit():
+    return _list(admin_service.audit_filters(request.args), admin_service.find_audit, audit_json)

@@ -1,0 +1,150 @@
+"""Reviews and follows over JSON."""
+
+from flask import url_for
+from flask_login import current_user
+
+from ...exceptions import ValidationError
+from ...services import follows, reviews
+from ...services.sessions import viewable_session
+from . import bp
+from .responses import ok, paginated
+from .serializers import avatar_url, public_user
+from .serializers_market import session_summary
+from .utils import api_login_required, json_body, page_args
+
+REVIEW_FIELDS = {"rating", "body"}
+REPLY_FIELDS = {"body"}
+
+
+def _only(data, allowed):
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError(
+            "These fields cannot be set: " + ", ".join(unknown) + ".",
+            fields={name: ["This field cannot be set."] for name in unknown},
+            code="read_only_field",
+        )
+    return data
+
+
+def rating_json(rating):
+    return {"average_rating": rating.average, "review_count": rating.count}
+
+
+def review_json(review):
+    """A visible review as anyone may see it (never the booking, nor moderation details)."""
+    session = review.session
+    return {
+        "id": review.id,
+        "session": {
+            "id": session.id,
+            "title": session.title,
+            "url": url_for("sessions.detail", session_id=session.id, _external=True),
+        },
+        "mentor_id": review.mentor_id,
+        "learner": {
+            "id": review.learner.id,
+            "name": review.learner.name,
+            "avatar_url": avatar_url(review.learner),
+        },
+        "rating": review.rating,
+        "body": review.body,
+        "minutes_attended": review.minutes_attended,
+        "created_at": review.created_at.isoformat(),
+        "reply": {"body": review.reply, "replied_at": review.replied_at.isoformat()}
+        if review.reply
+        else None,
+    }
+
+
+def follow_json(mentor_id, followed_at=None):
+    return {
+        "mentor_id": mentor_id,
+        "following": followed_at is not None,
+        "followed_at": followed_at.isoformat() if followed_at else None,
+        "follower_count": follows.follower_count(mentor_id),
+    }
+
+
+@bp.post("/sessions/<int:session_id>/reviews/")
+@api_login_required
+def create_review(session_id):
+    data = _only(json_body(), REVIEW_FIELDS)
+    review = reviews.create_review(
+        current_user, session_id, rating=data.get("rating"), body=data.get("body", "")
+    )
+    return ok(review_json(review), "Review published.", status=201)
+
+
+@bp.get("/sessions/<int:session_id>/reviews/")
+def session_reviews(session_id):
+    session = viewable_session(current_user, session_id)
+    page, per_page = page_args()
+    items, total = reviews.session_reviews(session.id, page=page, per_page=per_page)
+    return ok(
+        {
+            **paginated([review_json(r) for r in items], page=page, per_page=per_page, total=total),
+            "summary": rating_json(reviews.session_rating(session.id)),
+        }
+    )
+
+
+@bp.get("/mentors/<int:user_id>/reviews/")
+def mentor_reviews(user_id):
+    mentor = follows.active_mentor(user_id)
+    page, per_page = page_args()
+    items, total = reviews.mentor_reviews(mentor.id, page=page, per_page=per_page)
+    return ok(
+        {
+            **paginated([review_json(r) for r in items], page=page, per_page=per_page, total=total),
+            "summary": {
+                **rating_json(reviews.mentor_rating(mentor.id)),
+                "follower_count": follows.follower_count(mentor.id),
+            },
+        }
+    )
+
+
+@bp.post("/reviews/<int:review_id>/reply/")
+@api_login_required
+def reply_to_review(review_id):
+    data = _only(json_body(), REPLY_FIELDS)
+    review = reviews.reply(current_user, review_id, data.get("body"))
+    return ok(review_json(review), "Reply published.")
+
+
+@bp.post("/mentors/<int:user_id>/follow/")
+@api_login_required
+def follow_mentor(user_id):
+    row, created = follows.follow(current_user, user_id)
+    message = "You now follow this mentor." if created else "You already follow this mentor."
+    return ok(follow_json(user_id, row.created_at), message, status=201 if created else 200)
+
+
+@bp.delete("/mentors/<int:user_id>/follow/")
+@api_login_required
+def unfollow_mentor(user_id):
+    was_following = follows.unfollow(current_user, user_id)
+    message = "You no longer follow this mentor." if was_following else "You were not following this mentor."
+    return ok(follow_json(user_id), message)
+
+
+@bp.get("/following/")
+@api_login_required
+def following():
+    page, per_page = page_args()
+    total = follows.following_count(current_user)
+    entries = follows.following_with_upcoming(
+        current_user, limit_per_mentor=3, limit=per_page, offset=(page - 1) * per_page
+    )
+    items = [
+        {
+            "mentor": public_user(entry.mentor),
+            "followed_at": entry.followed_at.isoformat(),
+            "rating": rating_json(entry.rating),
+            "upcoming_sessions": [session_summary(s) for s in entry.upcoming],
+            "upcoming_total": entry.upcoming_total,
+        }
+        for entry in entries
+    ]
+    return ok(paginated(items, page=page, per_page=per_page, total=total))

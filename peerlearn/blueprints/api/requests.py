@@ -1,0 +1,97 @@
+"""Session requests over JSON: ask a mentor, list and read one's requests, and the mentor's
+accept and decline, the learner's withdraw and confirm."""
+
+from flask import request, url_for
+from flask_login import current_user
+
+from ...exceptions import ValidationError
+from ...extensions import db
+from ...models import LearningSession
+from ...services import session_requests as service
+from . import bp
+from .responses import ok, paginated
+from .serializers_market import booking as booking_json
+from .serializers_market import session_summary
+from .utils import api_login_required, json_body, page_args
+
+
+def request_json(req):
+    """A request as its two parties see it."""
+    session = db.session.get(LearningSession, req.session_id) if req.session_id else None
+    return {
+        "id": req.id,
+        "status": req.status,
+        "topic": req.topic,
+        "message": req.message,
+        "preferred_times": [moment.isoformat() for moment in service.preferred_times(req)],
+        "budget_paise": req.budget_paise,
+        "currency": "INR",
+        "learner": {"id": req.learner.id, "name": req.learner.name},
+        "mentor": {"id": req.mentor.id, "name": req.mentor.name, "headline": req.mentor.headline},
+        "response_note": req.response_note,
+        "session": session_summary(session) if session is not None else None,
+        "booking_id": req.booking_id,
+        "created_at": req.created_at.isoformat(),
+        "responded_at": req.responded_at.isoformat() if req.responded_at else None,
+        "expires_at": req.expires_at.isoformat(),
+        "url": url_for("community.request_detail", request_id=req.id, _external=True),
+    }
+
+
+@bp.post("/requests/")
+@api_login_required
+def create_request():
+    data = json_body()
+    mentor_id = data.pop("mentor_id", None)
+    if isinstance(mentor_id, bool) or not isinstance(mentor_id, int):
+        raise ValidationError("mentor_id is required.", fields={"mentor_id": ["A mentor's id (integer)."]})
+    req = service.create_request(current_user, mentor_id, data)
+    return ok(request_json(req), "Request sent.", status=201)
+
+
+@bp.get("/requests/")
+@api_login_required
+def list_requests():
+    page, per_page = page_args()
+    status = request.args.get("status") or None
+    items, total = service.requests_for(current_user, status=status, page=page, per_page=per_page)
+    return ok(paginated([request_json(r) for r in items], page=page, per_page=per_page, total=total))
+
+
+@bp.get("/requests/<int:request_id>/")
+@api_login_required
+def request_detail(request_id):
+    return ok(request_json(service.request_for(current_user, request_id)))
+
+
+@bp.post("/requests/<int:request_id>/accept/")
+@api_login_required
+def accept_request(request_id):
+    req, _session = service.accept(current_user, request_id, json_body())
+    return ok(request_json(req), "Accepted: the session is published and kept for the learner.")
+
+
+@bp.post("/requests/<int:request_id>/decline/")
+@api_login_required
+def decline_request(request_id):
+    data = json_body()
+    note = data.get("note")
+    req = service.decline(current_user, request_id, "" if note is None else note)
+    return ok(request_json(req), "Declined.")
+
+
+@bp.post("/requests/<int:request_id>/withdraw/")
+@api_login_required
+def withdraw_request(request_id):
+    return ok(request_json(service.withdraw(current_user, request_id)), "Withdrawn.")
+
+
+@bp.post("/requests/<int:request_id>/confirm/")
+@api_login_required
+def confirm_request(request_id):
+    req, booking, created = service.confirm(current_user, request_id)
+    data = {"request": request_json(req), "booking": booking_json(booking)}
+    if booking.status == "pending_payment":
+        data["booking"]["pay_url"] = url_for("payments.checkout", booking_id=booking.id, _external=True)
+    message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
+    return ok(data, message if created else "You already have this booking.", status=201 if created else 200)

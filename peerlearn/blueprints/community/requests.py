@@ -1,0 +1,297 @@
+"""Session requests on pages: the learner's form and list, the mentor's inbox with accept and
+decline, one request's page, and "Confirm and pay" for an accepted one."""
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateTimeLocalField, DecimalField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ...exceptions import DomainError
+from ...extensions import db
+from ...forms import apply_field_errors
+from ...jinja import localtime
+from ...models import CATEGORIES, BookingStatus, LearningSession, RequestStatus, Role, utcnow
+from ...security import role_required
+from ...services import session_requests as service
+from ...services.accounts import rupees_to_paise
+from . import bp
+
+MAX_RUPEES = 100_000
+LIST_SIZE = 50
+OTHER_TIME = "other"
+
+
+class RequestForm(FlaskForm):
+    """What the learner types: times in their own timezone, the budget in rupees."""
+
+    topic = StringField(
+        "What would you like to learn?",
+        validators=[InputRequired("Say what the session is about."), Length(min=3, max=service.MAX_TOPIC)],
+    )
+    message = TextAreaField("Message to the mentor", validators=[Optional(), Length(max=service.MAX_MESSAGE)])
+    time_1 = DateTimeLocalField(
+        "Preferred start", format="%Y-%m-%dT%H:%M", validators=[InputRequired("Give at least one time.")]
+    )
+    time_2 = DateTimeLocalField("Another time (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    time_3 = DateTimeLocalField("A third time (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    budget = DecimalField(
+        "Budget (optional)",
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=MAX_RUPEES, message="Between ₹0 and ₹1,00,000.")],
+    )
+
+
+class AcceptForm(FlaskForm):
+    """The mentor's answer: one of the learner's times or another (in the mentor's timezone),
+    the price in rupees, the category, and a note for the learner."""
+
+    time = SelectField("Start time", validators=[InputRequired("Choose a start time.")])
+    other_time = DateTimeLocalField("Another time", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    price = DecimalField(
+        "Price",
+        places=2,
+        validators=[
+            InputRequired("Enter a price, or 0 for a free session."),
+            NumberRange(min=0, max=MAX_RUPEES, message="Between ₹0 and ₹1,00,000."),
+        ],
+    )
+    category = SelectField("Category", choices=[SelectChoice(c) for c in CATEGORIES], default="Other")
+    note = TextAreaField(
+        "Note to the learner (optional)", validators=[Optional(), Length(max=service.MAX_NOTE)]
+    )
+
+
+class DeclineForm(FlaskForm):
+    note = TextAreaField(
+        "Note to the learner (optional)", validators=[Optional(), Length(max=service.MAX_NOTE)]
+    )
+
+
+def accept_form(req, *, formdata=None):
+    """The accept form of one request, its times offered in the mentor's timezone."""
+    now = utcnow()
+    form = AcceptForm(
+        formdata=formdata,
+        prefix=f"accept-{req.id}",
+        data={"price": Decimal(service.default_price(req, req.mentor)) / 100},
+    )
+    choices = [
+        SelectChoice(moment.isoformat(), localtime(moment, "%a %d %b %Y, %I:%M %p", tz=req.mentor.timezone))
+        for moment in service.preferred_times(req)
+        if moment > now
+    ]
+    form.time.choices = [*choices, SelectChoice(OTHER_TIME, "Another time…")]
+    if formdata is None:
+        form.time.data = choices[0].value if choices else OTHER_TIME
+    return form
+
+
+def decline_form(req, *, formdata=None):
+    return DeclineForm(formdata=formdata, prefix=f"decline-{req.id}")
+
+
+def _render_detail(req, *, status=200, accept=None, decline=None, problems=()):
+    mentor_view = current_user.id == req.mentor_id
+    if mentor_view and service.mentor_can_act(req):
+        accept = accept or accept_form(req)
+        decline = decline or decline_form(req)
+    return render_template(
+        "community/requests/detail.html",
+        req=req,
+        session=db.session.get(LearningSession, req.session_id) if req.session_id else None,
+        mentor_view=mentor_view,
+        times=service.preferred_times(req),
+        booking=service.learner_booking(req),
+        accept=accept,
+        decline=decline,
+        problems=list(problems),
+        can_act=service.mentor_can_act(req),
+        can_confirm=service.learner_can_confirm(req),
+    ), status
+
+
+# --------------------------------------------------------------------------------- the learner
+
+
+@bp.route("/mentors/<int:mentor_id>/request", methods=["GET", "POST"])
+@login_required
+def new_request(mentor_id):
+    mentor = service.requestable_mentor(mentor_id)
+    service.check_can_ask(current_user, mentor)
+    form = RequestForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        data = {
+            "topic": form.topic.data,
+            "message": form.message.data or "",
+            # Naive wall-clock times: the service reads them in the learner's timezone.
+            "preferred_times": [f.data for f in (form.time_1, form.time_2, form.time_3) if f.data],
+        }
+        try:
+            if form.budget.data is not None:
+                data["budget_paise"] = rupees_to_paise(form.budget.data)
+            req = service.create_request(current_user, mentor.id, data)
+        except DomainError as exc:
+            db.session.rollback()
+            fields = dict(exc.fields)
+            if "preferred_times" in fields:
+                fields["time_1"] = fields.pop("preferred_times")
+            if "budget_paise" in fields:
+                fields["budget"] = fields.pop("budget_paise")
+            leftover = apply_field_errors(form, fields) if fields else [exc.message]
+            if leftover:
+                flash(leftover[0], "error")
+            status = exc.status
+        else:
+            flash(f"Request sent. We'll let you know when {mentor.first_name} answers.", "success")
+            return redirect(url_for("community.request_detail", request_id=req.id), 303)
+    return render_template("community/requests/new.html", form=form, mentor=mentor), status
+
+
+@bp.get("/requests")
+@login_required
+def my_requests():
+    if current_user.is_mentor:
+        return redirect(url_for("community.requests_inbox"))
+    items, _total = service.requests_for(current_user, per_page=LIST_SIZE)
+    session_ids = [r.session_id for r in items if r.session_id]
+    sessions = {
+        s.id: s
+        for s in db.session.scalars(select(LearningSession).where(LearningSession.id.in_(session_ids)))
+    }
+    confirmable = {r.id for r in items if service.learner_can_confirm(r) and not _holds_seat(r)}
+    return render_template(
+        "community/requests/list.html", requests=items, sessions=sessions, confirmable=confirmable
+    )
+
+
+def _holds_seat(req):
+    booking = service.learner_booking(req)
+    return booking is not None and booking.is_active
+
+
+@bp.post("/requests/<int:request_id>/withdraw")
+@login_required
+def withdraw(request_id):
+    try:
+        service.withdraw(current_user, request_id)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            abort(exc.status)
+        flash(exc.message, "error")
+    else:
+        flash("Request withdrawn.", "success")
+    return redirect(url_for("community.request_detail", request_id=request_id), 303)
+
+
+@bp.post("/requests/<int:request_id>/confirm")
+@login_required
+def confirm(request_id):
+    try:
+        _req, booking, _created = service.confirm(current_user, request_id)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            abort(exc.status)
+        flash(exc.message, "error")
+        return redirect(url_for("community.request_detail", request_id=request_id), 303)
+    if booking.status == BookingStatus.PENDING_PAYMENT:
+        return redirect(url_for("payments.checkout", booking_id=booking.id), 303)
+    flash("You're booked. See you in the session!", "success")
+    return redirect(url_for("booking.detail", booking_id=booking.id), 303)
+
+
+# ---------------------------------------------------------------------------------- the mentor
+
+
+@bp.get("/requests/inbox")
+@role_required(Role.MENTOR)
+def requests_inbox():
+    pending, _ = service.requests_for(current_user, status=RequestStatus.PENDING.value, per_page=LIST_SIZE)
+    pending = [r for r in pending if service.mentor_can_act(r)]
+    everything, _ = service.requests_for(current_user, per_page=LIST_SIZE)
+    earlier = [r for r in everything if r not in pending]
+    return render_template(
+        "community/requests/inbox.html",
+        pending=pending,
+        earlier=earlier,
+        times={r.id: service.preferred_times(r) for r in pending},
+        accept_forms={r.id: accept_form(r) for r in pending},
+        decline_forms={r.id: decline_form(r) for r in pending},
+    )
+
+
+@bp.post("/requests/<int:request_id>/accept")
+@role_required(Role.MENTOR)
+def accept(request_id):
+    req = service.request_for(current_user, request_id)
+    form = accept_form(req, formdata=request.form)
+    if not service.mentor_can_act(req):
+        flash(f"This request is {req.status if req.status != 'pending' else 'expired'}.", "error")
+        return redirect(url_for("community.request_detail", request_id=req.id), 303)
+    if not form.validate_on_submit():
+        return _render_detail(req, status=422, accept=form)
+    if form.time.data == OTHER_TIME:
+        if form.other_time.data is None:
+            form.other_time.errors = [*form.other_time.errors, "Choose the other time."]
+            return _render_detail(req, status=422, accept=form)
+        starts_at = form.other_time.data  # naive: read in the mentor's timezone
+    else:
+        starts_at = form.time.data
+    try:
+        choices = {
+            "starts_at": starts_at,
+            "price_paise": rupees_to_paise(form.price.data),
+            "category": form.category.data,
+            "note": form.note.data or "",
+        }
+        req, session = service.accept(current_user, req.id, choices)
+    except DomainError as exc:
+        db.session.rollback()
+        fields = dict(exc.fields)
+        if "starts_at" in fields:
+            fields["other_time" if form.time.data == OTHER_TIME else "time"] = fields.pop("starts_at")
+        if "price_paise" in fields:
+            fields["price"] = fields.pop("price_paise")
+        leftover = apply_field_errors(form, fields)
+        problems = leftover or ([] if exc.fields else [exc.message])
+        return _render_detail(req, status=exc.status, accept=form, problems=problems)
+    flash(
+        f"Accepted. “{session.title}” is published and kept for {req.learner.first_name}, "
+        "who has been asked to confirm.",
+        "success",
+    )
+    return redirect(url_for("community.request_detail", request_id=req.id), 303)
+
+
+@bp.post("/requests/<int:request_id>/decline")
+@role_required(Role.MENTOR)
+def decline(request_id):
+    req = service.request_for(current_user, request_id)
+    form = decline_form(req, formdata=request.form)
+    if not form.validate_on_submit():
+        return _render_detail(req, status=422, decline=form)
+    try:
+        service.decline(current_user, req.id, form.note.data or "")
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            abort(exc.status)
+        flash(exc.message, "error")
+    else:
+        flash(f"Declined. {req.learner.first_name} has been told.", "success")
+    return redirect(url_for("community.request_detail", request_id=req.id), 303)
+
+
+# ------------------------------------------------------------------------------------- both
+
+
+@bp.get("/requests/<int:request_id>")
+@login_required
+def request_detail(request_id):
+    return _render_detail(service.request_for(current_user, request_id))

@@ -1,0 +1,150 @@
+"""Reviews on pages: the review form, the mentor's reply, a mentor's reviews, and the panels the
+session page, the mentor profile and "My bookings" include (through the context processor below,
+so those views stay as they are)."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ...exceptions import DomainError
+from ...forms import apply_field_errors
+from ...services import reviews
+from ...services.follows import active_mentor
+from ...services.sessions import viewable_session
+from . import bp
+
+STARS = [
+    SelectChoice(5, "5 – Excellent"),
+    SelectChoice(4, "4 – Good"),
+    SelectChoice(3, "3 – Fair"),
+    SelectChoice(2, "2 – Poor"),
+    SelectChoice(1, "1 – Very poor"),
+]
+PROFILE_REVIEWS = 5
+PER_PAGE = 20
+# A session has at most MAX_CAPACITY learners, so its page can show every review.
+SESSION_PAGE_REVIEWS = 50
+
+
+class ReviewForm(FlaskForm):
+    rating = RadioField(
+        "Your rating", choices=STARS, coerce=int, validators=[InputRequired("Choose 1 to 5 stars.")]
+    )
+    body = TextAreaField(
+        "Your review",
+        validators=[Optional(), Length(max=reviews.MAX_BODY_LENGTH)],
+        description="What went well, what could be better (optional).",
+    )
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(
+        "Your reply", validators=[InputRequired("Write your reply."), Length(max=reviews.MAX_REPLY_LENGTH)]
+    )
+
+
+@bp.app_context_processor
+def review_panels():
+    """Functions the shared templates call: each runs its queries only on pages that use it."""
+
+    def session_reviews_panel(learning_session):
+        items, total = reviews.session_reviews(learning_session.id, per_page=SESSION_PAGE_REVIEWS)
+        viewer = current_user if current_user.is_authenticated else None
+        is_mentor = viewer is not None and viewer.id == learning_session.mentor_id
+        check = None
+        if viewer is not None and not is_mentor:
+            check = reviews.eligibility(viewer, learning_session)
+        return {
+            "rating": reviews.session_rating(learning_session.id),
+            "reviews": items,
+            "total": total,
+            "check": check,
+            "form": ReviewForm(formdata=None) if check is not None and check.allowed else None,
+            "reply_form": ReplyForm(formdata=None) if is_mentor else None,
+            "is_mentor": is_mentor,
+        }
+
+    def mentor_reviews_panel(mentor):
+        items, total = reviews.mentor_reviews(mentor.id, per_page=PROFILE_REVIEWS)
+        return {"rating": reviews.mentor_rating(mentor.id), "reviews": items, "total": total}
+
+    def reviewed_bookings(bookings):
+        return reviews.reviewed_booking_ids(b.id for b in bookings)
+
+    return {
+        "session_reviews_panel": session_reviews_panel,
+        "mentor_reviews_panel": mentor_reviews_panel,
+        "mentor_rating": lambda mentor: reviews.mentor_rating(mentor.id),
+        "reviewed_bookings": reviewed_bookings,
+        "invites_review": reviews.invites_review,
+    }
+
+
+@bp.route("/sessions/<int:session_id>/review", methods=["GET", "POST"])
+@login_required
+def write_review(session_id):
+    learning_session = viewable_session(current_user, session_id)
+    back = url_for("sessions.detail", session_id=learning_session.id)
+    form = ReviewForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                reviews.create_review(
+                    current_user, learning_session.id, rating=form.rating.data, body=form.body.data or ""
+                )
+            except DomainError as exc:
+                # Refusals (403, 409) are explained by the page below, from the same check.
+                leftover = apply_field_errors(form, exc.fields)
+                if leftover:
+                    flash(leftover[0], "error")
+                status = exc.status
+            else:
+                flash("Thank you: your review is published.", "success")
+                return redirect(back + "#reviews", 303)
+        else:
+            status = 422
+    check = reviews.eligibility(current_user, learning_session)
+    if status == 200 and not check.allowed:
+        status = check.refusal.status
+    return render_template(
+        "community/review_form.html", learning_session=learning_session, form=form, check=check
+    ), status
+
+
+@bp.post("/reviews/<int:review_id>/reply")
+@login_required
+def reply(review_id):
+    review = reviews.visible_review(review_id)
+    back = url_for("sessions.detail", session_id=review.session_id) + f"#review-{review.id}"
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.body.errors), "Write your reply.")
+        flash(message, "error")
+        return redirect(back, 303)
+    try:
+        reviews.reply(current_user, review.id, form.body.data)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Your reply is published.", "success")
+    return redirect(back, 303)
+
+
+@bp.get("/mentors/<int:user_id>/reviews")
+def mentor_reviews(user_id):
+    mentor = active_mentor(user_id)
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 1 <= int(page) <= 100_000 else 1
+    items, total = reviews.mentor_reviews(mentor.id, page=page, per_page=PER_PAGE)
+    return render_template(
+        "community/mentor_reviews.html",
+        mentor=mentor,
+        reviews=items,
+        total=total,
+        rating=reviews.mentor_rating(mentor.id),
+        page=page,
+        pages=(total + PER_PAGE - 1) // PER_PAGE,
+    )

@@ -1,0 +1,606 @@
+"""Admins' tools: finding and moderating users, overseeing sessions, payments, refunds and reviews.
+
+Every admin action writes an AuditEntry in the same transaction as the change it records, so
+the log never claims an action that was rolled back, nor misses one that happened. The list
+filters are read from request arguments (a MultiDict or a plain dict) by the ``*_filters``
+functions, which report every bad value at once in a ValidationError naming the parameters.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import delete, func, or_, select
+
+from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import (
+    AuditEntry,
+    AuthSession,
+    Booking,
+    LearningSession,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    Payout,
+    Refund,
+    RefundStatus,
+    Review,
+    Role,
+    SessionStatus,
+    User,
+    utcnow,
+)
+from . import notify, realtime, reviews, sessions
+
+PER_PAGE = 25
+MAX_PAGE = 100_000
+MAX_REASON_LENGTH = 500
+MAX_QUERY_LENGTH = 200
+
+# The actions written to the audit log.
+USER_SUSPEND = "user.suspend"
+USER_UNSUSPEND = "user.unsuspend"
+MENTOR_VERIFY = "mentor.verify"
+MENTOR_UNVERIFY = "mentor.unverify"
+SESSION_CANCEL = "session.cancel"
+REVIEW_HIDE = "review.hide"
+PAYOUT_PAID = "payout.paid"
+PAYOUT_REJECT = "payout.reject"
+ACTIONS = (
+    USER_SUSPEND,
+    USER_UNSUSPEND,
+    MENTOR_VERIFY,
+    MENTOR_UNVERIFY,
+    SESSION_CANCEL,
+    REVIEW_HIDE,
+    PAYOUT_PAID,
+    PAYOUT_REJECT,
+)
+TARGET_TYPES = ("user", "session", "review", "payout")
+REVIEW_STATES = ("visible", "hidden")
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INTEGER = re.compile(r"^\d{1,9}$")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an admin action came from, for the audit log."""
+
+    ip_address: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def of(cls, request):
+        # remote_addr is the client's address: ProxyFix has applied the trusted proxies' headers.
+        return cls((request.remote_addr or "")[:45], (request.user_agent.string or "")[:300])
+
+
+def _require_admin(actor):
+    if actor is None or not actor.is_admin:
+        raise PermissionDenied("Only admins can do this.", code="not_an_admin")
+
+
+def record(actor, action, *, target_type="", target_id=None, details=None, origin=None):
+    """Add an audit entry to the current transaction; the caller commits it with its change."""
+    origin = origin or Origin()
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details or {},
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
+        created_at=utcnow(),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _reason(reason, field="reason"):
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationError("Give a reason.", fields={field: ["A reason is required."]})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationError(
+            f"Use at most {MAX_REASON_LENGTH} characters.",
+            fields={field: [f"Use at most {MAX_REASON_LENGTH} characters."]},
+        )
+    return reason
+
+
+def _page(items_query, count_query, page, per_page):
+    total = db.session.scalar(select(func.count()).select_from(count_query.subquery()))
+    items = db.session.scalars(items_query.limit(per_page).offset((page - 1) * per_page))
+    return list(items.unique()), total
+
+
+def _contains(column, term):
+    """``column`` contains ``term``, ignoring the case of ASCII letters, ``%`` and ``_`` literal."""
+    return func.lower(column).contains(term.lower(), autoescape=True)
+
+
+# ---------------------------------------------------------------------------- reading filters
+
+
+def _first(args, name):
+    value = args.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _text(args, name, errors, max_length=MAX_QUERY_LENGTH):
+    value = " ".join(_first(args, name).split())
+    if len(value) > max_length:
+        errors[name] = [f"Use at most {max_length} characters."]
+        return ""
+    return value
+
+
+def _choice(args, name, choices, errors):
+    value = _first(args, name).lower()
+    if not value:
+        return None
+    if value not in choices:
+        errors[name] = ["Choose one of: " + ", ".join(choices) + "."]
+        return None
+    return value
+
+
+def _flag(args, name, errors):
+    """An optional yes/no filter: None when absent."""
+    value = _first(args, name).lower()
+    if value == "":
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    errors[name] = ["Use 1 or 0."]
+    return None
+
+
+def _whole(args, name, errors, low=1, high=2**31 - 1):
+    value = _first(args, name)
+    if not value:
+        return None
+    if not _INTEGER.match(value) or not low <= int(value) <= high:
+        errors[name] = [f"Use a whole number from {low} to {high}."]
+        return None
+    return int(value)
+
+
+def _day(args, name, errors):
+    value = _first(args, name)
+    if not value:
+        return None
+    if _DATE.match(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            day = None
+        if day is not None and 2000 <= day.year <= 2999:
+            return day
+    errors[name] = ["Use a date like 2026-12-01."]
+    return None
+
+
+def _day_range(args, zone, errors):
+    """``date_from``/``date_to`` (days in ``zone``, both included) as a half-open UTC range."""
+    date_from, date_to = _day(args, "date_from", errors), _day(args, "date_to", errors)
+    if date_from and date_to and date_from > date_to:
+        errors["date_to"] = ["The end date is before the start date."]
+    start = datetime.combine(date_from, time.min, tzinfo=zone).astimezone(UTC) if date_from else None
+    end = None
+    if date_to:
+        end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def page_number(args):
+    """``page`` from the arguments, 1 when absent."""
+    errors = {}
+    page = _whole(args, "page", errors, 1, MAX_PAGE)
+    if errors:
+        raise ValidationError("Check the page number.", fields=errors)
+    return page or 1
+
+
+def _finish(errors, values):
+    if errors:
+        raise ValidationError("Some filters are not valid.", fields=errors)
+    return values
+
+
+# ---------------------------------------------------------------------------- users
+
+
+def user_filters(args):
+    """``q`` (name or email), ``role``, ``suspended`` and ``verified`` (mentors checked by an admin)."""
+    errors = {}
+    values = {
+        "q": _text(args, "q", errors),
+        "role": _choice(args, "role", tuple(r.value for r in Role), errors),
+        "suspended": _flag(args, "suspended", errors),
+        "verified": _flag(args, "verified", errors),
+    }
+    return _finish(errors, values)
+
+
+def find_users(*, q="", role=None, suspended=None, verified=None, page=1, per_page=PER_PAGE):
+    """One page of users, newest first, and how many match in all."""
+    conditions = []
+    for term in q.split():
+        conditions.append(or_(_contains(User.name, term), _contains(User.email, term)))
+    if role:
+        conditions.append(User.role == role)
+    if suspended is not None:
+        conditions.append(User.suspended_at.is_not(None) if suspended else User.suspended_at.is_(None))
+    if verified is not None:
+        conditions.append(User.role == Role.MENTOR.value)
+        column = User.mentor_verified_at
+        conditions.append(column.is_not(None) if verified else column.is_(None))
+    query = select(User).where(*conditions)
+    return _page(query.order_by(User.created_at.desc(), User.id.desc()), query, page, per_page)
+
+
+def get_user(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def user_overview(user_id):
+    """A user with what an admin needs to judge them: activity counts and the audit entries
+    about them (newest first)."""
+    user = get_user(user_id)
+    counts = {
+        "bookings": db.session.scalar(select(func.count(Booking.id)).where(Booking.learner_id == user.id)),
+        "sessions": db.session.scalar(
+            select(func.count(LearningSession.id)).where(LearningSession.mentor_id == user.id)
+        ),
+        "payments": db.session.scalar(select(func.count(Payment.id)).where(Payment.payer_id == user.id)),
+        "sign_ins": db.session.scalar(
+            select(func.count(AuthSession.id)).where(
+                AuthSession.user_id == user.id, AuthSession.expires_at > utcnow()
+            )
+        ),
+    }
+    audit = list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_type == "user", AuditEntry.target_id == user.id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(50)
+        )
+    )
+    return user, counts, audit
+
+
+def _moderatable(admin, user_id):
+    _require_admin(admin)
+    user = get_user(user_id)
+    if user.id == admin.id:
+        raise PermissionDenied("You cannot suspend your own account.", code="cannot_suspend_self")
+    if user.is_admin:
+        raise PermissionDenied("Admins cannot be suspended.", code="cannot_suspend_admin")
+    return user
+
+
+def suspend_user(admin, user_id, reason, *, origin=None):
+    """Suspend a learner or mentor: they cannot sign in, and every web session, API token and
+    open socket of theirs ends now. Their sessions leave the catalog (search.mentor_active)."""
+    user = _moderatable(admin, user_id)
+    reason = _reason(reason)
+    if user.suspended_at is not None:
+        raise Conflict("This account is already suspended.", code="already_suspended")
+    user.suspended_at = utcnow()
+    user.suspension_reason = reason
+    ended = list(db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
+    if ended:
+        db.session.execute(delete(AuthSession).where(AuthSession.id.in_(ended)))
+    record(
+        admin,
+        USER_SUSPEND,
+        target_type="user",
+        target_id=user.id,
+        details={"reason": reason, "signed_out": len(ended)},
+        origin=origin,
+    )
+    db.session.commit()
+    # Sockets carry a copy of the sign-in taken at connect: close them now rather than at their
+    # next event (which would be refused anyway, the user being inactive).
+    realtime.end_auth_sessions(ended)
+    return user
+
+
+def unsuspend_user(admin, user_id, *, origin=None):
+    user = _moderatable(admin, user_id)
+    if user.suspended_at is None:
+        raise Conflict("This account is not suspended.", code="not_suspended")
+    previous = user.suspension_reason
+    user.suspended_at = None
+    user.suspension_reason = ""
+    record(
+        admin,
+        USER_UNSUSPEND,
+        target_type="user",
+        target_id=user.id,
+        details={"previous_reason": previous},
+        origin=origin,
+    )
+    db.session.commit()
+    return user
+
+
+def _mentor(admin, user_id):
+    _require_admin(admin)
+    user = get_user(user_id)
+    if not user.is_mentor:
+        raise Conflict("Only mentors can be verified.", code="not_a_mentor_account")
+    return user
+
+
+def verify_mentor(admin, user_id, *, origin=None):
+    """Mark a mentor as checked by an admin (the "Verified" badge)."""
+    user = _mentor(admin, user_id)
+    if user.mentor_verified_at is not None:
+        raise Conflict("This mentor is already verified.", code="already_verified")
+    user.mentor_verified_at = utcnow()
+    record(admin, MENTOR_VERIFY, target_type="user", target_id=user.id, origin=origin)
+    db.session.commit()
+    return user
+
+
+def unverify_mentor(admin, user_id, *, origin=None):
+    user = _mentor(admin, user_id)
+    if user.mentor_verified_at is None:
+        raise Conflict("This mentor is not verified.", code="not_verified")
+    user.mentor_verified_at = None
+    record(admin, MENTOR_UNVERIFY, target_type="user", target_id=user.id, origin=origin)
+    db.session.commit()
+    return user
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def session_filters(args, zone):
+    """``q`` (title or mentor name), ``status``, and ``date_from``/``date_to`` (start day in ``zone``)."""
+    errors = {}
+    q = _text(args, "q", errors)
+    status = _choice(args, "status", tuple(s.value for s in SessionStatus), errors)
+    starts_from, starts_before = _day_range(args, zone, errors)
+    return _finish(
+        errors, {"q": q, "status": status, "starts_from": starts_from, "starts_before": starts_before}
+    )
+
+
+def find_sessions(*, q="", status=None, starts_from=None, starts_before=None, page=1, per_page=PER_PAGE):
+    """One page of sessions in every state, latest start first."""
+    conditions = []
+    for term in q.split():
+        conditions.append(
+            or_(
+                _contains(LearningSession.title, term),
+                LearningSession.mentor_id.in_(select(User.id).where(_contains(User.name, term))),
+            )
+        )
+    if status:
+        conditions.append(LearningSession.status == status)
+    if starts_from:
+        conditions.append(LearningSession.starts_at >= starts_from)
+    if starts_before:
+        conditions.append(LearningSession.starts_at < starts_before)
+    query = select(LearningSession).where(*conditions)
+    ordered = query.order_by(LearningSession.starts_at.desc(), LearningSession.id.desc())
+    return _page(ordered, query, page, per_page)
+
+
+def session_overview(session_id):
+    """A session of any status with its bookings, their payments and refunds, and the audit
+    entries about it."""
+    session = db.session.get(LearningSession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    bookings = list(
+        db.session.scalars(
+            select(Booking).where(Booking.session_id == session.id).order_by(Booking.created_at, Booking.id)
+        )
+    )
+    payments = list(
+        db.session.scalars(
+            select(Payment)
+            .where(Payment.booking_id.in_([b.id for b in bookings]))
+            .order_by(Payment.created_at, Payment.id)
+        )
+    )
+    refunds = list(
+        db.session.scalars(
+            select(Refund)
+            .where(Refund.payment_id.in_([p.id for p in payments]))
+            .order_by(Refund.created_at, Refund.id)
+        )
+    )
+    audit = list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_type == "session", AuditEntry.target_id == session.id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        )
+    )
+    return {
+        "session": session,
+        "bookings": bookings,
+        "payments": payments,
+        "refunds": refunds,
+        "audit": audit,
+    }
+
+
+def cancel_session(admin, session_id, reason, *, origin=None):
+    """Cancel any session that has not ended: every booking is cancelled and refunded in full
+    (sessions.cancel_session), the mentor is told why, and the audit entry is committed with it."""
+    _require_admin(admin)
+    reason = _reason(reason)
+    session = db.session.get(LearningSession, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    record(
+        admin,
+        SESSION_CANCEL,
+        target_type="session",
+        target_id=session.id,
+        details={"reason": reason, "previous_status": session.status, "mentor_id": session.mentor_id},
+        origin=origin,
+    )
+    if session.status in (SessionStatus.DRAFT, SessionStatus.SCHEDULED, SessionStatus.LIVE):
+        notify.session_cancelled_by_admin(session, reason)
+    try:
+        return sessions.cancel_session(admin, session.id, reason=reason)
+    except DomainError:
+        db.session.rollback()  # the audit entry goes with the change that did not happen
+        raise
+
+
+# ---------------------------------------------------------------------------- payments and refunds
+
+
+def payment_filters(args, zone):
+    """``status``, ``purpose``, ``date_from``/``date_to`` (day created, in ``zone``) and ``email``
+    (part of the payer's email)."""
+    errors = {}
+    values = {
+        "status": _choice(args, "status", tuple(s.value for s in PaymentStatus), errors),
+        "purpose": _choice(args, "purpose", tuple(p.value for p in PaymentPurpose), errors),
+        "email": _text(args, "email", errors, max_length=254).lower(),
+    }
+    values["created_from"], values["created_before"] = _day_range(args, zone, errors)
+    return _finish(errors, values)
+
+
+def find_payments(
+    *,
+    status=None,
+    purpose=None,
+    email="",
+    created_from=None,
+    created_before=None,
+    page=1,
+    per_page=PER_PAGE,
+):
+    """One page of payments of every payer, newest first."""
+    conditions = []
+    if status:
+        conditions.append(Payment.status == status)
+    if purpose:
+        conditions.append(Payment.purpose == purpose)
+    if email:
+        conditions.append(Payment.payer_id.in_(select(User.id).where(_contains(User.email, email))))
+    if created_from:
+        conditions.append(Payment.created_at >= created_from)
+    if created_before:
+        conditions.append(Payment.created_at < created_before)
+    query = select(Payment).where(*conditions)
+    return _page(query.order_by(Payment.created_at.desc(), Payment.id.desc()), query, page, per_page)
+
+
+def refund_filters(args):
+    errors = {}
+    return _finish(errors, {"status": _choice(args, "status", tuple(s.value for s in RefundStatus), errors)})
+
+
+def find_refunds(*, status=None, page=1, per_page=PER_PAGE):
+    query = select(Refund).where(Refund.status == status) if status else select(Refund)
+    return _page(query.order_by(Refund.created_at.desc(), Refund.id.desc()), query, page, per_page)
+
+
+# ---------------------------------------------------------------------------- reviews
+
+
+def review_filters(args):
+    errors = {}
+    return _finish(errors, {"state": _choice(args, "state", REVIEW_STATES, errors)})
+
+
+def find_reviews(*, state=None, page=1, per_page=PER_PAGE):
+    query = select(Review)
+    if state == "visible":
+        query = query.where(Review.hidden_at.is_(None))
+    elif state == "hidden":
+        query = query.where(Review.hidden_at.is_not(None))
+    return _page(query.order_by(Review.created_at.desc(), Review.id.desc()), query, page, per_page)
+
+
+def hide_review(admin, review_id, reason, *, origin=None):
+    """Hide a review (services.reviews): it stays stored, out of every list and average."""
+    _require_admin(admin)
+    reason = _reason(reason)
+    review = db.session.get(Review, review_id)
+    if review is None:
+        raise NotFound("No such review.")
+    if review.hidden_at is not None:
+        raise Conflict("This review is already hidden.", code="already_hidden")
+    reviews.hide_review(admin, review.id, reason, commit=False)
+    record(
+        admin,
+        REVIEW_HIDE,
+        target_type="review",
+        target_id=review.id,
+        details={"reason": reason, "session_id": review.session_id, "learner_id": review.learner_id},
+        origin=origin,
+    )
+    db.session.commit()
+    return review
+
+
+# ---------------------------------------------------------------------------- payouts
+
+
+def record_payout_decision(admin, action, payout_id, *, details=None, origin=None):
+    """Audit a payout decision before services.earnings makes (and commits) it; a refused
+    decision rolls the entry back with everything else."""
+    _require_admin(admin)
+    payout = db.session.get(Payout, payout_id)
+    facts = {"amount_paise": payout.amount_paise, "mentor_id": payout.mentor_id} if payout else {}
+    return record(
+        admin,
+        action,
+        target_type="payout",
+        target_id=payout_id,
+        details={**facts, **(details or {})},
+        origin=origin,
+    )
+
+
+# ---------------------------------------------------------------------------- audit log
+
+
+def audit_filters(args):
+    """``actor`` (part of the admin's email), ``action``, ``target_type`` and ``target_id``."""
+    errors = {}
+    values = {
+        "actor": _text(args, "actor", errors, max_length=254).lower(),
+        "action": _choice(args, "action", ACTIONS, errors),
+        "target_type": _choice(args, "target_type", TARGET_TYPES, errors),
+        "target_id": _whole(args, "target_id", errors),
+    }
+    return _finish(errors, values)
+
+
+def find_audit(*, actor="", action=None, target_type=None, target_id=None, page=1, per_page=PER_PAGE):
+    conditions = []
+    if actor:
+        conditions.append(AuditEntry.actor_id.in_(select(User.id).where(_contains(User.email, actor))))
+    if action:
+        conditions.append(AuditEntry.action == action)
+    if target_type:
+        conditions.append(AuditEntry.target_type == target_type)
+    if target_id is not None:
+        conditions.append(AuditEntry.target_id == target_id)
+    query = select(AuditEntry).where(*conditions)
+    ordered = query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    return _page(ordered, query, page, per_page)

@@ -1,0 +1,688 @@
+"""The figures of the learner, mentor and admin dashboards, computed from the database on each request.
+
+Every figure is an aggregate (COUNT/SUM/AVG with GROUP BY in the database), so a dashboard costs
+the same number of statements for a mentor with 5 sessions or 500. Charts cover a window of
+recent periods (weeks from Monday, calendar months) in the viewer's timezone: the period
+boundaries are computed here and handed to the database as a CASE over the timestamp, which
+works alike on SQLite and PostgreSQL and stays right across daylight-saving changes.
+
+Definitions (the docs and the tests use the same words):
+
+- booked: a booking that is confirmed, attended or no_show (a paid or free seat that was kept).
+- minutes learned: a learner's time in the rooms of completed sessions, within each session's
+  slot, overlapping stays counted once.
+- conversion: booked seats / session page views by signed-in users (``Interaction`` "view" rows).
+- attendance rate: attended / (attended + no_show).
+- repeat learners: learners with two or more booked seats with the mentor.
+- earnings: the mentor's ledger earnings net of reversals, in the period the money moved.
+- platform revenue: platform fee ledger entries net of fee reversals.
+- gross booking value: the amount of every captured booking payment, refunded later or not.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy.orm import defaultload, lazyload
+
+from ..extensions import db
+from ..models import (
+    Attendance,
+    Booking,
+    BookingStatus,
+    EntryKind,
+    Follow,
+    Interaction,
+    InteractionKind,
+    LearningSession,
+    LedgerEntry,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    RequestStatus,
+    Review,
+    Role,
+    RoomRemoval,
+    SessionRequest,
+    SessionStatus,
+    Skill,
+    User,
+    session_skills,
+    utcnow,
+)
+from . import room
+from .earnings import EARNING_KINDS
+
+CHART_WEEKS = 12
+CHART_MONTHS = 12
+UPCOMING_LIMIT = 5
+CONVERSION_SESSIONS = 12
+SKILL_SERIES = 6  # skills drawn separately in the learner's chart; the rest are "Other skills"
+OTHER_SKILLS = "Other skills"
+# The longest a session lasts (the sessions' duration check): a session that started longer ago
+# than this plus the room's grace time is over.
+LONGEST_SESSION = timedelta(minutes=480)
+
+BOOKED_STATUSES = (BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value, BookingStatus.NO_SHOW.value)
+CAPTURED_STATUSES = (
+    PaymentStatus.CAPTURED.value,
+    PaymentStatus.PARTIALLY_REFUNDED.value,
+    PaymentStatus.REFUNDED.value,
+)
+FEE_KINDS = (EntryKind.PLATFORM_FEE.value, EntryKind.FEE_REVERSAL.value)
+ANALYSED_SESSION_STATUSES = (
+    SessionStatus.SCHEDULED.value,
+    SessionStatus.LIVE.value,
+    SessionStatus.COMPLETED.value,
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str  # "2026-11" for a month, the Monday "2026-11-16" for a week
+    label: str  # "Nov 2026", "16 Nov"
+    start: datetime  # aware, inclusive
+    end: datetime  # aware, exclusive
+
+
+def _local_midnight(day, zone):
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def month_periods(now, tz, count=CHART_MONTHS):
+    """The last ``count`` calendar months in ``tz``, the current one last."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    index = local.year * 12 + local.month - 1
+    firsts = [date(i // 12, i % 12 + 1, 1) for i in range(index - count + 1, index + 2)]
+    return [
+        Period(
+            key=first.strftime("%Y-%m"),
+            label=first.strftime("%b %Y"),
+            start=_local_midnight(first, zone),
+            end=_local_midnight(following, zone),
+        )
+        for first, following in pairwise(firsts)
+    ]
+
+
+def week_periods(now, tz, count=CHART_WEEKS):
+    """The last ``count`` weeks (Monday to Sunday) in ``tz``, the current one last."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    mondays = [monday - timedelta(weeks=n) for n in range(count - 1, -2, -1)]
+    return [
+        Period(
+            key=start.isoformat(),
+            label=f"{start.day} {start:%b}",
+            start=_local_midnight(start, zone),
+            end=_local_midnight(following, zone),
+        )
+        for start, following in pairwise(mondays)
+    ]
+
+
+def _bucket(column, periods):
+    """The index of the period ``column`` falls in: NULL before the first, and the last for
+    anything after its start (queries keep to ``_in_window``). The latest period is tested first,
+    one comparison each, as recent rows are the most numerous."""
+    return case(
+        *((column >= period.start, index) for index, period in reversed(list(enumerate(periods))))
+    ).label("bucket")
+
+
+def _in_window(column, periods):
+    return and_(column >= periods[0].start, column < periods[-1].end)
+
+
+def _series(periods, rows, default=0):
+    """[(bucket index, value)] -> one value per period, ``default`` where there is none."""
+    values = [default] * len(periods)
+    for index, value in rows:
+        if index is not None:
+            values[int(index)] = value
+    return values
+
+
+def _period_axis(periods):
+    return {"periods": [p.key for p in periods], "labels": [p.label for p in periods]}
+
+
+# A dashboard's session lists show titles and the mentor's name: not the skill lists of either.
+_BOOKING_LOADS = (
+    defaultload(Booking.session).lazyload(LearningSession.skills),
+    defaultload(Booking.session).defaultload(LearningSession.mentor).lazyload(User.skills),
+    defaultload(Booking.session).defaultload(LearningSession.mentor).lazyload(User.interests),
+    lazyload(Booking.learner),
+)
+
+
+def _grace():
+    return timedelta(minutes=current_app.config["ROOM_GRACE_MINUTES"])
+
+
+def _rate(part, whole):
+    return round(part / whole, 4) if whole else None
+
+
+# --- Learners ------------------------------------------------------------------------------
+
+
+def learner_dashboard(learner, *, now=None, tz=None):
+    now = now or utcnow()
+    tz = tz or learner.timezone
+    upcoming, upcoming_total = learner_upcoming(learner, now=now)
+    return {
+        "upcoming": upcoming,
+        "figures": {**learner_figures(learner), "upcoming_bookings": upcoming_total},
+        "skills_by_month": skills_practised(learner, now=now, tz=tz),
+    }
+
+
+def learner_upcoming(learner, *, now=None, limit=UPCOMING_LIMIT):
+    """The learner's seats in sessions that are not over yet, soonest first, with when the room
+    opens and closes (a session in progress stays, and so does its Join button), and how many
+    there are in all. Seats held for payment count while the hold lasts."""
+    now = now or utcnow()
+    bookings = [
+        booking
+        for booking in db.session.scalars(
+            select(Booking)
+            .join(LearningSession, LearningSession.id == Booking.session_id)
+            .where(
+                Booking.learner_id == learner.id,
+                or_(
+                    Booking.status == BookingStatus.CONFIRMED.value,
+                    and_(
+                        Booking.status == BookingStatus.PENDING_PAYMENT.value,
+                        Booking.hold_expires_at > now,
+                    ),
+                ),
+                LearningSession.status.in_((SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)),
+                LearningSession.starts_at > now - LONGEST_SESSION - _grace(),
+            )
+            .options(*_BOOKING_LOADS)
+            .order_by(LearningSession.starts_at, Booking.id)
+        )
+        if room.closes_at(booking.session) > now
+    ]
+    shown = bookings[:limit]
+    removed = set()
+    if shown:
+        removed = set(
+            db.session.scalars(
+                select(RoomRemoval.session_id).where(
+                    RoomRemoval.user_id == learner.id,
+                    RoomRemoval.session_id.in_([b.session_id for b in shown]),
+                )
+            )
+        )
+    items = []
+    for booking in shown:
+        session = booking.session
+        opens_at, closes_at = room.opens_at(session), room.closes_at(session)
+        confirmed = booking.status == BookingStatus.CONFIRMED
+        items.append(
+            {
+                "booking_id": booking.id,
+                "status": booking.status,
+                "hold_expires_at": booking.hold_expires_at,
+                "session_id": session.id,
+                "title": session.title,
+                "session_status": session.status,
+                "starts_at": session.starts_at,
+                "ends_at": session.ends_at,
+                "mentor_id": session.mentor_id,
+                "mentor_name": session.mentor.name,
+                "room_opens_at": opens_at,
+                "room_closes_at": closes_at,
+                # Whether the Join button shows; the page's countdown shows it when the room opens.
+                "can_join": confirmed and session.id not in removed and opens_at <= now < closes_at,
+                "removed": session.id in removed,
+            }
+        )
+    return items, len(bookings)
+
+
+def learner_figures(learner):
+    completed = db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.learner_id == learner.id, Booking.status == BookingStatus.ATTENDED.value
+        )
+    )
+    minutes = minutes_learned(learner.id)
+    return {
+        "minutes_learned": minutes,
+        "hours_learned": round(minutes / 60, 1),
+        "sessions_completed": int(completed),
+    }
+
+
+def minutes_learned(learner_id):
+    """Whole minutes the learner spent in the rooms of completed sessions, within each session's
+    slot, overlapping stays counted once (as ``room.minutes_attended`` does for one session)."""
+    rows = db.session.execute(
+        select(
+            Attendance.session_id,
+            Attendance.joined_at,
+            Attendance.left_at,
+            LearningSession.starts_at,
+            LearningSession.duration_minutes,
+        )
+        .join(LearningSession, LearningSession.id == Attendance.session_id)
+        .where(
+            Attendance.user_id == learner_id,
+            LearningSession.status == SessionStatus.COMPLETED.value,
+            LearningSession.mentor_id != learner_id,
+        )
+        .order_by(Attendance.session_id, Attendance.joined_at, Attendance.id)
+    )
+    total, current, cursor = timedelta(0), None, None
+    for session_id, joined, left, starts_at, duration in rows:
+        ends_at = starts_at + timedelta(minutes=duration)
+        if session_id != current:
+            current, cursor = session_id, starts_at
+        start, end = max(joined, cursor), min(left or ends_at, ends_at)
+        if end > start:
+            total += end - start
+            cursor = end
+    return int(total.total_seconds() // 60)
+
+
+def skills_practised(learner, *, now=None, tz=None):
+    """Per month (of the session's start), how many attended sessions practised each skill.
+    The most practised skills get a series each, the rest are summed into "Other skills"."""
+    now = now or utcnow()
+    periods = month_periods(now, tz or learner.timezone)
+    inner = (
+        select(
+            _bucket(LearningSession.starts_at, periods),
+            Skill.name.label("skill"),
+            LearningSession.id.label("session_id"),
+        )
+        .select_from(Booking)
+        .join(LearningSession, LearningSession.id == Booking.session_id)
+        .join(session_skills, session_skills.c.session_id == LearningSession.id)
+        .join(Skill, Skill.id == session_skills.c.skill_id)
+        .where(
+            Booking.learner_id == learner.id,
+            Booking.status == BookingStatus.ATTENDED.value,
+            _in_window(LearningSession.starts_at, periods),
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(inner.c.bucket, inner.c.skill, func.count(distinct(inner.c.session_id))).group_by(
+            inner.c.bucket, inner.c.skill
+        )
+    ).all()
+    by_skill = {}
+    for bucket, skill, count in rows:
+        by_skill.setdefault(skill, [0] * len(periods))[int(bucket)] += int(count)
+    ranked = sorted(by_skill, key=lambda name: (-sum(by_skill[name]), name.lower()))
+    series = [{"skill": name, "counts": by_skill[name]} for name in ranked[:SKILL_SERIES]]
+    if len(ranked) > SKILL_SERIES:
+        other = [sum(by_skill[name][i] for name in ranked[SKILL_SERIES:]) for i in range(len(periods))]
+        series.append({"skill": OTHER_SKILLS, "counts": other})
+    return {**_period_axis(periods), "series": series, "skills": len(ranked)}
+
+
+# --- Mentors -------------------------------------------------------------------------------
+
+
+def mentor_dashboard(mentor, *, now=None, tz=None):
+    now = now or utcnow()
+    tz = tz or mentor.timezone
+    weeks, months = week_periods(now, tz), month_periods(now, tz)
+    by_week, by_month = earnings_by_weeks_and_months(mentor.id, weeks, months)
+    sessions = mentor_sessions(mentor, now=now, tz=tz)
+    conversion, attendance = session_analytics(mentor.id)
+    return {
+        "figures": {
+            "earnings_this_month_paise": by_month[-1],
+            "currency": "INR",
+            "upcoming_sessions": sessions["counts"]["upcoming"],
+            "rating": mentor_rating(mentor.id),
+            "followers": follower_count(mentor.id),
+            "pending_requests": pending_request_count(mentor.id, now=now),
+        },
+        "sessions": sessions,
+        "conversion": conversion,
+        "attendance": attendance,
+        "repeat_learners": repeat_learners(mentor.id),
+        "rating_by_month": rating_by_month(mentor.id, months),
+        "earnings_by_week": {**_period_axis(weeks), "earned_paise": by_week},
+        "earnings_by_month": {**_period_axis(months), "earned_paise": by_month},
+    }
+
+
+def _session_row(session, now):
+    opens_at, closes_at = room.opens_at(session), room.closes_at(session)
+    return {
+        "session_id": session.id,
+        "title": session.title,
+        "status": session.status,
+        "starts_at": session.starts_at,
+        "ends_at": session.ends_at,
+        "seats_taken": session.seats_taken,
+        "capacity": session.capacity,
+        "price_paise": session.price_paise,
+        "room_opens_at": opens_at,
+        "room_closes_at": closes_at,
+        # The Go live button: a scheduled session inside its room's window.
+        "can_go_live": session.status == SessionStatus.SCHEDULED and opens_at <= now < closes_at,
+        "is_live": session.status == SessionStatus.LIVE,
+    }
+
+
+def mentor_sessions(mentor, *, now=None, tz=None, limit=UPCOMING_LIMIT):
+    """Today's sessions (and any live one), the next ones after today, and how many sessions the
+    mentor has in each state. Booked counts are the sessions' ``seats_taken``."""
+    now = now or utcnow()
+    zone = ZoneInfo(tz or mentor.timezone)
+    today = now.astimezone(zone).date()
+    day_start, day_end = _local_midnight(today, zone), _local_midnight(today + timedelta(days=1), zone)
+    # The mentor is the viewer: nothing to load with each session.
+    mine = (
+        select(LearningSession)
+        .where(LearningSession.mentor_id == mentor.id)
+        .options(lazyload(LearningSession.mentor), lazyload(LearningSession.skills))
+    )
+    todays = db.session.scalars(
+        mine.where(
+            or_(
+                LearningSession.status == SessionStatus.LIVE.value,
+                and_(
+                    LearningSession.status == SessionStatus.SCHEDULED.value,
+                    LearningSession.starts_at >= day_start,
+                    LearningSession.starts_at < day_end,
+                ),
+            )
+        ).order_by(LearningSession.starts_at, LearningSession.id)
+    ).all()
+    later = db.session.scalars(
+        mine.where(
+            LearningSession.status == SessionStatus.SCHEDULED.value,
+            LearningSession.starts_at >= day_end,
+        )
+        .order_by(LearningSession.starts_at, LearningSession.id)
+        .limit(limit)
+    ).all()
+    future = case((LearningSession.starts_at > now, 1), else_=0).label("future")
+    inner = (
+        select(LearningSession.status.label("status"), future)
+        .where(LearningSession.mentor_id == mentor.id)
+        .subquery()
+    )
+    by_state = {
+        (status, int(is_future)): int(count)
+        for status, is_future, count in db.session.execute(
+            select(inner.c.status, inner.c.future, func.count()).group_by(inner.c.status, inner.c.future)
+        )
+    }
+
+    def total(status):
+        return by_state.get((status, 0), 0) + by_state.get((status, 1), 0)
+
+    return {
+        "today": [_session_row(s, now) for s in todays],
+        "upcoming": [_session_row(s, now) for s in later],
+        "counts": {
+            "upcoming": by_state.get((SessionStatus.SCHEDULED.value, 1), 0),
+            "live": total(SessionStatus.LIVE.value),
+            "drafts": total(SessionStatus.DRAFT.value),
+            "completed": total(SessionStatus.COMPLETED.value),
+            "cancelled": total(SessionStatus.CANCELLED.value),
+        },
+    }
+
+
+def mentor_rating(mentor_id):
+    """The average of the mentor's visible reviews (hidden ones never count), and how many."""
+    average, count = db.session.execute(
+        select(func.avg(Review.rating), func.count(Review.id)).where(
+            Review.mentor_id == mentor_id, Review.hidden_at.is_(None)
+        )
+    ).one()
+    return {"average": round(float(average), 2) if count else None, "count": int(count)}
+
+
+def follower_count(mentor_id):
+    return int(
+        db.session.scalar(select(func.count()).select_from(Follow).where(Follow.mentor_id == mentor_id))
+    )
+
+
+def pending_request_count(mentor_id, *, now=None):
+    now = now or utcnow()
+    return int(
+        db.session.scalar(
+            select(func.count(SessionRequest.id)).where(
+                SessionRequest.mentor_id == mentor_id,
+                SessionRequest.status == RequestStatus.PENDING.value,
+                SessionRequest.expires_at > now,
+            )
+        )
+    )
+
+
+def _views_of(mentor_id):
+    return (
+        select(Interaction.session_id.label("session_id"), func.count(Interaction.id).label("views"))
+        .join(LearningSession, LearningSession.id == Interaction.session_id)
+        .where(
+            LearningSession.mentor_id == mentor_id,
+            LearningSession.status.in_(ANALYSED_SESSION_STATUSES),
+            Interaction.kind == InteractionKind.VIEW.value,
+        )
+        .group_by(Interaction.session_id)
+        .subquery()
+    )
+
+
+def _seats_of(mentor_id):
+    """Per session: booked seats, and how many of them attended or did not come."""
+
+    def seats(*statuses):
+        return func.sum(case((Booking.status.in_(statuses), 1), else_=0))
+
+    return (
+        select(
+            Booking.session_id.label("session_id"),
+            seats(*BOOKED_STATUSES).label("bookings"),
+            seats(BookingStatus.ATTENDED.value).label("attended"),
+            seats(BookingStatus.NO_SHOW.value).label("no_show"),
+        )
+        .join(LearningSession, LearningSession.id == Booking.session_id)
+        .where(
+            LearningSession.mentor_id == mentor_id,
+            LearningSession.status.in_(ANALYSED_SESSION_STATUSES),
+            Booking.status.in_(BOOKED_STATUSES),
+        )
+        .group_by(Booking.session_id)
+        .subquery()
+    )
+
+
+def session_analytics(mentor_id, *, limit=CONVERSION_SESSIONS):
+    """Views against booked seats over all the mentor's published sessions that were not
+    cancelled, and per session for the ``limit`` latest by start; the attendance rate of the
+    settled seats. One statement, one row per session: views and seats are grouped by session
+    in the database, the totals added up here."""
+    views, seats = _views_of(mentor_id), _seats_of(mentor_id)
+    rows = db.session.execute(
+        select(
+            LearningSession.id,
+            LearningSession.title,
+            LearningSession.starts_at,
+            LearningSession.status,
+            func.coalesce(views.c.views, 0),
+            func.coalesce(seats.c.bookings, 0),
+            func.coalesce(seats.c.attended, 0),
+            func.coalesce(seats.c.no_show, 0),
+        )
+        .outerjoin(views, views.c.session_id == LearningSession.id)
+        .outerjoin(seats, seats.c.session_id == LearningSession.id)
+        .where(
+            LearningSession.mentor_id == mentor_id,
+            LearningSession.status.in_(ANALYSED_SESSION_STATUSES),
+        )
+    ).all()
+    total_views = sum(int(row[4]) for row in rows)
+    total_bookings = sum(int(row[5]) for row in rows)
+    attended = sum(int(row[6]) for row in rows)
+    no_show = sum(int(row[7]) for row in rows)
+    latest = sorted(rows, key=lambda row: (row[2], row[0]), reverse=True)[:limit]
+    conversion = {
+        "views": total_views,
+        "bookings": total_bookings,
+        "rate": _rate(total_bookings, total_views),
+        # Oldest first, as the chart reads left to right.
+        "sessions": [
+            {
+                "session_id": session_id,
+                "title": title,
+                "starts_at": starts_at,
+                "status": status,
+                "views": int(n_views),
+                "bookings": int(n_bookings),
+                "rate": _rate(int(n_bookings), int(n_views)),
+            }
+            for session_id, title, starts_at, status, n_views, n_bookings, _a, _n in reversed(latest)
+        ],
+    }
+    attendance = {"attended": attended, "no_show": no_show, "rate": _rate(attended, attended + no_show)}
+    return conversion, attendance
+
+
+def repeat_learners(mentor_id):
+    """How many learners booked with the mentor, and how many of them did so at least twice."""
+    per_learner = (
+        select(Booking.learner_id, func.count(Booking.id).label("seats"))
+        .join(LearningSession, LearningSession.id == Booking.session_id)
+        .where(LearningSession.mentor_id == mentor_id, Booking.status.in_(BOOKED_STATUSES))
+        .group_by(Booking.learner_id)
+        .subquery()
+    )
+    learners, repeat = db.session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((per_learner.c.seats >= 2, 1), else_=0)), 0)
+        ).select_from(per_learner)
+    ).one()
+    return {"learners": int(learners), "repeat": int(repeat), "rate": _rate(int(repeat), int(learners))}
+
+
+def rating_by_month(mentor_id, periods):
+    """The average of visible reviews written in each month, and how many (None where none)."""
+    inner = (
+        select(_bucket(Review.created_at, periods), Review.rating.label("rating"))
+        .where(
+            Review.mentor_id == mentor_id,
+            Review.hidden_at.is_(None),
+            _in_window(Review.created_at, periods),
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(inner.c.bucket, func.avg(inner.c.rating), func.count()).group_by(inner.c.bucket)
+    ).all()
+    return {
+        **_period_axis(periods),
+        "average": _series(periods, [(b, round(float(avg), 2)) for b, avg, _n in rows], default=None),
+        "count": _series(periods, [(b, int(n)) for b, _avg, n in rows]),
+    }
+
+
+def earnings_by_weeks_and_months(mentor_id, weeks, months):
+    """The mentor's net earnings per week and per month, in paise, from one pass over the
+    mentor's ledger entries (grouped by both periods at once)."""
+    start = min(weeks[0].start, months[0].start)
+    end = max(weeks[-1].end, months[-1].end)
+    week = _bucket(LedgerEntry.created_at, weeks).label("week")
+    month = _bucket(LedgerEntry.created_at, months).label("month")
+    inner = (
+        select(week, month, LedgerEntry.amount_paise.label("amount"))
+        .where(
+            LedgerEntry.mentor_id == mentor_id,
+            LedgerEntry.kind.in_(EARNING_KINDS),
+            LedgerEntry.created_at >= start,
+            LedgerEntry.created_at < end,
+        )
+        .subquery()
+    )
+    by_week, by_month = [0] * len(weeks), [0] * len(months)
+    for week_index, month_index, total in db.session.execute(
+        select(inner.c.week, inner.c.month, func.sum(inner.c.amount)).group_by(inner.c.week, inner.c.month)
+    ):
+        if week_index is not None:
+            by_week[int(week_index)] += int(total)
+        if month_index is not None:
+            by_month[int(month_index)] += int(total)
+    return by_week, by_month
+
+
+# --- Admins --------------------------------------------------------------------------------
+
+
+def admin_dashboard(*, now=None, tz="UTC"):
+    from ..tasks import failed_job_count
+
+    now = now or utcnow()
+    weeks = week_periods(now, tz)
+    users = {role.value: 0 for role in Role}
+    suspended = 0
+    for role, count, n_suspended in db.session.execute(
+        select(User.role, func.count(User.id), func.count(User.suspended_at)).group_by(User.role)
+    ):
+        users[role] = int(count)
+        suspended += int(n_suspended)
+    sessions = {status.value: 0 for status in SessionStatus}
+    sessions.update(
+        {
+            status: int(count)
+            for status, count in db.session.execute(
+                select(LearningSession.status, func.count(LearningSession.id)).group_by(
+                    LearningSession.status
+                )
+            )
+        }
+    )
+    inner = select(_bucket(User.created_at, weeks)).where(_in_window(User.created_at, weeks)).subquery()
+    signups = _series(
+        weeks,
+        [
+            (b, int(n))
+            for b, n in db.session.execute(select(inner.c.bucket, func.count()).group_by(inner.c.bucket))
+        ],
+    )
+    gross = db.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_paise), 0)).where(
+            Payment.purpose == PaymentPurpose.BOOKING.value, Payment.status.in_(CAPTURED_STATUSES)
+        )
+    )
+    revenue = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(LedgerEntry.kind.in_(FEE_KINDS))
+    )
+    refund_count, refunded = db.session.execute(
+        select(func.count(Refund.id), func.coalesce(func.sum(Refund.amount_paise), 0)).where(
+            Refund.status == RefundStatus.PROCESSED.value
+        )
+    ).one()
+    return {
+        "users": {**users, "total": sum(users.values()), "suspended": suspended},
+        "signups_by_week": {**_period_axis(weeks), "counts": signups},
+        "sessions": sessions,
+        "sessions_held": sessions[SessionStatus.COMPLETED.value],
+        "rooms_live": sessions[SessionStatus.LIVE.value],
+        "gross_booking_value_paise": int(gross),
+        "platform_revenue_paise": int(revenue),
+        "refunds": {"count": int(refund_count), "amount_paise": int(refunded)},
+        "currency": "INR",
+        "failed_jobs": failed_job_count(),
+    }

@@ -1,0 +1,211 @@
+"""Following mentors: anyone signed in may follow a mentor (not themselves) and hears when the
+mentor publishes a session. Following twice, or unfollowing someone not followed, changes nothing.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
+
+from ..exceptions import Conflict, NotFound
+from ..extensions import db
+from ..models import (
+    Follow,
+    InteractionKind,
+    LearningSession,
+    NotificationKind,
+    NotificationPreference,
+    Role,
+    SessionStatus,
+    User,
+    utcnow,
+)
+from . import interactions, outbox
+
+
+def active_mentor(mentor_id):
+    """A mentor people can follow: an existing, unsuspended mentor account (else 404)."""
+    mentor = db.session.get(User, mentor_id)
+    if mentor is None or mentor.role != Role.MENTOR or mentor.suspended_at is not None:
+        raise NotFound("No such mentor.")
+    return mentor
+
+
+def follow(user, mentor_id, now=None):
+    """Follow a mentor; returns ``(follow, created)``. The mentor is told of a new follower."""
+    now = now or utcnow()
+    mentor = active_mentor(mentor_id)
+    if mentor.id == user.id:
+        raise Conflict("You can't follow yourself.", code="cannot_follow_self")
+    existing = db.session.get(Follow, (user.id, mentor.id))
+    if existing is not None:
+        return existing, False
+    row = Follow(follower_id=user.id, mentor_id=mentor.id, created_at=now)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same follow sent twice at once: the other one is the answer
+        db.session.rollback()
+        existing = db.session.get(Follow, (user.id, mentor.id))
+        if existing is None:
+            raise
+        return existing, False
+    from . import notify
+
+    notify.new_follower(mentor, user)
+    interactions.record(user.id, InteractionKind.FOLLOW, mentor_id=mentor.id, now=now)
+    db.session.commit()
+    outbox.dispatch()
+    if user.is_learner:
+        from ..tasks.recommendations import refresh_learner_soon
+
+        refresh_learner_soon(user.id)
+    return row, True
+
+
+def unfollow(user, mentor_id):
+    """Stop following; True if the user was following. A followed mentor can always be
+    unfollowed (even once suspended); otherwise an id that is no active mentor is 404."""
+    removed = db.session.execute(
+        delete(Follow).where(Follow.follower_id == user.id, Follow.mentor_id == mentor_id)
+    ).rowcount
+    db.session.commit()
+    if not removed:
+        active_mentor(mentor_id)
+    return removed == 1
+
+
+def is_following(user, mentor_id):
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.get(Follow, (user.id, mentor_id)) is not None
+
+
+def follower_count(mentor_id):
+    """Followers with an active account."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Follow)
+        .join(User, User.id == Follow.follower_id)
+        .where(Follow.mentor_id == mentor_id, User.suspended_at.is_(None))
+    )
+
+
+def _followed(user):
+    return (
+        select(User, Follow.created_at)
+        .join(Follow, Follow.mentor_id == User.id)
+        .where(
+            Follow.follower_id == user.id,
+            User.role == Role.MENTOR.value,
+            User.suspended_at.is_(None),
+        )
+    )
+
+
+def following_count(user):
+    return db.session.scalar(select(func.count()).select_from(_followed(user).subquery()))
+
+
+@dataclass
+class FollowedMentor:
+    """One mentor a user follows, with their next sessions."""
+
+    mentor: User
+    followed_at: datetime
+    rating: object = None  # reviews.Rating
+    upcoming: list = field(default_factory=list)  # LearningSession, soonest first
+    upcoming_total: int = 0
+
+
+def following_with_upcoming(user, limit_per_mentor=3, *, limit=None, offset=0, now=None):
+    """The mentors ``user`` follows (most recently followed first), each with their next
+    ``limit_per_mentor`` published sessions that have not started, how many such sessions they
+    have in all, and their rating. A fixed number of queries however many mentors are followed.
+    """
+    from . import reviews
+    from .search import as_cards
+
+    now = now or utcnow()
+    query = (
+        _followed(user)
+        .options(lazyload(User.interests))
+        .order_by(Follow.created_at.desc(), User.id.desc())
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    entries = [FollowedMentor(mentor, followed_at) for mentor, followed_at in db.session.execute(query)]
+    if not entries:
+        return []
+    by_mentor = {entry.mentor.id: entry for entry in entries}
+    ratings = reviews.mentor_ratings(list(by_mentor))
+    for mentor_id, entry in by_mentor.items():
+        entry.rating = ratings[mentor_id]
+    if limit_per_mentor > 0:
+        ranked = (
+            select(
+                LearningSession.id,
+                func.row_number()
+                .over(
+                    partition_by=LearningSession.mentor_id,
+                    order_by=(LearningSession.starts_at, LearningSession.id),
+                )
+                .label("position"),
+                func.count().over(partition_by=LearningSession.mentor_id).label("total"),
+            )
+            .where(
+                LearningSession.mentor_id.in_(list(by_mentor)),
+                LearningSession.status == SessionStatus.SCHEDULED.value,
+                LearningSession.starts_at > now,
+            )
+            .subquery()
+        )
+        totals = {}
+        for session_id, total in db.session.execute(
+            select(ranked.c.id, ranked.c.total).where(ranked.c.position <= limit_per_mentor)
+        ):
+            totals[session_id] = total
+        sessions = as_cards(
+            select(LearningSession)
+            .where(LearningSession.id.in_(list(totals)))
+            .order_by(LearningSession.starts_at, LearningSession.id)
+        )
+        for session in sessions:
+            entry = by_mentor[session.mentor_id]
+            entry.upcoming.append(session)
+            entry.upcoming_total = totals[session.id]
+    return entries
+
+
+# ------------------------------------------------------------------------ a mentor publishes
+
+
+def followers_to_tell(mentor_id, kind=NotificationKind.MENTOR_PUBLISHED):
+    """``(user, in_app, by_email)`` for every active follower of a mentor, with each one's
+    choice for ``kind`` read in the same query (no row: both on)."""
+    rows = db.session.execute(
+        select(User, NotificationPreference.in_app, NotificationPreference.email)
+        .join(Follow, Follow.follower_id == User.id)
+        .outerjoin(
+            NotificationPreference,
+            and_(NotificationPreference.user_id == User.id, NotificationPreference.kind == str(kind)),
+        )
+        .where(Follow.mentor_id == mentor_id, User.suspended_at.is_(None))
+        .options(lazyload(User.skills), lazyload(User.interests))
+        .order_by(User.id)
+    )
+    return [(user, in_app is not False, by_email is not False) for user, in_app, by_email in rows]
+
+
+def tell_followers(session, mentor=None):
+    """In the publishing transaction: every follower of the session's mentor gets a notification
+    and, per their preferences, an email. Returns how many followers were told."""
+    from . import notify
+
+    followers = followers_to_tell(session.mentor_id)
+    if followers:
+        notify.mentor_published(session, mentor or session.mentor, followers)
+    return len(followers)

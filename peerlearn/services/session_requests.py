@@ -1,0 +1,528 @@
+"""Session requests: a learner asks a mentor for a session; the mentor accepts or declines.
+
+State machine (forward only, one function per transition): pending → accepted | declined |
+withdrawn | expired; accepted → withdrawn (the learner turns the offer down) | expired (the
+learner never took the seat).
+
+Accepting publishes a one-seat session filled in from the request. Until the request's window
+closes (``expires_at``: ``REQUEST_EXPIRY_DAYS`` after the acceptance, never past the start) that
+session is reserved for the learner who asked: the booking service refuses everyone else
+(``reserved_for``). The learner takes the seat with ``confirm``, which goes through the ordinary
+booking service: free → confirmed; paid → a held seat to pay for at the usual checkout. A hold
+that lapses unpaid can be taken again while the window is open.
+
+Every transition is one conditional UPDATE on the request's status, so a mentor accepting while
+the learner withdraws (or the sweep expires it) ends with exactly one winner.
+"""
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import (
+    ACTIVE_BOOKING_STATUSES,
+    Booking,
+    BookingStatus,
+    LearningSession,
+    RequestStatus,
+    Role,
+    SessionRequest,
+    SessionStatus,
+    User,
+    utcnow,
+)
+from . import notify, outbox
+from . import sessions as session_service
+
+MAX_TOPIC = 120
+MIN_TOPIC = 3
+MAX_MESSAGE = 2000
+MAX_NOTE = 2000
+MAX_TIMES = 3
+MAX_PENDING_PER_MENTOR = 3  # open requests one learner may have with one mentor
+DEFAULT_DURATION = 60
+DEFAULT_CATEGORY = "Other"
+REQUEST_FIELDS = {"topic", "message", "preferred_times", "budget_paise"}
+ACCEPT_FIELDS = {"starts_at", "price_paise", "category", "skills", "duration_minutes", "note"}
+OPEN_STATUSES = (RequestStatus.PENDING.value, RequestStatus.ACCEPTED.value)
+
+
+def _window():
+    return timedelta(days=current_app.config["REQUEST_EXPIRY_DAYS"])
+
+
+def preferred_times(request):
+    """The request's preferred start times as aware UTC datetimes, in the learner's order."""
+    return [datetime.fromisoformat(value) for value in request.preferred_times or []]
+
+
+def is_open(request, now=None):
+    """Whether anyone can still act on the request (its window has not closed)."""
+    now = now or utcnow()
+    return request.status in OPEN_STATUSES and request.expires_at > now
+
+
+# --------------------------------------------------------------------------------- looking up
+
+
+def requestable_mentor(mentor_id):
+    """A mentor one can ask for a session; anyone else (or a suspended mentor) is 404."""
+    mentor = db.session.scalar(
+        select(User).where(User.id == mentor_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None))
+    )
+    if mentor is None:
+        raise NotFound("No such mentor.")
+    return mentor
+
+
+def request_for(user, request_id):
+    """A request ``user`` is a party to (its learner or its mentor); anyone else's is 404."""
+    request = db.session.get(SessionRequest, request_id)
+    if request is None or user.id not in (request.learner_id, request.mentor_id):
+        raise NotFound("No such request.")
+    return request
+
+
+def _as_mentor(mentor, request_id):
+    request = request_for(mentor, request_id)
+    if request.mentor_id != mentor.id:
+        raise PermissionDenied(
+            "Only the mentor who was asked can answer this request.", code="not_the_mentor"
+        )
+    return request
+
+
+def _as_learner(learner, request_id):
+    request = request_for(learner, request_id)
+    if request.learner_id != learner.id:
+        raise PermissionDenied("Only the learner who asked can do this.", code="not_the_learner")
+    return request
+
+
+def requests_for(user, *, status=None, page=1, per_page=20):
+    """One page of the user's requests, newest first, and how many match: a mentor's inbox, or
+    the requests anyone else has sent."""
+    column = SessionRequest.mentor_id if user.is_mentor else SessionRequest.learner_id
+    query = select(SessionRequest).where(column == user.id)
+    if status is not None:
+        if status not in {s.value for s in RequestStatus}:
+            raise ValidationError(
+                "status must be one of: " + ", ".join(s.value for s in RequestStatus) + ".",
+                fields={"status": ["Unknown status."]},
+            )
+        query = query.where(SessionRequest.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = db.session.scalars(
+        query.order_by(SessionRequest.created_at.desc(), SessionRequest.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(items), total
+
+
+def reserved_for(session_id, now=None):
+    """The learner a session made from an accepted request is kept for, or None.
+
+    Read by the booking service: while the request's window is open, nobody else may book."""
+    now = now or utcnow()
+    return db.session.scalar(
+        select(SessionRequest.learner_id).where(
+            SessionRequest.session_id == session_id,
+            SessionRequest.status == RequestStatus.ACCEPTED.value,
+            SessionRequest.expires_at > now,
+        )
+    )
+
+
+def learner_booking(request):
+    """The learner's booking in the request's session: the live one, else the latest."""
+    if request.session_id is None:
+        return None
+    return db.session.scalar(
+        select(Booking)
+        .where(Booking.session_id == request.session_id, Booking.learner_id == request.learner_id)
+        .order_by(Booking.status.in_(ACTIVE_BOOKING_STATUSES).desc(), Booking.id.desc())
+        .limit(1)
+    )
+
+
+def _has_taken_seat(request):
+    """Whether the learner holds (or once had) a seat: then the request is done, not lapsed."""
+    booking = learner_booking(request)
+    return booking is not None and (booking.is_active or booking.confirmed_at is not None)
+
+
+# ---------------------------------------------------------------------------------- validation
+
+
+def _text(data, name, errors, *, limit, minimum=0):
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = ["Must be text."]
+        return ""
+    value = value.strip()
+    if len(value) < minimum:
+        errors[name] = ["This field is required." if not value else f"Use at least {minimum} characters."]
+    elif len(value) > limit:
+        errors[name] = [f"Use at most {limit:,} characters."]
+    return value
+
+
+def _times(values, timezone, errors, now):
+    """1–3 distinct future start times; naive ones are read in ``timezone``. Sorted as given."""
+    if values is None or values == [] or values == "":
+        errors["preferred_times"] = ["Give at least one preferred start time."]
+        return []
+    if isinstance(values, str | datetime):
+        values = [values]
+    if not isinstance(values, list | tuple):
+        errors["preferred_times"] = ["Send a list of start times."]
+        return []
+    if len(values) > MAX_TIMES:
+        errors["preferred_times"] = [f"Give at most {MAX_TIMES} preferred start times."]
+        return []
+    times = []
+    for value in values:
+        try:
+            moment = session_service.parse_start(value, timezone)
+        except ValidationError:
+            errors["preferred_times"] = ["Use dates and times like 2026-12-01T18:30."]
+            return []
+        if moment <= now:
+            errors["preferred_times"] = ["Choose times in the future."]
+            return []
+        if moment > now + timedelta(days=365):
+            errors["preferred_times"] = ["Choose times within the next year."]
+            return []
+        if moment not in times:
+            times.append(moment)
+    return times
+
+
+def _budget(value, errors):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors["budget_paise"] = ["A whole number of paise, or leave it out."]
+        return None
+    if not 0 <= value <= session_service.MAX_PRICE_PAISE:
+        errors["budget_paise"] = ["Between ₹0 and ₹1,00,000."]
+    elif 0 < value < 100:
+        errors["budget_paise"] = ["At least ₹1 (or ₹0 for a free session)."]
+    return value
+
+
+def _refuse_unknown(data, allowed):
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError(
+            "These fields cannot be set: " + ", ".join(unknown) + ".",
+            fields={name: ["This field cannot be set."] for name in unknown},
+            code="read_only_field",
+        )
+
+
+# ---------------------------------------------------------------------------------- transitions
+
+
+def check_can_ask(user, mentor):
+    """Refuse, as a domain error, a user who may not ask ``mentor`` for a session."""
+    if mentor.id == user.id:
+        raise ValidationError(
+            "You can't ask yourself for a session.", fields={"mentor_id": ["That's you."]}, code="own_request"
+        )
+    if not user.is_learner:
+        raise PermissionDenied("Only learner accounts can ask for sessions.", code="not_a_learner")
+    if not user.is_verified:
+        raise PermissionDenied(
+            "Confirm your email address before asking for a session.", code="email_unverified"
+        )
+
+
+def create_request(learner, mentor_id, data, *, now=None):
+    """``learner`` asks the mentor for a session. ``data``: topic, message, preferred_times
+    (1–3; ISO 8601, naive ones in the learner's timezone), budget_paise (optional)."""
+    now = now or utcnow()
+    mentor = requestable_mentor(mentor_id)
+    check_can_ask(learner, mentor)
+    _refuse_unknown(data, REQUEST_FIELDS)
+    errors = {}
+    topic = _text(data, "topic", errors, limit=MAX_TOPIC, minimum=MIN_TOPIC)
+    message = _text(data, "message", errors, limit=MAX_MESSAGE)
+    times = _times(data.get("preferred_times"), learner.timezone, errors, now)
+    budget = _budget(data.get("budget_paise"), errors)
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+    waiting = db.session.scalar(
+        select(func.count(SessionRequest.id)).where(
+            SessionRequest.learner_id == learner.id,
+            SessionRequest.mentor_id == mentor.id,
+            SessionRequest.status == RequestStatus.PENDING.value,
+            SessionRequest.expires_at > now,
+        )
+    )
+    if waiting >= MAX_PENDING_PER_MENTOR:
+        raise Conflict(
+            f"You already have {waiting} requests waiting for {mentor.first_name}'s answer.",
+            code="too_many_pending",
+        )
+    request = SessionRequest(
+        learner_id=learner.id,
+        mentor_id=mentor.id,
+        topic=topic,
+        message=message,
+        preferred_times=[t.isoformat() for t in times],
+        budget_paise=budget,
+        status=RequestStatus.PENDING.value,
+        created_at=now,
+        expires_at=now + _window(),
+    )
+    db.session.add(request)
+    db.session.flush()
+    notify.request_received(request)
+    db.session.commit()
+    outbox.dispatch()
+    return request
+
+
+def _transition(request, *, from_statuses, now, **values):
+    """Move ``request`` on if nobody else did first (status unchanged, window still open)."""
+    result = db.session.execute(
+        update(SessionRequest)
+        .where(
+            SessionRequest.id == request.id,
+            SessionRequest.status.in_(from_statuses),
+            SessionRequest.expires_at > now,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(request)
+        raise _closed(request, now)
+
+
+def _closed(request, now):
+    if request.status in OPEN_STATUSES and request.expires_at <= now:
+        return Conflict("This request has expired.", code="request_expired")
+    return Conflict(f"This request is {request.status}.", code=f"request_{request.status}")
+
+
+def _default_start(request, now):
+    """The first preferred time the mentor can still schedule (at least 5 minutes ahead)."""
+    for moment in preferred_times(request):
+        if moment > now + timedelta(minutes=5):
+            return moment
+    raise ValidationError(
+        "Every preferred time has passed: choose another start time.",
+        fields={"starts_at": ["Choose a start time."]},
+    )
+
+
+def default_price(request, mentor, duration=DEFAULT_DURATION):
+    """The learner's budget, else the mentor's hourly rate for the duration (to the rupee)."""
+    if request.budget_paise is not None:
+        return request.budget_paise
+    return mentor.hourly_rate_paise * duration // 60 // 100 * 100
+
+
+def accept(mentor, request_id, choices=None, *, now=None):
+    """The mentor accepts: a one-seat session is published from the request and kept for the
+    learner. ``choices`` (all optional): starts_at (default: the first preferred time still
+    ahead; naive times in the mentor's timezone), price_paise (default: ``default_price``),
+    category (default "Other"), skills, duration_minutes (default 60), note.
+    Returns ``(request, session)``."""
+    now = now or utcnow()
+    choices = dict(choices or {})
+    request = _as_mentor(mentor, request_id)
+    _refuse_unknown(choices, ACCEPT_FIELDS)
+    if not is_open(request, now) or request.status != RequestStatus.PENDING:
+        raise _closed(request, now)
+    if not mentor.is_verified:
+        raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
+    errors = {}
+    note = _text(choices, "note", errors, limit=MAX_NOTE)
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+    starts_at = choices.get("starts_at")
+    if starts_at in (None, ""):
+        starts_at = _default_start(request, now)
+    duration = choices.get("duration_minutes", DEFAULT_DURATION)
+    price = choices.get("price_paise")
+    if price is None:
+        price = default_price(request, mentor, duration if isinstance(duration, int) else DEFAULT_DURATION)
+    fields = {
+        "title": request.topic,
+        "description": request.message,
+        "category": choices.get("category") or DEFAULT_CATEGORY,
+        "skills": choices.get("skills") or [],
+        "starts_at": starts_at,
+        "duration_minutes": duration,
+        "capacity": 1,
+        "price_paise": price,
+    }
+    # Checked as the mentor's own session form would be, but written in this transaction, so the
+    # session exists exactly when the request says it was accepted. It is published without
+    # the followers' announcement (sessions._publish): it is kept for one learner.
+    try:
+        clean = session_service._validate(fields, mentor, now=now)
+    except DomainError:
+        db.session.rollback()
+        raise
+    session = LearningSession(
+        mentor_id=mentor.id, status=SessionStatus.SCHEDULED.value, published_at=now, **clean
+    )
+    db.session.add(session)
+    db.session.flush()
+    _transition(
+        request,
+        from_statuses=(RequestStatus.PENDING.value,),
+        now=now,
+        status=RequestStatus.ACCEPTED.value,
+        session_id=session.id,
+        response_note=note,
+        responded_at=now,
+        expires_at=min(now + _window(), session.starts_at),
+    )
+    db.session.refresh(request)
+    notify.request_accepted(request, session)
+    db.session.commit()
+    outbox.dispatch()
+    return request, session
+
+
+def decline(mentor, request_id, note="", *, now=None):
+    """The mentor declines, optionally with a note the learner receives."""
+    now = now or utcnow()
+    request = _as_mentor(mentor, request_id)
+    errors = {}
+    note = _text({"note": note}, "note", errors, limit=MAX_NOTE)
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+    if not is_open(request, now) or request.status != RequestStatus.PENDING:
+        raise _closed(request, now)
+    _transition(
+        request,
+        from_statuses=(RequestStatus.PENDING.value,),
+        now=now,
+        status=RequestStatus.DECLINED.value,
+        response_note=note,
+        responded_at=now,
+    )
+    db.session.refresh(request)
+    notify.request_declined(request)
+    db.session.commit()
+    outbox.dispatch()
+    return request
+
+
+def withdraw(learner, request_id, *, now=None):
+    """The learner withdraws a pending request, or turns down an accepted one they have not
+    taken a seat in (the session then opens to everyone)."""
+    now = now or utcnow()
+    request = _as_learner(learner, request_id)
+    if not is_open(request, now):
+        raise _closed(request, now)
+    if request.status == RequestStatus.ACCEPTED and _has_taken_seat(request):
+        raise Conflict("You have a seat in this session: cancel the booking instead.", code="request_booked")
+    was_accepted = request.status == RequestStatus.ACCEPTED
+    _transition(
+        request,
+        from_statuses=(request.status,),
+        now=now,
+        status=RequestStatus.WITHDRAWN.value,
+    )
+    db.session.refresh(request)
+    notify.request_withdrawn(request, was_accepted=was_accepted)
+    db.session.commit()
+    outbox.dispatch()
+    return request
+
+
+def confirm(learner, request_id, *, now=None):
+    """The learner takes the seat the mentor made for them, through the booking service.
+    Returns ``(request, booking, created)``: a free seat is confirmed, a paid one held for payment."""
+    from . import booking as booking_service
+
+    now = now or utcnow()
+    request = _as_learner(learner, request_id)
+    existing = learner_booking(request)
+    if existing is not None and existing.is_active:
+        return request, existing, False
+    if request.status != RequestStatus.ACCEPTED or request.expires_at <= now:
+        raise _closed(request, now)
+    booking, created = booking_service.book(request.session_id, learner, now=now)
+    request.booking_id = booking.id
+    if created and booking.status == BookingStatus.CONFIRMED:
+        notify.request_confirmed(request, booking)
+    db.session.commit()
+    outbox.dispatch()
+    return request, booking, created
+
+
+def session_cancelled(session):
+    """In the cancellation's transaction: an accepted request whose session is cancelled before
+    its learner took the seat is declined, with the cancellation's reason, and the learner told."""
+    request = db.session.scalar(
+        select(SessionRequest).where(
+            SessionRequest.session_id == session.id, SessionRequest.status == RequestStatus.ACCEPTED.value
+        )
+    )
+    if request is None or _has_taken_seat(request):
+        return None
+    note = session.cancel_reason or "The session made for this request was cancelled."
+    won = db.session.execute(
+        update(SessionRequest)
+        .where(SessionRequest.id == request.id, SessionRequest.status == RequestStatus.ACCEPTED.value)
+        .values(status=RequestStatus.DECLINED.value, response_note=note[:2000], responded_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        db.session.refresh(request)
+        notify.request_declined(request)
+    return request
+
+
+def expire_requests(now=None):
+    """Close requests whose window has passed: pending ones nobody answered, and accepted ones
+    whose learner never took the seat. Both sides are told. Returns how many."""
+    now = now or utcnow()
+    candidates = list(
+        db.session.scalars(
+            select(SessionRequest).where(
+                SessionRequest.status.in_(OPEN_STATUSES), SessionRequest.expires_at <= now
+            )
+        )
+    )
+    expired = 0
+    for request in candidates:
+        if request.status == RequestStatus.ACCEPTED and _has_taken_seat(request):
+            continue  # done: the learner has their seat
+        was_accepted = request.status == RequestStatus.ACCEPTED
+        won = db.session.execute(
+            update(SessionRequest)
+            .where(SessionRequest.id == request.id, SessionRequest.status == request.status)
+            .values(status=RequestStatus.EXPIRED.value)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            db.session.refresh(request)
+            notify.request_expired(request, was_accepted=was_accepted)
+            expired += 1
+        db.session.commit()
+    outbox.dispatch()
+    return expired
+
+
+def mentor_can_act(request, now=None):
+    return request.status == RequestStatus.PENDING and is_open(request, now)
+
+
+def learner_can_confirm(request, now=None):
+    return request.status == RequestStatus.ACCEPTED and is_open(request, now)
