@@ -144,9 +144,11 @@ def test_cron_enqueues_the_periodic_jobs_and_a_worker_runs_them(redis_app, make_
         "reconcile_payments",
         "send_queued_emails",
         "send_reminders",
+        "expire_requests",
+        "rebuild_if_stale",
     }
-    queues = [get_queue("default"), get_queue("emails")]
-    assert sum(queue.count for queue in queues) == 5
+    queues = [get_queue("default"), get_queue("emails"), get_queue("recommendations")]
+    assert sum(queue.count for queue in queues) == 7
     SimpleWorker(queues, connection=redis_connection()).work(burst=True)
     db.session.expire_all()
     assert db.session.get(Booking, hold_id).status == "expired"
