@@ -249,7 +249,10 @@ def refund_processed(refund):
     )
 
 
-def session_cancelled(session, bookings):
+def session_cancelled(session, bookings, *, by_admin=False):
+    """Booked learners hear the session is off: from its mentor, or from PeerLearn's team when an
+    admin cancelled it."""
+    canceller = "PeerLearn's team" if by_admin else session.mentor.name
     for booking in bookings:
         learner = booking.learner
         refund_line = (
@@ -262,7 +265,7 @@ def session_cancelled(session, bookings):
             NotificationKind.SESSION_CANCELLED,
             title=f"Session cancelled: {session.title}",
             lines=[
-                f"{session.mentor.name} cancelled “{session.title}” ({_when(session, learner)}).",
+                f"{canceller} cancelled “{session.title}” ({_when(session, learner)}).",
                 *([f"Reason: {session.cancel_reason}"] if session.cancel_reason else []),
                 *([refund_line] if refund_line else []),
             ],
@@ -275,6 +278,7 @@ def session_cancelled(session, bookings):
             context={
                 **_session_facts(session, learner),
                 "by_mentor": True,
+                "canceller": canceller,
                 "reason": session.cancel_reason,
                 "refund_line": refund_line,
                 "browse_url": mail.absolute_url("sessions.browse"),

@@ -328,7 +328,9 @@ def cancel_session(actor, session_id, *, reason="", now=None):
     session.seats_taken = 0
     from . import notify
 
-    notify.session_cancelled(session, [b for b in bookings if b.confirmed_at is not None])
+    notify.session_cancelled(
+        session, [b for b in bookings if b.confirmed_at is not None], by_admin=actor.is_admin
+    )
     from .session_requests import session_cancelled as close_request
 
     close_request(session)  # a session made for a request: its learner hears the offer is gone

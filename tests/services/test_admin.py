@@ -185,6 +185,13 @@ def test_cancelling_a_paid_session_refunds_everyone_and_is_audited(people, make_
         )
     ).all()
     assert note.title == "Session cancelled by an admin: Paid class" and "Mentor is unwell" in note.body
+    # The learners hear it from PeerLearn, not as if their mentor had cancelled.
+    [told] = db.session.scalars(
+        select(Notification).where(
+            Notification.user_id == people.learner.id, Notification.kind == "session_cancelled"
+        )
+    ).all()
+    assert told.body.startswith("PeerLearn's team cancelled “Paid class”") and "Mentor is unwell" in told.body
 
 
 def test_a_refused_cancellation_leaves_no_audit_entry(people):
