@@ -23,6 +23,7 @@ from ..models import (
     PaymentPurpose,
     PaymentStatus,
     Payout,
+    PayoutStatus,
     Refund,
     RefundStatus,
     Review,
@@ -516,6 +517,33 @@ def refund_filters(args):
 def find_refunds(*, status=None, page=1, per_page=PER_PAGE):
     query = select(Refund).where(Refund.status == status) if status else select(Refund)
     return _page(query.order_by(Refund.created_at.desc(), Refund.id.desc()), query, page, per_page)
+
+
+# ---------------------------------------------------------------------------- payouts
+
+DECIDED_PAYOUT_STATES = (PayoutStatus.PAID.value, PayoutStatus.REJECTED.value)
+
+
+def payout_filters(args):
+    """The decided payouts' filters: status (paid or rejected) and mentor (name or email)."""
+    errors = {}
+    return _finish(
+        errors,
+        {
+            "status": _choice(args, "status", DECIDED_PAYOUT_STATES, errors),
+            "mentor": _text(args, "mentor", errors),
+        },
+    )
+
+
+def find_payouts(*, status=None, mentor="", page=1, per_page=PER_PAGE):
+    """Decided payouts, most recently decided first."""
+    query = select(Payout).where(Payout.status.in_((status,) if status else DECIDED_PAYOUT_STATES))
+    if mentor:
+        query = query.join(User, User.id == Payout.mentor_id).where(
+            or_(_contains(User.name, mentor), _contains(User.email, mentor))
+        )
+    return _page(query.order_by(Payout.updated_at.desc(), Payout.id.desc()), query, page, per_page)
 
 
 # ---------------------------------------------------------------------------- reviews

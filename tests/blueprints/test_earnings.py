@@ -198,3 +198,29 @@ def test_api_earnings_and_payouts(client, mentor, make_user, api_token, earned):
     learner = {"Authorization": f"Bearer {api_token(make_user().email)}"}
     assert client.get("/api/earnings/", headers=learner).status_code == 403
     assert client.post("/api/payouts/", json={}, headers=learner).status_code == 403
+
+
+def test_admin_filters_decided_payouts_by_status_and_mentor(client, auth, mentor, admin, make_user, earned):
+    other = make_user(role="mentor", name="Bala Menon", email="bala@example.com")
+    decided = [
+        Payout(mentor_id=mentor.id, amount_paise=10000, status="paid", reference="UTR1"),
+        Payout(mentor_id=mentor.id, amount_paise=20000, status="rejected", note="Wrong account"),
+        Payout(mentor_id=other.id, amount_paise=30000, status="paid", reference="UTR3"),
+    ]
+    db.session.add_all(decided)
+    db.session.commit()
+    auth.login(admin.email)
+
+    def shown(query=""):
+        response = client.get(f"/admin/payouts{query}")
+        ids = {int(i) for i in re.findall(r'data-payout-id="(\d+)"', response.get_data(as_text=True))}
+        return response.status_code, ids
+
+    paid_asha, rejected_asha, paid_bala = (p.id for p in decided)
+    assert shown() == (200, {paid_asha, rejected_asha, paid_bala})
+    assert shown("?status=paid") == (200, {paid_asha, paid_bala})
+    assert shown("?mentor=bala%40example") == (200, {paid_bala})
+    assert shown("?status=rejected&mentor=Asha") == (200, {rejected_asha})
+    status, _ids = shown("?status=requested")  # not a decided state
+    assert status == 422
+    assert 'data-total="1"' in client.get("/admin/payouts?mentor=Bala").get_data(as_text=True)

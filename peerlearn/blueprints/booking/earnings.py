@@ -10,7 +10,7 @@ from sqlalchemy import select
 from wtforms import DecimalField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ...exceptions import DomainError
+from ...exceptions import DomainError, ValidationError
 from ...extensions import db
 from ...jinja import format_inr
 from ...models import Payout, PayoutStatus, Role
@@ -113,6 +113,8 @@ def request_payout():
 @bp.get("/admin/payouts")
 @role_required(Role.ADMIN)
 def admin_payouts():
+    from ...services import admin as admin_service
+
     requested = list(
         db.session.scalars(
             select(Payout)
@@ -120,20 +122,34 @@ def admin_payouts():
             .order_by(Payout.created_at, Payout.id)
         )
     )
-    history = list(
-        db.session.scalars(
-            select(Payout)
-            .where(Payout.status != PayoutStatus.REQUESTED.value)
-            .order_by(Payout.updated_at.desc(), Payout.id.desc())
-            .limit(PAYOUT_HISTORY_LIMIT)
-        )
-    )
+    # The decided ones, filtered and a page at a time (bad filters: the form says which, 422).
+    errors, history, total, page = {}, [], 0, 1
+    try:
+        filters = admin_service.payout_filters(request.args)
+        page = admin_service.page_number(request.args)
+    except ValidationError as exc:
+        errors = exc.fields
+    else:
+        history, total = admin_service.find_payouts(**filters, page=page, per_page=admin_service.PER_PAGE)
+    kept = request.args.to_dict(flat=False)
+
+    def page_url(number):
+        return url_for("booking.admin_payouts", **{**kept, "page": number})
+
     return render_template(
         "booking/admin_payouts.html",
         requested=requested,
         history=history,
+        items=history,
+        total=total,
+        page=page,
+        pages=(total + admin_service.PER_PAGE - 1) // admin_service.PER_PAGE,
+        page_url=page_url,
+        errors=errors,
+        args=request.args,
+        statuses=list(admin_service.DECIDED_PAYOUT_STATES),
         balances={p.mentor_id: earnings_service.summary(p.mentor_id) for p in requested},
-    )
+    ), (422 if errors else 200)
 
 
 @bp.post("/admin/payouts/<int:payout_id>/paid")
