@@ -431,7 +431,7 @@ def refresh_learner(user_id, now=None):
 
 def _bookable_query(ids, viewer_id, now):
     query = select(LearningSession.id).where(
-        LearningSession.id.in_(ids), search.bookable(now), search.mentor_active()
+        LearningSession.id.in_(ids), search.bookable(now), search.mentor_active(), search.not_reserved(now)
     )
     if viewer_id is not None:
         booked = select(Booking.session_id).where(

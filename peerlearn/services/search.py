@@ -30,8 +30,10 @@ from ..models import (
     CATEGORIES,
     LANGUAGES,
     LearningSession,
+    RequestStatus,
     Review,
     SessionLevel,
+    SessionRequest,
     SessionStatus,
     Skill,
     User,
@@ -286,6 +288,17 @@ def mentor_active():
     return LearningSession.mentor_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))
 
 
+def not_reserved(now):
+    """Leaves out sessions a mentor made for one learner's request while that learner may still
+    take the seat: nobody else can book them (their learner reaches them from the request)."""
+    reserved = select(SessionRequest.session_id).where(
+        SessionRequest.status == RequestStatus.ACCEPTED.value,
+        SessionRequest.expires_at > now,
+        SessionRequest.session_id.is_not(None),
+    )
+    return LearningSession.id.not_in(reserved)
+
+
 def _with_skills(skill_condition):
     return LearningSession.id.in_(
         select(session_skills.c.session_id).where(
@@ -322,7 +335,7 @@ def _term_matches(term, dialect):
 
 
 def _conditions(params, zone, now, dialect):
-    conditions = [_listed(now), mentor_active()]
+    conditions = [_listed(now), mentor_active(), not_reserved(now)]
     conditions.extend(_term_matches(term, dialect) for term in params.terms)
     if params.category:
         conditions.append(LearningSession.category == params.category)
@@ -422,7 +435,7 @@ def featured_sessions(limit=6, *, now=None):
     now = now or utcnow()
     return as_cards(
         select(LearningSession)
-        .where(bookable(now), mentor_active())
+        .where(bookable(now), mentor_active(), not_reserved(now))
         .order_by(LearningSession.starts_at.asc(), LearningSession.id.asc())
         .limit(limit)
     )
@@ -435,7 +448,7 @@ def similar_sessions(session, limit=3, *, now=None):
     skill_ids = [skill.id for skill in session.skills]
     same_category = LearningSession.category == session.category
     statement = select(LearningSession).where(
-        _listed(now), mentor_active(), LearningSession.id != session.id
+        _listed(now), mentor_active(), not_reserved(now), LearningSession.id != session.id
     )
     order = [case((same_category, 0), else_=1)]
     if skill_ids:

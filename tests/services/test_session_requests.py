@@ -112,6 +112,12 @@ def test_the_whole_flow_ask_accept_reserve_pay(mentor, learner, make_user):
     with pytest.raises(Conflict) as refused:
         booking_service.book(session.id, other)
     assert refused.value.code == "session_reserved"
+    # Nor is it offered to them: the catalog and the landing page leave it out while it is kept.
+    from peerlearn.services import search
+
+    params = search.parse_search_params({})
+    assert session.id not in [s.id for s in search.search_sessions(params, viewer=other)[0]]
+    assert session.id not in [s.id for s in search.featured_sessions()]
 
     req, booking, created = service.confirm(learner, req.id)
     assert created and booking.status == "pending_payment" and booking.amount_paise == 50000
