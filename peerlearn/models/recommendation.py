@@ -32,14 +32,15 @@ class Interaction(db.Model):
             name="kind_valid",
         ),
         Index("ix_interactions_user_id_created_at", "user_id", "created_at"),
+        # Per-session counts by kind (a mentor's views → bookings analytics); also serves
+        # lookups by session alone.
+        Index("ix_interactions_session_id_kind", "session_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False)
-    session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("learning_sessions.id", ondelete="SET NULL"), index=True
-    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("learning_sessions.id", ondelete="SET NULL"))
     # The mentor the action was about (the session's mentor, or the one followed): kept apart from
     # the session because sessions end and mentors last.
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

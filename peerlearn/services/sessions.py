@@ -256,7 +256,7 @@ def update_session(mentor, session_id, changes, *, now=None):
     return session
 
 
-def _publish(session, mentor, now):
+def _check_publishable(session, mentor, now):
     if not mentor.is_verified:
         raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
     if session.starts_at <= now + timedelta(minutes=5):
@@ -264,6 +264,11 @@ def _publish(session, mentor, now):
             "Move the start time at least 5 minutes into the future before publishing.",
             fields={"starts_at": ["Choose a time at least 5 minutes from now."]},
         )
+
+
+def _publish(session, mentor, now):
+    """Publish a session being created (in the caller's transaction)."""
+    _check_publishable(session, mentor, now)
     session.status = SessionStatus.SCHEDULED.value
     session.published_at = now
     from . import follows
@@ -278,9 +283,24 @@ def publish_session(mentor, session_id, *, now=None):
         return session
     if session.status != SessionStatus.DRAFT:
         raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
-    _publish(session, mentor, now)
+    _check_publishable(session, mentor, now)
+    # Only the request whose update moves the draft tells the followers: a double click (or two
+    # tabs) publishes once and notifies once.
+    won = db.session.execute(
+        update(LearningSession)
+        .where(LearningSession.id == session.id, LearningSession.status == SessionStatus.DRAFT.value)
+        .values(status=SessionStatus.SCHEDULED.value, published_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(session)
+    if won:
+        from . import follows
+
+        follows.tell_followers(session, mentor)
     db.session.commit()
     outbox.dispatch()
+    if session.status != SessionStatus.SCHEDULED:
+        raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
     return session
 
 

@@ -245,3 +245,32 @@ def test_following_with_upcoming_takes_the_same_queries_for_many_mentors(learner
         return len(statements)
 
     assert followed(2) == followed(8)
+
+
+def test_a_publish_that_lost_the_race_tells_nobody(mentor, learner, monkeypatch):
+    """Two publishes at once (a double click): the one whose draft was published by the other
+    between its read and its write changes nothing and notifies nobody a second time."""
+    from sqlalchemy import update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from peerlearn.models import LearningSession
+
+    follows.follow(learner, mentor.id)
+    draft = make_session(mentor, status="draft")
+    real = session_service.mentor_session
+
+    def read_before_the_other_publish(user, session_id):
+        db.session.execute(
+            update(LearningSession)
+            .where(LearningSession.id == session_id)
+            .values(status="scheduled", published_at=NOW)
+        )
+        db.session.commit()  # the other request's publish
+        session = real(user, session_id)
+        set_committed_value(session, "status", "draft")  # what this request had read
+        return session
+
+    monkeypatch.setattr(session_service, "mentor_session", read_before_the_other_publish)
+    published = session_service.publish_session(mentor, draft.id)
+    assert published.status == "scheduled"
+    assert notes(learner, "mentor_published") == []  # (the winner told them; it is not run here)
