@@ -112,22 +112,34 @@ def user(user_id):
 
 @bp.post("/users/<int:user_id>/suspend")
 def suspend_user(user_id):
+    return _reason_post(
+        lambda reason: admin_service.suspend_user(current_user, user_id, reason, origin=_origin()),
+        lambda form, status: _render_user(user_id, form, status),
+        url_for("admin.user", user_id=user_id),
+        lambda user: f"{user.name} is suspended and was signed out everywhere.",
+    )
+
+
+def _reason_post(act, rerender, back_url, success):
+    """A form post that needs a reason (suspend, cancel, hide): ``act(reason)``. A missing or
+    refused reason shows the form again with the error (422); a refused action flashes why and
+    goes back, as does success."""
     form = ReasonForm()
     if not form.validate_on_submit():
-        return _render_user(user_id, form, 422)
+        return rerender(form, 422)
     try:
-        suspended = admin_service.suspend_user(current_user, user_id, form.reason.data, origin=_origin())
+        done = act(form.reason.data)
     except ValidationError as exc:
         db.session.rollback()
         apply_field_errors(form, exc.fields)
-        return _render_user(user_id, form, exc.status)
+        return rerender(form, exc.status)
     except DomainError as exc:
         if exc.status == 404:
             raise
         _flash_error(exc)
     else:
-        flash(f"{suspended.name} is suspended and was signed out everywhere.", "success")
-    return redirect(url_for("admin.user", user_id=user_id), 303)
+        flash(success(done), "success")
+    return redirect(back_url, 303)
 
 
 def _user_action(user_id, action, message):
@@ -188,22 +200,12 @@ def session(session_id):
 
 @bp.post("/sessions/<int:session_id>/cancel")
 def cancel_session(session_id):
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        return _render_session(session_id, form, 422)
-    try:
-        cancelled = admin_service.cancel_session(current_user, session_id, form.reason.data, origin=_origin())
-    except ValidationError as exc:
-        db.session.rollback()
-        apply_field_errors(form, exc.fields)
-        return _render_session(session_id, form, exc.status)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        _flash_error(exc)
-    else:
-        flash(f"“{cancelled.title}” is cancelled; everyone who booked is refunded in full.", "success")
-    return redirect(url_for("admin.session", session_id=session_id), 303)
+    return _reason_post(
+        lambda reason: admin_service.cancel_session(current_user, session_id, reason, origin=_origin()),
+        lambda form, status: _render_session(session_id, form, status),
+        url_for("admin.session", session_id=session_id),
+        lambda cancelled: f"“{cancelled.title}” is cancelled; everyone who booked is refunded in full.",
+    )
 
 
 # ---------------------------------------------------------------------------- money
@@ -254,24 +256,14 @@ def reviews():
 @bp.post("/reviews/<int:review_id>/hide")
 def hide_review(review_id):
     """Hide from the list page; a missing reason shows again on that review's form (422)."""
-    form = ReasonForm()
     state = request.form.get("state", "")
     listing = {"state": state} if state in admin_service.REVIEW_STATES else {}
-    if form.validate_on_submit():
-        try:
-            admin_service.hide_review(current_user, review_id, form.reason.data, origin=_origin())
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_field_errors(form, exc.fields)
-        except DomainError as exc:
-            if exc.status == 404:
-                raise
-            _flash_error(exc)
-            return redirect(url_for("admin.reviews", **listing), 303)
-        else:
-            flash(f"Review #{review_id} is hidden.", "success")
-            return redirect(url_for("admin.reviews", **listing), 303)
-    return _render_reviews(form, review_id, listing, 422)
+    return _reason_post(
+        lambda reason: admin_service.hide_review(current_user, review_id, reason, origin=_origin()),
+        lambda form, status: _render_reviews(form, review_id, listing, status),
+        url_for("admin.reviews", **listing),
+        lambda _review: f"Review #{review_id} is hidden.",
+    )
 
 
 # ---------------------------------------------------------------------------- audit log
