@@ -279,15 +279,12 @@ def ml_evaluate(on_platform, simulated, movielens, tune):
             )
             click.echo()
     if simulated:
-        from .ml.simulate import SimulationConfig, simulate
-
-        platform = simulate(SimulationConfig())
-        results = evaluate.compare(*platform.temporal_split())
+        results = evaluate.compare(*evaluate.simulated_split())
         click.echo(evaluate.format_table(results, "Simulated platform, temporal split (2 weeks)"))
         ratio = results["hybrid"]["ndcg"] / max(results["popularity"]["ndcg"], 1e-9)
         click.echo(f"hybrid NDCG@10 = {ratio:.2f} x popularity's\n")
         if tune:
-            best = evaluate.tune(*platform.temporal_split(validation=True))[:5]
+            best = evaluate.tune(*evaluate.simulated_split(validation=True))[:5]
             click.echo("Best mixes on the validation weeks (NDCG@10):")
             for ndcg, weights in best:
                 click.echo(

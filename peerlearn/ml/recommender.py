@@ -20,7 +20,6 @@ Pure computation: ``Dataset`` holds arrays (see ``services/recommendations.py`` 
 that fills it from the database, ``ml/simulate.py`` for a simulated one).
 """
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,14 +41,15 @@ DAY = 86400.0
 @dataclass(frozen=True)
 class Weights:
     """How the parts are mixed. Chosen with ``flask ml evaluate --tune`` on the simulated
-    platform's validation weeks (the two weeks before the test weeks): the best of 243 mixes
-    reached NDCG@10 0.357 there (the worst 0.277); the test weeks were not looked at."""
+    platform's validation weeks (the two weeks before its test weeks; ``evaluate.SIMULATION_END``
+    fixes the platform): the best of 243 mixes reached NDCG@10 0.281 there (the worst 0.217);
+    the test weeks were not looked at."""
 
-    collaborative: float = 0.45
+    collaborative: float = 0.3
     content: float = 0.3
-    skills: float = 0.1
+    skills: float = 0.2
     popularity: float = 0.05
-    mentor_share: float = 0.7  # of the collaborative part: mentor score vs skill score
+    mentor_share: float = 0.9  # of the collaborative part: mentor score vs skill score
     mmr_lambda: float = 0.8  # relevance vs diversity in the re-ranking
     same_category: float = 0.3  # similarity of two sessions of one category but different mentors
     ease_l2_mentors: float = 50.0
@@ -270,9 +270,9 @@ class Model:
             session_text=ds.session_text,
             session_skills=ds.session_skills,
             session_open=ds.session_open,
-            user_skills=_indicator([skills], ds.n_skills),
-            user_interests=_indicator([interests], ds.n_skills),
-            excluded=_indicator([excluded_sessions], ds.n_sessions),
+            user_skills=indicator_rows([skills], ds.n_skills),
+            user_interests=indicator_rows([interests], ds.n_skills),
+            excluded=indicator_rows([excluded_sessions], ds.n_sessions),
             event_user=np.zeros(len(events), dtype=np.int64),
             event_kind=kinds,
             event_session=np.array([e[1] for e in events], dtype=np.int64),
@@ -542,17 +542,20 @@ def fit_and_rank(ds, weights=None, *, k=30, block=500, progress=None, similar=Tr
     return model, Result(sessions=sessions, mentors=mentors, similar=similar_map, trending=model.trending())
 
 
-def _indicator(lists, n_columns):
-    """A 0/1 CSR matrix with one row per list of column indices."""
-    indptr = np.cumsum([0] + [len(items) for items in lists])
-    indices = np.array([i for items in lists for i in items], dtype=np.int32)
+def indicator(rows, cols, shape):
+    """A 0/1 CSR matrix with ones at the (row, column) pairs (repeats count once)."""
     matrix = sparse.csr_matrix(
-        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(lists), n_columns)
+        (np.ones(len(rows), dtype=np.float32), (np.asarray(rows), np.asarray(cols))),
+        shape=shape,
+        dtype=np.float32,
     )
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix
 
 
-def epoch(moment):
-    return moment.timestamp() if moment is not None else math.nan
+def indicator_rows(lists, n_columns):
+    """A 0/1 CSR matrix with one row per list of column indices."""
+    rows = np.repeat(np.arange(len(lists)), [len(items) for items in lists])
+    cols = np.fromiter((c for items in lists for c in items), dtype=np.int64, count=len(rows))
+    return indicator(rows, cols, (len(lists), n_columns))

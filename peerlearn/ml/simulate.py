@@ -47,7 +47,7 @@ from ..models import (
     user_skills,
 )
 from ..services.passwords import hash_password
-from .recommender import KIND_CODE, KINDS, Dataset
+from .recommender import KIND_CODE, KINDS, Dataset, indicator, indicator_rows
 from .text import clean_skill_name, skill_slug
 
 DAY = 86400.0
@@ -304,11 +304,11 @@ class Platform:
         )
 
         shape = (self.n_users, n_sessions)
-        excluded = _indicator(self.booking_learner[booked_before], self.booking_session[booked_before], shape)
+        excluded = indicator(self.booking_learner[booked_before], self.booking_session[booked_before], shape)
         later = (self.booking_time >= as_of) & (self.booking_time < horizon_end)
         later &= self.booking_session < n_sessions
         later[later] = session_open[self.booking_session[later]]
-        truth = _indicator(self.booking_learner[later], self.booking_session[later], shape)
+        truth = indicator(self.booking_learner[later], self.booking_session[later], shape)
 
         known = self.event_time < as_of
         searched = self.search_time < as_of
@@ -332,10 +332,10 @@ class Platform:
                     strict=True,
                 )
             ],
-            session_skills=_rows_indicator(self.session_skills[:n_sessions], n_skills),
+            session_skills=indicator_rows(self.session_skills[:n_sessions], n_skills),
             session_open=session_open,
-            user_skills=_rows_indicator(self.user_skills, n_skills),
-            user_interests=_rows_indicator(self.user_interests, n_skills),
+            user_skills=indicator_rows(self.user_skills, n_skills),
+            user_interests=indicator_rows(self.user_interests, n_skills),
             excluded=excluded,
             event_user=self.event_user[known],
             event_kind=self.event_kind[known],
@@ -357,21 +357,6 @@ class Platform:
         """``dataset()`` at ``split_time()``: the test split, or with ``validation`` the one before
         it, for tuning without looking at the test weeks."""
         return self.dataset(self.split_time(validation, horizon_days), horizon_days)
-
-
-def _indicator(rows, cols, shape):
-    matrix = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape, dtype=np.float32
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
-
-
-def _rows_indicator(lists, n_cols):
-    rows = np.repeat(np.arange(len(lists)), [len(items) for items in lists])
-    cols = np.fromiter((c for items in lists for c in items), dtype=np.int64, count=len(rows))
-    return _indicator(rows, cols, (len(lists), n_cols))
 
 
 def _csr_rows(matrix):
@@ -438,7 +423,7 @@ def _make_learners(rng, config, vocab, n_categories):
     def draw(counts):
         owners = np.repeat(np.arange(n), counts)
         skills = vocab.draw(rng, _draw_categories(rng, mixed, owners))
-        return _indicator(owners, skills, (n, len(vocab.names)))
+        return indicator(owners, skills, (n, len(vocab.names)))
 
     wants = draw(rng.integers(3, 7, size=n))
     stated_count = rng.choice(6, size=n, p=[0.1, 0.2, 0.25, 0.2, 0.15, 0.1])
@@ -453,7 +438,7 @@ def _make_learners(rng, config, vocab, n_categories):
         interests.append(sorted(rng.choice(row, size=take, replace=False).tolist()) if take else [])
     skills = _csr_rows(draw(known_count))
     skills = [sorted(set(known) - set(wanted)) for known, wanted in zip(skills, interests, strict=True)]
-    matches = wants + _rows_indicator(skills, len(vocab.names))
+    matches = wants + indicator_rows(skills, len(vocab.names))
     matches.data[:] = 1.0
     return {
         "interest": interest,
@@ -611,7 +596,7 @@ class _Market:
         self.sessions = sessions
         self.session_quality = mentors["quality"][sessions["mentor"]]
         self.session_ends = sessions["starts"] + sessions["duration"] * MINUTE
-        self.session_skills = _rows_indicator(sessions["skills"], n_skills)
+        self.session_skills = indicator_rows(sessions["skills"], n_skills)
         self.skill_count = np.maximum(np.diff(self.session_skills.indptr), 1)
         self.by_start = np.argsort(sessions["starts"], kind="stable")
         self.sorted_starts = sessions["starts"][self.by_start]

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 from flask import current_app
-from scipy import sparse
 from sqlalchemy import delete, func, insert, select
 
 from ..extensions import db
@@ -110,15 +109,8 @@ def load_dataset(now=None, *, historical=False):
         return [(left_index[a], skill_index[b]) for a, b in rows if a in left_index and b in skill_index]
 
     def indicator(pair_list, n_rows):
-        if not pair_list:
-            return sparse.csr_matrix((n_rows, len(skills)), dtype=np.float32)
-        rows, cols = zip(*pair_list, strict=True)
-        matrix = sparse.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_rows, len(skills))
-        )
-        matrix.sum_duplicates()
-        matrix.data[:] = 1.0
-        return matrix
+        rows, cols = zip(*pair_list, strict=True) if pair_list else ((), ())
+        return recommender.indicator(rows, cols, (n_rows, len(skills)))
 
     booked_query = select(Booking.learner_id, Booking.session_id).where(Booking.status.in_(BOOKED_STATES))
     if historical:
@@ -129,12 +121,8 @@ def load_dataset(now=None, *, historical=False):
         for b in booked
         if b.learner_id in user_index and b.session_id in session_index
     ]
-    excluded = sparse.csr_matrix(
-        (
-            np.ones(len(booked_pairs), dtype=np.float32),
-            ([p[0] for p in booked_pairs], [p[1] for p in booked_pairs]),
-        ),
-        shape=(len(users), len(sessions)),
+    excluded = recommender.indicator(
+        [p[0] for p in booked_pairs], [p[1] for p in booked_pairs], (len(users), len(sessions))
     )
 
     events = db.session.execute(
@@ -169,7 +157,7 @@ def load_dataset(now=None, *, historical=False):
         ),
         user_skills=indicator(pairs(user_skills, "user_id", "skill_id", user_index), len(users)),
         user_interests=indicator(pairs(user_interests, "user_id", "skill_id", user_index), len(users)),
-        excluded=excluded.tocsr(),
+        excluded=excluded,
         event_user=np.array([user_index[e.user_id] for e in event_rows], dtype=np.int64),
         event_kind=np.array([recommender.KIND_CODE[e.kind] for e in event_rows], dtype=np.int64),
         event_session=np.array([session_index.get(e.session_id, -1) for e in event_rows], dtype=np.int64),
@@ -228,9 +216,7 @@ def platform_split(horizon_days=14, validation=False):
     }
     rows = [p[0] for p in pairs]
     cols = [p[1] for p in pairs]
-    truth = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(ds.n_users, ds.n_sessions)
-    )
+    truth = recommender.indicator(rows, cols, (ds.n_users, ds.n_sessions))
     return ds, truth
 
 
