@@ -186,6 +186,34 @@ class Config:
             "TURN_SECRET": env_str("TURN_SECRET"),
             "TURN_URLS": env_list("TURN_URLS") or [],
             "TURN_TTL_SECONDS": env_int("TURN_TTL_SECONDS", 6 * 3600),
+            # Where the room's audio and video go: "auto" (Janus when JANUS_INSTANCES is set or
+            # `make run` finds a local Janus, else browser to browser), "janus" or "mesh".
+            "ROOM_MEDIA": env_str("ROOM_MEDIA", "auto"),
+            # Janus servers, as a JSON list of {"name", "api", "admin", "public"}: the HTTP API and
+            # admin API the app uses, and the WebSocket URL browsers use. A room lives on one.
+            "JANUS_INSTANCES": env_json("JANUS_INSTANCES", []),
+            # Shared with every instance: janus.jcfg's token_auth_secret and admin_secret, and the
+            # VideoRoom plugin's admin_key (only the app may create rooms).
+            "JANUS_TOKEN_SECRET": env_str("JANUS_TOKEN_SECRET"),
+            "JANUS_ADMIN_SECRET": env_str("JANUS_ADMIN_SECRET"),
+            "JANUS_ADMIN_KEY": env_str("JANUS_ADMIN_KEY"),
+            "JANUS_TIMEOUT_SECONDS": env_int("JANUS_TIMEOUT_SECONDS", 5),
+            # A room token lets its holder join once, within this many seconds.
+            "JANUS_ROOM_TOKEN_SECONDS": env_int("JANUS_ROOM_TOKEN_SECONDS", 60),
+            # The most a publisher may send (bits/s); simulcast layers share it.
+            "JANUS_BITRATE": env_int("JANUS_BITRATE", 1_500_000),
+            # The local Janus of `make run`: its binary (default `janus` on PATH), the addresses its
+            # ICE may use (all but loopback by default; tests pin 127.0.0.2) and its UDP ports.
+            "JANUS_BINARY": env_str("JANUS_BINARY"),
+            "JANUS_ICE_ENFORCE_LIST": env_str("JANUS_ICE_ENFORCE_LIST"),
+            "JANUS_RTP_PORT_RANGE": env_str("JANUS_RTP_PORT_RANGE", "40000-40999"),
+            # Rooms for more people than this (mentor included, by confirmed bookings) run as a
+            # stage: learners join with camera and microphone off and speak when brought on stage.
+            "ROOM_STAGE_THRESHOLD": env_int("ROOM_STAGE_THRESHOLD", 8),
+            # Browser-to-browser rooms send every camera to everyone: at most this many cameras.
+            "MESH_MAX_CAMERAS": env_int("MESH_MAX_CAMERAS", 4),
+            # Production opens no room without Janus unless this allows the browser mesh.
+            "ALLOW_MESH_ROOMS": env_bool("ALLOW_MESH_ROOMS", cls.ENV_NAME != "production"),
             # Gifts in the room, in paise: the amounts offered, and the range of one's own amount.
             "GIFT_PRESETS_PAISE": env_json("GIFT_PRESETS_PAISE", [5000, 10000, 20000, 50000]),
             "GIFT_MIN_PAISE": env_int("GIFT_MIN_PAISE", 1000),
@@ -270,10 +298,38 @@ class Config:
             raise ConfigError('ROOM_RATE_LIMITS must be a JSON object such as {"chat": "20 per 10 seconds"}')
         if not isinstance(settings["ICE_SERVERS"], list):
             raise ConfigError("ICE_SERVERS must be a JSON list of RTCIceServer objects")
+        cls.check_media(settings)
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:
             raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):
             raise ConfigError("set both RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET, or neither")
+
+    @staticmethod
+    def check_media(settings):
+        if settings["ROOM_MEDIA"] not in {"auto", "janus", "mesh"}:
+            raise ConfigError("ROOM_MEDIA must be auto, janus or mesh")
+        instances = settings["JANUS_INSTANCES"]
+        if not isinstance(instances, list) or not all(isinstance(item, dict) for item in instances):
+            raise ConfigError(
+                'JANUS_INSTANCES must be a JSON list of {"name", "api", "admin", "public"} objects'
+            )
+        for item in instances:
+            missing = [key for key in ("name", "api", "admin", "public") if not item.get(key)]
+            if missing:
+                raise ConfigError(f"a JANUS_INSTANCES entry lacks {', '.join(missing)}")
+        names = [item["name"] for item in instances]
+        if len(set(names)) != len(names):
+            raise ConfigError("JANUS_INSTANCES names must differ")
+        if instances:
+            for name in ("JANUS_TOKEN_SECRET", "JANUS_ADMIN_SECRET", "JANUS_ADMIN_KEY"):
+                if not settings[name]:
+                    raise ConfigError(f"{name} must be set when JANUS_INSTANCES is")
+        if settings["ROOM_STAGE_THRESHOLD"] < 2:
+            raise ConfigError("ROOM_STAGE_THRESHOLD must be at least 2")
+        if settings["MESH_MAX_CAMERAS"] < 2:
+            raise ConfigError("MESH_MAX_CAMERAS must be at least 2")
+        if not 10 <= settings["JANUS_ROOM_TOKEN_SECONDS"] <= 3600:
+            raise ConfigError("JANUS_ROOM_TOKEN_SECONDS must be between 10 and 3600")
 
 
 class DevelopmentConfig(Config):
@@ -304,6 +360,10 @@ class TestingConfig(Config):
             RAZORPAY_KEY_SECRET=None,
             RAZORPAY_WEBHOOK_SECRET=None,
             RAZORPAY_BASE_URL=None,
+            JANUS_INSTANCES=[],
+            JANUS_TOKEN_SECRET=None,
+            JANUS_ADMIN_SECRET=None,
+            JANUS_ADMIN_KEY=None,
         )
         return settings
 

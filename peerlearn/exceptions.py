@@ -71,3 +71,10 @@ class RateLimited(DomainError):
     def __init__(self, message, *, retry_after=None, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class MediaUnavailable(DomainError):
+    """The room's media server cannot be used right now (or none is configured)."""
+
+    status = 503
+    code = "media_unavailable"

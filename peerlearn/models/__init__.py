@@ -27,7 +27,7 @@ from .recommendation import (
     SimilarSessions,
 )
 from .reminder import ReminderKind, SessionReminder
-from .room import Attendance, ChatMessage, Gift, GiftStatus, RoomRemoval
+from .room import Attendance, ChatMessage, Gift, GiftStatus, MediaMode, MediaRoom, RoomRemoval
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
 
 __all__ = [
@@ -59,6 +59,8 @@ __all__ = [
     "LearnerRecommendations",
     "LearningSession",
     "LedgerEntry",
+    "MediaMode",
+    "MediaRoom",
     "Notification",
     "NotificationKind",
     "NotificationPreference",

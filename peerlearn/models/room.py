@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -61,6 +61,40 @@ class RoomRemoval(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     removed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class MediaMode(enum.StrEnum):
+    JANUS = "janus"  # through a Janus VideoRoom room (an SFU)
+    MESH = "mesh"  # browser to browser, every camera to every participant
+
+
+class MediaRoom(db.Model):
+    """Where a session's room carries its audio and video, chosen when the room first opens.
+
+    With Janus: the instance the room lives on, its VideoRoom room id (not a secret: rooms are
+    private and joining needs a signed, allowed token) and the room secret that moderation
+    needs. ``stage`` rooms let learners publish only when the mentor brings them on stage.
+    """
+
+    __tablename__ = "media_rooms"
+    __table_args__ = (
+        CheckConstraint("mode IN ('janus', 'mesh')", name="mode_valid"),
+        CheckConstraint(
+            "mode = 'mesh' OR (instance IS NOT NULL AND janus_room IS NOT NULL)", name="janus_located"
+        ),
+    )
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("learning_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    mode: Mapped[str] = mapped_column(String(10), nullable=False)
+    stage: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    instance: Mapped[str | None] = mapped_column(String(64))
+    janus_room: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    secret: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # When the Janus room was destroyed (the session ended); a later join re-creates it.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class GiftStatus(enum.StrEnum):

@@ -23,7 +23,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import interactions
+from . import interactions, media
 
 MAX_CHAT_LENGTH = 2000
 CHAT_HISTORY = 200
@@ -80,7 +80,7 @@ def entry_refusal(user, session, now=None):
     if now < opens_at(session):
         minutes = current_app.config["ROOM_OPENS_MINUTES"]
         return PermissionDenied(f"The room opens {minutes} minutes before the start.", code="not_open_yet")
-    return None
+    return media.mode_refusal()
 
 
 def session_for_entry(user, session_id, now=None):
@@ -106,6 +106,9 @@ def start(mentor, session_id, now=None):
         raise Conflict(f"You can start the session from {minutes} minutes before its time.", code="too_early")
     if now >= closes_at(session):
         raise Conflict("This session's time has passed.", code="too_late")
+    refusal = media.mode_refusal()
+    if refusal is not None:
+        raise refusal
     won = db.session.execute(
         update(LearningSession)
         .where(LearningSession.id == session.id, LearningSession.status == SessionStatus.SCHEDULED.value)

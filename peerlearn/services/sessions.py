@@ -25,7 +25,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import avatars, outbox, realtime, room, skills
+from . import avatars, media, outbox, realtime, room, skills
 
 EDITABLE_FIELDS = {
     "title",
@@ -393,6 +393,7 @@ def complete_due_sessions(now=None):
             {"session_id": session_id, "status": "completed"},
             room=realtime.session_room(session_id),
         )
+        media.close(session_id)
     return completed
 
 

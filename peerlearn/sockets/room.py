@@ -17,8 +17,9 @@ from flask import current_app, request
 from flask_socketio import emit, join_room, leave_room
 from redis.exceptions import RedisError
 
-from ..exceptions import DomainError, PermissionDenied
+from ..exceptions import Conflict, DomainError, PermissionDenied
 from ..services import gifts as gift_service
+from ..services import media as media_service
 from ..services import room as room_service
 from ..services.realtime import session_room
 from .auth import authenticated_only, signed_in_user
@@ -108,12 +109,16 @@ def room_event(name, schema, *, limit=None, member=True):
     return decorate
 
 
-def _participant(user, session):
+def _participant(user, session, *, stage):
+    is_mentor = user.id == session.mentor_id
     return {
         "user_id": user.id,
         "name": user.name,
-        "role": "mentor" if user.id == session.mentor_id else "learner",
+        "role": "mentor" if is_mentor else "learner",
         "hand_raised": False,
+        "hand_raised_at": None,
+        # May publish: always the mentor; learners too unless the room is a stage.
+        "on_stage": is_mentor or not stage,
         "audio": False,
         "video": False,
         "screen": False,
@@ -147,12 +152,16 @@ def _drop_socket(session_id, user_id, sid):
     leave_room(member_room(session_id, user_id), sid=sid, namespace="/")
 
 
-@room_event("room:join", {}, limit="join", member=False)
+@room_event("room:join", {"resume": Field(bool, required=False)}, limit="join", member=False)
 def on_join(user, payload):
     session_id = payload["session_id"]
     session = room_service.session_for_entry(user, session_id)
     sid = request.sid
-    participant = _participant(user, session)
+    # The media server's side first: if it refuses, nothing here has changed.
+    media = media_service.join_answer(
+        user, session, closes_at=room_service.closes_at(session), resume=payload.get("resume", False)
+    )
+    participant = _participant(user, session, stage=media["stage"])
     registry = presence()
     replaced = registry.add(session_id, sid, participant)
     if replaced is not None:
@@ -176,7 +185,15 @@ def on_join(user, payload):
         # The same list the page was given, with fresh TURN credentials: the client replaces
         # its own list with this one.
         "ice_servers": room_service.ice_servers(user),
+        "media": media,
     }
+
+
+@room_event("media:token", {}, limit="join")
+def on_media_token(user, payload):
+    """A fresh room token, for a second feed (a screen share) or a reconnection to Janus."""
+    session = room_service.session_for_entry(user, payload["session_id"])
+    return {"room_token": media_service.room_token(user, session)}
 
 
 def _leave(session_id, user_id, sid):
@@ -242,15 +259,19 @@ def on_chat(user, payload):
     return {"message": message}
 
 
+def _announce_hand(session_id, user_id, raised, raised_at):
+    emit(
+        "hand:state",
+        {"session_id": session_id, "user_id": user_id, "raised": raised, "raised_at": raised_at},
+        to=session_room(session_id),
+    )
+
+
 @room_event("hand:set", {"raised": Field(bool)}, limit="hand")
 def on_hand(user, payload):
     session_id = payload["session_id"]
-    presence().set_hand(session_id, user.id, payload["raised"])
-    emit(
-        "hand:state",
-        {"session_id": session_id, "user_id": user.id, "raised": payload["raised"]},
-        to=session_room(session_id),
-    )
+    raised_at = presence().set_hand(session_id, user.id, payload["raised"])
+    _announce_hand(session_id, user.id, payload["raised"], raised_at)
     return {}
 
 
@@ -258,9 +279,27 @@ def on_hand(user, payload):
 def on_media(user, payload):
     session_id = payload["session_id"]
     state = {key: payload[key] for key in ("audio", "video", "screen")}
+    current = _current(session_id, user.id)
+    if (state["audio"] or state["video"] or state["screen"]) and not current.get("on_stage", True):
+        raise PermissionDenied(
+            "Raise your hand: the mentor brings people on stage to speak.", code="not_on_stage"
+        )
+    # Turning the microphone (or camera) back on after the mentor muted it lifts the mute on
+    # the media server too.
+    lifted = {kind: False for kind in ("audio", "video") if state[kind] and current.get(f"held_{kind}")}
+    if lifted:
+        media_service.moderate(session_id, user.id, list(lifted), mute=False)
+        state.update({f"held_{kind}": False for kind in lifted})
     presence().update(session_id, user.id, **state)
     emit("media:state", {"session_id": session_id, "user_id": user.id, **state}, to=session_room(session_id))
     return {}
+
+
+def _current(session_id, user_id):
+    participant = presence().participant(session_id, user_id)
+    if participant is None:
+        raise PermissionDenied("Join the room first.", code="not_in_room")
+    return participant
 
 
 def _mentor_of(user, session_id):
@@ -279,10 +318,69 @@ def _target(session_id, payload):
 
 @room_event("control:mute", {"user_id": Field(int)}, limit="control")
 def on_mute(user, payload):
+    """The mentor mutes someone: the media server stops forwarding their microphone at once, and
+    their page turns it off. They may turn it on again (which lifts the server's mute)."""
+    return _hold(user, payload, "audio", "control:mute")
+
+
+@room_event("control:video", {"user_id": Field(int)}, limit="control")
+def on_stop_video(user, payload):
+    """The mentor stops someone's camera, the same way."""
+    return _hold(user, payload, "video", "control:video")
+
+
+def _hold(user, payload, kind, event):
     session_id = payload["session_id"]
     _mentor_of(user, session_id)
     target = _target(session_id, payload)
-    emit("control:mute", {"session_id": session_id, "by": user.id}, to=member_room(session_id, target))
+    if target == user.id:
+        raise Conflict("Use your own controls for that.", code="cannot_control_self")
+    if media_service.moderate(session_id, target, [kind], mute=True):
+        presence().update(session_id, target, **{f"held_{kind}": True})
+    emit(event, {"session_id": session_id, "by": user.id}, to=member_room(session_id, target))
+    return {}
+
+
+@room_event("stage:set", {"user_id": Field(int), "on_stage": Field(bool)}, limit="control")
+def on_stage(user, payload):
+    """The mentor brings a learner on stage (they may publish; their hand goes down) or back."""
+    session_id, on = payload["session_id"], payload["on_stage"]
+    session = _mentor_of(user, session_id)
+    target = _target(session_id, payload)
+    if target == session.mentor_id:
+        raise Conflict("The mentor is always on stage.", code="mentor_on_stage")
+    people = presence().participants(session_id)
+    if on:
+        room = media_service.room_for(session_id)
+        cap = media_service.stage_cap(room)
+        on_stage_now = sum(1 for p in people if p.get("on_stage") and p["user_id"] != target)
+        if on_stage_now >= cap:
+            raise Conflict(
+                f"The stage holds {cap} people at once. Move someone back first.", code="stage_full"
+            )
+    presence().set_stage(session_id, target, on)
+    # Back in the audience: the media server stops forwarding whatever they still send.
+    media_service.moderate(session_id, target, ["audio", "video", "screen"], mute=not on)
+    emit(
+        "stage:state",
+        {"session_id": session_id, "user_id": target, "on_stage": on},
+        to=session_room(session_id),
+    )
+    if on and any(p["user_id"] == target and p.get("hand_raised") for p in people):
+        presence().set_hand(session_id, target, False)
+        _announce_hand(session_id, target, False, None)
+    return {}
+
+
+@room_event("hand:answer", {"user_id": Field(int)}, limit="control")
+def on_answer(user, payload):
+    """The mentor takes someone's raised hand: it goes down and they are told to go ahead."""
+    session_id = payload["session_id"]
+    _mentor_of(user, session_id)
+    target = _target(session_id, payload)
+    presence().set_hand(session_id, target, False)
+    _announce_hand(session_id, target, False, None)
+    emit("hand:answered", {"session_id": session_id, "by": user.id}, to=member_room(session_id, target))
     return {}
 
 
@@ -292,6 +390,7 @@ def on_remove(user, payload):
     _mentor_of(user, session_id)
     target = payload["user_id"]
     room_service.remove_participant(user, session_id, target)  # also bars a re-join
+    media_service.remove(session_id, target)  # and Janus refuses their tokens from now on
     emit("room:removed", {"session_id": session_id}, to=member_room(session_id, target))
     presence().set_hand(session_id, target, False)
     sid = presence().remove(session_id, target)
@@ -307,12 +406,27 @@ def on_end(user, payload):
     _mentor_of(user, session_id)
     session = room_service.end(user, session_id)
     emit("room:ended", {"session_id": session_id, "status": session.status}, to=session_room(session_id))
+    media_service.close(session_id)
     for user_id, sid in presence().clear(session_id):
         _drop_socket(session_id, user_id, sid)
     return {}
 
 
-HANDLERS = (on_join, on_leave, on_signal, on_chat, on_hand, on_media, on_mute, on_remove, on_end)
+HANDLERS = (
+    on_join,
+    on_media_token,
+    on_leave,
+    on_signal,
+    on_chat,
+    on_hand,
+    on_media,
+    on_mute,
+    on_stop_video,
+    on_stage,
+    on_answer,
+    on_remove,
+    on_end,
+)
 
 
 def register(socketio):

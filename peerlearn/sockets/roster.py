@@ -1,5 +1,9 @@
 """Who is in which live room: one entry per person, holding their current socket and the state
-the others see (name, role, hand, media).
+the others see (name, role, hand, stage, media).
+
+Two things are kept apart from the sockets, so they survive a reload, until changed or the room
+empties: raised hands, in the order they went up (``hand_raised_at``, seconds since the epoch),
+and who the mentor brought on stage.
 
 Two stores with one interface. ``LocalRoster`` keeps it in this process's memory: right for a
 single server process. ``RedisRoster`` keeps it in Redis, so that with a message queue every
@@ -12,6 +16,7 @@ that died (and so can no longer have those sockets) are ignored and cleaned up, 
 import json
 import logging
 import threading
+import time
 import uuid
 
 log = logging.getLogger(__name__)
@@ -23,15 +28,23 @@ class LocalRoster:
     def __init__(self):
         self._lock = threading.Lock()
         self._rooms = {}  # session_id -> {user_id: {"sid": ..., "participant": {...}}}
-        self._hands = {}  # session_id -> user ids with a raised hand
+        self._hands = {}  # session_id -> {user_id: when their hand went up}
+        self._stage = {}  # session_id -> user ids the mentor brought on stage
 
     def add(self, session_id, sid, participant):
         """Make ``sid`` the user's socket in the room; return the sid it replaced, if any.
 
-        The participant's ``hand_raised`` is set from the hand this user left up, if any.
+        The participant's hand is set from the hand this user left up, if any, and ``on_stage``
+        becomes true if the mentor had brought them on stage.
         """
         with self._lock:
-            participant["hand_raised"] = participant["user_id"] in self._hands.get(session_id, ())
+            user_id = participant["user_id"]
+            raised_at = self._hands.get(session_id, {}).get(user_id)
+            participant["hand_raised"] = raised_at is not None
+            participant["hand_raised_at"] = raised_at
+            participant["on_stage"] = bool(participant.get("on_stage")) or user_id in self._stage.get(
+                session_id, ()
+            )
             members = self._rooms.setdefault(session_id, {})
             previous = members.get(participant["user_id"])
             members[participant["user_id"]] = {"sid": sid, "participant": dict(participant)}
@@ -50,6 +63,7 @@ class LocalRoster:
             if not members:
                 self._rooms.pop(session_id, None)
                 self._hands.pop(session_id, None)
+                self._stage.pop(session_id, None)
             return entry["sid"]
 
     def clear(self, session_id):
@@ -57,6 +71,7 @@ class LocalRoster:
         with self._lock:
             members = self._rooms.pop(session_id, {})
             self._hands.pop(session_id, None)
+            self._stage.pop(session_id, None)
         return [(user_id, entry["sid"]) for user_id, entry in members.items()]
 
     def is_member(self, session_id, user_id, sid=None):
@@ -74,18 +89,42 @@ class LocalRoster:
             return dict(entry["participant"])
 
     def set_hand(self, session_id, user_id, raised):
-        """Raise or lower the user's hand, for now and for their next socket in this room."""
+        """Raise or lower the user's hand, for now and for their next socket in this room.
+        Returns when it went up (kept if it was up already), or None once lowered."""
         with self._lock:
-            hands = self._hands.setdefault(session_id, set())
+            hands = self._hands.setdefault(session_id, {})
             if raised:
-                hands.add(user_id)
+                raised_at = hands.setdefault(user_id, time.time())
             else:
-                hands.discard(user_id)
+                hands.pop(user_id, None)
+                raised_at = None
             if not hands:
                 del self._hands[session_id]
             entry = self._rooms.get(session_id, {}).get(user_id)
             if entry is not None:
                 entry["participant"]["hand_raised"] = raised
+                entry["participant"]["hand_raised_at"] = raised_at
+            return raised_at
+
+    def set_stage(self, session_id, user_id, on_stage):
+        """Bring the user on stage or back, for now and for their next socket in this room."""
+        with self._lock:
+            stage = self._stage.setdefault(session_id, set())
+            if on_stage:
+                stage.add(user_id)
+            else:
+                stage.discard(user_id)
+            if not stage:
+                del self._stage[session_id]
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            if entry is not None:
+                entry["participant"]["on_stage"] = on_stage
+
+    def participant(self, session_id, user_id):
+        """One participant's visible state, or None if they are not in the room."""
+        with self._lock:
+            entry = self._rooms.get(session_id, {}).get(user_id)
+            return dict(entry["participant"]) if entry is not None else None
 
     def participants(self, session_id, *, exclude=None):
         with self._lock:
@@ -107,35 +146,57 @@ class LocalRoster:
 
 
 # The scripts work on one room: KEYS[1] its hash (field = user id, value = {"sid", "node",
-# "participant"}), KEYS[2] the set of user ids with a raised hand, kept apart from the sockets so
-# a hand stays up over a reload, until lowered or the room empties.
+# "participant"}), KEYS[2] a sorted set of user ids with a raised hand (score: when it went up)
+# and KEYS[3] the set of user ids on stage, both kept apart from the sockets so they survive a
+# reload, until changed or the room empties.
 _ADD = """
 local entry = cjson.decode(ARGV[2])
-entry['participant']['hand_raised'] = redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1
+local raised_at = redis.call('ZSCORE', KEYS[2], ARGV[1])
+entry['participant']['hand_raised'] = raised_at ~= false
+entry['participant']['hand_raised_at'] = raised_at and tonumber(raised_at) or cjson.null
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then entry['participant']['on_stage'] = true end
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {previous or false, entry['participant']['hand_raised'] and 1 or 0}
+return {previous or false, cjson.encode(entry['participant'])}
 """
 _REMOVE = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return nil end
 if ARGV[2] ~= '' and cjson.decode(current)['sid'] ~= ARGV[2] then return nil end
 redis.call('HDEL', KEYS[1], ARGV[1])
-if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
 return current
 """
 _SET_HAND = """
+local raised_at = false
 if ARGV[2] == '1' then
-  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
+  raised_at = redis.call('ZSCORE', KEYS[2], ARGV[1])
 else
-  redis.call('SREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local entry = cjson.decode(current)
+  entry['participant']['hand_raised'] = ARGV[2] == '1'
+  entry['participant']['hand_raised_at'] = raised_at and tonumber(raised_at) or cjson.null
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
+end
+return raised_at
+"""
+_SET_STAGE = """
+if ARGV[2] == '1' then
+  redis.call('SADD', KEYS[3], ARGV[1])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+else
+  redis.call('SREM', KEYS[3], ARGV[1])
 end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return nil end
 local entry = cjson.decode(current)
-entry['participant']['hand_raised'] = ARGV[2] == '1'
+entry['participant']['on_stage'] = ARGV[2] == '1'
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
 return 1
 """
@@ -150,7 +211,7 @@ return encoded
 """
 _CLEAR = """
 local entries = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return entries
 """
 
@@ -175,6 +236,7 @@ class RedisRoster:
         self._remove = client.register_script(_REMOVE)
         self._update = client.register_script(_UPDATE)
         self._set_hand = client.register_script(_SET_HAND)
+        self._set_stage = client.register_script(_SET_STAGE)
         self._clear = client.register_script(_CLEAR)
 
     # ----- keys and liveness
@@ -183,7 +245,11 @@ class RedisRoster:
         return f"{self._prefix}:room:{session_id}"
 
     def _keys(self, session_id):
-        return [self._room_key(session_id), f"{self._prefix}:hands:{session_id}"]
+        return [
+            self._room_key(session_id),
+            f"{self._prefix}:hands:{session_id}",
+            f"{self._prefix}:stage:{session_id}",
+        ]
 
     def _node_key(self, node):
         return f"{self._prefix}:node:{node}"
@@ -240,10 +306,10 @@ class RedisRoster:
         self._ensure_heartbeat()
         user_id = participant["user_id"]
         entry = json.dumps({"sid": sid, "node": self._node, "participant": participant})
-        previous, hand_raised = self._add(
+        previous, stored = self._add(
             keys=self._keys(session_id), args=[str(user_id), entry, self.ROOM_TTL_SECONDS]
         )
-        participant["hand_raised"] = bool(hand_raised)
+        participant.update(json.loads(stored))
         self._track(sid, (session_id, user_id), True)
         if not previous:
             return None
@@ -290,9 +356,20 @@ class RedisRoster:
         return json.loads(updated)["participant"] if updated is not None else None
 
     def set_hand(self, session_id, user_id, raised):
-        self._set_hand(
-            keys=self._keys(session_id), args=[str(user_id), "1" if raised else "0", self.ROOM_TTL_SECONDS]
+        raised_at = self._set_hand(
+            keys=self._keys(session_id),
+            args=[str(user_id), "1" if raised else "0", self.ROOM_TTL_SECONDS, repr(time.time())],
         )
+        return float(raised_at) if raised_at is not None else None
+
+    def set_stage(self, session_id, user_id, on_stage):
+        self._set_stage(
+            keys=self._keys(session_id), args=[str(user_id), "1" if on_stage else "0", self.ROOM_TTL_SECONDS]
+        )
+
+    def participant(self, session_id, user_id):
+        value = self._redis.hget(self._room_key(session_id), str(user_id))
+        return json.loads(value)["participant"] if value is not None else None
 
     def participants(self, session_id, *, exclude=None):
         return [

@@ -8,7 +8,7 @@ embedded mode (no Redis) the web process runs the very same functions in a backg
 import logging
 
 from ..extensions import db
-from ..services import booking, payments, reminders, session_requests, sessions
+from ..services import booking, media, payments, reminders, session_requests, sessions
 from .email import dispatch_queued
 from .recommendations import rebuild_if_stale
 
@@ -21,6 +21,10 @@ def expire_holds():
 
 def complete_sessions():
     return sessions.complete_due_sessions()
+
+
+def close_media_rooms():
+    return media.close_finished_rooms()
 
 
 def reconcile_payments():
@@ -43,6 +47,7 @@ def expire_requests():
 PERIODIC_JOBS = (
     (expire_holds, "default", 60),
     (complete_sessions, "default", 60),
+    (close_media_rooms, "default", 300),
     (reconcile_payments, "default", 300),
     (send_queued_emails, "emails", 300),
     (send_reminders, "emails", 60),

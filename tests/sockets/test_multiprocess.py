@@ -360,7 +360,8 @@ def test_presence_chat_and_hands_cross_between_servers(deployment, servers, room
 
     # A hand raised on B shows on A; media state from A shows on B.
     assert ana.call("hand:set", {"session_id": sid, "raised": True}) == {"ok": True}
-    assert mentor.inbox.wait_for("hand:state") == {"session_id": sid, "user_id": room["ana"], "raised": True}
+    hand = mentor.inbox.wait_for("hand:state")
+    assert hand == {"session_id": sid, "user_id": room["ana"], "raised": True, "raised_at": hand["raised_at"]}
     media = {"audio": True, "video": True, "screen": False}
     assert mentor.call("media:state", {"session_id": sid, **media}) == {"ok": True}
     assert ana.inbox.wait_for("media:state") == {"session_id": sid, "user_id": room["mentor"], **media}

@@ -112,10 +112,14 @@ def test_mentor_and_learner_join_and_see_each_other(app, room, connect):
         "name": "Meera Mentor",
         "role": "mentor",
         "hand_raised": False,
+        "hand_raised_at": None,
+        "on_stage": True,
         "audio": False,
         "video": False,
         "screen": False,
     }
+    # No Janus configured: browser to browser, and two people are no stage.
+    assert ack["media"] == {"mode": "mesh", "stage": False, "stage_cap": 4}
     assert ack["session"] == {
         "id": session.id,
         "title": session.title,
@@ -214,8 +218,14 @@ def test_hand_and_media_states_are_broadcast(room, connect):
     received(mentor)
 
     assert ana.emit("hand:set", {"session_id": sid, "raised": True}, callback=True) == {"ok": True}
-    state = {"session_id": sid, "user_id": room["ana"].id, "raised": True}
-    assert received(mentor, "hand:state") == [state]
+    (state,) = received(mentor, "hand:state")
+    assert state == {
+        "session_id": sid,
+        "user_id": room["ana"].id,
+        "raised": True,
+        "raised_at": state["raised_at"],
+    }
+    assert isinstance(state["raised_at"], float)
     assert received(ana, "hand:state") == [state]
 
     ana.emit("media:state", {"session_id": sid, "audio": True, "video": False, "screen": True})

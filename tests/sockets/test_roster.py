@@ -85,6 +85,49 @@ def test_state_updates_and_hands_survive_a_reload(make_rosters):
     assert roster.participants(7, exclude=2)[0]["hand_raised"] is False
 
 
+def test_hands_keep_the_order_they_went_up_in(make_rosters, time_machine):
+    roster = make_rosters()
+    for user_id in (1, 2, 3):
+        roster.add(7, f"sid-{user_id}", person(user_id))
+    time_machine.move_to("2026-12-06 10:00:00Z", tick=False)
+    first = roster.set_hand(7, 3, True)
+    time_machine.move_to("2026-12-06 10:00:05Z", tick=False)
+    second = roster.set_hand(7, 1, True)
+    time_machine.move_to("2026-12-06 10:00:09Z", tick=False)
+    # Raising a hand that is up already keeps its place in the queue.
+    assert roster.set_hand(7, 3, True) == first < second
+    queue = sorted((p for p in roster.participants(7) if p["hand_raised"]), key=lambda p: p["hand_raised_at"])
+    assert [p["user_id"] for p in queue] == [3, 1]
+    # Over a reload the place is kept too; lowered, it is gone.
+    roster.remove(7, 3, "sid-3")
+    back = person(3)
+    roster.add(7, "sid-3b", back)
+    assert back["hand_raised_at"] == first
+    assert roster.set_hand(7, 3, False) is None
+    assert roster.participant(7, 3)["hand_raised_at"] is None
+
+
+def test_the_stage_survives_a_reload_and_empties_with_the_room(make_rosters):
+    roster = make_rosters()
+    roster.add(7, "sid-m", {**person(2, "Meera"), "on_stage": True})
+    roster.add(7, "sid-a", {**person(1), "on_stage": False})
+    assert roster.participant(7, 1)["on_stage"] is False
+    roster.set_stage(7, 1, True)
+    assert roster.participant(7, 1)["on_stage"] is True
+    roster.remove(7, 1, "sid-a")
+    again = {**person(1), "on_stage": False}
+    roster.add(7, "sid-a2", again)
+    assert again["on_stage"] is True  # brought on stage, still there after a reload
+    roster.set_stage(7, 1, False)
+    assert roster.participant(7, 1)["on_stage"] is False
+    roster.set_stage(7, 1, True)
+    roster.clear(7)
+    fresh = {**person(1), "on_stage": False}
+    roster.add(7, "sid-a3", fresh)
+    assert fresh["on_stage"] is False
+    assert roster.participant(7, 99) is None
+
+
 def test_an_emptied_room_forgets_its_hands_and_clear_empties_it(make_rosters):
     roster = make_rosters()
     roster.add(7, "sid-a", person(1))

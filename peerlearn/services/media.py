@@ -1,0 +1,394 @@
+"""How a live room carries audio and video, and the media server's side of the room's rules.
+
+Two ways, chosen per room when it first opens and kept for that session:
+
+- ``janus``: every participant sends one stream (with simulcast layers) to a Janus VideoRoom room
+  and receives what they look at. The app creates the room on the least loaded instance, and only
+  the people the room service lets in get the tokens Janus asks for: a core token lasting the
+  session plus its grace, and a room token for one join within a minute, which the app also adds
+  to the room's list of allowed tokens (so a removed person's tokens can be taken back at once).
+- ``mesh``: browser to browser, every camera to everyone; fine for a few people.
+
+Rooms for more people than ROOM_STAGE_THRESHOLD (by confirmed bookings, the mentor included) run
+as a *stage*: learners join with camera and microphone off, and publish only while the mentor has
+them on stage. A mesh room is a stage above MESH_MAX_CAMERAS, so it never carries more cameras.
+
+Janus participant ids ("feeds") are derived from user ids: ``user_id * 10 + 1`` for the camera and
+microphone, ``user_id * 10 + 2`` for a screen share. The room page publishes its camera feed as
+audio first (mid "0") and video second (mid "1"), and a screen share as video (mid "0"), which is
+what moderation addresses.
+"""
+
+import logging
+import secrets
+import time
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..exceptions import Conflict, MediaUnavailable
+from ..extensions import db
+from ..media import tokens
+from ..media.janus import NO_SUCH_ROOM, ROOM_EXISTS, Instance, Janus, JanusError, JanusUnavailable
+from ..models import Booking, BookingStatus, LearningSession, MediaMode, MediaRoom, SessionStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+CAMERA, SCREEN = "camera", "screen"
+FEED_KINDS = {CAMERA: 1, SCREEN: 2}
+FEED_BASE = 10
+# Which mids of which feed carry a kind of media, as the room page publishes them.
+MIDS = {"audio": ((CAMERA, "0"),), "video": ((CAMERA, "1"),), "screen": ((SCREEN, "0"),)}
+# After the room closes (end plus grace), a core token stays valid this long, so nobody is cut
+# off mid-word by the clock.
+CORE_TOKEN_MARGIN = timedelta(minutes=5)
+
+
+def feed_id(user_id, kind=CAMERA):
+    return user_id * FEED_BASE + FEED_KINDS[kind]
+
+
+def feed_owner(feed):
+    """(user_id, kind) of a Janus participant id the app made, or (None, None)."""
+    user_id, code = divmod(int(feed), FEED_BASE)
+    kind = next((name for name, value in FEED_KINDS.items() if value == code), None)
+    return (user_id, kind) if kind else (None, None)
+
+
+# ----- configuration ---------------------------------------------------------------------------
+
+
+def configured_mode():
+    """The mode a room opening now gets: "janus", "mesh", or None when none is allowed (a
+    production install without Janus and without ALLOW_MESH_ROOMS)."""
+    config = current_app.config
+    if config["ROOM_MEDIA"] != "mesh" and config["JANUS_INSTANCES"]:
+        return MediaMode.JANUS.value
+    if config["ALLOW_MESH_ROOMS"]:
+        return MediaMode.MESH.value
+    return None
+
+
+def mode_refusal():
+    """Why no room can open on this install, as a domain error, or None."""
+    if configured_mode() is None:
+        return MediaUnavailable(
+            "Live rooms need the Janus media server, which this site has not configured yet.",
+            code="media_not_configured",
+        )
+    return None
+
+
+def instances():
+    return [Instance.from_config(item) for item in current_app.config["JANUS_INSTANCES"]]
+
+
+def client(instance):
+    config = current_app.config
+    return Janus(
+        instance,
+        token_secret=config["JANUS_TOKEN_SECRET"],
+        admin_secret=config["JANUS_ADMIN_SECRET"],
+        admin_key=config["JANUS_ADMIN_KEY"],
+        timeout=config["JANUS_TIMEOUT_SECONDS"],
+    )
+
+
+def _client_for(name):
+    for instance in instances():
+        if instance.name == name:
+            return client(instance)
+    return None
+
+
+def least_loaded(exclude=()):
+    """The reachable instance with the fewest participants (Janus's own count), or None."""
+    best = None
+    for instance in instances():
+        if instance.name in exclude:
+            continue
+        try:
+            load = client(instance).load()
+        except JanusError as exc:
+            log.warning("Janus %s left out of room placement: %s", instance.name, exc)
+            continue
+        if best is None or load < best[0]:
+            best = (load, instance)
+    return best[1] if best else None
+
+
+# ----- the room's media record ------------------------------------------------------------------
+
+
+def stage_cap(room):
+    """How many people (mentor included) may publish at once in this room."""
+    config = current_app.config
+    if room.mode == MediaMode.MESH.value:
+        return config["MESH_MAX_CAMERAS"]
+    return config["ROOM_STAGE_THRESHOLD"]
+
+
+def expected_people(session_id):
+    """The mentor plus learners holding a confirmed (or attended) booking."""
+    learners = db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.session_id == session_id,
+            Booking.status.in_((BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value)),
+        )
+    )
+    return learners + 1
+
+
+def needs_stage(mode, session_id):
+    config = current_app.config
+    limit = config["MESH_MAX_CAMERAS"] if mode == MediaMode.MESH.value else config["ROOM_STAGE_THRESHOLD"]
+    return expected_people(session_id) > limit
+
+
+def open_room(session):
+    """The session's media record, made the first time anyone enters; with Janus, the VideoRoom
+    room exists on a reachable instance when this returns.
+
+    Safe to call at every join: it creates nothing that exists. A room whose instance is gone (or
+    was taken out of JANUS_INSTANCES) is re-created on another instance; the people in it
+    reconnect to the new one through their next join.
+    """
+    room = db.session.get(MediaRoom, session.id)
+    if room is None:
+        mode = configured_mode()
+        if mode is None:
+            raise mode_refusal()
+        room = MediaRoom(session_id=session.id, mode=mode, stage=needs_stage(mode, session.id))
+        if mode == MediaMode.JANUS.value:
+            _place(room)
+        db.session.add(room)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Someone else opened it at the same moment: theirs is the room.
+            db.session.rollback()
+            room = db.session.get(MediaRoom, session.id)
+    elif not room.stage and needs_stage(room.mode, session.id):
+        # More people booked since it opened; a stage never becomes open again mid-session.
+        room.stage = True
+        db.session.commit()
+    if room.mode == MediaMode.JANUS.value:
+        _ensure_janus_room(room, session)
+    return room
+
+
+def _place(room, exclude=()):
+    instance = least_loaded(exclude=exclude)
+    if instance is None:
+        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.")
+    room.instance = instance.name
+    room.janus_room = secrets.randbelow(2**52 - 1) + 1
+    room.secret = secrets.token_urlsafe(24)
+    room.closed_at = None
+
+
+def _create_janus_room(janus, room, session):
+    config = current_app.config
+    capacity = session.capacity + 1
+    try:
+        janus.create_room(
+            room.janus_room,
+            secret=room.secret,
+            description=f"PeerLearn session {session.id}",
+            # Everyone joins as a possible publisher (a camera feed and a screen feed each).
+            publishers=max(2 * capacity, 4),
+            bitrate=config["JANUS_BITRATE"],
+        )
+    except JanusError as exc:
+        if exc.code != ROOM_EXISTS:
+            raise
+
+
+def _ensure_janus_room(room, session):
+    janus = _client_for(room.instance)
+    try:
+        if janus is None:
+            raise JanusUnavailable(f"instance {room.instance} is no longer configured")
+        if room.closed_at is not None or not janus.room_exists(room.janus_room):
+            _create_janus_room(janus, room, session)
+            if room.closed_at is not None:
+                room.closed_at = None
+                db.session.commit()
+        return
+    except JanusUnavailable as exc:
+        log.warning(
+            "Janus %s is unavailable for session %s (%s); moving the room", room.instance, session.id, exc
+        )
+        gone = room.instance
+    # Its instance is gone: the room starts again on another.
+    _place(room, exclude=(gone,))
+    db.session.commit()
+    try:
+        _create_janus_room(_client_for(room.instance), room, session)
+    except JanusError as exc:
+        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.") from exc
+
+
+def room_for(session_id):
+    return db.session.get(MediaRoom, session_id)
+
+
+# ----- joining ----------------------------------------------------------------------------------
+
+
+def join_answer(user, session, *, closes_at, resume=False):
+    """What a participant's page needs to send and receive media, for the ``room:join`` ack.
+
+    ``closes_at`` is when the room closes (the core token lasts until a little after). A fresh
+    page (not ``resume``) replaces whatever this person left in the Janus room (a reload,
+    another tab): their old feeds are kicked before they join again, so nobody sees a ghost.
+    """
+    room = open_room(session)
+    answer = {"mode": room.mode, "stage": room.stage, "stage_cap": stage_cap(room)}
+    if room.mode == MediaMode.MESH.value:
+        return answer
+    janus = _client_for(room.instance)
+    token = _issue_room_token(janus, room, user.id, kick=not resume)
+    config = current_app.config
+    core_expiry = (closes_at + CORE_TOKEN_MARGIN).timestamp()
+    answer.update(
+        server=janus.instance.public,
+        core_token=tokens.core_token(config["JANUS_TOKEN_SECRET"], core_expiry),
+        room=room.janus_room,
+        room_token=token,
+        feeds={CAMERA: feed_id(user.id, CAMERA), SCREEN: feed_id(user.id, SCREEN)},
+        feed_base=FEED_BASE,
+    )
+    return answer
+
+
+def room_token(user, session):
+    """A fresh room token (for a screen share, or a reconnection to Janus)."""
+    room = room_for(session.id)
+    if room is None or room.mode != MediaMode.JANUS.value:
+        raise Conflict("This room does not use the video server.", code="not_janus")
+    if room.closed_at is not None:
+        open_room(session)
+    return _issue_room_token(_client_for(room.instance), room, user.id, kick=False)
+
+
+def _issue_room_token(janus, room, user_id, *, kick):
+    if janus is None:
+        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.")
+    config = current_app.config
+    expiry = tokens.room_token_expiry(time.time(), config["JANUS_ROOM_TOKEN_SECONDS"])
+    token = tokens.room_token(config["JANUS_TOKEN_SECRET"], room.janus_room, user_id, expiry)
+    bodies = [
+        {
+            "request": "allowed",
+            "room": room.janus_room,
+            "secret": room.secret,
+            "action": "add",
+            "allowed": [token],
+        }
+    ]
+    if kick:
+        bodies += [
+            {"request": "kick", "room": room.janus_room, "secret": room.secret, "id": feed_id(user_id, kind)}
+            for kind in FEED_KINDS
+        ]
+    try:
+        janus.videoroom(*bodies, ignore=(428,))
+    except JanusError as exc:
+        if exc.code == NO_SUCH_ROOM:
+            raise MediaUnavailable("The video room restarted. Join again.", code="media_restarted") from exc
+        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.") from exc
+    return token
+
+
+# ----- the mentor's controls on the media server ------------------------------------------------
+
+
+def _janus_room(session_id):
+    room = room_for(session_id)
+    if room is None or room.mode != MediaMode.JANUS.value or room.closed_at is not None:
+        return None, None
+    return room, _client_for(room.instance)
+
+
+def remove(session_id, user_id):
+    """Cut a removed participant off: their feeds are kicked (their media stops, their
+    subscriptions go dark) and every room token they may still hold is taken back, so Janus
+    refuses them even before the tokens expire."""
+    room, janus = _janus_room(session_id)
+    if janus is None:
+        return False
+    config = current_app.config
+    revoked = tokens.live_room_tokens(
+        config["JANUS_TOKEN_SECRET"],
+        room.janus_room,
+        user_id,
+        time.time(),
+        config["JANUS_ROOM_TOKEN_SECONDS"],
+    )
+    try:
+        janus.allow(room.janus_room, secret=room.secret, remove=revoked)
+        janus.kick(room.janus_room, secret=room.secret, feeds=[feed_id(user_id, kind) for kind in FEED_KINDS])
+    except JanusError:
+        log.warning(
+            "could not remove user %s from the Janus room of session %s", user_id, session_id, exc_info=True
+        )
+        return False
+    return True
+
+
+def moderate(session_id, user_id, kinds, *, mute):
+    """Stop (``mute``) or resume forwarding someone's audio, video and/or screen at Janus.
+    Streams they do not publish are skipped. True if Janus took it."""
+    room, janus = _janus_room(session_id)
+    if janus is None:
+        return False
+    try:
+        for kind in kinds:
+            for feed_kind, mid in MIDS[kind]:
+                janus.moderate(
+                    room.janus_room,
+                    secret=room.secret,
+                    feed=feed_id(user_id, feed_kind),
+                    mids=[mid],
+                    mute=mute,
+                )
+    except JanusError:
+        log.warning("could not moderate user %s in session %s", user_id, session_id, exc_info=True)
+        return False
+    return True
+
+
+def close(session_id, now=None):
+    """The session is over: destroy its Janus room (everyone still in it is dropped)."""
+    room = room_for(session_id)
+    if room is None or room.closed_at is not None:
+        return False
+    if room.mode == MediaMode.JANUS.value:
+        janus = _client_for(room.instance)
+        try:
+            if janus is not None:
+                janus.destroy_room(room.janus_room, secret=room.secret)
+        except JanusError:
+            log.warning(
+                "could not destroy the Janus room of session %s; the sweep retries", session_id, exc_info=True
+            )
+            return False
+    room.closed_at = now or utcnow()
+    db.session.commit()
+    return True
+
+
+def close_finished_rooms(now=None):
+    """Destroy the media rooms of sessions that ended or were cancelled (the periodic sweep)."""
+    finished = db.session.scalars(
+        select(MediaRoom.session_id)
+        .join(LearningSession, LearningSession.id == MediaRoom.session_id)
+        .where(
+            MediaRoom.closed_at.is_(None),
+            LearningSession.status.in_((SessionStatus.COMPLETED.value, SessionStatus.CANCELLED.value)),
+        )
+    ).all()
+    return sum(1 for session_id in finished if close(session_id, now))
