@@ -41,6 +41,7 @@ def serve(host, port, setup):
     app = current_app._get_current_object()
     if setup:
         _prepare_database(app)
+    media = _start_media(app, install=setup)
     url = f"http://{host}:{port}"
     click.echo("")
     click.secho(f"  PeerLearn is running at {url}", fg="green", bold=True)
@@ -49,6 +50,7 @@ def serve(host, port, setup):
         f"jobs: {'inline' if app.config['JOBS_INLINE'] else 'RQ worker'}, "
         f"email: {app.config['MAIL_BACKEND']}"
     )
+    click.echo(f"  room video: {media}")
     if db.session.scalar(select(func.count(User.id)).where(User.email.like("%@peerlearn.local"))):
         click.echo(f"  Demo accounts (password: {DEMO_PASSWORD}):")
         for email, role in DEMO_ACCOUNTS_SUMMARY:
@@ -72,6 +74,31 @@ def serve(host, port, setup):
         use_reloader=False,
         log_output=False,
         **run_options(app.config["SOCKETIO_ASYNC_MODE"]),
+    )
+
+
+def _start_media(app, *, install):
+    """Run a local Janus for group rooms when this app should have one (not configured elsewhere,
+    not opted out with ROOM_MEDIA=mesh); with ``install``, install it first where we may.
+    Returns a line describing the room's media for the start-up banner."""
+    from .media import embedded
+
+    config = app.config
+    if config["ROOM_MEDIA"] == "mesh":
+        return f"browser to browser, up to {config['MESH_MAX_CAMERAS']} cameras (ROOM_MEDIA=mesh)"
+    if config["JANUS_INSTANCES"]:
+        names = ", ".join(item["name"] for item in config["JANUS_INSTANCES"])
+        return f"Janus ({names})"
+    if install and embedded.find_binary(config.get("JANUS_BINARY")) is None:
+        embedded.install(echo=click.echo)
+    local = embedded.start_local_janus(app, echo=click.echo)
+    if local is not None:
+        return f"Janus on this machine ({local.instance.api}, logs in {local.folder / 'janus.log'})"
+    if config["ROOM_MEDIA"] == "janus":
+        raise click.ClickException("ROOM_MEDIA=janus, but Janus is not installed (apt-get install janus).")
+    return (
+        f"browser to browser, up to {config['MESH_MAX_CAMERAS']} cameras "
+        "(install the Debian package janus for group rooms)"
     )
 
 

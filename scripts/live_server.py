@@ -54,6 +54,12 @@ FOREIGN_SETTINGS = (
     "MAIL_SERVER",
     "MAIL_BACKEND",
     "PEERLEARN_ENV",
+    "ROOM_MEDIA",
+    "JANUS_INSTANCES",
+    "JANUS_TOKEN_SECRET",
+    "JANUS_ADMIN_SECRET",
+    "JANUS_ADMIN_KEY",
+    "JANUS_ICE_ENFORCE_LIST",
 )
 
 
@@ -90,10 +96,16 @@ def flask_command():
 
 
 class LiveServer:
-    """One server process on its own temporary instance directory."""
+    """One server process on its own temporary instance directory.
 
-    def __init__(self, startup_timeout=30.0):
+    ``network``: a scripts.netns.PrivateNetwork to run it in (and its local Janus, if it starts
+    one); ``settings``: environment variables for it, such as ROOM_MEDIA.
+    """
+
+    def __init__(self, startup_timeout=30.0, *, network=None, settings=None):
         self.startup_timeout = startup_timeout
+        self.network = network
+        self.settings = dict(settings or {})
         self.port = None
         self.process = None
         self._tempdir = None
@@ -121,15 +133,19 @@ class LiveServer:
             PORT=str(self.port),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.settings)
         return env
 
     def start(self):
         self._tempdir = tempfile.TemporaryDirectory(prefix="peerlearn-live-")
-        self.port = free_port()
+        self.port = free_port() if self.network is None else self.network.call(free_port)
+        command = [*flask_command(), "serve", "--setup", "--host", HOST, "--port", str(self.port)]
+        if self.network is not None:
+            command = self.network.wrap(command)
         try:
             self._log = open(Path(self._tempdir.name) / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
             self.process = subprocess.Popen(
-                [*flask_command(), "serve", "--setup", "--host", HOST, "--port", str(self.port)],
+                command,
                 cwd=REPO_ROOT,
                 env=self.environment(),
                 stdin=subprocess.DEVNULL,
@@ -152,10 +168,10 @@ class LiveServer:
                     f"{self.output()}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310 - our own loopback URL
-                    if response.status == 200:
-                        return
-                    last_problem = f"status {response.status}"
+                status = self.get_status("/healthz")
+                if status == 200:
+                    return
+                last_problem = f"status {status}"
             except (urllib.error.URLError, OSError) as exc:
                 last_problem = str(exc)
             time.sleep(0.2)
@@ -163,6 +179,18 @@ class LiveServer:
             f"/healthz did not answer 200 within {self.startup_timeout:.0f} s ({last_problem}):\n"
             f"{self.output()}"
         )
+
+    def get_status(self, path):
+        """The HTTP status of GET ``path`` (from inside the server's network, if it has one)."""
+
+        def fetch():
+            try:
+                with urllib.request.urlopen(f"{self.url}{path}", timeout=2) as response:  # noqa: S310 - our own loopback URL
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        return fetch() if self.network is None else self.network.call(fetch)
 
     def output(self):
         """What the server printed so far."""

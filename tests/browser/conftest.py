@@ -2,7 +2,14 @@
 
 Every context these fixtures open is watched: a request to any host but 127.0.0.1, a console
 error or an uncaught page error fails the test that caused it.
+
+Where network namespaces are allowed, Playwright's driver, its browsers and the servers all run
+in a private network (scripts/netns.py) that holds only loopback and 127.0.0.2, so the WebRTC of
+the room tests never touches the machine's own address. Room tests need it; they are skipped
+(failed under PEERLEARN_REQUIRE_SERVICES=1) where it can't be made.
 """
+
+import os
 
 import pytest
 
@@ -110,7 +117,30 @@ def pytest_runtest_call(item):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def private_network():
+    """The session's private network, or None where namespaces can't be made here."""
+    from scripts import netns
+
+    if netns.problem() is not None:
+        yield None
+        return
+    network = netns.PrivateNetwork().start()
+    yield network
+    network.stop()
+
+
+@pytest.fixture(scope="session")
+def media_network(private_network):
+    """For tests that make WebRTC connections: the private network, or a skip saying why not."""
+    if private_network is None:
+        from scripts import netns
+
+        unavailable(f"room tests need a private network namespace: {netns.problem()}")
+    return private_network
+
+
+@pytest.fixture(scope="session")
+def browser(private_network):
     if not CHROMIUM.exists():
         unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -119,6 +149,11 @@ def browser():
     except ImportError:
         unavailable("the playwright Python package is not installed (pip install -r requirements-test.txt)")
 
+    if private_network is not None:
+        from playwright._impl._driver import compute_driver_executable
+
+        node, _cli = compute_driver_executable()
+        os.environ["PLAYWRIGHT_NODEJS_PATH"] = private_network.node_wrapper(node)
     playwright = sync_playwright().start()
     try:
         browser = launch_chromium(playwright)
@@ -128,23 +163,51 @@ def browser():
     yield browser
     browser.close()
     playwright.stop()
+    os.environ.pop("PLAYWRIGHT_NODEJS_PATH", None)
 
 
-@pytest.fixture(scope="session")
-def live_server():
+def _serve(network, settings):
     missing = missing_assets()
     if missing:
         unavailable(
             f"front-end assets not built ({', '.join(missing)} missing): "
             "run `make peerlearn/static/dist/.built`"
         )
-    server = LiveServer(startup_timeout=30)
+    server = LiveServer(startup_timeout=30, network=network, settings=settings)
     try:
         server.start()
     except ServerError as exc:
         pytest.fail(f"the live server did not start: {exc}", pytrace=False)
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_server(private_network):
+    """The embedded server with browser-to-browser rooms (ROOM_MEDIA=mesh)."""
+    server = _serve(private_network, {"ROOM_MEDIA": "mesh"})
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def _janus_server(private_network):
+    from peerlearn.media.embedded import find_binary
+
+    if private_network is None or find_binary() is None:
+        yield None
+        return
+    # Its local Janus gathers candidates on 127.0.0.2 only, the private network's one address.
+    server = _serve(private_network, {"ROOM_MEDIA": "janus", "JANUS_ICE_ENFORCE_LIST": "127.0.0.2"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def janus_server(media_network, _janus_server):
+    """The embedded server with its supervised local Janus, in the private network."""
+    if _janus_server is None:
+        unavailable("Janus is not installed (apt-get install janus)")
+    return _janus_server
 
 
 @pytest.fixture

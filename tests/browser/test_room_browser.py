@@ -32,7 +32,7 @@ MEDIA_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def media_browser(browser):
+def media_browser(browser, media_network):
     """A second Chromium from the same Playwright, launched with fake capture devices."""
     media = browser.browser_type.launch(
         executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]

@@ -66,7 +66,7 @@ def write_voice(path, rate=48_000):
 
 
 @pytest.fixture(scope="module")
-def media_browser(browser, tmp_path_factory):
+def media_browser(browser, media_network, tmp_path_factory):
     """A second Chromium from the same Playwright, launched with fake capture devices whose
     microphone plays a voice."""
     voice = tmp_path_factory.mktemp("fake-microphone") / "voice.wav"
