@@ -37,7 +37,7 @@ def problem():
     missing = [tool for tool in ("unshare", "nsenter", "ip") if shutil.which(tool) is None]
     if missing:
         return f"{', '.join(missing)} not found (util-linux and iproute2)"
-    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True, check=False)  # noqa: S607
+    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         return f"network namespaces are not allowed here ({probe.stderr.strip() or 'unshare failed'})"
     return None
@@ -58,8 +58,8 @@ class PrivateNetwork:
         reason = problem()
         if reason:
             raise NamespaceError(reason)
-        self.holder = subprocess.Popen(  # noqa: S603
-            ["unshare", "--net", "--", "sleep", "infinity"],  # noqa: S607
+        self.holder = subprocess.Popen(
+            ["unshare", "--net", "--", "sleep", "infinity"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -73,7 +73,7 @@ class PrivateNetwork:
                 ["ip", "link", "set", "plmedia0", "up"],
                 ["ip", "link", "set", "plmedia1", "up"],
             ):
-                result = subprocess.run(self.wrap(command), capture_output=True, text=True, check=False)  # noqa: S603
+                result = subprocess.run(self.wrap(command), capture_output=True, text=True, check=False)
                 if result.returncode != 0:
                     raise NamespaceError(f"{' '.join(command)} failed: {result.stderr.strip()}")
         except BaseException:
