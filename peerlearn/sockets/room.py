@@ -189,11 +189,12 @@ def on_join(user, payload):
     }
 
 
-@room_event("media:token", {}, limit="join")
+@room_event("media:token", {"replace": Field(bool, required=False)}, limit="join")
 def on_media_token(user, payload):
-    """A fresh room token, for a second feed (a screen share) or a reconnection to Janus."""
+    """A fresh room token, for a second feed (a screen share), a subscription, or a new Janus
+    session after the old one was lost (``replace``: what that session left behind is kicked)."""
     session = room_service.session_for_entry(user, payload["session_id"])
-    return {"room_token": media_service.room_token(user, session)}
+    return {"room_token": media_service.room_token(user, session, replace=payload.get("replace", False))}
 
 
 def _leave(session_id, user_id, sid):

@@ -1,12 +1,13 @@
-// The live room behind the `room` Alpine component: the socket protocol, one Peer per remote
-// participant (a full mesh), local media, stats and speaking detection.
+// The live room behind the `room` Alpine component: the socket protocol (presence, chat, hands,
+// stage, the mentor's controls), local media, and one media transport chosen by the server at
+// join: Janus (sfu.js, an SFU) or browser to browser (mesh.js).
 //
-// RTCPeerConnections and MediaStreams live here, outside Alpine's reactive proxies (their
-// methods refuse a proxied `this`); only plain values are written to the component.
+// RTCPeerConnections and MediaStreams live here and in the transports, outside Alpine's reactive
+// proxies (their methods refuse a proxied `this`); only plain values are written to the component.
 
 import { socketReady } from '../realtime.js';
 import { CaptureError, SpeechMeter, captureDevice, captureLocal, captureScreen, listDevices } from './media.js';
-import { Peer } from './peer.js';
+import { MeshTransport } from './mesh.js';
 
 const ACK_TIMEOUT_MS = 10_000;
 const NOTICE_MS = 6000;
@@ -28,13 +29,6 @@ function clockText(ms) {
   return hours ? `${hours}:${minutes}:${seconds}` : `${minutes}:${seconds}`;
 }
 
-function quality(rtt, loss) {
-  if (rtt == null && loss == null) return '';
-  if ((rtt ?? 0) > 0.6 || (loss ?? 0) > 0.08) return 'poor';
-  if ((rtt ?? 0) > 0.25 || (loss ?? 0) > 0.02) return 'fair';
-  return 'good';
-}
-
 export class RoomEngine {
   constructor(ui, refs) {
     this.ui = ui;
@@ -45,12 +39,14 @@ export class RoomEngine {
     this.iceServers = Array.isArray(config.iceServers) ? config.iceServers : [];
     this.startsAt = parseTime(config.startsAt);
     this.endsAt = parseTime(config.endsAt);
-    this.peers = new Map();
+    this.transport = null;
     this.streams = new Map(); // "<userId>:camera" | "<userId>:screen" -> MediaStream
     this.videos = new Map(); // same keys -> <video>
     this.chatIds = new Set();
     this.localStream = null;
     this.screenStream = null;
+    this.captured = false;
+    this.publishing = false; // on stage: our camera and microphone go out
     this.meter = new SpeechMeter();
     this.listeners = [];
     this.timers = [];
@@ -67,15 +63,10 @@ export class RoomEngine {
     this.setPhase('joining');
     this.tick();
     this.timers.push(setInterval(() => this.tick(), 1000));
-    const [local, socket] = await Promise.all([captureLocal(), socketReady()]);
-    if (this.stopped) {
-      if (local.stream) local.stream.getTracks().forEach((track) => track.stop());
-      return;
-    }
-    this.useLocalStream(local.stream);
-    if (local.problem) this.notice(local.problem, 'warning', true);
     this.refreshDevices();
     if (navigator.mediaDevices) navigator.mediaDevices.ondevicechange = () => this.refreshDevices();
+    const socket = await socketReady();
+    if (this.stopped) return;
     if (!socket) {
       this.setPhase('error', 'Your sign-in has lapsed. Log in again to join the room.');
       return;
@@ -94,10 +85,9 @@ export class RoomEngine {
     this.stopped = true;
     this.timers.forEach(clearInterval);
     this.timers = [];
-    for (const [event, handler] of this.listeners) this.socket.off(event, handler);
+    if (this.socket) for (const [event, handler] of this.listeners) this.socket.off(event, handler);
     this.listeners = [];
-    for (const peer of this.peers.values()) peer.close();
-    this.peers.clear();
+    if (this.transport) this.transport.stop();
     this.stopTracks(this.localStream);
     this.stopTracks(this.screenStream);
     this.screenStream = null;
@@ -106,6 +96,9 @@ export class RoomEngine {
     if (phase) {
       this.ui.participants = [];
       this.ui.sharing = false;
+      this.ui.activeSpeaker = null;
+      this.ui.clock = '';
+      this.ui.clockHint = '';
       this.setPhase(phase, message);
     }
   }
@@ -149,6 +142,10 @@ export class RoomEngine {
     this.listeners.push([event, guarded]);
   }
 
+  emit(event, payload = {}) {
+    if (this.socket && !this.stopped) this.socket.emit(event, { session_id: this.sessionId, ...payload });
+  }
+
   listen() {
     this.on('connect', () => {
       if (this.lostConnection) this.rejoin();
@@ -159,11 +156,9 @@ export class RoomEngine {
       this.notice('Connection lost. Reconnecting…', 'warning');
     });
     this.on('room:participant_joined', ({ participant }) => {
-      const known = participant && this.peers.get(participant.user_id);
-      // They are back on a new page or socket while our connection to them never finished:
-      // whatever it was negotiating went to a page that is gone, so start clean.
-      if (known && known.pc.connectionState !== 'connected') known.reset();
+      if (!participant || participant.user_id === this.selfId) return;
       this.addParticipant(participant);
+      if (this.transport) this.transport.participantJoined(participant);
     });
     this.on('room:participant_left', ({ user_id: userId }) => this.removeParticipant(userId));
     this.on('room:replaced', () =>
@@ -171,12 +166,26 @@ export class RoomEngine {
     );
     this.on('room:removed', () => this.stop('removed', 'The mentor removed you from this session.'));
     this.on('room:ended', () => this.stop('ended', 'This session has ended. Thanks for joining!'));
-    this.on('signal', (message) => this.onSignal(message));
+    this.on('signal', (message) => {
+      if (this.transport) this.transport.onSignal(message);
+    });
     this.on('chat:message', (message) => this.addChat(message));
     this.on('gift:received', ({ gift }) => this.ui.addGift(gift));
-    this.on('hand:state', ({ user_id: userId, raised }) => {
-      if (userId === this.selfId) this.ui.handRaised = raised;
-      else this.update(userId, { hand_raised: raised });
+    this.on('hand:state', ({ user_id: userId, raised, raised_at: raisedAt }) => {
+      if (userId === this.selfId) {
+        this.ui.handRaised = raised;
+        this.ui.handRaisedAt = raised ? raisedAt ?? null : null;
+      } else this.update(userId, { hand_raised: raised, hand_raised_at: raised ? raisedAt ?? null : null });
+    });
+    this.on('hand:answered', () => {
+      this.notice(
+        this.publishing ? 'The mentor is taking your question. Unmute to speak.' : 'The mentor saw your hand.',
+        'success',
+      );
+    });
+    this.on('stage:state', ({ user_id: userId, on_stage: onStage }) => {
+      if (userId === this.selfId) this.setOnStage(onStage, true);
+      else this.update(userId, { on_stage: onStage });
     });
     this.on('media:state', ({ user_id: userId, audio, video, screen }) => {
       if (userId !== this.selfId) this.update(userId, { audio, video, screen });
@@ -184,6 +193,10 @@ export class RoomEngine {
     this.on('control:mute', () => {
       this.setMic(false);
       this.notice('The mentor muted your microphone. Unmute when you want to speak.', 'warning');
+    });
+    this.on('control:video', () => {
+      this.setCam(false);
+      this.notice('The mentor turned your camera off. Turn it on again when you are ready.', 'warning');
     });
     this.on('error', ({ message }) => {
       if (message) this.notice(message, 'error');
@@ -200,35 +213,37 @@ export class RoomEngine {
   }
 
   async join() {
-    const reply = await this.request('room:join');
+    const rejoin = this.joined;
+    const reply = await this.request('room:join', rejoin ? { resume: true } : {});
     if (this.stopped) return false;
     if (!reply.ok) {
       this.setPhase('error', (reply.error && reply.error.message) || 'You could not join the room.');
       return false;
     }
     if (Array.isArray(reply.ice_servers) && reply.ice_servers.length) this.iceServers = reply.ice_servers;
+    const media = reply.media || { mode: 'mesh', stage: false };
     this.ui.self = reply.self;
+    this.ui.mode = media.mode;
+    this.ui.stage = Boolean(media.stage);
+    this.ui.stageCap = media.stage_cap || 0;
     this.ui.handRaised = Boolean(reply.self && reply.self.hand_raised);
+    this.ui.handRaisedAt = (reply.self && reply.self.hand_raised_at) || null;
     for (const message of reply.chat || []) this.addChat(message);
     for (const gift of reply.gifts || []) this.ui.addGift(gift, { announce: false });
-    const present = new Set();
-    for (const participant of reply.participants || []) {
-      present.add(participant.user_id);
-      const known = this.peers.get(participant.user_id);
-      this.addParticipant(participant);
-      // Back after a dropped socket: a working media path gets new ICE credentials and keeps
-      // going; one that was not working starts over. On the first join, a known peer was made
-      // by their offer overtaking this reply: it is being negotiated, so it is left alone.
-      if (!this.joined || !known) continue;
-      if (known.pc.connectionState === 'connected') known.restartIce();
-      else known.reset();
+    const participants = (reply.participants || []).filter((p) => p && p.user_id !== this.selfId);
+    for (const participant of participants) this.addParticipant(participant);
+    const present = new Set(participants.map((p) => p.user_id));
+    for (const entry of [...this.ui.participants]) {
+      if (!present.has(entry.user_id)) this.removeParticipant(entry.user_id);
     }
-    for (const userId of [...this.peers.keys()]) {
-      if (!present.has(userId)) this.removeParticipant(userId);
-    }
-    if (!this.joined) {
-      // A reload: anyone still connected to our previous page must drop that connection.
-      for (const userId of present) this.signal(userId, 'restart', { page: 'new' });
+    await this.setOnStage(Boolean(reply.self && reply.self.on_stage), false);
+    if (this.stopped) return false;
+    if (!this.transport) {
+      this.transport = await this.makeTransport(media);
+      if (!this.transport) return false;
+      await this.startTransport(participants);
+    } else if (this.transport instanceof MeshTransport) {
+      this.transport.start(participants, { rejoin: true });
     }
     this.joined = true;
     this.lostConnection = false;
@@ -237,25 +252,65 @@ export class RoomEngine {
     return true;
   }
 
+  async makeTransport(media) {
+    if (media.mode !== 'janus') return new MeshTransport(this);
+    try {
+      const { JanusTransport } = await import('./sfu.js');
+      return new JanusTransport(this, media);
+    } catch (error) {
+      this.log('sfu load failed', error);
+      this.setPhase('error', 'The room could not load. Reload the page to try again.');
+      return null;
+    }
+  }
+
+  async startTransport(participants) {
+    try {
+      await this.transport.start(participants);
+    } catch (error) {
+      this.log('media start failed', error);
+      this.notice('Video could not start. Check your connection; the room keeps trying.', 'error');
+      if (this.transport.lost) this.transport.lost('start failed');
+    }
+  }
+
   async rejoin() {
     this.notice('Reconnected.', 'success');
     await this.join();
   }
 
-  signal(to, kind, data) {
-    if (this.socket && !this.stopped) this.socket.emit('signal', { session_id: this.sessionId, to, kind, data });
+  // ----- the stage -------------------------------------------------------------------------
+
+  // On stage, our camera and microphone go out (captured now if they were not yet); off stage,
+  // they stop and so does a screen share.
+  async setOnStage(onStage, announce) {
+    this.ui.onStage = onStage;
+    if (this.ui.self) this.ui.self.on_stage = onStage;
+    if (onStage === this.publishing && (this.captured || !onStage)) return;
+    this.publishing = onStage;
+    if (onStage) {
+      if (!this.captured) await this.capture();
+      if (announce) this.notice('You are on stage: others can see and hear you now.', 'success');
+    } else {
+      this.setMic(false);
+      this.setCam(false);
+      if (this.screenStream) this.stopScreen();
+      if (announce) this.notice('You are back in the audience.', 'info');
+    }
+    if (this.transport) await this.transport.publishingChanged();
+    this.sendMediaState();
   }
 
-  onSignal({ from, kind, data }) {
-    if (typeof from !== 'number' || from === this.selfId) return;
-    let peer = this.peers.get(from);
-    if (!peer) {
-      // An offer can overtake the participant_joined event on a busy server; anything else
-      // from someone unknown is left over from a connection that is gone.
-      if (kind !== 'description' || !data || !data.description || data.description.type !== 'offer') return;
-      peer = this.addParticipant({ user_id: from, name: 'Joining…', role: 'learner' });
+  async capture() {
+    this.captured = true;
+    const local = await captureLocal();
+    if (this.stopped) {
+      this.stopTracks(local.stream);
+      return;
     }
-    peer.receive(kind, data);
+    this.useLocalStream(local.stream);
+    if (local.problem) this.notice(local.problem, 'warning', true);
+    this.refreshDevices();
   }
 
   // ----- participants ----------------------------------------------------------------------
@@ -273,22 +328,25 @@ export class RoomEngine {
   }
 
   addParticipant(info) {
-    if (!info || typeof info.user_id !== 'number' || info.user_id === this.selfId) return null;
-    const existing = this.participant(info.user_id);
+    if (!info || typeof info.user_id !== 'number' || info.user_id === this.selfId) return;
     const fields = {
       name: info.name,
       role: info.role,
       hand_raised: Boolean(info.hand_raised),
+      hand_raised_at: info.hand_raised_at ?? null,
+      on_stage: info.on_stage !== false,
       audio: Boolean(info.audio),
       video: Boolean(info.video),
       screen: Boolean(info.screen),
+      held_audio: Boolean(info.held_audio),
+      held_video: Boolean(info.held_video),
     };
-    if (existing) this.update(info.user_id, fields);
+    if (this.participant(info.user_id)) this.update(info.user_id, fields);
     else {
       this.ui.participants.push({
         user_id: info.user_id,
         ...fields,
-        connection: 'new',
+        connection: this.ui.mode === 'janus' ? 'connected' : 'new',
         quality: '',
         speaking: false,
         frames: 0,
@@ -297,28 +355,44 @@ export class RoomEngine {
         screenLive: false,
       });
     }
-    let peer = this.peers.get(info.user_id);
-    if (!peer) {
-      peer = new Peer(this, info.user_id);
-      this.peers.set(info.user_id, peer);
-    }
-    return peer;
   }
 
   removeParticipant(userId) {
-    const peer = this.peers.get(userId);
-    if (peer) peer.close();
-    this.peers.delete(userId);
+    if (this.transport) this.transport.participantLeft(userId);
     for (const kind of ['camera', 'screen']) {
       this.streams.delete(`${userId}:${kind}`);
       this.videos.delete(`${userId}:${kind}`);
     }
     this.meter.unwatch(userId);
+    if (this.ui.activeSpeaker === userId) this.ui.activeSpeaker = null;
     const index = this.ui.participants.findIndex((p) => p.user_id === userId);
     if (index !== -1) this.ui.participants.splice(index, 1);
   }
 
-  // ----- media into and out of peers -------------------------------------------------------
+  // Janus reports who talks; the mesh measures it here (pollSpeech). The active speaker is the
+  // last person who started talking, kept until someone else does.
+  setSpeaking(userId, speaking) {
+    if (userId === this.selfId) return;
+    this.update(userId, { speaking });
+    if (speaking) this.ui.activeSpeaker = userId;
+  }
+
+  setOwnConnection(state) {
+    if (state === 'failed') this.notice('Your video could not reach the server. Retrying…', 'warning');
+  }
+
+  setReceiveState(state) {
+    for (const entry of this.ui.participants) {
+      if (entry.connection !== state) entry.connection = state;
+    }
+  }
+
+  mediaClosed() {
+    // The Janus room was destroyed: the session ended (the socket's room:ended says so too).
+    this.log('media room closed', null);
+  }
+
+  // ----- streams and tiles -----------------------------------------------------------------
 
   useLocalStream(stream) {
     this.localStream = stream;
@@ -338,49 +412,16 @@ export class RoomEngine {
     this.meter.watch('self', stream);
   }
 
-  addLocalTracks(peer, pc) {
-    if (this.localStream) {
-      for (const track of this.localStream.getTracks()) {
-        peer.senders[track.kind] = pc.addTrack(track, this.localStream);
-      }
-    }
-    if (this.screenStream) {
-      peer.senders.screen = pc.addTrack(this.screenStream.getVideoTracks()[0], this.screenStream);
-    }
-  }
-
-  screenStreamId() {
-    return this.screenStream ? this.screenStream.id : null;
-  }
-
-  remoteTrack(peer, event) {
-    const stream = event.streams[0] || new MediaStream([event.track]);
-    const kind = stream.id === peer.remoteScreenId ? 'screen' : 'camera';
-    this.setStream(`${peer.userId}:${kind}`, stream);
-    if (kind === 'screen') this.update(peer.userId, { screenLive: true });
-    else {
-      this.update(peer.userId, { hasVideo: stream.getVideoTracks().length > 0 });
-      if (event.track.kind === 'audio') this.meter.watch(peer.userId, stream);
-    }
-  }
-
-  // Called after each remote description: a description without a screen id ends their share.
-  remoteScreenChanged(peer) {
-    if (peer.remoteScreenId) return;
-    const key = `${peer.userId}:screen`;
-    if (this.streams.has(key)) this.streams.delete(key);
-    this.update(peer.userId, { screenLive: false, screenFrames: 0 });
-  }
-
-  peerState(peer, state) {
-    this.update(peer.userId, { connection: state });
-    if (state !== 'connected') this.update(peer.userId, { quality: '' });
-  }
-
   setStream(key, stream) {
     this.streams.set(key, stream);
     const video = this.videos.get(key);
     if (video && video.isConnected) this.show(video, stream);
+  }
+
+  dropStream(key) {
+    this.streams.delete(key);
+    const video = this.videos.get(key);
+    if (video && video.srcObject) video.srcObject = null;
   }
 
   // Called from the template when a remote tile's <video> appears.
@@ -389,27 +430,33 @@ export class RoomEngine {
     this.videos.set(key, video);
     const stream = this.streams.get(key);
     if (stream) this.show(video, stream);
+    if (this.transport) this.transport.attach(video, userId, kind);
   }
 
   show(video, stream) {
     if (video.srcObject !== stream) video.srcObject = stream;
-    video.play().catch((error) => {
+    this.play(video);
+  }
+
+  play(element) {
+    element.play().catch((error) => {
       if (error.name !== 'NotAllowedError') return;
       // Autoplay with sound needs a click first: play muted until the person allows sound.
-      video.muted = true;
+      element.muted = true;
       this.ui.needsSound = true;
-      video.play().catch(() => {});
+      element.play().catch(() => {});
     });
   }
 
   enableSound() {
     this.ui.needsSound = false;
     this.meter.resume();
-    for (const [key, video] of this.videos) {
-      if (key.endsWith(':camera') && video.isConnected) {
-        video.muted = false;
-        video.play().catch(() => {});
-      }
+    const elements = [...this.videos.entries()].filter(([key]) => key.endsWith(':camera')).map(([, video]) => video);
+    if (this.refs.audioSink) elements.push(...this.refs.audioSink.querySelectorAll('audio'));
+    for (const element of elements) {
+      if (!element.isConnected) continue;
+      element.muted = false;
+      element.play().catch(() => {});
     }
   }
 
@@ -417,17 +464,16 @@ export class RoomEngine {
 
   sendMediaState() {
     if (!this.socket || !this.joined || this.stopped) return;
-    this.socket.emit('media:state', {
-      session_id: this.sessionId,
-      audio: this.ui.mic,
-      video: this.ui.cam,
-      screen: this.ui.sharing,
-    });
+    this.emit('media:state', { audio: this.ui.mic, video: this.ui.cam, screen: this.ui.sharing });
   }
 
   setMic(on) {
     const track = this.localStream && this.localStream.getAudioTracks()[0];
     if (!track) return;
+    if (on && !this.publishing) {
+      this.notice('Raise your hand: the mentor brings people on stage to speak.', 'info');
+      return;
+    }
     track.enabled = on;
     this.ui.mic = on;
     this.sendMediaState();
@@ -436,6 +482,10 @@ export class RoomEngine {
   setCam(on) {
     const track = this.localStream && this.localStream.getVideoTracks()[0];
     if (!track) return;
+    if (on && !this.publishing) {
+      this.notice('Raise your hand: the mentor brings people on stage to speak.', 'info');
+      return;
+    }
     track.enabled = on;
     this.ui.cam = on;
     this.sendMediaState();
@@ -449,8 +499,7 @@ export class RoomEngine {
     }
   }
 
-  // A different microphone or camera: its track replaces the old one on every connection,
-  // without renegotiating.
+  // A different microphone or camera: its track replaces the old one without renegotiating.
   async switchDevice(kind, deviceId) {
     const mediaKind = kind === 'audioinput' ? 'audio' : 'video';
     let stream;
@@ -467,19 +516,14 @@ export class RoomEngine {
     const track = stream.getTracks()[0];
     const local = this.localStream || new MediaStream();
     const old = mediaKind === 'audio' ? local.getAudioTracks()[0] : local.getVideoTracks()[0];
-    track.enabled = old ? old.enabled : true;
+    track.enabled = old ? old.enabled : this.publishing;
     if (old) {
       local.removeTrack(old);
       old.stop();
     }
     local.addTrack(track);
-    // A connection still waiting to add its tracks picks the new one up when it does.
-    for (const peer of this.peers.values()) {
-      if (!peer.tracksAdded) continue;
-      const sender = peer.senders[mediaKind];
-      if (sender) await sender.replaceTrack(track).catch((error) => this.log('replaceTrack failed', error));
-      else peer.senders[mediaKind] = peer.pc.addTrack(track, local);
-    }
+    this.localStream = local;
+    if (this.transport) this.transport.replaceTrack(mediaKind, track);
     this.useLocalStream(local);
     this.sendMediaState();
     this.refreshDevices();
@@ -488,6 +532,10 @@ export class RoomEngine {
   async toggleScreen() {
     if (this.screenStream) {
       this.stopScreen();
+      return;
+    }
+    if (!this.publishing) {
+      this.notice('Raise your hand: the mentor brings people on stage to present.', 'info');
       return;
     }
     let stream;
@@ -505,14 +553,18 @@ export class RoomEngine {
     // The browser's own "Stop sharing" button ends the track.
     track.addEventListener('ended', () => this.stopScreen());
     this.screenStream = stream;
-    // A second video track, so others keep seeing the camera too; each connection renegotiates.
-    for (const peer of this.peers.values()) {
-      if (peer.tracksAdded) peer.senders.screen = peer.pc.addTrack(track, stream);
-    }
     this.ui.sharing = true;
     if (this.refs.screenPreview) {
       this.refs.screenPreview.srcObject = stream;
       this.refs.screenPreview.play().catch(() => {});
+    }
+    try {
+      if (this.transport) await this.transport.startScreen(stream);
+    } catch (error) {
+      this.log('screen share failed', error);
+      this.notice('Your screen could not be shared. Try again.', 'error');
+      this.stopScreen();
+      return;
     }
     this.sendMediaState();
   }
@@ -521,10 +573,7 @@ export class RoomEngine {
     const stream = this.screenStream;
     if (!stream) return;
     this.screenStream = null;
-    for (const peer of this.peers.values()) {
-      if (peer.senders.screen && peer.pc.signalingState !== 'closed') peer.pc.removeTrack(peer.senders.screen);
-      peer.senders.screen = null;
-    }
+    if (this.transport) this.transport.stopScreen();
     this.stopTracks(stream);
     if (this.refs.screenPreview) this.refs.screenPreview.srcObject = null;
     this.ui.sharing = false;
@@ -556,6 +605,7 @@ export class RoomEngine {
       user_id: message.user_id,
       name: message.name,
       body: message.body,
+      created_at: message.created_at,
       time: new Date(parseTime(message.created_at) || Date.now()).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' }),
     });
     if (chat.length > CHAT_KEPT) chat.splice(0, chat.length - CHAT_KEPT);
@@ -572,6 +622,21 @@ export class RoomEngine {
     const reply = await this.request('control:mute', { user_id: userId });
     const entry = this.participant(userId);
     if (reply.ok && entry) this.notice(`Asked ${entry.name} to mute.`, 'success');
+  }
+
+  async stopVideo(userId) {
+    const reply = await this.request('control:video', { user_id: userId });
+    const entry = this.participant(userId);
+    if (reply.ok && entry) this.notice(`Turned off ${entry.name}’s camera.`, 'success');
+  }
+
+  async setStage(userId, onStage) {
+    const reply = await this.request('stage:set', { user_id: userId, on_stage: onStage });
+    if (reply.ok) this.update(userId, { on_stage: onStage });
+  }
+
+  async answerHand(userId) {
+    await this.request('hand:answer', { user_id: userId });
   }
 
   async removeFromRoom(userId) {
@@ -606,57 +671,23 @@ export class RoomEngine {
     }
   }
 
+  // Speaking from the local meters: our own microphone always, others' only in the mesh
+  // (Janus reports who talks).
   pollSpeech() {
     const speaking = this.meter.speaking();
     const selfSpeaking = this.ui.mic && speaking.has('self');
     if (this.ui.speaking !== selfSpeaking) this.ui.speaking = selfSpeaking;
+    if (this.ui.mode === 'janus') return;
     for (const entry of this.ui.participants) {
       const now = entry.audio && speaking.has(entry.user_id);
-      if (entry.speaking !== now) entry.speaking = now;
+      if (entry.speaking !== now) {
+        entry.speaking = now;
+        if (now) this.ui.activeSpeaker = entry.user_id;
+      }
     }
   }
 
-  async pollStats() {
-    for (const peer of this.peers.values()) {
-      if (peer.pc.connectionState === 'closed') continue;
-      let report;
-      try {
-        report = await peer.pc.getStats();
-      } catch {
-        continue;
-      }
-      const frames = new Map();
-      let rtt = null;
-      let lost = 0;
-      let received = 0;
-      report.forEach((stat) => {
-        if (stat.type === 'inbound-rtp') {
-          lost += stat.packetsLost || 0;
-          received += stat.packetsReceived || 0;
-          if (stat.kind === 'video') frames.set(stat.trackIdentifier, stat.framesDecoded || 0);
-        } else if (stat.type === 'candidate-pair' && stat.nominated && stat.state === 'succeeded') {
-          if (typeof stat.currentRoundTripTime === 'number') rtt = stat.currentRoundTripTime;
-        }
-      });
-      // Loss over the last second, not since the call began.
-      let loss = null;
-      if (peer.lastLoss) {
-        const newLost = lost - peer.lastLoss.lost;
-        const newReceived = received - peer.lastLoss.received;
-        if (newLost + newReceived > 0) loss = Math.max(0, newLost) / (newLost + newReceived);
-      }
-      peer.lastLoss = { lost, received };
-      const framesOf = (kind) => {
-        const stream = this.streams.get(`${peer.userId}:${kind}`);
-        const track = stream && stream.getVideoTracks()[0];
-        return track ? frames.get(track.id) || 0 : 0;
-      };
-      const connected = peer.pc.connectionState === 'connected';
-      this.update(peer.userId, {
-        frames: framesOf('camera'),
-        screenFrames: framesOf('screen'),
-        quality: connected ? quality(rtt, loss) : '',
-      });
-    }
+  pollStats() {
+    if (this.transport) this.transport.pollStats();
   }
 }
