@@ -383,18 +383,51 @@ def complete_due_sessions(now=None):
         ).rowcount
         if won:
             room.settle_attendance(session, now)
-            ended.append(session.id)
+            ended.append(session)
         completed += won
     db.session.commit()
-    for session_id in ended:
-        # Anyone still in the room is told, as when the mentor ends it.
-        realtime.emit(
-            "room:ended",
-            {"session_id": session_id, "status": "completed"},
-            room=realtime.session_room(session_id),
-        )
-        media.close(session_id)
+    for session in ended:
+        # Anyone still in the room, or watching a countdown elsewhere, is told, as when the
+        # mentor ends it.
+        announce_completed(session)
     return completed
+
+
+def announce_completed(session):
+    """After a session's completion has committed: tell everyone, and close its media room.
+
+    Every socket still in the session's room gets ``room:ended``; the mentor and everyone who
+    held a seat get ``session:ended`` on their own sockets, so a countdown, a Join button or a
+    "live now" notice on any of their pages turns to "ended". Safe to call twice.
+    """
+    payload = {"session_id": session.id, "status": SessionStatus.COMPLETED.value}
+    realtime.emit("room:ended", payload, room=realtime.session_room(session.id))
+    seated = db.session.scalars(
+        select(Booking.learner_id).where(
+            Booking.session_id == session.id,
+            Booking.status.in_(
+                (BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value, BookingStatus.NO_SHOW.value)
+            ),
+        )
+    ).all()
+    for user_id in {session.mentor_id, *seated}:
+        realtime.emit("session:ended", payload, room=realtime.user_room(user_id))
+    media.close(session.id)
+
+
+def is_over(session, now=None):
+    """Over for everyone: completed or cancelled, or its room has closed (the sweep completes it
+    within a minute). A draft is never over."""
+    if session.status in (SessionStatus.COMPLETED, SessionStatus.CANCELLED):
+        return True
+    if session.status in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
+        return (now or utcnow()) >= room.closes_at(session)
+    return False
+
+
+def is_live_now(session, now=None):
+    """Live, and its room still open: what a "Live now" badge may claim."""
+    return session.status == SessionStatus.LIVE and (now or utcnow()) < room.closes_at(session)
 
 
 def save_cover(mentor, session_id, data):

@@ -1,13 +1,36 @@
-"""The live room over JSON: TURN credentials for participants, and gifts to the mentor."""
+"""The live room over JSON: the mentor going live and ending the session, TURN credentials for
+participants, and gifts to the mentor."""
 
 from flask_login import current_user
 
 from ...services import gifts as gift_service
 from ...services import room as room_service
+from ...services import sessions as session_service
 from . import bp
+from .mentor import mentor_required
 from .responses import ok
 from .serializers_market import checkout as checkout_options
+from .serializers_market import session_detail
 from .utils import api_login_required, json_body
+
+
+@bp.post("/sessions/<int:session_id>/start/")
+@mentor_required
+def start_session(session_id):
+    """The mentor goes live, as the Go live button does; booked learners are told at once."""
+    json_body()  # a body, if any, must still be JSON
+    session = room_service.start(current_user, session_id)
+    return ok(session_detail(session), "You're live. Learners who booked have been told.")
+
+
+@bp.post("/sessions/<int:session_id>/end/")
+@mentor_required
+def end_session(session_id):
+    """The mentor ends the session for everyone, as the room's End for all does."""
+    json_body()
+    session = room_service.end(current_user, session_id)
+    session_service.announce_completed(session)
+    return ok(session_detail(session), "Session ended for everyone.")
 
 
 @bp.get("/sessions/<int:session_id>/ice-servers/")

@@ -5,10 +5,11 @@ from flask_login import current_user, login_required
 
 from ...exceptions import DomainError, NotFound
 from ...extensions import db
-from ...models import LearningSession
+from ...models import LearningSession, utcnow
 from ...payments import get_gateway
 from ...services import gifts as gift_service
 from ...services import room as room_service
+from ...services import sessions as session_service
 from . import bp
 
 
@@ -36,6 +37,10 @@ def room(session_id):
             "startsAt": session.starts_at.isoformat(),
             "endsAt": session.ends_at.isoformat(),
             "status": session.status,
+            # The page keeps its clock on the server's time, whatever the device's clock says.
+            "serverNow": utcnow().isoformat(),
+            # Chat times are shown in the viewer's own timezone (an IANA name).
+            "timezone": current_user.timezone,
             "iceServers": room_service.ice_servers(current_user),
             "detailUrl": url_for("sessions.detail", session_id=session.id),
             "gifts": {
@@ -67,11 +72,14 @@ def start(session_id):
 @login_required
 def end(session_id):
     try:
-        room_service.end(current_user, session_id)
+        session = room_service.end(current_user, session_id)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             abort(404)
         flash(exc.message, "error")
         return redirect(url_for("sessions.room", session_id=session_id))
+    # This form is the room's fallback when its socket can't end the session: the others in
+    # the room are still told, and its media room closes.
+    session_service.announce_completed(session)
     flash("Session ended. Thanks for teaching!", "success")
     return redirect(url_for("sessions.detail", session_id=session_id))
