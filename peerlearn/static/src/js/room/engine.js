@@ -265,6 +265,11 @@ export class RoomEngine {
   }
 
   async startTransport(participants) {
+    // Tiles drawn before the transport existed.
+    for (const [key, video] of this.videos) {
+      const [userId, kind] = key.split(':');
+      this.transport.attach(video, Number(userId), kind);
+    }
     try {
       await this.transport.start(participants);
     } catch (error) {
