@@ -191,3 +191,59 @@ def api_token(client):
         return response.get_json()["data"]["token"]
 
     return login
+
+
+@pytest.fixture(scope="session")
+def janus_binary():
+    from peerlearn.media.embedded import find_binary, library_dir
+
+    binary = find_binary()
+    if binary is None or library_dir() is None:
+        unavailable("Janus is not installed (apt-get install janus)")
+    return binary
+
+
+def start_janus(folder, secrets=None):
+    """A Janus on loopback for API tests (no media flows through it: WebRTC tests run theirs
+    in the private network of tests/browser). ``secrets``: share another instance's."""
+    import json
+    from pathlib import Path
+
+    from peerlearn.media.embedded import LocalJanus, find_binary, library_dir
+
+    if secrets is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "secrets.json").write_text(json.dumps(secrets))
+    return LocalJanus(folder, find_binary(), library_dir()).start()
+
+
+def janus_settings(*locals_):
+    first = locals_[0]
+    return {
+        "JANUS_INSTANCES": [
+            {
+                "name": f"janus-{index}",
+                "api": local.instance.api,
+                "admin": local.instance.admin,
+                "public": local.instance.public,
+            }
+            for index, local in enumerate(locals_, start=1)
+        ],
+        "JANUS_TOKEN_SECRET": first.secrets["token_secret"],
+        "JANUS_ADMIN_SECRET": first.secrets["admin_secret"],
+        "JANUS_ADMIN_KEY": first.secrets["admin_key"],
+    }
+
+
+@pytest.fixture(scope="session")
+def local_janus(janus_binary, tmp_path_factory):
+    local = start_janus(tmp_path_factory.mktemp("janus"))
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def janus_app(app, local_janus):
+    """The test app with rooms on a real (loopback) Janus."""
+    app.config.update(janus_settings(local_janus))
+    return app
