@@ -1,4 +1,5 @@
-"""Template filters and globals: money, times in the viewer's timezone, roles."""
+"""Template filters, tests and globals: money, times in the viewer's timezone, roles, and whether
+a session is live or over right now."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -70,6 +71,11 @@ def device_name(user_agent):
 
 
 def init_app(app):
+    from .services.sessions import is_live_now, is_over
+
+    # `{% if item is live_now %}`: live, and its room still open; `is over`: nobody can join any more.
+    app.jinja_env.tests["live_now"] = is_live_now
+    app.jinja_env.tests["over"] = is_over
     app.jinja_env.filters["device_name"] = device_name
     app.jinja_env.filters["inr"] = format_inr
     app.jinja_env.filters["localtime"] = localtime

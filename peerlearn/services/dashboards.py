@@ -57,6 +57,7 @@ from ..models import (
 )
 from . import room
 from .earnings import EARNING_KINDS
+from .sessions import is_live_now
 
 CHART_WEEKS = 12
 CHART_MONTHS = 12
@@ -377,7 +378,8 @@ def _session_row(session, now):
         "room_closes_at": closes_at,
         # The Go live button: a scheduled session inside its room's window.
         "can_go_live": session.status == SessionStatus.SCHEDULED and opens_at <= now < closes_at,
-        "is_live": session.status == SessionStatus.LIVE,
+        # Live, and its room still open (the sweep completes a session soon after it closes).
+        "is_live": is_live_now(session, now),
     }
 
 

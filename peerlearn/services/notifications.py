@@ -16,9 +16,11 @@ from ..exceptions import Conflict, ValidationError
 from ..extensions import db
 from ..models import (
     TRANSACTIONAL_KINDS,
+    LearningSession,
     Notification,
     NotificationKind,
     NotificationPreference,
+    SessionStatus,
     utcnow,
 )
 from . import mail, outbox
@@ -219,16 +221,109 @@ def notify(user, kind, *, title, body="", url="", data=None, email=None):
     return note, message
 
 
-def notification_json(note):
+# Kinds that invite the user into a session happening now: once the session is over they read as
+# ended, from the session's current status, and no longer link to its room.
+LIVE_INVITATION_KINDS = frozenset({NotificationKind.SESSION_STARTED})
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A notification as the user sees it now. ``live_session_id`` is set while it still invites
+    into a live session (a page may turn it into ``ended_*`` when that session ends)."""
+
+    note: Notification
+    title: str
+    body: str
+    url: str
+    ended: bool = False
+    live_session_id: int | None = None
+    ended_title: str = ""
+    ended_body: str = ""
+    ended_url: str = ""
+
+
+def _invited_session_id(note):
+    if note.kind not in LIVE_INVITATION_KINDS or not isinstance(note.data, dict):
+        return None
+    session_id = note.data.get("session_id")
+    return session_id if isinstance(session_id, int) and not isinstance(session_id, bool) else None
+
+
+def _session_path(session_id):
+    from flask import current_app, has_request_context, url_for
+
+    if has_request_context():
+        return url_for("sessions.detail", session_id=session_id)
+    with current_app.test_request_context():
+        return url_for("sessions.detail", session_id=session_id)
+
+
+def _ended_words(note, session):
+    """(title, body, url) of an invitation whose session is over (or gone)."""
+    if session is None:
+        return note.title, "This session has ended.", ""
+    if session.status == SessionStatus.CANCELLED:
+        return f"Cancelled: {session.title}", f"“{session.title}” was cancelled.", _session_path(session.id)
+    return (
+        f"Ended: {session.title}",
+        f"“{session.title}” with {session.mentor.name} has ended.",
+        _session_path(session.id),
+    )
+
+
+def present(notes, now=None):
+    """``notes`` as their owner should see them now: an invitation to a session that is over
+    (completed, cancelled, or its room closed) reads as ended and links to the session's page.
+    One query for the sessions of the whole list."""
+    from .sessions import is_over
+
+    invited = {_invited_session_id(note) for note in notes} - {None}
+    sessions = {}
+    if invited:
+        sessions = {
+            session.id: session
+            for session in db.session.scalars(select(LearningSession).where(LearningSession.id.in_(invited)))
+        }
+    shown = []
+    for note in notes:
+        session_id = _invited_session_id(note)
+        if session_id is None:
+            shown.append(Shown(note, note.title, note.body, note.url))
+            continue
+        session = sessions.get(session_id)
+        ended_title, ended_body, ended_url = _ended_words(note, session)
+        if session is None or is_over(session, now):
+            shown.append(Shown(note, ended_title, ended_body, ended_url, ended=True))
+        else:
+            shown.append(
+                Shown(
+                    note,
+                    note.title,
+                    note.body,
+                    note.url,
+                    live_session_id=session_id,
+                    ended_title=ended_title,
+                    ended_body=ended_body,
+                    ended_url=ended_url,
+                )
+            )
+    return shown
+
+
+def notification_json(note, shown=None):
+    """The API's and the ``notification`` event's item; ``shown`` (from ``present``) saves the
+    session lookup when a whole list is serialised."""
+    shown = shown or present([note])[0]
     return {
         "id": note.id,
         "kind": note.kind,
-        "title": note.title,
-        "body": note.body,
-        "url": note.url,
+        "title": shown.title,
+        "body": shown.body,
+        "url": shown.url,
         "data": note.data or {},
         "created_at": note.created_at.isoformat(),
         "read": note.read_at is not None,
+        "ended": shown.ended,
     }
 
 

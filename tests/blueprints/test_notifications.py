@@ -239,6 +239,7 @@ def test_api_lists_one_page_with_unread_count_and_filters(client, learner, api_t
         "data": {},
         "created_at": follower.created_at.isoformat(),
         "read": True,
+        "ended": False,
     }
 
     unread = client.get("/api/notifications/?unread=1", headers=headers).get_json()["data"]

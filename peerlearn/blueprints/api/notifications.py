@@ -47,7 +47,7 @@ def list_notifications():
     return ok(
         {
             **paginated(
-                [notifications.notification_json(note) for note in items],
+                [notifications.notification_json(s.note, s) for s in notifications.present(items)],
                 page=page,
                 per_page=per_page,
                 total=total,

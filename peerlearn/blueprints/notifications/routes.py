@@ -44,7 +44,7 @@ def center():
     )
     return render_template(
         "notifications/center.html",
-        items=items,
+        items=notifications.present(items),
         total=total,
         page=page,
         pages=(total + PER_PAGE - 1) // PER_PAGE,

@@ -1,55 +1,93 @@
 // `countdown`: the time left before a session, and whether its room is open now (which shows the
 // Join or Go live button). The server sends its clock with the times, so a device whose clock is
 // off does not open the door early or late.
+//
+// It stops for good, saying so, once the session is over: when the room's closing time passes,
+// when the page was rendered after the session completed or was cancelled (`status`), or when the
+// user's socket hears `session:ended` for this session (the mentor ended it for everyone).
+
+import { onRealtime } from '../realtime.js';
 
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const FINAL_LABELS = { completed: 'Ended', cancelled: 'Cancelled' };
 
-// 2 days 3 h · 3 h 12 min · 12 min · 40 s
+// 2 days 3 h · 3 h 12 min · 12 min · 40 s (never below 0 s)
 export function timeLeft(ms) {
-  if (ms >= DAY) {
-    const days = Math.floor(ms / DAY);
-    const hours = Math.floor((ms % DAY) / HOUR);
+  const left = Math.max(0, ms);
+  if (left >= DAY) {
+    const days = Math.floor(left / DAY);
+    const hours = Math.floor((left % DAY) / HOUR);
     return `${days} day${days === 1 ? '' : 's'}${hours ? ` ${hours} h` : ''}`;
   }
-  if (ms >= HOUR) {
-    const hours = Math.floor(ms / HOUR);
-    const minutes = Math.floor((ms % HOUR) / MINUTE);
+  if (left >= HOUR) {
+    const hours = Math.floor(left / HOUR);
+    const minutes = Math.floor((left % HOUR) / MINUTE);
     return `${hours} h${minutes ? ` ${minutes} min` : ''}`;
   }
-  if (ms >= MINUTE) return `${Math.floor(ms / MINUTE)} min`;
-  return `${Math.max(0, Math.floor(ms / 1000))} s`;
+  if (left >= MINUTE) return `${Math.floor(left / MINUTE)} min`;
+  return `${Math.floor(left / 1000)} s`;
 }
 
-export default function countdown({ now, startsAt, opensAt, closesAt, joinable = false } = {}) {
+export default function countdown({
+  now,
+  startsAt,
+  opensAt,
+  closesAt,
+  joinable = false,
+  sessionId = null,
+  status = 'scheduled',
+} = {}) {
   const skew = now ? Date.parse(now) - Date.now() : 0;
   const starts = Date.parse(startsAt);
   const opens = Date.parse(opensAt);
   const closes = Date.parse(closesAt);
   let timer = null;
+  let unsubscribe = () => {};
 
   return {
     label: '',
     open: false,
+    ended: false,
 
     init() {
+      if (FINAL_LABELS[status]) {
+        this.finish(FINAL_LABELS[status]);
+        return;
+      }
+      if (sessionId !== null) {
+        unsubscribe = onRealtime('session:ended', (event) => {
+          if (event && event.session_id === sessionId) this.finish(FINAL_LABELS.completed);
+        });
+      }
       this.tick();
-      timer = setInterval(() => this.tick(), 1000);
+      if (!this.ended) timer = setInterval(() => this.tick(), 1000);
     },
 
     destroy() {
       clearInterval(timer);
+      unsubscribe();
+    },
+
+    finish(label) {
+      clearInterval(timer);
+      timer = null;
+      this.open = false;
+      this.ended = true;
+      this.label = label;
     },
 
     tick() {
+      if (this.ended) return;
       const at = Date.now() + skew;
-      this.open = Boolean(joinable) && opens <= at && at < closes;
       if (at >= closes) {
-        this.label = 'Ended';
-        clearInterval(timer);
-      } else if (at >= starts) {
-        this.label = 'Started';
+        this.finish(FINAL_LABELS.completed);
+        return;
+      }
+      this.open = Boolean(joinable) && opens <= at;
+      if (at >= starts) {
+        this.label = status === 'live' ? 'Live now' : 'Started';
       } else if (at >= opens) {
         this.label = `Room open · starts in ${timeLeft(starts - at)}`;
       } else {

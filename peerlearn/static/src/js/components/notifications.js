@@ -2,6 +2,8 @@
 // (`notificationCenter`). The server renders the first unread count; after that both follow the
 // user's socket room: `notification` (one new notification) and `notifications:read`
 // ({unread, ids}; ids null when all were marked), which every tab of the user receives.
+// `session:ended` ({session_id}) turns a "live now, join" notice of that session into its ended
+// version: the server words both, from the session's status.
 
 import { csrfToken, getJSON, sendJSON } from '../http.js';
 import { onRealtime, realtimeStatus } from '../realtime.js';
@@ -90,6 +92,7 @@ export function notificationBell() {
       unsubscribe = [
         onRealtime('notification', (note) => this.received(note)),
         onRealtime('notifications:read', (update) => this.readElsewhere(update)),
+        onRealtime('session:ended', (event) => this.sessionEnded(event)),
         onReconnect(() => this.refresh()),
       ];
     },
@@ -128,6 +131,12 @@ export function notificationBell() {
       this.announcement = `New notification: ${note.title}`;
     },
 
+    // A live session the newest notices may invite into has ended: reload them, worded as ended.
+    sessionEnded(event) {
+      const invites = (note) => !note.ended && note.data && note.data.session_id === event?.session_id;
+      if (this.loaded && this.items.some(invites)) this.refresh();
+    },
+
     readElsewhere({ unread, ids }) {
       this.unread = unread;
       this.items = this.items.map((item) => (ids === null || ids.includes(item.id) ? { ...item, read: true } : item));
@@ -158,6 +167,7 @@ export function notificationCenter() {
     read: {},
     allRead: false,
     arrived: 0,
+    endedSessions: {},
 
     init() {
       this.unread = Number(this.$root.dataset.unread) || 0;
@@ -174,11 +184,18 @@ export function notificationCenter() {
           if (ids === null) this.allRead = true;
           else ids.forEach((id) => { this.read[id] = true; });
         }),
+        onRealtime('session:ended', (event) => {
+          if (event && Number.isInteger(event.session_id)) this.endedSessions[event.session_id] = true;
+        }),
       ];
     },
 
     destroy() {
       unsubscribe.forEach((stop) => stop());
+    },
+
+    sessionEnded(sessionId) {
+      return Boolean(this.endedSessions[sessionId]);
     },
 
     isRead(id, readWhenRendered) {
