@@ -392,6 +392,8 @@ class ProductionConfig(Config):
         super().check(settings)
         if len(settings["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if settings["ROOM_MEDIA"] == "janus" and not settings["JANUS_INSTANCES"]:
+            raise ConfigError("ROOM_MEDIA=janus needs JANUS_INSTANCES in production (no local Janus there)")
         if not settings["RAZORPAY_KEY_ID"] and not settings["ALLOW_DEV_GATEWAY"]:
             raise ConfigError(
                 "set RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET in production (or ALLOW_DEV_GATEWAY=true "

@@ -1,5 +1,7 @@
 """Configuration is read when the app is created, and production refuses unsafe settings."""
 
+import json
+
 import pytest
 
 from peerlearn import create_app
@@ -111,3 +113,41 @@ def test_forwarded_headers_are_trusted_only_from_configured_proxies(monkeypatch,
     monkeypatch.setenv("PROXY_COUNT", "1")
     proxied = create_app("testing")
     assert proxied.test_client().get("/dev/outbox", headers=forwarded).status_code == 404
+
+
+def test_media_settings_are_checked(monkeypatch):
+    monkeypatch.setenv("ROOM_MEDIA", "sfu")
+    with pytest.raises(ConfigError, match="ROOM_MEDIA"):
+        create_app("development")
+    monkeypatch.setenv("ROOM_MEDIA", "auto")
+    monkeypatch.setenv("JANUS_INSTANCES", '[{"name": "a", "api": "http://127.0.0.1:8088/janus"}]')
+    with pytest.raises(ConfigError, match="lacks admin, public"):
+        create_app("development")
+    one = {"name": "a", "api": "http://j/janus", "admin": "http://j/admin", "public": "wss://x/janus"}
+    monkeypatch.setenv("JANUS_INSTANCES", json.dumps([one, one]))
+    with pytest.raises(ConfigError, match="names must differ"):
+        create_app("development")
+    monkeypatch.setenv("JANUS_INSTANCES", json.dumps([one]))
+    for name in ("JANUS_TOKEN_SECRET", "JANUS_ADMIN_SECRET", "JANUS_ADMIN_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="JANUS_TOKEN_SECRET must be set"):
+        create_app("development")
+    for name in ("JANUS_TOKEN_SECRET", "JANUS_ADMIN_SECRET", "JANUS_ADMIN_KEY"):
+        monkeypatch.setenv(name, "s" * 32)
+    assert create_app("development").config["JANUS_INSTANCES"] == [one]
+
+
+def test_production_rooms_need_janus_or_an_explicit_mesh(monkeypatch):
+    monkeypatch.setenv("ALLOW_DEV_GATEWAY", "true")
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/peerlearn")
+    monkeypatch.delenv("ALLOW_MESH_ROOMS", raising=False)
+    monkeypatch.delenv("JANUS_INSTANCES", raising=False)
+    monkeypatch.setenv("ROOM_MEDIA", "janus")
+    with pytest.raises(ConfigError, match="ROOM_MEDIA=janus needs JANUS_INSTANCES"):
+        create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
+    monkeypatch.setenv("ROOM_MEDIA", "auto")
+    app = create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
+    assert app.config["ALLOW_MESH_ROOMS"] is False  # rooms refuse to open until Janus is configured
+    monkeypatch.setenv("ALLOW_MESH_ROOMS", "true")
+    assert create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"}).config["ALLOW_MESH_ROOMS"] is True
