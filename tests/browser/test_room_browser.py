@@ -136,8 +136,29 @@ def expect_connected(page):
     expect_frames_flowing(page, tile)
 
 
+def control(page, name):
+    """A button of the room's control bar, by its accessible name."""
+    return page.get_by_role("toolbar", name="Call controls").get_by_role("button", name=name, exact=True)
+
+
+def open_panel(page, name):
+    """Open the Chat, People or Gifts panel (a bottom sheet on a phone), unless it is open."""
+    button = control(page, name)
+    if button.get_attribute("aria-expanded") != "true":
+        button.click()
+    panel = page.get_by_role("region", name=re.compile(rf"^{name}"))
+    expect(panel).to_be_visible()
+    return panel
+
+
+def more_option(page, name):
+    """Click an item of the control bar's More options menu."""
+    control(page, "More options").click()
+    page.get_by_role("group", name="More options").get_by_role("button", name=name, exact=True).click()
+
+
 def send_chat(page, text):
-    page.get_by_role("tab", name=re.compile(r"^Chat")).click()
+    open_panel(page, "Chat")
     page.get_by_role("textbox", name="Message").fill(text)
     page.get_by_role("button", name="Send", exact=True).click()
 
@@ -168,8 +189,8 @@ def test_mentor_and_learner_meet_chat_share_and_reload(media_page):
 
     # The learner shares a screen: the mentor receives it as a second video with its own frames.
     learner_id = remote_tile(mentor).get_attribute("data-peer-id")
-    learner.get_by_role("button", name="Share screen").click()
-    expect(learner.get_by_role("button", name="Stop sharing")).to_be_visible()
+    control(learner, "Share screen").click()
+    expect(control(learner, "Share screen")).to_have_attribute("aria-pressed", "true")
     screen = mentor.locator(f'[data-screen-of="{learner_id}"]')
     expect(screen).to_have_count(1, timeout=MEDIA_TIMEOUT_MS)
     expect_frames_flowing(mentor, screen)
@@ -179,7 +200,8 @@ def test_mentor_and_learner_meet_chat_share_and_reload(media_page):
     assert width > 0
 
     # Stopping the share takes the screen away and leaves the camera.
-    learner.get_by_role("button", name="Stop sharing").click()
+    control(learner, "Share screen").click()
+    expect(control(learner, "Share screen")).to_have_attribute("aria-pressed", "false")
     expect(screen).to_have_count(0, timeout=MEDIA_TIMEOUT_MS)
 
     # A reload mid-session: the learner is back, connected, and listed once.
@@ -189,7 +211,7 @@ def test_mentor_and_learner_meet_chat_share_and_reload(media_page):
     expect(remote_tile(mentor)).to_have_count(1)
     expect(remote_tile(mentor)).to_have_attribute("data-connection", "connected", timeout=MEDIA_TIMEOUT_MS)
     expect_frames_flowing(mentor, remote_tile(mentor))
-    mentor.get_by_role("tab", name=re.compile(r"^People")).click()
+    open_panel(mentor, "People")
     expect(mentor.locator(f'[data-person-id="{learner_id}"]')).to_have_count(1)
     expect(mentor.get_by_test_id("people").get_by_text("(you)")).to_have_count(1)
     # The chat history came back with the reload.
@@ -216,7 +238,7 @@ def test_a_gift_paid_in_the_dev_checkout_reaches_the_mentor_and_the_ledger(media
     learner_name = learner.request.get("/api/profile/").json()["data"]["name"]
 
     # The learner picks ₹200 with a note and pays in the dev checkout's own window.
-    learner.get_by_role("tab", name=re.compile(r"^Gifts")).click()
+    open_panel(learner, "Gifts")
     form = learner.get_by_test_id("gift-form")
     form.get_by_role("button", name="₹200", exact=True).click()
     form.get_by_role("textbox", name="Message (optional)").fill("Thanks for <i>this</i>!")
@@ -229,7 +251,7 @@ def test_a_gift_paid_in_the_dev_checkout_reaches_the_mentor_and_the_ledger(media
         checkout.get_by_role("button", name=re.compile(r"^Pay ")).click()
 
     # It shows up for the mentor, live, with who, how much and the note (as text).
-    mentor.get_by_role("tab", name=re.compile(r"^Gifts")).click()
+    open_panel(mentor, "Gifts")
     gift = mentor.get_by_test_id("gift-log").locator("[data-gift]")
     expect(gift).to_have_count(1, timeout=MEDIA_TIMEOUT_MS)
     expect(gift).to_have_attribute("data-amount-paise", "20000")
@@ -247,5 +269,5 @@ def test_a_gift_paid_in_the_dev_checkout_reaches_the_mentor_and_the_ledger(media
     # A reload brings the gifts back with the room.
     mentor.reload()
     expect(mentor.locator("body")).to_have_attribute("data-room", "joined", timeout=MEDIA_TIMEOUT_MS)
-    mentor.get_by_role("tab", name=re.compile(r"^Gifts")).click()
+    open_panel(mentor, "Gifts")
     expect(mentor.get_by_test_id("gift-log").locator("[data-gift]")).to_have_count(1)

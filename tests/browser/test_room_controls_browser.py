@@ -21,10 +21,13 @@ from tests.browser.test_room_browser import (
     MEDIA_ARGS,
     MEDIA_TIMEOUT_MS,
     book,
+    control,
     create_session_starting_soon,
     enter_room,
     expect_connected,
     log_in,
+    more_option,
+    open_panel,
     remote_tile,
     start,
 )
@@ -148,7 +151,7 @@ def expect_local_track(page, kind, enabled):
 
 
 def person(page, user_id):
-    page.get_by_role("tab", name=re.compile(r"^People")).click()
+    open_panel(page, "People")
     return page.locator(f'[data-person-id="{user_id}"]')
 
 
@@ -168,35 +171,39 @@ def accept_dialogs(page, seen):
 def test_mute_and_camera_off_reach_the_other_side(room):
     mentor, learner, _ = room()
     on_mentor, on_learner = remote_tile(mentor), remote_tile(learner)
-    expect(on_mentor.get_by_text("muted")).to_be_hidden(timeout=MEDIA_TIMEOUT_MS)
+    expect(on_mentor.get_by_label("Muted")).to_be_hidden(timeout=MEDIA_TIMEOUT_MS)
     expect(on_learner.locator(".room-avatar")).to_be_hidden()
 
-    # The learner mutes: their microphone track stops sending sound, the mentor sees "muted".
+    # The learner mutes: their microphone track stops sending sound, the mentor sees them muted.
     expect_local_track(learner, "audio", enabled=True)
-    learner.get_by_role("button", name="Mute", exact=True).click()
-    expect(learner.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed", "true")
+    microphone = control(learner, "Microphone")
+    expect(microphone).to_have_attribute("aria-pressed", "true")
+    microphone.click()
+    expect(microphone).to_have_attribute("aria-pressed", "false")
     expect_local_track(learner, "audio", enabled=False)
-    expect(learner.get_by_test_id("local-tile").get_by_text("muted")).to_be_visible()
-    expect(on_mentor.get_by_text("muted")).to_be_visible()
+    expect(learner.get_by_test_id("local-tile").get_by_label("Muted")).to_be_visible()
+    expect(on_mentor.get_by_label("Muted")).to_be_visible()
 
-    learner.get_by_role("button", name="Unmute").click()
+    microphone.click()
     expect_local_track(learner, "audio", enabled=True)
-    expect(on_mentor.get_by_text("muted")).to_be_hidden()
+    expect(on_mentor.get_by_label("Muted")).to_be_hidden()
 
     # The mentor turns the camera off: the learner sees the mentor's initials instead of video.
     expect_local_track(mentor, "video", enabled=True)
-    mentor.get_by_role("button", name="Camera off").click()
-    expect(mentor.get_by_role("button", name="Camera on")).to_have_attribute("aria-pressed", "true")
+    camera = control(mentor, "Camera")
+    camera.click()
+    expect(camera).to_have_attribute("aria-pressed", "false")
     expect_local_track(mentor, "video", enabled=False)
     expect(mentor.get_by_test_id("local-tile").locator(".room-avatar")).to_be_visible()
     expect(on_learner.locator(".room-avatar")).to_have_text("AR")
     expect(on_learner.locator(".room-avatar")).to_be_visible()
 
-    mentor.get_by_role("button", name="Camera on").click()
+    camera.click()
+    expect(camera).to_have_attribute("aria-pressed", "true")
     expect_local_track(mentor, "video", enabled=True)
     expect(on_learner.locator(".room-avatar")).to_be_hidden()
     # The mentor's sound was never touched.
-    expect(on_learner.get_by_text("muted")).to_be_hidden()
+    expect(on_learner.get_by_label("Muted")).to_be_hidden()
 
 
 def test_raised_hand_shows_everywhere_and_survives_a_reload(room):
@@ -206,15 +213,16 @@ def test_raised_hand_shows_everywhere_and_survives_a_reload(room):
     in_people = person(mentor, learner_id)
     expect(on_mentor.get_by_label("Hand raised")).to_be_hidden()
 
-    learner.get_by_role("button", name="Raise hand").click()
-    expect(learner.get_by_role("button", name="Lower hand")).to_have_attribute("aria-pressed", "true")
+    hand = control(learner, "Raise hand")
+    hand.click()
+    expect(hand).to_have_attribute("aria-pressed", "true")
     expect(on_mentor.get_by_label("Hand raised")).to_be_visible()
     expect(in_people.get_by_label("Hand raised")).to_be_visible()
 
     # A reload keeps the hand up, on both sides.
     learner.reload()
     expect(learner.locator("body")).to_have_attribute("data-room", "joined", timeout=MEDIA_TIMEOUT_MS)
-    expect(learner.get_by_role("button", name="Lower hand")).to_be_visible()
+    expect(hand).to_have_attribute("aria-pressed", "true")
     expect(learner.get_by_test_id("local-tile").get_by_label("Hand raised")).to_be_visible()
     expect_connected(learner)
     expect(on_mentor).to_have_count(1)
@@ -222,15 +230,15 @@ def test_raised_hand_shows_everywhere_and_survives_a_reload(room):
     expect(on_mentor.get_by_label("Hand raised")).to_be_visible()
     expect(in_people.get_by_label("Hand raised")).to_be_visible()
 
-    learner.get_by_role("button", name="Lower hand").click()
-    expect(learner.get_by_role("button", name="Raise hand")).to_have_attribute("aria-pressed", "false")
+    hand.click()
+    expect(hand).to_have_attribute("aria-pressed", "false")
     expect(on_mentor.get_by_label("Hand raised")).to_be_hidden()
     expect(in_people.get_by_label("Hand raised")).to_be_hidden()
 
     # Lowered stays lowered after another reload.
     learner.reload()
     expect(learner.locator("body")).to_have_attribute("data-room", "joined", timeout=MEDIA_TIMEOUT_MS)
-    expect(learner.get_by_role("button", name="Raise hand")).to_be_visible()
+    expect(hand).to_have_attribute("aria-pressed", "false")
     expect(on_mentor).to_have_attribute("data-connection", "connected", timeout=MEDIA_TIMEOUT_MS)
     expect(on_mentor.get_by_label("Hand raised")).to_be_hidden()
 
@@ -241,22 +249,23 @@ def test_mentor_asks_a_learner_to_mute(room):
 
     # Only the mentor has the controls.
     person(learner, user_id_of(mentor))
-    for name in ("Ask to mute", "Remove", "End for all"):
+    control(learner, "More options").click()
+    for name in ("Ask to mute", "Stop video", "Remove", "End for all"):
         expect(learner.get_by_role("button", name=name)).to_have_count(0)
 
     ask = person(mentor, learner_id).get_by_role("button", name="Ask to mute")
     ask.click()
     expect(mentor.get_by_text("Asked Rohan Gupta to mute.")).to_be_visible()
 
-    expect(learner.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(control(learner, "Microphone")).to_have_attribute("aria-pressed", "false")
     expect_local_track(learner, "audio", enabled=False)
     expect(learner.get_by_text("The mentor muted your microphone.")).to_be_visible()
-    expect(remote_tile(mentor).get_by_text("muted")).to_be_visible()
+    expect(remote_tile(mentor).get_by_label("Muted")).to_be_visible()
     expect(ask).to_be_hidden()
 
     # The learner can speak again when they choose to.
-    learner.get_by_role("button", name="Unmute").click()
-    expect(remote_tile(mentor).get_by_text("muted")).to_be_hidden()
+    control(learner, "Microphone").click()
+    expect(remote_tile(mentor).get_by_label("Muted")).to_be_hidden()
     expect(ask).to_be_visible()
 
 
@@ -286,7 +295,7 @@ def test_mentor_ends_the_session_for_everyone(room):
     confirms = []
     accept_dialogs(mentor, confirms)
 
-    mentor.get_by_role("button", name="End for all").click()
+    more_option(mentor, "End for all")
     assert confirms == ["End this session for everyone?"]
 
     expect(learner.get_by_test_id("room-closed")).to_contain_text("This session has ended.")
@@ -319,8 +328,8 @@ def test_speaking_and_connection_quality_show_once_connected(room):
                 timeout=MEDIA_TIMEOUT_MS,
             )
     # Muted, the ring goes out.
-    learner.get_by_role("button", name="Mute", exact=True).click()
-    expect(remote_tile(mentor).get_by_text("muted")).to_be_visible()
+    control(learner, "Microphone").click()
+    expect(remote_tile(mentor).get_by_label("Muted")).to_be_visible()
     expect(remote_tile(mentor)).not_to_have_class(re.compile(r"\bis-speaking\b"))
     expect(learner.get_by_test_id("local-tile")).not_to_have_class(re.compile(r"\bis-speaking\b"))
 
@@ -338,10 +347,11 @@ def test_device_picker_lists_the_fake_devices(room):
     assert len(found["microphones"]) > 1 and all("Fake" in label for label in found["microphones"])
     assert found["cameras"] and all("fake" in label for label in found["cameras"])
 
-    mentor.get_by_role("button", name="Devices").click()
-    microphone = mentor.get_by_role("combobox", name="Microphone")
+    more_option(mentor, "Devices")
+    devices = mentor.get_by_role("dialog", name="Devices")
+    microphone = devices.get_by_role("combobox", name="Microphone")
     expect(microphone.locator("option")).to_have_text(found["microphones"])
-    expect(mentor.get_by_role("combobox", name="Camera").locator("option")).to_have_text(found["cameras"])
+    expect(devices.get_by_role("combobox", name="Camera").locator("option")).to_have_text(found["cameras"])
     # The microphone in use is the one selected.
     in_use = (
         "document.querySelector('[data-testid=\"local-tile\"] video').srcObject.getAudioTracks()[0].label"
@@ -355,8 +365,10 @@ def test_device_picker_lists_the_fake_devices(room):
     mentor.wait_for_function(f"label => {in_use} === label", arg=other)
     expect(microphone.locator("option:checked")).to_have_text(other)
     expect_local_track(mentor, "audio", enabled=True)
-    expect(remote_tile(learner).get_by_text("muted")).to_be_hidden()
+    expect(remote_tile(learner).get_by_label("Muted")).to_be_hidden()
     expect(remote_tile(learner)).to_have_attribute("data-connection", "connected")
+    devices.get_by_role("button", name="Done").click()
+    expect(devices).to_be_hidden()
 
 
 def fits_width(page):
@@ -371,20 +383,26 @@ def test_room_fits_a_phone(room):
     expect(learner.get_by_test_id("local-tile")).to_be_in_viewport()
 
     toolbar = learner.get_by_role("toolbar", name="Call controls")
-    for name in ("Mute", "Camera off", "Share screen", "Raise hand", "Devices"):
+    for name in ("Microphone", "Camera", "Raise hand", "Chat", "People", "Gifts", "More options"):
         button = toolbar.get_by_role("button", name=name, exact=True)
         expect(button).to_be_visible()
         box = button.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{name} sticks out"
-    expect(learner.get_by_role("link", name="Leave")).to_be_visible()
+    leave = toolbar.get_by_role("link", name="Leave")
+    expect(leave).to_be_in_viewport()
 
     # The controls work by touch, and the panels that open still fit.
     toolbar.get_by_role("button", name="Raise hand").tap()
-    expect(toolbar.get_by_role("button", name="Lower hand")).to_be_visible()
-    toolbar.get_by_role("button", name="Devices").tap()
+    expect(toolbar.get_by_role("button", name="Raise hand")).to_have_attribute("aria-pressed", "true")
+    toolbar.get_by_role("button", name="More options").tap()
+    learner.get_by_role("group", name="More options").get_by_role("button", name="Devices").tap()
     expect(learner.get_by_role("combobox", name="Camera")).to_be_visible()
-    learner.get_by_role("tab", name=re.compile(r"^People")).tap()
+    learner.get_by_role("dialog", name="Devices").get_by_role("button", name="Done").tap()
+    toolbar.get_by_role("button", name="People").tap()
     expect(learner.get_by_test_id("people")).to_be_visible()
-    learner.get_by_role("tab", name=re.compile(r"^Chat")).tap()
+    toolbar.get_by_role("button", name="Chat").tap()
     expect(learner.get_by_role("textbox", name="Message")).to_be_visible()
     assert fits_width(learner), "the room scrolls sideways on a phone with its panels open"
+    # The sheet leaves the controls on screen.
+    expect(toolbar.get_by_role("button", name="Microphone")).to_be_in_viewport()
+    expect(leave).to_be_in_viewport()

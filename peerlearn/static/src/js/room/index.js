@@ -1,25 +1,73 @@
-// The `room` Alpine component: the state the room page renders. The WebRTC engine is a separate
-// chunk, imported when a room page starts, so other pages never download it.
+// The `room` Alpine component: the state the live room page renders, and the page's own
+// behaviour (layout, self-view, panels, shortcuts, clock, the mentor's hand queue).
+//
+// The media engine is a separate chunk, imported when a room page starts, so other pages never
+// download it. It writes plain values into the fields marked below and is called through
+// `call()`; everything else here is the page's own.
 
 import { rupees } from './gifts.js';
+import { messageTime, timeFormat } from './ui/chat-time.js';
+import { chime } from './ui/chime.js';
+import { clockOffset, parseTime, roomClock } from './ui/clock.js';
+import { ESCAPE_HELP, SHORTCUTS, isTyping, shortcutFor } from './ui/keys.js';
+import { GRID_PAGE, gridShape, mainTile, paged, roomTiles } from './ui/layout.js';
+import { drag, nextCorner, saveCorner, savedCorner, settle } from './ui/self-view.js';
+
+// Phases in which the room is over for this page: nothing runs any more.
+const CLOSED = new Set(['ended', 'removed', 'replaced', 'error']);
+const NARROW = '(max-width: 639px)';
+const LAYOUT_KEY = 'peerlearn.room.layout';
+const HAND_TOAST_MS = 8000;
+// A filmstrip tile's width plus the gap, and the room its arrows take.
+const STRIP_TILE_PX = { wide: 178, narrow: 118 };
+const STRIP_ARROWS_PX = 88;
+const PANELS = { chat: 'Chat', people: 'People', gifts: 'Gifts' };
+
+function savedLayout(narrow) {
+  try {
+    const layout = window.localStorage.getItem(LAYOUT_KEY);
+    if (layout === 'grid' || layout === 'speaker') return layout;
+  } catch {
+    // No storage: the default below.
+  }
+  return narrow ? 'speaker' : 'grid';
+}
+
+function saveLayout(layout) {
+  try {
+    window.localStorage.setItem(LAYOUT_KEY, layout);
+  } catch {
+    // The choice lasts as long as the page.
+  }
+}
 
 export default function room() {
-  // Kept in this closure, not on the component, so Alpine never wraps it in a reactive proxy.
+  // Kept in this closure, not on the component, so Alpine never wraps them in reactive proxies.
   let engine = null;
   const call = (method, ...args) => (engine ? engine[method](...args) : undefined);
+  let offset = 0;
+  let startsAt = null;
+  let endsAt = null;
+  let chatFormat = null;
+  let clockTimer = null;
+  let narrowQuery = null;
+  let onNarrow = null;
+  let stageObserver = null;
+  let raisedBefore = new Set();
+  let handsPrimed = false;
+  let toastId = 0;
 
   return {
     config: {},
-    phase: 'joining',
+
+    // ----- written by the engine ----------------------------------------------------------
+    phase: 'joining', // joining | joined | ended | removed | replaced | error
     message: '',
     notices: [],
     self: null,
     participants: [],
     chat: [],
     gifts: [],
-    draft: '',
-    sending: false,
-    panel: 'chat',
     unread: 0,
     hasMic: false,
     hasCam: false,
@@ -27,18 +75,62 @@ export default function room() {
     cam: false,
     sharing: false,
     handRaised: false,
+    handRaisedAt: null,
     speaking: false,
     needsSound: false,
     devices: { audioinput: [], videoinput: [] },
     micId: '',
     camId: '',
-    showSettings: false,
-    clock: '',
-    clockHint: '',
+    mode: '', // mesh | janus, once joined
+    stage: false, // only people on stage send media
+    stageCap: 0,
+    onStage: true,
+    activeSpeaker: null,
+
+    // ----- the page's own -----------------------------------------------------------------
+    draft: '',
+    sending: false,
+    panel: '', // the open side panel (a bottom sheet on a phone): chat | people | gifts | ''
+    moreOpen: false,
+    layout: 'grid', // the viewer's choice: grid | speaker
+    autoSpeaker: false, // a new screen share took the stage
+    pinned: null, // a tile key the viewer pinned
+    latestScreen: null,
+    lastSpeaker: null,
+    gridPage: 0,
+    stripPage: 0,
+    stripSize: 4,
+    narrow: false,
+    selfCorner: 'bottom-right',
+    clockText: '',
+    clockNote: '',
+    clockState: '',
+    handToasts: [],
+    handsSeenAt: {}, // user id (or 'self') -> server seconds this page saw the hand go up
+    liveText: '',
+    shortcuts: SHORTCUTS,
+    escapeHelp: ESCAPE_HELP,
 
     async init() {
       document.body.dataset.room = 'joining';
       this.config = JSON.parse(document.getElementById('room-config').textContent);
+      offset = clockOffset(this.config.serverNow);
+      startsAt = parseTime(this.config.startsAt);
+      endsAt = parseTime(this.config.endsAt);
+      chatFormat = timeFormat(this.config.timezone);
+      narrowQuery = window.matchMedia(NARROW);
+      this.narrow = narrowQuery.matches;
+      onNarrow = (event) => {
+        this.narrow = event.matches;
+      };
+      narrowQuery.addEventListener('change', onNarrow);
+      this.layout = savedLayout(this.narrow);
+      this.selfCorner = savedCorner();
+      this.tickClock();
+      clockTimer = setInterval(() => this.tickClock(), 1000);
+      this.watchRoom();
+      this.measureStage();
+
       try {
         const { RoomEngine } = await import('./engine.js');
         engine = new RoomEngine(this, this.$refs);
@@ -53,35 +145,296 @@ export default function room() {
     },
 
     destroy() {
+      this.stopClock();
+      if (narrowQuery) narrowQuery.removeEventListener('change', onNarrow);
+      if (stageObserver) stageObserver.disconnect();
       call('stop');
+    },
+
+    watchRoom() {
+      this.$watch('phase', (phase) => {
+        if (CLOSED.has(phase)) this.closeRoom();
+        // Hands already up when we join are the queue, not news: only later ones get a toast.
+        setTimeout(() => {
+          handsPrimed = this.phase === 'joined';
+        });
+      });
+      this.$watch(
+        () => this.raisedIds,
+        (ids) => this.handsChanged(ids),
+      );
+      this.$watch('handRaised', (raised) => {
+        if (raised) this.handsSeenAt.self = this.serverSeconds();
+        else delete this.handsSeenAt.self;
+      });
+      // A screen share that starts takes the stage, unless the viewer pinned something.
+      this.$watch(
+        () => this.participants.filter((p) => p.screenLive).map((p) => p.user_id).join(','),
+        (now, before) => {
+          const was = new Set((before || '').split(','));
+          const started = now.split(',').filter((id) => id && !was.has(id));
+          if (started.length) {
+            this.latestScreen = `screen:${started[started.length - 1]}`;
+            if (this.view === 'grid') this.autoSpeaker = true;
+          }
+          if (!now) this.autoSpeaker = false;
+        },
+      );
+      this.$watch(
+        () => this.currentSpeaker,
+        (id) => {
+          if (id !== null) this.lastSpeaker = id;
+        },
+      );
+    },
+
+    // The room ended for this page (ended, removed, replaced, error): no clock, no sheets.
+    closeRoom() {
+      this.stopClock();
+      this.panel = '';
+      this.moreOpen = false;
+      this.handToasts = [];
+      for (const name of ['helpDialog', 'devicesDialog']) {
+        const dialog = this.$refs[name];
+        if (dialog && dialog.open) dialog.close();
+      }
+      if (this.message) this.liveText = this.message;
     },
 
     get live() {
       return this.phase === 'joined' || this.phase === 'joining';
     },
 
-    get giftTotal() {
-      return this.gifts.reduce((sum, gift) => sum + gift.amount_paise, 0);
+    // ----- clock --------------------------------------------------------------------------
+
+    serverNow() {
+      return Date.now() + offset;
     },
 
-    rupees,
+    serverSeconds() {
+      return this.serverNow() / 1000;
+    },
 
-    // From the join reply, `gift:received` or the sender's own verification: each gift once.
-    addGift(gift, { announce = true } = {}) {
-      if (!gift || this.gifts.some((known) => known.id === gift.id)) return;
-      this.gifts.push(gift);
-      if (announce) {
-        const who = gift.sender_id === this.config.userId ? 'You' : gift.sender_name;
-        call('notice', `${who} sent a ${rupees(gift.amount_paise)} gift${gift.message ? `: “${gift.message}”` : '.'}`, 'success');
+    tickClock() {
+      if (CLOSED.has(this.phase)) {
+        this.stopClock();
+        return;
       }
+      const clock = roomClock(this.serverNow(), startsAt, endsAt);
+      this.clockText = clock.time;
+      this.clockNote = clock.note;
+      this.clockState = clock.state;
     },
+
+    stopClock() {
+      clearInterval(clockTimer);
+      clockTimer = null;
+      this.clockText = '';
+      this.clockNote = '';
+      this.clockState = '';
+    },
+
+    // ----- tiles and layout ---------------------------------------------------------------
+
+    get tiles() {
+      return roomTiles(this.participants, this.stage);
+    },
+
+    get view() {
+      if (this.layout === 'speaker' || this.autoSpeaker) return 'speaker';
+      return this.pinned && this.tiles.some((tile) => tile.key === this.pinned) ? 'speaker' : 'grid';
+    },
+
+    get currentSpeaker() {
+      if (this.activeSpeaker !== null && this.activeSpeaker !== undefined) return this.activeSpeaker;
+      const talking = this.participants.find((p) => p.speaking);
+      return talking ? talking.user_id : null;
+    },
+
+    get mainTile() {
+      if (this.view !== 'speaker') return null;
+      return mainTile(this.tiles, { pinned: this.pinned, screen: this.latestScreen, speaker: this.lastSpeaker });
+    },
+
+    get stageTiles() {
+      const main = this.mainTile;
+      return main ? [main] : [];
+    },
+
+    get strip() {
+      const main = this.mainTile;
+      const rest = main ? this.tiles.filter((tile) => tile.key !== main.key) : [];
+      return paged(rest, this.stripPage, this.stripSize);
+    },
+
+    get grid() {
+      const size = this.narrow ? GRID_PAGE.narrow : GRID_PAGE.wide;
+      return paged(this.view === 'grid' ? this.tiles : [], this.gridPage, size);
+    },
+
+    get gridStyle() {
+      const { cols, rows } = gridShape(this.grid.items.length, this.narrow);
+      return `--cols: ${cols}; --rows: ${rows}`;
+    },
+
+    // How many filmstrip tiles fit the stage's width.
+    measureStage() {
+      const area = this.$refs.stage;
+      if (!area || typeof ResizeObserver !== 'function') return;
+      stageObserver = new ResizeObserver(([entry]) => {
+        const tile = this.narrow ? STRIP_TILE_PX.narrow : STRIP_TILE_PX.wide;
+        const size = Math.max(1, Math.floor((entry.contentRect.width - STRIP_ARROWS_PX) / tile));
+        if (size !== this.stripSize) this.stripSize = size;
+      });
+      stageObserver.observe(area);
+    },
+
+    setLayout(layout) {
+      this.layout = layout;
+      this.autoSpeaker = false;
+      if (layout === 'grid') this.pinned = null;
+      saveLayout(layout);
+      this.announce(layout === 'grid' ? 'Grid layout' : 'Speaker layout');
+    },
+
+    toggleLayout() {
+      this.setLayout(this.view === 'speaker' ? 'grid' : 'speaker');
+    },
+
+    togglePin(key) {
+      this.pinned = this.pinned === key ? null : key;
+      this.announce(this.pinned ? 'Pinned to the main view' : 'Unpinned');
+    },
+
+    announce(text) {
+      // The same words twice must still be read out: clear first, then set on the next frame.
+      this.liveText = '';
+      this.$nextTick(() => {
+        this.liveText = text;
+      });
+    },
+
+    // ----- self-view ----------------------------------------------------------------------
+
+    get showSelf() {
+      return this.live && (!this.stage || this.onStage);
+    },
+
+    startDrag(event) {
+      if (event.button !== 0 || event.target.closest('button')) return;
+      event.preventDefault();
+      drag(event, this.$refs.selfView, this.$refs.stage, (corner, from) => this.placeSelf(corner, from));
+    },
+
+    placeSelf(corner, from = null) {
+      this.selfCorner = corner;
+      saveCorner(corner);
+      this.$nextTick(() => settle(this.$refs.selfView, from));
+    },
+
+    moveSelf() {
+      const corner = nextCorner(this.selfCorner);
+      this.placeSelf(corner, this.$refs.selfView.getBoundingClientRect());
+      this.announce(`Your video is in the ${corner.replace('-', ' ')} corner`);
+    },
+
+    // ----- people and hands ---------------------------------------------------------------
 
     get peopleCount() {
       return this.participants.length + 1;
     },
 
-    get raisedHands() {
-      return this.participants.filter((p) => p.hand_raised).length + (this.handRaised ? 1 : 0);
+    // The mentor first; in a stage room, the people on stage before the audience.
+    get peopleRows() {
+      const rank = (p) => (p.role === 'mentor' ? 0 : 1) + (this.stage && !p.on_stage ? 2 : 0);
+      return [...this.participants].sort((a, b) => rank(a) - rank(b));
+    },
+
+    get onStageCount() {
+      return this.participants.filter((p) => p.on_stage).length + (this.onStage ? 1 : 0);
+    },
+
+    get stageFull() {
+      return this.stageCap > 0 && this.onStageCount >= this.stageCap;
+    },
+
+    get canPublish() {
+      return !this.stage || this.onStage;
+    },
+
+    get raisedIds() {
+      return this.participants
+        .filter((p) => p.hand_raised)
+        .map((p) => p.user_id)
+        .join(',');
+    },
+
+    // Raised hands in the order they went up: the server's time when it sent one, else when
+    // this page first saw the hand.
+    get handQueue() {
+      const seen = (key, at) => (typeof at === 'number' ? at : this.handsSeenAt[key] ?? Number.MAX_VALUE);
+      const queue = this.participants
+        .filter((p) => p.hand_raised)
+        .map((p) => ({ id: p.user_id, name: p.name, p, mine: false, at: seen(p.user_id, p.hand_raised_at) }));
+      if (this.handRaised && this.self) {
+        queue.push({ id: this.self.user_id, name: this.self.name, p: this.self, mine: true, at: seen('self', this.handRaisedAt) });
+      }
+      return queue.sort((a, b) => a.at - b.at || a.id - b.id);
+    },
+
+    handsChanged(ids) {
+      const raised = new Set(ids ? ids.split(',').map(Number) : []);
+      for (const key of Object.keys(this.handsSeenAt)) {
+        if (key !== 'self' && !raised.has(Number(key))) delete this.handsSeenAt[key];
+      }
+      this.handToasts = this.handToasts.filter((toast) => raised.has(toast.userId));
+      for (const userId of raised) {
+        if (raisedBefore.has(userId)) continue;
+        this.handsSeenAt[userId] = this.serverSeconds();
+        if (handsPrimed && this.config.isMentor && this.phase === 'joined') this.announceHand(userId);
+      }
+      raisedBefore = raised;
+    },
+
+    announceHand(userId) {
+      const person = this.participants.find((p) => p.user_id === userId);
+      if (!person) return;
+      const id = ++toastId;
+      this.handToasts.push({ id, userId, name: person.name });
+      chime();
+      setTimeout(() => this.dropHandToast(id), HAND_TOAST_MS);
+    },
+
+    dropHandToast(id) {
+      this.handToasts = this.handToasts.filter((toast) => toast.id !== id);
+    },
+
+    answerHand(userId) {
+      return call('answerHand', userId);
+    },
+
+    setStage(p, on) {
+      return call('setStage', p.user_id, on);
+    },
+
+    askToMute(p) {
+      return call('askToMute', p.user_id);
+    },
+
+    stopVideo(p) {
+      return call('stopVideo', p.user_id);
+    },
+
+    removeFromRoom(p) {
+      if (window.confirm(`Remove ${p.name} from this session? They won't be able to come back.`)) {
+        return call('removeFromRoom', p.user_id);
+      }
+      return undefined;
+    },
+
+    endForAll() {
+      if (window.confirm('End this session for everyone?')) return call('endForAll');
+      return undefined;
     },
 
     initials(name) {
@@ -103,25 +456,31 @@ export default function room() {
       call('attach', video, userId, kind);
     },
 
-    showPanel(name) {
-      this.panel = name;
-      if (name === 'chat') this.unread = 0;
-    },
+    // ----- own controls -------------------------------------------------------------------
 
     toggleMic() {
-      call('setMic', !this.mic);
+      if (!this.canPublish) return this.offStage();
+      if (this.hasMic) call('setMic', !this.mic);
+      return undefined;
     },
 
     toggleCam() {
-      call('setCam', !this.cam);
+      if (!this.canPublish) return this.offStage();
+      if (this.hasCam) call('setCam', !this.cam);
+      return undefined;
     },
 
     toggleScreen() {
+      if (!this.canPublish) return this.offStage();
       return call('toggleScreen');
     },
 
     toggleHand() {
       return call('setHand', !this.handRaised);
+    },
+
+    offStage() {
+      call('notice', 'Raise your hand to speak: the mentor brings people on stage.', 'info');
     },
 
     pickDevice(kind, deviceId) {
@@ -137,6 +496,115 @@ export default function room() {
       call('dismiss', id);
     },
 
+    // ----- panels, menu, dialogs ----------------------------------------------------------
+
+    get panelTitle() {
+      return PANELS[this.panel] || '';
+    },
+
+    openPanel(name) {
+      this.panel = name;
+      this.moreOpen = false;
+      if (name === 'chat') this.unread = 0;
+      this.$nextTick(() => {
+        // On a phone the keyboard would cover the sheet: focus the heading, not the text box.
+        const target = name === 'chat' && !this.narrow ? this.$refs.messageInput : document.getElementById(`room-${name}-title`);
+        if (target) target.focus({ preventScroll: true });
+      });
+    },
+
+    closePanel(returnFocus = false) {
+      const was = this.panel;
+      this.panel = '';
+      if (returnFocus && was && this.$refs[`${was}Button`]) this.$refs[`${was}Button`].focus();
+    },
+
+    togglePanel(name) {
+      if (this.panel === name) this.closePanel();
+      else this.openPanel(name);
+    },
+
+    toggleChat() {
+      this.togglePanel('chat');
+    },
+
+    togglePeople() {
+      this.togglePanel('people');
+    },
+
+    toggleGifts() {
+      this.togglePanel('gifts');
+    },
+
+    toggleMore() {
+      if (this.moreOpen) {
+        this.closeMore();
+        return;
+      }
+      this.moreOpen = true;
+      this.$nextTick(() => {
+        const first = [...this.$refs.moreMenu.querySelectorAll('button')].find((button) => button.offsetParent);
+        if (first) first.focus();
+      });
+    },
+
+    closeMore(returnFocus = false) {
+      if (!this.moreOpen) return;
+      this.moreOpen = false;
+      if (returnFocus) this.$refs.moreButton.focus();
+    },
+
+    openDialog(name) {
+      this.closeMore();
+      const dialog = this.$refs[name];
+      if (dialog && !dialog.open) dialog.showModal();
+    },
+
+    openHelp() {
+      this.openDialog('helpDialog');
+    },
+
+    // Shortcuts work anywhere on the page except while typing; Esc closes the menu or panel.
+    onKey(event) {
+      if (!this.live || event.defaultPrevented) return;
+      // An open dialog handles its own keys (Esc closes it).
+      if (document.querySelector('dialog[open]')) return;
+      if (event.key === 'Escape') {
+        if (this.moreOpen) this.closeMore(true);
+        else if (this.panel) this.closePanel(true);
+        return;
+      }
+      if (isTyping(event.target)) return;
+      const shortcut = shortcutFor(event);
+      if (!shortcut) return;
+      event.preventDefault();
+      this[shortcut.action]();
+    },
+
+    // Arrow keys move along the control bar, as in any toolbar.
+    toolbarKey(event) {
+      const keys = ['ArrowLeft', 'ArrowRight', 'Home', 'End'];
+      if (!keys.includes(event.key) || !event.target.matches('[data-toolbar-item]')) return;
+      const items = [...event.currentTarget.querySelectorAll('[data-toolbar-item]')].filter(
+        (item) => item.offsetParent && !item.disabled,
+      );
+      const at = items.indexOf(event.target);
+      const next = {
+        ArrowLeft: items[(at - 1 + items.length) % items.length],
+        ArrowRight: items[(at + 1) % items.length],
+        Home: items[0],
+        End: items[items.length - 1],
+      }[event.key];
+      event.preventDefault();
+      if (next) next.focus();
+    },
+
+    // ----- chat and gifts -----------------------------------------------------------------
+
+    chatTime(message) {
+      return messageTime(chatFormat, message);
+    },
+
     async sendChat() {
       const body = this.draft.trim();
       if (!body || this.sending || !engine) return;
@@ -148,20 +616,20 @@ export default function room() {
       }
     },
 
-    askToMute(p) {
-      return call('askToMute', p.user_id);
+    get giftTotal() {
+      return this.gifts.reduce((sum, gift) => sum + gift.amount_paise, 0);
     },
 
-    removeFromRoom(p) {
-      if (window.confirm(`Remove ${p.name} from this session? They won't be able to come back.`)) {
-        return call('removeFromRoom', p.user_id);
+    rupees,
+
+    // From the join reply, `gift:received` or the sender's own verification: each gift once.
+    addGift(gift, { announce = true } = {}) {
+      if (!gift || this.gifts.some((known) => known.id === gift.id)) return;
+      this.gifts.push(gift);
+      if (announce) {
+        const who = gift.sender_id === this.config.userId ? 'You' : gift.sender_name;
+        call('notice', `${who} sent a ${rupees(gift.amount_paise)} gift${gift.message ? `: “${gift.message}”` : '.'}`, 'success');
       }
-      return undefined;
-    },
-
-    endForAll() {
-      if (window.confirm('End this session for everyone?')) return call('endForAll');
-      return undefined;
     },
   };
 }
