@@ -12,9 +12,9 @@ from wtforms.validators import Optional
 from ...exceptions import DomainError
 from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import Booking, BookingStatus, LearningSession, Role, SessionStatus, utcnow
+from ...models import Booking, BookingStatus, LearningSession, MediaMode, Role, SessionStatus, utcnow
 from ...security import role_required
-from ...services import avatars
+from ...services import avatars, media
 from ...services import sessions as session_service
 from ...services.accounts import rupees_to_paise
 from . import bp
@@ -140,6 +140,14 @@ def _cover_bytes(form):
     return data
 
 
+def _mesh_cameras():
+    """How many cameras a room carries when this site's rooms are browser to browser, else None
+    (with Janus a room carries everyone's camera, so the form has nothing to warn about)."""
+    if media.configured_mode() == MediaMode.MESH:
+        return current_app.config["MESH_MAX_CAMERAS"]
+    return None
+
+
 def _render_form(form, session=None, *, status=200, problems=(), locked=False, booked=0):
     return render_template(
         "sessions/form.html",
@@ -148,6 +156,7 @@ def _render_form(form, session=None, *, status=200, problems=(), locked=False, b
         problems=list(problems),
         price_locked=locked,
         booked=booked,
+        mesh_cameras=_mesh_cameras(),
         now=utcnow(),
     ), status
 

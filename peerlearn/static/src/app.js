@@ -11,6 +11,7 @@ import flash from './js/components/flash.js';
 import navMenu from './js/components/nav-menu.js';
 import { notificationBell, notificationCenter } from './js/components/notifications.js';
 import passwordField from './js/components/password-field.js';
+import seatWarning from './js/components/seat-warning.js';
 import tagInput from './js/components/tag-input.js';
 import { connectRealtime } from './js/realtime.js';
 import giftForm, { giftReturn } from './js/room/gifts.js';
@@ -34,6 +35,7 @@ if (!window.Alpine) {
   Alpine.data('notificationCenter', notificationCenter);
   Alpine.data('dashboardChart', dashboardChart);
   Alpine.data('countdown', countdown);
+  Alpine.data('seatWarning', seatWarning);
 
   connectRealtime();
   Alpine.start();

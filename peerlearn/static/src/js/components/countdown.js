@@ -86,8 +86,10 @@ export default function countdown({
         return;
       }
       this.open = Boolean(joinable) && opens <= at;
-      if (at >= starts) {
-        this.label = status === 'live' ? 'Live now' : 'Started';
+      if (status === 'live') {
+        this.label = 'Live now';
+      } else if (at >= starts) {
+        this.label = 'Started';
       } else if (at >= opens) {
         this.label = `Room open · starts in ${timeLeft(starts - at)}`;
       } else {
