@@ -324,8 +324,8 @@ class Config:
             for name in ("JANUS_TOKEN_SECRET", "JANUS_ADMIN_SECRET", "JANUS_ADMIN_KEY"):
                 if not settings[name]:
                     raise ConfigError(f"{name} must be set when JANUS_INSTANCES is")
-        if settings["ROOM_STAGE_THRESHOLD"] < 2:
-            raise ConfigError("ROOM_STAGE_THRESHOLD must be at least 2")
+        if settings["ROOM_STAGE_THRESHOLD"] < 1:
+            raise ConfigError("ROOM_STAGE_THRESHOLD must be at least 1 (1: every room is a stage)")
         if settings["MESH_MAX_CAMERAS"] < 2:
             raise ConfigError("MESH_MAX_CAMERAS must be at least 2")
         if not 10 <= settings["JANUS_ROOM_TOKEN_SECONDS"] <= 3600:

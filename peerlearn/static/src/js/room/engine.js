@@ -220,6 +220,8 @@ export class RoomEngine {
       this.setPhase('error', (reply.error && reply.error.message) || 'You could not join the room.');
       return false;
     }
+    // Where "time to first picture" starts for anyone measuring the room.
+    if (!rejoin && typeof performance.mark === 'function') performance.mark('room:joined');
     if (Array.isArray(reply.ice_servers) && reply.ice_servers.length) this.iceServers = reply.ice_servers;
     const media = reply.media || { mode: 'mesh', stage: false };
     this.ui.self = reply.self;

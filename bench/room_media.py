@@ -1,0 +1,376 @@
+"""Room media: one mentor teaching N learners through Janus, and the same through the browser
+mesh, side by side on this machine.
+
+    .venv/bin/python bench/room_media.py [--learners 8] [--steps 1,2,4,8] [--seconds 15]
+        [--settle 10] [--rejoins 2] [--modes janus,mesh]
+
+Everything runs inside a private network namespace (scripts/netns.py: loopback plus
+127.0.0.2), so no ICE candidate or packet uses the machine's own address: the embedded server
+(`flask serve --setup`, as `make run`; for Janus its own supervised local Janus, pinned to
+127.0.0.2), Playwright's driver and Debian's Chromium with fake camera and microphone.
+
+Setup per mode: a fresh server; a free session live now with ``--learners`` booked learners,
+seeded into its database; every room is a stage (ROOM_STAGE_THRESHOLD=1 for Janus,
+MESH_MAX_CAMERAS=2 for the mesh), so only the mentor publishes and every learner is a pure
+subscriber. The mentor enters first; learners enter one at a time, and each one's time from
+joining the room (the page's `room:joined` mark, set when the join is acknowledged) to the
+first decoded frame of the mentor's video is recorded (requestVideoFrameCallback). At each step
+of ``--steps`` learners, once all of them decode frames and ``--settle`` seconds have let the
+encoders and congestion control ramp up, a ``--seconds`` window measures:
+
+- the mentor's upload: bytes sent by all of the mentor's RTCPeerConnections (outbound-rtp,
+  audio + video), in kbit/s;
+- the frames each learner decoded from the mentor's video (fps, min over learners);
+- CPU of the Janus process and of the app server process (from /proc), and load average.
+
+After the last step each learner reloads the page ``--rejoins`` times for more join-to-frame
+samples. Then: the mentor's upload per step for both modes (target: Janus flat, <= 1.2 x one
+stream, where one stream is the mesh with one learner), Janus CPU per forwarded stream (target
+<= 1 % of a core), join-to-first-frame p50/p95 (target p95 <= 2 s), app CPU against N, and an
+extrapolation to 50 seats.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import roomkit
+from playwright._impl._driver import compute_driver_executable
+from playwright.sync_api import sync_playwright
+
+from scripts import netns
+from scripts.live_server import CHROMIUM, CHROMIUM_ARGS, LiveServer, browser_setup_problem
+
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
+PASSWORD = roomkit.PASSWORD
+TIMEOUT_MS = 60_000
+
+# In every page: remember each RTCPeerConnection, and when each remote tile shows its first
+# frame (relative to the page's time origin).
+INSTRUMENT = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+  window.__firstFrame = {};
+  const watched = new WeakSet();
+  const watch = (video) => {
+    if (watched.has(video) || !video.requestVideoFrameCallback) return;
+    watched.add(video);
+    const wait = () => video.requestVideoFrameCallback((now) => {
+      const tile = video.closest('[data-peer-id]');
+      const id = tile && tile.dataset.peerId;
+      if (id && !(id in window.__firstFrame)) window.__firstFrame[id] = now;
+      else wait();
+    });
+    wait();
+  };
+  setInterval(() => document.querySelectorAll('video').forEach(watch), 20);
+})();
+"""
+
+OUTBOUND = """
+async () => {
+  let bytes = 0;
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    const report = await pc.getStats();
+    report.forEach((s) => { if (s.type === 'outbound-rtp') bytes += s.bytesSent || 0; });
+  }
+  return bytes;
+}
+"""
+
+DECODED = """
+async (peer) => {
+  let frames = 0;
+  const tile = document.querySelector(`[data-peer-id="${peer}"] video`);
+  const track = tile && tile.srcObject && tile.srcObject.getVideoTracks()[0];
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed' || !track) continue;
+    const report = await pc.getStats();
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video' && s.trackIdentifier === track.id) frames += s.framesDecoded || 0;
+    });
+  }
+  return frames;
+}
+"""
+
+
+def seed(instance_dir, learners):
+    """A mentor, ``learners`` learners and a free session live now, in the server's database."""
+    from peerlearn import create_app
+    from peerlearn.extensions import db
+    from peerlearn.models import LearningSession, User, utcnow
+    from peerlearn.services import booking as booking_service
+    from peerlearn.services import room as room_service
+    from peerlearn.services.passwords import hash_password
+
+    url = f"sqlite:///{Path(instance_dir) / 'peerlearn.sqlite3'}"
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {}, "LOG_LEVEL": "WARNING"}
+    )
+    with app.app_context():
+        password_hash = hash_password(PASSWORD)
+        now = utcnow()
+
+        def person(email, name, role):
+            user = User(email=email, name=name, role=role, password_hash=password_hash, email_verified_at=now)
+            db.session.add(user)
+            return user
+
+        mentor = person("mentor@bench.test", "Bench Mentor", "mentor")
+        people = [person(f"learner{i}@bench.test", f"Learner {i}", "learner") for i in range(1, learners + 1)]
+        db.session.flush()
+        session = LearningSession(
+            mentor_id=mentor.id,
+            title="Room media bench",
+            description="",
+            category="Programming",
+            level="all",
+            language="English",
+            starts_at=now + timedelta(minutes=10),
+            duration_minutes=120,
+            capacity=max(learners, 1),
+            price_paise=0,
+            status="scheduled",
+            published_at=now,
+        )
+        db.session.add(session)
+        db.session.commit()
+        for learner in people:
+            booking, _ = booking_service.book(session.id, learner)
+            assert booking.status == "confirmed", booking.status
+        room_service.start(mentor, session.id)
+        result = (session.id, mentor.id, [p.email for p in people])
+        db.session.remove()
+        db.engine.dispose()
+    return result
+
+
+def janus_pid(server):
+    marker = str(Path(server.instance_dir) / "janus" / "janus.jcfg")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if command.startswith(("janus ", "/usr/bin/janus ")) and marker in command:
+            return int(entry.name)
+    return None
+
+
+class Room:
+    def __init__(self, browser, server, session_id):
+        self.browser = browser
+        self.server = server
+        self.session_id = session_id
+        self.contexts = []
+
+    def enter(self, email):
+        context = self.browser.new_context(
+            base_url=self.server.url,
+            permissions=["camera", "microphone"],
+            viewport={"width": 1280, "height": 800},
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(INSTRUMENT)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.goto("/auth/login")
+        page.locator("#email").fill(email)
+        page.locator("#password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+        self.open(page)
+        return page
+
+    def open(self, page):
+        page.goto(f"/sessions/{self.session_id}/room")
+        page.wait_for_function("document.body.dataset.room === 'joined'", timeout=TIMEOUT_MS)
+
+    def close(self):
+        for context in self.contexts:
+            context.close()
+
+
+def first_frame_seconds(page, peer):
+    """Seconds from the room:joined mark to the first frame of ``peer``'s tile."""
+    page.wait_for_function(f"() => '{peer}' in window.__firstFrame", timeout=TIMEOUT_MS)
+    return page.evaluate(
+        f"""() => {{
+          const mark = performance.getEntriesByName('room:joined')[0];
+          return (window.__firstFrame['{peer}'] - (mark ? mark.startTime : 0)) / 1000;
+        }}"""
+    )
+
+
+def measure(mentor, learners, mentor_id, server, janus, seconds):
+    def cpu(pid):
+        return roomkit.cpu_seconds(pid) if pid else 0.0
+
+    bytes0 = mentor.evaluate(OUTBOUND)
+    frames0 = [page.evaluate(DECODED, mentor_id) for page in learners]
+    janus0, app0, start = cpu(janus), cpu(server.pid), time.monotonic()
+    time.sleep(seconds)
+    bytes1 = mentor.evaluate(OUTBOUND)
+    frames1 = [page.evaluate(DECODED, mentor_id) for page in learners]
+    elapsed = time.monotonic() - start
+    return {
+        "upload_kbps": (bytes1 - bytes0) * 8 / elapsed / 1000,
+        "min_fps": min((b - a) / elapsed for a, b in zip(frames0, frames1, strict=True)) if learners else 0,
+        "janus_cpu": (cpu(janus) - janus0) / elapsed * 100,
+        "app_cpu": (cpu(server.pid) - app0) / elapsed * 100,
+        "load": os.getloadavg()[0],
+    }
+
+
+def run_mode(playwright, network, mode, args):
+    settings = {"ROOM_MEDIA": mode, "ROOM_STAGE_THRESHOLD": "1", "MESH_MAX_CAMERAS": "2"}
+    if mode == "janus":
+        settings["JANUS_ICE_ENFORCE_LIST"] = netns.JANUS_ADDRESS
+    server = LiveServer(startup_timeout=60, network=network, settings=settings)
+    server.start()
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
+    )
+    try:
+        session_id, mentor_id, emails = seed(server.instance_dir, args.learners)
+        janus = janus_pid(server) if mode == "janus" else None
+        if mode == "janus" and janus is None:
+            raise SystemExit("the server did not start a local Janus: is the Debian package janus installed?")
+        room = Room(browser, server, session_id)
+        mentor = room.enter("mentor@bench.test")
+        mentor.wait_for_function("window.__pcs !== undefined")
+        learners, joins, rows = [], [], []
+        for count, email in enumerate(emails, start=1):
+            page = room.enter(email)
+            learners.append(page)
+            joins.append(first_frame_seconds(page, mentor_id))
+            if count in args.steps:
+                time.sleep(args.settle)  # let the encoder and congestion control settle
+                row = measure(mentor, learners, mentor_id, server, janus, args.seconds)
+                row["learners"] = count
+                rows.append(row)
+                print(
+                    f"  {mode:5} {count:2} learners: mentor upload {row['upload_kbps']:7.0f} kbit/s, "
+                    f"min decoded {row['min_fps']:4.1f} fps, Janus CPU {row['janus_cpu']:5.1f} %, "
+                    f"app CPU {row['app_cpu']:4.1f} %, load {row['load']:.2f}",
+                    flush=True,
+                )
+        for _ in range(args.rejoins):
+            for page in learners:
+                page.evaluate("() => { window.__firstFrame = {}; }")
+                room.open(page)
+                joins.append(first_frame_seconds(page, mentor_id))
+        room.close()
+        return rows, joins
+    finally:
+        browser.close()
+        server.stop()
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learners", type=int, default=8)
+    parser.add_argument("--steps", default="1,2,4,8")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--settle", type=float, default=10, help="seconds to wait before each window")
+    parser.add_argument("--rejoins", type=int, default=2)
+    parser.add_argument("--modes", default="janus,mesh")
+    args = parser.parse_args()
+    args.steps = sorted(
+        {int(step) for step in args.steps.split(",") if int(step) <= args.learners} | {args.learners}
+    )
+    problem = browser_setup_problem() or netns.problem()
+    if problem:
+        raise SystemExit(problem)
+
+    print(
+        f"Room media bench: 1 mentor + up to {args.learners} learners (pure subscribers), steps {args.steps}, "
+        f"{args.seconds:.0f} s windows, fake camera 640x360; {os.cpu_count()} CPUs, load {os.getloadavg()}"
+    )
+    results = {}
+    with netns.PrivateNetwork() as network:
+        node, _cli = compute_driver_executable()
+        os.environ["PLAYWRIGHT_NODEJS_PATH"] = network.node_wrapper(node)
+        with sync_playwright() as playwright:
+            for mode in args.modes.split(","):
+                results[mode] = run_mode(playwright, network, mode, args)
+
+    print("\nMentor upload (kbit/s) by learners:")
+    steps = {mode: {row["learners"]: row for row in rows} for mode, (rows, _joins) in results.items()}
+    one_stream = steps.get("mesh", {}).get(1, {}).get("upload_kbps")
+    for count in args.steps:
+        cells = "  ".join(
+            f"{mode} {steps[mode][count]['upload_kbps']:7.0f}" for mode in steps if count in steps[mode]
+        )
+        print(f"  {count:2}: {cells}")
+    if "janus" in steps:
+        rows = list(steps["janus"].values())
+        worst = max(row["upload_kbps"] for row in rows)
+        if one_stream:
+            ratio = worst / one_stream
+            verdict = "met" if ratio <= 1.2 else "NOT met"
+            print(
+                f"Janus: the mentor's upload is at most {worst:.0f} kbit/s = {ratio:.2f} x one stream "
+                f"({one_stream:.0f} kbit/s, the mesh with one learner); target <= 1.2 x: {verdict}"
+            )
+        top = steps["janus"][max(steps["janus"])]
+        streams = top["learners"] * 2  # audio and video to each learner
+        per_stream = top["janus_cpu"] / streams
+        per_video = top["janus_cpu"] / top["learners"]
+        print(
+            f"Janus CPU at {top['learners']} learners: {top['janus_cpu']:.1f} % of a core = {per_stream:.2f} % per "
+            f"forwarded stream ({per_video:.2f} % per learner, audio + video); target <= 1 %: "
+            f"{'met' if per_stream <= 1 else 'NOT met'}"
+        )
+        joins = results["janus"][1]
+        p50, p95 = statistics.median(joins), percentile(joins, 0.95)
+        print(
+            f"Janus join to first frame: p50 {p50:.2f} s, p95 {p95:.2f} s over {len(joins)} joins; target p95 <= 2 s: "
+            f"{'met' if p95 <= 2 else 'NOT met'}"
+        )
+        print(
+            "App server CPU by learners (Janus): "
+            + ", ".join(f"{row['learners']}: {row['app_cpu']:.1f} %" for row in rows)
+        )
+        cores = os.cpu_count() or 2
+        seats = 50
+        needed = per_stream * seats * 2
+        print(
+            f"Extrapolated: 50 learners watching the mentor need ~{needed:.0f} % of a core in Janus "
+            f"({needed / (100 * cores) * 100:.0f} % of this {cores}-core machine), the mentor still uploads one "
+            f"stream; with 8 people on stage each watching 7 and 42 watching 8: "
+            f"~{per_stream * (8 * 7 + 42 * 8) * 2:.0f} % of a core."
+        )
+    if "mesh" in results:
+        joins = results["mesh"][1]
+        print(
+            f"Mesh join to first frame: p50 {statistics.median(joins):.2f} s, p95 {percentile(joins, 0.95):.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
