@@ -103,7 +103,8 @@ async (peer) => {
     if (pc.connectionState === 'closed' || !track) continue;
     const report = await pc.getStats();
     report.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video' && s.trackIdentifier === track.id) frames += s.framesDecoded || 0;
+      const ours = s.type === 'inbound-rtp' && s.kind === 'video' && s.trackIdentifier === track.id;
+      if (ours) frames += s.framesDecoded || 0;
     });
   }
   return frames;
@@ -308,7 +309,7 @@ def main():
         raise SystemExit(problem)
 
     print(
-        f"Room media bench: 1 mentor + up to {args.learners} learners (pure subscribers), steps {args.steps}, "
+        f"Room media bench: 1 mentor + up to {args.learners} learners (subscribers), steps {args.steps}, "
         f"{args.seconds:.0f} s windows, fake camera 640x360; {os.cpu_count()} CPUs, load {os.getloadavg()}"
     )
     results = {}
@@ -342,14 +343,16 @@ def main():
         per_stream = top["janus_cpu"] / streams
         per_video = top["janus_cpu"] / top["learners"]
         print(
-            f"Janus CPU at {top['learners']} learners: {top['janus_cpu']:.1f} % of a core = {per_stream:.2f} % per "
+            f"Janus CPU at {top['learners']} learners: {top['janus_cpu']:.1f} % of a core = "
+            f"{per_stream:.2f} % per "
             f"forwarded stream ({per_video:.2f} % per learner, audio + video); target <= 1 %: "
             f"{'met' if per_stream <= 1 else 'NOT met'}"
         )
         joins = results["janus"][1]
         p50, p95 = statistics.median(joins), percentile(joins, 0.95)
         print(
-            f"Janus join to first frame: p50 {p50:.2f} s, p95 {p95:.2f} s over {len(joins)} joins; target p95 <= 2 s: "
+            f"Janus join to first frame: p50 {p50:.2f} s, p95 {p95:.2f} s over {len(joins)} joins; "
+            "target p95 <= 2 s: "
             f"{'met' if p95 <= 2 else 'NOT met'}"
         )
         print(
@@ -361,14 +364,16 @@ def main():
         needed = per_stream * seats * 2
         print(
             f"Extrapolated: 50 learners watching the mentor need ~{needed:.0f} % of a core in Janus "
-            f"({needed / (100 * cores) * 100:.0f} % of this {cores}-core machine), the mentor still uploads one "
+            f"({needed / (100 * cores) * 100:.0f} % of this {cores}-core machine), "
+            "the mentor still uploads one "
             f"stream; with 8 people on stage each watching 7 and 42 watching 8: "
             f"~{per_stream * (8 * 7 + 42 * 8) * 2:.0f} % of a core."
         )
     if "mesh" in results:
         joins = results["mesh"][1]
         print(
-            f"Mesh join to first frame: p50 {statistics.median(joins):.2f} s, p95 {percentile(joins, 0.95):.2f} s"
+            f"Mesh join to first frame: p50 {statistics.median(joins):.2f} s, "
+            f"p95 {percentile(joins, 0.95):.2f} s"
         )
 
 
