@@ -99,7 +99,7 @@ export default function room() {
     lastSpeaker: null,
     gridPage: 0,
     stripPage: 0,
-    stripSize: 4,
+    stageWidth: 0,
     narrow: false,
     selfCorner: 'bottom-right',
     clockText: '',
@@ -277,16 +277,30 @@ export default function room() {
       return `--cols: ${cols}; --rows: ${rows}`;
     },
 
-    // How many filmstrip tiles fit the stage's width.
     measureStage() {
       const area = this.$refs.stage;
       if (!area || typeof ResizeObserver !== 'function') return;
       stageObserver = new ResizeObserver(([entry]) => {
-        const tile = this.narrow ? STRIP_TILE_PX.narrow : STRIP_TILE_PX.wide;
-        const size = Math.max(1, Math.floor((entry.contentRect.width - STRIP_ARROWS_PX) / tile));
-        if (size !== this.stripSize) this.stripSize = size;
+        const width = Math.round(entry.contentRect.width);
+        if (width !== this.stageWidth) this.stageWidth = width;
       });
       stageObserver.observe(area);
+    },
+
+    // How many filmstrip tiles fit the stage's width (fewer once it needs its arrows).
+    get stripSize() {
+      const tile = this.narrow ? STRIP_TILE_PX.narrow : STRIP_TILE_PX.wide;
+      const all = Math.max(1, Math.floor(this.stageWidth / tile));
+      if (this.tiles.length - 1 <= all) return all;
+      return Math.max(1, Math.floor((this.stageWidth - STRIP_ARROWS_PX) / tile));
+    },
+
+    // The mesh plays each person's sound through their camera's <video>: someone whose tile is
+    // off screen (another page) still needs one, unseen. Janus sends sound to the audio sink.
+    get unseenVoices() {
+      if (this.mode !== 'mesh') return [];
+      const shown = new Set([...this.grid.items, ...this.stageTiles, ...this.strip.items].map((tile) => tile.key));
+      return this.tiles.filter((tile) => tile.kind === 'camera' && !shown.has(tile.key));
     },
 
     setLayout(layout) {
