@@ -264,15 +264,14 @@ def join_answer(user, session, *, closes_at, resume=False):
     return answer
 
 
-def room_token(user, session, *, replace=False):
-    """A fresh room token (a screen share, a subscription, or a reconnection to Janus, which
-    ``replace``s what this person's lost Janus session left in the room)."""
+def room_token(user, session):
+    """A fresh room token, for a screen share or a subscription."""
     room = room_for(session.id)
     if room is None or room.mode != MediaMode.JANUS.value:
         raise Conflict("This room does not use the video server.", code="not_janus")
     if room.closed_at is not None:
         open_room(session)
-    return _issue_room_token(_client_for(room.instance), room, user.id, kick=replace)
+    return _issue_room_token(_client_for(room.instance), room, user.id, kick=False)
 
 
 def _issue_room_token(janus, room, user_id, *, kick):

@@ -191,10 +191,16 @@ def on_join(user, payload):
 
 @room_event("media:token", {"replace": Field(bool, required=False)}, limit="join")
 def on_media_token(user, payload):
-    """A fresh room token, for a second feed (a screen share), a subscription, or a new Janus
-    session after the old one was lost (``replace``: what that session left behind is kicked)."""
+    """A fresh room token, for a second feed (a screen share) or a subscription.
+
+    With ``replace`` (the page lost its Janus session): the whole media answer again, as at a
+    fresh join: what the lost session left in the room is kicked, and if the room's instance is
+    gone the room is re-created on another, whose address the answer carries."""
     session = room_service.session_for_entry(user, payload["session_id"])
-    return {"room_token": media_service.room_token(user, session, replace=payload.get("replace", False))}
+    if payload.get("replace"):
+        media = media_service.join_answer(user, session, closes_at=room_service.closes_at(session))
+        return {"room_token": media.get("room_token"), "media": media}
+    return {"room_token": media_service.room_token(user, session)}
 
 
 def _leave(session_id, user_id, sid):

@@ -38,7 +38,12 @@ def test_the_join_answer_carries_janus_access_and_fresh_tokens_on_request(room, 
     assert ack["self"]["on_stage"] is True
 
     token = ana.emit("media:token", {"session_id": sid}, callback=True)
-    assert token["ok"] and f"room={answer['room']}" in token["room_token"]
+    assert token["ok"] and f"room={answer['room']}" in token["room_token"] and "media" not in token
+
+    # A page that lost its Janus session asks again with replace: the whole answer, as at a join.
+    again = ana.emit("media:token", {"session_id": sid, "replace": True}, callback=True)
+    assert again["ok"] and again["media"]["room"] == answer["room"]
+    assert again["media"]["server"] == answer["server"] and again["room_token"] == again["media"]["room_token"]
 
 
 def test_the_core_token_lasts_the_session_plus_its_grace(room, connect):

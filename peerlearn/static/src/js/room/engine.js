@@ -185,7 +185,10 @@ export class RoomEngine {
     });
     this.on('stage:state', ({ user_id: userId, on_stage: onStage }) => {
       if (userId === this.selfId) this.setOnStage(onStage, true);
-      else this.update(userId, { on_stage: onStage });
+      else {
+        this.update(userId, { on_stage: onStage });
+        if (this.transport) this.transport.stageChanged(userId);
+      }
     });
     this.on('media:state', ({ user_id: userId, audio, video, screen }) => {
       if (userId !== this.selfId) this.update(userId, { audio, video, screen });

@@ -69,6 +69,9 @@ export class MeshTransport {
     this.ensurePeer(participant.user_id);
   }
 
+  // Someone else went on stage or back: their own page adds or removes their tracks.
+  stageChanged() {}
+
   participantLeft(userId) {
     const peer = this.peers.get(userId);
     if (peer) peer.close();

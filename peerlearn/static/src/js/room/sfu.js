@@ -324,12 +324,15 @@ export class JanusTransport {
     return video.offsetWidth > 0 && video.offsetHeight > 0;
   }
 
-  // What should arrive now: every microphone on stage; video for tiles on screen.
+  // What should arrive now: every microphone on stage; video for tiles on screen. Someone the
+  // room does not have on stage is not received at all, whatever they send.
   wanted() {
     const wanted = new Map(); // "feed:mid" -> {feed, mid, type, height}
     for (const [feed, streams] of this.publishers) {
       const userId = Math.floor(feed / this.base);
       const kind = kindOfFeed(feed, this.base);
+      const person = this.room.participant(userId);
+      if (!person || person.on_stage === false) continue;
       const video = this.room.videos.get(`${userId}:${kind}`);
       for (const stream of streams) {
         if (stream.type === 'audio') wanted.set(`${feed}:${stream.mid}`, { feed, mid: stream.mid, type: 'audio' });
@@ -528,6 +531,10 @@ export class JanusTransport {
   }
 
   participantLeft() {
+    this.sync();
+  }
+
+  stageChanged() {
     this.sync();
   }
 
