@@ -30,14 +30,16 @@ from tests.browser.test_room_browser import (
     send_chat,
     start,
 )
-from tests.browser.test_room_controls_browser import PHONE, expect_local_track, fits_width, user_id_of
+from tests.browser.test_room_controls_browser import PHONE, expect_local_track, fits_width, person, user_id_of
 
 pytestmark = pytest.mark.browser
 
-# No other browser test runs a room with mentor3 and these two learners together.
+# No other browser test runs a room with mentor3 and these learners together.
 MENTOR = "mentor3@peerlearn.local"
 LEARNER = "learner4@peerlearn.local"
 SECOND = "learner5@peerlearn.local"
+# Two more seats, so a session of four learners runs as a stage (the mesh carries four cameras).
+AUDIENCE = ["learner1@peerlearn.local", "learner2@peerlearn.local"]
 # The demo learners' profile timezone, and a device set to another one.
 PROFILE_ZONE = ZoneInfo("Asia/Kolkata")
 DEVICE_ZONE = "America/Los_Angeles"
@@ -55,7 +57,7 @@ def media_browser(browser, media_network):
 @pytest.fixture(scope="module")
 def sign_ins(media_browser, live_server):
     states = {}
-    for email in (MENTOR, LEARNER, SECOND):
+    for email in (MENTOR, LEARNER, SECOND, *AUDIENCE):
         context = media_browser.new_context(base_url=live_server.url)
         log_in(context.new_page(), email)
         states[email] = context.storage_state()
@@ -103,6 +105,30 @@ def name_of(page):
     return page.request.get("/api/profile/").json()["data"]["name"]
 
 
+def above(upper, lower):
+    """The first element ends where the second begins, or higher: they do not overlap."""
+    return upper.bounding_box()["y"] + upper.bounding_box()["height"] <= lower.bounding_box()["y"] + 1
+
+
+def add_people(page, count):
+    """`count` more people in the room, written into the page's state the way the engine does:
+    a crowd the browser mesh could not carry."""
+    page.evaluate(
+        """(count) => {
+            const room = Alpine.$data(document.querySelector('[x-data="room"]'));
+            for (let i = 1; i <= count; i++) {
+                room.participants.push({
+                    user_id: 900000 + i, name: `Guest ${i}`, role: 'learner', hand_raised: false,
+                    hand_raised_at: null, on_stage: true, audio: false, video: false, screen: false,
+                    held_audio: false, held_video: false, connection: 'connected', quality: '',
+                    speaking: false, frames: 0, screenFrames: 0, hasVideo: false, screenLive: false,
+                });
+            }
+        }""",
+        count,
+    )
+
+
 def in_quadrant(page, locator, quadrant):
     """Wait until the element's middle is in the given quadrant ("top-left", …) of the stage."""
     page.wait_for_function(
@@ -141,6 +167,8 @@ def test_a_screen_share_takes_the_stage_and_a_pin_holds_it(open_page):
     expect_frames_flowing(mentor, main.locator(screen))
     expect(strip.locator(camera)).to_be_visible()
     expect(mentor.locator(camera)).to_have_count(1)
+    toolbar = mentor.get_by_role("toolbar", name="Call controls")
+    assert above(main, strip) and above(strip, toolbar), "the main tile, filmstrip and controls overlap"
 
     # Pinning the camera puts it on the main tile instead, until it is unpinned.
     pin = mentor.get_by_role("button", name=f"Pin {learner_name}", exact=True)
@@ -372,3 +400,67 @@ def test_the_clock_keeps_server_time_and_stops_when_the_room_ends(open_page):
     expect(learner.get_by_test_id("room-clock")).to_have_count(0)
     expect(learner.get_by_text(re.compile(r"Starts in|min left|overtime"))).to_have_count(0)
     expect(learner.get_by_role("toolbar", name="Call controls")).to_be_hidden()
+
+
+def test_a_crowd_is_paged_so_only_tiles_on_screen_are_drawn(open_page):
+    mentor, learner = open_page(MENTOR), open_page(LEARNER)
+    session_id = new_session(mentor, learner)
+    enter_room(learner, session_id)
+    add_people(learner, 11)
+    grid = learner.get_by_test_id("stage-grid")
+
+    expect(grid.locator("[data-peer-id]")).to_have_count(9)
+    expect(learner.get_by_text("Page 1 of 2")).to_be_visible()
+    learner.get_by_role("button", name="Next page of people").click()
+    expect(grid.locator("[data-peer-id]")).to_have_count(2)
+    expect(grid).to_contain_text("Guest 11")
+    expect(learner.get_by_text("Page 2 of 2")).to_be_visible()
+
+    # The speaker layout draws one main tile and a filmstrip that fits the screen, paged too.
+    learner.keyboard.press("l")
+    expect(grid.locator("[data-peer-id]")).to_have_count(0)
+    expect(learner.get_by_test_id("stage-main").locator("[data-peer-id]")).to_have_count(1)
+    shown = learner.get_by_test_id("filmstrip").locator("[data-peer-id]")
+    expect(shown.first).to_be_visible()
+    assert shown.count() < 10
+    for tile in shown.all():
+        expect(tile).to_be_in_viewport(ratio=1)
+    expect(learner.get_by_role("button", name="Show more people")).to_be_enabled()
+
+
+def test_a_stage_room_keeps_the_audience_off_camera_until_the_mentor_brings_them_up(open_page):
+    mentor, learner = open_page(MENTOR), open_page(LEARNER)
+    seated = [open_page(email) for email in (SECOND, *AUDIENCE)]
+    session_id = new_session(mentor, learner, *seated)
+    enter_room(mentor, session_id)
+    enter_room(learner, session_id)
+    learner_id, learner_name = user_id_of(learner), name_of(learner)
+
+    # The learner is in the audience: their microphone and camera wait for the mentor.
+    hint = learner.get_by_text("You’re in the audience. Raise your hand to speak.")
+    expect(hint).to_be_visible()
+    for name in ("Microphone", "Camera"):
+        expect(control(learner, name)).to_be_disabled()
+        expect(control(learner, name)).to_have_accessible_description(re.compile("Raise your hand to speak"))
+    # The mentor sees them among the audience in People, not as a video tile.
+    expect(remote_tile(mentor)).to_have_count(0)
+    row = person(mentor, learner_id)
+    expect(row).to_contain_text("audience")
+    expect(mentor.get_by_role("region", name=re.compile(r"^People"))).to_contain_text("On stage: 1 of 4")
+
+    # A raised hand, and the mentor brings them on stage from the queue: they can speak.
+    control(learner, "Raise hand").click()
+    queue = mentor.get_by_test_id("hand-queue").locator("li")
+    expect(queue).to_have_text([re.compile(learner_name)])
+    queue.get_by_role("button", name="Bring on stage").click()
+    expect(hint).to_be_hidden()
+    expect(control(learner, "Microphone")).to_be_enabled()
+    expect(control(learner, "Raise hand")).to_have_attribute("aria-pressed", "false")
+    expect(queue).to_have_count(0)
+    expect_connected(mentor)
+
+    # Back to the audience: the tile goes, and so do their microphone and camera.
+    row.get_by_role("button", name="Move to audience").click()
+    expect(remote_tile(mentor)).to_have_count(0)
+    expect(control(learner, "Microphone")).to_be_disabled()
+    expect(hint).to_be_visible()

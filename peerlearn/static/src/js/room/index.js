@@ -272,9 +272,10 @@ export default function room() {
       return paged(this.view === 'grid' ? this.tiles : [], this.gridPage, size);
     },
 
+    // An object, not a string: a string would replace the style attribute and with it x-show's.
     get gridStyle() {
       const { cols, rows } = gridShape(this.grid.items.length, this.narrow);
-      return `--cols: ${cols}; --rows: ${rows}`;
+      return { '--cols': cols, '--rows': rows };
     },
 
     measureStage() {
