@@ -197,7 +197,10 @@ def _janus_server(private_network):
         yield None
         return
     # Its local Janus gathers candidates on 127.0.0.2 only, the private network's one address.
-    server = _serve(private_network, {"ROOM_MEDIA": "janus", "JANUS_ICE_ENFORCE_LIST": "127.0.0.2"})
+    server = _serve(
+        private_network,
+        {"ROOM_MEDIA": "janus", "JANUS_ICE_ENFORCE_LIST": "127.0.0.2", "ROOM_STAGE_THRESHOLD": "4"},
+    )
     yield server
     server.stop()
 

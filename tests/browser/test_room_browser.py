@@ -70,7 +70,7 @@ def csrf_headers(page):
     return {"X-CSRFToken": page.locator('meta[name="csrf-token"]').get_attribute("content")}
 
 
-def create_session_starting_soon(mentor_page):
+def create_session_starting_soon(mentor_page, capacity=4):
     """A free session six minutes from now, through the API the mentor's pages use."""
     starts_at = (datetime.now(UTC) + timedelta(minutes=6)).replace(microsecond=0)
     response = mentor_page.request.post(
@@ -81,7 +81,7 @@ def create_session_starting_soon(mentor_page):
             "category": "Programming",
             "starts_at": starts_at.isoformat(),
             "duration_minutes": 60,
-            "capacity": 4,
+            "capacity": capacity,
             "price_paise": 0,
             "publish": True,
         },

@@ -1,10 +1,13 @@
 """Group rooms through Janus in a real browser: a mentor and learners meet in a VideoRoom room on
 the live server's own supervised Janus, all inside the private network namespace.
 
-The mentor and learners use Chromium's fake camera, microphone and screen; Janus's only ICE
-candidate is 127.0.0.2 and the browsers' are on loopback, so nothing leaves the namespace.
+Chromium's fake camera, microphone and screen stand in for devices; Janus's only ICE candidate
+is 127.0.0.2 and the browsers' are on loopback, so nothing leaves the namespace. The server
+runs stage rooms above four people (ROOM_STAGE_THRESHOLD=4), so a room of four is a meeting and
+one with more booked is a stage.
 """
 
+import json
 import re
 
 import pytest
@@ -16,18 +19,54 @@ from tests.browser.test_room_browser import (
     MEDIA_ARGS,
     MEDIA_TIMEOUT_MS,
     book,
+    control,
     create_session_starting_soon,
-    csrf_headers,
     enter_room,
     expect_frames_flowing,
     log_in,
+    open_panel,
     start,
 )
+from tests.browser.test_room_controls_browser import PHONE, accept_dialogs, expect_local_track, fits_width
 
 pytestmark = pytest.mark.browser
 
 MENTOR = "mentor2@peerlearn.local"
-LEARNERS = ["learner1@peerlearn.local", "learner2@peerlearn.local", "learner3@peerlearn.local"]
+STAGE_MENTOR = "mentor3@peerlearn.local"
+LEARNERS = [f"learner{n}@peerlearn.local" for n in range(1, 6)]
+
+# What a page does with Janus, by hand: a Janus session, a VideoRoom handle, a join. Answers the
+# VideoRoom's reply to the join (or Janus's error), for checks that Janus itself refuses.
+JANUS_JOIN = """
+async ([url, core, room, feed, token]) => {
+  const ws = new WebSocket(url, 'janus-protocol');
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  const waiting = new Map();
+  ws.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.janus === 'ack') return;
+    const done = waiting.get(message.transaction);
+    if (done) { waiting.delete(message.transaction); done(message); }
+  };
+  let n = 0;
+  const send = (body) => new Promise((resolve) => {
+    const transaction = `t${++n}`;
+    waiting.set(transaction, resolve);
+    ws.send(JSON.stringify({ ...body, transaction, token: core }));
+  });
+  const created = await send({ janus: 'create' });
+  if (created.janus !== 'success') { ws.close(); return created; }
+  const session_id = created.data.id;
+  const attached = await send({ janus: 'attach', plugin: 'janus.plugin.videoroom', session_id });
+  const handle_id = attached.data.id;
+  const reply = await send({
+    janus: 'message', session_id, handle_id,
+    body: { request: 'join', ptype: 'publisher', room, id: feed, token },
+  });
+  ws.close();
+  return reply.plugindata ? reply.plugindata.data : reply;
+}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +82,16 @@ def janus_browser(browser, janus_server):
 def janus_page(janus_browser, janus_server, page_guard):
     contexts = []
 
-    def make(**options):
+    def make(email, **options):
         context = janus_browser.new_context(
             base_url=janus_server.url, permissions=["camera", "microphone"], **options
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page_guard.watch(context)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        log_in(page, email)
+        return page
 
     yield make
     for context in contexts:
@@ -65,21 +106,125 @@ def user_id(page):
     return int(page.locator("body").get_attribute("data-user-id"))
 
 
-def test_mentor_and_learner_meet_through_janus(janus_page):
-    mentor = janus_page()
-    learner = janus_page()
-    log_in(mentor, MENTOR)
-    log_in(learner, LEARNERS[0])
+def record_media_answers(page):
+    """Keep every media answer the page's socket receives (its join and token acks)."""
+    answers = []
+
+    def on_frame(payload):
+        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+        match = re.match(r"^43\d*(\[.*\])$", text)  # a Socket.IO ack
+        if not match:
+            return
+        for item in json.loads(match.group(1)):
+            if isinstance(item, dict) and isinstance(item.get("media"), dict):
+                answers.append(item["media"])
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    return answers
+
+
+def test_four_people_meet_share_a_screen_reload_and_one_is_removed(janus_page):
+    mentor = janus_page(MENTOR)
+    learners = [janus_page(email) for email in LEARNERS[:3]]
     session_id = create_session_starting_soon(mentor)
-    book(learner, session_id)
+    for learner in learners:
+        book(learner, session_id)
     start(mentor, session_id)
+    removed = learners[2]
+    answers = record_media_answers(removed)
 
-    enter_room(mentor, session_id)
-    enter_room(learner, session_id)
-    mentor_id, learner_id = user_id(mentor), user_id(learner)
+    everyone = [mentor, *learners]
+    for page in everyone:
+        enter_room(page, session_id)
+    ids = {page: user_id(page) for page in everyone}
+    expect(mentor.locator(".room-chip", has_text="Stage")).to_be_hidden()
 
-    expect_frames_flowing(mentor, camera_tile(mentor, learner_id))
-    expect_frames_flowing(learner, camera_tile(learner, mentor_id))
-    assert csrf_headers(mentor)
-    assert re.match(r"ws://127\.0\.0\.1:\d+/", mentor.evaluate("() => window.__roomMediaServer || 'ws://127.0.0.1:1/'"))
-    _ = MEDIA_TIMEOUT_MS
+    # Every tile on every page decodes frames, through Janus.
+    for page in everyone:
+        for other in everyone:
+            if other is not page:
+                expect_frames_flowing(page, camera_tile(page, ids[other]))
+    assert answers and answers[-1]["mode"] == "janus"
+
+    # The mentor's screen reaches everyone, as its own feed that takes the stage.
+    control(mentor, "Share screen").click()
+    for learner in learners:
+        screen = learner.locator(f'[data-screen-of="{ids[mentor]}"]')
+        expect(screen.first).to_be_visible(timeout=MEDIA_TIMEOUT_MS)
+        expect_frames_flowing(learner, screen.first)
+    control(mentor, "Share screen").click()
+    for learner in learners:
+        gone = learner.locator(f'[data-screen-of="{ids[mentor]}"]')
+        expect(gone).to_have_count(0, timeout=MEDIA_TIMEOUT_MS)
+
+    # A reload: back with pictures, and nobody sees them twice.
+    learners[0].reload()
+    expect(learners[0].locator("body")).to_have_attribute("data-room", "joined", timeout=MEDIA_TIMEOUT_MS)
+    expect_frames_flowing(learners[0], camera_tile(learners[0], ids[mentor]))
+    for page in (mentor, learners[1]):
+        tile = camera_tile(page, ids[learners[0]])
+        expect(tile).to_have_count(1)
+        expect_frames_flowing(page, tile)
+
+    # The mentor removes a learner: their media stops for everyone and their page closes.
+    confirms = []
+    accept_dialogs(mentor, confirms)
+    open_panel(mentor, "People")
+    mentor.locator(f'[data-person-id="{ids[removed]}"]').get_by_role("button", name="Remove").click()
+    expect(removed.locator("body")).to_have_attribute("data-room", "error", timeout=MEDIA_TIMEOUT_MS)
+    expect_local_track(removed, "video", enabled=False)
+    for page in (mentor, *learners[:2]):
+        expect(camera_tile(page, ids[removed])).to_have_count(0, timeout=MEDIA_TIMEOUT_MS)
+
+    # Back at Janus with the tokens they were given: Janus itself refuses the join.
+    media = answers[-1]
+    reply = removed.evaluate(
+        JANUS_JOIN,
+        [media["server"], media["core_token"], media["room"], media["feeds"]["camera"], media["room_token"]],
+    )
+    assert reply.get("error_code") == 433, reply
+    # Someone still in the room is unaffected.
+    expect_frames_flowing(learners[1], camera_tile(learners[1], ids[mentor]))
+
+
+def test_on_a_stage_the_mentor_brings_a_learner_up_and_everyone_sees_them(janus_page):
+    mentor = janus_page(STAGE_MENTOR)
+    learners = [janus_page(email) for email in LEARNERS]
+    session_id = create_session_starting_soon(mentor, capacity=8)
+    for learner in learners:
+        book(learner, session_id)  # six people booked: above the threshold, a stage
+    start(mentor, session_id)
+    asker, watcher, phone = learners[0], learners[1], learners[4]
+    phone.set_viewport_size({"width": PHONE["viewport"]["width"], "height": PHONE["viewport"]["height"]})
+
+    for page in (mentor, asker, watcher, phone):
+        enter_room(page, session_id)
+    ids = {page: user_id(page) for page in (mentor, asker, watcher, phone)}
+    expect(asker.locator(".room-chip", has_text="Stage")).to_be_visible()
+
+    # The audience sees and hears the mentor, and sends nothing: no camera, controls held.
+    expect_frames_flowing(watcher, camera_tile(watcher, ids[mentor]))
+    expect(control(asker, "Camera")).to_be_disabled()
+    expect(camera_tile(watcher, ids[asker])).to_have_count(0)
+
+    # A hand goes up; the mentor brings its owner on stage; everyone sees them.
+    control(asker, "Raise hand").click()
+    open_panel(mentor, "People")
+    queue = mentor.get_by_test_id("hand-queue")
+    expect(queue).to_contain_text("Rohan", timeout=MEDIA_TIMEOUT_MS)
+    queue.get_by_role("button", name="Bring on stage").click()
+    expect(control(asker, "Camera")).to_be_enabled(timeout=MEDIA_TIMEOUT_MS)
+    expect(control(asker, "Raise hand")).to_have_attribute("aria-pressed", "false")
+    for page in (mentor, watcher):
+        expect_frames_flowing(page, camera_tile(page, ids[asker]))
+
+    # A phone in the audience: one main picture, controls on screen, nothing overflowing.
+    expect_frames_flowing(phone, camera_tile(phone, ids[mentor]))
+    expect(phone.get_by_role("toolbar", name="Call controls")).to_be_in_viewport()
+    assert fits_width(phone)
+
+    # Back to the audience: their picture leaves everyone's screen.
+    mentor.locator(f'[data-person-id="{ids[asker]}"]').get_by_role("button", name="Move to audience").click()
+    expect(control(asker, "Camera")).to_be_disabled(timeout=MEDIA_TIMEOUT_MS)
+    for page in (mentor, watcher):
+        expect(camera_tile(page, ids[asker])).to_have_count(0, timeout=MEDIA_TIMEOUT_MS)

@@ -363,11 +363,11 @@ export class JanusTransport {
     const drop = [...this.subscribed.entries()].filter(([key]) => !wanted.has(key)).map(([, item]) => item);
     if (!this.subscriber && add.length) await this.subscribe(add);
     else if (this.subscriber && (add.length || drop.length)) {
-      const { data, jsep } = await this.subscriber.message({
-        request: 'update',
-        subscribe: add.map(({ feed, mid }) => ({ feed, mid })),
-        unsubscribe: drop.map(({ feed, feedMid }) => ({ feed, mid: feedMid })),
-      });
+      // Janus refuses an empty list, so each goes only when it has something.
+      const update = { request: 'update' };
+      if (add.length) update.subscribe = add.map(({ feed, mid }) => ({ feed, mid }));
+      if (drop.length) update.unsubscribe = drop.map(({ feed, feedMid }) => ({ feed, mid: feedMid }));
+      const { data, jsep } = await this.subscriber.message(update);
       await this.answer(data, jsep);
     }
     await this.chooseLayers(wanted);
