@@ -228,3 +228,93 @@ def test_on_a_stage_the_mentor_brings_a_learner_up_and_everyone_sees_them(janus_
     expect(control(asker, "Camera")).to_be_disabled(timeout=MEDIA_TIMEOUT_MS)
     for page in (mentor, watcher):
         expect(camera_tile(page, ids[asker])).to_have_count(0, timeout=MEDIA_TIMEOUT_MS)
+
+
+KEEP_PEER_CONNECTIONS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+})();
+"""
+
+AUDIO_PACKETS = """
+async (feed) => {
+  const element = document.querySelector(`audio[data-feed="${feed}"]`);
+  const track = element && element.srcObject && element.srcObject.getAudioTracks()[0];
+  let packets = 0;
+  for (const pc of window.__pcs) {
+    if (!track || pc.connectionState === 'closed') continue;
+    (await pc.getStats()).forEach((s) => {
+      const ours = s.type === 'inbound-rtp' && s.kind === 'audio' && s.trackIdentifier === track.id;
+      if (ours) packets += s.packetsReceived;
+    });
+  }
+  return packets;
+}
+"""
+
+# What a page that ignores the mentor does: it turns its own track back on, telling nobody.
+IGNORE_THE_MENTOR = """
+(kind) => {
+  const stream = document.querySelector('[data-testid="local-tile"] video').srcObject;
+  stream.getTracks().filter((t) => t.kind === kind).forEach((t) => { t.enabled = true; });
+}
+"""
+
+
+def rising(read, page, *args, wait=2.5):
+    before = read(page, *args)
+    page.wait_for_timeout(wait * 1000)
+    return read(page, *args) > before
+
+
+def audio_packets(page, feed):
+    return page.evaluate(AUDIO_PACKETS, feed)
+
+
+def video_frames(page, user):
+    return int(camera_tile(page, user).get_attribute("data-frames") or 0)
+
+
+def test_mute_and_stop_video_hold_at_janus_even_if_the_page_ignores_them(janus_page):
+    mentor = janus_page("mentor1@peerlearn.local")
+    learner = janus_page("learner4@peerlearn.local")
+    mentor.context.add_init_script(KEEP_PEER_CONNECTIONS)
+    session_id = create_session_starting_soon(mentor)
+    book(learner, session_id)
+    start(mentor, session_id)
+    enter_room(mentor, session_id)
+    enter_room(learner, session_id)
+    learner_id = user_id(learner)
+    feed = learner_id * 10 + 1
+    expect_frames_flowing(mentor, camera_tile(mentor, learner_id))
+    mentor.wait_for_function(
+        f"() => document.querySelector('audio[data-feed=\"{feed}\"]')", timeout=MEDIA_TIMEOUT_MS
+    )
+    assert rising(audio_packets, mentor, feed)
+
+    open_panel(mentor, "People")
+    row = mentor.locator(f'[data-person-id="{learner_id}"]')
+    row.get_by_role("button", name="Ask to mute").click()
+    expect_local_track(learner, "audio", enabled=False)
+    learner.evaluate(IGNORE_THE_MENTOR, "audio")
+    mentor.wait_for_timeout(1000)  # packets already on their way
+    assert not rising(audio_packets, mentor, feed), "Janus still forwards a muted microphone"
+
+    row.get_by_role("button", name="Stop video").click()
+    expect_local_track(learner, "video", enabled=False)
+    learner.evaluate(IGNORE_THE_MENTOR, "video")
+    mentor.wait_for_timeout(1000)
+    assert not rising(video_frames, mentor, learner_id), "Janus still forwards a stopped camera"
+
+    # Turned on again the proper way, the mentor hears and sees them again.
+    control(learner, "Microphone").click()
+    control(learner, "Camera").click()
+    expect(control(learner, "Microphone")).to_have_attribute("aria-pressed", "true")
+    expect(control(learner, "Camera")).to_have_attribute("aria-pressed", "true")
+    mentor.wait_for_timeout(1000)
+    assert rising(audio_packets, mentor, feed)
+    assert rising(video_frames, mentor, learner_id)
