@@ -1,0 +1,100 @@
+"""The local Janus of the embedded mode: a loopback-only configuration, kept running."""
+
+import os
+import signal
+import time
+
+import requests
+
+from peerlearn.media import tokens
+from peerlearn.media.embedded import library_dir, render_config
+from tests.conftest import start_janus
+
+
+def test_the_configuration_listens_on_loopback_and_loads_only_the_videoroom(tmp_path, janus_binary):
+    files = render_config(
+        tmp_path,
+        library_dir(),
+        http_port=1001,
+        admin_port=1002,
+        ws_port=1003,
+        token_secret="t" * 20,
+        admin_secret="a" * 20,
+        admin_key="k" * 20,
+        ice_enforce_list="127.0.0.2",
+    )
+    core = files["janus.jcfg"]
+    assert "token_auth = true" in core and f'token_auth_secret = "{"t" * 20}"' in core
+    assert 'ice_enforce_list = "127.0.0.2"' in core and "ipv6 = false" in core
+    disabled = core.split("plugins: {")[1].split("}")[0]
+    assert "libjanus_videoroom.so" not in disabled and "libjanus_echotest.so" in disabled
+    assert "libjanus_websockets.so" not in core.split("transports: {")[1].split("}")[0]
+    for name in ("janus.transport.http.jcfg", "janus.transport.websockets.jcfg"):
+        text = files[name]
+        assert text.count('"127.0.0.1"') >= 1 and "0.0.0.0" not in text  # noqa: S104 - checked absent
+    assert 'admin_ip = "127.0.0.1"' in files["janus.transport.http.jcfg"]
+    assert f'admin_key = "{"k" * 20}"' in files["janus.plugin.videoroom.jcfg"]
+
+
+def test_a_janus_that_dies_is_started_again_on_the_same_ports(tmp_path, janus_binary):
+    local = start_janus(tmp_path / "janus")
+    try:
+        api = local.instance.api
+        first = local.process.pid
+        assert requests.get(f"{api}/info", timeout=2).json()["name"] == "Janus WebRTC Server"
+        # Secrets stay with the install; the files Janus reads are not world-readable.
+        assert (tmp_path / "janus" / "secrets.json").stat().st_mode & 0o077 == 0
+        assert (tmp_path / "janus" / "janus.jcfg").stat().st_mode & 0o077 == 0
+
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if local.process.pid != first and local.process.poll() is None:
+                try:
+                    if requests.get(f"{api}/info", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError("Janus was not restarted")
+        assert local.restarts == 1
+        # Still the same install: its tokens work.
+        core = tokens.core_token(local.secrets["token_secret"], time.time() + 60)
+        reply = requests.post(
+            api, json={"janus": "create", "transaction": "x", "token": core}, timeout=2
+        ).json()
+        assert reply["janus"] == "success"
+    finally:
+        local.stop()
+    assert local.process.poll() is not None  # stopped for good
+
+
+def test_serve_runs_a_local_janus_and_points_the_app_at_it(app, janus_binary):
+    import click
+    import pytest
+
+    from peerlearn.cli import _start_media
+    from peerlearn.services import media
+
+    app.config.update(ROOM_MEDIA="auto", JANUS_INSTANCES=[])
+    line = _start_media(app, install=False)
+    local = app.extensions["peerlearn_local_janus"]
+    try:
+        assert line.startswith("Janus on this machine")
+        assert app.config["JANUS_INSTANCES"][0]["api"] == local.instance.api
+        assert media.configured_mode() == "janus"
+        assert media.least_loaded().name == "local"
+    finally:
+        local.stop()
+
+    # Opted out, or nothing installed: the browser mesh, and the banner says so.
+    app.config.update(ROOM_MEDIA="mesh", JANUS_INSTANCES=[])
+    assert _start_media(app, install=False).startswith(
+        "browser to browser, up to 4 cameras (ROOM_MEDIA=mesh)"
+    )
+    app.config.update(ROOM_MEDIA="auto", JANUS_BINARY="/nonexistent/janus")
+    assert "install the Debian package janus" in _start_media(app, install=False)
+    app.config["ROOM_MEDIA"] = "janus"
+    with pytest.raises(click.ClickException, match="not installed"):
+        _start_media(app, install=False)
