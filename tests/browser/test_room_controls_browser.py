@@ -243,7 +243,7 @@ def test_raised_hand_shows_everywhere_and_survives_a_reload(room):
     expect(on_mentor.get_by_label("Hand raised")).to_be_hidden()
 
 
-def test_mentor_asks_a_learner_to_mute(room):
+def test_mentor_asks_a_learner_to_mute_and_stops_their_video(room):
     mentor, learner, _ = room()
     learner_id = user_id_of(learner)
 
@@ -267,6 +267,17 @@ def test_mentor_asks_a_learner_to_mute(room):
     control(learner, "Microphone").click()
     expect(remote_tile(mentor).get_by_label("Muted")).to_be_hidden()
     expect(ask).to_be_visible()
+
+    # Their camera goes off the same way, and back on when they choose.
+    stop = person(mentor, learner_id).get_by_role("button", name="Stop video")
+    stop.click()
+    expect(control(learner, "Camera")).to_have_attribute("aria-pressed", "false")
+    expect_local_track(learner, "video", enabled=False)
+    expect(remote_tile(mentor).locator(".room-avatar")).to_be_visible()
+    expect(stop).to_be_hidden()
+    control(learner, "Camera").click()
+    expect(remote_tile(mentor).locator(".room-avatar")).to_be_hidden()
+    expect(stop).to_be_visible()
 
 
 def test_mentor_removes_a_learner_for_good(room):
