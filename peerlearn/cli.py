@@ -25,6 +25,7 @@ def init_app(app):
     app.cli.add_command(payments_group)
     app.cli.add_command(sweep)
     app.cli.add_command(ml)
+    app.cli.add_command(janus_config)
 
 
 @click.command("serve")
@@ -337,6 +338,54 @@ def ml_evaluate(on_platform, simulated, movielens, tune):
         click.echo(
             evaluate.format_table(results, "MovieLens-100k, per-user random 75/25 split, all unseen items")
         )
+
+
+@click.command("janus-config")
+@click.option("--out", "folder", required=True, type=click.Path(file_okay=False), help="Folder to write to.")
+@click.option("--public-ip", help="The address browsers reach this Janus at, if it is behind NAT.")
+@click.option("--ice-enforce", help="Interfaces or addresses Janus may use for ICE (e.g. eth0).")
+@click.option("--rtp-ports", default="40000-40999", show_default=True, help="UDP ports for media.")
+@click.option("--http-port", default=8088, show_default=True)
+@click.option("--admin-port", default=7088, show_default=True)
+@click.option("--ws-port", default=8188, show_default=True)
+@with_appcontext
+def janus_config(folder, public_ip, ice_enforce, rtp_ports, http_port, admin_port, ws_port):
+    """Write a Janus configuration that matches this install's settings: the HTTP, admin and
+    WebSocket APIs on 127.0.0.1 only (nginx proxies the WebSocket), only the VideoRoom plugin,
+    signed tokens with JANUS_TOKEN_SECRET, the admin secret and the VideoRoom admin key."""
+    from pathlib import Path
+
+    from .media.embedded import library_dir, render_config
+
+    config = current_app.config
+    names = ("JANUS_TOKEN_SECRET", "JANUS_ADMIN_SECRET", "JANUS_ADMIN_KEY")
+    missing = [name for name in names if not config[name]]
+    if missing:
+        raise click.ClickException(f"set {', '.join(missing)} first (the same values the app uses)")
+    library = library_dir()
+    if library is None:
+        raise click.ClickException("Janus's plugins were not found: apt-get install janus")
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    files = render_config(
+        target.resolve(),
+        library,
+        http_port=http_port,
+        admin_port=admin_port,
+        ws_port=ws_port,
+        token_secret=config["JANUS_TOKEN_SECRET"],
+        admin_secret=config["JANUS_ADMIN_SECRET"],
+        admin_key=config["JANUS_ADMIN_KEY"],
+        ice_enforce_list=ice_enforce,
+        rtp_port_range=rtp_ports,
+        nat_1_1_mapping=public_ip,
+    )
+    for name, text in files.items():
+        path = target / name
+        path.write_text(text)
+        path.chmod(0o640)
+    click.echo(f"Wrote {', '.join(sorted(files))} to {target}.")
+    click.echo(f"Start it with: janus -C {target.resolve() / 'janus.jcfg'} -F {target.resolve()}")
 
 
 @click.command("seed-demo")

@@ -98,3 +98,15 @@ def test_serve_runs_a_local_janus_and_points_the_app_at_it(app, janus_binary):
     app.config["ROOM_MEDIA"] = "janus"
     with pytest.raises(click.ClickException, match="not installed"):
         _start_media(app, install=False)
+
+
+def test_janus_config_writes_a_configuration_for_this_install(app, runner, tmp_path, janus_binary):
+    result = runner.invoke(args=["janus-config", "--out", str(tmp_path / "janus")])
+    assert result.exit_code != 0 and "set JANUS_TOKEN_SECRET" in result.output
+    app.config.update(JANUS_TOKEN_SECRET="t" * 32, JANUS_ADMIN_SECRET="a" * 32, JANUS_ADMIN_KEY="k" * 32)
+    result = runner.invoke(args=["janus-config", "--out", str(tmp_path / "janus"), "--public-ip", "203.0.113.7"])
+    assert result.exit_code == 0, result.output
+    core = (tmp_path / "janus" / "janus.jcfg").read_text()
+    assert 'nat_1_1_mapping = "203.0.113.7"' in core and f'token_auth_secret = "{"t" * 32}"' in core
+    assert "port = 8088" in (tmp_path / "janus" / "janus.transport.http.jcfg").read_text()
+    assert (tmp_path / "janus" / "janus.jcfg").stat().st_mode & 0o007 == 0
