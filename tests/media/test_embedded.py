@@ -104,7 +104,8 @@ def test_janus_config_writes_a_configuration_for_this_install(app, runner, tmp_p
     result = runner.invoke(args=["janus-config", "--out", str(tmp_path / "janus")])
     assert result.exit_code != 0 and "set JANUS_TOKEN_SECRET" in result.output
     app.config.update(JANUS_TOKEN_SECRET="t" * 32, JANUS_ADMIN_SECRET="a" * 32, JANUS_ADMIN_KEY="k" * 32)
-    result = runner.invoke(args=["janus-config", "--out", str(tmp_path / "janus"), "--public-ip", "203.0.113.7"])
+    out = str(tmp_path / "janus")
+    result = runner.invoke(args=["janus-config", "--out", out, "--public-ip", "203.0.113.7"])
     assert result.exit_code == 0, result.output
     core = (tmp_path / "janus" / "janus.jcfg").read_text()
     assert 'nat_1_1_mapping = "203.0.113.7"' in core and f'token_auth_secret = "{"t" * 32}"' in core
