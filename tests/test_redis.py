@@ -141,6 +141,7 @@ def test_cron_enqueues_the_periodic_jobs_and_a_worker_runs_them(redis_app, make_
     assert {job.func.__name__ for job in enqueued} == {
         "expire_holds",
         "complete_sessions",
+        "close_media_rooms",
         "reconcile_payments",
         "send_queued_emails",
         "send_reminders",
@@ -148,7 +149,7 @@ def test_cron_enqueues_the_periodic_jobs_and_a_worker_runs_them(redis_app, make_
         "rebuild_if_stale",
     }
     queues = [get_queue("default"), get_queue("emails"), get_queue("recommendations")]
-    assert sum(queue.count for queue in queues) == 7
+    assert sum(queue.count for queue in queues) == 8
     SimpleWorker(queues, connection=redis_connection()).work(burst=True)
     db.session.expire_all()
     assert db.session.get(Booking, hold_id).status == "expired"
