@@ -318,3 +318,42 @@ def test_mute_and_stop_video_hold_at_janus_even_if_the_page_ignores_them(janus_p
     mentor.wait_for_timeout(1000)
     assert rising(audio_packets, mentor, feed)
     assert rising(video_frames, mentor, learner_id)
+
+
+def test_a_big_tile_gets_the_top_layer_and_a_small_one_the_low_layer(janus_page):
+    mentor = janus_page("mentor1@peerlearn.local")
+    viewer = janus_page("learner1@peerlearn.local")
+    other = janus_page("learner2@peerlearn.local")
+    session_id = create_session_starting_soon(mentor)
+    for learner in (viewer, other):
+        book(learner, session_id)
+    start(mentor, session_id)
+    for page in (mentor, viewer, other):
+        enter_room(page, session_id)
+    mentor_tile = camera_tile(viewer, user_id(mentor))
+    other_tile = camera_tile(viewer, user_id(other))
+    expect_frames_flowing(viewer, mentor_tile)
+
+    # The viewer pins the mentor: the mentor fills the stage, the other learner is a thumbnail.
+    mentor_tile.get_by_role("button", name=re.compile(r"^Pin ")).click()
+    expect_frames_flowing(viewer, other_tile)
+    assert mentor_tile.bounding_box()["height"] >= 200 > other_tile.bounding_box()["height"]
+    big = viewer.wait_for_function(
+        "(tile) => tile.querySelector('video').videoWidth >= 480 && tile.querySelector('video').videoWidth",
+        arg=mentor_tile.element_handle(),
+        timeout=MEDIA_TIMEOUT_MS,
+    ).json_value()
+    small = viewer.wait_for_function(
+        "(tile) => { const w = tile.querySelector('video').videoWidth; return w > 0 && w <= 240 && w; }",
+        arg=other_tile.element_handle(),
+        timeout=MEDIA_TIMEOUT_MS,
+    ).json_value()
+    assert big >= 3 * small  # the top layer, and the quarter-size one
+
+    # Unpinned, back to the grid of big tiles: the other learner comes in at the top layer.
+    mentor_tile.get_by_role("button", name=re.compile(r"^Pin ")).click()
+    viewer.wait_for_function(
+        "(tile) => tile.querySelector('video').videoWidth >= 480",
+        arg=other_tile.element_handle(),
+        timeout=MEDIA_TIMEOUT_MS,
+    )
