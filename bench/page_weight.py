@@ -35,7 +35,7 @@ def main():
     from playwright.sync_api import sync_playwright
 
     try:
-        with LiveServer() as server, sync_playwright() as playwright:
+        with LiveServer(settings={"ROOM_MEDIA": "mesh"}) as server, sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             try:
                 weight = measure_page_weight(

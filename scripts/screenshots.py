@@ -134,7 +134,7 @@ def main():
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    server = LiveServer()
+    server = LiveServer(settings={"ROOM_MEDIA": "mesh"})  # no room pages: no local Janus needed
     try:
         server.start()
     except ServerError as exc:
