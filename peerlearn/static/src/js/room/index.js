@@ -21,7 +21,6 @@ const HAND_TOAST_MS = 8000;
 // A filmstrip tile's width plus the gap, and the room its arrows take.
 const STRIP_TILE_PX = { wide: 178, narrow: 118 };
 const STRIP_ARROWS_PX = 88;
-const PANELS = { chat: 'Chat', people: 'People', gifts: 'Gifts' };
 
 function savedLayout(narrow) {
   try {
@@ -473,21 +472,20 @@ export default function room() {
 
     // ----- own controls -------------------------------------------------------------------
 
+    // Off stage the buttons are disabled; a shortcut says why instead.
     toggleMic() {
-      if (!this.canPublish) return this.offStage();
-      if (this.hasMic) call('setMic', !this.mic);
-      return undefined;
+      if (!this.canPublish) this.offStage();
+      else if (this.hasMic) call('setMic', !this.mic);
     },
 
     toggleCam() {
-      if (!this.canPublish) return this.offStage();
-      if (this.hasCam) call('setCam', !this.cam);
-      return undefined;
+      if (!this.canPublish) this.offStage();
+      else if (this.hasCam) call('setCam', !this.cam);
     },
 
     toggleScreen() {
-      if (!this.canPublish) return this.offStage();
-      return call('toggleScreen');
+      if (!this.canPublish) this.offStage();
+      else call('toggleScreen');
     },
 
     toggleHand() {
@@ -512,10 +510,6 @@ export default function room() {
     },
 
     // ----- panels, menu, dialogs ----------------------------------------------------------
-
-    get panelTitle() {
-      return PANELS[this.panel] || '';
-    },
 
     openPanel(name) {
       this.panel = name;
