@@ -27,7 +27,13 @@ from tests.browser.test_room_browser import (
     open_panel,
     start,
 )
-from tests.browser.test_room_controls_browser import PHONE, accept_dialogs, expect_local_track, fits_width
+from tests.browser.test_room_controls_browser import (
+    PHONE,
+    accept_dialogs,
+    expect_local_track,
+    fits_width,
+    write_voice,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -357,3 +363,50 @@ def test_a_big_tile_gets_the_top_layer_and_a_small_one_the_low_layer(janus_page)
         arg=other_tile.element_handle(),
         timeout=MEDIA_TIMEOUT_MS,
     )
+
+
+@pytest.fixture(scope="module")
+def speaking_browser(browser, janus_server, tmp_path_factory):
+    """Chromium whose fake microphone plays a voice (three seconds of hum, one of silence)."""
+    voice = tmp_path_factory.mktemp("voice") / "voice.wav"
+    write_voice(voice)
+    media = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={voice}"],
+    )
+    yield media
+    media.close()
+
+
+def test_janus_says_who_is_talking_and_the_speaker_becomes_the_active_tile(
+    speaking_browser, janus_server, janus_page, page_guard
+):
+    context = speaking_browser.new_context(base_url=janus_server.url, permissions=["camera", "microphone"])
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page_guard.watch(context)
+    try:
+        speaker = context.new_page()
+        log_in(speaker, "mentor3@peerlearn.local")
+        listener = janus_page("learner5@peerlearn.local")
+        session_id = create_session_starting_soon(speaker)
+        book(listener, session_id)
+        start(speaker, session_id)
+        enter_room(speaker, session_id)
+        enter_room(listener, session_id)
+        tile = camera_tile(listener, user_id(speaker))
+        expect_frames_flowing(listener, tile)
+        # The listener's page measures no audio of its own for others: this comes from Janus's
+        # talking events for the speaker's feed.
+        for state in ("is-speaking", "is-active"):
+            listener.wait_for_function(
+                f"el => el.classList.contains('{state}')", arg=tile.element_handle(), timeout=MEDIA_TIMEOUT_MS
+            )
+        # And when the voice pauses, the ring goes out (the tile stays the active speaker).
+        listener.wait_for_function(
+            "el => !el.classList.contains('is-speaking') && el.classList.contains('is-active')",
+            arg=tile.element_handle(),
+            timeout=MEDIA_TIMEOUT_MS,
+        )
+    finally:
+        context.close()
