@@ -21,6 +21,7 @@ from ..exceptions import Conflict, DomainError, PermissionDenied
 from ..services import gifts as gift_service
 from ..services import media as media_service
 from ..services import room as room_service
+from ..services import sessions as session_service
 from ..services.realtime import session_room
 from .auth import authenticated_only, signed_in_user
 from .roster import LocalRoster, RedisRoster
@@ -412,8 +413,8 @@ def on_end(user, payload):
     session_id = payload["session_id"]
     _mentor_of(user, session_id)
     session = room_service.end(user, session_id)
-    emit("room:ended", {"session_id": session_id, "status": session.status}, to=session_room(session_id))
-    media_service.close(session_id)
+    # room:ended to the room, session:ended to everyone's other pages, the media room destroyed.
+    session_service.announce_completed(session)
     for user_id, sid in presence().clear(session_id):
         _drop_socket(session_id, user_id, sid)
     return {}

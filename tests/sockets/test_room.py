@@ -416,7 +416,10 @@ def test_end_completes_the_session_for_everyone(room, connect):
 
     assert mentor.emit("room:end", {"session_id": sid}, callback=True) == {"ok": True}
     for sio in (mentor, ana, ben):
-        assert received(sio, "room:ended") == [{"session_id": sid, "status": "completed"}]
+        events = received(sio)
+        assert [p for e, p in events if e == "room:ended"] == [{"session_id": sid, "status": "completed"}]
+        # Their other pages (dashboards, notices) hear it on their own rooms too.
+        assert [p for e, p in events if e == "session:ended"] == [{"session_id": sid, "status": "completed"}]
     db.session.expire_all()
     assert db.session.get(LearningSession, sid).status == "completed"
     assert db.session.scalar(select(Attendance.id).where(Attendance.left_at.is_(None))) is None
