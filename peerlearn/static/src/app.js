@@ -15,7 +15,6 @@ import seatWarning from './js/components/seat-warning.js';
 import tagInput from './js/components/tag-input.js';
 import { connectRealtime } from './js/realtime.js';
 import giftForm, { giftReturn } from './js/room/gifts.js';
-import room from './js/room/index.js';
 
 // Loading the bundle twice must not start a second Alpine over the same DOM.
 if (!window.Alpine) {
@@ -28,7 +27,6 @@ if (!window.Alpine) {
   Alpine.data('passwordField', passwordField);
   Alpine.data('avatarPreview', avatarPreview);
   Alpine.data('checkout', checkout);
-  Alpine.data('room', room);
   Alpine.data('giftForm', giftForm);
   Alpine.data('giftReturn', giftReturn);
   Alpine.data('notificationBell', notificationBell);
@@ -37,6 +35,12 @@ if (!window.Alpine) {
   Alpine.data('countdown', countdown);
   Alpine.data('seatWarning', seatWarning);
 
+  // The live room's component is a chunk of its own, loaded only on the room page, before Alpine
+  // starts there.
+  const ready = document.getElementById('room-config')
+    ? import('./js/room/index.js').then(({ default: room }) => Alpine.data('room', room))
+    : Promise.resolve();
+
   connectRealtime();
-  Alpine.start();
+  ready.catch((error) => console.error('The room could not load.', error)).finally(() => Alpine.start());
 }
