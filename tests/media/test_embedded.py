@@ -111,3 +111,38 @@ def test_janus_config_writes_a_configuration_for_this_install(app, runner, tmp_p
     assert 'nat_1_1_mapping = "203.0.113.7"' in core and f'token_auth_secret = "{"t" * 32}"' in core
     assert "port = 8088" in (tmp_path / "janus" / "janus.transport.http.jcfg").read_text()
     assert (tmp_path / "janus" / "janus.jcfg").stat().st_mode & 0o007 == 0
+
+
+def test_setup_installs_janus_where_it_may_and_says_so(tmp_path, monkeypatch):
+    from peerlearn.media import embedded
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    apt = bin_dir / "apt-get"
+    apt.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {calls}\n'
+        'if [ "$1" = install ]; then\n'
+        f'  if [ -n "$FAIL" ]; then echo "E: Unable to locate package janus" >&2; exit 100; fi\n'
+        f'  printf "#!/bin/sh\\n" > {bin_dir}/janus; chmod +x {bin_dir}/janus\n'
+        "fi\n"
+    )
+    apt.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setattr(embedded, "install_command", lambda: [])  # as root on Debian
+
+    said = []
+    monkeypatch.setenv("FAIL", "1")
+    assert embedded.install(echo=said.append) is False
+    assert said[-1] == "  Janus could not be installed: E: Unable to locate package janus"
+    monkeypatch.delenv("FAIL")
+    said.clear()
+    assert embedded.install(echo=said.append) is True
+    assert "apt-get install -y janus" in said[0] and "ROOM_MEDIA=mesh" in said[1]
+    assert calls.read_text().splitlines()[-2:] == ["update -qq", "install -y -qq janus"]
+    assert embedded.find_binary() == str(bin_dir / "janus")
+
+    # Neither root nor passwordless sudo: nothing is attempted.
+    monkeypatch.setattr(embedded, "install_command", lambda: None)
+    assert embedded.install(echo=said.append) is False
