@@ -2,12 +2,13 @@
 mesh, side by side on this machine.
 
     .venv/bin/python bench/room_media.py [--learners 8] [--steps 1,2,4,8] [--seconds 15]
-        [--settle 10] [--rejoins 2] [--modes janus,mesh]
+        [--settle 15] [--rejoins 2] [--modes janus,mesh]
 
 Everything runs inside a private network namespace (scripts/netns.py: loopback plus
 127.0.0.2), so no ICE candidate or packet uses the machine's own address: the embedded server
 (`flask serve --setup`, as `make run`; for Janus its own supervised local Janus, pinned to
-127.0.0.2), Playwright's driver and Debian's Chromium with fake camera and microphone.
+127.0.0.2), Playwright's driver and Debian's Chromium with a fake microphone and a fake camera
+that plays a synthetic picture with a camera's detail and noise (see write_camera).
 
 Setup per mode: a fresh server; a free session live now with ``--learners`` booked learners,
 seeded into its database; every room is a stage (ROOM_STAGE_THRESHOLD=1 for Janus,
@@ -18,8 +19,9 @@ first decoded frame of the mentor's video is recorded (requestVideoFrameCallback
 of ``--steps`` learners, once all of them decode frames and ``--settle`` seconds have let the
 encoders and congestion control ramp up, a ``--seconds`` window measures:
 
-- the mentor's upload: bytes sent by all of the mentor's RTCPeerConnections (outbound-rtp,
-  audio + video), in kbit/s;
+- the mentor's upload: bytes sent by all of the mentor's RTCPeerConnections (their transports:
+  audio, video, headers, padding, RTCP, as on the wire), in kbit/s, and each video encoding's
+  share (a simulcast layer, or one learner's stream in the mesh) with its size and frame rate;
 - the frames each learner decoded from the mentor's video (fps, min over learners);
 - CPU of the Janus process and of the app server process (from /proc), and load average.
 
@@ -34,6 +36,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -84,13 +87,25 @@ INSTRUMENT = """
 
 OUTBOUND = """
 async () => {
-  let bytes = 0;
+  // Bytes sent by every connection, and per video encoding (a simulcast layer, or one peer's
+  // stream in the mesh): bytes, frame size and rate, and what limits its quality.
+  // `bytes`: everything the connections sent (media, headers, padding, RTCP), as on the wire.
+  const result = { bytes: 0, audio: 0, video: [] };
   for (const pc of window.__pcs) {
     if (pc.connectionState === 'closed') continue;
     const report = await pc.getStats();
-    report.forEach((s) => { if (s.type === 'outbound-rtp') bytes += s.bytesSent || 0; });
+    report.forEach((s) => {
+      if (s.type === 'transport') result.bytes += s.bytesSent || 0;
+      if (s.type !== 'outbound-rtp') return;
+      if (s.kind === 'audio') result.audio += s.bytesSent || 0;
+      else result.video.push({
+        id: s.id, rid: s.rid || '', bytes: s.bytesSent || 0, width: s.frameWidth || 0,
+        height: s.frameHeight || 0, fps: s.framesPerSecond || 0, limit: s.qualityLimitationReason || '',
+        target: s.targetBitrate || 0,
+      });
+    });
   }
-  return bytes;
+  return result;
 }
 """
 
@@ -110,6 +125,32 @@ async (peer) => {
   return frames;
 }
 """
+
+
+def write_camera(path, width=640, height=360, fps=20, seconds=4):
+    """A synthetic camera picture for Chromium's fake capture (a Y4M file): a lit background, a
+    head that moves and a mouth that opens, and sensor noise. Chromium's own fake picture (a
+    rotating pie on flat green) compresses to a fraction of what a camera costs, which would make
+    fixed costs (a simulcast layer, padding) look far bigger than they are."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    background = 90 + 60 * np.sin(xx / 90.0) * np.cos(yy / 70.0)
+    chroma_u = 118 + (10 * np.sin(xx[::2, ::2] / 50)).astype(np.int16)
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for index in range(fps * seconds):
+            t = index / fps
+            cx = width / 2 + 60 * np.sin(2 * np.pi * t / 4)
+            cy = height / 2 + 20 * np.sin(2 * np.pi * t / 2)
+            head = np.exp(-(((xx - cx) / 70) ** 2 + ((yy - cy) / 90) ** 2))
+            mouth = np.exp(-(((xx - cx) / 25) ** 2 + ((yy - cy - 40) / (4 + 6 * abs(np.sin(8 * t)))) ** 2))
+            luma = background + 110 * head - 80 * mouth + rng.normal(0, 6, (height, width))
+            out.write(b"FRAME\n")
+            out.write(np.clip(luma, 16, 235).astype(np.uint8).tobytes())
+            out.write(np.clip(chroma_u, 16, 240).astype(np.uint8).tobytes())
+            out.write(np.full((height // 2, width // 2), 140, np.uint8).tobytes())
 
 
 def seed(instance_dir, learners):
@@ -226,15 +267,26 @@ def measure(mentor, learners, mentor_id, server, janus, seconds):
     def cpu(pid):
         return roomkit.cpu_seconds(pid) if pid else 0.0
 
-    bytes0 = mentor.evaluate(OUTBOUND)
+    sent0 = mentor.evaluate(OUTBOUND)
     frames0 = [page.evaluate(DECODED, mentor_id) for page in learners]
     janus0, app0, start = cpu(janus), cpu(server.pid), time.monotonic()
     time.sleep(seconds)
-    bytes1 = mentor.evaluate(OUTBOUND)
+    sent1 = mentor.evaluate(OUTBOUND)
     frames1 = [page.evaluate(DECODED, mentor_id) for page in learners]
     elapsed = time.monotonic() - start
+
+    def kbps(before, after):
+        return (after - before) * 8 / elapsed / 1000
+
+    before = {item["id"]: item["bytes"] for item in sent0["video"]}
+    layers = [
+        {**item, "kbps": kbps(before.get(item["id"], item["bytes"]), item["bytes"])}
+        for item in sent1["video"]
+    ]
     return {
-        "upload_kbps": (bytes1 - bytes0) * 8 / elapsed / 1000,
+        "upload_kbps": kbps(sent0["bytes"], sent1["bytes"]),
+        "audio_kbps": kbps(sent0["audio"], sent1["audio"]),
+        "layers": layers,
         "min_fps": min((b - a) / elapsed for a, b in zip(frames0, frames1, strict=True)) if learners else 0,
         "janus_cpu": (cpu(janus) - janus0) / elapsed * 100,
         "app_cpu": (cpu(server.pid) - app0) / elapsed * 100,
@@ -242,14 +294,16 @@ def measure(mentor, learners, mentor_id, server, janus, seconds):
     }
 
 
-def run_mode(playwright, network, mode, args):
+def run_mode(playwright, network, mode, args, camera):
     settings = {"ROOM_MEDIA": mode, "ROOM_STAGE_THRESHOLD": "1", "MESH_MAX_CAMERAS": "2"}
     if mode == "janus":
         settings["JANUS_ICE_ENFORCE_LIST"] = netns.JANUS_ADDRESS
     server = LiveServer(startup_timeout=60, network=network, settings=settings)
     server.start()
     browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-video-capture={camera}"],
     )
     try:
         session_id, mentor_id, emails = seed(server.instance_dir, args.learners)
@@ -275,6 +329,9 @@ def run_mode(playwright, network, mode, args):
                     f"app CPU {row['app_cpu']:4.1f} %, load {row['load']:.2f}",
                     flush=True,
                 )
+                print(
+                    f"        audio {row['audio_kbps']:.0f} kbit/s; video " + describe_layers(row["layers"])
+                )
         for _ in range(args.rejoins):
             for page in learners:
                 page.evaluate("() => { window.__firstFrame = {}; }")
@@ -287,6 +344,24 @@ def run_mode(playwright, network, mode, args):
         server.stop()
 
 
+def describe_layers(layers):
+    """Simulcast layers one by one; a mesh's identical per-peer streams summed up."""
+    if any(layer["rid"] for layer in layers):
+        return ", ".join(
+            f"{layer['rid']} {layer['width']}x{layer['height']} {layer['fps']:.0f} fps "
+            f"{layer['kbps']:.0f} kbit/s (limit {layer['limit'] or 'none'})"
+            for layer in sorted(layers, key=lambda item: -item["width"])
+        )
+    if not layers:
+        return "none"
+    first = layers[0]
+    each = sum(layer["kbps"] for layer in layers) / len(layers)
+    return (
+        f"{len(layers)} x {first['width']}x{first['height']} {first['fps']:.0f} fps, {each:.0f} kbit/s each "
+        f"(limit {first['limit'] or 'none'})"
+    )
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -297,7 +372,7 @@ def main():
     parser.add_argument("--learners", type=int, default=8)
     parser.add_argument("--steps", default="1,2,4,8")
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--settle", type=float, default=10, help="seconds to wait before each window")
+    parser.add_argument("--settle", type=float, default=15, help="seconds to wait before each window")
     parser.add_argument("--rejoins", type=int, default=2)
     parser.add_argument("--modes", default="janus,mesh")
     args = parser.parse_args()
@@ -310,15 +385,20 @@ def main():
 
     print(
         f"Room media bench: 1 mentor + up to {args.learners} learners (subscribers), steps {args.steps}, "
-        f"{args.seconds:.0f} s windows, fake camera 640x360; {os.cpu_count()} CPUs, load {os.getloadavg()}"
+        f"{args.seconds:.0f} s windows, synthetic camera 640x360 at 20 fps; {os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()}"
     )
     results = {}
+    folder = tempfile.TemporaryDirectory(prefix="peerlearn-room-media-")
+    camera = Path(folder.name) / "camera.y4m"
+    write_camera(camera)
     with netns.PrivateNetwork() as network:
         node, _cli = compute_driver_executable()
         os.environ["PLAYWRIGHT_NODEJS_PATH"] = network.node_wrapper(node)
         with sync_playwright() as playwright:
             for mode in args.modes.split(","):
-                results[mode] = run_mode(playwright, network, mode, args)
+                results[mode] = run_mode(playwright, network, mode, args, camera)
+    folder.cleanup()
 
     print("\nMentor upload (kbit/s) by learners:")
     steps = {mode: {row["learners"]: row for row in rows} for mode, (rows, _joins) in results.items()}

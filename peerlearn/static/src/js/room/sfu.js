@@ -17,11 +17,17 @@ import { JanusSession } from './janus-session.js';
 import { quality, readStats } from './mesh.js';
 
 const PLUGIN = 'janus.plugin.videoroom';
+// The camera at its own size up to 600 kbit/s, and a half-size layer for thumbnails and poor
+// connections: about 1.2 x one stream in all, whoever watches (bench/room_media.py).
 const SIMULCAST = [
   { rid: 'h', active: true, maxBitrate: 600_000 },
-  { rid: 'l', active: true, maxBitrate: 90_000, scaleResolutionDownBy: 4 },
+  { rid: 'l', active: true, maxBitrate: 120_000, scaleResolutionDownBy: 2 },
 ];
+// Janus numbers a publisher's layers from the lowest (0).
+const TOP_LAYER = SIMULCAST.length - 1;
 const SCREEN_MAX_BITRATE = 1_200_000;
+// What Janus tells a camera publisher it may send in all (REMB): both layers and the sound.
+const CAMERA_BITRATE = 800_000;
 const SYNC_MS = 1000;
 // A tile at least this tall (CSS pixels) gets the top layer.
 const HIGH_LAYER_MIN_HEIGHT = 200;
@@ -233,7 +239,7 @@ export class JanusTransport {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const { jsep } = await handle.message(
-      { request: 'publish', descriptions: [{ mid: '1', description: 'camera' }] },
+      { request: 'publish', bitrate: CAMERA_BITRATE, descriptions: [{ mid: '1', description: 'camera' }] },
       { type: offer.type, sdp: offer.sdp },
     );
     if (pc !== this.publisherPc) return;
@@ -486,7 +492,7 @@ export class JanusTransport {
       const want = wanted.get(`${item.feed}:${item.feedMid}`);
       if (!want) continue;
       const big = want.height >= HIGH_LAYER_MIN_HEIGHT;
-      let substream = big ? 2 : 0;
+      let substream = big ? TOP_LAYER : 0;
       if (this.lossy >= 2 || (this.lossy >= 1 && !big)) substream = 0;
       if (this.layers.get(item.mid) !== substream) changes.push({ mid: item.mid, substream });
     }
