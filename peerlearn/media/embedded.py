@@ -209,10 +209,11 @@ admin: {{
 
 
 def _die_with_parent():
-    """In the child: get SIGTERM when the web process dies, so no Janus is left behind."""
+    """In the child: be killed when the web process dies, so no Janus is left behind. SIGKILL,
+    because Janus can hang in its own shutdown when browsers were connected."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except OSError:
         pass
 
@@ -325,7 +326,7 @@ class LocalJanus:
         if process is not None and process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)

@@ -31,7 +31,15 @@ from sqlalchemy.exc import IntegrityError
 from ..exceptions import Conflict, MediaUnavailable
 from ..extensions import db
 from ..media import tokens
-from ..media.janus import NO_SUCH_ROOM, ROOM_EXISTS, Instance, Janus, JanusError, JanusUnavailable
+from ..media.janus import (
+    NO_SUCH_FEED,
+    NO_SUCH_ROOM,
+    ROOM_EXISTS,
+    Instance,
+    Janus,
+    JanusError,
+    JanusUnavailable,
+)
 from ..models import Booking, BookingStatus, LearningSession, MediaMode, MediaRoom, SessionStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -148,14 +156,12 @@ def needs_stage(mode, session_id):
 
 
 def open_room(session):
-    """The session's media record, made the first time anyone enters; with Janus, the VideoRoom
-    room exists on a reachable instance when this returns.
-
-    Safe to call at every join: it creates nothing that exists. A room whose instance is gone (or
-    was taken out of JANUS_INSTANCES) is re-created on another instance; the people in it
-    reconnect to the new one through their next join.
-    """
+    """The session's media record, made the first time anyone enters (with Janus: its VideoRoom
+    room created on the least loaded reachable instance, and made again if the record says it was
+    closed). Whether Janus still has the room is learnt when the next token goes into it
+    (``_grant``), so an ordinary join costs one Janus session, not two."""
     room = db.session.get(MediaRoom, session.id)
+    created = False
     if room is None:
         mode = configured_mode()
         if mode is None:
@@ -166,6 +172,7 @@ def open_room(session):
         db.session.add(room)
         try:
             db.session.commit()
+            created = True
         except IntegrityError:
             # Someone else opened it at the same moment: theirs is the room.
             db.session.rollback()
@@ -174,7 +181,7 @@ def open_room(session):
         # More people booked since it opened; a stage never becomes open again mid-session.
         room.stage = True
         db.session.commit()
-    if room.mode == MediaMode.JANUS.value:
+    if room.mode == MediaMode.JANUS.value and (created or room.closed_at is not None):
         _ensure_janus_room(room, session)
     return room
 
@@ -249,12 +256,11 @@ def join_answer(user, session, *, closes_at, resume=False):
     answer = {"mode": room.mode, "stage": room.stage, "stage_cap": stage_cap(room)}
     if room.mode == MediaMode.MESH.value:
         return answer
-    janus = _client_for(room.instance)
-    token = _issue_room_token(janus, room, user.id, kick=not resume)
+    token = _grant(room, session, user.id, kick=not resume)
     config = current_app.config
     core_expiry = (closes_at + CORE_TOKEN_MARGIN).timestamp()
     answer.update(
-        server=janus.instance.public,
+        server=_client_for(room.instance).instance.public,
         core_token=tokens.core_token(config["JANUS_TOKEN_SECRET"], core_expiry),
         room=room.janus_room,
         room_token=token,
@@ -271,12 +277,32 @@ def room_token(user, session):
         raise Conflict("This room does not use the video server.", code="not_janus")
     if room.closed_at is not None:
         open_room(session)
-    return _issue_room_token(_client_for(room.instance), room, user.id, kick=False)
+    return _grant(room, session, user.id, kick=False)
 
 
-def _issue_room_token(janus, room, user_id, *, kick):
+class _RoomGone(Exception):
+    """Janus does not have the room (it restarted, or the room was destroyed meanwhile)."""
+
+
+def _grant(room, session, user_id, *, kick):
+    """A room token for ``user_id``, added to the room's allowed list (and their old feeds kicked
+    when ``kick``). If Janus lost the room, or its instance is gone, the room is made again (on
+    another instance if need be) and the token is issued there."""
+    try:
+        return _issue_room_token(room, user_id, kick=kick)
+    except (JanusUnavailable, _RoomGone) as exc:
+        log.info("the Janus room of session %s needs making again: %s", session.id, exc)
+    _ensure_janus_room(room, session)
+    try:
+        return _issue_room_token(room, user_id, kick=kick)
+    except (JanusError, _RoomGone) as exc:
+        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.") from exc
+
+
+def _issue_room_token(room, user_id, *, kick):
+    janus = _client_for(room.instance)
     if janus is None:
-        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.")
+        raise JanusUnavailable(f"instance {room.instance} is no longer configured")
     config = current_app.config
     expiry = tokens.room_token_expiry(time.time(), config["JANUS_ROOM_TOKEN_SECONDS"])
     token = tokens.room_token(config["JANUS_TOKEN_SECRET"], room.janus_room, user_id, expiry)
@@ -295,11 +321,13 @@ def _issue_room_token(janus, room, user_id, *, kick):
             for kind in FEED_KINDS
         ]
     try:
-        janus.videoroom(*bodies, ignore=(428,))
+        janus.videoroom(*bodies, ignore=(NO_SUCH_FEED,))
+    except JanusUnavailable:
+        raise
     except JanusError as exc:
         if exc.code == NO_SUCH_ROOM:
-            raise MediaUnavailable("The video room restarted. Join again.", code="media_restarted") from exc
-        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.") from exc
+            raise _RoomGone(str(exc)) from exc
+        raise MediaUnavailable("The video server refused the room's token. Try again in a moment.") from exc
     return token
 
 
