@@ -410,3 +410,80 @@ def test_janus_says_who_is_talking_and_the_speaker_becomes_the_active_tile(
         )
     finally:
         context.close()
+
+
+SUBSCRIBER_PORT = """
+async () => {
+  // The local UDP port of the connection that receives video (the subscriber).
+  for (const pc of window.__pcs) {
+    if (pc.connectionState !== 'connected') continue;
+    const report = await pc.getStats();
+    let receives = false;
+    let pair = null;
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') receives = true;
+      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    });
+    if (receives && pair) return report.get(pair.localCandidateId).port;
+  }
+  return null;
+}
+"""
+
+
+def test_a_lossy_connection_drops_to_the_low_layer_and_comes_back(janus_page, media_network):
+    import shutil
+    import subprocess
+
+    from tests.conftest import unavailable
+
+    if shutil.which("nft") is None:
+        unavailable("nft not found (apt-get install nftables): it makes the packet loss")
+    mentor = janus_page("mentor2@peerlearn.local")
+    viewer = janus_page("learner3@peerlearn.local")
+    viewer.context.add_init_script(KEEP_PEER_CONNECTIONS)
+    session_id = create_session_starting_soon(mentor)
+    book(viewer, session_id)
+    start(mentor, session_id)
+    enter_room(mentor, session_id)
+    enter_room(viewer, session_id)
+    tile = camera_tile(viewer, user_id(mentor))
+    expect_frames_flowing(viewer, tile)
+    wide = "(tile) => tile.querySelector('video').videoWidth >= 480"
+    viewer.wait_for_function(wide, arg=tile.element_handle(), timeout=MEDIA_TIMEOUT_MS)
+    port = viewer.evaluate(SUBSCRIBER_PORT)
+    assert port, "no receiving connection"
+
+    def nft(*command):
+        subprocess.run(media_network.wrap(["nft", *command]), check=True, capture_output=True)
+
+    # A quarter of what reaches the viewer's receiving connection is lost (the mentor's upload
+    # and Janus are untouched): the viewer asks Janus for the low layer.
+    nft("add", "table", "inet", "lossy")
+    try:
+        nft("add", "chain", "inet", "lossy", "input", "{ type filter hook input priority 0; }")
+        nft(
+            "add",
+            "rule",
+            "inet",
+            "lossy",
+            "input",
+            "udp",
+            "dport",
+            str(port),
+            "numgen",
+            "random",
+            "mod",
+            "4",
+            "0",
+            "drop",
+        )
+        viewer.wait_for_function(
+            "(tile) => { const w = tile.querySelector('video').videoWidth; return w > 0 && w <= 360; }",
+            arg=tile.element_handle(),
+            timeout=MEDIA_TIMEOUT_MS,
+        )
+    finally:
+        nft("delete", "table", "inet", "lossy")
+    # A clean stretch later it goes back up.
+    viewer.wait_for_function(wide, arg=tile.element_handle(), timeout=MEDIA_TIMEOUT_MS)
