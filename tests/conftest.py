@@ -172,6 +172,47 @@ def auth(client):
     return AuthActions(client)
 
 
+class IsolatedSocketClient:
+    """A Socket.IO test client that runs each call in its own context, like IsolatedClient:
+    handlers must not reuse the test's app context (and its ``g``, where Flask-Login caches the
+    user)."""
+
+    def __init__(self, app, flask_client):
+        from peerlearn.extensions import socketio
+
+        self._client = self._run(socketio.test_client, app, flask_test_client=flask_client)
+
+    @staticmethod
+    def _run(func, *args, **kwargs):
+        return contextvars.Context().run(func, *args, **kwargs)
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if callable(attr):
+            return lambda *args, **kwargs: self._run(attr, *args, **kwargs)
+        return attr
+
+
+@pytest.fixture
+def connect(app):
+    """A signed-in socket for the user with this email (each its own browser)."""
+    clients = []
+
+    def open_socket(email):
+        browser = app.test_client()
+        response = AuthActions(browser).login(email)
+        assert response.status_code == 302
+        sio = IsolatedSocketClient(app, browser)
+        assert sio.is_connected()
+        clients.append(sio)
+        return sio
+
+    yield open_socket
+    for sio in clients:
+        if sio.is_connected():
+            sio.disconnect()
+
+
 @pytest.fixture
 def make_user(app):
     """Create a user directly (verified unless told otherwise), with a known password."""

@@ -13,6 +13,7 @@ import glob
 import json
 import logging
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -209,8 +210,10 @@ admin: {{
 
 
 def _die_with_parent():
-    """In the child: be killed when the web process dies, so no Janus is left behind. SIGKILL,
-    because Janus can hang in its own shutdown when browsers were connected."""
+    """In the child: be killed when the web process dies, so no Janus is left behind (SIGKILL,
+    because Janus can hang in its own shutdown when browsers were connected), and write no core
+    file if it crashes (the supervisor restarts it; its log says what happened)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
@@ -278,6 +281,7 @@ class LocalJanus:
         with open(log_path, "ab") as output:
             self.process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
                 [self.binary, "-C", str(self.folder / "janus.jcfg"), "-F", str(self.folder), "-N"],
+                cwd=self.folder,
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,

@@ -4,9 +4,8 @@ list with its filters, and the audit log."""
 import pytest
 
 from peerlearn.models import utcnow
-from tests.conftest import AuthActions, extract_csrf
+from tests.conftest import AuthActions, IsolatedSocketClient, extract_csrf
 from tests.factories import make_session, paid_booking
-from tests.sockets.test_presence import IsolatedSocketClient
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from peerlearn.extensions import db
 from peerlearn.models import AuditEntry, AuthSession, Booking, Payout, Refund, Review, User, utcnow
 from peerlearn.services import booking as booking_service
-from tests.conftest import AuthActions, extract_csrf
+from tests.conftest import AuthActions, IsolatedSocketClient, extract_csrf
 from tests.factories import make_session, paid_booking
-from tests.sockets.test_presence import IsolatedSocketClient
 
 BROWSER = {"REMOTE_ADDR": "198.51.100.23", "HTTP_USER_AGENT": "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0"}
 

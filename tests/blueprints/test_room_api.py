@@ -9,9 +9,8 @@ from sqlalchemy import select
 from peerlearn.extensions import db
 from peerlearn.models import Booking, LearningSession, MediaRoom, Notification, utcnow
 from peerlearn.services import booking as booking_service
-from tests.conftest import AuthActions, extract_csrf
+from tests.conftest import extract_csrf
 from tests.factories import make_session
-from tests.sockets.test_presence import IsolatedSocketClient
 
 
 @pytest.fixture
@@ -28,25 +27,6 @@ def soon(make_user, time_machine):
     return session
 
 
-@pytest.fixture
-def sockets(app):
-    """Signed-in sockets, each in its own browser."""
-    opened = []
-
-    def open_socket(email):
-        browser = app.test_client()
-        assert AuthActions(browser).login(email).status_code == 302
-        sio = IsolatedSocketClient(app, browser)
-        assert sio.is_connected()
-        opened.append(sio)
-        return sio
-
-    yield open_socket
-    for sio in opened:
-        if sio.is_connected():
-            sio.disconnect()
-
-
 def events(sio, name):
     return [event["args"][0] for event in sio.get_received() if event["name"] == name]
 
@@ -61,10 +41,10 @@ def status_of(session):
 
 
 def test_the_mentor_goes_live_inside_the_window_and_booked_learners_hear(
-    client, api_token, soon, sockets, time_machine
+    client, api_token, soon, connect, time_machine
 ):
     token = api_token("mentor@example.com")
-    learner_socket = sockets("ana@example.com")
+    learner_socket = connect("ana@example.com")
 
     response = post(client, token, f"/api/sessions/{soon.id}/start/")
     assert response.status_code == 409
@@ -151,14 +131,14 @@ def test_a_signed_in_browser_needs_the_csrf_token(client, auth, soon, time_machi
     assert response.status_code == 200 and status_of(soon) == "live"
 
 
-def test_ending_completes_the_session_and_tells_the_room(client, api_token, soon, sockets, time_machine):
+def test_ending_completes_the_session_and_tells_the_room(client, api_token, soon, connect, time_machine):
     time_machine.shift(timedelta(minutes=31))
     token = api_token("mentor@example.com")
     assert post(client, token, f"/api/sessions/{soon.id}/start/").status_code == 200
     mentor_socket, in_room, elsewhere = (
-        sockets("mentor@example.com"),
-        sockets("ana@example.com"),
-        sockets("ana@example.com"),
+        connect("mentor@example.com"),
+        connect("ana@example.com"),
+        connect("ana@example.com"),
     )
     for sio in (mentor_socket, in_room):
         assert sio.emit("room:join", {"session_id": soon.id}, callback=True)["ok"]
@@ -200,10 +180,10 @@ def test_ending_before_the_room_opens_is_refused(client, api_token, soon):
     assert status_of(soon) == "scheduled"
 
 
-def test_the_room_pages_end_form_tells_the_room_too(client, auth, soon, sockets, time_machine):
+def test_the_room_pages_end_form_tells_the_room_too(client, auth, soon, connect, time_machine):
     time_machine.shift(timedelta(minutes=31))
-    in_room = sockets("ana@example.com")
-    mentor_socket = sockets("mentor@example.com")
+    in_room = connect("ana@example.com")
+    mentor_socket = connect("mentor@example.com")
     for sio in (mentor_socket, in_room):
         assert sio.emit("room:join", {"session_id": soon.id}, callback=True)["ok"]
     in_room.get_received()

@@ -9,12 +9,16 @@ the room tests never touches the machine's own address. Room tests need it; they
 (failed under PEERLEARN_REQUIRE_SERVICES=1) where it can't be made.
 """
 
+import math
 import os
+import struct
+import wave
 
 import pytest
 
 from scripts.live_server import (
     CHROMIUM,
+    CHROMIUM_ARGS,
     LiveServer,
     ServerError,
     block_external_requests,
@@ -25,6 +29,12 @@ from scripts.live_server import (
 from tests.conftest import unavailable
 
 DEFAULT_TIMEOUT_MS = 10_000
+# Chromium's stand-ins for a camera, a microphone and a screen, and host candidates on loopback.
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
 LOAD_FAILURE = "Failed to load resource: the server responded with a status of"
 
 GUARD_KEY = pytest.StashKey["PageGuard"]()
@@ -211,6 +221,51 @@ def janus_server(media_network, _janus_server):
     if _janus_server is None:
         unavailable("Janus is not installed (apt-get install janus)")
     return _janus_server
+
+
+def write_voice(path, rate=48_000):
+    """Four seconds of sound for the fake microphone to loop: three of a voice-like hum (a
+    150 Hz tone with overtones, swelling four times a second) and one of silence.
+
+    Chromium's own fake microphone only beeps briefly twice a second, which a speaking meter
+    sampling every 200 ms catches by chance, and noise suppression learns to filter out.
+    """
+    frames = bytearray()
+    for i in range(rate * 4):
+        t = i / rate
+        sample = 0.0
+        if t < 3:
+            swell = 0.5 + 0.5 * math.sin(2 * math.pi * 4 * t)
+            sample = 0.35 * swell * sum(math.sin(2 * math.pi * 150 * k * t) / k for k in range(1, 6))
+        frames += struct.pack("<h", round(max(-1.0, min(1.0, sample)) * 32767))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(bytes(frames))
+
+
+def voice_argument(tmp_path_factory):
+    """The Chromium argument that makes its fake microphone play write_voice's sound."""
+    voice = tmp_path_factory.mktemp("fake-microphone") / "voice.wav"
+    write_voice(voice)
+    return f"--use-file-for-fake-audio-capture={voice}"
+
+
+def launch_media_browser(browser, *extra_args):
+    """A second Chromium from the same Playwright (so inside the private network), with fake
+    capture devices; ``extra_args`` such as a voice for the fake microphone."""
+    return browser.browser_type.launch(
+        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, *extra_args]
+    )
+
+
+def open_media_context(media_browser, server, guard, **options):
+    """A fresh, watched context of a media browser on ``server``, allowed camera and microphone."""
+    context = media_browser.new_context(base_url=server.url, permissions=["camera", "microphone"], **options)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    guard.watch(context)
+    return context
 
 
 @pytest.fixture

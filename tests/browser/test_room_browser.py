@@ -13,8 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from peerlearn.demo import DEMO_PASSWORD
-from scripts.live_server import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+from tests.browser.conftest import launch_media_browser, open_media_context
 
 pytestmark = pytest.mark.browser
 
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.browser
 MENTOR = "mentor3@peerlearn.local"
 LEARNER = "learner4@peerlearn.local"
 OUTSIDER = "learner3@peerlearn.local"
-MEDIA_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-]
 # Media needs longer than a page: capture, ICE, DTLS and the first decoded frames.
 MEDIA_TIMEOUT_MS = 30_000
 
@@ -34,9 +28,7 @@ MEDIA_TIMEOUT_MS = 30_000
 @pytest.fixture(scope="module")
 def media_browser(browser, media_network):
     """A second Chromium from the same Playwright, launched with fake capture devices."""
-    media = browser.browser_type.launch(
-        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
-    )
+    media = launch_media_browser(browser)
     yield media
     media.close()
 
@@ -47,9 +39,7 @@ def media_page(media_browser, live_server, page_guard):
     contexts = []
 
     def make():
-        context = media_browser.new_context(base_url=live_server.url, permissions=["camera", "microphone"])
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page_guard.watch(context)
+        context = open_media_context(media_browser, live_server, page_guard)
         contexts.append(context)
         return context.new_page()
 

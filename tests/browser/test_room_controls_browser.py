@@ -7,18 +7,13 @@ in counts against the login rate limit the whole browser suite shares, so each a
 once for this module and every test opens fresh contexts with that sign-in's cookies.
 """
 
-import math
 import re
-import struct
-import wave
 
 import pytest
 from playwright.sync_api import expect
 
-from scripts.live_server import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+from tests.browser.conftest import launch_media_browser, open_media_context, voice_argument
 from tests.browser.test_room_browser import (
-    MEDIA_ARGS,
     MEDIA_TIMEOUT_MS,
     book,
     control,
@@ -46,39 +41,11 @@ PHONE = {
 QUALITY = re.compile(r"^(good|fair|poor)$")
 
 
-def write_voice(path, rate=48_000):
-    """Four seconds of sound for the fake microphone to loop: three of a voice-like hum (a
-    150 Hz tone with overtones, swelling four times a second) and one of silence.
-
-    Chromium's own fake microphone only beeps briefly twice a second, which a speaking meter
-    sampling every 200 ms catches by chance, and noise suppression learns to filter out.
-    """
-    frames = bytearray()
-    for i in range(rate * 4):
-        t = i / rate
-        sample = 0.0
-        if t < 3:
-            swell = 0.5 + 0.5 * math.sin(2 * math.pi * 4 * t)
-            sample = 0.35 * swell * sum(math.sin(2 * math.pi * 150 * k * t) / k for k in range(1, 6))
-        frames += struct.pack("<h", round(max(-1.0, min(1.0, sample)) * 32767))
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(bytes(frames))
-
-
 @pytest.fixture(scope="module")
 def media_browser(browser, media_network, tmp_path_factory):
     """A second Chromium from the same Playwright, launched with fake capture devices whose
     microphone plays a voice."""
-    voice = tmp_path_factory.mktemp("fake-microphone") / "voice.wav"
-    write_voice(voice)
-    media = browser.browser_type.launch(
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={voice}"],
-    )
+    media = launch_media_browser(browser, voice_argument(tmp_path_factory))
     yield media
     media.close()
 
@@ -101,14 +68,9 @@ def open_page(media_browser, live_server, page_guard, sign_ins):
     contexts = []
 
     def make(email, **options):
-        context = media_browser.new_context(
-            base_url=live_server.url,
-            permissions=["camera", "microphone"],
-            storage_state=sign_ins[email],
-            **options,
+        context = open_media_context(
+            media_browser, live_server, page_guard, storage_state=sign_ins[email], **options
         )
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page_guard.watch(context)
         contexts.append(context)
         page = context.new_page()
         page.goto("/")

@@ -13,10 +13,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from scripts.live_server import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+from tests.browser.conftest import launch_media_browser, open_media_context, voice_argument
 from tests.browser.test_room_browser import (
-    MEDIA_ARGS,
     MEDIA_TIMEOUT_MS,
     book,
     control,
@@ -32,7 +30,6 @@ from tests.browser.test_room_controls_browser import (
     accept_dialogs,
     expect_local_track,
     fits_width,
-    write_voice,
 )
 
 pytestmark = pytest.mark.browser
@@ -77,9 +74,7 @@ async ([url, core, room, feed, token]) => {
 
 @pytest.fixture(scope="module")
 def janus_browser(browser, janus_server):
-    media = browser.browser_type.launch(
-        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
-    )
+    media = launch_media_browser(browser)
     yield media
     media.close()
 
@@ -89,11 +84,7 @@ def janus_page(janus_browser, janus_server, page_guard):
     contexts = []
 
     def make(email, **options):
-        context = janus_browser.new_context(
-            base_url=janus_server.url, permissions=["camera", "microphone"], **options
-        )
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page_guard.watch(context)
+        context = open_media_context(janus_browser, janus_server, page_guard, **options)
         contexts.append(context)
         page = context.new_page()
         log_in(page, email)
@@ -368,13 +359,7 @@ def test_a_big_tile_gets_the_top_layer_and_a_small_one_the_low_layer(janus_page)
 @pytest.fixture(scope="module")
 def speaking_browser(browser, janus_server, tmp_path_factory):
     """Chromium whose fake microphone plays a voice (three seconds of hum, one of silence)."""
-    voice = tmp_path_factory.mktemp("voice") / "voice.wav"
-    write_voice(voice)
-    media = browser.browser_type.launch(
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={voice}"],
-    )
+    media = launch_media_browser(browser, voice_argument(tmp_path_factory))
     yield media
     media.close()
 
@@ -382,9 +367,7 @@ def speaking_browser(browser, janus_server, tmp_path_factory):
 def test_janus_says_who_is_talking_and_the_speaker_becomes_the_active_tile(
     speaking_browser, janus_server, janus_page, page_guard
 ):
-    context = speaking_browser.new_context(base_url=janus_server.url, permissions=["camera", "microphone"])
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    page_guard.watch(context)
+    context = open_media_context(speaking_browser, janus_server, page_guard)
     try:
         speaker = context.new_page()
         log_in(speaker, "mentor3@peerlearn.local")

@@ -13,10 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from scripts.live_server import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+from tests.browser.conftest import launch_media_browser, open_media_context
 from tests.browser.test_room_browser import (
-    MEDIA_ARGS,
     MEDIA_TIMEOUT_MS,
     book,
     control,
@@ -47,9 +45,7 @@ DEVICE_ZONE = "America/Los_Angeles"
 
 @pytest.fixture(scope="module")
 def media_browser(browser, media_network):
-    media = browser.browser_type.launch(
-        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
-    )
+    media = launch_media_browser(browser)
     yield media
     media.close()
 
@@ -72,14 +68,9 @@ def open_page(media_browser, live_server, page_guard, sign_ins):
     contexts = []
 
     def make(email, clock=None, **options):
-        context = media_browser.new_context(
-            base_url=live_server.url,
-            permissions=["camera", "microphone"],
-            storage_state=sign_ins[email],
-            **options,
+        context = open_media_context(
+            media_browser, live_server, page_guard, storage_state=sign_ins[email], **options
         )
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page_guard.watch(context)
         contexts.append(context)
         page = context.new_page()
         if clock is not None:

@@ -15,9 +15,8 @@ from peerlearn.payments import get_gateway
 from peerlearn.services import booking as booking_service
 from peerlearn.services import earnings, ledger
 from peerlearn.services import payments as payment_service
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, IsolatedSocketClient
 from tests.factories import make_session
-from tests.sockets.test_presence import IsolatedSocketClient
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures for the room's socket tests: a session in its room window, and signed-in sockets."""
+"""Fixtures for the room's socket tests: a session in its room window (signed-in sockets come from
+`connect` in tests/conftest.py)."""
 
 from datetime import timedelta
 
@@ -6,9 +7,7 @@ import pytest
 
 from peerlearn.models import utcnow
 from peerlearn.services import booking as booking_service
-from tests.conftest import AuthActions
 from tests.factories import make_session
-from tests.sockets.test_presence import IsolatedSocketClient
 
 
 @pytest.fixture
@@ -26,23 +25,3 @@ def room(app, make_user, time_machine):
         assert booking.status == "confirmed"
     time_machine.move_to(now + timedelta(minutes=6), tick=False)
     return {"session": session, "mentor": mentor, "ana": ana, "ben": ben, "outsider": outsider}
-
-
-@pytest.fixture
-def connect(app):
-    """A signed-in socket for the user with this email (each its own browser)."""
-    clients = []
-
-    def open_socket(email):
-        browser = app.test_client()
-        response = AuthActions(browser).login(email)
-        assert response.status_code == 302
-        sio = IsolatedSocketClient(app, browser)
-        assert sio.is_connected()
-        clients.append(sio)
-        return sio
-
-    yield open_socket
-    for sio in clients:
-        if sio.is_connected():
-            sio.disconnect()

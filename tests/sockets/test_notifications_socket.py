@@ -10,9 +10,8 @@ from peerlearn.extensions import db
 from peerlearn.models import Notification, NotificationKind
 from peerlearn.services import booking as booking_service
 from peerlearn.services import notifications, outbox
-from tests.conftest import AuthActions, extract_csrf
+from tests.conftest import AuthActions, IsolatedSocketClient, extract_csrf
 from tests.factories import make_session
-from tests.sockets.test_presence import IsolatedSocketClient
 from tests.sockets.test_room import received
 
 

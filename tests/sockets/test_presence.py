@@ -1,28 +1,8 @@
 """Socket.IO connections: signed-in users only, and signing out closes them."""
 
-import contextvars
-
 import pytest
 
-from peerlearn.extensions import socketio
-
-
-class IsolatedSocketClient:
-    """Runs each call in its own context, like IsolatedClient: handlers must not reuse the
-    test's app context (and its ``g``, where Flask-Login caches the user)."""
-
-    def __init__(self, app, flask_client):
-        self._client = self._run(socketio.test_client, app, flask_test_client=flask_client)
-
-    @staticmethod
-    def _run(func, *args, **kwargs):
-        return contextvars.Context().run(func, *args, **kwargs)
-
-    def __getattr__(self, name):
-        attr = getattr(self._client, name)
-        if callable(attr):
-            return lambda *args, **kwargs: self._run(attr, *args, **kwargs)
-        return attr
+from tests.conftest import IsolatedSocketClient
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ const PLUGIN = 'janus.plugin.videoroom';
 // connections: about 1.2 x one stream in all, whoever watches (bench/room_media.py).
 const SIMULCAST = [
   { rid: 'h', active: true, maxBitrate: 600_000 },
-  { rid: 'l', active: true, maxBitrate: 120_000, scaleResolutionDownBy: 2 },
+  { rid: 'l', active: true, maxBitrate: 90_000, scaleResolutionDownBy: 2 },
 ];
 // Janus numbers a publisher's layers from the lowest (0).
 const TOP_LAYER = SIMULCAST.length - 1;
