@@ -462,11 +462,12 @@ def main():
         seats = 50
         needed = per_stream * seats * 2
         print(
-            f"Extrapolated: 50 learners watching the mentor need ~{needed:.0f} % of a core in Janus "
-            f"({needed / (100 * cores) * 100:.0f} % of this {cores}-core machine), "
-            "the mentor still uploads one "
-            f"stream; with 8 people on stage each watching 7 and 42 watching 8: "
-            f"~{per_stream * (8 * 7 + 42 * 8) * 2:.0f} % of a core."
+            f"Extrapolated at {per_stream:.2f} % per stream: 50 learners watching the mentor need "
+            f"~{needed:.0f} % of a core in Janus ({needed / (100 * cores) * 100:.0f} % of this {cores}-core "
+            "machine) while the mentor still uploads one stream; a full stage of 8 seen by the other 42 "
+            f"(each receiving 8 microphones and 8 videos, the 7 on stage 7 of each) needs at most "
+            f"~{per_stream * (8 * 7 * 2 + 42 * 8 * 2):.0f} % of a core if every video were a top layer "
+            "(thumbnails at the low layer cost less)."
         )
     if "mesh" in results:
         print(f"Mesh join to first frame: {join_summary(results['mesh'][1])[1]}")

@@ -21,14 +21,6 @@ function parseTime(value) {
   return Number.isNaN(time) ? null : time;
 }
 
-function clockText(ms) {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = String(Math.floor((total % 3600) / 60)).padStart(hours ? 2 : 1, '0');
-  const seconds = String(total % 60).padStart(2, '0');
-  return hours ? `${hours}:${minutes}:${seconds}` : `${minutes}:${seconds}`;
-}
-
 export class RoomEngine {
   constructor(ui, refs) {
     this.ui = ui;
@@ -37,8 +29,6 @@ export class RoomEngine {
     this.sessionId = config.sessionId;
     this.selfId = config.userId;
     this.iceServers = Array.isArray(config.iceServers) ? config.iceServers : [];
-    this.startsAt = parseTime(config.startsAt);
-    this.endsAt = parseTime(config.endsAt);
     this.transport = null;
     this.streams = new Map(); // "<userId>:camera" | "<userId>:screen" -> MediaStream
     this.videos = new Map(); // same keys -> <video>
@@ -61,8 +51,6 @@ export class RoomEngine {
 
   async start() {
     this.setPhase('joining');
-    this.tick();
-    this.timers.push(setInterval(() => this.tick(), 1000));
     this.refreshDevices();
     if (navigator.mediaDevices) navigator.mediaDevices.ondevicechange = () => this.refreshDevices();
     const socket = await socketReady();
@@ -97,8 +85,6 @@ export class RoomEngine {
       this.ui.participants = [];
       this.ui.sharing = false;
       this.ui.activeSpeaker = null;
-      this.ui.clock = '';
-      this.ui.clockHint = '';
       this.setPhase(phase, message);
     }
   }
@@ -666,20 +652,6 @@ export class RoomEngine {
   }
 
   // ----- timers ----------------------------------------------------------------------------
-
-  tick() {
-    const now = Date.now();
-    if (this.startsAt && now < this.startsAt) {
-      this.ui.clock = clockText(this.startsAt - now);
-      this.ui.clockHint = 'until the start';
-    } else if (this.startsAt) {
-      this.ui.clock = clockText(now - this.startsAt);
-      const left = this.endsAt ? Math.ceil((this.endsAt - now) / 60000) : null;
-      if (left === null) this.ui.clockHint = '';
-      else if (left > 0) this.ui.clockHint = `${left} min left`;
-      else this.ui.clockHint = 'overtime';
-    }
-  }
 
   // Speaking from the local meters: our own microphone always, others' only in the mesh
   // (Janus reports who talks).
