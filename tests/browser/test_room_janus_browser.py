@@ -9,6 +9,8 @@ one with more booked is a stage.
 
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 from playwright.sync_api import expect
@@ -31,6 +33,7 @@ from tests.browser.test_room_controls_browser import (
     expect_local_track,
     fits_width,
 )
+from tests.conftest import unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -95,6 +98,15 @@ def janus_page(janus_browser, janus_server, page_guard):
         context.close()
 
 
+def live_session(mentor, learners, capacity=4):
+    """A session starting soon, booked by every learner page, gone live: its id."""
+    session_id = create_session_starting_soon(mentor, capacity=capacity)
+    for learner in learners:
+        book(learner, session_id)
+    start(mentor, session_id)
+    return session_id
+
+
 def camera_tile(page, user_id):
     return page.locator(f'[data-peer-id="{user_id}"]')
 
@@ -123,10 +135,7 @@ def record_media_answers(page):
 def test_four_people_meet_share_a_screen_reload_and_one_is_removed(janus_page):
     mentor = janus_page(MENTOR)
     learners = [janus_page(email) for email in LEARNERS[:3]]
-    session_id = create_session_starting_soon(mentor)
-    for learner in learners:
-        book(learner, session_id)
-    start(mentor, session_id)
+    session_id = live_session(mentor, learners)
     removed = learners[2]
     answers = record_media_answers(removed)
 
@@ -187,10 +196,7 @@ def test_four_people_meet_share_a_screen_reload_and_one_is_removed(janus_page):
 def test_on_a_stage_the_mentor_brings_a_learner_up_and_everyone_sees_them(janus_page):
     mentor = janus_page(STAGE_MENTOR)
     learners = [janus_page(email) for email in LEARNERS]
-    session_id = create_session_starting_soon(mentor, capacity=8)
-    for learner in learners:
-        book(learner, session_id)  # six people booked: above the threshold, a stage
-    start(mentor, session_id)
+    session_id = live_session(mentor, learners, capacity=8)  # six people: above the threshold, a stage
     asker, watcher, phone = learners[0], learners[1], learners[4]
     phone.set_viewport_size({"width": PHONE["viewport"]["width"], "height": PHONE["viewport"]["height"]})
 
@@ -280,9 +286,7 @@ def test_mute_and_stop_video_hold_at_janus_even_if_the_page_ignores_them(janus_p
     mentor = janus_page("mentor1@peerlearn.local")
     learner = janus_page("learner4@peerlearn.local")
     mentor.context.add_init_script(KEEP_PEER_CONNECTIONS)
-    session_id = create_session_starting_soon(mentor)
-    book(learner, session_id)
-    start(mentor, session_id)
+    session_id = live_session(mentor, [learner])
     enter_room(mentor, session_id)
     enter_room(learner, session_id)
     learner_id = user_id(learner)
@@ -321,10 +325,7 @@ def test_a_big_tile_gets_the_top_layer_and_a_small_one_the_low_layer(janus_page)
     mentor = janus_page("mentor1@peerlearn.local")
     viewer = janus_page("learner1@peerlearn.local")
     other = janus_page("learner2@peerlearn.local")
-    session_id = create_session_starting_soon(mentor)
-    for learner in (viewer, other):
-        book(learner, session_id)
-    start(mentor, session_id)
+    session_id = live_session(mentor, [viewer, other])
     for page in (mentor, viewer, other):
         enter_room(page, session_id)
     mentor_tile = camera_tile(viewer, user_id(mentor))
@@ -372,9 +373,7 @@ def test_janus_says_who_is_talking_and_the_speaker_becomes_the_active_tile(
         speaker = context.new_page()
         log_in(speaker, "mentor3@peerlearn.local")
         listener = janus_page("learner5@peerlearn.local")
-        session_id = create_session_starting_soon(speaker)
-        book(listener, session_id)
-        start(speaker, session_id)
+        session_id = live_session(speaker, [listener])
         enter_room(speaker, session_id)
         enter_room(listener, session_id)
         tile = camera_tile(listener, user_id(speaker))
@@ -415,19 +414,12 @@ async () => {
 
 
 def test_a_lossy_connection_drops_to_the_low_layer_and_comes_back(janus_page, media_network):
-    import shutil
-    import subprocess
-
-    from tests.conftest import unavailable
-
     if shutil.which("nft") is None:
         unavailable("nft not found (apt-get install nftables): it makes the packet loss")
     mentor = janus_page("mentor2@peerlearn.local")
     viewer = janus_page("learner3@peerlearn.local")
     viewer.context.add_init_script(KEEP_PEER_CONNECTIONS)
-    session_id = create_session_starting_soon(mentor)
-    book(viewer, session_id)
-    start(mentor, session_id)
+    session_id = live_session(mentor, [viewer])
     enter_room(mentor, session_id)
     enter_room(viewer, session_id)
     tile = camera_tile(viewer, user_id(mentor))
