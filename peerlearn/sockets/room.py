@@ -357,9 +357,11 @@ def on_stage(user, payload):
     target = _target(session_id, payload)
     if target == session.mentor_id:
         raise Conflict("The mentor is always on stage.", code="mentor_on_stage")
+    room = media_service.room_for(session_id)
+    if room is None or not room.stage:
+        raise Conflict("Everyone here may speak: this room is not a stage.", code="not_a_stage")
     people = presence().participants(session_id)
     if on:
-        room = media_service.room_for(session_id)
         cap = media_service.stage_cap(room)
         on_stage_now = sum(1 for p in people if p.get("on_stage") and p["user_id"] != target)
         if on_stage_now >= cap:

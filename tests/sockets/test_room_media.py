@@ -137,6 +137,11 @@ def test_the_mentor_answers_a_hand(room, connect):
     assert ana.emit("hand:answer", {"session_id": sid, "user_id": room["mentor"].id}, callback=True)["error"][
         "code"
     ] == ("mentor_only")
+    # Not a stage: nobody is sent to the audience.
+    refused = mentor.emit(
+        "stage:set", {"session_id": sid, "user_id": room["ana"].id, "on_stage": False}, callback=True
+    )
+    assert refused["error"]["code"] == "not_a_stage"
     assert mentor.emit("hand:answer", {"session_id": sid, "user_id": room["ana"].id}, callback=True)["ok"]
     assert received(ana, "hand:answered") == [{"session_id": sid, "by": room["mentor"].id}]
     ack = join(connect("ben@example.com"), sid)
