@@ -37,7 +37,6 @@ import os
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -157,47 +156,18 @@ def seed(instance_dir, learners):
     """A mentor, ``learners`` learners and a free session live now, in the server's database."""
     from peerlearn import create_app
     from peerlearn.extensions import db
-    from peerlearn.models import LearningSession, User, utcnow
-    from peerlearn.services import booking as booking_service
-    from peerlearn.services import room as room_service
-    from peerlearn.services.passwords import hash_password
 
     url = f"sqlite:///{Path(instance_dir) / 'peerlearn.sqlite3'}"
     app = create_app(
         "testing", {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {}, "LOG_LEVEL": "WARNING"}
     )
     with app.app_context():
-        password_hash = hash_password(PASSWORD)
-        now = utcnow()
-
-        def person(email, name, role):
-            user = User(email=email, name=name, role=role, password_hash=password_hash, email_verified_at=now)
-            db.session.add(user)
-            return user
-
-        mentor = person("mentor@bench.test", "Bench Mentor", "mentor")
-        people = [person(f"learner{i}@bench.test", f"Learner {i}", "learner") for i in range(1, learners + 1)]
-        db.session.flush()
-        session = LearningSession(
-            mentor_id=mentor.id,
-            title="Room media bench",
-            description="",
-            category="Programming",
-            level="all",
-            language="English",
-            starts_at=now + timedelta(minutes=10),
-            duration_minutes=120,
-            capacity=max(learners, 1),
-            price_paise=0,
-            status="scheduled",
-            published_at=now,
-        )
-        db.session.add(session)
-        db.session.commit()
-        for learner in people:
-            booking, _ = booking_service.book(session.id, learner)
-            assert booking.status == "confirmed", booking.status
-        room_service.start(mentor, session.id)
+        make_user = roomkit.account_maker()
+        mentor = make_user("mentor@bench.test", "Bench Mentor", "mentor")
+        people = [
+            make_user(f"learner{i}@bench.test", f"Learner {i}", "learner") for i in range(1, learners + 1)
+        ]
+        session = roomkit.live_session(mentor, people, "Room media bench")
         result = (session.id, mentor.id, [p.email for p in people])
         db.session.remove()
         db.engine.dispose()

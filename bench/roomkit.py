@@ -9,7 +9,8 @@ now. Servers run as in production (wsgi.py):
 on the scratch database, with these bench-only settings (printed by the benches): login rate
 limits per IP raised and the Argon2 cost lowered (every participant signs in once from
 127.0.0.1 before anything is measured), periodic sweeps every hour (none runs during a
-measurement), and session cookies allowed over plain http on loopback.
+measurement), session cookies allowed over plain http on loopback, and browser-to-browser rooms
+allowed (the signalling they relay is the mesh's; production opens no room without Janus else).
 
 Clients are python-socketio clients over the WebSocket transport (the websocket-client package),
 each signed in through the real login form with its own cookie jar.
@@ -49,6 +50,8 @@ BENCH_SETTINGS = {
     "ARGON2_MEMORY_COST": "1024",
     "SWEEP_INTERVAL_SECONDS": "3600",
     "SESSION_COOKIE_SECURE": "false",
+    # These benches relay the browser mesh's signalling; production opens such rooms only when told.
+    "ALLOW_MESH_ROOMS": "true",
 }
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -107,10 +110,6 @@ def seed_rooms(database_url, secret_key, rooms):
     """Create the schema and ``rooms`` live rooms; return their members, room by room."""
     from peerlearn import create_app
     from peerlearn.extensions import db
-    from peerlearn.models import LearningSession, User, utcnow
-    from peerlearn.services import booking as booking_service
-    from peerlearn.services import room as room_service
-    from peerlearn.services.passwords import hash_password
 
     app = create_app(
         "testing",
@@ -123,44 +122,15 @@ def seed_rooms(database_url, secret_key, rooms):
     )
     with app.app_context():
         db.create_all()
-        password_hash = hash_password(PASSWORD)
-        now = utcnow()
-
-        def user(email, name, role):
-            person = User(
-                email=email, name=name, role=role, password_hash=password_hash, email_verified_at=now
-            )
-            db.session.add(person)
-            return person
-
+        make_user = account_maker()
         seeded = []
         for number in range(1, rooms + 1):
-            mentor = user(f"mentor{number}@bench.test", f"Mentor {number}", "mentor")
+            mentor = make_user(f"mentor{number}@bench.test", f"Mentor {number}", "mentor")
             learners = [
-                user(f"learner{number}-{seat}@bench.test", f"Learner {number}-{seat}", "learner")
+                make_user(f"learner{number}-{seat}@bench.test", f"Learner {number}-{seat}", "learner")
                 for seat in range(1, ROOM_SIZE)
             ]
-            db.session.flush()
-            session = LearningSession(
-                mentor_id=mentor.id,
-                title=f"Bench room {number}",
-                description="",
-                category="Programming",
-                level="all",
-                language="English",
-                starts_at=now + timedelta(minutes=10),  # the room opens 15 minutes before
-                duration_minutes=120,
-                capacity=ROOM_SIZE - 1,
-                price_paise=0,
-                status="scheduled",
-                published_at=now,
-            )
-            db.session.add(session)
-            db.session.commit()
-            for learner in learners:
-                booking, _ = booking_service.book(session.id, learner)
-                assert booking.status == "confirmed", booking.status
-            room_service.start(mentor, session.id)  # live now
+            session = live_session(mentor, learners, f"Bench room {number}")
             seeded.append(
                 [Member(mentor.id, mentor.email, "mentor", session.id)]
                 + [Member(learner.id, learner.email, "learner", session.id) for learner in learners]
@@ -168,6 +138,57 @@ def seed_rooms(database_url, secret_key, rooms):
         db.session.remove()
         db.engine.dispose()
     return seeded
+
+
+def account_maker():
+    """A function that adds a verified account with the benches' password (in an app context)."""
+    from peerlearn.extensions import db
+    from peerlearn.models import User, utcnow
+    from peerlearn.services.passwords import hash_password
+
+    password_hash = hash_password(PASSWORD)
+
+    def make_user(email, name, role):
+        person = User(
+            email=email, name=name, role=role, password_hash=password_hash, email_verified_at=utcnow()
+        )
+        db.session.add(person)
+        return person
+
+    return make_user
+
+
+def live_session(mentor, learners, title):
+    """A free session starting in ten minutes (its room is open), every learner holding a
+    confirmed seat, gone live: the session."""
+    from peerlearn.extensions import db
+    from peerlearn.models import LearningSession, utcnow
+    from peerlearn.services import booking as booking_service
+    from peerlearn.services import room as room_service
+
+    db.session.flush()
+    now = utcnow()
+    session = LearningSession(
+        mentor_id=mentor.id,
+        title=title,
+        description="",
+        category="Programming",
+        level="all",
+        language="English",
+        starts_at=now + timedelta(minutes=10),  # the room opens 15 minutes before
+        duration_minutes=120,
+        capacity=max(len(learners), 1),
+        price_paise=0,
+        status="scheduled",
+        published_at=now,
+    )
+    db.session.add(session)
+    db.session.commit()
+    for learner in learners:
+        booking, _ = booking_service.book(session.id, learner)
+        assert booking.status == "confirmed", booking.status
+    room_service.start(mentor, session.id)
+    return session
 
 
 def server_environment(database_url, secret_key, workdir, *, message_queue=None):

@@ -183,41 +183,36 @@ class Janus:
             if exc.code != NO_SUCH_ROOM:
                 raise
 
-    def allow(self, room, *, secret, add=(), remove=()):
-        """Add room tokens to, and take them out of, the room's list of allowed tokens."""
+    def update_access(self, room, *, secret, allow=(), revoke=(), kick=()):
+        """In one Janus session: add room tokens to the room's allowed list, take tokens out of
+        it, and kick participants by id (their media stops, their subscriptions go dark; one who
+        is not there is skipped)."""
         bodies = []
-        if add:
-            bodies.append(
-                {"request": "allowed", "room": room, "secret": secret, "action": "add", "allowed": list(add)}
-            )
-        if remove:
-            bodies.append(
-                {
-                    "request": "allowed",
-                    "room": room,
-                    "secret": secret,
-                    "action": "remove",
-                    "allowed": list(remove),
-                }
-            )
-        if bodies:
-            self.videoroom(*bodies)
-
-    def kick(self, room, *, secret, feeds):
-        """Kick participants by id: their media stops and their subscriptions go dark."""
-        bodies = [{"request": "kick", "room": room, "secret": secret, "id": feed} for feed in feeds]
+        for action, items in (("add", allow), ("remove", revoke)):
+            if items:
+                bodies.append(
+                    {
+                        "request": "allowed",
+                        "room": room,
+                        "secret": secret,
+                        "action": action,
+                        "allowed": list(items),
+                    }
+                )
+        bodies += [{"request": "kick", "room": room, "secret": secret, "id": feed} for feed in kick]
         if bodies:
             self.videoroom(*bodies, ignore=(NO_SUCH_FEED,))
 
-    def moderate(self, room, *, secret, feed, mids, mute):
-        """Stop (or resume) forwarding these streams of a participant; streams they do not
-        publish (yet) are skipped. Returns the mids that were changed."""
+    def moderate(self, room, *, secret, streams, mute):
+        """Stop (or resume) forwarding streams, given as (participant id, mid) pairs, in one Janus
+        session; streams nobody publishes (yet) are skipped. Returns the pairs that changed."""
+        streams = list(streams)
         bodies = [
             {"request": "moderate", "room": room, "secret": secret, "id": feed, "mid": mid, "mute": mute}
-            for mid in mids
+            for feed, mid in streams
         ]
         answers = self.videoroom(*bodies, ignore=(NO_SUCH_FEED,)) if bodies else []
-        return [mid for mid, answer in zip(mids, answers, strict=True) if answer is not None]
+        return [stream for stream, answer in zip(streams, answers, strict=True) if answer is not None]
 
     def participants(self, room):
         return self.videoroom({"request": "listparticipants", "room": room})[0].get("participants", [])

@@ -32,7 +32,6 @@ from ..exceptions import Conflict, MediaUnavailable
 from ..extensions import db
 from ..media import tokens
 from ..media.janus import (
-    NO_SUCH_FEED,
     NO_SUCH_ROOM,
     ROOM_EXISTS,
     Instance,
@@ -275,8 +274,6 @@ def room_token(user, session):
     room = room_for(session.id)
     if room is None or room.mode != MediaMode.JANUS.value:
         raise Conflict("This room does not use the video server.", code="not_janus")
-    if room.closed_at is not None:
-        open_room(session)
     return _grant(room, session, user.id, kick=False)
 
 
@@ -306,22 +303,9 @@ def _issue_room_token(room, user_id, *, kick):
     config = current_app.config
     expiry = tokens.room_token_expiry(time.time(), config["JANUS_ROOM_TOKEN_SECONDS"])
     token = tokens.room_token(config["JANUS_TOKEN_SECRET"], room.janus_room, user_id, expiry)
-    bodies = [
-        {
-            "request": "allowed",
-            "room": room.janus_room,
-            "secret": room.secret,
-            "action": "add",
-            "allowed": [token],
-        }
-    ]
-    if kick:
-        bodies += [
-            {"request": "kick", "room": room.janus_room, "secret": room.secret, "id": feed_id(user_id, kind)}
-            for kind in FEED_KINDS
-        ]
+    kick = [feed_id(user_id, kind) for kind in FEED_KINDS] if kick else ()
     try:
-        janus.videoroom(*bodies, ignore=(NO_SUCH_FEED,))
+        janus.update_access(room.janus_room, secret=room.secret, allow=[token], kick=kick)
     except JanusUnavailable:
         raise
     except JanusError as exc:
@@ -356,9 +340,9 @@ def remove(session_id, user_id):
         time.time(),
         config["JANUS_ROOM_TOKEN_SECONDS"],
     )
+    feeds = [feed_id(user_id, kind) for kind in FEED_KINDS]
     try:
-        janus.allow(room.janus_room, secret=room.secret, remove=revoked)
-        janus.kick(room.janus_room, secret=room.secret, feeds=[feed_id(user_id, kind) for kind in FEED_KINDS])
+        janus.update_access(room.janus_room, secret=room.secret, revoke=revoked, kick=feeds)
     except JanusError:
         log.warning(
             "could not remove user %s from the Janus room of session %s", user_id, session_id, exc_info=True
@@ -373,16 +357,9 @@ def moderate(session_id, user_id, kinds, *, mute):
     room, janus = _janus_room(session_id)
     if janus is None:
         return False
+    streams = [(feed_id(user_id, feed_kind), mid) for kind in kinds for feed_kind, mid in MIDS[kind]]
     try:
-        for kind in kinds:
-            for feed_kind, mid in MIDS[kind]:
-                janus.moderate(
-                    room.janus_room,
-                    secret=room.secret,
-                    feed=feed_id(user_id, feed_kind),
-                    mids=[mid],
-                    mute=mute,
-                )
+        janus.moderate(room.janus_room, secret=room.secret, streams=streams, mute=mute)
     except JanusError:
         log.warning("could not moderate user %s in session %s", user_id, session_id, exc_info=True)
         return False

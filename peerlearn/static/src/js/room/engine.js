@@ -383,10 +383,6 @@ export class RoomEngine {
     }
   }
 
-  mediaClosed() {
-    // The Janus room was destroyed: the session ended (the socket's room:ended says so too).
-    this.log('media room closed', null);
-  }
 
   // ----- streams and tiles -----------------------------------------------------------------
 

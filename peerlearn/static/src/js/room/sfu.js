@@ -66,8 +66,9 @@ export class JanusTransport {
     this.lastLoss = null;
   }
 
-  feed(userId, kind) {
-    return userId * this.base + (kind === 'screen' ? 2 : 1);
+  // Whose feed this is, and which: {userId, kind} with kind 'camera', 'screen' or null.
+  owner(feed) {
+    return { userId: Math.floor(feed / this.base), kind: kindOfFeed(feed, this.base) };
   }
 
   // ----- lifecycle -------------------------------------------------------------------------
@@ -164,12 +165,13 @@ export class JanusTransport {
   onRoomEvent(data) {
     const kind = data.videoroom;
     if (kind === 'talking' || kind === 'stopped-talking') {
-      const userId = Math.floor(data.id / this.base);
-      if (kindOfFeed(data.id, this.base) === 'camera') this.room.setSpeaking(userId, kind === 'talking');
+      const { userId, kind: feedKind } = this.owner(data.id);
+      if (feedKind === 'camera') this.room.setSpeaking(userId, kind === 'talking');
       return;
     }
     if (kind === 'destroyed') {
-      this.room.mediaClosed();
+      // The session ended (the socket says so too): nothing to reconnect to.
+      this.teardownQuietly();
       return;
     }
     if (Array.isArray(data.publishers)) this.onPublishers(data.publishers);
@@ -190,11 +192,11 @@ export class JanusTransport {
   onPublishers(list) {
     for (const publisher of list) {
       if (!publisher || typeof publisher.id !== 'number') continue;
-      if (Math.floor(publisher.id / this.base) === this.room.selfId) continue;
+      const { userId, kind } = this.owner(publisher.id);
+      if (userId === this.room.selfId) continue;
       const streams = (publisher.streams || []).filter((s) => !s.disabled);
       this.publishers.set(publisher.id, streams);
-      const userId = Math.floor(publisher.id / this.base);
-      if (kindOfFeed(publisher.id, this.base) === 'screen') this.room.update(userId, { screenLive: true });
+      if (kind === 'screen') this.room.update(userId, { screenLive: true });
       else this.room.update(userId, { hasVideo: streams.some((s) => s.type === 'video') });
     }
     this.sync();
@@ -202,8 +204,8 @@ export class JanusTransport {
 
   onGone(feed) {
     this.publishers.delete(feed);
-    const userId = Math.floor(feed / this.base);
-    if (kindOfFeed(feed, this.base) === 'screen') {
+    const { userId, kind } = this.owner(feed);
+    if (kind === 'screen') {
       this.room.dropStream(`${userId}:screen`);
       this.room.update(userId, { screenLive: false, screenFrames: 0 });
     } else {
@@ -335,8 +337,7 @@ export class JanusTransport {
   wanted() {
     const wanted = new Map(); // "feed:mid" -> {feed, mid, type, height}
     for (const [feed, streams] of this.publishers) {
-      const userId = Math.floor(feed / this.base);
-      const kind = kindOfFeed(feed, this.base);
+      const { userId, kind } = this.owner(feed);
       const person = this.room.participant(userId);
       if (!person || person.on_stage === false) continue;
       const video = this.room.videos.get(`${userId}:${kind}`);
@@ -443,8 +444,7 @@ export class JanusTransport {
       const item = transceiver.mid !== null && this.streamsByMid.get(transceiver.mid);
       const track = transceiver.receiver && transceiver.receiver.track;
       if (!item || !track) continue;
-      const userId = Math.floor(item.feed / this.base);
-      const kind = kindOfFeed(item.feed, this.base);
+      const { userId, kind } = this.owner(item.feed);
       if (item.type === 'audio') {
         seen.add(`audio:${item.feed}`);
         this.playAudio(item.feed, track);
@@ -488,7 +488,7 @@ export class JanusTransport {
     const changes = [];
     for (const item of this.streamsByMid.values()) {
       // Screens are sent in one layer; cameras in two.
-      if (item.type !== 'video' || kindOfFeed(item.feed, this.base) !== 'camera') continue;
+      if (item.type !== 'video' || this.owner(item.feed).kind !== 'camera') continue;
       const want = wanted.get(`${item.feed}:${item.feedMid}`);
       if (!want) continue;
       const big = want.height >= HIGH_LAYER_MIN_HEIGHT;
