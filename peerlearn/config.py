@@ -165,6 +165,15 @@ class Config:
             "FULL_REFUND_HOURS": env_int("FULL_REFUND_HOURS", 24),
             "LATE_CANCEL_REFUND_PERCENT": env_int("LATE_CANCEL_REFUND_PERCENT", 0),
             "SWEEP_INTERVAL_SECONDS": env_int("SWEEP_INTERVAL_SECONDS", 60),
+            # Trust: a session is held when its mentor was in the room for this share of its slot;
+            # otherwise every learner is refunded in full and the mentor gets a strike.
+            "HELD_MIN_PERCENT": env_int("HELD_MIN_PERCENT", 50),
+            # A held session's earnings stay pending (and learners may report a problem) this long
+            # after its end, then become available to pay out.
+            "SETTLEMENT_HOURS": env_int("SETTLEMENT_HOURS", 48),
+            # This many strikes within STRIKE_WINDOW_DAYS suspend publishing until an admin lifts it.
+            "STRIKE_LIMIT": env_int("STRIKE_LIMIT", 3),
+            "STRIKE_WINDOW_DAYS": env_int("STRIKE_WINDOW_DAYS", 90),
             # List only the sessions of mentors an admin has verified (search, recommendations).
             "LIST_VERIFIED_MENTORS_ONLY": env_bool("LIST_VERIFIED_MENTORS_ONLY", False),
             # Reviews: only learners present for this share of the session's slot, for this many
@@ -299,6 +308,12 @@ class Config:
         if not isinstance(settings["ICE_SERVERS"], list):
             raise ConfigError("ICE_SERVERS must be a JSON list of RTCIceServer objects")
         cls.check_media(settings)
+        if not 1 <= settings["HELD_MIN_PERCENT"] <= 100:
+            raise ConfigError("HELD_MIN_PERCENT must be between 1 and 100")
+        if settings["SETTLEMENT_HOURS"] < 0:
+            raise ConfigError("SETTLEMENT_HOURS cannot be negative")
+        if settings["STRIKE_LIMIT"] < 1 or settings["STRIKE_WINDOW_DAYS"] < 1:
+            raise ConfigError("STRIKE_LIMIT and STRIKE_WINDOW_DAYS must be at least 1")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:
             raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):

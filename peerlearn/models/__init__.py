@@ -28,11 +28,21 @@ from .recommendation import (
 )
 from .reminder import ReminderKind, SessionReminder
 from .room import Attendance, ChatMessage, Gift, GiftStatus, MediaMode, MediaRoom, RoomRemoval
+from .trust import (
+    DISPUTE_REASON_LABELS,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    MentorStrike,
+    PayoutAccount,
+    PayoutMethodKind,
+)
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
 
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
     "CATEGORIES",
+    "DISPUTE_REASON_LABELS",
     "LANGUAGES",
     "MAX_CAPACITY",
     "MIN_PAID_PRICE_PAISE",
@@ -49,6 +59,9 @@ __all__ = [
     "BookingStatus",
     "ChatMessage",
     "DevGatewayObject",
+    "Dispute",
+    "DisputeReason",
+    "DisputeStatus",
     "EmailStatus",
     "EntryKind",
     "Follow",
@@ -61,6 +74,7 @@ __all__ = [
     "LedgerEntry",
     "MediaMode",
     "MediaRoom",
+    "MentorStrike",
     "Notification",
     "NotificationKind",
     "NotificationPreference",
@@ -69,6 +83,8 @@ __all__ = [
     "PaymentPurpose",
     "PaymentStatus",
     "Payout",
+    "PayoutAccount",
+    "PayoutMethodKind",
     "PayoutStatus",
     "RecommenderState",
     "Refund",

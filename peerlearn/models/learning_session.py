@@ -92,6 +92,11 @@ class LearningSession(TimestampMixin, db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    # Minutes the mentor was in the room within the slot, measured when the session was settled.
+    mentor_present_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Held sessions only: when their earnings stop being pending (the end plus SETTLEMENT_HOURS).
+    # Learners may report a problem until then.
+    settles_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # Bumped on every time change, so reminders and calendar entries can tell versions apart.
     schedule_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

@@ -7,7 +7,7 @@ earning_reversals (captured − refunded = fee + earning). Payouts draw on mento
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -106,5 +106,10 @@ class Payout(TimestampMixin, db.Model):
     note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Where it was to go, copied from the mentor's payout details when requested: later edits to
+    # those details never change where a past payout went.
+    account_kind: Mapped[str] = mapped_column(String(10), nullable=False, default="")
+    account_masked: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    account_encrypted: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     mentor: Mapped[User] = relationship(foreign_keys=[mentor_id], lazy="joined")

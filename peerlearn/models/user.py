@@ -71,6 +71,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    # Set when strikes for sessions not held reached STRIKE_LIMIT: no publishing until an admin
+    # lifts it.
+    publishing_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set by an admin who checked a mentor's identity and credentials.
     mentor_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Secret in the private iCalendar feed URL; regenerating it revokes the old URL.
