@@ -27,6 +27,8 @@ class NotificationKind(enum.StrEnum):
     REQUEST_RECEIVED = "request_received"
     REQUEST_ANSWERED = "request_answered"
     PAYOUT_PAID = "payout_paid"
+    SESSION_NOT_HELD = "session_not_held"  # the mentor did not hold it: learners refunded, mentor struck
+    DISPUTE_UPDATE = "dispute_update"  # a reported problem was opened or decided
     SECURITY = "security"
 
 

@@ -43,6 +43,8 @@ KIND_LABELS = {
     NotificationKind.REQUEST_RECEIVED: "Session requests received",
     NotificationKind.REQUEST_ANSWERED: "Your session requests answered",
     NotificationKind.PAYOUT_PAID: "Payouts paid",
+    NotificationKind.SESSION_NOT_HELD: "A session was not held (refunds and strikes)",
+    NotificationKind.DISPUTE_UPDATE: "Reported problems and their decisions",
     NotificationKind.SECURITY: "Account security",
 }
 
@@ -58,6 +60,7 @@ KIND_GROUPS = {
             NotificationKind.REFUND_PROCESSED,
             NotificationKind.GIFT_RECEIVED,
             NotificationKind.PAYOUT_PAID,
+            NotificationKind.DISPUTE_UPDATE,
         ),
     ),
     "sessions": (
@@ -67,6 +70,7 @@ KIND_GROUPS = {
             NotificationKind.SESSION_STARTED,
             NotificationKind.SESSION_CANCELLED,
             NotificationKind.SESSION_RESCHEDULED,
+            NotificationKind.SESSION_NOT_HELD,
         ),
     ),
     "community": (
