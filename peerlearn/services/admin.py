@@ -48,6 +48,9 @@ SESSION_CANCEL = "session.cancel"
 REVIEW_HIDE = "review.hide"
 PAYOUT_PAID = "payout.paid"
 PAYOUT_REJECT = "payout.reject"
+PAYMENT_REFUND = "payment.refund"
+DISPUTE_OPEN = "dispute.open"  # by the learner who reported the problem
+DISPUTE_DECIDE = "dispute.decide"
 ACTIONS = (
     USER_SUSPEND,
     USER_UNSUSPEND,
@@ -57,8 +60,11 @@ ACTIONS = (
     REVIEW_HIDE,
     PAYOUT_PAID,
     PAYOUT_REJECT,
+    PAYMENT_REFUND,
+    DISPUTE_OPEN,
+    DISPUTE_DECIDE,
 )
-TARGET_TYPES = ("user", "session", "review", "payout")
+TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute")
 REVIEW_STATES = ("visible", "hidden")
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -517,6 +523,122 @@ def refund_filters(args):
 def find_refunds(*, status=None, page=1, per_page=PER_PAGE):
     query = select(Refund).where(Refund.status == status) if status else select(Refund)
     return _page(query.order_by(Refund.created_at.desc(), Refund.id.desc()), query, page, per_page)
+
+
+_REQUEST_KEY = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+
+
+def payment_overview(payment_id):
+    """A payment of any purpose with its refunds, its ledger totals, the gift or booking it paid
+    for, its dispute, and the audit entries about it."""
+    from ..models import Dispute, Gift
+    from . import ledger
+
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("No such payment.")
+    refunds = list(
+        db.session.scalars(
+            select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at, Refund.id)
+        )
+    )
+    audit = list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_type == "payment", AuditEntry.target_id == payment.id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        )
+    )
+    session_id = ledger.payment_session_id(payment)
+    return {
+        "payment": payment,
+        "refunds": refunds,
+        "ledger": ledger.payment_balance(payment.id),
+        "gift": db.session.scalar(select(Gift).where(Gift.payment_id == payment.id)),
+        "session": db.session.get(LearningSession, session_id) if session_id else None,
+        "dispute": db.session.scalar(select(Dispute).where(Dispute.payment_id == payment.id)),
+        "audit": audit,
+    }
+
+
+def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key, origin=None):
+    """Refund a captured payment (a booking or a gift, whatever its session's state) with a
+    reason: ``amount_paise`` (default: all that is still refundable). Returns ``(refund, created)``.
+
+    ``request_key`` names the request (the form's one-time nonce, or the API client's
+    idempotency key): asking again with it, even twice at once, is the same single refund.
+    The mentor's share and the fee are reversed in proportion when the gateway has processed it,
+    even if the mentor was already paid out (their balance then goes negative and later
+    earnings repay it); the payer hears of it by the usual refund email.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from ..jinja import format_inr
+    from . import outbox, payments
+
+    _require_admin(admin)
+    reason = _reason(reason)
+    if not isinstance(request_key, str) or not _REQUEST_KEY.match(request_key):
+        raise ValidationError(
+            "The request key is missing or malformed.",
+            fields={"idempotency_key": ["8 to 40 letters, digits, '-' or '_'."]},
+        )
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("No such payment.")
+    key = f"admin-{payment.id}-{request_key}"
+
+    def made_before():
+        return db.session.scalar(select(Refund).where(Refund.idempotency_key == key))
+
+    existing = made_before()
+    if existing is not None:
+        return existing, False
+    if not payment.is_captured:
+        raise Conflict("Only a captured payment can be refunded.", code="not_captured")
+    refundable = payment.refundable_paise
+    if refundable < payments.MIN_REFUND_PAISE:
+        raise Conflict("Everything paid has already been refunded.", code="nothing_to_refund")
+    amount = refundable if amount_paise is None else amount_paise
+    if isinstance(amount, bool) or not isinstance(amount, int) or not (
+        payments.MIN_REFUND_PAISE <= amount <= refundable
+    ):
+        message = f"Refund between ₹1 and {format_inr(refundable)} (what is still refundable)."
+        raise ValidationError(message, fields={"amount_paise": [message]})
+    try:
+        refund = payments.reserve_refund(payment, amount, key=key, reason=f"By an admin: {reason}")
+        record(
+            admin,
+            PAYMENT_REFUND,
+            target_type="payment",
+            target_id=payment.id,
+            details={
+                "amount_paise": amount,
+                "reason": reason,
+                "refund_id": refund.id,
+                "purpose": payment.purpose,
+                "booking_id": payment.booking_id,
+                "payer_id": payment.payer_id,
+                "mentor_id": payment.mentor_id,
+            },
+            origin=origin,
+        )
+        db.session.commit()
+    except (IntegrityError, Conflict):
+        # The same request's other click reserved it first (same key), or another refund took
+        # what was left meanwhile.
+        db.session.rollback()
+        existing = made_before()
+        if existing is not None:
+            return existing, False
+        raise Conflict(
+            "The payment changed meanwhile (another refund); reload and try again.",
+            code="refund_exceeds_payment",
+        ) from None
+    outbox.dispatch()
+    payments.dispatch_refund(refund)
+    db.session.refresh(refund)
+    return refund, True
 
 
 # ---------------------------------------------------------------------------- payouts

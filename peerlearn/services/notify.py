@@ -437,6 +437,121 @@ def security_event(user, title, lines):
     )
 
 
+# ------------------------------------------------------------------------------- disputes
+
+
+def _mentor_share(payment):
+    """The mentor's share of a payment now (earning net of reversals already written)."""
+    from .ledger import payment_balance
+
+    totals = payment_balance(payment.id)
+    return totals.get("mentor_earning", 0) + totals.get("earning_reversal", 0)
+
+
+def _dispute_tell(user, dispute, *, title, lines, heading, rows, endpoint, **values):
+    _tell(
+        user,
+        NotificationKind.DISPUTE_UPDATE,
+        title=title,
+        lines=lines,
+        heading=heading,
+        subject=title,
+        action_label="View your booking" if endpoint == "booking.detail" else "See your earnings",
+        endpoint=endpoint,
+        data={"dispute_id": dispute.id, "booking_id": dispute.booking_id, "status": dispute.status},
+        template="dispute_update",
+        context={"rows": rows},
+        **values,
+    )
+
+
+def dispute_opened(dispute, payment):
+    """The learner hears their report was received; the mentor that their share of that
+    booking is frozen until an admin decides."""
+    from .disputes import reason_label
+
+    session, learner, mentor = dispute.session, dispute.learner, dispute.mentor
+    label = reason_label(dispute.reason)
+    _dispute_tell(
+        learner,
+        dispute,
+        title=f"We received your report: {session.title}",
+        lines=[
+            f"Thanks for telling us what went wrong with “{session.title}” ({_when(session, learner)}).",
+            "An admin will look at what happened, including who was in the room, and decide: a full "
+            "or partial refund, or none. We'll tell you the decision and the reason.",
+        ],
+        heading="We received your report",
+        rows=[("Problem", label), ("Paid", format_inr(payment.amount_paise)), ("Report", f"#{dispute.id}")],
+        endpoint="booking.detail",
+        booking_id=dispute.booking_id,
+    )
+    share = format_inr(_mentor_share(payment))
+    _dispute_tell(
+        mentor,
+        dispute,
+        title=f"A learner reported a problem: {session.title}",
+        lines=[
+            f"{learner.name} reported a problem with “{session.title}” ({_when(session, mentor)}): {label}.",
+            f"Your share of this booking, {share}, is frozen until an admin decides; "
+            "your other earnings are not affected.",
+            "An admin will look at what happened, including who was in the room. "
+            "You'll be told the decision and the reason.",
+        ],
+        heading="A learner reported a problem",
+        rows=[
+            ("Session", session.title),
+            ("Problem", label),
+            ("Frozen", share),
+            ("Report", f"#{dispute.id}"),
+        ],
+        endpoint="booking.earnings",
+    )
+
+
+def dispute_decided(dispute, payment, mentor_share_paise):
+    """Both sides hear the admin's decision and its reason."""
+    session, learner, mentor = dispute.session, dispute.learner, dispute.mentor
+    refund = format_inr(dispute.refund_paise)
+    paid = format_inr(payment.amount_paise)
+    if dispute.status == "released":
+        learner_line = f"No refund: the payment for “{session.title}” stays with the mentor."
+        mentor_line = "You keep your share of this booking; it is no longer frozen and settles as usual."
+        outcome = "No refund"
+    else:
+        in_full = dispute.status == "refunded"
+        learner_line = (
+            f"We are refunding {refund}{'' if in_full else f' of the {paid} you paid'} "
+            f"for “{session.title}” to your original payment method."
+        )
+        mentor_line = (
+            f"{refund} goes back to {learner.name}: {format_inr(mentor_share_paise)} of it comes from "
+            "your share of this booking, the rest from the platform fee."
+        )
+        outcome = f"Refund of {refund}" if not in_full else f"Refund in full ({refund})"
+    reason_line = f"Reason: {dispute.decision_reason}"
+    rows = [("Session", session.title), ("Decision", outcome), ("Report", f"#{dispute.id}")]
+    _dispute_tell(
+        learner,
+        dispute,
+        title=f"Decision on your report: {session.title}",
+        lines=[learner_line, reason_line],
+        heading="Your report was decided",
+        rows=rows,
+        endpoint="booking.detail",
+        booking_id=dispute.booking_id,
+    )
+    _dispute_tell(
+        mentor,
+        dispute,
+        title=f"Decision on a reported problem: {session.title}",
+        lines=[mentor_line, reason_line],
+        heading="A reported problem was decided",
+        rows=rows,
+        endpoint="booking.earnings",
+    )
+
+
 # ------------------------------------------------------------------------------- community
 
 

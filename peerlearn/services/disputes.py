@@ -1,0 +1,504 @@
+"""Learners' reported problems (disputes) and admins' decisions on them.
+
+A learner with a paid booking of a held (completed) session may report a problem until the
+session's earnings settle (``settles_at``, SETTLEMENT_HOURS after its end); one report per
+booking, kept by the unique index on ``disputes.booking_id``. While a dispute is open, the
+mentor's share of that booking is frozen: services.earnings reads open disputes, so opening one
+writes nothing to the ledger.
+
+An admin decides once: a full refund, a partial one (any amount up to what is still refundable),
+or a release (the mentor keeps the money). The decision is one conditional UPDATE on
+``status = 'open'``, so two admins deciding at once apply it once and the other is told
+(``dispute_decided``). A refund is reserved in the decision's transaction
+(``payments.reserve_refund``, one idempotency key per dispute) and sent to the gateway after the
+commit; when the gateway has processed it, the ledger reverses the platform fee and the mentor's
+share in proportion (services.ledger.record_refund). Both sides are told, and every step is in
+the audit log.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..exceptions import Conflict, NotFound, ValidationError
+from ..extensions import db
+from ..models import (
+    DISPUTE_REASON_LABELS,
+    BookingStatus,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    LearningSession,
+    Payment,
+    PaymentStatus,
+    Refund,
+    SessionStatus,
+    utcnow,
+)
+from . import outbox
+from .admin import DISPUTE_DECIDE, DISPUTE_OPEN
+
+MIN_DETAILS_LENGTH = 10
+MAX_DETAILS_LENGTH = 2000
+
+# What an admin can decide.
+REFUND_FULL = "refund_full"
+REFUND_PARTIAL = "refund_partial"
+RELEASE = "release"
+OUTCOMES = (REFUND_FULL, REFUND_PARTIAL, RELEASE)
+OUTCOME_LABELS = {
+    REFUND_FULL: "Refund in full",
+    REFUND_PARTIAL: "Refund part of it",
+    RELEASE: "Release to the mentor (no refund)",
+}
+
+# How each state reads to the people involved.
+STATUS_LABELS = {
+    DisputeStatus.OPEN: "Under review",
+    DisputeStatus.REFUNDED: "Refunded in full",
+    DisputeStatus.PARTIALLY_REFUNDED: "Partly refunded",
+    DisputeStatus.RELEASED: "Closed without a refund",
+}
+
+# The audit log's target type (the actions are services.admin.DISPUTE_OPEN and DISPUTE_DECIDE).
+TARGET_TYPE = "dispute"
+
+# Bookings whose seat was used (or paid for and kept): cancelled and expired ones are not reported.
+REPORTABLE_BOOKING_STATES = (
+    BookingStatus.CONFIRMED.value,
+    BookingStatus.ATTENDED.value,
+    BookingStatus.NO_SHOW.value,
+)
+_PAID_STATES = (PaymentStatus.CAPTURED.value, PaymentStatus.PARTIALLY_REFUNDED.value)
+_RUPEES = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+
+
+def reason_choices():
+    """(value, label) pairs for the report form's select, in the model's order."""
+    return [(reason.value, DISPUTE_REASON_LABELS[reason]) for reason in DisputeReason]
+
+
+def reason_label(value):
+    try:
+        return DISPUTE_REASON_LABELS[DisputeReason(value)]
+    except ValueError:
+        return value
+
+
+def status_label(value):
+    try:
+        return STATUS_LABELS[DisputeStatus(value)]
+    except ValueError:
+        return value
+
+
+def parse_rupees(text, field="amount"):
+    """A rupee amount typed in a form ("450", "1,299.50", "₹99") as integer paise."""
+    cleaned = (text or "").strip().replace(",", "").replace("₹", "").strip() if isinstance(text, str) else ""
+    if not cleaned:
+        raise ValidationError("Enter an amount in rupees.", fields={field: ["Enter an amount in rupees."]})
+    if not _RUPEES.match(cleaned):
+        message = "Use rupees with at most two decimals, like 250 or 249.50."
+        raise ValidationError(message, fields={field: [message]})
+    return int(Decimal(cleaned) * 100)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def for_booking(booking_id):
+    return db.session.scalar(select(Dispute).where(Dispute.booking_id == booking_id))
+
+
+def get(dispute_id):
+    dispute = db.session.get(Dispute, dispute_id) if isinstance(dispute_id, int) else None
+    if dispute is None:
+        raise NotFound("No such dispute.")
+    return dispute
+
+
+def paid_payment(booking):
+    """The captured payment of ``booking`` that still has money to give back, or None."""
+    return db.session.scalar(
+        select(Payment)
+        .where(
+            Payment.booking_id == booking.id,
+            Payment.status.in_(_PAID_STATES),
+            Payment.refunded_paise < Payment.amount_paise,
+        )
+        .order_by(Payment.id)
+        .limit(1)
+    )
+
+
+def _refusal(booking, now):
+    """Why the booking's learner cannot report a problem now, as a domain error, or None."""
+    session = booking.session
+    if for_booking(booking.id) is not None:
+        return Conflict("You already reported a problem with this booking.", code="already_reported")
+    if session.status == SessionStatus.CANCELLED:
+        return Conflict(
+            "This session was cancelled, so its payments are refunded in full.", code="session_cancelled"
+        )
+    if session.status != SessionStatus.COMPLETED or session.settles_at is None:
+        return Conflict("You can report a problem once the session has ended.", code="session_not_completed")
+    if booking.status not in REPORTABLE_BOOKING_STATES or paid_payment(booking) is None:
+        return Conflict(
+            "Only a paid booking that has not been refunded in full can be reported.", code="not_paid"
+        )
+    if now >= session.settles_at:
+        return Conflict(
+            "The time to report a problem with this session has ended.", code="report_window_closed"
+        )
+    return None
+
+
+def can_report(booking, now=None):
+    """True while the booking's learner may report a problem (the page shows the form)."""
+    return _refusal(booking, now or utcnow()) is None
+
+
+def report_deadline(booking):
+    """Until when a problem with this booking can be reported (the session's settling time)."""
+    return booking.session.settles_at
+
+
+# ---------------------------------------------------------------------------- reporting
+
+
+def _clean_reason(reason):
+    try:
+        return DisputeReason(reason).value
+    except ValueError:
+        raise ValidationError(
+            "Choose what went wrong.", fields={"reason": ["Choose one of the listed problems."]}
+        ) from None
+
+
+def _clean_details(details):
+    details = details.strip() if isinstance(details, str) else ""
+    if len(details) < MIN_DETAILS_LENGTH:
+        message = f"Tell us what happened in at least {MIN_DETAILS_LENGTH} characters."
+        raise ValidationError(message, fields={"details": [message]})
+    if len(details) > MAX_DETAILS_LENGTH:
+        message = f"Use at most {MAX_DETAILS_LENGTH} characters."
+        raise ValidationError(message, fields={"details": [message]})
+    return details
+
+
+def report(learner, booking_id, reason, details, now=None):
+    """Open a dispute on the learner's own booking. Returns the Dispute.
+
+    Only the booking's learner (anyone else: 404), only for a paid booking of a completed session
+    before its ``settles_at``; once per booking (a second report, even a concurrent double click,
+    is ``already_reported``).
+    """
+    from . import admin, notify
+    from .booking import learner_booking
+
+    now = now or utcnow()
+    booking = learner_booking(learner, booking_id)
+    reason = _clean_reason(reason)
+    details = _clean_details(details)
+    refusal = _refusal(booking, now)
+    if refusal is not None:
+        raise refusal
+    payment = paid_payment(booking)
+    dispute = Dispute(
+        booking_id=booking.id,
+        payment_id=payment.id,
+        session_id=booking.session_id,
+        learner_id=learner.id,
+        mentor_id=booking.session.mentor_id,
+        reason=reason,
+        details=details,
+        status=DisputeStatus.OPEN.value,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(dispute)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same learner's other click won: one report per booking.
+        db.session.rollback()
+        raise Conflict("You already reported a problem with this booking.", code="already_reported") from None
+    admin.record(
+        learner,
+        DISPUTE_OPEN,
+        target_type=TARGET_TYPE,
+        target_id=dispute.id,
+        details={
+            "booking_id": booking.id,
+            "payment_id": payment.id,
+            "session_id": booking.session_id,
+            "mentor_id": dispute.mentor_id,
+            "reason": reason,
+            "amount_paise": payment.refundable_paise,
+        },
+    )
+    notify.dispute_opened(dispute, payment)
+    db.session.commit()
+    outbox.dispatch()
+    return dispute
+
+
+# ---------------------------------------------------------------------------- deciding
+
+
+def _refund_amount(outcome, amount_paise, payment):
+    """How much the outcome gives back, checked against what is still refundable."""
+    from .payments import MIN_REFUND_PAISE
+
+    if outcome == RELEASE:
+        return 0
+    refundable = payment.refundable_paise
+    if refundable < MIN_REFUND_PAISE:
+        raise Conflict(
+            "Nothing is left to refund on this payment; release the dispute instead.",
+            code="nothing_to_refund",
+        )
+    if outcome == REFUND_FULL:
+        return refundable
+    if isinstance(amount_paise, bool) or not isinstance(amount_paise, int):
+        raise ValidationError(
+            "Give the amount to refund.", fields={"amount_paise": ["A whole number of paise."]}
+        )
+    if not MIN_REFUND_PAISE <= amount_paise <= refundable:
+        message = f"Refund between ₹1 and {_inr(refundable)} (what is still refundable)."
+        raise ValidationError(message, fields={"amount_paise": [message]})
+    return amount_paise
+
+
+def _inr(paise):
+    from ..jinja import format_inr
+
+    return format_inr(paise)
+
+
+def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin=None, now=None):
+    """Decide an open dispute: ``refund_full``, ``refund_partial`` (``amount_paise``) or
+    ``release``, with a reason both sides are told. Returns the Dispute.
+
+    Applied once: the status moves from ``open`` by a conditional UPDATE, and an admin who lost
+    the race gets Conflict ``dispute_decided`` with nothing changed.
+    """
+    from . import admin, notify, payments
+
+    admin._require_admin(admin_user)
+    reason = admin._reason(reason)
+    if outcome not in OUTCOMES:
+        raise ValidationError(
+            "Choose a decision.", fields={"outcome": ["Choose one of: " + ", ".join(OUTCOMES) + "."]}
+        )
+    now = now or utcnow()
+    dispute = get(dispute_id)
+    if not dispute.is_open:
+        raise Conflict("This dispute has already been decided.", code="dispute_decided")
+    payment = db.session.get(Payment, dispute.payment_id)
+    amount = _refund_amount(outcome, amount_paise, payment)
+    if outcome == RELEASE:
+        status = DisputeStatus.RELEASED
+    elif amount == payment.refundable_paise:  # everything still paid goes back
+        status = DisputeStatus.REFUNDED
+    else:
+        status = DisputeStatus.PARTIALLY_REFUNDED
+    mentor_share = _mentor_share_of(payment, amount)
+    won = db.session.execute(
+        update(Dispute)
+        .where(Dispute.id == dispute.id, Dispute.status == DisputeStatus.OPEN.value)
+        .values(
+            status=status.value,
+            refund_paise=amount,
+            decision_reason=reason,
+            decided_by_id=admin_user.id,
+            decided_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.rollback()
+        raise Conflict("Another admin decided this dispute a moment ago.", code="dispute_decided")
+    refund = None
+    if amount:
+        try:
+            refund = payments.reserve_refund(
+                payment, amount, key=f"dispute-{dispute.id}-refund", reason=f"Dispute #{dispute.id}: {reason}"
+            )
+        except Conflict:
+            db.session.rollback()  # the dispute stays open
+            raise Conflict(
+                "The payment changed meanwhile (another refund); reload and decide again.",
+                code="refund_exceeds_payment",
+            ) from None
+        db.session.execute(
+            update(Dispute)
+            .where(Dispute.id == dispute.id)
+            .values(refund_id=refund.id)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.refresh(dispute)
+    admin.record(
+        admin_user,
+        DISPUTE_DECIDE,
+        target_type=TARGET_TYPE,
+        target_id=dispute.id,
+        details={
+            "outcome": outcome,
+            "status": dispute.status,
+            "refund_paise": amount,
+            "mentor_share_paise": mentor_share,
+            "refund_id": refund.id if refund else None,
+            "reason": reason,
+            "booking_id": dispute.booking_id,
+            "payment_id": payment.id,
+            "learner_id": dispute.learner_id,
+            "mentor_id": dispute.mentor_id,
+        },
+        origin=origin,
+    )
+    notify.dispute_decided(dispute, payment, mentor_share)
+    db.session.commit()
+    outbox.dispatch()
+    if refund is not None:
+        payments.dispatch_refund(refund)
+    db.session.refresh(dispute)
+    return dispute
+
+
+def _mentor_share_of(payment, amount_paise):
+    """The part of a refund of ``amount_paise`` that comes out of the mentor's share (the rest
+    is the platform fee), as services.ledger.record_refund will write it."""
+    from .ledger import fee_share
+
+    if not amount_paise:
+        return 0
+    processed = db.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_paise), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == "processed"
+        )
+    )
+    net_before = payment.amount_paise - processed
+    fee_back = fee_share(payment, net_before) - fee_share(payment, net_before - amount_paise)
+    return amount_paise - fee_back
+
+
+# ---------------------------------------------------------------------------- the admins' queue
+
+DISPUTE_STATES = ("open", "decided")
+
+
+def dispute_filters(args):
+    """``state``: ``open`` (the default, oldest first) or ``decided`` (latest decision first)."""
+    from .admin import _choice, _finish
+
+    errors = {}
+    state = _choice(args, "state", DISPUTE_STATES, errors) or "open"
+    return _finish(errors, {"state": state})
+
+
+def find_disputes(*, state="open", page=1, per_page=25):
+    """One page of open disputes (oldest first: the queue) or decided ones (latest first)."""
+    from .admin import _page
+
+    if state == "decided":
+        query = select(Dispute).where(Dispute.status != DisputeStatus.OPEN.value)
+        ordered = query.order_by(Dispute.decided_at.desc(), Dispute.id.desc())
+    else:
+        query = select(Dispute).where(Dispute.status == DisputeStatus.OPEN.value)
+        ordered = query.order_by(Dispute.created_at, Dispute.id)
+    return _page(ordered, query, page, per_page)
+
+
+def open_count():
+    return db.session.scalar(select(func.count(Dispute.id)).where(Dispute.status == DisputeStatus.OPEN.value))
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an admin weighs for one dispute: the money and who was in the room (no chat)."""
+
+    payment: Payment
+    refundable_paise: int
+    duration_minutes: int
+    mentor_present_minutes: int | None
+    learner_minutes: int
+    refund: Refund | None
+
+
+def facts(dispute, now=None):
+    from .room import minutes_attended
+
+    payment = db.session.get(Payment, dispute.payment_id)
+    session = db.session.get(LearningSession, dispute.session_id)
+    return Facts(
+        payment=payment,
+        refundable_paise=payment.refundable_paise,
+        duration_minutes=session.duration_minutes,
+        mentor_present_minutes=session.mentor_present_minutes,
+        learner_minutes=minutes_attended(session.id, dispute.learner_id, now),
+        refund=db.session.get(Refund, dispute.refund_id) if dispute.refund_id else None,
+    )
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def _time(value):
+    return value.isoformat() if value else None
+
+
+def dispute_json(dispute):
+    """A dispute as its learner sees it."""
+    return {
+        "id": dispute.id,
+        "booking_id": dispute.booking_id,
+        "status": dispute.status,
+        "status_label": status_label(dispute.status),
+        "reason": dispute.reason,
+        "reason_label": reason_label(dispute.reason),
+        "details": dispute.details,
+        "refund_paise": dispute.refund_paise,
+        "decision_reason": dispute.decision_reason,
+        "created_at": _time(dispute.created_at),
+        "decided_at": _time(dispute.decided_at),
+    }
+
+
+def admin_dispute_json(dispute, now=None):
+    """A dispute as admins see it: the people, the money and the room's attendance."""
+    known = facts(dispute, now)
+    person = lambda user: {"id": user.id, "name": user.name, "email": user.email}  # noqa: E731
+    return {
+        **dispute_json(dispute),
+        "session": {
+            "id": dispute.session.id,
+            "title": dispute.session.title,
+            "starts_at": _time(dispute.session.starts_at),
+            "duration_minutes": known.duration_minutes,
+            "settles_at": _time(dispute.session.settles_at),
+        },
+        "learner": person(dispute.learner),
+        "mentor": person(dispute.mentor),
+        "payment": {
+            "id": known.payment.id,
+            "amount_paise": known.payment.amount_paise,
+            "refunded_paise": known.payment.refunded_paise,
+            "refundable_paise": known.refundable_paise,
+            "status": known.payment.status,
+        },
+        "mentor_present_minutes": known.mentor_present_minutes,
+        "learner_attended_minutes": known.learner_minutes,
+        "refund": {
+            "id": known.refund.id,
+            "amount_paise": known.refund.amount_paise,
+            "status": known.refund.status,
+        }
+        if known.refund
+        else None,
+        "decided_by": {"id": dispute.decided_by_id} if dispute.decided_by_id else None,
+    }
