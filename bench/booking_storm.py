@@ -66,7 +66,7 @@ def main():
             mentor = User(
                 email="mentor@storm.test",
                 name="Storm Mentor",
-                role="mentor",
+                teaching_enabled_at=utcnow(),
                 password_hash="x",
                 email_verified_at=utcnow(),
             )
@@ -86,7 +86,6 @@ def main():
                 User(
                     email=f"l{i}@storm.test",
                     name=f"Learner {i}",
-                    role="learner",
                     password_hash="x",
                     email_verified_at=utcnow(),
                 )

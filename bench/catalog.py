@@ -180,7 +180,7 @@ def build_catalog(rng, sessions, mentors, now):
                 "email": f"mentor{index}@example.com",
                 "name": f"{first} {last}",
                 "password_hash": "bench-not-a-real-hash",
-                "role": "mentor",
+                "teaching_enabled_at": now,
                 "timezone": "Asia/Kolkata",
                 "headline": rng.choice(HEADLINES),
                 "email_verified_at": now - timedelta(days=rng.randint(1, 700)),

@@ -127,7 +127,11 @@ def seed(database_url, secret_key, learner_count, session_count):
 
         def user(email, name, role):
             person = User(
-                email=email, name=name, role=role, password_hash=password_hash, email_verified_at=now
+                email=email,
+                name=name,
+                teaching_enabled_at=now if role == "mentor" else None,
+                password_hash=password_hash,
+                email_verified_at=now,
             )
             db.session.add(person)
             return person

@@ -160,7 +160,7 @@ def original_style(app, user_ids):
             me = db.session.get(User, int(user_id))
             learners = db.session.scalars(
                 select(User)
-                .where(User.role == "learner")
+                .where(User.teaching_enabled_at.is_(None))
                 .options(selectinload(User.skills), selectinload(User.interests))
             ).all()
             booked = {}
@@ -272,7 +272,9 @@ def main():
 
             with app.app_context():
                 ids = list(
-                    db.session.scalars(select(User.id).where(User.role == "learner").limit(args.original))
+                    db.session.scalars(
+                        select(User.id).where(User.teaching_enabled_at.is_(None)).limit(args.original)
+                    )
                 )
             original = percentiles(original_style(app, ids))
             print(
@@ -293,7 +295,7 @@ def _learner_emails(app):
     with app.app_context():
         return list(
             db.session.scalars(
-                select(User.email).where(User.role == "learner").order_by(User.id).limit(LOGINS)
+                select(User.email).where(User.teaching_enabled_at.is_(None)).order_by(User.id).limit(LOGINS)
             )
         )
 

@@ -150,7 +150,11 @@ def account_maker():
 
     def make_user(email, name, role):
         person = User(
-            email=email, name=name, role=role, password_hash=password_hash, email_verified_at=utcnow()
+            email=email,
+            name=name,
+            teaching_enabled_at=utcnow() if role == "mentor" else None,
+            password_hash=password_hash,
+            email_verified_at=utcnow(),
         )
         db.session.add(person)
         return person

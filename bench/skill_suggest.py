@@ -32,7 +32,7 @@ from peerlearn.config import Config, normalise_database_url
 from peerlearn.extensions import db
 from peerlearn.ml import skill_suggest
 from peerlearn.ml.text import skill_slug
-from peerlearn.models import Skill, User, user_interests, user_skills
+from peerlearn.models import Skill, User, user_interests, user_skills, utcnow
 from peerlearn.services import skills as skill_service
 
 TARGET_P95_MS = 10
@@ -158,6 +158,7 @@ def person_lists(rng, vocabulary_names):
 
 def seed(rng, people):
     """Insert the skills people typed, the people and their lists; commits."""
+    now = utcnow()
     vocabulary_names = [entry.name for entry in skill_suggest.load_vocabulary()]
     lists = [person_lists(rng, vocabulary_names) for _ in range(people)]
     names_by_slug = {}
@@ -173,7 +174,7 @@ def seed(rng, people):
                 "email": f"person{index}@example.com",
                 "name": f"{rng.choice(FIRST_NAMES)} {index}",
                 "password_hash": "bench-not-a-real-hash",
-                "role": "mentor" if index % 10 == 0 else "learner",
+                "teaching_enabled_at": now if index % 10 == 0 else None,
                 "timezone": "Asia/Kolkata",
             }
             for index in range(people)

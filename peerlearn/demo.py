@@ -134,7 +134,8 @@ def load_demo():
         user = User(
             email=spec["email"],
             name=spec["name"],
-            role=spec["role"].value,
+            is_admin=spec["role"] == Role.ADMIN,
+            teaching_enabled_at=utcnow() if spec["role"] == Role.MENTOR else None,
             password_hash=password_hash,
             email_verified_at=utcnow(),
             timezone=spec.get("timezone", "Asia/Kolkata"),
@@ -156,7 +157,8 @@ def load_demo():
 DEMO_TIMEZONE = "Asia/Kolkata"
 
 # Per mentor: sessions as (days from today, IST start "HH:MM", fields), and who booked them.
-# Negative days are past sessions, completed. Prices are in paise; 0 is free.
+# Negative days are past sessions, completed. Prices are in paise; 0 is free. Mentors learn
+# too: Vikram has a seat in Asha's A/B testing session, Asha one in Meera's Figma session.
 DEMO_SESSIONS = {
     "mentor1@peerlearn.local": [
         (
@@ -216,7 +218,7 @@ DEMO_SESSIONS = {
                 "capacity": 12,
                 "price_paise": 0,
             },
-            ["learner1@peerlearn.local"],
+            ["learner1@peerlearn.local", "mentor2@peerlearn.local"],
         ),
         (
             17,
@@ -371,7 +373,7 @@ DEMO_SESSIONS = {
                 "capacity": 12,
                 "price_paise": 249_00,
             },
-            ["learner5@peerlearn.local", "learner3@peerlearn.local"],
+            ["learner5@peerlearn.local", "learner3@peerlearn.local", "mentor1@peerlearn.local"],
         ),
         (
             15,
@@ -521,9 +523,8 @@ def load_catalog(now=None):
     now = now or utcnow()
     today = now.astimezone(ZoneInfo(DEMO_TIMEZONE)).date()
     gateway = DevGateway.from_config(current_app.config)
-    learners = {
-        user.email: user for user in db.session.scalars(select(User).where(User.role == Role.LEARNER.value))
-    }
+    # Everyone learns: mentors book each other's sessions too.
+    learners = {user.email: user for user in db.session.scalars(select(User))}
     created = 0
     for mentor_email, specs in DEMO_SESSIONS.items():
         mentor = db.session.scalar(select(User).where(User.email == mentor_email))

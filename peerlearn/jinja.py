@@ -1,10 +1,10 @@
-"""Template filters, tests and globals: money, times in the viewer's timezone, roles, and whether
-a session is live or over right now."""
+"""Template filters, tests and globals: money, times in the viewer's timezone, where to start
+teaching, and whether a session is live or over right now."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_login import current_user
 
 
@@ -70,6 +70,14 @@ def device_name(user_agent):
     return browser or system or (user_agent[:40] if user_agent else "Unknown device")
 
 
+def become_mentor_url():
+    """Where "Become a mentor" leads: the profile when signed in (the same account starts teaching),
+    else a new account that teaches from the start."""
+    if current_user.is_authenticated:
+        return url_for("users.become_mentor")
+    return url_for("auth.register", role="mentor")
+
+
 def init_app(app):
     from .services.sessions import is_live_now, is_over
 
@@ -80,3 +88,4 @@ def init_app(app):
     app.jinja_env.filters["inr"] = format_inr
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone
+    app.jinja_env.globals["become_mentor_url"] = become_mentor_url

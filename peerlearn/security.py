@@ -1,4 +1,4 @@
-"""Who is asking: Flask-Login loaders, CSRF for cookie-authenticated writes, role guards."""
+"""Who is asking: Flask-Login loaders, CSRF for cookie-authenticated writes, capability guards."""
 
 from functools import wraps
 
@@ -97,15 +97,16 @@ def sign_out():
     session.clear()
 
 
-def role_required(*roles):
-    """Allow only signed-in users with one of ``roles`` (403 for the others)."""
+def role_required(*capabilities):
+    """Allow only signed-in users holding one of ``capabilities`` (Role values: learner, mentor,
+    admin; 403 for the others). Every account learns, so ``Role.LEARNER`` only asks for a sign-in."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if current_user.role not in roles:
+            if not any(current_user.can(capability) for capability in capabilities):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -11,6 +11,9 @@ DEFAULT_PASSWORD = "correct-horse-battery"
 
 
 class UserFactory(SQLAlchemyModelFactory):
+    """An account; ``role="mentor"`` turns teaching on and ``role="admin"`` makes an admin, as the
+    registration and `flask create-admin` would (``mentor=True`` gives an admin teaching too)."""
+
     class Meta:
         model = User
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
@@ -18,10 +21,13 @@ class UserFactory(SQLAlchemyModelFactory):
 
     class Params:
         unverified = factory.Trait(email_verified_at=None)
+        role = "learner"
+        mentor = factory.LazyAttribute(lambda o: o.role == "mentor")
 
+    teaching_enabled_at = factory.LazyAttribute(lambda o: utcnow() if o.mentor else None)
+    is_admin = factory.LazyAttribute(lambda o: o.role == "admin")
     name = factory.Sequence(lambda n: f"User Number{n}")
     email = factory.Sequence(lambda n: f"user{n}@example.com")
-    role = "learner"
     timezone = "Asia/Kolkata"
     email_verified_at = factory.LazyFunction(utcnow)
     password_hash = factory.LazyFunction(lambda: hash_password(DEFAULT_PASSWORD))

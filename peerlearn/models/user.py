@@ -1,10 +1,29 @@
-"""The user aggregate: accounts, their roles, profiles and skills."""
+"""The user aggregate: accounts, their capabilities, profiles and skills.
+
+One account, both sides: everyone can learn, an account can teach once teaching is turned on
+(``teaching_enabled_at``), and an administrator is made only by `flask create-admin`
+(``is_admin``). There is no stored role: ``role`` is derived (admin > mentor > learner) for the
+places that show one word, ``capabilities`` lists them all.
+"""
 
 import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    case,
+    false,
+    literal_column,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,12 +31,15 @@ from .base import TimestampMixin, UTCDateTime
 
 
 class Role(enum.StrEnum):
+    """The capabilities an account can have. Every account learns; ``role`` names the highest."""
+
     LEARNER = "learner"
     MENTOR = "mentor"
     ADMIN = "admin"
 
 
-# Roles a person may choose when registering; admins are only made by `flask create-admin`.
+# What a person may ask for when registering (the seed API's `role` values): learning only, or
+# teaching too. Admins are only made by `flask create-admin`.
 SELF_SERVICE_ROLES = (Role.LEARNER, Role.MENTOR)
 
 
@@ -52,7 +74,6 @@ class Skill(db.Model):
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('learner', 'mentor', 'admin')", name="role_valid"),
         CheckConstraint("hourly_rate_paise >= 0", name="hourly_rate_non_negative"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
     )
@@ -61,7 +82,11 @@ class User(UserMixin, TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    role: Mapped[str] = mapped_column(String(16), nullable=False, default=Role.LEARNER.value)
+    # When the account turned teaching on (registering as a mentor, or "Become a mentor" later);
+    # None for an account that only learns.
+    teaching_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Only `flask create-admin` sets this.
+    is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="Asia/Kolkata")
     headline: Mapped[str] = mapped_column(String(120), nullable=False, default="")
@@ -92,15 +117,50 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def is_learner(self):
-        return self.role == Role.LEARNER
+        """Every account can learn (book sessions, ask mentors, follow them)."""
+        return True
 
-    @property
+    @hybrid_property
     def is_mentor(self):
-        return self.role == Role.MENTOR
+        return self.teaching_enabled_at is not None
+
+    @is_mentor.inplace.expression
+    @classmethod
+    def _is_mentor_expression(cls):
+        return cls.teaching_enabled_at.is_not(None)
+
+    @hybrid_property
+    def role(self):
+        """The one word shown for the account, the highest capability first."""
+        if self.is_admin:
+            return Role.ADMIN
+        if self.is_mentor:
+            return Role.MENTOR
+        return Role.LEARNER
+
+    @role.inplace.expression
+    @classmethod
+    def _role_expression(cls):
+        # Constants written into the SQL, not bound: PostgreSQL only matches a GROUP BY to the
+        # selected expression when the two are identical, parameters included.
+        def word(role):
+            return literal_column(f"'{role.value}'", String)
+
+        return case(
+            (cls.is_admin, word(Role.ADMIN)),
+            (cls.teaching_enabled_at.is_not(None), word(Role.MENTOR)),
+            else_=word(Role.LEARNER),
+        )
 
     @property
-    def is_admin(self):
-        return self.role == Role.ADMIN
+    def capabilities(self):
+        """Everything this account can do, in the order learner, mentor, admin."""
+        held = {Role.LEARNER: True, Role.MENTOR: self.is_mentor, Role.ADMIN: self.is_admin}
+        return [capability.value for capability in Role if held[capability]]
+
+    def can(self, capability):
+        """Whether the account has ``capability`` (a Role or its value)."""
+        return Role(capability).value in self.capabilities
 
     @property
     def is_verified(self):

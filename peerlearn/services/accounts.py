@@ -1,4 +1,5 @@
-"""Accounts: registration, email verification, password reset and profile edits."""
+"""Accounts: registration, email verification, password reset, profile edits and turning
+teaching on ("Become a mentor")."""
 
 import secrets
 from datetime import timedelta
@@ -12,7 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..exceptions import Conflict, TokenInvalid, ValidationError
+from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
 from ..models import (
     SELF_SERVICE_ROLES,
@@ -57,7 +58,8 @@ def register(
     hourly_rate_paise=0,
     ip_address="",
 ):
-    """Create a learner or mentor account and email a verification link."""
+    """Create an account and email a verification link. Every account learns; ``role`` "mentor"
+    (the original API's value) turns teaching on from the start."""
     ratelimit.hit("register-ip", ip_address, "REGISTER_LIMIT_PER_IP")
     errors = {}
     email = _text(email, "email", errors, max_length=254)
@@ -97,11 +99,11 @@ def register(
     user = User(
         email=email,
         name=name,
-        role=role,
         password_hash=passwords.hash_password(password),
         timezone=timezone,
     )
     if role == Role.MENTOR:
+        user.teaching_enabled_at = utcnow()
         user.headline = headline
         user.hourly_rate_paise = rate
     user.bio = bio
@@ -135,7 +137,7 @@ def create_admin(*, email, password, name):
     user = User(
         email=email,
         name=name.strip(),
-        role=Role.ADMIN.value,
+        is_admin=True,
         password_hash=passwords.hash_password(password),
         timezone=current_app.config["DEFAULT_TIMEZONE"],
         email_verified_at=utcnow(),
@@ -382,3 +384,44 @@ def update_profile(user, changes):
         db.session.rollback()
         raise
     return user
+
+
+# ---------------------------------------------------------------------------- teaching
+
+
+def enable_teaching(user, *, headline, bio="", hourly_rate_paise=0, now=None):
+    """Turn teaching on for ``user`` ("Become a mentor") with the profile learners will see:
+    the same account keeps its bookings and gains sessions, earnings and requests.
+
+    Returns ``(user, turned_on)``. Asking again (a double click, a second tab) saves the profile
+    and keeps the first date; only one request turns it on. Publishing needs a confirmed email,
+    so teaching does too. Payout details are added later, on the earnings page."""
+    now = now or utcnow()
+    if not user.is_verified:
+        raise PermissionDenied(
+            "Confirm your email address before you start teaching.", code="email_unverified"
+        )
+    errors = {}
+    headline = _text(headline, "headline", errors, max_length=120, required=True)
+    bio = _text(bio, "bio", errors, max_length=5000)
+    rate = 0
+    try:
+        rate = _check_rate(hourly_rate_paise)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+    user.headline = headline
+    user.bio = bio
+    user.hourly_rate_paise = rate
+    turned_on = (
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.teaching_enabled_at.is_(None))
+            .values(teaching_enabled_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    db.session.commit()
+    return user, turned_on

@@ -225,7 +225,8 @@ def _finish(errors, values):
 
 
 def user_filters(args):
-    """``q`` (name or email), ``role``, ``suspended`` and ``verified`` (mentors checked by an admin)."""
+    """``q`` (name or email), ``role`` (a capability: learner means learning only), ``suspended``
+    and ``verified`` (mentors checked by an admin)."""
     errors = {}
     values = {
         "q": _text(args, "q", errors),
@@ -241,12 +242,16 @@ def find_users(*, q="", role=None, suspended=None, verified=None, page=1, per_pa
     conditions = []
     for term in q.split():
         conditions.append(or_(_contains(User.name, term), _contains(User.email, term)))
-    if role:
-        conditions.append(User.role == role)
+    if role == Role.MENTOR:
+        conditions.append(User.is_mentor)  # admins who teach too
+    elif role == Role.ADMIN:
+        conditions.append(User.is_admin)
+    elif role == Role.LEARNER:
+        conditions.append(User.role == Role.LEARNER.value)  # everyone learns: those who only learn
     if suspended is not None:
         conditions.append(User.suspended_at.is_not(None) if suspended else User.suspended_at.is_(None))
     if verified is not None:
-        conditions.append(User.role == Role.MENTOR.value)
+        conditions.append(User.is_mentor)
         column = User.mentor_verified_at
         conditions.append(column.is_not(None) if verified else column.is_(None))
     query = select(User).where(*conditions)

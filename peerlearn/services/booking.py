@@ -69,8 +69,6 @@ def _refusal(session, learner, now):
         return Conflict("You can't book your own session.", code="own_session")
     if not learner.is_verified:
         return PermissionDenied("Confirm your email address before booking.", code="email_unverified")
-    if not learner.is_learner:
-        return PermissionDenied("Only learner accounts can book sessions.", code="not_a_learner")
     if session.status == SessionStatus.DRAFT:
         return Conflict("This session is not published yet.", code="session_draft")
     if session.status == SessionStatus.CANCELLED:

@@ -17,7 +17,6 @@ from ..models import (
     LearningSession,
     NotificationKind,
     NotificationPreference,
-    Role,
     SessionStatus,
     User,
     utcnow,
@@ -28,7 +27,7 @@ from . import interactions, outbox
 def active_mentor(mentor_id):
     """A mentor people can follow: an existing, unsuspended mentor account (else 404)."""
     mentor = db.session.get(User, mentor_id)
-    if mentor is None or mentor.role != Role.MENTOR or mentor.suspended_at is not None:
+    if mentor is None or not mentor.is_mentor or mentor.suspended_at is not None:
         raise NotFound("No such mentor.")
     return mentor
 
@@ -58,10 +57,9 @@ def follow(user, mentor_id, now=None):
     interactions.record(user.id, InteractionKind.FOLLOW, mentor_id=mentor.id, now=now)
     db.session.commit()
     outbox.dispatch()
-    if user.is_learner:
-        from ..tasks.recommendations import refresh_learner_soon
+    from ..tasks.recommendations import refresh_learner_soon
 
-        refresh_learner_soon(user.id)
+    refresh_learner_soon(user.id)
     return row, True
 
 
@@ -99,7 +97,7 @@ def _followed(user):
         .join(Follow, Follow.mentor_id == User.id)
         .where(
             Follow.follower_id == user.id,
-            User.role == Role.MENTOR.value,
+            User.is_mentor,
             User.suspended_at.is_(None),
         )
     )

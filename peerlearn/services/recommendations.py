@@ -36,7 +36,6 @@ from ..models import (
     LearnerRecommendations,
     LearningSession,
     RecommenderState,
-    Role,
     SessionStatus,
     SimilarSessions,
     Skill,
@@ -67,15 +66,14 @@ def load_dataset(now=None, *, historical=False):
     Skills and seat counts are today's.
     """
     now = now or utcnow()
+    # Every account learns; those who teach are the mentors too.
     users = db.session.execute(
-        select(User.id, User.role, User.name, User.suspended_at)
-        .where(User.role.in_((Role.LEARNER.value, Role.MENTOR.value)))
-        .order_by(User.id)
+        select(User.id, User.is_mentor.label("is_mentor"), User.name, User.suspended_at).order_by(User.id)
     ).all()
     user_ids = np.array([u.id for u in users], dtype=np.int64)
     user_index = {u.id: i for i, u in enumerate(users)}
     suspended = {u.id for u in users if u.suspended_at is not None}
-    mentors = [u for u in users if u.role == Role.MENTOR.value]
+    mentors = [u for u in users if u.is_mentor]
     mentor_ids = np.array([m.id for m in mentors], dtype=np.int64)
     mentor_index = {m.id: i for i, m in enumerate(mentors)}
     user_mentor = np.array([mentor_index.get(u.id, -1) for u in users], dtype=np.int64)
@@ -532,10 +530,7 @@ def mentors_for(user, *, limit=6):
     if record is None or not record.mentors:
         return []
     ids = [item["mentor_id"] for item in record.mentors]
-    mentors = {
-        m.id: m
-        for m in db.session.scalars(select(User).where(User.id.in_(ids), User.role == Role.MENTOR.value))
-    }
+    mentors = {m.id: m for m in db.session.scalars(select(User).where(User.id.in_(ids), User.is_mentor))}
     return [(mentors[i["mentor_id"]], i["reason"]) for i in record.mentors if i["mentor_id"] in mentors][
         :limit
     ]

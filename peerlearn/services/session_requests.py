@@ -28,7 +28,6 @@ from ..models import (
     BookingStatus,
     LearningSession,
     RequestStatus,
-    Role,
     SessionRequest,
     SessionStatus,
     User,
@@ -71,7 +70,7 @@ def is_open(request, now=None):
 def requestable_mentor(mentor_id):
     """A mentor one can ask for a session; anyone else (or a suspended mentor) is 404."""
     mentor = db.session.scalar(
-        select(User).where(User.id == mentor_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None))
+        select(User).where(User.id == mentor_id, User.is_mentor, User.suspended_at.is_(None))
     )
     if mentor is None:
         raise NotFound("No such mentor.")
@@ -102,10 +101,18 @@ def _as_learner(learner, request_id):
     return request
 
 
-def requests_for(user, *, status=None, page=1, per_page=20):
-    """One page of the user's requests, newest first, and how many match: a mentor's inbox, or
-    the requests anyone else has sent."""
-    column = SessionRequest.mentor_id if user.is_mentor else SessionRequest.learner_id
+SIDES = ("received", "sent")
+
+
+def requests_for(user, *, status=None, side=None, page=1, per_page=20):
+    """One page of the user's requests, newest first, and how many match: ``side`` "received"
+    (the mentor's inbox) or "sent" (as a learner). Unsaid, a mentor's inbox, anyone else's sent
+    requests, as before accounts could do both."""
+    if side is None:
+        side = "received" if user.is_mentor else "sent"
+    if side not in SIDES:
+        raise ValidationError("side must be received or sent.", fields={"side": ["Choose received or sent."]})
+    column = SessionRequest.mentor_id if side == "received" else SessionRequest.learner_id
     query = select(SessionRequest).where(column == user.id)
     if status is not None:
         if status not in {s.value for s in RequestStatus}:
@@ -236,8 +243,6 @@ def check_can_ask(user, mentor):
         raise ValidationError(
             "You can't ask yourself for a session.", fields={"mentor_id": ["That's you."]}, code="own_request"
         )
-    if not user.is_learner:
-        raise PermissionDenied("Only learner accounts can ask for sessions.", code="not_a_learner")
     if not user.is_verified:
         raise PermissionDenied(
             "Confirm your email address before asking for a session.", code="email_unverified"
@@ -346,6 +351,7 @@ def accept(mentor, request_id, choices=None, *, now=None):
         raise _closed(request, now)
     if not mentor.is_verified:
         raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
+    session_service.check_can_publish(mentor)  # accepting publishes a session
     errors = {}
     note = _text(choices, "note", errors, limit=MAX_NOTE)
     if errors:

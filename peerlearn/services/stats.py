@@ -3,23 +3,26 @@
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Role, Skill, User, user_interests, user_skills
+from ..models import Skill, User, user_interests, user_skills
 
 
 def platform_figures():
-    counts = dict(
-        db.session.execute(
-            select(User.role, func.count(User.id)).where(User.suspended_at.is_(None)).group_by(User.role)
-        ).all()
-    )
+    """Active accounts: mentors are those who teach; every account but the staff's learns (so a
+    mentor who also books sessions counts in both)."""
+    mentors, learners = db.session.execute(
+        select(
+            func.count(User.id).filter(User.is_mentor),
+            func.count(User.id).filter(User.is_admin.is_(False)),
+        ).where(User.suspended_at.is_(None))
+    ).one()
     skills_in_use = db.session.scalar(
         select(func.count(func.distinct(Skill.id))).where(
             Skill.id.in_(select(user_skills.c.skill_id).union(select(user_interests.c.skill_id)))
         )
     )
     return {
-        "mentors": counts.get(Role.MENTOR.value, 0),
-        "learners": counts.get(Role.LEARNER.value, 0),
+        "mentors": mentors,
+        "learners": learners,
         "skills": skills_in_use or 0,
     }
 
@@ -30,7 +33,7 @@ def mentor_spotlight(limit=3):
         db.session.scalars(
             select(User)
             .where(
-                User.role == Role.MENTOR.value,
+                User.is_mentor,
                 User.suspended_at.is_(None),
                 User.email_verified_at.is_not(None),
                 User.headline != "",

@@ -20,7 +20,7 @@ def on_connect(auth=None):
 def whoami(_payload=None):
     """A cheap round trip clients use to check the connection and their identity."""
     user = signed_in_user()
-    return {"user_id": user.id, "role": user.role}
+    return {"user_id": user.id, "role": user.role.value, "capabilities": user.capabilities}
 
 
 def register(socketio):

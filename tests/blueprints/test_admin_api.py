@@ -169,6 +169,8 @@ def test_user_search(client, people, bearer, make_user):
         "name",
         "email",
         "role",
+        "capabilities",
+        "teaching_enabled_at",
         "email_verified",
         "joined_at",
         "last_login_at",

@@ -362,9 +362,11 @@ def test_who_may_ask_whom(mentor, learner, make_user):
         ask(learner, make_user())  # not a mentor
     with pytest.raises(NotFound):
         ask(learner, make_user(role="mentor", suspended_at=utcnow()))
-    with pytest.raises(PermissionDenied) as refused:
-        ask(make_user(role="mentor"), mentor)
-    assert refused.value.code == "not_a_learner"
+    # Mentors learn too: one mentor may ask another (and the request lands in the other's inbox).
+    other = make_user(role="mentor")
+    req = ask(other, mentor)
+    assert service.requests_for(other, side="sent")[0] == [req]
+    assert service.requests_for(other)[0] == [] and service.requests_for(mentor)[0] == [req]
     with pytest.raises(PermissionDenied) as refused:
         ask(make_user(unverified=True), mentor)
     assert refused.value.code == "email_unverified"

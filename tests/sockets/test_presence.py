@@ -30,7 +30,11 @@ def test_signed_in_user_connects_and_is_identified(client, auth, make_user, sock
     auth.login("a@example.com")
     sio = socket_client(client)
     assert sio.is_connected()
-    assert sio.emit("whoami", callback=True) == {"user_id": user.id, "role": "mentor"}
+    assert sio.emit("whoami", callback=True) == {
+        "user_id": user.id,
+        "role": "mentor",
+        "capabilities": ["learner", "mentor"],
+    }
 
 
 def test_logout_disconnects_that_sessions_sockets(app, client, auth, make_user, socket_client):

@@ -13,7 +13,7 @@ from wtforms.validators import InputRequired, Length
 from ...exceptions import DomainError, ValidationError
 from ...extensions import db, login_manager
 from ...forms import apply_field_errors
-from ...models import PaymentPurpose, PaymentStatus, RefundStatus, Role, SessionStatus
+from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus
 from ...services import admin as admin_service
 from ...services import search
 from . import bp
@@ -90,7 +90,7 @@ def users():
         "users",
         admin_service.user_filters,
         admin_service.find_users,
-        roles=[role.value for role in Role],
+        roles=[("learner", "Learner only"), ("mentor", "Mentor (teaches)"), ("admin", "Admin")],
     )
 
 

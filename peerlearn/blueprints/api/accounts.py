@@ -14,6 +14,8 @@ from .responses import ok
 from .serializers import own_profile, public_user
 from .utils import api_login_required, json_body, text_field
 
+TEACHING_FIELDS = {"headline", "bio", "hourly_rate_paise"}
+
 
 def _token_payload(auth_session, user):
     return {
@@ -99,6 +101,30 @@ def update_profile():
     return ok(own_profile(current_user), "Profile saved.")
 
 
+@bp.post("/profile/teaching/")
+@api_login_required
+def enable_teaching():
+    """Become a mentor: turn teaching on for this account (201), or save the mentor profile of
+    one that already teaches (200)."""
+    data = json_body()
+    unknown = sorted(set(data) - TEACHING_FIELDS)
+    if unknown:
+        raise ValidationError(
+            "These fields cannot be set here: " + ", ".join(unknown) + ".",
+            fields={name: ["This field is read-only."] for name in unknown},
+            code="read_only_field",
+        )
+    _user, turned_on = accounts.enable_teaching(
+        current_user,
+        headline=data.get("headline"),
+        bio=data.get("bio"),
+        hourly_rate_paise=data.get("hourly_rate_paise", 0),
+    )
+    if turned_on:
+        return ok(own_profile(current_user), "Teaching is on.", status=201)
+    return ok(own_profile(current_user), "Teaching was already on; mentor profile saved.")
+
+
 @bp.post("/profile/avatar/")
 @api_login_required
 def upload_avatar():
@@ -180,7 +206,7 @@ def skill_suggestions():
 @bp.get("/mentors/<int:user_id>/")
 def mentor(user_id):
     mentor = db.session.scalar(
-        select(User).where(User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None))
+        select(User).where(User.id == user_id, User.is_mentor, User.suspended_at.is_(None))
     )
     if mentor is None:
         raise NotFound("No mentor with this id.")

@@ -54,7 +54,8 @@ def create_request():
 def list_requests():
     page, per_page = page_args()
     status = request.args.get("status") or None
-    items, total = service.requests_for(current_user, status=status, page=page, per_page=per_page)
+    side = request.args.get("side") or None
+    items, total = service.requests_for(current_user, status=status, side=side, page=page, per_page=per_page)
     return ok(paginated([request_json(r) for r in items], page=page, per_page=per_page, total=total))
 
 

@@ -13,7 +13,8 @@ def public_user(user):
     data = {
         "id": user.id,
         "name": user.name,
-        "role": user.role,
+        "role": user.role.value,
+        "capabilities": user.capabilities,
         "bio": user.bio,
         "skills": [s.name for s in user.skills],
         "avatar_url": avatar_url(user),
@@ -38,6 +39,7 @@ def own_profile(user):
             "headline": user.headline,
             "hourly_rate_paise": user.hourly_rate_paise,
             "currency": "INR",
+            "teaching_enabled_at": user.teaching_enabled_at.isoformat() if user.teaching_enabled_at else None,
         }
     )
     return data

@@ -18,7 +18,8 @@ from ...forms import TagListField
 class RegisterForm(FlaskForm):
     role = RadioField(
         "I want to",
-        choices=[SelectChoice("learner", "Learn"), SelectChoice("mentor", "Teach")],
+        # Every account learns; "mentor" turns teaching on from the start.
+        choices=[SelectChoice("learner", "Learn"), SelectChoice("mentor", "Learn and teach")],
         default="learner",
         validators=[InputRequired()],
     )

@@ -155,9 +155,8 @@ def new_request(mentor_id):
 @bp.get("/requests")
 @login_required
 def my_requests():
-    if current_user.is_mentor:
-        return redirect(url_for("community.requests_inbox"))
-    items, _total = service.requests_for(current_user, per_page=LIST_SIZE)
+    """The requests this account sent as a learner (a mentor's own inbox is /requests/inbox)."""
+    items, _total = service.requests_for(current_user, side="sent", per_page=LIST_SIZE)
     session_ids = [r.session_id for r in items if r.session_id]
     sessions = {
         s.id: s

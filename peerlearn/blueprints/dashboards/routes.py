@@ -1,4 +1,4 @@
-"""The role homes: the learner's, the mentor's and the admin's dashboards.
+"""The homes: the learner's (every account), the mentor's (accounts that teach) and the admin's.
 
 The figures come from services/dashboards.py. Charts are drawn in the browser from the specs
 built here (labels, series, unit), embedded in the page as JSON; each also renders as a table.
@@ -13,14 +13,15 @@ from ...services import dashboards, stats
 from . import bp
 
 
-def profile_checklist(user):
-    """What a new user still has to do before the marketplace works well for them."""
+def profile_checklist(user, *, teaching):
+    """What a new user still has to do before the marketplace works well for them, as a learner
+    or (``teaching``) as a mentor."""
     items = [
         ("Confirm your email", user.is_verified),
         ("Add a profile photo", bool(user.avatar_filename)),
         ("List your skills", bool(user.skills)),
     ]
-    if user.is_mentor:
+    if teaching:
         items += [("Write a headline", bool(user.headline)), ("Tell learners about you", bool(user.bio))]
     else:
         items += [("Say what you want to learn", bool(user.interests))]
@@ -116,7 +117,7 @@ def learner():
     recommended, _total, _built_at = recommendations.for_learner(current_user, per_page=6)
     return render_template(
         "dashboards/learner.html",
-        checklist=profile_checklist(current_user),
+        checklist=profile_checklist(current_user, teaching=True),
         dash=data,
         charts=learner_charts(data),
         now_iso=now.isoformat(),
@@ -132,7 +133,7 @@ def mentor():
     data = dashboards.mentor_dashboard(current_user, now=now)
     return render_template(
         "dashboards/mentor.html",
-        checklist=profile_checklist(current_user),
+        checklist=profile_checklist(current_user, teaching=False),
         dash=data,
         charts=mentor_charts(data),
         now_iso=now.isoformat(),

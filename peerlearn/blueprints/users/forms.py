@@ -18,5 +18,17 @@ class ProfileForm(FlaskForm):
     )
 
 
+class TeachingForm(FlaskForm):
+    """Become a mentor: what learners see before booking."""
+
+    headline = StringField(
+        "Headline", validators=[InputRequired("Say in a line what you teach."), Length(max=120)]
+    )
+    bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
+    hourly_rate = DecimalField(
+        "Hourly rate (₹)", places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+    )
+
+
 class AvatarForm(FlaskForm):
     avatar = FileField("Profile photo", validators=[FileRequired("Choose an image to upload.")])

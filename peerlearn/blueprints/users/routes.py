@@ -7,11 +7,11 @@ from sqlalchemy import select
 from ...exceptions import DomainError
 from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import Role, User
+from ...models import User
 from ...services import accounts, auth, avatars, search
 from ...services.accounts import rupees_to_paise
 from . import bp
-from .forms import AvatarForm, ProfileForm
+from .forms import AvatarForm, ProfileForm, TeachingForm
 
 
 @bp.get("/profile")
@@ -67,6 +67,45 @@ def edit_profile():
     return render_template("users/edit.html", form=form, avatar_form=AvatarForm()), status
 
 
+@bp.route("/profile/teaching", methods=["GET", "POST"])
+@login_required
+def become_mentor():
+    """Become a mentor: the same account turns teaching on, with the profile learners see."""
+    user = current_user
+    form = TeachingForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.hourly_rate.data = Decimal(user.hourly_rate_paise) / 100 if user.hourly_rate_paise else None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            rate = rupees_to_paise(form.hourly_rate.data)
+        except DomainError as exc:
+            form.hourly_rate.errors = [exc.message]
+            status = 422
+        else:
+            try:
+                _user, turned_on = accounts.enable_teaching(
+                    user, headline=form.headline.data, bio=form.bio.data or "", hourly_rate_paise=rate
+                )
+            except DomainError as exc:
+                leftover = apply_field_errors(form, {_form_field(k): v for k, v in exc.fields.items()})
+                flash(leftover[0] if leftover else exc.message, "error")
+                status = exc.status
+            else:
+                if turned_on:
+                    flash("Teaching is on. Create your first session when you're ready.", "success")
+                else:
+                    flash("Teaching was already on. Your mentor profile is saved.", "info")
+                return redirect(url_for("dashboards.mentor"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("users/teaching.html", form=form), status
+
+
+def _form_field(service_field):
+    return "hourly_rate" if service_field == "hourly_rate_paise" else service_field
+
+
 @bp.post("/profile/avatar")
 @login_required
 def upload_avatar():
@@ -117,7 +156,7 @@ def end_session(session_id):
 @bp.get("/mentors/<int:user_id>")
 def mentor_profile(user_id):
     mentor = db.session.scalar(
-        select(User).where(User.id == user_id, User.role == Role.MENTOR.value, User.suspended_at.is_(None))
+        select(User).where(User.id == user_id, User.is_mentor, User.suspended_at.is_(None))
     )
     if mentor is None:
         abort(404)
