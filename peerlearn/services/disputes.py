@@ -36,6 +36,7 @@ from ..models import (
     PaymentStatus,
     Refund,
     SessionStatus,
+    User,
     utcnow,
 )
 from . import outbox
@@ -428,6 +429,7 @@ class Facts:
     mentor_present_minutes: int | None
     learner_minutes: int
     refund: Refund | None
+    decided_by: User | None
 
 
 def facts(dispute, now=None):
@@ -442,6 +444,7 @@ def facts(dispute, now=None):
         mentor_present_minutes=session.mentor_present_minutes,
         learner_minutes=minutes_attended(session.id, dispute.learner_id, now),
         refund=db.session.get(Refund, dispute.refund_id) if dispute.refund_id else None,
+        decided_by=db.session.get(User, dispute.decided_by_id) if dispute.decided_by_id else None,
     )
 
 
@@ -500,5 +503,7 @@ def admin_dispute_json(dispute, now=None):
         }
         if known.refund
         else None,
-        "decided_by": {"id": dispute.decided_by_id} if dispute.decided_by_id else None,
+        "decided_by": {"id": known.decided_by.id, "name": known.decided_by.name}
+        if known.decided_by
+        else None,
     }

@@ -135,3 +135,59 @@ def admin_payments():
 @admin_required
 def admin_audit():
     return _list(admin_service.audit_filters(request.args), admin_service.find_audit, audit_json)
+
+
+# ---------------------------------------------------------------------------- disputes and refunds
+
+
+@bp.get("/admin/disputes/")
+@admin_required
+def admin_disputes():
+    from ...services import disputes as dispute_service
+
+    filters = dispute_service.dispute_filters(request.args)
+    return _list(filters, dispute_service.find_disputes, dispute_service.admin_dispute_json)
+
+
+@bp.post("/admin/disputes/<int:dispute_id>/decide/")
+@admin_required
+def admin_decide_dispute(dispute_id):
+    from ...services import disputes as dispute_service
+
+    data = json_body()
+    dispute = dispute_service.decide(
+        current_user,
+        dispute_id,
+        data.get("outcome"),
+        data.get("amount_paise"),
+        reason=data.get("reason"),
+        origin=_origin(),
+    )
+    return ok(dispute_service.admin_dispute_json(dispute), "Decided; both sides were told why.")
+
+
+@bp.post("/admin/payments/<int:payment_id>/refund/")
+@admin_required
+def admin_refund_payment(payment_id):
+    data = json_body()
+    refund, created = admin_service.refund_payment(
+        current_user,
+        payment_id,
+        amount_paise=data.get("amount_paise"),
+        reason=data.get("reason"),
+        request_key=data.get("idempotency_key"),
+        origin=_origin(),
+    )
+    payment = refund.payment
+    payload = {
+        "refund": {
+            "id": refund.id,
+            "amount_paise": refund.amount_paise,
+            "status": refund.status,
+            "reason": refund.reason,
+        },
+        "payment": admin_payment_json(payment),
+    }
+    if created:
+        return ok(payload, "Refund requested.", status=201)
+    return ok(payload, "This request was already made; no second refund.")

@@ -39,10 +39,35 @@ def my_bookings():
     return ok({**paginated(items, page=page, per_page=per_page, total=len(bookings)), "tab": tab})
 
 
+def _with_dispute(booking):
+    """The booking as its learner sees it, with the problem they reported (or null) and until
+    when they may report one (null once that is no longer possible)."""
+    from ...services import disputes as dispute_service
+
+    dispute = dispute_service.for_booking(booking.id)
+    data = booking_json(booking)
+    data["dispute"] = dispute_service.dispute_json(dispute) if dispute else None
+    reportable = dispute is None and dispute_service.can_report(booking)
+    data["report_problem_until"] = booking.session.settles_at.isoformat() if reportable else None
+    return data
+
+
 @bp.get("/bookings/<int:booking_id>/")
 @api_login_required
 def booking_detail(booking_id):
-    return ok(booking_json(booking_service.learner_booking(current_user, booking_id)))
+    return ok(_with_dispute(booking_service.learner_booking(current_user, booking_id)))
+
+
+@bp.post("/bookings/<int:booking_id>/dispute/")
+@api_login_required
+def report_problem(booking_id):
+    """Report a problem with a paid booking of a held session, until its earnings settle."""
+    from ...services import disputes as dispute_service
+
+    data = json_body()
+    booking = booking_service.learner_booking(current_user, booking_id)
+    dispute_service.report(current_user, booking.id, data.get("reason"), data.get("details"))
+    return ok(_with_dispute(booking), "Reported; an admin will decide and you will be told why.", status=201)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel/")

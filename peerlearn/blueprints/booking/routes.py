@@ -55,7 +55,9 @@ def my_bookings():
 
 @bp.get("/bookings/<int:booking_id>")
 @login_required
-def detail(booking_id):
+def detail(booking_id, dispute_form=None):
+    from .disputes import page_context as dispute_context
+
     booking = booking_service.learner_booking(current_user, booking_id)
     payments = list(
         db.session.scalars(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id))
@@ -64,6 +66,7 @@ def detail(booking_id):
         "booking/detail.html",
         booking=booking,
         payments=payments,
+        **dispute_context(booking, dispute_form),
         refund_if_cancelled=booking_service.refund_due(booking, current_user)
         if booking.status == BookingStatus.CONFIRMED
         else 0,
