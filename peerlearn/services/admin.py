@@ -591,6 +591,8 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     payment = db.session.get(Payment, payment_id)
     if payment is None:
         raise NotFound("No such payment.")
+    if payment.payer_id == admin.id:
+        raise PermissionDenied("Another admin must refund a payment you made.", code="own_payment")
     key = f"admin-{payment.id}-{request_key}"
 
     def made_before():

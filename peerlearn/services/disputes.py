@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..exceptions import Conflict, NotFound, ValidationError
+from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
     DISPUTE_REASON_LABELS,
@@ -297,6 +297,9 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
         )
     now = now or utcnow()
     dispute = get(dispute_id)
+    if admin_user.id in (dispute.mentor_id, dispute.learner_id):
+        # An admin who also teaches or learns never judges their own case.
+        raise PermissionDenied("Another admin must decide a dispute you are part of.", code="own_dispute")
     if not dispute.is_open:
         raise Conflict("This dispute has already been decided.", code="dispute_decided")
     payment = db.session.get(Payment, dispute.payment_id)

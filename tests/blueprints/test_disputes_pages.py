@@ -143,8 +143,9 @@ def test_the_form_is_gone_once_the_window_closes_and_the_decision_shows(app, peo
     )
     disputes.decide(people.admin, dispute.id, "refund_partial", 20000, reason="The room shows an early end.")
     words = text_of(signed_in(app, "learner@example.com").get(f"/bookings/{booking.id}"))
-    assert "Partly refunded" in words and "We refunded ₹200 of the ₹499 you paid." in words
+    assert "Partly refunded" in words and "Refunded ₹200 of the ₹499 you paid." in words
     assert "Reason: The room shows an early end." in words
+    assert "The refund was sent to your original payment method" in words
 
 
 def test_only_the_bookings_learner_can_report(app, people, held):

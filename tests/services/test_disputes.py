@@ -373,6 +373,29 @@ def test_only_admins_decide(people, held):
     assert db.session.get(Dispute, dispute.id).status == "open"
 
 
+def test_an_admin_who_teaches_never_decides_their_own_case(people, make_user, clock):
+    teaching_admin = make_user(role="admin", mentor=True, name="Tara Teaching-Admin")
+    session = make_session(teaching_admin, price_paise=PRICE, starts_at=START)
+    booking, payment = paid_booking(session, people.learner)
+    clock.move_to(END + timedelta(hours=1), tick=False)
+    hold(session)
+    dispute = report(people, booking)
+    with pytest.raises(PermissionDenied) as caught:
+        disputes.decide(teaching_admin, dispute.id, "release", reason="Looks fine to me.")
+    assert caught.value.code == "own_dispute"
+    assert disputes.decide(people.admin, dispute.id, "release", reason="Looks fine.").status == "released"
+    with pytest.raises(PermissionDenied) as caught:
+        admin.refund_payment(people.learner, payment.id, reason="Mine", request_key="nonce-own-1")
+    learning_admin_payment = paid_booking(
+        make_session(people.mentor, price_paise=PRICE, starts_at=SETTLES + timedelta(days=2)), people.admin
+    )[1]
+    with pytest.raises(PermissionDenied) as caught:
+        admin.refund_payment(
+            people.admin, learning_admin_payment.id, reason="Mine", request_key="nonce-own-2"
+        )
+    assert caught.value.code == "own_payment"
+
+
 def test_a_partial_refund_can_take_all_that_is_left_after_an_earlier_refund(people, held):
     booking, payment = held
     dispute = report(people, booking)

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from ...exceptions import DomainError, ValidationError
 from ...extensions import db
+from ...models import Refund
 from ...services import booking as booking_service
 from ...services import disputes as dispute_service
 from . import bp
@@ -16,6 +17,9 @@ def page_context(booking, form=None):
     dispute = dispute_service.for_booking(booking.id)
     return {
         "dispute": dispute,
+        "dispute_refund": db.session.get(Refund, dispute.refund_id)
+        if dispute and dispute.refund_id
+        else None,
         "can_report": dispute is None and dispute_service.can_report(booking),
         "report_until": dispute_service.report_deadline(booking),
         "dispute_reasons": dispute_service.reason_choices(),
