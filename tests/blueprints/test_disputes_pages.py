@@ -404,3 +404,64 @@ def test_admins_decide_and_refund_over_the_api(client, people, held, bearer):
     assert actions == ["dispute.open", "dispute.decide", "payment.refund", "payment.refund"]
     audit = client.get("/api/admin/audit/?action=dispute.open", headers=admin).get_json()["data"]["items"]
     assert audit[0]["actor"]["email"] == "learner@example.com"
+
+
+def paid_gift(session, sender, amount_paise=25000):
+    """A gift from ``sender`` to the session's mentor, paid through the dev gateway."""
+    from peerlearn.models import Gift
+    from peerlearn.payments import get_gateway
+    from peerlearn.services import payments as payment_service
+
+    gateway = get_gateway()
+    receipt = f"gf_{session.id}_test"
+    order_id = gateway.create_order(amount_paise=amount_paise, currency="INR", receipt=receipt, notes={})
+    payment = Payment(
+        purpose="gift",
+        payer_id=sender.id,
+        mentor_id=session.mentor_id,
+        gateway=gateway.name,
+        order_id=order_id,
+        receipt=receipt,
+        amount_paise=amount_paise,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    db.session.add(
+        Gift(
+            session_id=session.id,
+            sender_id=sender.id,
+            mentor_id=session.mentor_id,
+            amount_paise=amount_paise,
+            payment_id=payment.id,
+        )
+    )
+    db.session.commit()
+    remote, signature = gateway.pay(order_id)
+    db.session.commit()
+    return payment_service.verify_checkout(
+        sender, order_id=order_id, payment_id=remote.id, signature=signature
+    )
+
+
+def test_an_admin_refunds_a_gift_from_its_page(app, people, held):
+    booking, _ = held
+    gift = paid_gift(booking.session, people.learner)
+    browser = signed_in(app, "admin@example.com")
+    page = browser.get(f"/admin/payments/{gift.id}").get_data(as_text=True)
+    assert "A gift paid by" in page and "Practical Flask" in page and 'value="250.00"' in page
+    response = browser.post(
+        f"/admin/payments/{gift.id}/refund",
+        data={
+            "csrf_token": extract_csrf(page),
+            "nonce": extract_nonce(page),
+            "amount": "250",
+            "reason": "Sent twice",
+        },
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Payment, gift.id).status == "refunded"
+    assert ledger.payment_balance(gift.id)["earning_reversal"] == -22000
+    assert ledger.all_payments_balance() == []
+    page = browser.get(f"/admin/payments/{gift.id}").get_data(as_text=True)
+    assert "Refund this payment" not in page and "Everything paid has been refunded" in page
