@@ -290,11 +290,15 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     from . import admin, notify, payments
 
     admin._require_admin(admin_user)
-    reason = admin._reason(reason)
+    errors = {}
     if outcome not in OUTCOMES:
-        raise ValidationError(
-            "Choose a decision.", fields={"outcome": ["Choose one of: " + ", ".join(OUTCOMES) + "."]}
-        )
+        errors["outcome"] = ["Choose one of: " + ", ".join(OUTCOMES) + "."]
+    try:
+        reason = admin._reason(reason)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError("Choose a decision and give a reason.", fields=errors)
     now = now or utcnow()
     dispute = get(dispute_id)
     if admin_user.id in (dispute.mentor_id, dispute.learner_id):

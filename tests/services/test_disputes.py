@@ -618,3 +618,18 @@ def test_admin_refunds_are_checked(people, held, clock):
     assert caught.value.code == "not_captured"
     assert db.session.scalar(select(func.count(Refund.id))) == 0 and audit("payment.refund") == []
     assert db.session.get(LearningSession, session.id).status == "scheduled"
+
+
+def test_a_report_freezes_the_bookings_share_until_the_decision(people, held, clock):
+    """The money states read the open dispute (services.earnings): frozen, then settled as usual."""
+    from peerlearn.services import earnings
+
+    booking, _ = held
+    assert earnings.summary(people.mentor.id)["frozen_paise"] == 0
+    dispute = report(people, booking)
+    frozen = earnings.summary(people.mentor.id)
+    assert frozen["frozen_paise"] == 43912 and frozen["available_paise"] == 0
+    disputes.decide(people.admin, dispute.id, "release", reason="The room shows a full session.")
+    assert earnings.summary(people.mentor.id)["frozen_paise"] == 0
+    clock.move_to(SETTLES, tick=False)
+    assert earnings.summary(people.mentor.id)["available_paise"] == 43912
