@@ -202,6 +202,8 @@ def test_an_admin_decides_from_the_queue(app, people, held, make_user):
     assert 'data-refundable="49900"' in item and "Lena Learner" in item and "Meera Mentor" in item
     assert "The mentor left after twenty minutes." in item
     assert 'href="/admin/disputes"' in html and "Disputes" in html  # in the admin sections
+    overview = browser.get("/admin").get_data(as_text=True)
+    assert re.search(r'href="/admin/disputes"[^>]*>\s*Disputes<span class="badge">1</span>', overview)
     token = extract_csrf(html)
 
     refused = browser.post(

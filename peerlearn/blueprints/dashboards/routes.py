@@ -143,6 +143,8 @@ def mentor():
 @bp.get("/admin")
 @role_required(Role.ADMIN)
 def admin():
+    from ...services.disputes import open_count as open_dispute_count
+
     data = dashboards.admin_dashboard(tz=current_user.timezone)
     return render_template(
         "dashboards/admin.html",
@@ -152,4 +154,5 @@ def admin():
         signups=stats.recent_signups(limit=10),
         unverified=stats.unverified_count(),
         failed_jobs=data["failed_jobs"],
+        open_disputes=open_dispute_count(),
     )
