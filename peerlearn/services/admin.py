@@ -607,8 +607,10 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     if refundable < payments.MIN_REFUND_PAISE:
         raise Conflict("Everything paid has already been refunded.", code="nothing_to_refund")
     amount = refundable if amount_paise is None else amount_paise
-    if isinstance(amount, bool) or not isinstance(amount, int) or not (
-        payments.MIN_REFUND_PAISE <= amount <= refundable
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, int)
+        or not (payments.MIN_REFUND_PAISE <= amount <= refundable)
     ):
         message = f"Refund between ₹1 and {format_inr(refundable)} (what is still refundable)."
         raise ValidationError(message, fields={"amount_paise": [message]})

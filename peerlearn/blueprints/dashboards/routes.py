@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from ...models import Role, utcnow
 from ...security import home_url_for, role_required
 from ...services import dashboards, stats
+from ...services.earnings import EARNED_THIS_MONTH, MONEY_STATES
 from . import bp
 
 
@@ -62,11 +63,22 @@ def mentor_charts(data):
     weeks, months, ratings = data["earnings_by_week"], data["earnings_by_month"], data["rating_by_month"]
     conversion = data["conversion"]["sessions"]
     charts = {
+        # Held sessions' earnings by when they ended: the bars add up to "Earned this month".
         "earnings-week": chart(
-            "earnings-week", "bar", "inr", "Week from", weeks["labels"], [("Earned", weeks["earned_paise"])]
+            "earnings-week",
+            "stacked",
+            "inr",
+            "Week from",
+            weeks["labels"],
+            [("Bookings", weeks["bookings_paise"]), ("Gifts", weeks["gifts_paise"])],
         ),
         "earnings-month": chart(
-            "earnings-month", "bar", "inr", "Month", months["labels"], [("Earned", months["earned_paise"])]
+            "earnings-month",
+            "stacked",
+            "inr",
+            "Month",
+            months["labels"],
+            [("Bookings", months["bookings_paise"]), ("Gifts", months["gifts_paise"])],
         ),
         "rating-month": chart(
             "rating-month",
@@ -137,6 +149,8 @@ def mentor():
         dash=data,
         charts=mentor_charts(data),
         now_iso=now.isoformat(),
+        words=MONEY_STATES,
+        earned_this_month=EARNED_THIS_MONTH,
     )
 
 
