@@ -35,6 +35,7 @@ from pathlib import Path
 
 import requests
 import socketio
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -202,6 +203,7 @@ def server_environment(database_url, secret_key, workdir, *, message_queue=None)
         PEERLEARN_ENV="production",
         SOCKETIO_ASYNC_MODE="gevent",
         SECRET_KEY=secret_key,
+        PAYOUT_DETAILS_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=database_url,
         PEERLEARN_INSTANCE_DIR=str(workdir / "instance"),
         UPLOAD_DIR=str(workdir / "uploads"),

@@ -1,6 +1,6 @@
 """Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`,
-`flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile`, `flask sweep`
-and `flask ml` (rebuild, simulate, evaluate)."""
+`flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile`,
+`flask rotate-payout-key`, `flask sweep` and `flask ml` (rebuild, simulate, evaluate)."""
 
 import os
 
@@ -23,6 +23,7 @@ def init_app(app):
     app.cli.add_command(emails)
     app.cli.add_command(jobs)
     app.cli.add_command(payments_group)
+    app.cli.add_command(rotate_payout_key)
     app.cli.add_command(sweep)
     app.cli.add_command(ml)
     app.cli.add_command(janus_config)
@@ -194,6 +195,28 @@ def reconcile(order_id):
         return
     checked, sent = payments.reconcile_open_payments()
     click.echo(f"Checked {checked} open order(s); settled {sent} pending refund(s).")
+
+
+@click.command("rotate-payout-key")
+@with_appcontext
+def rotate_payout_key():
+    """Re-encrypt every mentor's payout details (and the copies kept on payouts) with the first
+    key of PAYOUT_DETAILS_KEYS. Safe to run again; then the old keys can be dropped."""
+    from .services.payout_accounts import rotate_all
+
+    counts = rotate_all()
+    unreadable = 0
+    for name, label in (("accounts", "payout details"), ("payouts", "payouts")):
+        rotated, current, bad = counts[name]
+        unreadable += bad
+        click.echo(
+            f"{label}: {rotated} re-encrypted, {current} already under the current key, {bad} unreadable"
+        )
+    if unreadable:
+        raise click.ClickException(
+            f"{unreadable} record(s) could not be decrypted with any key in PAYOUT_DETAILS_KEYS; "
+            "add the key they were written with and run this again."
+        )
 
 
 @click.command("sweep")

@@ -66,6 +66,26 @@ def normalise_database_url(url):
     return url
 
 
+# The test configuration's payout details key (a valid Fernet key, public by design).
+TESTING_PAYOUT_KEY = "dGVzdGluZy1wYXlvdXQtZGV0YWlscy1rZXktMzJieXQ="
+
+
+def check_payout_keys(keys):
+    """Every PAYOUT_DETAILS_KEYS entry must be a Fernet key (32 bytes, url-safe base64)."""
+    from cryptography.fernet import Fernet
+
+    if not keys:
+        raise ConfigError("PAYOUT_DETAILS_KEYS needs at least one key")
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"PAYOUT_DETAILS_KEYS: key {number} is not a Fernet key (32 bytes in url-safe base64, "
+                "as Fernet.generate_key() makes)"
+            ) from exc
+
+
 class Config:
     """Defaults shared by every environment: the embedded mode of ``make run``."""
 
@@ -85,6 +105,10 @@ class Config:
             "TESTING": cls.TESTING,
             "INSTANCE_DIR": str(instance),
             "SECRET_KEY": env_str("SECRET_KEY") or cls.default_secret_key(instance),
+            # Fernet keys for mentors' payout details (encrypted at rest): the first encrypts,
+            # every one decrypts, so a new key goes first and `flask rotate-payout-key` moves the
+            # stored details to it before an old key is dropped.
+            "PAYOUT_DETAILS_KEYS": env_list("PAYOUT_DETAILS_KEYS") or cls.default_payout_keys(instance),
             "SERVER_NAME": env_str("SERVER_NAME"),
             "PREFERRED_URL_SCHEME": env_str("PREFERRED_URL_SCHEME", "http"),
             "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL"),
@@ -273,6 +297,20 @@ class Config:
         path.chmod(0o600)
         return key
 
+    @staticmethod
+    def default_payout_keys(instance):
+        """A per-install Fernet key kept under ``instance/``, like the secret key."""
+        path = instance / "payout_details_key"
+        if path.exists():
+            return [path.read_text().strip()]
+        from cryptography.fernet import Fernet
+
+        instance.mkdir(parents=True, exist_ok=True)
+        key = Fernet.generate_key().decode()
+        path.write_text(key)
+        path.chmod(0o600)
+        return [key]
+
     @classmethod
     def check(cls, settings):
         """Refuse settings that cannot run; subclasses add their own rules."""
@@ -318,6 +356,7 @@ class Config:
             raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):
             raise ConfigError("set both RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET, or neither")
+        check_payout_keys(settings["PAYOUT_DETAILS_KEYS"])
 
     @staticmethod
     def check_media(settings):
@@ -386,6 +425,11 @@ class TestingConfig(Config):
     def default_secret_key(instance):
         return "testing-secret-key"
 
+    @staticmethod
+    def default_payout_keys(instance):
+        # Fixed, like the secret key: tests build many apps and never write to instance/.
+        return [TESTING_PAYOUT_KEY]
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
@@ -397,6 +441,15 @@ class ProductionConfig(Config):
     @staticmethod
     def default_secret_key(instance):
         raise ConfigError("SECRET_KEY must be set in production")
+
+    @staticmethod
+    def default_payout_keys(instance):
+        raise ConfigError(
+            "PAYOUT_DETAILS_KEYS must be set in production: mentors' payout details are encrypted "
+            'with it. Generate a key with `python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"` and keep it safe: details encrypted with a lost '
+            "key cannot be read."
+        )
 
     @staticmethod
     def default_async_mode():

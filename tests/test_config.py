@@ -7,6 +7,14 @@ import pytest
 from peerlearn import create_app
 from peerlearn.config import ConfigError, normalise_database_url
 
+# A valid key for the production configs built here (production refuses to start without one).
+PAYOUT_KEY = "cHJvZHVjdGlvbi10ZXN0cy1wYXlvdXQta2V5LTMyYnk="
+
+
+@pytest.fixture(autouse=True)
+def payout_details_key(monkeypatch):
+    monkeypatch.setenv("PAYOUT_DETAILS_KEYS", PAYOUT_KEY)
+
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
@@ -151,3 +159,30 @@ def test_production_rooms_need_janus_or_an_explicit_mesh(monkeypatch):
     assert app.config["ALLOW_MESH_ROOMS"] is False  # rooms refuse to open until Janus is configured
     monkeypatch.setenv("ALLOW_MESH_ROOMS", "true")
     assert create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"}).config["ALLOW_MESH_ROOMS"] is True
+
+
+def test_production_refuses_to_start_without_payout_details_keys(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/peerlearn")
+    monkeypatch.setenv("ALLOW_DEV_GATEWAY", "true")
+    monkeypatch.delenv("PAYOUT_DETAILS_KEYS")
+    with pytest.raises(ConfigError, match="PAYOUT_DETAILS_KEYS must be set in production"):
+        create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
+    monkeypatch.setenv("PAYOUT_DETAILS_KEYS", "not-a-fernet-key")
+    with pytest.raises(ConfigError, match="key 1 is not a Fernet key"):
+        create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
+    from cryptography.fernet import Fernet
+
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv("PAYOUT_DETAILS_KEYS", f" {new} , {PAYOUT_KEY} ")
+    app = create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
+    assert app.config["PAYOUT_DETAILS_KEYS"] == [new, PAYOUT_KEY]  # the first encrypts
+
+
+def test_the_embedded_mode_keeps_a_payout_details_key_under_instance(monkeypatch, tmp_path):
+    monkeypatch.delenv("PAYOUT_DETAILS_KEYS")
+    monkeypatch.setenv("PEERLEARN_INSTANCE_DIR", str(tmp_path))
+    keys = create_app("development").config["PAYOUT_DETAILS_KEYS"]
+    assert keys == [(tmp_path / "payout_details_key").read_text()]
+    assert (tmp_path / "payout_details_key").stat().st_mode & 0o777 == 0o600
+    assert create_app("development").config["PAYOUT_DETAILS_KEYS"] == keys

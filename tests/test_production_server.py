@@ -13,6 +13,7 @@ from urllib.error import HTTPError
 from urllib.parse import urlencode
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import free_port
 
@@ -30,6 +31,7 @@ def production_server(tmp_path):
     env.update(
         PEERLEARN_ENV="production",
         SECRET_KEY=secrets.token_hex(32),
+        PAYOUT_DETAILS_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         UPLOAD_DIR=str(tmp_path / "uploads"),
         FLASK_APP="peerlearn:create_app",

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import free_port, unavailable
 
@@ -44,6 +45,7 @@ def deployment(tmp_path_factory):
         FLASK_SKIP_DOTENV="1",
         PEERLEARN_INSTANCE_DIR=str(folder / "instance"),
         SECRET_KEY=secrets.token_hex(32),
+        PAYOUT_DETAILS_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=f"sqlite:///{folder / 'nodelay.sqlite3'}",
         JOBS_INLINE="true",
         SWEEP_INTERVAL_SECONDS="3600",

@@ -14,7 +14,8 @@ Definitions (the docs and the tests use the same words):
 - conversion: booked seats / session page views by signed-in users (``Interaction`` "view" rows).
 - attendance rate: attended / (attended + no_show).
 - repeat learners: learners with two or more booked seats with the mentor.
-- earnings: the mentor's ledger earnings net of reversals, in the period the money moved.
+- earnings: the mentor's share of held (completed) sessions, bookings and gifts, net of refunds,
+  in the period the session ended (``services.earnings``, which also defines the money states).
 - platform revenue: platform fee ledger entries net of fee reversals.
 - gross booking value: the amount of every captured booking payment, refunded later or not.
 """
@@ -55,8 +56,7 @@ from ..models import (
     session_skills,
     utcnow,
 )
-from . import room
-from .earnings import EARNING_KINDS
+from . import earnings, room
 from .sessions import is_live_now
 
 CHART_WEEKS = 12
@@ -341,12 +341,13 @@ def mentor_dashboard(mentor, *, now=None, tz=None):
     now = now or utcnow()
     tz = tz or mentor.timezone
     weeks, months = week_periods(now, tz), month_periods(now, tz)
-    by_week, by_month = earnings_by_weeks_and_months(mentor.id, weeks, months)
+    money = earnings.load(mentor.id, now=now, tz=tz)
+    by_week, by_month = earnings_by_weeks_and_months(mentor.id, weeks, months, money=money)
     sessions = mentor_sessions(mentor, now=now, tz=tz)
     conversion, attendance = session_analytics(mentor.id)
     return {
         "figures": {
-            "earnings_this_month_paise": by_month[-1],
+            "earnings_this_month_paise": money.earned_this_month(),
             "currency": "INR",
             "upcoming_sessions": sessions["counts"]["upcoming"],
             "rating": mentor_rating(mentor.id),
@@ -358,8 +359,9 @@ def mentor_dashboard(mentor, *, now=None, tz=None):
         "attendance": attendance,
         "repeat_learners": repeat_learners(mentor.id),
         "rating_by_month": rating_by_month(mentor.id, months),
-        "earnings_by_week": {**_period_axis(weeks), "earned_paise": by_week},
-        "earnings_by_month": {**_period_axis(months), "earned_paise": by_month},
+        "money": money.summary(),
+        "earnings_by_week": {**_period_axis(weeks), **by_week},
+        "earnings_by_month": {**_period_axis(months), **by_month},
     }
 
 
@@ -601,32 +603,22 @@ def rating_by_month(mentor_id, periods):
     }
 
 
-def earnings_by_weeks_and_months(mentor_id, weeks, months):
-    """The mentor's net earnings per week and per month, in paise, from one pass over the
-    mentor's ledger entries (grouped by both periods at once)."""
-    start = min(weeks[0].start, months[0].start)
-    end = max(weeks[-1].end, months[-1].end)
-    week = _bucket(LedgerEntry.created_at, weeks).label("week")
-    month = _bucket(LedgerEntry.created_at, months).label("month")
-    inner = (
-        select(week, month, LedgerEntry.amount_paise.label("amount"))
-        .where(
-            LedgerEntry.mentor_id == mentor_id,
-            LedgerEntry.kind.in_(EARNING_KINDS),
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-        )
-        .subquery()
-    )
-    by_week, by_month = [0] * len(weeks), [0] * len(months)
-    for week_index, month_index, total in db.session.execute(
-        select(inner.c.week, inner.c.month, func.sum(inner.c.amount)).group_by(inner.c.week, inner.c.month)
-    ):
-        if week_index is not None:
-            by_week[int(week_index)] += int(total)
-        if month_index is not None:
-            by_month[int(month_index)] += int(total)
-    return by_week, by_month
+def earnings_by_weeks_and_months(mentor_id, weeks, months, *, money=None):
+    """The mentor's earnings from held sessions per week and per month (by when each session
+    ended), in paise: {"earned_paise", "bookings_paise", "gifts_paise"} for each. Read once from
+    ``services.earnings``, so the charts add up to its cards."""
+    if money is None:
+        money = earnings.load(mentor_id, tz=str(months[-1].start.tzinfo))
+
+    def series(periods):
+        bookings, gifts = money.held_by_periods(periods)
+        return {
+            "earned_paise": [b + g for b, g in zip(bookings, gifts, strict=True)],
+            "bookings_paise": bookings,
+            "gifts_paise": gifts,
+        }
+
+    return series(weeks), series(months)
 
 
 # --- Admins --------------------------------------------------------------------------------

@@ -1,157 +1,772 @@
-"""Mentor earnings from the ledger, and payouts.
+"""Mentors' money, from the ledger: the words for its states, the figures every page shows, monthly
+statements, and payout requests. The dashboard, the earnings page, ``/api/earnings/``, the
+statement and the emails all take their words and amounts from here.
 
-An earning is *pending* while its session has not happened yet and *available* once the
-session is completed (or cancelled, keeping what late cancellations did not refund); *paid out*
-is what payouts have drawn. Requested payouts are held back from the available balance until an
-admin marks them paid (or rejects them).
+A mentor's earning entries (``mentor_earning`` and ``earning_reversal``) are grouped by the
+payment they belong to (a booking or a gift), and each payment's earning is in one state:
+
+- **frozen** while the payment has an open Dispute (a learner reported a problem);
+- else **available** once its session's ``settles_at`` has passed (held sessions settle
+  ``SETTLEMENT_HOURS`` after their end);
+- else **pending**.
+
+A refund reserved but not processed yet has not reversed its earning in the ledger; the mentor's
+share of it (rounded up) is taken off its payment's earning here already (``refunding_paise``), so
+money on its way back to a learner is never counted as earned or paid out.
+
+Settled money is available, in payout (requested, not paid yet) or paid out, so
+``available = settled − paid out − in payout``. It is negative when a refund came after a payout:
+the mentor owes that much, and later earnings repay it. To the paisa:
+``earned = pending + frozen + available + in payout + paid out``.
+
+"Earned this month" counts held (completed) sessions only, in the month the session ended in
+the mentor's timezone: bookings and gifts, net of refunds. ``by_month`` groups held sessions the
+same way, so its row for this month is that figure, and the dashboard's charts are its bars.
 """
 
+import csv
+import io
+import re
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.orm import aliased
 
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
+    Dispute,
+    DisputeStatus,
     EntryKind,
     LearningSession,
     LedgerEntry,
     Payment,
+    PaymentPurpose,
     Payout,
     PayoutStatus,
     Refund,
     RefundStatus,
     SessionStatus,
+    User,
     utcnow,
 )
 
 EARNING_KINDS = (EntryKind.MENTOR_EARNING.value, EntryKind.EARNING_REVERSAL.value)
 MIN_PAYOUT_PAISE = 100
 
+PENDING, AVAILABLE, IN_PAYOUT, PAID_OUT, FROZEN = "pending", "available", "in_payout", "paid_out", "frozen"
 
-def summary(mentor_id):
-    """Totals in paise: gross earned (net of reversals), pending, available, paid out, requested."""
-    # A session that happened (completed) or never will (cancelled) settles its earnings: what
-    # was not refunded is the mentor's to withdraw.
-    completed = case(
-        (LearningSession.status.in_((SessionStatus.COMPLETED.value, SessionStatus.CANCELLED.value)), 1),
-        else_=0,
+
+@dataclass(frozen=True)
+class MoneyWord:
+    key: str
+    label: str
+    definition: str
+
+
+# The one vocabulary of a mentor's money, in the order pages show it.
+MONEY_STATES = {
+    word.key: word
+    for word in (
+        MoneyWord(
+            PENDING,
+            "Pending",
+            "Not settled yet: the session hasn't been held yet, or was held too recently "
+            "(learners can still report a problem).",
+        ),
+        MoneyWord(AVAILABLE, "Available", "Settled and yours: it can be paid out."),
+        MoneyWord(IN_PAYOUT, "In payout", "Requested for payout; not paid yet."),
+        MoneyWord(PAID_OUT, "Paid out", "Sent to your payout account."),
+        MoneyWord(
+            FROZEN, "Frozen", "Under dispute: a learner reported a problem, and an admin hasn't decided yet."
+        ),
     )
-    rows = db.session.execute(
-        select(completed.label("completed"), func.coalesce(func.sum(LedgerEntry.amount_paise), 0))
-        .select_from(LedgerEntry)
-        .outerjoin(LearningSession, LearningSession.id == LedgerEntry.session_id)
-        .where(LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind.in_(EARNING_KINDS))
-        .group_by(completed)
-    ).all()
-    by_state = {int(done): int(total) for done, total in rows}
-    paid_out = -int(
+}
+# Money past pending, wherever it is now: available, in payout or paid out.
+SETTLED = MoneyWord("settled", "Settled", "Past pending: available, in payout or paid out.")
+EARNED_THIS_MONTH = MoneyWord(
+    "earned_this_month",
+    "Earned this month",
+    "Your share from sessions held this month (by when they ended, in your timezone), bookings and "
+    "gifts, net of refunds.",
+)
+GIFTS = MoneyWord("gifts", "Gifts", "Tips learners sent you in the room, after the platform fee.")
+BOOKINGS = MoneyWord("bookings", "Bookings", "Your share of seats sold, after the platform fee.")
+# The states a payment's earning can be in (the others are where settled money went).
+EARNING_STATES = (PENDING, FROZEN, AVAILABLE)
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def state_label(key):
+    return MONEY_STATES[key].label if key in MONEY_STATES else SETTLED.label
+
+
+def _state_of(payment_id, now):
+    """A payment's earning state, as SQL: frozen under an open dispute, else available once its
+    session settled, else pending."""
+    disputed = (
+        select(Dispute.id)
+        .where(Dispute.payment_id == payment_id, Dispute.status == DisputeStatus.OPEN.value)
+        .exists()
+    )
+    return case(
+        (disputed, FROZEN),
+        (LearningSession.settles_at <= now, AVAILABLE),
+        else_=PENDING,
+    )
+
+
+def _zone(tz):
+    return ZoneInfo(tz or "UTC")
+
+
+def month_key(moment, tz):
+    return moment.astimezone(_zone(tz)).strftime("%Y-%m")
+
+
+def month_label(month):
+    """'2026-12' -> 'Dec 2026'."""
+    return datetime.strptime(month, "%Y-%m").strftime("%b %Y")
+
+
+def month_bounds(month, tz):
+    """The first instant of ``month`` ('YYYY-MM') in ``tz`` and of the next one. ValueError if
+    it is not a month."""
+    match = _MONTH.fullmatch(month or "")
+    if not match:
+        raise ValueError(f"not a month: {month!r}")
+    year, number = int(match.group(1)), int(match.group(2))
+    if not (2000 <= year <= 2999 and 1 <= number <= 12):
+        raise ValueError(f"not a month: {month!r}")
+    zone = _zone(tz)
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return (
+        datetime(year, number, 1, tzinfo=zone),
+        datetime(following.year, following.month, 1, tzinfo=zone),
+    )
+
+
+@dataclass
+class _Share:
+    """Earnings of one session, one purpose (booking or gift), in one state."""
+
+    session_id: int | None
+    title: str
+    status: str | None
+    starts_at: datetime | None
+    ended_at: datetime | None
+    settles_at: datetime | None
+    purpose: str
+    state: str
+    amount: int
+
+    @property
+    def held(self):
+        return self.status == SessionStatus.COMPLETED
+
+    @property
+    def dated(self):
+        """When the session ended (held), or starts or started (otherwise)."""
+        return self.ended_at or self.starts_at
+
+
+class Money:
+    """One mentor's money at ``now``, read once (three statements) and shown many ways."""
+
+    def __init__(self, mentor_id, *, now=None, tz=None):
+        self.mentor_id = mentor_id
+        self.now = now or utcnow()
+        if tz is None:
+            tz = db.session.scalar(select(User.timezone).where(User.id == mentor_id)) or "UTC"
+        self.tz = tz
+        self.shares = self._read_shares()
+        self.refunding = self._take_off_pending_refunds()
+        self.paid_out = -int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
+                    LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind == EntryKind.PAYOUT.value
+                )
+            )
+        )
+        self.in_payout = int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(Payout.amount_paise), 0)).where(
+                    Payout.mentor_id == mentor_id, Payout.status == PayoutStatus.REQUESTED.value
+                )
+            )
+        )
+
+    # --- reading
+
+    def _read_shares(self):
+        inner = (
+            select(
+                LedgerEntry.session_id.label("session_id"),
+                LearningSession.title.label("title"),
+                LearningSession.status.label("status"),
+                LearningSession.starts_at.label("starts_at"),
+                LearningSession.ended_at.label("ended_at"),
+                LearningSession.settles_at.label("settles_at"),
+                Payment.purpose.label("purpose"),
+                _state_of(LedgerEntry.payment_id, self.now).label("state"),
+                LedgerEntry.amount_paise.label("amount"),
+            )
+            .join(Payment, Payment.id == LedgerEntry.payment_id)
+            .outerjoin(LearningSession, LearningSession.id == LedgerEntry.session_id)
+            .where(LedgerEntry.mentor_id == self.mentor_id, LedgerEntry.kind.in_(EARNING_KINDS))
+            .subquery()
+        )
+        keys = [c for c in inner.c if c.name != "amount"]
+        rows = db.session.execute(select(*keys, func.sum(inner.c.amount)).group_by(*keys)).all()
+        return {
+            (row.session_id, row.purpose, row.state): _Share(
+                session_id=row.session_id,
+                title=row.title or "",
+                status=row.status,
+                starts_at=row.starts_at,
+                ended_at=row.ended_at,
+                settles_at=row.settles_at,
+                purpose=row.purpose,
+                state=row.state,
+                amount=int(row[-1]),
+            )
+            for row in rows
+        }
+
+    def _take_off_pending_refunds(self):
+        """Subtract the mentor's share of each reserved, unprocessed refund (rounded up) from its
+        payment's earning; returns the total."""
+        earning = aliased(LedgerEntry)
+        rows = db.session.execute(
+            select(
+                earning.session_id,
+                Payment.purpose,
+                _state_of(Payment.id, self.now),
+                Refund.amount_paise,
+                Payment.amount_paise,
+                earning.amount_paise,
+            )
+            .select_from(Refund)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .join(
+                earning,
+                and_(
+                    earning.payment_id == Payment.id,
+                    earning.kind == EntryKind.MENTOR_EARNING.value,
+                    earning.refund_id.is_(None),
+                ),
+            )
+            .outerjoin(LearningSession, LearningSession.id == earning.session_id)
+            .where(Payment.mentor_id == self.mentor_id, Refund.status == RefundStatus.PENDING.value)
+        ).all()
+        total = 0
+        for session_id, purpose, state, refund, paid, earned in rows:
+            share = -(-refund * earned // paid)
+            total += share
+            key = (session_id, purpose, state)
+            if key in self.shares:
+                self.shares[key].amount -= share
+            else:  # the payment's earning is in another bucket only if its state changed between reads
+                self.shares[key] = _Share(session_id, "", None, None, None, None, purpose, state, -share)
+        return total
+
+    # --- figures
+
+    def _totals(self, shares):
+        totals = dict.fromkeys(EARNING_STATES, 0)
+        for share in shares:
+            totals[share.state] += share.amount
+        return totals
+
+    def _split(self, shares):
+        totals = self._totals(shares)
+        return {
+            "earned_paise": sum(totals.values()),
+            "pending_paise": totals[PENDING],
+            "frozen_paise": totals[FROZEN],
+            "settled_paise": totals[AVAILABLE],
+        }
+
+    def summary(self):
+        """The cards: every figure in paise. ``available_paise`` is the balance that can be paid out
+        (negative when owed); ``requested_paise`` is the old name of ``in_payout_paise``."""
+        shares = list(self.shares.values())
+        totals = self._totals(shares)
+        settled = totals[AVAILABLE]
+        available = settled - self.paid_out - self.in_payout
+        return {
+            "earned_paise": sum(totals.values()),
+            "pending_paise": totals[PENDING],
+            "available_paise": available,
+            "paid_out_paise": self.paid_out,
+            "requested_paise": self.in_payout,
+            "refunding_paise": self.refunding,
+            "currency": "INR",
+            "in_payout_paise": self.in_payout,
+            "frozen_paise": totals[FROZEN],
+            "settled_paise": settled,
+            "balance_owed_paise": max(0, -available),
+            "earned_this_month_paise": self.earned_this_month(),
+            "month": month_key(self.now, self.tz),
+            "timezone": self.tz,
+            "bookings": self._split(s for s in shares if s.purpose == PaymentPurpose.BOOKING),
+            "gifts": self._split(s for s in shares if s.purpose == PaymentPurpose.GIFT),
+        }
+
+    def by_session(self):
+        """Per session with earnings, latest first: what it earned, split by purpose and state."""
+        sessions = {}
+        for share in self.shares.values():
+            row = sessions.get(share.session_id)
+            if row is None:
+                row = sessions[share.session_id] = {
+                    "session_id": share.session_id,
+                    "title": share.title,
+                    "starts_at": share.starts_at,
+                    "ended_at": share.ended_at,
+                    "status": share.status,
+                    "held": share.held,
+                    "settles_at": share.settles_at,
+                    "earned_paise": 0,
+                    "bookings_paise": 0,
+                    "gifts_paise": 0,
+                    "pending_paise": 0,
+                    "frozen_paise": 0,
+                    "settled_paise": 0,
+                    "_dated": share.dated,
+                }
+            if share.title and not row["title"]:
+                row.update(title=share.title, starts_at=share.starts_at, status=share.status)
+            row["earned_paise"] += share.amount
+            row[f"{share.purpose}s_paise"] += share.amount
+            row[
+                {PENDING: "pending_paise", FROZEN: "frozen_paise", AVAILABLE: "settled_paise"}[share.state]
+            ] += share.amount
+        epoch = datetime.min.replace(tzinfo=ZoneInfo("UTC"))
+        rows = sorted(
+            sessions.values(), key=lambda r: (r["_dated"] or epoch, r["session_id"] or 0), reverse=True
+        )
+        for row in rows:
+            del row["_dated"]
+        return rows
+
+    def _held_months(self):
+        months = defaultdict(list)
+        for share in self.shares.values():
+            if share.held and share.dated is not None:
+                months[month_key(share.dated, self.tz)].append(share)
+        return months
+
+    def by_month(self):
+        """Held sessions by the month they ended in (the mentor's timezone), latest first."""
+        rows = []
+        for month, shares in sorted(self._held_months().items(), reverse=True):
+            split = self._split(shares)
+            rows.append(
+                {
+                    "month": month,
+                    "label": month_label(month),
+                    **split,
+                    "bookings_paise": sum(s.amount for s in shares if s.purpose == PaymentPurpose.BOOKING),
+                    "gifts_paise": sum(s.amount for s in shares if s.purpose == PaymentPurpose.GIFT),
+                    "sessions": len({s.session_id for s in shares}),
+                }
+            )
+        return rows
+
+    def earned_this_month(self):
+        shares = self._held_months().get(month_key(self.now, self.tz), [])
+        return sum(share.amount for share in shares)
+
+    def held_by_periods(self, periods):
+        """Held sessions' earnings per period (by when each ended): (bookings, gifts), each a list
+        with one value per period. ``periods`` have aware ``start`` (inclusive) and ``end``."""
+        bookings, gifts = [0] * len(periods), [0] * len(periods)
+        for share in self.shares.values():
+            if not share.held or share.dated is None:
+                continue
+            for index, period in enumerate(periods):
+                if period.start <= share.dated < period.end:
+                    (bookings if share.purpose == PaymentPurpose.BOOKING else gifts)[index] += share.amount
+                    break
+        return bookings, gifts
+
+
+def load(mentor_id, *, now=None, tz=None):
+    return Money(mentor_id, now=now, tz=tz)
+
+
+def summary(mentor_id, now=None, tz=None):
+    """Totals in paise (see ``Money.summary``)."""
+    return load(mentor_id, now=now, tz=tz).summary()
+
+
+def by_session(mentor_id, now=None, tz=None):
+    return load(mentor_id, now=now, tz=tz).by_session()
+
+
+def by_month(mentor_id, now=None, tz=None):
+    return load(mentor_id, now=now, tz=tz).by_month()
+
+
+# ------------------------------------------------------------------------------- statements
+
+STATEMENT_KINDS = {
+    "booking": "Booking",
+    "gift": "Gift",
+    "refund": "Refund",
+    "dispute_refund": "Dispute refund",
+    "payout": "Payout",
+    "payout_requested": "Payout requested",
+}
+
+
+def statement_months(mentor_id, *, now=None, tz=None):
+    """The months ('YYYY-MM', the mentor's timezone) in which the mentor's money moved (ledger
+    entries) or a payout was requested, latest first."""
+    now = now or utcnow()
+    moments = [
+        *db.session.scalars(
+            select(func.min(LedgerEntry.created_at)).where(
+                LedgerEntry.mentor_id == mentor_id,
+                LedgerEntry.kind.in_((*EARNING_KINDS, EntryKind.PAYOUT.value)),
+            )
+        ),
+        *db.session.scalars(select(func.min(Payout.created_at)).where(Payout.mentor_id == mentor_id)),
+    ]
+    moments = [m for m in moments if m is not None]
+    if not moments:
+        return []
+    from .dashboards import month_periods
+
+    first = min(moments).astimezone(_zone(tz))
+    local_now = now.astimezone(_zone(tz))
+    count = (local_now.year - first.year) * 12 + local_now.month - first.month + 1
+    periods = month_periods(now, tz or "UTC", count=max(count, 1))
+    active = set()
+    for column, where in (
+        (
+            LedgerEntry.created_at,
+            and_(
+                LedgerEntry.mentor_id == mentor_id,
+                LedgerEntry.kind.in_((*EARNING_KINDS, EntryKind.PAYOUT.value)),
+            ),
+        ),
+        (Payout.created_at, Payout.mentor_id == mentor_id),
+    ):
+        bucket = case(*((column >= p.start, i) for i, p in reversed(list(enumerate(periods))))).label(
+            "bucket"
+        )
+        inner = select(bucket).where(where, column >= periods[0].start, column < periods[-1].end).subquery()
+        active.update(
+            int(b)
+            for (b,) in db.session.execute(select(inner.c.bucket).group_by(inner.c.bucket))
+            if b is not None
+        )
+    return [periods[i].key for i in sorted(active, reverse=True)]
+
+
+def statement(mentor_id, month, *, now=None, tz=None):
+    """One month of a mentor's money: the opening balance, every line (booking earnings, gifts,
+    refunds, dispute refunds, payouts, payouts requested), the closing balance and the state of
+    each line now. The balance is the ledger's: earnings net of refunds, less what was paid out.
+    Months are in the mentor's timezone. NotFound for a malformed or future month."""
+    now = now or utcnow()
+    if tz is None:
+        tz = db.session.scalar(select(User.timezone).where(User.id == mentor_id)) or "UTC"
+    try:
+        start, end = month_bounds(month, tz)
+    except ValueError as exc:
+        raise NotFound("No such month (use YYYY-MM).") from exc
+    if start > now:
+        raise NotFound("That month hasn't started yet.")
+    kinds = (*EARNING_KINDS, EntryKind.PAYOUT.value)
+    opening = int(
         db.session.scalar(
             select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
-                LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind == EntryKind.PAYOUT.value
+                LedgerEntry.mentor_id == mentor_id,
+                LedgerEntry.kind.in_(kinds),
+                LedgerEntry.created_at < start,
             )
         )
     )
-    requested = int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(Payout.amount_paise), 0)).where(
-                Payout.mentor_id == mentor_id, Payout.status == PayoutStatus.REQUESTED.value
-            )
-        )
-    )
-    # Refunds still on their way will take back part of the earning; don't let it be withdrawn.
-    refunding = _earning_in_pending_refunds(mentor_id)
-    earned_available = by_state.get(1, 0) - refunding
-    return {
-        "earned_paise": earned_available + by_state.get(0, 0),
-        "pending_paise": by_state.get(0, 0),
-        "available_paise": earned_available - paid_out - requested,
-        "paid_out_paise": paid_out,
-        "requested_paise": requested,
-        "refunding_paise": refunding,
-        "currency": "INR",
-    }
-
-
-def _earning_in_pending_refunds(mentor_id):
-    """The mentor's share of refunds reserved but not yet processed, rounded up."""
-    from . import ledger
-
-    total = 0
-    rows = db.session.execute(
-        select(Refund.amount_paise, Payment)
-        .join(Payment, Payment.id == Refund.payment_id)
-        .where(Payment.mentor_id == mentor_id, Refund.status == RefundStatus.PENDING.value)
-    ).all()
-    for amount, payment in rows:
-        earning = payment.amount_paise - ledger.original_fee(payment)
-        total += -(-amount * earning // payment.amount_paise)
-    return total
-
-
-def by_session(mentor_id):
-    """Net earning per session, newest first: [{session_id, title, starts_at, status, earned_paise}]."""
+    payer = aliased(User)
+    disputed_refund = select(Dispute.id).where(Dispute.refund_id == LedgerEntry.refund_id).exists()
     rows = db.session.execute(
         select(
-            LearningSession.id,
+            LedgerEntry.id,
+            LedgerEntry.kind,
+            LedgerEntry.amount_paise,
+            LedgerEntry.created_at,
+            LedgerEntry.session_id,
             LearningSession.title,
-            LearningSession.starts_at,
-            LearningSession.status,
-            func.sum(LedgerEntry.amount_paise),
+            Payment.purpose,
+            Payment.amount_paise,
+            payer.name,
+            Refund.reason,
+            disputed_refund,
+            Payout.id,
+            Payout.account_masked,
+            Payout.reference,
+            _state_of(LedgerEntry.payment_id, now),
         )
-        .join(LearningSession, LearningSession.id == LedgerEntry.session_id)
-        .where(LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind.in_(EARNING_KINDS))
-        .group_by(
-            LearningSession.id, LearningSession.title, LearningSession.starts_at, LearningSession.status
+        .select_from(LedgerEntry)
+        .outerjoin(Payment, Payment.id == LedgerEntry.payment_id)
+        .outerjoin(payer, payer.id == Payment.payer_id)
+        .outerjoin(LearningSession, LearningSession.id == LedgerEntry.session_id)
+        .outerjoin(Refund, Refund.id == LedgerEntry.refund_id)
+        .outerjoin(Payout, Payout.id == LedgerEntry.payout_id)
+        .where(
+            LedgerEntry.mentor_id == mentor_id,
+            LedgerEntry.kind.in_(kinds),
+            LedgerEntry.created_at >= start,
+            LedgerEntry.created_at < end,
         )
-        .order_by(LearningSession.starts_at.desc())
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
     ).all()
-    return [
-        {
-            "session_id": sid,
-            "title": title,
-            "starts_at": starts_at,
-            "status": status,
-            "earned_paise": int(total),
+    from ..jinja import format_inr
+
+    lines = []
+    for (
+        _id,
+        kind,
+        amount,
+        at,
+        session_id,
+        title,
+        purpose,
+        paid,
+        payer_name,
+        reason,
+        is_dispute,
+        payout_id,
+        masked,
+        reference,
+        state,
+    ) in rows:
+        line = {
+            "at": at,
+            "amount_paise": int(amount),
+            "counted": True,
+            "session_id": session_id,
+            "session_title": title or "",
+            "learner": payer_name or "",
+            "state": state,
         }
-        for sid, title, starts_at, status, total in rows
-    ]
-
-
-def by_month(mentor_id):
-    """Net earning per calendar month (UTC) of the ledger entries: [{month: 'YYYY-MM', earned_paise}]."""
-    totals = defaultdict(int)
-    for created_at, amount in db.session.execute(
-        select(LedgerEntry.created_at, LedgerEntry.amount_paise).where(
-            LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind.in_(EARNING_KINDS)
+        if kind == EntryKind.PAYOUT:
+            line.update(
+                kind="payout",
+                state=PAID_OUT,
+                learner="",
+                description=f"Payout #{payout_id} to {masked or 'your payout account'}"
+                + (f" · reference {reference}" if reference else ""),
+            )
+        elif kind == EntryKind.MENTOR_EARNING:
+            if purpose == PaymentPurpose.GIFT:
+                line.update(kind="gift", description=f"Gift from {payer_name} ({format_inr(paid)} sent)")
+            else:
+                line.update(
+                    kind="booking", description=f"Seat booked by {payer_name} ({format_inr(paid)} paid)"
+                )
+        else:
+            line.update(
+                kind="dispute_refund" if is_dispute else "refund",
+                description=f"Refund to {payer_name}" + (f": {reason}" if reason else ""),
+            )
+        lines.append(line)
+    for payout in db.session.scalars(
+        select(Payout)
+        .where(
+            Payout.mentor_id == mentor_id,
+            Payout.status == PayoutStatus.REQUESTED.value,
+            Payout.created_at >= start,
+            Payout.created_at < end,
         )
+        .order_by(Payout.created_at, Payout.id)
     ):
-        totals[created_at.strftime("%Y-%m")] += amount
-    return [{"month": month, "earned_paise": totals[month]} for month in sorted(totals, reverse=True)]
+        lines.append(
+            {
+                "at": payout.created_at,
+                "amount_paise": 0,
+                "requested_paise": payout.amount_paise,
+                "counted": False,
+                "session_id": None,
+                "session_title": "",
+                "learner": "",
+                "state": IN_PAYOUT,
+                "kind": "payout_requested",
+                "description": f"Payout #{payout.id} of {format_inr(payout.amount_paise)} requested to "
+                f"{payout.account_masked or 'your payout account'}; taken off the balance when paid",
+            }
+        )
+    lines.sort(key=lambda line: line["at"])
+    balance = opening
+    for line in lines:
+        line["kind_label"] = STATEMENT_KINDS[line["kind"]]
+        line["state_label"] = state_label(line["state"])
+        if line["counted"]:
+            balance += line["amount_paise"]
+            line["balance_paise"] = balance
+        else:
+            line["balance_paise"] = None
+    totals = defaultdict(int)
+    for line in lines:
+        if line["counted"]:
+            totals[line["kind"]] += line["amount_paise"]
+    result = {
+        "month": month,
+        "label": month_label(month),
+        "timezone": tz,
+        "start": start,
+        "end": end,
+        "opening_paise": opening,
+        "closing_paise": balance,
+        "lines": lines,
+        "totals": {kind: totals.get(kind, 0) for kind in STATEMENT_KINDS if kind != "payout_requested"},
+        "current": start <= now < end,
+        "currency": "INR",
+    }
+    if result["current"]:
+        # The closing balance now, by where the money is: it adds up to the paisa.
+        money = load(mentor_id, now=now, tz=tz).summary()
+        result["now"] = {
+            "pending_paise": money["pending_paise"],
+            "frozen_paise": money["frozen_paise"],
+            "available_paise": money["available_paise"],
+            "in_payout_paise": money["in_payout_paise"],
+            "refunding_paise": money["refunding_paise"],
+        }
+    return result
 
 
-def request_payout(mentor, amount_paise=None):
-    """Ask for a payout of ``amount_paise`` (default: everything available)."""
+def rupees(paise):
+    """Exact rupees for files: 44000 -> '440.00', -5 -> '-0.05'."""
+    sign = "-" if paise < 0 else ""
+    whole, rest = divmod(abs(int(paise)), 100)
+    return f"{sign}{whole}.{rest:02d}"
+
+
+def _cell(text):
+    """Text that a spreadsheet would run as a formula is kept as text."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def statement_csv(data):
+    """The statement as CSV: amounts in rupees with exact paise, times in the mentor's timezone."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    zone = _zone(data["timezone"])
+    writer.writerow(
+        ["Date", "Type", "Description", "Session", "Learner", "State", "Amount (INR)", "Balance (INR)"]
+    )
+    writer.writerow(
+        [
+            data["start"].strftime("%Y-%m-%d 00:00"),
+            "Opening balance",
+            "",
+            "",
+            "",
+            "",
+            "",
+            rupees(data["opening_paise"]),
+        ]
+    )
+    for line in data["lines"]:
+        writer.writerow(
+            [
+                line["at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                line["kind_label"],
+                _cell(line["description"]),
+                _cell(line["session_title"]),
+                _cell(line["learner"]),
+                line["state_label"],
+                rupees(line["amount_paise"]) if line["counted"] else "",
+                rupees(line["balance_paise"]) if line["counted"] else "",
+            ]
+        )
+    last_day = data["end"].astimezone(zone)
+    writer.writerow(
+        [
+            f"{data['month']} end" if not data["current"] else last_day.strftime("%Y-%m-%d") + " (so far)",
+            "Closing balance",
+            "",
+            "",
+            "",
+            "",
+            rupees(data["closing_paise"] - data["opening_paise"]),
+            rupees(data["closing_paise"]),
+        ]
+    )
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------- payouts
+
+
+def request_payout(mentor, amount_paise=None, *, now=None):
+    """Ask for a payout of ``amount_paise`` (default: everything available) to the mentor's
+    payout details.
+
+    Requests of one mentor run one at a time: the transaction starts by writing the mentor's
+    users row (a no-op update), which PostgreSQL locks until commit and which takes SQLite's
+    write lock, so the balance is read after every earlier request committed. Pending and frozen
+    money is never in the balance, so no request can include it, however many arrive at once.
+    """
     if not mentor.is_mentor:
         raise PermissionDenied("Only mentors have earnings.")
-    available = summary(mentor.id)["available_paise"]
-    if amount_paise is None:
-        amount_paise = available
-    if isinstance(amount_paise, bool) or not isinstance(amount_paise, int) or amount_paise < MIN_PAYOUT_PAISE:
+    if amount_paise is not None and (
+        isinstance(amount_paise, bool) or not isinstance(amount_paise, int) or amount_paise < MIN_PAYOUT_PAISE
+    ):
         raise ValidationError(
             "A payout is at least ₹1.", fields={"amount_paise": ["Enter at least 100 paise."]}
         )
+    mentor_id = mentor.id
+    # Whatever this session read so far ends here: the lock must open the transaction.
+    db.session.commit()
+    locked = db.session.execute(
+        update(User)
+        .where(User.id == mentor_id, User.suspended_at.is_(None))
+        .values(updated_at=User.updated_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if locked != 1:
+        db.session.rollback()
+        raise PermissionDenied("This account can't request payouts.", code="account_suspended")
+    from . import payout_accounts
+
+    account = payout_accounts.account_of(mentor_id)
+    if account is None:
+        db.session.rollback()
+        raise Conflict(
+            "Add your payout details (a UPI id or a bank account) before asking for a payout.",
+            code="payout_details_required",
+        )
+    available = load(mentor_id, now=now, tz="UTC").summary()["available_paise"]
+    if amount_paise is None:
+        amount_paise = available
+        if amount_paise < MIN_PAYOUT_PAISE:
+            db.session.rollback()
+            raise ValidationError(
+                "A payout is at least ₹1, and less is available.",
+                fields={"amount_paise": ["Less than ₹1 is available."]},
+            )
     if amount_paise > available:
+        db.session.rollback()
         raise Conflict("That is more than your available balance.", code="insufficient_balance")
-    payout = Payout(mentor_id=mentor.id, amount_paise=amount_paise)
+    payout = Payout(
+        mentor_id=mentor_id,
+        amount_paise=amount_paise,
+        account_kind=account.kind,
+        account_masked=account.masked,
+        account_encrypted=account.details_encrypted,
+    )
     db.session.add(payout)
     db.session.commit()
-    # Two requests racing could both pass the check above; re-check after committing and
-    # withdraw this one if the balance went negative.
-    if summary(mentor.id)["available_paise"] < 0:
-        db.session.delete(payout)
-        db.session.commit()
-        raise Conflict("That is more than your available balance.", code="insufficient_balance")
     return payout
 
 
@@ -193,6 +808,7 @@ def mark_payout_paid(admin, payout_id, reference):
     )
     from . import notify, outbox
 
+    db.session.refresh(payout)
     notify.payout_paid(payout)
     db.session.commit()
     outbox.dispatch()

@@ -402,16 +402,29 @@ def gift_received(gift):
 
 
 def payout_paid(payout):
+    """The mentor hears a payout was sent, where to, and where their money stands now, in the
+    words and figures of the earnings page (``services.earnings``)."""
+    from .earnings import MONEY_STATES, load
+
+    paid_out = MONEY_STATES["paid_out"].label
+    destination = payout.account_masked or "your payout account"
+    money = load(payout.mentor_id).summary()  # in the caller's transaction: this payout counts
+    balance = [
+        (word.label, format_inr(money[f"{key}_paise"]))
+        for key, word in MONEY_STATES.items()
+        if key != "paid_out" and (key != "frozen" or money["frozen_paise"])
+    ]
     _tell(
         payout.mentor,
         NotificationKind.PAYOUT_PAID,
-        title=f"Payout paid: {format_inr(payout.amount_paise)}",
+        title=f"{paid_out}: {format_inr(payout.amount_paise)}",
         lines=[
-            f"We paid out {format_inr(payout.amount_paise)} to you.",
+            f"{paid_out}: {format_inr(payout.amount_paise)} to {destination}.",
             *([f"Reference: {payout.reference}"] if payout.reference else []),
+            "Your money now: " + ", ".join(f"{label} {amount}" for label, amount in balance) + ".",
         ],
         heading="Your payout is on its way",
-        subject=f"Payout paid: {format_inr(payout.amount_paise)}",
+        subject=f"{paid_out}: {format_inr(payout.amount_paise)}",
         action_label="See your earnings",
         endpoint="booking.earnings",
         data={"payout_id": payout.id},
@@ -419,6 +432,10 @@ def payout_paid(payout):
         context={
             "amount": format_inr(payout.amount_paise),
             "reference": payout.reference,
+            "destination": destination,
+            "paid_out_label": paid_out,
+            "balance": balance,
+            "owed": format_inr(money["balance_owed_paise"]) if money["balance_owed_paise"] else "",
             "earnings_url": mail.absolute_url("booking.earnings"),
         },
     )

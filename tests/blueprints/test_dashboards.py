@@ -101,7 +101,10 @@ def test_a_learner_with_nothing_yet(client, auth, make_user):
 def test_mentor_dashboard_page(client, auth, market):  # noqa: F811
     auth.login("asha@example.com")
     page = client.get("/teach").get_data(as_text=True)
-    assert figure(page, "earnings-month") == "₹1,144"
+    # Held sessions that ended this month: "Validating models" (2 × ₹440); "SQL windows" is ahead.
+    assert figure(page, "earnings-month") == "₹880"
+    assert figure(page, "money-pending") == "₹1,144"  # ₹880 settles 48 hours after its end, + ₹264
+    assert figure(page, "money-available") == "₹176" and figure(page, "money-frozen") == "₹0"
     assert figure(page, "upcoming-sessions") == "3"
     assert figure(page, "rating") == "4.50 ★"
     assert figure(page, "followers") == "2"
@@ -122,14 +125,15 @@ def test_mentor_dashboard_page(client, auth, market):  # noqa: F811
     ).group(0)
     assert "Go live" in tonight and 'style="display: none"' in tonight
     charts = chart_data(page)
-    assert charts["earnings-week"]["series"][0]["values"][-1] == 114400
+    assert [s["label"] for s in charts["earnings-week"]["series"]] == ["Bookings", "Gifts"]
+    assert charts["earnings-week"]["series"][0]["values"][-1] == 88000
     assert charts["earnings-week"]["labels"][-1] == "16 Nov" and charts["earnings-week"]["unit"] == "inr"
-    assert charts["earnings-month"]["series"][0]["values"][-2:] == [17600, 114400]
+    assert charts["earnings-month"]["series"][0]["values"][-2:] == [17600, 88000]
     assert charts["rating-month"]["series"][0]["values"][-3:] == [4.0, None, 5.0]
     assert charts["conversion"]["labels"][2] == "Validating models"
     assert [s["values"][2] for s in charts["conversion"]["series"]] == [4, 2]
     # The tables beside the charts carry the same figures.
-    assert "₹1,144</td>" in page and "₹176</td>" in page
+    assert "₹880</td>" in page and "₹176</td>" in page
     for link in ("/requests/inbox", "/teach/earnings", "/teach/sessions/new", "/teach/sessions?tab=drafts"):
         assert f'href="{link}"' in page
     assert "Bala live" not in page
@@ -139,17 +143,20 @@ def test_mentor_api_matches_the_page(client, market, api_token):  # noqa: F811
     data = client.get("/api/mentor-dashboard/", headers=bearer(api_token("asha@example.com"))).get_json()[
         "data"
     ]
-    assert data["figures"]["earnings_this_month_paise"] == 114400
+    assert data["figures"]["earnings_this_month_paise"] == 88000
+    assert data["money"]["pending_paise"] == 114400 and data["money"]["available_paise"] == 17600
     assert data["figures"]["rating"] == {"average": 4.5, "count": 2}
     assert (data["conversion"]["views"], data["conversion"]["bookings"]) == (7, 6)
     assert data["attendance"]["rate"] == 0.6667 and data["repeat_learners"]["repeat"] == 2
     assert [row["title"] for row in data["sessions"]["today"]] == ["Office hours", "Evening review"]
     assert data["sessions"]["today"][0]["can_go_live"] is True
-    assert data["earnings_by_month"]["earned_paise"][-1] == 114400
+    assert data["earnings_by_month"]["earned_paise"][-1] == 88000
     other = client.get("/api/mentor-dashboard/", headers=bearer(api_token("bala@example.com"))).get_json()[
         "data"
     ]
-    assert other["figures"]["earnings_this_month_paise"] == 35200 and other["figures"]["followers"] == 1
+    # Bala's live session is not held yet: its ₹352 is pending, not earned this month.
+    assert other["figures"]["earnings_this_month_paise"] == 0 and other["money"]["pending_paise"] == 35200
+    assert other["figures"]["followers"] == 1
     assert [row["title"] for row in other["sessions"]["today"]] == ["Bala live"]
 
 

@@ -1,4 +1,5 @@
-"""Mentor earnings pages and payouts: the figures come from the ledger, payouts draw on them."""
+"""Mentor earnings pages, payout details, statements and payouts: the figures come from the
+ledger, payouts draw on what has settled and go where the mentor's payout details say."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -9,9 +10,11 @@ from sqlalchemy import func, select
 
 from peerlearn.extensions import db
 from peerlearn.models import LedgerEntry, Payout
+from peerlearn.services import room as room_service
 from peerlearn.services import sessions as session_service
 from tests.conftest import extract_csrf
 from tests.factories import SessionFactory, paid_booking
+from tests.money_market import add_upi
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 # With the default 12% platform fee: ₹500 seats earn the mentor ₹440, a ₹300 seat ₹264.
@@ -37,7 +40,8 @@ def admin(make_user):
 
 @pytest.fixture
 def earned(clock, app, mentor, make_user):
-    """Two paid seats in a session that has since been completed, and one in a later session."""
+    """Two paid seats in a session that was held and has settled since, one in a later session;
+    the mentor's payouts go to a UPI id."""
     assert app.config["PLATFORM_FEE_PERCENT"] == 12
     done = SessionFactory(
         mentor=mentor, title="Validating models", price_paise=50000, starts_at=NOW + timedelta(days=2)
@@ -49,8 +53,15 @@ def earned(clock, app, mentor, make_user):
     paid_booking(done, first)
     paid_booking(done, second, method="card")
     paid_booking(later, first)
+    # The mentor gives it (in the room for the whole slot), so the sweep completes it as held.
+    room_service.record_join(done.id, mentor.id, "mentor-1", now=done.starts_at)
+    room_service.record_leave(done.id, mentor.id, "mentor-1", now=done.ends_at)
     clock.move_to(NOW + timedelta(days=3))
     assert session_service.complete_due_sessions() == 1
+    db.session.refresh(done)
+    assert done.settles_at == done.ended_at + timedelta(hours=48)
+    clock.move_to(done.settles_at)
+    add_upi(mentor, "asha.raman@okaxis")
     return done, later
 
 
@@ -81,14 +92,18 @@ def test_earnings_page_figures_match_the_ledger(client, auth, mentor, earned):
     assert figure(page, "available") == "₹880"
     assert figure(page, "pending") == "₹264"
     assert figure(page, "paid-out") == "₹0"
-    assert figure(page, "requested") == "₹0"
+    assert figure(page, "in-payout") == "₹0"
+    assert figure(page, "frozen") == "₹0"
+    assert figure(page, "earned-this-month") == "₹880"  # held sessions only
     row = page.split(f'data-session-id="{done.id}"', 1)[1].split("</tr>", 1)[0]
-    assert "Validating models" in row and "₹880" in row and "completed" in row
+    assert "Validating models" in row and "₹880" in row and "held" in row and "Settled ₹880" in row
     row = page.split(f'data-session-id="{later.id}"', 1)[1].split("</tr>", 1)[0]
-    assert "₹264" in row and "scheduled" in row
+    assert "₹264" in row and "scheduled" in row and "Pending ₹264" in row
     row = page.split('data-month="2026-11"', 1)[1].split("</tr>", 1)[0]
-    assert "Nov 2026" in row and "₹1,144" in row
+    assert "Nov 2026" in row and "₹880" in row
     assert 'value="880.00"' in page  # the request form offers the whole available balance
+    assert "UPI as••••@okaxis" in page and "asha.raman" not in page
+    assert 'data-statement="2026-11"' in page
 
 
 def test_a_payout_over_the_available_balance_is_refused(client, auth, mentor, earned):
@@ -101,8 +116,11 @@ def test_a_payout_over_the_available_balance_is_refused(client, auth, mentor, ea
     response = request_payout(client, "500")
     assert response.status_code == 303
     page = client.get("/teach/earnings").get_data(as_text=True)
-    assert figure(page, "available") == "₹380" and figure(page, "requested") == "₹500"
+    assert figure(page, "available") == "₹380" and figure(page, "in-payout") == "₹500"
     assert request_payout(client, "380.01").status_code == 409
+    payout = db.session.scalar(select(Payout))
+    assert (payout.account_kind, payout.account_masked) == ("upi", "UPI as••••@okaxis")
+    assert "asha.raman" not in payout.account_encrypted
 
 
 def test_admin_marks_a_payout_paid_with_its_reference(client, auth, mentor, admin, earned):
@@ -114,6 +132,8 @@ def test_admin_marks_a_payout_paid_with_its_reference(client, auth, mentor, admi
     auth.login(admin.email)
     page = client.get("/admin/payouts").get_data(as_text=True)
     assert f'data-payout-id="{payout.id}"' in page and "Asha Raman" in page and "₹500" in page
+    # The admin sees where to pay in full: the details the request was made with.
+    assert "asha.raman@okaxis" in page and "Pay to UPI as••••@okaxis" in page
     token = extract_csrf(page)
     response = client.post(f"/admin/payouts/{payout.id}/paid", data={"csrf_token": token, "reference": " "})
     assert response.status_code == 303
@@ -157,7 +177,7 @@ def test_rejecting_a_payout_returns_the_amount(client, auth, mentor, admin, earn
     auth.logout()
     auth.login(mentor.email)
     page = client.get("/teach/earnings").get_data(as_text=True)
-    assert figure(page, "available") == "₹880" and figure(page, "requested") == "₹0"
+    assert figure(page, "available") == "₹880" and figure(page, "in-payout") == "₹0"
     assert "Add your bank details" in page
 
 
@@ -185,8 +205,12 @@ def test_api_earnings_and_payouts(client, mentor, make_user, api_token, earned):
     assert data["summary"]["available_paise"] == COMPLETED_EARNING
     assert data["summary"]["pending_paise"] == PENDING_EARNING
     assert sorted(row["earned_paise"] for row in data["by_session"]) == [PENDING_EARNING, COMPLETED_EARNING]
-    assert data["by_month"] == [{"month": "2026-11", "earned_paise": COMPLETED_EARNING + PENDING_EARNING}]
+    # Held sessions by the month they ended (the later one is still ahead).
+    assert [(m["month"], m["earned_paise"]) for m in data["by_month"]] == [("2026-11", COMPLETED_EARNING)]
     assert data["payouts"] == []
+    assert data["payout_account"]["masked"] == "UPI as••••@okaxis"
+    assert data["states"]["frozen"]["label"] == "Frozen"
+    assert [s["month"] for s in data["statements"]] == ["2026-11"]
 
     response = client.post("/api/payouts/", json={"amount_paise": COMPLETED_EARNING + 1}, headers=headers)
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "insufficient_balance"
@@ -194,6 +218,8 @@ def test_api_earnings_and_payouts(client, mentor, make_user, api_token, earned):
     assert response.status_code == 201 and response.get_json()["data"]["amount_paise"] == COMPLETED_EARNING
     data = client.get("/api/earnings/", headers=headers).get_json()["data"]
     assert data["summary"]["available_paise"] == 0 and data["payouts"][0]["status"] == "requested"
+    assert data["summary"]["in_payout_paise"] == COMPLETED_EARNING
+    assert data["payouts"][0]["account_masked"] == "UPI as••••@okaxis"
 
     learner = {"Authorization": f"Bearer {api_token(make_user().email)}"}
     assert client.get("/api/earnings/", headers=learner).status_code == 403

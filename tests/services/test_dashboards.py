@@ -16,6 +16,7 @@ from peerlearn.models import (
     Follow,
     Interaction,
     LedgerEntry,
+    Payment,
     Review,
     SessionRequest,
 )
@@ -206,28 +207,63 @@ def test_periods_are_local_calendar_months_and_monday_weeks():
 
 
 def test_earnings_fall_in_the_viewers_local_month_and_week(app, make_user):
-    mentor = make_user(role="mentor")
-    for when, amount in (
-        (datetime(2026, 10, 31, 18, 29, tzinfo=UTC), 1000),  # 23:59 on 31 Oct in India
-        (datetime(2026, 10, 31, 18, 30, tzinfo=UTC), 2000),  # midnight: November
-        (datetime(2026, 11, 16, 3, 0, tzinfo=UTC), 4000),
-        (datetime(2026, 11, 17, 3, 0, tzinfo=UTC), -1500),  # a reversal
+    """Held sessions count in the week and month they ended, in the viewer's timezone."""
+    mentor, learner = make_user(role="mentor"), make_user()
+    for when, amounts, held in (
+        (datetime(2026, 10, 31, 18, 29, tzinfo=UTC), [1000], True),  # 23:59 on 31 Oct in India
+        (datetime(2026, 10, 31, 18, 30, tzinfo=UTC), [2000], True),  # midnight: November
+        (datetime(2026, 11, 16, 3, 0, tzinfo=UTC), [4000, -1500], True),  # and a refund's reversal
+        (T + timedelta(days=1), [7000], False),  # not held yet: it counts nowhere
     ):
-        kind = "mentor_earning" if amount > 0 else "earning_reversal"
-        db.session.add(LedgerEntry(kind=kind, amount_paise=amount, mentor_id=mentor.id, created_at=when))
-    db.session.add(LedgerEntry(kind="platform_fee", amount_paise=999, mentor_id=mentor.id, created_at=T))
+        if held:
+            session = make_session(
+                mentor,
+                starts_at=when - timedelta(hours=1),
+                status="completed",
+                ended_at=when,
+                settles_at=when,
+            )
+        else:
+            session = make_session(mentor, starts_at=when)
+        payment = Payment(
+            purpose="gift",
+            payer_id=learner.id,
+            mentor_id=mentor.id,
+            gateway="dev",
+            order_id=f"order_{session.id}",
+            receipt=f"gf_{session.id}",
+            amount_paise=10000,
+            status="captured",
+        )
+        db.session.add(payment)
+        db.session.flush()
+        for amount in amounts:
+            kind = "mentor_earning" if amount > 0 else "earning_reversal"
+            db.session.add(
+                LedgerEntry(
+                    kind=kind,
+                    amount_paise=amount,
+                    mentor_id=mentor.id,
+                    session_id=session.id,
+                    payment_id=payment.id,
+                )
+            )
+        db.session.add(
+            LedgerEntry(kind="platform_fee", amount_paise=999, mentor_id=mentor.id, payment_id=payment.id)
+        )
     db.session.commit()
     weeks, months = dashboards.earnings_by_weeks_and_months(
         mentor.id, dashboards.week_periods(T, TZ), dashboards.month_periods(T, TZ)
     )
-    assert months[-2:] == [1000, 4500]
+    assert months["earned_paise"][-2:] == [1000, 4500]
+    assert months["gifts_paise"][-2:] == [1000, 4500] and months["bookings_paise"][-2:] == [0, 0]
     # Sunday 1 Nov is in the week from Monday 26 Oct.
-    assert weeks[-4:] == [3000, 0, 0, 2500] and sum(weeks) == 5500
+    assert weeks["earned_paise"][-4:] == [3000, 0, 0, 2500] and sum(weeks["earned_paise"]) == 5500
     # In UTC the first two are both October.
     utc = dashboards.earnings_by_weeks_and_months(
         mentor.id, dashboards.week_periods(T, "UTC"), dashboards.month_periods(T, "UTC")
     )
-    assert utc[1][-2:] == [3000, 2500]
+    assert utc[1]["earned_paise"][-2:] == [3000, 2500]
 
 
 # --- mentors -------------------------------------------------------------------------------
@@ -236,8 +272,9 @@ def test_earnings_fall_in_the_viewers_local_month_and_week(app, make_user):
 def test_mentor_figures(market):
     data = dashboards.mentor_dashboard(market.asha)
     assert data["figures"] == {
-        # ₹500 × 2 and ₹300 × 2 sold on 20 Nov, one ₹300 seat refunded: (440 + 440 + 264 + 264 − 264) × 100.
-        "earnings_this_month_paise": 114400,
+        # Held sessions that ended in November: "Validating models", 2 × ₹440. ("SQL windows" is
+        # ahead: its ₹264 is pending, not earned this month.)
+        "earnings_this_month_paise": 88000,
         "currency": "INR",
         "upcoming_sessions": 3,
         "rating": {"average": 4.5, "count": 2},  # 5 and 4; the hidden 1 never counts
@@ -249,9 +286,10 @@ def test_mentor_figures(market):
     assert dict(zip(weeks["periods"], weeks["earned_paise"], strict=True)) == {
         **dict.fromkeys(weeks["periods"], 0),
         "2026-10-05": 17600,
-        "2026-11-16": 114400,
+        "2026-11-16": 88000,
     }
-    assert months["earned_paise"][-2:] == [17600, 114400] and sum(months["earned_paise"]) == 132000
+    assert months["earned_paise"][-2:] == [17600, 88000] and sum(months["earned_paise"]) == 105600
+    assert data["money"]["pending_paise"] == 88000 + 26400 and data["money"]["available_paise"] == 17600
 
 
 def test_mentor_sessions_today_and_next(market):
@@ -293,7 +331,7 @@ def test_mentor_analytics(market):
 
 def test_another_mentors_figures_are_their_own(market):
     data = dashboards.mentor_dashboard(market.bala)
-    assert data["figures"]["earnings_this_month_paise"] == 35200
+    assert data["figures"]["earnings_this_month_paise"] == 0  # "Bala live" is not held yet
     assert data["figures"]["followers"] == 1 and data["figures"]["rating"] == {"average": None, "count": 0}
     assert data["figures"]["pending_requests"] == 0
     assert (data["conversion"]["views"], data["conversion"]["bookings"]) == (3, 1)

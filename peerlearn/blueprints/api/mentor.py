@@ -1,11 +1,14 @@
-"""Mentors over JSON: create, edit, publish and cancel sessions; earnings and payout requests."""
+"""Mentors over JSON: create, edit, publish and cancel sessions; earnings, payout details and
+payout requests."""
 
 from functools import wraps
 
+from flask import url_for
 from flask_login import current_user
 
-from ...exceptions import PermissionDenied, ValidationError
+from ...exceptions import Conflict, PermissionDenied, ValidationError
 from ...services import earnings as earnings_service
+from ...services import payout_accounts
 from ...services import sessions as session_service
 from ..booking.earnings import mentor_payouts
 from . import bp
@@ -37,7 +40,19 @@ def payout_json(payout):
         "note": payout.note,
         "created_at": payout.created_at.isoformat(),
         "paid_at": payout.paid_at.isoformat() if payout.paid_at else None,
+        "account_kind": payout.account_kind or None,
+        "account_masked": payout.account_masked or None,
     }
+
+
+def account_json(account):
+    if account is None:
+        return None
+    return {"kind": account.kind, "masked": account.masked, "updated_at": account.updated_at.isoformat()}
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
 
 
 @bp.post("/sessions/create/")
@@ -81,15 +96,35 @@ def cancel_session(session_id):
 @mentor_required
 def earnings():
     mentor_id = current_user.id
+    money = earnings_service.load(mentor_id, tz=current_user.timezone)
     by_session = [
-        dict(row, starts_at=row["starts_at"].isoformat()) for row in earnings_service.by_session(mentor_id)
+        dict(
+            row,
+            starts_at=_iso(row["starts_at"]),
+            ended_at=_iso(row["ended_at"]),
+            settles_at=_iso(row["settles_at"]),
+        )
+        for row in money.by_session()
     ]
     return ok(
         {
-            "summary": earnings_service.summary(mentor_id),
+            "summary": money.summary(),
             "by_session": by_session,
-            "by_month": earnings_service.by_month(mentor_id),
+            "by_month": money.by_month(),
             "payouts": [payout_json(p) for p in mentor_payouts(mentor_id)],
+            "payout_account": account_json(payout_accounts.account_of(mentor_id)),
+            "statements": [
+                {
+                    "month": month,
+                    "url": url_for("booking.statement", month=month, _external=True),
+                    "csv_url": url_for("booking.statement", month=f"{month}.csv", _external=True),
+                }
+                for month in earnings_service.statement_months(mentor_id, tz=current_user.timezone)
+            ],
+            "states": {
+                key: {"label": word.label, "definition": word.definition}
+                for key, word in earnings_service.MONEY_STATES.items()
+            },
         }
     )
 
@@ -98,5 +133,28 @@ def earnings():
 @mentor_required
 def request_payout():
     amount = json_body().get("amount_paise")
-    payout = earnings_service.request_payout(current_user, amount)
+    try:
+        payout = earnings_service.request_payout(current_user, amount)
+    except Conflict as exc:
+        if exc.code != "payout_details_required":
+            raise
+        url = url_for("booking.payout_details", _external=True)
+        raise Conflict(
+            f"{exc.message} Add them at {url} or with PUT /api/payout-details/.",
+            code=exc.code,
+            fields={"payout_details": [url]},
+        ) from exc
     return ok(payout_json(payout), "Payout requested.", status=201)
+
+
+@bp.get("/payout-details/")
+@mentor_required
+def payout_details():
+    return ok({"payout_account": account_json(payout_accounts.account_of(current_user.id))})
+
+
+@bp.put("/payout-details/")
+@mentor_required
+def save_payout_details():
+    account = payout_accounts.save(current_user, json_body())
+    return ok({"payout_account": account_json(account)}, f"Payouts now go to {account.masked}.")

@@ -1,22 +1,23 @@
-"""Mentors' earnings and payout requests; the admins' payout queue."""
+"""Mentors' earnings, payout details, monthly statements and payout requests; the admins' payout
+queue. The words and figures come from ``services.earnings``."""
 
-from datetime import datetime
 from decimal import Decimal
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DecimalField, StringField, TextAreaField
+from wtforms import DecimalField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ...exceptions import DomainError, ValidationError
+from ...exceptions import DomainError, NotFound, ValidationError
 from ...extensions import db
 from ...jinja import format_inr
-from ...models import Payout, PayoutStatus, Role
+from ...models import Payout, PayoutStatus, Role, utcnow
 from ...security import role_required
 from ...services import admin as admin_service
 from ...services import earnings as earnings_service
+from ...services import payout_accounts
 from ...services.accounts import rupees_to_paise
 from . import bp
 
@@ -34,6 +35,22 @@ class PayoutRequestForm(FlaskForm):
     )
 
 
+class PayoutDetailsForm(FlaskForm):
+    """What the service checks (formats, the account number twice) is checked there; the form
+    only carries the fields."""
+
+    kind = RadioField(
+        "Pay me by",
+        choices=[SelectChoice("upi", "UPI"), SelectChoice("bank", "Bank transfer")],
+        default="upi",
+    )
+    upi_id = StringField("UPI id", validators=[Optional(), Length(max=300)])
+    holder_name = StringField("Name on the account", validators=[Optional(), Length(max=100)])
+    account_number = StringField("Account number", validators=[Optional(), Length(max=30)])
+    account_number_confirm = StringField("Account number again", validators=[Optional(), Length(max=30)])
+    ifsc = StringField("IFSC", validators=[Optional(), Length(max=20)])
+
+
 class MarkPaidForm(FlaskForm):
     reference = StringField(
         "Bank or UPI reference",
@@ -47,7 +64,7 @@ class RejectPayoutForm(FlaskForm):
 
 def month_label(month):
     """'2026-12' -> 'Dec 2026'."""
-    return datetime.strptime(month, "%Y-%m").strftime("%b %Y")
+    return earnings_service.month_label(month)
 
 
 def mentor_payouts(mentor_id):
@@ -65,18 +82,24 @@ def rupees(paise):
     return Decimal(paise) / 100
 
 
-def _render_earnings(form, status=200):
+def _render_earnings(form, status=200, *, money=None):
     mentor_id = current_user.id
-    summary = earnings_service.summary(mentor_id)
-    months = [dict(row, label=month_label(row["month"])) for row in earnings_service.by_month(mentor_id)]
+    now = utcnow()
+    money = money or earnings_service.load(mentor_id, now=now, tz=current_user.timezone)
+    statement_months = earnings_service.statement_months(mentor_id, now=now, tz=current_user.timezone)
     return render_template(
         "booking/earnings.html",
-        summary=summary,
-        sessions=earnings_service.by_session(mentor_id),
-        months=months,
+        summary=money.summary(),
+        sessions=money.by_session(),
+        months=money.by_month(),
+        statements=[{"month": m, "label": month_label(m)} for m in statement_months],
         payouts=mentor_payouts(mentor_id),
+        account=payout_accounts.account_of(mentor_id),
         form=form,
         min_payout_paise=earnings_service.MIN_PAYOUT_PAISE,
+        words=earnings_service.MONEY_STATES,
+        earned_this_month=earnings_service.EARNED_THIS_MONTH,
+        settled_word=earnings_service.SETTLED,
     ), status
 
 
@@ -84,10 +107,11 @@ def _render_earnings(form, status=200):
 @role_required(Role.MENTOR)
 def earnings():
     form = PayoutRequestForm()
-    available = earnings_service.summary(current_user.id)["available_paise"]
+    money = earnings_service.load(current_user.id, tz=current_user.timezone)
+    available = money.summary()["available_paise"]
     if available > 0:
         form.amount.data = rupees(available)
-    return _render_earnings(form)
+    return _render_earnings(form, money=money)
 
 
 @bp.post("/teach/earnings/payout")
@@ -104,17 +128,71 @@ def request_payout():
         form.amount.errors = [*form.amount.errors, exc.message]
         return _render_earnings(form, exc.status)
     flash(
-        f"Payout of {format_inr(payout.amount_paise)} requested. We'll let you know when it's paid.",
+        f"Payout of {format_inr(payout.amount_paise)} requested to {payout.account_masked}. "
+        "We'll let you know when it's paid.",
         "success",
     )
     return redirect(url_for("booking.earnings"), 303)
 
 
+@bp.route("/teach/payout-details", methods=["GET", "POST"])
+@role_required(Role.MENTOR)
+def payout_details():
+    account = payout_accounts.account_of(current_user.id)
+    form = PayoutDetailsForm()
+    if request.method == "GET" and account is not None:
+        form.kind.data = account.kind
+    status = 200
+    if form.validate_on_submit():
+        try:
+            account = payout_accounts.save(current_user, form.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            for name, errors in exc.fields.items():
+                if name in form:
+                    form[name].errors = [*form[name].errors, *errors]
+            status = 422
+        else:
+            flash(f"Payouts now go to {account.masked}.", "success")
+            return redirect(url_for("booking.earnings"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("booking/payout_details.html", form=form, account=account), status
+
+
+@bp.get("/teach/earnings/statement/<month>")
+@role_required(Role.MENTOR)
+def statement(month):
+    as_csv = month.endswith(".csv")
+    month = month.removesuffix(".csv")
+    try:
+        data = earnings_service.statement(current_user.id, month, tz=current_user.timezone)
+    except NotFound:
+        abort(404)
+    if as_csv:
+        return Response(
+            earnings_service.statement_csv(data),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="peerlearn-statement-{data["month"]}.csv"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+    response = Response(
+        render_template(
+            "booking/statement.html",
+            statement=data,
+            account=payout_accounts.account_of(current_user.id),
+            words=earnings_service.MONEY_STATES,
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/admin/payouts")
 @role_required(Role.ADMIN)
 def admin_payouts():
-    from ...services import admin as admin_service
-
     requested = list(
         db.session.scalars(
             select(Payout)
@@ -149,6 +227,11 @@ def admin_payouts():
         args=request.args,
         statuses=list(admin_service.DECIDED_PAYOUT_STATES),
         balances={p.mentor_id: earnings_service.summary(p.mentor_id) for p in requested},
+        # Where to send each requested payout: the details it was requested with, in full.
+        destinations={
+            p.id: payout_accounts.describe(payout_accounts.decrypt(p.account_encrypted)) for p in requested
+        },
+        words=earnings_service.MONEY_STATES,
     ), (422 if errors else 200)
 
 
