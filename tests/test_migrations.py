@@ -68,3 +68,46 @@ def empty_postgres_url():
 @pytest.mark.postgres
 def test_upgrade_on_empty_postgres_matches_models(empty_postgres_url):
     assert_upgrade_matches_models(empty_postgres_url)
+
+
+def test_capabilities_migration_keeps_every_account_able_to_do_what_it_did(tmp_path):
+    """0012: role mentor → teaching on since the account was created, admin → admin; back down,
+    each account gets its highest capability as its role."""
+    from flask_migrate import downgrade
+
+    app = migrated_app(f"sqlite:///{tmp_path / 'roles.sqlite3'}")
+    with app.app_context():
+        upgrade(revision="0011_trust_money")
+        with db.engine.begin() as connection:
+            for email, role, created in (
+                ("admin@example.com", "admin", "2026-01-01 10:00:00"),
+                ("mentor@example.com", "mentor", "2026-02-01 10:00:00"),
+                ("learner@example.com", "learner", "2026-03-01 10:00:00"),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (email, name, password_hash, role, timezone, headline, bio,"
+                        " hourly_rate_paise, suspension_reason, created_at, updated_at)"
+                        " VALUES (:email, 'X', 'h', :role, 'UTC', '', '', 0, '', :created, :created)"
+                    ),
+                    {"email": email, "role": role, "created": created},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT email, teaching_enabled_at, is_admin FROM users ORDER BY id")
+            ).all()
+        assert [(email, str(at) if at else None, bool(admin)) for email, at, admin in rows] == [
+            ("admin@example.com", None, True),
+            ("mentor@example.com", "2026-02-01 10:00:00", False),
+            ("learner@example.com", None, False),
+        ]
+        downgrade(revision="0011_trust_money")
+        with db.engine.connect() as connection:
+            roles = connection.execute(text("SELECT email, role FROM users ORDER BY id")).all()
+        assert [tuple(row) for row in roles] == [
+            ("admin@example.com", "admin"),
+            ("mentor@example.com", "mentor"),
+            ("learner@example.com", "learner"),
+        ]
+        db.engine.dispose()

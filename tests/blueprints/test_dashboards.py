@@ -190,38 +190,49 @@ def test_admin_overview_page_and_api(client, auth, market, api_token):  # noqa: 
 # --- who may see what ------------------------------------------------------------------------
 
 
+# Capability mixes: (factory arguments, what they hold). Every account learns.
+MIXES = {
+    "learner": ({"role": "learner"}, {"learner"}),
+    "learner+mentor": ({"role": "mentor"}, {"learner", "mentor"}),
+    "admin": ({"role": "admin"}, {"learner", "admin"}),
+    "admin+mentor": ({"role": "admin", "mentor": True}, {"learner", "mentor", "admin"}),
+}
+
+
 @pytest.mark.parametrize(
-    ("path", "allowed"),
+    ("path", "needs"),
     [("/learn", "learner"), ("/teach", "mentor"), ("/admin", "admin")],
 )
-def test_each_page_is_for_its_role(client, auth, make_user, path, allowed):
+def test_each_page_is_for_its_capability(client, auth, make_user, path, needs):
     response = client.get(path)
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
-    for role in ("learner", "mentor", "admin"):
-        make_user(role=role, email=f"{role}@example.com")
-        auth.login(f"{role}@example.com")
-        assert client.get(path).status_code == (200 if role == allowed else 403), role
+    for mix, (spec, holds) in MIXES.items():
+        email = f"{mix.replace('+', '-')}@example.com"
+        make_user(email=email, **spec)
+        auth.login(email)
+        assert client.get(path).status_code == (200 if needs in holds else 403), mix
         auth.logout()
 
 
 @pytest.mark.parametrize(
-    ("path", "allowed", "code"),
+    ("path", "needs", "code"),
     [
-        ("/api/learner-dashboard/", "learner", "not_a_learner"),
+        ("/api/learner-dashboard/", "learner", None),
         ("/api/mentor-dashboard/", "mentor", "not_a_mentor"),
         ("/api/admin-dashboard/", "admin", "not_an_admin"),
     ],
 )
-def test_each_api_is_for_its_role(client, make_user, api_token, path, allowed, code):
+def test_each_api_is_for_its_capability(client, make_user, api_token, path, needs, code):
     response = client.get(path)
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "authentication_required"
-    for role in ("learner", "mentor", "admin"):
-        make_user(role=role, email=f"{role}@example.com")
-        response = client.get(path, headers=bearer(api_token(f"{role}@example.com")))
-        if role == allowed:
-            assert response.status_code == 200 and response.get_json()["success"] is True
+    for mix, (spec, holds) in MIXES.items():
+        email = f"{mix.replace('+', '-')}@example.com"
+        make_user(email=email, **spec)
+        response = client.get(path, headers=bearer(api_token(email)))
+        if needs in holds:
+            assert response.status_code == 200 and response.get_json()["success"] is True, mix
         else:
-            assert response.status_code == 403 and response.get_json()["error"]["code"] == code
+            assert response.status_code == 403 and response.get_json()["error"]["code"] == code, mix
 
 
 # --- no N+1 ----------------------------------------------------------------------------------
