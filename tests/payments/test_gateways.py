@@ -519,7 +519,6 @@ def test_dev_gateway_never_commits_the_callers_work(app):
         User(
             name="Pending Person",
             email="pending@example.com",
-            role="learner",
             timezone="UTC",
             password_hash="-",
         )
@@ -537,9 +536,7 @@ def test_dev_gateway_refusal_leaves_the_callers_transaction_usable(app):
     payment, _signature = gateway.pay(new_order(gateway, amount_paise=10_000))
     db.session.commit()
 
-    user = User(
-        name="Kept Person", email="kept@example.com", role="learner", timezone="UTC", password_hash="-"
-    )
+    user = User(name="Kept Person", email="kept@example.com", timezone="UTC", password_hash="-")
     db.session.add(user)
     with pytest.raises(GatewayError):
         gateway.refund(payment.id, amount_paise=10_001, idempotency_key="refund-over-1", notes={})
@@ -563,9 +560,7 @@ def test_dev_refund_race_on_one_key_answers_with_the_first_refund(app, monkeypat
         "_refund_for_key",
         lambda self, *args: None if next(misses, False) else lookup(self, *args),
     )
-    user = User(
-        name="Kept Person", email="kept@example.com", role="learner", timezone="UTC", password_hash="-"
-    )
+    user = User(name="Kept Person", email="kept@example.com", timezone="UTC", password_hash="-")
     db.session.add(user)
     again = gateway.refund(payment.id, amount_paise=4_000, idempotency_key="refund-race-1", notes={})
     db.session.commit()
