@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
@@ -32,7 +32,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import notify, realtime, reviews, sessions
+from . import notify, outbox, realtime, reviews, sessions
 
 PER_PAGE = 25
 MAX_PAGE = 100_000
@@ -44,6 +44,9 @@ USER_SUSPEND = "user.suspend"
 USER_UNSUSPEND = "user.unsuspend"
 MENTOR_VERIFY = "mentor.verify"
 MENTOR_UNVERIFY = "mentor.unverify"
+# Publishing suspended by strikes (no actor: services.settlement), and lifted by an admin.
+MENTOR_PUBLISHING_SUSPEND = "mentor.publishing_suspend"
+MENTOR_PUBLISHING_RESTORE = "mentor.publishing_restore"
 SESSION_CANCEL = "session.cancel"
 REVIEW_HIDE = "review.hide"
 PAYOUT_PAID = "payout.paid"
@@ -56,6 +59,8 @@ ACTIONS = (
     USER_UNSUSPEND,
     MENTOR_VERIFY,
     MENTOR_UNVERIFY,
+    MENTOR_PUBLISHING_SUSPEND,
+    MENTOR_PUBLISHING_RESTORE,
     SESSION_CANCEL,
     REVIEW_HIDE,
     PAYOUT_PAID,
@@ -345,6 +350,38 @@ def unsuspend_user(admin, user_id, *, origin=None):
         origin=origin,
     )
     db.session.commit()
+    return user
+
+
+def lift_publishing_suspension(admin, user_id, reason, *, origin=None):
+    """Let a mentor whose publishing was suspended by strikes (services.settlement) publish
+    again. The strikes stay on record; the reason goes to the audit log and the mentor is told."""
+    _require_admin(admin)
+    reason = _reason(reason)
+    user = get_user(user_id)
+    suspended_at = user.publishing_suspended_at
+    # Conditional: of two admins lifting at once, one lifts and the other is told it's done.
+    lifted = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.publishing_suspended_at.is_not(None))
+        .values(publishing_suspended_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if lifted != 1:
+        db.session.rollback()
+        raise Conflict("This mentor's publishing is not suspended.", code="not_publishing_suspended")
+    record(
+        admin,
+        MENTOR_PUBLISHING_RESTORE,
+        target_type="user",
+        target_id=user.id,
+        details={"reason": reason, "suspended_at": suspended_at.isoformat() if suspended_at else None},
+        origin=origin,
+    )
+    db.session.refresh(user)
+    notify.publishing_restored(user, reason)
+    db.session.commit()
+    outbox.dispatch()
     return user
 
 

@@ -116,7 +116,10 @@ def book(session_id, learner, *, now=None):
         booking.confirmed_at = now
     else:
         booking.status = BookingStatus.PENDING_PAYMENT.value
-        booking.hold_expires_at = now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
+        # A hold never runs past the start: nobody pays for a session already under way.
+        booking.hold_expires_at = min(
+            now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"]), session.starts_at
+        )
     db.session.add(booking)
     try:
         db.session.flush()
@@ -191,6 +194,58 @@ def refund_due(booking, actor, now=None):
         return booking.amount_paise
     percent = current_app.config["LATE_CANCEL_REFUND_PERCENT"]
     return booking.amount_paise * percent // 100
+
+
+def refund_promise(target, now=None, *, tz=None):
+    """What a learner gets back, said exactly for this booking (or, before booking, for booking
+    ``target`` session now): the one text shown before booking, on the pay page, the receipt and
+    in the booking email. Empty when there is nothing to promise (free, over, cancelled).
+
+    ``tz``: the timezone to give times in; a booking's learner's, else the viewer's.
+    """
+    from ..jinja import localtime, viewer_timezone
+
+    now = now or utcnow()
+    booking = target if isinstance(target, Booking) else None
+    session = booking.session if booking is not None else target
+    price = booking.amount_paise if booking is not None else session.price_paise
+    if price == 0 or session.status not in (SessionStatus.DRAFT, SessionStatus.SCHEDULED):
+        return ""
+    if booking is not None and booking.status not in (
+        BookingStatus.PENDING_PAYMENT,
+        BookingStatus.CONFIRMED,
+    ):
+        return ""
+    if now >= session.starts_at:
+        return ""
+    if tz is None and booking is not None:
+        tz = booking.learner.timezone
+    config = current_app.config
+    hours, percent = config["FULL_REFUND_HOURS"], config["LATE_CANCEL_REFUND_PERCENT"]
+    deadline = session.starts_at - timedelta(hours=hours)
+    zone = tz or viewer_timezone()
+
+    def when(moment):
+        return localtime(moment, "%a %d %b %Y, %I:%M %p", tz=zone) + f" ({zone})"
+
+    late = f"cancelling gets you {percent}% back" if percent else "you can't get a refund by cancelling"
+    if booking is not None and booking.rescheduled_at is not None:
+        promise = (
+            "The mentor moved this session after you booked, so you get a full refund if you cancel "
+            "before it starts."
+        )
+    elif now < deadline:
+        after = f"{percent}% back after that" if percent else "no refund after that"
+        promise = f"Full refund if you cancel before {when(deadline)}; {after}."
+    elif booking is None:
+        promise = f"This session starts within {hours} hours: if you book now, {late}."
+    elif booking.created_at >= deadline:
+        promise = f"You booked within {hours} hours of the start, so {late}."
+    else:
+        promise = f"The full-refund period ended at {when(deadline)}: {late} now."
+    if booking is None or booking.rescheduled_at is None:
+        promise += " If the mentor moves the session, you can cancel for a full refund."
+    return promise + " If the mentor cancels or doesn't hold the session, you're refunded in full."
 
 
 def cancel(booking, actor, *, reason="", now=None):

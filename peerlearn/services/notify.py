@@ -117,6 +117,11 @@ def booking_confirmed(booking, payment=None):
     ]
     if payment is not None:
         lines.append(f"Paid: {format_inr(payment.amount_paise)} (receipt {payment.receipt}).")
+    from .booking import refund_promise
+
+    promise = refund_promise(booking, tz=learner.timezone)
+    if promise:
+        lines.append(promise)
     attachment = _ics(booking)
     _tell(
         learner,
@@ -135,6 +140,7 @@ def booking_confirmed(booking, payment=None):
             "booking_url": mail.absolute_url("booking.detail", booking_id=booking.id),
             "receipt": _receipt(payment, learner) if payment is not None else None,
             "full_refund_hours": current_app.config["FULL_REFUND_HOURS"],
+            "refund_promise": promise,
             "ics_filename": attachment[0],
         },
         attachments=[attachment],
@@ -284,6 +290,110 @@ def session_cancelled(session, bookings, *, by_admin=False):
                 "browse_url": mail.absolute_url("sessions.browse"),
             },
         )
+
+
+def session_not_held(session, bookings, mentor_minutes):
+    """Booked learners hear the session did not take place (its mentor was in the room for too
+    little of it) and that everything they paid for it is coming back."""
+    from .settlement import held_minutes_needed
+
+    if mentor_minutes == 0:
+        presence = f"{session.mentor.name} didn't come to the room"
+    else:
+        presence = (
+            f"{session.mentor.name} was in the room for only {mentor_minutes} of its "
+            f"{session.duration_minutes} minutes"
+        )
+    for booking in bookings:
+        learner = booking.learner
+        refund_line = (
+            "Everything you paid for it (your seat, and any gift you sent) is being refunded in full."
+            if booking.amount_paise
+            else "It was free, so there is nothing to refund."
+        )
+        _tell(
+            learner,
+            NotificationKind.SESSION_NOT_HELD,
+            title=f"Not held: {session.title}",
+            lines=[
+                f"“{session.title}” ({_when(session, learner)}) was not held: {presence}.",
+                refund_line,
+            ],
+            heading="Your session was not held",
+            subject=f"Not held: {session.title}",
+            action_label="Find another session",
+            endpoint="sessions.browse",
+            data={"session_id": session.id, "booking_id": booking.id},
+            template="session_not_held",
+            context={
+                **_session_facts(session, learner),
+                "presence": presence,
+                "needed_minutes": held_minutes_needed(session),
+                "refund_line": refund_line,
+                "browse_url": mail.absolute_url("sessions.browse"),
+            },
+        )
+
+
+def mentor_struck(session, mentor_minutes, *, strikes, suspended):
+    """The mentor hears their session counted as not held: refunds, a strike, and whether their
+    publishing is now suspended."""
+    from .settlement import held_minutes_needed
+
+    config = current_app.config
+    mentor = session.mentor
+    presence = (
+        "you didn't come to the room"
+        if mentor_minutes == 0
+        else f"you were in the room for {mentor_minutes} of its {session.duration_minutes} minutes"
+    )
+    lines = [
+        f"“{session.title}” ({_when(session, mentor)}) was not held: {presence}, "
+        f"and a session counts as held from {held_minutes_needed(session)} minutes.",
+        "Everyone who paid, gifts included, is refunded in full, and this counts as a strike "
+        f"({strikes} in the last {config['STRIKE_WINDOW_DAYS']} days).",
+    ]
+    if suspended:
+        lines.append(
+            f"With {config['STRIKE_LIMIT']} strikes you can't publish new sessions until an admin "
+            "reviews your account and lifts the suspension. Your scheduled sessions still take place."
+        )
+    else:
+        lines.append(
+            f"{config['STRIKE_LIMIT']} strikes within {config['STRIKE_WINDOW_DAYS']} days suspend "
+            "publishing until an admin lifts it."
+        )
+    _tell(
+        mentor,
+        NotificationKind.SESSION_NOT_HELD,
+        title=f"Not held: {session.title}",
+        lines=lines,
+        heading="Your session was not held",
+        subject=f"Not held: {session.title}",
+        action_label="See your sessions",
+        endpoint="sessions.mine",
+        data={"session_id": session.id, "strikes": strikes, "publishing_suspended": suspended},
+    )
+
+
+def publishing_restored(mentor, reason):
+    """The mentor hears an admin lifted their publishing suspension."""
+    _tell(
+        mentor,
+        NotificationKind.SESSION_NOT_HELD,
+        title="You can publish sessions again",
+        lines=[
+            "An admin reviewed your account and lifted the suspension on publishing.",
+            f"Their note: {reason}",
+            "Your earlier strikes stay on record: hold the sessions you publish (be in the room for "
+            f"at least {current_app.config['HELD_MIN_PERCENT']}% of each) to keep publishing.",
+        ],
+        heading="Publishing is open again",
+        subject="You can publish sessions again",
+        action_label="See your sessions",
+        endpoint="sessions.mine",
+        data={"publishing_suspended": False},
+    )
 
 
 def session_rescheduled(session, bookings):

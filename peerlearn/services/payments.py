@@ -19,11 +19,13 @@ from ..extensions import db
 from ..models import (
     Booking,
     BookingStatus,
+    LearningSession,
     Payment,
     PaymentPurpose,
     PaymentStatus,
     Refund,
     RefundStatus,
+    SessionStatus,
     WebhookEvent,
     utcnow,
 )
@@ -220,6 +222,9 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         late_refund = _confirm_paid_booking(payment, now)
     elif payment.purpose == PaymentPurpose.GIFT:
         gift = gifts.mark_paid(payment, now)
+        late_refund = _refund_gift_of_cancelled_session(payment, gift)
+        if late_refund is not None:
+            gift = None  # nobody is told of a gift that goes straight back
     from . import interactions, notify
 
     if (
@@ -243,6 +248,22 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
     if gift is not None:
         gifts.announce(gift)
     return payment
+
+
+def _refund_gift_of_cancelled_session(payment, gift):
+    """A gift captured after its session was cancelled (or settled as not held) goes back in full:
+    nothing is kept for a session that did not take place."""
+    if gift is None:
+        return None
+    status = db.session.scalar(select(LearningSession.status).where(LearningSession.id == gift.session_id))
+    if status != SessionStatus.CANCELLED:
+        return None
+    return reserve_refund(
+        payment,
+        payment.refundable_paise,
+        key=f"payment-{payment.id}-session-cancelled",
+        reason="A gift for a session that did not take place",
+    )
 
 
 def _confirm_paid_booking(payment, now):

@@ -2,7 +2,8 @@
 
 The mentor may start a session from ROOM_OPENS_MINUTES before its start; the mentor and learners
 with a confirmed booking may enter from then until the end plus ROOM_GRACE_MINUTES. Everyone
-else is refused, on the page (403) and at the socket.
+else is refused, on the page (403) and at the socket. The mentor may end it for everyone from
+its start; ending settles it (services.settlement) by the mentor's time in the room.
 """
 
 from datetime import timedelta
@@ -135,35 +136,48 @@ def start(mentor, session_id, now=None):
 
 
 def end(mentor, session_id, now=None):
-    """The mentor ends the session for everyone: it is completed."""
+    """The mentor ends the session for everyone, from its scheduled start on: it is settled
+    (services.settlement) as held (completed) or not held (cancelled, everyone refunded).
+
+    Before the start it is refused: a session nobody can have attended can't be ended as done.
+    Ending again, or after the sweep settled it, returns the session as it is.
+    """
+    from . import settlement
+
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
     if session is None or session.mentor_id != mentor.id:
         raise NotFound("No such session.")
-    if session.status == SessionStatus.COMPLETED:
+    if session.status == SessionStatus.COMPLETED or settlement.was_not_held(session):
         return session
     if session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
         raise Conflict(f"A {session.status} session can't be ended.", code="not_endable")
-    if now < opens_at(session):
-        raise Conflict("This session hasn't started yet.", code="too_early")
-    db.session.execute(
-        update(LearningSession)
-        .where(LearningSession.id == session.id, LearningSession.status.in_(("scheduled", "live")))
-        .values(status=SessionStatus.COMPLETED.value, ended_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    settle_attendance(session, now)
+    if now < session.starts_at:
+        from ..jinja import localtime
+
+        zone = mentor.timezone
+        same_day = localtime(session.starts_at, "%Y%m%d", tz=zone) == localtime(now, "%Y%m%d", tz=zone)
+        at = localtime(session.starts_at, " %I:%M %p" if same_day else "%a %d %b, %I:%M %p", tz=zone).strip()
+        raise Conflict(
+            f"You can end the session once it has started (at {at}). To call it off instead, "
+            "cancel it from My sessions: everyone who booked is refunded.",
+            code="too_early",
+        )
+    outcome = settlement.settle_session(session, now, ended_at=now)
     db.session.commit()
+    if outcome is not None:
+        outcome.dispatch()
     db.session.refresh(session)
     return session
 
 
 def settle_attendance(session, now=None):
-    """When a session completes (in the caller's transaction): close the stays still open, and
-    mark each confirmed booking ``attended`` if the learner was in the room, ``no_show`` if not.
+    """When a held session completes (in the caller's transaction): close the stays still open,
+    and mark each confirmed booking ``attended`` if the learner was in the room, ``no_show`` if
+    not.
 
-    Only if the mentor was there: a session its mentor never opened did not take place, so its
-    learners missed nothing and their bookings stay confirmed.
+    Only if the mentor was there (a held session always has them): a session its mentor never
+    opened did not take place, and settlement cancels and refunds it instead.
     """
     now = now or utcnow()
     db.session.execute(

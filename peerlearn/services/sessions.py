@@ -8,6 +8,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
@@ -155,6 +156,8 @@ def create_session(mentor, data, *, publish=False, now=None):
     """A new draft (or, with ``publish``, a scheduled session) for ``mentor``."""
     now = now or utcnow()
     _require_mentor(mentor)
+    if publish:
+        check_can_publish(mentor)
     missing = [name for name in ("title", "category", "starts_at") if name not in data]
     if missing:
         raise ValidationError(
@@ -256,7 +259,22 @@ def update_session(mentor, session_id, changes, *, now=None):
     return session
 
 
+def check_can_publish(mentor):
+    """Refuse a mentor whose publishing is suspended (services.settlement: too many sessions
+    not held); drafts and the sessions already scheduled are not affected."""
+    if mentor.publishing_suspended_at is not None:
+        config = current_app.config
+        raise PermissionDenied(
+            f"Publishing is suspended: {config['STRIKE_LIMIT']} of your sessions within "
+            f"{config['STRIKE_WINDOW_DAYS']} days were not held (you were in the room for less than "
+            f"{config['HELD_MIN_PERCENT']}% of their time). You can still save drafts, and your "
+            "scheduled sessions go ahead; an admin can lift the suspension after reviewing your account.",
+            code="publishing_suspended",
+        )
+
+
 def _check_publishable(session, mentor, now):
+    check_can_publish(mentor)
     if not mentor.is_verified:
         raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
     if session.starts_at <= now + timedelta(minutes=5):
@@ -305,8 +323,9 @@ def publish_session(mentor, session_id, *, now=None):
 
 
 def cancel_session(actor, session_id, *, reason="", now=None):
-    """Cancel a session (its mentor or an admin): every booking is cancelled and refunded in full."""
-    from . import payments
+    """Cancel a session (its mentor or an admin): every booking is cancelled, and every payment
+    of the session (bookings in any state, gifts) refunded in full."""
+    from . import payments, settlement
 
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
@@ -325,26 +344,16 @@ def cancel_session(actor, session_id, *, reason="", now=None):
             )
         )
     )
-    refunds = []
     for booking in bookings:
         booking.status = BookingStatus.CANCELLED.value
         booking.cancelled_at = now
         booking.cancelled_by_id = actor.id
         booking.cancel_reason = "Session cancelled by " + ("an admin" if actor.is_admin else "the mentor")
-        for payment in db.session.scalars(
-            select(Payment).where(
-                Payment.booking_id == booking.id, Payment.status.in_(payments.CAPTURED_STATES)
-            )
-        ):
-            if payment.refundable_paise > 0:
-                refunds.append(
-                    payments.reserve_refund(
-                        payment,
-                        payment.refundable_paise,
-                        key=f"session-{session.id}-cancel-{payment.id}",
-                        reason="Session cancelled",
-                    )
-                )
+    # Everything paid for the session goes back: open bookings, what a late cancellation kept,
+    # and the gifts sent in its room.
+    refunds = settlement.refund_session_payments(
+        session, key=f"session-{session.id}-cancel", reason="Session cancelled"
+    )
     session.seats_taken = 0
     from . import notify
 
@@ -362,8 +371,12 @@ def cancel_session(actor, session_id, *, reason="", now=None):
 
 
 def complete_due_sessions(now=None):
-    """Complete scheduled or live sessions whose room has closed (end plus ROOM_GRACE_MINUTES),
-    settling their bookings' attendance."""
+    """Settle scheduled or live sessions whose room has closed (end plus ROOM_GRACE_MINUTES):
+    held ones complete and their bookings' attendance is settled; the others are cancelled and
+    refunded (services.settlement). Each session in its own transaction. Returns how many this
+    call settled (a session End or another sweep settled first is not counted)."""
+    from . import settlement
+
     now = now or utcnow()
     candidates = db.session.scalars(
         select(LearningSession).where(
@@ -371,42 +384,42 @@ def complete_due_sessions(now=None):
             LearningSession.starts_at <= now,
         )
     ).all()
-    completed, ended = 0, []
+    settled = 0
     for session in candidates:
         if room.closes_at(session) > now:
             continue
-        won = db.session.execute(
-            update(LearningSession)
-            .where(LearningSession.id == session.id, LearningSession.status == session.status)
-            .values(status=SessionStatus.COMPLETED.value, ended_at=session.ends_at, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if won:
-            room.settle_attendance(session, now)
-            ended.append(session)
-        completed += won
-    db.session.commit()
-    for session in ended:
+        outcome = settlement.settle_session(session, now, ended_at=session.ends_at)
+        db.session.commit()
+        if outcome is None:
+            continue
+        settled += 1
+        outcome.dispatch()
         # Anyone still in the room, or watching a countdown elsewhere, is told, as when the
         # mentor ends it.
         announce_completed(session)
-    return completed
+    return settled
 
 
 def announce_completed(session):
-    """After a session's completion has committed: tell everyone, and close its media room.
+    """After a session's settlement has committed: tell everyone, and close its media room.
 
     Every socket still in the session's room gets ``room:ended``; the mentor and everyone who
     held a seat get ``session:ended`` on their own sockets, so a countdown, a Join button or a
-    "live now" notice on any of their pages turns to "ended". Safe to call twice.
+    "live now" notice on any of their pages turns to "ended". The status says how it ended:
+    ``completed``, or ``cancelled`` when it was not held. Safe to call twice.
     """
-    payload = {"session_id": session.id, "status": SessionStatus.COMPLETED.value}
+    payload = {"session_id": session.id, "status": session.status}
     realtime.emit("room:ended", payload, room=realtime.session_room(session.id))
     seated = db.session.scalars(
         select(Booking.learner_id).where(
             Booking.session_id == session.id,
             Booking.status.in_(
-                (BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value, BookingStatus.NO_SHOW.value)
+                (
+                    BookingStatus.CONFIRMED.value,
+                    BookingStatus.ATTENDED.value,
+                    BookingStatus.NO_SHOW.value,
+                    BookingStatus.CANCELLED.value,
+                )
             ),
         )
     ).all()

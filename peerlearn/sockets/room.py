@@ -22,6 +22,7 @@ from ..services import gifts as gift_service
 from ..services import media as media_service
 from ..services import room as room_service
 from ..services import sessions as session_service
+from ..services import settlement
 from ..services.realtime import session_room
 from .auth import authenticated_only, signed_in_user
 from .roster import LocalRoster, RedisRoster
@@ -414,12 +415,12 @@ def on_remove(user, payload):
 def on_end(user, payload):
     session_id = payload["session_id"]
     _mentor_of(user, session_id)
-    session = room_service.end(user, session_id)
+    session = room_service.end(user, session_id)  # before the start: refused (too_early)
     # room:ended to the room, session:ended to everyone's other pages, the media room destroyed.
     session_service.announce_completed(session)
     for user_id, sid in presence().clear(session_id):
         _drop_socket(session_id, user_id, sid)
-    return {}
+    return {"status": session.status, "message": settlement.ended_message(session)}
 
 
 HANDLERS = (

@@ -110,7 +110,7 @@ def test_mentor_dashboard_page(client, auth, market):  # noqa: F811
     assert figure(page, "followers") == "2"
     assert figure(page, "pending-requests") == "1"
     assert figure(page, "conversion") == "85.7%"
-    assert figure(page, "attendance") == "66.7%"
+    assert figure(page, "attendance") == "50.0%"  # L4 missed the autumn talk Asha gave
     assert figure(page, "repeat-learners") == "2"
     assert (
         figure(page, "count-upcoming"),
@@ -147,7 +147,7 @@ def test_mentor_api_matches_the_page(client, market, api_token):  # noqa: F811
     assert data["money"]["pending_paise"] == 114400 and data["money"]["available_paise"] == 17600
     assert data["figures"]["rating"] == {"average": 4.5, "count": 2}
     assert (data["conversion"]["views"], data["conversion"]["bookings"]) == (7, 6)
-    assert data["attendance"]["rate"] == 0.6667 and data["repeat_learners"]["repeat"] == 2
+    assert data["attendance"]["rate"] == 0.5 and data["repeat_learners"]["repeat"] == 2
     assert [row["title"] for row in data["sessions"]["today"]] == ["Office hours", "Evening review"]
     assert data["sessions"]["today"][0]["can_go_live"] is True
     assert data["earnings_by_month"]["earned_paise"][-1] == 88000

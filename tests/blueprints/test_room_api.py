@@ -145,11 +145,13 @@ def test_ending_completes_the_session_and_tells_the_room(client, api_token, soon
     for sio in (mentor_socket, in_room, elsewhere):
         sio.get_received()
     assert db.session.get(MediaRoom, soon.id).closed_at is None
+    time_machine.shift(timedelta(minutes=30))  # the mentor was there for half of it: held
 
     response = post(client, token, f"/api/sessions/{soon.id}/end/")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["data"]["status"] == "completed" and body["message"] == "Session ended for everyone."
+    assert body["data"]["status"] == "completed"
+    assert body["message"] == "Session ended for everyone. Thanks for teaching!"
     assert status_of(soon) == "completed"
 
     ended = {"session_id": soon.id, "status": "completed"}
@@ -187,6 +189,7 @@ def test_the_room_pages_end_form_tells_the_room_too(client, auth, soon, connect,
     for sio in (mentor_socket, in_room):
         assert sio.emit("room:join", {"session_id": soon.id}, callback=True)["ok"]
     in_room.get_received()
+    time_machine.shift(timedelta(minutes=30))
 
     auth.login("mentor@example.com")
     token = extract_csrf(client.get(f"/sessions/{soon.id}/room").get_data(as_text=True))

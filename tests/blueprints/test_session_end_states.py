@@ -17,7 +17,8 @@ from tests.factories import make_session
 
 @pytest.fixture
 def live(make_user, time_machine):
-    """A free session that started ten minutes ago, with one booked learner, and its mentor live."""
+    """A free session that started ten minutes ago, with one booked learner, and its mentor live
+    (in the room since the start)."""
     now = utcnow().replace(microsecond=0)
     time_machine.move_to(now, tick=False)
     mentor = make_user(email="mentor@example.com", role="mentor", name="Meera Mentor")
@@ -26,6 +27,7 @@ def live(make_user, time_machine):
     booking_service.book(session.id, learner)
     time_machine.move_to(now + timedelta(minutes=40), tick=False)
     room_service.start(mentor, session.id)
+    room_service.record_join(session.id, mentor.id, "sid-mentor", now=session.starts_at)
     return session
 
 
@@ -49,7 +51,9 @@ def timer(html):
 
 
 def end(session):
-    ended = room_service.end(session.mentor, session.id)
+    """End for all once the mentor has been there long enough for it to count as held."""
+    ended = room_service.end(session.mentor, session.id, now=session.starts_at + timedelta(minutes=45))
+    assert ended.status == "completed"
     session_service.announce_completed(ended)
 
 

@@ -456,15 +456,21 @@ def test_a_second_payment_for_a_confirmed_seat_is_refunded(held, learner):
     assert ledger.check_payment_invariant(second) == [] and ledger.check_payment_invariant(payment) == []
 
 
-def test_earnings_kept_from_a_late_cancellation_become_available_when_the_session_is_cancelled(
+def test_what_a_late_cancellation_kept_is_refunded_when_the_mentor_cancels_the_session(
     app, mentor, held, learner, time_machine
 ):
-    from peerlearn.services import earnings, sessions
+    """The mentor used to keep (as available earnings) what a late cancellation kept when they
+    then cancelled the session themselves; now nothing is kept for a session that did not happen."""
+    from peerlearn.services import sessions
 
-    booking, _payment = confirmed_paid_booking(learner, held)
+    booking, payment = confirmed_paid_booking(learner, held)
     time_machine.move_to(booking.session.starts_at - timedelta(hours=2))
     assert booking_service.cancel(booking, learner) is None  # late: no refund, the mentor keeps 43912
-    assert earnings.summary(mentor.id)["pending_paise"] == 43912
+    assert entries(payment.id)["mentor_earning"] == 43912 and "earning_reversal" not in entries(payment.id)
     sessions.cancel_session(mentor, booking.session_id, reason="Nobody left")
-    summary = earnings.summary(mentor.id)
-    assert summary["pending_paise"] == 0 and summary["available_paise"] == 43912
+    with pytest.raises(Conflict):
+        sessions.cancel_session(mentor, booking.session_id, reason="Twice")
+    db.session.refresh(payment)
+    assert payment.status == "refunded" and payment.refunded_paise == 49900
+    assert entries(payment.id)["earning_reversal"] == -43912
+    assert count(Refund) == 1 and ledger.all_payments_balance() == []

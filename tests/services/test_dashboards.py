@@ -81,9 +81,12 @@ def market(app, make_user, clock):
     l1, l2, l3, l4 = (
         make_user(name=f"Learner {n}", email=f"l{n}@example.com", timezone=TZ) for n in range(1, 5)
     )
-    # October: a ₹200 talk sold to L4 (₹176 earned), completed without Asha ever opening it.
+    # October: a ₹200 talk sold to L4 (₹176 earned); Asha gives it, L4 misses it, and the sweep
+    # completes it (held: Asha was in the room for all of it).
     autumn = make_session(asha, title="Autumn talk", price_paise=20000, starts_at=OCT + timedelta(days=1))
     paid_booking(autumn, l4)
+    room_service.record_join(autumn.id, asha.id, "asha-autumn", now=autumn.starts_at)
+    room_service.record_leave(autumn.id, asha.id, "asha-autumn", now=autumn.ends_at)
     clock.move_to(OCT + timedelta(days=3))
     assert session_service.complete_due_sessions() == 1
 
@@ -318,7 +321,8 @@ def test_mentor_analytics(market):
         ("SQL windows", 3, 1),
     ]
     assert conversion["sessions"][2]["rate"] == 0.5 and conversion["sessions"][0]["rate"] is None
-    assert data["attendance"] == {"attended": 2, "no_show": 1, "rate": 0.6667}
+    # Attended: L4 (SQL basics), L1 (Validating models); missed: L2, and L4 the autumn talk.
+    assert data["attendance"] == {"attended": 2, "no_show": 2, "rate": 0.5}
     # L4 booked three times and L1 twice; L2 once.
     assert data["repeat_learners"] == {"learners": 3, "repeat": 2, "rate": 0.6667}
     ratings = data["rating_by_month"]

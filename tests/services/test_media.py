@@ -150,7 +150,7 @@ def test_rooms_are_private_and_destroyed_when_the_session_ends(live, local_janus
     ).videoroom({"request": "list"})[0]["list"]
     assert all(item["room"] != room.janus_room for item in public)
 
-    room_service.end(mentor, session.id)
+    room_service.end(mentor, session.id, now=session.starts_at)  # nobody ends it before the start
     assert media.close(session.id)
     assert not janus.room_exists(room.janus_room)
     assert db.session.get(MediaRoom, session.id).closed_at is not None

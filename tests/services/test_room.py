@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from peerlearn.exceptions import Conflict, PermissionDenied
+from peerlearn.exceptions import Conflict, NotFound, PermissionDenied
 from peerlearn.extensions import db
 from peerlearn.models import utcnow
 from peerlearn.services import booking as booking_service
@@ -46,12 +46,18 @@ def test_start_and_end_by_the_mentor_only(setup, time_machine):
         room.start(mentor, session.id)
     assert early.value.code == "too_early"
     time_machine.shift(timedelta(minutes=20))
-    from peerlearn.exceptions import NotFound
-
     with pytest.raises(NotFound):
         room.start(learner, session.id)
     assert room.start(mentor, session.id).status == "live"
     assert room.start(mentor, session.id).status == "live"  # a second click changes nothing
+    room.record_join(session.id, mentor.id, "sid-mentor")
+    room.record_join(session.id, learner.id, "sid-learner")
+    with pytest.raises(NotFound):
+        room.end(learner, session.id)
+    with pytest.raises(Conflict) as early:  # ten minutes before the start
+        room.end(mentor, session.id)
+    assert early.value.code == "too_early"
+    time_machine.shift(timedelta(minutes=10 + 45))
     ended = room.end(mentor, session.id)
     assert ended.status == "completed" and ended.ended_at is not None
     assert code(room.entry_refusal(learner, session)) == "session_ended"
@@ -139,7 +145,9 @@ def test_ending_marks_who_came_attended_and_who_did_not_no_show(two_learners, ti
     assert room.minutes_attended(session.id, came.id) == 35
 
 
-def test_a_session_its_mentor_never_opened_leaves_bookings_confirmed(two_learners, time_machine):
+def test_a_session_its_mentor_never_opened_was_not_held(two_learners, time_machine):
+    """Before settlement by attendance such a session completed with its bookings left
+    confirmed; now it did not take place: cancelled, its bookings with it."""
     from peerlearn.services.sessions import complete_due_sessions
 
     _mentor, came, stayed_away, session = two_learners
@@ -148,8 +156,10 @@ def test_a_session_its_mentor_never_opened_leaves_bookings_confirmed(two_learner
     time_machine.shift(timedelta(minutes=60 + 31))  # past the end and the grace period
     assert complete_due_sessions() == 1
     db.session.refresh(session)
-    assert session.status == "completed"
-    assert booking_status(session, came) == booking_status(session, stayed_away) == "confirmed"
+    assert session.status == "cancelled" and session.mentor_present_minutes == 0
+    assert session.cancel_reason.startswith("Not held: the mentor didn't come to the room")
+    assert booking_service.active_booking(session.id, came.id) is None
+    assert booking_service.active_booking(session.id, stayed_away.id) is None
 
 
 def test_the_sweep_settles_attendance_when_nobody_ended_the_session(two_learners, time_machine):

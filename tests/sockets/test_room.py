@@ -406,15 +406,20 @@ def test_remove_drops_and_bars_the_learner(room, connect):
     assert join(connect("ana@example.com"), sid)["error"]["code"] == "removed"
 
 
-def test_end_completes_the_session_for_everyone(room, connect):
+def test_end_completes_the_session_for_everyone(room, connect, time_machine):
     sid = room["session"].id
     mentor, ana, ben = connect("mentor@example.com"), connect("ana@example.com"), connect("ben@example.com")
     for sio in (mentor, ana, ben):
         join(sio, sid)
     for sio in (mentor, ana, ben):
         received(sio)
+    time_machine.shift(timedelta(minutes=30))  # the mentor is there for 30 of its 60 minutes: held
 
-    assert mentor.emit("room:end", {"session_id": sid}, callback=True) == {"ok": True}
+    assert mentor.emit("room:end", {"session_id": sid}, callback=True) == {
+        "ok": True,
+        "status": "completed",
+        "message": "Session ended for everyone. Thanks for teaching!",
+    }
     for sio in (mentor, ana, ben):
         events = received(sio)
         assert [p for e, p in events if e == "room:ended"] == [{"session_id": sid, "status": "completed"}]

@@ -6,6 +6,7 @@ from flask_login import current_user
 from ...services import gifts as gift_service
 from ...services import room as room_service
 from ...services import sessions as session_service
+from ...services import settlement
 from . import bp
 from .mentor import mentor_required
 from .responses import ok
@@ -30,7 +31,7 @@ def end_session(session_id):
     json_body()
     session = room_service.end(current_user, session_id)
     session_service.announce_completed(session)
-    return ok(session_detail(session), "Session ended for everyone.")
+    return ok(session_detail(session), settlement.ended_message(session))
 
 
 @bp.get("/sessions/<int:session_id>/ice-servers/")

@@ -6,6 +6,7 @@ from ...exceptions import DomainError
 from ...extensions import db
 from ...models import Booking, BookingStatus, LearningSession, Payment, utcnow
 from ...services import booking as booking_service
+from ...services import settlement
 from . import bp
 
 TABS = ("upcoming", "past", "cancelled")
@@ -70,6 +71,8 @@ def detail(booking_id, dispute_form=None):
         refund_if_cancelled=booking_service.refund_due(booking, current_user)
         if booking.status == BookingStatus.CONFIRMED
         else 0,
+        refund_promise=booking_service.refund_promise(booking),
+        not_held=settlement.was_not_held(booking.session),
     )
 
 

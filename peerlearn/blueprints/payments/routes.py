@@ -26,6 +26,7 @@ def checkout(booking_id):
         booking=booking,
         payment=payment,
         gateway=gateway,
+        refund_promise=booking_service.refund_promise(booking),
         razorpay_script=current_app.config["RAZORPAY_CHECKOUT_URL"] if gateway.name == "razorpay" else None,
     )
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from ...exceptions import ValidationError
 from ...models import CATEGORIES, LANGUAGES, SessionLevel, utcnow
-from ...services import avatars, interactions, recommendations, search
+from ...services import avatars, interactions, recommendations, search, settlement
 from ...services import booking as booking_service
 from ...services import gifts as gift_service
 from ...services import room as room_service
@@ -80,6 +80,9 @@ def detail(session_id):
         room=room,
         transcript=transcript,
         gifts=gifts,
+        # What booking now promises (for a viewer's own booking, what it promises).
+        refund_promise=booking_service.refund_promise(booking or learning_session, now),
+        not_held=settlement.was_not_held(learning_session),
         similar=_similar(learning_session),
     )
 

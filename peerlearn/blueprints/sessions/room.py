@@ -10,6 +10,7 @@ from ...payments import get_gateway
 from ...services import gifts as gift_service
 from ...services import room as room_service
 from ...services import sessions as session_service
+from ...services import settlement
 from . import bp
 
 
@@ -37,6 +38,8 @@ def room(session_id):
             "startsAt": session.starts_at.isoformat(),
             "endsAt": session.ends_at.isoformat(),
             "status": session.status,
+            # Minutes of the mentor's presence that make the session held (its End warns of it).
+            "heldMinutes": settlement.held_minutes_needed(session),
             # The page keeps its clock on the server's time, whatever the device's clock says.
             "serverNow": utcnow().isoformat(),
             # Chat times are shown in the viewer's own timezone (an IANA name).
@@ -81,5 +84,5 @@ def end(session_id):
     # This form is the room's fallback when its socket can't end the session: the others in
     # the room are still told, and its media room closes.
     session_service.announce_completed(session)
-    flash("Session ended. Thanks for teaching!", "success")
+    flash(settlement.ended_message(session), "info" if settlement.was_not_held(session) else "success")
     return redirect(url_for("sessions.detail", session_id=session_id))

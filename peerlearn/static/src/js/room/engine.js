@@ -151,7 +151,14 @@ export class RoomEngine {
       this.stop('replaced', 'You opened this room in another tab or window, so it closed here.'),
     );
     this.on('room:removed', () => this.stop('removed', 'The mentor removed you from this session.'));
-    this.on('room:ended', () => this.stop('ended', 'This session has ended. Thanks for joining!'));
+    this.on('room:ended', ({ status }) =>
+      this.stop(
+        'ended',
+        status === 'cancelled'
+          ? 'This session has ended. It was not held long enough to count, so everyone who paid is refunded in full.'
+          : 'This session has ended. Thanks for joining!',
+      ),
+    );
     this.on('signal', (message) => {
       if (this.transport) this.transport.onSignal(message);
     });
@@ -639,10 +646,12 @@ export class RoomEngine {
   async endForAll() {
     const reply = await this.request('room:end');
     if (reply.ok) {
-      this.stop('ended', 'You ended this session for everyone.');
+      this.stop('ended', reply.message || 'You ended this session for everyone.');
       window.location.assign(this.ui.config.detailUrl);
+    } else if (reply.error && reply.error.code) {
+      // The server refused (before the start, say): its error event already shows why.
     } else if (this.refs.endForm) {
-      // The socket path failed (offline, or a refused event): the page's own form still works.
+      // The socket path failed (offline, no answer): the page's own form still works.
       this.refs.endForm.submit();
     }
   }

@@ -447,7 +447,11 @@ export default function room() {
     },
 
     endForAll() {
-      if (window.confirm('End this session for everyone?')) return call('endForAll');
+      const held = this.config.heldMinutes;
+      const question = held
+        ? `End this session for everyone? It counts as held only if you were here for at least ${held} minutes of its time; otherwise everyone who paid is refunded.`
+        : 'End this session for everyone?';
+      if (window.confirm(question)) return call('endForAll');
       return undefined;
     },
 
