@@ -628,6 +628,8 @@ def statement(mentor_id, month, *, now=None, tz=None):
         "lines": lines,
         "totals": {kind: totals.get(kind, 0) for kind in STATEMENT_KINDS if kind != "payout_requested"},
         "current": start <= now < end,
+        # The closing balance is the balance at this moment: the month's end, or now.
+        "as_of": min(now, end),
         "currency": "INR",
     }
     if result["current"]:
@@ -689,10 +691,10 @@ def statement_csv(data):
                 rupees(line["balance_paise"]) if line["counted"] else "",
             ]
         )
-    last_day = data["end"].astimezone(zone)
+    closing_at = data["as_of"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
     writer.writerow(
         [
-            f"{data['month']} end" if not data["current"] else last_day.strftime("%Y-%m-%d") + " (so far)",
+            closing_at + (" (so far)" if data["current"] else ""),
             "Closing balance",
             "",
             "",

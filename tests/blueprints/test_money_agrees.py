@@ -132,6 +132,7 @@ def test_the_statement_pages(client, auth, market, make_user):
     rows = list(csv.reader(io.StringIO(download.get_data(as_text=True))))
     assert rows[1][1] == "Opening balance" and rows[1][-1] == "176.00"
     assert rows[-1][1] == "Closing balance" and rows[-1][-1] == "1700.00"
+    assert rows[1][0] == "2026-11-01 00:00" and rows[-1][0] == "2026-11-20 11:30 (so far)"
     assert {row[5] for row in rows[2:-1]} == {"Pending", "Available", "Frozen", "Paid out", "In payout"}
 
     october = client.get("/teach/earnings/statement/2026-10").get_data(as_text=True)
