@@ -761,7 +761,11 @@ def record_payout_decision(admin, action, payout_id, *, details=None, origin=Non
     decision rolls the entry back with everything else."""
     _require_admin(admin)
     payout = db.session.get(Payout, payout_id)
-    facts = {"amount_paise": payout.amount_paise, "mentor_id": payout.mentor_id} if payout else {}
+    facts = (
+        {"amount_paise": payout.amount_paise, "mentor_id": payout.mentor_id, "to": payout.account_masked}
+        if payout
+        else {}
+    )
     return record(
         admin,
         action,

@@ -353,7 +353,13 @@ def test_payout_decisions_are_audited_with_the_decision(app, people, things):
     browser.post(f"/admin/payouts/{payout.id}/reject", data={"csrf_token": token})  # already decided
     [entry] = db.session.scalars(select(AuditEntry)).all()
     assert (entry.action, entry.target_type, entry.target_id) == ("payout.paid", "payout", payout.id)
-    assert entry.details == {"amount_paise": 10000, "mentor_id": people.mentor.id, "reference": "UTR1234"}
+    # Where it went is recorded too (this payout predates payout details: none).
+    assert entry.details == {
+        "amount_paise": 10000,
+        "mentor_id": people.mentor.id,
+        "to": "",
+        "reference": "UTR1234",
+    }
     assert entry.ip_address == "198.51.100.23"
 
     page = browser.get("/admin/audit?action=payout.paid").get_data(as_text=True)
