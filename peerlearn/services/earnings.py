@@ -45,6 +45,7 @@ from ..models import (
     LedgerEntry,
     Payment,
     PaymentPurpose,
+    PaymentStatus,
     Payout,
     PayoutStatus,
     Refund,
@@ -93,6 +94,8 @@ EARNED_THIS_MONTH = MoneyWord(
     "Your share from sessions held this month (by when they ended, in your timezone), bookings and "
     "gifts, net of refunds.",
 )
+# A statement line of a payment refunded in full: none of it is the mentor's, in any state.
+REFUNDED = MoneyWord("refunded", "Refunded", "Paid back to the learner in full: none of it is yours.")
 GIFTS = MoneyWord("gifts", "Gifts", "Tips learners sent you in the room, after the platform fee.")
 BOOKINGS = MoneyWord("bookings", "Bookings", "Your share of seats sold, after the platform fee.")
 # The states a payment's earning can be in (the others are where settled money went).
@@ -102,6 +105,8 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def state_label(key):
+    if key == REFUNDED.key:
+        return REFUNDED.label
     return MONEY_STATES[key].label if key in MONEY_STATES else SETTLED.label
 
 
@@ -506,6 +511,7 @@ def statement(mentor_id, month, *, now=None, tz=None):
             LearningSession.title,
             Payment.purpose,
             Payment.amount_paise,
+            Payment.status,
             payer.name,
             Refund.reason,
             disputed_refund,
@@ -540,6 +546,7 @@ def statement(mentor_id, month, *, now=None, tz=None):
         title,
         purpose,
         paid,
+        payment_status,
         payer_name,
         reason,
         is_dispute,
@@ -555,7 +562,7 @@ def statement(mentor_id, month, *, now=None, tz=None):
             "session_id": session_id,
             "session_title": title or "",
             "learner": payer_name or "",
-            "state": state,
+            "state": REFUNDED.key if payment_status == PaymentStatus.REFUNDED else state,
         }
         if kind == EntryKind.PAYOUT:
             line.update(

@@ -133,7 +133,10 @@ def test_the_statement_pages(client, auth, market, make_user):
     assert rows[1][1] == "Opening balance" and rows[1][-1] == "176.00"
     assert rows[-1][1] == "Closing balance" and rows[-1][-1] == "1700.00"
     assert rows[1][0] == "2026-11-01 00:00" and rows[-1][0] == "2026-11-20 11:30 (so far)"
-    assert {row[5] for row in rows[2:-1]} == {"Pending", "Available", "Frozen", "Paid out", "In payout"}
+    states = {row[5] for row in rows[2:-1]}
+    assert states == {"Pending", "Available", "Frozen", "Paid out", "In payout", "Refunded"}
+    # The session that was not held: its seat and its refund, refunded in full.
+    assert [row[5] for row in rows if row[3] == "Not held"] == ["Refunded", "Refunded"]
 
     october = client.get("/teach/earnings/statement/2026-10").get_data(as_text=True)
     assert "Statement for Oct 2026" in october and "(so far)" not in october

@@ -195,6 +195,7 @@ def test_statement_lines_and_balances(market):
         "payout": -50000,
     }
     kinds = [(line["kind"], line["state"]) for line in november["lines"]]
+    assert ("booking", "refunded") in kinds and ("refund", "refunded") in kinds  # the session not held
     assert ("payout", "paid_out") in kinds and ("payout_requested", "in_payout") in kinds
     assert (
         ("booking", "frozen") in kinds and ("gift", "pending") in kinds and ("refund", "available") in kinds
