@@ -63,7 +63,8 @@ def test_a_learner_turns_on_teaching_publishes_books_another_mentor_and_not_thei
     theirs = make_session(other_mentor, title="Pandas for messy data", price_paise=0)
     learner = make_user(name="Ravi Kumar", email="ravi@example.com")
     auth.login("ravi@example.com")
-    assert client.get("/teach").status_code == 403
+    refused = client.get("/teach")
+    assert refused.status_code == 403 and "data-teach-invite" in page(refused)  # invited to teach
     nav = main_nav(page(client.get("/learn")))
     assert 'href="/profile/teaching"' in nav and "Teach on PeerLearn" in nav
 
