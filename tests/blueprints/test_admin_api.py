@@ -179,6 +179,8 @@ def test_user_search(client, people, bearer, make_user):
         "suspended",
         "suspended_at",
         "suspension_reason",
+        "publishing_suspended",
+        "publishing_suspended_at",
     }
     response = client.get("/api/admin/users/?role=owner&verified=perhaps", headers=headers)
     assert response.status_code == 422

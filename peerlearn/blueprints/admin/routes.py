@@ -13,9 +13,9 @@ from wtforms.validators import InputRequired, Length
 from ...exceptions import DomainError, ValidationError
 from ...extensions import db, login_manager
 from ...forms import apply_field_errors
-from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus
+from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus, utcnow
 from ...services import admin as admin_service
-from ...services import search
+from ...services import search, settlement
 from . import bp
 
 
@@ -94,7 +94,7 @@ def users():
     )
 
 
-def _render_user(user_id, form=None, status=200):
+def _render_user(user_id, form=None, status=200, *, lift_form=None):
     user, counts, audit = admin_service.user_overview(user_id)
     return render_template(
         "admin/user.html",
@@ -102,6 +102,9 @@ def _render_user(user_id, form=None, status=200):
         counts=counts,
         audit=audit,
         form=form or ReasonForm(formdata=None),
+        strikes=settlement.mentor_strikes(user.id),
+        strikes_in_window=settlement.strikes_within_window(user.id, utcnow()),
+        lift_form=lift_form or ReasonForm(formdata=None, prefix="lift"),
     ), status
 
 
@@ -120,11 +123,24 @@ def suspend_user(user_id):
     )
 
 
-def _reason_post(act, rerender, back_url, success):
+@bp.post("/users/<int:user_id>/publishing/lift")
+def lift_publishing_suspension(user_id):
+    return _reason_post(
+        lambda reason: admin_service.lift_publishing_suspension(
+            current_user, user_id, reason, origin=_origin()
+        ),
+        lambda form, status: _render_user(user_id, status=status, lift_form=form),
+        url_for("admin.user", user_id=user_id),
+        lambda user: f"{user.name} can publish sessions again.",
+        prefix="lift",
+    )
+
+
+def _reason_post(act, rerender, back_url, success, *, prefix=""):
     """A form post that needs a reason (suspend, cancel, hide): ``act(reason)``. A missing or
     refused reason shows the form again with the error (422); a refused action flashes why and
-    goes back, as does success."""
-    form = ReasonForm()
+    goes back, as does success. ``prefix``: the form's, when its page has two reason forms."""
+    form = ReasonForm(prefix=prefix)
     if not form.validate_on_submit():
         return rerender(form, 422)
     try:

@@ -1,16 +1,18 @@
-"""The admins' tools over JSON: users (search, suspend, verify), payments and the audit log.
+"""The admins' tools over JSON: users (search, suspend, verify, strikes and publishing), payments
+and the audit log.
 
 Signed in (401 otherwise) as an admin (403 ``not_an_admin`` otherwise), on every route.
 """
 
 from functools import wraps
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 
 from ...exceptions import PermissionDenied
+from ...models import utcnow
 from ...services import admin as admin_service
-from ...services import search
+from ...services import search, settlement
 from . import bp
 from .responses import ok, paginated
 from .serializers_market import payment as payment_json
@@ -49,6 +51,22 @@ def user_json(user):
         "suspended": user.suspended_at is not None,
         "suspended_at": _time(user.suspended_at),
         "suspension_reason": user.suspension_reason,
+        "publishing_suspended": user.publishing_suspended_at is not None,
+        "publishing_suspended_at": _time(user.publishing_suspended_at),
+    }
+
+
+def strike_json(strike):
+    """A session its mentor did not hold (services.settlement)."""
+    return {
+        "id": strike.id,
+        "created_at": _time(strike.created_at),
+        "reason": strike.reason,
+        "session": {
+            "id": strike.session_id,
+            "title": strike.session.title,
+            "starts_at": _time(strike.session.starts_at),
+        },
     }
 
 
@@ -122,6 +140,31 @@ def admin_unverify_mentor(user_id):
     json_body()
     user = admin_service.unverify_mentor(current_user, user_id, origin=_origin())
     return ok(user_json(user), "Mentor no longer verified.")
+
+
+@bp.get("/admin/users/<int:user_id>/strikes/")
+@admin_required
+def admin_user_strikes(user_id):
+    """A mentor's strikes, newest first, and where their publishing stands."""
+    user = admin_service.get_user(user_id)
+    now = utcnow()
+    return ok(
+        {
+            "user": user_json(user),
+            "strikes_in_window": settlement.strikes_within_window(user.id, now),
+            "window_days": current_app.config["STRIKE_WINDOW_DAYS"],
+            "strike_limit": current_app.config["STRIKE_LIMIT"],
+            "items": [strike_json(strike) for strike in settlement.mentor_strikes(user.id)],
+        }
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/lift-publishing-suspension/")
+@admin_required
+def admin_lift_publishing_suspension(user_id):
+    reason = json_body().get("reason")
+    user = admin_service.lift_publishing_suspension(current_user, user_id, reason, origin=_origin())
+    return ok(user_json(user), "Publishing suspension lifted; the mentor can publish again.")
 
 
 @bp.get("/admin/payments/")
