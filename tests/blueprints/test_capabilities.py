@@ -138,7 +138,7 @@ def test_turning_teaching_on_twice_keeps_the_first_date(client, auth, make_user,
     learner = fresh(learner)
     assert learner.teaching_enabled_at == NOW and learner.headline == "Airflow, mostly"
     html = page(client.get("/profile/teaching"))
-    assert "You teach on PeerLearn" in html and 'href="/teach/earnings#payout-details"' in html
+    assert "You teach on PeerLearn" in html and 'href="/teach/payout-details"' in html
 
 
 def test_becoming_a_mentor_needs_a_headline_a_valid_rate_and_a_confirmed_email(client, auth, make_user):
