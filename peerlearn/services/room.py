@@ -68,14 +68,21 @@ def entry_refusal(user, session, now=None):
         return NotFound("No such session.")
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return PermissionDenied("Log in to enter the room.", code="authentication_required")
+    # Before the seat check: a cancelled session's learners no longer hold a seat, and should
+    # hear why the room is closed rather than that they have no seat.
+    if session.status == SessionStatus.CANCELLED:
+        if session.mentor_present_minutes is not None:  # settled as not held
+            return PermissionDenied(
+                "This session has ended. It was not held, so everyone who paid is refunded in full.",
+                code="session_ended",
+            )
+        return PermissionDenied("This session was cancelled.", code="session_cancelled")
     if not has_seat(user, session):
         return PermissionDenied(
             "Only the mentor and learners with a confirmed booking can enter.", code="no_seat"
         )
     if db.session.get(RoomRemoval, (session.id, user.id)) is not None:
         return PermissionDenied("The mentor removed you from this session.", code="removed")
-    if session.status == SessionStatus.CANCELLED:
-        return PermissionDenied("This session was cancelled.", code="session_cancelled")
     if session.status == SessionStatus.COMPLETED or now >= closes_at(session):
         return PermissionDenied("This session has ended.", code="session_ended")
     if now < opens_at(session):

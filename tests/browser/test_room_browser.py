@@ -6,6 +6,7 @@ candidates connect the two contexts without any STUN or TURN server.
 """
 
 import re
+import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -79,6 +80,30 @@ def create_session_starting_soon(mentor_page, capacity=4):
     )
     assert response.status == 201, response.text()
     return response.json()["data"]["id"]
+
+
+def held_since_start(server, session_id, *, minutes=31):
+    """Move a session's start ``minutes`` into the past, its mentor in the room since then, so
+    End for all (refused before the start) finds it held. The server runs in its own process,
+    whose clock a test can't move; its SQLite file can be moved instead."""
+    start = datetime.now(UTC) - timedelta(minutes=minutes)
+    stamp = start.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    with sqlite3.connect(server.instance_dir / "peerlearn.sqlite3", timeout=10) as database:
+        (mentor_id,) = database.execute(
+            "SELECT mentor_id FROM learning_sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        database.execute("UPDATE learning_sessions SET starts_at = ? WHERE id = ?", (stamp, session_id))
+        database.execute(
+            "UPDATE attendance SET joined_at = ? WHERE session_id = ? AND user_id = ?",
+            (stamp, session_id, mentor_id),
+        )
+        if database.total_changes == 1:  # not in the room yet: as if they were, until now
+            now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            database.execute(
+                "INSERT INTO attendance (session_id, user_id, joined_at, left_at, connection_id)"
+                " VALUES (?, ?, ?, ?, 'test')",
+                (session_id, mentor_id, stamp, now),
+            )
 
 
 def book(learner_page, session_id):

@@ -20,6 +20,7 @@ from tests.browser.test_room_browser import (
     create_session_starting_soon,
     enter_room,
     expect_connected,
+    held_since_start,
     log_in,
     more_option,
     open_panel,
@@ -263,13 +264,25 @@ def test_mentor_removes_a_learner_for_good(room):
     expect(learner.get_by_test_id("room-refusal")).to_contain_text("removed you")
 
 
-def test_mentor_ends_the_session_for_everyone(room):
+def test_mentor_ends_the_session_for_everyone(room, live_server):
     mentor, learner, session_id = room()
     confirms = []
     accept_dialogs(mentor, confirms)
+    question = (
+        "End this session for everyone? It counts as held only if you were here for at least 30 "
+        "minutes of its time; otherwise everyone who paid is refunded."
+    )
 
+    # Gone live before the start: End for all is refused, and the room goes on for both.
     more_option(mentor, "End for all")
-    assert confirms == ["End this session for everyone?"]
+    assert confirms == [question]
+    expect(mentor.get_by_text("You can end the session once it has started")).to_be_visible()
+    expect(mentor.locator("body")).to_have_attribute("data-room", "joined")
+    expect(learner.locator("body")).to_have_attribute("data-room", "joined")
+
+    held_since_start(live_server, session_id)
+    more_option(mentor, "End for all")
+    assert confirms == [question, question]
 
     expect(learner.get_by_test_id("room-closed")).to_contain_text("This session has ended.")
     expect_local_track(learner, "video", enabled=False)

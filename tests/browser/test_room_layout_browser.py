@@ -23,6 +23,7 @@ from tests.browser.test_room_browser import (
     enter_room,
     expect_connected,
     expect_frames_flowing,
+    held_since_start,
     log_in,
     remote_tile,
     send_chat,
@@ -356,7 +357,7 @@ def test_on_a_phone_one_main_tile_a_filmstrip_and_bottom_sheets(open_page):
     expect(more.get_by_role("button", name="Share screen")).to_be_visible()
 
 
-def test_the_clock_keeps_server_time_and_stops_when_the_room_ends(open_page):
+def test_the_clock_keeps_server_time_and_stops_when_the_room_ends(open_page, live_server):
     mentor = open_page(MENTOR)
     # The learner's device is three hours fast and set to another timezone than their profile's.
     learner = open_page(
@@ -384,7 +385,9 @@ def test_the_clock_keeps_server_time_and_stops_when_the_room_ends(open_page):
         re.compile(rf"^\s*({profile_time(before)}|{profile_time(after)})\s*$")
     )
 
-    # The mentor ends the session: the room closes and no clock or countdown is left running.
+    # The mentor ends the session once it has started (the server's clock moved past the start):
+    # the room closes and no clock or countdown is left running.
+    held_since_start(live_server, session_id)
     response = mentor.request.post(f"/api/sessions/{session_id}/end/", headers=csrf_headers(mentor))
     assert response.ok, response.text()
     expect(learner.get_by_test_id("room-closed")).to_contain_text("This session has ended.")

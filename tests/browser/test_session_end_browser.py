@@ -12,11 +12,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_notifications_browser import csrf_headers, register_confirmed, visit, wait_for_socket
+from tests.browser.test_room_browser import held_since_start
 
 pytestmark = pytest.mark.browser
 
 
-def test_ending_a_live_session_turns_the_learners_open_pages_to_ended(new_context):
+def test_ending_a_live_session_turns_the_learners_open_pages_to_ended(new_context, live_server):
     mentor = new_context().new_page()
     learner_context = new_context()
     home = learner_context.new_page()
@@ -58,6 +59,10 @@ def test_ending_a_live_session_turns_the_learners_open_pages_to_ended(new_contex
     )
     wait_for_socket(center)
 
+    # Nobody ends a session before its start: the mentor gives it (the clock moved past its start).
+    response = mentor.request.post(f"/api/sessions/{session_id}/end/", headers=csrf_headers(mentor))
+    assert response.status == 409 and response.json()["error"]["code"] == "too_early", response.text()
+    held_since_start(live_server, session_id, minutes=16)
     response = mentor.request.post(f"/api/sessions/{session_id}/end/", headers=csrf_headers(mentor))
     assert response.ok and response.json()["data"]["status"] == "completed", response.text()
 

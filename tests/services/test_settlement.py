@@ -148,6 +148,9 @@ def test_a_mentor_who_left_after_40_percent_refunds_everyone_at_the_end_of_grace
         "Everyone who paid is refunded in full."
     )
     assert settlement.was_not_held(session)
+    for person in (ana, mentor):  # the room says why it is closed
+        refusal = room_service.entry_refusal(person, session)
+        assert refusal.code == "session_ended" and "It was not held" in refusal.message
     assert [b.status for b in db.session.scalars(select(Booking).order_by(Booking.id))] == [
         "cancelled",
         "cancelled",
