@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
+from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
     Attendance,
@@ -170,7 +170,11 @@ def end(mentor, session_id, now=None):
             "cancel it from My sessions: everyone who booked is refunded.",
             code="too_early",
         )
-    outcome = settlement.settle_session(session, now, ended_at=now)
+    try:
+        outcome = settlement.settle_session(session, now, ended_at=now)
+    except DomainError:
+        db.session.rollback()  # nothing of the settlement is kept; End or the sweep tries again
+        raise
     db.session.commit()
     if outcome is not None:
         outcome.dispatch()

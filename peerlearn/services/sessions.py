@@ -4,6 +4,7 @@ State machine (forward only): draft → scheduled → live → completed; draft/
 cancelled. Times are entered in the mentor's timezone and stored in UTC.
 """
 
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -40,6 +41,8 @@ EDITABLE_FIELDS = {
     "capacity",
     "price_paise",
 }
+log = logging.getLogger(__name__)
+
 COVER_SIZE = (1200, 675)
 MAX_PRICE_PAISE = 10_000_000  # ₹1,00,000 per seat
 
@@ -388,8 +391,15 @@ def complete_due_sessions(now=None):
     for session in candidates:
         if room.closes_at(session) > now:
             continue
-        outcome = settlement.settle_session(session, now, ended_at=session.ends_at)
-        db.session.commit()
+        try:
+            outcome = settlement.settle_session(session, now, ended_at=session.ends_at)
+            db.session.commit()
+        except Conflict as exc:
+            # A refund reservation lost to a concurrent one (an admin's refund, say): nothing of
+            # this session was applied; the next sweep settles it with fresh amounts.
+            db.session.rollback()
+            log.warning("settling session %s deferred: %s", session.id, exc.message)
+            continue
         if outcome is None:
             continue
         settled += 1
