@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from peerlearn.extensions import db
 from peerlearn.models import AuditEntry, LearningSession, MentorStrike, OutboundEmail, User, utcnow
+from peerlearn.services import admin as admin_service
 from peerlearn.services import booking as booking_service
 from peerlearn.services import room as room_service
 from peerlearn.services import sessions as session_service
@@ -227,6 +228,9 @@ def suspended(people):
             )
         )
     mentor.publishing_suspended_at = now - timedelta(days=2) + timedelta(hours=2)
+    admin_service.record(
+        None, admin_service.MENTOR_PUBLISHING_SUSPEND, target_type="user", target_id=mentor.id, details={}
+    )
     db.session.commit()
     return mentor
 
@@ -283,6 +287,7 @@ def test_the_admin_sees_the_strikes_and_lifts_the_suspension_with_a_reason(app, 
     assert section.index("Missed 2 days ago") < section.index("Missed 60 days ago")  # newest first
     assert "Not held: the mentor didn&#39;t come to the room" in section
     assert "Lift suspension" in section
+    assert "PeerLearn (strikes)" in html  # the suspension in the audit entries, made by no admin
 
     token = extract_csrf(html)
     response = admin.post(
