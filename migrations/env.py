@@ -13,7 +13,7 @@ config = context.config
 if logging.getLogger().handlers:
     # Running inside the app (flask db upgrade, flask serve --setup): keep its logging and
     # only let Alembic report the migrations it applies.
-    logging.getLogger('alembic').setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.INFO)
 else:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")

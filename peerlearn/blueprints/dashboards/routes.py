@@ -129,7 +129,7 @@ def learner():
     recommended, _total, _built_at = recommendations.for_learner(current_user, per_page=6)
     return render_template(
         "dashboards/learner.html",
-        checklist=profile_checklist(current_user, teaching=True),
+        checklist=profile_checklist(current_user, teaching=False),
         dash=data,
         charts=learner_charts(data),
         now_iso=now.isoformat(),
@@ -145,7 +145,7 @@ def mentor():
     data = dashboards.mentor_dashboard(current_user, now=now)
     return render_template(
         "dashboards/mentor.html",
-        checklist=profile_checklist(current_user, teaching=False),
+        checklist=profile_checklist(current_user, teaching=True),
         dash=data,
         charts=mentor_charts(data),
         now_iso=now.isoformat(),
