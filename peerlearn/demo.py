@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import (
+    Attendance,
     Booking,
     BookingStatus,
     InteractionKind,
@@ -547,10 +548,25 @@ def load_catalog(now=None):
                 **fields,
             )
             if past:
+                # Held: the mentor was there for the whole slot, so the money settles as a real
+                # session's does, SETTLEMENT_HOURS after its end.
                 session.started_at = starts_at
                 session.ended_at = session.ends_at
+                session.mentor_present_minutes = session.duration_minutes
+                session.settles_at = session.ended_at + timedelta(
+                    hours=current_app.config["SETTLEMENT_HOURS"]
+                )
             db.session.add(session)
             db.session.flush()
+            if past:
+                db.session.add(
+                    Attendance(
+                        session_id=session.id,
+                        user_id=mentor.id,
+                        joined_at=starts_at - timedelta(minutes=5),
+                        left_at=session.ends_at,
+                    )
+                )
             created += 1
             learners_here = [learners[email] for email in booked_by if email in learners]
             for position, learner in enumerate(learners_here[: session.capacity]):
@@ -575,6 +591,14 @@ def load_catalog(now=None):
                 # What the recommender learns from: the booking, and for past sessions the visit.
                 interactions.record(learner.id, InteractionKind.BOOK, session=session, now=booked_at)
                 if past:
+                    db.session.add(
+                        Attendance(
+                            session_id=session.id,
+                            user_id=learner.id,
+                            joined_at=starts_at,
+                            left_at=session.ends_at,
+                        )
+                    )
                     interactions.record(learner.id, InteractionKind.ATTEND, session=session, now=starts_at)
                     interactions.record(
                         learner.id, InteractionKind.COMPLETE, session=session, now=session.ends_at
