@@ -55,8 +55,8 @@ def serve(host, port, setup):
     click.echo(f"  room video: {media}")
     if db.session.scalar(select(func.count(User.id)).where(User.email.like("%@peerlearn.local"))):
         click.echo(f"  Demo accounts (password: {DEMO_PASSWORD}):")
-        for email, role in DEMO_ACCOUNTS_SUMMARY:
-            click.echo(f"    {role:8} {email}")
+        for email, can in DEMO_ACCOUNTS_SUMMARY:
+            click.echo(f"    {email:26} {can}")
     if app.config["DEV_OUTBOX_ENABLED"]:
         click.echo(f"  Emails are written to the log and shown at {url}/dev/outbox")
     click.echo("  Press Ctrl+C to stop.\n")
@@ -427,14 +427,15 @@ def seed_demo(if_empty):
     click.echo(f"Demo data loaded ({created} new accounts). Password for all: {DEMO_PASSWORD}")
 
 
+# What each demo account can do: every account learns; mentors teach as well.
 DEMO_ACCOUNTS_SUMMARY = [
     ("admin@peerlearn.local", "admin"),
-    ("mentor1@peerlearn.local", "mentor"),
-    ("mentor2@peerlearn.local", "mentor"),
-    ("mentor3@peerlearn.local", "mentor"),
-    ("learner1@peerlearn.local", "learner"),
-    ("learner2@peerlearn.local", "learner"),
-    ("learner3@peerlearn.local", "learner"),
-    ("learner4@peerlearn.local", "learner"),
-    ("learner5@peerlearn.local", "learner"),
+    ("mentor1@peerlearn.local", "learns and teaches"),
+    ("mentor2@peerlearn.local", "learns and teaches"),
+    ("mentor3@peerlearn.local", "learns and teaches"),
+    ("learner1@peerlearn.local", "learns"),
+    ("learner2@peerlearn.local", "learns"),
+    ("learner3@peerlearn.local", "learns"),
+    ("learner4@peerlearn.local", "learns"),
+    ("learner5@peerlearn.local", "learns"),
 ]
