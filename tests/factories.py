@@ -73,6 +73,48 @@ def paid_booking(session, learner, *, method="upi"):
     return booking, payment
 
 
+def paid_gift(session, sender, amount_paise):
+    """A gift from ``sender`` to the session's mentor, paid through the dev gateway and the same
+    capture path as the room's (who may send one from the room is the gift tests' business).
+    Returns the captured payment."""
+    import secrets
+
+    from peerlearn.models import Gift, Payment
+    from peerlearn.payments import get_gateway
+    from peerlearn.services import payments as payment_service
+
+    gateway = get_gateway()
+    receipt = f"gf_{session.id}_{secrets.token_hex(4)}"
+    order_id = gateway.create_order(amount_paise=amount_paise, currency="INR", receipt=receipt, notes={})
+    payment = Payment(
+        purpose="gift",
+        payer_id=sender.id,
+        mentor_id=session.mentor_id,
+        gateway=gateway.name,
+        order_id=order_id,
+        receipt=receipt,
+        amount_paise=amount_paise,
+        currency="INR",
+    )
+    db.session.add(payment)
+    db.session.flush()
+    db.session.add(
+        Gift(
+            session_id=session.id,
+            sender_id=sender.id,
+            mentor_id=session.mentor_id,
+            amount_paise=amount_paise,
+            payment_id=payment.id,
+        )
+    )
+    db.session.commit()
+    remote, signature = gateway.pay(order_id)
+    db.session.commit()  # the gateway's side of the payment
+    return payment_service.verify_checkout(
+        sender, order_id=order_id, payment_id=remote.id, signature=signature
+    )
+
+
 def make_session(mentor, *, skills=(), **overrides):
     """A scheduled session of ``mentor``, three days from now unless ``starts_at`` is given."""
     from peerlearn.services import skills as skill_service

@@ -6,55 +6,18 @@ Sessions are settled by setting their state directly (status, ``ended_at``, ``se
 the settlement code does when a session ends; disputes are rows, as a learner's report makes them.
 """
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from peerlearn.extensions import db
-from peerlearn.models import Dispute, Gift, Payment
-from peerlearn.payments import get_gateway
+from peerlearn.models import Dispute
 from peerlearn.services import earnings, payout_accounts
 from peerlearn.services import payments as payment_service
-from tests.factories import make_session, paid_booking
+from tests.factories import make_session, paid_booking, paid_gift
 
 TZ = "Asia/Kolkata"
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)  # 11:30 in India, when the figures are read
 SETTLEMENT = timedelta(hours=48)
-
-
-def paid_gift(session, sender, amount_paise):
-    """A gift paid in ``session`` through the dev gateway and the same capture path as the room's
-    (the room's checks of who may send one are the gift tests' business)."""
-    gateway = get_gateway()
-    receipt = f"gf_{session.id}_{secrets.token_hex(4)}"
-    order_id = gateway.create_order(amount_paise=amount_paise, currency="INR", receipt=receipt, notes={})
-    payment = Payment(
-        purpose="gift",
-        payer_id=sender.id,
-        mentor_id=session.mentor_id,
-        gateway=gateway.name,
-        order_id=order_id,
-        receipt=receipt,
-        amount_paise=amount_paise,
-        currency="INR",
-    )
-    db.session.add(payment)
-    db.session.flush()
-    db.session.add(
-        Gift(
-            session_id=session.id,
-            sender_id=sender.id,
-            mentor_id=session.mentor_id,
-            amount_paise=amount_paise,
-            payment_id=payment.id,
-        )
-    )
-    db.session.commit()
-    remote, signature = gateway.pay(order_id)
-    db.session.commit()
-    return payment_service.verify_checkout(
-        sender, order_id=order_id, payment_id=remote.id, signature=signature
-    )
 
 
 def hold(session, ended_at, *, settlement=SETTLEMENT):

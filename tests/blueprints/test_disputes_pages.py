@@ -12,7 +12,7 @@ from peerlearn.extensions import db
 from peerlearn.models import Attendance, AuditEntry, Booking, Dispute, Payment, Refund
 from peerlearn.services import disputes, ledger
 from tests.conftest import AuthActions, extract_csrf
-from tests.factories import make_session, paid_booking
+from tests.factories import make_session, paid_booking, paid_gift
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=2)  # 08:00 UTC
@@ -408,46 +408,9 @@ def test_admins_decide_and_refund_over_the_api(client, people, held, bearer):
     assert audit[0]["actor"]["email"] == "learner@example.com"
 
 
-def paid_gift(session, sender, amount_paise=25000):
-    """A gift from ``sender`` to the session's mentor, paid through the dev gateway."""
-    from peerlearn.models import Gift
-    from peerlearn.payments import get_gateway
-    from peerlearn.services import payments as payment_service
-
-    gateway = get_gateway()
-    receipt = f"gf_{session.id}_test"
-    order_id = gateway.create_order(amount_paise=amount_paise, currency="INR", receipt=receipt, notes={})
-    payment = Payment(
-        purpose="gift",
-        payer_id=sender.id,
-        mentor_id=session.mentor_id,
-        gateway=gateway.name,
-        order_id=order_id,
-        receipt=receipt,
-        amount_paise=amount_paise,
-    )
-    db.session.add(payment)
-    db.session.flush()
-    db.session.add(
-        Gift(
-            session_id=session.id,
-            sender_id=sender.id,
-            mentor_id=session.mentor_id,
-            amount_paise=amount_paise,
-            payment_id=payment.id,
-        )
-    )
-    db.session.commit()
-    remote, signature = gateway.pay(order_id)
-    db.session.commit()
-    return payment_service.verify_checkout(
-        sender, order_id=order_id, payment_id=remote.id, signature=signature
-    )
-
-
 def test_an_admin_refunds_a_gift_from_its_page(app, people, held):
     booking, _ = held
-    gift = paid_gift(booking.session, people.learner)
+    gift = paid_gift(booking.session, people.learner, 25000)
     browser = signed_in(app, "admin@example.com")
     page = browser.get(f"/admin/payments/{gift.id}").get_data(as_text=True)
     assert "A gift paid by" in page and "Practical Flask" in page and 'value="250.00"' in page

@@ -16,7 +16,6 @@ from peerlearn.models import (
     Booking,
     Dispute,
     EntryKind,
-    Gift,
     LearningSession,
     LedgerEntry,
     Notification,
@@ -25,10 +24,9 @@ from peerlearn.models import (
     Refund,
     User,
 )
-from peerlearn.payments import get_gateway
 from peerlearn.services import admin, disputes, ledger
 from peerlearn.services import payments as payment_service
-from tests.factories import make_session, paid_booking
+from tests.factories import make_session, paid_booking, paid_gift
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=2)
@@ -540,35 +538,7 @@ def test_a_refund_after_the_payout_leaves_the_mentor_owing(people, held):
 
 def test_an_admin_refunds_part_of_a_gift(people, held):
     _booking, booking_payment = held
-    gateway = get_gateway()
-    order_id = gateway.create_order(amount_paise=25000, currency="INR", receipt="gf_test_1", notes={})
-    gift_payment = Payment(
-        purpose="gift",
-        payer_id=people.learner.id,
-        mentor_id=people.mentor.id,
-        gateway=gateway.name,
-        order_id=order_id,
-        receipt="gf_test_1",
-        amount_paise=25000,
-    )
-    db.session.add(gift_payment)
-    db.session.flush()
-    session_id = booking_payment.booking.session_id
-    db.session.add(
-        Gift(
-            session_id=session_id,
-            sender_id=people.learner.id,
-            mentor_id=people.mentor.id,
-            amount_paise=25000,
-            payment_id=gift_payment.id,
-        )
-    )
-    db.session.commit()
-    remote, signature = gateway.pay(order_id)
-    db.session.commit()
-    payment_service.verify_checkout(
-        people.learner, order_id=order_id, payment_id=remote.id, signature=signature
-    )
+    gift_payment = paid_gift(booking_payment.booking.session, people.learner, 25000)
     assert gift_payment.status == "captured"
 
     refund, created = admin.refund_payment(
