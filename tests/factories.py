@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy import select
 
 from peerlearn.extensions import db
 from peerlearn.models import LearningSession, User, utcnow
@@ -71,6 +72,24 @@ def paid_booking(session, learner, *, method="upi"):
     )
     db.session.refresh(booking)
     return booking, payment
+
+
+def hold(session, ended_at=None, *, present=None, settlement=timedelta(hours=48)):
+    """Settle ``session`` as held, setting directly what settlement sets (so no room is needed):
+    completed, started on time and ended at ``ended_at`` (its scheduled end unless given), its
+    mentor in the room for ``present`` minutes (the whole slot unless given), its money settling
+    ``settlement`` after the end (SETTLEMENT_HOURS' default); its confirmed bookings attended."""
+    from peerlearn.models import Booking
+
+    session.status = "completed"
+    session.started_at = session.starts_at
+    session.ended_at = ended_at or session.ends_at
+    session.mentor_present_minutes = session.duration_minutes if present is None else present
+    session.settles_at = session.ended_at + settlement
+    for booking in db.session.scalars(select(Booking).where(Booking.session_id == session.id)):
+        if booking.status == "confirmed":
+            booking.status = "attended"
+    db.session.commit()
 
 
 def paid_gift(session, sender, amount_paise):

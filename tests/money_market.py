@@ -2,30 +2,21 @@
 held, disputed and still ahead; bookings and gifts paid through the dev gateway, a partial refund,
 a paid payout and a requested one. Every figure is known to the paisa (fee 12 %).
 
-Sessions are settled by setting their state directly (status, ``ended_at``, ``settles_at``), as
-the settlement code does when a session ends; disputes are rows, as a learner's report makes them.
+Held sessions are settled by setting their state directly (``tests.factories.hold``), as the
+settlement code does when a session ends; disputes are rows, as a learner's report makes them.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from peerlearn.extensions import db
 from peerlearn.models import Dispute
 from peerlearn.services import earnings, payout_accounts
 from peerlearn.services import payments as payment_service
-from tests.factories import make_session, paid_booking, paid_gift
+from tests.factories import hold, make_session, paid_booking, paid_gift
 
 TZ = "Asia/Kolkata"
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)  # 11:30 in India, when the figures are read
-SETTLEMENT = timedelta(hours=48)
-
-
-def hold(session, ended_at, *, settlement=SETTLEMENT):
-    """The session was held and ended at ``ended_at``: its money settles ``settlement`` later."""
-    session.status = "completed"
-    session.ended_at = ended_at
-    session.settles_at = ended_at + settlement
-    db.session.commit()
 
 
 def dispute(booking, payment, *, status="open"):

@@ -12,7 +12,7 @@ from peerlearn.extensions import db
 from peerlearn.models import Attendance, AuditEntry, Booking, Dispute, Payment, Refund
 from peerlearn.services import disputes, ledger
 from tests.conftest import AuthActions, extract_csrf
-from tests.factories import make_session, paid_booking, paid_gift
+from tests.factories import hold, make_session, paid_booking, paid_gift
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=2)  # 08:00 UTC
@@ -44,11 +44,7 @@ def held(clock, people):
     session = make_session(people.mentor, title="Practical Flask", price_paise=PRICE, starts_at=START)
     booking, payment = paid_booking(session, people.learner)
     clock.move_to(END + timedelta(hours=1), tick=False)
-    session.status = "completed"
-    session.started_at, session.ended_at = START, END
-    session.mentor_present_minutes = 55
-    session.settles_at = SETTLES
-    booking.status = "attended"
+    hold(session, present=55)
     db.session.add(
         Attendance(
             session_id=session.id,

@@ -26,7 +26,7 @@ from peerlearn.models import (
 )
 from peerlearn.services import admin, disputes, ledger
 from peerlearn.services import payments as payment_service
-from tests.factories import make_session, paid_booking, paid_gift
+from tests.factories import hold, make_session, paid_booking, paid_gift
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=2)
@@ -51,19 +51,6 @@ def people(make_user):
         other = make_user(name="Omar Other", email="omar@example.com")
 
     return People
-
-
-def hold(session, *, present=55):
-    """What settlement does for a held session (part of the contract, set directly here)."""
-    session.status = "completed"
-    session.started_at = session.starts_at
-    session.ended_at = session.ends_at
-    session.mentor_present_minutes = present
-    session.settles_at = session.ends_at + timedelta(hours=48)
-    for booking in db.session.scalars(select(Booking).where(Booking.session_id == session.id)):
-        if booking.status == "confirmed":
-            booking.status = "attended"
-    db.session.commit()
 
 
 @pytest.fixture

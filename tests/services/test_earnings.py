@@ -16,8 +16,8 @@ from peerlearn.extensions import db
 from peerlearn.models import Dispute, Payout, User
 from peerlearn.services import earnings
 from peerlearn.services import payments as payment_service
-from tests.factories import make_session, paid_booking
-from tests.money_market import EXPECTED, NOW, TZ, add_upi, dispute, hold, seed
+from tests.factories import hold, make_session, paid_booking
+from tests.money_market import EXPECTED, NOW, TZ, add_upi, dispute, seed
 
 
 @pytest.fixture
