@@ -1,6 +1,5 @@
 """Booking: seats counted race-free, one active booking per learner, holds that expire."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from peerlearn.extensions import db
 from peerlearn.models import Booking, LearningSession, utcnow
 from peerlearn.services import booking as booking_service
 from tests import factories
+from tests.races import at_once
 
 
 def make_session(mentor, **overrides):
@@ -128,35 +128,12 @@ def test_learner_b_cannot_reach_learner_a_booking(mentor, make_user):
 
 def _concurrent_bookings(app, session_id, learner_ids):
     """Each learner books from its own thread, database connection and app context."""
-    from peerlearn.models import User
 
-    start = threading.Barrier(len(learner_ids))
-    outcomes = []
-    lock = threading.Lock()
+    def book(learner):
+        booking, _ = booking_service.book(session_id, learner)
+        return ("booked", booking.id)
 
-    def attempt(learner_id):
-        with app.app_context():
-            learner = db.session.get(User, learner_id)
-            # Hand the connection back before waiting: 30 threads share a smaller pool.
-            db.session.expunge(learner)
-            db.session.close()
-            start.wait(timeout=60)
-            try:
-                booking, _ = booking_service.book(session_id, learner)
-                result = ("booked", booking.id)
-            except Conflict as exc:
-                result = ("refused", exc.code)
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
-
-    threads = [threading.Thread(target=attempt, args=(lid,)) for lid in learner_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return outcomes
+    return at_once(app, [(learner_id, book) for learner_id in learner_ids])
 
 
 @pytest.mark.postgres

@@ -5,6 +5,7 @@ captured payment (a completed session's booking, a gift) once per request."""
 
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
@@ -22,11 +23,11 @@ from peerlearn.models import (
     OutboundEmail,
     Payment,
     Refund,
-    User,
 )
 from peerlearn.services import admin, disputes, ledger
 from peerlearn.services import payments as payment_service
 from tests.factories import hold, make_session, paid_booking, paid_gift
+from tests.races import at_once
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=2)
@@ -423,30 +424,18 @@ def test_two_admins_deciding_at_once_apply_one_decision(threaded_app, monkeypatc
         return dispute
 
     monkeypatch.setattr(disputes, "get", loaded_together)
-    outcomes, lock = [], threading.Lock()
 
-    def decide(admin_id, outcome, amount):
-        with threaded_app.app_context():
-            try:
-                done = disputes.decide(
-                    db.session.get(User, admin_id), dispute_id, outcome, amount, reason="Looked at the room."
-                )
-                result = ("decided", done.status)
-            except Conflict as exc:
-                result = ("refused", exc.code)
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
+    def decide(admin_user, outcome, amount):
+        done = disputes.decide(admin_user, dispute_id, outcome, amount, reason="Looked at the room.")
+        return ("decided", done.status)
 
-    threads = [
-        threading.Thread(target=decide, args=(admins[0], "refund_partial", 20000)),
-        threading.Thread(target=decide, args=(admins[1], "refund_full", None)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = at_once(
+        threaded_app,
+        [
+            (admins[0], partial(decide, outcome="refund_partial", amount=20000)),
+            (admins[1], partial(decide, outcome="refund_full", amount=None)),
+        ],
+    )
 
     assert sorted(kind for kind, _ in outcomes) == ["decided", "refused"]
     assert ("refused", "dispute_decided") in outcomes

@@ -3,9 +3,9 @@ and payout requests that can never take pending or frozen money, even twenty at 
 
 import csv
 import io
-import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 import time_machine
@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 
 from peerlearn.exceptions import Conflict, NotFound, ValidationError
 from peerlearn.extensions import db
-from peerlearn.models import Dispute, Payout, User
+from peerlearn.models import Dispute, Payout
 from peerlearn.services import earnings
 from peerlearn.services import payments as payment_service
 from tests.factories import hold, make_session, paid_booking
 from tests.money_market import EXPECTED, NOW, TZ, add_upi, dispute, seed
+from tests.races import at_once
 
 
 @pytest.fixture
@@ -254,31 +255,13 @@ def slow_balance(monkeypatch):
 
 def _concurrent_payouts(app, mentor_id, amounts, now):
     """Each request from its own thread, database connection and app context, released together."""
-    start = threading.Barrier(len(amounts))
-    outcomes, lock = [], threading.Lock()
 
-    def attempt(amount):
-        with app.app_context():
-            mentor = db.session.get(User, mentor_id)
-            db.session.expunge(mentor)
-            db.session.close()
-            start.wait(timeout=60)
-            try:
-                payout = earnings.request_payout(mentor, amount, now=now)
-                result = ("requested", payout.amount_paise)
-            except Conflict as exc:
-                result = ("refused", exc.code)
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
+    def request(mentor, amount):
+        payout = earnings.request_payout(mentor, amount, now=now)
+        return ("requested", payout.amount_paise)
 
-    threads = [threading.Thread(target=attempt, args=(amount,)) for amount in amounts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return outcomes
+    attempts = [(mentor_id, partial(request, amount=amount)) for amount in amounts]
+    return at_once(app, attempts, timeout=120)
 
 
 def _race(app, make_user):
