@@ -339,19 +339,12 @@ def cancel_session(actor, session_id, *, reason="", now=None):
     session.status = SessionStatus.CANCELLED.value
     session.cancelled_at = now
     session.cancel_reason = (reason or "").strip()[:500]
-    bookings = list(
-        db.session.scalars(
-            select(Booking).where(
-                Booking.session_id == session.id,
-                Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
-            )
-        )
+    bookings = settlement.cancel_open_bookings(
+        session,
+        now,
+        reason="Session cancelled by " + ("an admin" if actor.is_admin else "the mentor"),
+        by=actor,
     )
-    for booking in bookings:
-        booking.status = BookingStatus.CANCELLED.value
-        booking.cancelled_at = now
-        booking.cancelled_by_id = actor.id
-        booking.cancel_reason = "Session cancelled by " + ("an admin" if actor.is_admin else "the mentor")
     # Everything paid for the session goes back: open bookings, what a late cancellation kept,
     # and the gifts sent in its room.
     refunds = settlement.refund_session_payments(

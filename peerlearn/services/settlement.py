@@ -150,7 +150,19 @@ def _not_held(session, minutes, now):
         .values(left_at=now)
         .execution_options(synchronize_session=False)
     )
-    seated = list(
+    seated = cancel_open_bookings(session, now, reason="The session was not held")
+    refunds = refund_session_payments(
+        session, key=f"session-{session.id}-not-held", reason="Session not held"
+    )
+    notify.session_not_held(session, [b for b in seated if b.confirmed_at is not None], minutes)
+    suspended = _strike(session, minutes, now)
+    return Settlement(session, held=False, mentor_minutes=minutes, refunds=refunds, suspended=suspended)
+
+
+def cancel_open_bookings(session, now, *, reason, by=None):
+    """Cancel every booking of ``session`` still holding or having a seat, in the caller's
+    transaction, and return them; ``by`` is who cancelled the session (None: settlement)."""
+    bookings = list(
         db.session.scalars(
             select(Booking).where(
                 Booking.session_id == session.id,
@@ -158,16 +170,13 @@ def _not_held(session, minutes, now):
             )
         )
     )
-    for booking in seated:
+    for booking in bookings:
         booking.status = BookingStatus.CANCELLED.value
         booking.cancelled_at = now
-        booking.cancel_reason = "The session was not held"
-    refunds = refund_session_payments(
-        session, key=f"session-{session.id}-not-held", reason="Session not held"
-    )
-    notify.session_not_held(session, [b for b in seated if b.confirmed_at is not None], minutes)
-    suspended = _strike(session, minutes, now)
-    return Settlement(session, held=False, mentor_minutes=minutes, refunds=refunds, suspended=suspended)
+        booking.cancel_reason = reason
+        if by is not None:
+            booking.cancelled_by_id = by.id
+    return bookings
 
 
 def session_payments(session):
