@@ -270,6 +270,18 @@ def get_user(user_id):
     return user
 
 
+def _audit_about(target_type, target_id, *, limit=None):
+    """The audit entries about one user, session or payment, newest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_type == target_type, AuditEntry.target_id == target_id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def user_overview(user_id):
     """A user with what an admin needs to judge them: activity counts and the audit entries
     about them (newest first)."""
@@ -286,14 +298,7 @@ def user_overview(user_id):
             )
         ),
     }
-    audit = list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.target_type == "user", AuditEntry.target_id == user.id)
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-            .limit(50)
-        )
-    )
+    audit = _audit_about("user", user.id, limit=50)
     return user, counts, audit
 
 
@@ -474,13 +479,7 @@ def session_overview(session_id):
             .order_by(Refund.created_at, Refund.id)
         )
     )
-    audit = list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.target_type == "session", AuditEntry.target_id == session.id)
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        )
-    )
+    audit = _audit_about("session", session.id)
     return {
         "session": session,
         "bookings": bookings,
@@ -584,13 +583,7 @@ def payment_overview(payment_id):
             select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at, Refund.id)
         )
     )
-    audit = list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.target_type == "payment", AuditEntry.target_id == payment.id)
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        )
-    )
+    audit = _audit_about("payment", payment.id)
     session_id = ledger.payment_session_id(payment)
     return {
         "payment": payment,
