@@ -170,6 +170,19 @@ def report_deadline(booking):
 # ---------------------------------------------------------------------------- reporting
 
 
+def _clean_report(reason, details):
+    """The report's reason and details, cleaned; every problem with them named at once."""
+    errors, cleaned = {}, []
+    for clean, value in ((_clean_reason, reason), (_clean_details, details)):
+        try:
+            cleaned.append(clean(value))
+        except ValidationError as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationError("Choose what went wrong and tell us what happened.", fields=errors)
+    return cleaned
+
+
 def _clean_reason(reason):
     try:
         return DisputeReason(reason).value
@@ -202,8 +215,7 @@ def report(learner, booking_id, reason, details, now=None):
 
     now = now or utcnow()
     booking = learner_booking(learner, booking_id)
-    reason = _clean_reason(reason)
-    details = _clean_details(details)
+    reason, details = _clean_report(reason, details)
     refusal = _refusal(booking, now)
     if refusal is not None:
         raise refusal

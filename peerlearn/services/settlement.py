@@ -82,10 +82,10 @@ def not_held_reason(session, mentor_minutes):
     else:
         minutes = f"{mentor_minutes} of its {session.duration_minutes} minutes"
         presence = f"the mentor was in the room for {minutes}"
-    return (
-        f"Not held: {presence} (at least {held_minutes_needed(session)} are needed). "
-        "Everyone who paid is refunded in full."
-    )
+    reason = f"Not held: {presence} (at least {held_minutes_needed(session)} minutes are needed)."
+    if not session.is_free:
+        reason += " Everyone who paid is refunded in full."
+    return reason
 
 
 def settle_session(session, now, *, ended_at=None):

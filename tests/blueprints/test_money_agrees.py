@@ -129,7 +129,9 @@ def test_the_statement_pages(client, auth, market, make_user):
     download = client.get("/teach/earnings/statement/2026-11.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
     assert 'filename="peerlearn-statement-2026-11.csv"' in download.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True))))
+    text = download.get_data(as_text=True)
+    assert text.startswith("\ufeff")  # spreadsheet programs then read it as UTF-8
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert rows[1][1] == "Opening balance" and rows[1][-1] == "176.00"
     assert rows[-1][1] == "Closing balance" and rows[-1][-1] == "1700.00"
     assert rows[1][0] == "2026-11-01 00:00" and rows[-1][0] == "2026-11-20 11:30 (so far)"

@@ -223,7 +223,7 @@ def suspended(people):
             MentorStrike(
                 mentor_id=mentor.id,
                 session_id=session.id,
-                reason="Not held: the mentor didn't come to the room (at least 30 are needed).",
+                reason="Not held: the mentor didn't come to the room (at least 30 minutes are needed).",
                 created_at=now - timedelta(days=days) + timedelta(hours=2),
             )
         )

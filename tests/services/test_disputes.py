@@ -234,6 +234,13 @@ def test_a_report_needs_a_listed_reason_and_10_to_2000_characters(people, held, 
     assert db.session.scalar(select(func.count(Dispute.id))) == 0
 
 
+def test_an_empty_report_names_both_problems_at_once(people, held):
+    booking, _ = held
+    with pytest.raises(ValidationError) as caught:
+        disputes.report(people.learner, booking.id, "", "")
+    assert set(caught.value.fields) == {"reason", "details"}
+
+
 # ---------------------------------------------------------------------------- deciding
 
 

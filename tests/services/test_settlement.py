@@ -144,7 +144,7 @@ def test_a_mentor_who_left_after_40_percent_refunds_everyone_at_the_end_of_grace
     assert session.status == "cancelled" and session.mentor_present_minutes == 24
     assert session.settles_at is None and session.seats_taken == 0
     assert session.cancel_reason == (
-        "Not held: the mentor was in the room for 24 of its 60 minutes (at least 30 are needed). "
+        "Not held: the mentor was in the room for 24 of its 60 minutes (at least 30 minutes are needed). "
         "Everyone who paid is refunded in full."
     )
     assert settlement.was_not_held(session)

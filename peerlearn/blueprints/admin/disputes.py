@@ -146,7 +146,11 @@ def refund_payment(payment_id):
     else:
         amount = format_inr(refund.amount_paise)
         if created:
-            flash(f"Refund of {amount} is {refund.status}; the payer is emailed when processed.", "success")
+            if refund.status == "processed":
+                message = f"{amount} refunded; the payer has been emailed."
+            else:
+                message = f"Refund of {amount} sent; the payer is emailed once it is processed."
+            flash(message, "success")
         else:
             flash(f"That refund was already made ({amount}, {refund.status}).", "info")
     return redirect(url_for("admin.payment", payment_id=payment_id), 303)

@@ -170,8 +170,9 @@ def statement(month):
     except NotFound:
         abort(404)
     if as_csv:
+        # A byte-order mark, so spreadsheet programs read the file (₹, names) as UTF-8.
         return Response(
-            earnings_service.statement_csv(data),
+            "\ufeff" + earnings_service.statement_csv(data),
             mimetype="text/csv",
             headers={
                 "Content-Disposition": f'attachment; filename="peerlearn-statement-{data["month"]}.csv"',

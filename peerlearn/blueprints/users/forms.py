@@ -14,7 +14,12 @@ class ProfileForm(FlaskForm):
     interests = TagListField("What you want to learn")
     timezone = SelectField("Timezone", validate_choice=False)
     hourly_rate = DecimalField(
-        "Hourly rate (₹)", places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+        "Hourly rate (₹)",
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=1_000_000, message="Enter a rate from ₹0 to ₹10,00,000 an hour."),
+        ],
     )
 
 
@@ -26,7 +31,12 @@ class TeachingForm(FlaskForm):
     )
     bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
     hourly_rate = DecimalField(
-        "Hourly rate (₹)", places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+        "Hourly rate (₹)",
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=1_000_000, message="Enter a rate from ₹0 to ₹10,00,000 an hour."),
+        ],
     )
 
 
