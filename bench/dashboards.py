@@ -13,10 +13,11 @@ mentors' sessions, bookings and views sit beside it, as on a live platform, so e
 pick the mentor's rows out. All of it is inserted in bulk with SQLAlchemy Core.
 
 The mentor signs in through the login form; then each page is requested through the Flask test
-client in this process, after a warm-up. Prints p50/p95/max server time in milliseconds over
-``--requests`` requests of each, and the SQL statements per request (the same for every request:
-the dashboards aggregate in the database, whatever the number of sessions). The target is
-p95 <= 100 ms.
+client in this process, after a warm-up. With ``--money-pages`` the earnings page, GET
+/api/earnings/ and last month's statement (page and CSV) are measured too. Prints p50/p95/max
+server time in milliseconds over ``--requests`` requests of each, and the SQL statements per
+request (the same for every request: the pages aggregate in the database, whatever the number of
+sessions). The target is p95 <= 100 ms.
 """
 
 import argparse
@@ -140,6 +141,9 @@ def build(rng, now, *, sessions, bookings, learners, other_mentors, other_sessio
                 status = "cancelled" if roll < 0.03 else "completed"
             else:
                 status = "draft" if roll < 0.05 else "cancelled" if roll < 0.08 else "scheduled"
+            duration = rng.choice([45, 60, 60, 90])
+            ends_at = starts_at + timedelta(minutes=duration)
+            held = status == "completed"
             made.append(
                 {
                     "mentor_id": rng.choice(owner_ids),
@@ -147,7 +151,12 @@ def build(rng, now, *, sessions, bookings, learners, other_mentors, other_sessio
                     "description": "Hands-on practice with questions answered live.",
                     "category": "Data & AI",
                     "starts_at": starts_at,
-                    "duration_minutes": rng.choice([45, 60, 60, 90]),
+                    "duration_minutes": duration,
+                    # Held sessions settle SETTLEMENT_HOURS (48) after their end: the last two
+                    # days' money is still pending, the rest available.
+                    "ended_at": ends_at if held else None,
+                    "mentor_present_minutes": duration if held else None,
+                    "settles_at": ends_at + timedelta(hours=48) if held else None,
                     "capacity": 20,
                     "seats_taken": 0,
                     "price_paise": rng.choice(PRICES),
@@ -460,6 +469,11 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--money-pages",
+        action="store_true",
+        help="also the earnings page, GET /api/earnings/ and last month's statement (HTML and CSV)",
+    )
     args = parser.parse_args(argv)
 
     postgres = bool(args.database_url and args.database_url.startswith(("postgres://", "postgresql")))
@@ -500,14 +514,21 @@ def main(argv=None):
 
         worst = 0.0
         print(f"{'request':<28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'statements':>11}")
-        for path in ("/teach", "/api/mentor-dashboard/"):
-            timings, counts, last = measure(app, path, args.requests, args.warmup)
+        paths = ["/teach", "/api/mentor-dashboard/"]
+        if args.money_pages:
+            last_month = (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+            statement = f"/teach/earnings/statement/{last_month}"
+            paths += ["/teach/earnings", "/api/earnings/", statement, f"{statement}.csv"]
+        for path in paths:
+            timings, counts, _response = measure(app, path, args.requests, args.warmup)
             p95 = percentile(timings, 0.95)
             worst = max(worst, p95)
             spread = f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
             p50, slowest = statistics.median(timings), max(timings)
             print(f"GET {path:<24} {p50:>8.1f} {p95:>8.1f} {slowest:>8.1f} {spread:>11}")
-        data = last.get_json()["data"]
+        dashboard = app.test_client()
+        sign_in(dashboard)
+        data = dashboard.get("/api/mentor-dashboard/").get_json()["data"]
         figures = data["figures"]
         print(
             "figures: earned this month ₹{:,.2f}, rating {} from {} reviews, {} followers, "
