@@ -27,6 +27,7 @@ same way, so its row for this month is that figure, and the dashboard's charts a
 import csv
 import io
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -189,6 +190,7 @@ class Money:
             tz = db.session.scalar(select(User.timezone).where(User.id == mentor_id)) or "UTC"
         self.tz = tz
         self.shares = self._read_shares()
+        self._months = None
         self.refunding = self._take_off_pending_refunds()
         self.paid_out = -int(
             db.session.scalar(
@@ -360,11 +362,14 @@ class Money:
         return rows
 
     def _held_months(self):
-        months = defaultdict(list)
-        for share in self.shares.values():
-            if share.held and share.dated is not None:
-                months[month_key(share.dated, self.tz)].append(share)
-        return months
+        """Held shares by the month (in the mentor's timezone) their session ended; worked out
+        once per read, as the cards and the charts both ask."""
+        if self._months is None:
+            self._months = defaultdict(list)
+            for share in self.shares.values():
+                if share.held and share.dated is not None:
+                    self._months[month_key(share.dated, self.tz)].append(share)
+        return self._months
 
     def by_month(self):
         """Held sessions by the month they ended in (the mentor's timezone), latest first."""
@@ -391,13 +396,18 @@ class Money:
         """Held sessions' earnings per period (by when each ended): (bookings, gifts), each a list
         with one value per period. ``periods`` have aware ``start`` (inclusive) and ``end``."""
         bookings, gifts = [0] * len(periods), [0] * len(periods)
+        if not periods:
+            return bookings, gifts
+        # Periods are in order: find each share's by bisection, not by trying every period.
+        starts = [period.start for period in periods]
+        first, last = periods[0].start, periods[-1].end
         for share in self.shares.values():
-            if not share.held or share.dated is None:
+            dated = share.dated
+            if not share.held or dated is None or not first <= dated < last:
                 continue
-            for index, period in enumerate(periods):
-                if period.start <= share.dated < period.end:
-                    (bookings if share.purpose == PaymentPurpose.BOOKING else gifts)[index] += share.amount
-                    break
+            index = bisect_right(starts, dated) - 1
+            if dated < periods[index].end:
+                (bookings if share.purpose == PaymentPurpose.BOOKING else gifts)[index] += share.amount
         return bookings, gifts
 
 
