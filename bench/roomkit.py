@@ -238,6 +238,8 @@ class Server:
     def __init__(self, env, log_path, *, nodelay=True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Production builds links on PUBLIC_BASE_URL and refuses to start without it.
+        env = {**env, "PUBLIC_BASE_URL": self.url}
         self._log = open(log_path, "w+b")  # noqa: SIM115 - closed in stop()
         command = [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{self.port}"]
         if not nodelay:

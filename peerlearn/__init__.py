@@ -44,13 +44,15 @@ def configure_logging(app):
 
 
 def configure_proxy(app):
-    """Trust X-Forwarded-* from exactly PROXY_COUNT proxies (client IPs for rate limits,
-    https links, the loopback-only outbox); with none configured, the headers are ignored."""
+    """Trust X-Forwarded-For and -Proto from exactly PROXY_COUNT proxies (client IPs for rate
+    limits and the loopback-only outbox, https for Socket.IO's origin check); with none
+    configured, the headers are ignored. X-Forwarded-Host never counts: nothing needs the host a
+    client names, and links are built on PUBLIC_BASE_URL (peerlearn.links)."""
     count = app.config["PROXY_COUNT"]
     if count:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
 
 def register_extensions(app):

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from .config import env_str, served_url
 from .demo import DEMO_PASSWORD
 from .extensions import db, socketio
 from .models import User
@@ -45,6 +46,10 @@ def serve(host, port, setup):
         _prepare_database(app)
     media = _start_media(app, install=setup)
     url = f"http://{host}:{port}"
+    if not env_str("PUBLIC_BASE_URL"):
+        # Links (emails, the calendar feed) point where this server listens: the config could
+        # only assume HOST and PORT, and must never take the host a request names.
+        app.config["PUBLIC_BASE_URL"] = served_url(host, port)
     click.echo("")
     click.secho(f"  PeerLearn is running at {url}", fg="green", bold=True)
     click.echo(
@@ -53,6 +58,7 @@ def serve(host, port, setup):
         f"email: {app.config['MAIL_BACKEND']}"
     )
     click.echo(f"  room video: {media}")
+    click.echo(f"  links in emails: {app.config['PUBLIC_BASE_URL']} (PUBLIC_BASE_URL)")
     if db.session.scalar(select(func.count(User.id)).where(User.email.like("%@peerlearn.local"))):
         click.echo(f"  Demo accounts (password: {DEMO_PASSWORD}):")
         for email, can in DEMO_ACCOUNTS_SUMMARY:

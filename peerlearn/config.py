@@ -8,6 +8,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -66,6 +67,31 @@ def normalise_database_url(url):
     return url
 
 
+def served_url(host, port):
+    """The address `flask serve --host HOST --port PORT` answers on, for links. A wildcard bind
+    address is no place to send a browser, so links point at loopback then."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def public_base_url(url):
+    """PUBLIC_BASE_URL without a trailing slash, once it is known to be a site's address."""
+    parts = urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    is_address = parts.scheme in {"http", "https"} and parts.hostname and port_ok
+    if not is_address or parts.query or parts.fragment:
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be the address people open the site at, such as "
+            f"https://learn.example.org (a path is allowed, no query), got {url!r}"
+        )
+    return url.rstrip("/")
+
+
 # The test configuration's payout details key (a valid Fernet key, public by design).
 TESTING_PAYOUT_KEY = "dGVzdGluZy1wYXlvdXQtZGV0YWlscy1rZXktMzJieXQ="
 
@@ -111,7 +137,9 @@ class Config:
             "PAYOUT_DETAILS_KEYS": env_list("PAYOUT_DETAILS_KEYS") or cls.default_payout_keys(instance),
             "SERVER_NAME": env_str("SERVER_NAME"),
             "PREFERRED_URL_SCHEME": env_str("PREFERRED_URL_SCHEME", "http"),
-            "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL"),
+            # Every absolute link (emails, calendar feed, API) is built on it, never on the Host
+            # header a request sends. Unset outside production: where `flask serve` listens.
+            "PUBLIC_BASE_URL": public_base_url(env_str("PUBLIC_BASE_URL") or cls.default_public_base_url()),
             # How many reverse proxies set X-Forwarded-For/-Proto/-Host in front of the app.
             "PROXY_COUNT": env_int("PROXY_COUNT", 0),
             # Database
@@ -278,6 +306,11 @@ class Config:
         return "threading"
 
     @staticmethod
+    def default_public_base_url():
+        """Where `flask serve` (and so `make run`) listens: HOST and PORT, as its options default."""
+        return served_url(env_str("HOST", "127.0.0.1"), env_int("PORT", 5000))
+
+    @staticmethod
     def engine_options(url):
         if url.startswith(("postgres://", "postgresql")):
             return {"pool_pre_ping": True}
@@ -410,6 +443,8 @@ class TestingConfig(Config):
             RATELIMIT_STORAGE_URI="memory://",
             MAIL_BACKEND="log",
             SERVER_NAME=None,
+            # The test client's address, whatever the environment says.
+            PUBLIC_BASE_URL="http://localhost",
             RAZORPAY_KEY_ID=None,
             RAZORPAY_KEY_SECRET=None,
             RAZORPAY_WEBHOOK_SECRET=None,
@@ -454,6 +489,14 @@ class ProductionConfig(Config):
     @staticmethod
     def default_async_mode():
         return "gevent"
+
+    @staticmethod
+    def default_public_base_url():
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be set in production, to the address people open the site at "
+            "(such as https://learn.example.org): links in emails, the calendar feed and the API are "
+            "built on it, never on the Host header a request sends"
+        )
 
     @classmethod
     def check(cls, settings):

@@ -79,6 +79,7 @@ def become_mentor_url():
 
 
 def init_app(app):
+    from .links import external_url
     from .services.sessions import is_live_now, is_over
 
     # `{% if item is live_now %}`: live, and its room still open; `is over`: nobody can join any more.
@@ -89,3 +90,5 @@ def init_app(app):
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone
     app.jinja_env.globals["become_mentor_url"] = become_mentor_url
+    # Links to copy elsewhere (the calendar feed): on PUBLIC_BASE_URL, never the request's host.
+    app.jinja_env.globals["external_url"] = external_url

@@ -73,3 +73,28 @@ def test_create_admin_refuses_weak_password_and_duplicates(runner, make_user):
         input="a-strong-admin-pass\na-strong-admin-pass\n",
     )
     assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_serve_builds_links_on_the_address_it_listens_on(app, runner, monkeypatch):
+    from peerlearn import cli
+    from peerlearn.extensions import socketio
+    from peerlearn.links import external_url
+
+    served = {}
+
+    def run(app, host, port, **_options):
+        served["link"] = external_url("auth.reset_password", token="t")
+
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setattr(cli, "_start_media", lambda app, install: "none (test)")
+    monkeypatch.setattr("peerlearn.tasks.periodic.start_embedded", lambda app: None)
+    monkeypatch.setattr(socketio, "run", run)
+    result = runner.invoke(args=["serve", "--host", "127.0.0.1", "--port", "5123"])
+    assert result.exit_code == 0, result.output
+    assert served["link"] == "http://127.0.0.1:5123/auth/reset/t"
+    assert "links in emails: http://127.0.0.1:5123" in result.output
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://learn.example.org")
+    app.config["PUBLIC_BASE_URL"] = "https://learn.example.org"
+    assert runner.invoke(args=["serve", "--port", "5123"]).exit_code == 0
+    assert served["link"] == "https://learn.example.org/auth/reset/t"

@@ -14,6 +14,7 @@ PAYOUT_KEY = "cHJvZHVjdGlvbi10ZXN0cy1wYXlvdXQta2V5LTMyYnk="
 @pytest.fixture(autouse=True)
 def payout_details_key(monkeypatch):
     monkeypatch.setenv("PAYOUT_DETAILS_KEYS", PAYOUT_KEY)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://learn.example.org")
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
@@ -28,6 +29,37 @@ def test_production_refuses_to_start_without_database_url(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         create_app("production")
+
+
+def test_production_refuses_to_start_without_public_base_url(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/peerlearn")
+    monkeypatch.setenv("ALLOW_DEV_GATEWAY", "true")
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be set in production"):
+        create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
+
+
+def test_links_are_built_on_a_configured_address(monkeypatch, tmp_path):
+    """PUBLIC_BASE_URL, else (outside production) the address `flask serve` listens on."""
+    monkeypatch.setenv("PEERLEARN_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://learn.example.org/")
+    assert create_app("development").config["PUBLIC_BASE_URL"] == "https://learn.example.org"
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    for name in ("HOST", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert create_app("development").config["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104 - a bind address, not a link
+    monkeypatch.setenv("PORT", "8000")
+    assert create_app("development").config["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    monkeypatch.setenv("HOST", "::1")
+    assert create_app("development").config["PUBLIC_BASE_URL"] == "http://[::1]:8000"
+    # The tests' links are on the test client's address, whatever the environment says.
+    assert create_app("testing").config["PUBLIC_BASE_URL"] == "http://localhost"
+    for bad in ("learn.example.org", "ftp://learn.example.org", "https://", "https://x.org/?a=1"):
+        monkeypatch.setenv("PUBLIC_BASE_URL", bad)
+        with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+            create_app("development")
 
 
 def test_production_refuses_a_short_secret(monkeypatch):

@@ -28,8 +28,11 @@ def production_server(tmp_path):
         for key, value in os.environ.items()
         if not key.startswith(("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK"))
     }
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     env.update(
         PEERLEARN_ENV="production",
+        PUBLIC_BASE_URL=base,  # production builds links on it and refuses to start without it
         SECRET_KEY=secrets.token_hex(32),
         PAYOUT_DETAILS_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
@@ -48,7 +51,6 @@ def production_server(tmp_path):
         capture_output=True,
     )
     assert create.returncode == 0, create.stderr
-    port = free_port()
     server = subprocess.Popen(
         [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT,
@@ -56,7 +58,6 @@ def production_server(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -172,7 +172,12 @@ def test_flask_serve_turns_nagle_off_on_accepted_connections(deployment, async_m
 
 def test_gunicorn_sets_nodelay_on_its_listening_socket_and_connections_inherit_it(deployment):
     port = free_port()
-    env = {**deployment, "PEERLEARN_ENV": "production", "ALLOW_DEV_GATEWAY": "true"}
+    env = {
+        **deployment,
+        "PEERLEARN_ENV": "production",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "ALLOW_DEV_GATEWAY": "true",
+    }
     command = [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
     with running(command, env, port) as server, socket_io_connection(port) as conn:
         assert server_nodelay(server, port)

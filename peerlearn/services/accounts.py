@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
+from ..links import external_url
 from ..models import (
     SELF_SERVICE_ROLES,
     AccountToken,
@@ -263,7 +264,7 @@ def _compose_verification(user):
         user,
         "verify_email",
         "Confirm your email for PeerLearn",
-        link=mail.absolute_url("auth.verify_email", token=signed),
+        link=external_url("auth.verify_email", token=signed),
         hours=current_app.config["EMAIL_VERIFICATION_HOURS"],
     )
 
@@ -302,7 +303,7 @@ def request_password_reset(email, *, ip_address=""):
         user,
         "reset_password",
         "Reset your PeerLearn password",
-        link=mail.absolute_url("auth.reset_password", token=signed),
+        link=external_url("auth.reset_password", token=signed),
         minutes=current_app.config["PASSWORD_RESET_MINUTES"],
     )
     db.session.commit()

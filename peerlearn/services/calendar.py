@@ -8,7 +8,6 @@ moves it instead of showing the old and the new time side by side. Times are wri
 import secrets
 from datetime import timedelta
 from email.utils import parseaddr
-from urllib.parse import urlparse
 
 from flask import current_app
 from icalendar import Alarm, Calendar, Event, vCalAddress
@@ -16,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..links import external_url, public_host
 from ..models import Booking, BookingStatus, LearningSession, SessionStatus, User, utcnow
-from . import mail
 
 PRODUCT_ID = "-//PeerLearn//Sessions//EN"
 # How often subscribed calendar apps are asked to fetch the feed again (most poll less often).
@@ -29,11 +28,11 @@ DESCRIPTION_EXCERPT = 500
 
 
 def _host():
-    return urlparse(mail.absolute_url("main.index")).hostname or "peerlearn"
+    return public_host() or "peerlearn"
 
 
 def _session_url(session):
-    return mail.absolute_url("sessions.detail", session_id=session.id)
+    return external_url("sessions.detail", session_id=session.id)
 
 
 def _organizer(session):

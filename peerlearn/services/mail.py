@@ -3,22 +3,13 @@ which hands them to the `emails` queue once that transaction commits."""
 
 import base64
 from email.utils import parseaddr
-from urllib.parse import urlparse
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template
 
 from ..extensions import db
+from ..links import external_url, public_host
 from ..models import OutboundEmail
 from . import outbox
-
-
-def absolute_url(endpoint, **values):
-    """A full link for emails, from PUBLIC_BASE_URL when set, else from the current request."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if has_request_context() and not base:
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=base or "http://127.0.0.1:5000"):
-        return url_for(endpoint, _external=True, **values)
 
 
 def compose(user, template, subject, *, attachments=(), **context):
@@ -30,7 +21,7 @@ def compose(user, template, subject, *, attachments=(), **context):
     if user.id is None:
         db.session.flush()
     context.setdefault("user", user)
-    context.setdefault("home_url", absolute_url("main.index"))
+    context.setdefault("home_url", external_url("main.index"))
     email = OutboundEmail(
         user_id=user.id,
         to_address=user.email,
@@ -61,7 +52,7 @@ def message_id(email):
     """One Message-ID per recorded email, the same on every try, so a repeated send is recognisable
     as the same message (by the recipient's mail system, and in logs)."""
     _name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"] or "")
-    domain = address.rpartition("@")[2] or urlparse(absolute_url("main.index")).hostname or "peerlearn"
+    domain = address.rpartition("@")[2] or public_host() or "peerlearn"
     return f"<email-{email.id}@{domain}>"
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, ValidationError
 from ..extensions import db
+from ..links import external_url
 from ..models import (
     TRANSACTIONAL_KINDS,
     LearningSession,
@@ -394,7 +395,7 @@ def unsubscribe_token(user, kind):
 
 
 def unsubscribe_url(user, kind):
-    return mail.absolute_url("notifications.unsubscribe", token=unsubscribe_token(user, kind))
+    return external_url("notifications.unsubscribe", token=unsubscribe_token(user, kind))
 
 
 def read_unsubscribe_token(token):

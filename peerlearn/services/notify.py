@@ -6,6 +6,7 @@ change that caused them, then calls ``outbox.dispatch()``.
 from flask import current_app
 
 from ..jinja import format_inr, localtime
+from ..links import external_url
 from ..models import NotificationKind
 from . import mail
 from .notifications import Email, notify
@@ -48,7 +49,7 @@ def _tell(
             "heading": heading,
             "lines": lines,
             "action_label": action_label,
-            "action_url": mail.absolute_url(endpoint, **values) if endpoint else None,
+            "action_url": external_url(endpoint, **values) if endpoint else None,
             **(context or {}),
         },
         list(attachments),
@@ -71,8 +72,8 @@ def _session_facts(session, user):
         "mentor_name": session.mentor.name,
         "when": _when(session, user),
         "duration": _duration(session.duration_minutes),
-        "session_url": mail.absolute_url("sessions.detail", session_id=session.id),
-        "room_url": mail.absolute_url("sessions.room", session_id=session.id),
+        "session_url": external_url("sessions.detail", session_id=session.id),
+        "room_url": external_url("sessions.room", session_id=session.id),
         "room_opens_minutes": current_app.config["ROOM_OPENS_MINUTES"],
     }
 
@@ -137,7 +138,7 @@ def booking_confirmed(booking, payment=None):
         template="booking_confirmed",
         context={
             **_session_facts(session, learner),
-            "booking_url": mail.absolute_url("booking.detail", booking_id=booking.id),
+            "booking_url": external_url("booking.detail", booking_id=booking.id),
             "receipt": _receipt(payment, learner) if payment is not None else None,
             "full_refund_hours": current_app.config["FULL_REFUND_HOURS"],
             "refund_promise": promise,
@@ -189,7 +190,7 @@ def payment_failed(payment):
             **_session_facts(session, learner),
             "amount": format_inr(payment.amount_paise),
             "reason": payment.failure_reason,
-            "booking_url": mail.absolute_url("booking.detail", booking_id=booking.id),
+            "booking_url": external_url("booking.detail", booking_id=booking.id),
         },
     )
 
@@ -223,7 +224,7 @@ def booking_cancelled(booking, refund=None):
             "by_learner": booking.cancelled_by_id == learner.id,
             "refund_line": refund_line,
             "policy_line": policy_line,
-            "browse_url": mail.absolute_url("sessions.browse"),
+            "browse_url": external_url("sessions.browse"),
         },
     )
 
@@ -287,7 +288,7 @@ def session_cancelled(session, bookings, *, by_admin=False):
                 "canceller": canceller,
                 "reason": session.cancel_reason,
                 "refund_line": refund_line,
-                "browse_url": mail.absolute_url("sessions.browse"),
+                "browse_url": external_url("sessions.browse"),
             },
         )
 
@@ -330,7 +331,7 @@ def session_not_held(session, bookings, mentor_minutes):
                 "presence": presence,
                 "needed_minutes": held_minutes_needed(session),
                 "refund_line": refund_line,
-                "browse_url": mail.absolute_url("sessions.browse"),
+                "browse_url": external_url("sessions.browse"),
             },
         )
 
@@ -473,7 +474,7 @@ def session_reminder(booking, kind, now):
             "starting_soon": starting_soon,
             "starts_in": starts_in,
             "room_open": now >= opens_at(session),
-            "join_url": mail.absolute_url(endpoint, session_id=session.id),
+            "join_url": external_url(endpoint, session_id=session.id),
         },
     )
 
@@ -506,7 +507,7 @@ def gift_received(gift):
             "earning": format_inr(gift.amount_paise - platform_fee(gift.amount_paise)),
             "message": gift.message,
             "session_title": learning_session.title if learning_session else None,
-            "earnings_url": mail.absolute_url("booking.earnings"),
+            "earnings_url": external_url("booking.earnings"),
         },
     )
 
@@ -546,7 +547,7 @@ def payout_paid(payout):
             "paid_out_label": paid_out,
             "balance": balance,
             "owed": format_inr(money["balance_owed_paise"]) if money["balance_owed_paise"] else "",
-            "earnings_url": mail.absolute_url("booking.earnings"),
+            "earnings_url": external_url("booking.earnings"),
         },
     )
 
@@ -737,10 +738,10 @@ def mentor_published(session, mentor, followers):
 
     kind = NotificationKind.MENTOR_PUBLISHED
     url = _path("sessions.detail", session_id=session.id)
-    action_url = mail.absolute_url("sessions.detail", session_id=session.id)
+    action_url = external_url("sessions.detail", session_id=session.id)
     # Built once and filled per follower: building each link afresh dominated large fan-outs.
     slot = "0-token-0"
-    link = mail.absolute_url("notifications.unsubscribe", token=slot)
+    link = external_url("notifications.unsubscribe", token=slot)
     before_token, _slot, after_token = link.rpartition(slot)
     price = "Free" if session.is_free else format_inr(session.price_paise) + " a seat"
     title = f"{mentor.name} published “{session.title}”"

@@ -4,6 +4,7 @@ payment-history endpoints."""
 from flask import request, url_for
 from flask_login import current_user
 
+from ...links import external_url
 from ...services import booking as booking_service
 from ...services import payments as payment_service
 from . import bp
@@ -20,7 +21,7 @@ def book(session_id):
     booking, created = booking_service.book(session_id, current_user)
     data = booking_json(booking)
     if booking.status == "pending_payment":
-        data["pay_url"] = url_for("payments.checkout", booking_id=booking.id, _external=True)
+        data["pay_url"] = external_url("payments.checkout", booking_id=booking.id)
     message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
     return ok(data, message if created else "You already have this booking.", status=201 if created else 200)
 

@@ -1,9 +1,9 @@
 """Reviews and follows over JSON."""
 
-from flask import url_for
 from flask_login import current_user
 
 from ...exceptions import ValidationError
+from ...links import external_url
 from ...services import follows, reviews
 from ...services.sessions import viewable_session
 from . import bp
@@ -39,7 +39,7 @@ def review_json(review):
         "session": {
             "id": session.id,
             "title": session.title,
-            "url": url_for("sessions.detail", session_id=session.id, _external=True),
+            "url": external_url("sessions.detail", session_id=session.id),
         },
         "mentor_id": review.mentor_id,
         "learner": {

@@ -7,10 +7,10 @@ timezone (their profile's); money is integer paise; times are ISO 8601 in UTC.
 from datetime import datetime
 from functools import wraps
 
-from flask import url_for
 from flask_login import current_user
 
 from ...exceptions import PermissionDenied
+from ...links import external_url
 from ...models import utcnow
 from ...services import dashboards
 from . import bp
@@ -59,9 +59,9 @@ def learner_dashboard():
     now = utcnow()
     data = dashboards.learner_dashboard(current_user, now=now)
     for item in data["upcoming"]:
-        item["session_url"] = url_for("sessions.detail", session_id=item["session_id"], _external=True)
-        item["room_url"] = url_for("sessions.room", session_id=item["session_id"], _external=True)
-        item["booking_url"] = url_for("booking.detail", booking_id=item["booking_id"], _external=True)
+        item["session_url"] = external_url("sessions.detail", session_id=item["session_id"])
+        item["room_url"] = external_url("sessions.room", session_id=item["session_id"])
+        item["booking_url"] = external_url("booking.detail", booking_id=item["booking_id"])
     return ok(_envelope(data, now))
 
 
@@ -71,8 +71,8 @@ def mentor_dashboard():
     now = utcnow()
     data = dashboards.mentor_dashboard(current_user, now=now)
     for row in data["sessions"]["today"] + data["sessions"]["upcoming"]:
-        row["session_url"] = url_for("sessions.detail", session_id=row["session_id"], _external=True)
-        row["room_url"] = url_for("sessions.room", session_id=row["session_id"], _external=True)
+        row["session_url"] = external_url("sessions.detail", session_id=row["session_id"])
+        row["room_url"] = external_url("sessions.room", session_id=row["session_id"])
     return ok(_envelope(data, now))
 
 

@@ -3,10 +3,10 @@ payout requests."""
 
 from functools import wraps
 
-from flask import url_for
 from flask_login import current_user
 
 from ...exceptions import Conflict, PermissionDenied, ValidationError
+from ...links import external_url
 from ...services import earnings as earnings_service
 from ...services import payout_accounts
 from ...services import sessions as session_service
@@ -116,8 +116,8 @@ def earnings():
             "statements": [
                 {
                     "month": month,
-                    "url": url_for("booking.statement", month=month, _external=True),
-                    "csv_url": url_for("booking.statement", month=f"{month}.csv", _external=True),
+                    "url": external_url("booking.statement", month=month),
+                    "csv_url": external_url("booking.statement", month=f"{month}.csv"),
                 }
                 for month in earnings_service.statement_months(mentor_id, tz=current_user.timezone)
             ],
@@ -138,7 +138,7 @@ def request_payout():
     except Conflict as exc:
         if exc.code != "payout_details_required":
             raise
-        url = url_for("booking.payout_details", _external=True)
+        url = external_url("booking.payout_details")
         raise Conflict(
             f"{exc.message} Add them at {url} or with PUT /api/payout-details/.",
             code=exc.code,

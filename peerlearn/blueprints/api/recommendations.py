@@ -1,10 +1,11 @@
 """Recommendations over JSON: the signed-in learner's sessions and mentors, with reasons, and the
 sessions trending now."""
 
-from flask import request, url_for
+from flask import request
 from flask_login import current_user
 
 from ...exceptions import ValidationError
+from ...links import external_url
 from ...services import recommendations
 from . import bp
 from .responses import ok, paginated
@@ -46,7 +47,7 @@ def recommended_mentors():
                         "id": mentor.id,
                         "name": mentor.name,
                         "headline": mentor.headline,
-                        "url": url_for("users.mentor_profile", user_id=mentor.id, _external=True),
+                        "url": external_url("users.mentor_profile", user_id=mentor.id),
                     },
                     "reason": reason,
                 }

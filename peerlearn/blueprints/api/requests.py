@@ -1,11 +1,12 @@
 """Session requests over JSON: ask a mentor, list and read one's requests, and the mentor's
 accept and decline, the learner's withdraw and confirm."""
 
-from flask import request, url_for
+from flask import request
 from flask_login import current_user
 
 from ...exceptions import ValidationError
 from ...extensions import db
+from ...links import external_url
 from ...models import LearningSession
 from ...services import session_requests as service
 from . import bp
@@ -34,7 +35,7 @@ def request_json(req):
         "created_at": req.created_at.isoformat(),
         "responded_at": req.responded_at.isoformat() if req.responded_at else None,
         "expires_at": req.expires_at.isoformat(),
-        "url": url_for("community.request_detail", request_id=req.id, _external=True),
+        "url": external_url("community.request_detail", request_id=req.id),
     }
 
 
@@ -93,6 +94,6 @@ def confirm_request(request_id):
     req, booking, created = service.confirm(current_user, request_id)
     data = {"request": request_json(req), "booking": booking_json(booking)}
     if booking.status == "pending_payment":
-        data["booking"]["pay_url"] = url_for("payments.checkout", booking_id=booking.id, _external=True)
+        data["booking"]["pay_url"] = external_url("payments.checkout", booking_id=booking.id)
     message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
     return ok(data, message if created else "You already have this booking.", status=201 if created else 200)

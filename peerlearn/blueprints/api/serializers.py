@@ -1,12 +1,12 @@
 """One serializer per resource, naming the fields each audience may see."""
 
-from flask import url_for
+from ...links import external_url
 
 
 def avatar_url(user):
     if not user.avatar_filename:
         return None
-    return url_for("users.avatar", filename=user.avatar_filename, _external=True)
+    return external_url("users.avatar", filename=user.avatar_filename)
 
 
 def public_user(user):
@@ -24,7 +24,7 @@ def public_user(user):
         data["headline"] = user.headline
         data["hourly_rate_paise"] = user.hourly_rate_paise
         data["currency"] = "INR"
-        data["profile_url"] = url_for("users.mentor_profile", user_id=user.id, _external=True)
+        data["profile_url"] = external_url("users.mentor_profile", user_id=user.id)
     return data
 
 

@@ -1,6 +1,6 @@
 """Serializers for sessions, bookings and payments (the fields each audience may see)."""
 
-from flask import url_for
+from ...links import external_url
 
 
 def session_summary(session):
@@ -21,7 +21,7 @@ def session_summary(session):
         "is_free": session.is_free,
         "status": session.status,
         "mentor": {"id": session.mentor.id, "name": session.mentor.name, "headline": session.mentor.headline},
-        "url": url_for("sessions.detail", session_id=session.id, _external=True),
+        "url": external_url("sessions.detail", session_id=session.id),
     }
 
 
@@ -29,9 +29,7 @@ def session_detail(session):
     data = session_summary(session)
     data["description"] = session.description
     data["cover_url"] = (
-        url_for("sessions.cover", filename=session.cover_filename, _external=True)
-        if session.cover_filename
-        else None
+        external_url("sessions.cover", filename=session.cover_filename) if session.cover_filename else None
     )
     return data
 
@@ -47,7 +45,7 @@ def booking(booking):
         "confirmed_at": booking.confirmed_at.isoformat() if booking.confirmed_at else None,
         "cancelled_at": booking.cancelled_at.isoformat() if booking.cancelled_at else None,
         "created_at": booking.created_at.isoformat(),
-        "url": url_for("booking.detail", booking_id=booking.id, _external=True),
+        "url": external_url("booking.detail", booking_id=booking.id),
     }
 
 
@@ -86,5 +84,5 @@ def checkout(payment, description, payer):
         "prefill": {"name": payer.name, "email": payer.email},
     }
     if gateway.name == "dev":
-        options["checkout_url"] = url_for("payments.dev_checkout", order_id=payment.order_id, _external=True)
+        options["checkout_url"] = external_url("payments.dev_checkout", order_id=payment.order_id)
     return options
