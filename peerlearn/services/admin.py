@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
-from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
     AuditEntry,
@@ -491,27 +491,24 @@ def session_overview(session_id):
 
 def cancel_session(admin, session_id, reason, *, origin=None):
     """Cancel any session that has not ended: every booking is cancelled and refunded in full
-    (sessions.cancel_session), the mentor is told why, and the audit entry is committed with it."""
+    (sessions.cancel_session), the mentor is told why, and the audit entry is committed with it.
+    Of admins cancelling one session at once, only the one whose cancellation won is audited and
+    tells the mentor; the others get a Conflict."""
     _require_admin(admin)
     reason = _reason(reason)
-    session = db.session.get(LearningSession, session_id)
-    if session is None:
-        raise NotFound("No such session.")
-    record(
-        admin,
-        SESSION_CANCEL,
-        target_type="session",
-        target_id=session.id,
-        details={"reason": reason, "previous_status": session.status, "mentor_id": session.mentor_id},
-        origin=origin,
-    )
-    if session.status in (SessionStatus.DRAFT, SessionStatus.SCHEDULED, SessionStatus.LIVE):
+
+    def audit(session, previous_status):
+        record(
+            admin,
+            SESSION_CANCEL,
+            target_type="session",
+            target_id=session.id,
+            details={"reason": reason, "previous_status": previous_status, "mentor_id": session.mentor_id},
+            origin=origin,
+        )
         notify.session_cancelled_by_admin(session, reason)
-    try:
-        return sessions.cancel_session(admin, session.id, reason=reason)
-    except DomainError:
-        db.session.rollback()  # the audit entry goes with the change that did not happen
-        raise
+
+    return sessions.cancel_session(admin, session_id, reason=reason, on_cancelled=audit)
 
 
 # ---------------------------------------------------------------------------- payments and refunds

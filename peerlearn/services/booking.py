@@ -42,6 +42,18 @@ def take_seat(session_id, now):
     return result.rowcount == 1
 
 
+def lock_session(session_id):
+    """Lock the session's row until the transaction ends, and return its status (None if there is
+    no such session). Every path that changes a session and its bookings in one transaction takes
+    this lock before touching any booking, so two of them never wait for each other's rows in
+    opposite orders (a deadlock on PostgreSQL). SQLite has one writer at a time: nothing to lock."""
+    return db.session.scalar(
+        select(LearningSession.status)
+        .where(LearningSession.id == session_id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows referring to it can still be added
+    )
+
+
 def release_seat(session_id):
     db.session.execute(
         update(LearningSession)
@@ -148,15 +160,14 @@ def book(session_id, learner, *, now=None):
 def expire_holds(now=None):
     """Expire unpaid holds whose time is up and give their seats back. Returns how many."""
     now = now or utcnow()
-    ids = list(
-        db.session.scalars(
-            select(Booking.id).where(
-                Booking.status == BookingStatus.PENDING_PAYMENT.value, Booking.hold_expires_at <= now
-            )
+    ids = db.session.execute(
+        select(Booking.id, Booking.session_id).where(
+            Booking.status == BookingStatus.PENDING_PAYMENT.value, Booking.hold_expires_at <= now
         )
-    )
+    ).all()
     expired = 0
-    for booking_id in ids:
+    for booking_id, session_id in ids:
+        lock_session(session_id)
         result = db.session.execute(
             update(Booking)
             .where(Booking.id == booking_id, Booking.status == BookingStatus.PENDING_PAYMENT.value)
@@ -164,7 +175,6 @@ def expire_holds(now=None):
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
-            session_id = db.session.scalar(select(Booking.session_id).where(Booking.id == booking_id))
             release_seat(session_id)
             expired += 1
         db.session.commit()
@@ -249,20 +259,27 @@ def refund_promise(target, now=None, *, tz=None):
 
 
 def cancel(booking, actor, *, reason="", now=None):
-    """Cancel a pending or confirmed booking and refund by policy. Returns the Refund or None."""
+    """Cancel a pending or confirmed booking and refund by policy. Returns the Refund or None.
+
+    The session's row is locked first, as cancelling the session locks it, and the booking is
+    read again under that lock: a booking the session's cancellation took meanwhile is refused
+    as already cancelled (a 409), never cancelled or refunded twice."""
     from . import payments
 
     now = now or utcnow()
-    session = booking.session
+    lock_session(booking.session_id)
+    db.session.refresh(booking)
+    session = db.session.get(LearningSession, booking.session_id, populate_existing=True)
+    refusal = None
     if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED):
-        raise Conflict(
-            f"This booking is {booking.status.replace('_', ' ')} and can't be cancelled.",
-            code="not_cancellable",
-        )
-    if actor.id == booking.learner_id and session.has_started(now):
-        raise Conflict(
+        refusal = _not_cancellable(booking)
+    elif actor.id == booking.learner_id and session.has_started(now):
+        refusal = Conflict(
             "The session has already started; it can no longer be cancelled.", code="session_started"
         )
+    if refusal is not None:
+        db.session.rollback()  # lets go of the session's row
+        raise refusal
     was_confirmed = booking.status == BookingStatus.CONFIRMED
     result = db.session.execute(
         update(Booking)
@@ -278,6 +295,9 @@ def cancel(booking, actor, *, reason="", now=None):
     )
     if result.rowcount != 1:
         db.session.rollback()
+        db.session.refresh(booking)
+        if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED):
+            raise _not_cancellable(booking)  # cancelled meanwhile, with its session or elsewhere
         raise Conflict("This booking changed meanwhile; reload and try again.", code="booking_changed")
     release_seat(booking.session_id)
     refund = None
@@ -304,3 +324,10 @@ def cancel(booking, actor, *, reason="", now=None):
     if refund is not None:
         payments.dispatch_refund(refund)
     return refund
+
+
+def _not_cancellable(booking):
+    return Conflict(
+        f"This booking is {booking.status.replace('_', ' ')} and can't be cancelled.",
+        code="not_cancellable",
+    )

@@ -43,6 +43,8 @@ EDITABLE_FIELDS = {
 }
 log = logging.getLogger(__name__)
 
+CANCELLABLE_STATUSES = (SessionStatus.DRAFT.value, SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)
+
 COVER_SIZE = (1200, 675)
 MAX_PRICE_PAISE = 10_000_000  # ₹1,00,000 per seat
 
@@ -325,20 +327,42 @@ def publish_session(mentor, session_id, *, now=None):
     return session
 
 
-def cancel_session(actor, session_id, *, reason="", now=None):
+def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None):
     """Cancel a session (its mentor or an admin): every booking is cancelled, and every payment
-    of the session (bookings in any state, gifts) refunded in full."""
+    of the session (bookings in any state, gifts) refunded in full.
+
+    The session's row is locked before any booking's, as every path that changes both does, and
+    one conditional update cancels it: of several cancellations at once, one wins and alone
+    refunds and notifies, and runs ``on_cancelled(session, previous_status)`` in its transaction
+    (the admin's audit entry); the others are refused as already cancelled (a 409).
+    """
     from . import payments, settlement
+    from .booking import lock_session
 
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
     if session is None or (session.mentor_id != actor.id and not actor.is_admin):
         raise NotFound("No such session.")
-    if session.status in (SessionStatus.COMPLETED, SessionStatus.CANCELLED):
-        raise Conflict(f"This session is already {session.status}.", code="not_cancellable")
-    session.status = SessionStatus.CANCELLED.value
-    session.cancelled_at = now
-    session.cancel_reason = (reason or "").strip()[:500]
+    previous_status = lock_session(session.id)
+    won = db.session.execute(
+        update(LearningSession)
+        .where(LearningSession.id == session.id, LearningSession.status.in_(CANCELLABLE_STATUSES))
+        .values(
+            status=SessionStatus.CANCELLED.value,
+            cancelled_at=now,
+            cancel_reason=(reason or "").strip()[:500],
+            seats_taken=0,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(session)
+    if won != 1:
+        status = session.status
+        db.session.rollback()
+        raise Conflict(f"This session is already {status}.", code="not_cancellable")
+    if on_cancelled is not None:
+        on_cancelled(session, previous_status)
     bookings = settlement.cancel_open_bookings(
         session,
         now,
@@ -350,7 +374,6 @@ def cancel_session(actor, session_id, *, reason="", now=None):
     refunds = settlement.refund_session_payments(
         session, key=f"session-{session.id}-cancel", reason="Session cancelled"
     )
-    session.seats_taken = 0
     from . import notify
 
     notify.session_cancelled(
