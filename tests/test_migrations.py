@@ -111,3 +111,68 @@ def test_capabilities_migration_keeps_every_account_able_to_do_what_it_did(tmp_p
             ("learner@example.com", "learner"),
         ]
         db.engine.dispose()
+
+
+def test_one_order_migration_keeps_the_newest_order_of_a_booking_awaiting_payment(tmp_path):
+    """0013: where concurrent checkouts opened several orders for one booking, the newest still
+    awaits payment and the older ones are failed (a late payment of one is still captured)."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import IntegrityError
+
+    from peerlearn.models import Booking, Payment, utcnow
+    from tests.factories import UserFactory, make_session
+
+    app = migrated_app(f"sqlite:///{tmp_path / 'orders.sqlite3'}")
+    with app.app_context():
+        upgrade(revision="0012_capabilities")  # the models' tables, without the index
+        mentor, learner = UserFactory(role="mentor"), UserFactory()
+        session = make_session(mentor, price_paise=49900)
+        held, other = (
+            Booking(
+                session_id=session.id,
+                learner_id=user.id,
+                status="pending_payment",
+                amount_paise=49900,
+                hold_expires_at=utcnow() + timedelta(minutes=15),
+            )
+            for user in (learner, UserFactory())
+        )
+        db.session.add_all([held, other])
+        db.session.flush()
+
+        def order(booking, number, status="created"):
+            return Payment(
+                booking_id=booking.id,
+                payer_id=booking.learner_id,
+                mentor_id=mentor.id,
+                gateway="dev",
+                order_id=f"order_{number}",
+                receipt=f"bk_{number}",
+                amount_paise=49900,
+                status=status,
+            )
+
+        db.session.add_all([order(held, 1), order(held, 2), order(held, 3), order(other, 4, "failed")])
+        db.session.add(order(other, 5))
+        db.session.commit()
+        held_id = held.id
+        db.session.remove()
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT order_id, status, failure_reason != '' FROM payments ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("order_1", "failed", True),
+            ("order_2", "failed", True),
+            ("order_3", "created", False),
+            ("order_4", "failed", False),
+            ("order_5", "created", False),
+        ]
+        db.session.add(order(db.session.get(Booking, held_id), 6))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()

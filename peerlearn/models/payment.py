@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -25,6 +25,12 @@ class PaymentPurpose(enum.StrEnum):
     GIFT = "gift"
 
 
+# A booking has at most one order awaiting payment per gateway. A failed order is not made again:
+# services.payments retries it (as Razorpay allows), and 0013 turned the extra orders that races
+# had made into failed ones (still captured if paid late). Captured payments are outside the index.
+_AWAITING_BOOKING_ORDER_SQL = "purpose = 'booking' AND status = 'created'"
+
+
 class Payment(TimestampMixin, db.Model):
     """One gateway order and the payment that settles it. Amounts are integer paise."""
 
@@ -40,6 +46,14 @@ class Payment(TimestampMixin, db.Model):
             "refunded_paise >= 0 AND refunded_paise <= amount_paise", name="refunds_within_amount"
         ),
         CheckConstraint("purpose != 'booking' OR booking_id IS NOT NULL", name="booking_payment_has_booking"),
+        Index(
+            "uq_payments_one_pending_order_per_booking",
+            "booking_id",
+            "gateway",
+            unique=True,
+            sqlite_where=text(_AWAITING_BOOKING_ORDER_SQL),
+            postgresql_where=text(_AWAITING_BOOKING_ORDER_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

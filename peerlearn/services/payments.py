@@ -11,7 +11,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, DomainError, GatewayUnavailable, NotFound, PaymentRejected, ValidationError
@@ -65,7 +65,15 @@ def _receipt(booking):
 
 
 def start_booking_payment(learner, booking_id):
-    """The open order for a pending booking, creating it on the gateway if needed."""
+    """The order a learner pays a held booking with: its open order if it has one, else a new one.
+
+    One order awaiting payment per booking and gateway is a partial unique index. The Payment row
+    is inserted before the gateway is asked and committed with the order id, so a concurrent
+    request waits at the index (PostgreSQL) or the write lock (SQLite) while the first one talks to
+    the gateway, then answers with that request's order instead of asking for its own. No second
+    order exists to be paid for one seat, and none is left unused at the gateway (unless the
+    commit fails after the gateway answered: that order is never shown to anyone, so never paid).
+    """
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.learner_id != learner.id:
         raise NotFound("No such booking.")
@@ -79,44 +87,60 @@ def start_booking_payment(learner, booking_id):
     if booking.hold_expires_at <= utcnow():
         raise Conflict("Your seat hold has expired. Book again if seats are left.", code="hold_expired")
     gateway = get_gateway()
-    # One order per booking: a failed attempt is retried on the same order, as Razorpay allows,
-    # so two orders can never both be paid for one seat.
-    existing = db.session.scalar(
-        select(Payment).where(
-            Payment.booking_id == booking.id,
-            Payment.status.in_((PaymentStatus.CREATED.value, PaymentStatus.FAILED.value)),
-            Payment.gateway == gateway.name,
-        )
-    )
+    existing = _open_order(booking.id, gateway.name)
     if existing is not None:
         return existing
     receipt = _receipt(booking)
-    try:
-        order_id = gateway.create_order(
-            amount_paise=booking.amount_paise,  # from the database, never from the client
-            currency=booking.currency,
-            receipt=receipt,
-            notes={"booking_id": str(booking.id), "session_id": str(booking.session_id)},
-        )
-    except GatewayError as exc:
-        log.warning("order creation failed for booking %s: %s", booking.id, exc)
-        raise GatewayUnavailable(
-            "The payment service is not responding. Please try again in a minute."
-        ) from exc
     payment = Payment(
         purpose=PaymentPurpose.BOOKING.value,
         booking_id=booking.id,
         payer_id=learner.id,
         mentor_id=booking.session.mentor_id,
         gateway=gateway.name,
-        order_id=order_id,
+        order_id=f"reserved_{receipt}",  # never committed: the gateway's id replaces it
         receipt=receipt,
         amount_paise=booking.amount_paise,
         currency=booking.currency,
     )
     db.session.add(payment)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _open_order(booking_id, gateway.name)
+        if existing is None:
+            raise
+        return existing
+    try:
+        payment.order_id = gateway.create_order(
+            amount_paise=payment.amount_paise,  # from the database, never from the client
+            currency=payment.currency,
+            receipt=receipt,
+            notes={"booking_id": str(booking.id), "session_id": str(booking.session_id)},
+        )
+    except GatewayError as exc:
+        db.session.rollback()  # the reservation goes: the next request asks the gateway again
+        log.warning("order creation failed for booking %s: %s", booking_id, exc)
+        raise GatewayUnavailable(
+            "The payment service is not responding. Please try again in a minute."
+        ) from exc
     db.session.commit()
     return payment
+
+
+def _open_order(booking_id, gateway_name):
+    """The booking's order still to be paid: the one awaiting payment, else the latest failed one
+    (a failed attempt is retried on the same order, as Razorpay allows)."""
+    return db.session.scalar(
+        select(Payment)
+        .where(
+            Payment.booking_id == booking_id,
+            Payment.status.in_((PaymentStatus.CREATED.value, PaymentStatus.FAILED.value)),
+            Payment.gateway == gateway_name,
+        )
+        .order_by(case((Payment.status == PaymentStatus.CREATED.value, 0), else_=1), Payment.id.desc())
+        .limit(1)
+    )
 
 
 def payment_for_order(user, order_id):
