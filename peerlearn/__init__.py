@@ -20,6 +20,7 @@ def create_app(config_name=None, overrides=None):
     configure_proxy(app)
     register_extensions(app)
     register_auth(app)
+    register_input_rules(app)
     register_blueprints(app)
     register_sockets(app)
     register_errorhandlers(app)
@@ -112,6 +113,12 @@ def register_auth(app):
     from . import security
 
     security.init_app(app)
+
+
+def register_input_rules(app):
+    from . import inputs
+
+    inputs.init_app(app)
 
 
 def register_blueprints(app):

@@ -1,8 +1,31 @@
 """Form pieces shared by several blueprints."""
 
-from wtforms import StringField
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import ValidationError
 
+from .inputs import control_character_problem
 from .ml.text import split_tags
+
+
+def refuse_control_characters(form, field):
+    """A text area may hold line breaks and tabs; any other text field is one line (inputs.py)."""
+    multiline = isinstance(field, TextAreaField)
+    for value in field.raw_data or ():
+        problem = isinstance(value, str) and control_character_problem(value, multiline=multiline)
+        if problem:
+            raise ValidationError(problem)
+
+
+class BaseForm(FlaskForm):
+    """Every form of the app: its text fields refuse the control characters their kind of field
+    may not hold, after the field's own validators. Passwords are kept as typed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
+            if isinstance(field, StringField) and not isinstance(field, PasswordField | HiddenField):
+                field.validators = [*field.validators, refuse_control_characters]
 
 
 class TagListField(StringField):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
+from ..inputs import control_character_problem
 from ..links import external_url
 from ..models import (
     SELF_SERVICE_ROLES,
@@ -66,7 +67,7 @@ def register(
     email = _text(email, "email", errors, max_length=254)
     name = _text(name, "name", errors, max_length=100, required=True)
     headline = _text(headline, "headline", errors, max_length=120)
-    bio = _text(bio, "bio", errors, max_length=5000)
+    bio = _text(bio, "bio", errors, max_length=5000, multiline=True)
     password = password if isinstance(password, str) else ""
     if "email" not in errors:
         try:
@@ -148,15 +149,18 @@ def create_admin(*, email, password, name):
     return user
 
 
-def _text(value, field, errors, *, max_length, required=False):
+def _text(value, field, errors, *, max_length, required=False, multiline=False):
     """A stripped string field, recording a message in ``errors`` when it is unusable."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors[field] = ["Must be text."]
         return ""
+    problem = control_character_problem(value, multiline=multiline)
     value = value.strip()
-    if required and not value:
+    if problem:
+        errors[field] = [problem]
+    elif required and not value:
         errors[field] = ["This field is required."]
     elif len(value) > max_length:
         errors[field] = [f"Use at most {max_length} characters."]
@@ -355,7 +359,9 @@ def update_profile(user, changes):
     texts = {}
     for field, limit, required in (("name", 100, True), ("headline", 120, False), ("bio", 5000, False)):
         if field in changes:
-            texts[field] = _text(changes[field], field, errors, max_length=limit, required=required)
+            texts[field] = _text(
+                changes[field], field, errors, max_length=limit, required=required, multiline=field == "bio"
+            )
     if "timezone" in changes and (
         not isinstance(changes["timezone"], str) or changes["timezone"] not in timezones()
     ):
@@ -404,7 +410,7 @@ def enable_teaching(user, *, headline, bio="", hourly_rate_paise=0, now=None):
         )
     errors = {}
     headline = _text(headline, "headline", errors, max_length=120, required=True)
-    bio = _text(bio, "bio", errors, max_length=5000)
+    bio = _text(bio, "bio", errors, max_length=5000, multiline=True)
     rate = 0
     try:
         rate = _check_rate(hourly_rate_paise)

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from ..exceptions import GatewayUnavailable, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import control_character_problem
 from ..models import Gift, GiftStatus, Payment, PaymentPurpose
 from ..payments import GatewayError, get_gateway
 from . import ratelimit, realtime
@@ -51,6 +52,9 @@ def _clean_message(message):
         return ""
     if not isinstance(message, str):
         raise ValidationError("The message must be text.", fields={"message": ["Text, please."]})
+    problem = control_character_problem(message)  # a one-line note
+    if problem:
+        raise ValidationError(problem, fields={"message": [problem]})
     message = message.strip()
     if len(message) > MAX_MESSAGE_LENGTH:
         text = f"At most {MAX_MESSAGE_LENGTH} characters."

@@ -2,6 +2,7 @@
 which hands them to the `emails` queue once that transaction commits."""
 
 import base64
+import re
 from email.utils import parseaddr
 
 from flask import current_app, render_template
@@ -10,6 +11,17 @@ from ..extensions import db
 from ..links import external_url, public_host
 from ..models import OutboundEmail
 from . import outbox
+
+SUBJECT_LENGTH = 200  # OutboundEmail.subject
+# Control characters and line separators. A line break would end the Subject header, so the mail
+# library refuses to send one; names and titles holding them are refused now, but older ones may
+# be stored still, and one such name must not stop every email that carries it.
+_SUBJECT_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def clean_subject(subject):
+    """``subject`` as one line that fits the column: runs of control characters become a space."""
+    return " ".join(_SUBJECT_BREAKS.sub(" ", subject).split())[:SUBJECT_LENGTH]
 
 
 def compose(user, template, subject, *, attachments=(), **context):
@@ -20,6 +32,7 @@ def compose(user, template, subject, *, attachments=(), **context):
     """
     if user.id is None:
         db.session.flush()
+    subject = clean_subject(subject)
     context.setdefault("user", user)
     context.setdefault("home_url", external_url("main.index"))
     email = OutboundEmail(

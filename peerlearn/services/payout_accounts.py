@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import control_character_problem
 from ..models import PayoutAccount, PayoutMethodKind, utcnow
 
 # A UPI id (VPA): a handle of letters, digits, dots, hyphens or underscores, "@", the bank's or
@@ -126,6 +127,9 @@ def _text(data, name):
         return ""
     if not isinstance(value, str):
         raise ValidationError("Check the payout details.", fields={name: ["Must be text."]})
+    problem = control_character_problem(value)  # every payout detail is one line
+    if problem:
+        raise ValidationError("Check the payout details.", fields={name: [problem]})
     return value.strip()
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import control_character_problem
 from ..models import (
     Attendance,
     Booking,
@@ -278,8 +279,11 @@ def _clean_text(value, name, limit, errors, *, required=False):
     if not isinstance(value, str):
         errors[name] = ["Must be text."]
         return ""
+    problem = control_character_problem(value, multiline=True)  # reviews and replies
     value = value.strip()
-    if required and not value:
+    if problem:
+        errors[name] = [problem]
+    elif required and not value:
         errors[name] = ["Write something first."]
     elif len(value) > limit:
         errors[name] = [f"Use at most {limit:,} characters."]

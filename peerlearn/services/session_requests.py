@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import control_character_problem
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
     Booking,
@@ -165,15 +166,18 @@ def _has_taken_seat(request):
 # ---------------------------------------------------------------------------------- validation
 
 
-def _text(data, name, errors, *, limit, minimum=0):
+def _text(data, name, errors, *, limit, minimum=0, multiline=False):
     value = data.get(name)
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors[name] = ["Must be text."]
         return ""
+    problem = control_character_problem(value, multiline=multiline)
     value = value.strip()
-    if len(value) < minimum:
+    if problem:
+        errors[name] = [problem]
+    elif len(value) < minimum:
         errors[name] = ["This field is required." if not value else f"Use at least {minimum} characters."]
     elif len(value) > limit:
         errors[name] = [f"Use at most {limit:,} characters."]
@@ -258,7 +262,7 @@ def create_request(learner, mentor_id, data, *, now=None):
     _refuse_unknown(data, REQUEST_FIELDS)
     errors = {}
     topic = _text(data, "topic", errors, limit=MAX_TOPIC, minimum=MIN_TOPIC)
-    message = _text(data, "message", errors, limit=MAX_MESSAGE)
+    message = _text(data, "message", errors, limit=MAX_MESSAGE, multiline=True)
     times = _times(data.get("preferred_times"), learner.timezone, errors, now)
     budget = _budget(data.get("budget_paise"), errors)
     if errors:
@@ -353,7 +357,7 @@ def accept(mentor, request_id, choices=None, *, now=None):
         raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
     session_service.check_can_publish(mentor)  # accepting publishes a session
     errors = {}
-    note = _text(choices, "note", errors, limit=MAX_NOTE)
+    note = _text(choices, "note", errors, limit=MAX_NOTE, multiline=True)
     if errors:
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
     starts_at = choices.get("starts_at")
@@ -408,7 +412,7 @@ def decline(mentor, request_id, note="", *, now=None):
     now = now or utcnow()
     request = _as_mentor(mentor, request_id)
     errors = {}
-    note = _text({"note": note}, "note", errors, limit=MAX_NOTE)
+    note = _text({"note": note}, "note", errors, limit=MAX_NOTE, multiline=True)
     if errors:
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
     if not is_open(request, now) or request.status != RequestStatus.PENDING:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import control_character_problem
 from ..models import (
     CATEGORIES,
     LANGUAGES,
@@ -98,8 +99,11 @@ def _validate(changes, mentor, session=None, *, now):
             if not isinstance(value, str):
                 errors[name] = ["Must be text."]
                 continue
+            problem = control_character_problem(value, multiline=name == "description")
             value = value.strip()
-            if required and len(value) < 3:
+            if problem:
+                errors[name] = [problem]
+            elif required and len(value) < 3:
                 errors[name] = ["Use at least 3 characters."]
             elif len(value) > limit:
                 errors[name] = [f"Use at most {limit} characters."]
@@ -109,7 +113,8 @@ def _validate(changes, mentor, session=None, *, now):
             errors["category"] = ["Choose a category from the list."]
         clean["category"] = changes["category"]
     if "level" in changes:
-        if changes["level"] not in {lvl.value for lvl in SessionLevel}:
+        # A list, not a set: a JSON list or object sent as the level is refused, not a TypeError.
+        if changes["level"] not in [lvl.value for lvl in SessionLevel]:
             errors["level"] = ["Choose a level from the list."]
         clean["level"] = changes["level"]
     if "language" in changes:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import ValidationError
 from ..extensions import db
+from ..inputs import control_character_problem
 from ..ml.skill_suggest import SkillIndex, load_vocabulary
 from ..ml.text import MAX_SKILL_LENGTH, clean_skill_name, skill_slug, split_tags
 from ..models import Skill, session_skills, user_interests, user_skills
@@ -32,6 +33,12 @@ def resolve(names, *, field="skills"):
     Runs inside the caller's transaction; a concurrent insert of the same new skill is
     absorbed with a savepoint instead of failing the caller.
     """
+    # Each name is one line: refused with control characters, not quietly cleaned of them.
+    typed = [names] if isinstance(names, str) else names
+    for name in typed if isinstance(typed, list | tuple) else ():
+        problem = isinstance(name, str) and control_character_problem(name)
+        if problem:
+            raise ValidationError(problem, fields={field: [problem]})
     try:
         names = split_tags(names)
     except TypeError as exc:

@@ -14,6 +14,7 @@ from limits import parse
 
 from ..exceptions import DomainError, RateLimited
 from ..extensions import limiter
+from ..inputs import MAX_ID, NUL_MESSAGE, is_id
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_CHAT_LENGTH = 2000
@@ -49,10 +50,13 @@ class Field:
         # bool is an int in Python; a flag is never accepted as an id, nor an id as a flag.
         if self.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise PayloadError(f"'{name}' must be an integer.")
-        if self.kind is int and value <= 0:
-            raise PayloadError(f"'{name}' must be a positive integer.")
+        # Every integer of the protocol is an id; a larger one would fail the query it reaches.
+        if self.kind is int and not is_id(value):
+            raise PayloadError(f"'{name}' must be an id: a whole number from 1 to {MAX_ID}.")
         if not isinstance(value, self.kind):
             raise PayloadError(f"'{name}' must be {_type_name(self.kind)}.")
+        if self.kind is str and "\x00" in value:
+            raise PayloadError(f"'{name}': {NUL_MESSAGE}")
         if self.choices is not None and value not in self.choices:
             raise PayloadError(f"'{name}' must be one of: {', '.join(sorted(self.choices))}.")
         if self.max_length is not None and len(value) > self.max_length:

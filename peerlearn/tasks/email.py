@@ -90,7 +90,7 @@ def build_message(email):
         headers["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = Message(
-        subject=email.subject,
+        subject=mail_service.clean_subject(email.subject),  # recorded before subjects were cleaned
         recipients=[email.to_address],
         body=email.text_body,
         html=email.html_body,

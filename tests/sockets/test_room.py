@@ -330,6 +330,12 @@ def test_leave_and_disconnect_close_the_stay_and_tell_the_others(room, connect):
         ("media:state", {"session_id": 1, "audio": True, "video": True}, "invalid_payload"),
         ("room:join", {"session_id": 1, "padding": "z" * 70_000}, "payload_too_large"),
         ("room:join", None, "invalid_payload"),
+        # Ids no id column can hold (PostgreSQL refused them with an error, so no ack came).
+        ("room:join", {"session_id": 2**31}, "invalid_payload"),
+        ("room:join", {"session_id": 2**63}, "invalid_payload"),
+        ("room:join", {"session_id": 2**64}, "invalid_payload"),
+        ("control:remove", {"session_id": 1, "user_id": 2**63}, "invalid_payload"),
+        ("chat:send", {"session_id": 1, "body": "a\x00b"}, "invalid_payload"),
     ],
 )
 def test_malformed_payloads_get_errors_and_the_connection_carries_on(room, connect, event, payload, code):

@@ -8,11 +8,11 @@ from urllib.parse import urlparse
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from peerlearn.extensions import db, mail
-from peerlearn.models import NotificationKind, OutboundEmail, utcnow
-from peerlearn.services import notifications
+from peerlearn.models import NotificationKind, OutboundEmail, User, utcnow
+from peerlearn.services import follows, notifications
 from peerlearn.services import sessions as session_service
 from peerlearn.tasks.email import send_email
 from tests.conftest import free_port
@@ -169,3 +169,41 @@ def test_dev_outbox_lists_and_serves_attachments(app, client, session, learner):
     assert filename in response.headers["Content-Disposition"]
     assert Calendar.from_ical(response.data).walk("VEVENT")[0]["SUMMARY"] == "Practical Flask"
     assert client.get(f"/dev/outbox/{row.id}/attachments/1").status_code == 404
+
+
+def test_a_name_with_a_line_break_from_before_the_rule_still_lets_its_emails_out(inbox, mentor, make_user):
+    """Names are refused with control characters now; one stored before that (here written
+    straight into the database) must not wedge every email whose subject carries it."""
+    follower = make_user(email="eve@example.com")
+    db.session.execute(update(User).where(User.id == follower.id).values(name="Eve\r\nBcc: x@y"))
+    db.session.commit()
+
+    follows.follow(db.session.get(User, follower.id), mentor.id)
+
+    [message] = received(inbox, "asha@example.com", "Eve")
+    assert message["Subject"] == "Eve Bcc: x@y followed you on PeerLearn"
+    assert message["Bcc"] is None
+    assert [recipients for recipients, _message in inbox.messages] == [["asha@example.com"]]
+    row = db.session.scalar(select(OutboundEmail).where(OutboundEmail.template == "notice"))
+    assert row.status == "sent" and row.subject == "Eve Bcc: x@y followed you on PeerLearn"
+
+
+def test_an_email_recorded_with_a_line_break_in_its_subject_is_sent(inbox, learner):
+    """An email queued before subjects were cleaned goes out (cleaned) instead of failing each try."""
+    row = OutboundEmail(
+        user_id=learner.id,
+        to_address=learner.email,
+        subject="Eve\r\nBcc: x@y followed you on PeerLearn",
+        template="notice",
+        text_body="Eve followed you.",
+        html_body="<p>Eve followed you.</p>",
+    )
+    db.session.add(row)
+    db.session.commit()
+
+    send_email(row.id)
+
+    db.session.refresh(row)
+    assert row.status == "sent", row.last_error
+    [message] = received(inbox, "ravi@example.com", "Eve")
+    assert message["Subject"] == "Eve Bcc: x@y followed you on PeerLearn"

@@ -12,7 +12,7 @@ from .responses import ok, paginated
 from .serializers_market import booking as booking_json
 from .serializers_market import checkout as checkout_options
 from .serializers_market import payment as payment_json
-from .utils import api_login_required, json_body, page_args
+from .utils import api_login_required, id_field, json_body, page_args
 
 
 @bp.post("/sessions/<int:session_id>/book/")
@@ -89,12 +89,7 @@ def cancel_booking(booking_id):
 @api_login_required
 def create_payment():
     """Open (or reuse) the gateway order for a held booking. Any amount sent is ignored."""
-    data = json_body()
-    booking_id = data.get("booking_id")
-    if isinstance(booking_id, bool) or not isinstance(booking_id, int):
-        from ...exceptions import ValidationError
-
-        raise ValidationError("booking_id is required.", fields={"booking_id": ["A booking id (integer)."]})
+    booking_id = id_field(json_body(), "booking_id")
     payment = payment_service.start_booking_payment(current_user, booking_id)
     checkout = checkout_options(payment, payment.booking.session.title, current_user)
     return ok({"payment": payment_json(payment), "checkout": checkout}, "Order created.")

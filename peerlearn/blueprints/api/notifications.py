@@ -5,6 +5,7 @@ from flask import request
 from flask_login import current_user
 
 from ...exceptions import ValidationError
+from ...inputs import MAX_ID, is_id
 from ...models import NotificationKind
 from ...services import notifications
 from . import bp
@@ -67,14 +68,10 @@ def mark_notifications_read():
         marked = notifications.mark_read(current_user.id)
     elif "ids" in data and "all" not in data:
         ids = data["ids"]
-        if (
-            not isinstance(ids, list)
-            or not 1 <= len(ids) <= MAX_IDS
-            or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)
-        ):
+        if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_IDS or not all(is_id(i) for i in ids):
             raise ValidationError(
                 f"ids must be a list of 1 to {MAX_IDS} notification ids.",
-                fields={"ids": ["A list of positive integers."]},
+                fields={"ids": [f"A list of ids (whole numbers from 1 to {MAX_ID})."]},
             )
         marked = notifications.mark_read(current_user.id, ids)
     else:

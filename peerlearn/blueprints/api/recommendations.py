@@ -5,6 +5,7 @@ from flask import request
 from flask_login import current_user
 
 from ...exceptions import ValidationError
+from ...inputs import whole_number
 from ...links import external_url
 from ...services import recommendations
 from . import bp
@@ -59,13 +60,13 @@ def recommended_mentors():
 
 @bp.get("/trending/")
 def trending():
-    raw = request.args.get("limit", "10")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TRENDING:
+    limit = whole_number(request.args.get("limit", "10"))
+    if limit is None or not 1 <= limit <= MAX_TRENDING:
         raise ValidationError(
             f"limit must be a whole number from 1 to {MAX_TRENDING}.", fields={"limit": ["Out of range."]}
         )
     viewer = current_user.id if current_user.is_authenticated else None
-    items = recommendations.trending(limit=int(raw), viewer_id=viewer)
+    items = recommendations.trending(limit=limit, viewer_id=viewer)
     return ok({"items": [{"session": session_summary(session), "score": score} for session, score in items]})
 
 

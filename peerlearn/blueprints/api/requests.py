@@ -4,7 +4,6 @@ accept and decline, the learner's withdraw and confirm."""
 from flask import request
 from flask_login import current_user
 
-from ...exceptions import ValidationError
 from ...extensions import db
 from ...links import external_url
 from ...models import LearningSession
@@ -13,7 +12,7 @@ from . import bp
 from .responses import ok, paginated
 from .serializers_market import booking as booking_json
 from .serializers_market import session_summary
-from .utils import api_login_required, json_body, page_args
+from .utils import api_login_required, id_field, json_body, page_args
 
 
 def request_json(req):
@@ -43,9 +42,8 @@ def request_json(req):
 @api_login_required
 def create_request():
     data = json_body()
-    mentor_id = data.pop("mentor_id", None)
-    if isinstance(mentor_id, bool) or not isinstance(mentor_id, int):
-        raise ValidationError("mentor_id is required.", fields={"mentor_id": ["A mentor's id (integer)."]})
+    mentor_id = id_field(data, "mentor_id")
+    del data["mentor_id"]
     req = service.create_request(current_user, mentor_id, data)
     return ok(request_json(req), "Request sent.", status=201)
 

@@ -12,7 +12,7 @@ from .mentor import mentor_required
 from .responses import ok
 from .serializers_market import checkout as checkout_options
 from .serializers_market import session_detail
-from .utils import api_login_required, json_body
+from .utils import api_login_required, id_field, json_body
 
 
 @bp.post("/sessions/<int:session_id>/start/")
@@ -52,7 +52,7 @@ def create_gift():
     and stored, and everything after this reads it from the database."""
     data = json_body()
     gift, payment = gift_service.create(
-        current_user, data.get("session_id"), data.get("amount_paise"), data.get("message", "")
+        current_user, id_field(data, "session_id"), data.get("amount_paise"), data.get("message", "")
     )
     return ok(
         {

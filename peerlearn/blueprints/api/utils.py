@@ -4,6 +4,7 @@ from flask import request
 from flask_login import current_user
 
 from ...exceptions import AuthenticationError, DomainError, UnsupportedMediaType, ValidationError
+from ...inputs import MAX_ID, is_id, whole_number
 
 
 def json_body():
@@ -26,12 +27,12 @@ def page_args(default_per_page=20, max_per_page=100):
     """``page`` and ``per_page`` from the query string, or a 422 naming the bad one."""
     values = {}
     for name, default, high in (("page", 1, 100_000), ("per_page", default_per_page, max_per_page)):
-        raw = request.args.get(name, str(default))
-        if not raw.isdigit() or not 1 <= int(raw) <= high:
+        value = whole_number(request.args.get(name, str(default)))
+        if value is None or not 1 <= value <= high:
             raise ValidationError(
                 f"{name} must be a whole number from 1 to {high}.", fields={name: ["Out of range."]}
             )
-        values[name] = int(raw)
+        values[name] = value
     return values["page"], values["per_page"]
 
 
@@ -55,4 +56,16 @@ def text_field(data, name, *, required=False):
         return None
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string.", fields={name: ["Must be a string."]})
+    return value
+
+
+def id_field(data, name):
+    """``data[name]`` as an id, or a 422 naming the field: a whole number from 1 to MAX_ID
+    (larger ones name nothing, and the database refuses them; see inputs.py)."""
+    value = data.get(name)
+    if not is_id(value):
+        raise ValidationError(
+            f"{name} must be an id: a whole number from 1 to {MAX_ID}.",
+            fields={name: [f"An id (a whole number from 1 to {MAX_ID})."]},
+        )
     return value

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -12,10 +11,10 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
-from ...forms import TagListField
+from ...forms import BaseForm, TagListField
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BaseForm):
     role = RadioField(
         "I want to",
         # Every account learns; "mentor" turns teaching on from the start.
@@ -38,15 +37,15 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField("Email", validators=[InputRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[InputRequired(), Length(max=256)])
     remember = BooleanField("Keep me signed in")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BaseForm):
     email = EmailField("Email", validators=[InputRequired(), Email(check_deliverability=False)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])

@@ -5,13 +5,13 @@ from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DecimalField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...exceptions import DomainError, NotFound, ValidationError
 from ...extensions import db
+from ...forms import BaseForm
 from ...jinja import format_inr
 from ...models import Payout, PayoutStatus, Role, utcnow
 from ...security import role_required
@@ -24,7 +24,7 @@ from . import bp
 PAYOUT_HISTORY_LIMIT = 100
 
 
-class PayoutRequestForm(FlaskForm):
+class PayoutRequestForm(BaseForm):
     amount = DecimalField(
         "Amount (₹)",
         places=2,
@@ -35,7 +35,7 @@ class PayoutRequestForm(FlaskForm):
     )
 
 
-class PayoutDetailsForm(FlaskForm):
+class PayoutDetailsForm(BaseForm):
     """What the service checks (formats, the account number twice) is checked there; the form
     only carries the fields."""
 
@@ -51,14 +51,14 @@ class PayoutDetailsForm(FlaskForm):
     ifsc = StringField("IFSC", validators=[Optional(), Length(max=20)])
 
 
-class MarkPaidForm(FlaskForm):
+class MarkPaidForm(BaseForm):
     reference = StringField(
         "Bank or UPI reference",
         validators=[InputRequired("Give the bank or UPI reference of the transfer."), Length(max=100)],
     )
 
 
-class RejectPayoutForm(FlaskForm):
+class RejectPayoutForm(BaseForm):
     note = TextAreaField("Reason (shown to the mentor)", validators=[Optional(), Length(max=500)])
 
 

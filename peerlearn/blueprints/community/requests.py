@@ -5,14 +5,13 @@ from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateTimeLocalField, DecimalField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...exceptions import DomainError
 from ...extensions import db
-from ...forms import apply_field_errors
+from ...forms import BaseForm, apply_field_errors
 from ...jinja import localtime
 from ...models import CATEGORIES, BookingStatus, LearningSession, RequestStatus, Role, utcnow
 from ...security import role_required
@@ -25,7 +24,7 @@ LIST_SIZE = 50
 OTHER_TIME = "other"
 
 
-class RequestForm(FlaskForm):
+class RequestForm(BaseForm):
     """What the learner types: times in their own timezone, the budget in rupees."""
 
     topic = StringField(
@@ -45,7 +44,7 @@ class RequestForm(FlaskForm):
     )
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(BaseForm):
     """The mentor's answer: one of the learner's times or another (in the mentor's timezone),
     the price in rupees, the category, and a note for the learner."""
 
@@ -65,7 +64,7 @@ class AcceptForm(FlaskForm):
     )
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(BaseForm):
     note = TextAreaField(
         "Note to the learner (optional)", validators=[Optional(), Length(max=service.MAX_NOTE)]
     )

@@ -4,12 +4,12 @@ so those views stay as they are)."""
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ...exceptions import DomainError
-from ...forms import apply_field_errors
+from ...forms import BaseForm, apply_field_errors
+from ...inputs import whole_number
 from ...services import reviews
 from ...services.follows import active_mentor
 from ...services.sessions import viewable_session
@@ -28,7 +28,7 @@ PER_PAGE = 20
 SESSION_PAGE_REVIEWS = 50
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(BaseForm):
     rating = RadioField(
         "Your rating", choices=STARS, coerce=int, validators=[InputRequired("Choose 1 to 5 stars.")]
     )
@@ -39,7 +39,7 @@ class ReviewForm(FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(BaseForm):
     body = TextAreaField(
         "Your reply", validators=[InputRequired("Write your reply."), Length(max=reviews.MAX_REPLY_LENGTH)]
     )
@@ -136,8 +136,8 @@ def reply(review_id):
 @bp.get("/mentors/<int:user_id>/reviews")
 def mentor_reviews(user_id):
     mentor = active_mentor(user_id)
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 1 <= int(page) <= 100_000 else 1
+    page = whole_number(request.args.get("page", "1"))
+    page = page if page is not None and 1 <= page <= 100_000 else 1
     items, total = reviews.mentor_reviews(mentor.id, page=page, per_page=PER_PAGE)
     return render_template(
         "community/mentor_reviews.html",

@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 
 from ...exceptions import ValidationError
 from ...extensions import db
+from ...inputs import is_id, whole_number
 from ...models import User
 from ...security import acts_without_identity
 from ...services import notifications
@@ -29,9 +30,8 @@ def _filter_and_page(values):
     show = values.get("show", "all")
     if show not in VIEWS:
         show = "all"
-    page = values.get("page", "1")
-    page = int(page) if page.isdigit() and 1 <= int(page) <= 100_000 else 1
-    return show, page
+    page = whole_number(values.get("page", "1"))
+    return show, page if page is not None and 1 <= page <= 100_000 else 1
 
 
 @bp.get("")
@@ -65,8 +65,8 @@ def mark_read():
         if notifications.mark_read(current_user.id):
             flash("All notifications marked as read.", "success")
     else:
-        ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
-        notifications.mark_read(current_user.id, ids[:100])
+        ids = [whole_number(value) for value in request.form.getlist("ids")]
+        notifications.mark_read(current_user.id, [i for i in ids if is_id(i)][:100])
     return redirect(
         url_for("notifications.center", show=None if show == "all" else show, page=page if page > 1 else None)
     )

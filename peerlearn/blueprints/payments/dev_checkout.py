@@ -7,18 +7,18 @@ same code as ``/api/verify-payment/``. It exists only while the dev gateway is t
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import InputRequired
 
 from ...extensions import db
+from ...forms import BaseForm
 from ...payments import GatewayError, get_gateway
 from ...payments.dev import DevGateway
 from ...services import payments as payment_service
 from . import bp
 
 
-class DevPaymentForm(FlaskForm):
+class DevPaymentForm(BaseForm):
     method = RadioField(
         "Pay with",
         choices=[

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -12,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ...forms import TagListField
+from ...forms import BaseForm, TagListField
 from ...models import CATEGORIES, LANGUAGES, MAX_CAPACITY, SessionLevel
 
 LEVEL_LABELS = {
@@ -25,7 +24,7 @@ DURATION_CHOICES = (30, 45, 60, 90, 120, 180)
 MAX_PRICE_RUPEES = 100_000
 
 
-class SessionForm(FlaskForm):
+class SessionForm(BaseForm):
     """A session as the mentor types it: the start as a date and a time in their own timezone,
     the price in rupees. The view converts both before calling the service."""
 
@@ -71,5 +70,5 @@ class SessionForm(FlaskForm):
     cover = FileField("Cover image")
 
 
-class CancelSessionForm(FlaskForm):
+class CancelSessionForm(BaseForm):
     reason = TextAreaField("Reason (sent to everyone who booked)", validators=[Optional(), Length(max=500)])

@@ -1,12 +1,11 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ...forms import TagListField
+from ...forms import BaseForm, TagListField
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(BaseForm):
     name = StringField("Full name", validators=[InputRequired(), Length(max=100)])
     headline = StringField("Headline", validators=[Optional(), Length(max=120)])
     bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
@@ -23,7 +22,7 @@ class ProfileForm(FlaskForm):
     )
 
 
-class TeachingForm(FlaskForm):
+class TeachingForm(BaseForm):
     """Become a mentor: what learners see before booking."""
 
     headline = StringField(
@@ -40,5 +39,5 @@ class TeachingForm(FlaskForm):
     )
 
 
-class AvatarForm(FlaskForm):
+class AvatarForm(BaseForm):
     avatar = FileField("Profile photo", validators=[FileRequired("Choose an image to upload.")])

@@ -1,0 +1,104 @@
+"""What every input must be before any code sees it, whichever way it came (a page, the API, a
+socket). Each rule is kept once, at the edge; what breaks it gets a 404 or a 422 with a message.
+
+- An id is a whole number from 1 to MAX_ID, the largest PostgreSQL ``integer``: every id column
+  is one. A larger id names nothing, and handed to the database it fails the query ("integer out
+  of range", a 500). Routes check it in their ``int`` converter, JSON bodies in
+  ``blueprints.api.utils.id_field``, socket payloads in ``sockets.validation``.
+- No text holds a NUL character: PostgreSQL's text types cannot store one (SQLite can, which is
+  how it went unseen). Every query string, form and JSON body is checked once per request, and
+  socket payloads by their schema.
+- A one-line field (a name, a headline, a title, a topic, payout details) holds no control
+  character at all, and a multi-line one (a bio, a message) none but line breaks and tabs: a name
+  with a line break went into email subjects, which the mail library refused. Forms check it by
+  the kind of field (``forms.BaseForm``), services where they clean each field.
+"""
+
+import re
+
+from flask import request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+from .exceptions import ValidationError
+
+MAX_ID = 2**31 - 1
+
+NUL_MESSAGE = "Text may not contain NUL characters (\\0)."
+SINGLE_LINE_MESSAGE = "Use one line: no line breaks, tabs or other control characters."
+MULTI_LINE_MESSAGE = "Remove the control characters: only line breaks and tabs may be used."
+
+# Unicode's control characters (category Cc) and its line and paragraph separators.
+_SINGLE_LINE_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The same less tab, line feed and carriage return (browsers send a text area's lines with CRLF).
+_MULTI_LINE_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def is_id(value):
+    """Whether ``value`` (from JSON or a socket) can be the id of a row."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def whole_number(text):
+    """``text`` as an int if it is written in ASCII digits (and short enough to mean something),
+    else None. ``str.isdigit`` is not enough: "²" is a digit that ``int`` refuses."""
+    return int(text) if isinstance(text, str) and _WHOLE_NUMBER.fullmatch(text) else None
+
+
+def control_character_problem(text, *, multiline=False):
+    """The message for a user when ``text`` holds a control character its field may not, else None."""
+    if multiline:
+        return MULTI_LINE_MESSAGE if _MULTI_LINE_REFUSED.search(text) else None
+    return SINGLE_LINE_MESSAGE if _SINGLE_LINE_REFUSED.search(text) else None
+
+
+def holds_nul(value):
+    """Whether a string anywhere in ``value`` (JSON: keys, values, nested) holds a NUL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(item) for item in value)
+    return False
+
+
+class IdConverter(IntegerConverter):
+    """The app's ``<int:...>``: a number past MAX_ID is a 404 instead of reaching a query.
+
+    A NotFound, not the converter's usual ValidationError: werkzeug turns that into a 405 when
+    another method's rule shares the path. No minimum: an attachment index starts at 0."""
+
+    def to_python(self, value):
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
+
+
+def refuse_nul():
+    """Before every request: a NUL in the path names nothing (404); one in the query string, a
+    form or a JSON body is refused (422, naming the fields) before any view or query sees it."""
+    if holds_nul(request.view_args or {}):
+        raise NotFound()
+    sources = [request.args.lists()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form.lists())
+    elif request.is_json:
+        body = request.get_json(silent=True)
+        sources.append(body.items() if isinstance(body, dict) else [("body", body)])
+    fields = {
+        key.replace("\x00", "\\0"): [NUL_MESSAGE]
+        for pairs in sources
+        for key, value in pairs
+        if holds_nul(key) or holds_nul(value)
+    }
+    if fields:
+        raise ValidationError(NUL_MESSAGE, fields=fields)
+
+
+def init_app(app):
+    """Before the blueprints: a rule takes its converter when it is added to the map."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul)
