@@ -393,18 +393,9 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
 def _mentor_share_of(payment, amount_paise):
     """The part of a refund of ``amount_paise`` that comes out of the mentor's share (the rest
     is the platform fee), as services.ledger.record_refund will write it."""
-    from .ledger import fee_share
+    from .ledger import refund_split
 
-    if not amount_paise:
-        return 0
-    processed = db.session.scalar(
-        select(func.coalesce(func.sum(Refund.amount_paise), 0)).where(
-            Refund.payment_id == payment.id, Refund.status == "processed"
-        )
-    )
-    net_before = payment.amount_paise - processed
-    fee_back = fee_share(payment, net_before) - fee_share(payment, net_before - amount_paise)
-    return amount_paise - fee_back
+    return refund_split(payment, amount_paise)[1] if amount_paise else 0
 
 
 # ---------------------------------------------------------------------------- the admins' queue

@@ -69,18 +69,23 @@ def record_capture(payment):
         )
 
 
-def record_refund(refund):
-    """Write the refund and its fee and earning reversals (in the caller's transaction)."""
-    payment = refund.payment
+def refund_split(payment, amount_paise):
+    """How a refund of ``amount_paise`` on ``payment``, after the refunds already in the
+    ledger, divides into (fee reversal, earning reversal): what record_refund writes."""
     refunded_before = db.session.scalar(
         select(func.coalesce(func.sum(-LedgerEntry.amount_paise), 0)).where(
             LedgerEntry.payment_id == payment.id, LedgerEntry.kind == EntryKind.REFUND.value
         )
     )
     net_before = payment.amount_paise - refunded_before
-    net_after = net_before - refund.amount_paise
-    fee_reversal = fee_share(payment, net_before) - fee_share(payment, net_after)
-    earning_reversal = refund.amount_paise - fee_reversal
+    fee_reversal = fee_share(payment, net_before) - fee_share(payment, net_before - amount_paise)
+    return fee_reversal, amount_paise - fee_reversal
+
+
+def record_refund(refund):
+    """Write the refund and its fee and earning reversals (in the caller's transaction)."""
+    payment = refund.payment
+    fee_reversal, earning_reversal = refund_split(payment, refund.amount_paise)
     session_id = payment_session_id(payment)
     for kind, amount in (
         (EntryKind.REFUND, -refund.amount_paise),
