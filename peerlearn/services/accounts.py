@@ -1,6 +1,7 @@
 """Accounts: registration, email verification, password reset, profile edits and turning
 teaching on ("Become a mentor")."""
 
+import re
 import secrets
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -194,6 +195,20 @@ def rupees_to_paise(value):
     if paise != paise.to_integral_value():
         raise ValidationError("Use at most two decimal places.")
     return int(paise)
+
+
+_RUPEES = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+
+
+def parse_rupees(text, field="amount"):
+    """A rupee amount typed in a form ("450", "1,299.50", "₹99") as integer paise."""
+    cleaned = (text or "").strip().replace(",", "").replace("₹", "").strip() if isinstance(text, str) else ""
+    if not cleaned:
+        raise ValidationError("Enter an amount in rupees.", fields={field: ["Enter an amount in rupees."]})
+    if not _RUPEES.match(cleaned):
+        message = "Use rupees with at most two decimals, like 250 or 249.50."
+        raise ValidationError(message, fields={field: [message]})
+    return int(Decimal(cleaned) * 100)
 
 
 # ---------------------------------------------------------------------------- emailed tokens

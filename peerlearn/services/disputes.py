@@ -16,9 +16,7 @@ share in proportion (services.ledger.record_refund). Both sides are told, and ev
 the audit log.
 """
 
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -74,7 +72,6 @@ REPORTABLE_BOOKING_STATES = (
     BookingStatus.NO_SHOW.value,
 )
 _PAID_STATES = (PaymentStatus.CAPTURED.value, PaymentStatus.PARTIALLY_REFUNDED.value)
-_RUPEES = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
 
 
 def reason_choices():
@@ -94,17 +91,6 @@ def status_label(value):
         return STATUS_LABELS[DisputeStatus(value)]
     except ValueError:
         return value
-
-
-def parse_rupees(text, field="amount"):
-    """A rupee amount typed in a form ("450", "1,299.50", "₹99") as integer paise."""
-    cleaned = (text or "").strip().replace(",", "").replace("₹", "").strip() if isinstance(text, str) else ""
-    if not cleaned:
-        raise ValidationError("Enter an amount in rupees.", fields={field: ["Enter an amount in rupees."]})
-    if not _RUPEES.match(cleaned):
-        message = "Use rupees with at most two decimals, like 250 or 249.50."
-        raise ValidationError(message, fields={field: [message]})
-    return int(Decimal(cleaned) * 100)
 
 
 # ---------------------------------------------------------------------------- reading

@@ -14,6 +14,7 @@ from flask_login import current_user
 from ...exceptions import DomainError, ValidationError
 from ...extensions import db
 from ...jinja import format_inr
+from ...services import accounts
 from ...services import admin as admin_service
 from ...services import disputes as dispute_service
 from . import bp
@@ -28,7 +29,7 @@ def _amount_paise(outcome, amount_text):
     """The partial refund's amount from the rupee field; the other outcomes take none."""
     if outcome != dispute_service.REFUND_PARTIAL:
         return None
-    return dispute_service.parse_rupees(amount_text, field="amount_paise")
+    return accounts.parse_rupees(amount_text, field="amount_paise")
 
 
 def _field_errors(exc):
@@ -123,7 +124,7 @@ def payment(payment_id):
 def refund_payment(payment_id):
     values = {name: (request.form.get(name) or "").strip() for name in ("amount", "reason")}
     try:
-        amount = dispute_service.parse_rupees(values["amount"], field="amount_paise")
+        amount = accounts.parse_rupees(values["amount"], field="amount_paise")
         refund, created = admin_service.refund_payment(
             current_user,
             payment_id,

@@ -62,11 +62,6 @@ class RejectPayoutForm(BaseForm):
     note = TextAreaField("Reason (shown to the mentor)", validators=[Optional(), Length(max=500)])
 
 
-def month_label(month):
-    """'2026-12' -> 'Dec 2026'."""
-    return earnings_service.month_label(month)
-
-
 def mentor_payouts(mentor_id):
     return list(
         db.session.scalars(
@@ -92,7 +87,7 @@ def _render_earnings(form, status=200, *, money=None):
         summary=money.summary(),
         sessions=money.by_session(),
         months=money.by_month(),
-        statements=[{"month": m, "label": month_label(m)} for m in statement_months],
+        statements=[{"month": m, "label": earnings_service.month_label(m)} for m in statement_months],
         payouts=mentor_payouts(mentor_id),
         account=payout_accounts.account_of(mentor_id),
         form=form,
