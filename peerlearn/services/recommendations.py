@@ -6,7 +6,7 @@ keeps the fitted model on disk for ``refresh_learner()``, which re-ranks one lea
 fresh data (after a booking or a review) without a full rebuild.
 
 At request time ``for_learner()`` reads the learner's stored row and drops what can no longer be
-booked (booked since, full, started, cancelled): a stale list never shows a bad item. A learner
+booked (booked since, in any state; full, started, cancelled): a stale list never shows a bad item. A learner
 the last build did not know gets the trending list ranked by their skills until their refresh
 job has run.
 """
@@ -28,10 +28,8 @@ from sqlalchemy import delete, func, insert, select
 from ..extensions import db
 from ..ml import recommender
 from ..models import (
-    ACTIVE_BOOKING_STATUSES,
     CATEGORIES,
     Booking,
-    BookingStatus,
     Interaction,
     LearnerRecommendations,
     LearningSession,
@@ -51,8 +49,9 @@ log = logging.getLogger(__name__)
 
 KEEP_PER_LEARNER = 30
 HISTORY_DAYS = 730  # older interactions weigh under 1/4000 of a new one: not loaded
-# Bookings in these states were the learner's: never recommend the session again.
-BOOKED_STATES = (*ACTIVE_BOOKING_STATUSES, BookingStatus.ATTENDED.value, BookingStatus.NO_SHOW.value)
+# A session the learner ever booked is never recommended to them again, whatever became of the
+# booking: held, attended, or cancelled and expired holds (they said no, or walked away from it;
+# their bookings page still leads back to it).
 
 
 # Loading ------------------------------------------------------------------------------------------
@@ -110,9 +109,9 @@ def load_dataset(now=None, *, historical=False):
         rows, cols = zip(*pair_list, strict=True) if pair_list else ((), ())
         return recommender.indicator(rows, cols, (n_rows, len(skills)))
 
-    booked_query = select(Booking.learner_id, Booking.session_id).where(Booking.status.in_(BOOKED_STATES))
+    booked_query = select(Booking.learner_id, Booking.session_id)
     if historical:
-        booked_query = select(Booking.learner_id, Booking.session_id).where(Booking.created_at < now)
+        booked_query = booked_query.where(Booking.created_at < now)
     booked = db.session.execute(booked_query).all()
     booked_pairs = [
         (user_index[b.learner_id], session_index[b.session_id])
@@ -376,9 +375,7 @@ def refresh_learner(user_id, now=None):
             Interaction.query,
         ).where(Interaction.user_id == user_id, Interaction.created_at > now - timedelta(days=HISTORY_DAYS))
     ).all()
-    booked = db.session.scalars(
-        select(Booking.session_id).where(Booking.learner_id == user_id, Booking.status.in_(BOOKED_STATES))
-    )
+    booked = db.session.scalars(select(Booking.session_id).where(Booking.learner_id == user_id))
     rows = model.rows_from(
         events=[
             (
@@ -418,9 +415,7 @@ def _bookable_query(ids, viewer_id, now):
         LearningSession.id.in_(ids), search.bookable(now), search.mentor_active(), search.not_reserved(now)
     )
     if viewer_id is not None:
-        booked = select(Booking.session_id).where(
-            Booking.learner_id == viewer_id, Booking.status.in_(BOOKED_STATES)
-        )
+        booked = select(Booking.session_id).where(Booking.learner_id == viewer_id)
         query = query.where(LearningSession.mentor_id != viewer_id, LearningSession.id.not_in(booked))
     return query
 

@@ -168,3 +168,27 @@ def test_a_booking_changes_the_list_after_one_refresh_job(app, platform):
     assert platform["asha_next"].id not in stored and stored
     assert after.built_at > before.built_at or after.model_version == before.model_version
     assert refresh_learner_soon(target.id)
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "expired"])
+def test_a_session_the_learner_let_go_is_not_recommended_again(app, platform, ending):
+    """A learner who cancelled a booking (or let the hold expire) said no to that session: no
+    list brings it back, not the next refresh, not a full rebuild, not the read-time filter."""
+    recs.rebuild()
+    target = platform["target"]
+    app.config["JOBS_INLINE"] = True
+    booking, _created = booking_service.book(platform["asha_next"].id, target)
+    if ending == "cancelled":
+        booking_service.cancel(booking, target)
+    else:
+        booking.status = ending
+        db.session.commit()
+    assert recs.refresh_learner(target.id)
+    stored = [item["session_id"] for item in db.session.get(LearnerRecommendations, target.id).sessions]
+    assert stored and platform["asha_next"].id not in stored
+    assert platform["asha_next"].id not in {session_id for session_id, _ in listed(target)}
+    recs.rebuild()
+    stored = [item["session_id"] for item in db.session.get(LearnerRecommendations, target.id).sessions]
+    assert stored and platform["asha_next"].id not in stored
+    # Others still see it.
+    assert platform["asha_next"].id in {session_id for session_id, _ in listed(platform["peers"][0])}
