@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, DomainError, GatewayUnavailable, NotFound, PaymentRejected, ValidationError
 from ..extensions import db
+from ..inputs import MAX_ID, whole_number
 from ..models import (
     Booking,
     BookingStatus,
@@ -588,8 +589,8 @@ def _apply_event(event):
         refund = db.session.scalar(select(Refund).where(Refund.gateway_refund_id == str(entity.get("id"))))
         if refund is None:
             notes = entity.get("notes") if isinstance(entity.get("notes"), dict) else {}
-            refund_id = str(notes.get("refund_id", ""))
-            refund = db.session.get(Refund, int(refund_id)) if refund_id.isdigit() else None
+            refund_id = whole_number(str(notes.get("refund_id", "")))
+            refund = db.session.get(Refund, refund_id) if refund_id and refund_id <= MAX_ID else None
         if refund is None:
             return "ignored: unknown refund"
         status = {"refund.processed": "processed", "refund.failed": "failed"}.get(kind, "pending")

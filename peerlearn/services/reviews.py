@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..inputs import control_character_problem
+from ..inputs import control_character_problem, whole_number
 from ..models import (
     Attendance,
     Booking,
@@ -265,8 +265,8 @@ def _session(session_id):
 
 
 def _clean_rating(rating, errors):
-    if isinstance(rating, str) and rating.strip().isdigit():
-        rating = int(rating.strip())
+    if isinstance(rating, str):
+        rating = whole_number(rating.strip())
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         errors["rating"] = ["Choose 1 to 5 stars."]
         return None

@@ -95,6 +95,8 @@ def test_bad_review_bodies_are_422_with_fields(client, api_token, session, learn
     headers = bearer(api_token(learner.email))
     for payload, field in (
         ({"rating": 9}, "rating"),
+        ({"rating": "²"}, "rating"),
+        ({"rating": "٣"}, "rating"),
         ({"body": "No stars"}, "rating"),
         ({"rating": 5, "body": "x" * 2001}, "body"),
         ({"rating": 5, "minutes_attended": 60}, "minutes_attended"),

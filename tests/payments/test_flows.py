@@ -15,6 +15,7 @@ from peerlearn.exceptions import Conflict, DomainError
 from peerlearn.extensions import db
 from peerlearn.models import Booking, LedgerEntry, Payment, Refund, utcnow
 from peerlearn.payments import get_gateway
+from peerlearn.payments.base import hmac_sha256_hex
 from peerlearn.services import booking as booking_service
 from peerlearn.services import ledger
 from peerlearn.services import payments as payment_service
@@ -474,3 +475,27 @@ def test_what_a_late_cancellation_kept_is_refunded_when_the_mentor_cancels_the_s
     assert payment.status == "refunded" and payment.refunded_paise == 49900
     assert entries(payment.id)["earning_reversal"] == -43912
     assert count(Refund) == 1 and ledger.all_payments_balance() == []
+
+
+@pytest.mark.parametrize("noted", ["²", "٣", "9" * 30, "-1", "0", " 7"])
+def test_a_refund_event_with_an_odd_refund_note_is_ignored_not_a_500(held, noted):
+    """A signed refund event for an unknown gateway refund whose notes carry something that is
+    not one of our refund ids (a superscript digit, another script's digit, a number past any id)
+    is answered and ignored: the gateway stops retrying and nothing changes."""
+    _booking, payment = held
+    remote, _ = pay(payment)
+    payment_service.handle_webhook(*webhook("payment.captured", remote))
+    refund = payment_service.refund_payment(payment, 10000, key="odd-note-refund", reason="goodwill")
+    refund.status = "pending"  # still waiting for the gateway's word
+    db.session.commit()
+    body, _signature, event_id = webhook("refund.processed", refund.gateway_refund_id)
+    event = json.loads(body)
+    entity = event["payload"]["refund"]["entity"]
+    entity["id"] = "rfnd_NotOneOfOurs01"
+    entity["notes"] = {"refund_id": noted}
+    body = json.dumps(event).encode()
+    gateway = get_gateway()
+    signature = hmac_sha256_hex(gateway._webhook_secret, body)
+    assert payment_service.handle_webhook(body, signature, event_id) == "ignored: unknown refund"
+    db.session.refresh(refund)
+    assert refund.status == "pending"
