@@ -58,6 +58,7 @@ def configure_proxy(app):
 
 def register_extensions(app):
     from .extensions import csrf, db, limiter, login_manager, mail, migrate, socketio
+    from .sockets.origin import origin_check
 
     db.init_app(app)
     migrate.init_app(
@@ -80,7 +81,8 @@ def register_extensions(app):
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         channel=app.config["SOCKETIO_CHANNEL"],
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
+        # This site's own origin (PUBLIC_BASE_URL) and SOCKETIO_CORS_ORIGINS, never X-Forwarded-Host.
+        cors_allowed_origins=origin_check(app),
         # One client's events are handled one after another, in the order sent: a WebRTC offer
         # must reach the peer before its ICE candidates, a lowered hand after the raise.
         async_handlers=False,
