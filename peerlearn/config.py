@@ -180,6 +180,12 @@ class Config:
             "RQ_JOB_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 180),
             # How long a send job's claim on an email keeps other runs off it; longer than a job may run.
             "EMAIL_CLAIM_SECONDS": env_int("EMAIL_CLAIM_SECONDS", 240),
+            # Social notification email (docs/notifications.md#email-caps): at most this many an hour
+            # from one person to one recipient, and to one recipient in all (0: no cap); an email
+            # about something that can be undone (a follow, a request) waits this long first.
+            "EMAIL_CAP_PER_SENDER_PER_HOUR": env_int("EMAIL_CAP_PER_SENDER_PER_HOUR", 3),
+            "EMAIL_CAP_PER_RECIPIENT_PER_HOUR": env_int("EMAIL_CAP_PER_RECIPIENT_PER_HOUR", 20),
+            "EMAIL_HOLD_SECONDS": env_int("EMAIL_HOLD_SECONDS", 120),
             # A full recommendations rebuild runs when the last one is older than this.
             "RECOMMENDATIONS_REBUILD_MINUTES": env_int("RECOMMENDATIONS_REBUILD_MINUTES", 60),
             # Threads the rebuild's linear algebra may use.

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -14,11 +14,23 @@ class EmailStatus(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+    DROPPED = "dropped"  # never sent, on purpose: see ``drop_reason``
+
+
+class DropReason(enum.StrEnum):
+    WITHDRAWN = "withdrawn"  # what it told of was undone before it went out (an unfollow, a withdrawal)
+    SENDER_CAP = "sender_cap"  # EMAIL_CAP_PER_SENDER_PER_HOUR reached for this sender and recipient
+    RECIPIENT_CAP = "recipient_cap"  # EMAIL_CAP_PER_RECIPIENT_PER_HOUR reached for this recipient
 
 
 class OutboundEmail(db.Model):
     __tablename__ = "outbound_emails"
-    __table_args__ = (CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_valid"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'dropped')", name="status_valid"),
+        # The hourly caps count a recipient's emails claimed for sending in the last hour.
+        Index("ix_outbound_emails_user_id_claimed_at", "user_id", "claimed_at"),
+        Index("ix_outbound_emails_user_id_collapse_key", "user_id", "collapse_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -35,6 +47,16 @@ class OutboundEmail(db.Model):
     status: Mapped[str] = mapped_column(
         String(10), nullable=False, default=EmailStatus.QUEUED.value, index=True
     )
+    drop_reason: Mapped[str] = mapped_column(String(20), nullable=False, default="", server_default="")
+    # The notification kind it tells of (None: account mail such as a password reset), and whose
+    # action caused it (a follower, a learner asking): what the hourly caps count by.
+    kind: Mapped[str | None] = mapped_column(String(32))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # What it is about ("follow:<follower>:<mentor>", "request:<id>"): repeats are collapsed on it,
+    # and undoing the thing drops the email while it is still queued.
+    collapse_key: Mapped[str | None] = mapped_column(String(80))
+    # Not sent before this moment, so an undo shortly after can still drop it.
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(nullable=False, default=0)
     # When a send job last claimed it: while the claim is fresh no other run (a retry, a sweep's
     # re-enqueue) sends it; a claim left by a killed worker lapses after EMAIL_CLAIM_SECONDS.

@@ -42,6 +42,19 @@ TRANSACTIONAL_KINDS = frozenset(
     }
 )
 
+# Social notices: the only kinds whose email the hourly caps limit (EMAIL_CAP_PER_SENDER_PER_HOUR,
+# EMAIL_CAP_PER_RECIPIENT_PER_HOUR). Every other kind (receipts, bookings, cancellations, refunds,
+# reminders, answers to a learner's request, payouts, disputes, security) is always sent.
+CAPPED_EMAIL_KINDS = frozenset(
+    {
+        NotificationKind.NEW_FOLLOWER,
+        NotificationKind.MENTOR_PUBLISHED,
+        NotificationKind.NEW_REVIEW,
+        NotificationKind.REQUEST_RECEIVED,
+        NotificationKind.GIFT_RECEIVED,
+    }
+)
+
 _KINDS_SQL = ", ".join(f"'{kind.value}'" for kind in NotificationKind)
 
 
@@ -53,6 +66,7 @@ class Notification(db.Model):
         CheckConstraint(f"kind IN ({_KINDS_SQL})", name="kind_valid"),
         Index("ix_notifications_user_id_id", "user_id", "id"),
         Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+        Index("ix_notifications_user_id_collapse_key", "user_id", "collapse_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +77,8 @@ class Notification(db.Model):
     # A path inside the app ("/bookings/12"), never an outside address.
     url: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     data: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    # What it is about (as OutboundEmail.collapse_key): a repeat updates it instead of piling up.
+    collapse_key: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

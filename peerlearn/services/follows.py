@@ -65,14 +65,23 @@ def follow(user, mentor_id, now=None):
 
 def unfollow(user, mentor_id):
     """Stop following; True if the user was following. A followed mentor can always be
-    unfollowed (even once suspended); otherwise an id that is no active mentor is 404."""
+    unfollowed (even once suspended); otherwise an id that is no active mentor is 404.
+
+    The mentor's notice of this follow is taken back if it has not reached them: its email, if
+    still waiting, is dropped, and the notification, if unread, removed."""
+    from . import notifications
+    from .notify import follow_key
+
     removed = db.session.execute(
         delete(Follow).where(Follow.follower_id == user.id, Follow.mentor_id == mentor_id)
     ).rowcount
+    retracted = notifications.retract(mentor_id, follow_key(user.id, mentor_id)) if removed else None
     db.session.commit()
     if not removed:
         active_mentor(mentor_id)
-    return removed == 1
+        return False
+    notifications.announce_removed(mentor_id, retracted)
+    return True
 
 
 def is_following(user, mentor_id):

@@ -5,11 +5,20 @@ user's preferences.
 user wants this kind in the app) and its email (if they want it by email; receipts and security
 mail always go), and stages both on the outbox, which hands them on after the commit: the
 notification to the user's sockets as a ``notification`` event, the email to the ``emails`` queue.
+
+Social notices are kept from flooding anyone (docs/notifications.md#email-caps). One about
+something that can be undone carries a ``collapse_key``: a repeat within ``REPEAT_WINDOW`` adds no
+notification and no email, its email waits ``EMAIL_HOLD_SECONDS`` before it may go, and
+``retract()`` drops it and the unread notification when the thing is undone. When a social email
+is about to be sent, ``cap_reason()`` counts in the database what the recipient was sent in the
+last hour, in all and from the same sender, and an email over a cap is dropped.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from flask import current_app
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import Conflict, ValidationError
@@ -22,9 +31,16 @@ from ..models import (
     NotificationKind,
     NotificationPreference,
     SessionStatus,
+    User,
     utcnow,
 )
+from ..models.email import DropReason, EmailStatus, OutboundEmail
+from ..models.notification import CAPPED_EMAIL_KINDS
 from . import mail, outbox
+
+# A repeat of the same thing (the same person following again) within this long tells no one again.
+REPEAT_WINDOW = timedelta(hours=24)
+CAP_WINDOW = timedelta(hours=1)
 
 # What each kind is called on the preferences page.
 KIND_LABELS = {
@@ -196,24 +212,30 @@ def set_preferences(user_id, choices):
         raise Conflict("Your settings were being changed elsewhere; please try again.") from None
 
 
-def notify(user, kind, *, title, body="", url="", data=None, email=None):
+def notify(user, kind, *, title, body="", url="", data=None, email=None, sender=None, collapse_key=None):
     """Record what ``user`` should hear about ``kind`` in the current transaction (see the module
-    docstring). Returns ``(notification or None, outbound email or None)``; the caller commits."""
+    docstring). ``sender`` is the person whose action this tells of (the caps count by them);
+    ``collapse_key`` names what it is about, when that can be repeated or undone.
+
+    With a ``collapse_key``, a notification about it from the last ``REPEAT_WINDOW`` is updated
+    (while unread) instead of a new one added, and no email goes when one about it is still
+    waiting or was sent in that window; a new email waits ``EMAIL_HOLD_SECONDS``.
+    Returns ``(notification or None, outbound email or None)``; the caller commits."""
     kind = NotificationKind(kind)
     in_app, by_email = preference(user.id, kind)
+    now = utcnow()
     note = message = None
+    fields = {"title": title[:200], "body": body[:1000], "url": url[:500], "data": data or {}}
     if in_app:
-        note = Notification(
-            user_id=user.id,
-            kind=kind.value,
-            title=title[:200],
-            body=body[:1000],
-            url=url[:500],
-            data=data or {},
-        )
-        db.session.add(note)
-        outbox.stage(note)
-    if email is not None and by_email:
+        earlier = _recent_note(user.id, collapse_key, now) if collapse_key else None
+        if earlier is None:
+            note = Notification(user_id=user.id, kind=kind.value, collapse_key=collapse_key, **fields)
+            db.session.add(note)
+            outbox.stage(note)
+        elif earlier.read_at is None:  # still unread: it says the latest, and stays one notification
+            for name, value in fields.items():
+                setattr(earlier, name, value)
+    if email is not None and by_email and not (collapse_key and _recent_email(user.id, collapse_key, now)):
         message = mail.compose(
             user,
             email.template,
@@ -223,7 +245,161 @@ def notify(user, kind, *, title, body="", url="", data=None, email=None):
             unsubscribe_url=None if kind in TRANSACTIONAL_KINDS else unsubscribe_url(user, kind),
             **email.context,
         )
+        label_email(message, kind, sender=sender, collapse_key=collapse_key, now=now)
     return note, message
+
+
+def label_email(message, kind, *, sender=None, collapse_key=None, now=None):
+    """Mark a composed email with what the caps and ``retract()`` go by."""
+    message.kind = str(kind)
+    message.sender_id = getattr(sender, "id", sender)
+    message.collapse_key = collapse_key
+    if collapse_key:
+        hold = current_app.config["EMAIL_HOLD_SECONDS"]
+        message.send_after = (now or utcnow()) + timedelta(seconds=hold) if hold > 0 else None
+    return message
+
+
+def _recent_note(user_id, collapse_key, now):
+    return db.session.scalar(
+        select(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.collapse_key == collapse_key,
+            Notification.created_at >= now - REPEAT_WINDOW,
+        )
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
+
+
+def _recent_email(user_id, collapse_key, now):
+    """Whether an email about ``collapse_key`` is waiting to go, or went in the repeat window."""
+    return (
+        db.session.scalar(
+            select(OutboundEmail.id)
+            .where(
+                OutboundEmail.user_id == user_id,
+                OutboundEmail.collapse_key == collapse_key,
+                or_(
+                    OutboundEmail.status == EmailStatus.QUEUED.value,
+                    (OutboundEmail.status == EmailStatus.SENT.value)
+                    & (OutboundEmail.created_at >= now - REPEAT_WINDOW),
+                ),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+@dataclass(frozen=True)
+class Retracted:
+    """What ``retract()`` undid, and whether the recipient had already heard of the thing."""
+
+    emails_dropped: int
+    notes_removed: list
+    already_told: bool
+
+
+def retract(user_id, collapse_key):
+    """In the caller's transaction: the thing ``collapse_key`` names was undone (an unfollow, a
+    withdrawn request). Its emails still waiting are dropped and its unread notifications removed;
+    read ones stay, as history. ``already_told`` says whether ``user_id`` had heard of it (an
+    email sent or being sent, or the notification read), so the caller tells of the undoing only
+    then. After the commit, ``announce_removed`` brings the user's open pages up to date."""
+    dropped = db.session.execute(
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.user_id == user_id,
+            OutboundEmail.collapse_key == collapse_key,
+            OutboundEmail.status == EmailStatus.QUEUED.value,
+            OutboundEmail.claimed_at.is_(None),
+        )
+        .values(status=EmailStatus.DROPPED.value, drop_reason=DropReason.WITHDRAWN.value)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    removed = list(
+        db.session.scalars(
+            delete(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.collapse_key == collapse_key,
+                Notification.read_at.is_(None),
+            )
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    emailed = db.session.scalar(
+        select(OutboundEmail.id)
+        .where(
+            OutboundEmail.user_id == user_id,
+            OutboundEmail.collapse_key == collapse_key,
+            or_(
+                OutboundEmail.status == EmailStatus.SENT.value,
+                (OutboundEmail.status == EmailStatus.QUEUED.value) & OutboundEmail.claimed_at.is_not(None),
+            ),
+        )
+        .limit(1)
+    )
+    seen = db.session.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == user_id, Notification.collapse_key == collapse_key)
+        .limit(1)
+    )
+    return Retracted(dropped, removed, emailed is not None or seen is not None)
+
+
+def announce_removed(user_id, retracted):
+    """After the commit: open bells and lists drop the removed notifications (sent as
+    ``notifications:read`` with their ids, which every open page already follows)."""
+    if not retracted.notes_removed:
+        return
+    from . import realtime
+
+    realtime.emit(
+        "notifications:read",
+        {"unread": unread_count(user_id), "ids": sorted(retracted.notes_removed)},
+        room=realtime.user_room(user_id),
+    )
+
+
+def _sent_within_hour(email, now):
+    """Capped-kind emails to ``email``'s recipient claimed for sending in the last hour (sent, or
+    being sent now), other than ``email`` itself."""
+    return select(func.count(OutboundEmail.id)).where(
+        OutboundEmail.user_id == email.user_id,
+        OutboundEmail.id != email.id,
+        OutboundEmail.kind.in_([kind.value for kind in CAPPED_EMAIL_KINDS]),
+        OutboundEmail.status.in_([EmailStatus.QUEUED.value, EmailStatus.SENT.value]),
+        OutboundEmail.claimed_at >= now - CAP_WINDOW,
+    )
+
+
+def cap_reason(email, now):
+    """Why ``email`` must not be sent now (a ``DropReason``), or None. Called by the send job in
+    the transaction that claims the email, before that commits: the recipient's row is locked
+    (PostgreSQL; SQLite has one writer at a time, and the claim made this transaction it), so
+    send jobs for one recipient on any number of workers count one after another, each seeing
+    the claims committed before it."""
+    if email.user_id is None or email.kind not in CAPPED_EMAIL_KINDS:
+        return None
+    config = current_app.config
+    per_sender = config["EMAIL_CAP_PER_SENDER_PER_HOUR"]
+    per_recipient = config["EMAIL_CAP_PER_RECIPIENT_PER_HOUR"]
+    if per_sender <= 0 and per_recipient <= 0:
+        return None
+    db.session.execute(
+        select(User.id).where(User.id == email.user_id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    )
+    sent = _sent_within_hour(email, now)
+    from_sender = sent.where(OutboundEmail.sender_id == email.sender_id)
+    if per_sender > 0 and email.sender_id is not None and db.session.scalar(from_sender) >= per_sender:
+        return DropReason.SENDER_CAP
+    if per_recipient > 0 and db.session.scalar(sent) >= per_recipient:
+        return DropReason.RECIPIENT_CAP
+    return None
 
 
 # Kinds that invite the user into a session happening now: once the session is over they read as

@@ -9,7 +9,17 @@ from ..jinja import format_inr, localtime
 from ..links import external_url
 from ..models import NotificationKind
 from . import mail
-from .notifications import Email, notify
+from .notifications import Email, label_email, notify
+
+
+def follow_key(follower_id, mentor_id):
+    """What a new-follower notice is about: one follower following one mentor."""
+    return f"follow:{follower_id}:{mentor_id}"
+
+
+def request_key(request_id):
+    """What a mentor's notice of a new session request is about."""
+    return f"request:{request_id}"
 
 
 def _when(session, user):
@@ -37,10 +47,13 @@ def _tell(
     template="notice",
     context=None,
     attachments=(),
+    sender=None,
+    collapse_key=None,
     **values,
 ):
     """One notification: ``lines`` are its words in the app, and the generic notice email's; an
-    event with its own ``template`` gets ``context`` on top of those."""
+    event with its own ``template`` gets ``context`` on top of those. ``sender`` and
+    ``collapse_key`` are as ``notifications.notify`` takes them."""
     url = _path(endpoint, **values) if endpoint else ""
     email = Email(
         template,
@@ -54,7 +67,17 @@ def _tell(
         },
         list(attachments),
     )
-    return notify(user, kind, title=title, body=" ".join(lines), url=url, data=data, email=email)
+    return notify(
+        user,
+        kind,
+        title=title,
+        body=" ".join(lines),
+        url=url,
+        data=data,
+        email=email,
+        sender=sender,
+        collapse_key=collapse_key,
+    )
 
 
 def _duration(minutes):
@@ -509,6 +532,7 @@ def gift_received(gift):
             "session_title": learning_session.title if learning_session else None,
             "earnings_url": external_url("booking.earnings"),
         },
+        sender=gift.sender,
     )
 
 
@@ -706,10 +730,13 @@ def new_review(review):
         endpoint="sessions.detail",
         session_id=session.id,
         data={"review_id": review.id, "session_id": session.id, "rating": review.rating},
+        sender=learner,
     )
 
 
 def new_follower(mentor, follower):
+    """The mentor hears of a new follower: once, however often the follower toggles (a repeat
+    within a day adds nothing, and an unfollow before the email goes drops it: ``follows``)."""
     _tell(
         mentor,
         NotificationKind.NEW_FOLLOWER,
@@ -721,6 +748,8 @@ def new_follower(mentor, follower):
         endpoint="users.mentor_profile",
         user_id=mentor.id,
         data={"follower_id": follower.id, "mentor_id": mentor.id},
+        sender=follower,
+        collapse_key=follow_key(follower.id, mentor.id),
     )
 
 
@@ -763,7 +792,7 @@ def mentor_published(session, mentor, followers):
                 }
             )
         if by_email:
-            mail.compose(
+            message = mail.compose(
                 user,
                 "notice",
                 f"New from {mentor.name}: {session.title}",
@@ -774,6 +803,7 @@ def mentor_published(session, mentor, followers):
                 action_label="See the session",
                 action_url=action_url,
             )
+            label_email(message, kind, sender=mentor.id)
     if rows:
         for note in db.session.scalars(insert(Notification).returning(Notification), rows):
             outbox.stage(note)
@@ -789,7 +819,9 @@ def _request_times(request, user):
     return "; ".join(times) + f" ({user.timezone})"
 
 
-def _request_tell(user, kind, request, *, title, lines, heading, action_label, data=None):
+def _request_tell(
+    user, kind, request, *, title, lines, heading, action_label, data=None, sender=None, collapse_key=None
+):
     _tell(
         user,
         kind,
@@ -801,6 +833,8 @@ def _request_tell(user, kind, request, *, title, lines, heading, action_label, d
         endpoint="community.request_detail",
         request_id=request.id,
         data={"request_id": request.id, "status": request.status, **(data or {})},
+        sender=sender,
+        collapse_key=collapse_key,
     )
 
 
@@ -828,6 +862,8 @@ def request_received(request):
         lines=lines,
         heading="You have a session request",
         action_label="Answer the request",
+        sender=learner,
+        collapse_key=request_key(request.id),
     )
 
 
@@ -889,6 +925,7 @@ def request_withdrawn(request, *, was_accepted):
         lines=lines,
         heading="A session request was withdrawn",
         action_label="See the request",
+        sender=learner,
     )
 
 
@@ -907,6 +944,7 @@ def request_confirmed(request, booking):
         heading="Your requested session is booked",
         action_label="See the request",
         data={"session_id": booking.session_id},
+        sender=learner,
     )
 
 

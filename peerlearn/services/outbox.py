@@ -5,10 +5,12 @@ transaction, and handed on only once that transaction has committed.
 session. When that session commits, the staged records move to its "committed" list; when it rolls
 back they are forgotten with the rest of the change. ``dispatch()`` then hands the committed ones
 on: emails to the ``emails`` queue (or sent now, in the embedded mode), notifications to their
-owner's Socket.IO room ``user:<id>``. Callers call ``dispatch()`` right after their commit; every
-web request also dispatches at its end, as a safety net. Whatever cannot be handed on (Redis down,
-a crash between the commit and the hand-over) is still in the database: the periodic dispatcher
-sends queued email, and notifications are read from the database by every page and API call.
+owner's Socket.IO room ``user:<id>``; an email held until later (``send_after``, so that undoing
+what it tells of can still drop it) stays queued for the periodic dispatcher. Callers call
+``dispatch()`` right after their commit; every web request also dispatches at its end, as a
+safety net. Whatever cannot be handed on (Redis down, a crash between the commit and the
+hand-over) is still in the database: the periodic dispatcher sends queued email, and
+notifications are read from the database by every page and API call.
 
 No SQL runs inside the session's commit hooks: ``dispatch()`` is an ordinary call.
 """
@@ -55,9 +57,14 @@ def dispatch():
     records = db.session.info.pop(COMMITTED, None)
     if not records:
         return 0
-    from ..models import Notification, OutboundEmail
+    from ..models import Notification, OutboundEmail, utcnow
 
-    emails = [record for record in records if isinstance(record, OutboundEmail)]
+    now = utcnow()
+    emails = [
+        record
+        for record in records
+        if isinstance(record, OutboundEmail) and (record.send_after is None or record.send_after <= now)
+    ]
     notes = [record for record in records if isinstance(record, Notification)]
     for note in notes:
         _announce(note)

@@ -34,7 +34,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import notify, outbox
+from . import notifications, notify, outbox
 from . import sessions as session_service
 
 MAX_TOPIC = 120
@@ -449,8 +449,16 @@ def withdraw(learner, request_id, *, now=None):
         status=RequestStatus.WITHDRAWN.value,
     )
     db.session.refresh(request)
-    notify.request_withdrawn(request, was_accepted=was_accepted)
+    retracted = None
+    if not was_accepted:
+        # Its notice is taken back if it has not reached the mentor: then there is nothing to
+        # tell them, and a request made and withdrawn again and again costs them nothing.
+        retracted = notifications.retract(request.mentor_id, notify.request_key(request.id))
+    if retracted is None or retracted.already_told:
+        notify.request_withdrawn(request, was_accepted=was_accepted)
     db.session.commit()
+    if retracted is not None:
+        notifications.announce_removed(request.mentor_id, retracted)
     outbox.dispatch()
     return request
 

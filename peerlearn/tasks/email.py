@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from ..extensions import db, mail
 from ..models import EmailStatus, OutboundEmail, utcnow
 from ..services import mail as mail_service
+from ..services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +20,15 @@ MAX_ATTEMPTS = 8
 
 
 def send_email(email_id):
-    """Send one recorded email unless it has already gone out, has failed for good, or another
+    """Send one recorded email unless it has already gone out, has failed for good or been
+    dropped, is held until later (``send_after``: the queued-email sweep sends it then), or another
     run holds a fresh claim on it (that run sends it; if its worker died, the claim lapses and the
-    queued-email sweep enqueues it again)."""
+    queued-email sweep enqueues it again). A social email over an hourly cap is dropped instead of
+    sent (``notifications.cap_reason``)."""
     email = db.session.get(OutboundEmail, email_id)
     if email is None or email.status != EmailStatus.QUEUED:
+        return
+    if email.send_after is not None and email.send_after > utcnow():
         return
     if email.attempts >= MAX_ATTEMPTS:
         email.status = EmailStatus.FAILED.value
@@ -41,9 +46,19 @@ def send_email(email_id):
         )
         .values(attempts=OutboundEmail.attempts + 1, claimed_at=now)
     ).rowcount
-    db.session.commit()
     if not claimed:
+        db.session.commit()
         log.info("email %s is claimed by another run; not sending it again", email_id)
+        return
+    # Counted in the claim's transaction, so the claim is what the next count sees.
+    over = notifications.cap_reason(email, now)
+    if over is not None:
+        email.status = EmailStatus.DROPPED.value
+        email.drop_reason = over.value
+        email.claimed_at = None
+    db.session.commit()
+    if over is not None:
+        log.info("email %s to user %s dropped: %s", email.id, email.user_id, over.value)
         return
     try:
         _deliver(email)
@@ -106,14 +121,20 @@ def build_message(email):
 
 
 def dispatch_queued(limit=500):
-    """Enqueue emails still queued (Redis was down, the process stopped before enqueuing, or the
-    worker sending it died), except those a run is sending right now."""
+    """Enqueue emails still queued (Redis was down, the process stopped before enqueuing, the
+    worker sending it died, or it was held until now), except those a run is sending right now
+    and those held until later."""
     from . import enqueue
 
+    now = utcnow()
     ids = list(
         db.session.scalars(
             select(OutboundEmail.id)
-            .where(OutboundEmail.status == EmailStatus.QUEUED.value, _unclaimed(utcnow()))
+            .where(
+                OutboundEmail.status == EmailStatus.QUEUED.value,
+                _unclaimed(now),
+                or_(OutboundEmail.send_after.is_(None), OutboundEmail.send_after <= now),
+            )
             .order_by(OutboundEmail.id)
             .limit(limit)
         )

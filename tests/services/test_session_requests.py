@@ -19,6 +19,7 @@ from peerlearn.models import (
 )
 from peerlearn.payments import get_gateway
 from peerlearn.services import booking as booking_service
+from peerlearn.services import notifications
 from peerlearn.services import payments as payment_service
 from peerlearn.services import session_requests as service
 from peerlearn.tasks.periodic import PERIODIC_JOBS
@@ -293,12 +294,26 @@ def test_a_lapsed_hold_can_be_taken_again_while_the_request_is_open(mentor, lear
 
 def test_withdraw_a_pending_request(mentor, learner):
     req = ask(learner, mentor)
+    notifications.mark_read(mentor.id)  # the mentor has seen it: they hear it was withdrawn
     req = service.withdraw(learner, req.id)
     assert req.status == "withdrawn"
     assert "withdrew" in notes_of(mentor, "request_received")[-1].title
     with pytest.raises(Conflict) as refused:
         service.accept(mentor, req.id)
     assert refused.value.code == "request_withdrawn"
+
+
+def test_a_request_withdrawn_before_the_mentor_heard_of_it_tells_them_nothing(mentor, learner):
+    """Its email was still held and its notification unread: both go, and no withdrawal notice."""
+    req = ask(learner, mentor)
+    [held] = emails_to(mentor)
+    assert held.status == "queued" and held.send_after > utcnow()
+
+    service.withdraw(learner, req.id)
+
+    assert notes_of(mentor, "request_received") == []
+    db.session.refresh(held)
+    assert [(e.status, e.drop_reason) for e in emails_to(mentor)] == [("dropped", "withdrawn")]
 
 
 def test_turning_down_an_accepted_offer_opens_the_session(mentor, learner, make_user):
