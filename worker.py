@@ -7,16 +7,17 @@ python worker.py cron             # the scheduler that enqueues periodic jobs (r
 
 Jobs run in the worker process, each in its own app context; ``--fork`` isolates each job in a
 forked process at the cost of a fork and a database connection per job.
+
+Both keep running through a Redis outage: they log it, ask Redis again with a growing pause and
+carry on when it answers (peerlearn.tasks.worker), without waiting for a supervisor's restart.
 """
 
 import sys
 
-from rq.cron import CronScheduler
-
 from peerlearn import create_app
 from peerlearn.tasks import QUEUES, get_queue, redis_connection
 from peerlearn.tasks.periodic import register_cron
-from peerlearn.tasks.worker import AppWorker, ForkingAppWorker
+from peerlearn.tasks.worker import AppWorker, CronScheduler, ForkingAppWorker, work_until_stopped
 
 
 def main(argv):
@@ -34,7 +35,7 @@ def main(argv):
             sys.exit(f"unknown queue(s) {', '.join(unknown)}; choose from {', '.join(QUEUES)} or 'cron'")
         queues = [get_queue(name) for name in argv or QUEUES]
         worker_class = ForkingAppWorker if fork else AppWorker
-        worker_class(queues, connection=redis_connection()).work(with_scheduler=True)
+        work_until_stopped(lambda: worker_class(queues, connection=redis_connection()), redis_connection())
 
 
 if __name__ == "__main__":

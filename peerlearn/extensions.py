@@ -1,6 +1,6 @@
 """Extension objects, created unbound. This module imports nothing of the application."""
 
-from flask_limiter import Limiter
+import flask_limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
@@ -23,6 +23,29 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Limiter(flask_limiter.Limiter):
+    """Flask-Limiter whose Redis storage gives up quickly: a rate limit is asked on every sign-in,
+    and while Redis is unreachable the limits count in memory instead (services.ratelimit), so a
+    dead or unroutable Redis must cost a fraction of a second, not the system's connect timeout.
+    RATELIMIT_STORAGE_OPTIONS, when set, overrides these."""
+
+    REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+
+    def init_app(self, app):
+        if str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith(self.REDIS_SCHEMES):
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 1.0,
+                # One immediate retry: a pooled connection that Redis closed on a restart reconnects.
+                "retry": Retry(NoBackoff(), 1),
+                **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+            }
+        super().init_app(app)
 
 
 db = SQLAlchemy(model_class=Base)

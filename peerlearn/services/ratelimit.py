@@ -1,28 +1,40 @@
-"""Named rate limits for sign-in, sign-up and password reset, shared by pages and the API.
+"""Named rate limits for sign-in, sign-up, password reset, gifts and socket events, shared by pages,
+the API and the live room.
 
 Flask-Limiter provides the storage (memory in the embedded mode, Redis when configured); the
 limits are applied here, per IP and per account, so the page and the API count together.
+
+A Redis outage must not lock people out, nor open the door: while the storage cannot be reached
+the same limits count in this process's memory. The first failure logs one warning for the
+outage; the storage is asked again at most every RATELIMIT_RECHECK_SECONDS (so a dead Redis costs
+one quick connection attempt now and then, not one per request), and once it answers the limits
+count there again. Counts made in memory stay in this process: with several web processes each
+applies the limits on its own until Redis is back.
 """
 
+import logging
 import math
+import threading
 import time
 
 from flask import current_app
 from limits import parse
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
 
 from ..exceptions import RateLimited
 from ..extensions import limiter
+
+log = logging.getLogger(__name__)
 
 
 def hit(scope, key, config_key):
     """Count one attempt of ``scope`` by ``key``; raise RateLimited when over the limit."""
     if not current_app.config.get("RATELIMIT_ENABLED", True) or not key:
         return
-    item = parse(current_app.config[config_key])
-    if limiter.limiter.hit(item, "pl", scope, key):
+    retry_after = attempt(parse(current_app.config[config_key]), "pl", scope, key)
+    if retry_after is None:
         return
-    reset_at, _remaining = limiter.limiter.get_window_stats(item, "pl", scope, key)
-    retry_after = max(1, math.ceil(reset_at - time.time()))
     minutes = max(1, math.ceil(retry_after / 60))
     unit = "minute" if minutes == 1 else "minutes"
     raise RateLimited(
@@ -34,4 +46,84 @@ def reset(scope, key, config_key):
     """Forget earlier attempts, e.g. after a successful sign-in."""
     if not current_app.config.get("RATELIMIT_ENABLED", True) or not key:
         return
-    limiter.limiter.clear(parse(current_app.config[config_key]), "pl", scope, key)
+    _counters().run("clear", parse(current_app.config[config_key]), "pl", scope, key)
+
+
+def attempt(item, *identifiers):
+    """Count one hit of the limit ``item`` for ``identifiers``. Returns None while within the
+    limit, else the whole seconds until the window lets the next one through."""
+    counters = _counters()
+    if counters.run("hit", item, *identifiers):
+        return None
+    reset_at, _remaining = counters.run("get_window_stats", item, *identifiers)
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+class _Counters:
+    """The configured storage, or this process's memory while that storage is unreachable."""
+
+    def __init__(self, storage, strategy):
+        self.storage = storage
+        self.shared = strategy
+        self.memory = type(strategy)(MemoryStorage())
+        # A memory storage has nothing to fall back from.
+        self.errors = () if isinstance(storage, MemoryStorage) else (StorageError, storage.base_exceptions)
+        self.lock = threading.Lock()
+        self.down = False
+        self.next_check = 0.0
+
+    def run(self, method, *args):
+        if self.down and not self._back():
+            return getattr(self.memory, method)(*args)
+        try:
+            return getattr(self.shared, method)(*args)
+        except self.errors as exc:
+            self._went_away(exc)
+            return getattr(self.memory, method)(*args)
+
+    def _went_away(self, exc):
+        with self.lock:
+            self.next_check = time.monotonic() + _recheck_seconds()
+            if self.down:
+                return
+            self.down = True
+        log.warning(
+            "Rate-limit storage unreachable (%s); limits count in this process's memory until it answers",
+            exc,
+        )
+
+    def _back(self):
+        """Ask the storage again if it is time to; True once it answers."""
+        with self.lock:
+            if time.monotonic() < self.next_check:
+                return False
+            # One caller asks; the others keep counting in memory meanwhile.
+            self.next_check = time.monotonic() + _recheck_seconds()
+        if not self.storage.check():
+            return False
+        with self.lock:
+            was_down, self.down = self.down, False
+        if was_down:
+            log.warning("Rate-limit storage reachable again; limits count there again")
+        return True
+
+
+_state = {"counters": None}
+_state_lock = threading.Lock()
+
+
+def _counters():
+    """The counters of the limiter's current storage (a new app's init_app may replace it)."""
+    storage = limiter.storage
+    counters = _state["counters"]
+    if counters is None or counters.storage is not storage:
+        with _state_lock:
+            counters = _state["counters"]
+            if counters is None or counters.storage is not storage:
+                counters = _Counters(storage, limiter.limiter)
+                _state["counters"] = counters
+    return counters
+
+
+def _recheck_seconds():
+    return current_app.config.get("RATELIMIT_RECHECK_SECONDS", 5)

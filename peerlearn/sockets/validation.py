@@ -2,19 +2,18 @@
 
 A socket event is untrusted input like a form post: it must be a JSON object of bounded size
 whose keys have the expected types. Limits count per user (not per socket), in Flask-Limiter's
-storage: in memory for one process, in Redis when configured, so every process counts together.
+storage: in memory for one process, in Redis when configured, so every process counts together
+(and in this process's memory while Redis is unreachable; see services.ratelimit).
 """
 
 import json
-import math
-import time
 
 from flask import current_app
 from limits import parse
 
 from ..exceptions import DomainError, RateLimited
-from ..extensions import limiter
 from ..inputs import MAX_ID, NUL_MESSAGE, is_id
+from ..services import ratelimit
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_CHAT_LENGTH = 2000
@@ -105,9 +104,7 @@ def rate_limit(group, user_id):
     if not config.get("RATELIMIT_ENABLED", True):
         return
     item = parse(config.get("ROOM_RATE_LIMITS", {}).get(group, RATE_LIMITS[group]))
-    key = str(user_id)
-    if limiter.limiter.hit(item, "room", group, key):
+    retry_after = ratelimit.attempt(item, "room", group, str(user_id))
+    if retry_after is None:
         return
-    reset_at, _remaining = limiter.limiter.get_window_stats(item, "room", group, key)
-    retry_after = max(1, math.ceil(reset_at - time.time()))
     raise RateLimited(f"Too many {group} events. Slow down and try again shortly.", retry_after=retry_after)

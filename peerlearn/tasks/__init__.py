@@ -11,13 +11,17 @@ QUEUES = ("emails", "recommendations", "default")
 
 
 def redis_connection():
-    """One Redis client per app, created on first use."""
+    """One Redis client per app, created on first use.
+
+    Its connections give up after a couple of seconds, so an unreachable Redis turns an enqueue
+    into a quick RedisError (the records stay queued) instead of a request hanging on a connect.
+    RQ's worker lengthens the read timeout of its own connection to outlast its blocking pop."""
     app = current_app._get_current_object()
     client = app.extensions.get("peerlearn_redis")
     if client is None:
         from redis import Redis
 
-        client = Redis.from_url(app.config["REDIS_URL"])
+        client = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=10)
         app.extensions["peerlearn_redis"] = client
     return client
 

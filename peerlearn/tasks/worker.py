@@ -1,7 +1,20 @@
-"""The RQ worker classes `worker.py` runs."""
+"""The RQ worker classes `worker.py` runs, and how it keeps them running through Redis outages."""
 
+import contextlib
+import logging
+import time
+
+import rq.cron
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
+from rq.exceptions import SchedulerNotFound, StopRequested
+
+log = logging.getLogger(__name__)
+
+# After Redis stops answering, ask again after 1, 2, 4 … seconds, never more than this apart.
+FIRST_WAIT_SECONDS = 1
+MAX_WAIT_SECONDS = 30
 
 
 class _AppContextPerJob:
@@ -9,9 +22,16 @@ class _AppContextPerJob:
     (scoped to the app context) and ``g`` start empty and are torn down after the job, so nothing
     one job loaded or left in a failed transaction reaches the next."""
 
+    stop_asked = False
+
     def perform_job(self, job, queue, *args, **kwargs):
         with current_app._get_current_object().app_context():
             return super().perform_job(job, queue, *args, **kwargs)
+
+    def request_stop(self, signum, frame):
+        # SIGTERM or SIGINT: the work loop ends because it was asked to, not because Redis went.
+        self.stop_asked = True
+        super().request_stop(signum, frame)
 
 
 class AppWorker(_AppContextPerJob, SimpleWorker):
@@ -31,3 +51,90 @@ class ForkingAppWorker(_AppContextPerJob, Worker):
 
         db.engine.dispose(close=False)
         return super().main_work_horse(job, queue)
+
+
+def work_until_stopped(make_worker, connection):
+    """Run workers made by ``make_worker()`` one after another until one is asked to stop.
+
+    RQ's worker waits out a Redis outage while it waits for a job, but a connection error anywhere
+    else (registering itself at start, its heartbeat, its maintenance, recording a finished job)
+    ends its work loop, and the process with it. Here the outage is logged, Redis (``connection``)
+    is asked again with a growing pause, and a fresh worker starts once it answers. A job cut off
+    by the outage stays in the started registry, where RQ finds it abandoned and retries it."""
+    while True:
+        worker = None
+        try:
+            worker = make_worker()
+            worker.work(with_scheduler=True)
+        except RedisError as exc:
+            log.warning("worker stopped: Redis unreachable (%s)", exc)
+        if worker is not None and worker.stop_asked:
+            return
+        try:
+            wait_for_redis(connection)
+        except StopRequested:  # SIGTERM while waiting, through the last worker's handler
+            return
+        if worker is not None and worker.stop_asked:
+            return
+        log.warning("Redis answers; starting the worker again")
+
+
+def wait_for_redis(connection):
+    """Return once ``connection`` answers a PING, asking after 1, 2, 4 … seconds."""
+    wait = FIRST_WAIT_SECONDS
+    while True:
+        time.sleep(wait)
+        try:
+            connection.ping()
+            return
+        except RedisError as exc:
+            wait = min(wait * 2, MAX_WAIT_SECONDS)
+            log.info("Redis still unreachable (%s); asking again in %s s", exc, wait)
+
+
+class CronScheduler(rq.cron.CronScheduler):
+    """RQ's cron scheduler, kept running through Redis outages.
+
+    RQ's own loop ends at the first connection error (and the process exits, to wait for a
+    supervisor). This one logs the outage once, tries again after 1, 2, 4 … up to
+    MAX_WAIT_SECONDS, and goes on scheduling when Redis answers: the jobs that fell due meanwhile
+    are enqueued once, then each keeps its interval. The periodic jobs are safe to run late."""
+
+    def start(self):
+        log.info("cron scheduler %s starting", self.name)
+        self._install_signal_handlers()
+        try:
+            self._schedule()
+        except (KeyboardInterrupt, StopRequested):
+            log.info("cron scheduler %s stopping", self.name)
+        finally:
+            # Redis may be away, or back empty: the registry forgets a scheduler whose heartbeat stopped.
+            with contextlib.suppress(RedisError, SchedulerNotFound):
+                self.register_death()
+
+    def _schedule(self):
+        registered = False
+        wait = None
+        while True:
+            try:
+                if not registered:
+                    self.register_birth()
+                    registered = True
+                if self.enqueue_jobs():
+                    self.save()
+                self.heartbeat()
+            except RedisError as exc:
+                if wait is None:
+                    wait = FIRST_WAIT_SECONDS
+                    log.warning("Redis unreachable (%s); periodic jobs wait until it answers", exc)
+                else:
+                    wait = min(wait * 2, MAX_WAIT_SECONDS)
+                    log.info("Redis still unreachable (%s); asking again in %s s", exc, wait)
+                time.sleep(wait)
+                continue
+            if wait is not None:
+                log.warning("Redis answers again; periodic jobs are enqueued again")
+                wait = None
+            pause = self.calculate_sleep_interval()
+            if pause > 0:
+                time.sleep(pause)
