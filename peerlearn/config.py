@@ -168,6 +168,12 @@ class Config:
             "AVATAR_MAX_BYTES": 5 * 1024 * 1024,
             "AVATAR_MAX_PIXELS": env_int("AVATAR_MAX_PIXELS", 25_000_000),
             "AVATAR_SIZE": 512,
+            # Image decodes at once per process (each may take 100+ MB for a large photo); an upload
+            # waits this long for one to come free, then is told to try again (503).
+            "IMAGE_DECODE_CONCURRENCY": env_int("IMAGE_DECODE_CONCURRENCY", 2),
+            "IMAGE_DECODE_WAIT_SECONDS": env_int("IMAGE_DECODE_WAIT_SECONDS", 5),
+            # Profile photos and session covers one account may upload (together).
+            "UPLOAD_LIMIT": env_str("UPLOAD_LIMIT", "10 per hour"),
             # Redis, Socket.IO and jobs
             "REDIS_URL": redis_url,
             "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.default_async_mode()),
@@ -391,6 +397,10 @@ class Config:
             raise ConfigError("SETTLEMENT_HOURS cannot be negative")
         if settings["STRIKE_LIMIT"] < 1 or settings["STRIKE_WINDOW_DAYS"] < 1:
             raise ConfigError("STRIKE_LIMIT and STRIKE_WINDOW_DAYS must be at least 1")
+        if settings["IMAGE_DECODE_CONCURRENCY"] < 1:
+            raise ConfigError("IMAGE_DECODE_CONCURRENCY must be at least 1")
+        if settings["IMAGE_DECODE_WAIT_SECONDS"] < 0:
+            raise ConfigError("IMAGE_DECODE_WAIT_SECONDS cannot be negative")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:
             raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):

@@ -1,17 +1,55 @@
-"""Avatar uploads: decoded and re-encoded with Pillow, so only clean pixels are stored."""
+"""Image uploads (profile photos and session covers): decoded and re-encoded with Pillow, so
+only clean pixels are stored.
+
+Decoding is the expensive part: a 25-megapixel PNG takes a quarter of a second of CPU and 75 MB
+or more of memory. So every decode in a process takes one of IMAGE_DECODE_CONCURRENCY slots
+(an upload that finds none free within IMAGE_DECODE_WAIT_SECONDS is told to try again, 503),
+and under gevent (production) it runs in a pool of that many OS threads: Pillow releases the
+GIL while it decodes and resizes, so the event loop keeps serving everyone else meanwhile.
+Under the threading server each request already has its own thread and decodes there.
+
+Who may upload is checked before any decoding: a confirmed email address, and at most
+UPLOAD_LIMIT images per account (photos and covers together).
+"""
 
 import io
+import math
+import os
 import secrets
-import warnings
+import sys
+import threading
 from pathlib import Path
 
 from flask import current_app
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from ..exceptions import ValidationError
+from ..exceptions import PermissionDenied, RateLimited, ValidationError
 from ..extensions import db
+from . import ratelimit
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP"}
+# Resizing first reduces by whole factors while at least this many times larger than the
+# result, then filters with Lanczos: Pillow's docs call 3.0 indistinguishable from a full
+# Lanczos pass, at a fraction of the time on a large photo.
+REDUCING_GAP = 3.0
+# EXIF orientation -> the transpose that shows the picture upright (as ImageOps.exif_transpose).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+EXIF_ORIENTATION = 0x0112
+
+
+class UploadsBusy(RateLimited):
+    """Every image decoder of this process stayed busy: try again in a few seconds."""
+
+    status = 503
+    code = "uploads_busy"
 
 
 def upload_dir(kind="avatars"):
@@ -24,51 +62,46 @@ def avatar_dir():
     return upload_dir("avatars")
 
 
-def process_image(data, *, size=None, field="avatar"):
-    """Return WebP bytes of the image cropped to ``size`` (a square avatar by default), decoded
-    and re-encoded so no metadata survives, or raise ValidationError naming ``field``."""
+def check_can_upload(user):
+    """Refuse an image upload by ``user``: email not confirmed (403), or past UPLOAD_LIMIT (429).
+    Every upload that gets this far counts, photos and covers together."""
+    if not user.is_verified:
+        raise PermissionDenied(
+            "Confirm your email address before uploading images: open the link we emailed you, "
+            "or ask for a new one.",
+            code="email_unverified",
+        )
+    try:
+        ratelimit.hit("image_upload", str(user.id), "UPLOAD_LIMIT")
+    except RateLimited as exc:
+        minutes = max(1, math.ceil((exc.retry_after or 60) / 60))
+        raise RateLimited(
+            f"You have uploaded many images recently. Please wait {minutes} "
+            f"minute{'s' if minutes != 1 else ''} and try again.",
+            retry_after=exc.retry_after,
+            code="upload_limit",
+        ) from None
 
-    def _reject(message):
-        raise ValidationError(message, fields={field: [message]}, code="invalid_image")
 
+def process_image(data, *, size=None, field="avatar", image_format="WEBP"):
+    """Return the image cropped to ``size`` (a square avatar by default), decoded and re-encoded
+    as ``image_format`` so no metadata survives, or raise ValidationError naming ``field``;
+    UploadsBusy when no decoder came free in time."""
     config = current_app.config
     if not data:
-        _reject("Choose an image to upload.")
+        _reject(field, "Choose an image to upload.")
     if len(data) > config["AVATAR_MAX_BYTES"]:
-        _reject("The image is larger than 5 MB.")
-    max_pixels = config["AVATAR_MAX_PIXELS"]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
-            width, height = image.size
-            if width * height > max_pixels:
-                _reject(f"The image is too large ({width}×{height} pixels).")
-            image.seek(0)  # first frame of an animation
-            image.load()
-    except ValidationError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        _reject("The image has too many pixels.")
-    except UnidentifiedImageError:
-        _reject("Upload a PNG, JPEG or WebP image.")
-    except (OSError, SyntaxError, ValueError, EOFError):
-        _reject("This image file is damaged or incomplete.")
-    if image.format not in ALLOWED_FORMATS:
-        _reject("Upload a PNG, JPEG or WebP image.")
-
-    image = ImageOps.exif_transpose(image)
-    image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P", "PA") else "RGB")
+        _reject(field, "The image is larger than 5 MB.")
     if size is None:
         size = (config["AVATAR_SIZE"], config["AVATAR_SIZE"])
-    image = ImageOps.fit(image, size, method=Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    # A fresh encode carries no EXIF, XMP or ICC data from the upload.
-    image.save(out, format="WEBP", quality=85, method=4)
-    return out.getvalue()
+    # Plain values only: the decoder may run in a thread without the app context.
+    return _decoders().run(
+        _fit_and_encode, data, tuple(size), config["AVATAR_MAX_PIXELS"], field, image_format
+    )
 
 
 def save_avatar(user, data):
+    check_can_upload(user)
     encoded = process_image(data)
     directory = avatar_dir()
     filename = f"{secrets.token_hex(16)}.webp"
@@ -86,9 +119,140 @@ def save_avatar(user, data):
     return filename
 
 
+def prepare_cover(user, data, size):
+    """Check a session cover ``user`` uploads before anything is saved: who may upload, then the
+    image, cropped to ``size``. Returns it as a lossless PNG, so storing it (sessions.save_cover,
+    which re-encodes it) decodes a small image once more, not the upload."""
+    check_can_upload(user)
+    return process_image(data, size=size, field="cover", image_format="PNG")
+
+
 def remove_avatar(user):
     old = user.avatar_filename
     user.avatar_filename = None
     db.session.commit()
     if old:
         (avatar_dir() / old).unlink(missing_ok=True)
+
+
+def _reject(field, message):
+    raise ValidationError(message, fields={field: [message]}, code="invalid_image")
+
+
+def _fit_and_encode(data, size, max_pixels, field, image_format):
+    try:
+        image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_FORMATS))
+        width, height = image.size
+        # The header's size, before a single pixel is decoded.
+        if width * height > max_pixels:
+            _reject(
+                field,
+                f"The image is too large ({width}×{height} pixels); "
+                f"the most we take is {max_pixels / 1_000_000:g} megapixels.",
+            )
+        image.seek(0)  # first frame of an animation
+        orientation = image.getexif().get(EXIF_ORIENTATION)
+        # Before the transpose, the picture's width is the result's height for these.
+        target = size[::-1] if orientation in (5, 6, 7, 8) else size
+        scale = max(target[0] / width, target[1] / height)
+        # A JPEG decodes at 1/2, 1/4 or 1/8 scale for almost nothing; keep twice the pixels
+        # the result needs so the filter still has detail to work with.
+        image.draft(None, (max(1, math.ceil(width * scale * 2)), max(1, math.ceil(height * scale * 2))))
+        image.load()
+        if image.format not in ALLOWED_FORMATS:
+            _reject(field, "Upload a PNG, JPEG or WebP image.")
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if has_alpha else "RGB")
+        fitted = image.resize(
+            target, Image.Resampling.LANCZOS, box=_centred_crop(image.size, target), reducing_gap=REDUCING_GAP
+        )
+        del image
+        if orientation in UPRIGHT:
+            fitted = fitted.transpose(UPRIGHT[orientation])
+        fitted = fitted.convert("RGBA" if has_alpha else "RGB")
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        _reject(field, "The image has too many pixels.")
+    except UnidentifiedImageError:
+        _reject(field, "Upload a PNG, JPEG or WebP image.")
+    except (OSError, SyntaxError, ValueError, EOFError):
+        _reject(field, "This image file is damaged or incomplete.")
+    out = io.BytesIO()
+    # A fresh encode carries no EXIF, XMP or ICC data from the upload.
+    if image_format == "PNG":
+        fitted.save(out, format="PNG", compress_level=1)
+    else:
+        fitted.save(out, format="WEBP", quality=85, method=4)
+    return out.getvalue()
+
+
+def _centred_crop(source, target):
+    """The largest box of ``target``'s proportions in the middle of ``source`` (as ImageOps.fit)."""
+    width, height = source
+    if width * target[1] > height * target[0]:
+        crop_width = height * target[0] / target[1]
+        left = (width - crop_width) / 2
+        return (left, 0, left + crop_width, height)
+    crop_height = width * target[1] / target[0]
+    top = (height - crop_height) / 2
+    return (0, top, width, top + crop_height)
+
+
+class Decoders:
+    """At most ``slots`` decodes at once; under gevent each runs in an OS thread of a pool that
+    size (so memory stays bounded even if a waiting request gives up), elsewhere in the
+    caller's thread."""
+
+    def __init__(self, slots, wait_seconds):
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self.pool = None
+        if _gevent_threading():
+            from gevent.lock import BoundedSemaphore
+            from gevent.threadpool import ThreadPool
+
+            self.free = BoundedSemaphore(slots)
+            self.pool = ThreadPool(slots)
+        else:
+            self.free = threading.BoundedSemaphore(slots)
+
+    def run(self, function, *args):
+        if not self.free.acquire(timeout=self.wait_seconds):
+            raise UploadsBusy(
+                "Many images are being processed right now. Please try again in a few seconds.",
+                retry_after=max(1, math.ceil(self.wait_seconds)),
+            )
+        try:
+            if self.pool is None:
+                return function(*args)
+            return self.pool.apply(function, args)
+        finally:
+            self.free.release()
+
+
+_decoders_lock = threading.Lock()
+
+
+def _decoders():
+    """This process's decoders for the current app, made on first use (after a fork, and after
+    gevent has patched the process, so they are of the right kind)."""
+    app = current_app._get_current_object()
+    key = ("peerlearn.image_decoders", os.getpid())
+    decoders = app.extensions.get(key)
+    if decoders is None:
+        with _decoders_lock:
+            decoders = app.extensions.get(key)
+            if decoders is None:
+                decoders = app.extensions[key] = Decoders(
+                    app.config["IMAGE_DECODE_CONCURRENCY"], app.config["IMAGE_DECODE_WAIT_SECONDS"]
+                )
+    return decoders
+
+
+def _gevent_threading():
+    """True when gevent has patched threading (gunicorn's gevent worker, wsgi.py): a decode in
+    this thread would hold up every greenlet."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("threading")

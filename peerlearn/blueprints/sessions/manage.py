@@ -127,17 +127,18 @@ def _apply_errors(form, exc):
 
 
 def _cover_bytes(form):
-    """The uploaded cover, checked before anything is saved (None when no file was chosen)."""
+    """The uploaded cover checked and cropped before anything is saved, as (cover, None);
+    (None, None) when no file was chosen; (None, status) when refused, the reason on the form."""
     upload = form.cover.data
     if not upload or not getattr(upload, "filename", ""):
-        return None
+        return None, None
     data = upload.read(current_app.config["AVATAR_MAX_BYTES"] + 1)
     try:
-        avatars.process_image(data, size=session_service.COVER_SIZE, field="cover")
+        return avatars.prepare_cover(current_user, data, session_service.COVER_SIZE), None
     except DomainError as exc:
-        apply_field_errors(form, exc.fields)
-        return False
-    return data
+        if apply_field_errors(form, exc.fields) or not exc.fields:
+            form.cover.errors = [*form.cover.errors, exc.message]
+        return None, exc.status
 
 
 def _mesh_cameras():
@@ -168,9 +169,9 @@ def create():
     if not form.validate_on_submit():
         return _render_form(form, status=422 if request.method == "POST" else 200)
     changes = _changes(form)
-    cover = _cover_bytes(form)
-    if changes is None or cover is False:
-        return _render_form(form, status=422)
+    cover, refused = _cover_bytes(form)
+    if changes is None or refused:
+        return _render_form(form, status=refused or 422)
     publish = request.form.get("action") == "publish"
     try:
         session = session_service.create_session(current_user, changes, publish=publish)
@@ -206,9 +207,9 @@ def edit(session_id):
             form, session, status=422 if request.method == "POST" else 200, locked=locked, booked=booked
         )
     changes = _changes(form, include_price=not locked)
-    cover = _cover_bytes(form)
-    if changes is None or cover is False:
-        return _render_form(form, session, status=422, locked=locked, booked=booked)
+    cover, refused = _cover_bytes(form)
+    if changes is None or refused:
+        return _render_form(form, session, status=refused or 422, locked=locked, booked=booked)
     # Send only what changed: an unchanged start time must not be re-checked against "now".
     current = _initial(session, current_user)
     if form.start_date.data == current["start_date"] and form.start_time.data == current["start_time"]:

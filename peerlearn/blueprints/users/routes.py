@@ -118,9 +118,14 @@ def upload_avatar():
         avatars.save_avatar(current_user, form.avatar.data.read(current_app.config["AVATAR_MAX_BYTES"] + 1))
     except DomainError as exc:
         flash(exc.message, "error")
-        return render_template(
-            "users/edit.html", form=_filled_profile_form(), avatar_form=form, avatar_error=exc.message
-        ), exc.status
+        retry_after = getattr(exc, "retry_after", None)
+        return (
+            render_template(
+                "users/edit.html", form=_filled_profile_form(), avatar_form=form, avatar_error=exc.message
+            ),
+            exc.status,
+            {"Retry-After": str(retry_after)} if retry_after else {},
+        )
     flash("Profile photo updated.", "success")
     return redirect(url_for("users.edit_profile"))
 
