@@ -201,6 +201,8 @@ class Config:
             "RATELIMIT_STORAGE_URI": env_str(
                 "RATELIMIT_STORAGE_URI", redis_url if redis_url else "memory://"
             ),
+            # While the storage is unreachable limits count in memory; it is asked again this often.
+            "RATELIMIT_RECHECK_SECONDS": env_int("RATELIMIT_RECHECK_SECONDS", 5),
             "LOGIN_LIMIT_PER_ACCOUNT": env_str("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
             "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
             "REGISTER_LIMIT_PER_IP": env_str("REGISTER_LIMIT_PER_IP", "10 per hour"),
