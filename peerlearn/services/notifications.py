@@ -219,15 +219,18 @@ def notify(user, kind, *, title, body="", url="", data=None, email=None, sender=
 
     With a ``collapse_key``, a notification about it from the last ``REPEAT_WINDOW`` is updated
     (while unread) instead of a new one added, and no email goes when one about it is still
-    waiting or was sent in that window; a new email waits ``EMAIL_HOLD_SECONDS``.
+    waiting, was sent in that window, or that notification was read; a new email waits
+    ``EMAIL_HOLD_SECONDS``.
     Returns ``(notification or None, outbound email or None)``; the caller commits."""
     kind = NotificationKind(kind)
     in_app, by_email = preference(user.id, kind)
     now = utcnow()
     note = message = None
     fields = {"title": title[:200], "body": body[:1000], "url": url[:500], "data": data or {}}
+    earlier = _recent_note(user.id, collapse_key, now) if collapse_key else None
+    # Seen in the app already: a repeat is no news, by email either.
+    seen = earlier is not None and earlier.read_at is not None
     if in_app:
-        earlier = _recent_note(user.id, collapse_key, now) if collapse_key else None
         if earlier is None:
             note = Notification(user_id=user.id, kind=kind.value, collapse_key=collapse_key, **fields)
             db.session.add(note)
@@ -235,7 +238,8 @@ def notify(user, kind, *, title, body="", url="", data=None, email=None, sender=
         elif earlier.read_at is None:  # still unread: it says the latest, and stays one notification
             for name, value in fields.items():
                 setattr(earlier, name, value)
-    if email is not None and by_email and not (collapse_key and _recent_email(user.id, collapse_key, now)):
+    repeat = collapse_key is not None and (seen or _recent_email(user.id, collapse_key, now))
+    if email is not None and by_email and not repeat:
         message = mail.compose(
             user,
             email.template,
