@@ -298,3 +298,36 @@ def test_workers_sending_at_once_keep_to_the_sender_cap(threaded_app):
     db.session.remove()
 
     assert _send_at_once(threaded_app, mentor_id, email_ids) == {"sent": 3, "dropped": 9}
+
+
+# -------------------------------------------------------------------------------- migration
+
+
+def test_the_migration_downgrades_dropped_emails_to_failed(tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from tests.test_migrations import migrated_app
+
+    app = migrated_app(f"sqlite:///{tmp_path / 'caps.sqlite3'}")
+    with app.app_context():
+        upgrade()
+        db.session.execute(
+            text(
+                "INSERT INTO outbound_emails (to_address, subject, template, text_body, html_body, "
+                "attachments, unsubscribe_url, status, drop_reason, attempts, last_error, created_at) "
+                "VALUES ('a@example.com', 'Hi', 'notice', 't', 'h', '[]', '', 'dropped', 'sender_cap', "
+                "1, '', '2026-11-20 12:00:00')"
+            )
+        )
+        db.session.commit()
+        downgrade(revision="0014_credential_epoch")
+        row = db.session.execute(text("SELECT status, last_error FROM outbound_emails")).one()
+        assert tuple(row) == ("failed", "Dropped: sender_cap")
+        upgrade()
+        assert db.session.execute(text("SELECT status, drop_reason FROM outbound_emails")).one() == (
+            "failed",
+            "",
+        )
+        db.session.remove()
+        db.engine.dispose()
