@@ -2,9 +2,11 @@
 
 A page on another site must not open a socket to ours with the user's cookies, so each Socket.IO
 handshake's Origin header must be this site's own origin, or one named in SOCKETIO_CORS_ORIGINS.
-The site's own origin is that of PUBLIC_BASE_URL, the address people open the site at; without it,
-the request's Host with the scheme as ProxyFix sees it (X-Forwarded-Proto counts only from the
-PROXY_COUNT proxies configured).
+The site's own origins are that of PUBLIC_BASE_URL, the address people open the site at, and the
+one the request itself names: its Host with the scheme as ProxyFix sees it (X-Forwarded-Proto
+counts only from the PROXY_COUNT proxies configured). A browser sets Host to the address it opened
+and no page can change it, so a page that names the very host it talks to is that site's own page:
+the development server is then as happy at localhost:5000 as at 127.0.0.1:5000.
 
 Engine.IO's own same-origin check also accepts whatever host an X-Forwarded-Host header names,
 from any client, so it is replaced by this one; nothing in PeerLearn trusts X-Forwarded-Host.
@@ -24,14 +26,13 @@ def site_origin(url):
     return found.removesuffix(f":{DEFAULT_PORTS[scheme]}")
 
 
-def own_origin(app, environ):
-    """The origin this site's pages are served from."""
-    if app.config.get("PUBLIC_BASE_URL"):
-        return site_origin(app.config["PUBLIC_BASE_URL"])
+def own_origins(app, environ):
+    """The origins this site's pages are served from: the public address and the request's own."""
+    found = {site_origin(app.config.get("PUBLIC_BASE_URL"))}
     host = environ.get("HTTP_HOST")
-    if not host:
-        return None
-    return site_origin(f"{_scheme(app, environ)}://{host}")
+    if host:
+        found.add(site_origin(f"{_scheme(app, environ)}://{host}"))
+    return found - {None}
 
 
 def _scheme(app, environ):
@@ -61,6 +62,6 @@ def origin_check(app):
         given = site_origin(request_origin)
         if given is None:
             return False
-        return given == own_origin(app, environ) or given in {site_origin(item) for item in extra}
+        return given in own_origins(app, environ) or given in {site_origin(item) for item in extra}
 
     return allowed

@@ -52,7 +52,9 @@ def test_a_page_of_the_site_opens_a_signed_in_socket(signed_in):
 def test_the_public_address_is_the_site_whatever_host_the_request_names(app, signed_in):
     app.config["PUBLIC_BASE_URL"] = "https://Learn.Example.org:443/peerlearn"
     assert handshake(signed_in, Origin="https://learn.example.org").status_code == 200
-    assert refused(handshake(signed_in, Origin="http://localhost"))
+    # The page the browser opened at the very host it talks to is the site's own page too.
+    assert handshake(signed_in, Origin="http://localhost").status_code == 200
+    assert refused(handshake(signed_in, Origin="http://localhost:5000"))
     assert refused(handshake(signed_in, Origin="https://learn.example.org.evil.example"))
     assert refused(handshake(signed_in, Origin="null"))
 
@@ -74,3 +76,14 @@ def test_configured_extra_origins_may_open_sockets(app, signed_in):
     assert handshake(signed_in, Origin="https://app.example.org").status_code == 200
     assert handshake(signed_in, Origin="http://localhost").status_code == 200
     assert refused(handshake(signed_in, Origin="https://other.example.org"))
+
+
+def test_the_development_server_accepts_its_page_at_either_loopback_name(app, signed_in):
+    """PUBLIC_BASE_URL says 127.0.0.1:5000 (the development default); someone opens localhost:5000."""
+    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5000"
+    at_localhost = {"Host": "localhost:5000"}
+    assert handshake(signed_in, Origin="http://localhost:5000", **at_localhost).status_code == 200
+    assert handshake(signed_in, Origin="http://127.0.0.1:5000", **at_localhost).status_code == 200
+    assert refused(handshake(signed_in, Origin="http://evil.example", **at_localhost))
+    forged = {"X-Forwarded-Host": "evil.example", **at_localhost}
+    assert refused(handshake(signed_in, Origin="http://evil.example", **forged))
