@@ -161,7 +161,7 @@ def test_regenerating_needs_a_login_and_a_csrf_token(client, auth, learner):
 
 
 def checkout_config(page):
-    match = re.search(r"x-data='checkout\((.*?)\)'", page, re.S)
+    match = re.search(r"x-data=\"checkout\" data-config='(.*?)'", page, re.S)
     assert match, "no checkout component on the page"
     return json.loads(unescape(match.group(1)))
 

@@ -45,7 +45,7 @@ def row(html, attribute, value):
 
 
 def timer(html):
-    match = re.search(r"x-data='countdown\(([^']+)\)'", html)
+    match = re.search(r"x-data=\"countdown\" data-config='([^']+)'", html)
     assert match, "no countdown"
     return json.loads(match.group(1))
 
@@ -87,7 +87,7 @@ def test_after_end_for_all_the_session_page_says_it_ended(client, auth, live):
         auth.login(email)
         detail = page(client, f"/sessions/{live.id}")
         assert "This session has ended." in detail
-        stale = ("Live now", "Join the room", "Enter the room", ">Go live<", "countdown(", "hasn't started")
+        stale = ("Live now", "Join the room", "Enter the room", ">Go live<", '"countdown"', "hasn't started")
         assert [text for text in stale if text in detail] == [], email
         auth.logout()
 

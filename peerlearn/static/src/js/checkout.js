@@ -1,26 +1,15 @@
 // The booking payment page: opens Razorpay Checkout for the order (or, with the dev gateway, goes to
 // the local test checkout), then has the server verify the signed result before showing success.
 //
-// Config comes once from the server, either as `x-data="checkout({...})"` or as JSON in
-// `data-checkout` on the same element: gateway ('razorpay' | 'dev'), keyId, orderId, amount (paise),
-// currency, name, description, prefill {name, email}, verifyUrl, devCheckoutUrl.
+// Config comes once from the server, as JSON in the element's `data-config`: gateway ('razorpay' |
+// 'dev'), keyId, orderId, amount (paise), currency, name, description, prefill {name, email},
+// verifyUrl, devCheckoutUrl.
 // Markup binds `busy`, `status` ('idle' | 'open' | 'verifying' | 'redirecting'), `error`, `label`,
 // and calls `pay()`.
 import { sendJSON } from './http.js';
 
 const BRAND_COLOR = '#5b3fd8';
 const SCRIPT_WAIT_MS = 10000;
-
-function readConfig(root, given) {
-  if (given && typeof given === 'object' && Object.keys(given).length) return given;
-  const raw = root.dataset.checkout;
-  if (!raw) return {};
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return {};
-  }
-}
 
 // The checkout script is a plain <script src> added by the template; it may still be loading.
 function razorpayReady() {
@@ -41,13 +30,9 @@ function razorpayReady() {
 
 export default function checkout(options = {}) {
   return {
-    config: {},
+    config: options,
     status: 'idle',
     error: '',
-
-    init() {
-      this.config = readConfig(this.$root, options);
-    },
 
     get busy() {
       return this.status !== 'idle';

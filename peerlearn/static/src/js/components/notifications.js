@@ -148,9 +148,13 @@ export function notificationBell() {
         .catch(() => {});
     },
 
+    link(note) {
+      return note.url || CENTER_URL;
+    },
+
     follow(event, note) {
       if (note.read) return;
-      follow(event, note.id, note.url || CENTER_URL);
+      follow(event, note.id, this.link(note));
     },
 
     timeAgo,

@@ -423,6 +423,12 @@ export default function room() {
       this.handToasts = this.handToasts.filter((toast) => toast.id !== id);
     },
 
+    // A raised hand's toast, clicked: the people panel shows the queue, and the toast goes.
+    seeHands(id) {
+      this.openPanel('people');
+      this.dropHandToast(id);
+    },
+
     answerHand(userId) {
       return call('answerHand', userId);
     },
@@ -565,6 +571,12 @@ export default function room() {
       if (!this.moreOpen) return;
       this.moreOpen = false;
       if (returnFocus) this.$refs.moreButton.focus();
+    },
+
+    // An item of the More menu: the menu closes, then the item's action runs.
+    fromMenu(action) {
+      this.closeMore();
+      return this[action]();
     },
 
     openDialog(name) {
