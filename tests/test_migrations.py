@@ -126,6 +126,8 @@ def test_one_order_migration_keeps_the_newest_order_of_a_booking_awaiting_paymen
     app = migrated_app(f"sqlite:///{tmp_path / 'orders.sqlite3'}")
     with app.app_context():
         upgrade(revision="0012_capabilities")  # the models' tables, without the index
+        # Columns added after 0013, so that the models can write rows here.
+        db.session.execute(text("ALTER TABLE users ADD COLUMN credential_epoch INTEGER NOT NULL DEFAULT 0"))
         mentor, learner = UserFactory(role="mentor"), UserFactory()
         session = make_session(mentor, price_paise=49900)
         held, other = (
@@ -158,7 +160,7 @@ def test_one_order_migration_keeps_the_newest_order_of_a_booking_awaiting_paymen
         db.session.commit()
         held_id = held.id
         db.session.remove()
-        upgrade()
+        upgrade(revision="0013_one_order_per_booking")
         with db.engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT order_id, status, failure_reason != '' FROM payments ORDER BY id")

@@ -103,6 +103,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     mentor_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Secret in the private iCalendar feed URL; regenerating it revokes the old URL.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Raised by a password reset or change and by "log out everywhere": emailed links carry the
+    # value they were issued under, so every older one stops working at once.
+    credential_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     skills: Mapped[list[Skill]] = relationship(secondary=user_skills, order_by=Skill.name, lazy="selectin")
     interests: Mapped[list[Skill]] = relationship(

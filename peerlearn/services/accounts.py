@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import tasks
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
@@ -61,8 +62,17 @@ def register(
     hourly_rate_paise=0,
     ip_address="",
 ):
-    """Create an account and email a verification link. Every account learns; ``role`` "mentor"
-    (the original API's value) turns teaching on from the start."""
+    """Start an account and email a link to confirm the address; answer the same whether or
+    not the address already has an account, so nobody learns which addresses do.
+
+    A new address gets an account that cannot sign in with its password until the link is
+    followed (the link signs the new user in). An address that already has an account gets an
+    email telling its owner that someone tried, with the ways back in; that account is left
+    as it was. Both pay for the password hash and write one email, so the time taken does not
+    tell them apart either. Nothing is returned: callers have nothing to branch on.
+
+    Every account learns; ``role`` "mentor" (the original API's value) turns teaching on from
+    the start."""
     ratelimit.hit("register-ip", ip_address, "REGISTER_LIMIT_PER_IP")
     errors = {}
     email = _text(email, "email", errors, max_length=254)
@@ -92,43 +102,64 @@ def register(
         errors.update(exc.fields)
     if errors:
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(
-            "An account with this email already exists.",
-            fields={"email": ["An account with this email already exists. Log in instead?"]},
-            code="email_taken",
-        )
+    try:
+        # Checked for every address alike, before anything depends on whether it is taken.
+        chosen_skills = skills.resolve(skills_ or [], field="skills")
+        chosen_interests = skills.resolve(interests or [], field="interests")
+    except ValidationError:
+        db.session.rollback()
+        raise
+    # Per address as well as per client: the owner of a taken address is not flooded with
+    # "someone tried" emails. Counted for new and taken addresses alike.
+    ratelimit.hit("register-account", email, "RESET_LIMIT_PER_ACCOUNT")
+    password_hash = passwords.hash_password(password)
 
-    user = User(
-        email=email,
-        name=name,
-        password_hash=passwords.hash_password(password),
-        timezone=timezone,
-    )
+    owner = db.session.scalar(select(User).where(User.email == email))
+    if owner is not None:
+        _tell_owner_of_attempt(owner)
+        return
+    user = User(email=email, name=name, password_hash=password_hash, timezone=timezone)
     if role == Role.MENTOR:
         user.teaching_enabled_at = utcnow()
         user.headline = headline
         user.hourly_rate_paise = rate
     user.bio = bio
+    user.skills = chosen_skills
+    user.interests = chosen_interests
     db.session.add(user)
     try:
-        user.skills = skills.resolve(skills_ or [], field="skills")
-        user.interests = skills.resolve(interests or [], field="interests")
         db.session.flush()
-    except IntegrityError as exc:
+    except IntegrityError:
+        # The same address registered a moment ago by a request running beside this one.
         db.session.rollback()
-        raise Conflict(
-            "An account with this email already exists.",
-            fields={"email": ["An account with this email already exists."]},
-            code="email_taken",
-        ) from exc
-    except ValidationError:
-        db.session.rollback()
-        raise
+        owner = db.session.scalar(select(User).where(User.email == email))
+        if owner is None:
+            raise
+        _tell_owner_of_attempt(owner)
+        return
     email_msg = _compose_verification(user)
     db.session.commit()
     mail.dispatch(email_msg)
-    return user
+
+
+def _tell_owner_of_attempt(owner):
+    """Someone registered with ``owner``'s address: tell the owner, in place of a confirmation.
+
+    Nothing staged for the new account is kept (skills it would have added). An owner who never
+    confirmed the address gets a link to choose a password, which confirms it too: whoever
+    registered first, perhaps not the owner, no longer holds the password after that."""
+    db.session.rollback()
+    if not owner.is_active:
+        db.session.commit()
+        return
+    context = {"login_url": external_url("auth.login"), "forgot_url": external_url("auth.forgot_password")}
+    if not owner.is_verified:
+        signed = _issue_token(owner, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
+        context["finish_url"] = external_url("auth.reset_password", token=signed)
+        context["minutes"] = current_app.config["PASSWORD_RESET_MINUTES"]
+    message = mail.compose(owner, "account_exists", "Someone tried to sign up with your email", **context)
+    db.session.commit()
+    mail.dispatch(message)
 
 
 def create_admin(*, email, password, name):
@@ -219,6 +250,8 @@ def _serializer(purpose):
 
 
 def _issue_token(user, purpose, lifetime):
+    """A signed link token for ``user``, bound to their current credential epoch: a later
+    password reset or change, or "log out everywhere", makes it useless."""
     raw = secrets.token_urlsafe(24)
     now = utcnow()
     db.session.add(
@@ -230,19 +263,35 @@ def _issue_token(user, purpose, lifetime):
             expires_at=now + lifetime,
         )
     )
-    return _serializer(purpose.value).dumps(raw)
+    return _serializer(purpose.value).dumps([raw, user.credential_epoch])
+
+
+def _unpack(payload):
+    """``(raw, epoch)`` from a signed payload. Links sent before epochs existed hold the raw
+    string alone and count as issued at epoch 0."""
+    if isinstance(payload, str):
+        return payload, 0
+    if (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and isinstance(payload[0], str)
+        and isinstance(payload[1], int)
+        and not isinstance(payload[1], bool)
+    ):
+        return payload[0], payload[1]
+    raise TokenInvalid("This link is not valid.")
 
 
 def _find_token(signed, purpose, max_age):
-    """Check signature, age and the server record; return the AccountToken (not yet consumed)."""
+    """Check signature, age, the server record and the credential epoch; return the
+    AccountToken (not yet consumed) and the epoch it was issued under."""
     try:
-        raw = _serializer(purpose.value).loads(signed, max_age=int(max_age.total_seconds()))
+        payload = _serializer(purpose.value).loads(signed, max_age=int(max_age.total_seconds()))
     except SignatureExpired as exc:
         raise TokenInvalid("This link has expired. Request a new one.", code="token_expired") from exc
     except BadSignature as exc:
         raise TokenInvalid("This link is not valid. Check that you copied all of it.") from exc
-    if not isinstance(raw, str):
-        raise TokenInvalid("This link is not valid.")
+    raw, epoch = _unpack(payload)
     token = db.session.scalar(
         select(AccountToken).where(
             AccountToken.token_hash == hash_token(raw), AccountToken.purpose == purpose.value
@@ -254,7 +303,9 @@ def _find_token(signed, purpose, max_age):
         raise TokenInvalid("This link has already been used.", code="token_used")
     if token.expires_at <= utcnow():
         raise TokenInvalid("This link has expired. Request a new one.", code="token_expired")
-    return token
+    if epoch != token.user.credential_epoch:
+        raise TokenInvalid(SUPERSEDED, code="token_superseded")
+    return token, epoch
 
 
 def _consume(token):
@@ -267,6 +318,12 @@ def _consume(token):
     if result.rowcount != 1:
         db.session.rollback()
         raise TokenInvalid("This link has already been used.", code="token_used")
+
+
+SUPERSEDED = (
+    "This link no longer works: the account's password was changed or it was signed out "
+    "everywhere after the link was sent. Request a new one."
+)
 
 
 def _verification_lifetime():
@@ -300,7 +357,7 @@ def resend_verification(user, *, ip_address=""):
 
 
 def verify_email(signed):
-    token = _find_token(signed, TokenPurpose.VERIFY_EMAIL, _verification_lifetime())
+    token, _epoch = _find_token(signed, TokenPurpose.VERIFY_EMAIL, _verification_lifetime())
     _consume(token)
     user = token.user
     if user.email_verified_at is None:
@@ -310,10 +367,20 @@ def verify_email(signed):
 
 
 def request_password_reset(email, *, ip_address=""):
-    """Email a reset link if the account exists. Callers answer the same either way."""
+    """Send a reset link if the address has an active account. Callers answer the same either
+    way, and the time taken is the same too: this only counts the attempt and queues
+    ``deliver_password_reset``, which looks the address up on a worker (inline in the embedded
+    mode, where jobs run in the web process)."""
     email = auth.normalise_email(email)
     ratelimit.hit("reset-ip", ip_address, "RESET_LIMIT_PER_IP")
     ratelimit.hit("reset-account", email, "RESET_LIMIT_PER_ACCOUNT")
+    if not tasks.enqueue("emails", deliver_password_reset, email) and not current_app.config["JOBS_INLINE"]:
+        # Redis is away: a slower answer is better than a reset link that never comes.
+        deliver_password_reset(email)
+
+
+def deliver_password_reset(email):
+    """Job: email a reset link to the active account with this address, if there is one."""
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.is_active:
         return
@@ -331,29 +398,71 @@ def request_password_reset(email, *, ip_address=""):
 
 def check_reset_token(signed):
     """Validate a reset link without using it up (to show the form)."""
-    return _find_token(signed, TokenPurpose.RESET_PASSWORD, _reset_lifetime()).user
+    token, _epoch = _find_token(signed, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
+    return token.user
 
 
 def reset_password(signed, new_password):
-    """Set a new password from a reset link; every existing sign-in of the user ends."""
-    token = _find_token(signed, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
+    """Set a new password from a reset link. Every existing sign-in of the user ends, every
+    other link emailed before stops working and the calendar feed gets a new URL.
+
+    Of two links used at once, only one wins: the epoch moves on from the value the link was
+    issued under in one conditional update, and the other finds it moved."""
+    token, epoch = _find_token(signed, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
     user = token.user
     passwords.check_password_policy(new_password or "", email=user.email, name=user.name)
     _consume(token)
+    if not auth.advance_credential_epoch(user, expected=epoch):
+        db.session.rollback()
+        raise TokenInvalid(SUPERSEDED, code="token_superseded")
     user.password_hash = passwords.hash_password(new_password)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()  # they just proved they read this inbox
-    notifications.notify(
-        user,
-        NotificationKind.SECURITY,
-        title="Your password was changed",
-        body="Every device was signed out. If this wasn't you, reset your password now.",
-        email=notifications.Email("password_changed", "Your PeerLearn password was changed"),
-    )
+    _tell_password_changed(user)
     db.session.commit()
     auth.end_sessions_of(user)
     outbox.dispatch()
     return user
+
+
+def change_password(user, current_password, new_password, *, keep=None):
+    """Change the password of a signed-in user who knows the current one. Every other sign-in
+    ends (``keep``, the browser or token asking, stays signed in), every link emailed before
+    stops working and the calendar feed gets a new URL; the owner is told by email."""
+    ratelimit.hit("password-change", str(user.id), "LOGIN_LIMIT_PER_ACCOUNT")
+    errors = {}
+    current_password = current_password if isinstance(current_password, str) else ""
+    new_password = new_password if isinstance(new_password, str) else ""
+    if not passwords.verify_password(user.password_hash, current_password):
+        errors["current_password"] = ["That is not your current password."]
+    try:
+        passwords.check_password_policy(new_password, email=user.email, name=user.name)
+    except ValidationError as exc:
+        errors["new_password"] = exc.fields["password"]
+    if errors:
+        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+    auth.advance_credential_epoch(user)
+    user.password_hash = passwords.hash_password(new_password)
+    _tell_password_changed(user, this_device_kept=keep is not None)
+    db.session.commit()
+    auth.end_sessions_of(user, keep=keep)
+    outbox.dispatch()
+    return user
+
+
+def _tell_password_changed(user, *, this_device_kept=False):
+    others = "Every other device" if this_device_kept else "Every device"
+    notifications.notify(
+        user,
+        NotificationKind.SECURITY,
+        title="Your password was changed",
+        body=f"{others} was signed out. If this wasn't you, reset your password now.",
+        email=notifications.Email(
+            "password_changed",
+            "Your PeerLearn password was changed",
+            context={"this_device_kept": this_device_kept},
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------- profile

@@ -4,13 +4,13 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
 from ..exceptions import AuthenticationError, PermissionDenied
 from ..extensions import db
 from ..models import AuthKind, AuthSession, User, hash_token, utcnow
-from . import passwords, ratelimit, realtime
+from . import calendar, passwords, ratelimit, realtime
 
 # Touch last_seen_at at most this often, so reads do not become writes.
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
@@ -22,8 +22,15 @@ def normalise_email(email):
     return (email or "").strip().lower()
 
 
+WRONG_CREDENTIALS = "Wrong email or password."
+
+
 def authenticate(email, password, *, ip_address=""):
-    """Return the user for valid credentials; count attempts per account and per IP."""
+    """Return the user for valid credentials; count attempts per account and per IP.
+
+    An account whose email is not confirmed yet cannot sign in with its password: registering
+    answers the same for a new and a taken address, and signing in with the password just
+    chosen must not tell them apart either. The confirmation link signs the new user in."""
     email = normalise_email(email)
     ratelimit.hit("login-ip", ip_address, "LOGIN_LIMIT_PER_IP")
     ratelimit.hit("login-account", email, "LOGIN_LIMIT_PER_ACCOUNT")
@@ -31,9 +38,9 @@ def authenticate(email, password, *, ip_address=""):
     if user is None:
         # Spend the same time as a real check so response times do not reveal accounts.
         passwords.verify_password(_dummy_hash(), password)
-        raise AuthenticationError("Wrong email or password.")
-    if not passwords.verify_password(user.password_hash, password):
-        raise AuthenticationError("Wrong email or password.")
+        raise AuthenticationError(WRONG_CREDENTIALS)
+    if not passwords.verify_password(user.password_hash, password) or not user.is_verified:
+        raise AuthenticationError(WRONG_CREDENTIALS)
     if not user.is_active:
         raise PermissionDenied(
             "This account is suspended. Contact support if you think this is a mistake.",
@@ -142,6 +149,31 @@ def end_sessions_of(user, *, keep=None, kind=None):
     db.session.commit()
     realtime.end_auth_sessions(ids)
     return len(ids)
+
+
+def advance_credential_epoch(user, *, expected=None):
+    """Retire every link emailed to ``user`` so far and give their calendar feed a new URL, in
+    the caller's transaction. With ``expected``, only if the epoch is still that value (one
+    conditional update); returns False when it had moved on."""
+    query = update(User).where(User.id == user.id)
+    if expected is not None:
+        query = query.where(User.credential_epoch == expected)
+    result = db.session.execute(
+        query.values(credential_epoch=User.credential_epoch + 1).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.expire(user, ["credential_epoch"])
+    calendar.replace_calendar_token(user)
+    return True
+
+
+def sign_out_everywhere(user, *, keep=None):
+    """Log out everywhere: end every sign-in of ``user`` (but ``keep``), retire every reset and
+    confirmation link sent before, and move the calendar feed to a new URL (the old one is the
+    kind of secret a lost device or a shared calendar still holds). Returns the sessions ended."""
+    advance_credential_epoch(user)
+    return end_sessions_of(user, keep=keep)
 
 
 def sessions_of(user):

@@ -215,6 +215,14 @@ def regenerate_calendar_token(user):
     return _assign_token(user)
 
 
+def replace_calendar_token(user):
+    """Give a feed that exists a new URL in the caller's transaction (after a password change or
+    "log out everywhere"); the old URL stops working when it commits."""
+    if user.calendar_token:
+        user.calendar_token = secrets.token_urlsafe(TOKEN_BYTES)
+    return user.calendar_token
+
+
 def user_for_calendar_token(token):
     """The active user whose feed this token opens, or None."""
     if not isinstance(token, str) or not 20 <= len(token) <= 64:

@@ -125,6 +125,7 @@ GATES = {
     # the API for every signed-in account
     "api.logout": SIGNED_IN,
     "api.logout_all": SIGNED_IN,
+    "api.change_password": SIGNED_IN,
     "api.get_profile": SIGNED_IN,
     "api.update_profile": SIGNED_IN,
     "api.upload_avatar": SIGNED_IN,

@@ -42,9 +42,13 @@ def test_register_verify_login_profile_logout_with_bearer_token(client):
     assert response.status_code == 201
     body = response.get_json()
     assert body["success"] is True and body["message"] and body["timestamp"].endswith("Z")
-    assert body["data"]["user"]["role"] == "mentor"
-    assert body["data"]["user"]["email_verified"] is False
-    assert body["data"]["user"]["skills"] == ["Flask", "Python"]
+    assert body["data"] == {"email": "api@example.com", "confirmation_required": True}
+    # No token until the address is confirmed, and the password alone does not give one yet.
+    assert_error(
+        client.post("/api/login/", json={"email": "api@example.com", "password": "correct-horse-battery"}),
+        401,
+        "authentication_failed",
+    )
 
     email = db.session.scalar(select(OutboundEmail).where(OutboundEmail.to_address == "api@example.com"))
     token = VERIFY_TOKEN.search(email.text_body).group(1)
@@ -61,6 +65,7 @@ def test_register_verify_login_profile_logout_with_bearer_token(client):
 
     profile = client.get("/api/profile/", headers=headers).get_json()["data"]
     assert profile["email"] == "api@example.com" and profile["email_verified"] is True
+    assert profile["role"] == "mentor" and profile["skills"] == ["Flask", "Python"]
     assert profile["hourly_rate_paise"] == 90000 and profile["currency"] == "INR"
 
     response = client.patch(
@@ -109,17 +114,37 @@ def test_register_cannot_create_admin(client):
     assert count(User) == 0
 
 
-def test_register_duplicate_email_is_409(client, make_user):
-    make_user(email="a@example.com")
-    assert_error(
-        client.post(
-            "/api/register/",
-            json={"email": " A@Example.com ", "password": "correct-horse-battery", "name": "X"},
-        ),
-        409,
-        "email_taken",
+def _register(client, email):
+    response = client.post(
+        "/api/register/", json={"email": email, "password": "some-new-passphrase", "name": "X"}
     )
-    assert count(User) == 1
+    body = response.get_json()
+    if response.status_code == 201:
+        body["data"]["email"] = body["data"]["email"].replace(email, "EMAIL")
+    del body["timestamp"]
+    return response.status_code, body, response.headers.getlist("Set-Cookie")
+
+
+def test_registering_a_taken_email_answers_like_a_new_one(app, make_user):
+    owner = make_user(email="a@example.com")
+    taken = _register(app.test_client(), "A@Example.com")
+    new = _register(app.test_client(), "b@example.com")
+    assert taken == new
+    assert taken[0] == 201 and taken[1]["data"] == {"email": "EMAIL", "confirmation_required": True}
+    assert count(User) == 2
+    told = db.session.scalar(select(OutboundEmail).where(OutboundEmail.user_id == owner.id))
+    assert told.template == "account_exists" and told.to_address == "a@example.com"
+    db.session.refresh(owner)
+    assert owner.credential_epoch == 0 and owner.is_verified
+
+
+def test_registering_counts_against_the_same_limits_for_new_and_taken_emails(app, make_user):
+    app.config["RESET_LIMIT_PER_ACCOUNT"] = "2 per hour"
+    make_user(email="a@example.com")
+    client = app.test_client()
+    taken = [_register(client, "a@example.com")[0] for _ in range(3)]
+    new = [_register(client, "b@example.com")[0] for _ in range(3)]
+    assert taken == new == [201, 201, 429]
 
 
 def test_register_weak_password_and_bad_fields(client):
@@ -149,8 +174,10 @@ def test_malformed_json_gets_400(client):
 
 
 def test_profile_patch_refuses_role_and_verification_changes(client, make_user, api_token):
-    user = make_user(email="a@example.com", unverified=True)
+    user = make_user(email="a@example.com")
     headers = {"Authorization": f"Bearer {api_token('a@example.com')}"}
+    user.email_verified_at = None  # a token from before confirmation was needed to sign in
+    db.session.commit()
     for payload in (
         {"role": "admin"},
         {"email_verified": True},

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from peerlearn.extensions import db
 from peerlearn.models import AuthSession, OutboundEmail, User
+from peerlearn.services.passwords import verify_password
 from tests.conftest import extract_csrf
 
 LINK = re.compile(r"http://localhost(/auth/(?:verify|reset)/[^\s\"<]+)")
@@ -30,7 +31,7 @@ def test_full_journey_register_verify_login_edit_logout(client, auth):
     response = auth.register(
         name="Asha Learner", email="Asha@Example.com", skills="Python, SQL", interests="machine learning"
     )
-    assert response.status_code == 302
+    assert response.status_code == 200 and "Check your email" in response.get_data(as_text=True)
     user = db.session.scalar(select(User).where(User.email == "asha@example.com"))
     assert user.role == "learner" and not user.is_verified
     assert [s.name for s in user.skills] == ["Python", "SQL"]
@@ -42,12 +43,18 @@ def test_full_journey_register_verify_login_edit_logout(client, auth):
     assert email.status == "sent" and email.subject == "Confirm your email for PeerLearn"
     verify_path = last_email_link(user.email)
 
-    auth.logout()
+    # Not signed in yet, and the password alone does not sign in before the address is confirmed.
+    assert client.get("/learn").status_code == 302
+    assert auth.login("asha@example.com").status_code == 401
+
+    # The link confirms the address and signs the new user in.
     response = client.get(verify_path)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/learn"
     db.session.refresh(user)
     assert user.is_verified
+    assert "Welcome to PeerLearn, Asha!" in client.get("/learn").get_data(as_text=True)
 
+    auth.logout()
     response = auth.login("asha@example.com")
     assert response.status_code == 302 and response.headers["Location"] == "/learn"
     page = client.get("/learn").get_data(as_text=True)
@@ -84,9 +91,11 @@ def test_register_as_mentor_with_profile(client, auth):
         bio="Figma",
         hourly_rate="1250.50",
     )
-    assert response.status_code == 302 and response.headers["Location"] == "/teach"
+    assert response.status_code == 200
     user = db.session.scalar(select(User).where(User.email == "m@example.com"))
     assert user.is_mentor and user.hourly_rate_paise == 125050 and user.headline == "Designer"
+    response = client.get(last_email_link("m@example.com"))
+    assert response.status_code == 302 and response.headers["Location"] == "/teach"
 
 
 def test_register_refuses_admin_role_and_writes_nothing(client, auth):
@@ -95,12 +104,65 @@ def test_register_refuses_admin_role_and_writes_nothing(client, auth):
     assert user_count() == 0
 
 
-def test_register_duplicate_email(client, auth, make_user):
-    make_user(email="taken@example.com")
-    response = auth.register(email="TAKEN@example.com")
-    assert response.status_code == 409
-    assert "already exists" in response.get_data(as_text=True)
-    assert user_count() == 1
+def _register_answer(app, email):
+    """What a fresh browser sees after registering ``email``: status, page (without the
+    address and the per-session CSRF token), the cookies set (without their values) and what
+    the signed session cookie holds."""
+    from tests.conftest import AuthActions
+
+    browser = app.test_client()
+    response = AuthActions(browser).register(email=email, password="a-new-owners-passphrase")
+    page = _without_csrf(response.get_data(as_text=True).replace(email, "EMAIL"))
+    set_cookies = [
+        re.sub(r"=[^;]*", "=…", header, count=1) for header in response.headers.getlist("Set-Cookie")
+    ]
+    cookie = browser.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    session = app.session_interface.get_signing_serializer(app).loads(cookie.value) if cookie else {}
+    return response.status_code, response.headers.get("Location"), page, set_cookies, sorted(session)
+
+
+def test_registering_a_taken_email_answers_like_a_new_one(app, client, make_user):
+    owner = make_user(email="taken@example.com", name="Tara Owner")
+    taken = _register_answer(app, "TAKEN@example.com")
+    new = _register_answer(app, "fresh@example.com")
+    assert taken == new
+    assert taken[0] == 200 and "Check your email" in taken[2]
+
+    # The owner's account is untouched and they are told someone tried, with the ways back in.
+    assert user_count() == 2
+    db.session.refresh(owner)
+    assert verify_password(owner.password_hash, "correct-horse-battery")
+    told = db.session.scalar(select(OutboundEmail).where(OutboundEmail.to_address == "taken@example.com"))
+    assert told.subject == "Someone tried to sign up with your email" and told.status == "sent"
+    assert "http://localhost/auth/login" in told.text_body
+    assert (
+        "http://localhost/auth/forgot" in told.text_body and "http://localhost/auth/forgot" in told.html_body
+    )
+    # The password typed at registration signs in to neither account.
+    assert auth_login(app, "taken@example.com", "a-new-owners-passphrase") == 401
+    assert auth_login(app, "fresh@example.com", "a-new-owners-passphrase") == 401
+
+
+def auth_login(app, email, password):
+    from tests.conftest import AuthActions
+
+    return AuthActions(app.test_client()).login(email, password).status_code
+
+
+def test_registering_an_unconfirmed_email_again_lets_the_owner_choose_the_password(app, client, auth):
+    # Someone (perhaps not the owner) registered the address first and never confirmed it.
+    auth.register(email="a@example.com", password="squatters-passphrase")
+    auth.register(email="a@example.com", password="owners-own-passphrase")
+    reset_path = last_email_link("a@example.com")
+    assert reset_path.startswith("/auth/reset/")
+    page = client.get(reset_path)
+    token = extract_csrf(page.get_data(as_text=True))
+    response = client.post(reset_path, data={"password": "owners-own-passphrase", "csrf_token": token})
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "a@example.com"))
+    assert user.is_verified
+    assert auth_login(app, "a@example.com", "squatters-passphrase") == 401
+    assert auth_login(app, "a@example.com", "owners-own-passphrase") == 302
 
 
 def test_register_weak_password(client, auth):
@@ -327,8 +389,12 @@ def test_expired_verification_link(client, auth, time_machine):
     assert not user.is_verified
 
 
-def test_unverified_user_can_resend_link(client, auth):
-    auth.register(email="a@example.com")
+def test_unverified_user_can_resend_link(client, auth, make_user):
+    # Signed in from before confirmation was needed to sign in.
+    user = make_user(email="a@example.com")
+    auth.login("a@example.com")
+    user.email_verified_at = None
+    db.session.commit()
     token = extract_csrf(client.get("/learn").get_data(as_text=True))
     response = client.post("/auth/verify/resend", data={"csrf_token": token})
     assert response.status_code == 302
@@ -336,7 +402,7 @@ def test_unverified_user_can_resend_link(client, auth):
         db.session.scalar(
             select(func.count(OutboundEmail.id)).where(OutboundEmail.to_address == "a@example.com")
         )
-        == 2
+        == 1
     )
 
 

@@ -30,8 +30,9 @@ def _token_payload(auth_session, user):
 @acts_without_identity
 def register():
     data = json_body()
-    user = accounts.register(
-        email=text_field(data, "email", required=True),
+    email = text_field(data, "email", required=True)
+    accounts.register(
+        email=email,
         password=text_field(data, "password", required=True),
         name=text_field(data, "name", required=True),
         role=text_field(data, "role") or Role.LEARNER.value,
@@ -43,12 +44,11 @@ def register():
         hourly_rate_paise=data.get("hourly_rate_paise", 0),
         ip_address=request.remote_addr or "",
     )
-    auth_session = auth.start_session(
-        user, AuthKind.API, ip_address=request.remote_addr or "", user_agent=request.user_agent.string
-    )
+    # The same answer whether the address was new or already had an account, so no token: the
+    # emailed link confirms the address, then POST /api/login/ gives one.
     return ok(
-        _token_payload(auth_session, user),
-        "Account created. Check your email for a confirmation link.",
+        {"email": email.strip(), "confirmation_required": True},
+        "Check your email: open the link we sent to finish creating the account, then log in.",
         status=201,
     )
 
@@ -81,7 +81,7 @@ def logout():
 @bp.post("/logout-all/")
 @api_login_required
 def logout_all():
-    count = auth.end_sessions_of(current_user)
+    count = auth.sign_out_everywhere(current_user)
     return ok({"ended_sessions": count}, "Signed out everywhere.")
 
 
@@ -178,6 +178,19 @@ def confirm_password_reset():
         text_field(data, "token", required=True), text_field(data, "password", required=True)
     )
     return ok({}, "Password changed. Every existing sign-in was ended; log in again.")
+
+
+@bp.post("/change-password/")
+@api_login_required
+def change_password():
+    data = json_body()
+    accounts.change_password(
+        current_user,
+        text_field(data, "current_password", required=True),
+        text_field(data, "new_password", required=True),
+        keep=current_user.current_auth_session,
+    )
+    return ok({}, "Password changed. Every other sign-in was ended.")
 
 
 @bp.get("/skills/")

@@ -49,3 +49,8 @@ class ForgotPasswordForm(BaseForm):
 
 class ResetPasswordForm(BaseForm):
     password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField("Current password", validators=[InputRequired(), Length(max=256)])
+    new_password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])

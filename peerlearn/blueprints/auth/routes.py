@@ -9,7 +9,7 @@ from ...security import home_url_for, sign_in, sign_out
 from ...services import accounts, auth
 from ...services.accounts import rupees_to_paise
 from . import bp
-from .forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 
 
 def _safe_next(target):
@@ -40,7 +40,7 @@ def register():
     if form.validate_on_submit():
         try:
             rate = rupees_to_paise(form.hourly_rate.data) if form.role.data == "mentor" else 0
-            user = accounts.register(
+            accounts.register(
                 email=form.email.data,
                 password=form.password.data,
                 name=form.name.data,
@@ -60,12 +60,8 @@ def register():
             flash(leftover[0] if leftover else exc.message, "error")
             status = exc.status
         else:
-            sign_in(user)
-            flash(
-                f"Welcome to PeerLearn, {user.first_name}! We sent a confirmation link to {user.email}.",
-                "success",
-            )
-            return redirect(home_url_for(user))
+            # The same page whether the address was new or already had an account.
+            return render_template("auth/register_sent.html", email=form.email.data)
     elif request.method == "POST":
         status = 422
     return render_template("auth/register.html", form=form), status
@@ -103,9 +99,14 @@ def logout():
 @bp.post("/logout-everywhere")
 @login_required
 def logout_everywhere():
-    count = auth.end_sessions_of(current_user)
+    had_feed = bool(current_user.calendar_token)
+    count = auth.sign_out_everywhere(current_user)
     sign_out()
-    flash(f"Signed out of {count} session{'s' if count != 1 else ''} on all devices.", "info")
+    flash(
+        f"Signed out of {count} session{'s' if count != 1 else ''} on all devices. Links we emailed "
+        "you before no longer work" + (", and your calendar feed has a new address." if had_feed else "."),
+        "info",
+    )
     return redirect(url_for("auth.login"))
 
 
@@ -115,10 +116,16 @@ def verify_email(token):
         user = accounts.verify_email(token)
     except DomainError as exc:
         return render_template("auth/verify_failed.html", message=exc.message), exc.status
-    flash(f"Thanks, {user.first_name} — your email is confirmed.", "success")
     if current_user.is_authenticated:
+        flash(f"Thanks, {user.first_name} — your email is confirmed.", "success")
         return redirect(home_url_for(current_user))
-    return redirect(url_for("auth.login"))
+    if not user.is_active:
+        flash("Your email is confirmed, but this account is suspended.", "info")
+        return redirect(url_for("auth.login"))
+    # The link came to this inbox from a registration: it finishes the sign-up.
+    sign_in(user)
+    flash(f"Welcome to PeerLearn, {user.first_name}! Your email is confirmed.", "success")
+    return redirect(home_url_for(user))
 
 
 @bp.post("/verify/resend")
@@ -168,3 +175,31 @@ def reset_password(token):
     elif request.method == "POST":
         status = 422
     return render_template("auth/reset.html", form=form, user=user), status
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                keep=current_user.current_auth_session,
+            )
+        except RateLimited:
+            raise
+        except DomainError as exc:
+            leftover = apply_field_errors(form, exc.fields)
+            if leftover or not exc.fields:
+                flash(leftover[0] if leftover else exc.message, "error")
+            status = exc.status
+        else:
+            flash("Your password was changed. Every other device was signed out.", "success")
+            return redirect(url_for("users.profile"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/change_password.html", form=form), status
