@@ -19,6 +19,7 @@ class EmailStatus(enum.StrEnum):
 
 class DropReason(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # what it told of was undone before it went out (an unfollow, a withdrawal)
+    ANSWERED = "answered"  # the recipient acted on it in the app before it went out
     SENDER_CAP = "sender_cap"  # EMAIL_CAP_PER_SENDER_PER_HOUR reached for this sender and recipient
     RECIPIENT_CAP = "recipient_cap"  # EMAIL_CAP_PER_RECIPIENT_PER_HOUR reached for this recipient
 

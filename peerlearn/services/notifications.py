@@ -312,17 +312,7 @@ def retract(user_id, collapse_key):
     read ones stay, as history. ``already_told`` says whether ``user_id`` had heard of it (an
     email sent or being sent, or the notification read), so the caller tells of the undoing only
     then. After the commit, ``announce_removed`` brings the user's open pages up to date."""
-    dropped = db.session.execute(
-        update(OutboundEmail)
-        .where(
-            OutboundEmail.user_id == user_id,
-            OutboundEmail.collapse_key == collapse_key,
-            OutboundEmail.status == EmailStatus.QUEUED.value,
-            OutboundEmail.claimed_at.is_(None),
-        )
-        .values(status=EmailStatus.DROPPED.value, drop_reason=DropReason.WITHDRAWN.value)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    dropped = drop_waiting_email(user_id, collapse_key, DropReason.WITHDRAWN)
     removed = list(
         db.session.scalars(
             delete(Notification)
@@ -353,6 +343,22 @@ def retract(user_id, collapse_key):
         .limit(1)
     )
     return Retracted(dropped, removed, emailed is not None or seen is not None)
+
+
+def drop_waiting_email(user_id, collapse_key, reason):
+    """In the caller's transaction: emails about ``collapse_key`` still waiting to go (no send job
+    holds them) are dropped for ``reason``. Returns how many."""
+    return db.session.execute(
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.user_id == user_id,
+            OutboundEmail.collapse_key == collapse_key,
+            OutboundEmail.status == EmailStatus.QUEUED.value,
+            OutboundEmail.claimed_at.is_(None),
+        )
+        .values(status=EmailStatus.DROPPED.value, drop_reason=DropReason(reason).value)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def announce_removed(user_id, retracted):

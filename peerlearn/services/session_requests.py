@@ -34,6 +34,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..models.email import DropReason
 from . import notifications, notify, outbox
 from . import sessions as session_service
 
@@ -401,6 +402,7 @@ def accept(mentor, request_id, choices=None, *, now=None):
         expires_at=min(now + _window(), session.starts_at),
     )
     db.session.refresh(request)
+    _answered(request)
     notify.request_accepted(request, session)
     db.session.commit()
     outbox.dispatch()
@@ -426,10 +428,17 @@ def decline(mentor, request_id, note="", *, now=None):
         responded_at=now,
     )
     db.session.refresh(request)
+    _answered(request)
     notify.request_declined(request)
     db.session.commit()
     outbox.dispatch()
     return request
+
+
+def _answered(request):
+    """The mentor answered in the app: the email telling them of the request, if still waiting,
+    has nothing left to say."""
+    notifications.drop_waiting_email(request.mentor_id, notify.request_key(request.id), DropReason.ANSWERED)
 
 
 def withdraw(learner, request_id, *, now=None):

@@ -144,6 +144,18 @@ def test_ten_quick_request_withdraw_cycles_tell_the_mentor_nothing(mentor, learn
     assert notes_of(mentor, "request_received") == []
 
 
+def test_a_request_answered_before_its_email_went_drops_the_email(mentor, learner, clock):
+    declined = ask(learner, mentor, topic="Recursion")
+    accepted = ask(learner, mentor, topic="Dynamic programming")
+    requests_service.decline(mentor, declined.id, "Not my field")
+    requests_service.accept(mentor, accepted.id)
+    sweep_after_hold(clock)
+
+    assert [(e.status, e.drop_reason) for e in emails_to(mentor)] == [("dropped", "answered")] * 2
+    asked = [n.title for n in notes_of(mentor, "request_received")]
+    assert asked == ["Kabir Shah asked you for a session"] * 2
+
+
 # ----------------------------------------------------------------------------------- caps
 
 
