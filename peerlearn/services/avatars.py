@@ -94,6 +94,10 @@ def process_image(data, *, size=None, field="avatar", image_format="WEBP"):
         _reject(field, "The image is larger than 5 MB.")
     if size is None:
         size = (config["AVATAR_SIZE"], config["AVATAR_SIZE"])
+    # End the transaction so its database connection goes back to the pool while this waits for
+    # a decoder and decodes: a burst of uploads must not hold the connections every other request
+    # needs (nothing is pending here: the callers write only after the image is ready).
+    db.session.commit()
     # Plain values only: the decoder may run in a thread without the app context.
     return _decoders().run(
         _fit_and_encode, data, tuple(size), config["AVATAR_MAX_PIXELS"], field, image_format

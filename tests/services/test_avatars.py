@@ -439,3 +439,17 @@ def test_decodes_beyond_the_cap_wait_for_a_free_slot(app, monkeypatch):
         thread.join(30)
     assert len(results) == 6 and all(isinstance(result, bytes) for result in results), results
     assert gate.most_inside == 2
+
+
+def test_no_database_connection_is_held_while_an_image_decodes(client, bearer, monkeypatch):
+    _user, headers = bearer
+    in_transaction = []
+
+    def decode(*args):
+        in_transaction.append(db.session().in_transaction())
+        return real(*args)
+
+    real = avatars._fit_and_encode
+    monkeypatch.setattr(avatars, "_fit_and_encode", decode)
+    assert upload(client, headers, image_bytes()).status_code == 200
+    assert in_transaction == [False]
