@@ -168,9 +168,12 @@ class Config:
             "AVATAR_MAX_BYTES": 5 * 1024 * 1024,
             "AVATAR_MAX_PIXELS": env_int("AVATAR_MAX_PIXELS", 25_000_000),
             "AVATAR_SIZE": 512,
-            # Image decodes at once per process (each may take 100+ MB for a large photo); an upload
-            # waits this long for one to come free, then is told to try again (503).
-            "IMAGE_DECODE_CONCURRENCY": env_int("IMAGE_DECODE_CONCURRENCY", 2),
+            # Image decodes at once per process (each may take 100+ MB for a large photo; by default
+            # half the CPUs, at most 2, so requests keep a CPU); an upload waits this long for one to
+            # come free, then is told to try again (503).
+            "IMAGE_DECODE_CONCURRENCY": env_int(
+                "IMAGE_DECODE_CONCURRENCY", min(2, max(1, (os.cpu_count() or 2) // 2))
+            ),
             "IMAGE_DECODE_WAIT_SECONDS": env_int("IMAGE_DECODE_WAIT_SECONDS", 5),
             # Profile photos and session covers one account may upload (together).
             "UPLOAD_LIMIT": env_str("UPLOAD_LIMIT", "10 per hour"),
