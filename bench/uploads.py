@@ -13,6 +13,9 @@ p95, max: the checks answered while uploads were in flight), each upload's answe
 and the worker's resident memory before the burst and at its peak (VmRSS and VmHWM in
 /proc/<pid>/status). The target is /healthz at most 200 ms during the burst.
 
+--dev measures the embedded mode's server instead (`flask serve`, threading: a thread per
+request, so decodes were never on an event loop there, but all ran at once).
+
 --compare-with REV runs the same burst against the code of a git revision (exported with
 git archive into a temporary folder, on its own scratch database), e.g. the commit before the
 uploads moved off the event loop, and prints both side by side. --concurrency sets
@@ -86,9 +89,10 @@ def free_port():
 
 
 class Server:
-    """gunicorn -k gevent -w 1 wsgi:app from ``tree``, on its own scratch database."""
+    """gunicorn -k gevent -w 1 wsgi:app from ``tree`` (or with ``dev``, `flask serve`, the
+    embedded mode's threading server), on its own scratch database."""
 
-    def __init__(self, tree, workdir, accounts, extra_env):
+    def __init__(self, tree, workdir, accounts, extra_env, *, dev=False):
         database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         subprocess.run(
             [sys.executable, "-c", SEED, database_url, PASSWORD, str(accounts)],
@@ -100,8 +104,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {key: value for key, value in os.environ.items() if not key.startswith(FOREIGN)}
         env.update(
-            PEERLEARN_ENV="production",
-            SOCKETIO_ASYNC_MODE="gevent",
+            PEERLEARN_ENV="development" if dev else "production",
+            SOCKETIO_ASYNC_MODE="threading" if dev else "gevent",
+            FLASK_APP="peerlearn:create_app",
+            ROOM_MEDIA="mesh",  # no local Janus for a bench
             PUBLIC_BASE_URL=self.url,
             SECRET_KEY=secrets.token_hex(32),
             PAYOUT_DETAILS_KEYS=Fernet.generate_key().decode(),
@@ -117,8 +123,22 @@ class Server:
             **extra_env,
         )
         self._log = open(workdir / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
+        self.dev = dev
+        if dev:
+            command = [BIN / "flask", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command = [
+                BIN / "gunicorn",
+                "-k",
+                "gevent",
+                "-w",
+                "1",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "wsgi:app",
+            ]
         self.process = subprocess.Popen(
-            [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
+            command,
             cwd=tree,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -142,8 +162,12 @@ class Server:
             time.sleep(0.2)
 
     def worker_memory_kib(self):
-        """(VmRSS, VmHWM) of the gevent worker, which does the work (the master only supervises)."""
-        [worker] = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        """(VmRSS, VmHWM) of the process serving requests: gunicorn's gevent worker (the master
+        only supervises), or `flask serve` itself."""
+        if self.dev:
+            worker = self.process.pid
+        else:
+            [worker] = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         status = Path(f"/proc/{worker}/status").read_text().splitlines()
         values = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
         return values["VmRSS"], values["VmHWM"]
@@ -231,7 +255,7 @@ def summary(seconds):
 
 def measure(label, tree, args, png, extra_env):
     with tempfile.TemporaryDirectory(prefix="peerlearn-uploads-") as folder:
-        server = Server(tree, Path(folder), args.uploads * args.rounds + 1, extra_env)
+        server = Server(tree, Path(folder), args.uploads * args.rounds + 1, extra_env, dev=args.dev)
         try:
             tokens = [api_token(server.url, number) for number in range(args.uploads * args.rounds + 1)]
             # One small upload first, so what the first one loads once is not counted.
@@ -294,13 +318,18 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare-with", metavar="REV", help="also measure this git revision's code")
     parser.add_argument("--concurrency", type=int, help="IMAGE_DECODE_CONCURRENCY for this tree")
+    parser.add_argument("--dev", action="store_true", help="the embedded mode's `flask serve` instead")
     args = parser.parse_args()
 
     png = noisy_png(args.size)
+    if args.dev:
+        server = "flask serve (threading, development config"
+    else:
+        server = "gunicorn -k gevent -w 1 wsgi:app (production config"
     load = os.getloadavg()
     print(
         f"upload burst: {args.uploads} × {args.size}×{args.size} PNG ({len(png) / 1e6:.1f} MB each) at once, "
-        f"{args.rounds} rounds, to gunicorn -k gevent -w 1 wsgi:app (production config, SQLite); "
+        f"{args.rounds} rounds, to {server}, SQLite); "
         f"IMAGE_DECODE_CONCURRENCY={args.concurrency or 'default'}; {os.cpu_count()} CPUs; "
         f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
