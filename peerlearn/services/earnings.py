@@ -727,9 +727,21 @@ def statement_csv(data):
 # ------------------------------------------------------------------------------- payouts
 
 
-def request_payout(mentor, amount_paise=None, *, now=None):
-    """Ask for a payout of ``amount_paise`` (default: everything available) to the mentor's
-    payout details.
+class _WholeBalance:
+    """What ``request_payout`` is given to ask for everything available."""
+
+    def __repr__(self):
+        return "WHOLE_BALANCE"
+
+
+# Asking for the whole balance is said explicitly: a missing or null amount (None) is refused,
+# so no caller pays out everything by forgetting to pass the amount.
+WHOLE_BALANCE = _WholeBalance()
+
+
+def request_payout(mentor, amount_paise=WHOLE_BALANCE, *, now=None):
+    """Ask for a payout of ``amount_paise`` (``WHOLE_BALANCE``, the default: everything
+    available) to the mentor's payout details.
 
     Requests of one mentor run one at a time: the transaction starts by writing the mentor's
     users row (a no-op update), which PostgreSQL locks until commit and which takes SQLite's
@@ -738,7 +750,7 @@ def request_payout(mentor, amount_paise=None, *, now=None):
     """
     if not mentor.is_mentor:
         raise PermissionDenied("Only mentors have earnings.")
-    if amount_paise is not None and (
+    if amount_paise is not WHOLE_BALANCE and (
         isinstance(amount_paise, bool) or not isinstance(amount_paise, int) or amount_paise < MIN_PAYOUT_PAISE
     ):
         raise ValidationError(
@@ -766,7 +778,7 @@ def request_payout(mentor, amount_paise=None, *, now=None):
             code="payout_details_required",
         )
     available = load(mentor_id, now=now, tz="UTC").summary()["available_paise"]
-    if amount_paise is None:
+    if amount_paise is WHOLE_BALANCE:
         amount_paise = available
         if amount_paise < MIN_PAYOUT_PAISE:
             db.session.rollback()

@@ -12,7 +12,7 @@ from ...services import accounts, auth, avatars, skills
 from . import bp
 from .responses import ok
 from .serializers import own_profile, public_user
-from .utils import api_login_required, json_body, text_field
+from .utils import api_login_required, json_body, refuse_nulls, text_field
 
 TEACHING_FIELDS = {"headline", "bio", "hourly_rate_paise"}
 
@@ -114,6 +114,7 @@ def enable_teaching():
             fields={name: ["This field is read-only."] for name in unknown},
             code="read_only_field",
         )
+    refuse_nulls(data, "bio", "hourly_rate_paise")
     _user, turned_on = accounts.enable_teaching(
         current_user,
         headline=data.get("headline"),

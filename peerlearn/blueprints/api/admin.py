@@ -16,7 +16,7 @@ from ...services import search, settlement
 from . import bp
 from .responses import ok, paginated
 from .serializers_market import payment as payment_json
-from .utils import api_login_required, json_body, page_args
+from .utils import api_login_required, json_body, page_args, refuse_empty_args
 
 
 def admin_required(view):
@@ -107,6 +107,7 @@ def _origin():
 @bp.get("/admin/users/")
 @admin_required
 def admin_users():
+    refuse_empty_args("role", "suspended", "verified")
     return _list(admin_service.user_filters(request.args), admin_service.find_users, user_json)
 
 
@@ -170,6 +171,7 @@ def admin_lift_publishing_suspension(user_id):
 @bp.get("/admin/payments/")
 @admin_required
 def admin_payments():
+    refuse_empty_args("status", "purpose", "date_from", "date_to")
     filters = admin_service.payment_filters(request.args, search.viewer_zone(current_user))
     return _list(filters, admin_service.find_payments, admin_payment_json)
 
@@ -177,6 +179,7 @@ def admin_payments():
 @bp.get("/admin/audit/")
 @admin_required
 def admin_audit():
+    refuse_empty_args("action", "target_type", "target_id")
     return _list(admin_service.audit_filters(request.args), admin_service.find_audit, audit_json)
 
 
@@ -188,6 +191,7 @@ def admin_audit():
 def admin_disputes():
     from ...services import disputes as dispute_service
 
+    refuse_empty_args("state")
     filters = dispute_service.dispute_filters(request.args)
     return _list(filters, dispute_service.find_disputes, dispute_service.admin_dispute_json)
 

@@ -4,6 +4,7 @@ payment-history endpoints."""
 from flask import request, url_for
 from flask_login import current_user
 
+from ...exceptions import ValidationError
 from ...links import external_url
 from ...services import booking as booking_service
 from ...services import payments as payment_service
@@ -33,7 +34,9 @@ def my_bookings():
 
     tab = request.args.get("tab", "upcoming")
     if tab not in TABS:
-        tab = "upcoming"
+        raise ValidationError(
+            "tab must be one of: " + ", ".join(TABS) + ".", fields={"tab": ["Unknown tab."]}
+        )
     page, per_page = page_args()
     bookings = bookings_for(current_user, tab)
     items = [booking_json(b) for b in bookings[(page - 1) * per_page : page * per_page]]

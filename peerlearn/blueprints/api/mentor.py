@@ -132,7 +132,8 @@ def earnings():
 @bp.post("/payouts/")
 @mentor_required
 def request_payout():
-    amount = json_body().get("amount_paise")
+    # Left out: the whole available balance, as documented. Sent, even as null: that amount.
+    amount = json_body().get("amount_paise", earnings_service.WHOLE_BALANCE)
     try:
         payout = earnings_service.request_payout(current_user, amount)
     except Conflict as exc:

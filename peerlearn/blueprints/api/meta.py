@@ -1,3 +1,7 @@
+from pathlib import Path
+
+from flask import Response, current_app
+
 from . import bp
 from .responses import ok
 
@@ -9,9 +13,7 @@ def index():
 
 @bp.get("/openapi.yaml")
 def openapi():
-    from pathlib import Path
-
-    from flask import current_app, send_file
-
+    # Read whole rather than streamed from the file: the document is small, and a streamed file
+    # stays open until the server closes the response, which not every client makes it do.
     path = Path(current_app.root_path).parent / "docs" / "api" / "openapi.yaml"
-    return send_file(path, mimetype="application/yaml")
+    return Response(path.read_text(encoding="utf-8"), mimetype="application/yaml")

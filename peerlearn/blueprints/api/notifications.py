@@ -10,7 +10,7 @@ from ...models import NotificationKind
 from ...services import notifications
 from . import bp
 from .responses import ok, paginated
-from .utils import api_login_required, json_body, page_args
+from .utils import api_login_required, json_body, page_args, refuse_empty_args
 
 MAX_IDS = 500
 FLAGS = {"1": True, "true": True, "0": False, "false": False}
@@ -34,6 +34,7 @@ def _kinds(raw):
 @bp.get("/notifications/")
 @api_login_required
 def list_notifications():
+    refuse_empty_args("unread", "kind")
     page, per_page = page_args()
     unread = request.args.get("unread", "0").lower()
     if unread not in FLAGS:

@@ -12,7 +12,7 @@ from . import bp
 from .responses import ok, paginated
 from .serializers_market import booking as booking_json
 from .serializers_market import session_summary
-from .utils import api_login_required, id_field, json_body, page_args
+from .utils import api_login_required, id_field, json_body, page_args, refuse_empty_args
 
 
 def request_json(req):
@@ -51,9 +51,10 @@ def create_request():
 @bp.get("/requests/")
 @api_login_required
 def list_requests():
+    refuse_empty_args("status", "side")
     page, per_page = page_args()
-    status = request.args.get("status") or None
-    side = request.args.get("side") or None
+    status = request.args.get("status")
+    side = request.args.get("side")
     items, total = service.requests_for(current_user, status=status, side=side, page=page, per_page=per_page)
     return ok(paginated([request_json(r) for r in items], page=page, per_page=per_page, total=total))
 

@@ -10,10 +10,23 @@ from . import bp
 from .responses import ok, paginated
 from .serializers_market import session_detail as session_detail_json
 from .serializers_market import session_summary
+from .utils import refuse_empty_args
 
 
 @bp.get("/sessions/")
 def list_sessions():
+    refuse_empty_args(
+        "category",
+        "level",
+        "language",
+        "price_min",
+        "price_max",
+        "date_from",
+        "date_to",
+        "sort",
+        "page",
+        "per_page",
+    )
     params = search.parse_search_params(request.args)
     items, total = search.search_sessions(params, viewer=current_user)
     return ok(

@@ -36,6 +36,18 @@ def page_args(default_per_page=20, max_per_page=100):
     return values["page"], values["per_page"]
 
 
+def refuse_empty_args(*names):
+    """A 422 naming each of these query parameters that is sent without a value. The pages'
+    filter forms send an unused filter as ``name=``, so the services read an empty value as no
+    filter; over the API such a value is a mistake (``date_to=`` is not a date) and says so."""
+    empty = [name for name in names if any(value == "" for value in request.args.getlist(name))]
+    if empty:
+        raise ValidationError(
+            "Leave out a filter you don't use: " + ", ".join(empty) + " may not be empty.",
+            fields={name: ["May not be empty."] for name in empty},
+        )
+
+
 def api_login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -57,6 +69,17 @@ def text_field(data, name, *, required=False):
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string.", fields={name: ["Must be a string."]})
     return value
+
+
+def refuse_nulls(data, *names):
+    """A 422 naming each of these fields sent as null. Left out, a field takes its default; null
+    is not a way to leave it out (a null hourly rate was once saved as ₹0)."""
+    nulls = [name for name in names if name in data and data[name] is None]
+    if nulls:
+        raise ValidationError(
+            "Leave out a field you don't set: " + ", ".join(nulls) + " may not be null.",
+            fields={name: ["May not be null."] for name in nulls},
+        )
 
 
 def id_field(data, name):
