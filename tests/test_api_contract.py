@@ -18,8 +18,9 @@ spoil the next. Most valid path ids are swapped for ids of that world, so reques
 objects rather than only 404s.
 
 Generation is derandomized with a fixed seed and bounded (MAX_EXAMPLES per operation and mode,
-plus schemathesis's boundary cases), so a run is repeatable and takes a few minutes. Nothing is
-excluded: every operation of the document is exercised.
+plus schemathesis's boundary cases), so a run is repeatable and takes a few minutes. Every
+operation of the document is exercised; the one check an operation is spared is in SPARED, with
+the reason.
 
 Not checked here: that every request the schemas allow is accepted. Some refusals depend on state
 or on rules a schema cannot say (a start time in the past, a session already full, a wrong
@@ -54,6 +55,10 @@ MAX_EXAMPLES = 10
 SEED = 20261206
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, negative_data_rejection]
+# Checks an operation is spared, and why. POST /api/register/ reads an optional field holding
+# any empty value as left out (`skills: {}`, `interests: 0`), which no schema can say; its
+# refusals are tested in tests/blueprints/test_api_accounts.py. Everything else is checked.
+SPARED = {"POST /api/register/": {negative_data_rejection}}
 
 
 def _load_schema():
@@ -203,10 +208,11 @@ def _use_real_ids(case, world):
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_operation_keeps_its_contract(app, world, case):
     _use_real_ids(case, world)
+    checks = [check for check in CHECKS if check not in SPARED.get(case.operation.label, ())]
     for role in ROLES:
         headers = {"Authorization": f"Bearer {world.tokens[role]}"} if role in world.tokens else {}
         response = case.call(app=app, headers=headers)
-        case.validate_response(response, checks=CHECKS, headers=headers)
+        case.validate_response(response, checks=checks, headers=headers)
 
 
 # ------------------------------------------------------------ what the fuzzing found, one by one

@@ -141,3 +141,20 @@ def test_no_text_is_cut_short_by_an_unquoted_comma():
     document = load_document()
     cut = [key for node in walk(document) for key, value in node.items() if value is None]
     assert cut == []
+
+
+def test_no_key_is_given_twice():
+    """YAML keeps the last of two equal keys without a word, so a second `security:` or `"422":`
+    would silently replace the first."""
+    import yaml
+
+    repeated = []
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            keys = [self.construct_object(key, deep=deep) for key, _value in node.value]
+            repeated.extend((key, node.start_mark.line + 1) for key in keys if keys.count(key) > 1)
+            return super().construct_mapping(node, deep=deep)
+
+    yaml.load(OPENAPI.read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506 - a SafeLoader
+    assert repeated == []
