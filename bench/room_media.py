@@ -215,7 +215,7 @@ class Room:
 
     def open(self, page):
         page.goto(f"/sessions/{self.session_id}/room", timeout=TIMEOUT_MS)
-        page.wait_for_function("document.body.dataset.room === 'joined'", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.body.dataset.room === 'joined'", timeout=TIMEOUT_MS)
 
     def close(self):
         for context in self.contexts:
@@ -286,7 +286,7 @@ def run_mode(playwright, network, mode, args, camera):
             raise SystemExit("the server did not start a local Janus: is the Debian package janus installed?")
         room = Room(browser, server, session_id)
         mentor = room.enter("mentor@bench.test")
-        mentor.wait_for_function("window.__pcs !== undefined")
+        mentor.wait_for_function("() => window.__pcs !== undefined")
         learners, joins, rows = [], [], []
         for count, email in enumerate(emails, start=1):
             page = room.enter(email)

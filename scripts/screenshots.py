@@ -72,7 +72,7 @@ def settle(page):
     page.wait_for_load_state("load")
     page.evaluate("document.fonts.ready.then(() => true)")
     if page.evaluate("document.body.dataset.userId !== undefined"):
-        page.wait_for_function("document.body.dataset.socket === 'connected'")
+        page.wait_for_function("() => document.body.dataset.socket === 'connected'")
     page.wait_for_timeout(300)  # transitions (flash, menus) last at most 200 ms
 
 

@@ -157,9 +157,13 @@ def alpine_expressions():
 
 
 def registered_components():
+    """Components registered with Alpine.data, and those app.js loads as chunks for the pages
+    that use them (PAGE_COMPONENTS)."""
     names = set()
     for path in SOURCES.rglob("*.js"):
         names.update(re.findall(r"Alpine\.data\('(\w+)'", path.read_text()))
+    app = (SOURCES / "app.js").read_text()
+    names.update(re.findall(r"^  (\w+): \(\) => import\(", app, re.M))
     return names
 
 

@@ -31,7 +31,9 @@ def csrf_headers(page):
 
 
 def wait_for_socket(page):
-    page.wait_for_function("document.body.dataset.socket === 'connected'", timeout=SOCKET_TIMEOUT_MS)
+    # A function, not an expression: Playwright polls an expression with eval(), which the
+    # pages' content security policy refuses.
+    page.wait_for_function("() => document.body.dataset.socket === 'connected'", timeout=SOCKET_TIMEOUT_MS)
 
 
 def register_confirmed(page, role, name):

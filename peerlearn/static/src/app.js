@@ -5,12 +5,9 @@
 // or globals); anything more is a method of a component registered here.
 import Alpine from '@alpinejs/csp';
 
-import checkout from './js/checkout.js';
-import avatarPreview from './js/components/avatar-preview.js';
-import dashboardChart from './js/components/charts.js';
 import choice from './js/components/choice.js';
 import copyLink from './js/components/copy-link.js';
-import countdown from './js/components/countdown.js';
+import dashboardChart from './js/components/charts.js';
 import dropdown from './js/components/dropdown.js';
 import flash from './js/components/flash.js';
 import holdTimer from './js/components/hold-timer.js';
@@ -18,10 +15,27 @@ import navMenu from './js/components/nav-menu.js';
 import { notificationBell, notificationCenter } from './js/components/notifications.js';
 import passwordField from './js/components/password-field.js';
 import seatWarning from './js/components/seat-warning.js';
-import tagInput from './js/components/tag-input.js';
 import { configured } from './js/element-config.js';
 import { connectRealtime } from './js/realtime.js';
-import giftForm, { giftReturn } from './js/room/gifts.js';
+
+// The larger components of a few pages are chunks of their own, loaded only where the page uses
+// them, before Alpine starts there.
+const PAGE_COMPONENTS = {
+  room: () => import('./js/room/index.js').then((module) => module.default),
+  giftForm: () => import('./js/room/gifts.js').then((module) => module.default),
+  giftReturn: () => import('./js/room/gifts.js').then((module) => module.giftReturn),
+  tagInput: () => import('./js/components/tag-input.js').then((module) => module.default),
+  avatarPreview: () => import('./js/components/avatar-preview.js').then((module) => module.default),
+  checkout: () => import('./js/checkout.js').then((module) => configured(module.default)),
+  countdown: () => import('./js/components/countdown.js').then((module) => configured(module.default)),
+};
+
+// Every x-data on the page, including those in <template>s that Alpine renders later.
+function componentNames(root, names = new Set()) {
+  for (const el of root.querySelectorAll('[x-data]')) names.add(el.getAttribute('x-data'));
+  for (const template of root.querySelectorAll('template')) componentNames(template.content, names);
+  return names;
+}
 
 // Loading the bundle twice must not start a second Alpine over the same DOM.
 if (!window.Alpine) {
@@ -30,27 +44,22 @@ if (!window.Alpine) {
   Alpine.data('navMenu', navMenu);
   Alpine.data('dropdown', dropdown);
   Alpine.data('flash', flash);
-  Alpine.data('tagInput', tagInput);
   Alpine.data('passwordField', passwordField);
-  Alpine.data('avatarPreview', avatarPreview);
-  Alpine.data('checkout', configured(checkout));
   Alpine.data('holdTimer', configured(holdTimer));
   Alpine.data('choice', configured(choice));
   Alpine.data('copyLink', copyLink);
-  Alpine.data('giftForm', giftForm);
-  Alpine.data('giftReturn', giftReturn);
   Alpine.data('notificationBell', notificationBell);
   Alpine.data('notificationCenter', notificationCenter);
   Alpine.data('dashboardChart', configured(dashboardChart));
-  Alpine.data('countdown', configured(countdown));
   Alpine.data('seatWarning', configured(seatWarning));
 
-  // The live room's component is a chunk of its own, loaded only on the room page, before Alpine
-  // starts there.
-  const ready = document.getElementById('room-config')
-    ? import('./js/room/index.js').then(({ default: room }) => Alpine.data('room', room))
-    : Promise.resolve();
+  const used = [...componentNames(document)].filter((name) => name in PAGE_COMPONENTS);
+  const ready = Promise.all(
+    used.map((name) => PAGE_COMPONENTS[name]().then((component) => Alpine.data(name, component))),
+  );
 
   connectRealtime();
-  ready.catch((error) => console.error('The room could not load.', error)).finally(() => Alpine.start());
+  ready
+    .catch((error) => console.error('A component of this page could not load.', error))
+    .finally(() => Alpine.start());
 }
