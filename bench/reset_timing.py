@@ -13,7 +13,8 @@ sends through the test client, alternating the two kinds so drift hits both alik
 
 Modes: ``queue`` is the production setup (jobs go to a throwaway redis-server on a free port,
 started here, and no worker runs while measuring); ``inline`` is the embedded mode, where jobs
-run in the web process (emails "sent" by the log backend). Prints mean, p50 and p95 in
+run in the web process (emails "sent" by the log backend) once the answer has been sent: each
+response is closed, as a server does, after its time is taken. Prints mean, p50 and p95 in
 milliseconds for each kind, and the differences.
 """
 
@@ -103,6 +104,7 @@ def measure(client, kinds, requests, warmup=20):
             elapsed = (time.perf_counter() - started) * 1000
             if response.status_code >= 500:
                 raise SystemExit(f"{label}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+            response.close()  # as a server does once the answer is out: jobs left for then run now
             if i >= warmup:
                 times[label].append(elapsed)
     return times
@@ -121,13 +123,21 @@ def report(title, times):
     )
 
 
+DESCRIPTIONS = {
+    "queue": "jobs on a Redis queue",
+    "inline": "jobs run inline, after the answer",
+    "inline-before": "jobs run inline before the answer: the baseline",
+}
+
+
 def run(mode, args, workdir):
     redis = None
     overrides = {
         "RATELIMIT_ENABLED": False,
         "ARGON2_TIME_COST": 3,  # the production defaults: sign-in time is mostly this
         "ARGON2_MEMORY_COST": 65536,
-        "JOBS_INLINE": mode == "inline",
+        "JOBS_INLINE": mode != "queue",
+        "JOBS_AFTER_RESPONSE": mode != "inline-before",  # true as configured outside the tests
     }
     if mode == "queue":
         port = free_port()
@@ -154,7 +164,7 @@ def run(mode, args, workdir):
             db.session.commit()
         client = app.test_client()
         print(
-            f"\n=== mode: {mode} ({'jobs on a Redis queue' if mode == 'queue' else 'jobs run inline'}), "
+            f"\n=== mode: {mode} ({DESCRIPTIONS[mode]}), "
             f"database: {'PostgreSQL' if args.database_url else 'SQLite file'}"
         )
 
@@ -224,16 +234,21 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=300, help="reset requests of each kind")
-    parser.add_argument("--mode", choices=["queue", "inline", "both"], default="both")
+    parser.add_argument(
+        "--mode",
+        choices=["queue", "inline", "inline-before", "both"],
+        default="both",
+        help="inline-before: the baseline, inline jobs run before the answer (JOBS_AFTER_RESPONSE=false)",
+    )
     parser.add_argument("--database-url", help="a PostgreSQL server to make a scratch database on")
     parser.add_argument("--skip-login", action="store_true")
     parser.add_argument("--skip-register", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the log mail backend prints every email
-    modes = ["queue", "inline"] if args.mode == "both" else [args.mode]
+    modes = ["queue", "inline", "inline-before"] if args.mode == "both" else [args.mode]
     if "queue" in modes and not shutil.which("redis-server"):
         print("redis-server is not installed: measuring the inline mode only")
-        modes = ["inline"]
+        modes = [mode for mode in modes if mode != "queue"]
     workdir = Path(tempfile.mkdtemp(prefix="peerlearn-timing-"))
     try:
         for mode in modes:

@@ -95,6 +95,9 @@ def register_extensions(app):
     from .services import outbox
 
     outbox.init_app(app)  # what a request's transactions recorded is handed on by its end
+    from . import tasks
+
+    tasks.init_app(app)  # inline jobs a request leaves for after its response
 
 
 def _tune_sqlite(engine):

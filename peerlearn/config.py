@@ -186,6 +186,7 @@ class Config:
             # Extra browser origins allowed to open sockets (comma-separated); same-origin only by default.
             "SOCKETIO_CORS_ORIGINS": env_list("SOCKETIO_CORS_ORIGINS"),
             "JOBS_INLINE": env_bool("JOBS_INLINE", redis_url is None),
+            "JOBS_AFTER_RESPONSE": env_bool("JOBS_AFTER_RESPONSE", True),
             "RQ_JOB_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 180),
             # How long a send job's claim on an email keeps other runs off it; longer than a job may run.
             "EMAIL_CLAIM_SECONDS": env_int("EMAIL_CLAIM_SECONDS", 240),
@@ -459,6 +460,8 @@ class TestingConfig(Config):
             ARGON2_TIME_COST=1,
             ARGON2_MEMORY_COST=1024,
             JOBS_INLINE=True,
+            # Tests read a request's emails as soon as it answers (one test turns this back on).
+            JOBS_AFTER_RESPONSE=False,
             REDIS_URL=None,
             SOCKETIO_MESSAGE_QUEUE=None,
             RATELIMIT_STORAGE_URI="memory://",

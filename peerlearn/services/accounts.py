@@ -369,12 +369,13 @@ def verify_email(signed):
 def request_password_reset(email, *, ip_address=""):
     """Send a reset link if the address has an active account. Callers answer the same either
     way, and the time taken is the same too: this only counts the attempt and queues
-    ``deliver_password_reset``, which looks the address up on a worker (inline in the embedded
-    mode, where jobs run in the web process)."""
+    ``deliver_password_reset``, which looks the address up on a worker (in the embedded mode,
+    where jobs run in the web process, once the answer has been sent)."""
     email = auth.normalise_email(email)
     ratelimit.hit("reset-ip", ip_address, "RESET_LIMIT_PER_IP")
     ratelimit.hit("reset-account", email, "RESET_LIMIT_PER_ACCOUNT")
-    if not tasks.enqueue("emails", deliver_password_reset, email) and not current_app.config["JOBS_INLINE"]:
+    queued = tasks.enqueue("emails", deliver_password_reset, email, after_response=True)
+    if not queued and not current_app.config["JOBS_INLINE"]:
         # Redis is away: a slower answer is better than a reset link that never comes.
         deliver_password_reset(email)
 

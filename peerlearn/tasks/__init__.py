@@ -3,7 +3,7 @@ mode (no Redis), inline in the process that enqueued them. Either way they are t
 
 import logging
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,22 @@ def get_queue(name):
     return Queue(name, connection=redis_connection(), default_timeout=current_app.config["RQ_JOB_TIMEOUT"])
 
 
-def enqueue(queue_name, func, *args, job_id=None):
+def enqueue(queue_name, func, *args, job_id=None, after_response=False):
     """Run ``func(*args)`` on the named queue, or now when jobs run inline.
 
     Call only after the transaction that created the job's records has committed. Returns
     False when Redis cannot be reached: the records stay queued and a sweep sends them later.
+
+    ``after_response``: when jobs run inline during a request, run the job once the response has
+    been sent (the server closing it) rather than before answering, so how long the answer took
+    says nothing of what the job found to do (a reset request for a registered address must
+    take as long as one for an unknown address). JOBS_AFTER_RESPONSE=false runs it at once.
     """
     if current_app.config["JOBS_INLINE"]:
-        try:
-            func(*args)
-        except Exception:
-            # The caller's change is committed; a failed side job must not turn it into an
-            # error. Its records stay queued and `flask emails send-queued` retries them.
-            log.exception("inline job %s%r failed", func.__name__, args)
-            return False
-        return True
+        if after_response and has_request_context() and current_app.config["JOBS_AFTER_RESPONSE"]:
+            g.setdefault("jobs_after_response", []).append((func, args))
+            return True
+        return _run_inline(func, args)
     from redis.exceptions import RedisError
     from rq import Retry
 
@@ -58,6 +59,35 @@ def enqueue(queue_name, func, *args, job_id=None):
         log.warning("Redis unavailable; %s stays queued for the next sweep", func.__name__)
         return False
     return True
+
+
+def _run_inline(func, args):
+    try:
+        func(*args)
+    except Exception:
+        # The caller's change is committed; a failed side job must not turn it into an
+        # error. Its records stay queued and `flask emails send-queued` retries them.
+        log.exception("inline job %s%r failed", func.__name__, args)
+        return False
+    return True
+
+
+def init_app(app):
+    """Hand the jobs a request left for after its response to the response's close, which the
+    WSGI server calls once the last byte is sent; they run in an app context of their own."""
+
+    @app.after_request
+    def run_jobs_after_response(response):
+        jobs = g.pop("jobs_after_response", None)
+        if jobs:
+
+            def run():
+                with app.app_context():
+                    for func, args in jobs:
+                        _run_inline(func, args)
+
+            response.call_on_close(run)
+        return response
 
 
 def failed_jobs(queue_names=QUEUES):

@@ -44,7 +44,8 @@ def test_learner_dashboard_page(client, auth, market):  # noqa: F811
     # Bala's session is live: its Join button shows now; the room of "SQL windows" opens in 8 days,
     # so its button waits, hidden, for the countdown.
     live = re.search(
-        r'data-booking-id="\d+" x-data="countdown" data-config=\'([^\']+)\'>.*?Bala live.*?(<a[^>]*data-join[^>]*>)',
+        r'data-booking-id="\d+" x-data="countdown" data-config=\'([^\']+)\'>'
+        r".*?Bala live.*?(<a[^>]*data-join[^>]*>)",
         page,
         re.S,
     )
