@@ -67,7 +67,7 @@ def main():
                 email="mentor@storm.test",
                 name="Storm Mentor",
                 teaching_enabled_at=utcnow(),
-                password_hash="x",
+                password_hash="x",  # noqa: S106 - a test's own credential, not a secret
                 email_verified_at=utcnow(),
             )
             db.session.add(mentor)
@@ -86,7 +86,7 @@ def main():
                 User(
                     email=f"l{i}@storm.test",
                     name=f"Learner {i}",
-                    password_hash="x",
+                    password_hash="x",  # noqa: S106 - a test's own credential, not a secret
                     email_verified_at=utcnow(),
                 )
                 for i in range(args.attempts)

@@ -196,7 +196,7 @@ class Scenario:
         self.server_of = server_of  # user id -> index of the server its socket is on
         self.processes = len(set(server_of.values()))
         pairs = [(learner, session_id) for session_id in session_ids for learner in learners]
-        random.Random(args.seed).shuffle(pairs)
+        random.Random(args.seed).shuffle(pairs)  # noqa: S311 - random for load shape, not a secret
         pairs = pairs[: args.events]
         measured_from = int(len(pairs) * args.warmup)
         self.events = [

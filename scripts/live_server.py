@@ -144,7 +144,7 @@ class LiveServer:
             command = self.network.wrap(command)
         try:
             self._log = open(Path(self._tempdir.name) / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
                 command,
                 cwd=REPO_ROOT,
                 env=self.environment(),

@@ -142,7 +142,7 @@ class AuthActions:
     def csrf(self, path="/auth/login"):
         return extract_csrf(self.client.get(path).get_data(as_text=True))
 
-    def login(self, email, password="correct-horse-battery", *, remember=False, follow=False):
+    def login(self, email, password="correct-horse-battery", *, remember=False, follow=False):  # noqa: S107 - a test's own credential, not a secret
         token = self.csrf("/auth/login")
         data = {"email": email, "password": password, "csrf_token": token}
         if remember:
@@ -226,7 +226,7 @@ def make_user(app):
 
 @pytest.fixture
 def api_token(client):
-    def login(email, password="correct-horse-battery"):
+    def login(email, password="correct-horse-battery"):  # noqa: S107 - a test's own credential, not a secret
         response = client.post("/api/login/", json={"email": email, "password": password})
         assert response.status_code == 200, response.get_json()
         return response.get_json()["data"]["token"]

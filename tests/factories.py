@@ -8,7 +8,7 @@ from peerlearn.extensions import db
 from peerlearn.models import LearningSession, User, utcnow
 from peerlearn.services.passwords import hash_password
 
-DEFAULT_PASSWORD = "correct-horse-battery"
+DEFAULT_PASSWORD = "correct-horse-battery"  # noqa: S105 - a test's own credential, not a secret
 
 
 class UserFactory(SQLAlchemyModelFactory):

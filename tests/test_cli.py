@@ -83,7 +83,7 @@ def test_serve_builds_links_on_the_address_it_listens_on(app, runner, monkeypatc
     served = {}
 
     def run(app, host, port, **_options):
-        served["link"] = external_url("auth.reset_password", token="t")
+        served["link"] = external_url("auth.reset_password", token="t")  # noqa: S106 - a test's own credential, not a secret
 
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     monkeypatch.setattr(cli, "_start_media", lambda app, install: "none (test)")

@@ -157,7 +157,7 @@ class Process:
     def __init__(self, args, env, log_path):
         self.log_path = log_path
         self.log_file = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
+        self.popen = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
             args, cwd=ROOT, env=env, start_new_session=True, stdout=self.log_file, stderr=subprocess.STDOUT
         )
 

@@ -27,7 +27,7 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 UPLOADERS = 8
-PASSWORD = "burst-test-passphrase"
+PASSWORD = "burst-test-passphrase"  # noqa: S105 - a test's own credential, not a secret
 TIMEOUT = 120  # seconds, for anything that should take far less
 
 
@@ -90,7 +90,7 @@ def gevent_server(tmp_path):
         LOG_LEVEL="WARNING",
     )
     log = (tmp_path / "gunicorn.log").open("w+b")
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
         [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT,
         env=env,
@@ -102,7 +102,7 @@ def gevent_server(tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 - an http URL on loopback built here
                     if response.status == 200:
                         break
             except OSError:

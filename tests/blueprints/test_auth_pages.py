@@ -111,7 +111,7 @@ def _register_answer(app, email):
     from tests.conftest import AuthActions
 
     browser = app.test_client()
-    response = AuthActions(browser).register(email=email, password="a-new-owners-passphrase")
+    response = AuthActions(browser).register(email=email, password="a-new-owners-passphrase")  # noqa: S106 - a test's own credential, not a secret
     page = _without_csrf(response.get_data(as_text=True).replace(email, "EMAIL"))
     set_cookies = [
         re.sub(r"=[^;]*", "=…", header, count=1) for header in response.headers.getlist("Set-Cookie")
@@ -151,8 +151,8 @@ def auth_login(app, email, password):
 
 def test_registering_an_unconfirmed_email_again_lets_the_owner_choose_the_password(app, client, auth):
     # Someone (perhaps not the owner) registered the address first and never confirmed it.
-    auth.register(email="a@example.com", password="squatters-passphrase")
-    auth.register(email="a@example.com", password="owners-own-passphrase")
+    auth.register(email="a@example.com", password="squatters-passphrase")  # noqa: S106 - a test's own credential, not a secret
+    auth.register(email="a@example.com", password="owners-own-passphrase")  # noqa: S106 - a test's own credential, not a secret
     reset_path = last_email_link("a@example.com")
     assert reset_path.startswith("/auth/reset/")
     page = client.get(reset_path)

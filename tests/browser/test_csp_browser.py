@@ -46,7 +46,7 @@ SOCKET_ON_WEBSOCKET = """() => {
   const socket = window.peerlearn && window.peerlearn.socket;
   return Boolean(socket && socket.connected && socket.io.engine.transport.name === 'websocket');
 }"""
-PASSWORD = "a-long-browser-passphrase"
+PASSWORD = "a-long-browser-passphrase"  # noqa: S105 - a test's own credential, not a secret
 CHECKOUT_PAGE = re.compile(r"/bookings/(\d+)/pay$")
 
 

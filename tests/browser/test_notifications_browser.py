@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a-long-browser-passphrase"
+PASSWORD = "a-long-browser-passphrase"  # noqa: S105 - a test's own credential, not a secret
 SOCKET_TIMEOUT_MS = 10_000
 PHONE_WIDTH = 390
 

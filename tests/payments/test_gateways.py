@@ -260,7 +260,7 @@ def test_webhook_signature(driver):
 def test_signature_checks_answer_false_and_never_raise(order_id, payment_id, signature, body):
     gateways = [
         DevGateway.from_config({"SECRET_KEY": "property-test-secret"}),
-        RazorpayGateway(key_id="rzp_test_x", key_secret="secret", webhook_secret="hook-secret"),
+        RazorpayGateway(key_id="rzp_test_x", key_secret="secret", webhook_secret="hook-secret"),  # noqa: S106 - a test's own credential, not a secret
     ]
     try:
         for gateway in gateways:
@@ -344,7 +344,9 @@ def test_empty_notes_come_back_as_a_list_and_still_parse(razorpay_app, razorpay_
 
 def test_wrong_credentials_are_a_permanent_error(razorpay_api):
     gateway = RazorpayGateway(
-        key_id=razorpay_api.key_id, key_secret="not-the-secret", base_url=razorpay_api.base_url
+        key_id=razorpay_api.key_id,
+        key_secret="not-the-secret",  # noqa: S106 - a test's own credential, not a secret
+        base_url=razorpay_api.base_url,
     )
     try:
         with pytest.raises(GatewayError, match="Authentication failed") as excinfo:
@@ -392,7 +394,9 @@ def test_a_hanging_razorpay_times_out_as_a_transient_error(razorpay_api, capsys)
 
 def test_unreachable_razorpay_is_a_transient_error(capsys):
     gateway = RazorpayGateway(
-        key_id="rzp_test_x", key_secret="secret", base_url=f"http://127.0.0.1:{free_port()}"
+        key_id="rzp_test_x",
+        key_secret="secret",  # noqa: S106 - a test's own credential, not a secret
+        base_url=f"http://127.0.0.1:{free_port()}",
     )
     try:
         with pytest.raises(GatewayError) as excinfo:
@@ -520,7 +524,7 @@ def test_dev_gateway_never_commits_the_callers_work(app):
             name="Pending Person",
             email="pending@example.com",
             timezone="UTC",
-            password_hash="-",
+            password_hash="-",  # noqa: S106 - a test's own credential, not a secret
         )
     )
     order_id = new_order(gateway)
@@ -536,7 +540,7 @@ def test_dev_gateway_refusal_leaves_the_callers_transaction_usable(app):
     payment, _signature = gateway.pay(new_order(gateway, amount_paise=10_000))
     db.session.commit()
 
-    user = User(name="Kept Person", email="kept@example.com", timezone="UTC", password_hash="-")
+    user = User(name="Kept Person", email="kept@example.com", timezone="UTC", password_hash="-")  # noqa: S106 - a test's own credential, not a secret
     db.session.add(user)
     with pytest.raises(GatewayError):
         gateway.refund(payment.id, amount_paise=10_001, idempotency_key="refund-over-1", notes={})
@@ -560,7 +564,7 @@ def test_dev_refund_race_on_one_key_answers_with_the_first_refund(app, monkeypat
         "_refund_for_key",
         lambda self, *args: None if next(misses, False) else lookup(self, *args),
     )
-    user = User(name="Kept Person", email="kept@example.com", timezone="UTC", password_hash="-")
+    user = User(name="Kept Person", email="kept@example.com", timezone="UTC", password_hash="-")  # noqa: S106 - a test's own credential, not a secret
     db.session.add(user)
     again = gateway.refund(payment.id, amount_paise=4_000, idempotency_key="refund-race-1", notes={})
     db.session.commit()

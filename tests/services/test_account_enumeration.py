@@ -40,7 +40,7 @@ def ask_for_reset(client, address):
     return reset_links(address)[-1]
 
 
-def confirm_reset(client, token, password="a-fresh-passphrase"):
+def confirm_reset(client, token, password="a-fresh-passphrase"):  # noqa: S107 - a test's own credential, not a secret
     return client.post("/api/password-reset/confirm/", json={"token": token, "password": password})
 
 
@@ -103,7 +103,7 @@ def test_a_suspended_owner_is_not_emailed_but_the_answer_is_the_same(app, make_u
 
 
 def test_one_address_registered_twice_at_once_makes_one_account_and_answers_the_same(threaded_app):
-    someone = User(email="someone@example.com", name="Someone", password_hash="x", timezone="UTC")
+    someone = User(email="someone@example.com", name="Someone", password_hash="x", timezone="UTC")  # noqa: S106 - a test's own credential, not a secret
     db.session.add(someone)
     db.session.commit()
     someone_id = someone.id
