@@ -104,8 +104,9 @@ def register(
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
     try:
         # Checked for every address alike, before anything depends on whether it is taken.
-        chosen_skills = skills.resolve(skills_ or [], field="skills")
-        chosen_interests = skills.resolve(interests or [], field="interests")
+        # Left out or null is none; any other value must be names ({} or 0 is a mistake to say).
+        chosen_skills = skills.resolve([] if skills_ is None else skills_, field="skills")
+        chosen_interests = skills.resolve([] if interests is None else interests, field="interests")
     except ValidationError:
         db.session.rollback()
         raise
