@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,11 +24,12 @@ from peerlearn.tasks.email import send_email
 from peerlearn.tasks.periodic import send_queued_emails
 from tests.conftest import free_port, unavailable
 from tests.factories import make_session
+from tests.processes import ROOT, process_env
 from tests.tasks.test_email import Inbox
 
 pytestmark = pytest.mark.redis
 
-ROOT = Path(__file__).resolve().parent.parent
+
 # A send's claim on an email lapses after this long here (minutes in production), so the test can
 # wait for a dead worker's claim to lapse.
 CLAIM_SECONDS = 2
@@ -135,12 +135,7 @@ def jobs_app(threaded_app, redis_server):
 def start_worker(jobs_app, tmp_path):
     """Start `python worker.py emails` against the test's database, Redis and mail server."""
     workers = []
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK", "MAIL"))
-    }
-    env.update(
+    env = process_env(
         PEERLEARN_ENV="development",
         PEERLEARN_INSTANCE_DIR=str(tmp_path),
         DATABASE_URL=jobs_app.config["SQLALCHEMY_DATABASE_URI"],

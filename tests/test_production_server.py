@@ -1,14 +1,10 @@
 """The production entry point really starts: gunicorn with the gevent worker, production config."""
 
-import os
 import re
 import secrets
 import subprocess
-import sys
-import time
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlencode
 
@@ -16,21 +12,14 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from tests.processes import BIN, ROOT, process_env, start_gunicorn, stop, wait_until_healthy
 
 
 @pytest.fixture
 def production_server(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK"))
-    }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env.update(
+    env = process_env(
         PEERLEARN_ENV="production",
         PUBLIC_BASE_URL=base,  # production builds links on it and refuses to start without it
         SECRET_KEY=secrets.token_hex(32),
@@ -51,34 +40,14 @@ def production_server(tmp_path):
         capture_output=True,
     )
     assert create.returncode == 0, create.stderr
-    server = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-        [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = (tmp_path / "gunicorn.log").open("w+b")
+    server = start_gunicorn(port, env, log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 - an http URL on loopback built here
-                    if response.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    output = server.stdout.read().decode(errors="replace")
-                    pytest.fail(f"gunicorn did not start:\n{output}")
-                time.sleep(0.2)
+        wait_until_healthy(base, server, log)
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stdout.close()
+        stop(server)
+        log.close()
 
 
 def fetch(opener, url, data=None):

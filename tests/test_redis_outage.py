@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -20,12 +19,13 @@ from peerlearn.exceptions import RateLimited
 from peerlearn.extensions import db, limiter
 from peerlearn.models import OutboundEmail
 from peerlearn.sockets import validation
+from tests import processes
 from tests.conftest import unavailable
+from tests.processes import ROOT
 from tests.test_job_faults import RedisServer
 
 pytestmark = pytest.mark.redis
 
-ROOT = Path(__file__).resolve().parent.parent
 UNREACHABLE = "Rate-limit storage unreachable"
 REACHABLE = "Rate-limit storage reachable again"
 
@@ -137,18 +137,12 @@ DEADLINE = 90  # seconds; generous, as a loaded machine starts the app slowly
 
 @pytest.fixture
 def process_env(threaded_app, redis_server, tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK", "MAIL"))
-    }
-    env.update(
+    return processes.process_env(
         PEERLEARN_ENV="development",
         PEERLEARN_INSTANCE_DIR=str(tmp_path),
         DATABASE_URL=threaded_app.config["SQLALCHEMY_DATABASE_URI"],
         REDIS_URL=redis_server.url,
     )
-    return env
 
 
 class Process:

@@ -10,11 +10,9 @@ health checks that completed while uploads were still in flight.
 import io
 import os
 import secrets
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from cryptography.fernet import Fernet
 from PIL import Image
 
 from tests.conftest import free_port
+from tests.processes import process_env, start_gunicorn, stop, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -67,14 +66,9 @@ def seed_accounts(database_url, count):
 def gevent_server(tmp_path):
     database_url = f"sqlite:///{tmp_path / 'burst.sqlite3'}"
     emails = seed_accounts(database_url, UPLOADERS)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK", "RATELIMIT"))
-    }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env.update(
+    env = process_env(
         PEERLEARN_ENV="production",
         PUBLIC_BASE_URL=base,
         SECRET_KEY=secrets.token_hex(32),
@@ -90,34 +84,12 @@ def gevent_server(tmp_path):
         LOG_LEVEL="WARNING",
     )
     log = (tmp_path / "gunicorn.log").open("w+b")
-    server = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-        [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_gunicorn(port, env, log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 - an http URL on loopback built here
-                    if response.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"gunicorn did not start:\n{log.read().decode(errors='replace')}")
-                time.sleep(0.2)
+        wait_until_healthy(base, server, log)
         yield base, emails
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
 
 
