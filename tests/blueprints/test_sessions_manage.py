@@ -149,6 +149,8 @@ def test_unverified_mentor_saves_drafts_but_cannot_publish(client, auth, make_us
     # Signed in before confirming (only sessions from before confirmation was needed to sign in).
     mentor.email_verified_at = None
     db.session.commit()
+    page = client.get("/teach/sessions/new").get_data(as_text=True)
+    assert 'id="cover-unverified"' in page and 'name="cover"' not in page  # no upload that must fail
     response = client.post(
         "/teach/sessions/new", data=form_data(client, "/teach/sessions/new", action="publish")
     )
