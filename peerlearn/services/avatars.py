@@ -63,16 +63,22 @@ def avatar_dir():
 
 
 def check_can_upload(user):
-    """Refuse an image upload by ``user``: email not confirmed (403), or past UPLOAD_LIMIT (429).
-    Every upload that gets this far counts, photos and covers together."""
+    """Refuse an image upload by ``user`` whose email is not confirmed (403), or who is past
+    UPLOAD_LIMIT already (429, at once rather than after waiting for a decoder)."""
     if not user.is_verified:
         raise PermissionDenied(
             "Confirm your email address before uploading images: open the link we emailed you, "
             "or ask for a new one.",
             code="email_unverified",
         )
+    _count_upload(user.id, count=False)
+
+
+def _count_upload(user_id, *, count=True):
+    """Count one upload against UPLOAD_LIMIT (photos and covers together), or refuse it (429).
+    Counted once a decoder is free for it: an upload told to come back (503) has cost nothing."""
     try:
-        ratelimit.hit("image_upload", str(user.id), "UPLOAD_LIMIT")
+        (ratelimit.hit if count else ratelimit.check)("image_upload", str(user_id), "UPLOAD_LIMIT")
     except RateLimited as exc:
         minutes = max(1, math.ceil((exc.retry_after or 60) / 60))
         raise RateLimited(
@@ -83,10 +89,11 @@ def check_can_upload(user):
         ) from None
 
 
-def process_image(data, *, size=None, field="avatar", image_format="WEBP"):
+def process_image(data, *, size=None, field="avatar", image_format="WEBP", admit=None):
     """Return the image cropped to ``size`` (a square avatar by default), decoded and re-encoded
     as ``image_format`` so no metadata survives, or raise ValidationError naming ``field``;
-    UploadsBusy when no decoder came free in time."""
+    UploadsBusy when no decoder came free in time. ``admit()``, if given, runs once a decoder is
+    free, before decoding, and may refuse by raising."""
     config = current_app.config
     if not data:
         _reject(field, "Choose an image to upload.")
@@ -100,13 +107,14 @@ def process_image(data, *, size=None, field="avatar", image_format="WEBP"):
     db.session.commit()
     # Plain values only: the decoder may run in a thread without the app context.
     return _decoders().run(
-        _fit_and_encode, data, tuple(size), config["AVATAR_MAX_PIXELS"], field, image_format
+        _fit_and_encode, data, tuple(size), config["AVATAR_MAX_PIXELS"], field, image_format, admit=admit
     )
 
 
 def save_avatar(user, data):
     check_can_upload(user)
-    encoded = process_image(data)
+    user_id = user.id
+    encoded = process_image(data, admit=lambda: _count_upload(user_id))
     directory = avatar_dir()
     filename = f"{secrets.token_hex(16)}.webp"
     (directory / filename).write_bytes(encoded)
@@ -128,7 +136,10 @@ def prepare_cover(user, data, size):
     image, cropped to ``size``. Returns it as a lossless PNG, so storing it (sessions.save_cover,
     which re-encodes it) decodes a small image once more, not the upload."""
     check_can_upload(user)
-    return process_image(data, size=size, field="cover", image_format="PNG")
+    user_id = user.id
+    return process_image(
+        data, size=size, field="cover", image_format="PNG", admit=lambda: _count_upload(user_id)
+    )
 
 
 def remove_avatar(user):
@@ -222,13 +233,15 @@ class Decoders:
         else:
             self.free = threading.BoundedSemaphore(slots)
 
-    def run(self, function, *args):
+    def run(self, function, *args, admit=None):
         if not self.free.acquire(timeout=self.wait_seconds):
             raise UploadsBusy(
                 "Many images are being processed right now. Please try again in a few seconds.",
                 retry_after=max(1, math.ceil(self.wait_seconds)),
             )
         try:
+            if admit is not None:
+                admit()
             if self.pool is None:
                 return function(*args)
             return self.pool.apply(function, args)

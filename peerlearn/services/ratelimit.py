@@ -42,6 +42,23 @@ def hit(scope, key, config_key):
     )
 
 
+def check(scope, key, config_key):
+    """Raise RateLimited if ``scope`` by ``key`` is over its limit already, counting nothing."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True) or not key:
+        return
+    item = parse(current_app.config[config_key])
+    counters = _counters()
+    if counters.run("test", item, "pl", scope, key):
+        return
+    reset_at, _remaining = counters.run("get_window_stats", item, "pl", scope, key)
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    minutes = max(1, math.ceil(retry_after / 60))
+    unit = "minute" if minutes == 1 else "minutes"
+    raise RateLimited(
+        f"Too many attempts. Please wait {minutes} {unit} and try again.", retry_after=retry_after
+    )
+
+
 def reset(scope, key, config_key):
     """Forget earlier attempts, e.g. after a successful sign-in."""
     if not current_app.config.get("RATELIMIT_ENABLED", True) or not key:

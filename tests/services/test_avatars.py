@@ -403,7 +403,8 @@ def decode_in_thread(app, data, results):
 
 def test_decodes_past_the_cap_are_told_to_try_again(app, client, bearer, monkeypatch):
     _user, headers = bearer
-    app.config.update(IMAGE_DECODE_CONCURRENCY=1, IMAGE_DECODE_WAIT_SECONDS=0)
+    # One upload an hour: the one told to come back (503) must not have used it up.
+    app.config.update(IMAGE_DECODE_CONCURRENCY=1, IMAGE_DECODE_WAIT_SECONDS=0, UPLOAD_LIMIT="1 per hour")
     gate = Gate(avatars._fit_and_encode)
     monkeypatch.setattr(avatars, "_fit_and_encode", gate)
     results = []
@@ -420,6 +421,7 @@ def test_decodes_past_the_cap_are_told_to_try_again(app, client, bearer, monkeyp
     holder.join(30)
     assert isinstance(results[0], bytes)
     assert upload(client, headers, image_bytes()).status_code == 200
+    assert upload(client, headers, image_bytes()).status_code == 429  # that one did count
 
 
 def test_decodes_beyond_the_cap_wait_for_a_free_slot(app, monkeypatch):
