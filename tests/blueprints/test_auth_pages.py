@@ -32,6 +32,7 @@ def test_full_journey_register_verify_login_edit_logout(client, auth):
         name="Asha Learner", email="Asha@Example.com", skills="Python, SQL", interests="machine learning"
     )
     assert response.status_code == 200 and "Check your email" in response.get_data(as_text=True)
+    assert 'id="dev-outbox-hint"' in response.get_data(as_text=True)  # no email leaves this install
     user = db.session.scalar(select(User).where(User.email == "asha@example.com"))
     assert user.role == "learner" and not user.is_verified
     assert [s.name for s in user.skills] == ["Python", "SQL"]
@@ -465,3 +466,10 @@ def test_profile_lists_devices_by_readable_name(client, auth, make_user):
     )
     page = client.get("/profile").get_data(as_text=True)
     assert "Chrome on Linux" in page and "this device" in page
+
+
+def test_production_sends_the_email_and_shows_no_outbox(app, client, auth):
+    app.config["DEV_OUTBOX_ENABLED"] = False
+    response = auth.register(name="Asha Learner", email="asha@example.com")
+    assert "Check your email" in response.get_data(as_text=True)
+    assert "dev-outbox-hint" not in response.get_data(as_text=True)
