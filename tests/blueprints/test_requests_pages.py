@@ -279,3 +279,44 @@ def test_requests_need_a_login(client, mentor):
     for path in ("/requests", "/requests/inbox", f"/mentors/{mentor.id}/request", "/requests/1"):
         response = client.get(path)
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_my_requests_is_in_a_learners_nav_and_tells_what_became_of_each(client, auth, mentor, learner):
+    open_one = make_request(learner, mentor, topic="Open question on joins")
+    declined = make_request(learner, mentor, topic="Declined topic here")
+    service.decline(mentor, declined.id, "Not my field.")
+    offered = make_request(learner, mentor, topic="Offered and waiting")
+    starts_at = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+    service.accept(mentor, offered.id, {"starts_at": starts_at, "price_paise": 0})
+    auth.login(learner.email)
+    home = text(client.get("/learn"))
+    assert 'href="/requests"' in home and "My requests" in home
+
+    listing = text(client.get("/requests"))
+    assert listing.count('data-request-status="pending"') == 1 and ">open</span>" in listing
+    assert "Waiting for Asha's answer" in listing
+    assert "Asha declined: “Not my field.”" in listing
+    session = db.session.get(LearningSession, only_offered(offered).session_id)
+    assert f'href="/sessions/{session.id}"' in listing and "kept for you until" in listing
+    # The open request and the offer can be withdrawn from the list; the declined one cannot.
+    assert f'action="/requests/{open_one.id}/withdraw"' in listing
+    assert f'action="/requests/{offered.id}/withdraw"' in listing
+    assert f'action="/requests/{declined.id}/withdraw"' not in listing
+
+    response = client.post(
+        f"/requests/{open_one.id}/withdraw", data={"csrf_token": csrf(client, "/requests"), "back": "list"}
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("/requests")
+    listing = text(client.get("/requests"))
+    assert "You withdrew this request." in listing and 'data-request-status="withdrawn"' in listing
+
+    client.post(f"/requests/{offered.id}/confirm", data={"csrf_token": csrf(client, "/requests")})
+    booking = db.session.scalars(select(Booking)).one()
+    listing = text(client.get("/requests"))
+    assert "You're booked into" in listing and f'href="/bookings/{booking.id}"' in listing
+    assert f'action="/requests/{offered.id}/withdraw"' not in listing
+
+
+def only_offered(req):
+    db.session.expire_all()
+    return db.session.get(SessionRequest, req.id)

@@ -161,15 +161,24 @@ def my_requests():
         s.id: s
         for s in db.session.scalars(select(LearningSession).where(LearningSession.id.in_(session_ids)))
     }
-    confirmable = {r.id for r in items if service.learner_can_confirm(r) and not _holds_seat(r)}
+    bookings = {r.id: service.learner_booking(r) for r in items if r.session_id}
+    seated = {r.id for r in items if bookings.get(r.id) is not None and bookings[r.id].is_active}
+    confirmable = {r.id for r in items if service.learner_can_confirm(r) and r.id not in seated}
+    # What the learner can still take back: a pending request, or an offer they have not taken.
+    withdrawable = {
+        r.id
+        for r in items
+        if service.is_open(r) and (r.status == RequestStatus.PENDING or r.id in confirmable)
+    }
     return render_template(
-        "community/requests/list.html", requests=items, sessions=sessions, confirmable=confirmable
+        "community/requests/list.html",
+        requests=items,
+        sessions=sessions,
+        bookings=bookings,
+        seated=seated,
+        confirmable=confirmable,
+        withdrawable=withdrawable,
     )
-
-
-def _holds_seat(req):
-    booking = service.learner_booking(req)
-    return booking is not None and booking.is_active
 
 
 @bp.post("/requests/<int:request_id>/withdraw")
@@ -184,6 +193,8 @@ def withdraw(request_id):
         flash(exc.message, "error")
     else:
         flash("Request withdrawn.", "success")
+    if request.form.get("back") == "list":
+        return redirect(url_for("community.my_requests"), 303)
     return redirect(url_for("community.request_detail", request_id=request_id), 303)
 
 
