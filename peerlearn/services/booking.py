@@ -318,6 +318,8 @@ def cancel(booking, actor, *, reason="", now=None):
     from . import notify
 
     notify.booking_cancelled(booking, refund)
+    if was_confirmed and actor.id != session.mentor_id:
+        notify.seat_cancelled_for_mentor(booking, actor)
     db.session.commit()
     db.session.refresh(booking)
     outbox.dispatch()

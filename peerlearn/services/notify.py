@@ -252,6 +252,34 @@ def booking_cancelled(booking, refund=None):
     )
 
 
+def seat_cancelled_for_mentor(booking, actor):
+    """Tell the mentor a learner's confirmed seat was cancelled (by the learner, or for them) and
+    is free again. Not a social notice: it is never capped and always sent."""
+    session, learner = booking.session, booking.learner
+    mentor = session.mentor
+    who = (
+        f"{learner.name} cancelled their seat"
+        if actor.id == learner.id
+        else f"{learner.name}'s seat was cancelled"
+    )
+    lines = [
+        f"{who} in “{session.title}” ({_when(session, mentor)}).",
+        "The seat is free again: another learner can book it.",
+    ]
+    _tell(
+        mentor,
+        NotificationKind.BOOKING_CANCELLED,
+        title=f"{who}: {session.title}",
+        lines=lines,
+        heading="A seat is free again",
+        subject=f"{who}: {session.title}",
+        action_label="See your session",
+        endpoint="sessions.detail",
+        session_id=session.id,
+        data={"booking_id": booking.id, "session_id": session.id},
+    )
+
+
 def refund_processed(refund):
     payment = refund.payment
     title = payment.booking.session.title if payment.booking else "your gift"
