@@ -6,13 +6,14 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from wtforms import SelectChoice
 
 from .. import tasks
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
@@ -41,8 +42,113 @@ def timezones():
     return frozenset(available_timezones())
 
 
-def timezone_choices():
-    return sorted(timezones())
+# Shown first in the picker: India (prices are in rupees), then the zones most people live in.
+COMMON_TIMEZONES = (
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Asia/Singapore",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/Chicago",
+    "America/Toronto",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Asia/Kathmandu",
+    "Asia/Dhaka",
+    "Asia/Colombo",
+    "Asia/Riyadh",
+    "Asia/Kuala_Lumpur",
+    "Africa/Nairobi",
+    "UTC",
+)
+TIMEZONE_REGIONS = {
+    "Africa": "Africa",
+    "America": "Americas",
+    "Antarctica": "Antarctica",
+    "Arctic": "Arctic",
+    "Asia": "Asia",
+    "Atlantic": "Atlantic Ocean",
+    "Australia": "Australia",
+    "Europe": "Europe",
+    "Indian": "Indian Ocean",
+    "Pacific": "Pacific",
+}
+OTHER_TIMEZONES = "Other names"
+
+
+def _tz_table(name):
+    """Rows of one of the tz database's tables (zone.tab, iso3166.tab), or none if it is absent."""
+    try:
+        from importlib.resources import files
+
+        text = files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        try:
+            with open(f"/usr/share/zoneinfo/{name}", encoding="utf-8") as table:
+                text = table.read()
+        except OSError:
+            return []
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def _zone_countries():
+    """Each canonical zone's country name, e.g. "Asia/Kolkata" → "India"."""
+    countries = {row[0]: row[1] for row in _tz_table("iso3166.tab") if len(row) >= 2}
+    return {row[2]: countries.get(row[0], row[0]) for row in _tz_table("zone.tab") if len(row) >= 3}
+
+
+def _utc_offset(name, moment):
+    minutes = int(moment.astimezone(ZoneInfo(name)).utcoffset().total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return minutes, f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def timezone_label(name, moment=None):
+    """How a zone reads in the picker: "(UTC+05:30) India — Kolkata", the offset as of ``moment``."""
+    _minutes, offset = _utc_offset(name, moment or utcnow())
+    country = _zone_countries().get(name)
+    place = name.rsplit("/", 1)[-1].replace("_", " ")
+    if country is None:
+        return f"({offset}) {name.replace('_', ' ')}"
+    return f"({offset}) {country}" if country == place else f"({offset}) {country} — {place}"
+
+
+def timezone_choices(moment=None):
+    """Every timezone for a select, in optgroups: the common ones first (India at the top), then
+    one group per region ordered by UTC offset, then the old and alias names (still accepted, so
+    an account that has one keeps it). Offsets are today's, daylight saving included."""
+    moment = moment or utcnow()
+    return _timezone_choices_on(moment.replace(minute=0, second=0, microsecond=0))
+
+
+@lru_cache(maxsize=4)
+def _timezone_choices_on(moment):
+    available = timezones()
+    canonical = _zone_countries()
+    common = [
+        SelectChoice(n, timezone_label(n, moment), optgroup="Common")
+        for n in COMMON_TIMEZONES
+        if n in available
+    ]
+    grouped = {}
+    for name in available - set(COMMON_TIMEZONES):
+        region = name.split("/", 1)[0]
+        group = (
+            TIMEZONE_REGIONS[region] if name in canonical and region in TIMEZONE_REGIONS else OTHER_TIMEZONES
+        )
+        grouped.setdefault(group, []).append(
+            (_utc_offset(name, moment)[0], timezone_label(name, moment), name)
+        )
+    order = [*sorted(g for g in grouped if g != OTHER_TIMEZONES), OTHER_TIMEZONES]
+    return common + [
+        SelectChoice(name, label, optgroup=group)
+        for group in order
+        for _minutes, label, name in sorted(grouped.get(group, []))
+    ]
 
 
 # ---------------------------------------------------------------------------- registration

@@ -26,6 +26,7 @@ const PAGE_COMPONENTS = {
   giftReturn: () => import('./js/room/gifts.js').then((module) => module.giftReturn),
   tagInput: () => import('./js/components/tag-input.js').then((module) => module.default),
   avatarPreview: () => import('./js/components/avatar-preview.js').then((module) => module.default),
+  timezonePicker: () => import('./js/components/timezone-picker.js').then((module) => module.default),
   checkout: () => import('./js/checkout.js').then((module) => configured(module.default)),
   countdown: () => import('./js/components/countdown.js').then((module) => configured(module.default)),
 };

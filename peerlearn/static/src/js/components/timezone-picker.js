@@ -1,0 +1,35 @@
+// `timezonePicker`: a search box that narrows the timezone <select> in the same element to the
+// options whose label or name holds every typed word ("kolk", "london", "utc+05:30"), hiding empty
+// optgroups. When the chosen zone is filtered out, the first match is chosen, so the closed select
+// always shows a zone that fits the search (browsers that ignore hidden options still work).
+function words(text) {
+  return text.toLowerCase().replace(/_/g, ' ').split(/\s+/).filter(Boolean);
+}
+
+export default function timezonePicker() {
+  return {
+    status: '',
+
+    filter(query) {
+      const select = this.$root.querySelector('select');
+      const wanted = words(query);
+      let shown = 0;
+      for (const option of select.options) {
+        const haystack = `${option.textContent} ${option.value}`.toLowerCase().replace(/_/g, ' ');
+        option.hidden = !wanted.every((word) => haystack.includes(word));
+        if (!option.hidden) shown += 1;
+      }
+      for (const group of select.querySelectorAll('optgroup')) {
+        group.hidden = ![...group.children].some((option) => !option.hidden);
+      }
+      const chosen = select.options[select.selectedIndex];
+      if (wanted.length && shown && (!chosen || chosen.hidden)) {
+        select.value = [...select.options].find((option) => !option.hidden).value;
+        select.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+      if (!wanted.length) this.status = '';
+      else if (!shown) this.status = 'No timezone matches.';
+      else this.status = shown === 1 ? '1 timezone matches.' : `${shown} timezones match.`;
+    },
+  };
+}
