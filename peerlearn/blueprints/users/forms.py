@@ -6,6 +6,8 @@ from ...forms import BaseForm, TagListField
 
 
 class ProfileForm(BaseForm):
+    # Saved with the rest of the profile when one is picked (services.avatars checks it).
+    avatar = FileField("Profile photo")
     name = StringField("Full name", validators=[InputRequired(), Length(max=100)])
     headline = StringField("Headline", validators=[Optional(), Length(max=120)])
     bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])

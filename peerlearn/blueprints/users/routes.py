@@ -37,6 +37,17 @@ def edit_profile():
         form.hourly_rate.data = Decimal(user.hourly_rate_paise) / 100
     status = 200
     if form.validate_on_submit():
+        if _picked(form.avatar.data):
+            # The photo first: if it is refused, nothing is saved and the form says why.
+            try:
+                avatars.save_avatar(user, form.avatar.data.read(current_app.config["AVATAR_MAX_BYTES"] + 1))
+            except DomainError as exc:
+                retry_after = getattr(exc, "retry_after", None)
+                return (
+                    render_template("users/edit.html", form=form, avatar_error=_photo_not_saved(exc)),
+                    exc.status,
+                    {"Retry-After": str(retry_after)} if retry_after else {},
+                )
         changes = {
             "name": form.name.data,
             "bio": form.bio.data or "",
@@ -64,7 +75,16 @@ def edit_profile():
             status = 422
     elif request.method == "POST":
         status = 422
-    return render_template("users/edit.html", form=form, avatar_form=AvatarForm()), status
+    return render_template("users/edit.html", form=form), status
+
+
+def _picked(upload):
+    """Whether the form's file field carries a file (a browser sends an empty part when none is picked)."""
+    return upload is not None and hasattr(upload, "read") and bool(getattr(upload, "filename", ""))
+
+
+def _photo_not_saved(exc):
+    return f"{exc.message} Nothing was saved: pick another photo or none, then save again."
 
 
 @bp.route("/profile/teaching", methods=["GET", "POST"])
