@@ -40,6 +40,7 @@ from ..models import (
     session_skills,
     utcnow,
 )
+from .reviews import Rating
 
 # Sort keys accepted by the API and the browse page, with the label the page shows.
 SORTS = {
@@ -377,9 +378,7 @@ def _ordering(sort):
     if sort == "popular":
         return (LearningSession.seats_taken.desc(), *soonest)
     if sort == "rating":
-        of_mentor = (Review.mentor_id == LearningSession.mentor_id, Review.hidden_at.is_(None))
-        average = select(func.avg(Review.rating)).where(*of_mentor).scalar_subquery()
-        count = select(func.count(Review.id)).where(*of_mentor).scalar_subquery()
+        average, count = _mentor_rating()
         return (
             func.coalesce(average, 0).desc(),
             count.desc(),
@@ -389,17 +388,30 @@ def _ordering(sort):
     return soonest
 
 
+def _mentor_rating():
+    """The session's mentor's average visible rating and review count, as correlated subqueries
+    (the reviews' (mentor_id, created_at) index answers both)."""
+    of_mentor = (Review.mentor_id == LearningSession.mentor_id, Review.hidden_at.is_(None))
+    average = select(func.avg(Review.rating)).where(*of_mentor).correlate(LearningSession)
+    count = select(func.count(Review.id)).where(*of_mentor).correlate(LearningSession)
+    return average.scalar_subquery(), count.scalar_subquery()
+
+
 def as_cards(statement):
-    """Sessions as cards show them: the mentor joined in, the skills in one extra query, and
-    not the mentor's own skill lists, which no card shows."""
-    return list(
-        db.session.scalars(
-            statement.options(
-                defaultload(LearningSession.mentor).lazyload(User.skills),
-                defaultload(LearningSession.mentor).lazyload(User.interests),
-            )
+    """Sessions as cards show them: the mentor joined in, the mentor's rating read in the same
+    statement (each session's ``card_rating``, a reviews.Rating), the skills in one extra
+    query, and not the mentor's own skill lists, which no card shows."""
+    rows = db.session.execute(
+        statement.add_columns(*_mentor_rating()).options(
+            defaultload(LearningSession.mentor).lazyload(User.skills),
+            defaultload(LearningSession.mentor).lazyload(User.interests),
         )
-    )
+    ).all()
+    sessions = []
+    for session, average, count in rows:
+        session.card_rating = Rating(round(float(average), 2) if count else None, int(count or 0))
+        sessions.append(session)
+    return sessions
 
 
 def search_sessions(params, *, viewer=None, now=None):
@@ -471,15 +483,13 @@ def similar_sessions(session, limit=3, *, now=None):
 def upcoming_sessions_of(mentor_id, *, limit=6, now=None):
     """A mentor's published sessions that have not started yet, soonest first."""
     now = now or utcnow()
-    return list(
-        db.session.scalars(
-            select(LearningSession)
-            .where(
-                LearningSession.mentor_id == mentor_id,
-                LearningSession.status == SessionStatus.SCHEDULED.value,
-                LearningSession.starts_at > now,
-            )
-            .order_by(LearningSession.starts_at)
-            .limit(limit)
+    return as_cards(
+        select(LearningSession)
+        .where(
+            LearningSession.mentor_id == mentor_id,
+            LearningSession.status == SessionStatus.SCHEDULED.value,
+            LearningSession.starts_at > now,
         )
+        .order_by(LearningSession.starts_at, LearningSession.id)
+        .limit(limit)
     )

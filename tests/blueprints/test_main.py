@@ -1,32 +1,7 @@
-"""Public pages: the landing page's figures and spotlight come from the database."""
-
-import re
+"""Public pages: the landing page's spotlight comes from the database (its figures and hero:
+tests/blueprints/test_cards_and_home.py)."""
 
 from peerlearn.models import utcnow
-from peerlearn.services import skills
-
-
-def figure(page, name):
-    return int(re.search(rf'data-figure="{name}">(\d+)<', page).group(1))
-
-
-def test_landing_figures_are_counted_from_the_database(client, make_user):
-    page = client.get("/").get_data(as_text=True)
-    assert (figure(page, "mentors"), figure(page, "learners"), figure(page, "skills")) == (0, 0, 0)
-    assert "No sessions are scheduled yet." in page
-
-    mentor = make_user(role="mentor", headline="Rust mentor")
-    mentor.skills = skills.resolve(["Rust", "Go"])
-    learner = make_user()
-    learner.interests = skills.resolve(["Rust", "Elixir"])
-    make_user(role="learner", suspended_at=utcnow())  # suspended accounts are not counted
-    make_user(role="admin")
-    from peerlearn.extensions import db
-
-    db.session.commit()
-    page = client.get("/").get_data(as_text=True)
-    # Every account but an admin's learns: the mentor counts as a learner too.
-    assert (figure(page, "mentors"), figure(page, "learners"), figure(page, "skills")) == (1, 2, 3)
 
 
 def test_spotlight_shows_only_verified_mentors_with_a_profile(client, make_user):

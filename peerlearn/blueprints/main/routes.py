@@ -1,18 +1,44 @@
-from flask import render_template
+from flask import Response, abort, render_template, request
 
 from ...extensions import db
-from ...services import search, stats
+from ...services import covers, search, showcase, stats
 from . import bp
+
+# Served SVG is drawn by the server (generated covers, demo avatars), never uploaded; this policy
+# still keeps anything inside one from running or loading, should it be opened as a page.
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 @bp.get("/")
 def index():
+    featured = search.featured_sessions()
     return render_template(
         "main/index.html",
-        figures=stats.platform_figures(),
+        figures=showcase.hero_figures(),
         mentors=stats.mentor_spotlight(limit=3),
-        featured=search.featured_sessions(),
+        featured=featured,
+        faces=showcase.faces(limit=6),
     )
+
+
+@bp.get("/covers/v1/generated.svg")
+def generated_cover():
+    """The generated cover for a session's category and title (see services/covers.py). The path
+    carries the design's version, so a redesign gets new URLs and browsers may keep these."""
+    category, title = request.args.get("category", ""), request.args.get("title", "")
+    if category not in covers.STYLES or not title.strip() or len(title) > covers.MAX_TITLE_LENGTH:
+        abort(404)
+    response = Response(covers.cover_svg(category, title), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.after_app_request
+def confine_svg(response):
+    if response.mimetype == "image/svg+xml":
+        response.headers["Content-Security-Policy"] = SVG_POLICY
+    return response
 
 
 @bp.get("/healthz")
