@@ -62,7 +62,7 @@ def test_an_attendee_reviews_from_the_session_page(client, auth, session, learne
     page = text(client.get(f"/sessions/{session.id}"))
     assert "Thank you: your review is published." in page
     assert 'id="write-review"' not in page  # once per booking
-    assert "Patient and clear." in page and "attended 45 min" in page
+    assert "Patient and clear." in page and "attended 45 of 60 min" in page
     assert 'data-rating="4.0" data-review-count="1"' in page and "1 review" in page
 
 

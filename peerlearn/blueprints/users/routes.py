@@ -3,12 +3,13 @@ from decimal import Decimal
 from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
-from ...exceptions import DomainError
+from ...exceptions import DomainError, ValidationError
 from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import User
-from ...services import accounts, auth, avatars, search
+from ...models import LANGUAGES, User
+from ...services import accounts, auth, avatars, mentors, search
 from ...services.accounts import rupees_to_paise
 from . import bp
 from .forms import AvatarForm, ProfileForm, TeachingForm
@@ -178,6 +179,35 @@ def end_session(session_id):
     return redirect(url_for("users.profile") + "#devices")
 
 
+@bp.get("/mentors")
+def directory():
+    """Find a mentor. A filter with a bad value is left out, and the page says which and why."""
+    problems = {}
+    try:
+        params = mentors.parse_directory_params(request.args, rupees=True)
+    except ValidationError as exc:
+        problems = exc.fields
+        usable = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k not in problems])
+        params = mentors.parse_directory_params(usable, rupees=True)
+    cards, total = mentors.search_mentors(params)
+    args = {k: v for k, v in request.args.lists() if k not in problems}
+
+    def page_url(page):
+        return url_for("users.directory", **{**args, "page": page})
+
+    return render_template(
+        "users/directory.html",
+        params=params,
+        problems=problems,
+        cards=cards,
+        total=total,
+        pages=(total + params.per_page - 1) // params.per_page,
+        page_url=page_url,
+        sorts=mentors.SORTS,
+        languages=LANGUAGES,
+    )
+
+
 @bp.get("/mentors/<int:user_id>")
 def mentor_profile(user_id):
     mentor = db.session.scalar(
@@ -186,7 +216,10 @@ def mentor_profile(user_id):
     if mentor is None:
         abort(404)
     return render_template(
-        "users/mentor.html", mentor=mentor, upcoming=search.upcoming_sessions_of(mentor.id, limit=6)
+        "users/mentor.html",
+        mentor=mentor,
+        upcoming=search.upcoming_sessions_of(mentor.id, limit=6),
+        stats=mentors.mentor_stats(mentor.id),
     )
 
 

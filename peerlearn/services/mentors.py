@@ -1,0 +1,356 @@
+"""The mentor directory (GET /mentors and GET /api/mentors/) and the figures of a mentor's public
+profile.
+
+Listed mentors are accounts with teaching on that are not suspended (and, with
+LIST_VERIFIED_MENTORS_ONLY, verified by an admin), with or without sessions.
+
+One page costs the same few statements whatever its size: the page's ids come with their rating,
+review count and next bookable session in one query; the accounts and their skills in two more.
+
+Language: accounts have no language of their own, sessions do. A mentor "teaches in" a language
+when one of their sessions that was published (scheduled, live or completed) is in it.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy.orm import lazyload
+
+from ..exceptions import ValidationError
+from ..extensions import db
+from ..ml.text import skill_slug, split_tags
+from ..models import (
+    LANGUAGES,
+    Booking,
+    BookingStatus,
+    LearningSession,
+    Review,
+    SessionStatus,
+    Skill,
+    User,
+    user_skills,
+    utcnow,
+)
+from .reviews import Rating, visible
+from .search import (
+    MAX_PAGE,
+    MAX_PRICE_PAISE,
+    MAX_QUERY_LENGTH,
+    MAX_SKILL_FILTERS,
+    MAX_TERMS,
+    _choice,
+    _contains,
+    _first,
+    _flag,
+    _rupees,
+    _whole,
+    bookable,
+    not_reserved,
+)
+
+# Sort keys accepted by the API and the directory page, with the label the page shows.
+SORTS = {
+    "rating": "Best rated",
+    "reviews": "Most reviews",
+    "price_asc": "Price: low to high",
+    "soonest": "Soonest available",
+}
+DEFAULT_PER_PAGE = 12
+MAX_PER_PAGE = 50
+AVAILABLE_DAYS = 7
+# Sessions that took place or are published: what a mentor "teaches in".
+TAUGHT_STATUSES = (SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value, SessionStatus.COMPLETED.value)
+# 1 to 5, in digits: "4", "4.5" (the API document gives the same pattern).
+_RATING = re.compile(r"([1-4](\.[0-9]{1,3})?|5(\.0{1,3})?)")
+
+
+@dataclass(frozen=True)
+class DirectoryParams:
+    """A validated directory query. Prices are paise per hour."""
+
+    q: str = ""
+    skills: tuple[str, ...] = ()
+    language: str | None = None
+    price_min: int | None = None
+    price_max: int | None = None
+    min_rating: float | None = None
+    available: bool = False
+    sort: str = "rating"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    @property
+    def terms(self):
+        return tuple(dict.fromkeys(self.q.split()))[:MAX_TERMS]
+
+    @property
+    def is_filtered(self):
+        return bool(
+            self.terms
+            or self.skills
+            or self.language
+            or self.price_min is not None
+            or self.price_max is not None
+            or self.min_rating is not None
+            or self.available
+        )
+
+
+@dataclass(frozen=True)
+class NextSession:
+    id: int
+    title: str
+    starts_at: datetime
+    price_paise: int
+
+
+@dataclass(frozen=True)
+class MentorCard:
+    """A directory result: the account, its rating and its soonest bookable session (or None)."""
+
+    mentor: User
+    rating: Rating
+    next_session: NextSession | None
+
+
+def _min_rating(args, errors):
+    value = args.get("min_rating")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _RATING.fullmatch(value):
+        errors["min_rating"] = ["Use a rating from 1 to 5, like 4 or 4.5."]
+        return None
+    return float(value)
+
+
+def parse_directory_params(args, *, rupees=False):
+    """Read a directory query from request arguments (a MultiDict or a plain dict).
+
+    API parameters: ``q``, ``skills`` (comma-separated or repeated), ``language``,
+    ``price_min``/``price_max`` (whole paise per hour), ``min_rating`` (1-5), ``available``
+    (a bookable session in the next 7 days), ``sort`` (one of SORTS), ``page``, ``per_page``
+    (1-50). With ``rupees`` (the page's form) the price bounds are ``min_rupees`` and
+    ``max_rupees``, in rupees. Every bad value is reported at once in a ValidationError whose
+    ``fields`` name the parameters.
+    """
+    errors = {}
+    q = " ".join(_first(args, "q").split())
+    if len(q) > MAX_QUERY_LENGTH:
+        errors["q"] = [f"Use at most {MAX_QUERY_LENGTH} characters."]
+        q = ""
+    getlist = getattr(args, "getlist", None)
+    raw_skills = getlist("skills") if getlist else [args.get("skills")]
+    skill_names = split_tags(",".join(v for v in raw_skills if isinstance(v, str)))
+    if len(skill_names) > MAX_SKILL_FILTERS:
+        errors["skills"] = [f"Choose at most {MAX_SKILL_FILTERS} skills."]
+        skill_names = []
+    language = _choice(args, "language", LANGUAGES, errors, "Choose a language from the list.")
+    sort = _choice(args, "sort", tuple(SORTS), errors, "Choose one of: " + ", ".join(SORTS) + ".")
+    if rupees:
+        min_name, max_name = "min_rupees", "max_rupees"
+        price_min, price_max = _rupees(args, min_name, errors), _rupees(args, max_name, errors)
+    else:
+        min_name, max_name = "price_min", "price_max"
+        message = "Use a whole number of paise, 0 or more."
+        price_min = _whole(args, min_name, errors, 0, MAX_PRICE_PAISE, message)
+        price_max = _whole(args, max_name, errors, 0, MAX_PRICE_PAISE, message)
+    if price_min is not None and price_max is not None and price_min > price_max:
+        errors[max_name] = ["The maximum price is below the minimum."]
+    min_rating = _min_rating(args, errors)
+    available = _flag(args, "available", errors)
+    page = _whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")
+    per_page = _whole(args, "per_page", errors, 1, MAX_PER_PAGE, f"Use 1 to {MAX_PER_PAGE} per page.")
+    if errors:
+        raise ValidationError("Some mentor filters are not valid.", fields=errors)
+    return DirectoryParams(
+        q=q,
+        skills=tuple(skill_slug(name) for name in skill_names),
+        language=language,
+        price_min=price_min,
+        price_max=price_max,
+        min_rating=min_rating,
+        available=available,
+        sort=sort or "rating",
+        page=page or 1,
+        per_page=per_page or DEFAULT_PER_PAGE,
+    )
+
+
+def listed_mentors():
+    """Accounts the directory may show."""
+    conditions = [User.is_mentor, User.suspended_at.is_(None)]
+    if current_app.config["LIST_VERIFIED_MENTORS_ONLY"]:
+        conditions.append(User.mentor_verified_at.is_not(None))
+    return conditions
+
+
+def _with_skill(condition):
+    return User.id.in_(
+        select(user_skills.c.user_id).where(user_skills.c.skill_id.in_(select(Skill.id).where(condition)))
+    )
+
+
+def _ratings():
+    return (
+        select(
+            Review.mentor_id.label("mentor_id"),
+            func.avg(Review.rating).label("average"),
+            func.count(Review.id).label("count"),
+        )
+        .where(visible())
+        .group_by(Review.mentor_id)
+        .subquery("ratings")
+    )
+
+
+def _next_sessions(now):
+    """Each mentor's soonest session a learner can book now (row 1 per mentor)."""
+    ranked = (
+        select(
+            LearningSession.mentor_id.label("mentor_id"),
+            LearningSession.id.label("session_id"),
+            LearningSession.title.label("title"),
+            LearningSession.starts_at.label("starts_at"),
+            LearningSession.price_paise.label("price_paise"),
+            func.row_number()
+            .over(
+                partition_by=LearningSession.mentor_id,
+                order_by=(LearningSession.starts_at.asc(), LearningSession.id.asc()),
+            )
+            .label("position"),
+        )
+        .where(bookable(now), not_reserved(now))
+        .subquery("ranked")
+    )
+    return select(ranked).where(ranked.c.position == 1).subquery("next_sessions")
+
+
+def _ordering(sort, ratings, upcoming):
+    average, count = func.coalesce(ratings.c.average, 0), func.coalesce(ratings.c.count, 0)
+    last = (User.id.asc(),)
+    if sort == "reviews":
+        return (count.desc(), average.desc(), *last)
+    if sort == "price_asc":
+        # A rate of 0 is a rate not set yet: those mentors come last, not first.
+        return (case((User.hourly_rate_paise == 0, 1), else_=0), User.hourly_rate_paise.asc(), *last)
+    if sort == "soonest":
+        return (case((upcoming.c.starts_at.is_(None), 1), else_=0), upcoming.c.starts_at.asc(), *last)
+    return (average.desc(), count.desc(), *last)
+
+
+def search_mentors(params, *, now=None):
+    """One page of listed mentors matching ``params`` as MentorCards, and how many match."""
+    now = now or utcnow()
+    dialect = db.session.get_bind().dialect.name
+    ratings, upcoming = _ratings(), _next_sessions(now)
+    conditions = listed_mentors()
+    for term in params.terms:
+        conditions.append(
+            or_(
+                _contains(User.name, term, dialect),
+                _contains(User.headline, term, dialect),
+                _with_skill(_contains(Skill.name, term, dialect)),
+            )
+        )
+    if params.skills:
+        conditions.append(_with_skill(Skill.slug.in_(params.skills)))
+    if params.language:
+        conditions.append(
+            User.id.in_(
+                select(LearningSession.mentor_id).where(
+                    LearningSession.language == params.language,
+                    LearningSession.status.in_(TAUGHT_STATUSES),
+                )
+            )
+        )
+    if params.price_min is not None or params.price_max is not None:
+        conditions.append(User.hourly_rate_paise > 0)
+    if params.price_min is not None:
+        conditions.append(User.hourly_rate_paise >= params.price_min)
+    if params.price_max is not None:
+        conditions.append(User.hourly_rate_paise <= params.price_max)
+    if params.min_rating is not None:
+        conditions.append(ratings.c.average >= params.min_rating)
+    if params.available:
+        conditions.append(upcoming.c.starts_at < now + timedelta(days=AVAILABLE_DAYS))
+    rows = db.session.execute(
+        select(
+            User.id,
+            ratings.c.average,
+            ratings.c.count,
+            upcoming.c.session_id,
+            upcoming.c.title,
+            upcoming.c.starts_at,
+            upcoming.c.price_paise,
+            func.count().over().label("total"),
+        )
+        .outerjoin(ratings, ratings.c.mentor_id == User.id)
+        .outerjoin(upcoming, upcoming.c.mentor_id == User.id)
+        .where(*conditions)
+        .order_by(*_ordering(params.sort, ratings, upcoming))
+        .limit(params.per_page)
+        .offset((params.page - 1) * params.per_page)
+    ).all()
+    if not rows:
+        total = 0
+        if params.page > 1:
+            total = db.session.scalar(
+                select(func.count(User.id))
+                .select_from(User)
+                .outerjoin(ratings, ratings.c.mentor_id == User.id)
+                .outerjoin(upcoming, upcoming.c.mentor_id == User.id)
+                .where(*conditions)
+            )
+        return [], total
+    users = {
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(User.id.in_([row.id for row in rows])).options(lazyload(User.interests))
+        )
+    }
+    cards = []
+    for row in rows:
+        rating = Rating(None, 0) if not row.count else Rating(round(float(row.average), 2), int(row.count))
+        next_session = None
+        if row.session_id is not None:
+            next_session = NextSession(row.session_id, row.title, row.starts_at, row.price_paise)
+        cards.append(MentorCard(users[row.id], rating, next_session))
+    return cards, rows[0].total
+
+
+def visible_mentor(user_id):
+    """The listed mentor with this id, or None."""
+    return db.session.scalar(select(User).where(User.id == user_id, *listed_mentors()))
+
+
+@dataclass(frozen=True)
+class MentorStats:
+    """What a mentor's public profile counts: sessions held (completed), distinct learners who
+    attended them, hours taught (the minutes the mentor was in the room, else the slot)."""
+
+    sessions_held: int
+    learners_taught: int
+    minutes_taught: int
+
+    @property
+    def hours_taught(self):
+        return round(self.minutes_taught / 60, 1)
+
+
+def mentor_stats(mentor_id):
+    held = and_(
+        LearningSession.mentor_id == mentor_id, LearningSession.status == SessionStatus.COMPLETED.value
+    )
+    minutes_each = func.coalesce(LearningSession.mentor_present_minutes, LearningSession.duration_minutes)
+    sessions_held, minutes = db.session.execute(
+        select(func.count(LearningSession.id), func.coalesce(func.sum(minutes_each), 0)).where(held)
+    ).one()
+    learners = db.session.scalar(
+        select(func.count(distinct(Booking.learner_id)))
+        .join(LearningSession, LearningSession.id == Booking.session_id)
+        .where(held, Booking.status == BookingStatus.ATTENDED.value)
+    )
+    return MentorStats(int(sessions_held or 0), int(learners or 0), int(minutes or 0))
