@@ -74,6 +74,21 @@ def serve(host, port, setup):
         from .tasks.periodic import start_embedded
 
         start_embedded(app)
+    _run_server(app, host, port)
+
+
+def _run_server(app, host, port):
+    """Serve until Ctrl+C. The threading mode (the embedded default) runs Werkzeug's threaded
+    server as it is, without app.run()'s start-up lines: their warning that this is a
+    development server (and Flask-SocketIO's, when stdin is not a terminal) is for `flask run`,
+    while this server is the embedded mode by design and the banner above says what it is."""
+    mode = app.config["SOCKETIO_ASYNC_MODE"]
+    if mode == "threading":
+        from werkzeug.serving import make_server
+
+        server = make_server(host, port, app, threaded=True, **run_options(mode))
+        server.serve_forever()  # Werkzeug's: returns on Ctrl+C and closes the socket
+        return
     socketio.run(
         app,
         host=host,
@@ -81,7 +96,7 @@ def serve(host, port, setup):
         allow_unsafe_werkzeug=True,
         use_reloader=False,
         log_output=False,
-        **run_options(app.config["SOCKETIO_ASYNC_MODE"]),
+        **run_options(mode),
     )
 
 

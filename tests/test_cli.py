@@ -77,7 +77,6 @@ def test_create_admin_refuses_weak_password_and_duplicates(runner, make_user):
 
 def test_serve_builds_links_on_the_address_it_listens_on(app, runner, monkeypatch):
     from peerlearn import cli
-    from peerlearn.extensions import socketio
     from peerlearn.links import external_url
 
     served = {}
@@ -88,7 +87,7 @@ def test_serve_builds_links_on_the_address_it_listens_on(app, runner, monkeypatc
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     monkeypatch.setattr(cli, "_start_media", lambda app, install: "none (test)")
     monkeypatch.setattr("peerlearn.tasks.periodic.start_embedded", lambda app: None)
-    monkeypatch.setattr(socketio, "run", run)
+    monkeypatch.setattr(cli, "_run_server", run)
     result = runner.invoke(args=["serve", "--host", "127.0.0.1", "--port", "5123"])
     assert result.exit_code == 0, result.output
     assert served["link"] == "http://127.0.0.1:5123/auth/reset/t"
@@ -98,3 +97,42 @@ def test_serve_builds_links_on_the_address_it_listens_on(app, runner, monkeypatc
     app.config["PUBLIC_BASE_URL"] = "https://learn.example.org"
     assert runner.invoke(args=["serve", "--port", "5123"]).exit_code == 0
     assert served["link"] == "https://learn.example.org/auth/reset/t"
+
+
+def test_serve_prints_our_banner_without_werkzeugs_warnings(tmp_path):
+    """`make run` as a new user sees it (serve --setup): the embedded server, with stdin not a terminal
+    (as from make, an IDE or a service) answers, and what it printed holds no warning."""
+    import subprocess
+
+    from tests.conftest import free_port
+    from tests.processes import BIN, ROOT, process_env, stop, wait_until_healthy
+
+    port = free_port()
+    env = process_env(
+        FLASK_APP="peerlearn:create_app",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+        SOCKETIO_ASYNC_MODE="threading",
+        ROOM_MEDIA="mesh",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    with open(tmp_path / "serve.log", "w+b") as log:
+        server = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
+            [BIN / "flask", "serve", "--setup", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_healthy(
+                f"http://127.0.0.1:{port}", server, log, deadline_seconds=180
+            )  # --setup migrates and seeds first
+        finally:
+            stop(server)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    assert f"PeerLearn is running at http://127.0.0.1:{port}" in output
+    for warning in ("WARNING", "development server", "production deployment", "Traceback"):
+        assert warning not in output, output
