@@ -1,0 +1,28 @@
+"""Admin tables on a phone: below the sm breakpoint each row is a card of labelled lines, so no
+column is clipped or hidden off to the right."""
+
+import pytest
+
+from tests.browser.test_accounts_browser import log_in, visit
+from tests.browser.test_dashboards_browser import PHONE_WIDTH, no_sideways_scroll
+
+pytestmark = pytest.mark.browser
+
+# A function, not an expression: the pages' content security policy refuses eval().
+TABLES_FIT = """() => [...document.querySelectorAll('table.table-stack')].map((table) => ({
+  fits: table.scrollWidth <= table.parentElement.clientWidth + 1,
+  label: getComputedStyle(table.querySelector('tbody td'), '::before').content,
+}))"""
+
+
+@pytest.mark.parametrize("path", ["/admin/users", "/admin/sessions", "/admin/payments"])
+def test_admin_tables_become_cards_on_a_phone(page, path):
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+    log_in(page, "admin@peerlearn.local")
+    visit(page, path)
+    tables = page.evaluate(TABLES_FIT)
+    assert tables, f"no stacking table on {path}"
+    for table in tables:
+        assert table["fits"], path
+        assert table["label"] not in ("none", "normal", '""'), path  # each value carries its label
+    no_sideways_scroll(page)
