@@ -1,0 +1,87 @@
+"""`flask seed-demo` makes the catalog look alive: faces for every demo account, uploaded covers
+on a few sessions, reviews with text for the past sessions, and no failure without Node."""
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from peerlearn import demo
+from peerlearn.extensions import db
+from peerlearn.models import Attendance, LearningSession, Review, User
+from peerlearn.services import avatars
+from tests.conftest import unavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def node_with_dicebear():
+    if shutil.which("node") is None:
+        unavailable("node is not installed: demo avatars fall back to initials")
+    if not (ROOT / "node_modules" / "@dicebear" / "core").is_dir():
+        unavailable("npm packages are not installed (run npm ci): demo avatars fall back to initials")
+
+
+def test_seed_gives_every_demo_account_a_generated_face(app, runner, client):
+    node_with_dicebear()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    users = db.session.scalars(select(User)).all()
+    assert len(users) == len(demo.DEMO_USERS)
+    assert all(user.avatar_filename and user.avatar_filename.endswith(".svg") for user in users)
+    asha = next(user for user in users if user.email == "mentor1@peerlearn.local")
+    svg = (avatars.avatar_dir() / asha.avatar_filename).read_text()
+    assert svg.startswith("<svg") and "<script" not in svg
+    response = client.get(f"/media/avatars/{asha.avatar_filename}")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    response.close()
+    # The landing page shows the faces, not initials.
+    assert f'src="/media/avatars/{asha.avatar_filename}"' in client.get("/").get_data(as_text=True)
+
+    # Seeding again draws nothing new and keeps the same faces.
+    before = {user.email: user.avatar_filename for user in users}
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert {u.email: u.avatar_filename for u in db.session.scalars(select(User))} == before
+    assert len(list(avatars.avatar_dir().glob("*.svg"))) == len(users)
+
+
+def test_seed_without_node_falls_back_to_initials(app, runner, monkeypatch):
+    monkeypatch.setattr(demo.shutil, "which", lambda name: None)
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count(User.id)).where(User.avatar_filename.is_not(None))) == 0
+
+
+def test_seed_survives_a_failing_avatar_script(app, runner, monkeypatch, tmp_path):
+    script = tmp_path / "scripts" / "avatars.mjs"
+    script.parent.mkdir()
+    script.write_text("process.exit(3);\n")
+    monkeypatch.setattr(demo, "Path", lambda *_: tmp_path / "peerlearn")
+    if shutil.which("node") is None:
+        unavailable("node is not installed: a failing avatar script cannot be run")
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert db.session.scalar(select(func.count(User.id)).where(User.avatar_filename.is_not(None))) == 0
+
+
+def test_seed_writes_reviews_covers_and_past_sessions_once(app, runner, monkeypatch):
+    monkeypatch.setattr(demo.shutil, "which", lambda name: None)  # faces are tested above
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    reviews = db.session.scalars(select(Review)).all()
+    assert len(reviews) >= 5 and all(review.body and 1 <= review.rating <= 5 for review in reviews)
+    past = db.session.scalars(select(LearningSession).where(LearningSession.status == "completed")).all()
+    assert len(past) >= 3
+    for session in past:
+        attended = db.session.scalar(
+            select(func.count(Attendance.id)).where(Attendance.session_id == session.id)
+        )
+        assert attended >= 2  # the mentor and at least one learner
+    covered = db.session.scalars(
+        select(LearningSession).where(LearningSession.cover_filename.is_not(None))
+    ).all()
+    assert {session.title for session in covered} == demo.DEMO_COVERED
+    for session in covered:
+        assert (avatars.upload_dir("covers") / session.cover_filename).stat().st_size > 1000
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert db.session.scalar(select(func.count(Review.id))) == len(reviews)
