@@ -30,7 +30,6 @@ from ..models import (
     CATEGORIES,
     LANGUAGES,
     LearningSession,
-    RequestStatus,
     Review,
     SessionLevel,
     SessionRequest,
@@ -289,15 +288,14 @@ def mentor_active():
     return LearningSession.mentor_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))
 
 
-def not_reserved(now):
-    """Leaves out sessions a mentor made for one learner's request while that learner may still
-    take the seat: nobody else can book them (their learner reaches them from the request)."""
-    reserved = select(SessionRequest.session_id).where(
-        SessionRequest.status == RequestStatus.ACCEPTED.value,
-        SessionRequest.expires_at > now,
-        SessionRequest.session_id.is_not(None),
-    )
-    return LearningSession.id.not_in(reserved)
+def not_reserved(now=None):
+    """Leaves out every session a mentor made from a learner's request, before and after that
+    learner books and whatever became of the request: its title and description are the
+    learner's own words from a private request, so no public list shows them (the catalog,
+    the landing page, similar sessions, recommendations, a mentor's profile). Its learner
+    reaches it from the request; its mentor from their own sessions."""
+    made_for_requests = select(SessionRequest.session_id).where(SessionRequest.session_id.is_not(None))
+    return LearningSession.id.not_in(made_for_requests)
 
 
 def _with_skills(skill_condition):
@@ -489,6 +487,7 @@ def upcoming_sessions_of(mentor_id, *, limit=6, now=None):
             LearningSession.mentor_id == mentor_id,
             LearningSession.status == SessionStatus.SCHEDULED.value,
             LearningSession.starts_at > now,
+            not_reserved(),
         )
         .order_by(LearningSession.starts_at, LearningSession.id)
         .limit(limit)
