@@ -350,6 +350,29 @@ DEMO_SESSIONS = {
             },
             ["learner2@peerlearn.local"],
         ),
+        (
+            -13,
+            "19:30",
+            {
+                "title": "System design interview warm-up",
+                "description": (
+                    "Design a URL shortener and a notification service out loud, with the "
+                    "trade-offs interviewers listen for: storage, caching, queues and failure."
+                ),
+                "category": "Programming",
+                "level": "intermediate",
+                "skills": ["System Design", "PostgreSQL"],
+                "duration_minutes": 60,
+                "capacity": 6,
+                "price_paise": 299_00,
+            },
+            [
+                "learner2@peerlearn.local",
+                "learner4@peerlearn.local",
+                "learner5@peerlearn.local",
+                "learner1@peerlearn.local",
+            ],
+        ),
     ],
     "mentor3@peerlearn.local": [
         (
@@ -425,6 +448,24 @@ DEMO_SESSIONS = {
                 "price_paise": 399_00,
             },
             ["learner3@peerlearn.local", "learner5@peerlearn.local"],
+        ),
+        (
+            -20,
+            "11:00",
+            {
+                "title": "Portfolio review: case studies that get interviews",
+                "description": (
+                    "Three portfolios reviewed live: the story each case study tells, what to cut, "
+                    "and how to show research and outcomes rather than screens."
+                ),
+                "category": "Design",
+                "level": "beginner",
+                "skills": ["UI Design", "User Research"],
+                "duration_minutes": 60,
+                "capacity": 5,
+                "price_paise": 0,
+            },
+            ["learner3@peerlearn.local", "learner5@peerlearn.local", "learner2@peerlearn.local"],
         ),
     ],
 }

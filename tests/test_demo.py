@@ -68,9 +68,9 @@ def test_seed_writes_reviews_covers_and_past_sessions_once(app, runner, monkeypa
     monkeypatch.setattr(demo.shutil, "which", lambda name: None)  # faces are tested above
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     reviews = db.session.scalars(select(Review)).all()
-    assert len(reviews) >= 5 and all(review.body and 1 <= review.rating <= 5 for review in reviews)
+    assert len(reviews) >= 12 and all(review.body and 1 <= review.rating <= 5 for review in reviews)
     past = db.session.scalars(select(LearningSession).where(LearningSession.status == "completed")).all()
-    assert len(past) >= 3
+    assert len(past) >= 5
     for session in past:
         attended = db.session.scalar(
             select(func.count(Attendance.id)).where(Attendance.session_id == session.id)
