@@ -312,9 +312,9 @@ def test_mute_and_stop_video_hold_at_janus_even_if_the_page_ignores_them(janus_p
     assert not rising(video_frames, mentor, learner_id), "Janus still forwards a stopped camera"
 
     # Turned on again the proper way, the mentor hears and sees them again.
-    control(learner, "Microphone").click()
+    control(learner, "Mic").click()
     control(learner, "Camera").click()
-    expect(control(learner, "Microphone")).to_have_attribute("aria-pressed", "true")
+    expect(control(learner, "Mic")).to_have_attribute("aria-pressed", "true")
     expect(control(learner, "Camera")).to_have_attribute("aria-pressed", "true")
     mentor.wait_for_timeout(1000)
     assert rising(audio_packets, mentor, feed)

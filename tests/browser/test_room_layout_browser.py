@@ -193,7 +193,7 @@ def test_keyboard_shortcuts_work_outside_text_boxes_and_are_listed(open_page):
     mentor, learner = open_page(MENTOR), open_page(LEARNER)
     session_id = new_session(mentor, learner)
     enter_room(learner, session_id)
-    microphone, camera, hand = (control(learner, name) for name in ("Microphone", "Camera", "Raise hand"))
+    microphone, camera, hand = (control(learner, name) for name in ("Mic", "Camera", "Raise hand"))
     expect(microphone).to_have_attribute("aria-pressed", "true")
 
     learner.keyboard.press("m")
@@ -433,7 +433,7 @@ def test_a_stage_room_keeps_the_audience_off_camera_until_the_mentor_brings_them
     # The learner is in the audience: their microphone and camera wait for the mentor.
     hint = learner.get_by_text("You’re in the audience. Raise your hand to speak.")
     expect(hint).to_be_visible()
-    for name in ("Microphone", "Camera"):
+    for name in ("Mic", "Camera"):
         expect(control(learner, name)).to_be_disabled()
         expect(control(learner, name)).to_have_accessible_description(re.compile("Raise your hand to speak"))
     # The mentor sees them among the audience in People, not as a video tile.
@@ -448,7 +448,7 @@ def test_a_stage_room_keeps_the_audience_off_camera_until_the_mentor_brings_them
     expect(queue).to_have_text([re.compile(learner_name)])
     queue.get_by_role("button", name="Bring on stage").click()
     expect(hint).to_be_hidden()
-    expect(control(learner, "Microphone")).to_be_enabled()
+    expect(control(learner, "Mic")).to_be_enabled()
     expect(control(learner, "Raise hand")).to_have_attribute("aria-pressed", "false")
     expect(queue).to_have_count(0)
     expect_connected(mentor)
@@ -456,5 +456,5 @@ def test_a_stage_room_keeps_the_audience_off_camera_until_the_mentor_brings_them
     # Back to the audience: the tile goes, and so do their microphone and camera.
     row.get_by_role("button", name="Move to audience").click()
     expect(remote_tile(mentor)).to_have_count(0)
-    expect(control(learner, "Microphone")).to_be_disabled()
+    expect(control(learner, "Mic")).to_be_disabled()
     expect(hint).to_be_visible()
