@@ -25,6 +25,7 @@ def create_app(config_name=None, overrides=None):
     register_sockets(app)
     register_errorhandlers(app)
     register_security_headers(app)
+    register_static_files(app)
     register_template_helpers(app)
     register_cli(app)
     return app
@@ -171,6 +172,12 @@ def register_security_headers(app):
     from . import headers
 
     headers.init_app(app)
+
+
+def register_static_files(app):
+    from . import static_files
+
+    static_files.init_app(app)
 
 
 def register_template_helpers(app):
