@@ -122,7 +122,8 @@ def timezone_choices(moment=None):
     one group per region ordered by UTC offset, then the old and alias names (still accepted, so
     an account that has one keeps it). Offsets are today's, daylight saving included."""
     moment = moment or utcnow()
-    return _timezone_choices_on(moment.replace(minute=0, second=0, microsecond=0))
+    # A copy: the cached list is shared by every request of the hour.
+    return list(_timezone_choices_on(moment.replace(minute=0, second=0, microsecond=0)))
 
 
 @lru_cache(maxsize=4)
