@@ -9,8 +9,9 @@ works alike on SQLite and PostgreSQL and stays right across daylight-saving chan
 Definitions (the docs and the tests use the same words):
 
 - booked: a booking that is confirmed, attended or no_show (a paid or free seat that was kept).
-- minutes learned: a learner's time in the rooms of completed sessions, within each session's
-  slot, overlapping stays counted once.
+- minutes learned: a learner's time in the rooms of completed sessions while each ran (going
+  live to its end), overlapping stays counted once; over the same sessions as "sessions
+  completed" (attended and completed).
 - conversion: booked seats / session page views by signed-in users (``Interaction`` "view" rows).
 - attendance rate: attended / (attended + no_show).
 - repeat learners: learners with two or more booked seats with the mentor.
@@ -252,9 +253,14 @@ def learner_upcoming(learner, *, now=None, limit=UPCOMING_LIMIT):
 
 
 def learner_figures(learner):
+    # The same sessions as minutes_learned: attended, and completed (held).
     completed = db.session.scalar(
-        select(func.count(Booking.id)).where(
-            Booking.learner_id == learner.id, Booking.status == BookingStatus.ATTENDED.value
+        select(func.count(Booking.id))
+        .join(LearningSession, LearningSession.id == Booking.session_id)
+        .where(
+            Booking.learner_id == learner.id,
+            Booking.status == BookingStatus.ATTENDED.value,
+            LearningSession.status == SessionStatus.COMPLETED.value,
         )
     )
     minutes = minutes_learned(learner.id)
@@ -266,8 +272,10 @@ def learner_figures(learner):
 
 
 def minutes_learned(learner_id):
-    """Whole minutes the learner spent in the rooms of completed sessions, within each session's
-    slot, overlapping stays counted once (as ``room.minutes_attended`` does for one session)."""
+    """Whole minutes the learner spent in the rooms of completed sessions while each ran (from
+    going live to its end; the scheduled slot where those were not recorded), overlapping stays
+    counted once. A session its mentor started early counts from then: a learner who was in the
+    room for all of it has learned for all of it."""
     rows = db.session.execute(
         select(
             Attendance.session_id,
@@ -275,6 +283,8 @@ def minutes_learned(learner_id):
             Attendance.left_at,
             LearningSession.starts_at,
             LearningSession.duration_minutes,
+            LearningSession.started_at,
+            LearningSession.ended_at,
         )
         .join(LearningSession, LearningSession.id == Attendance.session_id)
         .where(
@@ -285,10 +295,10 @@ def minutes_learned(learner_id):
         .order_by(Attendance.session_id, Attendance.joined_at, Attendance.id)
     )
     total, current, cursor = timedelta(0), None, None
-    for session_id, joined, left, starts_at, duration in rows:
-        ends_at = starts_at + timedelta(minutes=duration)
+    for session_id, joined, left, starts_at, duration, started_at, ended_at in rows:
+        ends_at = ended_at or starts_at + timedelta(minutes=duration)
         if session_id != current:
-            current, cursor = session_id, starts_at
+            current, cursor = session_id, started_at or starts_at
         start, end = max(joined, cursor), min(left or ends_at, ends_at)
         if end > start:
             total += end - start

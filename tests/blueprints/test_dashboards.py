@@ -38,7 +38,7 @@ def bearer(token):
 def test_learner_dashboard_page(client, auth, market):  # noqa: F811
     auth.login("l1@example.com")
     page = client.get("/learn").get_data(as_text=True)
-    assert figure(page, "hours-learned") == "0.8"
+    assert figure(page, "time-learned") == "50 min"
     assert figure(page, "sessions-completed") == "1"
     assert figure(page, "upcoming-bookings") == "2"
     # Bala's session is live: its Join button shows now; the room of "SQL windows" opens in 8 days,
@@ -74,7 +74,7 @@ def test_learner_api_matches_the_page(client, market, api_token):  # noqa: F811
     assert body["success"] is True
     data = body["data"]
     assert data["figures"] == {
-        "minutes_learned": 45,
+        "minutes_learned": 50,
         "hours_learned": 0.8,
         "sessions_completed": 1,
         "upcoming_bookings": 2,
@@ -91,7 +91,7 @@ def test_a_learner_with_nothing_yet(client, auth, make_user):
     make_user(email="fresh@example.com")
     auth.login("fresh@example.com")
     page = client.get("/learn").get_data(as_text=True)
-    assert figure(page, "hours-learned") == "0.0" and figure(page, "sessions-completed") == "0"
+    assert figure(page, "time-learned") == "0 min" and figure(page, "sessions-completed") == "0"
     assert "No upcoming sessions booked" in page and "after you attend a session" in page
     assert chart_data(page) == {}
 
