@@ -180,6 +180,8 @@ def test_hero_hides_figures_under_the_threshold(client, make_user):
     assert [f.key for f in showcase.hero_figures()] == []
     page = client.get("/").get_data(as_text=True)
     assert "data-figure=" not in page and "PeerLearn in numbers" not in page
+    # Nothing bookable (the only session is past): the hero and the list say so, no empty frames.
+    assert "data-hero-session" not in page and "No sessions are scheduled yet." in page
 
 
 def test_hero_shows_figures_that_reach_the_threshold(client, make_user):
