@@ -22,6 +22,7 @@ GATES = {
     # pages anyone may see
     "main.index": PUBLIC,
     "main.health": PUBLIC,
+    "main.generated_cover": PUBLIC,
     "sessions.browse": PUBLIC,
     "sessions.detail": PUBLIC,
     "users.directory": PUBLIC,
@@ -204,7 +205,10 @@ PERSONAS = {
     "admin+mentor": {"role": "admin", "mentor": True},
 }
 # Plain GETs that answer something else than 200 to a caller past the gate, and why.
-NOT_200 = {"payments.dev_return": 404}  # it needs the order the dev checkout returns from
+NOT_200 = {
+    "payments.dev_return": 404,  # it needs the order the dev checkout returns from
+    "main.generated_cover": 404,  # it needs a category and a title to draw
+}
 HOMES = {"learner": "/learn", "learner+mentor": "/teach", "admin": "/admin", "admin+mentor": "/admin"}
 DENIED_CODES = {MENTOR: "not_a_mentor", ADMIN: "not_an_admin"}
 
