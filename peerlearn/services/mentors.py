@@ -40,7 +40,6 @@ from .search import (
     MAX_PRICE_PAISE,
     MAX_QUERY_LENGTH,
     MAX_SKILL_FILTERS,
-    MAX_TERMS,
     _choice,
     _contains,
     _first,
@@ -49,6 +48,7 @@ from .search import (
     _whole,
     bookable,
     not_reserved,
+    search_terms,
 )
 
 # Sort keys accepted by the API and the directory page, with the label the page shows.
@@ -84,7 +84,7 @@ class DirectoryParams:
 
     @property
     def terms(self):
-        return tuple(dict.fromkeys(self.q.split()))[:MAX_TERMS]
+        return search_terms(self.q)
 
     @property
     def is_filtered(self):

@@ -66,6 +66,11 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^\d+$")
 
 
+def search_terms(q):
+    """The distinct words of ``q`` (at most MAX_TERMS), each of which must match."""
+    return tuple(dict.fromkeys(q.split()))[:MAX_TERMS]
+
+
 @dataclass(frozen=True)
 class SearchParams:
     """A validated catalog query. Prices are paise; dates are calendar days in the viewer's
@@ -88,8 +93,7 @@ class SearchParams:
 
     @property
     def terms(self):
-        """The distinct words of ``q`` (at most MAX_TERMS), each of which must match."""
-        return tuple(dict.fromkeys(self.q.split()))[:MAX_TERMS]
+        return search_terms(self.q)
 
     @property
     def is_filtered(self):
