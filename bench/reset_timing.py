@@ -22,7 +22,6 @@ import argparse
 import logging
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.email_throughput import start_redis
 from peerlearn import create_app
 from peerlearn.config import normalise_database_url
 from peerlearn.extensions import db
@@ -42,24 +42,6 @@ from peerlearn.services.passwords import hash_password
 from tests.conftest import free_port
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 - the known accounts', in a scratch database
-
-
-def start_redis(port):
-    process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],  # noqa: S607 - a Debian-installed program found on PATH
-        stdout=subprocess.DEVNULL,
-    )
-    from redis import Redis
-
-    client = Redis(port=port)
-    for _ in range(200):
-        try:
-            client.ping()
-            return process
-        except Exception:
-            time.sleep(0.05)
-    process.terminate()
-    raise SystemExit("redis-server did not start")
 
 
 class ScratchDatabase:
