@@ -1,4 +1,5 @@
-"""What the landing page's hero shows: the platform's figures, and faces of real mentors.
+"""What the landing page shows of the platform: its figures (counted in services/stats.py) and
+the mentors it puts forward.
 
 A figure is shown only once it is large enough to speak for the platform: "3 mentors" on a new
 install tells a visitor the place is empty, so figures under MIN_FIGURE are left out (and the
@@ -7,11 +8,11 @@ average rating until MIN_FIGURE reviews carry it).
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 
 from ..extensions import db
-from ..models import Booking, BookingStatus, LearningSession, Review, SessionStatus, User
-from .reviews import visible
+from ..models import User
+from . import stats
 
 MIN_FIGURE = 20
 
@@ -26,42 +27,38 @@ class Figure:
 def hero_figures(minimum=MIN_FIGURE):
     """The figures worth showing, in the hero's order: sessions held, learners taught, mentors,
     average rating. An empty list when none reaches ``minimum``."""
-    held = db.session.scalar(
-        select(func.count(LearningSession.id)).where(LearningSession.status == SessionStatus.COMPLETED.value)
-    )
-    learners = db.session.scalar(
-        select(func.count(func.distinct(Booking.learner_id))).where(
-            Booking.status.in_((BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value))
-        )
-    )
-    mentors = db.session.scalar(
-        select(func.count(User.id)).where(User.is_mentor, User.suspended_at.is_(None))
-    )
-    average, reviews = db.session.execute(
-        select(func.avg(Review.rating), func.count(Review.id)).where(visible())
-    ).one()
+    counted = stats.platform_figures()
+    held, learners, mentors = counted["sessions_held"], counted["learners_taught"], counted["mentors"]
     figures = [
         Figure("sessions", "Sessions held", f"{held:,}") if held >= minimum else None,
         Figure("learners", "Learners", f"{learners:,}") if learners >= minimum else None,
         Figure("mentors", "Mentors", f"{mentors:,}") if mentors >= minimum else None,
-        Figure("rating", "Average rating", f"{float(average) + 1e-9:.1f} ★") if reviews >= minimum else None,
+        Figure("rating", "Average rating", f"{counted['average_rating'] + 1e-9:.1f} ★")
+        if counted["reviews"] >= minimum
+        else None,
     ]
     return [figure for figure in figures if figure]
 
 
-def faces(limit=6):
-    """Mentors the landing page may put forward (active, email confirmed, a written headline),
-    those with a photo first."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.is_mentor,
-                User.suspended_at.is_(None),
-                User.email_verified_at.is_not(None),
-                User.headline != "",
-            )
-            .order_by(case((User.avatar_filename.is_(None), 1), else_=0), User.created_at, User.id)
-            .limit(limit)
-        )
+def _presentable_mentors():
+    """Mentors the landing page may put forward: active, email confirmed, a written headline."""
+    return select(User).where(
+        User.is_mentor,
+        User.suspended_at.is_(None),
+        User.email_verified_at.is_not(None),
+        User.headline != "",
     )
+
+
+def faces(limit=6):
+    """The hero's row of faces: presentable mentors, those with a photo first."""
+    statement = _presentable_mentors().order_by(
+        case((User.avatar_filename.is_(None), 1), else_=0), User.created_at, User.id
+    )
+    return list(db.session.scalars(statement.limit(limit)))
+
+
+def spotlight(limit=3):
+    """The mentors section's cards: presentable mentors, the most established first."""
+    statement = _presentable_mentors().order_by(User.created_at, User.id)
+    return list(db.session.scalars(statement.limit(limit)))

@@ -1,7 +1,7 @@
 from flask import Response, abort, render_template, request
 
 from ...extensions import db
-from ...services import covers, search, showcase, stats
+from ...services import covers, search, showcase
 from . import bp
 
 # Served SVG is drawn by the server (generated covers, demo avatars), never uploaded; this policy
@@ -15,7 +15,7 @@ def index():
     return render_template(
         "main/index.html",
         figures=showcase.hero_figures(),
-        mentors=stats.mentor_spotlight(limit=3),
+        mentors=showcase.spotlight(limit=3),
         featured=featured,
         faces=showcase.faces(limit=6),
     )
