@@ -19,23 +19,19 @@ from tests.browser.test_accounts_browser import log_in, visit, wait_for_socket
 pytestmark = pytest.mark.browser
 
 WATCH_DEPRECATIONS = """
+window.__describeReport = (report) =>
+  `${report.body.id}: ${report.body.message} at ${report.body.sourceFile}:${report.body.lineNumber}`;
 window.__deprecations = [];
 window.__deprecationObserver = new ReportingObserver((reports) => {
-  for (const report of reports) {
-    window.__deprecations.push(
-      `${report.body.id}: ${report.body.message} at ${report.body.sourceFile}:${report.body.lineNumber}`
-    );
-  }
+  window.__deprecations.push(...reports.map(window.__describeReport));
 }, { types: ['deprecation'], buffered: true });
 window.__deprecationObserver.observe();
 """
 # Reports delivered so far, and those still queued for the observer's next callback.
-PAGE_DEPRECATIONS = """() => {
-  const pending = window.__deprecationObserver.takeRecords().map(
-    (report) => `${report.body.id}: ${report.body.message} at ${report.body.sourceFile}:${report.body.lineNumber}`
-  );
-  return [...window.__deprecations, ...pending];
-}"""
+PAGE_DEPRECATIONS = """() => [
+  ...window.__deprecations,
+  ...window.__deprecationObserver.takeRecords().map(window.__describeReport),
+]"""
 # Alpine has initialised the page's components (or the page has none).
 ALPINE_STARTED = """() => {
   const el = document.querySelector('[x-data]');
@@ -77,7 +73,7 @@ def test_public_pages_use_no_deprecated_api(new_context):
     page = watched_page(new_context)
     visit(page, "/sessions")
     assert_no_deprecations(page, "/sessions")
-    links = page.locator('a[href^="/sessions/"]').evaluate_all("(links) => links.map((a) => a.getAttribute('href'))")
+    links = page.locator('a[href^="/sessions/"]').evaluate_all("(all) => all.map((a) => a.pathname)")
     session_path = next((href for href in links if re.fullmatch(r"/sessions/\d+", href)), None)
     assert session_path, f"the catalog links to no session: {links}"
     for path in ("/", session_path, "/auth/login"):
