@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/mentors.py                       # a temporary SQLite file
     .venv/bin/python bench/mentors.py --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/mentors.py --baseline bfae8ce   # also the directory query of bfae8ce
 
 With a PostgreSQL URL the data goes into a scratch database created beside the one named (and
 dropped afterwards), so the named database is never touched. Each mentor has skills, held
@@ -11,16 +12,22 @@ suspended and some accounts only learn. All of it is inserted in bulk with SQLAl
 
 Each request goes through the Flask test client in this process, anonymously, after a warm-up.
 Prints p50/p95/max server time in milliseconds over ``--requests`` requests of each, and the SQL
-statements per request (the same whatever the number of mentors).
+statements per request (the same whatever the number of mentors). With ``--baseline`` every
+request is measured a second time, on the same data, with ``search_mentors`` as it was at that
+commit (its module read with ``git show``), so old and new query shapes are compared side by side.
 """
 
 import argparse
 import random
 import statistics
+import subprocess
 import sys
 import time
+import types
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 # Run as a file, not a module: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,11 +47,13 @@ from peerlearn.models import (
     User,
     user_skills,
 )
+from peerlearn.services import mentors as directory
 
 SKILLS = [f"Skill {n}" for n in range(200)] + ["Python", "SQL", "Figma", "Pandas", "React"]
 PATHS = [
     "/mentors",
     "/mentors?q=python&sort=reviews",
+    "/mentors?sort=soonest",
     "/mentors?available=1&sort=soonest&min_rating=4",
     "/api/mentors/",
     "/api/mentors/?skills=Python,SQL&price_max=100000&sort=price_asc",
@@ -165,6 +174,34 @@ def measure(app, path, requests, warmup):
     return timings, counts
 
 
+def search_mentors_at(revision):
+    """``search_mentors`` from peerlearn/services/mentors.py at ``revision``, importing the
+    current package's other modules."""
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(  # noqa: S603 - git with a fixed argument list, no shell
+        ["git", "show", f"{revision}:peerlearn/services/mentors.py"],  # noqa: S607 - git from PATH
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType("peerlearn.services._mentors_baseline")
+    module.__package__ = "peerlearn.services"
+    exec(compile(source, f"{revision}:peerlearn/services/mentors.py", "exec"), module.__dict__)  # noqa: S102
+    return module.search_mentors
+
+
+def report(app, requests, warmup):
+    print(f"{'request':<66} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'statements':>11}")
+    for path in PATHS:
+        timings, counts = measure(app, path, requests, warmup)
+        ordered = sorted(timings)
+        p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+        spread = f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
+        p50 = statistics.median(timings)
+        print(f"GET {path:<62} {p50:>8.1f} {p95:>8.1f} {max(timings):>8.1f} {spread:>11}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="PostgreSQL server to use (default: a temporary SQLite file)")
@@ -175,8 +212,10 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline", metavar="COMMIT", help="also measure search_mentors as of this commit")
     args = parser.parse_args(argv)
 
+    baseline = search_mentors_at(args.baseline) if args.baseline else None
     postgres = bool(args.database_url and args.database_url.startswith(("postgres://", "postgresql")))
     with scratch_database(args.database_url if postgres else None) as url:
         app = create_app(
@@ -209,14 +248,15 @@ def main(argv=None):
         label = "PostgreSQL" if postgres else "SQLite (file, WAL)"
         print(f"{label}, built in {built:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in made.items()))
         print(f"({listed:,} accounts teach)")
-        print(f"{'request':<66} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'statements':>11}")
-        for path in PATHS:
-            timings, counts = measure(app, path, args.requests, args.warmup)
-            ordered = sorted(timings)
-            p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-            spread = f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
-            p50 = statistics.median(timings)
-            print(f"GET {path:<62} {p50:>8.1f} {p95:>8.1f} {max(timings):>8.1f} {spread:>11}")
+        shapes = [("current query", nullcontext())]
+        if baseline is not None:
+            shapes.insert(
+                0, (f"query of {args.baseline}", patch.object(directory, "search_mentors", baseline))
+            )
+        for name, shape in shapes:
+            print(f"\n{name}:")
+            with shape:
+                report(app, args.requests, args.warmup)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ profile.
 Listed mentors are accounts with teaching on that are not suspended (and, with
 LIST_VERIFIED_MENTORS_ONLY, verified by an admin), with or without sessions.
 
-One page costs the same few statements whatever its size: the page's ids come with their rating,
-review count and next bookable session in one query; the accounts and their skills in two more.
+One page costs the same three statements whatever its size: the page's ids with their rating and
+review count, the accounts with their next bookable session, and their skills. Sorting and
+filtering read aggregates (ratings, each mentor's soonest bookable start) that the database
+builds once per query with GROUP BY and joins by mentor; the next session's details are ranked
+for the page's mentors only. At 2,000 mentors, 20,000 sessions and 30,000 reviews a page takes
+tens of milliseconds on SQLite and PostgreSQL (bench/mentors.py).
 
 Language: accounts have no language of their own, sessions do. A mentor "teaches in" a language
 when one of their sessions that was published (scheduled, live or completed) is in it.
@@ -206,8 +210,27 @@ def _ratings():
     )
 
 
-def _next_sessions(now):
-    """Each mentor's soonest session a learner can book now (row 1 per mentor)."""
+def _soonest_starts(now):
+    """Each mentor's soonest start among the sessions a learner can book now.
+
+    A plain GROUP BY, so both databases build it once and look each mentor up in it (SQLite
+    with an automatic index). Ranking every bookable session per mentor in a window instead
+    left SQLite scanning all of them once for each listed mentor (2.8 s for 2,000 mentors).
+    """
+    return (
+        select(
+            LearningSession.mentor_id.label("mentor_id"),
+            func.min(LearningSession.starts_at).label("starts_at"),
+        )
+        .where(bookable(now), not_reserved(now))
+        .group_by(LearningSession.mentor_id)
+        .subquery("soonest")
+    )
+
+
+def _next_sessions(mentor_ids, now):
+    """The soonest bookable session of each of ``mentor_ids`` (row 1 per mentor): only the
+    page's mentors, so the window ranks a few dozen sessions at most."""
     ranked = (
         select(
             LearningSession.mentor_id.label("mentor_id"),
@@ -222,13 +245,13 @@ def _next_sessions(now):
             )
             .label("position"),
         )
-        .where(bookable(now), not_reserved(now))
+        .where(LearningSession.mentor_id.in_(mentor_ids), bookable(now), not_reserved(now))
         .subquery("ranked")
     )
     return select(ranked).where(ranked.c.position == 1).subquery("next_sessions")
 
 
-def _ordering(sort, ratings, upcoming):
+def _ordering(sort, ratings, soonest):
     average, count = func.coalesce(ratings.c.average, 0), func.coalesce(ratings.c.count, 0)
     last = (User.id.asc(),)
     if sort == "reviews":
@@ -237,15 +260,20 @@ def _ordering(sort, ratings, upcoming):
         # A rate of 0 is a rate not set yet: those mentors come last, not first.
         return (case((User.hourly_rate_paise == 0, 1), else_=0), User.hourly_rate_paise.asc(), *last)
     if sort == "soonest":
-        return (case((upcoming.c.starts_at.is_(None), 1), else_=0), upcoming.c.starts_at.asc(), *last)
+        return (case((soonest.c.starts_at.is_(None), 1), else_=0), soonest.c.starts_at.asc(), *last)
     return (average.desc(), count.desc(), *last)
 
 
 def search_mentors(params, *, now=None):
-    """One page of listed mentors matching ``params`` as MentorCards, and how many match."""
+    """One page of listed mentors matching ``params`` as MentorCards, and how many match.
+
+    The first statement sorts and filters every listed mentor by aggregates built once per
+    query (ratings, soonest start) and returns the page's ids with the number of matches;
+    the second loads the page's accounts with their next session; the third their skills.
+    """
     now = now or utcnow()
     dialect = db.session.get_bind().dialect.name
-    ratings, upcoming = _ratings(), _next_sessions(now)
+    ratings, soonest = _ratings(), _soonest_starts(now)
     conditions = listed_mentors()
     for term in params.terms:
         conditions.append(
@@ -275,49 +303,39 @@ def search_mentors(params, *, now=None):
     if params.min_rating is not None:
         conditions.append(ratings.c.average >= params.min_rating)
     if params.available:
-        conditions.append(upcoming.c.starts_at < now + timedelta(days=AVAILABLE_DAYS))
+        conditions.append(soonest.c.starts_at < now + timedelta(days=AVAILABLE_DAYS))
+    matching = select(User.id).outerjoin(ratings, ratings.c.mentor_id == User.id)
+    if params.sort == "soonest" or params.available:
+        # Other pages never read the soonest start: the database need not build it.
+        matching = matching.outerjoin(soonest, soonest.c.mentor_id == User.id)
+    matching = matching.where(*conditions)
     rows = db.session.execute(
-        select(
-            User.id,
-            ratings.c.average,
-            ratings.c.count,
-            upcoming.c.session_id,
-            upcoming.c.title,
-            upcoming.c.starts_at,
-            upcoming.c.price_paise,
-            func.count().over().label("total"),
-        )
-        .outerjoin(ratings, ratings.c.mentor_id == User.id)
-        .outerjoin(upcoming, upcoming.c.mentor_id == User.id)
-        .where(*conditions)
-        .order_by(*_ordering(params.sort, ratings, upcoming))
+        matching.add_columns(ratings.c.average, ratings.c.count, func.count().over().label("total"))
+        .order_by(*_ordering(params.sort, ratings, soonest))
         .limit(params.per_page)
         .offset((params.page - 1) * params.per_page)
     ).all()
     if not rows:
         total = 0
         if params.page > 1:
-            total = db.session.scalar(
-                select(func.count(User.id))
-                .select_from(User)
-                .outerjoin(ratings, ratings.c.mentor_id == User.id)
-                .outerjoin(upcoming, upcoming.c.mentor_id == User.id)
-                .where(*conditions)
-            )
+            total = db.session.scalar(select(func.count()).select_from(matching.subquery()))
         return [], total
-    users = {
-        user.id: user
-        for user in db.session.scalars(
-            select(User).where(User.id.in_([row.id for row in rows])).options(lazyload(User.interests))
-        )
-    }
+    ids = [row.id for row in rows]
+    upcoming = _next_sessions(ids, now)
+    users, next_sessions = {}, {}
+    for user, session_id, title, starts_at, price_paise in db.session.execute(
+        select(User, upcoming.c.session_id, upcoming.c.title, upcoming.c.starts_at, upcoming.c.price_paise)
+        .outerjoin(upcoming, upcoming.c.mentor_id == User.id)
+        .where(User.id.in_(ids))
+        .options(lazyload(User.interests))
+    ):
+        users[user.id] = user
+        if session_id is not None:
+            next_sessions[user.id] = NextSession(session_id, title, starts_at, price_paise)
     cards = []
     for row in rows:
         rating = Rating(None, 0) if not row.count else Rating(round(float(row.average), 2), int(row.count))
-        next_session = None
-        if row.session_id is not None:
-            next_session = NextSession(row.session_id, row.title, row.starts_at, row.price_paise)
-        cards.append(MentorCard(users[row.id], rating, next_session))
+        cards.append(MentorCard(users[row.id], rating, next_sessions.get(row.id)))
     return cards, rows[0].total
 
 

@@ -184,6 +184,29 @@ def test_sorts(client, make_user):
     assert card_ids(client.get("/mentors?sort=price_asc")) == [cheap.id, many.id, top.id, unset.id]
 
 
+def test_next_session_moves_on_as_time_passes_and_seats_fill(client, make_user, time_machine):
+    asha = mentor(make_user, "Asha Rao")
+    ravi = mentor(make_user, "Ravi Iyer")
+    first = upcoming(asha, 1)
+    tied = upcoming(asha, 2, title="Tied, made first")
+    upcoming(asha, 2, title="Tied, made second")
+    later = upcoming(ravi, 1.5)
+
+    def next_ids():
+        items = client.get("/api/mentors/?sort=soonest").get_json()["data"]["items"]
+        return [(item["id"], item["next_session"] and item["next_session"]["id"]) for item in items]
+
+    assert next_ids() == [(asha.id, first.id), (ravi.id, later.id)]
+    # Once the first one has started it is no longer bookable: the next start counts, and of two
+    # sessions starting together the one made first.
+    time_machine.move_to(NOW + timedelta(days=1, minutes=1))
+    assert next_ids() == [(ravi.id, later.id), (asha.id, tied.id)]
+    later.seats_taken = later.capacity
+    db.session.commit()
+    assert next_ids() == [(asha.id, tied.id), (ravi.id, None)]
+    assert api_ids(client.get("/api/mentors/?available=1")) == [asha.id]
+
+
 def test_pages(client, make_user):
     people = [mentor(make_user, f"Mentor {n:02d}") for n in range(5)]
 
