@@ -5,7 +5,8 @@ def init_app(app):
     # Registered on this app's server explicitly (not by decorators at import time), so every
     # app built in the same process, as tests do, gets its handlers.
     from ..extensions import socketio
-    from . import presence, room
+    from . import presence, room, transport
 
     presence.register(socketio)
     room.register(socketio)
+    transport.init_app(app)
