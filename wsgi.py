@@ -23,8 +23,11 @@ from peerlearn import create_app  # noqa: E402
 
 app = create_app()
 
-if app.config["JOBS_INLINE"]:
-    # No Redis, so no worker: run the periodic sweeps in this process.
+# No Redis, so no worker: a server loading this file runs the periodic sweeps in its process.
+# Not when the `flask` command found this file (FLASK_APP unset) to load the app: `flask serve`
+# starts them itself once the database is set up, and other commands (db upgrade, sweep) run none.
+# Flask sets FLASK_RUN_FROM_CLI for every `flask` command before it loads the app.
+if app.config["JOBS_INLINE"] and os.environ.get("FLASK_RUN_FROM_CLI") != "true":
     from peerlearn.tasks.periodic import start_embedded
 
     start_embedded(app)
