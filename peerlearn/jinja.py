@@ -1,7 +1,7 @@
-"""Template filters, tests and globals: money, times in the viewer's timezone, where to start
-teaching, and whether a session is live or over right now."""
+"""Template filters, tests and globals: money, times in the viewer's timezone and for machines,
+where to start teaching, and whether a session is live or over right now."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
@@ -39,6 +39,16 @@ def localtime(value, fmt="%d %b %Y, %I:%M %p", tz=None):
         return ""
     zone = ZoneInfo(tz or viewer_timezone())
     return value.astimezone(zone).strftime(fmt).replace(" 0", " ")
+
+
+def machine_time(value):
+    """A moment for a ``<time datetime>`` attribute: ISO 8601 to the second (HTML allows at most
+    milliseconds), with the UTC offset when the value is aware; a date stays a date."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return ""
 
 
 _BROWSERS = (
@@ -88,6 +98,7 @@ def init_app(app):
     app.jinja_env.filters["device_name"] = device_name
     app.jinja_env.filters["inr"] = format_inr
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["machine_time"] = machine_time
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone
     app.jinja_env.globals["become_mentor_url"] = become_mentor_url
     # Links to copy elsewhere (the calendar feed): on PUBLIC_BASE_URL, never the request's host.

@@ -1,8 +1,9 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from peerlearn.jinja import device_name, format_inr, localtime
+from peerlearn.jinja import device_name, format_inr, localtime, machine_time
 
 
 @pytest.mark.parametrize(
@@ -45,3 +46,13 @@ def test_localtime_in_a_given_zone(app):
     moment = datetime(2026, 1, 15, 12, 30, tzinfo=UTC)
     assert localtime(moment, tz="Asia/Kolkata") == "15 Jan 2026, 6:00 PM"
     assert localtime(None) == ""
+
+
+def test_machine_time_is_valid_for_a_time_element():
+    # HTML allows at most milliseconds: the microseconds of a stored timestamp are dropped.
+    assert machine_time(datetime(2026, 1, 15, 12, 30, 5, 123456, tzinfo=UTC)) == "2026-01-15T12:30:05+00:00"
+    kolkata = datetime(2026, 1, 15, 18, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    assert machine_time(kolkata) == "2026-01-15T18:00:00+05:30"
+    assert machine_time(datetime(2026, 1, 15, 9, 5, 7, 999)) == "2026-01-15T09:05:07"
+    assert machine_time(date(2026, 1, 15)) == "2026-01-15"
+    assert machine_time(None) == ""

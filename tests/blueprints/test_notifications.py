@@ -76,7 +76,9 @@ def test_center_lists_newest_first_with_links_local_times_and_the_bell_count(cli
     assert shown_ids(html) == [newer.id, older.id]
     assert 'href="/bookings/7"' in html and 'href="/sessions"' in html
     # 06:00 UTC is 11:30 in Kolkata, with the machine-readable time alongside.
-    assert f'datetime="{older.created_at.isoformat()}"' in html and "20 Nov, 11:30 AM" in html
+    assert (
+        f'datetime="{older.created_at.isoformat(timespec="seconds")}"' in html and "20 Nov, 11:30 AM" in html
+    )
     assert "Bookings &amp; payments" in html and "Sessions" in html  # each item's group
     assert '<span x-text="unread">2</span> unread' in html
     # The bell: rendered with the count on every signed-in page, no extra request needed.
