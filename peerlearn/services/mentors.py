@@ -25,9 +25,7 @@ from sqlalchemy.orm import lazyload
 
 from ..exceptions import ValidationError
 from ..extensions import db
-from ..ml.text import skill_slug, split_tags
 from ..models import (
-    LANGUAGES,
     Booking,
     BookingStatus,
     LearningSession,
@@ -40,18 +38,12 @@ from ..models import (
 )
 from .reviews import Rating, visible
 from .search import (
-    MAX_PAGE,
-    MAX_PRICE_PAISE,
-    MAX_QUERY_LENGTH,
-    MAX_SKILL_FILTERS,
-    _choice,
+    DEFAULT_PER_PAGE,
     _contains,
-    _first,
     _flag,
-    _rupees,
-    _whole,
     bookable,
     not_reserved,
+    parse_common_filters,
     search_terms,
 )
 
@@ -62,8 +54,6 @@ SORTS = {
     "price_asc": "Price: low to high",
     "soonest": "Soonest available",
 }
-DEFAULT_PER_PAGE = 12
-MAX_PER_PAGE = 50
 AVAILABLE_DAYS = 7
 # Sessions that took place or are published: what a mentor "teaches in".
 TAUGHT_STATUSES = (SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value, SessionStatus.COMPLETED.value)
@@ -133,54 +123,18 @@ def _min_rating(args, errors):
 def parse_directory_params(args, *, rupees=False):
     """Read a directory query from request arguments (a MultiDict or a plain dict).
 
-    API parameters: ``q``, ``skills`` (comma-separated or repeated), ``language``,
-    ``price_min``/``price_max`` (whole paise per hour), ``min_rating`` (1-5), ``available``
-    (a bookable session in the next 7 days), ``sort`` (one of SORTS), ``page``, ``per_page``
-    (1-50). With ``rupees`` (the page's form) the price bounds are ``min_rupees`` and
-    ``max_rupees``, in rupees. Every bad value is reported at once in a ValidationError whose
-    ``fields`` name the parameters.
+    API parameters: those of search.parse_common_filters with the directory's SORTS (prices
+    are per hour), and ``min_rating`` (1-5) and ``available`` (a bookable session in the next 7
+    days). Every bad value is reported at once in a ValidationError whose ``fields`` name the
+    parameters.
     """
     errors = {}
-    q = " ".join(_first(args, "q").split())
-    if len(q) > MAX_QUERY_LENGTH:
-        errors["q"] = [f"Use at most {MAX_QUERY_LENGTH} characters."]
-        q = ""
-    getlist = getattr(args, "getlist", None)
-    raw_skills = getlist("skills") if getlist else [args.get("skills")]
-    skill_names = split_tags(",".join(v for v in raw_skills if isinstance(v, str)))
-    if len(skill_names) > MAX_SKILL_FILTERS:
-        errors["skills"] = [f"Choose at most {MAX_SKILL_FILTERS} skills."]
-        skill_names = []
-    language = _choice(args, "language", LANGUAGES, errors, "Choose a language from the list.")
-    sort = _choice(args, "sort", tuple(SORTS), errors, "Choose one of: " + ", ".join(SORTS) + ".")
-    if rupees:
-        min_name, max_name = "min_rupees", "max_rupees"
-        price_min, price_max = _rupees(args, min_name, errors), _rupees(args, max_name, errors)
-    else:
-        min_name, max_name = "price_min", "price_max"
-        message = "Use a whole number of paise, 0 or more."
-        price_min = _whole(args, min_name, errors, 0, MAX_PRICE_PAISE, message)
-        price_max = _whole(args, max_name, errors, 0, MAX_PRICE_PAISE, message)
-    if price_min is not None and price_max is not None and price_min > price_max:
-        errors[max_name] = ["The maximum price is below the minimum."]
+    common = parse_common_filters(args, errors, sorts=SORTS, rupees=rupees)
     min_rating = _min_rating(args, errors)
     available = _flag(args, "available", errors)
-    page = _whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")
-    per_page = _whole(args, "per_page", errors, 1, MAX_PER_PAGE, f"Use 1 to {MAX_PER_PAGE} per page.")
     if errors:
         raise ValidationError("Some mentor filters are not valid.", fields=errors)
-    return DirectoryParams(
-        q=q,
-        skills=tuple(skill_slug(name) for name in skill_names),
-        language=language,
-        price_min=price_min,
-        price_max=price_max,
-        min_rating=min_rating,
-        available=available,
-        sort=sort or "rating",
-        page=page or 1,
-        per_page=per_page or DEFAULT_PER_PAGE,
-    )
+    return DirectoryParams(**common, min_rating=min_rating, available=available)
 
 
 def listed_mentors():

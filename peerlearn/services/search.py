@@ -195,17 +195,16 @@ def _day(args, name, errors):
     return None
 
 
-def parse_search_params(args, *, rupees=False):
-    """Read a catalog query from request arguments (a MultiDict or a plain dict).
+def parse_common_filters(args, errors, *, sorts, rupees=False):
+    """Read what the catalog and the mentor directory ask alike, as keyword arguments for
+    SearchParams or DirectoryParams: ``q``, ``skills`` (comma-separated or repeated),
+    ``language``, ``sort`` (a key of ``sorts``, the first when none is given), the price bounds,
+    ``page`` and ``per_page`` (1-50).
 
-    API parameters: ``q``, ``category``, ``skills`` (comma-separated or repeated), ``level``,
-    ``language``, ``price_min``/``price_max`` (whole paise), ``free``, ``date_from``/``date_to``
-    (YYYY-MM-DD), ``has_seats``, ``sort`` (one of SORTS), ``page``, ``per_page`` (1-50).
-    With ``rupees`` (the browse form) the price bounds are read from ``min_rupees`` and
-    ``max_rupees`` instead, in rupees. Unknown parameters are ignored; every bad value is
-    reported at once in a ValidationError whose ``fields`` name the parameters.
+    Price bounds are ``price_min``/``price_max`` in whole paise, or with ``rupees`` (the pages'
+    forms) ``min_rupees``/``max_rupees`` in rupees. Each bad value adds its messages to
+    ``errors`` under the parameter's name, and leaves the value unset.
     """
-    errors = {}
     q = " ".join(_first(args, "q").split())
     if len(q) > MAX_QUERY_LENGTH:
         errors["q"] = [f"Use at most {MAX_QUERY_LENGTH} characters."]
@@ -214,10 +213,8 @@ def parse_search_params(args, *, rupees=False):
     if len(skill_names) > MAX_SKILL_FILTERS:
         errors["skills"] = [f"Choose at most {MAX_SKILL_FILTERS} skills."]
         skill_names = []
-    category = _choice(args, "category", CATEGORIES, errors, "Choose a category from the list.")
-    level = _choice(args, "level", LEVELS, errors, "Choose a level from the list.")
     language = _choice(args, "language", LANGUAGES, errors, "Choose a language from the list.")
-    sort = _choice(args, "sort", tuple(SORTS), errors, "Choose one of: " + ", ".join(SORTS) + ".")
+    sort = _choice(args, "sort", tuple(sorts), errors, "Choose one of: " + ", ".join(sorts) + ".")
     if rupees:
         min_name, max_name = "min_rupees", "max_rupees"
         price_min, price_max = _rupees(args, min_name, errors), _rupees(args, max_name, errors)
@@ -228,30 +225,47 @@ def parse_search_params(args, *, rupees=False):
         price_max = _whole(args, max_name, errors, 0, MAX_PRICE_PAISE, message)
     if price_min is not None and price_max is not None and price_min > price_max:
         errors[max_name] = ["The maximum price is below the minimum."]
+    page = _whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")
+    per_page = _whole(args, "per_page", errors, 1, MAX_PER_PAGE, f"Use 1 to {MAX_PER_PAGE} per page.")
+    return {
+        "q": q,
+        "skills": tuple(skill_slug(name) for name in skill_names),
+        "language": language,
+        "price_min": price_min,
+        "price_max": price_max,
+        "sort": sort or next(iter(sorts)),
+        "page": page or 1,
+        "per_page": per_page or DEFAULT_PER_PAGE,
+    }
+
+
+def parse_search_params(args, *, rupees=False):
+    """Read a catalog query from request arguments (a MultiDict or a plain dict).
+
+    API parameters: those of parse_common_filters with the catalog's SORTS, and ``category``,
+    ``level``, ``free``, ``date_from``/``date_to`` (YYYY-MM-DD) and ``has_seats``. Unknown
+    parameters are ignored; every bad value is reported at once in a ValidationError whose
+    ``fields`` name the parameters.
+    """
+    errors = {}
+    common = parse_common_filters(args, errors, sorts=SORTS, rupees=rupees)
+    category = _choice(args, "category", CATEGORIES, errors, "Choose a category from the list.")
+    level = _choice(args, "level", LEVELS, errors, "Choose a level from the list.")
     date_from, date_to = _day(args, "date_from", errors), _day(args, "date_to", errors)
     if date_from and date_to and date_from > date_to:
         errors["date_to"] = ["The end date is before the start date."]
     free_only = _flag(args, "free", errors)
     has_seats = _flag(args, "has_seats", errors)
-    page = _whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")
-    per_page = _whole(args, "per_page", errors, 1, MAX_PER_PAGE, f"Use 1 to {MAX_PER_PAGE} per page.")
     if errors:
         raise ValidationError("Some search filters are not valid.", fields=errors)
     return SearchParams(
-        q=q,
+        **common,
         category=category,
-        skills=tuple(skill_slug(name) for name in skill_names),
         level=level,
-        language=language,
-        price_min=price_min,
-        price_max=price_max,
         free_only=free_only,
         date_from=date_from,
         date_to=date_to,
         has_seats=has_seats,
-        sort=sort or "soonest",
-        page=page or 1,
-        per_page=per_page or DEFAULT_PER_PAGE,
     )
 
 

@@ -240,6 +240,37 @@ def test_browse_form_prices_are_rupees():
     assert set(caught.value.fields) == {"min_rupees", "max_rupees"}
 
 
+@pytest.mark.parametrize(
+    ("args", "rupees"),
+    [
+        ({"q": "  python   pandas ", "skills": ["SQL, Python", "Figma"], "language": "hindi"}, False),
+        ({"price_min": "100", "price_max": "5000", "page": "3", "per_page": "50"}, False),
+        ({"min_rupees": "499.50", "max_rupees": "1,000"}, True),
+        ({"q": "x" * 201, "skills": ",".join(f"s{n}" for n in range(11)), "language": "Klingon"}, False),
+        ({"price_min": "12.5", "page": "0", "per_page": "51"}, False),
+        ({"min_rupees": "abc", "max_rupees": "1.005"}, True),
+        ({"min_rupees": "900", "max_rupees": "100"}, True),
+    ],
+)
+def test_the_catalog_and_the_mentor_directory_read_shared_filters_alike(args, rupees):
+    """Search words, skills, language, prices and pages follow one rule on both pages: the same
+    values, or the same fields refused with the same messages."""
+    from peerlearn.services import mentors
+
+    def read(parse):
+        try:
+            params = parse(MultiDict(args), rupees=rupees)
+        except ValidationError as exc:
+            return exc.fields
+        return {
+            name: getattr(params, name) for name in ("q", "skills", "language", "price_min", "price_max")
+        } | {"pages": (params.page, params.per_page)}
+
+    catalog, directory = read(search.parse_search_params), read(mentors.parse_directory_params)
+    assert catalog == directory
+    assert catalog  # either values or errors: the comparison had something to compare
+
+
 def test_featured_sessions_are_the_soonest_bookable_ones(mentor):
     make_session(mentor, title="Full", starts_at=NOW + timedelta(hours=2), capacity=1, seats_taken=1)
     make_session(mentor, title="Live", status="live", starts_at=NOW - timedelta(minutes=5))
