@@ -19,6 +19,8 @@ def charts_drawn(page):
     expect(figures.first).to_be_visible()
     for index in range(figures.count()):
         figure = figures.nth(index)
+        # A chart is drawn when it nears the viewport, as a reader scrolls to it.
+        figure.scroll_into_view_if_needed()
         # The chart engine draws into a canvas inside the figure's chart box.
         expect(figure.locator("canvas").first).to_be_attached(timeout=10_000)
         box = figure.locator("canvas").first.bounding_box()

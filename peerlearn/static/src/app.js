@@ -12,15 +12,17 @@ import dropdown from './js/components/dropdown.js';
 import flash from './js/components/flash.js';
 import holdTimer from './js/components/hold-timer.js';
 import navMenu from './js/components/nav-menu.js';
-import { notificationBell, notificationCenter } from './js/components/notifications.js';
 import passwordField from './js/components/password-field.js';
 import seatWarning from './js/components/seat-warning.js';
 import { configured } from './js/element-config.js';
 import { connectRealtime } from './js/realtime.js';
 
 // The larger components of a few pages are chunks of their own, loaded only where the page uses
-// them, before Alpine starts there.
+// them, before Alpine starts there. The notification bell and center are on signed-in pages only:
+// visitors (the landing page, the catalog, log-in) never download them.
 const PAGE_COMPONENTS = {
+  notificationBell: () => import('./js/components/notifications.js').then((module) => module.notificationBell),
+  notificationCenter: () => import('./js/components/notifications.js').then((module) => module.notificationCenter),
   room: () => import('./js/room/index.js').then((module) => module.default),
   giftForm: () => import('./js/room/gifts.js').then((module) => module.default),
   giftReturn: () => import('./js/room/gifts.js').then((module) => module.giftReturn),
@@ -49,8 +51,6 @@ if (!window.Alpine) {
   Alpine.data('holdTimer', configured(holdTimer));
   Alpine.data('choice', configured(choice));
   Alpine.data('copyLink', copyLink);
-  Alpine.data('notificationBell', notificationBell);
-  Alpine.data('notificationCenter', notificationCenter);
   Alpine.data('dashboardChart', configured(dashboardChart));
   Alpine.data('seatWarning', configured(seatWarning));
 
