@@ -9,10 +9,11 @@ with Debian's Chromium (CHROME_PATH, default /usr/bin/chromium) on the landing p
 a session, log-in, /learn and /teach, the last two signed in through a Cookie header. Mobile is
 Lighthouse's default (a throttled mid-range phone); desktop its desktop preset.
 
-Prints per page and form factor the four category scores and the cumulative layout shift, and
-which of the targets each misses: Performance >= 95, Accessibility, Best Practices and SEO 100,
-CLS <= 0.02. With --runs N, each figure is the median of N runs. Exits 1 when a target is missed.
-Nothing is fetched from outside 127.0.0.1 while it measures.
+Prints per page and form factor the four category scores, the cumulative layout shift, the share
+of app.js the page loaded but never ran (Lighthouse's script treemap, from Chromium's coverage),
+and which of the targets each misses: Performance >= 95, Accessibility, Best Practices and SEO
+100, CLS <= 0.02. With --runs N, each figure is the median of N runs. Exits 1 when a target is
+missed. Nothing is fetched from outside 127.0.0.1 while it measures.
 """
 
 import argparse
@@ -46,6 +47,7 @@ FOREIGN = ("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK", "JOB
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 CLS_TARGET = 0.02
+APP_JS = "/static/dist/app.js"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -164,6 +166,7 @@ def lighthouse(url, form_factor, cookie=None):
         "--output-path=stdout",
         "--quiet",
         f"--only-categories={','.join(CATEGORIES)}",
+        "--only-audits=script-treemap-data",  # not in a category: asked for by name
         "--chrome-flags=--headless --no-sandbox --disable-gpu",
     ]
     if form_factor == "desktop":
@@ -177,6 +180,7 @@ def lighthouse(url, form_factor, cookie=None):
     report = json.loads(result.stdout)
     scores = {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}
     scores["cls"] = report["audits"]["cumulative-layout-shift"]["numericValue"]
+    scores["unused"] = unused_share(report["audits"]["script-treemap-data"], APP_JS)
     failing = {
         describe(audit_id, report["audits"][audit_id])
         for name in CATEGORIES
@@ -185,6 +189,14 @@ def lighthouse(url, form_factor, cookie=None):
         if ref["weight"] and (audit_id := ref["id"]) and report["audits"][audit_id]["score"] not in (None, 1)
     }
     return scores, failing
+
+
+def unused_share(treemap, path):
+    """The share of the bytes of the script at ``path`` that the page never ran, or None."""
+    for node in (treemap.get("details") or {}).get("nodes", []):
+        if urllib.parse.urlsplit(node["name"]).path == path and node.get("unusedBytes") is not None:
+            return node["unusedBytes"] / node["resourceBytes"]
+    return None
 
 
 def describe(audit_id, audit):
@@ -239,20 +251,25 @@ def main():
                 ("/teach", "/teach", mentor),
             ]
             form_factors = [args.only] if args.only else ["mobile", "desktop"]
-            print(f"{'page':<10} {'form':<8} {'perf':>5} {'a11y':>5} {'bp':>5} {'seo':>5} {'CLS':>7}  misses")
+            print(
+                f"{'page':<10} {'form':<8} {'perf':>5} {'a11y':>5} {'bp':>5} {'seo':>5} {'CLS':>7} "
+                f"{'unused app.js':>13}  misses"
+            )
             for form_factor in form_factors:
                 for label, path, cookie in pages:
                     runs = [lighthouse(base + path, form_factor, cookie) for _ in range(args.runs)]
                     scores = {
                         key: statistics.median(run[0][key] for run in runs) for key in (*CATEGORIES, "cls")
                     }
+                    unused = [run[0]["unused"] for run in runs if run[0]["unused"] is not None]
+                    unused_text = f"{statistics.median(unused):.0%}" if unused else "?"
                     failing = sorted(set().union(*(run[1] for run in runs)))
                     missing = misses(scores)
                     missed += bool(missing)
                     print(
                         f"{label:<10} {form_factor:<8} {scores['performance']:>5.0f} "
                         f"{scores['accessibility']:>5.0f} {scores['best-practices']:>5.0f} "
-                        f"{scores['seo']:>5.0f} {scores['cls']:>7.3f}  "
+                        f"{scores['seo']:>5.0f} {scores['cls']:>7.3f} {unused_text:>13}  "
                         + (
                             "; ".join(missing) + (f" (audits: {', '.join(failing)})" if failing else "")
                             or "-"
