@@ -133,7 +133,7 @@ def following_with_upcoming(user, limit_per_mentor=3, *, limit=None, offset=0, n
     have in all, and their rating. A fixed number of queries however many mentors are followed.
     """
     from . import reviews
-    from .search import as_cards
+    from .search import as_cards, not_reserved
 
     now = now or utcnow()
     query = (
@@ -167,6 +167,7 @@ def following_with_upcoming(user, limit_per_mentor=3, *, limit=None, offset=0, n
                 LearningSession.mentor_id.in_(list(by_mentor)),
                 LearningSession.status == SessionStatus.SCHEDULED.value,
                 LearningSession.starts_at > now,
+                not_reserved(),  # one learner's private request: not for the mentor's followers
             )
             .subquery()
         )

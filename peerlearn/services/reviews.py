@@ -117,6 +117,21 @@ def mentor_reviews(mentor_id, *, page=1, per_page=20):
     return _page(select(Review).where(Review.mentor_id == mentor_id, visible()), page, per_page)
 
 
+def with_session_titles(items, viewer):
+    """Give each review its ``session_title`` as ``viewer`` may read it, for lists that name the
+    session reviewed (a mentor's reviews). A session made from a learner's request is titled
+    with that request's topic, so only the review's learner and mentor read it; everyone else
+    gets None and the list says it was a session on request (session_requests.made_for_requests)."""
+    from .session_requests import made_for_requests
+
+    private = made_for_requests(review.session_id for review in items)
+    viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None
+    for review in items:
+        involved = viewer_id in (review.learner_id, review.mentor_id)
+        review.session_title = None if review.session_id in private and not involved else review.session.title
+    return items
+
+
 def reviewed_booking_ids(booking_ids):
     """Which of these bookings have a review (hidden ones too: each booking is reviewed once)."""
     ids = list(booking_ids)

@@ -132,6 +132,37 @@ def requests_for(user, *, status=None, side=None, page=1, per_page=20):
     return list(items), total
 
 
+# What others are told of a session made from a request: its title is the request's topic.
+PRIVATE_SESSION_TITLE = "A 1:1 session on request"
+
+
+def made_for_requests(session_ids):
+    """Which of ``session_ids`` are sessions mentors made from learners' requests.
+
+    Their title and description are the learner's own words from a private request: nobody but
+    that learner and the mentor (and admins) reads them, whatever became of the request."""
+    ids = {session_id for session_id in session_ids if session_id is not None}
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(select(SessionRequest.session_id).where(SessionRequest.session_id.in_(ids)))
+    )
+
+
+def may_read(viewer, session):
+    """Whether ``viewer`` may see ``session``'s own words (title, description, page): always,
+    unless it was made from a request and ``viewer`` is neither its learner nor its mentor nor
+    an admin."""
+    if getattr(viewer, "is_authenticated", False) and (viewer.is_admin or viewer.id == session.mentor_id):
+        return True
+    request_learner = db.session.execute(
+        select(SessionRequest.learner_id).where(SessionRequest.session_id == session.id).limit(1)
+    ).first()
+    if request_learner is None:
+        return True
+    return getattr(viewer, "is_authenticated", False) and viewer.id == request_learner.learner_id
+
+
 def reserved_for(session_id, now=None):
     """The learner a session made from an accepted request is kept for, or None.
 

@@ -194,9 +194,12 @@ def mentor_session(mentor, session_id):
 
 
 def viewable_session(viewer, session_id):
-    """A session as a visitor may see it: drafts only for their mentor (and admins)."""
+    """A session as a visitor may see it: drafts only for their mentor (and admins); one made
+    from a learner's private request only for that learner, its mentor and admins."""
+    from .session_requests import may_read
+
     session = db.session.get(LearningSession, session_id)
-    if session is None:
+    if session is None or not may_read(viewer, session):
         raise NotFound("No such session.")
     if session.status == SessionStatus.DRAFT:
         is_owner = (

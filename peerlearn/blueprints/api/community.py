@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ...exceptions import ValidationError
 from ...links import external_url
-from ...services import follows, reviews
+from ...services import follows, reviews, session_requests
 from ...services.sessions import viewable_session
 from . import bp
 from .responses import ok, paginated
@@ -32,13 +32,16 @@ def rating_json(rating):
 
 
 def review_json(review):
-    """A visible review as anyone may see it (never the booking, nor moderation details)."""
+    """A visible review as anyone may see it (never the booking, nor moderation details). The
+    session's title is the one reviews.with_session_titles let the viewer read, if it ran: a
+    session made from a learner's request is not named to others."""
     session = review.session
+    title = getattr(review, "session_title", session.title) or session_requests.PRIVATE_SESSION_TITLE
     return {
         "id": review.id,
         "session": {
             "id": session.id,
-            "title": session.title,
+            "title": title,
             "url": external_url("sessions.detail", session_id=session.id),
         },
         "mentor_id": review.mentor_id,
@@ -94,6 +97,7 @@ def mentor_reviews(user_id):
     mentor = follows.active_mentor(user_id)
     page, per_page = page_args()
     items, total = reviews.mentor_reviews(mentor.id, page=page, per_page=per_page)
+    items = reviews.with_session_titles(items, current_user)
     return ok(
         {
             **paginated([review_json(r) for r in items], page=page, per_page=per_page, total=total),

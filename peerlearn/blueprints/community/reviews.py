@@ -68,6 +68,7 @@ def review_panels():
 
     def mentor_reviews_panel(mentor):
         items, total = reviews.mentor_reviews(mentor.id, per_page=PROFILE_REVIEWS)
+        items = reviews.with_session_titles(items, current_user)
         return {"rating": reviews.mentor_rating(mentor.id), "reviews": items, "total": total}
 
     def reviewed_bookings(bookings):
@@ -142,7 +143,7 @@ def mentor_reviews(user_id):
     return render_template(
         "community/mentor_reviews.html",
         mentor=mentor,
-        reviews=items,
+        reviews=reviews.with_session_titles(items, current_user),
         total=total,
         rating=reviews.mentor_rating(mentor.id),
         page=page,
