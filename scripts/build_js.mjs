@@ -20,8 +20,9 @@ const DIST = 'peerlearn/static/dist';
 // app.js and Lighthouse's Best Practices score fell to 81.
 //
 // Skipping `fence` keeps the set's purpose: outside a fenced frame, where PeerLearn's pages never
-// run, `window.fence` is null, which Alpine never treats as dangerous anyway; inside one it is an
-// object that only reports ad beacons, reachable only through `window`, which stays refused.
+// run, `window.fence` is null, which Alpine never treats as dangerous anyway; inside one it is the
+// frame's Fence (event reports to its embedder), which an expression could only reach through
+// `window`, itself still refused (expressions see only component data, never globals by name).
 const SKIPPED = ['fence'];
 const SKIP_LIST = 'key === "styleMedia"';
 
