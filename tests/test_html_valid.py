@@ -383,3 +383,17 @@ def test_every_page_is_valid_html(app, checker, tmp_path):
         if "GET" in rule.methods and rule.endpoint != "static" and not rule.endpoint.startswith("api.")
     }
     assert pages_of_the_app - checked - set(NOT_HTML) - set(NOT_CHECKED) == set()
+
+
+def test_the_favicon_is_a_file_that_browsers_revalidate(client):
+    html = client.get("/auth/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', html).group(1)
+    response = client.get(href)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True).startswith("<svg")
+    # Like every static file: kept by the browser, asked again with its ETag, answered 304 unchanged.
+    etag = response.headers["ETag"]
+    response.close()
+    again = client.get(href, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    again.close()
