@@ -9,6 +9,7 @@ test shares their sessions or bookings.
 """
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from playwright.sync_api import expect
 from peerlearn.demo import DEMO_PASSWORD
 from tests.browser.conftest import launch_media_browser, open_media_context
 from tests.browser.test_csp_browser import alpine_started, create_session, register
+from tests.browser.test_notifications_browser import csrf_headers
 from tests.browser.test_room_browser import book, enter_room, expect_connected, start
 from tests.conftest import unavailable
 
@@ -96,7 +98,7 @@ def test_every_page_meets_wcag_22_aa(new_context, axe_source, viewport):
     register(mentor, "mentor", "Mira Access")
     mentor_id = mentor.locator("body").get_attribute("data-user-id")
     session_id = create_session(mentor, minutes_ahead=2 * 24 * 60, price_paise=0)
-    for path in ("/teach", "/teach/earnings", "/profile/edit", f"/mentors/{mentor_id}"):
+    for path in ("/teach", "/teach/earnings", "/profile/edit", f"/mentors/{mentor_id}", "/mentors"):
         violations += audit(mentor, path, axe_source)
 
     learner = axe_context(new_context, viewport).new_page()
@@ -115,6 +117,76 @@ def test_every_page_meets_wcag_22_aa(new_context, axe_source, viewport):
         log_in(demo, email)
         for path in paths:
             violations += audit(demo, path, axe_source)
+
+    assert not violations, f"{len(violations)} WCAG 2.2 AA violations:\n" + "\n".join(violations)
+
+
+HREFS = "links => links.map((a) => a.getAttribute('href'))"
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_more_pages_meet_wcag_22_aa(new_context, axe_source, viewport):
+    """The pages the first walk does not reach: the mentor directory searched (with results and
+    without), a mentor's reviews, requests from both sides, a booking, a mentor's own sessions,
+    the session form showing its errors, and every admin tab."""
+    violations = []
+
+    mentor = axe_context(new_context, viewport).new_page()
+    register(mentor, "mentor", "Moti Access")
+    mentor_id = mentor.locator("body").get_attribute("data-user-id")
+    session_id = create_session(mentor, minutes_ahead=3 * 24 * 60, price_paise=0)
+
+    learner = axe_context(new_context, viewport).new_page()
+    register(learner, "learner", "Lalit Access")
+    book(learner, session_id)
+    preferred = (datetime.now() + timedelta(days=5)).replace(hour=10, minute=0, second=0, microsecond=0)
+    response = learner.request.post(
+        "/api/requests/",
+        data={
+            "mentor_id": int(mentor_id),
+            "topic": "Reading a flame graph",
+            "message": "I profile a slow endpoint and get lost in the graph.",
+            "preferred_times": [preferred.isoformat(timespec="minutes")],
+        },
+        headers=csrf_headers(learner),
+    )
+    assert response.status == 201, response.text()
+    request_id = response.json()["data"]["id"]
+    learner.goto("/bookings")
+    booking_path = next(
+        href
+        for href in learner.locator("main a[href^='/bookings/']").evaluate_all(HREFS)
+        if re.fullmatch(r"/bookings/\d+", href)
+    )
+    violations += audit(learner, "/mentors?q=Asha", axe_source)
+    expect(learner.locator("[data-mentor-id]").first).to_be_visible()  # found
+    violations += audit(learner, "/mentors?q=nobody+teaches+this", axe_source)
+    expect(learner.locator("[data-mentor-id]")).to_have_count(0)  # none found
+    for path in ("/requests", f"/requests/{request_id}"):
+        violations += audit(learner, path, axe_source)
+    violations += audit(learner, booking_path, axe_source)
+    learner.goto("/mentors?q=Asha")
+    demo_mentor_path = learner.locator("main a[href^='/mentors/']").first.get_attribute("href")
+    violations += audit(learner, f"{demo_mentor_path}/reviews", axe_source)
+
+    for path in ("/teach/sessions", "/requests/inbox", f"/requests/{request_id}"):
+        violations += audit(mentor, path, axe_source)
+    violations += audit(mentor, "/teach/sessions/new", axe_source)
+    mentor.get_by_role("button", name="Publish", exact=True).click()
+    expect(mentor.locator("[aria-invalid='true']").first).to_be_visible()
+    violations += run_axe(mentor, "/teach/sessions/new with errors", axe_source)
+
+    admin = axe_context(new_context, viewport).new_page()
+    log_in(admin, "admin@peerlearn.local")
+    admin.goto("/admin")
+    tabs = admin.locator("[data-admin-tabs] a").evaluate_all(HREFS)
+    assert len(tabs) == 9, tabs
+    for path in tabs[1:]:
+        violations += audit(admin, path, axe_source)
+    for section in ("/admin/users", "/admin/sessions", "/admin/payments"):
+        admin.goto(section)
+        detail = admin.locator(f"main a[href^='{section}/']").first.get_attribute("href")
+        violations += audit(admin, detail, axe_source)
 
     assert not violations, f"{len(violations)} WCAG 2.2 AA violations:\n" + "\n".join(violations)
 
@@ -152,13 +224,18 @@ def test_the_mesh_room_meets_wcag_22_aa(media_browser, live_server, page_guard, 
             context.close()
 
 
-def test_the_catalog_does_not_move_when_its_scripts_start_on_a_phone(new_context):
+# The catalog and the mentor directory share one filter form (partials/_filters.html).
+FILTER_PAGES = [("/sessions", "Category"), ("/mentors", "Teaches in")]
+
+
+@pytest.mark.parametrize(("path", "first_filter"), FILTER_PAGES)
+def test_the_catalog_does_not_move_when_its_scripts_start_on_a_phone(new_context, path, first_filter):
     """The filters are folded on a phone from the first paint, so the results do not jump up when
     Alpine starts (they did, by the whole filter panel: a layout shift of 0.56 on a phone)."""
     page = new_context(viewport=VIEWPORTS["phone"]).new_page()
     held = []
     page.route("**/static/dist/app.js*", lambda route: held.append(route))
-    page.goto("/sessions", wait_until="commit")
+    page.goto(path, wait_until="commit")
     page.wait_for_function(
         "() => [...document.styleSheets].some((sheet) => (sheet.href || '').includes('/dist/app.css'))"
     )
@@ -173,11 +250,12 @@ def test_the_catalog_does_not_move_when_its_scripts_start_on_a_phone(new_context
     assert results.bounding_box() == before
     page.get_by_role("button", name="Filters", exact=True).click()
     expect(filters).to_be_visible()
-    expect(page.get_by_label("Category")).to_be_visible()
+    expect(page.get_by_label(first_filter)).to_be_visible()
 
 
-def test_the_catalog_filters_are_open_without_javascript(new_context):
+@pytest.mark.parametrize("path", [path for path, _ in FILTER_PAGES])
+def test_the_catalog_filters_are_open_without_javascript(new_context, path):
     page = new_context(viewport=VIEWPORTS["phone"], java_script_enabled=False).new_page()
-    page.goto("/sessions")
+    page.goto(path)
     expect(page.locator("#filters")).to_be_visible()
     expect(page.get_by_role("button", name="Filters", exact=True)).to_be_hidden()
