@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
+from sklearn.preprocessing import normalize as _normalize
 
 from .algorithms import ease
 
@@ -153,6 +153,8 @@ def _confidence(matrix):
 
 def _scale_rows(dense):
     """Divide each row by its maximum (rows of zeros stay zero)."""
+    if dense.size == 0:
+        return dense
     top = dense.max(axis=1, keepdims=True)
     top[top <= 0] = 1.0
     return dense / top
@@ -197,10 +199,7 @@ class Model:
             ]
             names = " ".join(skill_names[row])
             texts.append(f"{text} {names} {names}")
-        self.vectorizer = TfidfVectorizer(
-            sublinear_tf=True, min_df=1, max_df=0.6, stop_words="english", dtype=np.float32
-        )
-        self.session_vectors = self.vectorizer.fit_transform(texts)
+        self.vectorizer, self.session_vectors = _fit_text(texts)
         step("learner profiles")
         searches = [""] * ds.n_users
         for user, text in zip(ds.search_user, ds.search_text, strict=True):
@@ -524,6 +523,29 @@ def _mmr(rel, mentors, categories, *, k, lam, same_category):
         sim[~valid] = 0.0
         np.maximum(max_sim, sim, out=max_sim)
     return picks
+
+
+def normalize(matrix, norm="l2"):
+    """scikit-learn's row scaling, which refuses a matrix with no rows or no columns (a young
+    platform: no skill named yet, no session open); such a matrix has nothing to scale."""
+    if 0 in matrix.shape:
+        return matrix
+    return _normalize(matrix, norm=norm)
+
+
+def _fit_text(texts):
+    """TF-IDF over the sessions' words: words in most sessions say little and are dropped, and
+    so are English stop words. A young platform (one session, or a few alike) can have no word
+    left after that; its sessions are then described by every word they use."""
+    for max_df, stop_words in ((0.6, "english"), (1.0, None)):
+        vectorizer = TfidfVectorizer(
+            sublinear_tf=True, min_df=1, max_df=max_df, stop_words=stop_words, dtype=np.float32
+        )
+        try:
+            return vectorizer, vectorizer.fit_transform(texts)
+        except ValueError:  # "no terms remain", "max_df corresponds to < documents than min_df"
+            continue
+    raise ValueError("the sessions' titles and skills have no words to describe them")
 
 
 def fit_and_rank(ds, weights=None, *, k=30, block=500, progress=None, similar=True):

@@ -229,9 +229,15 @@ def rebuild(progress=None, now=None):
     tick("loading the platform")
     ds = load_dataset(now)
     db.session.rollback()  # release the read snapshot while fitting
-    # Linear algebra on as many cores as configured (one by default: the web process keeps the other).
-    with threadpool_limits(limits=current_app.config["RECOMMENDER_THREADS"]):
-        model, result = recommender.fit_and_rank(ds, k=KEEP_PER_LEARNER, progress=tick)
+    if ds.n_users and ds.n_sessions:
+        # Linear algebra on as many cores as configured (one by default: the web process keeps the other).
+        with threadpool_limits(limits=current_app.config["RECOMMENDER_THREADS"]):
+            model, result = recommender.fit_and_rank(ds, k=KEEP_PER_LEARNER, progress=tick)
+    else:
+        # A new platform, before its first session: nothing to learn from, nothing to recommend.
+        empty = [[] for _ in range(ds.n_users)]
+        model = None  # saved as such: refreshing a learner waits for the first real build
+        result = recommender.Result(sessions=empty, mentors=empty, similar={}, trending=[])
     fitted = time.perf_counter()
     tick("storing")
     version = _store(ds, result)

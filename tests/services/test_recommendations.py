@@ -192,3 +192,47 @@ def test_a_session_the_learner_let_go_is_not_recommended_again(app, platform, en
     assert stored and platform["asha_next"].id not in stored
     # Others still see it.
     assert platform["asha_next"].id in {session_id for session_id, _ in listed(platform["peers"][0])}
+
+
+@pytest.mark.parametrize(
+    "platform_now",
+    [
+        "no one yet",
+        "people, no session",
+        "one session",
+        "a session without skills",
+        "past sessions only",
+        "two alike",
+    ],
+)
+def test_a_young_platform_rebuilds_without_error(app, make_user, platform_now):
+    """A new install runs the periodic rebuild from its first minute: before any session, with
+    one session, with sessions that name no skill or share every word. Each build stores lists
+    (empty where nothing is open) instead of failing on every run."""
+    learner = mentor = None
+    if platform_now != "no one yet":
+        mentor = make_user(role="mentor", name="First Mentor")
+        learner = make_user(name="First Learner")
+    open_session = None
+    if platform_now == "one session":
+        open_session = make_session(mentor, title="Sketching faces", skills=["Drawing"])
+    elif platform_now == "a session without skills":
+        open_session = make_session(mentor, title="Sketching faces", skills=[])
+    elif platform_now == "past sessions only":
+        past = utcnow() - timedelta(days=3)
+        make_session(mentor, title="Sketching faces", skills=["Drawing"], starts_at=past, status="completed")
+    elif platform_now == "two alike":
+        open_session = make_session(mentor, title="Drawing", skills=["Drawing"])
+        make_session(mentor, title="Drawing", skills=["Drawing"], starts_at=utcnow() + timedelta(days=3))
+
+    summary = recs.rebuild()
+
+    assert summary["version"] == 1 and recs.built_at() is not None
+    if learner is not None:
+        stored = db.session.get(LearnerRecommendations, learner.id)
+        assert stored is not None
+        session_ids = [item["session_id"] for item in stored.sessions]
+        if open_session is None:
+            assert session_ids == []
+        else:
+            assert open_session.id in session_ids
