@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .base import TimestampMixin
 
-DEV_GATEWAY_KINDS = ("order", "payment", "refund")
-
 
 class DevGatewayObject(TimestampMixin, db.Model):
     """One Razorpay-shaped object (``order_…``, ``pay_…`` or ``rfnd_…``). Amounts are integer paise."""

@@ -168,15 +168,6 @@ def load_dataset(now=None, *, historical=False):
     )
 
 
-def _open_then(session, moment):
-    return (
-        session.starts_at > moment
-        and session.published_at is not None
-        and session.published_at <= moment
-        and (session.cancelled_at is None or session.cancelled_at > moment)
-    )
-
-
 def _open_now(session, now):
     return (
         session.status == SessionStatus.SCHEDULED.value

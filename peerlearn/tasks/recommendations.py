@@ -13,10 +13,6 @@ from ..services import recommendations
 log = logging.getLogger(__name__)
 
 
-def rebuild_recommendations():
-    return recommendations.rebuild()
-
-
 def rebuild_if_stale():
     """The periodic entry: rebuild when the last build is older than the configured interval."""
     built_at = recommendations.built_at()

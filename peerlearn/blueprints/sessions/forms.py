@@ -20,7 +20,6 @@ LEVEL_LABELS = {
     SessionLevel.INTERMEDIATE: "Intermediate",
     SessionLevel.ADVANCED: "Advanced",
 }
-DURATION_CHOICES = (30, 45, 60, 90, 120, 180)
 MAX_PRICE_RUPEES = 100_000
 
 
