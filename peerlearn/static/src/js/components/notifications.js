@@ -16,7 +16,10 @@ const NEWEST = 5;
 // Leaving the page waits this long at most for "mark read" to be stored.
 const MARK_READ_WAIT_MS = 1500;
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+// Made when first needed, not when the module loads: a page's first Intl formatter costs tens of
+// milliseconds (the browser loads its locale data), and the bell of every signed-in page only
+// shows times once opened.
+let relative = null;
 const STEPS = [
   ['minute', 60],
   ['hour', 60 * 60],
@@ -32,6 +35,7 @@ export function timeAgo(iso, now = Date.now()) {
   if (seconds >= 7 * 24 * 60 * 60) return then.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
   let unit = STEPS[0];
   for (const step of STEPS) if (seconds >= step[1]) unit = step;
+  relative = relative || new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
   return relative.format(-Math.round(seconds / unit[1]), unit[0]);
 }
 
