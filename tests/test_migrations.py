@@ -178,3 +178,64 @@ def test_one_order_migration_keeps_the_newest_order_of_a_booking_awaiting_paymen
         db.session.rollback()
         db.session.remove()
         db.engine.dispose()
+
+
+def directory_index_columns(url):
+    """0016 down to 0015 and up again: the review and session indexes, by name, with their columns."""
+    from flask_migrate import downgrade
+    from sqlalchemy import inspect
+
+    names = {
+        "ix_reviews_mentor_id_created_at",
+        "ix_reviews_mentor_id_hidden_at_rating",
+        "ix_learning_sessions_status_starts_at",
+        "ix_learning_sessions_bookable",
+    }
+
+    def indexes():
+        inspector = inspect(db.engine)
+        return {
+            index["name"]: tuple(index["column_names"])
+            for table in ("reviews", "learning_sessions")
+            for index in inspector.get_indexes(table)
+            if index["name"] in names
+        }
+
+    app = migrated_app(url)
+    with app.app_context():
+        upgrade()
+        after = indexes()
+        downgrade(revision="0015_email_caps")
+        before = indexes()
+        upgrade()
+        again = indexes()
+        db.engine.dispose()
+    return before, after, again
+
+
+def check_directory_indexes(url):
+    before, after, again = directory_index_columns(url)
+    assert before == {
+        "ix_reviews_mentor_id_created_at": ("mentor_id", "created_at"),
+        "ix_learning_sessions_status_starts_at": ("status", "starts_at"),
+    }
+    assert (
+        after
+        == again
+        == {
+            "ix_reviews_mentor_id_created_at": ("mentor_id", "created_at"),
+            "ix_reviews_mentor_id_hidden_at_rating": ("mentor_id", "hidden_at", "rating"),
+            "ix_learning_sessions_bookable": ("status", "starts_at", "mentor_id", "seats_taken", "capacity"),
+        }
+    )
+
+
+def test_directory_indexes_migration_goes_down_and_up_on_sqlite(tmp_path):
+    """0016: the directory's covering indexes come and go, and the catalog keeps an index that
+    leads with (status, starts_at) either way."""
+    check_directory_indexes(f"sqlite:///{tmp_path / 'indexes.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_directory_indexes_migration_goes_down_and_up_on_postgres(empty_postgres_url):
+    check_directory_indexes(empty_postgres_url)

@@ -21,6 +21,9 @@ class Review(db.Model):
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
         CheckConstraint("minutes_attended >= 0", name="minutes_non_negative"),
         Index("ix_reviews_mentor_id_created_at", "mentor_id", "created_at"),
+        # Every mentor's average and count of visible reviews, read from the index alone (the
+        # mentor directory sorts by them).
+        Index("ix_reviews_mentor_id_hidden_at_rating", "mentor_id", "hidden_at", "rating"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -67,7 +67,9 @@ class LearningSession(TimestampMixin, db.Model):
         CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
         CheckConstraint(f"price_paise = 0 OR price_paise >= {MIN_PAID_PRICE_PAISE}", name="price_valid"),
         CheckConstraint("duration_minutes BETWEEN 15 AND 480", name="duration_range"),
-        Index("ix_learning_sessions_status_starts_at", "status", "starts_at"),
+        # Published sessions by start (the catalog); the other columns let the mentor directory
+        # find each mentor's soonest bookable start from the index alone.
+        Index("ix_learning_sessions_bookable", "status", "starts_at", "mentor_id", "seats_taken", "capacity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

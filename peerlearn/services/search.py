@@ -406,10 +406,10 @@ def _ordering(sort):
 
 def _mentor_rating():
     """The session's mentor's average visible rating and review count, as correlated subqueries
-    (the reviews' (mentor_id, created_at) index answers both)."""
+    (the reviews' (mentor_id, hidden_at, rating) index answers both without reading the table)."""
     of_mentor = (Review.mentor_id == LearningSession.mentor_id, Review.hidden_at.is_(None))
     average = select(func.avg(Review.rating)).where(*of_mentor).correlate(LearningSession)
-    count = select(func.count(Review.id)).where(*of_mentor).correlate(LearningSession)
+    count = select(func.count()).where(*of_mentor).correlate(LearningSession)
     return average.scalar_subquery(), count.scalar_subquery()
 
 
