@@ -105,9 +105,9 @@ GATES = {
     "admin.audit": ADMIN,
     "admin.disputes": ADMIN,
     "admin.decide_dispute": ADMIN,
-    "booking.admin_payouts": ADMIN,
-    "booking.mark_payout_paid": ADMIN,
-    "booking.reject_payout": ADMIN,
+    "admin.payouts": ADMIN,
+    "admin.mark_payout_paid": ADMIN,
+    "admin.reject_payout": ADMIN,
     # the API, open to anyone
     "api.index": PUBLIC,
     "api.openapi": PUBLIC,

@@ -1,7 +1,7 @@
-"""The admins' pages under /admin (the admin home is in dashboards, the payout queue in booking)."""
+"""The admins' pages under /admin (the admin home is in dashboards)."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import audit_text, disputes, routes  # noqa: E402,F401
+from . import audit_text, disputes, payouts, routes  # noqa: E402,F401

@@ -1,21 +1,20 @@
-"""Mentors' earnings, payout details, monthly statements and payout requests; the admins' payout
-queue. The words and figures come from ``services.earnings``."""
+"""Mentors' earnings, payout details, monthly statements and payout requests (the admins' payout
+queue is in the admin blueprint). The words and figures come from ``services.earnings``."""
 
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import DecimalField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import DecimalField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...exceptions import DomainError, NotFound, ValidationError
 from ...extensions import db
 from ...forms import BaseForm
 from ...jinja import format_inr
-from ...models import Payout, PayoutStatus, Role, utcnow
+from ...models import Payout, Role, utcnow
 from ...security import role_required
-from ...services import admin as admin_service
 from ...services import earnings as earnings_service
 from ...services import payout_accounts
 from ...services.accounts import rupees_to_paise
@@ -49,17 +48,6 @@ class PayoutDetailsForm(BaseForm):
     account_number = StringField("Account number", validators=[Optional(), Length(max=30)])
     account_number_confirm = StringField("Account number again", validators=[Optional(), Length(max=30)])
     ifsc = StringField("IFSC", validators=[Optional(), Length(max=20)])
-
-
-class MarkPaidForm(BaseForm):
-    reference = StringField(
-        "Bank or UPI reference",
-        validators=[InputRequired("Give the bank or UPI reference of the transfer."), Length(max=100)],
-    )
-
-
-class RejectPayoutForm(BaseForm):
-    note = TextAreaField("Reason (shown to the mentor)", validators=[Optional(), Length(max=500)])
 
 
 def mentor_payouts(mentor_id):
@@ -184,97 +172,3 @@ def statement(month):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-@bp.get("/admin/payouts")
-@role_required(Role.ADMIN)
-def admin_payouts():
-    requested = list(
-        db.session.scalars(
-            select(Payout)
-            .where(Payout.status == PayoutStatus.REQUESTED.value)
-            .order_by(Payout.created_at, Payout.id)
-        )
-    )
-    # The decided ones, filtered and a page at a time (bad filters: the form says which, 422).
-    errors, history, total, page = {}, [], 0, 1
-    try:
-        filters = admin_service.payout_filters(request.args)
-        page = admin_service.page_number(request.args)
-    except ValidationError as exc:
-        errors = exc.fields
-    else:
-        history, total = admin_service.find_payouts(**filters, page=page, per_page=admin_service.PER_PAGE)
-    kept = request.args.to_dict(flat=False)
-
-    def page_url(number):
-        return url_for("booking.admin_payouts", **{**kept, "page": number})
-
-    return render_template(
-        "booking/admin_payouts.html",
-        requested=requested,
-        history=history,
-        items=history,
-        total=total,
-        page=page,
-        pages=(total + admin_service.PER_PAGE - 1) // admin_service.PER_PAGE,
-        page_url=page_url,
-        errors=errors,
-        args=request.args,
-        statuses=list(admin_service.DECIDED_PAYOUT_STATES),
-        balances={p.mentor_id: earnings_service.summary(p.mentor_id) for p in requested},
-        # Where to send each requested payout: the details it was requested with, in full.
-        destinations={
-            p.id: payout_accounts.describe(payout_accounts.decrypt(p.account_encrypted)) for p in requested
-        },
-        words=earnings_service.MONEY_STATES,
-    ), (422 if errors else 200)
-
-
-@bp.post("/admin/payouts/<int:payout_id>/paid")
-@role_required(Role.ADMIN)
-def mark_payout_paid(payout_id):
-    form = MarkPaidForm()
-    if not form.validate_on_submit():
-        flash(next(iter(form.reference.errors or form.csrf_token.errors), "Check the form."), "error")
-        return redirect(url_for("booking.admin_payouts"), 303)
-    try:
-        # The audit entry is committed with the decision, or rolled back with it.
-        admin_service.record_payout_decision(
-            current_user,
-            admin_service.PAYOUT_PAID,
-            payout_id,
-            details={"reference": (form.reference.data or "").strip()},
-            origin=admin_service.Origin.of(request),
-        )
-        payout = earnings_service.mark_payout_paid(current_user, payout_id, form.reference.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(f"Payout #{payout.id} to {payout.mentor.name} marked paid.", "success")
-    return redirect(url_for("booking.admin_payouts"), 303)
-
-
-@bp.post("/admin/payouts/<int:payout_id>/reject")
-@role_required(Role.ADMIN)
-def reject_payout(payout_id):
-    form = RejectPayoutForm()
-    if not form.validate_on_submit():
-        flash(next(iter(form.note.errors or form.csrf_token.errors), "Check the form."), "error")
-        return redirect(url_for("booking.admin_payouts"), 303)
-    try:
-        admin_service.record_payout_decision(
-            current_user,
-            admin_service.PAYOUT_REJECT,
-            payout_id,
-            details={"note": form.note.data or ""},
-            origin=admin_service.Origin.of(request),
-        )
-        payout = earnings_service.reject_payout(current_user, payout_id, form.note.data or "")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(f"Payout #{payout.id} rejected; the amount is available to the mentor again.", "info")
-    return redirect(url_for("booking.admin_payouts"), 303)
