@@ -6,26 +6,15 @@ page and answers 403 to everyone else, so no view can forget the check.
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import TextAreaField
-from wtforms.validators import InputRequired, Length
 
 from ...exceptions import DomainError, ValidationError
 from ...extensions import db, login_manager
-from ...forms import BaseForm, apply_field_errors
+from ...forms import apply_field_errors
 from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus, utcnow
 from ...services import admin as admin_service
 from ...services import search, settlement
 from . import bp
-
-
-class ReasonForm(BaseForm):
-    reason = TextAreaField(
-        "Reason",
-        validators=[
-            InputRequired("Give a reason."),
-            Length(max=admin_service.MAX_REASON_LENGTH, message="Use at most 500 characters."),
-        ],
-    )
+from .forms import ReasonForm
 
 
 @bp.before_request

@@ -6,12 +6,9 @@ from decimal import Decimal
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import DecimalField, RadioField, SelectChoice, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...exceptions import DomainError, NotFound, ValidationError
 from ...extensions import db
-from ...forms import BaseForm
 from ...jinja import format_inr
 from ...models import Payout, Role, utcnow
 from ...security import role_required
@@ -19,35 +16,9 @@ from ...services import earnings as earnings_service
 from ...services import payout_accounts
 from ...services.accounts import rupees_to_paise
 from . import bp
+from .forms import PayoutDetailsForm, PayoutRequestForm
 
 PAYOUT_HISTORY_LIMIT = 100
-
-
-class PayoutRequestForm(BaseForm):
-    amount = DecimalField(
-        "Amount (₹)",
-        places=2,
-        validators=[
-            InputRequired("Enter the amount to withdraw."),
-            NumberRange(min=1, message="A payout is at least ₹1."),
-        ],
-    )
-
-
-class PayoutDetailsForm(BaseForm):
-    """What the service checks (formats, the account number twice) is checked there; the form
-    only carries the fields."""
-
-    kind = RadioField(
-        "Pay me by",
-        choices=[SelectChoice("upi", "UPI"), SelectChoice("bank", "Bank transfer")],
-        default="upi",
-    )
-    upi_id = StringField("UPI id", validators=[Optional(), Length(max=300)])
-    holder_name = StringField("Name on the account", validators=[Optional(), Length(max=100)])
-    account_number = StringField("Account number", validators=[Optional(), Length(max=30)])
-    account_number_confirm = StringField("Account number again", validators=[Optional(), Length(max=30)])
-    ifsc = StringField("IFSC", validators=[Optional(), Length(max=20)])
 
 
 def mentor_payouts(mentor_id):

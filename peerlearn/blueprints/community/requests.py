@@ -6,68 +6,21 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, DecimalField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import SelectChoice
 
 from ...exceptions import DomainError
 from ...extensions import db
-from ...forms import BaseForm, apply_field_errors
+from ...forms import apply_field_errors
 from ...jinja import localtime
-from ...models import CATEGORIES, BookingStatus, LearningSession, RequestStatus, Role, utcnow
+from ...models import BookingStatus, LearningSession, RequestStatus, Role, utcnow
 from ...security import role_required
 from ...services import session_requests as service
 from ...services.accounts import rupees_to_paise
 from . import bp
+from .forms import AcceptForm, DeclineForm, RequestForm
 
-MAX_RUPEES = 100_000
 LIST_SIZE = 50
 OTHER_TIME = "other"
-
-
-class RequestForm(BaseForm):
-    """What the learner types: times in their own timezone, the budget in rupees."""
-
-    topic = StringField(
-        "What would you like to learn?",
-        validators=[InputRequired("Say what the session is about."), Length(min=3, max=service.MAX_TOPIC)],
-    )
-    message = TextAreaField("Message to the mentor", validators=[Optional(), Length(max=service.MAX_MESSAGE)])
-    time_1 = DateTimeLocalField(
-        "Preferred start", format="%Y-%m-%dT%H:%M", validators=[InputRequired("Give at least one time.")]
-    )
-    time_2 = DateTimeLocalField("Another time (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    time_3 = DateTimeLocalField("A third time (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    budget = DecimalField(
-        "Budget (optional)",
-        places=2,
-        validators=[Optional(), NumberRange(min=0, max=MAX_RUPEES, message="Between ₹0 and ₹1,00,000.")],
-    )
-
-
-class AcceptForm(BaseForm):
-    """The mentor's answer: one of the learner's times or another (in the mentor's timezone),
-    the price in rupees, the category, and a note for the learner."""
-
-    time = SelectField("Start time", validators=[InputRequired("Choose a start time.")])
-    other_time = DateTimeLocalField("Another time", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    price = DecimalField(
-        "Price",
-        places=2,
-        validators=[
-            InputRequired("Enter a price, or 0 for a free session."),
-            NumberRange(min=0, max=MAX_RUPEES, message="Between ₹0 and ₹1,00,000."),
-        ],
-    )
-    category = SelectField("Category", choices=[SelectChoice(c) for c in CATEGORIES], default="Other")
-    note = TextAreaField(
-        "Note to the learner (optional)", validators=[Optional(), Length(max=service.MAX_NOTE)]
-    )
-
-
-class DeclineForm(BaseForm):
-    note = TextAreaField(
-        "Note to the learner (optional)", validators=[Optional(), Length(max=service.MAX_NOTE)]
-    )
 
 
 def accept_form(req, *, formdata=None):

@@ -4,45 +4,20 @@ so those views stay as they are)."""
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from wtforms import RadioField, SelectChoice, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
 
 from ...exceptions import DomainError
-from ...forms import BaseForm, apply_field_errors
+from ...forms import apply_field_errors
 from ...inputs import whole_number
 from ...services import reviews
 from ...services.follows import active_mentor
 from ...services.sessions import viewable_session
 from . import bp
+from .forms import ReplyForm, ReviewForm
 
-STARS = [
-    SelectChoice(5, "5 – Excellent"),
-    SelectChoice(4, "4 – Good"),
-    SelectChoice(3, "3 – Fair"),
-    SelectChoice(2, "2 – Poor"),
-    SelectChoice(1, "1 – Very poor"),
-]
 PROFILE_REVIEWS = 5
 PER_PAGE = 20
 # A session has at most MAX_CAPACITY learners, so its page can show every review.
 SESSION_PAGE_REVIEWS = 50
-
-
-class ReviewForm(BaseForm):
-    rating = RadioField(
-        "Your rating", choices=STARS, coerce=int, validators=[InputRequired("Choose 1 to 5 stars.")]
-    )
-    body = TextAreaField(
-        "Your review",
-        validators=[Optional(), Length(max=reviews.MAX_BODY_LENGTH)],
-        description="What went well, what could be better (optional).",
-    )
-
-
-class ReplyForm(BaseForm):
-    body = TextAreaField(
-        "Your reply", validators=[InputRequired("Write your reply."), Length(max=reviews.MAX_REPLY_LENGTH)]
-    )
 
 
 @bp.app_context_processor

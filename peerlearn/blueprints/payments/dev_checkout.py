@@ -7,28 +7,13 @@ same code as ``/api/verify-payment/``. It exists only while the dev gateway is t
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from wtforms import RadioField, SelectChoice
-from wtforms.validators import InputRequired
 
 from ...extensions import db
-from ...forms import BaseForm
 from ...payments import GatewayError, get_gateway
 from ...payments.dev import DevGateway
 from ...services import payments as payment_service
 from . import bp
-
-
-class DevPaymentForm(BaseForm):
-    method = RadioField(
-        "Pay with",
-        choices=[
-            SelectChoice("upi", "UPI"),
-            SelectChoice("card", "Card"),
-            SelectChoice("netbanking", "Netbanking"),
-        ],
-        default="upi",
-        validators=[InputRequired("Choose how to pay.")],
-    )
+from .forms import DevPaymentForm
 
 
 def _dev_order(order_id):
