@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .api_envelope import error_response
 from .exceptions import DomainError, RateLimited
 from .extensions import db
 
@@ -44,8 +45,6 @@ def _code_name(exc):
 
 
 def render_error(status, message=None, code=None, fields=None, headers=None):
-    from .blueprints.api.responses import error_response
-
     message = message or MESSAGES.get(status) or TITLES.get(status, "Error")
     if _is_api():
         return error_response(status, code or "error", message, fields, headers)

@@ -5,6 +5,7 @@ from functools import wraps
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from .api_envelope import error_response
 from .extensions import csrf, login_manager
 from .models import AuthKind
 from .services import auth
@@ -41,8 +42,6 @@ def init_app(app):
     @login_manager.unauthorized_handler
     def unauthorized():
         if wants_json():
-            from .blueprints.api.responses import error_response
-
             return error_response(401, "authentication_required", "Log in to continue.")
         flash(login_manager.login_message, "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

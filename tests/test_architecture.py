@@ -77,8 +77,6 @@ ALLOWED = {
     ("peerlearn.services.reviews", "peerlearn.tasks.recommendations"),
     ("peerlearn.services.payments", "peerlearn.tasks.payments"),
     ("peerlearn.services.outbox", "peerlearn.tasks.email"),
-    # realtime reaches into sockets for the sign-in cache; plan: the cache moves down to services.
-    ("peerlearn.services.realtime", "peerlearn.sockets.auth"),
     # Services tell people through notify, which needs them back; plan: services record events and
     # the notifications package subscribes to them.
     ("peerlearn.services.admin", "peerlearn.services.notify"),

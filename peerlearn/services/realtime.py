@@ -16,6 +16,16 @@ from ..extensions import socketio
 
 log = logging.getLogger(__name__)
 
+# What must forget ended sign-ins in this process (the sockets' cache of recent sign-ins registers
+# itself here, so that this module needs nothing from the socket handlers).
+_sign_out_listeners = []
+
+
+def when_signed_out(listener):
+    """Call ``listener(auth_session_ids)`` whenever sign-ins end. Registering twice is harmless."""
+    if listener not in _sign_out_listeners:
+        _sign_out_listeners.append(listener)
+
 
 def user_room(user_id):
     return f"user:{user_id}"
@@ -50,9 +60,8 @@ def end_auth_sessions(auth_session_ids):
     """
     if socketio.server is None:
         return
-    from ..sockets.auth import recent_sign_ins
-
-    recent_sign_ins.forget(auth_session_ids)
+    for listener in _sign_out_listeners:
+        listener(auth_session_ids)
     for session_id in auth_session_ids:
         room = auth_room(session_id)
         emit("session_ended", {"reason": "signed_out"}, room=room)

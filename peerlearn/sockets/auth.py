@@ -21,7 +21,7 @@ from sqlalchemy.orm import lazyload
 
 from ..extensions import db
 from ..models import AuthKind, User, hash_token
-from ..services import auth
+from ..services import auth, realtime
 
 clock = time.monotonic
 
@@ -54,6 +54,7 @@ class _RecentSignIns:
 
 
 recent_sign_ins = _RecentSignIns()
+realtime.when_signed_out(recent_sign_ins.forget)
 # The user alone: handlers never need their skill lists (built once: building them is not free).
 _USER_ONLY = (lazyload(User.skills), lazyload(User.interests))
 

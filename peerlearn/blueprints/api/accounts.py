@@ -4,13 +4,13 @@ from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from ...api_envelope import ok
 from ...exceptions import NotFound, ValidationError
 from ...extensions import db
 from ...models import AuthKind, Role, User
 from ...security import acts_without_identity, bearer_token, sign_out
 from ...services import accounts, auth, avatars, skills
 from . import bp
-from .responses import ok
 from .serializers import own_profile, public_user
 from .utils import api_login_required, json_body, refuse_nulls, text_field
 

@@ -9,12 +9,12 @@ from functools import wraps
 from flask import current_app, request
 from flask_login import current_user
 
+from ...api_envelope import ok, paginated
 from ...exceptions import PermissionDenied
 from ...models import utcnow
 from ...services import admin as admin_service
 from ...services import search, settlement
 from . import bp
-from .responses import ok, paginated
 from .serializers_market import payment as payment_json
 from .utils import api_login_required, json_body, page_args, refuse_empty_args
 

@@ -4,12 +4,12 @@ payment-history endpoints."""
 from flask import request, url_for
 from flask_login import current_user
 
+from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...links import external_url
 from ...services import booking as booking_service
 from ...services import payments as payment_service
 from . import bp
-from .responses import ok, paginated
 from .serializers_market import booking as booking_json
 from .serializers_market import checkout as checkout_options
 from .serializers_market import payment as payment_json

@@ -2,12 +2,12 @@
 
 from flask_login import current_user
 
+from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...links import external_url
 from ...services import follows, reviews, session_requests
 from ...services.sessions import viewable_session
 from . import bp
-from .responses import ok, paginated
 from .serializers import avatar_url, public_user
 from .serializers_market import session_summary
 from .utils import api_login_required, json_body, page_args

@@ -9,13 +9,13 @@ from functools import wraps
 
 from flask_login import current_user
 
+from ...api_envelope import ok
 from ...exceptions import PermissionDenied
 from ...links import external_url
 from ...models import utcnow
 from ...services import dashboards
 from . import bp
 from .mentor import mentor_required
-from .responses import ok
 from .utils import api_login_required
 
 

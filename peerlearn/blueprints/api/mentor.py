@@ -5,6 +5,7 @@ from functools import wraps
 
 from flask_login import current_user
 
+from ...api_envelope import ok
 from ...exceptions import Conflict, PermissionDenied, ValidationError
 from ...links import external_url
 from ...services import earnings as earnings_service
@@ -12,7 +13,6 @@ from ...services import payout_accounts
 from ...services import sessions as session_service
 from ..booking.earnings import mentor_payouts
 from . import bp
-from .responses import ok
 from .serializers_market import session_detail
 from .utils import api_login_required, json_body
 

@@ -2,10 +2,10 @@
 
 from flask import request
 
+from ...api_envelope import ok, paginated
 from ...links import external_url
 from ...services import mentors
 from . import bp
-from .responses import ok, paginated
 from .serializers import avatar_url
 from .utils import refuse_empty_args
 

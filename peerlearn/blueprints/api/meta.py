@@ -2,8 +2,8 @@ from pathlib import Path
 
 from flask import Response, current_app
 
+from ...api_envelope import ok
 from . import bp
-from .responses import ok
 
 
 @bp.get("/")

@@ -4,12 +4,12 @@ preferences per kind."""
 from flask import request
 from flask_login import current_user
 
+from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...inputs import MAX_ID, is_id
 from ...models import NotificationKind
 from ...services import notifications
 from . import bp
-from .responses import ok, paginated
 from .utils import api_login_required, json_body, page_args, refuse_empty_args
 
 MAX_IDS = 500

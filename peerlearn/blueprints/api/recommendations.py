@@ -4,12 +4,12 @@ sessions trending now."""
 from flask import request
 from flask_login import current_user
 
+from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...inputs import whole_number
 from ...links import external_url
 from ...services import recommendations
 from . import bp
-from .responses import ok, paginated
 from .serializers_market import session_summary
 from .utils import api_login_required, page_args
 

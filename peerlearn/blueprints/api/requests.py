@@ -4,12 +4,12 @@ accept and decline, the learner's withdraw and confirm."""
 from flask import request
 from flask_login import current_user
 
+from ...api_envelope import ok, paginated
 from ...extensions import db
 from ...links import external_url
 from ...models import LearningSession
 from ...services import session_requests as service
 from . import bp
-from .responses import ok, paginated
 from .serializers_market import booking as booking_json
 from .serializers_market import session_summary
 from .utils import api_login_required, id_field, json_body, page_args, refuse_empty_args

@@ -3,13 +3,13 @@ participants, and gifts to the mentor."""
 
 from flask_login import current_user
 
+from ...api_envelope import ok
 from ...services import gifts as gift_service
 from ...services import room as room_service
 from ...services import sessions as session_service
 from ...services import settlement
 from . import bp
 from .mentor import mentor_required
-from .responses import ok
 from .serializers_market import checkout as checkout_options
 from .serializers_market import session_detail
 from .utils import api_login_required, id_field, json_body

@@ -1,6 +1,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ...api_envelope import error_response, ok
 from ...exceptions import DomainError
 from ...models import PaymentPurpose
 from ...payments import get_gateway
@@ -100,8 +101,6 @@ def _dev_gift_return(payment):
 @acts_without_identity
 def razorpay_webhook():
     """Razorpay's server-to-server events: signature over the raw body, idempotent on event id."""
-    from ..api.responses import error_response, ok
-
     try:
         outcome = payment_service.handle_webhook(
             request.get_data(cache=False),

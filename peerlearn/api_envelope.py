@@ -1,4 +1,5 @@
-"""The response envelope of the original API, kept so its clients keep working.
+"""The response envelope of the original API, kept so its clients keep working. The API, the
+error handlers, the security checks and the payment callbacks all answer with it.
 
 Success: ``{success: true, data, message, timestamp}``.
 Error: ``{success: false, error: {code, message, fields}, message, timestamp}`` with a 4xx/5xx status.
@@ -6,7 +7,7 @@ Error: ``{success: false, error: {code, message, fields}, message, timestamp}`` 
 
 from flask import jsonify
 
-from ...models import utcnow
+from .models import utcnow
 
 
 def _timestamp():
