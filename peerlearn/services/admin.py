@@ -605,7 +605,7 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     """
     from sqlalchemy.exc import IntegrityError
 
-    from ..jinja import format_inr
+    from ..formats import format_inr
     from . import outbox, payments
 
     _require_admin(admin)

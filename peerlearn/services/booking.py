@@ -213,7 +213,7 @@ def refund_promise(target, now=None, *, tz=None):
 
     ``tz``: the timezone to give times in; a booking's learner's, else the viewer's.
     """
-    from ..jinja import localtime, viewer_timezone
+    from ..formats import localtime, viewer_timezone
 
     now = now or utcnow()
     booking = target if isinstance(target, Booking) else None

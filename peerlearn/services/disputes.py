@@ -273,7 +273,7 @@ def _refund_amount(outcome, amount_paise, payment):
 
 
 def _inr(paise):
-    from ..jinja import format_inr
+    from ..formats import format_inr
 
     return format_inr(paise)
 

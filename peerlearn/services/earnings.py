@@ -544,7 +544,7 @@ def statement(mentor_id, month, *, now=None, tz=None):
         )
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
     ).all()
-    from ..jinja import format_inr
+    from ..formats import format_inr
 
     lines = []
     for (

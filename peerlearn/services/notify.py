@@ -5,7 +5,7 @@ change that caused them, then calls ``outbox.dispatch()``.
 
 from flask import current_app
 
-from ..jinja import format_inr, localtime
+from ..formats import format_inr, localtime
 from ..links import external_url
 from ..models import NotificationKind
 from . import mail

@@ -160,7 +160,7 @@ def end(mentor, session_id, now=None):
     if session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
         raise Conflict(f"A {session.status} session can't be ended.", code="not_endable")
     if now < session.starts_at:
-        from ..jinja import localtime
+        from ..formats import localtime
 
         zone = mentor.timezone
         same_day = localtime(session.starts_at, "%Y%m%d", tz=zone) == localtime(now, "%Y%m%d", tz=zone)
