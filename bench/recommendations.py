@@ -39,9 +39,9 @@ from sqlalchemy import event
 
 from peerlearn import create_app
 from peerlearn.extensions import db
-from peerlearn.ml.simulate import SimulationConfig, simulate, write_to_database
+from peerlearn.ml.simulate import SimulationConfig, simulate
+from peerlearn.services.simulated_platform import SIM_PASSWORD, write_to_database
 
-PASSWORD = "simulated-passphrase"  # noqa: S105 - the simulated accounts' shared password
 LOGINS = 50
 
 CHILD = """
@@ -107,7 +107,7 @@ def time_requests(app, learners, count):
     client = app.test_client()
     tokens = []
     for email in learners[:LOGINS]:
-        response = client.post("/api/login/", json={"email": email, "password": PASSWORD})
+        response = client.post("/api/login/", json={"email": email, "password": SIM_PASSWORD})
         if response.status_code != 200:
             raise SystemExit(f"sign-in of {email} failed: {response.get_json()}")
         tokens.append(response.get_json()["data"]["token"])

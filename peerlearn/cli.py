@@ -302,7 +302,8 @@ def ml_rebuild():
 @with_appcontext
 def ml_simulate(learners, mentors, sessions, months, seed, replace):
     """Write a simulated platform (accounts @sim.peerlearn.test) into the database."""
-    from .ml.simulate import SimulationConfig, simulate, write_to_database
+    from .ml.simulate import SimulationConfig, simulate
+    from .services.simulated_platform import write_to_database
 
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("simulate is refused under the production config.")

@@ -9,20 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from peerlearn.extensions import db
-from peerlearn.ml import recommender
+from peerlearn.ml import recommender, world
 from peerlearn.ml.recommender import KIND_CODE, KINDS
-from peerlearn.ml.simulate import (
-    DAY,
-    EMAIL_DOMAIN,
-    SKILLS_BY_CATEGORY,
-    SimulationConfig,
-    SimulationExists,
-    simulate,
-    write_to_database,
-)
+from peerlearn.ml.simulate import SimulationConfig, simulate
 from peerlearn.ml.text import clean_skill_name, skill_slug
+from peerlearn.ml.world import DAY, EMAIL_DOMAIN, SKILLS_BY_CATEGORY
 from peerlearn.models import (
     CATEGORIES,
+    LANGUAGES,
     Booking,
     Interaction,
     LearningSession,
@@ -31,6 +25,7 @@ from peerlearn.models import (
     user_interests,
     user_skills,
 )
+from peerlearn.services.simulated_platform import SimulationExists, write_to_database
 
 END = datetime(2026, 11, 20, 4, 30, tzinfo=UTC).timestamp()
 SMALL = SimulationConfig(learners=300, mentors=45, sessions=300, end=END)
@@ -43,6 +38,14 @@ def platform():
 
 def bookings_of(platform):
     return list(zip(platform.booking_learner.tolist(), platform.booking_session.tolist(), strict=True))
+
+
+def test_the_simulated_world_speaks_the_apps_categories_and_languages_in_its_order():
+    # The shares are listed in this order, and the loader writes these names into checked columns.
+    assert world.CATEGORIES == CATEGORIES
+    assert world.LANGUAGES == LANGUAGES
+    assert len(world.CATEGORY_SHARE) == len(CATEGORIES)
+    assert len(world.SESSION_LANGUAGE_SHARE) == len(world.LEARNER_LANGUAGE_SHARE) == len(LANGUAGES)
 
 
 def test_the_skill_vocabulary_is_real_and_clean():
