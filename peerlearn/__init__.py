@@ -96,6 +96,9 @@ def register_extensions(app):
     from .services import outbox
 
     outbox.init_app(app)  # what a request's transactions recorded is handed on by its end
+    from . import subscriptions
+
+    subscriptions.init_app(app)  # what reacts to events and carries committed records
     from . import tasks
 
     tasks.init_app(app)  # inline jobs a request leaves for after its response

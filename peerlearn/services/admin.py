@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
+from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -32,7 +33,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import notify, outbox, realtime, reviews, sessions
+from . import outbox, realtime, reviews, sessions
 
 PER_PAGE = 25
 MAX_PAGE = 100_000
@@ -384,7 +385,7 @@ def lift_publishing_suspension(admin, user_id, reason, *, origin=None):
         origin=origin,
     )
     db.session.refresh(user)
-    notify.publishing_restored(user, reason)
+    events.record("publishing_restored", user, reason)
     db.session.commit()
     outbox.dispatch()
     return user
@@ -506,7 +507,7 @@ def cancel_session(admin, session_id, reason, *, origin=None):
             details={"reason": reason, "previous_status": previous_status, "mentor_id": session.mentor_id},
             origin=origin,
         )
-        notify.session_cancelled_by_admin(session, reason)
+        events.record("session_cancelled_by_admin", session, reason)
 
     return sessions.cancel_session(admin, session_id, reason=reason, on_cancelled=audit)
 

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied
 from ..extensions import db
 from ..models import (
@@ -144,16 +145,14 @@ def book(session_id, learner, *, now=None):
             raise
         return existing, False
     if booking.status == BookingStatus.CONFIRMED:
-        from . import interactions, notify
+        from . import interactions
 
-        notify.booking_confirmed(booking)
+        events.record("booking_confirmed", booking)
         interactions.booked(booking)
     db.session.commit()
     outbox.dispatch()
     if booking.status == BookingStatus.CONFIRMED:
-        from ..tasks.recommendations import refresh_learner_soon
-
-        refresh_learner_soon(learner.id)
+        events.record("learner_interests_changed", learner.id)
     return booking, True
 
 
@@ -315,11 +314,9 @@ def cancel(booking, actor, *, reason="", now=None):
                 key=f"booking-{booking.id}-cancel",
                 reason="Booking cancelled",
             )
-    from . import notify
-
-    notify.booking_cancelled(booking, refund)
+    events.record("booking_cancelled", booking, refund)
     if was_confirmed and actor.id != session.mentor_id:
-        notify.seat_cancelled_for_mentor(booking, actor)
+        events.record("seat_cancelled_for_mentor", booking, actor)
     db.session.commit()
     db.session.refresh(booking)
     outbox.dispatch()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -196,7 +197,7 @@ def report(learner, booking_id, reason, details, now=None):
     before its ``settles_at``; once per booking (a second report, even a concurrent double click,
     is ``already_reported``).
     """
-    from . import admin, notify
+    from . import admin
     from .booking import learner_booking
 
     now = now or utcnow()
@@ -239,7 +240,7 @@ def report(learner, booking_id, reason, details, now=None):
             "amount_paise": payment.refundable_paise,
         },
     )
-    notify.dispute_opened(dispute, payment)
+    events.record("dispute_opened", dispute, payment)
     db.session.commit()
     outbox.dispatch()
     return dispute
@@ -285,7 +286,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     Applied once: the status moves from ``open`` by a conditional UPDATE, and an admin who lost
     the race gets Conflict ``dispute_decided`` with nothing changed.
     """
-    from . import admin, notify, payments
+    from . import admin, payments
 
     admin._require_admin(admin_user)
     errors = {}
@@ -367,7 +368,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
         },
         origin=origin,
     )
-    notify.dispute_decided(dispute, payment, mentor_share)
+    events.record("dispute_decided", dispute, payment, mentor_share)
     db.session.commit()
     outbox.dispatch()
     if refund is not None:

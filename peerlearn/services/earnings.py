@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import aliased
 
+from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -837,10 +838,10 @@ def mark_payout_paid(admin, payout_id, reference):
             mentor_id=payout.mentor_id,
         )
     )
-    from . import notify, outbox
+    from . import outbox
 
     db.session.refresh(payout)
-    notify.payout_paid(payout)
+    events.record("payout_paid", payout)
     db.session.commit()
     outbox.dispatch()
     db.session.refresh(payout)

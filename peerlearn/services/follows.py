@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
+from .. import events
 from ..exceptions import Conflict, NotFound
 from ..extensions import db
 from ..models import (
@@ -51,15 +52,11 @@ def follow(user, mentor_id, now=None):
         if existing is None:
             raise
         return existing, False
-    from . import notify
-
-    notify.new_follower(mentor, user)
+    events.record("new_follower", mentor, user)
     interactions.record(user.id, InteractionKind.FOLLOW, mentor_id=mentor.id, now=now)
     db.session.commit()
     outbox.dispatch()
-    from ..tasks.recommendations import refresh_learner_soon
-
-    refresh_learner_soon(user.id)
+    events.record("learner_interests_changed", user.id)
     return row, True
 
 
@@ -70,7 +67,7 @@ def unfollow(user, mentor_id):
     The mentor's notice of this follow is taken back if it has not reached them: its email, if
     still waiting, is dropped, and the notification, if unread, removed."""
     from . import notifications
-    from .notify import follow_key
+    from .notifications import follow_key
 
     removed = db.session.execute(
         delete(Follow).where(Follow.follower_id == user.id, Follow.mentor_id == mentor_id)
@@ -211,9 +208,7 @@ def followers_to_tell(mentor_id, kind=NotificationKind.MENTOR_PUBLISHED):
 def tell_followers(session, mentor=None):
     """In the publishing transaction: every follower of the session's mentor gets a notification
     and, per their preferences, an email. Returns how many followers were told."""
-    from . import notify
-
     followers = followers_to_tell(session.mentor_id)
     if followers:
-        notify.mentor_published(session, mentor or session.mentor, followers)
+        events.record("mentor_published", session, mentor or session.mentor, followers)
     return len(followers)

@@ -38,7 +38,18 @@ from ..models.email import DropReason, EmailStatus, OutboundEmail
 from ..models.notification import CAPPED_EMAIL_KINDS
 from . import mail, outbox
 
+
 # A repeat of the same thing (the same person following again) within this long tells no one again.
+def follow_key(follower_id, mentor_id):
+    """What a new-follower notice is about: one follower following one mentor."""
+    return f"follow:{follower_id}:{mentor_id}"
+
+
+def request_key(request_id):
+    """What a mentor's notice of a new session request is about."""
+    return f"request:{request_id}"
+
+
 REPEAT_WINDOW = timedelta(hours=24)
 CAP_WINDOW = timedelta(hours=1)
 
@@ -593,3 +604,10 @@ def read_unsubscribe_token(token):
         return int(payload["u"]), NotificationKind(payload["k"])
     except (BadSignature, KeyError, TypeError, ValueError):
         raise ValidationError("This unsubscribe link is not valid.") from None
+
+
+def announce(note):
+    """Push a committed notification to its owner's open pages (the outbox's carrier)."""
+    from . import realtime
+
+    realtime.emit("notification", notification_json(note), room=realtime.user_room(note.user_id))

@@ -3,23 +3,58 @@ transaction (through ``notifications.notify``) and commits nothing: the caller c
 change that caused them, then calls ``outbox.dispatch()``.
 """
 
+from functools import partial
+
 from flask import current_app
 
+from .. import events
 from ..formats import format_inr, localtime
 from ..links import external_url
 from ..models import NotificationKind
 from . import mail
-from .notifications import Email, label_email, notify
+from .notifications import Email, follow_key, label_email, notify, request_key
+
+# The events this module tells people of: one function each, named as the event.
+EVENTS = (
+    "booking_confirmed",
+    "payment_failed",
+    "booking_cancelled",
+    "seat_cancelled_for_mentor",
+    "refund_processed",
+    "session_cancelled",
+    "session_not_held",
+    "mentor_struck",
+    "publishing_restored",
+    "session_rescheduled",
+    "session_started",
+    "session_reminder",
+    "gift_received",
+    "payout_paid",
+    "security_event",
+    "dispute_opened",
+    "dispute_decided",
+    "new_review",
+    "new_follower",
+    "mentor_published",
+    "request_received",
+    "request_accepted",
+    "request_declined",
+    "request_withdrawn",
+    "request_confirmed",
+    "request_expired",
+    "session_cancelled_by_admin",
+)
 
 
-def follow_key(follower_id, mentor_id):
-    """What a new-follower notice is about: one follower following one mentor."""
-    return f"follow:{follower_id}:{mentor_id}"
+def subscribe():
+    """Tell of each of ``EVENTS`` when a service records it, in the service's transaction."""
+    for event in EVENTS:
+        events.subscribe(event, "notifications", partial(_tell_of, event))
 
 
-def request_key(request_id):
-    """What a mentor's notice of a new session request is about."""
-    return f"request:{request_id}"
+def _tell_of(event, *args, **kwargs):
+    # Looked up when the event happens, so the function now in this module is the one called.
+    return globals()[event](*args, **kwargs)
 
 
 def _when(session, user):

@@ -4,9 +4,11 @@ transaction, and handed on only once that transaction has committed.
 ``stage()`` remembers a just-added ``OutboundEmail`` or ``Notification`` on the current database
 session. When that session commits, the staged records move to its "committed" list; when it rolls
 back they are forgotten with the rest of the change. ``dispatch()`` then hands the committed ones
-on: emails to the ``emails`` queue (or sent now, in the embedded mode), notifications to their
-owner's Socket.IO room ``user:<id>``; an email held until later (``send_after``, so that undoing
-what it tells of can still drop it) stays queued for the periodic dispatcher. Callers call
+on through the carrier registered for their class at start-up (``carry``, in
+``peerlearn.subscriptions``): emails to the ``emails`` queue (or sent now, in the embedded mode),
+notifications to their owner's Socket.IO room ``user:<id>``; an email held until later
+(``send_after``, so that undoing what it tells of can still drop it) stays queued for the
+periodic dispatcher. Callers call
 ``dispatch()`` right after their commit; every web request also dispatches at its end, as a
 safety net. Whatever cannot be handed on (Redis down, a crash between the commit and the
 hand-over) is still in the database: the periodic dispatcher sends queued email, and
@@ -26,6 +28,15 @@ log = logging.getLogger(__name__)
 
 STAGED = "peerlearn_outbox_staged"
 COMMITTED = "peerlearn_outbox_committed"
+
+# record class -> what hands one committed record of that class on
+_carriers = {}
+
+
+def carry(record_class, carrier):
+    """Hand each committed ``record_class`` record to ``carrier(record)``. Registering again
+    replaces the carrier."""
+    _carriers[record_class] = carrier
 
 
 def stage(record):
@@ -57,31 +68,22 @@ def dispatch():
     records = db.session.info.pop(COMMITTED, None)
     if not records:
         return 0
-    from ..models import Notification, OutboundEmail, utcnow
+    from ..models import OutboundEmail, utcnow
 
     now = utcnow()
-    emails = [
+    due = [
         record
         for record in records
-        if isinstance(record, OutboundEmail) and (record.send_after is None or record.send_after <= now)
+        if not isinstance(record, OutboundEmail) or record.send_after is None or record.send_after <= now
     ]
-    notes = [record for record in records if isinstance(record, Notification)]
-    for note in notes:
-        _announce(note)
-    if emails:
-        from ..tasks import enqueue
-        from ..tasks.email import send_email
-
-        for email in emails:
-            enqueue("emails", send_email, email.id, job_id=f"email-{email.id}")
+    # Notices first, then emails, each in the order they were written.
+    for record in sorted(due, key=lambda record: isinstance(record, OutboundEmail)):
+        carrier = _carriers.get(type(record))
+        if carrier is None:
+            log.warning("nothing carries %s records: left in the database", type(record).__name__)
+            continue
+        carrier(record)
     return len(records)
-
-
-def _announce(note):
-    from . import realtime
-    from .notifications import notification_json
-
-    realtime.emit("notification", notification_json(note), room=realtime.user_room(note.user_id))
 
 
 def init_app(app):

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..exceptions import Conflict, DomainError, GatewayUnavailable, NotFound, PaymentRejected, ValidationError
 from ..extensions import db
 from ..inputs import MAX_ID, whole_number
@@ -250,26 +251,24 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         late_refund = _refund_gift_of_cancelled_session(payment, gift)
         if late_refund is not None:
             gift = None  # nobody is told of a gift that goes straight back
-    from . import interactions, notify
+    from . import interactions
 
     if (
         payment.booking is not None
         and payment.booking.status == BookingStatus.CONFIRMED
         and late_refund is None
     ):
-        notify.booking_confirmed(payment.booking, payment)
+        events.record("booking_confirmed", payment.booking, payment)
         interactions.booked(payment.booking)
     if gift is not None:
-        notify.gift_received(gift)
+        events.record("gift_received", gift)
         interactions.gifted(gift)
     db.session.commit()
     outbox.dispatch()
     if late_refund is not None:
         dispatch_refund(late_refund)
     if payment.booking is not None and payment.booking.status == BookingStatus.CONFIRMED:
-        from ..tasks.recommendations import refresh_learner_soon
-
-        refresh_learner_soon(payment.booking.learner_id)
+        events.record("learner_interests_changed", payment.booking.learner_id)
     if gift is not None:
         gifts.announce(gift)
     return payment
@@ -359,10 +358,8 @@ def mark_failed(payment, gateway_payment_id, reason):
     if payment.purpose == PaymentPurpose.GIFT:
         gifts.mark_failed(payment)
     elif failed:  # told once, when the payment first fails
-        from . import notify
-
         db.session.refresh(payment)
-        notify.payment_failed(payment)
+        events.record("payment_failed", payment)
     db.session.commit()
     outbox.dispatch()
     db.session.refresh(payment)
@@ -409,10 +406,8 @@ def refund_payment(payment, amount_paise, *, key, reason):
 
 
 def dispatch_refund(refund):
-    from ..tasks import enqueue
-    from ..tasks.payments import send_refund
-
-    enqueue("default", send_refund, refund.id, job_id=f"refund-{refund.id}")
+    """After the commit that reserved ``refund``: its job asks the gateway for it."""
+    events.record("refund_reserved", refund.id)
 
 
 def send_refund(refund_id):
@@ -491,9 +486,7 @@ def apply_refund_status(refund, gateway_refund_id, status, *, reason=""):
             .execution_options(synchronize_session=False)
         )
     if status == "processed":
-        from . import notify
-
-        notify.refund_processed(refund)
+        events.record("refund_processed", refund)
     db.session.commit()
     db.session.refresh(refund)
     outbox.dispatch()

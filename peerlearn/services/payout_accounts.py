@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..exceptions import PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
@@ -189,9 +190,10 @@ def save(user, data):
             account = account_of(user.id)
     account.kind, account.details_encrypted, account.masked = kind, token, masked
     account.updated_at = utcnow()
-    from . import notify, outbox
+    from . import outbox
 
-    notify.security_event(
+    events.record(
+        "security_event",
         user,
         "Your payout details changed",
         [

@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..extensions import db
 from ..models import (
     Booking,
@@ -92,8 +93,6 @@ def _candidates(now):
 def _send_one(booking_id, kind, version, now):
     """Record and send one reminder in its own transaction; False if it is no longer due or
     another sweep got there first."""
-    from . import notify
-
     booking = db.session.get(Booking, booking_id, populate_existing=True)
     if booking is None:
         return False
@@ -116,7 +115,7 @@ def _send_one(booking_id, kind, version, now):
     except IntegrityError:
         db.session.rollback()  # a concurrent sweep sent it
         return False
-    notify.session_reminder(booking, ReminderKind(kind), now)
+    events.record("session_reminder", booking, ReminderKind(kind), now)
     db.session.commit()
     outbox.dispatch()
     return True

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem, whole_number
@@ -334,15 +335,11 @@ def create_review(learner, session_id, *, rating, body="", now=None):
     except IntegrityError:  # the same booking reviewed at the same moment (another tab)
         db.session.rollback()
         raise Conflict("You have already reviewed this session.", code="already_reviewed") from None
-    from . import notify
-
-    notify.new_review(review)
+    events.record("new_review", review)
     interactions.record(learner.id, InteractionKind.RATE, session=session, value=rating, now=now)
     db.session.commit()
     outbox.dispatch()
-    from ..tasks.recommendations import refresh_learner_soon
-
-    refresh_learner_soon(learner.id)
+    events.record("learner_interests_changed", learner.id)
     return review
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from .. import events
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -124,9 +125,9 @@ def start(mentor, session_id, now=None):
         .execution_options(synchronize_session=False)
     ).rowcount
     if won:
-        from . import notify
-
-        notify.session_started(session, [db.session.get(User, uid) for uid in booked_learner_ids(session.id)])
+        events.record(
+            "session_started", session, [db.session.get(User, uid) for uid in booked_learner_ids(session.id)]
+        )
     db.session.commit()
     db.session.refresh(session)
     if won:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from .. import events
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
@@ -35,7 +36,7 @@ from ..models import (
     utcnow,
 )
 from ..models.email import DropReason
-from . import notifications, notify, outbox
+from . import notifications, outbox
 from . import sessions as session_service
 
 MAX_TOPIC = 120
@@ -325,7 +326,7 @@ def create_request(learner, mentor_id, data, *, now=None):
     )
     db.session.add(request)
     db.session.flush()
-    notify.request_received(request)
+    events.record("request_received", request)
     db.session.commit()
     outbox.dispatch()
     return request
@@ -434,7 +435,7 @@ def accept(mentor, request_id, choices=None, *, now=None):
     )
     db.session.refresh(request)
     _answered(request)
-    notify.request_accepted(request, session)
+    events.record("request_accepted", request, session)
     db.session.commit()
     outbox.dispatch()
     return request, session
@@ -460,7 +461,7 @@ def decline(mentor, request_id, note="", *, now=None):
     )
     db.session.refresh(request)
     _answered(request)
-    notify.request_declined(request)
+    events.record("request_declined", request)
     db.session.commit()
     outbox.dispatch()
     return request
@@ -469,7 +470,9 @@ def decline(mentor, request_id, note="", *, now=None):
 def _answered(request):
     """The mentor answered in the app: the email telling them of the request, if still waiting,
     has nothing left to say."""
-    notifications.drop_waiting_email(request.mentor_id, notify.request_key(request.id), DropReason.ANSWERED)
+    notifications.drop_waiting_email(
+        request.mentor_id, notifications.request_key(request.id), DropReason.ANSWERED
+    )
 
 
 def withdraw(learner, request_id, *, now=None):
@@ -493,9 +496,9 @@ def withdraw(learner, request_id, *, now=None):
     if not was_accepted:
         # Its notice is taken back if it has not reached the mentor: then there is nothing to
         # tell them, and a request made and withdrawn again and again costs them nothing.
-        retracted = notifications.retract(request.mentor_id, notify.request_key(request.id))
+        retracted = notifications.retract(request.mentor_id, notifications.request_key(request.id))
     if retracted is None or retracted.already_told:
-        notify.request_withdrawn(request, was_accepted=was_accepted)
+        events.record("request_withdrawn", request, was_accepted=was_accepted)
     db.session.commit()
     if retracted is not None:
         notifications.announce_removed(request.mentor_id, retracted)
@@ -518,7 +521,7 @@ def confirm(learner, request_id, *, now=None):
     booking, created = booking_service.book(request.session_id, learner, now=now)
     request.booking_id = booking.id
     if created and booking.status == BookingStatus.CONFIRMED:
-        notify.request_confirmed(request, booking)
+        events.record("request_confirmed", request, booking)
     db.session.commit()
     outbox.dispatch()
     return request, booking, created
@@ -543,7 +546,7 @@ def session_cancelled(session):
     ).rowcount
     if won:
         db.session.refresh(request)
-        notify.request_declined(request)
+        events.record("request_declined", request)
     return request
 
 
@@ -571,7 +574,7 @@ def expire_requests(now=None):
         ).rowcount
         if won:
             db.session.refresh(request)
-            notify.request_expired(request, was_accepted=was_accepted)
+            events.record("request_expired", request, was_accepted=was_accepted)
             expired += 1
         db.session.commit()
     outbox.dispatch()

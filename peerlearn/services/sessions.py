@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select, update
 
+from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
@@ -264,9 +265,9 @@ def update_session(mentor, session_id, changes, *, now=None):
         for booking in booked:
             booking.rescheduled_at = now
     if booked:
-        from . import notify
-
-        notify.session_rescheduled(session, [b for b in booked if b.status == BookingStatus.CONFIRMED])
+        events.record(
+            "session_rescheduled", session, [b for b in booked if b.status == BookingStatus.CONFIRMED]
+        )
     db.session.commit()
     outbox.dispatch()
     return session
@@ -382,10 +383,11 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     refunds = settlement.refund_session_payments(
         session, key=f"session-{session.id}-cancel", reason="Session cancelled"
     )
-    from . import notify
-
-    notify.session_cancelled(
-        session, [b for b in bookings if b.confirmed_at is not None], by_admin=actor.is_admin
+    events.record(
+        "session_cancelled",
+        session,
+        [b for b in bookings if b.confirmed_at is not None],
+        by_admin=actor.is_admin,
     )
     from .session_requests import session_cancelled as close_request
 

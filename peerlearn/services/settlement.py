@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..extensions import db
 from ..models import (
     Attendance,
@@ -142,8 +143,6 @@ def _claim(session, now, **values):
 
 
 def _not_held(session, minutes, now):
-    from . import notify
-
     db.session.execute(
         update(Attendance)
         .where(Attendance.session_id == session.id, Attendance.left_at.is_(None))
@@ -154,7 +153,7 @@ def _not_held(session, minutes, now):
     refunds = refund_session_payments(
         session, key=f"session-{session.id}-not-held", reason="Session not held"
     )
-    notify.session_not_held(session, [b for b in seated if b.confirmed_at is not None], minutes)
+    events.record("session_not_held", session, [b for b in seated if b.confirmed_at is not None], minutes)
     suspended = _strike(session, minutes, now)
     return Settlement(session, held=False, mentor_minutes=minutes, refunds=refunds, suspended=suspended)
 
@@ -221,7 +220,7 @@ def refund_session_payments(session, *, key, reason):
 def _strike(session, minutes, now):
     """One strike for the session's mentor; their publishing is suspended when the strikes
     within STRIKE_WINDOW_DAYS reach STRIKE_LIMIT. Returns True if this strike suspended it."""
-    from . import admin, notify
+    from . import admin
 
     config = current_app.config
     savepoint = db.session.begin_nested()
@@ -261,7 +260,7 @@ def _strike(session, minutes, now):
             target_id=mentor.id,
             details={"strikes": count, "window_days": config["STRIKE_WINDOW_DAYS"], "session_id": session.id},
         )
-    notify.mentor_struck(session, minutes, strikes=count, suspended=suspended)
+    events.record("mentor_struck", session, minutes, strikes=count, suspended=suspended)
     return suspended
 
 

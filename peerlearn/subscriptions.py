@@ -1,0 +1,38 @@
+"""Who reacts to what, wired once as the app is created.
+
+Services record what happened (``peerlearn.events``) and stage what a commit must hand on
+(``services.outbox``); they import none of the modules that react. This module connects them:
+
+- every event the notifications package tells of, to its text (``services.notify``);
+- a committed notification, to its owner's open pages; a committed email, to the ``emails`` queue;
+- a learner's new booking, follow or review, to a refresh of their recommendations;
+- a reserved refund, to the job that asks the gateway for it.
+"""
+
+from . import events
+from .models import Notification, OutboundEmail
+from .services import notifications, notify, outbox
+from .tasks import email as email_jobs
+from .tasks import enqueue
+from .tasks import payments as payment_jobs
+from .tasks import recommendations as recommendation_jobs
+
+
+def init_app(app):
+    notify.subscribe()
+    outbox.carry(Notification, notifications.announce)
+    outbox.carry(OutboundEmail, queue_email)
+    events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
+    events.subscribe("refund_reserved", "payments", send_refund)
+
+
+def queue_email(email):
+    enqueue("emails", email_jobs.send_email, email.id, job_id=f"email-{email.id}")
+
+
+def refresh_learner(user_id):
+    recommendation_jobs.refresh_learner_soon(user_id)
+
+
+def send_refund(refund_id):
+    enqueue("default", payment_jobs.send_refund, refund_id, job_id=f"refund-{refund_id}")
