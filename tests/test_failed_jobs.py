@@ -11,7 +11,7 @@ from peerlearn.tasks import failed_job_count, get_queue, redis_connection
 from peerlearn.tasks.email import send_email
 from tests import test_redis
 from tests.conftest import free_port
-from tests.tasks.test_email import Inbox
+from tests.support.mail import Inbox
 
 pytestmark = pytest.mark.redis
 

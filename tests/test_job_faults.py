@@ -25,7 +25,8 @@ from peerlearn.tasks.periodic import send_queued_emails
 from tests.conftest import free_port, unavailable
 from tests.factories import make_session
 from tests.processes import ROOT, process_env
-from tests.tasks.test_email import Inbox
+from tests.support.mail import Inbox
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
 
@@ -33,50 +34,6 @@ pytestmark = pytest.mark.redis
 # A send's claim on an email lapses after this long here (minutes in production), so the test can
 # wait for a dead worker's claim to lapse.
 CLAIM_SECONDS = 2
-
-
-class RedisServer:
-    """A redis-server of our own on a free port, without persistence; stop() and start() at will."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self):
-        from redis import Redis
-
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-            [  # noqa: S607 - a Debian-installed program found on PATH
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
-
-    def stop(self):
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture

@@ -15,12 +15,7 @@ from peerlearn import create_app
 from peerlearn.config import normalise_database_url
 from peerlearn.extensions import db
 from tests.conftest import unavailable
-
-
-def migrated_app(url):
-    return create_app(
-        "testing", {"SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "SQLALCHEMY_ENGINE_OPTIONS": {}}
-    )
+from tests.support.migrations import migrated_app
 
 
 def assert_upgrade_matches_models(url):

@@ -22,7 +22,7 @@ from peerlearn.sockets import validation
 from tests import processes
 from tests.conftest import unavailable
 from tests.processes import ROOT
-from tests.test_job_faults import RedisServer
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
 

@@ -9,7 +9,7 @@ from peerlearn.extensions import db
 from peerlearn.models import Follow
 from peerlearn.services import reviews
 from tests.factories import make_session
-from tests.services.test_reviews import NOW, attended, past_session, review_row, seat, stay
+from tests.support.reviews import NOW, attended, past_session, review_row, seat, stay
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from peerlearn.models import Follow, Review
 from peerlearn.services import follows, reviews
 from tests.conftest import extract_csrf
 from tests.factories import make_session
-from tests.services.test_reviews import NOW, attended, past_session, review_row, seat
+from tests.support.reviews import NOW, attended, past_session, review_row, seat
 
 
 @pytest.fixture(autouse=True)

@@ -8,12 +8,24 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import event
 
 from peerlearn.extensions import db
 from peerlearn.models import Booking, Interaction, LedgerEntry, Review, utcnow
 from tests.factories import make_session
-from tests.services.test_dashboards import TZ, clock, market  # noqa: F401
+from tests.support.dashboards_market import OCT, TZ, seed
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(OCT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def market(app, make_user, clock):
+    return seed(app, make_user, clock)
 
 
 def figure(page, name):
@@ -35,7 +47,7 @@ def bearer(token):
 # --- the learner -----------------------------------------------------------------------------
 
 
-def test_learner_dashboard_page(client, auth, market):  # noqa: F811
+def test_learner_dashboard_page(client, auth, market):
     auth.login("l1@example.com")
     page = client.get("/learn").get_data(as_text=True)
     assert figure(page, "time-learned") == "50 min"
@@ -68,7 +80,7 @@ def test_learner_dashboard_page(client, auth, market):  # noqa: F811
     assert "Office hours" not in upcoming and "Autumn talk" not in upcoming
 
 
-def test_learner_api_matches_the_page(client, market, api_token):  # noqa: F811
+def test_learner_api_matches_the_page(client, market, api_token):
     token = api_token("l1@example.com")
     body = client.get("/api/learner-dashboard/", headers=bearer(token)).get_json()
     assert body["success"] is True
@@ -99,7 +111,7 @@ def test_a_learner_with_nothing_yet(client, auth, make_user):
 # --- the mentor ------------------------------------------------------------------------------
 
 
-def test_mentor_dashboard_page(client, auth, market):  # noqa: F811
+def test_mentor_dashboard_page(client, auth, market):
     auth.login("asha@example.com")
     page = client.get("/teach").get_data(as_text=True)
     # Held sessions that ended this month: "Validating models" (2 × ₹440); "SQL windows" is ahead.
@@ -140,7 +152,7 @@ def test_mentor_dashboard_page(client, auth, market):  # noqa: F811
     assert "Bala live" not in page
 
 
-def test_mentor_api_matches_the_page(client, market, api_token):  # noqa: F811
+def test_mentor_api_matches_the_page(client, market, api_token):
     data = client.get("/api/mentor-dashboard/", headers=bearer(api_token("asha@example.com"))).get_json()[
         "data"
     ]
@@ -164,7 +176,7 @@ def test_mentor_api_matches_the_page(client, market, api_token):  # noqa: F811
 # --- the admin -------------------------------------------------------------------------------
 
 
-def test_admin_overview_page_and_api(client, auth, market, api_token):  # noqa: F811
+def test_admin_overview_page_and_api(client, auth, market, api_token):
     auth.login("admin@example.com")
     page = client.get("/admin").get_data(as_text=True)
     assert (figure(page, "users-learner"), figure(page, "users-mentor"), figure(page, "users-admin")) == (

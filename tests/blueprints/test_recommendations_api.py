@@ -1,8 +1,15 @@
 """Recommendations over HTTP: the API's shape, access and validation, the learner's home and the
 session page."""
 
+import pytest
+
 from peerlearn.services import recommendations as recs
-from tests.services.test_recommendations import platform  # noqa: F401 - the crafted platform
+from tests.support.recommendations import crafted_platform
+
+
+@pytest.fixture
+def platform(make_user):
+    return crafted_platform(make_user)
 
 
 def bearer(token):
@@ -16,7 +23,7 @@ def test_recommendations_need_a_sign_in(client):
         assert response.get_json()["error"]["code"] == "authentication_required"
 
 
-def test_recommendations_page_with_reasons(client, platform, api_token):  # noqa: F811
+def test_recommendations_page_with_reasons(client, platform, api_token):
     recs.rebuild()
     token = api_token(platform["target"].email)
     body = client.get("/api/recommendations/?per_page=1", headers=bearer(token)).get_json()
@@ -39,7 +46,7 @@ def test_recommendations_page_with_reasons(client, platform, api_token):  # noqa
     assert mentors[0]["reason"]["text"] == "Learners of Chitra Iyer also learn here"
 
 
-def test_bad_pages_and_limits_are_422(client, platform, api_token):  # noqa: F811
+def test_bad_pages_and_limits_are_422(client, platform, api_token):
     token = api_token(platform["target"].email)
     for query in ("page=0", "per_page=31", "page=x"):
         response = client.get(f"/api/recommendations/?{query}", headers=bearer(token))
@@ -49,7 +56,7 @@ def test_bad_pages_and_limits_are_422(client, platform, api_token):  # noqa: F81
         assert response.status_code == 422 and "limit" in response.get_json()["error"]["fields"]
 
 
-def test_trending_is_public_and_leaves_out_what_the_viewer_cannot_book(client, platform, api_token):  # noqa: F811
+def test_trending_is_public_and_leaves_out_what_the_viewer_cannot_book(client, platform, api_token):
     recs.rebuild()
     items = client.get("/api/trending/?limit=5").get_json()["data"]["items"]
     ids = [item["session"]["id"] for item in items]
@@ -59,7 +66,7 @@ def test_trending_is_public_and_leaves_out_what_the_viewer_cannot_book(client, p
     assert [item["session"]["id"] for item in own] == [platform["bala_next"].id]
 
 
-def test_learner_home_shows_recommendations_and_mentors(client, auth, platform):  # noqa: F811
+def test_learner_home_shows_recommendations_and_mentors(client, auth, platform):
     recs.rebuild()
     auth.login(platform["target"].email)
     page = client.get("/learn").get_data(as_text=True)
@@ -68,7 +75,7 @@ def test_learner_home_shows_recommendations_and_mentors(client, auth, platform):
     assert "Mentors you may like" in page and "Asha Rao" in page
 
 
-def test_session_page_lists_similar_sessions_from_the_recommender(client, platform):  # noqa: F811
+def test_session_page_lists_similar_sessions_from_the_recommender(client, platform):
     recs.rebuild()
     page = client.get(f"/sessions/{platform['asha_next'].id}").get_data(as_text=True)
     assert "Similar sessions" in page and "Calligraphy strokes" in page

@@ -19,7 +19,7 @@ from peerlearn.payments.base import hmac_sha256_hex
 from peerlearn.services import booking as booking_service
 from peerlearn.services import ledger
 from peerlearn.services import payments as payment_service
-from tests.services.test_booking import make_session
+from tests.support.booking import make_session
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_webhook_endpoint_answers_400_for_bad_signatures(client, held):
 
 def test_same_webhook_three_times_two_at_once_is_applied_once(threaded_app):
     from tests.factories import UserFactory
-    from tests.services.test_booking import make_session
+    from tests.support.booking import make_session
 
     app = threaded_app
     learner = UserFactory()

@@ -15,7 +15,7 @@ from peerlearn.services import booking as booking_service
 from peerlearn.services import ledger
 from peerlearn.services import payments as payment_service
 from tests.factories import UserFactory
-from tests.services.test_booking import make_session
+from tests.support.booking import make_session
 
 counter = itertools.count()
 

@@ -9,13 +9,8 @@ from peerlearn.exceptions import Conflict, NotFound, PermissionDenied
 from peerlearn.extensions import db
 from peerlearn.models import Booking, LearningSession, utcnow
 from peerlearn.services import booking as booking_service
-from tests import factories
 from tests.races import at_once
-
-
-def make_session(mentor, **overrides):
-    overrides.setdefault("capacity", 3)
-    return factories.make_session(mentor, **overrides)
+from tests.support.booking import make_session
 
 
 @pytest.fixture

@@ -319,7 +319,7 @@ def test_the_migration_downgrades_dropped_emails_to_failed(tmp_path):
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
-    from tests.test_migrations import migrated_app
+    from tests.support.migrations import migrated_app
 
     app = migrated_app(f"sqlite:///{tmp_path / 'caps.sqlite3'}")
     with app.app_context():

@@ -13,7 +13,7 @@ from peerlearn.models import Follow, Interaction, Notification, OutboundEmail
 from peerlearn.services import follows, notifications
 from peerlearn.services import sessions as session_service
 from tests.factories import make_session
-from tests.services.test_reviews import review_row
+from tests.support.reviews import review_row
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

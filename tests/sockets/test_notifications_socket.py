@@ -12,7 +12,7 @@ from peerlearn.services import booking as booking_service
 from peerlearn.services import notifications, outbox
 from tests.conftest import AuthActions, IsolatedSocketClient, extract_csrf
 from tests.factories import make_session
-from tests.sockets.test_room import received
+from tests.support.sockets import received
 
 
 @pytest.fixture

@@ -7,18 +7,7 @@ from sqlalchemy import select
 
 from peerlearn.extensions import db
 from peerlearn.models import Attendance, AuthSession, ChatMessage, LearningSession, RoomRemoval
-
-
-def received(sio, name=None):
-    """The events this socket received since last asked, as (name, payload) or payloads of one name."""
-    events = [(event["name"], event["args"][0] if event["args"] else None) for event in sio.get_received()]
-    if name is None:
-        return events
-    return [payload for event, payload in events if event == name]
-
-
-def join(sio, session_id):
-    return sio.emit("room:join", {"session_id": session_id}, callback=True)
+from tests.support.sockets import join, received
 
 
 def test_learner_without_a_booking_cannot_join_and_gets_no_signals(room, connect):

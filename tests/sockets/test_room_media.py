@@ -10,7 +10,7 @@ from peerlearn.models import MediaRoom, utcnow
 from peerlearn.services import booking as booking_service
 from peerlearn.services import media
 from tests.factories import make_session
-from tests.sockets.test_room import join, received
+from tests.support.sockets import join, received
 
 pytestmark = pytest.mark.usefixtures("janus_app")
 
@@ -168,7 +168,7 @@ def test_mute_and_stop_video_reach_the_person_and_their_unmute_lifts_the_hold(ro
 
 
 def test_removal_and_the_end_act_on_janus(room, connect):
-    from tests.services.test_media import Participant
+    from tests.support.media import Participant
 
     sid = room["session"].id
     mentor, ana = connect("mentor@example.com"), connect("ana@example.com")

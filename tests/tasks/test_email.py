@@ -1,9 +1,5 @@
 """Email through a real SMTP server on loopback, and what happens when it is unreachable."""
 
-import email
-import threading
-from email import policy
-
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -11,19 +7,7 @@ from sqlalchemy import select
 from peerlearn.extensions import db
 from peerlearn.models import OutboundEmail
 from tests.conftest import free_port
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
-        self.messages.append(
-            (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default))
-        )
-        self.arrived.set()
-        return "250 Message accepted for delivery"
+from tests.support.mail import Inbox
 
 
 @pytest.fixture

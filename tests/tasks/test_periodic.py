@@ -9,7 +9,7 @@ from peerlearn.services import booking as booking_service
 from peerlearn.services import payments as payment_service
 from peerlearn.tasks import QUEUES
 from peerlearn.tasks.periodic import PERIODIC_JOBS, run_all_once
-from tests.services.test_booking import make_session
+from tests.support.booking import make_session
 
 
 def test_one_sweep_expires_completes_and_reconciles(make_user, time_machine):

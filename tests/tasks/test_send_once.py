@@ -10,7 +10,7 @@ from peerlearn.extensions import db, mail
 from peerlearn.models import OutboundEmail
 from peerlearn.tasks import email as email_tasks
 from tests.conftest import free_port
-from tests.tasks.test_email import Inbox
+from tests.support.mail import Inbox
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from peerlearn.services import sessions as session_service
 from peerlearn.tasks.email import send_email
 from tests.conftest import free_port
 from tests.factories import make_session, paid_booking
-from tests.tasks.test_email import Inbox
+from tests.support.mail import Inbox
 
 BASE = "https://learn.example.org"
 
