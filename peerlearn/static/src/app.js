@@ -16,6 +16,10 @@ import passwordField from './js/components/password-field.js';
 import seatWarning from './js/components/seat-warning.js';
 import { configured } from './js/element-config.js';
 import { connectRealtime } from './js/realtime.js';
+// Not used here: loaded with app.js so that the page chunks that send JSON (notifications, tag
+// input, checkout, gifts) find it loaded, instead of fetching it one round trip after themselves
+// before Alpine can start.
+import './js/http.js';
 
 // The larger components of a few pages are chunks of their own, loaded only where the page uses
 // them, before Alpine starts there. The notification bell and center are on signed-in pages only:
