@@ -3,7 +3,7 @@
 Services record what happened (``peerlearn.events``) and stage what a commit must hand on
 (``services.outbox``); they import none of the modules that react. This module connects them:
 
-- every event the notifications package tells of, to its text (``services.notify``);
+- every event the notifications package tells of, to its words (``services.notifications.events``);
 - a committed notification, to its owner's open pages; a committed email, to the ``emails`` queue;
 - a learner's new booking, follow or review, to a refresh of their recommendations;
 - a reserved refund, to the job that asks the gateway for it.
@@ -11,7 +11,8 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 
 from . import events
 from .models import Notification, OutboundEmail
-from .services import notifications, notify, outbox
+from .services import notifications, outbox
+from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
 from .tasks import enqueue
 from .tasks import payments as payment_jobs
@@ -19,7 +20,7 @@ from .tasks import recommendations as recommendation_jobs
 
 
 def init_app(app):
-    notify.subscribe()
+    notification_events.subscribe()
     outbox.carry(Notification, notifications.announce)
     outbox.carry(OutboundEmail, queue_email)
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)

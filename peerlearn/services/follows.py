@@ -67,7 +67,7 @@ def unfollow(user, mentor_id):
     The mentor's notice of this follow is taken back if it has not reached them: its email, if
     still waiting, is dropped, and the notification, if unread, removed."""
     from . import notifications
-    from .notifications import follow_key
+    from .notifications.kinds import follow_key
 
     removed = db.session.execute(
         delete(Follow).where(Follow.follower_id == user.id, Follow.mentor_id == mentor_id)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from peerlearn.extensions import db
 from peerlearn.models import Notification, NotificationKind, OutboundEmail, utcnow
-from peerlearn.services import accounts, follows, notifications, notify
+from peerlearn.services import accounts, follows, notifications
 from peerlearn.services import booking as booking_service
 from peerlearn.services import session_requests as requests_service
 from peerlearn.tasks.email import dispatch_queued, send_email
@@ -280,7 +280,7 @@ def test_workers_sending_at_once_keep_to_the_recipient_cap(threaded_app):
             title=f"{follower.name} followed you",
             email=notifications.Email("notice", "New follower", {"heading": "New follower", "lines": []}),
             sender=follower,
-            collapse_key=notify.follow_key(follower.id, mentor.id),
+            collapse_key=notifications.follow_key(follower.id, mentor.id),
         )
         db.session.flush()
         email_ids.append(message.id)

@@ -224,7 +224,7 @@ def test_a_failing_reminder_does_not_stop_the_others(clock, monkeypatch, mentor,
     first, second = make_user(), make_user()
     booking_service.book(session.id, first)
     booking_service.book(session.id, second)
-    from peerlearn.services import notify
+    from peerlearn.services.notifications import events as notify
 
     real = notify.session_reminder
 

@@ -1,18 +1,30 @@
 """What each event tells whom. Every function records its notifications and emails in the caller's
-transaction (through ``notifications.notify``) and commits nothing: the caller commits with the
+transaction (through ``inbox.notify``) and commits nothing: the caller commits with the
 change that caused them, then calls ``outbox.dispatch()``.
 """
 
 from functools import partial
 
-from flask import current_app
+from flask import current_app, url_for
+from sqlalchemy import insert
 
-from .. import events
-from ..formats import format_inr, localtime
-from ..links import external_url
-from ..models import NotificationKind
-from . import mail
-from .notifications import Email, follow_key, label_email, notify, request_key
+from ...events import subscribe as subscribe_to
+from ...extensions import db
+from ...formats import format_inr, localtime
+from ...links import external_url
+from ...models import LearningSession, Notification, NotificationKind, ReminderKind, User
+from .. import calendar, mail, outbox
+from ..booking import refund_promise
+from ..disputes import reason_label
+from ..earnings import MONEY_STATES, load
+from ..ledger import payment_balance, platform_fee
+from ..room import opens_at
+from ..session_requests import preferred_times
+from ..settlement import held_minutes_needed
+from .email import Email, label_email
+from .inbox import notify
+from .kinds import follow_key, request_key
+from .preferences import unsubscribe_token
 
 # The events this module tells people of: one function each, named as the event.
 EVENTS = (
@@ -49,7 +61,7 @@ EVENTS = (
 def subscribe():
     """Tell of each of ``EVENTS`` when a service records it, in the service's transaction."""
     for event in EVENTS:
-        events.subscribe(event, "notifications", partial(_tell_of, event))
+        subscribe_to(event, "notifications", partial(_tell_of, event))
 
 
 def _tell_of(event, *args, **kwargs):
@@ -62,8 +74,6 @@ def _when(session, user):
 
 
 def _path(endpoint, **values):
-    from flask import url_for
-
     with current_app.test_request_context():
         return url_for(endpoint, **values)
 
@@ -138,8 +148,6 @@ def _session_facts(session, user):
 
 def _ics(booking):
     """The booking's calendar entry as an email attachment."""
-    from . import calendar
-
     return (f"peerlearn-booking-{booking.id}.ics", "text/calendar", calendar.booking_ics(booking))
 
 
@@ -176,8 +184,6 @@ def booking_confirmed(booking, payment=None):
     ]
     if payment is not None:
         lines.append(f"Paid: {format_inr(payment.amount_paise)} (receipt {payment.receipt}).")
-    from .booking import refund_promise
-
     promise = refund_promise(booking, tz=learner.timezone)
     if promise:
         lines.append(promise)
@@ -382,8 +388,6 @@ def session_cancelled(session, bookings, *, by_admin=False):
 def session_not_held(session, bookings, mentor_minutes):
     """Booked learners hear the session did not take place (its mentor was in the room for too
     little of it) and that everything they paid for it is coming back."""
-    from .settlement import held_minutes_needed
-
     if mentor_minutes == 0:
         presence = f"{session.mentor.name} didn't come to the room"
     else:
@@ -425,8 +429,6 @@ def session_not_held(session, bookings, mentor_minutes):
 def mentor_struck(session, mentor_minutes, *, strikes, suspended):
     """The mentor hears their session counted as not held: refunds, a strike, and whether their
     publishing is now suspended."""
-    from .settlement import held_minutes_needed
-
     config = current_app.config
     mentor = session.mentor
     presence = (
@@ -533,8 +535,6 @@ def _starts_in(delta):
 
 def session_reminder(booking, kind, now):
     """Remind a learner with a confirmed seat: a day before (``24h``) and just before (``15m``)."""
-    from ..models import ReminderKind
-    from .room import opens_at
 
     session, learner = booking.session, booking.learner
     starting_soon = kind == ReminderKind.STARTING_SOON
@@ -566,10 +566,6 @@ def session_reminder(booking, kind, now):
 
 
 def gift_received(gift):
-    from ..extensions import db
-    from ..models import LearningSession, User
-    from .ledger import platform_fee
-
     session = gift.session_id
     mentor = db.session.get(User, gift.mentor_id)
     learning_session = db.session.get(LearningSession, session) if session else None
@@ -602,8 +598,6 @@ def gift_received(gift):
 def payout_paid(payout):
     """The mentor hears a payout was sent, where to, and where their money stands now, in the
     words and figures of the earnings page (``services.earnings``)."""
-    from .earnings import MONEY_STATES, load
-
     paid_out = MONEY_STATES["paid_out"].label
     destination = payout.account_masked or "your payout account"
     money = load(payout.mentor_id).summary()  # in the caller's transaction: this payout counts
@@ -657,8 +651,6 @@ def security_event(user, title, lines):
 
 def _mentor_share(payment):
     """The mentor's share of a payment now (earning net of reversals already written)."""
-    from .ledger import payment_balance
-
     totals = payment_balance(payment.id)
     return totals.get("mentor_earning", 0) + totals.get("earning_reversal", 0)
 
@@ -683,8 +675,6 @@ def _dispute_tell(user, dispute, *, title, lines, heading, rows, endpoint, **val
 def dispute_opened(dispute, payment):
     """The learner hears their report was received; the mentor that their share of that
     booking is frozen until an admin decides."""
-    from .disputes import reason_label
-
     session, learner, mentor = dispute.session, dispute.learner, dispute.mentor
     label = reason_label(dispute.reason)
     _dispute_tell(
@@ -772,8 +762,6 @@ def dispute_decided(dispute, payment, mentor_share_paise):
 
 def new_review(review):
     """The mentor hears of a new review of one of their sessions."""
-    from ..extensions import db
-    from ..models import User
 
     session, learner = review.session, review.learner
     mentor = db.session.get(User, review.mentor_id)
@@ -821,13 +809,6 @@ def mentor_published(session, mentor, followers):
     as each chose. ``followers`` are ``(user, in_app, by_email)`` with those choices already read
     in one query (services.follows.followers_to_tell): what ``notify()`` does for one person, done
     here for many, with every notification written by one INSERT and no query per follower."""
-    from sqlalchemy import insert
-
-    from ..extensions import db
-    from ..models import Notification
-    from . import outbox
-    from .notifications import unsubscribe_token
-
     kind = NotificationKind.MENTOR_PUBLISHED
     url = _path("sessions.detail", session_id=session.id)
     action_url = external_url("sessions.detail", session_id=session.id)
@@ -876,8 +857,6 @@ def mentor_published(session, mentor, followers):
 
 
 def _request_times(request, user):
-    from .session_requests import preferred_times
-
     times = [localtime(t, "%a %d %b %Y, %I:%M %p", tz=user.timezone) for t in preferred_times(request)]
     return "; ".join(times) + f" ({user.timezone})"
 
