@@ -288,3 +288,36 @@ def janus_app(app, local_janus):
     """The test app with rooms on a real (loopback) Janus."""
     app.config.update(janus_settings(local_janus))
     return app
+
+
+@pytest.fixture
+def redis_url():
+    """TEST_REDIS_URL, its database flushed before and after the test (skipped without it)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        unavailable("set TEST_REDIS_URL=redis://… to run the Redis tests")
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(url)
+    try:
+        client.ping()
+    except RedisError as exc:
+        unavailable(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_app(app, redis_url):
+    """The test app, switched to Redis-backed jobs and rate limits."""
+    from peerlearn.extensions import limiter
+
+    app.config.update(REDIS_URL=redis_url, JOBS_INLINE=False, RATELIMIT_STORAGE_URI=redis_url)
+    limiter.init_app(app)
+    yield app
+    client = app.extensions.pop("peerlearn_redis", None)
+    if client is not None:
+        client.close()

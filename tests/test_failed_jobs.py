@@ -9,15 +9,10 @@ from peerlearn.extensions import db, mail
 from peerlearn.models import OutboundEmail
 from peerlearn.tasks import failed_job_count, get_queue, redis_connection
 from peerlearn.tasks.email import send_email
-from tests import test_redis
 from tests.conftest import free_port
 from tests.support.mail import Inbox
 
 pytestmark = pytest.mark.redis
-
-# The Redis fixtures of tests/test_redis.py: TEST_REDIS_URL, flushed around each test.
-redis_url = test_redis.redis_url
-redis_app = test_redis.redis_app
 
 
 def failing_email(app):

@@ -1,7 +1,6 @@
 """With Redis configured: shared rate-limit counters, and emails sent through RQ by a worker."""
 
 import contextvars
-import os
 
 import pytest
 from sqlalchemy import select
@@ -9,42 +8,10 @@ from sqlalchemy import select
 from peerlearn import create_app
 from peerlearn.extensions import db
 from peerlearn.models import OutboundEmail
-from tests.conftest import AuthActions, IsolatedClient, unavailable
+from tests.conftest import AuthActions, IsolatedClient
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        unavailable("set TEST_REDIS_URL=redis://… to run the Redis tests")
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    client = Redis.from_url(url)
-    try:
-        client.ping()
-    except RedisError as exc:
-        unavailable(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
-def redis_app(app, redis_url):
-    """The test app, switched to Redis-backed jobs and rate limits."""
-    from peerlearn.extensions import limiter
-
-    app.config.update(REDIS_URL=redis_url, JOBS_INLINE=False, RATELIMIT_STORAGE_URI=redis_url)
-    limiter.init_app(app)
-    yield app
-    client = app.extensions.pop("peerlearn_redis", None)
-    if client is not None:
-        client.close()
 
 
 def test_rate_limits_are_shared_between_processes(redis_app, redis_url, make_user):

@@ -301,3 +301,26 @@ def new_context(browser, live_server, page_guard):
 @pytest.fixture
 def page(new_context):
     return new_context().new_page()
+
+
+@pytest.fixture(scope="module")
+def media_browser(browser, media_network):
+    """A second Chromium from the same Playwright, launched with fake capture devices."""
+    media = launch_media_browser(browser)
+    yield media
+    media.close()
+
+
+@pytest.fixture
+def media_page(media_browser, live_server, page_guard):
+    """Open a page in a fresh, watched context (its own cookies) of the media browser."""
+    contexts = []
+
+    def make():
+        context = open_media_context(media_browser, live_server, page_guard)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -17,9 +17,8 @@ from playwright.sync_api import expect
 
 from peerlearn.demo import DEMO_PASSWORD
 from tests.browser.conftest import launch_media_browser, open_media_context
-from tests.browser.test_csp_browser import alpine_started, create_session, register
-from tests.browser.test_notifications_browser import csrf_headers
-from tests.browser.test_room_browser import book, enter_room, expect_connected, start
+from tests.browser.room_support import book, enter_room, expect_connected, start
+from tests.browser.support import alpine_started, create_session, csrf_headers, register
 from tests.conftest import unavailable
 
 pytestmark = pytest.mark.browser

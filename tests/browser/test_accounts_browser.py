@@ -8,26 +8,11 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from peerlearn.demo import DEMO_PASSWORD
+from tests.browser.support import log_in, visit, wait_for_socket
 
 pytestmark = pytest.mark.browser
 
 LOGIN_PAGE = re.compile(r"/auth/login(\?.*)?$")
-SOCKET_TIMEOUT_MS = 10_000
-
-
-def visit(page, path):
-    response = page.goto(path)
-    if response is None or not response.ok:
-        pytest.fail(f"{path} answered {response.status if response else 'nothing'}")
-    return response
-
-
-def log_in(page, email, password=DEMO_PASSWORD):
-    visit(page, "/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
 
 
 def log_out_from_nav(page):
@@ -37,12 +22,6 @@ def log_out_from_nav(page):
     # the login page before the form's redirect does (reported; see realtime.js endSession).
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")).to_be_visible()
     assert page.locator("body").get_attribute("data-user-id") is None
-
-
-def wait_for_socket(page):
-    # A function, not an expression: Playwright polls an expression with eval(), which the
-    # pages' content security policy refuses.
-    page.wait_for_function("() => document.body.dataset.socket === 'connected'", timeout=SOCKET_TIMEOUT_MS)
 
 
 def make_png(path, size=96):

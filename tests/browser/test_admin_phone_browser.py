@@ -3,8 +3,7 @@ column is clipped or hidden off to the right."""
 
 import pytest
 
-from tests.browser.test_accounts_browser import log_in, visit
-from tests.browser.test_dashboards_browser import PHONE_WIDTH, no_sideways_scroll
+from tests.browser.support import PHONE_WIDTH, log_in, no_sideways_scroll, visit
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,6 @@ test shares their sessions, bookings or notifications.
 """
 
 import re
-import uuid
-from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -18,17 +15,8 @@ from playwright.sync_api import expect
 from peerlearn.demo import DEMO_PASSWORD
 from scripts.live_server import LiveServer, ServerError
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS
-from tests.browser.test_room_browser import (
-    book,
-    control,
-    csrf_headers,
-    enter_room,
-    expect_connected,
-    media_browser,  # noqa: F401 - a fixture used below
-    media_page,  # noqa: F401 - a fixture used below
-    open_panel,
-    start,
-)
+from tests.browser.room_support import book, control, enter_room, expect_connected, open_panel, start
+from tests.browser.support import alpine_started, create_session, register
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +34,6 @@ SOCKET_ON_WEBSOCKET = """() => {
   const socket = window.peerlearn && window.peerlearn.socket;
   return Boolean(socket && socket.connected && socket.io.engine.transport.name === 'websocket');
 }"""
-PASSWORD = "a-long-browser-passphrase"  # noqa: S105 - a test's own credential, not a secret
 CHECKOUT_PAGE = re.compile(r"/bookings/(\d+)/pay$")
 
 
@@ -63,17 +50,6 @@ def violations(page):
     return page.evaluate("window.__cspViolations || []")
 
 
-# Alpine has initialised the page's first component (or the page has none).
-ALPINE_STARTED = """() => {
-  const el = document.querySelector('[x-data]');
-  return !el || Boolean(el._x_dataStack);
-}"""
-
-
-def alpine_started(page):
-    page.wait_for_function(ALPINE_STARTED)
-
-
 def visit(page, path, server_url):
     """Open ``path``; its policy is the one this install should send, and nothing was refused."""
     response = page.goto(path)
@@ -86,48 +62,6 @@ def visit(page, path, server_url):
     alpine_started(page)
     assert violations(page) == [], path
     return response
-
-
-def register(page, role, name):
-    """A new account of ``role``, confirmed through the dev outbox and signed in on ``page``."""
-    email = f"{role}.{uuid.uuid4().hex[:10]}@example.com"
-    response = page.request.post(
-        "/api/register/", data={"email": email, "password": PASSWORD, "name": name, "role": role}
-    )
-    assert response.status == 201, response.text()
-    page.goto("/dev/outbox")
-    page.locator("tbody tr", has_text=email).first.get_by_role("link").click()
-    # The link is built on PUBLIC_BASE_URL: follow its path on this server.
-    link = page.locator('[data-testid="email-text"] a[href*="/auth/verify/"]').get_attribute("href")
-    page.goto(urlsplit(link).path)
-    page.wait_for_load_state()
-    if page.locator("body").get_attribute("data-user-id") is None:
-        page.goto("/auth/login")
-        page.locator("#email").fill(email)
-        page.locator("#password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page.locator("body")).to_have_attribute("data-user-id", re.compile(r"^\d+$"))
-    return email
-
-
-def create_session(page, *, minutes_ahead, price_paise, capacity=4):
-    starts_at = (datetime.now(UTC) + timedelta(minutes=minutes_ahead)).replace(microsecond=0)
-    response = page.request.post(
-        "/api/sessions/create/",
-        data={
-            "title": f"Policy check {uuid.uuid4().hex[:8]}",
-            "description": "Pages under the content security policy.",
-            "category": "Programming",
-            "starts_at": starts_at.isoformat(),
-            "duration_minutes": 60,
-            "capacity": capacity,
-            "price_paise": price_paise,
-            "publish": True,
-        },
-        headers=csrf_headers(page),
-    )
-    assert response.status == 201, response.text()
-    return response.json()["data"]["id"]
 
 
 def test_eval_is_refused_and_reported(browser, live_server):
@@ -279,7 +213,7 @@ def test_self_alone_lets_the_socket_use_its_websocket(browser, server_named_else
         context.close()
 
 
-def test_the_mesh_room_runs_under_the_policy(media_page, live_server):  # noqa: F811
+def test_the_mesh_room_runs_under_the_policy(media_page, live_server):
     mentor, learner = media_page(), media_page()
     for page in (mentor, learner):
         watched(page.context)

@@ -7,11 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_accounts_browser import log_in, visit
+from tests.browser.support import PHONE_WIDTH, log_in, no_sideways_scroll, visit
 
 pytestmark = pytest.mark.browser
-
-PHONE_WIDTH = 390
 
 
 def charts_drawn(page):
@@ -26,10 +24,6 @@ def charts_drawn(page):
         box = figure.locator("canvas").first.bounding_box()
         assert box and box["width"] > 100 and box["height"] > 50, box
     return figures.count()
-
-
-def no_sideways_scroll(page):
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_mentor_dashboard_draws_its_charts_at_desktop_and_phone_width(page):

@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_accounts_browser import log_in, visit, wait_for_socket
+from tests.browser.support import log_in, visit, wait_for_socket
 
 pytestmark = pytest.mark.browser
 

@@ -12,45 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.support import csrf_headers, register_confirmed, visit, wait_for_socket
+
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a-long-browser-passphrase"  # noqa: S105 - a test's own credential, not a secret
-SOCKET_TIMEOUT_MS = 10_000
 PHONE_WIDTH = 390
-
-
-def visit(page, path):
-    response = page.goto(path)
-    if response is None or not response.ok:
-        pytest.fail(f"{path} answered {response.status if response else 'nothing'}")
-    return response
-
-
-def csrf_headers(page):
-    return {"X-CSRFToken": page.locator('meta[name="csrf-token"]').get_attribute("content")}
-
-
-def wait_for_socket(page):
-    # A function, not an expression: Playwright polls an expression with eval(), which the
-    # pages' content security policy refuses.
-    page.wait_for_function("() => document.body.dataset.socket === 'connected'", timeout=SOCKET_TIMEOUT_MS)
-
-
-def register_confirmed(page, role, name):
-    """A new account of ``role``, signed in on ``page`` with its email confirmed."""
-    email = f"{role}.{uuid.uuid4().hex[:10]}@example.com"
-    response = page.request.post(
-        "/api/register/", data={"email": email, "password": PASSWORD, "name": name, "role": role}
-    )
-    assert response.status == 201, response.text()
-
-    # The emailed link confirms the address and signs the new account in.
-    visit(page, "/dev/outbox")
-    page.locator("tbody tr", has_text=email).first.get_by_role("link").click()
-    page.locator('[data-testid="email-text"] a[href*="/auth/verify/"]').click()
-    expect(page.get_by_text("your email is confirmed")).to_be_visible()
-    expect(page).not_to_have_url(re.compile(r"/auth/login"))
-    return email
 
 
 def bell_count(page):

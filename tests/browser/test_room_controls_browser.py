@@ -13,19 +13,24 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import launch_media_browser, open_media_context, voice_argument
-from tests.browser.test_room_browser import (
+from tests.browser.room_support import (
     MEDIA_TIMEOUT_MS,
+    PHONE,
+    accept_dialogs,
     book,
     control,
     create_session_starting_soon,
     enter_room,
     expect_connected,
+    expect_local_track,
+    fits_width,
     held_since_start,
     log_in,
     more_option,
-    open_panel,
+    person,
     remote_tile,
     start,
+    user_id_of,
 )
 
 pytestmark = pytest.mark.browser
@@ -33,12 +38,6 @@ pytestmark = pytest.mark.browser
 # No other browser test runs a room with these accounts.
 MENTOR = "mentor1@peerlearn.local"
 LEARNER = "learner1@peerlearn.local"
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 3,
-    "is_mobile": True,
-    "has_touch": True,
-}
 QUALITY = re.compile(r"^(good|fair|poor)$")
 
 
@@ -99,36 +98,6 @@ def room(open_page):
         return mentor, learner, session_id
 
     return make
-
-
-def expect_local_track(page, kind, enabled):
-    """The page's own camera or microphone track is on, or off (disabled or stopped)."""
-    page.wait_for_function(
-        """([kind, enabled]) => {
-            const stream = document.querySelector('[data-testid="local-tile"] video').srcObject;
-            const track = stream && stream.getTracks().find((t) => t.kind === kind);
-            return Boolean(track && track.enabled && track.readyState === 'live') === enabled;
-        }""",
-        arg=[kind, enabled],
-    )
-
-
-def person(page, user_id):
-    open_panel(page, "People")
-    return page.locator(f'[data-person-id="{user_id}"]')
-
-
-def user_id_of(page):
-    """The signed-in user's id, from the room page's own configuration."""
-    return page.evaluate("JSON.parse(document.getElementById('room-config').textContent).userId")
-
-
-def accept_dialogs(page, seen):
-    def accept(dialog):
-        seen.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", accept)
 
 
 def test_mute_and_camera_off_reach_the_other_side(room):
@@ -355,10 +324,6 @@ def test_device_picker_lists_the_fake_devices(room):
     expect(remote_tile(learner)).to_have_attribute("data-connection", "connected")
     devices.get_by_role("button", name="Done").click()
     expect(devices).to_be_hidden()
-
-
-def fits_width(page):
-    return page.evaluate("document.documentElement.scrollWidth <= innerWidth")
 
 
 def test_room_fits_a_phone(room):

@@ -16,22 +16,20 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import launch_media_browser, open_media_context, voice_argument
-from tests.browser.test_room_browser import (
+from tests.browser.room_support import (
     MEDIA_TIMEOUT_MS,
+    PHONE,
+    accept_dialogs,
     book,
     control,
     create_session_starting_soon,
     enter_room,
     expect_frames_flowing,
+    expect_local_track,
+    fits_width,
     log_in,
     open_panel,
     start,
-)
-from tests.browser.test_room_controls_browser import (
-    PHONE,
-    accept_dialogs,
-    expect_local_track,
-    fits_width,
 )
 from tests.conftest import unavailable
 

@@ -14,22 +14,26 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import launch_media_browser, open_media_context
-from tests.browser.test_room_browser import (
+from tests.browser.room_support import (
     MEDIA_TIMEOUT_MS,
+    PHONE,
     book,
     control,
     create_session_starting_soon,
-    csrf_headers,
     enter_room,
     expect_connected,
     expect_frames_flowing,
+    expect_local_track,
+    fits_width,
     held_since_start,
     log_in,
+    person,
     remote_tile,
     send_chat,
     start,
+    user_id_of,
 )
-from tests.browser.test_room_controls_browser import PHONE, expect_local_track, fits_width, person, user_id_of
+from tests.browser.support import csrf_headers
 
 pytestmark = pytest.mark.browser
 

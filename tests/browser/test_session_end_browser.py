@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_notifications_browser import csrf_headers, register_confirmed, visit, wait_for_socket
-from tests.browser.test_room_browser import held_since_start
+from tests.browser.room_support import held_since_start
+from tests.browser.support import csrf_headers, register_confirmed, visit, wait_for_socket
 
 pytestmark = pytest.mark.browser
 

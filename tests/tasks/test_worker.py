@@ -10,11 +10,8 @@ from peerlearn.models import OutboundEmail
 from peerlearn.tasks import get_queue, redis_connection
 from peerlearn.tasks.email import send_email
 from peerlearn.tasks.worker import AppWorker, ForkingAppWorker
-from tests import test_redis
 
 pytestmark = pytest.mark.redis
-
-redis_url = test_redis.redis_url
 
 
 @pytest.fixture
