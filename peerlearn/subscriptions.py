@@ -5,13 +5,14 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 
 - every event the notifications package tells of, to its words (``services.notifications.events``);
 - a committed notification, to its owner's open pages; a committed email, to the ``emails`` queue;
+- a session published, to its mentor's followers (``services.follows``);
 - a learner's new booking, follow or review, to a refresh of their recommendations;
 - a reserved refund, to the job that asks the gateway for it.
 """
 
 from . import events
 from .models import Notification, OutboundEmail
-from .services import notifications, outbox
+from .services import follows, notifications, outbox
 from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
 from .tasks import enqueue
@@ -23,12 +24,17 @@ def init_app(app):
     notification_events.subscribe()
     outbox.carry(Notification, notifications.announce)
     outbox.carry(OutboundEmail, queue_email)
+    events.subscribe("session_published", "follows", tell_followers)
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
     events.subscribe("refund_reserved", "payments", send_refund)
 
 
 def queue_email(email):
     enqueue("emails", email_jobs.send_email, email.id, job_id=f"email-{email.id}")
+
+
+def tell_followers(session, mentor):
+    follows.tell_followers(session, mentor)
 
 
 def refresh_learner(user_id):

@@ -303,9 +303,7 @@ def _publish(session, mentor, now):
     _check_publishable(session, mentor, now)
     session.status = SessionStatus.SCHEDULED.value
     session.published_at = now
-    from . import follows
-
-    follows.tell_followers(session, mentor)
+    events.record("session_published", session, mentor)
 
 
 def publish_session(mentor, session_id, *, now=None):
@@ -326,9 +324,7 @@ def publish_session(mentor, session_id, *, now=None):
     ).rowcount
     db.session.refresh(session)
     if won:
-        from . import follows
-
-        follows.tell_followers(session, mentor)
+        events.record("session_published", session, mentor)
     db.session.commit()
     outbox.dispatch()
     if session.status != SessionStatus.SCHEDULED:
