@@ -2,7 +2,7 @@
 alike: the template filters in ``jinja`` and the services' texts use the same functions."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from flask_login import current_user
@@ -28,9 +28,22 @@ def format_inr(paise):
 
 
 def viewer_timezone():
+    """The signed-in viewer's timezone name, else the site default (DEFAULT_TIMEZONE)."""
     if current_user and current_user.is_authenticated:
         return current_user.timezone
     return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def viewer_zone(viewer=None):
+    """``viewer``'s timezone as a ZoneInfo, or the site default (DEFAULT_TIMEZONE) for anonymous
+    visitors and names the tz database does not know."""
+    name = None
+    if viewer is not None and getattr(viewer, "is_authenticated", False):
+        name = viewer.timezone
+    try:
+        return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
 
 
 def localtime(value, fmt="%d %b %Y, %I:%M %p", tz=None):

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
@@ -25,6 +24,7 @@ from sqlalchemy.orm import defaultload
 
 from ..exceptions import ValidationError
 from ..extensions import db
+from ..formats import viewer_zone
 from ..ml.text import skill_slug, split_tags
 from ..models import (
     CATEGORIES,
@@ -267,17 +267,6 @@ def parse_search_params(args, *, rupees=False):
         date_to=date_to,
         has_seats=has_seats,
     )
-
-
-def viewer_zone(viewer=None):
-    """The viewer's timezone, or the site default (DEFAULT_TIMEZONE) for anonymous visitors."""
-    name = None
-    if viewer is not None and getattr(viewer, "is_authenticated", False):
-        name = viewer.timezone
-    try:
-        return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
 
 
 def _listed(now):

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from peerlearn import formats
 from peerlearn.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from peerlearn.extensions import db
 from peerlearn.models import (
@@ -209,7 +210,7 @@ def test_find_sessions_by_status_and_start_day(people):
     soon = make_session(people.mentor, title="Soon", starts_at=utcnow() + timedelta(days=1))
     later = make_session(people.mentor, title="Later", starts_at=utcnow() + timedelta(days=20))
     make_session(people.mentor, title="Draft", status="draft")
-    zone = search.viewer_zone(people.boss)
+    zone = formats.viewer_zone(people.boss)
     day = (utcnow() + timedelta(days=10)).astimezone(zone).date().isoformat()
 
     items, total = admin.find_sessions(**admin.session_filters({"date_from": day}, zone))
@@ -284,7 +285,7 @@ def test_find_users_by_text_role_suspension_and_verification(people, make_user):
 def test_find_payments_by_status_purpose_email_and_day(people, make_user):
     session = make_session(people.mentor, price_paise=30000)
     _, lena_paid = paid_booking(session, people.learner)
-    zone = search.viewer_zone(people.boss)
+    zone = formats.viewer_zone(people.boss)
     today = utcnow().astimezone(zone).date()
 
     def ids(**args):

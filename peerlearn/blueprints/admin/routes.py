@@ -7,12 +7,13 @@ page and answers 403 to everyone else, so no view can forget the check.
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ... import formats
 from ...exceptions import DomainError, ValidationError
 from ...extensions import db, login_manager
 from ...forms import apply_field_errors
 from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus, utcnow
 from ...services import admin as admin_service
-from ...services import search, settlement
+from ...services import settlement
 from . import bp
 from .forms import ReasonForm
 
@@ -180,7 +181,7 @@ def unverify_mentor(user_id):
 
 @bp.get("/sessions")
 def sessions():
-    zone = search.viewer_zone(current_user)
+    zone = formats.viewer_zone(current_user)
     return _listing(
         "sessions",
         lambda args: admin_service.session_filters(args, zone),
@@ -217,7 +218,7 @@ def cancel_session(session_id):
 
 @bp.get("/payments")
 def payments():
-    zone = search.viewer_zone(current_user)
+    zone = formats.viewer_zone(current_user)
     return _listing(
         "payments",
         lambda args: admin_service.payment_filters(args, zone),

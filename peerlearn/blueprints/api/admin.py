@@ -9,11 +9,12 @@ from functools import wraps
 from flask import current_app, request
 from flask_login import current_user
 
+from ... import formats
 from ...api_envelope import ok, paginated
 from ...exceptions import PermissionDenied
 from ...models import utcnow
 from ...services import admin as admin_service
-from ...services import search, settlement
+from ...services import settlement
 from . import bp
 from .serializers_market import payment as payment_json
 from .utils import api_login_required, json_body, page_args, refuse_empty_args
@@ -172,7 +173,7 @@ def admin_lift_publishing_suspension(user_id):
 @admin_required
 def admin_payments():
     refuse_empty_args("status", "purpose", "date_from", "date_to")
-    filters = admin_service.payment_filters(request.args, search.viewer_zone(current_user))
+    filters = admin_service.payment_filters(request.args, formats.viewer_zone(current_user))
     return _list(filters, admin_service.find_payments, admin_payment_json)
 
 
