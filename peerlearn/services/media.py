@@ -57,13 +57,6 @@ def feed_id(user_id, kind=CAMERA):
     return user_id * FEED_BASE + FEED_KINDS[kind]
 
 
-def feed_owner(feed):
-    """(user_id, kind) of a Janus participant id the app made, or (None, None)."""
-    user_id, code = divmod(int(feed), FEED_BASE)
-    kind = next((name for name, value in FEED_KINDS.items() if value == code), None)
-    return (user_id, kind) if kind else (None, None)
-
-
 # ----- configuration ---------------------------------------------------------------------------
 
 

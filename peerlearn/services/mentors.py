@@ -294,11 +294,6 @@ def search_mentors(params, *, now=None):
     return cards, rows[0].total
 
 
-def visible_mentor(user_id):
-    """The listed mentor with this id, or None."""
-    return db.session.scalar(select(User).where(User.id == user_id, *listed_mentors()))
-
-
 @dataclass(frozen=True)
 class MentorStats:
     """What a mentor's public profile counts: sessions held (completed), distinct learners who
