@@ -12,7 +12,7 @@ Every other edge counts, ``create_app``'s imports inside the function included.
 Layers, lowest first. A module may import its own layer and the layers below it, never above:
 
 1. foundation: config, extensions, exceptions, inputs, links, headers, netopts, static_files,
-   formats, events and ``peerlearn.tasks`` itself (the queue's front door); nothing of the app
+   formats, periods, events and ``peerlearn.tasks`` itself (the queue's front door); nothing of the app
    above them, so anything may use them.
 2. models: ``peerlearn.models.*``, the tables and their invariants.
 3. services and the libraries beside them: ``peerlearn.services.*`` (the notifications package
@@ -40,6 +40,7 @@ LAYERS = {
     "peerlearn.netopts": FOUNDATION,
     "peerlearn.static_files": FOUNDATION,
     "peerlearn.formats": FOUNDATION,
+    "peerlearn.periods": FOUNDATION,
     "peerlearn.events": FOUNDATION,
     "peerlearn.tasks": FOUNDATION,
     "peerlearn.models": MODELS,
@@ -72,7 +73,6 @@ ALLOWED = {
     ("peerlearn.services.session_requests", "peerlearn.services.booking"),
     ("peerlearn.services.sessions", "peerlearn.services.booking"),
     ("peerlearn.services.sessions", "peerlearn.services.session_requests"),
-    ("peerlearn.services.earnings", "peerlearn.services.dashboards"),
     # Two views of one blueprint import each other.
     ("peerlearn.blueprints.booking.routes", "peerlearn.blueprints.booking.disputes"),
 }

@@ -21,9 +21,7 @@ Definitions (the docs and the tests use the same words):
 - gross booking value: the amount of every captured booking payment, refunded later or not.
 """
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from itertools import pairwise
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -57,11 +55,10 @@ from ..models import (
     session_skills,
     utcnow,
 )
+from ..periods import local_midnight, month_periods, week_periods
 from . import earnings, room
 from .sessions import is_live_now
 
-CHART_WEEKS = 12
-CHART_MONTHS = 12
 UPCOMING_LIMIT = 5
 CONVERSION_SESSIONS = 12
 SKILL_SERIES = 6  # skills drawn separately in the learner's chart; the rest are "Other skills"
@@ -82,52 +79,6 @@ ANALYSED_SESSION_STATUSES = (
     SessionStatus.LIVE.value,
     SessionStatus.COMPLETED.value,
 )
-
-
-@dataclass(frozen=True)
-class Period:
-    key: str  # "2026-11" for a month, the Monday "2026-11-16" for a week
-    label: str  # "Nov 2026", "16 Nov"
-    start: datetime  # aware, inclusive
-    end: datetime  # aware, exclusive
-
-
-def _local_midnight(day, zone):
-    return datetime(day.year, day.month, day.day, tzinfo=zone)
-
-
-def month_periods(now, tz, count=CHART_MONTHS):
-    """The last ``count`` calendar months in ``tz``, the current one last."""
-    zone = ZoneInfo(tz)
-    local = now.astimezone(zone)
-    index = local.year * 12 + local.month - 1
-    firsts = [date(i // 12, i % 12 + 1, 1) for i in range(index - count + 1, index + 2)]
-    return [
-        Period(
-            key=first.strftime("%Y-%m"),
-            label=first.strftime("%b %Y"),
-            start=_local_midnight(first, zone),
-            end=_local_midnight(following, zone),
-        )
-        for first, following in pairwise(firsts)
-    ]
-
-
-def week_periods(now, tz, count=CHART_WEEKS):
-    """The last ``count`` weeks (Monday to Sunday) in ``tz``, the current one last."""
-    zone = ZoneInfo(tz)
-    today = now.astimezone(zone).date()
-    monday = today - timedelta(days=today.weekday())
-    mondays = [monday - timedelta(weeks=n) for n in range(count - 1, -2, -1)]
-    return [
-        Period(
-            key=start.isoformat(),
-            label=f"{start.day} {start:%b}",
-            start=_local_midnight(start, zone),
-            end=_local_midnight(following, zone),
-        )
-        for start, following in pairwise(mondays)
-    ]
 
 
 def _bucket(column, periods):
@@ -401,7 +352,7 @@ def mentor_sessions(mentor, *, now=None, tz=None, limit=UPCOMING_LIMIT):
     now = now or utcnow()
     zone = ZoneInfo(tz or mentor.timezone)
     today = now.astimezone(zone).date()
-    day_start, day_end = _local_midnight(today, zone), _local_midnight(today + timedelta(days=1), zone)
+    day_start, day_end = local_midnight(today, zone), local_midnight(today + timedelta(days=1), zone)
     # The mentor is the viewer: nothing to load with each session.
     mine = (
         select(LearningSession)

@@ -56,6 +56,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..periods import month_periods
 
 EARNING_KINDS = (EntryKind.MENTOR_EARNING.value, EntryKind.EARNING_REVERSAL.value)
 MIN_PAYOUT_PAISE = 100
@@ -457,8 +458,6 @@ def statement_months(mentor_id, *, now=None, tz=None):
     moments = [m for m in moments if m is not None]
     if not moments:
         return []
-    from .dashboards import month_periods
-
     first = min(moments).astimezone(_zone(tz))
     local_now = now.astimezone(_zone(tz))
     count = (local_now.year - first.year) * 12 + local_now.month - first.month + 1
