@@ -7,7 +7,6 @@ functions, which report every bad value at once in a ValidationError naming the 
 """
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -35,42 +34,32 @@ from ..models import (
 )
 from . import outbox, realtime, reviews, sessions
 
+# The audit log is services.audit's; its names stay importable from here for the admin pages.
+from .audit import (  # noqa: F401
+    ACTIONS,
+    DISPUTE_DECIDE,
+    DISPUTE_OPEN,
+    MENTOR_PUBLISHING_RESTORE,
+    MENTOR_PUBLISHING_SUSPEND,
+    MENTOR_UNVERIFY,
+    MENTOR_VERIFY,
+    PAYMENT_REFUND,
+    PAYOUT_PAID,
+    PAYOUT_REJECT,
+    REVIEW_HIDE,
+    SESSION_CANCEL,
+    TARGET_TYPES,
+    USER_SUSPEND,
+    USER_UNSUSPEND,
+    Origin,
+    record,
+)
+
 PER_PAGE = 25
 MAX_PAGE = 100_000
 MAX_REASON_LENGTH = 500
 MAX_QUERY_LENGTH = 200
 
-# The actions written to the audit log.
-USER_SUSPEND = "user.suspend"
-USER_UNSUSPEND = "user.unsuspend"
-MENTOR_VERIFY = "mentor.verify"
-MENTOR_UNVERIFY = "mentor.unverify"
-# Publishing suspended by strikes (no actor: services.settlement), and lifted by an admin.
-MENTOR_PUBLISHING_SUSPEND = "mentor.publishing_suspend"
-MENTOR_PUBLISHING_RESTORE = "mentor.publishing_restore"
-SESSION_CANCEL = "session.cancel"
-REVIEW_HIDE = "review.hide"
-PAYOUT_PAID = "payout.paid"
-PAYOUT_REJECT = "payout.reject"
-PAYMENT_REFUND = "payment.refund"
-DISPUTE_OPEN = "dispute.open"  # by the learner who reported the problem
-DISPUTE_DECIDE = "dispute.decide"
-ACTIONS = (
-    USER_SUSPEND,
-    USER_UNSUSPEND,
-    MENTOR_VERIFY,
-    MENTOR_UNVERIFY,
-    MENTOR_PUBLISHING_SUSPEND,
-    MENTOR_PUBLISHING_RESTORE,
-    SESSION_CANCEL,
-    REVIEW_HIDE,
-    PAYOUT_PAID,
-    PAYOUT_REJECT,
-    PAYMENT_REFUND,
-    DISPUTE_OPEN,
-    DISPUTE_DECIDE,
-)
-TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute")
 REVIEW_STATES = ("visible", "hidden")
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -78,39 +67,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^\d{1,9}$")
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where an admin action came from, for the audit log."""
-
-    ip_address: str = ""
-    user_agent: str = ""
-
-    @classmethod
-    def of(cls, request):
-        # remote_addr is the client's address: ProxyFix has applied the trusted proxies' headers.
-        return cls((request.remote_addr or "")[:45], (request.user_agent.string or "")[:300])
-
-
 def _require_admin(actor):
     if actor is None or not actor.is_admin:
         raise PermissionDenied("Only admins can do this.", code="not_an_admin")
-
-
-def record(actor, action, *, target_type="", target_id=None, details=None, origin=None):
-    """Add an audit entry to the current transaction; the caller commits it with its change."""
-    origin = origin or Origin()
-    entry = AuditEntry(
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        details=details or {},
-        ip_address=origin.ip_address,
-        user_agent=origin.user_agent,
-        created_at=utcnow(),
-    )
-    db.session.add(entry)
-    return entry
 
 
 def _reason(reason, field="reason"):

@@ -38,7 +38,7 @@ from ..models import (
     SessionStatus,
     User,
 )
-from . import outbox
+from . import audit, outbox
 
 OPEN_STATUSES = (SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)
 
@@ -220,8 +220,6 @@ def refund_session_payments(session, *, key, reason):
 def _strike(session, minutes, now):
     """One strike for the session's mentor; their publishing is suspended when the strikes
     within STRIKE_WINDOW_DAYS reach STRIKE_LIMIT. Returns True if this strike suspended it."""
-    from . import admin
-
     config = current_app.config
     savepoint = db.session.begin_nested()
     try:
@@ -253,9 +251,9 @@ def _strike(session, minutes, now):
     mentor = db.session.get(User, session.mentor_id)
     db.session.refresh(mentor)
     if suspended:
-        admin.record(
+        audit.record(
             None,
-            admin.MENTOR_PUBLISHING_SUSPEND,
+            audit.MENTOR_PUBLISHING_SUSPEND,
             target_type="user",
             target_id=mentor.id,
             details={"strikes": count, "window_days": config["STRIKE_WINDOW_DAYS"], "session_id": session.id},

@@ -1,0 +1,71 @@
+"""The audit log: every admin action, and the few the platform takes by itself (a mentor's
+publishing suspended by strikes), is an ``AuditEntry`` written in the same transaction as the
+change it records, so the log never claims an action that was rolled back, nor misses one that
+happened. The admin pages read it back (services.admin)."""
+
+from dataclasses import dataclass
+
+from ..extensions import db
+from ..models import AuditEntry, utcnow
+
+# The actions written to the audit log.
+USER_SUSPEND = "user.suspend"
+USER_UNSUSPEND = "user.unsuspend"
+MENTOR_VERIFY = "mentor.verify"
+MENTOR_UNVERIFY = "mentor.unverify"
+# Publishing suspended by strikes (no actor: services.settlement), and lifted by an admin.
+MENTOR_PUBLISHING_SUSPEND = "mentor.publishing_suspend"
+MENTOR_PUBLISHING_RESTORE = "mentor.publishing_restore"
+SESSION_CANCEL = "session.cancel"
+REVIEW_HIDE = "review.hide"
+PAYOUT_PAID = "payout.paid"
+PAYOUT_REJECT = "payout.reject"
+PAYMENT_REFUND = "payment.refund"
+DISPUTE_OPEN = "dispute.open"  # by the learner who reported the problem
+DISPUTE_DECIDE = "dispute.decide"
+ACTIONS = (
+    USER_SUSPEND,
+    USER_UNSUSPEND,
+    MENTOR_VERIFY,
+    MENTOR_UNVERIFY,
+    MENTOR_PUBLISHING_SUSPEND,
+    MENTOR_PUBLISHING_RESTORE,
+    SESSION_CANCEL,
+    REVIEW_HIDE,
+    PAYOUT_PAID,
+    PAYOUT_REJECT,
+    PAYMENT_REFUND,
+    DISPUTE_OPEN,
+    DISPUTE_DECIDE,
+)
+TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an admin action came from, for the audit log."""
+
+    ip_address: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def of(cls, request):
+        # remote_addr is the client's address: ProxyFix has applied the trusted proxies' headers.
+        return cls((request.remote_addr or "")[:45], (request.user_agent.string or "")[:300])
+
+
+def record(actor, action, *, target_type="", target_id=None, details=None, origin=None):
+    """Add an audit entry to the current transaction; the caller commits it with its change."""
+    origin = origin or Origin()
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details or {},
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
+        created_at=utcnow(),
+    )
+    db.session.add(entry)
+    return entry
