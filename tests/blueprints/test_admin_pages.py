@@ -137,6 +137,13 @@ def test_the_admin_nav_and_section_links(app, people, things):
     assert re.search(r'href="/admin"[^>]*aria-current="page"', page)  # the Admin item in the main nav
 
 
+def test_on_the_payout_queue_the_main_nav_marks_payouts_not_admin(app, people):
+    page = admin_client(app).get("/admin/payouts").get_data(as_text=True)
+    # Desktop and phone navs, and the admin tabs.
+    assert len(re.findall(r'href="/admin/payouts"[^>]*aria-current="page"', page)) == 3
+    assert not re.search(r'href="/admin"[^>]*aria-current="page"', page)
+
+
 def test_user_search_lists_matches_with_their_state(app, people, make_user):
     make_user(role="mentor", name="Vera Verified", mentor_verified_at=utcnow())
     make_user(name="Sam Suspended", suspended_at=utcnow())
