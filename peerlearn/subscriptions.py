@@ -5,14 +5,15 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 
 - every event the notifications package tells of, to its words (``services.notifications.events``);
 - a committed notification, to its owner's open pages; a committed email, to the ``emails`` queue;
-- a session published, to its mentor's followers (``services.follows``);
+- a session published, to its mentor's followers (``services.follows``); a session cancelled,
+  to the request it was made for, which is declined (``services.session_requests``);
 - a learner's new booking, follow or review, to a refresh of their recommendations;
 - a reserved refund, to the job that asks the gateway for it.
 """
 
 from . import events
 from .models import Notification, OutboundEmail
-from .services import follows, notifications, outbox
+from .services import follows, notifications, outbox, session_requests
 from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
 from .tasks import enqueue
@@ -25,6 +26,7 @@ def init_app(app):
     outbox.carry(Notification, notifications.announce)
     outbox.carry(OutboundEmail, queue_email)
     events.subscribe("session_published", "follows", tell_followers)
+    events.subscribe("session_cancelled", "session_requests", decline_request_of_cancelled_session)
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
     events.subscribe("refund_reserved", "payments", send_refund)
 
@@ -35,6 +37,10 @@ def queue_email(email):
 
 def tell_followers(session, mentor):
     follows.tell_followers(session, mentor)
+
+
+def decline_request_of_cancelled_session(session, bookings, **_):
+    session_requests.session_cancelled(session)
 
 
 def refresh_learner(user_id):

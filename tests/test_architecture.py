@@ -71,7 +71,6 @@ ALLOWED = {
     ("peerlearn.services.settlement", "peerlearn.services.room"),
     ("peerlearn.services.session_requests", "peerlearn.services.booking"),
     ("peerlearn.services.sessions", "peerlearn.services.booking"),
-    ("peerlearn.services.sessions", "peerlearn.services.session_requests"),
     # Two views of one blueprint import each other.
     ("peerlearn.blueprints.booking.routes", "peerlearn.blueprints.booking.disputes"),
 }

@@ -150,20 +150,6 @@ def made_for_requests(session_ids):
     )
 
 
-def may_read(viewer, session):
-    """Whether ``viewer`` may see ``session``'s own words (title, description, page): always,
-    unless it was made from a request and ``viewer`` is neither its learner nor its mentor nor
-    an admin."""
-    if getattr(viewer, "is_authenticated", False) and (viewer.is_admin or viewer.id == session.mentor_id):
-        return True
-    request_learner = db.session.execute(
-        select(SessionRequest.learner_id).where(SessionRequest.session_id == session.id).limit(1)
-    ).first()
-    if request_learner is None:
-        return True
-    return getattr(viewer, "is_authenticated", False) and viewer.id == request_learner.learner_id
-
-
 def reserved_for(session_id, now=None):
     """The learner a session made from an accepted request is kept for, or None.
 

@@ -26,6 +26,7 @@ from ..models import (
     LearningSession,
     Payment,
     SessionLevel,
+    SessionRequest,
     SessionStatus,
     utcnow,
 )
@@ -194,11 +195,23 @@ def mentor_session(mentor, session_id):
     return session
 
 
+def may_read(viewer, session):
+    """Whether ``viewer`` may see ``session``'s own words (title, description, page): always,
+    unless it was made from a request and ``viewer`` is neither its learner nor its mentor nor
+    an admin."""
+    if getattr(viewer, "is_authenticated", False) and (viewer.is_admin or viewer.id == session.mentor_id):
+        return True
+    request_learner = db.session.execute(
+        select(SessionRequest.learner_id).where(SessionRequest.session_id == session.id).limit(1)
+    ).first()
+    if request_learner is None:
+        return True
+    return getattr(viewer, "is_authenticated", False) and viewer.id == request_learner.learner_id
+
+
 def viewable_session(viewer, session_id):
     """A session as a visitor may see it: drafts only for their mentor (and admins); one made
     from a learner's private request only for that learner, its mentor and admins."""
-    from .session_requests import may_read
-
     session = db.session.get(LearningSession, session_id)
     if session is None or not may_read(viewer, session):
         raise NotFound("No such session.")
@@ -379,15 +392,13 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     refunds = settlement.refund_session_payments(
         session, key=f"session-{session.id}-cancel", reason="Session cancelled"
     )
+    # Its people are told, and a request it was made for is declined (services.session_requests).
     events.record(
         "session_cancelled",
         session,
         [b for b in bookings if b.confirmed_at is not None],
         by_admin=actor.is_admin,
     )
-    from .session_requests import session_cancelled as close_request
-
-    close_request(session)  # a session made for a request: its learner hears the offer is gone
     db.session.commit()
     outbox.dispatch()
     for refund in refunds:
