@@ -69,8 +69,6 @@ ALLOWED = {
     ("peerlearn.services.payments", "peerlearn.services.booking"),
     ("peerlearn.services.payments", "peerlearn.services.gifts"),
     ("peerlearn.services.settlement", "peerlearn.services.room"),
-    ("peerlearn.services.session_requests", "peerlearn.services.booking"),
-    ("peerlearn.services.sessions", "peerlearn.services.booking"),
     # Two views of one blueprint import each other.
     ("peerlearn.blueprints.booking.routes", "peerlearn.blueprints.booking.disputes"),
 }

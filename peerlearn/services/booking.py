@@ -21,6 +21,8 @@ from ..models import (
     BookingStatus,
     LearningSession,
     Payment,
+    RequestStatus,
+    SessionRequest,
     SessionStatus,
     utcnow,
 )
@@ -41,6 +43,20 @@ def take_seat(session_id, now):
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def reserved_for(session_id, now=None):
+    """The learner a session made from an accepted request is kept for, or None.
+
+    While the request's window is open, nobody else may book it (services.session_requests)."""
+    now = now or utcnow()
+    return db.session.scalar(
+        select(SessionRequest.learner_id).where(
+            SessionRequest.session_id == session_id,
+            SessionRequest.status == RequestStatus.ACCEPTED.value,
+            SessionRequest.expires_at > now,
+        )
+    )
 
 
 def lock_session(session_id):
@@ -88,8 +104,6 @@ def _refusal(session, learner, now):
         return Conflict("This session was cancelled.", code="session_cancelled")
     if session.status in (SessionStatus.LIVE, SessionStatus.COMPLETED) or session.starts_at <= now:
         return Conflict("This session has already started.", code="session_started")
-    from .session_requests import reserved_for
-
     holder = reserved_for(session.id, now)
     if holder is not None and holder != learner.id:
         return Conflict("This session is kept for the learner who asked for it.", code="session_reserved")

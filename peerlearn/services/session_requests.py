@@ -7,7 +7,7 @@ learner never took the seat).
 Accepting publishes a one-seat session filled in from the request. Until the request's window
 closes (``expires_at``: ``REQUEST_EXPIRY_DAYS`` after the acceptance, never past the start) that
 session is reserved for the learner who asked: the booking service refuses everyone else
-(``reserved_for``). The learner takes the seat with ``confirm``, which goes through the ordinary
+(``booking.reserved_for``). The learner takes the seat with ``confirm``, which goes through the ordinary
 booking service: free → confirmed; paid → a held seat to pay for at the usual checkout. A hold
 that lapses unpaid can be taken again while the window is open.
 
@@ -147,20 +147,6 @@ def made_for_requests(session_ids):
         return set()
     return set(
         db.session.scalars(select(SessionRequest.session_id).where(SessionRequest.session_id.in_(ids)))
-    )
-
-
-def reserved_for(session_id, now=None):
-    """The learner a session made from an accepted request is kept for, or None.
-
-    Read by the booking service: while the request's window is open, nobody else may book."""
-    now = now or utcnow()
-    return db.session.scalar(
-        select(SessionRequest.learner_id).where(
-            SessionRequest.session_id == session_id,
-            SessionRequest.status == RequestStatus.ACCEPTED.value,
-            SessionRequest.expires_at > now,
-        )
     )
 
 
