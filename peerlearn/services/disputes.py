@@ -430,7 +430,7 @@ class Facts:
 
 
 def facts(dispute, now=None):
-    from .room import minutes_attended
+    from .attendance import minutes_attended
 
     payment = db.session.get(Payment, dispute.payment_id)
     session = db.session.get(LearningSession, dispute.session_id)

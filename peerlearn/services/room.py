@@ -27,6 +27,9 @@ from ..models import (
 )
 from . import interactions, media
 
+# Attendance is counted in services.attendance; room's callers read it here as well.
+from .attendance import minutes_attended, settle_attendance  # noqa: F401
+
 MAX_CHAT_LENGTH = 2000
 CHAT_HISTORY = 200
 
@@ -183,40 +186,6 @@ def end(mentor, session_id, now=None):
     return session
 
 
-def settle_attendance(session, now=None):
-    """When a held session completes (in the caller's transaction): close the stays still open,
-    and mark each confirmed booking ``attended`` if the learner was in the room, ``no_show`` if
-    not.
-
-    Only if the mentor was there (a held session always has them): a session its mentor never
-    opened did not take place, and settlement cancels and refunds it instead.
-    """
-    now = now or utcnow()
-    db.session.execute(
-        update(Attendance)
-        .where(Attendance.session_id == session.id, Attendance.left_at.is_(None))
-        .values(left_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    present = select(Attendance.user_id).where(Attendance.session_id == session.id)
-    mentor_came = db.session.scalar(present.where(Attendance.user_id == session.mentor_id).limit(1))
-    if mentor_came is None:
-        return
-    for status, learners in (
-        (BookingStatus.ATTENDED, Booking.learner_id.in_(present)),
-        (BookingStatus.NO_SHOW, Booking.learner_id.not_in(present)),
-    ):
-        db.session.execute(
-            update(Booking)
-            .where(
-                Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED.value, learners
-            )
-            .values(status=status.value, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    interactions.completed(session, now)
-
-
 def booked_learner_ids(session_id):
     return list(
         db.session.scalars(
@@ -262,25 +231,6 @@ def record_leave(session_id, user_id, connection_id, now=None):
     ).rowcount
     db.session.commit()
     return closed == 1
-
-
-def minutes_attended(session_id, user_id, now=None):
-    """Minutes present within the session's slot, overlapping stays counted once."""
-    now = now or utcnow()
-    session = db.session.get(LearningSession, session_id)
-    stays = db.session.execute(
-        select(Attendance.joined_at, Attendance.left_at)
-        .where(Attendance.session_id == session_id, Attendance.user_id == user_id)
-        .order_by(Attendance.joined_at)
-    ).all()
-    total, cursor = timedelta(0), session.starts_at
-    for joined, left in stays:
-        start_at = max(joined, cursor, session.starts_at)
-        end_at = min(left or now, session.ends_at)
-        if end_at > start_at:
-            total += end_at - start_at
-            cursor = end_at
-    return int(total.total_seconds() // 60)
 
 
 def add_chat(session_id, user_id, body):

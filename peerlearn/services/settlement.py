@@ -38,7 +38,7 @@ from ..models import (
     SessionStatus,
     User,
 )
-from . import audit, outbox
+from . import attendance, audit, outbox
 
 OPEN_STATUSES = (SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)
 
@@ -96,10 +96,8 @@ def settle_session(session, now, *, ended_at=None):
 
     ``ended_at`` is when it ended: the mentor's End, else its scheduled end.
     """
-    from . import room
-
     ended_at = ended_at or min(now, session.ends_at)
-    minutes = room.minutes_attended(session.id, session.mentor_id, now)
+    minutes = attendance.minutes_attended(session.id, session.mentor_id, now)
     if is_held(session, minutes):
         settles_at = ended_at + timedelta(hours=current_app.config["SETTLEMENT_HOURS"])
         won = _claim(
@@ -112,7 +110,7 @@ def settle_session(session, now, *, ended_at=None):
         )
         if not won:
             return None
-        room.settle_attendance(session, now)
+        attendance.settle_attendance(session, now)
         return Settlement(session, held=True, mentor_minutes=minutes)
     won = _claim(
         session,
