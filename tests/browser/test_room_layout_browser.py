@@ -388,6 +388,11 @@ def test_the_clock_keeps_server_time_and_stops_when_the_room_ends(open_page, liv
     expect(sent.locator("time")).to_have_text(
         re.compile(rf"^\s*({profile_time(before)}|{profile_time(after)})\s*$")
     )
+    # Its datetime is the server's moment in a form HTML accepts (at most milliseconds).
+    machine = sent.locator("time").get_attribute("datetime")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z", machine), machine
+    moment = datetime.fromisoformat(machine.replace("Z", "+00:00"))
+    assert before - timedelta(seconds=1) <= moment <= after + timedelta(seconds=1), (before, machine, after)
 
     # The mentor ends the session once it has started (the server's clock moved past the start):
     # the room closes and no clock or countdown is left running.

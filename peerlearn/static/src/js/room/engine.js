@@ -599,13 +599,16 @@ export class RoomEngine {
     if (!message || this.chatIds.has(message.id)) return;
     this.chatIds.add(message.id);
     const chat = this.ui.chat;
+    const sent = new Date(parseTime(message.created_at) || Date.now());
     chat.push({
       id: message.id,
       user_id: message.user_id,
       name: message.name,
       body: message.body,
       created_at: message.created_at,
-      time: new Date(parseTime(message.created_at) || Date.now()).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' }),
+      // For <time datetime>: HTML takes at most milliseconds, which toISOString gives.
+      datetime: sent.toISOString(),
+      time: sent.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' }),
     });
     if (chat.length > CHAT_KEPT) chat.splice(0, chat.length - CHAT_KEPT);
     if (message.user_id !== this.selfId && this.ui.panel !== 'chat') this.ui.unread += 1;
