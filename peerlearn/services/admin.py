@@ -703,29 +703,6 @@ def hide_review(admin, review_id, reason, *, origin=None):
     return review
 
 
-# ---------------------------------------------------------------------------- payouts
-
-
-def record_payout_decision(admin, action, payout_id, *, details=None, origin=None):
-    """Audit a payout decision before services.earnings makes (and commits) it; a refused
-    decision rolls the entry back with everything else."""
-    _require_admin(admin)
-    payout = db.session.get(Payout, payout_id)
-    facts = (
-        {"amount_paise": payout.amount_paise, "mentor_id": payout.mentor_id, "to": payout.account_masked}
-        if payout
-        else {}
-    )
-    return record(
-        admin,
-        action,
-        target_type="payout",
-        target_id=payout_id,
-        details={**facts, **(details or {})},
-        origin=origin,
-    )
-
-
 # ---------------------------------------------------------------------------- audit log
 
 

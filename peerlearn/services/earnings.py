@@ -57,6 +57,7 @@ from ..models import (
     utcnow,
 )
 from ..periods import month_periods
+from . import audit
 
 EARNING_KINDS = (EntryKind.MENTOR_EARNING.value, EntryKind.EARNING_REVERSAL.value)
 MIN_PAYOUT_PAISE = 100
@@ -801,8 +802,9 @@ def request_payout(mentor, amount_paise=WHOLE_BALANCE, *, now=None):
     return payout
 
 
-def _decide(admin, payout_id, **values):
-    """Move a requested payout to paid or rejected, once; returns the payout."""
+def _decide(admin, payout_id, action, details, origin, **values):
+    """Move a requested payout to paid or rejected, once, and write the admin's audit entry
+    beside it (uncommitted; the caller commits both or rolls both back); returns the payout."""
     if not admin.is_admin:
         raise PermissionDenied("Only admins can decide payouts.")
     payout = db.session.get(Payout, payout_id)
@@ -816,40 +818,80 @@ def _decide(admin, payout_id, **values):
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        db.session.rollback()
         raise Conflict("This payout was already decided.", code="payout_decided")
+    audit.record(
+        admin,
+        action,
+        target_type="payout",
+        target_id=payout.id,
+        details={
+            "amount_paise": payout.amount_paise,
+            "mentor_id": payout.mentor_id,
+            "to": payout.account_masked,
+            **details,
+        },
+        origin=origin,
+    )
+    db.session.refresh(payout)
     return payout
 
 
-def mark_payout_paid(admin, payout_id, reference):
-    """An admin transferred the money: record the reference and the ledger's payout entry."""
+def mark_payout_paid(admin, payout_id, reference, *, origin=None):
+    """An admin transferred the money: the reference, the ledger's payout entry and the audit
+    entry (``origin``: where the admin acted from) are committed together, or none of them."""
+    from . import outbox
+
     reference = (reference or "").strip()
     if admin.is_admin and (not reference or len(reference) > 100):
         raise ValidationError(
             "Give the bank or UPI reference.", fields={"reference": ["Required, ≤ 100 characters."]}
         )
-    payout = _decide(admin, payout_id, status=PayoutStatus.PAID.value, reference=reference, paid_at=utcnow())
-    db.session.add(
-        LedgerEntry(
-            kind=EntryKind.PAYOUT.value,
-            amount_paise=-payout.amount_paise,
-            payout_id=payout.id,
-            mentor_id=payout.mentor_id,
+    try:
+        payout = _decide(
+            admin,
+            payout_id,
+            audit.PAYOUT_PAID,
+            {"reference": reference},
+            origin,
+            status=PayoutStatus.PAID.value,
+            reference=reference,
+            paid_at=utcnow(),
         )
-    )
-    from . import outbox
-
-    db.session.refresh(payout)
-    events.record("payout_paid", payout)
-    db.session.commit()
+        db.session.add(
+            LedgerEntry(
+                kind=EntryKind.PAYOUT.value,
+                amount_paise=-payout.amount_paise,
+                payout_id=payout.id,
+                mentor_id=payout.mentor_id,
+            )
+        )
+        events.record("payout_paid", payout)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     outbox.dispatch()
     db.session.refresh(payout)
     return payout
 
 
-def reject_payout(admin, payout_id, note=""):
-    """Decline a request; its amount is available again."""
-    payout = _decide(admin, payout_id, status=PayoutStatus.REJECTED.value, note=(note or "")[:500])
-    db.session.commit()
+def reject_payout(admin, payout_id, note="", *, origin=None):
+    """Decline a request; its amount is available again. The decision and its audit entry are
+    committed together, or neither."""
+    note = (note or "")[:500]
+    try:
+        payout = _decide(
+            admin,
+            payout_id,
+            audit.PAYOUT_REJECT,
+            {"note": note},
+            origin,
+            status=PayoutStatus.REJECTED.value,
+            note=note,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     db.session.refresh(payout)
     return payout

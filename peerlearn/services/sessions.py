@@ -164,25 +164,34 @@ def _require_mentor(user):
         raise PermissionDenied("Only mentors can publish sessions.", code="not_a_mentor")
 
 
-def create_session(mentor, data, *, publish=False, now=None):
-    """A new draft (or, with ``publish``, a scheduled session) for ``mentor``."""
+def create_session(mentor, data, *, publish=False, cover=None, now=None):
+    """A new draft (or, with ``publish``, a scheduled session) for ``mentor``, with its
+    ``cover`` (an image's bytes) if given: all of it is saved, or nothing."""
     now = now or utcnow()
-    _require_mentor(mentor)
-    if publish:
-        check_can_publish(mentor)
-    missing = [name for name in ("title", "category", "starts_at") if name not in data]
-    if missing:
-        raise ValidationError(
-            "Fill in " + ", ".join(missing) + ".",
-            fields={name: ["This field is required."] for name in missing},
-        )
-    clean = _validate(data, mentor, now=now)
-    session = LearningSession(mentor_id=mentor.id, status=SessionStatus.DRAFT.value, **clean)
-    db.session.add(session)
-    db.session.flush()
-    if publish:
-        _publish(session, mentor, now)
-    db.session.commit()
+    stored = None
+    try:
+        _require_mentor(mentor)
+        encoded = _encode_cover(cover)
+        if publish:
+            check_can_publish(mentor)
+        missing = [name for name in ("title", "category", "starts_at") if name not in data]
+        if missing:
+            raise ValidationError(
+                "Fill in " + ", ".join(missing) + ".",
+                fields={name: ["This field is required."] for name in missing},
+            )
+        clean = _validate(data, mentor, now=now)
+        session = LearningSession(mentor_id=mentor.id, status=SessionStatus.DRAFT.value, **clean)
+        db.session.add(session)
+        db.session.flush()
+        if publish:
+            _publish(session, mentor, now)
+        if encoded is not None:
+            stored, _ = _store_cover(session, encoded)
+        db.session.commit()
+    except Exception:
+        _undo(stored)
+        raise
     outbox.dispatch()
     return session
 
@@ -246,10 +255,36 @@ def price_locked(session):
 
 
 def update_session(mentor, session_id, changes, *, now=None):
-    """Edit a draft or scheduled session. The price is fixed after the first booking; a new time
-    is announced to everyone booked, who may then cancel with a full refund."""
+    """Edit a draft or scheduled session (see ``save_session``)."""
+    return save_session(mentor, session_id, changes, now=now)
+
+
+def save_session(mentor, session_id, changes, *, cover=None, publish=False, now=None):
+    """Edit a draft or scheduled session, give it a new ``cover`` (an image's bytes) and, with
+    ``publish``, publish the draft: one transaction, so a refused publish leaves nothing of the
+    edit or the cover saved. The price is fixed after the first booking; a new time is
+    announced to everyone booked, who may then cancel with a full refund."""
     now = now or utcnow()
-    session = mentor_session(mentor, session_id)
+    stored = old_cover = None
+    try:
+        encoded = _encode_cover(cover)
+        session = mentor_session(mentor, session_id)
+        _apply_changes(session, mentor, changes, now)
+        if encoded is not None:
+            stored, old_cover = _store_cover(session, encoded)
+        if publish and session.status != SessionStatus.SCHEDULED:
+            _publish_draft(session, mentor, now)
+        db.session.commit()
+    except Exception:
+        _undo(stored)
+        raise
+    outbox.dispatch()
+    _remove_cover(old_cover)
+    return session
+
+
+def _apply_changes(session, mentor, changes, now):
+    """The edit of ``save_session``, in the caller's transaction."""
     if session.status not in (SessionStatus.DRAFT, SessionStatus.SCHEDULED):
         raise Conflict(f"A {session.status} session can't be edited.", code="not_editable")
     clean = _validate(changes, mentor, session, now=now)
@@ -281,9 +316,6 @@ def update_session(mentor, session_id, changes, *, now=None):
         events.record(
             "session_rescheduled", session, [b for b in booked if b.status == BookingStatus.CONFIRMED]
         )
-    db.session.commit()
-    outbox.dispatch()
-    return session
 
 
 def check_can_publish(mentor):
@@ -321,12 +353,25 @@ def _publish(session, mentor, now):
 
 def publish_session(mentor, session_id, *, now=None):
     now = now or utcnow()
-    session = mentor_session(mentor, session_id)
-    if session.status == SessionStatus.SCHEDULED:
-        return session
+    try:
+        session = mentor_session(mentor, session_id)
+        if session.status == SessionStatus.SCHEDULED:
+            return session
+        _publish_draft(session, mentor, now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    outbox.dispatch()
+    return session
+
+
+def _publish_draft(session, mentor, now):
+    """Publish a saved draft, in the caller's transaction."""
     if session.status != SessionStatus.DRAFT:
         raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
     _check_publishable(session, mentor, now)
+    db.session.flush()
     # Only the request whose update moves the draft tells the followers: a double click (or two
     # tabs) publishes once and notifies once.
     won = db.session.execute(
@@ -338,11 +383,8 @@ def publish_session(mentor, session_id, *, now=None):
     db.session.refresh(session)
     if won:
         events.record("session_published", session, mentor)
-    db.session.commit()
-    outbox.dispatch()
-    if session.status != SessionStatus.SCHEDULED:
+    elif session.status != SessionStatus.SCHEDULED:
         raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
-    return session
 
 
 def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None):
@@ -486,14 +528,29 @@ def is_live_now(session, now=None):
     return session.status == SessionStatus.LIVE and (now or utcnow()) < room.closes_at(session)
 
 
-def save_cover(mentor, session_id, data):
-    session = mentor_session(mentor, session_id)
-    encoded = avatars.process_image(data, size=COVER_SIZE, field="cover")
-    directory = avatars.upload_dir("covers")
+def _encode_cover(data):
+    """A cover's bytes re-encoded for storing, or None without a cover. Decoding ends the
+    transaction (services.avatars), so it runs before the use case writes anything."""
+    if data is None:
+        return None
+    return avatars.process_image(data, size=COVER_SIZE, field="cover")
+
+
+def _store_cover(session, encoded):
+    """Write the encoded cover and point the session at it (uncommitted). Returns the new file's
+    name and the old one's, which is removed once the change commits."""
     filename = f"{secrets.token_hex(16)}.webp"
-    (directory / filename).write_bytes(encoded)
+    (avatars.upload_dir("covers") / filename).write_bytes(encoded)
     old, session.cover_filename = session.cover_filename, filename
-    db.session.commit()
-    if old:
-        (directory / old).unlink(missing_ok=True)
-    return filename
+    return filename, old
+
+
+def _remove_cover(filename):
+    if filename:
+        (avatars.upload_dir("covers") / filename).unlink(missing_ok=True)
+
+
+def _undo(stored_cover):
+    """A failed save: roll the transaction back and remove the cover file it wrote."""
+    db.session.rollback()
+    _remove_cover(stored_cover)

@@ -67,17 +67,10 @@ def mark_payout_paid(payout_id):
         flash(next(iter(form.reference.errors or form.csrf_token.errors), "Check the form."), "error")
         return redirect(url_for("admin.payouts"), 303)
     try:
-        # The audit entry is committed with the decision, or rolled back with it.
-        admin_service.record_payout_decision(
-            current_user,
-            admin_service.PAYOUT_PAID,
-            payout_id,
-            details={"reference": (form.reference.data or "").strip()},
-            origin=admin_service.Origin.of(request),
+        payout = earnings_service.mark_payout_paid(
+            current_user, payout_id, form.reference.data, origin=admin_service.Origin.of(request)
         )
-        payout = earnings_service.mark_payout_paid(current_user, payout_id, form.reference.data)
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(f"Payout #{payout.id} to {payout.mentor.name} marked paid.", "success")
@@ -91,16 +84,10 @@ def reject_payout(payout_id):
         flash(next(iter(form.note.errors or form.csrf_token.errors), "Check the form."), "error")
         return redirect(url_for("admin.payouts"), 303)
     try:
-        admin_service.record_payout_decision(
-            current_user,
-            admin_service.PAYOUT_REJECT,
-            payout_id,
-            details={"note": form.note.data or ""},
-            origin=admin_service.Origin.of(request),
+        payout = earnings_service.reject_payout(
+            current_user, payout_id, form.note.data or "", origin=admin_service.Origin.of(request)
         )
-        payout = earnings_service.reject_payout(current_user, payout_id, form.note.data or "")
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(f"Payout #{payout.id} rejected; the amount is available to the mentor again.", "info")

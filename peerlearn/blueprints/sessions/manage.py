@@ -174,12 +174,9 @@ def create():
         return _render_form(form, status=refused or 422)
     publish = request.form.get("action") == "publish"
     try:
-        session = session_service.create_session(current_user, changes, publish=publish)
+        session_service.create_session(current_user, changes, publish=publish, cover=cover)
     except DomainError as exc:
-        db.session.rollback()
         return _render_form(form, status=exc.status, problems=_apply_errors(form, exc))
-    if cover:
-        session_service.save_cover(current_user, session.id, cover)
     if publish:
         flash("Your session is published. Learners can book it now.", "success")
     else:
@@ -217,21 +214,16 @@ def edit(session_id):
     publish = request.form.get("action") == "publish" and session.status == SessionStatus.DRAFT
     old_version = session.schedule_version
     try:
-        session = session_service.update_session(current_user, session.id, changes)
+        # The edit, the cover and the publishing are saved together, or none of them.
+        session = session_service.save_session(
+            current_user, session.id, changes, cover=cover, publish=publish
+        )
     except DomainError as exc:
-        db.session.rollback()
+        session = session_service.mentor_session(current_user, session_id)
         return _render_form(
             form, session, status=exc.status, problems=_apply_errors(form, exc), locked=locked, booked=booked
         )
-    if cover:
-        session_service.save_cover(current_user, session.id, cover)
     if publish:
-        try:
-            session = session_service.publish_session(current_user, session.id)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(f"Your changes are saved, but the session is not published: {exc.message}", "error")
-            return redirect(url_for("sessions.edit", session_id=session_id), 303)
         flash("Your session is published. Learners can book it now.", "success")
     elif session.schedule_version != old_version and booked:
         flash(
@@ -249,7 +241,6 @@ def publish(session_id):
     try:
         session_service.publish_session(current_user, session_id)
     except DomainError as exc:
-        db.session.rollback()
         if exc.status == 404:
             raise
         flash(exc.message, "error")
@@ -272,7 +263,6 @@ def cancel(session_id):
         try:
             session_service.cancel_session(current_user, session.id, reason=form.reason.data or "")
         except DomainError as exc:
-            db.session.rollback()
             flash(exc.message, "error")
             return redirect(url_for("sessions.mine"), 303)
         flash("Session cancelled. Everyone who booked has been told and refunded in full.", "success")
