@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from .exceptions import ValidationError
+from .limits import MAX_PAGE
 
 MAX_ID = 2**31 - 1
 
@@ -44,6 +45,13 @@ def whole_number(text):
     """``text`` as an int if it is written in ASCII digits (and short enough to mean something),
     else None. ``str.isdigit`` is not enough: "²" is a digit that ``int`` refuses."""
     return int(text) if isinstance(text, str) and _WHOLE_NUMBER.fullmatch(text) else None
+
+
+def page_or_first(text):
+    """A page number from a page's query string or form (``text``), or 1 when it is not one a
+    list can show: a bad page link lands on the first page instead of an error."""
+    page = whole_number(text)
+    return page if page is not None and 1 <= page <= MAX_PAGE else 1
 
 
 def control_character_problem(text, *, multiline=False):

@@ -69,10 +69,6 @@ LAYERS = {
 # Imports tolerated for now, as (importer, imported). Each is a debt with its reason; the test
 # fails when one of them is gone, so that this list only shrinks.
 ALLOWED = {
-    # payments confirms a paid seat with booking.take_seat, and booking.cancel reserves the refund
-    # with payments.reserve_refund. Plan: refunds (reserve, dispatch, send, the minimum) move to
-    # their own module below both.
-    ("peerlearn.services.payments", "peerlearn.services.booking"),
     # payments applies a captured gift through gifts, and gifts opens and verifies its checkout
     # through payments. Plan: the gateway order and its verification move to a checkout module
     # below both.

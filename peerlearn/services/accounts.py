@@ -19,6 +19,7 @@ from .. import tasks
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
+from ..limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_HOURLY_RATE_PAISE, MAX_NAME_LENGTH
 from ..links import external_url
 from ..models import (
     SELF_SERVICE_ROLES,
@@ -34,7 +35,6 @@ from . import auth, mail, notifications, outbox, passwords, ratelimit, skills
 
 PROFILE_FIELDS = {"name", "headline", "bio", "timezone", "skills", "interests", "hourly_rate_paise"}
 MENTOR_ONLY_FIELDS = {"headline", "hourly_rate_paise"}
-MAX_HOURLY_RATE_PAISE = 1_000_000_00  # ₹10 lakh an hour is more than anyone charges
 
 
 @lru_cache(maxsize=1)
@@ -183,9 +183,9 @@ def register(
     ratelimit.hit("register-ip", ip_address, "REGISTER_LIMIT_PER_IP")
     errors = {}
     email = _text(email, "email", errors, max_length=254)
-    name = _text(name, "name", errors, max_length=100, required=True)
-    headline = _text(headline, "headline", errors, max_length=120)
-    bio = _text(bio, "bio", errors, max_length=5000, multiline=True)
+    name = _text(name, "name", errors, max_length=MAX_NAME_LENGTH, required=True)
+    headline = _text(headline, "headline", errors, max_length=MAX_HEADLINE_LENGTH)
+    bio = _text(bio, "bio", errors, max_length=MAX_BIO_LENGTH, multiline=True)
     password = password if isinstance(password, str) else ""
     if "email" not in errors:
         try:
@@ -590,7 +590,11 @@ def update_profile(user, changes):
         )
     errors = {}
     texts = {}
-    for field, limit, required in (("name", 100, True), ("headline", 120, False), ("bio", 5000, False)):
+    for field, limit, required in (
+        ("name", MAX_NAME_LENGTH, True),
+        ("headline", MAX_HEADLINE_LENGTH, False),
+        ("bio", MAX_BIO_LENGTH, False),
+    ):
         if field in changes:
             texts[field] = _text(
                 changes[field], field, errors, max_length=limit, required=required, multiline=field == "bio"
@@ -642,8 +646,8 @@ def enable_teaching(user, *, headline, bio="", hourly_rate_paise=0, now=None):
             "Confirm your email address before you start teaching.", code="email_unverified"
         )
     errors = {}
-    headline = _text(headline, "headline", errors, max_length=120, required=True)
-    bio = _text(bio, "bio", errors, max_length=5000, multiline=True)
+    headline = _text(headline, "headline", errors, max_length=MAX_HEADLINE_LENGTH, required=True)
+    bio = _text(bio, "bio", errors, max_length=MAX_BIO_LENGTH, multiline=True)
     rate = 0
     try:
         rate = _check_rate(hourly_rate_paise)

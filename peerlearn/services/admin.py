@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select, update
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..limits import MAX_PAGE
 from ..models import (
     AuditEntry,
     AuthSession,
@@ -54,9 +55,9 @@ from .audit import (  # noqa: F401
     Origin,
     record,
 )
+from .transactions import use_case
 
 PER_PAGE = 25
-MAX_PAGE = 100_000
 MAX_REASON_LENGTH = 500
 MAX_QUERY_LENGTH = 200
 

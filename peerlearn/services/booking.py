@@ -26,7 +26,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import outbox
+from . import outbox, refunds
 
 
 def take_seat(session_id, now):
@@ -277,8 +277,6 @@ def cancel(booking, actor, *, reason="", now=None):
     The session's row is locked first, as cancelling the session locks it, and the booking is
     read again under that lock: a booking the session's cancellation took meanwhile is refused
     as already cancelled (a 409), never cancelled or refunded twice."""
-    from . import payments
-
     now = now or utcnow()
     lock_session(booking.session_id)
     db.session.refresh(booking)
@@ -321,8 +319,8 @@ def cancel(booking, actor, *, reason="", now=None):
                 Payment.booking_id == booking.id, Payment.status.in_(("captured", "partially_refunded"))
             )
         )
-        if payment is not None and amount >= payments.MIN_REFUND_PAISE:
-            refund = payments.reserve_refund(
+        if payment is not None and amount >= refunds.MIN_REFUND_PAISE:
+            refund = refunds.reserve_refund(
                 payment,
                 min(amount, payment.refundable_paise),
                 key=f"booking-{booking.id}-cancel",
@@ -335,7 +333,7 @@ def cancel(booking, actor, *, reason="", now=None):
     db.session.refresh(booking)
     outbox.dispatch()
     if refund is not None:
-        payments.dispatch_refund(refund)
+        refunds.dispatch_refund(refund)
     return refund
 
 

@@ -12,7 +12,6 @@ import hashlib
 from xml.sax.saxutils import escape, quoteattr
 
 WIDTH, HEIGHT = 640, 360
-MAX_TITLE_LENGTH = 120  # LearningSession.title's column length
 
 # Category: (gradient start, gradient end, pattern name). Unknown categories look like "Other".
 STYLES = {

@@ -24,6 +24,7 @@ from .. import events
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
+from ..limits import MAX_PRICE_PAISE, MIN_PAID_PRICE_PAISE, PRICE_MESSAGE
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
     Booking,
@@ -226,9 +227,9 @@ def _budget(value, errors):
     if isinstance(value, bool) or not isinstance(value, int):
         errors["budget_paise"] = ["A whole number of paise, or leave it out."]
         return None
-    if not 0 <= value <= session_service.MAX_PRICE_PAISE:
-        errors["budget_paise"] = ["Between ₹0 and ₹1,00,000."]
-    elif 0 < value < 100:
+    if not 0 <= value <= MAX_PRICE_PAISE:
+        errors["budget_paise"] = [PRICE_MESSAGE]
+    elif 0 < value < MIN_PAID_PRICE_PAISE:
         errors["budget_paise"] = ["At least ₹1 (or ₹0 for a free session)."]
     return value
 

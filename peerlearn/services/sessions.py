@@ -16,6 +16,17 @@ from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
+from ..limits import (
+    DURATION_MESSAGE,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_DURATION_MINUTES,
+    MAX_PRICE_PAISE,
+    MAX_TITLE_LENGTH,
+    MIN_DURATION_MINUTES,
+    MIN_TITLE_LENGTH,
+    PRICE_MESSAGE,
+    SEATS_MESSAGE,
+)
 from ..models import (
     CATEGORIES,
     LANGUAGES,
@@ -49,7 +60,6 @@ log = logging.getLogger(__name__)
 CANCELLABLE_STATUSES = (SessionStatus.DRAFT.value, SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)
 
 COVER_SIZE = (1200, 675)
-MAX_PRICE_PAISE = 10_000_000  # ₹1,00,000 per seat
 
 
 def local_to_utc(naive, timezone):
@@ -93,7 +103,10 @@ def _validate(changes, mentor, session=None, *, now):
             code="read_only_field",
         )
     errors, clean = {}, {}
-    for name, limit, required in (("title", 120, True), ("description", 5000, False)):
+    for name, limit, required in (
+        ("title", MAX_TITLE_LENGTH, True),
+        ("description", MAX_DESCRIPTION_LENGTH, False),
+    ):
         if name in changes:
             value = changes[name]
             if value is None:
@@ -105,8 +118,8 @@ def _validate(changes, mentor, session=None, *, now):
             value = value.strip()
             if problem:
                 errors[name] = [problem]
-            elif required and len(value) < 3:
-                errors[name] = ["Use at least 3 characters."]
+            elif required and len(value) < MIN_TITLE_LENGTH:
+                errors[name] = [f"Use at least {MIN_TITLE_LENGTH} characters."]
             elif len(value) > limit:
                 errors[name] = [f"Use at most {limit} characters."]
             clean[name] = value
@@ -125,16 +138,14 @@ def _validate(changes, mentor, session=None, *, now):
         clean["language"] = changes["language"]
     if "duration_minutes" in changes:
         clean["duration_minutes"] = _int(
-            changes, "duration_minutes", errors, 15, 480, "Between 15 minutes and 8 hours."
+            changes, "duration_minutes", errors, MIN_DURATION_MINUTES, MAX_DURATION_MINUTES, DURATION_MESSAGE
         )
     if "capacity" in changes:
-        clean["capacity"] = _int(
-            changes, "capacity", errors, 1, MAX_CAPACITY, f"Between 1 and {MAX_CAPACITY} seats."
-        )
+        clean["capacity"] = _int(changes, "capacity", errors, 1, MAX_CAPACITY, SEATS_MESSAGE)
         if session is not None and clean["capacity"] is not None and clean["capacity"] < session.seats_taken:
             errors["capacity"] = [f"{session.seats_taken} seats are already booked."]
     if "price_paise" in changes:
-        price = _int(changes, "price_paise", errors, 0, MAX_PRICE_PAISE, "Between ₹0 and ₹1,00,000.")
+        price = _int(changes, "price_paise", errors, 0, MAX_PRICE_PAISE, PRICE_MESSAGE)
         if price is not None and 0 < price < MIN_PAID_PRICE_PAISE:
             errors["price_paise"] = ["A paid session costs at least ₹1 (or make it free with ₹0)."]
         clean["price_paise"] = price

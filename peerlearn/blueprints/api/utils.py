@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from ...exceptions import AuthenticationError, DomainError, UnsupportedMediaType, ValidationError
 from ...inputs import MAX_ID, is_id, whole_number
+from ...limits import MAX_PAGE
 
 
 def json_body():
@@ -26,7 +27,7 @@ def json_body():
 def page_args(default_per_page=20, max_per_page=100):
     """``page`` and ``per_page`` from the query string, or a 422 naming the bad one."""
     values = {}
-    for name, default, high in (("page", 1, 100_000), ("per_page", default_per_page, max_per_page)):
+    for name, default, high in (("page", 1, MAX_PAGE), ("per_page", default_per_page, max_per_page)):
         value = whole_number(request.args.get(name, str(default)))
         if value is None or not 1 <= value <= high:
             raise ValidationError(

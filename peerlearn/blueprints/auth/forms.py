@@ -12,6 +12,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from ...forms import BaseForm, TagListField
+from ...limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_NAME_LENGTH
 
 
 class RegisterForm(BaseForm):
@@ -22,7 +23,7 @@ class RegisterForm(BaseForm):
         default="learner",
         validators=[InputRequired()],
     )
-    name = StringField("Full name", validators=[InputRequired(), Length(max=100)])
+    name = StringField("Full name", validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)])
     email = EmailField(
         "Email", validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)]
     )
@@ -30,8 +31,8 @@ class RegisterForm(BaseForm):
     skills = TagListField("Skills you have")
     interests = TagListField("What you want to learn")
     timezone = SelectField("Timezone", validate_choice=False)
-    headline = StringField("Headline", validators=[Optional(), Length(max=120)])
-    bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
+    headline = StringField("Headline", validators=[Optional(), Length(max=MAX_HEADLINE_LENGTH)])
+    bio = TextAreaField("About you", validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
     hourly_rate = DecimalField(
         "Hourly rate (₹)", places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
     )

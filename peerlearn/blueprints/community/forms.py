@@ -13,11 +13,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...forms import BaseForm
+from ...limits import MAX_PRICE_RUPEES, PRICE_MESSAGE
 from ...models import CATEGORIES
 from ...services import reviews
 from ...services import session_requests as service
 
-MAX_RUPEES = 100_000
 STARS = [
     SelectChoice(5, "5 – Excellent"),
     SelectChoice(4, "4 – Good"),
@@ -43,7 +43,7 @@ class RequestForm(BaseForm):
     budget = DecimalField(
         "Budget (optional)",
         places=2,
-        validators=[Optional(), NumberRange(min=0, max=MAX_RUPEES, message="Between ₹0 and ₹1,00,000.")],
+        validators=[Optional(), NumberRange(min=0, max=MAX_PRICE_RUPEES, message=PRICE_MESSAGE)],
     )
 
 
@@ -58,7 +58,7 @@ class AcceptForm(BaseForm):
         places=2,
         validators=[
             InputRequired("Enter a price, or 0 for a free session."),
-            NumberRange(min=0, max=MAX_RUPEES, message="Between ₹0 and ₹1,00,000."),
+            NumberRange(min=0, max=MAX_PRICE_RUPEES, message=PRICE_MESSAGE),
         ],
     )
     category = SelectField("Category", choices=[SelectChoice(c) for c in CATEGORIES], default="Other")

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ...exceptions import DomainError
 from ...forms import apply_field_errors
-from ...inputs import whole_number
+from ...inputs import page_or_first
 from ...services import reviews
 from ...services.follows import active_mentor
 from ...services.sessions import viewable_session
@@ -112,8 +112,7 @@ def reply(review_id):
 @bp.get("/mentors/<int:user_id>/reviews")
 def mentor_reviews(user_id):
     mentor = active_mentor(user_id)
-    page = whole_number(request.args.get("page", "1"))
-    page = page if page is not None and 1 <= page <= 100_000 else 1
+    page = page_or_first(request.args.get("page", "1"))
     items, total = reviews.mentor_reviews(mentor.id, page=page, per_page=PER_PAGE)
     return render_template(
         "community/mentor_reviews.html",

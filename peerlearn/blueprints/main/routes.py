@@ -1,6 +1,7 @@
 from flask import Response, abort, render_template, request
 
 from ...extensions import db
+from ...limits import MAX_TITLE_LENGTH
 from ...services import covers, search, showcase
 from . import bp
 
@@ -26,7 +27,7 @@ def generated_cover():
     """The generated cover for a session's category and title (see services/covers.py). The path
     carries the design's version, so a redesign gets new URLs and browsers may keep these."""
     category, title = request.args.get("category", ""), request.args.get("title", "")
-    if category not in covers.STYLES or not title.strip() or len(title) > covers.MAX_TITLE_LENGTH:
+    if category not in covers.STYLES or not title.strip() or len(title) > MAX_TITLE_LENGTH:
         abort(404)
     response = Response(covers.cover_svg(category, title), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

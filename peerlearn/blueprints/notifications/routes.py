@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from ...exceptions import ValidationError
 from ...extensions import db
-from ...inputs import is_id, whole_number
+from ...inputs import is_id, page_or_first, whole_number
 from ...models import User
 from ...security import acts_without_identity
 from ...services import notifications
@@ -30,8 +30,7 @@ def _filter_and_page(values):
     show = values.get("show", "all")
     if show not in VIEWS:
         show = "all"
-    page = whole_number(values.get("page", "1"))
-    return show, page if page is not None and 1 <= page <= 100_000 else 1
+    return show, page_or_first(values.get("page", "1"))
 
 
 @bp.get("")

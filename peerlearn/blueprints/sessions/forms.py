@@ -12,7 +12,19 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...forms import BaseForm, TagListField
-from ...models import CATEGORIES, LANGUAGES, MAX_CAPACITY, SessionLevel
+from ...limits import (
+    DURATION_MESSAGE,
+    MAX_CAPACITY,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_DURATION_MINUTES,
+    MAX_PRICE_RUPEES,
+    MAX_TITLE_LENGTH,
+    MIN_DURATION_MINUTES,
+    MIN_TITLE_LENGTH,
+    PRICE_MESSAGE,
+    SEATS_MESSAGE,
+)
+from ...models import CATEGORIES, LANGUAGES, SessionLevel
 
 LEVEL_LABELS = {
     SessionLevel.ALL: "All levels",
@@ -20,15 +32,18 @@ LEVEL_LABELS = {
     SessionLevel.INTERMEDIATE: "Intermediate",
     SessionLevel.ADVANCED: "Advanced",
 }
-MAX_PRICE_RUPEES = 100_000
 
 
 class SessionForm(BaseForm):
     """A session as the mentor types it: the start as a date and a time in their own timezone,
     the price in rupees. The view converts both before calling the service."""
 
-    title = StringField("Title", validators=[InputRequired(), Length(min=3, max=120)])
-    description = TextAreaField("What learners will get out of it", validators=[Optional(), Length(max=5000)])
+    title = StringField(
+        "Title", validators=[InputRequired(), Length(min=MIN_TITLE_LENGTH, max=MAX_TITLE_LENGTH)]
+    )
+    description = TextAreaField(
+        "What learners will get out of it", validators=[Optional(), Length(max=MAX_DESCRIPTION_LENGTH)]
+    )
     category = SelectField(
         "Category",
         choices=[SelectChoice("", "Choose a category"), *(SelectChoice(c) for c in CATEGORIES)],
@@ -46,7 +61,7 @@ class SessionForm(BaseForm):
         default=60,
         validators=[
             InputRequired("Enter a duration in minutes."),
-            NumberRange(min=15, max=480, message="Between 15 minutes and 8 hours."),
+            NumberRange(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES, message=DURATION_MESSAGE),
         ],
     )
     capacity = IntegerField(
@@ -54,7 +69,7 @@ class SessionForm(BaseForm):
         default=1,
         validators=[
             InputRequired("Enter how many learners can join."),
-            NumberRange(min=1, max=MAX_CAPACITY, message=f"Between 1 and {MAX_CAPACITY} seats."),
+            NumberRange(min=1, max=MAX_CAPACITY, message=SEATS_MESSAGE),
         ],
     )
     price = DecimalField(
@@ -63,7 +78,7 @@ class SessionForm(BaseForm):
         default=0,
         validators=[
             InputRequired("Enter a price, or 0 for a free session."),
-            NumberRange(min=0, max=MAX_PRICE_RUPEES, message="Between ₹0 and ₹1,00,000."),
+            NumberRange(min=0, max=MAX_PRICE_RUPEES, message=PRICE_MESSAGE),
         ],
     )
     cover = FileField("Cover image")

@@ -3,14 +3,15 @@ from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...forms import BaseForm, TagListField
+from ...limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_NAME_LENGTH
 
 
 class ProfileForm(BaseForm):
     # Saved with the rest of the profile when one is picked (services.avatars checks it).
     avatar = FileField("Profile photo")
-    name = StringField("Full name", validators=[InputRequired(), Length(max=100)])
-    headline = StringField("Headline", validators=[Optional(), Length(max=120)])
-    bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
+    name = StringField("Full name", validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)])
+    headline = StringField("Headline", validators=[Optional(), Length(max=MAX_HEADLINE_LENGTH)])
+    bio = TextAreaField("About you", validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
     skills = TagListField("Skills you have")
     interests = TagListField("What you want to learn")
     timezone = SelectField("Timezone", validate_choice=False)
@@ -28,9 +29,10 @@ class TeachingForm(BaseForm):
     """Become a mentor: what learners see before booking."""
 
     headline = StringField(
-        "Headline", validators=[InputRequired("Say in a line what you teach."), Length(max=120)]
+        "Headline",
+        validators=[InputRequired("Say in a line what you teach."), Length(max=MAX_HEADLINE_LENGTH)],
     )
-    bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)])
+    bio = TextAreaField("About you", validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
     hourly_rate = DecimalField(
         "Hourly rate (₹)",
         places=2,
