@@ -55,7 +55,6 @@ from .audit import (  # noqa: F401
     Origin,
     record,
 )
-from .transactions import use_case
 
 PER_PAGE = 25
 MAX_REASON_LENGTH = 500
