@@ -23,9 +23,12 @@ SOCKET_TIMEOUT_MS = 10_000
 
 
 def visit(page, path):
+    """Open ``path`` and wait until its scripts have started, as a person's first click does
+    (a click or an Enter before that meets the page without its components)."""
     response = page.goto(path)
     if response is None or not response.ok:
         pytest.fail(f"{path} answered {response.status if response else 'nothing'}")
+    alpine_started(page)
     return response
 
 
