@@ -245,9 +245,9 @@ def register(
             raise
         _tell_owner_of_attempt(owner)
         return
-    email_msg = _compose_verification(user)
+    _compose_verification(user)
     db.session.commit()
-    mail.dispatch(email_msg)
+    outbox.dispatch()
 
 
 def _tell_owner_of_attempt(owner):
@@ -265,9 +265,9 @@ def _tell_owner_of_attempt(owner):
         signed = _issue_token(owner, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
         context["finish_url"] = external_url("auth.reset_password", token=signed)
         context["minutes"] = current_app.config["PASSWORD_RESET_MINUTES"]
-    message = mail.compose(owner, "account_exists", "Someone tried to sign up with your email", **context)
+    mail.compose(owner, "account_exists", "Someone tried to sign up with your email", **context)
     db.session.commit()
-    mail.dispatch(message)
+    outbox.dispatch()
 
 
 def create_admin(*, email, password, name):
@@ -458,9 +458,9 @@ def resend_verification(user, *, ip_address=""):
         return False
     ratelimit.hit("verify-resend", str(user.id), "RESET_LIMIT_PER_ACCOUNT")
     ratelimit.hit("verify-resend-ip", ip_address, "RESET_LIMIT_PER_IP")
-    email = _compose_verification(user)
+    _compose_verification(user)
     db.session.commit()
-    mail.dispatch(email)
+    outbox.dispatch()
     return True
 
 
@@ -494,7 +494,7 @@ def deliver_password_reset(email):
     if user is None or not user.is_active:
         return
     signed = _issue_token(user, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
-    message = mail.compose(
+    mail.compose(
         user,
         "reset_password",
         "Reset your PeerLearn password",
@@ -502,7 +502,7 @@ def deliver_password_reset(email):
         minutes=current_app.config["PASSWORD_RESET_MINUTES"],
     )
     db.session.commit()
-    mail.dispatch(message)
+    outbox.dispatch()
 
 
 def check_reset_token(signed):

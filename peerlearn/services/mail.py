@@ -67,8 +67,3 @@ def message_id(email):
     _name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"] or "")
     domain = address.rpartition("@")[2] or public_host() or "peerlearn"
     return f"<email-{email.id}@{domain}>"
-
-
-def dispatch(*_emails):
-    """Hand committed emails on (see services.outbox); call after the commit that recorded them."""
-    outbox.dispatch()
