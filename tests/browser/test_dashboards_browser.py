@@ -49,3 +49,24 @@ def test_admin_overview_charts_and_user_search(page):
     page.get_by_role("link", name="Rohan Gupta").click()
     expect(page).to_have_url(re.compile(r"/admin/users/\d+$"))
     expect(page.get_by_text("learner1@peerlearn.local").first).to_be_visible()
+
+
+def test_the_chart_engine_loads_only_when_a_chart_nears_the_screen(page):
+    """The charts sit below the fold on a phone: the page's first load leaves their engine (a
+    56 kB chunk that blocked the main thread) for the moment the reader scrolls to them."""
+    log_in(page, "mentor2@peerlearn.local")
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+    engine_requests = []
+    page.on("request", lambda request: "chart-engine" in request.url and engine_requests.append(request.url))
+    visit(page, "/teach")
+    page.wait_for_load_state("networkidle")
+    first = page.locator("[data-chart-figure]").first
+    assert not first.evaluate("(figure) => figure.getBoundingClientRect().top < innerHeight + 200"), (
+        "the first chart is within reach of the first screen: this check needs a page where it is not"
+    )
+    assert engine_requests == [], "the chart engine loaded before any chart neared the screen"
+    assert first.locator("canvas").count() == 0
+
+    first.scroll_into_view_if_needed()
+    expect(first.locator("canvas").first).to_be_attached(timeout=10_000)
+    assert len(engine_requests) == 1, engine_requests
