@@ -31,5 +31,5 @@ def record(event, *args, **kwargs):
 
 
 def subscribed(event):
-    """Who listens to ``event`` (for tests and diagnostics)."""
-    return sorted(_subscribers.get(event, {}))
+    """Who listens to ``event``, in the order they are told (for tests and diagnostics)."""
+    return list(_subscribers.get(event, {}))
