@@ -15,13 +15,14 @@ socket). Each rule is kept once, at the edge; what breaks it gets a 404 or a 422
 """
 
 import re
+from datetime import date
 
 from flask import request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from .exceptions import ValidationError
-from .limits import MAX_PAGE
+from .limits import MAX_PAGE, MAX_YEAR, MIN_YEAR
 
 MAX_ID = 2**31 - 1
 
@@ -34,6 +35,13 @@ _SINGLE_LINE_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # The same less tab, line feed and carriage return (browsers send a text area's lines with CRLF).
 _MULTI_LINE_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# A yes/no filter in a query string, as links and forms write it (an unticked box sends nothing).
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n"})
+FLAG_MESSAGE = "Use 1 or 0 (true or false)."
+DATE_MESSAGE = "Use a date like 2026-12-01."
 
 
 def is_id(value):
@@ -70,6 +78,60 @@ def holds_nul(value):
     if isinstance(value, list):
         return any(holds_nul(item) for item in value)
     return False
+
+
+# ----- query-string filters -------------------------------------------------------------------
+# The admin lists, the catalog and the mentor directory read their filters with these. Each takes
+# the arguments (a MultiDict or a plain dict), a parameter's name and the ``errors`` dict: a bad
+# value adds its message under the name and reads as absent, so every problem is reported at once.
+
+
+def arg_text(args, name):
+    """The parameter's first value without surrounding spaces; "" when absent or not text."""
+    value = args.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def arg_flag(args, name, errors, *, absent=None):
+    """A yes/no filter: True or False, or ``absent`` when it is not given (or is not a yes/no)."""
+    value = arg_text(args, name).lower()
+    if value == "":
+        return absent
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    errors[name] = [FLAG_MESSAGE]
+    return absent
+
+
+def arg_whole(args, name, errors, low=1, high=MAX_ID, message=None):
+    """A whole number from ``low`` to ``high`` written in ASCII digits, or None when absent."""
+    value = arg_text(args, name)
+    if not value:
+        return None
+    number = whole_number(value)
+    if number is None or not low <= number <= high:
+        errors[name] = [message or f"Use a whole number from {low} to {high}."]
+        return None
+    return number
+
+
+def arg_day(args, name, errors):
+    """A calendar day written YYYY-MM-DD, or None when absent. Years outside MIN_YEAR..MAX_YEAR
+    are refused: far-off ones would overflow when turned into UTC instants."""
+    value = arg_text(args, name)
+    if not value:
+        return None
+    if _DATE.fullmatch(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            day = None
+        if day is not None and MIN_YEAR <= day.year <= MAX_YEAR:
+            return day
+    errors[name] = [DATE_MESSAGE]
+    return None
 
 
 class IdConverter(IntegerConverter):

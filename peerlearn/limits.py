@@ -21,9 +21,11 @@ __all__ = [
     "MAX_PRICE_PAISE",
     "MAX_PRICE_RUPEES",
     "MAX_TITLE_LENGTH",
+    "MAX_YEAR",
     "MIN_DURATION_MINUTES",
     "MIN_PAID_PRICE_PAISE",
     "MIN_TITLE_LENGTH",
+    "MIN_YEAR",
     "PRICE_MESSAGE",
     "SEATS_MESSAGE",
 ]
@@ -52,6 +54,11 @@ SEATS_MESSAGE = f"Between 1 and {MAX_CAPACITY} seats."
 MAX_NAME_LENGTH = 100
 MAX_HEADLINE_LENGTH = 120
 MAX_BIO_LENGTH = 5000
+
+# ----- dates -----------------------------------------------------------------------------------
+
+# The years a date filter accepts.
+MIN_YEAR, MAX_YEAR = 2000, 2999
 
 # ----- lists -----------------------------------------------------------------------------------
 

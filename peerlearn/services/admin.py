@@ -7,13 +7,14 @@ functions, which report every bad value at once in a ValidationError naming the 
 """
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..inputs import arg_day, arg_flag, arg_text, arg_whole
 from ..limits import MAX_PAGE
 from ..models import (
     AuditEntry,
@@ -62,10 +63,6 @@ MAX_QUERY_LENGTH = 200
 
 REVIEW_STATES = ("visible", "hidden")
 
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INTEGER = re.compile(r"^\d{1,9}$")
-
 
 def _require_admin(actor):
     if actor is None or not actor.is_admin:
@@ -98,13 +95,8 @@ def _contains(column, term):
 # ---------------------------------------------------------------------------- reading filters
 
 
-def _first(args, name):
-    value = args.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _text(args, name, errors, max_length=MAX_QUERY_LENGTH):
-    value = " ".join(_first(args, name).split())
+    value = " ".join(arg_text(args, name).split())
     if len(value) > max_length:
         errors[name] = [f"Use at most {max_length} characters."]
         return ""
@@ -112,7 +104,7 @@ def _text(args, name, errors, max_length=MAX_QUERY_LENGTH):
 
 
 def _choice(args, name, choices, errors):
-    value = _first(args, name).lower()
+    value = arg_text(args, name).lower()
     if not value:
         return None
     if value not in choices:
@@ -121,47 +113,9 @@ def _choice(args, name, choices, errors):
     return value
 
 
-def _flag(args, name, errors):
-    """An optional yes/no filter: None when absent."""
-    value = _first(args, name).lower()
-    if value == "":
-        return None
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    errors[name] = ["Use 1 or 0."]
-    return None
-
-
-def _whole(args, name, errors, low=1, high=2**31 - 1):
-    value = _first(args, name)
-    if not value:
-        return None
-    if not _INTEGER.match(value) or not low <= int(value) <= high:
-        errors[name] = [f"Use a whole number from {low} to {high}."]
-        return None
-    return int(value)
-
-
-def _day(args, name, errors):
-    value = _first(args, name)
-    if not value:
-        return None
-    if _DATE.match(value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            day = None
-        if day is not None and 2000 <= day.year <= 2999:
-            return day
-    errors[name] = ["Use a date like 2026-12-01."]
-    return None
-
-
 def _day_range(args, zone, errors):
     """``date_from``/``date_to`` (days in ``zone``, both included) as a half-open UTC range."""
-    date_from, date_to = _day(args, "date_from", errors), _day(args, "date_to", errors)
+    date_from, date_to = arg_day(args, "date_from", errors), arg_day(args, "date_to", errors)
     if date_from and date_to and date_from > date_to:
         errors["date_to"] = ["The end date is before the start date."]
     start = datetime.combine(date_from, time.min, tzinfo=zone).astimezone(UTC) if date_from else None
@@ -174,7 +128,7 @@ def _day_range(args, zone, errors):
 def page_number(args):
     """``page`` from the arguments, 1 when absent."""
     errors = {}
-    page = _whole(args, "page", errors, 1, MAX_PAGE)
+    page = arg_whole(args, "page", errors, 1, MAX_PAGE)
     if errors:
         raise ValidationError("Check the page number.", fields=errors)
     return page or 1
@@ -196,8 +150,8 @@ def user_filters(args):
     values = {
         "q": _text(args, "q", errors),
         "role": _choice(args, "role", tuple(r.value for r in Role), errors),
-        "suspended": _flag(args, "suspended", errors),
-        "verified": _flag(args, "verified", errors),
+        "suspended": arg_flag(args, "suspended", errors),
+        "verified": arg_flag(args, "verified", errors),
     }
     return _finish(errors, values)
 
@@ -713,7 +667,7 @@ def audit_filters(args):
         "actor": _text(args, "actor", errors, max_length=254).lower(),
         "action": _choice(args, "action", ACTIONS, errors),
         "target_type": _choice(args, "target_type", TARGET_TYPES, errors),
-        "target_id": _whole(args, "target_id", errors),
+        "target_id": arg_whole(args, "target_id", errors),
     }
     return _finish(errors, values)
 

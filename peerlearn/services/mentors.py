@@ -26,6 +26,7 @@ from sqlalchemy.orm import lazyload
 
 from ..exceptions import ValidationError
 from ..extensions import db
+from ..inputs import arg_flag
 from ..models import (
     Booking,
     BookingStatus,
@@ -41,7 +42,6 @@ from .reviews import Rating, visible
 from .search import (
     DEFAULT_PER_PAGE,
     _contains,
-    _flag,
     bookable,
     not_reserved,
     parse_common_filters,
@@ -132,7 +132,7 @@ def parse_directory_params(args, *, rupees=False):
     errors = {}
     common = parse_common_filters(args, errors, sorts=SORTS, rupees=rupees)
     min_rating = _min_rating(args, errors)
-    available = _flag(args, "available", errors)
+    available = arg_flag(args, "available", errors, absent=False)
     if errors:
         raise ValidationError("Some mentor filters are not valid.", fields=errors)
     return DirectoryParams(**common, min_rating=min_rating, available=available)

@@ -13,7 +13,6 @@ Each word of the query must appear in the title, the description, a skill name o
 name, so "python pandas" narrows rather than widens.
 """
 
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -25,6 +24,7 @@ from sqlalchemy.orm import defaultload
 from ..exceptions import ValidationError
 from ..extensions import db
 from ..formats import viewer_zone
+from ..inputs import arg_day, arg_flag, arg_text, arg_whole
 from ..ml.text import skill_slug, split_tags
 from ..models import (
     CATEGORIES,
@@ -58,12 +58,6 @@ MAX_TERMS = 8
 MAX_SKILL_FILTERS = 10
 # Far above any real seat price (₹1 crore); keeps comparisons inside a 32-bit integer column.
 MAX_PRICE_PAISE = 1_000_000_000
-MIN_YEAR, MAX_YEAR = 2000, 2999
-
-_TRUE = {"1", "true", "yes", "on", "y"}
-_FALSE = {"", "0", "false", "no", "off", "n"}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INTEGER = re.compile(r"^\d+$")
 
 
 def search_terms(q):
@@ -116,11 +110,6 @@ class SearchParams:
         return replace(self, page=page)
 
 
-def _first(args, name):
-    value = args.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _all(args, name):
     getlist = getattr(args, "getlist", None)
     values = getlist(name) if getlist else [args.get(name)]
@@ -128,7 +117,7 @@ def _all(args, name):
 
 
 def _choice(args, name, choices, errors, message):
-    value = _first(args, name)
+    value = arg_text(args, name)
     if not value:
         return None
     by_key = {choice.casefold(): choice for choice in choices}
@@ -138,28 +127,9 @@ def _choice(args, name, choices, errors, message):
     return chosen
 
 
-def _flag(args, name, errors):
-    value = _first(args, name).lower()
-    if value in _TRUE:
-        return True
-    if value not in _FALSE:
-        errors[name] = ["Use 1 or 0 (true or false)."]
-    return False
-
-
-def _whole(args, name, errors, low, high, message):
-    value = _first(args, name)
-    if not value:
-        return None
-    if not _INTEGER.match(value) or not low <= int(value) <= high:
-        errors[name] = [message]
-        return None
-    return int(value)
-
-
 def _rupees(args, name, errors):
     """A rupee amount typed in the browse form ("499" or "499.50"), as paise."""
-    value = _first(args, name).replace(",", "")
+    value = arg_text(args, name).replace(",", "")
     if not value:
         return None
     try:
@@ -179,22 +149,6 @@ def _rupees(args, name, errors):
     return int(paise)
 
 
-def _day(args, name, errors):
-    value = _first(args, name)
-    if not value:
-        return None
-    if _DATE.match(value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            day = None
-        # Far-off years would overflow when turned into UTC instants.
-        if day is not None and MIN_YEAR <= day.year <= MAX_YEAR:
-            return day
-    errors[name] = ["Use a date like 2026-12-01."]
-    return None
-
-
 def parse_common_filters(args, errors, *, sorts, rupees=False):
     """Read what the catalog and the mentor directory ask alike, as keyword arguments for
     SearchParams or DirectoryParams: ``q``, ``skills`` (comma-separated or repeated),
@@ -205,7 +159,7 @@ def parse_common_filters(args, errors, *, sorts, rupees=False):
     forms) ``min_rupees``/``max_rupees`` in rupees. Each bad value adds its messages to
     ``errors`` under the parameter's name, and leaves the value unset.
     """
-    q = " ".join(_first(args, "q").split())
+    q = " ".join(arg_text(args, "q").split())
     if len(q) > MAX_QUERY_LENGTH:
         errors["q"] = [f"Use at most {MAX_QUERY_LENGTH} characters."]
         q = ""
@@ -221,12 +175,12 @@ def parse_common_filters(args, errors, *, sorts, rupees=False):
     else:
         min_name, max_name = "price_min", "price_max"
         message = "Use a whole number of paise, 0 or more."
-        price_min = _whole(args, min_name, errors, 0, MAX_PRICE_PAISE, message)
-        price_max = _whole(args, max_name, errors, 0, MAX_PRICE_PAISE, message)
+        price_min = arg_whole(args, min_name, errors, 0, MAX_PRICE_PAISE, message)
+        price_max = arg_whole(args, max_name, errors, 0, MAX_PRICE_PAISE, message)
     if price_min is not None and price_max is not None and price_min > price_max:
         errors[max_name] = ["The maximum price is below the minimum."]
-    page = _whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")
-    per_page = _whole(args, "per_page", errors, 1, MAX_PER_PAGE, f"Use 1 to {MAX_PER_PAGE} per page.")
+    page = arg_whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")
+    per_page = arg_whole(args, "per_page", errors, 1, MAX_PER_PAGE, f"Use 1 to {MAX_PER_PAGE} per page.")
     return {
         "q": q,
         "skills": tuple(skill_slug(name) for name in skill_names),
@@ -251,11 +205,11 @@ def parse_search_params(args, *, rupees=False):
     common = parse_common_filters(args, errors, sorts=SORTS, rupees=rupees)
     category = _choice(args, "category", CATEGORIES, errors, "Choose a category from the list.")
     level = _choice(args, "level", LEVELS, errors, "Choose a level from the list.")
-    date_from, date_to = _day(args, "date_from", errors), _day(args, "date_to", errors)
+    date_from, date_to = arg_day(args, "date_from", errors), arg_day(args, "date_to", errors)
     if date_from and date_to and date_from > date_to:
         errors["date_to"] = ["The end date is before the start date."]
-    free_only = _flag(args, "free", errors)
-    has_seats = _flag(args, "has_seats", errors)
+    free_only = arg_flag(args, "free", errors, absent=False)
+    has_seats = arg_flag(args, "has_seats", errors, absent=False)
     if errors:
         raise ValidationError("Some search filters are not valid.", fields=errors)
     return SearchParams(
