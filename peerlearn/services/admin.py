@@ -56,6 +56,7 @@ from .audit import (  # noqa: F401
     Origin,
     record,
 )
+from .transactions import use_case
 
 PER_PAGE = 25
 MAX_REASON_LENGTH = 500
@@ -226,6 +227,7 @@ def _moderatable(admin, user_id):
     return user
 
 
+@use_case
 def suspend_user(admin, user_id, reason, *, origin=None):
     """Suspend a learner or mentor: they cannot sign in, and every web session, API token and
     open socket of theirs ends now. Their sessions leave the catalog (search.mentor_active)."""
@@ -253,6 +255,7 @@ def suspend_user(admin, user_id, reason, *, origin=None):
     return user
 
 
+@use_case
 def unsuspend_user(admin, user_id, *, origin=None):
     user = _moderatable(admin, user_id)
     if user.suspended_at is None:
@@ -272,6 +275,7 @@ def unsuspend_user(admin, user_id, *, origin=None):
     return user
 
 
+@use_case
 def lift_publishing_suspension(admin, user_id, reason, *, origin=None):
     """Let a mentor whose publishing was suspended by strikes (services.settlement) publish
     again. The strikes stay on record; the reason goes to the audit log and the mentor is told."""
@@ -312,6 +316,7 @@ def _mentor(admin, user_id):
     return user
 
 
+@use_case
 def verify_mentor(admin, user_id, *, origin=None):
     """Mark a mentor as checked by an admin (the "Verified" badge)."""
     user = _mentor(admin, user_id)
@@ -323,6 +328,7 @@ def verify_mentor(admin, user_id, *, origin=None):
     return user
 
 
+@use_case
 def unverify_mentor(admin, user_id, *, origin=None):
     user = _mentor(admin, user_id)
     if user.mentor_verified_at is None:
@@ -403,6 +409,7 @@ def session_overview(session_id):
     }
 
 
+@use_case
 def cancel_session(admin, session_id, reason, *, origin=None):
     """Cancel any session that has not ended: every booking is cancelled and refunded in full
     (sessions.cancel_session), the mentor is told why, and the audit entry is committed with it.
@@ -507,6 +514,7 @@ def payment_overview(payment_id):
     }
 
 
+@use_case
 def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key, origin=None):
     """Refund a captured payment (a booking or a gift, whatever its session's state) with a
     reason: ``amount_paise`` (default: all that is still refundable). Returns ``(refund, created)``.
@@ -635,6 +643,7 @@ def find_reviews(*, state=None, page=1, per_page=PER_PAGE):
     return _page(query.order_by(Review.created_at.desc(), Review.id.desc()), query, page, per_page)
 
 
+@use_case
 def hide_review(admin, review_id, reason, *, origin=None):
     """Hide a review (services.reviews): it stays stored, out of every list and average."""
     _require_admin(admin)

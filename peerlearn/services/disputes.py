@@ -40,6 +40,7 @@ from ..models import (
 )
 from . import outbox
 from .admin import DISPUTE_DECIDE, DISPUTE_OPEN
+from .transactions import use_case
 
 MIN_DETAILS_LENGTH = 10
 MAX_DETAILS_LENGTH = 2000
@@ -190,6 +191,7 @@ def _clean_details(details):
     return details
 
 
+@use_case
 def report(learner, booking_id, reason, details, now=None):
     """Open a dispute on the learner's own booking. Returns the Dispute.
 
@@ -279,6 +281,7 @@ def _inr(paise):
     return format_inr(paise)
 
 
+@use_case
 def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin=None, now=None):
     """Decide an open dispute: ``refund_full``, ``refund_partial`` (``amount_paise``) or
     ``release``, with a reason both sides are told. Returns the Dispute.

@@ -58,6 +58,7 @@ from ..models import (
 )
 from ..periods import month_periods
 from . import audit
+from .transactions import use_case
 
 EARNING_KINDS = (EntryKind.MENTOR_EARNING.value, EntryKind.EARNING_REVERSAL.value)
 MIN_PAYOUT_PAISE = 100
@@ -740,6 +741,7 @@ class _WholeBalance:
 WHOLE_BALANCE = _WholeBalance()
 
 
+@use_case
 def request_payout(mentor, amount_paise=WHOLE_BALANCE, *, now=None):
     """Ask for a payout of ``amount_paise`` (``WHOLE_BALANCE``, the default: everything
     available) to the mentor's payout details.

@@ -20,6 +20,7 @@ from ..exceptions import PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
 from ..models import PayoutAccount, PayoutMethodKind, utcnow
+from .transactions import use_case
 
 # A UPI id (VPA): a handle of letters, digits, dots, hyphens or underscores, "@", the bank's or
 # app's handle (letters, then letters or digits), as NPCI issues them: name@okaxis, 9876543210@ybl.
@@ -171,6 +172,7 @@ def clean(data):
     raise ValidationError("Choose UPI or a bank account.", fields={"kind": ["Choose UPI or bank account."]})
 
 
+@use_case
 def save(user, data):
     """Add or replace the user's payout details; the user hears of the change (a security event:
     payouts go wherever these say)."""

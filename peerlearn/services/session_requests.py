@@ -39,6 +39,7 @@ from ..models import (
 from ..models.email import DropReason
 from . import notifications, outbox
 from . import sessions as session_service
+from .transactions import use_case
 
 MAX_TOPIC = 120
 MIN_TOPIC = 3
@@ -259,6 +260,7 @@ def check_can_ask(user, mentor):
         )
 
 
+@use_case
 def create_request(learner, mentor_id, data, *, now=None):
     """``learner`` asks the mentor for a session. ``data``: topic, message, preferred_times
     (1–3; ISO 8601, naive ones in the learner's timezone), budget_paise (optional)."""
@@ -347,6 +349,7 @@ def default_price(request, mentor, duration=DEFAULT_DURATION):
     return mentor.hourly_rate_paise * duration // 60 // 100 * 100
 
 
+@use_case
 def accept(mentor, request_id, choices=None, *, now=None):
     """The mentor accepts: a one-seat session is published from the request and kept for the
     learner. ``choices`` (all optional): starts_at (default: the first preferred time still
@@ -414,6 +417,7 @@ def accept(mentor, request_id, choices=None, *, now=None):
     return request, session
 
 
+@use_case
 def decline(mentor, request_id, note="", *, now=None):
     """The mentor declines, optionally with a note the learner receives."""
     now = now or utcnow()
@@ -448,6 +452,7 @@ def _answered(request):
     )
 
 
+@use_case
 def withdraw(learner, request_id, *, now=None):
     """The learner withdraws a pending request, or turns down an accepted one they have not
     taken a seat in (the session then opens to everyone)."""
@@ -479,6 +484,7 @@ def withdraw(learner, request_id, *, now=None):
     return request
 
 
+@use_case
 def confirm(learner, request_id, *, now=None):
     """The learner takes the seat the mentor made for them, through the booking service.
     Returns ``(request, booking, created)``: a free seat is confirmed, a paid one held for payment."""

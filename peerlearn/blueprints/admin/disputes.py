@@ -12,7 +12,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ...exceptions import DomainError, ValidationError
-from ...extensions import db
 from ...jinja import format_inr
 from ...services import accounts
 from ...services import admin as admin_service
@@ -75,7 +74,6 @@ def decide_dispute(dispute_id):
             origin=_origin(),
         )
     except ValidationError as exc:
-        db.session.rollback()
         return _render_queue(
             {"state": "open"},
             failed_id=dispute_id,
@@ -86,7 +84,6 @@ def decide_dispute(dispute_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("admin.disputes"), 303)
     if dispute.refund_paise:
@@ -134,7 +131,6 @@ def refund_payment(payment_id):
             origin=_origin(),
         )
     except ValidationError as exc:
-        db.session.rollback()
         errors = _field_errors(exc)
         if "idempotency_key" in errors:  # a form not drawn by this page: draw it again
             errors = {"form": ["The form was incomplete; check the amount and try again."]}
@@ -142,7 +138,6 @@ def refund_payment(payment_id):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         amount = format_inr(refund.amount_paise)

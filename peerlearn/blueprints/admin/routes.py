@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ... import formats
 from ...exceptions import DomainError, ValidationError
-from ...extensions import db, login_manager
+from ...extensions import login_manager
 from ...forms import apply_field_errors
 from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus, utcnow
 from ...services import admin as admin_service
@@ -66,7 +66,6 @@ def _listing(name, parse, find, *, args=None, status=200, **context):
 
 
 def _flash_error(exc):
-    db.session.rollback()
     flash(exc.message, "error")
 
 
@@ -135,7 +134,6 @@ def _reason_post(act, rerender, back_url, success, *, prefix=""):
     try:
         done = act(form.reason.data)
     except ValidationError as exc:
-        db.session.rollback()
         apply_field_errors(form, exc.fields)
         return rerender(form, exc.status)
     except DomainError as exc:

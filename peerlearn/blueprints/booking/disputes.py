@@ -38,12 +38,10 @@ def report_problem(booking_id):
     try:
         dispute_service.report(current_user, booking.id, values["reason"], values["details"])
     except ValidationError as exc:
-        db.session.rollback()
         from .routes import detail
 
         return detail(booking_id, dispute_form={"values": values, "errors": exc.fields}), exc.status
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(

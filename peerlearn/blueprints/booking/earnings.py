@@ -78,7 +78,6 @@ def request_payout():
         amount_paise = rupees_to_paise(form.amount.data)
         payout = earnings_service.request_payout(current_user, amount_paise)
     except DomainError as exc:
-        db.session.rollback()
         form.amount.errors = [*form.amount.errors, exc.message]
         return _render_earnings(form, exc.status)
     flash(
@@ -101,7 +100,6 @@ def payout_details():
         try:
             account = payout_accounts.save(current_user, form.data)
         except ValidationError as exc:
-            db.session.rollback()
             for name, errors in exc.fields.items():
                 if name in form:
                     form[name].errors = [*form[name].errors, *errors]

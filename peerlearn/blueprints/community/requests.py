@@ -88,7 +88,6 @@ def new_request(mentor_id):
                 data["budget_paise"] = rupees_to_paise(form.budget.data)
             req = service.create_request(current_user, mentor.id, data)
         except DomainError as exc:
-            db.session.rollback()
             fields = dict(exc.fields)
             if "preferred_times" in fields:
                 fields["time_1"] = fields.pop("preferred_times")
@@ -140,7 +139,6 @@ def withdraw(request_id):
     try:
         service.withdraw(current_user, request_id)
     except DomainError as exc:
-        db.session.rollback()
         if exc.status in (403, 404):
             abort(exc.status)
         flash(exc.message, "error")
@@ -157,7 +155,6 @@ def confirm(request_id):
     try:
         _req, booking, _created = service.confirm(current_user, request_id)
     except DomainError as exc:
-        db.session.rollback()
         if exc.status in (403, 404):
             abort(exc.status)
         flash(exc.message, "error")
@@ -214,7 +211,6 @@ def accept(request_id):
         }
         req, session = service.accept(current_user, req.id, choices)
     except DomainError as exc:
-        db.session.rollback()
         fields = dict(exc.fields)
         if "starts_at" in fields:
             fields["other_time" if form.time.data == OTHER_TIME else "time"] = fields.pop("starts_at")
@@ -241,7 +237,6 @@ def decline(request_id):
     try:
         service.decline(current_user, req.id, form.note.data or "")
     except DomainError as exc:
-        db.session.rollback()
         if exc.status in (403, 404):
             abort(exc.status)
         flash(exc.message, "error")

@@ -67,10 +67,10 @@ def _attempt(order_id, *, succeed):
     try:
         remote, signature = gateway.pay(order_id, succeed=succeed, method=form.method.data)
     except GatewayError as exc:
-        db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("payments.dev_checkout", order_id=order_id), 303)
-    # This request is the gateway's own: the attempt stands whatever PeerLearn makes of it next.
+    # This request plays the gateway (the stand-in for Razorpay's checkout), not a PeerLearn use
+    # case: its attempt stands whatever PeerLearn makes of it next, so the gateway commits it here.
     db.session.commit()
     if succeed:
         target = url_for("payments.dev_return", order_id=order_id, payment_id=remote.id, signature=signature)
