@@ -42,6 +42,7 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", "n"})
 FLAG_MESSAGE = "Use 1 or 0 (true or false)."
 DATE_MESSAGE = "Use a date like 2026-12-01."
+READ_ONLY_MESSAGE = "This field is read-only."
 
 
 def is_id(value):
@@ -132,6 +133,27 @@ def arg_day(args, name, errors):
             return day
     errors[name] = [DATE_MESSAGE]
     return None
+
+
+# ----- JSON bodies ------------------------------------------------------------------------------
+
+
+def refuse_fields(names, *, message="These fields cannot be set", field_message="This field cannot be set."):
+    """Refuse a body naming fields its caller may not write (a 422 naming each, with code
+    ``read_only_field``), before anything is checked or written."""
+    if names:
+        names = sorted(names)
+        raise ValidationError(
+            f"{message}: " + ", ".join(names) + ".",
+            fields={name: [field_message] for name in names},
+            code="read_only_field",
+        )
+
+
+def refuse_unknown_fields(data, allowed, **messages):
+    """``refuse_fields`` for every key of ``data`` not in ``allowed`` (the writable fields)."""
+    refuse_fields(set(data) - set(allowed), **messages)
+    return data
 
 
 class IdConverter(IntegerConverter):

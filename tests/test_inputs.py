@@ -6,15 +6,19 @@ from datetime import date
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from peerlearn.exceptions import ValidationError
 from peerlearn.inputs import (
     DATE_MESSAGE,
     FLAG_MESSAGE,
     MAX_ID,
+    READ_ONLY_MESSAGE,
     arg_day,
     arg_flag,
     arg_text,
     arg_whole,
     page_or_first,
+    refuse_fields,
+    refuse_unknown_fields,
 )
 from peerlearn.limits import MAX_PAGE
 
@@ -84,3 +88,29 @@ def test_a_day_that_is_not_one_or_too_far_off_is_reported(value):
 )
 def test_a_page_link_out_of_range_lands_on_the_first_page(text, page):
     assert page_or_first(text) == page
+
+
+def test_a_body_with_only_writable_fields_passes():
+    body = {"rating": 5, "body": "Good"}
+    assert refuse_unknown_fields(body, {"rating", "body"}) is body
+
+
+def test_fields_one_may_not_write_are_each_named():
+    with pytest.raises(ValidationError) as caught:
+        refuse_unknown_fields({"rating": 5, "mentor_id": 2, "id": 9}, {"rating", "body"})
+    assert caught.value.message == "These fields cannot be set: id, mentor_id."
+    assert caught.value.fields == {
+        "id": ["This field cannot be set."],
+        "mentor_id": ["This field cannot be set."],
+    }
+    assert caught.value.code == "read_only_field"
+
+
+def test_the_caller_words_the_refusal():
+    with pytest.raises(ValidationError) as caught:
+        refuse_fields(
+            {"email"}, message="These fields cannot be changed here", field_message=READ_ONLY_MESSAGE
+        )
+    assert caught.value.message == "These fields cannot be changed here: email."
+    assert caught.value.fields == {"email": ["This field is read-only."]}
+    refuse_fields(set())  # nothing to refuse

@@ -18,7 +18,7 @@ from wtforms import SelectChoice
 from .. import tasks
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
-from ..inputs import control_character_problem
+from ..inputs import READ_ONLY_MESSAGE, control_character_problem, refuse_fields
 from ..limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_HOURLY_RATE_PAISE, MAX_NAME_LENGTH
 from ..links import external_url
 from ..models import (
@@ -579,15 +579,10 @@ def _tell_password_changed(user, *, this_device_kept=False):
 
 def update_profile(user, changes):
     """Apply whitelisted profile changes. Any other field is refused and nothing is written."""
-    unknown = sorted(set(changes) - PROFILE_FIELDS)
+    refused = set(changes) - PROFILE_FIELDS
     if not user.is_mentor:
-        unknown += sorted(set(changes) & MENTOR_ONLY_FIELDS)
-    if unknown:
-        raise ValidationError(
-            "These fields cannot be changed here: " + ", ".join(unknown) + ".",
-            fields={name: ["This field is read-only."] for name in unknown},
-            code="read_only_field",
-        )
+        refused |= set(changes) & MENTOR_ONLY_FIELDS
+    refuse_fields(refused, message="These fields cannot be changed here", field_message=READ_ONLY_MESSAGE)
     errors = {}
     texts = {}
     for field, limit, required in (

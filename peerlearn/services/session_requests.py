@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from .. import events
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..inputs import control_character_problem
+from ..inputs import control_character_problem, refuse_unknown_fields
 from ..limits import MAX_PRICE_PAISE, MIN_PAID_PRICE_PAISE, PRICE_MESSAGE
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
@@ -235,16 +235,6 @@ def _budget(value, errors):
     return value
 
 
-def _refuse_unknown(data, allowed):
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError(
-            "These fields cannot be set: " + ", ".join(unknown) + ".",
-            fields={name: ["This field cannot be set."] for name in unknown},
-            code="read_only_field",
-        )
-
-
 # ---------------------------------------------------------------------------------- transitions
 
 
@@ -267,7 +257,7 @@ def create_request(learner, mentor_id, data, *, now=None):
     now = now or utcnow()
     mentor = requestable_mentor(mentor_id)
     check_can_ask(learner, mentor)
-    _refuse_unknown(data, REQUEST_FIELDS)
+    refuse_unknown_fields(data, REQUEST_FIELDS)
     errors = {}
     topic = _text(data, "topic", errors, limit=MAX_TOPIC, minimum=MIN_TOPIC)
     message = _text(data, "message", errors, limit=MAX_MESSAGE, multiline=True)
@@ -359,7 +349,7 @@ def accept(mentor, request_id, choices=None, *, now=None):
     now = now or utcnow()
     choices = dict(choices or {})
     request = _as_mentor(mentor, request_id)
-    _refuse_unknown(choices, ACCEPT_FIELDS)
+    refuse_unknown_fields(choices, ACCEPT_FIELDS)
     if not is_open(request, now) or request.status != RequestStatus.PENDING:
         raise _closed(request, now)
     if not mentor.is_verified:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..inputs import control_character_problem
+from ..inputs import control_character_problem, refuse_unknown_fields
 from ..limits import (
     DURATION_MESSAGE,
     MAX_DESCRIPTION_LENGTH,
@@ -95,13 +95,7 @@ def _int(changes, name, errors, low, high, message):
 
 def _validate(changes, mentor, session=None, *, now):
     """Check the given fields; returns cleaned values or raises ValidationError with all problems."""
-    unknown = sorted(set(changes) - EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError(
-            "These fields cannot be set: " + ", ".join(unknown) + ".",
-            fields={name: ["This field cannot be set."] for name in unknown},
-            code="read_only_field",
-        )
+    refuse_unknown_fields(changes, EDITABLE_FIELDS)
     errors, clean = {}, {}
     for name, limit, required in (
         ("title", MAX_TITLE_LENGTH, True),

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ...api_envelope import ok
 from ...exceptions import NotFound, ValidationError
 from ...extensions import db
+from ...inputs import READ_ONLY_MESSAGE, refuse_unknown_fields
 from ...models import AuthKind, Role, User
 from ...security import acts_without_identity, bearer_token, sign_out
 from ...services import accounts, auth, avatars, skills
@@ -107,13 +108,9 @@ def enable_teaching():
     """Become a mentor: turn teaching on for this account (201), or save the mentor profile of
     one that already teaches (200)."""
     data = json_body()
-    unknown = sorted(set(data) - TEACHING_FIELDS)
-    if unknown:
-        raise ValidationError(
-            "These fields cannot be set here: " + ", ".join(unknown) + ".",
-            fields={name: ["This field is read-only."] for name in unknown},
-            code="read_only_field",
-        )
+    refuse_unknown_fields(
+        data, TEACHING_FIELDS, message="These fields cannot be set here", field_message=READ_ONLY_MESSAGE
+    )
     refuse_nulls(data, "bio", "hourly_rate_paise")
     _user, turned_on = accounts.enable_teaching(
         current_user,

@@ -3,7 +3,7 @@
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
-from ...exceptions import ValidationError
+from ...inputs import refuse_unknown_fields
 from ...links import external_url
 from ...services import follows, reviews, session_requests
 from ...services.sessions import viewable_session
@@ -14,17 +14,6 @@ from .utils import api_login_required, json_body, page_args
 
 REVIEW_FIELDS = {"rating", "body"}
 REPLY_FIELDS = {"body"}
-
-
-def _only(data, allowed):
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError(
-            "These fields cannot be set: " + ", ".join(unknown) + ".",
-            fields={name: ["This field cannot be set."] for name in unknown},
-            code="read_only_field",
-        )
-    return data
 
 
 def rating_json(rating):
@@ -72,7 +61,7 @@ def follow_json(mentor_id, followed_at=None):
 @bp.post("/sessions/<int:session_id>/reviews/")
 @api_login_required
 def create_review(session_id):
-    data = _only(json_body(), REVIEW_FIELDS)
+    data = refuse_unknown_fields(json_body(), REVIEW_FIELDS)
     review = reviews.create_review(
         current_user, session_id, rating=data.get("rating"), body=data.get("body", "")
     )
@@ -112,7 +101,7 @@ def mentor_reviews(user_id):
 @bp.post("/reviews/<int:review_id>/reply/")
 @api_login_required
 def reply_to_review(review_id):
-    data = _only(json_body(), REPLY_FIELDS)
+    data = refuse_unknown_fields(json_body(), REPLY_FIELDS)
     review = reviews.reply(current_user, review_id, data.get("body"))
     return ok(review_json(review), "Reply published.")
 
