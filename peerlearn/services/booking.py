@@ -27,6 +27,7 @@ from ..models import (
     utcnow,
 )
 from . import outbox, refunds
+from .pagination import paginate
 
 
 def take_seat(session_id, now):
@@ -192,6 +193,34 @@ def expire_holds(now=None):
             expired += 1
         db.session.commit()
     return expired
+
+
+# The tabs of "My bookings", the page's and the API's.
+BOOKING_TABS = ("upcoming", "past", "cancelled")
+_ENDED = (BookingStatus.CANCELLED.value, BookingStatus.EXPIRED.value)
+
+
+def _bookings_query(learner, tab, now):
+    query = select(Booking).join(LearningSession).where(Booking.learner_id == learner.id)
+    if tab == "cancelled":
+        return query.where(Booking.status.in_(_ENDED)).order_by(Booking.updated_at.desc(), Booking.id.desc())
+    active = query.where(Booking.status.notin_(_ENDED))
+    if tab == "past":
+        return active.where(LearningSession.starts_at <= now).order_by(
+            LearningSession.starts_at.desc(), Booking.id.desc()
+        )
+    return active.where(LearningSession.starts_at > now).order_by(LearningSession.starts_at, Booking.id)
+
+
+def bookings_for(learner, tab, *, now=None):
+    """The learner's bookings for one tab of "My bookings": upcoming (soonest first), past
+    (latest first) or cancelled (latest cancelled first)."""
+    return list(db.session.scalars(_bookings_query(learner, tab, now or utcnow())))
+
+
+def bookings_page(learner, tab, *, page, per_page, now=None):
+    """One page (services.pagination) of ``bookings_for``, cut in SQL."""
+    return paginate(_bookings_query(learner, tab, now or utcnow()), page=page, per_page=per_page)
 
 
 def learner_booking(learner, booking_id):

@@ -444,6 +444,21 @@ STATEMENT_KINDS = {
 }
 
 
+PAYOUT_HISTORY_LIMIT = 100
+
+
+def mentor_payouts(mentor_id, *, limit=PAYOUT_HISTORY_LIMIT):
+    """The mentor's payouts, latest first: the ``limit`` most recent."""
+    return list(
+        db.session.scalars(
+            select(Payout)
+            .where(Payout.mentor_id == mentor_id)
+            .order_by(Payout.created_at.desc(), Payout.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def statement_months(mentor_id, *, now=None, tz=None):
     """The months ('YYYY-MM', the mentor's timezone) in which the mentor's money moved (ledger
     entries) or a payout was requested, latest first."""

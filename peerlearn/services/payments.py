@@ -34,6 +34,7 @@ from ..models import (
 from ..payments import GatewayError, get_gateway
 from . import gifts, ledger, outbox
 from .booking import take_seat
+from .pagination import paginate
 
 # Refunds are services.refunds'; their names stay importable from here for payments' callers.
 from .refunds import (  # noqa: F401
@@ -144,12 +145,14 @@ def payment_for_order(user, order_id):
     return payment if payment is not None and payment.payer_id == user.id else None
 
 
-def payment_history(user):
-    return list(
-        db.session.scalars(
-            select(Payment).where(Payment.payer_id == user.id).order_by(Payment.created_at.desc())
-        )
+def payment_history(user, *, page, per_page):
+    """One page (services.pagination) of what ``user`` paid or tried to pay, latest first."""
+    query = (
+        select(Payment)
+        .where(Payment.payer_id == user.id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
     )
+    return paginate(query, page=page, per_page=per_page)
 
 
 # ---------------------------------------------------------------------------- capture

@@ -30,17 +30,16 @@ def book(session_id):
 @bp.get("/bookings/")
 @api_login_required
 def my_bookings():
-    from ..booking.routes import TABS, bookings_for
-
     tab = request.args.get("tab", "upcoming")
-    if tab not in TABS:
+    if tab not in booking_service.BOOKING_TABS:
         raise ValidationError(
-            "tab must be one of: " + ", ".join(TABS) + ".", fields={"tab": ["Unknown tab."]}
+            "tab must be one of: " + ", ".join(booking_service.BOOKING_TABS) + ".",
+            fields={"tab": ["Unknown tab."]},
         )
     page, per_page = page_args()
-    bookings = bookings_for(current_user, tab)
-    items = [booking_json(b) for b in bookings[(page - 1) * per_page : page * per_page]]
-    return ok({**paginated(items, page=page, per_page=per_page, total=len(bookings)), "tab": tab})
+    found = booking_service.bookings_page(current_user, tab, page=page, per_page=per_page)
+    items = [booking_json(b) for b in found.items]
+    return ok({**paginated(items, page=page, per_page=per_page, total=found.total), "tab": tab})
 
 
 def _with_dispute(booking):
@@ -120,6 +119,6 @@ def verify_payment():
 @api_login_required
 def payment_history():
     page, per_page = page_args()
-    history = payment_service.payment_history(current_user)
-    items = [payment_json(p) for p in history[(page - 1) * per_page : page * per_page]]
-    return ok(paginated(items, page=page, per_page=per_page, total=len(history)))
+    history = payment_service.payment_history(current_user, page=page, per_page=per_page)
+    items = [payment_json(p) for p in history.items]
+    return ok(paginated(items, page=page, per_page=per_page, total=history.total))

@@ -11,7 +11,6 @@ from ...links import external_url
 from ...services import earnings as earnings_service
 from ...services import payout_accounts
 from ...services import sessions as session_service
-from ..booking.earnings import mentor_payouts
 from . import bp
 from .serializers_market import session_detail
 from .utils import api_login_required, json_body
@@ -111,7 +110,7 @@ def earnings():
             "summary": money.summary(),
             "by_session": by_session,
             "by_month": money.by_month(),
-            "payouts": [payout_json(p) for p in mentor_payouts(mentor_id)],
+            "payouts": [payout_json(p) for p in earnings_service.mentor_payouts(mentor_id)],
             "payout_account": account_json(payout_accounts.account_of(mentor_id)),
             "statements": [
                 {

@@ -5,31 +5,16 @@ from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from ...exceptions import DomainError, NotFound, ValidationError
-from ...extensions import db
 from ...jinja import format_inr
-from ...models import Payout, Role, utcnow
+from ...models import Role, utcnow
 from ...security import role_required
 from ...services import earnings as earnings_service
 from ...services import payout_accounts
 from ...services.accounts import rupees_to_paise
 from . import bp
 from .forms import PayoutDetailsForm, PayoutRequestForm
-
-PAYOUT_HISTORY_LIMIT = 100
-
-
-def mentor_payouts(mentor_id):
-    return list(
-        db.session.scalars(
-            select(Payout)
-            .where(Payout.mentor_id == mentor_id)
-            .order_by(Payout.created_at.desc(), Payout.id.desc())
-            .limit(PAYOUT_HISTORY_LIMIT)
-        )
-    )
 
 
 def rupees(paise):
@@ -47,7 +32,7 @@ def _render_earnings(form, status=200, *, money=None):
         sessions=money.by_session(),
         months=money.by_month(),
         statements=[{"month": m, "label": earnings_service.month_label(m)} for m in statement_months],
-        payouts=mentor_payouts(mentor_id),
+        payouts=earnings_service.mentor_payouts(mentor_id),
         account=payout_accounts.account_of(mentor_id),
         form=form,
         min_payout_paise=earnings_service.MIN_PAYOUT_PAISE,

@@ -4,12 +4,10 @@ from sqlalchemy import select
 
 from ...exceptions import DomainError
 from ...extensions import db
-from ...models import Booking, BookingStatus, LearningSession, Payment, utcnow
+from ...models import BookingStatus, Payment
 from ...services import booking as booking_service
 from ...services import settlement
 from . import bp
-
-TABS = ("upcoming", "past", "cancelled")
 
 
 @bp.post("/sessions/<int:session_id>/book")
@@ -26,32 +24,18 @@ def book(session_id):
     return redirect(url_for("booking.detail", booking_id=booking.id))
 
 
-def bookings_for(learner, tab, now=None):
-    """The learner's bookings for one tab of "My bookings"."""
-    now = now or utcnow()
-    query = select(Booking).join(LearningSession).where(Booking.learner_id == learner.id)
-    if tab == "cancelled":
-        query = query.where(Booking.status.in_((BookingStatus.CANCELLED.value, BookingStatus.EXPIRED.value)))
-        return list(db.session.scalars(query.order_by(Booking.updated_at.desc())))
-    active = query.where(Booking.status.notin_((BookingStatus.CANCELLED.value, BookingStatus.EXPIRED.value)))
-    if tab == "past":
-        return list(
-            db.session.scalars(
-                active.where(LearningSession.starts_at <= now).order_by(LearningSession.starts_at.desc())
-            )
-        )
-    return list(
-        db.session.scalars(active.where(LearningSession.starts_at > now).order_by(LearningSession.starts_at))
-    )
-
-
 @bp.get("/bookings")
 @login_required
 def my_bookings():
     tab = request.args.get("tab", "upcoming")
-    if tab not in TABS:
+    if tab not in booking_service.BOOKING_TABS:
         tab = "upcoming"
-    return render_template("booking/list.html", tab=tab, tabs=TABS, bookings=bookings_for(current_user, tab))
+    return render_template(
+        "booking/list.html",
+        tab=tab,
+        tabs=booking_service.BOOKING_TABS,
+        bookings=booking_service.bookings_for(current_user, tab),
+    )
 
 
 @bp.get("/bookings/<int:booking_id>")
