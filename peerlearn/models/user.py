@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     case,
     false,
     literal_column,
@@ -131,6 +132,17 @@ class User(UserMixin, TimestampMixin, db.Model):
     @classmethod
     def _is_mentor_expression(cls):
         return cls.teaching_enabled_at.is_not(None)
+
+    @hybrid_property
+    def is_active_mentor(self):
+        """Teaching and not suspended: a mentor whose profile shows, whom one may follow or ask
+        for a session. (The directory lists a subset: services.mentors.listed_mentors.)"""
+        return self.is_mentor and self.suspended_at is None
+
+    @is_active_mentor.inplace.expression
+    @classmethod
+    def _is_active_mentor_expression(cls):
+        return and_(cls.teaching_enabled_at.is_not(None), cls.suspended_at.is_(None))
 
     @hybrid_property
     def role(self):

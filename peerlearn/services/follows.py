@@ -28,7 +28,7 @@ from . import interactions, outbox
 def active_mentor(mentor_id):
     """A mentor people can follow: an existing, unsuspended mentor account (else 404)."""
     mentor = db.session.get(User, mentor_id)
-    if mentor is None or not mentor.is_mentor or mentor.suspended_at is not None:
+    if mentor is None or not mentor.is_active_mentor:
         raise NotFound("No such mentor.")
     return mentor
 

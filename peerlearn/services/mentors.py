@@ -140,7 +140,7 @@ def parse_directory_params(args, *, rupees=False):
 
 def listed_mentors():
     """Accounts the directory may show."""
-    conditions = [User.is_mentor, User.suspended_at.is_(None)]
+    conditions = [User.is_active_mentor]
     if current_app.config["LIST_VERIFIED_MENTORS_ONLY"]:
         conditions.append(User.mentor_verified_at.is_not(None))
     return conditions

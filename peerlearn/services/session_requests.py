@@ -74,9 +74,7 @@ def is_open(request, now=None):
 
 def requestable_mentor(mentor_id):
     """A mentor one can ask for a session; anyone else (or a suspended mentor) is 404."""
-    mentor = db.session.scalar(
-        select(User).where(User.id == mentor_id, User.is_mentor, User.suspended_at.is_(None))
-    )
+    mentor = db.session.scalar(select(User).where(User.id == mentor_id, User.is_active_mentor))
     if mentor is None:
         raise NotFound("No such mentor.")
     return mentor

@@ -216,9 +216,7 @@ def skill_suggestions():
 
 @bp.get("/mentors/<int:user_id>/")
 def mentor(user_id):
-    mentor = db.session.scalar(
-        select(User).where(User.id == user_id, User.is_mentor, User.suspended_at.is_(None))
-    )
+    mentor = db.session.scalar(select(User).where(User.id == user_id, User.is_active_mentor))
     if mentor is None:
         raise NotFound("No mentor with this id.")
     return ok(public_user(mentor))

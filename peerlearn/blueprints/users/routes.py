@@ -210,9 +210,7 @@ def directory():
 
 @bp.get("/mentors/<int:user_id>")
 def mentor_profile(user_id):
-    mentor = db.session.scalar(
-        select(User).where(User.id == user_id, User.is_mentor, User.suspended_at.is_(None))
-    )
+    mentor = db.session.scalar(select(User).where(User.id == user_id, User.is_active_mentor))
     if mentor is None:
         abort(404)
     return render_template(
