@@ -56,6 +56,7 @@ from .audit import (  # noqa: F401
     Origin,
     record,
 )
+from .pagination import paginate
 from .transactions import use_case
 
 PER_PAGE = 25
@@ -80,12 +81,6 @@ def _reason(reason, field="reason"):
             fields={field: [f"Use at most {MAX_REASON_LENGTH} characters."]},
         )
     return reason
-
-
-def _page(items_query, count_query, page, per_page):
-    total = db.session.scalar(select(func.count()).select_from(count_query.subquery()))
-    items = db.session.scalars(items_query.limit(per_page).offset((page - 1) * per_page))
-    return list(items.unique()), total
 
 
 def _contains(column, term):
@@ -175,7 +170,7 @@ def find_users(*, q="", role=None, suspended=None, verified=None, page=1, per_pa
         column = User.mentor_verified_at
         conditions.append(column.is_not(None) if verified else column.is_(None))
     query = select(User).where(*conditions)
-    return _page(query.order_by(User.created_at.desc(), User.id.desc()), query, page, per_page)
+    return paginate(query.order_by(User.created_at.desc(), User.id.desc()), page=page, per_page=per_page)
 
 
 def get_user(user_id):
@@ -371,7 +366,7 @@ def find_sessions(*, q="", status=None, starts_from=None, starts_before=None, pa
         conditions.append(LearningSession.starts_at < starts_before)
     query = select(LearningSession).where(*conditions)
     ordered = query.order_by(LearningSession.starts_at.desc(), LearningSession.id.desc())
-    return _page(ordered, query, page, per_page)
+    return paginate(ordered, page=page, per_page=per_page)
 
 
 def session_overview(session_id):
@@ -471,7 +466,9 @@ def find_payments(
     if created_before:
         conditions.append(Payment.created_at < created_before)
     query = select(Payment).where(*conditions)
-    return _page(query.order_by(Payment.created_at.desc(), Payment.id.desc()), query, page, per_page)
+    return paginate(
+        query.order_by(Payment.created_at.desc(), Payment.id.desc()), page=page, per_page=per_page
+    )
 
 
 def refund_filters(args):
@@ -481,7 +478,7 @@ def refund_filters(args):
 
 def find_refunds(*, status=None, page=1, per_page=PER_PAGE):
     query = select(Refund).where(Refund.status == status) if status else select(Refund)
-    return _page(query.order_by(Refund.created_at.desc(), Refund.id.desc()), query, page, per_page)
+    return paginate(query.order_by(Refund.created_at.desc(), Refund.id.desc()), page=page, per_page=per_page)
 
 
 _REQUEST_KEY = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
@@ -623,7 +620,7 @@ def find_payouts(*, status=None, mentor="", page=1, per_page=PER_PAGE):
         query = query.join(User, User.id == Payout.mentor_id).where(
             or_(_contains(User.name, mentor), _contains(User.email, mentor))
         )
-    return _page(query.order_by(Payout.updated_at.desc(), Payout.id.desc()), query, page, per_page)
+    return paginate(query.order_by(Payout.updated_at.desc(), Payout.id.desc()), page=page, per_page=per_page)
 
 
 # ---------------------------------------------------------------------------- reviews
@@ -640,7 +637,7 @@ def find_reviews(*, state=None, page=1, per_page=PER_PAGE):
         query = query.where(Review.hidden_at.is_(None))
     elif state == "hidden":
         query = query.where(Review.hidden_at.is_not(None))
-    return _page(query.order_by(Review.created_at.desc(), Review.id.desc()), query, page, per_page)
+    return paginate(query.order_by(Review.created_at.desc(), Review.id.desc()), page=page, per_page=per_page)
 
 
 @use_case
@@ -693,4 +690,4 @@ def find_audit(*, actor="", action=None, target_type=None, target_id=None, page=
         conditions.append(AuditEntry.target_id == target_id)
     query = select(AuditEntry).where(*conditions)
     ordered = query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-    return _page(ordered, query, page, per_page)
+    return paginate(ordered, page=page, per_page=per_page)

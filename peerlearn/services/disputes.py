@@ -40,6 +40,7 @@ from ..models import (
 )
 from . import outbox
 from .admin import DISPUTE_DECIDE, DISPUTE_OPEN
+from .pagination import paginate
 from .transactions import use_case
 
 MIN_DETAILS_LENGTH = 10
@@ -404,15 +405,13 @@ def dispute_filters(args):
 
 def find_disputes(*, state="open", page=1, per_page=25):
     """One page of open disputes (oldest first: the queue) or decided ones (latest first)."""
-    from .admin import _page
-
     if state == "decided":
         query = select(Dispute).where(Dispute.status != DisputeStatus.OPEN.value)
         ordered = query.order_by(Dispute.decided_at.desc(), Dispute.id.desc())
     else:
         query = select(Dispute).where(Dispute.status == DisputeStatus.OPEN.value)
         ordered = query.order_by(Dispute.created_at, Dispute.id)
-    return _page(ordered, query, page, per_page)
+    return paginate(ordered, page=page, per_page=per_page)
 
 
 def open_count():
