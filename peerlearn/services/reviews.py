@@ -32,6 +32,7 @@ from ..models import (
     utcnow,
 )
 from . import interactions, outbox
+from .pagination import paginate
 
 MAX_BODY_LENGTH = 2000
 MAX_REPLY_LENGTH = 2000
@@ -99,13 +100,8 @@ def mentor_ratings(mentor_ids):
 
 
 def _page(query, page, per_page):
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(
-        query.order_by(Review.created_at.desc(), Review.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return list(items), total
+    """Newest first, the id breaking ties."""
+    return paginate(query.order_by(Review.created_at.desc(), Review.id.desc()), page=page, per_page=per_page)
 
 
 def session_reviews(session_id, *, page=1, per_page=20):

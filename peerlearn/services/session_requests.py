@@ -39,6 +39,7 @@ from ..models import (
 from ..models.email import DropReason
 from . import notifications, outbox
 from . import sessions as session_service
+from .pagination import paginate
 from .transactions import use_case
 
 MAX_TOPIC = 120
@@ -124,13 +125,8 @@ def requests_for(user, *, status=None, side=None, page=1, per_page=20):
                 fields={"status": ["Unknown status."]},
             )
         query = query.where(SessionRequest.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(
-        query.order_by(SessionRequest.created_at.desc(), SessionRequest.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return list(items), total
+    ordered = query.order_by(SessionRequest.created_at.desc(), SessionRequest.id.desc())
+    return paginate(ordered, page=page, per_page=per_page)
 
 
 # What others are told of a session made from a request: its title is the request's topic.
