@@ -63,6 +63,39 @@ def page_or_first(text):
     return page if page is not None and 1 <= page <= MAX_PAGE else 1
 
 
+def clean_text(
+    value,
+    name,
+    errors,
+    *,
+    max_length,
+    min_length=0,
+    required=False,
+    multiline=False,
+    required_message="This field is required.",
+):
+    """A text field as it is stored: without surrounding spaces, refused (a message in ``errors``
+    under ``name``) when it is not text, holds a control character its kind may not, is empty
+    though ``required`` (or given a ``min_length``), or is shorter or longer than its limits.
+    None reads as empty. The services clean every field they store from a person with it."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = ["Must be text."]
+        return ""
+    problem = control_character_problem(value, multiline=multiline)
+    value = value.strip()
+    if problem:
+        errors[name] = [problem]
+    elif not value and (required or min_length):
+        errors[name] = [required_message]
+    elif len(value) < min_length:
+        errors[name] = [f"Use at least {min_length} characters."]
+    elif len(value) > max_length:
+        errors[name] = [f"Use at most {max_length:,} characters."]
+    return value
+
+
 def control_character_problem(text, *, multiline=False):
     """The message for a user when ``text`` holds a control character its field may not, else None."""
     if multiline:

@@ -12,10 +12,12 @@ from peerlearn.inputs import (
     FLAG_MESSAGE,
     MAX_ID,
     READ_ONLY_MESSAGE,
+    SINGLE_LINE_MESSAGE,
     arg_day,
     arg_flag,
     arg_text,
     arg_whole,
+    clean_text,
     page_or_first,
     refuse_fields,
     refuse_unknown_fields,
@@ -114,3 +116,26 @@ def test_the_caller_words_the_refusal():
     assert caught.value.message == "These fields cannot be changed here: email."
     assert caught.value.fields == {"email": ["This field is read-only."]}
     refuse_fields(set())  # nothing to refuse
+
+
+def clean(value, **kwargs):
+    errors = {}
+    return clean_text(value, "f", errors, **kwargs), errors.get("f")
+
+
+def test_text_is_stored_without_surrounding_spaces():
+    assert clean("  Learn Rust  ", max_length=20) == ("Learn Rust", None)
+    assert clean(None, max_length=20) == ("", None)
+
+
+def test_text_is_refused_when_it_breaks_a_rule():
+    assert clean(12, max_length=20) == ("", ["Must be text."])
+    assert clean("a\nb", max_length=20)[1] == [SINGLE_LINE_MESSAGE]
+    assert clean("a\nb", max_length=20, multiline=True) == ("a\nb", None)
+    assert clean("   ", max_length=20, required=True)[1] == ["This field is required."]
+    assert clean("", max_length=20, required=True, required_message="Write something first.")[1] == [
+        "Write something first."
+    ]
+    assert clean("ab", max_length=20, min_length=3)[1] == ["Use at least 3 characters."]
+    assert clean("x" * 2001, max_length=2000)[1] == ["Use at most 2,000 characters."]
+    assert clean("x" * 2000, max_length=2000) == ("x" * 2000, None)

@@ -18,7 +18,7 @@ from wtforms import SelectChoice
 from .. import tasks
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
-from ..inputs import READ_ONLY_MESSAGE, control_character_problem, refuse_fields
+from ..inputs import READ_ONLY_MESSAGE, clean_text, refuse_fields
 from ..limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_HOURLY_RATE_PAISE, MAX_NAME_LENGTH
 from ..links import external_url
 from ..models import (
@@ -182,10 +182,10 @@ def register(
     the start."""
     ratelimit.hit("register-ip", ip_address, "REGISTER_LIMIT_PER_IP")
     errors = {}
-    email = _text(email, "email", errors, max_length=254)
-    name = _text(name, "name", errors, max_length=MAX_NAME_LENGTH, required=True)
-    headline = _text(headline, "headline", errors, max_length=MAX_HEADLINE_LENGTH)
-    bio = _text(bio, "bio", errors, max_length=MAX_BIO_LENGTH, multiline=True)
+    email = clean_text(email, "email", errors, max_length=254)
+    name = clean_text(name, "name", errors, max_length=MAX_NAME_LENGTH, required=True)
+    headline = clean_text(headline, "headline", errors, max_length=MAX_HEADLINE_LENGTH)
+    bio = clean_text(bio, "bio", errors, max_length=MAX_BIO_LENGTH, multiline=True)
     password = password if isinstance(password, str) else ""
     if "email" not in errors:
         try:
@@ -287,24 +287,6 @@ def create_admin(*, email, password, name):
     db.session.add(user)
     db.session.commit()
     return user
-
-
-def _text(value, field, errors, *, max_length, required=False, multiline=False):
-    """A stripped string field, recording a message in ``errors`` when it is unusable."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[field] = ["Must be text."]
-        return ""
-    problem = control_character_problem(value, multiline=multiline)
-    value = value.strip()
-    if problem:
-        errors[field] = [problem]
-    elif required and not value:
-        errors[field] = ["This field is required."]
-    elif len(value) > max_length:
-        errors[field] = [f"Use at most {max_length} characters."]
-    return value
 
 
 def _check_rate(value):
@@ -591,7 +573,7 @@ def update_profile(user, changes):
         ("bio", MAX_BIO_LENGTH, False),
     ):
         if field in changes:
-            texts[field] = _text(
+            texts[field] = clean_text(
                 changes[field], field, errors, max_length=limit, required=required, multiline=field == "bio"
             )
     if "timezone" in changes and (
@@ -641,8 +623,8 @@ def enable_teaching(user, *, headline, bio="", hourly_rate_paise=0, now=None):
             "Confirm your email address before you start teaching.", code="email_unverified"
         )
     errors = {}
-    headline = _text(headline, "headline", errors, max_length=MAX_HEADLINE_LENGTH, required=True)
-    bio = _text(bio, "bio", errors, max_length=MAX_BIO_LENGTH, multiline=True)
+    headline = clean_text(headline, "headline", errors, max_length=MAX_HEADLINE_LENGTH, required=True)
+    bio = clean_text(bio, "bio", errors, max_length=MAX_BIO_LENGTH, multiline=True)
     rate = 0
     try:
         rate = _check_rate(hourly_rate_paise)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..inputs import control_character_problem, whole_number
+from ..inputs import clean_text, whole_number
 from ..models import (
     Attendance,
     Booking,
@@ -285,23 +285,6 @@ def _clean_rating(rating, errors):
     return rating
 
 
-def _clean_text(value, name, limit, errors, *, required=False):
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[name] = ["Must be text."]
-        return ""
-    problem = control_character_problem(value, multiline=True)  # reviews and replies
-    value = value.strip()
-    if problem:
-        errors[name] = [problem]
-    elif required and not value:
-        errors[name] = ["Write something first."]
-    elif len(value) > limit:
-        errors[name] = [f"Use at most {limit:,} characters."]
-    return value
-
-
 def create_review(learner, session_id, *, rating, body="", now=None):
     """Rate a session the learner attended (see ``eligibility``). The mentor is told, and the
     rating joins the learner's interaction log, in the same transaction."""
@@ -312,7 +295,7 @@ def create_review(learner, session_id, *, rating, body="", now=None):
         raise allowed.refusal
     errors = {}
     rating = _clean_rating(rating, errors)
-    body = _clean_text(body, "body", MAX_BODY_LENGTH, errors)
+    body = clean_text(body, "body", errors, max_length=MAX_BODY_LENGTH, multiline=True)
     if errors:
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
     review = Review(
@@ -355,7 +338,15 @@ def reply(mentor, review_id, text, now=None):
             "Only the session's mentor can reply to this review.", code="not_review_mentor"
         )
     errors = {}
-    text = _clean_text(text, "body", MAX_REPLY_LENGTH, errors, required=True)
+    text = clean_text(
+        text,
+        "body",
+        errors,
+        max_length=MAX_REPLY_LENGTH,
+        required=True,
+        multiline=True,
+        required_message="Write something first.",
+    )
     if errors:
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
     # Conditional: of two replies sent at once, one wins and the other is told.

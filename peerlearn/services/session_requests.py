@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from .. import events
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..inputs import control_character_problem, refuse_unknown_fields
+from ..inputs import clean_text, refuse_unknown_fields
 from ..limits import MAX_PRICE_PAISE, MIN_PAID_PRICE_PAISE, PRICE_MESSAGE
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
@@ -167,24 +167,6 @@ def _has_taken_seat(request):
 # ---------------------------------------------------------------------------------- validation
 
 
-def _text(data, name, errors, *, limit, minimum=0, multiline=False):
-    value = data.get(name)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[name] = ["Must be text."]
-        return ""
-    problem = control_character_problem(value, multiline=multiline)
-    value = value.strip()
-    if problem:
-        errors[name] = [problem]
-    elif len(value) < minimum:
-        errors[name] = ["This field is required." if not value else f"Use at least {minimum} characters."]
-    elif len(value) > limit:
-        errors[name] = [f"Use at most {limit:,} characters."]
-    return value
-
-
 def _times(values, timezone, errors, now):
     """1–3 distinct future start times; naive ones are read in ``timezone``. Sorted as given."""
     if values is None or values == [] or values == "":
@@ -253,8 +235,8 @@ def create_request(learner, mentor_id, data, *, now=None):
     check_can_ask(learner, mentor)
     refuse_unknown_fields(data, REQUEST_FIELDS)
     errors = {}
-    topic = _text(data, "topic", errors, limit=MAX_TOPIC, minimum=MIN_TOPIC)
-    message = _text(data, "message", errors, limit=MAX_MESSAGE, multiline=True)
+    topic = clean_text(data.get("topic"), "topic", errors, max_length=MAX_TOPIC, min_length=MIN_TOPIC)
+    message = clean_text(data.get("message"), "message", errors, max_length=MAX_MESSAGE, multiline=True)
     times = _times(data.get("preferred_times"), learner.timezone, errors, now)
     budget = _budget(data.get("budget_paise"), errors)
     if errors:
@@ -350,7 +332,7 @@ def accept(mentor, request_id, choices=None, *, now=None):
         raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
     session_service.check_can_publish(mentor)  # accepting publishes a session
     errors = {}
-    note = _text(choices, "note", errors, limit=MAX_NOTE, multiline=True)
+    note = clean_text(choices.get("note"), "note", errors, max_length=MAX_NOTE, multiline=True)
     if errors:
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
     starts_at = choices.get("starts_at")
@@ -407,7 +389,7 @@ def decline(mentor, request_id, note="", *, now=None):
     now = now or utcnow()
     request = _as_mentor(mentor, request_id)
     errors = {}
-    note = _text({"note": note}, "note", errors, limit=MAX_NOTE, multiline=True)
+    note = clean_text(note, "note", errors, max_length=MAX_NOTE, multiline=True)
     if errors:
         raise ValidationError("Please correct the highlighted fields.", fields=errors)
     if not is_open(request, now) or request.status != RequestStatus.PENDING:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..inputs import control_character_problem, refuse_unknown_fields
+from ..inputs import clean_text, refuse_unknown_fields
 from ..limits import (
     DURATION_MESSAGE,
     MAX_DESCRIPTION_LENGTH,
@@ -102,21 +102,15 @@ def _validate(changes, mentor, session=None, *, now):
         ("description", MAX_DESCRIPTION_LENGTH, False),
     ):
         if name in changes:
-            value = changes[name]
-            if value is None:
-                value = ""
-            if not isinstance(value, str):
-                errors[name] = ["Must be text."]
-                continue
-            problem = control_character_problem(value, multiline=name == "description")
-            value = value.strip()
-            if problem:
-                errors[name] = [problem]
-            elif required and len(value) < MIN_TITLE_LENGTH:
-                errors[name] = [f"Use at least {MIN_TITLE_LENGTH} characters."]
-            elif len(value) > limit:
-                errors[name] = [f"Use at most {limit} characters."]
-            clean[name] = value
+            clean[name] = clean_text(
+                changes[name],
+                name,
+                errors,
+                max_length=limit,
+                min_length=MIN_TITLE_LENGTH if required else 0,
+                multiline=name == "description",
+                required_message=f"Use at least {MIN_TITLE_LENGTH} characters.",
+            )
     if "category" in changes:
         if changes["category"] not in CATEGORIES:
             errors["category"] = ["Choose a category from the list."]
