@@ -212,14 +212,9 @@ def _bookings_query(learner, tab, now):
     return active.where(LearningSession.starts_at > now).order_by(LearningSession.starts_at, Booking.id)
 
 
-def bookings_for(learner, tab, *, now=None):
-    """The learner's bookings for one tab of "My bookings": upcoming (soonest first), past
-    (latest first) or cancelled (latest cancelled first)."""
-    return list(db.session.scalars(_bookings_query(learner, tab, now or utcnow())))
-
-
 def bookings_page(learner, tab, *, page, per_page, now=None):
-    """One page (services.pagination) of ``bookings_for``, cut in SQL."""
+    """One page (services.pagination) of the learner's bookings for one tab of "My bookings":
+    upcoming (soonest first), past (latest first) or cancelled (latest cancelled first)."""
     return paginate(_bookings_query(learner, tab, now or utcnow()), page=page, per_page=per_page)
 
 

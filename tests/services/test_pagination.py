@@ -39,7 +39,8 @@ def statements_during(action):
 
 
 def test_pages_hold_the_whole_list_in_order_once(app, learner_with_bookings):
-    whole = [b.id for b in booking_service.bookings_for(learner_with_bookings, "upcoming")]
+    everything = booking_service.bookings_page(learner_with_bookings, "upcoming", page=1, per_page=100)
+    whole = [b.id for b in everything.items]
     assert len(whole) == 7
     pages = [
         booking_service.bookings_page(learner_with_bookings, "upcoming", page=n, per_page=3)
@@ -69,3 +70,15 @@ def test_paginate_counts_without_the_order(app, learner_with_bookings):
     query = select(Booking).order_by(Booking.id.desc())
     page = paginate(query, page=1, per_page=5)
     assert page.total == 7 and [b.id for b in page.items] == [7, 6, 5, 4, 3]
+
+
+def test_my_bookings_shows_a_page_at_a_time(app, client, auth, learner_with_bookings, monkeypatch):
+    from peerlearn.blueprints.booking import routes
+
+    monkeypatch.setattr(routes, "BOOKINGS_PER_PAGE", 3)
+    auth.login(learner_with_bookings.email)
+    last = client.get("/bookings?tab=upcoming&page=3").get_data(as_text=True)
+    assert last.count("data-booking-id=") == 1 and "Page 3 of 3" in last
+    assert 'href="/bookings?tab=upcoming&amp;page=2"' in last and 'rel="next"' not in last
+    bad = client.get("/bookings?page=nope").get_data(as_text=True)  # a bad page: the first one
+    assert bad.count("data-booking-id=") == 3 and "Page 1 of 3" in bad

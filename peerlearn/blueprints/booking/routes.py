@@ -4,10 +4,13 @@ from sqlalchemy import select
 
 from ...exceptions import DomainError
 from ...extensions import db
+from ...inputs import page_or_first
 from ...models import BookingStatus, Payment
 from ...services import booking as booking_service
 from ...services import settlement
 from . import bp
+
+BOOKINGS_PER_PAGE = 20
 
 
 @bp.post("/sessions/<int:session_id>/book")
@@ -30,11 +33,16 @@ def my_bookings():
     tab = request.args.get("tab", "upcoming")
     if tab not in booking_service.BOOKING_TABS:
         tab = "upcoming"
+    page = booking_service.bookings_page(
+        current_user, tab, page=page_or_first(request.args.get("page", "1")), per_page=BOOKINGS_PER_PAGE
+    )
     return render_template(
         "booking/list.html",
         tab=tab,
         tabs=booking_service.BOOKING_TABS,
-        bookings=booking_service.bookings_for(current_user, tab),
+        bookings=page.items,
+        page=page.page,
+        pages=page.pages,
     )
 
 
