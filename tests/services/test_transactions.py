@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from peerlearn import events
-from peerlearn.exceptions import PermissionDenied
+from peerlearn.exceptions import PermissionDenied, ValidationError
 from peerlearn.extensions import db
 from peerlearn.models import (
     AuditEntry,
@@ -162,3 +162,31 @@ def test_one_call_commits_the_decision_with_its_audit_entry(app, requested_payou
     assert entry.details["mentor_id"] and entry.details["amount_paise"] == 10000
     assert entry.details.get("reference", entry.details.get("note")) in ("UTR9", "Wrong account")
     assert db.session.get(Payout, payout_id).status == ("paid" if decide == "paid" else "rejected")
+
+
+def test_a_failed_use_case_keeps_nothing_it_wrote(app, make_user):
+    from peerlearn.exceptions import Conflict
+    from peerlearn.services.transactions import use_case
+
+    mentor = make_user(role="mentor")
+
+    @use_case
+    def half_done(payout_amount):
+        db.session.add(Payout(mentor_id=mentor.id, amount_paise=payout_amount))
+        db.session.flush()
+        raise Conflict("refused after writing")
+
+    with pytest.raises(Conflict):
+        half_done(5000)
+    assert not db.session.new and not db.session.dirty  # the caller may render straight away
+    assert db.session.scalar(select(func.count(Payout.id))) == 0
+
+
+def test_a_refused_request_leaves_the_session_clean_for_the_page(app, make_user):
+    from peerlearn.services import payout_accounts
+
+    mentor = make_user(role="mentor")
+    mentor.name = "Renamed but not saved"  # pending in the session when the refusal comes
+    with pytest.raises(ValidationError):
+        payout_accounts.save(mentor, {"kind": "upi", "upi_id": "not a upi id"})
+    assert mentor.name != "Renamed but not saved"
