@@ -53,6 +53,7 @@ LAYERS = {
     "peerlearn.media": SERVICES,
     "peerlearn.ml": SERVICES,
     "peerlearn.api_envelope": SERVICES,
+    "peerlearn.serializers": SERVICES,
     "peerlearn.tasks.": ENTRY,
     "peerlearn.blueprints": ENTRY,
     "peerlearn.sockets": ENTRY,

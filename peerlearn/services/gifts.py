@@ -18,6 +18,7 @@ from ..extensions import db
 from ..inputs import control_character_problem
 from ..models import Gift, GiftStatus, Payment, PaymentPurpose
 from ..payments import GatewayError, get_gateway
+from ..serializers.gifts import gift_json
 from . import ratelimit, realtime
 from . import room as room_service
 
@@ -165,20 +166,6 @@ def mark_failed(payment):
         .values(status=GiftStatus.FAILED.value)
         .execution_options(synchronize_session=False)
     )
-
-
-def gift_json(gift):
-    return {
-        "id": gift.id,
-        "session_id": gift.session_id,
-        "sender_id": gift.sender_id,
-        "sender_name": gift.sender.name,
-        "amount_paise": gift.amount_paise,
-        "message": gift.message,
-        "status": gift.status,
-        "created_at": gift.created_at.isoformat(),
-        "paid_at": gift.paid_at.isoformat() if gift.paid_at else None,
-    }
 
 
 def announce(gift):

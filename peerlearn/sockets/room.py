@@ -18,6 +18,8 @@ from flask_socketio import emit, join_room, leave_room
 from redis.exceptions import RedisError
 
 from ..exceptions import Conflict, DomainError, PermissionDenied
+from ..serializers.gifts import gift_json
+from ..serializers.room import chat_message_json, room_session_json
 from ..services import gifts as gift_service
 from ..services import media as media_service
 from ..services import room as room_service
@@ -127,27 +129,6 @@ def _participant(user, session, *, stage):
     }
 
 
-def _chat_json(message):
-    return {
-        "id": message.id,
-        "user_id": message.user_id,
-        "name": message.user.name,
-        "body": message.body,
-        "created_at": message.created_at.isoformat(),
-    }
-
-
-def _session_json(session):
-    return {
-        "id": session.id,
-        "title": session.title,
-        "starts_at": session.starts_at.isoformat(),
-        "ends_at": session.ends_at.isoformat(),
-        "status": session.status,
-        "mentor_id": session.mentor_id,
-    }
-
-
 def _drop_socket(session_id, user_id, sid):
     """Take ``sid`` out of the session's Socket.IO rooms (the registry is handled by callers)."""
     leave_room(session_room(session_id), sid=sid, namespace="/")
@@ -181,9 +162,9 @@ def on_join(user, payload):
     return {
         "self": participant,
         "participants": registry.participants(session_id, exclude=user.id),
-        "chat": [_chat_json(message) for message in room_service.chat_history(session_id)],
-        "gifts": [gift_service.gift_json(gift) for gift in gift_service.paid_in_session(session_id)],
-        "session": _session_json(session),
+        "chat": [chat_message_json(message) for message in room_service.chat_history(session_id)],
+        "gifts": [gift_json(gift) for gift in gift_service.paid_in_session(session_id)],
+        "session": room_session_json(session),
         # The same list the page was given, with fresh TURN credentials: the client replaces
         # its own list with this one.
         "ice_servers": room_service.ice_servers(user),
@@ -263,7 +244,7 @@ def on_chat(user, payload):
     session_id = payload["session_id"]
     # Re-checked here: chat writes to the database, so an ended session must refuse it.
     room_service.session_for_entry(user, session_id)
-    message = _chat_json(room_service.add_chat(session_id, user.id, payload["body"]))
+    message = chat_message_json(room_service.add_chat(session_id, user.id, payload["body"]))
     emit("chat:message", {"session_id": session_id, **message}, to=session_room(session_id))
     return {"message": message}
 

@@ -4,6 +4,7 @@ participants, and gifts to the mentor."""
 from flask_login import current_user
 
 from ...api_envelope import ok
+from ...serializers.gifts import gift_json
 from ...services import gifts as gift_service
 from ...services import room as room_service
 from ...services import sessions as session_service
@@ -56,7 +57,7 @@ def create_gift():
     )
     return ok(
         {
-            "gift": gift_service.gift_json(gift),
+            "gift": gift_json(gift),
             "checkout": checkout_options(payment, f"A gift for {payment.mentor.name}", current_user),
         },
         "Gift order created.",
@@ -76,4 +77,4 @@ def verify_gift():
         signature=data.get("razorpay_signature"),
     )
     message = "Gift sent." if gift.status == "paid" else f"Gift payment {gift.status}."
-    return ok({"gift": gift_service.gift_json(gift)}, message)
+    return ok({"gift": gift_json(gift)}, message)
