@@ -13,6 +13,7 @@ from ... import formats
 from ...api_envelope import ok, paginated
 from ...exceptions import PermissionDenied
 from ...models import utcnow
+from ...serializers.disputes import admin_dispute_json
 from ...services import admin as admin_service
 from ...services import settlement
 from . import bp
@@ -187,6 +188,12 @@ def admin_audit():
 # ---------------------------------------------------------------------------- disputes and refunds
 
 
+def _admin_dispute(dispute):
+    from ...services import disputes as dispute_service
+
+    return admin_dispute_json(dispute, dispute_service.facts(dispute))
+
+
 @bp.get("/admin/disputes/")
 @admin_required
 def admin_disputes():
@@ -194,7 +201,7 @@ def admin_disputes():
 
     refuse_empty_args("state")
     filters = dispute_service.dispute_filters(request.args)
-    return _list(filters, dispute_service.find_disputes, dispute_service.admin_dispute_json)
+    return _list(filters, dispute_service.find_disputes, _admin_dispute)
 
 
 @bp.post("/admin/disputes/<int:dispute_id>/decide/")
@@ -211,7 +218,7 @@ def admin_decide_dispute(dispute_id):
         reason=data.get("reason"),
         origin=_origin(),
     )
-    return ok(dispute_service.admin_dispute_json(dispute), "Decided; both sides were told why.")
+    return ok(_admin_dispute(dispute), "Decided; both sides were told why.")
 
 
 @bp.post("/admin/payments/<int:payment_id>/refund/")

@@ -7,6 +7,7 @@ from flask_login import current_user
 from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...links import external_url
+from ...serializers.disputes import dispute_json
 from ...services import booking as booking_service
 from ...services import payments as payment_service
 from . import bp
@@ -49,7 +50,7 @@ def _with_dispute(booking):
 
     dispute = dispute_service.for_booking(booking.id)
     data = booking_json(booking)
-    data["dispute"] = dispute_service.dispute_json(dispute) if dispute else None
+    data["dispute"] = dispute_json(dispute) if dispute else None
     reportable = dispute is None and dispute_service.can_report(booking)
     data["report_problem_until"] = booking.session.settles_at.isoformat() if reportable else None
     return data
