@@ -290,9 +290,8 @@ def janus_app(app, local_janus):
     return app
 
 
-@pytest.fixture
-def redis_url():
-    """TEST_REDIS_URL, its database flushed before and after the test (skipped without it)."""
+def reachable_redis_url():
+    """TEST_REDIS_URL once its server answers (the test is skipped without it)."""
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         unavailable("set TEST_REDIS_URL=redis://… to run the Redis tests")
@@ -304,6 +303,18 @@ def redis_url():
         client.ping()
     except RedisError as exc:
         unavailable(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def redis_url():
+    """TEST_REDIS_URL, its database flushed before and after the test (skipped without it)."""
+    from redis import Redis
+
+    url = reachable_redis_url()
+    client = Redis.from_url(url)
     client.flushdb()
     yield url
     client.flushdb()

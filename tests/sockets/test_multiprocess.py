@@ -25,7 +25,7 @@ import socketio
 
 from peerlearn import create_app
 from peerlearn.extensions import db
-from tests.conftest import extract_csrf, free_port, unavailable
+from tests.conftest import extract_csrf, free_port, reachable_redis_url
 from tests.factories import DEFAULT_PASSWORD, UserFactory, make_session
 
 pytestmark = pytest.mark.redis
@@ -39,20 +39,7 @@ FOREIGN = ("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK", "JOB
 
 @pytest.fixture(scope="module")
 def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        unavailable("set TEST_REDIS_URL=redis://… to run the Redis tests")
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    client = Redis.from_url(url)
-    try:
-        client.ping()
-    except RedisError as exc:
-        unavailable(f"Redis at TEST_REDIS_URL is not reachable: {exc}")
-    finally:
-        client.close()
-    return url
+    return reachable_redis_url()
 
 
 @pytest.fixture(scope="module")
