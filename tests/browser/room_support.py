@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
-from peerlearn.demo import DEMO_PASSWORD
 from tests.browser.support import csrf_headers
+from tests.browser.support import log_in as submit_log_in
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -23,10 +23,8 @@ MEDIA_TIMEOUT_MS = 30_000
 
 
 def log_in(page, email):
-    page.goto("/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
+    """Sign in with the demo password and wait until the page has left the log-in form."""
+    submit_log_in(page, email)
     expect(page).not_to_have_url(re.compile(r"/auth/login"))
 
 

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from peerlearn.demo import DEMO_PASSWORD
 from tests.browser.conftest import launch_media_browser, open_media_context
-from tests.browser.room_support import book, enter_room, expect_connected, start
+from tests.browser.room_support import book, enter_room, expect_connected, log_in, start
 from tests.browser.support import alpine_started, create_session, csrf_headers, register
 from tests.conftest import unavailable
 
@@ -63,14 +62,6 @@ def run_axe(page, where, axe_source):
         f"{where}: {violation['id']} ({violation['help']}) at {', '.join(violation['targets'][:5])}"
         for violation in page.evaluate(RUN_AXE, WCAG_TAGS)
     ]
-
-
-def log_in(page, email):
-    page.goto("/auth/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).not_to_have_url(re.compile(r"/auth/login"))
 
 
 def axe_context(new_context, viewport):
