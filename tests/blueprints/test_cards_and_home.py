@@ -4,49 +4,15 @@ sessions and mentors, and only figures that are not embarrassingly small."""
 
 import re
 from contextlib import contextmanager
-from datetime import timedelta
 
 from sqlalchemy import event
 
 from peerlearn.extensions import db
-from peerlearn.models import Booking, Review, utcnow
 from peerlearn.services import covers, search, showcase
 from tests import factories
+from tests.support.reviews import reviewed_session
 
 # --------------------------------------------------------------------------------- helpers
-
-
-def reviews_for(mentor, ratings, *, hidden=()):
-    """A held session of ``mentor`` with one attended booking and review per rating; the
-    ratings at the positions in ``hidden`` are hidden by an admin."""
-    held = factories.make_session(
-        mentor, title="Held before", status="completed", starts_at=utcnow() - timedelta(days=20)
-    )
-    for position, rating in enumerate(ratings):
-        learner = factories.UserFactory()
-        booking = Booking(
-            session_id=held.id,
-            learner_id=learner.id,
-            status="attended",
-            amount_paise=0,
-            currency="INR",
-            confirmed_at=held.starts_at - timedelta(days=1),
-        )
-        db.session.add(booking)
-        db.session.flush()
-        db.session.add(
-            Review(
-                booking_id=booking.id,
-                session_id=held.id,
-                mentor_id=mentor.id,
-                learner_id=learner.id,
-                rating=rating,
-                body="Clear and patient.",
-                hidden_at=utcnow() if position in hidden else None,
-            )
-        )
-    db.session.commit()
-    return held
 
 
 def card_of(page, session_id):
@@ -74,7 +40,7 @@ def counting_statements():
 
 def test_card_shows_generated_cover_face_rating_and_review_count(client, make_user):
     mentor = make_user(role="mentor", name="Asha Raman", headline="Data")
-    reviews_for(mentor, [5, 4, 5, 1], hidden={3})  # the hidden 1 counts nowhere
+    reviewed_session(mentor, [5, 4, 5, 1], hidden={3})  # the hidden 1 counts nowhere
     session = factories.make_session(mentor, title="Pandas for messy data", category="Data & AI")
     card = card_of(client.get("/sessions").get_data(as_text=True), session.id)
     assert 'data-cover="generated"' in card
@@ -94,7 +60,7 @@ def test_card_shows_uploaded_cover_and_photo_and_no_rating_without_reviews(clien
 
 def test_mentor_profile_cards_carry_the_rating(client, make_user):
     mentor = make_user(role="mentor", headline="Go")
-    reviews_for(mentor, [4, 5])
+    reviewed_session(mentor, [4, 5])
     session = factories.make_session(mentor, title="Go concurrency")
     card = card_of(client.get(f"/mentors/{mentor.id}").get_data(as_text=True), session.id)
     assert 'data-review-count="2"' in card and ">4.5</span>" in card
@@ -106,7 +72,7 @@ def test_catalog_statements_stay_flat_as_sessions_grow(client, make_user):
     for total in (2, 8):
         while len(search.featured_sessions(limit=50)) < total:
             mentor = make_user(role="mentor", headline="Teaches", avatar_filename=None)
-            reviews_for(mentor, [4, 5])
+            reviewed_session(mentor, [4, 5])
             factories.make_session(mentor, title=f"Session of {mentor.name}", skills=["Python", "SQL"])
         db.session.expire_all()
         with counting_statements() as statements:
@@ -176,7 +142,7 @@ def test_hero_shows_real_sessions_and_faces(client, make_user):
 
 def test_hero_hides_figures_under_the_threshold(client, make_user):
     mentor = make_user(role="mentor", headline="Teaches")
-    reviews_for(mentor, [5] * 19)
+    reviewed_session(mentor, [5] * 19)
     assert [f.key for f in showcase.hero_figures()] == []
     page = client.get("/").get_data(as_text=True)
     assert "data-figure=" not in page and "PeerLearn in numbers" not in page
@@ -186,14 +152,14 @@ def test_hero_hides_figures_under_the_threshold(client, make_user):
 
 def test_hero_shows_figures_that_reach_the_threshold(client, make_user):
     mentor = make_user(role="mentor", headline="Teaches")
-    reviews_for(mentor, [5] * 15 + [4] * 5, hidden={0})  # 19 visible reviews, 20 learners
+    reviewed_session(mentor, [5] * 15 + [4] * 5, hidden={0})  # 19 visible reviews, 20 learners
     for _ in range(19):
         make_user(role="mentor")
     page = client.get("/").get_data(as_text=True)
     figures = dict(re.findall(r'data-figure="([a-z]+)">([^<]+)<', page))
     # One held session, 19 visible reviews: both stay hidden; 20 learners and 20 mentors show.
     assert figures == {"learners": "20", "mentors": "20"}
-    reviews_for(mentor, [5])
+    reviewed_session(mentor, [5])
     figures = {f.key: f.value for f in showcase.hero_figures()}
     assert figures["rating"] == "4.8 ★" and "sessions" not in figures
     assert {f.key: f.value for f in showcase.hero_figures(minimum=2)}["sessions"] == "2"

@@ -6,39 +6,10 @@ import re
 from datetime import timedelta
 
 from peerlearn.extensions import db
-from peerlearn.models import Booking, Review, utcnow
+from peerlearn.models import utcnow
 from peerlearn.services import showcase, skills, stats
 from tests import factories
-
-
-def held_session_with_reviews(mentor, ratings, *, hidden=0):
-    """A completed session of ``mentor`` attended by one new learner per rating, each reviewing it;
-    the first ``hidden`` reviews are hidden by an admin."""
-    held = factories.make_session(mentor, status="completed", starts_at=utcnow() - timedelta(days=9))
-    for position, rating in enumerate(ratings):
-        learner = factories.UserFactory()
-        booking = Booking(
-            session_id=held.id,
-            learner_id=learner.id,
-            status="attended",
-            amount_paise=0,
-            currency="INR",
-            confirmed_at=held.starts_at - timedelta(days=1),
-        )
-        db.session.add(booking)
-        db.session.flush()
-        db.session.add(
-            Review(
-                booking_id=booking.id,
-                session_id=held.id,
-                mentor_id=mentor.id,
-                learner_id=learner.id,
-                rating=rating,
-                hidden_at=utcnow() if position < hidden else None,
-            )
-        )
-    db.session.commit()
-    return held
+from tests.support.reviews import reviewed_session
 
 
 def test_platform_figures_count_each_figure_once(make_user):
@@ -47,7 +18,7 @@ def test_platform_figures_count_each_figure_once(make_user):
     make_user(role="admin")  # staff: not a learner
     mentor.skills = skills.resolve(["Python", "SQL"])
     db.session.commit()
-    held_session_with_reviews(mentor, [5, 4, 3], hidden=1)
+    reviewed_session(mentor, [5, 4, 3], hidden={0})
     factories.make_session(mentor, status="cancelled")
     assert stats.platform_figures() == {
         "mentors": 1,
@@ -67,7 +38,7 @@ def test_an_empty_platform_has_no_average(app):
 
 def test_hero_shows_the_counted_figures_once_they_reach_the_threshold(client, make_user):
     mentor = make_user(role="mentor", headline="Teaches")
-    held_session_with_reviews(mentor, [5, 4, 4])
+    reviewed_session(mentor, [5, 4, 4])
     factories.make_session(mentor, status="completed", starts_at=utcnow() - timedelta(days=2))
     assert [(f.key, f.value) for f in showcase.hero_figures(minimum=2)] == [
         ("sessions", "2"),

@@ -4,8 +4,8 @@ room, an attended booking and a review row, around a fixed NOW."""
 from datetime import UTC, datetime, timedelta
 
 from peerlearn.extensions import db
-from peerlearn.models import Attendance, Booking, Review
-from tests.factories import make_session
+from peerlearn.models import Attendance, Booking, Review, utcnow
+from tests.factories import UserFactory, make_session
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -65,3 +65,27 @@ def review_row(session, learner, rating, *, hidden=False, body=""):
     db.session.add(review)
     db.session.commit()
     return review
+
+
+def reviewed_session(mentor, ratings, *, hidden=(), days_ago=20, body="Clear and patient."):
+    """A session of ``mentor`` held ``days_ago`` days before now, with one new attended learner
+    per rating, each leaving it; the ratings at the positions in ``hidden`` are hidden by an admin."""
+    held = make_session(
+        mentor, title="Held before", status="completed", starts_at=utcnow() - timedelta(days=days_ago)
+    )
+    for position, rating in enumerate(ratings):
+        learner = UserFactory()
+        booking = seat(held, learner)
+        db.session.add(
+            Review(
+                booking_id=booking.id,
+                session_id=held.id,
+                mentor_id=mentor.id,
+                learner_id=learner.id,
+                rating=rating,
+                body=body,
+                hidden_at=utcnow() if position in hidden else None,
+            )
+        )
+    db.session.commit()
+    return held
