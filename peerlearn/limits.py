@@ -20,6 +20,7 @@ __all__ = [
     "MAX_PAGE",
     "MAX_PRICE_PAISE",
     "MAX_PRICE_RUPEES",
+    "MAX_QUERY_LENGTH",
     "MAX_TITLE_LENGTH",
     "MAX_YEAR",
     "MIN_DURATION_MINUTES",
@@ -65,3 +66,6 @@ MIN_YEAR, MAX_YEAR = 2000, 2999
 # The last page number a list accepts: past it nothing is left to show, and a larger number
 # multiplied into an OFFSET would overflow.
 MAX_PAGE = 100_000
+# The longest search words a list's query string takes (the catalog, the admin lists) and a
+# search the interaction log keeps.
+MAX_QUERY_LENGTH = 200

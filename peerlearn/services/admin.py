@@ -15,7 +15,7 @@ from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import arg_day, arg_flag, arg_text, arg_whole
-from ..limits import MAX_PAGE
+from ..limits import MAX_PAGE, MAX_QUERY_LENGTH
 from ..models import (
     AuditEntry,
     AuthSession,
@@ -61,7 +61,6 @@ from .transactions import use_case
 
 PER_PAGE = 25
 MAX_REASON_LENGTH = 500
-MAX_QUERY_LENGTH = 200
 
 REVIEW_STATES = ("visible", "hidden")
 

@@ -11,11 +11,10 @@ from flask import after_this_request, current_app
 from sqlalchemy import insert, select
 
 from ..extensions import db
+from ..limits import MAX_QUERY_LENGTH
 from ..models import Booking, BookingStatus, Interaction, InteractionKind, LearningSession, utcnow
 
 log = logging.getLogger(__name__)
-
-MAX_QUERY_LENGTH = 200
 
 
 def record(user_id, kind, *, session=None, mentor_id=None, query="", value=None, now=None):

@@ -25,6 +25,7 @@ from ..exceptions import ValidationError
 from ..extensions import db
 from ..formats import viewer_zone
 from ..inputs import arg_day, arg_flag, arg_text, arg_whole
+from ..limits import MAX_QUERY_LENGTH
 from ..ml.text import skill_slug, split_tags
 from ..models import (
     CATEGORIES,
@@ -53,11 +54,11 @@ LEVELS = tuple(level.value for level in SessionLevel)
 DEFAULT_PER_PAGE = 12
 MAX_PER_PAGE = 50
 MAX_PAGE = 10_000
-MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
 MAX_SKILL_FILTERS = 10
-# Far above any real seat price (₹1 crore); keeps comparisons inside a 32-bit integer column.
-MAX_PRICE_PAISE = 1_000_000_000
+# The price filter's bound, far above any real seat price (₹1 crore, not the price cap): keeps
+# comparisons inside a 32-bit integer column.
+PRICE_FILTER_CEILING_PAISE = 1_000_000_000
 
 
 def search_terms(q):
@@ -143,7 +144,7 @@ def _rupees(args, name, errors):
     if paise != paise.to_integral_value():
         errors[name] = ["Use at most two decimal places."]
         return None
-    if paise > MAX_PRICE_PAISE:
+    if paise > PRICE_FILTER_CEILING_PAISE:
         errors[name] = ["That amount is too large."]
         return None
     return int(paise)
@@ -175,8 +176,8 @@ def parse_common_filters(args, errors, *, sorts, rupees=False):
     else:
         min_name, max_name = "price_min", "price_max"
         message = "Use a whole number of paise, 0 or more."
-        price_min = arg_whole(args, min_name, errors, 0, MAX_PRICE_PAISE, message)
-        price_max = arg_whole(args, max_name, errors, 0, MAX_PRICE_PAISE, message)
+        price_min = arg_whole(args, min_name, errors, 0, PRICE_FILTER_CEILING_PAISE, message)
+        price_max = arg_whole(args, max_name, errors, 0, PRICE_FILTER_CEILING_PAISE, message)
     if price_min is not None and price_max is not None and price_min > price_max:
         errors[max_name] = ["The maximum price is below the minimum."]
     page = arg_whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")

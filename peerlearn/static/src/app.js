@@ -1,4 +1,5 @@
-// Entry point bundled by esbuild into static/dist/app.js (one IIFE, loaded with `defer`).
+// Entry point bundled by scripts/build_js.mjs into static/dist/app.js (an ES module, loaded with
+// type="module"; the larger components are chunks of their own, see PAGE_COMPONENTS below).
 // Page scripts that need Alpine listen for `alpine:init` and call Alpine.data() there.
 // Alpine's CSP build: it reads expressions without eval or Function(), so the pages' content
 // security policy needs no 'unsafe-eval'. Expressions stay simple (no arrow functions, statements
