@@ -36,6 +36,7 @@ from peerlearn.models import (
     utcnow,
 )
 from peerlearn.services import accounts, session_requests
+from peerlearn.services import checkout as gift_checkout
 from peerlearn.services import gifts as gift_service
 from peerlearn.services import room as room_service
 from tests.conftest import AuthActions, extract_csrf, unavailable
@@ -291,7 +292,7 @@ def collect_unlinked_pages(app, pages, browsers):
     pages.add("admin", f"{room} (no seat)", browsers["admin"].get(room), status=403)
 
     # A gift in the room, paid in the test checkout and failed: the page the checkout returns to.
-    _, payment = gift_service.create(user(LEARNER), session.id, gift_service.presets()[0])
+    _, payment = gift_checkout.create_gift(user(LEARNER), session.id, gift_service.presets()[0])
     order_id = payment.order_id
     pages.add(
         "learner", f"/payments/dev-checkout/{order_id}", learner.get(f"/payments/dev-checkout/{order_id}")

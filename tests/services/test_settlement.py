@@ -29,7 +29,7 @@ from peerlearn.models import (
 )
 from peerlearn.payments import get_gateway
 from peerlearn.services import booking as booking_service
-from peerlearn.services import gifts as gift_service
+from peerlearn.services import checkout as gift_checkout
 from peerlearn.services import ledger, settlement
 from peerlearn.services import payments as payment_service
 from peerlearn.services import room as room_service
@@ -39,10 +39,12 @@ from tests.factories import make_session, paid_booking
 
 def send_gift(session, learner, amount_paise):
     """A learner in the room sends the mentor a gift and pays for it through the dev gateway."""
-    gift, payment = gift_service.create(learner, session.id, amount_paise)
+    gift, payment = gift_checkout.create_gift(learner, session.id, amount_paise)
     remote, signature = get_gateway().pay(payment.order_id)
     db.session.commit()
-    gift = gift_service.verify(learner, order_id=payment.order_id, payment_id=remote.id, signature=signature)
+    gift = gift_checkout.verify_gift(
+        learner, order_id=payment.order_id, payment_id=remote.id, signature=signature
+    )
     assert gift.status == "paid"
     return db.session.get(Payment, payment.id)
 
@@ -330,12 +332,12 @@ def test_a_gift_captured_after_the_session_was_not_held_goes_back(people, time_m
     session = make_session(mentor, starts_at=now + timedelta(hours=1), duration_minutes=30)
     booking_service.book(session.id, ana)
     time_machine.move_to(session.starts_at + timedelta(minutes=1), tick=False)
-    _gift, payment = gift_service.create(ana, session.id, 5000)
+    _gift, payment = gift_checkout.create_gift(ana, session.id, 5000)
     time_machine.move_to(room_service.closes_at(session), tick=False)
     assert session_service.complete_due_sessions() == 1  # not held, before the gift was paid
     remote, signature = get_gateway().pay(payment.order_id)
     db.session.commit()
-    gift_service.verify(ana, order_id=payment.order_id, payment_id=remote.id, signature=signature)
+    gift_checkout.verify_gift(ana, order_id=payment.order_id, payment_id=remote.id, signature=signature)
     payment = fresh(Payment, payment.id)
     assert payment.status == "refunded" and ledger.all_payments_balance() == []
 

@@ -5,10 +5,9 @@ from flask_login import current_user
 
 from ...api_envelope import ok
 from ...serializers.gifts import gift_json
-from ...services import gifts as gift_service
+from ...services import checkout, settlement
 from ...services import room as room_service
 from ...services import sessions as session_service
-from ...services import settlement
 from . import bp
 from .mentor import mentor_required
 from .serializers_market import checkout as checkout_options
@@ -52,7 +51,7 @@ def create_gift():
     Body: ``{session_id, amount_paise, message}``; the amount is checked against the gift range
     and stored, and everything after this reads it from the database."""
     data = json_body()
-    gift, payment = gift_service.create(
+    gift, payment = checkout.create_gift(
         current_user, id_field(data, "session_id"), data.get("amount_paise"), data.get("message", "")
     )
     return ok(
@@ -70,7 +69,7 @@ def create_gift():
 def verify_gift():
     """The checkout callback for a gift; the room hears about it once, however often it arrives."""
     data = json_body()
-    gift = gift_service.verify(
+    gift = checkout.verify_gift(
         current_user,
         order_id=data.get("razorpay_order_id"),
         payment_id=data.get("razorpay_payment_id"),

@@ -7,6 +7,7 @@ from ...models import PaymentPurpose
 from ...payments import get_gateway
 from ...security import acts_without_identity
 from ...services import booking as booking_service
+from ...services import checkout as gift_checkout
 from ...services import gifts as gift_service
 from ...services import payments as payment_service
 from . import bp
@@ -79,7 +80,7 @@ def _dev_gift_return(payment):
             "razorpay_signature": request.args.get("signature", ""),
         }
         try:
-            gift = gift_service.verify(
+            gift = gift_checkout.verify_gift(
                 current_user,
                 order_id=payment.order_id,
                 payment_id=result["razorpay_payment_id"],
