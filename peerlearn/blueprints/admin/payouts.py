@@ -12,6 +12,7 @@ from ...models import Payout, PayoutStatus
 from ...services import admin as admin_service
 from ...services import earnings as earnings_service
 from ...services import payout_accounts
+from ...services.pagination import Page
 from . import bp
 from .forms import MarkPaidForm, RejectPayoutForm
 
@@ -26,14 +27,15 @@ def payouts():
         )
     )
     # The decided ones, filtered and a page at a time (bad filters: the form says which, 422).
-    errors, history, total, page = {}, [], 0, 1
+    errors, page = {}, 1
     try:
         filters = admin_service.payout_filters(request.args)
         page = admin_service.page_number(request.args)
     except ValidationError as exc:
         errors = exc.fields
-    else:
-        history, total = admin_service.find_payouts(**filters, page=page, per_page=admin_service.PER_PAGE)
+    history = Page([], 0, page, admin_service.PER_PAGE)
+    if not errors:
+        history = admin_service.find_payouts(**filters, page=page, per_page=admin_service.PER_PAGE)
     kept = request.args.to_dict(flat=False)
 
     def page_url(number):
@@ -42,11 +44,11 @@ def payouts():
     return render_template(
         "admin/payouts.html",
         requested=requested,
-        history=history,
-        items=history,
-        total=total,
+        history=history.items,
+        items=history.items,
+        total=history.total,
         page=page,
-        pages=(total + admin_service.PER_PAGE - 1) // admin_service.PER_PAGE,
+        pages=history.pages,
         page_url=page_url,
         errors=errors,
         args=request.args,

@@ -14,6 +14,7 @@ from ...forms import apply_field_errors
 from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus, utcnow
 from ...services import admin as admin_service
 from ...services import settlement
+from ...services.pagination import Page
 from . import bp
 from .forms import ReasonForm
 
@@ -44,9 +45,9 @@ def _listing(name, parse, find, *, args=None, status=200, **context):
         page = admin_service.page_number(args)
     except ValidationError as exc:
         errors.update(exc.fields)
-    items, total = [], 0
+    found = Page([], 0, page, admin_service.PER_PAGE)
     if not errors:
-        items, total = find(**filters, page=page, per_page=admin_service.PER_PAGE)
+        found = find(**filters, page=page, per_page=admin_service.PER_PAGE)
     kept = args.to_dict(flat=False) if hasattr(args, "to_dict") else dict(args)
 
     def page_url(number):
@@ -54,10 +55,10 @@ def _listing(name, parse, find, *, args=None, status=200, **context):
 
     return render_template(
         f"admin/{name}.html",
-        items=items,
-        total=total,
+        items=found.items,
+        total=found.total,
         page=page,
-        pages=(total + admin_service.PER_PAGE - 1) // admin_service.PER_PAGE,
+        pages=found.pages,
         page_url=page_url,
         errors=errors,
         args=args,

@@ -9,6 +9,7 @@ from ...services import avatars, interactions, recommendations, search, settleme
 from ...services import booking as booking_service
 from ...services import gifts as gift_service
 from ...services import room as room_service
+from ...services.pagination import Page
 from ...services.sessions import viewable_session
 from . import bp
 
@@ -31,14 +32,16 @@ def browse():
     def page_url(page):
         return url_for("sessions.browse", **{**args, "page": page})
 
-    per_page = params.per_page if params else search.DEFAULT_PER_PAGE
+    found = Page(
+        items, total, params.page if params else 1, params.per_page if params else search.DEFAULT_PER_PAGE
+    )
     return render_template(
         "sessions/browse.html",
         params=params,
         errors=errors,
         items=items,
         total=total,
-        pages=(total + per_page - 1) // per_page,
+        pages=found.pages,
         page_url=page_url,
         sorts=search.SORTS,
         categories=CATEGORIES,

@@ -11,6 +11,7 @@ from ...forms import apply_field_errors
 from ...models import LANGUAGES, User
 from ...services import accounts, auth, avatars, mentors, search
 from ...services.accounts import rupees_to_paise
+from ...services.pagination import Page
 from . import bp
 from .forms import AvatarForm, ProfileForm, TeachingForm
 
@@ -201,7 +202,7 @@ def directory():
         problems=problems,
         cards=cards,
         total=total,
-        pages=(total + params.per_page - 1) // params.per_page,
+        pages=Page(cards, total, params.page, params.per_page).pages,
         page_url=page_url,
         sorts=mentors.SORTS,
         languages=LANGUAGES,
