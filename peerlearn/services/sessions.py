@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
@@ -42,6 +42,7 @@ from ..models import (
     utcnow,
 )
 from . import avatars, media, outbox, realtime, room, skills
+from .pagination import paginate
 
 EDITABLE_FIELDS = {
     "title",
@@ -510,6 +511,87 @@ def announce_completed(session):
     for user_id in {session.mentor_id, *seated}:
         realtime.emit("session:ended", payload, room=realtime.user_room(user_id))
     media.close(session.id)
+
+
+# The tabs of the mentor's "My sessions", in the order the page shows them.
+SESSION_TABS = {
+    "upcoming": "Upcoming",
+    "past": "Past",
+    "drafts": "Drafts",
+    "cancelled": "Cancelled",
+}
+
+
+def _ended(mentor, now):
+    """SQL: a scheduled session of ``mentor`` whose end (start + duration) has passed. A session
+    that started longer ago than the longest of them lasts has ended; the few that started more
+    recently are checked one by one, so no date arithmetic differs between databases."""
+    started = (
+        LearningSession.mentor_id == mentor.id,
+        LearningSession.status == SessionStatus.SCHEDULED.value,
+        LearningSession.starts_at <= now,
+    )
+    longest = db.session.scalar(select(func.max(LearningSession.duration_minutes)).where(*started)) or 0
+    settled_before = now - timedelta(minutes=longest)
+    recent = db.session.execute(
+        select(LearningSession.id, LearningSession.starts_at, LearningSession.duration_minutes).where(
+            *started, LearningSession.starts_at > settled_before
+        )
+    )
+    ended_recently = [
+        row.id for row in recent if now >= row.starts_at + timedelta(minutes=row.duration_minutes)
+    ]
+    return or_(LearningSession.starts_at <= settled_before, LearningSession.id.in_(ended_recently))
+
+
+def _tab_of(mentor, now):
+    """SQL: the tab of "My sessions" a session belongs in. A live session stays upcoming until
+    the sweep completes it."""
+    return case(
+        (LearningSession.status == SessionStatus.DRAFT.value, "drafts"),
+        (LearningSession.status == SessionStatus.CANCELLED.value, "cancelled"),
+        (
+            or_(
+                LearningSession.status == SessionStatus.COMPLETED.value,
+                and_(LearningSession.status == SessionStatus.SCHEDULED.value, _ended(mentor, now)),
+            ),
+            "past",
+        ),
+        else_="upcoming",
+    )
+
+
+_TAB_ORDER = {
+    "upcoming": (LearningSession.starts_at, LearningSession.id),
+    "drafts": (LearningSession.starts_at, LearningSession.id),
+    "past": (LearningSession.starts_at.desc(), LearningSession.id.desc()),
+    "cancelled": (
+        func.coalesce(LearningSession.cancelled_at, LearningSession.updated_at).desc(),
+        LearningSession.id.desc(),
+    ),
+}
+
+
+def sessions_by_tab(mentor, tab, *, page, per_page, now=None):
+    """One page (services.pagination) of the mentor's sessions in one tab of "My sessions":
+    upcoming and drafts soonest first, past latest first, cancelled latest cancelled first."""
+    query = (
+        select(LearningSession)
+        .where(LearningSession.mentor_id == mentor.id, _tab_of(mentor, now or utcnow()) == tab)
+        .order_by(*_TAB_ORDER[tab])
+    )
+    return paginate(query, page=page, per_page=per_page)
+
+
+def session_tab_counts(mentor, *, now=None):
+    """How many of the mentor's sessions each tab of "My sessions" holds, in one query."""
+    tab = _tab_of(mentor, now or utcnow()).label("tab")
+    counts = dict.fromkeys(SESSION_TABS, 0)
+    rows = db.session.execute(
+        select(tab, func.count()).where(LearningSession.mentor_id == mentor.id).group_by(tab)
+    )
+    counts.update(dict(rows.all()))
+    return counts
 
 
 def is_over(session, now=None):

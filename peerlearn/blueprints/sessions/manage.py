@@ -12,7 +12,8 @@ from wtforms.validators import Optional
 from ...exceptions import DomainError
 from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import Booking, BookingStatus, LearningSession, MediaMode, Role, SessionStatus, utcnow
+from ...inputs import page_or_first
+from ...models import Booking, BookingStatus, MediaMode, Role, SessionStatus, utcnow
 from ...security import role_required
 from ...services import avatars, media
 from ...services import sessions as session_service
@@ -20,37 +21,10 @@ from ...services.accounts import rupees_to_paise
 from . import bp
 from .forms import CancelSessionForm, SessionForm
 
-TABS = {
-    "upcoming": "Upcoming",
-    "past": "Past",
-    "drafts": "Drafts",
-    "cancelled": "Cancelled",
-}
+SESSIONS_PER_PAGE = 20
 EDITABLE_STATUSES = (SessionStatus.DRAFT, SessionStatus.SCHEDULED)
 # Service field names that the form spells differently.
 FORM_FIELD_FOR = {"starts_at": "start_date", "price_paise": "price"}
-
-
-def sessions_by_tab(mentor, now=None):
-    """The mentor's sessions sorted into the tabs of "My sessions"."""
-    now = now or utcnow()
-    tabs = {name: [] for name in TABS}
-    for session in db.session.scalars(select(LearningSession).where(LearningSession.mentor_id == mentor.id)):
-        if session.status == SessionStatus.DRAFT:
-            tabs["drafts"].append(session)
-        elif session.status == SessionStatus.CANCELLED:
-            tabs["cancelled"].append(session)
-        elif session.status == SessionStatus.COMPLETED or (
-            session.status == SessionStatus.SCHEDULED and session.is_past(now)
-        ):
-            tabs["past"].append(session)
-        else:
-            tabs["upcoming"].append(session)
-    tabs["upcoming"].sort(key=lambda s: s.starts_at)
-    tabs["drafts"].sort(key=lambda s: s.starts_at)
-    tabs["past"].sort(key=lambda s: s.starts_at, reverse=True)
-    tabs["cancelled"].sort(key=lambda s: s.cancelled_at or s.updated_at, reverse=True)
-    return tabs
 
 
 def booked_count(session):
@@ -67,15 +41,24 @@ def booked_count(session):
 @role_required(Role.MENTOR)
 def mine():
     tab = request.args.get("tab", "upcoming")
-    if tab not in TABS:
+    if tab not in session_service.SESSION_TABS:
         tab = "upcoming"
-    tabs = sessions_by_tab(current_user)
+    now = utcnow()
+    page = session_service.sessions_by_tab(
+        current_user,
+        tab,
+        page=page_or_first(request.args.get("page", "1")),
+        per_page=SESSIONS_PER_PAGE,
+        now=now,
+    )
     return render_template(
         "sessions/mine.html",
         tab=tab,
-        tabs=TABS,
-        counts={name: len(rows) for name, rows in tabs.items()},
-        sessions=tabs[tab],
+        tabs=session_service.SESSION_TABS,
+        counts=session_service.session_tab_counts(current_user, now=now),
+        sessions=page.items,
+        page=page.page,
+        pages=page.pages,
         editable=EDITABLE_STATUSES,
     )
 
