@@ -68,17 +68,9 @@ LAYERS = {
 }
 
 # Imports tolerated for now, as (importer, imported). Each is a debt with its reason; the test
-# fails when one of them is gone, so that this list only shrinks.
-ALLOWED = {
-    # payments applies a captured gift through gifts, and gifts opens and verifies its checkout
-    # through payments. Plan: the gateway order and its verification move to a checkout module
-    # below both.
-    ("peerlearn.services.payments", "peerlearn.services.gifts"),
-    # The receipt page (routes.detail) shows the dispute form (disputes.page_context), and a
-    # refused dispute shows the receipt again. Plan: the receipt page's context moves to a module
-    # both views import, with the rest of the view work this blueprint is losing to services.
-    ("peerlearn.blueprints.booking.routes", "peerlearn.blueprints.booking.disputes"),
-}
+# fails when one of them is gone, so that this list only shrinks. None is tolerated today; a new
+# entry needs its reason and the plan that removes it.
+ALLOWED = set()
 
 
 def modules():

@@ -1,14 +1,12 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ...exceptions import DomainError
-from ...extensions import db
 from ...inputs import page_or_first
-from ...models import BookingStatus, Payment
+from ...models import BookingStatus
 from ...services import booking as booking_service
-from ...services import settlement
 from . import bp
+from .receipt import render_receipt
 
 BOOKINGS_PER_PAGE = 20
 
@@ -48,24 +46,8 @@ def my_bookings():
 
 @bp.get("/bookings/<int:booking_id>")
 @login_required
-def detail(booking_id, dispute_form=None):
-    from .disputes import page_context as dispute_context
-
-    booking = booking_service.learner_booking(current_user, booking_id)
-    payments = list(
-        db.session.scalars(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id))
-    )
-    return render_template(
-        "booking/detail.html",
-        booking=booking,
-        payments=payments,
-        **dispute_context(booking, dispute_form),
-        refund_if_cancelled=booking_service.refund_due(booking, current_user)
-        if booking.status == BookingStatus.CONFIRMED
-        else 0,
-        refund_promise=booking_service.refund_promise(booking),
-        not_held=settlement.was_not_held(booking.session),
-    )
+def detail(booking_id):
+    return render_receipt(booking_service.learner_booking(current_user, booking_id))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
