@@ -10,9 +10,9 @@ from ...extensions import db
 from ...inputs import READ_ONLY_MESSAGE, refuse_unknown_fields
 from ...models import AuthKind, Role, User
 from ...security import acts_without_identity, bearer_token, sign_out
+from ...serializers.users import own_profile, public_user
 from ...services import accounts, auth, avatars, skills
 from . import bp
-from .serializers import own_profile, public_user
 from .utils import api_login_required, json_body, refuse_nulls, text_field
 
 TEACHING_FIELDS = {"headline", "bio", "hourly_rate_paise"}

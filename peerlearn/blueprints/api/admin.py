@@ -13,11 +13,13 @@ from ... import formats
 from ...api_envelope import ok, paginated
 from ...exceptions import PermissionDenied
 from ...models import utcnow
+from ...serializers.audit import audit_json
 from ...serializers.disputes import admin_dispute_json
+from ...serializers.payments import admin_payment_json, admin_refund_json
+from ...serializers.users import admin_user_json, strike_json
 from ...services import admin as admin_service
 from ...services import settlement
 from . import bp
-from .serializers_market import payment as payment_json
 from .utils import api_login_required, json_body, page_args, refuse_empty_args
 
 
@@ -30,70 +32,6 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapped
-
-
-def _time(value):
-    return value.isoformat() if value else None
-
-
-def user_json(user):
-    """A user as admins see them."""
-    return {
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "role": user.role.value,
-        "capabilities": user.capabilities,
-        "teaching_enabled_at": _time(user.teaching_enabled_at),
-        "email_verified": user.is_verified,
-        "joined_at": _time(user.created_at),
-        "last_login_at": _time(user.last_login_at),
-        "mentor_verified": user.mentor_verified_at is not None,
-        "mentor_verified_at": _time(user.mentor_verified_at),
-        "suspended": user.suspended_at is not None,
-        "suspended_at": _time(user.suspended_at),
-        "suspension_reason": user.suspension_reason,
-        "publishing_suspended": user.publishing_suspended_at is not None,
-        "publishing_suspended_at": _time(user.publishing_suspended_at),
-    }
-
-
-def strike_json(strike):
-    """A session its mentor did not hold (services.settlement)."""
-    return {
-        "id": strike.id,
-        "created_at": _time(strike.created_at),
-        "reason": strike.reason,
-        "session": {
-            "id": strike.session_id,
-            "title": strike.session.title,
-            "starts_at": _time(strike.session.starts_at),
-        },
-    }
-
-
-def audit_json(entry):
-    return {
-        "id": entry.id,
-        "actor": {"id": entry.actor.id, "name": entry.actor.name, "email": entry.actor.email}
-        if entry.actor
-        else None,
-        "action": entry.action,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-        "details": entry.details,
-        "ip_address": entry.ip_address,
-        "user_agent": entry.user_agent,
-        "created_at": _time(entry.created_at),
-    }
-
-
-def admin_payment_json(payment):
-    return {
-        **payment_json(payment),
-        "payer": {"id": payment.payer.id, "name": payment.payer.name, "email": payment.payer.email},
-        "mentor": {"id": payment.mentor.id, "name": payment.mentor.name},
-    }
 
 
 def _list(filters, find, serialize):
@@ -110,7 +48,7 @@ def _origin():
 @admin_required
 def admin_users():
     refuse_empty_args("role", "suspended", "verified")
-    return _list(admin_service.user_filters(request.args), admin_service.find_users, user_json)
+    return _list(admin_service.user_filters(request.args), admin_service.find_users, admin_user_json)
 
 
 @bp.post("/admin/users/<int:user_id>/suspend/")
@@ -118,7 +56,7 @@ def admin_users():
 def admin_suspend_user(user_id):
     reason = json_body().get("reason")
     user = admin_service.suspend_user(current_user, user_id, reason, origin=_origin())
-    return ok(user_json(user), "Suspended; every sign-in of theirs has ended.")
+    return ok(admin_user_json(user), "Suspended; every sign-in of theirs has ended.")
 
 
 @bp.post("/admin/users/<int:user_id>/unsuspend/")
@@ -126,7 +64,7 @@ def admin_suspend_user(user_id):
 def admin_unsuspend_user(user_id):
     json_body()  # a body, if any, must still be JSON
     user = admin_service.unsuspend_user(current_user, user_id, origin=_origin())
-    return ok(user_json(user), "Suspension lifted.")
+    return ok(admin_user_json(user), "Suspension lifted.")
 
 
 @bp.post("/admin/users/<int:user_id>/verify/")
@@ -134,7 +72,7 @@ def admin_unsuspend_user(user_id):
 def admin_verify_mentor(user_id):
     json_body()
     user = admin_service.verify_mentor(current_user, user_id, origin=_origin())
-    return ok(user_json(user), "Mentor verified.")
+    return ok(admin_user_json(user), "Mentor verified.")
 
 
 @bp.post("/admin/users/<int:user_id>/unverify/")
@@ -142,7 +80,7 @@ def admin_verify_mentor(user_id):
 def admin_unverify_mentor(user_id):
     json_body()
     user = admin_service.unverify_mentor(current_user, user_id, origin=_origin())
-    return ok(user_json(user), "Mentor no longer verified.")
+    return ok(admin_user_json(user), "Mentor no longer verified.")
 
 
 @bp.get("/admin/users/<int:user_id>/strikes/")
@@ -153,7 +91,7 @@ def admin_user_strikes(user_id):
     now = utcnow()
     return ok(
         {
-            "user": user_json(user),
+            "user": admin_user_json(user),
             "strikes_in_window": settlement.strikes_within_window(user.id, now),
             "window_days": current_app.config["STRIKE_WINDOW_DAYS"],
             "strike_limit": current_app.config["STRIKE_LIMIT"],
@@ -167,7 +105,7 @@ def admin_user_strikes(user_id):
 def admin_lift_publishing_suspension(user_id):
     reason = json_body().get("reason")
     user = admin_service.lift_publishing_suspension(current_user, user_id, reason, origin=_origin())
-    return ok(user_json(user), "Publishing suspension lifted; the mentor can publish again.")
+    return ok(admin_user_json(user), "Publishing suspension lifted; the mentor can publish again.")
 
 
 @bp.get("/admin/payments/")
@@ -233,16 +171,7 @@ def admin_refund_payment(payment_id):
         request_key=data.get("idempotency_key"),
         origin=_origin(),
     )
-    payment = refund.payment
-    payload = {
-        "refund": {
-            "id": refund.id,
-            "amount_paise": refund.amount_paise,
-            "status": refund.status,
-            "reason": refund.reason,
-        },
-        "payment": admin_payment_json(payment),
-    }
+    payload = admin_refund_json(refund)
     if created:
         return ok(payload, "Refund requested.", status=201)
     return ok(payload, "This request was already made; no second refund.")

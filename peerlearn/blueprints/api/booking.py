@@ -7,13 +7,12 @@ from flask_login import current_user
 from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...links import external_url
+from ...serializers.bookings import booking_json
 from ...serializers.disputes import dispute_json
+from ...serializers.payments import checkout_options, payment_json
 from ...services import booking as booking_service
 from ...services import payments as payment_service
 from . import bp
-from .serializers_market import booking as booking_json
-from .serializers_market import checkout as checkout_options
-from .serializers_market import payment as payment_json
 from .utils import api_login_required, id_field, json_body, page_args
 
 

@@ -4,58 +4,15 @@ from flask_login import current_user
 
 from ...api_envelope import ok, paginated
 from ...inputs import refuse_unknown_fields
-from ...links import external_url
-from ...services import follows, reviews, session_requests
+from ...serializers.follows import follow_json, following_json
+from ...serializers.reviews import rating_json, review_json
+from ...services import follows, reviews
 from ...services.sessions import viewable_session
 from . import bp
-from .serializers import avatar_url, public_user
-from .serializers_market import session_summary
 from .utils import api_login_required, json_body, page_args
 
 REVIEW_FIELDS = {"rating", "body"}
 REPLY_FIELDS = {"body"}
-
-
-def rating_json(rating):
-    return {"average_rating": rating.average, "review_count": rating.count}
-
-
-def review_json(review):
-    """A visible review as anyone may see it (never the booking, nor moderation details). The
-    session's title is the one reviews.with_session_titles let the viewer read, if it ran: a
-    session made from a learner's request is not named to others."""
-    session = review.session
-    title = getattr(review, "session_title", session.title) or session_requests.PRIVATE_SESSION_TITLE
-    return {
-        "id": review.id,
-        "session": {
-            "id": session.id,
-            "title": title,
-            "url": external_url("sessions.detail", session_id=session.id),
-        },
-        "mentor_id": review.mentor_id,
-        "learner": {
-            "id": review.learner.id,
-            "name": review.learner.name,
-            "avatar_url": avatar_url(review.learner),
-        },
-        "rating": review.rating,
-        "body": review.body,
-        "minutes_attended": review.minutes_attended,
-        "created_at": review.created_at.isoformat(),
-        "reply": {"body": review.reply, "replied_at": review.replied_at.isoformat()}
-        if review.reply
-        else None,
-    }
-
-
-def follow_json(mentor_id, followed_at=None):
-    return {
-        "mentor_id": mentor_id,
-        "following": followed_at is not None,
-        "followed_at": followed_at.isoformat() if followed_at else None,
-        "follower_count": follows.follower_count(mentor_id),
-    }
 
 
 @bp.post("/sessions/<int:session_id>/reviews/")
@@ -111,7 +68,11 @@ def reply_to_review(review_id):
 def follow_mentor(user_id):
     row, created = follows.follow(current_user, user_id)
     message = "You now follow this mentor." if created else "You already follow this mentor."
-    return ok(follow_json(user_id, row.created_at), message, status=201 if created else 200)
+    return ok(
+        follow_json(user_id, follows.follower_count(user_id), row.created_at),
+        message,
+        status=201 if created else 200,
+    )
 
 
 @bp.delete("/mentors/<int:user_id>/follow/")
@@ -119,7 +80,7 @@ def follow_mentor(user_id):
 def unfollow_mentor(user_id):
     was_following = follows.unfollow(current_user, user_id)
     message = "You no longer follow this mentor." if was_following else "You were not following this mentor."
-    return ok(follow_json(user_id), message)
+    return ok(follow_json(user_id, follows.follower_count(user_id)), message)
 
 
 @bp.get("/following/")
@@ -130,14 +91,5 @@ def following():
     entries = follows.following_with_upcoming(
         current_user, limit_per_mentor=3, limit=per_page, offset=(page - 1) * per_page
     )
-    items = [
-        {
-            "mentor": public_user(entry.mentor),
-            "followed_at": entry.followed_at.isoformat(),
-            "rating": rating_json(entry.rating),
-            "upcoming_sessions": [session_summary(s) for s in entry.upcoming],
-            "upcoming_total": entry.upcoming_total,
-        }
-        for entry in entries
-    ]
+    items = [following_json(entry) for entry in entries]
     return ok(paginated(items, page=page, per_page=per_page, total=total))

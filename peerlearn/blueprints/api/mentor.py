@@ -8,11 +8,12 @@ from flask_login import current_user
 from ...api_envelope import ok
 from ...exceptions import Conflict, PermissionDenied, ValidationError
 from ...links import external_url
+from ...serializers.earnings import account_json, earnings_json, payout_json
+from ...serializers.sessions import session_detail
 from ...services import earnings as earnings_service
 from ...services import payout_accounts
 from ...services import sessions as session_service
 from . import bp
-from .serializers_market import session_detail
 from .utils import api_login_required, json_body
 
 
@@ -27,31 +28,6 @@ def mentor_required(view):
         return view(*args, **kwargs)
 
     return wrapped
-
-
-def payout_json(payout):
-    return {
-        "id": payout.id,
-        "amount_paise": payout.amount_paise,
-        "currency": payout.currency,
-        "status": payout.status,
-        "reference": payout.reference,
-        "note": payout.note,
-        "created_at": payout.created_at.isoformat(),
-        "paid_at": payout.paid_at.isoformat() if payout.paid_at else None,
-        "account_kind": payout.account_kind or None,
-        "account_masked": payout.account_masked or None,
-    }
-
-
-def account_json(account):
-    if account is None:
-        return None
-    return {"kind": account.kind, "masked": account.masked, "updated_at": account.updated_at.isoformat()}
-
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
 
 
 @bp.post("/sessions/create/")
@@ -95,36 +71,15 @@ def cancel_session(session_id):
 @mentor_required
 def earnings():
     mentor_id = current_user.id
-    money = earnings_service.load(mentor_id, tz=current_user.timezone)
-    by_session = [
-        dict(
-            row,
-            starts_at=_iso(row["starts_at"]),
-            ended_at=_iso(row["ended_at"]),
-            settles_at=_iso(row["settles_at"]),
-        )
-        for row in money.by_session()
-    ]
+    tz = current_user.timezone
     return ok(
-        {
-            "summary": money.summary(),
-            "by_session": by_session,
-            "by_month": money.by_month(),
-            "payouts": [payout_json(p) for p in earnings_service.mentor_payouts(mentor_id)],
-            "payout_account": account_json(payout_accounts.account_of(mentor_id)),
-            "statements": [
-                {
-                    "month": month,
-                    "url": external_url("booking.statement", month=month),
-                    "csv_url": external_url("booking.statement", month=f"{month}.csv"),
-                }
-                for month in earnings_service.statement_months(mentor_id, tz=current_user.timezone)
-            ],
-            "states": {
-                key: {"label": word.label, "definition": word.definition}
-                for key, word in earnings_service.MONEY_STATES.items()
-            },
-        }
+        earnings_json(
+            earnings_service.load(mentor_id, tz=tz),
+            earnings_service.mentor_payouts(mentor_id),
+            payout_accounts.account_of(mentor_id),
+            earnings_service.statement_months(mentor_id, tz=tz),
+            earnings_service.MONEY_STATES,
+        )
     )
 
 

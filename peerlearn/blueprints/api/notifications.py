@@ -8,6 +8,7 @@ from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...inputs import MAX_ID, is_id
 from ...models import NotificationKind
+from ...serializers.notifications import notification_json
 from ...services import notifications
 from . import bp
 from .utils import api_login_required, json_body, page_args, refuse_empty_args
@@ -49,7 +50,7 @@ def list_notifications():
     return ok(
         {
             **paginated(
-                [notifications.notification_json(s.note, s) for s in notifications.present(items)],
+                [notification_json(shown) for shown in notifications.present(items)],
                 page=page,
                 per_page=per_page,
                 total=total,

@@ -8,9 +8,9 @@ from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...inputs import whole_number
 from ...links import external_url
+from ...serializers.sessions import session_summary
 from ...services import recommendations
 from . import bp
-from .serializers_market import session_summary
 from .utils import api_login_required, page_args
 
 MAX_TRENDING = 50

@@ -8,34 +8,16 @@ from ...api_envelope import ok, paginated
 from ...extensions import db
 from ...links import external_url
 from ...models import LearningSession
+from ...serializers.bookings import booking_json
+from ...serializers.requests import request_json as serialize_request
 from ...services import session_requests as service
 from . import bp
-from .serializers_market import booking as booking_json
-from .serializers_market import session_summary
 from .utils import api_login_required, id_field, json_body, page_args, refuse_empty_args
 
 
 def request_json(req):
-    """A request as its two parties see it."""
     session = db.session.get(LearningSession, req.session_id) if req.session_id else None
-    return {
-        "id": req.id,
-        "status": req.status,
-        "topic": req.topic,
-        "message": req.message,
-        "preferred_times": [moment.isoformat() for moment in service.preferred_times(req)],
-        "budget_paise": req.budget_paise,
-        "currency": "INR",
-        "learner": {"id": req.learner.id, "name": req.learner.name},
-        "mentor": {"id": req.mentor.id, "name": req.mentor.name, "headline": req.mentor.headline},
-        "response_note": req.response_note,
-        "session": session_summary(session) if session is not None else None,
-        "booking_id": req.booking_id,
-        "created_at": req.created_at.isoformat(),
-        "responded_at": req.responded_at.isoformat() if req.responded_at else None,
-        "expires_at": req.expires_at.isoformat(),
-        "url": external_url("community.request_detail", request_id=req.id),
-    }
+    return serialize_request(req, session)
 
 
 @bp.post("/requests/")

@@ -5,13 +5,13 @@ from flask_login import current_user
 
 from ...api_envelope import ok
 from ...serializers.gifts import gift_json
+from ...serializers.payments import checkout_options
+from ...serializers.sessions import session_detail
 from ...services import checkout, settlement
 from ...services import room as room_service
 from ...services import sessions as session_service
 from . import bp
 from .mentor import mentor_required
-from .serializers_market import checkout as checkout_options
-from .serializers_market import session_detail
 from .utils import api_login_required, id_field, json_body
 
 

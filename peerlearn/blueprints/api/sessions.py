@@ -4,12 +4,12 @@ from flask import request
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
+from ...serializers.sessions import session_detail as session_detail_json
+from ...serializers.sessions import session_summary
 from ...services import search
 from ...services.booking import active_booking
 from ...services.sessions import viewable_session
 from . import bp
-from .serializers_market import session_detail as session_detail_json
-from .serializers_market import session_summary
 from .utils import refuse_empty_args
 
 

@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from ...extensions import db
+from ...limits import NOTIFICATIONS_PER_PAGE
 from ...models import (
     TRANSACTIONAL_KINDS,
     LearningSession,
@@ -25,7 +26,9 @@ from ...models import (
     utcnow,
 )
 from ...models.email import DropReason, EmailStatus, OutboundEmail
+from ...serializers.notifications import notification_json as serialize_notification
 from .. import mail, outbox, realtime
+from ..pagination import paginate
 from .email import REPEAT_WINDOW, drop_waiting_email, label_email, recent_email
 from .preferences import preference, unsubscribe_url
 
@@ -233,21 +236,10 @@ def present(notes, now=None):
     return shown
 
 
-def notification_json(note, shown=None):
-    """The API's and the ``notification`` event's item; ``shown`` (from ``present``) saves the
-    session lookup when a whole list is serialised."""
-    shown = shown or present([note])[0]
-    return {
-        "id": note.id,
-        "kind": note.kind,
-        "title": shown.title,
-        "body": shown.body,
-        "url": shown.url,
-        "data": note.data or {},
-        "created_at": note.created_at.isoformat(),
-        "read": note.read_at is not None,
-        "ended": shown.ended,
-    }
+def notification_json(note):
+    """One notification as the API and the ``notification`` event show it, in the words it reads
+    now (a list is presented at once and serialised with serializers.notifications)."""
+    return serialize_notification(present([note])[0])
 
 
 def unread_count(user_id):
@@ -258,20 +250,16 @@ def unread_count(user_id):
     )
 
 
-def notifications_for(user_id, *, kinds=None, unread=False, page=1, per_page=25):
-    """One page of the user's notifications, newest first, and how many match in all."""
+def notifications_for(user_id, *, kinds=None, unread=False, page=1, per_page=NOTIFICATIONS_PER_PAGE):
+    """One page (services.pagination) of the user's notifications, newest first."""
     query = select(Notification).where(Notification.user_id == user_id)
     if kinds is not None:
         query = query.where(Notification.kind.in_([str(kind) for kind in kinds]))
     if unread:
         query = query.where(Notification.read_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    return paginate(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc()), page=page, per_page=per_page
     )
-    return list(items), total
 
 
 def mark_read(user_id, ids=None):
