@@ -27,6 +27,7 @@ __all__ = [
     "MIN_PAID_PRICE_PAISE",
     "MIN_TITLE_LENGTH",
     "MIN_YEAR",
+    "NOTIFICATIONS_PER_PAGE",
     "PRICE_MESSAGE",
     "SEATS_MESSAGE",
 ]
@@ -69,3 +70,5 @@ MAX_PAGE = 100_000
 # The longest search words a list's query string takes (the catalog, the admin lists) and a
 # search the interaction log keeps.
 MAX_QUERY_LENGTH = 200
+# Notifications a page of the notification centre shows (the API asks for its own per_page).
+NOTIFICATIONS_PER_PAGE = 25

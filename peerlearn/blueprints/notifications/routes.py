@@ -4,12 +4,12 @@ from flask_login import current_user, login_required
 from ...exceptions import ValidationError
 from ...extensions import db
 from ...inputs import is_id, page_or_first, whole_number
+from ...limits import NOTIFICATIONS_PER_PAGE
 from ...models import User
 from ...security import acts_without_identity
 from ...services import notifications
 from . import bp
 
-PER_PAGE = 25
 # The center's views: everything, unread only, or one group of kinds.
 VIEWS = {"all": "All", "unread": "Unread"} | {
     name: label for name, (label, _kinds) in notifications.KIND_GROUPS.items()
@@ -38,15 +38,15 @@ def _filter_and_page(values):
 def center():
     show, page = _filter_and_page(request.args)
     kinds = notifications.KIND_GROUPS[show][1] if show in notifications.KIND_GROUPS else None
-    items, total = notifications.notifications_for(
-        current_user.id, kinds=kinds, unread=show == "unread", page=page, per_page=PER_PAGE
+    found = notifications.notifications_for(
+        current_user.id, kinds=kinds, unread=show == "unread", page=page, per_page=NOTIFICATIONS_PER_PAGE
     )
     return render_template(
         "notifications/center.html",
-        items=notifications.present(items),
-        total=total,
+        items=notifications.present(found.items),
+        total=found.total,
         page=page,
-        pages=(total + PER_PAGE - 1) // PER_PAGE,
+        pages=found.pages,
         show=show,
         views=VIEWS,
         groups=notifications.KIND_GROUPS,
