@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from peerlearn.extensions import db
 from peerlearn.models import Dispute
 from peerlearn.services import earnings, payout_accounts
-from peerlearn.services import payments as payment_service
+from peerlearn.services import refunds as refund_service
 from tests.factories import hold, make_session, paid_booking, paid_gift
 
 TZ = "Asia/Kolkata"
@@ -132,13 +132,13 @@ def seed(make_user, clock):
     market.payouts["paid"] = paid
 
     clock.move_to(datetime(2026, 11, 14, 6, 0, tzinfo=UTC))
-    payment_service.refund_payment(
+    refund_service.refund_payment(
         p["settled_l2"], 25000, key="admin-settled-l2-1", reason="Half refunded: joined late for a bad line"
     )
 
     clock.move_to(datetime(2026, 11, 15, 6, 0, tzinfo=UTC))
     # Not held: every learner refunded in full, the session cancelled (as settlement does it).
-    payment_service.refund_payment(
+    refund_service.refund_payment(
         p["not_held_l1"], 20000, key="not-held-l1", reason="The session was not held"
     )
     s["not_held"].status = "cancelled"

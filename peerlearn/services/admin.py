@@ -524,7 +524,7 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     from sqlalchemy.exc import IntegrityError
 
     from ..formats import format_inr
-    from . import outbox, payments
+    from . import outbox, refunds
 
     _require_admin(admin)
     reason = _reason(reason)
@@ -549,18 +549,18 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     if not payment.is_captured:
         raise Conflict("Only a captured payment can be refunded.", code="not_captured")
     refundable = payment.refundable_paise
-    if refundable < payments.MIN_REFUND_PAISE:
+    if refundable < refunds.MIN_REFUND_PAISE:
         raise Conflict("Everything paid has already been refunded.", code="nothing_to_refund")
     amount = refundable if amount_paise is None else amount_paise
     if (
         isinstance(amount, bool)
         or not isinstance(amount, int)
-        or not (payments.MIN_REFUND_PAISE <= amount <= refundable)
+        or not (refunds.MIN_REFUND_PAISE <= amount <= refundable)
     ):
         message = f"Refund between ₹1 and {format_inr(refundable)} (what is still refundable)."
         raise ValidationError(message, fields={"amount_paise": [message]})
     try:
-        refund = payments.reserve_refund(payment, amount, key=key, reason=f"By an admin: {reason}")
+        refund = refunds.reserve_refund(payment, amount, key=key, reason=f"By an admin: {reason}")
         record(
             admin,
             PAYMENT_REFUND,
@@ -590,7 +590,7 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
             code="refund_exceeds_payment",
         ) from None
     outbox.dispatch()
-    payments.dispatch_refund(refund)
+    refunds.dispatch_refund(refund)
     db.session.refresh(refund)
     return refund, True
 

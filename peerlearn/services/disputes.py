@@ -10,7 +10,7 @@ An admin decides once: a full refund, a partial one (any amount up to what is st
 or a release (the mentor keeps the money). The decision is one conditional UPDATE on
 ``status = 'open'``, so two admins deciding at once apply it once and the other is told
 (``dispute_decided``). A refund is reserved in the decision's transaction
-(``payments.reserve_refund``, one idempotency key per dispute) and sent to the gateway after the
+(``refunds.reserve_refund``, one idempotency key per dispute) and sent to the gateway after the
 commit; when the gateway has processed it, the ledger reverses the platform fee and the mentor's
 share in proportion (services.ledger.record_refund). Both sides are told, and every step is in
 the audit log.
@@ -254,7 +254,7 @@ def report(learner, booking_id, reason, details, now=None):
 
 def _refund_amount(outcome, amount_paise, payment):
     """How much the outcome gives back, checked against what is still refundable."""
-    from .payments import MIN_REFUND_PAISE
+    from .refunds import MIN_REFUND_PAISE
 
     if outcome == RELEASE:
         return 0
@@ -290,7 +290,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     Applied once: the status moves from ``open`` by a conditional UPDATE, and an admin who lost
     the race gets Conflict ``dispute_decided`` with nothing changed.
     """
-    from . import admin, payments
+    from . import admin, refunds
 
     admin._require_admin(admin_user)
     errors = {}
@@ -337,7 +337,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     refund = None
     if amount:
         try:
-            refund = payments.reserve_refund(
+            refund = refunds.reserve_refund(
                 payment, amount, key=f"dispute-{dispute.id}-refund", reason=f"Dispute #{dispute.id}: {reason}"
             )
         except Conflict:
@@ -376,7 +376,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     db.session.commit()
     outbox.dispatch()
     if refund is not None:
-        payments.dispatch_refund(refund)
+        refunds.dispatch_refund(refund)
     db.session.refresh(dispute)
     return dispute
 

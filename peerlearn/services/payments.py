@@ -35,15 +35,11 @@ from ..payments import GatewayError, get_gateway
 from . import gifts, ledger, outbox
 from .booking import take_seat
 from .pagination import paginate
-
-# Refunds are services.refunds'; their names stay importable from here for payments' callers.
-from .refunds import (  # noqa: F401
+from .refunds import (
     CAPTURED_STATES,
-    MIN_REFUND_PAISE,
     apply_refund_status,
     dispatch_refund,
     gateway_for,
-    refund_payment,
     reserve_refund,
     send_refund,
 )

@@ -27,9 +27,6 @@ from ..models import (
 )
 from . import interactions, media
 
-# Attendance is counted in services.attendance; room's callers read it here as well.
-from .attendance import minutes_attended, settle_attendance  # noqa: F401
-
 MAX_CHAT_LENGTH = 2000
 CHAT_HISTORY = 200
 

@@ -396,8 +396,9 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     refunds and notifies, and runs ``on_cancelled(session, previous_status)`` in its transaction
     (the admin's audit entry); the others are refused as already cancelled (a 409).
     """
-    from . import payments, settlement
+    from . import settlement
     from .booking import lock_session
+    from .refunds import dispatch_refund
 
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
@@ -444,7 +445,7 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     db.session.commit()
     outbox.dispatch()
     for refund in refunds:
-        payments.dispatch_refund(refund)
+        dispatch_refund(refund)
     return session
 
 

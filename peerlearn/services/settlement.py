@@ -39,6 +39,7 @@ from ..models import (
     User,
 )
 from . import attendance, audit, outbox
+from .refunds import CAPTURED_STATES, MIN_REFUND_PAISE, dispatch_refund, reserve_refund
 
 OPEN_STATUSES = (SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)
 
@@ -54,11 +55,9 @@ class Settlement:
     suspended: bool = False
 
     def dispatch(self):
-        from . import payments
-
         outbox.dispatch()
         for refund in self.refunds:
-            payments.dispatch_refund(refund)
+            dispatch_refund(refund)
 
 
 def held_minutes_needed(session):
@@ -178,8 +177,6 @@ def cancel_open_bookings(session, now, *, reason, by=None):
 
 def session_payments(session):
     """Every captured payment of ``session``: for its bookings in any state, and its gifts."""
-    from .payments import CAPTURED_STATES
-
     booked = (
         select(Payment)
         .join(Booking, Payment.booking_id == Booking.id)
@@ -202,15 +199,11 @@ def refund_session_payments(session, *, key, reason):
     """Reserve a full refund of what is left of every captured payment of ``session``, in the
     caller's transaction, one per payment under ``<key>-<payment id>``: asking again finds the
     same refunds. Returns them, to dispatch after the commit."""
-    from . import payments
-
     refunds = []
     for payment in session_payments(session):
-        if payment.refundable_paise >= payments.MIN_REFUND_PAISE:
+        if payment.refundable_paise >= MIN_REFUND_PAISE:
             refunds.append(
-                payments.reserve_refund(
-                    payment, payment.refundable_paise, key=f"{key}-{payment.id}", reason=reason
-                )
+                reserve_refund(payment, payment.refundable_paise, key=f"{key}-{payment.id}", reason=reason)
             )
     return refunds
 

@@ -1,10 +1,10 @@
 """Payment jobs: sending reserved refunds and reconciling open orders."""
 
-from ..services import payments
+from ..services import payments, refunds
 
 
 def send_refund(refund_id):
-    payments.send_refund(refund_id)
+    refunds.send_refund(refund_id)
 
 
 def reconcile():

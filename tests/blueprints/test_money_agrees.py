@@ -159,13 +159,13 @@ def test_the_statement_pages(client, auth, market, make_user):
 
 
 def test_a_balance_owed_reads_plainly(client, auth, market):
-    from peerlearn.services import payments as payment_service
+    from peerlearn.services import refunds as refund_service
 
     # An admin refunds both settled seats of the paid-out session in full (what is left of them).
     p = market.payments
-    payment_service.refund_payment(p["settled_l1"], 50000, key="admin-l1-full", reason="Refunded by an admin")
-    payment_service.refund_payment(p["settled_l2"], 25000, key="admin-l2-rest", reason="Refunded by an admin")
-    payment_service.refund_payment(p["october"], 20000, key="admin-oct-full", reason="Refunded by an admin")
+    refund_service.refund_payment(p["settled_l1"], 50000, key="admin-l1-full", reason="Refunded by an admin")
+    refund_service.refund_payment(p["settled_l2"], 25000, key="admin-l2-rest", reason="Refunded by an admin")
+    refund_service.refund_payment(p["october"], 20000, key="admin-oct-full", reason="Refunded by an admin")
     auth.login("asha@example.com")
     page = client.get("/teach/earnings").get_data(as_text=True)
     # Settled now: the gift (₹88); paid out ₹500 and ₹200 in payout: owed ₹612.

@@ -19,6 +19,7 @@ from peerlearn.payments.base import hmac_sha256_hex
 from peerlearn.services import booking as booking_service
 from peerlearn.services import ledger
 from peerlearn.services import payments as payment_service
+from peerlearn.services import refunds as refund_service
 from tests.support.booking import make_session
 
 
@@ -255,7 +256,7 @@ def test_events_out_of_order_end_in_the_right_state(held, learner):
     payment_service.handle_webhook(*failed_late)  # stale: a captured payment stays captured
     db.session.refresh(payment)
     assert payment.status == "captured"
-    refund = payment_service.refund_payment(payment, 10000, key="test-partial-refund-1", reason="goodwill")
+    refund = refund_service.refund_payment(payment, 10000, key="test-partial-refund-1", reason="goodwill")
     processed = webhook("refund.processed", refund.gateway_refund_id)
     payment_service.handle_webhook(*processed)
     payment_service.handle_webhook(*processed)
@@ -271,13 +272,13 @@ def test_refund_repeated_is_one_refund_and_never_exceeds_the_capture(held, learn
     payment_service.verify_checkout(
         learner, order_id=payment.order_id, payment_id=remote.id, signature=signature
     )
-    first = payment_service.refund_payment(payment, 20000, key="support-ticket-42", reason="partial")
-    again = payment_service.refund_payment(payment, 20000, key="support-ticket-42", reason="partial")
+    first = refund_service.refund_payment(payment, 20000, key="support-ticket-42", reason="partial")
+    again = refund_service.refund_payment(payment, 20000, key="support-ticket-42", reason="partial")
     assert first.id == again.id and count(Refund) == 1
     with pytest.raises(Conflict) as caught:
-        payment_service.refund_payment(payment, 29901, key="support-ticket-43", reason="too much")
+        refund_service.refund_payment(payment, 29901, key="support-ticket-43", reason="too much")
     assert caught.value.code == "refund_exceeds_payment"
-    rest = payment_service.refund_payment(payment, 29900, key="support-ticket-44", reason="the rest")
+    rest = refund_service.refund_payment(payment, 29900, key="support-ticket-44", reason="the rest")
     assert rest.status == "processed"
     db.session.refresh(payment)
     assert payment.status == "refunded" and payment.refunded_paise == 49900
@@ -485,7 +486,7 @@ def test_a_refund_event_with_an_odd_refund_note_is_ignored_not_a_500(held, noted
     _booking, payment = held
     remote, _ = pay(payment)
     payment_service.handle_webhook(*webhook("payment.captured", remote))
-    refund = payment_service.refund_payment(payment, 10000, key="odd-note-refund", reason="goodwill")
+    refund = refund_service.refund_payment(payment, 10000, key="odd-note-refund", reason="goodwill")
     refund.status = "pending"  # still waiting for the gateway's word
     db.session.commit()
     body, _signature, event_id = webhook("refund.processed", refund.gateway_refund_id)

@@ -9,6 +9,7 @@ from peerlearn.models import LedgerEntry, Refund
 from peerlearn.services import booking as booking_service
 from peerlearn.services import ledger
 from peerlearn.services import payments as payment_service
+from peerlearn.services import refunds as refund_service
 from tests.support.booking import make_session
 
 
@@ -130,7 +131,7 @@ def test_pending_refund_settles_by_webhook_in_any_order(held, razorpay_api):
     learner, booking = held
     payment = pay_and_verify(learner, booking, razorpay_api)
     razorpay_api.new_refund_status = "pending"
-    refund = payment_service.refund_payment(payment, 50000, key="support-partial-0001", reason="partial")
+    refund = refund_service.refund_payment(payment, 50000, key="support-partial-0001", reason="partial")
     assert refund.status == "pending"
     assert ledger.payment_balance(payment.id).get("refund") is None  # nothing moved yet
     razorpay_api.set_refund_status(refund.gateway_refund_id, "failed")
@@ -138,7 +139,7 @@ def test_pending_refund_settles_by_webhook_in_any_order(held, razorpay_api):
     db.session.refresh(refund)
     db.session.refresh(payment)
     assert refund.status == "failed" and payment.refunded_paise == 0  # the reservation is released
-    again = payment_service.refund_payment(payment, 50000, key="support-partial-0002", reason="retry")
+    again = refund_service.refund_payment(payment, 50000, key="support-partial-0002", reason="retry")
     razorpay_api.set_refund_status(again.gateway_refund_id, "processed")
     event = razorpay_api.webhook("refund.processed", again.gateway_refund_id)
     payment_service.handle_webhook(*event)
@@ -175,7 +176,7 @@ def test_a_refund_left_pending_is_settled_by_the_reconciler(held, razorpay_api):
     learner, booking = held
     payment = pay_and_verify(learner, booking, razorpay_api)
     razorpay_api.new_refund_status = "pending"
-    refund = payment_service.refund_payment(payment, 20000, key="support-pending-0001", reason="partial")
+    refund = refund_service.refund_payment(payment, 20000, key="support-pending-0001", reason="partial")
     assert refund.status == "pending"
     razorpay_api.set_refund_status(refund.gateway_refund_id, "processed")  # ...and its webhook is lost
     assert payment_service.reconcile_open_payments() == (0, 1)

@@ -26,6 +26,7 @@ from peerlearn.models import (
 )
 from peerlearn.services import admin, disputes, ledger
 from peerlearn.services import payments as payment_service
+from peerlearn.services import refunds as refund_service
 from tests.factories import hold, make_session, paid_booking, paid_gift
 from tests.races import at_once
 
@@ -184,7 +185,7 @@ def test_only_a_paid_booking_of_a_completed_session_can_be_reported(people, cloc
 
 def test_a_booking_refunded_in_full_has_nothing_left_to_dispute(people, held):
     booking, payment = held
-    payment_service.refund_payment(payment, PRICE, key="test-full-refund", reason="goodwill")
+    refund_service.refund_payment(payment, PRICE, key="test-full-refund", reason="goodwill")
     with pytest.raises(Conflict) as caught:
         report(people, booking)
     assert caught.value.code == "not_paid"

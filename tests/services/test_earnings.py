@@ -15,7 +15,7 @@ from peerlearn.exceptions import Conflict, NotFound, ValidationError
 from peerlearn.extensions import db
 from peerlearn.models import Dispute, Payout
 from peerlearn.services import earnings
-from peerlearn.services import payments as payment_service
+from peerlearn.services import refunds as refund_service
 from tests.factories import hold, make_session, paid_booking
 from tests.money_market import EXPECTED, NOW, TZ, add_upi, dispute, seed
 from tests.races import at_once
@@ -151,7 +151,7 @@ def test_a_refund_after_a_payout_leaves_a_balance_owed(app, make_user, clock):
     payout = earnings.request_payout(mentor)  # everything: ₹440
     admin = make_user(role="admin")
     earnings.mark_payout_paid(admin, payout.id, "UTR1")
-    payment_service.refund_payment(payment, 50000, key="admin-full-1", reason="Refunded by an admin")
+    refund_service.refund_payment(payment, 50000, key="admin-full-1", reason="Refunded by an admin")
     summary = earnings.summary(mentor.id)
     assert summary["available_paise"] == -44000 and summary["balance_owed_paise"] == 44000
     assert summary["paid_out_paise"] == 44000 and summary["earned_paise"] == 0
@@ -166,7 +166,7 @@ def test_a_refund_on_its_way_is_held_back(app, make_user, clock):
     _booking, payment = paid_booking(session, learner)
     hold(session, session.ends_at, settlement=timedelta(0))
     # Reserved, not processed yet (the gateway has not answered).
-    payment_service.reserve_refund(payment, 10000, key="pending-1", reason="Partly refunded")
+    refund_service.reserve_refund(payment, 10000, key="pending-1", reason="Partly refunded")
     db.session.commit()
     summary = earnings.summary(mentor.id, now=session.ends_at)
     # The mentor's share of ₹100 of a ₹499 seat whose earning is 43,912, rounded up: 8,800.

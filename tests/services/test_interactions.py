@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from peerlearn.extensions import db
 from peerlearn.models import Interaction
+from peerlearn.services import attendance
 from peerlearn.services import booking as booking_service
 from peerlearn.services import room as room_service
 from tests.factories import make_session
@@ -57,8 +58,8 @@ def test_booking_attendance_and_completion_are_logged_once(app, make_user):
     room_service.record_join(session.id, mentor.id, "mentor-socket")
     room_service.record_join(session.id, learner.id, "socket-1")
     room_service.record_join(session.id, learner.id, "socket-2")  # a reload
-    room_service.settle_attendance(session)
-    room_service.settle_attendance(session)  # twice: still one completion
+    attendance.settle_attendance(session)
+    attendance.settle_attendance(session)  # twice: still one completion
     db.session.commit()
     kinds = [kind for kind, *_ in logged(learner.id)]
     assert kinds == ["book", "attend", "complete"]

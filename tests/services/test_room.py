@@ -10,8 +10,8 @@ import pytest
 from peerlearn.exceptions import Conflict, NotFound, PermissionDenied
 from peerlearn.extensions import db
 from peerlearn.models import utcnow
+from peerlearn.services import attendance, room
 from peerlearn.services import booking as booking_service
-from peerlearn.services import room
 from tests import factories
 
 
@@ -72,7 +72,7 @@ def test_attendance_minutes_count_overlaps_once(setup, time_machine):
     time_machine.move_to(session.starts_at + timedelta(minutes=45))
     assert room.record_leave(session.id, learner.id, "sid-b") is True
     assert room.record_leave(session.id, learner.id, "sid-b") is False
-    assert room.minutes_attended(session.id, learner.id) == 45
+    assert attendance.minutes_attended(session.id, learner.id) == 45
 
 
 def test_removed_participant_cannot_come_back(setup, time_machine):
@@ -142,7 +142,7 @@ def test_ending_marks_who_came_attended_and_who_did_not_no_show(two_learners, ti
     room.end(mentor, session.id)
     assert booking_status(session, came) == "attended"
     assert booking_status(session, stayed_away) == "no_show"
-    assert room.minutes_attended(session.id, came.id) == 35
+    assert attendance.minutes_attended(session.id, came.id) == 35
 
 
 def test_a_session_its_mentor_never_opened_was_not_held(two_learners, time_machine):
