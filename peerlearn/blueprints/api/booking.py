@@ -6,8 +6,12 @@ from flask_login import current_user
 
 from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
-from ...links import external_url
-from ...serializers.bookings import booking_json
+from ...serializers.bookings import (
+    booked_json,
+    booking_json,
+    booking_with_dispute_json,
+    cancelled_booking_json,
+)
 from ...serializers.disputes import dispute_json
 from ...serializers.payments import checkout_options, payment_json
 from ...services import booking as booking_service
@@ -20,9 +24,7 @@ from .utils import api_login_required, id_field, json_body, page_args
 @api_login_required
 def book(session_id):
     booking, created = booking_service.book(session_id, current_user)
-    data = booking_json(booking)
-    if booking.status == "pending_payment":
-        data["pay_url"] = external_url("payments.checkout", booking_id=booking.id)
+    data = booked_json(booking)
     message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
     return ok(data, message if created else "You already have this booking.", status=201 if created else 200)
 
@@ -48,11 +50,8 @@ def _with_dispute(booking):
     from ...services import disputes as dispute_service
 
     dispute = dispute_service.for_booking(booking.id)
-    data = booking_json(booking)
-    data["dispute"] = dispute_json(dispute) if dispute else None
     reportable = dispute is None and dispute_service.can_report(booking)
-    data["report_problem_until"] = booking.session.settles_at.isoformat() if reportable else None
-    return data
+    return booking_with_dispute_json(booking, dispute_json(dispute) if dispute else None, reportable)
 
 
 @bp.get("/bookings/<int:booking_id>/")
@@ -80,11 +79,7 @@ def cancel_booking(booking_id):
     data = json_body()
     reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
     refund = booking_service.cancel(booking, current_user, reason=reason)
-    payload = booking_json(booking)
-    payload["refund"] = (
-        {"id": refund.id, "amount_paise": refund.amount_paise, "status": refund.status} if refund else None
-    )
-    return ok(payload, "Booking cancelled.")
+    return ok(cancelled_booking_json(booking, refund), "Booking cancelled.")
 
 
 @bp.post("/create-payment/")

@@ -7,8 +7,7 @@ from flask_login import current_user
 from ...api_envelope import ok, paginated
 from ...exceptions import ValidationError
 from ...inputs import whole_number
-from ...links import external_url
-from ...serializers.sessions import session_summary
+from ...serializers.recommendations import recommendation_json, recommended_mentor_json, trending_json
 from ...services import recommendations
 from . import bp
 from .utils import api_login_required, page_args
@@ -24,10 +23,7 @@ def list_recommendations():
     return ok(
         {
             **paginated(
-                [
-                    {"session": session_summary(session), "reason": reason, "score": score}
-                    for session, reason, score in items
-                ],
+                [recommendation_json(session, reason, score) for session, reason, score in items],
                 page=page,
                 per_page=per_page,
                 total=total,
@@ -43,15 +39,7 @@ def recommended_mentors():
     return ok(
         {
             "items": [
-                {
-                    "mentor": {
-                        "id": mentor.id,
-                        "name": mentor.name,
-                        "headline": mentor.headline,
-                        "url": external_url("users.mentor_profile", user_id=mentor.id),
-                    },
-                    "reason": reason,
-                }
+                recommended_mentor_json(mentor, reason)
                 for mentor, reason in recommendations.mentors_for(current_user)
             ]
         }
@@ -67,7 +55,7 @@ def trending():
         )
     viewer = current_user.id if current_user.is_authenticated else None
     items = recommendations.trending(limit=limit, viewer_id=viewer)
-    return ok({"items": [{"session": session_summary(session), "score": score} for session, score in items]})
+    return ok({"items": [trending_json(session, score) for session, score in items]})
 
 
 def _iso(moment):

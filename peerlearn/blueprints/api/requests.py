@@ -6,9 +6,8 @@ from flask_login import current_user
 
 from ...api_envelope import ok, paginated
 from ...extensions import db
-from ...links import external_url
 from ...models import LearningSession
-from ...serializers.bookings import booking_json
+from ...serializers.bookings import booked_json
 from ...serializers.requests import request_json as serialize_request
 from ...services import session_requests as service
 from . import bp
@@ -73,8 +72,6 @@ def withdraw_request(request_id):
 @api_login_required
 def confirm_request(request_id):
     req, booking, created = service.confirm(current_user, request_id)
-    data = {"request": request_json(req), "booking": booking_json(booking)}
-    if booking.status == "pending_payment":
-        data["booking"]["pay_url"] = external_url("payments.checkout", booking_id=booking.id)
+    data = {"request": request_json(req), "booking": booked_json(booking)}
     message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
     return ok(data, message if created else "You already have this booking.", status=201 if created else 200)
