@@ -23,6 +23,7 @@ from ..models import (
     utcnow,
 )
 from . import interactions, outbox
+from .pagination import Page, paginate
 
 
 def active_mentor(mentor_id):
@@ -99,7 +100,7 @@ def follower_count(mentor_id):
 
 def _followed(user):
     return (
-        select(User, Follow.created_at)
+        select(User)
         .join(Follow, Follow.mentor_id == User.id)
         .where(
             Follow.follower_id == user.id,
@@ -124,26 +125,32 @@ class FollowedMentor:
     upcoming_total: int = 0
 
 
-def following_with_upcoming(user, limit_per_mentor=3, *, limit=None, offset=0, now=None):
-    """The mentors ``user`` follows (most recently followed first), each with their next
-    ``limit_per_mentor`` published sessions that have not started, how many such sessions they
-    have in all, and their rating. A fixed number of queries however many mentors are followed.
+def following_with_upcoming(user, limit_per_mentor=3, *, page=1, per_page=20, now=None):
+    """One page (services.pagination) of the mentors ``user`` follows, most recently followed
+    first, each with their next ``limit_per_mentor`` published sessions that have not started,
+    how many such sessions they have in all, and their rating. A fixed number of queries however
+    many mentors are followed.
     """
     from . import reviews
     from .search import as_cards, not_reserved
 
     now = now or utcnow()
-    query = (
-        _followed(user)
-        .options(lazyload(User.interests))
-        .order_by(Follow.created_at.desc(), User.id.desc())
-        .offset(offset)
+    mentors = paginate(
+        _followed(user).options(lazyload(User.interests)).order_by(Follow.created_at.desc(), User.id.desc()),
+        page=page,
+        per_page=per_page,
     )
-    if limit is not None:
-        query = query.limit(limit)
-    entries = [FollowedMentor(mentor, followed_at) for mentor, followed_at in db.session.execute(query)]
+    followed_at = dict(
+        db.session.execute(
+            select(Follow.mentor_id, Follow.created_at).where(
+                Follow.follower_id == user.id, Follow.mentor_id.in_([mentor.id for mentor in mentors.items])
+            )
+        ).all()
+    )
+    entries = [FollowedMentor(mentor, followed_at[mentor.id]) for mentor in mentors.items]
+    found = Page(entries, mentors.total, mentors.page, mentors.per_page)
     if not entries:
-        return []
+        return found
     by_mentor = {entry.mentor.id: entry for entry in entries}
     ratings = reviews.mentor_ratings(list(by_mentor))
     for mentor_id, entry in by_mentor.items():
@@ -182,7 +189,7 @@ def following_with_upcoming(user, limit_per_mentor=3, *, limit=None, offset=0, n
             entry = by_mentor[session.mentor_id]
             entry.upcoming.append(session)
             entry.upcoming_total = totals[session.id]
-    return entries
+    return found
 
 
 # ------------------------------------------------------------------------ a mentor publishes

@@ -96,7 +96,7 @@ def test_a_suspended_mentor_can_still_be_unfollowed(mentor, learner):
     follows.follow(learner, mentor.id)
     mentor.suspended_at = NOW
     db.session.commit()
-    assert follows.following_with_upcoming(learner) == []
+    assert follows.following_with_upcoming(learner).items == []
     assert follows.unfollow(learner, mentor.id) is True
 
 
@@ -217,7 +217,7 @@ def test_following_with_upcoming_lists_each_mentors_next_sessions(mentor, learne
     make_session(mentor, title="Started", status="live", starts_at=NOW - timedelta(minutes=5))
     review_row(make_session(mentor, status="completed", starts_at=NOW - timedelta(days=3)), make_user(), 4)
 
-    entries = follows.following_with_upcoming(learner, limit_per_mentor=3)
+    entries = follows.following_with_upcoming(learner, limit_per_mentor=3).items
 
     assert [entry.mentor.id for entry in entries] == [quiet.id, mentor.id]  # latest follow first
     quiet_entry, mentor_entry = entries
@@ -225,8 +225,9 @@ def test_following_with_upcoming_lists_each_mentors_next_sessions(mentor, learne
     assert [s.title for s in mentor_entry.upcoming] == ["In 1 days", "In 2 days", "In 3 days"]
     assert mentor_entry.upcoming_total == 4 and mentor_entry.rating.count == 1
     assert follows.following_count(learner) == 2
-    assert [e.mentor.id for e in follows.following_with_upcoming(learner, limit=1, offset=1)] == [mentor.id]
-    assert follows.following_with_upcoming(make_user()) == []
+    second = follows.following_with_upcoming(learner, page=2, per_page=1)
+    assert [e.mentor.id for e in second.items] == [mentor.id] and (second.total, second.pages) == (2, 2)
+    assert follows.following_with_upcoming(make_user()).items == []
 
 
 def test_following_with_upcoming_takes_the_same_queries_for_many_mentors(learner, make_user):
@@ -238,7 +239,7 @@ def test_following_with_upcoming_takes_the_same_queries_for_many_mentors(learner
             make_session(other, starts_at=NOW + timedelta(days=2))
         db.session.expire_all()
         with counted_statements() as statements:
-            entries = follows.following_with_upcoming(learner)
+            entries = follows.following_with_upcoming(learner).items
             assert all(len(entry.upcoming) == 2 for entry in entries)
             for entry in entries:
                 [s.skills for s in entry.upcoming]
@@ -274,3 +275,18 @@ def test_a_publish_that_lost_the_race_tells_nobody(mentor, learner, monkeypatch)
     published = session_service.publish_session(mentor, draft.id)
     assert published.status == "scheduled"
     assert notes(learner, "mentor_published") == []  # (the winner told them; it is not run here)
+
+
+def test_the_following_page_shows_the_rest_on_its_second_page(client, auth, learner, make_user, monkeypatch):
+    from peerlearn.blueprints.community import follows as follow_views
+
+    monkeypatch.setattr(follow_views, "FOLLOWING_PER_PAGE", 2)
+    mentors = [make_user(role="mentor") for _ in range(3)]
+    for days_ago, followed in zip((3, 2, 1), mentors, strict=True):
+        follows.follow(learner, followed.id, now=NOW - timedelta(days=days_ago))
+    auth.login(learner.email)
+    first = client.get("/following").get_data(as_text=True)
+    assert first.count("data-mentor-id=") == 2 and "Page 1 of 2" in first
+    second = client.get("/following?page=2").get_data(as_text=True)
+    assert second.count("data-mentor-id=") == 1 and f'data-mentor-id="{mentors[0].id}"' in second
+    assert "Page 2 of 2" in second and 'rel="next"' not in second

@@ -87,9 +87,6 @@ def unfollow_mentor(user_id):
 @api_login_required
 def following():
     page, per_page = page_args()
-    total = follows.following_count(current_user)
-    entries = follows.following_with_upcoming(
-        current_user, limit_per_mentor=3, limit=per_page, offset=(page - 1) * per_page
-    )
-    items = [following_json(entry) for entry in entries]
-    return ok(paginated(items, page=page, per_page=per_page, total=total))
+    found = follows.following_with_upcoming(current_user, limit_per_mentor=3, page=page, per_page=per_page)
+    items = [following_json(entry) for entry in found.items]
+    return ok(paginated(items, page=page, per_page=per_page, total=found.total))

@@ -5,8 +5,11 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ...inputs import page_or_first
 from ...services import follows
 from . import bp
+
+FOLLOWING_PER_PAGE = 20
 
 
 @bp.app_context_processor
@@ -52,6 +55,12 @@ def unfollow(user_id):
 @bp.get("/following")
 @login_required
 def following():
+    found = follows.following_with_upcoming(
+        current_user,
+        limit_per_mentor=3,
+        page=page_or_first(request.args.get("page", "1")),
+        per_page=FOLLOWING_PER_PAGE,
+    )
     return render_template(
-        "community/following.html", entries=follows.following_with_upcoming(current_user, limit_per_mentor=3)
+        "community/following.html", entries=found.items, page=found.page, pages=found.pages
     )
