@@ -35,25 +35,17 @@ from ..models import (
     utcnow,
 )
 from . import outbox, realtime, reviews, sessions
-
-# The audit log is services.audit's; its names stay importable from here for the admin pages.
-from .audit import (  # noqa: F401
+from .audit import (
     ACTIONS,
-    DISPUTE_DECIDE,
-    DISPUTE_OPEN,
     MENTOR_PUBLISHING_RESTORE,
-    MENTOR_PUBLISHING_SUSPEND,
     MENTOR_UNVERIFY,
     MENTOR_VERIFY,
     PAYMENT_REFUND,
-    PAYOUT_PAID,
-    PAYOUT_REJECT,
     REVIEW_HIDE,
     SESSION_CANCEL,
     TARGET_TYPES,
     USER_SUSPEND,
     USER_UNSUSPEND,
-    Origin,
     record,
 )
 from .pagination import paginate

@@ -38,8 +38,8 @@ from ..models import (
     User,
     utcnow,
 )
-from . import outbox
-from .admin import DISPUTE_DECIDE, DISPUTE_OPEN
+from . import audit, outbox
+from .audit import DISPUTE_DECIDE, DISPUTE_OPEN
 from .pagination import paginate
 from .transactions import use_case
 
@@ -65,7 +65,7 @@ STATUS_LABELS = {
     DisputeStatus.RELEASED: "Closed without a refund",
 }
 
-# The audit log's target type (the actions are services.admin.DISPUTE_OPEN and DISPUTE_DECIDE).
+# The audit log's target type (the actions are services.audit.DISPUTE_OPEN and DISPUTE_DECIDE).
 TARGET_TYPE = "dispute"
 
 # Bookings whose seat was used (or paid for and kept): cancelled and expired ones are not reported.
@@ -200,7 +200,6 @@ def report(learner, booking_id, reason, details, now=None):
     before its ``settles_at``; once per booking (a second report, even a concurrent double click,
     is ``already_reported``).
     """
-    from . import admin
     from .booking import learner_booking
 
     now = now or utcnow()
@@ -229,7 +228,7 @@ def report(learner, booking_id, reason, details, now=None):
         # The same learner's other click won: one report per booking.
         db.session.rollback()
         raise Conflict("You already reported a problem with this booking.", code="already_reported") from None
-    admin.record(
+    audit.record(
         learner,
         DISPUTE_OPEN,
         target_type=TARGET_TYPE,
@@ -353,7 +352,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
             .execution_options(synchronize_session=False)
         )
     db.session.refresh(dispute)
-    admin.record(
+    audit.record(
         admin_user,
         DISPUTE_DECIDE,
         target_type=TARGET_TYPE,

@@ -5,7 +5,7 @@ import re
 from html import unescape
 
 from peerlearn.extensions import db
-from peerlearn.services import admin as admin_service
+from peerlearn.services import audit as audit_log
 from tests.factories import make_session
 
 
@@ -17,9 +17,9 @@ def page(client, path):
 
 def test_audit_details_read_as_sentences(client, auth, make_user):
     admin = make_user(role="admin", email="ada@example.com")
-    admin_service.record(
+    audit_log.record(
         admin,
-        admin_service.PAYMENT_REFUND,
+        audit_log.PAYMENT_REFUND,
         target_type="payment",
         target_id=3,
         details={
@@ -32,9 +32,9 @@ def test_audit_details_read_as_sentences(client, auth, make_user):
             "mentor_id": 4,
         },
     )
-    admin_service.record(
+    audit_log.record(
         admin,
-        admin_service.USER_SUSPEND,
+        audit_log.USER_SUSPEND,
         target_type="user",
         target_id=9,
         details={"reason": "Spam", "signed_out": 2},
@@ -52,7 +52,7 @@ def test_admin_tables_stack_with_every_cell_labelled(client, auth, make_user):
     admin = make_user(role="admin", email="ada@example.com")
     mentor = make_user(role="mentor", name="Meera Iyer")
     make_session(mentor, title="Stacked on a phone")
-    admin_service.record(admin, admin_service.MENTOR_VERIFY, target_type="user", target_id=mentor.id)
+    audit_log.record(admin, audit_log.MENTOR_VERIFY, target_type="user", target_id=mentor.id)
     db.session.commit()
     auth.login(admin.email)
     for path in ("/admin/users", "/admin/sessions", "/admin/audit", f"/admin/users/{mentor.id}"):

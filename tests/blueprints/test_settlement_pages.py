@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from peerlearn.extensions import db
 from peerlearn.models import AuditEntry, LearningSession, MentorStrike, OutboundEmail, User, utcnow
-from peerlearn.services import admin as admin_service
+from peerlearn.services import audit
 from peerlearn.services import booking as booking_service
 from peerlearn.services import room as room_service
 from peerlearn.services import sessions as session_service
@@ -228,9 +228,7 @@ def suspended(people):
             )
         )
     mentor.publishing_suspended_at = now - timedelta(days=2) + timedelta(hours=2)
-    admin_service.record(
-        None, admin_service.MENTOR_PUBLISHING_SUSPEND, target_type="user", target_id=mentor.id, details={}
-    )
+    audit.record(None, audit.MENTOR_PUBLISHING_SUSPEND, target_type="user", target_id=mentor.id, details={})
     db.session.commit()
     return mentor
 

@@ -20,11 +20,11 @@ from peerlearn.models import (
     Review,
     utcnow,
 )
-from peerlearn.services import admin, auth, search
+from peerlearn.services import admin, audit, auth, search
 from peerlearn.services import booking as booking_service
 from tests.factories import make_session, paid_booking
 
-HERE = admin.Origin("203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+HERE = audit.Origin("203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from peerlearn.models import (
     Refund,
 )
 from peerlearn.services import admin, disputes, ledger
+from peerlearn.services import audit as audit_log
 from peerlearn.services import payments as payment_service
 from peerlearn.services import refunds as refund_service
 from tests.factories import hold, make_session, paid_booking, paid_gift
@@ -468,7 +469,7 @@ def test_an_admin_refunds_a_completed_sessions_booking_once_per_request(people, 
         payment.id,
         reason="Mentor asked us to",
         request_key="form-nonce-1",
-        origin=admin.Origin("203.0.113.9"),
+        origin=audit_log.Origin("203.0.113.9"),
     )
     again, created_again = admin.refund_payment(
         people.admin, payment.id, reason="Mentor asked us to", request_key="form-nonce-1"

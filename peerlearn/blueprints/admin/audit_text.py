@@ -3,7 +3,7 @@ rather than its stored keys ("amount paise: 10000"). Each action leads with what
 detail the lead does not use follows, named in plain words, so nothing stored is hidden."""
 
 from ...jinja import format_inr
-from ...services import admin as admin_service
+from ...services import audit
 from . import bp
 
 
@@ -64,14 +64,14 @@ def _dispute_decide(d):
 
 
 LEADS = {
-    admin_service.PAYMENT_REFUND: _refund,
-    admin_service.PAYOUT_PAID: _payout("Paid"),
-    admin_service.PAYOUT_REJECT: _payout("Rejected"),
-    admin_service.USER_SUSPEND: _suspend,
-    admin_service.MENTOR_PUBLISHING_SUSPEND: _strikes,
-    admin_service.SESSION_CANCEL: _cancel,
-    admin_service.DISPUTE_OPEN: _dispute_open,
-    admin_service.DISPUTE_DECIDE: _dispute_decide,
+    audit.PAYMENT_REFUND: _refund,
+    audit.PAYOUT_PAID: _payout("Paid"),
+    audit.PAYOUT_REJECT: _payout("Rejected"),
+    audit.USER_SUSPEND: _suspend,
+    audit.MENTOR_PUBLISHING_SUSPEND: _strikes,
+    audit.SESSION_CANCEL: _cancel,
+    audit.DISPUTE_OPEN: _dispute_open,
+    audit.DISPUTE_DECIDE: _dispute_decide,
 }
 
 # How the remaining keys read; ids become "#7", paise become rupees, times stay as stored.

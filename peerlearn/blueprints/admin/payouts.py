@@ -10,8 +10,8 @@ from ...exceptions import DomainError, ValidationError
 from ...extensions import db
 from ...models import Payout, PayoutStatus
 from ...services import admin as admin_service
+from ...services import audit, payout_accounts
 from ...services import earnings as earnings_service
-from ...services import payout_accounts
 from ...services.pagination import Page
 from . import bp
 from .forms import MarkPaidForm, RejectPayoutForm
@@ -70,7 +70,7 @@ def mark_payout_paid(payout_id):
         return redirect(url_for("admin.payouts"), 303)
     try:
         payout = earnings_service.mark_payout_paid(
-            current_user, payout_id, form.reference.data, origin=admin_service.Origin.of(request)
+            current_user, payout_id, form.reference.data, origin=audit.Origin.of(request)
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -87,7 +87,7 @@ def reject_payout(payout_id):
         return redirect(url_for("admin.payouts"), 303)
     try:
         payout = earnings_service.reject_payout(
-            current_user, payout_id, form.note.data or "", origin=admin_service.Origin.of(request)
+            current_user, payout_id, form.note.data or "", origin=audit.Origin.of(request)
         )
     except DomainError as exc:
         flash(exc.message, "error")

@@ -13,6 +13,7 @@ from ...extensions import login_manager
 from ...forms import apply_field_errors
 from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus, utcnow
 from ...services import admin as admin_service
+from ...services import audit as audit_log
 from ...services import settlement
 from ...services.pagination import Page
 from . import bp
@@ -29,7 +30,7 @@ def admins_only():
 
 
 def _origin():
-    return admin_service.Origin.of(request)
+    return audit_log.Origin.of(request)
 
 
 def _listing(name, parse, find, *, args=None, status=200, **context):
@@ -279,6 +280,6 @@ def audit():
         "audit",
         admin_service.audit_filters,
         admin_service.find_audit,
-        actions=admin_service.ACTIONS,
-        target_types=admin_service.TARGET_TYPES,
+        actions=audit_log.ACTIONS,
+        target_types=audit_log.TARGET_TYPES,
     )

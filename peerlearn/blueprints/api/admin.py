@@ -18,7 +18,7 @@ from ...serializers.disputes import admin_dispute_json
 from ...serializers.payments import admin_payment_json, admin_refund_json
 from ...serializers.users import admin_user_json, strike_json
 from ...services import admin as admin_service
-from ...services import settlement
+from ...services import audit, settlement
 from . import bp
 from .utils import api_login_required, json_body, page_args, refuse_empty_args
 
@@ -41,7 +41,7 @@ def _list(filters, find, serialize):
 
 
 def _origin():
-    return admin_service.Origin.of(request)
+    return audit.Origin.of(request)
 
 
 @bp.get("/admin/users/")
