@@ -110,10 +110,6 @@ def _followed(user):
     )
 
 
-def following_count(user):
-    return db.session.scalar(select(func.count()).select_from(_followed(user).subquery()))
-
-
 @dataclass
 class FollowedMentor:
     """One mentor a user follows, with their next sessions."""
