@@ -26,6 +26,7 @@ from ...models import (
     utcnow,
 )
 from ...models.email import DropReason, EmailStatus, OutboundEmail
+from ...serializers.notifications import notification_json as serialize_notification
 from .. import mail, outbox, realtime
 from ..pagination import paginate
 from .email import REPEAT_WINDOW, drop_waiting_email, label_email, recent_email
@@ -235,21 +236,10 @@ def present(notes, now=None):
     return shown
 
 
-def notification_json(note, shown=None):
-    """The API's and the ``notification`` event's item; ``shown`` (from ``present``) saves the
-    session lookup when a whole list is serialised."""
-    shown = shown or present([note])[0]
-    return {
-        "id": note.id,
-        "kind": note.kind,
-        "title": shown.title,
-        "body": shown.body,
-        "url": shown.url,
-        "data": note.data or {},
-        "created_at": note.created_at.isoformat(),
-        "read": note.read_at is not None,
-        "ended": shown.ended,
-    }
+def notification_json(note):
+    """One notification as the API and the ``notification`` event show it, in the words it reads
+    now (a list is presented at once and serialised with serializers.notifications)."""
+    return serialize_notification(present([note])[0])
 
 
 def unread_count(user_id):
