@@ -111,3 +111,13 @@ def strike_json(strike):
             "starts_at": _time(strike.session.starts_at),
         },
     }
+
+
+def token_json(auth_session, user):
+    """A new bearer token (shown once, when it is made) and the profile of the person it signs in."""
+    return {
+        "token": auth_session.raw_token,
+        "token_type": "Bearer",
+        "expires_at": auth_session.expires_at.isoformat(),
+        "user": own_profile(user),
+    }

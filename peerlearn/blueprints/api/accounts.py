@@ -10,21 +10,12 @@ from ...extensions import db
 from ...inputs import READ_ONLY_MESSAGE, refuse_unknown_fields
 from ...models import AuthKind, Role, User
 from ...security import acts_without_identity, bearer_token, sign_out
-from ...serializers.users import own_profile, public_user
+from ...serializers.users import own_profile, public_user, token_json
 from ...services import accounts, auth, avatars, skills
 from . import bp
 from .utils import api_login_required, json_body, refuse_nulls, text_field
 
 TEACHING_FIELDS = {"headline", "bio", "hourly_rate_paise"}
-
-
-def _token_payload(auth_session, user):
-    return {
-        "token": auth_session.raw_token,
-        "token_type": "Bearer",
-        "expires_at": auth_session.expires_at.isoformat(),
-        "user": own_profile(user),
-    }
 
 
 @bp.post("/register/")
@@ -66,7 +57,7 @@ def login():
     auth_session = auth.start_session(
         user, AuthKind.API, ip_address=request.remote_addr or "", user_agent=request.user_agent.string
     )
-    return ok(_token_payload(auth_session, user), "Logged in.")
+    return ok(token_json(auth_session, user), "Logged in.")
 
 
 @bp.post("/logout/")
