@@ -146,6 +146,11 @@ def made_for_requests(session_ids):
     )
 
 
+def made_session(request):
+    """The session the mentor made from ``request`` on accepting it, or None."""
+    return db.session.get(LearningSession, request.session_id) if request.session_id else None
+
+
 def learner_booking(request):
     """The learner's booking in the request's session: the live one, else the latest."""
     if request.session_id is None:

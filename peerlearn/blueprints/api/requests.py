@@ -5,8 +5,6 @@ from flask import request
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
-from ...extensions import db
-from ...models import LearningSession
 from ...serializers.bookings import booked_json
 from ...serializers.requests import request_json as serialize_request
 from ...services import session_requests as service
@@ -15,8 +13,7 @@ from .utils import api_login_required, id_field, json_body, page_args, refuse_em
 
 
 def request_json(req):
-    session = db.session.get(LearningSession, req.session_id) if req.session_id else None
-    return serialize_request(req, session)
+    return serialize_request(req, service.made_session(req))
 
 
 @bp.post("/requests/")
