@@ -2,6 +2,7 @@
 mentor's reply, "Write a review" in My bookings, ratings and followers on profiles, Follow and
 Unfollow, and "Mentors you follow"."""
 
+import re
 from datetime import timedelta
 from html import unescape
 
@@ -160,6 +161,18 @@ def test_hidden_reviews_never_show_or_count(client, session, make_user):
         page = text(client.get(path))
         assert "Visible praise" in page and "Hidden rant" not in page, path
         assert 'data-rating="5.0" data-review-count="1"' in page, path
+
+
+def test_a_mentors_reviews_are_paged_twenty_at_a_time(client, mentor, make_user):
+    sessions = [past_session(mentor, ended_minutes_ago=60 + 120 * n, capacity=50) for n in range(2)]
+    written = [review_row(sessions[n % 2], make_user(), 4, body=f"Review number {n}") for n in range(21)]
+    first = text(client.get(f"/mentors/{mentor.id}/reviews"))
+    second = text(client.get(f"/mentors/{mentor.id}/reviews?page=2"))
+    shown = [re.findall(r'data-review-id="(\d+)"', page) for page in (first, second)]
+    assert [len(ids) for ids in shown] == [20, 1]
+    assert sorted(int(i) for ids in shown for i in ids) == sorted(review.id for review in written)
+    assert "Page 1 of 2" in first and 'rel="next"' in first
+    assert "Page 2 of 2" in second and 'rel="prev"' in second
 
 
 def test_my_bookings_offers_a_review_for_ended_sessions(client, auth, mentor, learner, make_user):

@@ -113,13 +113,13 @@ def reply(review_id):
 def mentor_reviews(user_id):
     mentor = active_mentor(user_id)
     page = page_or_first(request.args.get("page", "1"))
-    items, total = reviews.mentor_reviews(mentor.id, page=page, per_page=PER_PAGE)
+    listed = reviews.mentor_reviews(mentor.id, page=page, per_page=PER_PAGE)
     return render_template(
         "community/mentor_reviews.html",
         mentor=mentor,
-        reviews=reviews.with_session_titles(items, current_user),
-        total=total,
+        reviews=reviews.with_session_titles(listed.items, current_user),
+        total=listed.total,
         rating=reviews.mentor_rating(mentor.id),
         page=page,
-        pages=(total + PER_PAGE - 1) // PER_PAGE,
+        pages=listed.pages,
     )
