@@ -61,6 +61,4 @@ def test_no_test_module_imports_from_another_test_module():
         for path in sorted(TESTS.rglob("*.py"))
         if (found := imported_test_modules(path.read_text(encoding="utf-8"), module_name(path)))
     }
-    assert offenders == {}, (
-        "move shared helpers into a support module (tests/support/ or beside conftest)"
-    )
+    assert offenders == {}, "move shared helpers into a support module (tests/support/ or beside conftest)"
