@@ -34,9 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert, select, text
 
-from bench.roomkit import scratch_database
-from peerlearn import create_app
-from peerlearn.config import Config, normalise_database_url
+from bench.roomkit import analyze_if_postgres, scratch_database, testing_app
 from peerlearn.extensions import db
 from peerlearn.ml.text import skill_slug
 from peerlearn.models import (
@@ -479,15 +477,7 @@ def main(argv=None):
 
     postgres = bool(args.database_url and args.database_url.startswith(("postgres://", "postgresql")))
     with scratch_database(args.database_url if postgres else None) as url:
-        app = create_app(
-            "testing",
-            {
-                "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
-                "SQLALCHEMY_ENGINE_OPTIONS": Config.engine_options(url),
-                "RATELIMIT_ENABLED": False,
-                "PLATFORM_FEE_PERCENT": FEE_PERCENT,
-            },
-        )
+        app = testing_app(url, PLATFORM_FEE_PERCENT=FEE_PERCENT)
         now = datetime.now(UTC)
         with app.app_context():
             db.create_all()
@@ -503,10 +493,7 @@ def main(argv=None):
                 other_bookings=args.other_bookings,
             )
             built = time.perf_counter() - started
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect() as connection:
-                    connection.execute(text("ANALYZE"))
-                    connection.commit()
+            analyze_if_postgres()
             db.session.remove()
         label = "PostgreSQL" if postgres else "SQLite (file, WAL)"
         print(f"{label}, built in {built:.1f} s:")

@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -37,26 +36,18 @@ from cryptography.fernet import Fernet
 # Run as a file, not a module: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.roomkit import FOREIGN, free_port, stop_process_group, wait_until_healthy
 from peerlearn.demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL_DIR = ROOT / "bench" / "lighthouse"
 LIGHTHOUSE = TOOL_DIR / "node_modules" / ".bin" / "lighthouse"
 BIN = Path(sys.executable).parent
-FOREIGN = ("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK", "JOBS_", "RATELIMIT", "MAIL_")
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 CLS_TARGET = 0.02
 APP_JS = "/static/dist/app.js"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ensure_lighthouse():
@@ -112,28 +103,15 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self._log.seek(0)
-                raise RuntimeError(
-                    f"the server did not come up:\n{self._log.read().decode(errors='replace')}"
-                )
-            time.sleep(0.2)
+        wait_until_healthy(self.url, self.process, self.output)
+
+    def output(self):
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process_group(self.process)
         self._log.close()
 
 

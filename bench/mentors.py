@@ -32,11 +32,9 @@ from unittest.mock import patch
 # Run as a file, not a module: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select
 
-from bench.roomkit import scratch_database
-from peerlearn import create_app
-from peerlearn.config import Config, normalise_database_url
+from bench.roomkit import analyze_if_postgres, scratch_database, testing_app
 from peerlearn.extensions import db
 from peerlearn.models import (
     LANGUAGES,
@@ -218,14 +216,7 @@ def main(argv=None):
     baseline = search_mentors_at(args.baseline) if args.baseline else None
     postgres = bool(args.database_url and args.database_url.startswith(("postgres://", "postgresql")))
     with scratch_database(args.database_url if postgres else None) as url:
-        app = create_app(
-            "testing",
-            {
-                "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
-                "SQLALCHEMY_ENGINE_OPTIONS": Config.engine_options(url),
-                "RATELIMIT_ENABLED": False,
-            },
-        )
+        app = testing_app(url)
         now = datetime.now(UTC)
         with app.app_context():
             db.create_all()
@@ -239,10 +230,7 @@ def main(argv=None):
                 learners=args.learners,
             )
             built = time.perf_counter() - started
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect() as connection:
-                    connection.execute(text("ANALYZE"))
-                    connection.commit()
+            analyze_if_postgres()
             listed = db.session.scalar(select(db.func.count(User.id)).where(User.is_mentor))
             db.session.remove()
         label = "PostgreSQL" if postgres else "SQLite (file, WAL)"

@@ -63,6 +63,34 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def wait_until_healthy(url, process, output, timeout=TIMEOUT):
+    """Poll ``url``/healthz until it answers 200; raise with the server's ``output()`` when the
+    process exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server at {url} did not come up:\n{output()}")
+        time.sleep(0.2)
+
+
+def stop_process_group(process):
+    """Stop a server started with start_new_session=True and everything it forked: SIGQUIT
+    (gunicorn's quick shutdown; the default action ends `flask serve`), then SIGKILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGQUIT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def describe_settings():
     return ", ".join(f"{key}={value}" for key, value in BENCH_SETTINGS.items())
 
@@ -97,6 +125,36 @@ def scratch_database(admin_url):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def testing_app(url, **config):
+    """The app under its testing config on the database at ``url`` (rate limits off), for the
+    benches that measure through the test client in their own process."""
+    from peerlearn import create_app
+    from peerlearn.config import Config, normalise_database_url
+
+    return create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+            "SQLALCHEMY_ENGINE_OPTIONS": Config.engine_options(url),
+            "RATELIMIT_ENABLED": False,
+            **config,
+        },
+    )
+
+
+def analyze_if_postgres():
+    """Refresh PostgreSQL's planner statistics after a bulk load (in an app context), so the
+    plans measured are those of a settled database; SQLite needs nothing."""
+    from sqlalchemy import text
+
+    from peerlearn.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
 
 
 @dataclass
@@ -263,17 +321,7 @@ class Server:
         )
 
     def wait_until_healthy(self):
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server on port {self.port} did not come up:\n{self.output()}")
-            time.sleep(0.2)
+        wait_until_healthy(self.url, self.process, self.output)
 
     def worker_pid(self):
         """The gevent worker, which holds the sockets (gunicorn's master only supervises)."""
@@ -288,13 +336,7 @@ class Server:
         return self._log.read().decode(errors="replace")
 
     def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGQUIT)  # gunicorn's quick shutdown
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process)
         self._log.close()
 
 

@@ -30,26 +30,27 @@ import io
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import requests
 from cryptography.fernet import Fernet
 from PIL import Image
 
+# Run as a file, not a module: make the repository root importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.roomkit import FOREIGN, free_port, stop_process_group, wait_until_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-upload-passphrase"  # noqa: S105 - the scratch database's own accounts
 TIMEOUT = 120
 IDLE_CHECKS = 50
-# Settings of the developer's shell that must not reach the bench's server.
-FOREIGN = ("PEERLEARN_", "TEST_", "REDIS", "DATABASE", "SOCKETIO", "FLASK", "JOBS_", "RATELIMIT", "MAIL_")
 # Run in the tree under test, so the accounts match that tree's models.
 SEED = """
 import sys
@@ -78,14 +79,6 @@ def noisy_png(side):
         out, format="PNG", compress_level=1
     )
     return out.getvalue()
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:
@@ -146,20 +139,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self._log.seek(0)
-                raise RuntimeError(
-                    f"the server did not come up:\n{self._log.read().decode(errors='replace')}"
-                )
-            time.sleep(0.2)
+        wait_until_healthy(self.url, self.process, self.output)
 
     def worker_memory_kib(self):
         """(VmRSS, VmHWM) of the process serving requests: gunicorn's gevent worker (the master
@@ -172,14 +152,13 @@ class Server:
         values = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
         return values["VmRSS"], values["VmHWM"]
 
+    def output(self):
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
     def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process)
         self._log.close()
 
 
