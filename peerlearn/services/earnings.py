@@ -853,6 +853,7 @@ def _decide(admin, payout_id, action, details, origin, **values):
     return payout
 
 
+@use_case
 def mark_payout_paid(admin, payout_id, reference, *, origin=None):
     """An admin transferred the money: the reference, the ledger's payout entry and the audit
     entry (``origin``: where the admin acted from) are committed together, or none of them."""
@@ -863,52 +864,45 @@ def mark_payout_paid(admin, payout_id, reference, *, origin=None):
         raise ValidationError(
             "Give the bank or UPI reference.", fields={"reference": ["Required, ≤ 100 characters."]}
         )
-    try:
-        payout = _decide(
-            admin,
-            payout_id,
-            audit.PAYOUT_PAID,
-            {"reference": reference},
-            origin,
-            status=PayoutStatus.PAID.value,
-            reference=reference,
-            paid_at=utcnow(),
+    payout = _decide(
+        admin,
+        payout_id,
+        audit.PAYOUT_PAID,
+        {"reference": reference},
+        origin,
+        status=PayoutStatus.PAID.value,
+        reference=reference,
+        paid_at=utcnow(),
+    )
+    db.session.add(
+        LedgerEntry(
+            kind=EntryKind.PAYOUT.value,
+            amount_paise=-payout.amount_paise,
+            payout_id=payout.id,
+            mentor_id=payout.mentor_id,
         )
-        db.session.add(
-            LedgerEntry(
-                kind=EntryKind.PAYOUT.value,
-                amount_paise=-payout.amount_paise,
-                payout_id=payout.id,
-                mentor_id=payout.mentor_id,
-            )
-        )
-        events.record("payout_paid", payout)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    )
+    events.record("payout_paid", payout)
+    db.session.commit()
     outbox.dispatch()
     db.session.refresh(payout)
     return payout
 
 
+@use_case
 def reject_payout(admin, payout_id, note="", *, origin=None):
     """Decline a request; its amount is available again. The decision and its audit entry are
     committed together, or neither."""
     note = (note or "")[:500]
-    try:
-        payout = _decide(
-            admin,
-            payout_id,
-            audit.PAYOUT_REJECT,
-            {"note": note},
-            origin,
-            status=PayoutStatus.REJECTED.value,
-            note=note,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    payout = _decide(
+        admin,
+        payout_id,
+        audit.PAYOUT_REJECT,
+        {"note": note},
+        origin,
+        status=PayoutStatus.REJECTED.value,
+        note=note,
+    )
+    db.session.commit()
     db.session.refresh(payout)
     return payout

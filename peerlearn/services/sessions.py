@@ -43,6 +43,7 @@ from ..models import (
 )
 from . import avatars, media, outbox, realtime, room, skills
 from .pagination import paginate
+from .transactions import use_case
 
 EDITABLE_FIELDS = {
     "title",
@@ -351,17 +352,14 @@ def _publish(session, mentor, now):
     events.record("session_published", session, mentor)
 
 
+@use_case
 def publish_session(mentor, session_id, *, now=None):
     now = now or utcnow()
-    try:
-        session = mentor_session(mentor, session_id)
-        if session.status == SessionStatus.SCHEDULED:
-            return session
-        _publish_draft(session, mentor, now)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    session = mentor_session(mentor, session_id)
+    if session.status == SessionStatus.SCHEDULED:
+        return session
+    _publish_draft(session, mentor, now)
+    db.session.commit()
     outbox.dispatch()
     return session
 
