@@ -9,7 +9,14 @@ caller needs one import whatever the rule's origin.
 from .models import MAX_CAPACITY, MIN_PAID_PRICE_PAISE
 
 __all__ = [
+    "ADMIN_PER_PAGE",
+    "API_MAX_PER_PAGE",
+    "API_PER_PAGE",
+    "CATALOG_MAX_PAGE",
+    "CATALOG_MAX_PER_PAGE",
+    "CATALOG_PER_PAGE",
     "DURATION_MESSAGE",
+    "LIST_PER_PAGE",
     "MAX_BIO_LENGTH",
     "MAX_CAPACITY",
     "MAX_DESCRIPTION_LENGTH",
@@ -72,3 +79,15 @@ MAX_PAGE = 100_000
 MAX_QUERY_LENGTH = 200
 # Notifications a page of the notification centre shows (the API asks for its own per_page).
 NOTIFICATIONS_PER_PAGE = 25
+# Rows a page of someone's own list shows: bookings, sessions, mentors followed, a mentor's reviews.
+LIST_PER_PAGE = 20
+# Rows a page of an admin list shows (users, sessions, payments, refunds, payouts, reviews, audit).
+ADMIN_PER_PAGE = 25
+# Cards a page of the catalog or the mentor directory shows, and the most the API may ask for.
+# The catalog's last page is lower than MAX_PAGE: its API document promises 10,000.
+CATALOG_PER_PAGE = 12
+CATALOG_MAX_PER_PAGE = 50
+CATALOG_MAX_PAGE = 10_000
+# An API list's page size when the caller asks for none, and the most it may ask for.
+API_PER_PAGE = 20
+API_MAX_PER_PAGE = 100

@@ -15,7 +15,7 @@ from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import arg_day, arg_flag, arg_text, arg_whole
-from ..limits import MAX_PAGE, MAX_QUERY_LENGTH
+from ..limits import ADMIN_PER_PAGE, MAX_PAGE, MAX_QUERY_LENGTH
 from ..models import (
     AuditEntry,
     AuthSession,
@@ -51,7 +51,6 @@ from .audit import (
 from .pagination import paginate
 from .transactions import use_case
 
-PER_PAGE = 25
 MAX_REASON_LENGTH = 500
 
 REVIEW_STATES = ("visible", "hidden")
@@ -143,7 +142,7 @@ def user_filters(args):
     return _finish(errors, values)
 
 
-def find_users(*, q="", role=None, suspended=None, verified=None, page=1, per_page=PER_PAGE):
+def find_users(*, q="", role=None, suspended=None, verified=None, page=1, per_page=ADMIN_PER_PAGE):
     """One page of users, newest first, and how many match in all."""
     conditions = []
     for term in q.split():
@@ -339,7 +338,9 @@ def session_filters(args, zone):
     )
 
 
-def find_sessions(*, q="", status=None, starts_from=None, starts_before=None, page=1, per_page=PER_PAGE):
+def find_sessions(
+    *, q="", status=None, starts_from=None, starts_before=None, page=1, per_page=ADMIN_PER_PAGE
+):
     """One page of sessions in every state, latest start first."""
     conditions = []
     for term in q.split():
@@ -442,7 +443,7 @@ def find_payments(
     created_from=None,
     created_before=None,
     page=1,
-    per_page=PER_PAGE,
+    per_page=ADMIN_PER_PAGE,
 ):
     """One page of payments of every payer, newest first."""
     conditions = []
@@ -467,7 +468,7 @@ def refund_filters(args):
     return _finish(errors, {"status": _choice(args, "status", tuple(s.value for s in RefundStatus), errors)})
 
 
-def find_refunds(*, status=None, page=1, per_page=PER_PAGE):
+def find_refunds(*, status=None, page=1, per_page=ADMIN_PER_PAGE):
     query = select(Refund).where(Refund.status == status) if status else select(Refund)
     return paginate(query.order_by(Refund.created_at.desc(), Refund.id.desc()), page=page, per_page=per_page)
 
@@ -604,7 +605,7 @@ def payout_filters(args):
     )
 
 
-def find_payouts(*, status=None, mentor="", page=1, per_page=PER_PAGE):
+def find_payouts(*, status=None, mentor="", page=1, per_page=ADMIN_PER_PAGE):
     """Decided payouts, most recently decided first."""
     query = select(Payout).where(Payout.status.in_((status,) if status else DECIDED_PAYOUT_STATES))
     if mentor:
@@ -622,7 +623,7 @@ def review_filters(args):
     return _finish(errors, {"state": _choice(args, "state", REVIEW_STATES, errors)})
 
 
-def find_reviews(*, state=None, page=1, per_page=PER_PAGE):
+def find_reviews(*, state=None, page=1, per_page=ADMIN_PER_PAGE):
     query = select(Review)
     if state == "visible":
         query = query.where(Review.hidden_at.is_(None))
@@ -669,7 +670,7 @@ def audit_filters(args):
     return _finish(errors, values)
 
 
-def find_audit(*, actor="", action=None, target_type=None, target_id=None, page=1, per_page=PER_PAGE):
+def find_audit(*, actor="", action=None, target_type=None, target_id=None, page=1, per_page=ADMIN_PER_PAGE):
     conditions = []
     if actor:
         conditions.append(AuditEntry.actor_id.in_(select(User.id).where(_contains(User.email, actor))))

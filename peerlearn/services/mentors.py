@@ -27,6 +27,7 @@ from sqlalchemy.orm import lazyload
 from ..exceptions import ValidationError
 from ..extensions import db
 from ..inputs import arg_flag
+from ..limits import CATALOG_PER_PAGE
 from ..models import (
     Booking,
     BookingStatus,
@@ -40,7 +41,6 @@ from ..models import (
 )
 from .reviews import Rating, visible
 from .search import (
-    DEFAULT_PER_PAGE,
     _contains,
     bookable,
     not_reserved,
@@ -75,7 +75,7 @@ class DirectoryParams:
     available: bool = False
     sort: str = "rating"
     page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
+    per_page: int = CATALOG_PER_PAGE
 
     @property
     def terms(self):

@@ -25,7 +25,7 @@ from ..exceptions import ValidationError
 from ..extensions import db
 from ..formats import viewer_zone
 from ..inputs import arg_day, arg_flag, arg_text, arg_whole
-from ..limits import MAX_QUERY_LENGTH
+from ..limits import CATALOG_MAX_PAGE, CATALOG_MAX_PER_PAGE, CATALOG_PER_PAGE, MAX_QUERY_LENGTH
 from ..ml.text import skill_slug, split_tags
 from ..models import (
     CATEGORIES,
@@ -51,9 +51,6 @@ SORTS = {
     "popular": "Most popular",
 }
 LEVELS = tuple(level.value for level in SessionLevel)
-DEFAULT_PER_PAGE = 12
-MAX_PER_PAGE = 50
-MAX_PAGE = 10_000
 MAX_TERMS = 8
 MAX_SKILL_FILTERS = 10
 # The price filter's bound, far above any real seat price (₹1 crore, not the price cap): keeps
@@ -84,7 +81,7 @@ class SearchParams:
     has_seats: bool = False
     sort: str = "soonest"
     page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
+    per_page: int = CATALOG_PER_PAGE
 
     @property
     def terms(self):
@@ -180,8 +177,12 @@ def parse_common_filters(args, errors, *, sorts, rupees=False):
         price_max = arg_whole(args, max_name, errors, 0, PRICE_FILTER_CEILING_PAISE, message)
     if price_min is not None and price_max is not None and price_min > price_max:
         errors[max_name] = ["The maximum price is below the minimum."]
-    page = arg_whole(args, "page", errors, 1, MAX_PAGE, f"Use a page number from 1 to {MAX_PAGE}.")
-    per_page = arg_whole(args, "per_page", errors, 1, MAX_PER_PAGE, f"Use 1 to {MAX_PER_PAGE} per page.")
+    page = arg_whole(
+        args, "page", errors, 1, CATALOG_MAX_PAGE, f"Use a page number from 1 to {CATALOG_MAX_PAGE}."
+    )
+    per_page = arg_whole(
+        args, "per_page", errors, 1, CATALOG_MAX_PER_PAGE, f"Use 1 to {CATALOG_MAX_PER_PAGE} per page."
+    )
     return {
         "q": q,
         "skills": tuple(skill_slug(name) for name in skill_names),
@@ -190,7 +191,7 @@ def parse_common_filters(args, errors, *, sorts, rupees=False):
         "price_max": price_max,
         "sort": sort or next(iter(sorts)),
         "page": page or 1,
-        "per_page": per_page or DEFAULT_PER_PAGE,
+        "per_page": per_page or CATALOG_PER_PAGE,
     }
 
 

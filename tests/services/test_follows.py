@@ -280,7 +280,7 @@ def test_a_publish_that_lost_the_race_tells_nobody(mentor, learner, monkeypatch)
 def test_the_following_page_shows_the_rest_on_its_second_page(client, auth, learner, make_user, monkeypatch):
     from peerlearn.blueprints.community import follows as follow_views
 
-    monkeypatch.setattr(follow_views, "FOLLOWING_PER_PAGE", 2)
+    monkeypatch.setattr(follow_views, "LIST_PER_PAGE", 2)
     mentors = [make_user(role="mentor") for _ in range(3)]
     for days_ago, followed in zip((3, 2, 1), mentors, strict=True):
         follows.follow(learner, followed.id, now=NOW - timedelta(days=days_ago))

@@ -75,7 +75,7 @@ def test_paginate_counts_without_the_order(app, learner_with_bookings):
 def test_my_bookings_shows_a_page_at_a_time(app, client, auth, learner_with_bookings, monkeypatch):
     from peerlearn.blueprints.booking import routes
 
-    monkeypatch.setattr(routes, "BOOKINGS_PER_PAGE", 3)
+    monkeypatch.setattr(routes, "LIST_PER_PAGE", 3)
     auth.login(learner_with_bookings.email)
     last = client.get("/bookings?tab=upcoming&page=3").get_data(as_text=True)
     assert last.count("data-booking-id=") == 1 and "Page 3 of 3" in last

@@ -6,6 +6,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from peerlearn.exceptions import ValidationError
+from peerlearn.limits import CATALOG_PER_PAGE
 from peerlearn.services import search
 from tests import factories
 
@@ -178,7 +179,7 @@ def test_pages(mentor):
     assert titles(per_page="2", page="3") == ["Day 5"]
     assert find(per_page="2", page="4") == ([], 5)
     params = search.parse_search_params({})
-    assert (params.page, params.per_page) == (1, search.DEFAULT_PER_PAGE)
+    assert (params.page, params.per_page) == (1, CATALOG_PER_PAGE)
 
 
 def test_only_live_and_upcoming_published_sessions_are_listed(mentor, make_user):

@@ -70,7 +70,7 @@ def test_my_sessions_page_shows_a_page_at_a_time(client, auth, mentor_with_sessi
     from peerlearn.blueprints.sessions import manage
 
     mentor, _, made = mentor_with_sessions
-    monkeypatch.setattr(manage, "SESSIONS_PER_PAGE", 4)
+    monkeypatch.setattr(manage, "LIST_PER_PAGE", 4)
     auth.login(mentor.email)
     first = client.get("/teach/sessions").get_data(as_text=True)
     assert first.count("data-session-id=") == 4 and "Page 1 of 2" in first

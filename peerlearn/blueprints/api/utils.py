@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from ...exceptions import AuthenticationError, DomainError, UnsupportedMediaType, ValidationError
 from ...inputs import MAX_ID, is_id, whole_number
-from ...limits import MAX_PAGE
+from ...limits import API_MAX_PER_PAGE, API_PER_PAGE, MAX_PAGE
 
 
 def json_body():
@@ -24,7 +24,7 @@ def json_body():
     return data
 
 
-def page_args(default_per_page=20, max_per_page=100):
+def page_args(default_per_page=API_PER_PAGE, max_per_page=API_MAX_PER_PAGE):
     """``page`` and ``per_page`` from the query string, or a 422 naming the bad one."""
     values = {}
     for name, default, high in (("page", 1, MAX_PAGE), ("per_page", default_per_page, max_per_page)):

@@ -3,12 +3,11 @@ from flask_login import current_user, login_required
 
 from ...exceptions import DomainError
 from ...inputs import page_or_first
+from ...limits import LIST_PER_PAGE
 from ...models import BookingStatus
 from ...services import booking as booking_service
 from . import bp
 from .receipt import render_receipt
-
-BOOKINGS_PER_PAGE = 20
 
 
 @bp.post("/sessions/<int:session_id>/book")
@@ -32,7 +31,7 @@ def my_bookings():
     if tab not in booking_service.BOOKING_TABS:
         tab = "upcoming"
     page = booking_service.bookings_page(
-        current_user, tab, page=page_or_first(request.args.get("page", "1")), per_page=BOOKINGS_PER_PAGE
+        current_user, tab, page=page_or_first(request.args.get("page", "1")), per_page=LIST_PER_PAGE
     )
     return render_template(
         "booking/list.html",

@@ -6,10 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...inputs import page_or_first
+from ...limits import LIST_PER_PAGE
 from ...services import follows
 from . import bp
-
-FOLLOWING_PER_PAGE = 20
 
 
 @bp.app_context_processor
@@ -59,7 +58,7 @@ def following():
         current_user,
         limit_per_mentor=3,
         page=page_or_first(request.args.get("page", "1")),
-        per_page=FOLLOWING_PER_PAGE,
+        per_page=LIST_PER_PAGE,
     )
     return render_template(
         "community/following.html", entries=found.items, page=found.page, pages=found.pages

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from ...exceptions import DomainError
 from ...forms import apply_field_errors
 from ...inputs import page_or_first
+from ...limits import LIST_PER_PAGE
 from ...services import reviews
 from ...services.follows import active_mentor
 from ...services.sessions import viewable_session
@@ -15,7 +16,6 @@ from . import bp
 from .forms import ReplyForm, ReviewForm
 
 PROFILE_REVIEWS = 5
-PER_PAGE = 20
 # A session has at most MAX_CAPACITY learners, so its page can show every review.
 SESSION_PAGE_REVIEWS = 50
 
@@ -113,7 +113,7 @@ def reply(review_id):
 def mentor_reviews(user_id):
     mentor = active_mentor(user_id)
     page = page_or_first(request.args.get("page", "1"))
-    listed = reviews.mentor_reviews(mentor.id, page=page, per_page=PER_PAGE)
+    listed = reviews.mentor_reviews(mentor.id, page=page, per_page=LIST_PER_PAGE)
     return render_template(
         "community/mentor_reviews.html",
         mentor=mentor,

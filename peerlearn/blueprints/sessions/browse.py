@@ -4,6 +4,7 @@ from flask import current_app, render_template, request, send_from_directory, ur
 from flask_login import current_user
 
 from ...exceptions import ValidationError
+from ...limits import CATALOG_PER_PAGE
 from ...models import CATEGORIES, LANGUAGES, SessionLevel, utcnow
 from ...services import avatars, interactions, recommendations, search, settlement
 from ...services import booking as booking_service
@@ -32,9 +33,7 @@ def browse():
     def page_url(page):
         return url_for("sessions.browse", **{**args, "page": page})
 
-    found = Page(
-        items, total, params.page if params else 1, params.per_page if params else search.DEFAULT_PER_PAGE
-    )
+    found = Page(items, total, params.page if params else 1, params.per_page if params else CATALOG_PER_PAGE)
     return render_template(
         "sessions/browse.html",
         params=params,

@@ -13,6 +13,7 @@ from ...exceptions import DomainError
 from ...extensions import db
 from ...forms import apply_field_errors
 from ...inputs import page_or_first
+from ...limits import LIST_PER_PAGE
 from ...models import Booking, BookingStatus, MediaMode, Role, SessionStatus, utcnow
 from ...security import role_required
 from ...services import avatars, media
@@ -21,7 +22,6 @@ from ...services.accounts import rupees_to_paise
 from . import bp
 from .forms import CancelSessionForm, SessionForm
 
-SESSIONS_PER_PAGE = 20
 EDITABLE_STATUSES = (SessionStatus.DRAFT, SessionStatus.SCHEDULED)
 # Service field names that the form spells differently.
 FORM_FIELD_FOR = {"starts_at": "start_date", "price_paise": "price"}
@@ -48,7 +48,7 @@ def mine():
         current_user,
         tab,
         page=page_or_first(request.args.get("page", "1")),
-        per_page=SESSIONS_PER_PAGE,
+        per_page=LIST_PER_PAGE,
         now=now,
     )
     return render_template(
