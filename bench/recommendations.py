@@ -1,9 +1,10 @@
 """Recommendations at scale: a full rebuild's time and peak memory, and the server time of
-`GET /api/recommendations/`, on a simulated platform written into a scratch database.
+`GET /api/recommendations/` against the original system's approach, side by side, on a simulated
+platform written into a scratch database.
 
     .venv/bin/python bench/recommendations.py [--learners 10000] [--mentors 2000] [--sessions 10000]
-        [--requests 1000] [--sqlite] [--admin-database-url postgresql://postgres@127.0.0.1:5432/postgres]
-        [--original 20]
+        [--requests 200] [--seed 16] [--sqlite]
+        [--admin-database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 1. Simulates the platform (`peerlearn/ml/simulate.py`, seeded) and writes it into a new scratch
    database (PostgreSQL, created through the admin URL and dropped afterwards; or a temporary
@@ -11,18 +12,26 @@
 2. Runs the full rebuild (`services.recommendations.rebuild()`, what `flask ml rebuild` and the
    scheduled job run) in a child process of its own, and reports its wall time, its stages, and
    the child's peak resident memory (ru_maxrss): the memory of the rebuild alone.
-3. Signs 50 learners in through `POST /api/login/` and sends ``--requests`` requests to
-   `GET /api/recommendations/` (and `GET /api/trending/`) through the app's WSGI interface in
-   this process, round-robin over the learners: the time from request to response with no
-   network, i.e. the server time, p50/p95/p99, and the database queries per request.
-4. With ``--original N``: the original system's approach on the same data, for comparison: each
-   request loads every learner and upcoming session through the ORM and loops over them in
-   Python (user-user similarity, then a score per session); N requests timed.
+3. Draws ``--requests`` learners from all the platform's learners (a seeded shuffle: every one a
+   different learner while there are enough, so no learner's caches are warm from an earlier
+   request of theirs), signs each in through `POST /api/login/` (not timed), and for each in turn
+   times one request of both approaches through the app's WSGI interface in this process, which
+   goes first alternating from one learner to the next:
+   - ours: `GET /api/recommendations/` (10 per page);
+   - the original's: each request loads every learner and upcoming session through the ORM and
+     loops over them in Python (user-user similarity, then a score per session), served by the
+     bench at /bench/original-recommendations/ behind the same bearer sign-in and JSON envelope.
+   Twenty warm-up requests of each, by other learners, come first. No network is involved, so
+   the time from request to response is the server's. Prints p50/p95/max and the statements sent
+   to the database per request for both, and the speed-up (the original's p50 and p95 over
+   ours). The original's requests take most of the run's time: ``--requests`` sets both counts.
+4. `GET /api/trending/` (anonymous), 200 requests: p50/p95/p99/max.
 """
 
 import argparse
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -31,18 +40,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-import roomkit
 from sqlalchemy import event
 
+from bench import httpkit, roomkit
 from peerlearn import create_app
 from peerlearn.extensions import db
 from peerlearn.ml.simulate import SimulationConfig, simulate
 from peerlearn.services.simulated_platform import SIM_PASSWORD, write_to_database
 
-LOGINS = 50
+WARMUP = 20  # requests of each approach, by learners not timed afterwards, before the timing
+PER_PAGE = 10  # what GET /api/recommendations/ answers by default
+ORIGINAL_URL = "/bench/original-recommendations/"
 
 CHILD = """
 import json, resource, sys, time
@@ -103,102 +113,154 @@ def rebuild_in_child(settings):
     return summary, elapsed
 
 
-def time_requests(app, learners, count):
-    client = app.test_client()
-    tokens = []
-    for email in learners[:LOGINS]:
+def sample_learners(app, count, seed):
+    """``count`` learners (id, email) drawn from every learner of the platform in a seeded shuffle,
+    each once while there are enough, so the requests spread over the whole population."""
+    from sqlalchemy import select
+
+    from peerlearn.models import User
+
+    with app.app_context():
+        everyone = db.session.execute(
+            select(User.id, User.email).where(User.teaching_enabled_at.is_(None)).order_by(User.id)
+        ).all()
+        db.session.remove()
+    random.Random(seed).shuffle(everyone)  # noqa: S311 - random for load shape, not a secret
+    return [tuple(everyone[number % len(everyone)]) for number in range(count)], len(everyone)
+
+
+def sign_in(client, learners):
+    """Bearer tokens by learner id, through POST /api/login/ (not timed)."""
+    tokens = {}
+    for learner_id, email in learners:
+        if learner_id in tokens:
+            continue
         response = client.post("/api/login/", json={"email": email, "password": SIM_PASSWORD})
         if response.status_code != 200:
             raise SystemExit(f"sign-in of {email} failed: {response.get_json()}")
-        tokens.append(response.get_json()["data"]["token"])
-    queries = []
+        tokens[learner_id] = response.get_json()["data"]["token"]
+    return tokens
+
+
+class QueryCounter:
+    """Counts the statements sent to the database while it is listening."""
+
+    def __init__(self, engine):
+        self.engine, self.count = engine, 0
+
+    def __enter__(self):
+        self.count = 0
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args):
+        self.count += 1
+
+
+def time_side_by_side(app, client, learners, tokens, approaches):
+    """For each learner in turn, one request of every approach (alternating which goes first);
+    returns {approach: {"ms": [...], "queries": [...], "items": [...]}}."""
     with app.app_context():
         engine = db.engine
-
-    def count_query(*_args):
-        queries[-1] += 1
-
-    event.listen(engine, "before_cursor_execute", count_query)
-    timings, shown = [], []
-    try:
-        for number in range(count + 20):
-            token = tokens[number % len(tokens)]
-            queries.append(0)
-            started = time.perf_counter()
-            response = client.get("/api/recommendations/", headers={"Authorization": f"Bearer {token}"})
-            elapsed = time.perf_counter() - started
+    figures = {name: {"ms": [], "queries": [], "items": []} for name in approaches}
+    names = list(approaches)
+    for number, (learner_id, _email) in enumerate(learners):
+        headers = {"Authorization": f"Bearer {tokens[learner_id]}"}
+        for name in names if number % 2 == 0 else reversed(names):
+            with QueryCounter(engine) as queries:
+                started = time.perf_counter()
+                response = client.get(approaches[name], headers=headers)
+                elapsed = time.perf_counter() - started
             if response.status_code != 200:
-                raise SystemExit(f"GET /api/recommendations/ answered {response.status_code}")
-            if number >= 20:  # the first few warm the caches
-                timings.append(elapsed)
-                shown.append(len(response.get_json()["data"]["items"]))
-        trending = []
-        for _ in range(200):
-            started = time.perf_counter()
-            client.get("/api/trending/")
-            trending.append(time.perf_counter() - started)
-    finally:
-        event.remove(engine, "before_cursor_execute", count_query)
-    return timings, queries[20 : 20 + count], shown, trending
+                raise SystemExit(f"GET {approaches[name]} answered {response.status_code}")
+            figures[name]["ms"].append(elapsed * 1000)
+            figures[name]["queries"].append(queries.count)
+            figures[name]["items"].append(len(response.get_json()["data"]["items"]))
+    return figures
 
 
-def original_style(app, user_ids):
+def time_trending(client, count=200):
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = client.get("/api/trending/")
+        timings.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise SystemExit(f"GET /api/trending/ answered {response.status_code}")
+    return timings
+
+
+def original_recommendations(me):
     """The original system's per-request engine, rebuilt on this schema: load every learner and
     every upcoming session through the ORM, then loop in Python: user-user similarity over skills,
     interests and booked sessions against every learner, then a score for every session (skill
-    match, similar users' bookings, popularity)."""
+    match, similar users' bookings, popularity). Returns the ten best sessions."""
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
     from peerlearn.models import Booking, LearningSession, User, utcnow
 
-    timings = []
-    with app.app_context():
-        for user_id in user_ids:
-            started = time.perf_counter()
-            db.session.expire_all()
-            me = db.session.get(User, int(user_id))
-            learners = db.session.scalars(
-                select(User)
-                .where(User.teaching_enabled_at.is_(None))
-                .options(selectinload(User.skills), selectinload(User.interests))
-            ).all()
-            booked = {}
-            for booking in db.session.scalars(select(Booking)):
-                booked.setdefault(booking.learner_id, set()).add(booking.session_id)
-            mine = {s.name for s in me.skills} | {s.name for s in me.interests}
-            my_booked = booked.get(me.id, set())
-            similar = []
-            for other in learners:  # every learner
-                if other.id == me.id:
-                    continue
-                theirs = {s.name for s in other.skills} | {s.name for s in other.interests}
-                union = (mine | theirs) or {""}
-                sessions_union = (my_booked | booked.get(other.id, set())) or {0}
-                score = 0.5 * len(mine & theirs) / len(union) + 0.5 * len(
-                    my_booked & booked.get(other.id, set())
-                ) / len(sessions_union)
-                similar.append((score, other.id))
-            similar.sort(reverse=True)
-            neighbour_bookings = [s for _score, other in similar[:20] for s in booked.get(other, ())]
-            sessions = db.session.scalars(
-                select(LearningSession)
-                .where(LearningSession.status == "scheduled", LearningSession.starts_at > utcnow())
-                .options(selectinload(LearningSession.skills))
-            ).all()
-            scored = []
-            for session in sessions:  # every session
-                if session.id in my_booked or session.seats_taken >= session.capacity:
-                    continue
-                names = {s.name for s in session.skills}
-                content = len(mine & names) / max(1, len(names))
-                collaborative = neighbour_bookings.count(session.id)
-                popularity = session.seats_taken / session.capacity
-                scored.append((0.4 * content + 0.4 * collaborative + 0.2 * popularity, session.id))
-            scored.sort(reverse=True)
-            timings.append(time.perf_counter() - started)
-        db.session.remove()
-    return timings
+    learners = db.session.scalars(
+        select(User)
+        .where(User.teaching_enabled_at.is_(None))
+        .options(selectinload(User.skills), selectinload(User.interests))
+    ).all()
+    booked = {}
+    for booking in db.session.scalars(select(Booking)):
+        booked.setdefault(booking.learner_id, set()).add(booking.session_id)
+    mine = {s.name for s in me.skills} | {s.name for s in me.interests}
+    my_booked = booked.get(me.id, set())
+    similar = []
+    for other in learners:  # every learner
+        if other.id == me.id:
+            continue
+        theirs = {s.name for s in other.skills} | {s.name for s in other.interests}
+        union = (mine | theirs) or {""}
+        sessions_union = (my_booked | booked.get(other.id, set())) or {0}
+        score = 0.5 * len(mine & theirs) / len(union) + 0.5 * len(
+            my_booked & booked.get(other.id, set())
+        ) / len(sessions_union)
+        similar.append((score, other.id))
+    similar.sort(reverse=True)
+    neighbour_bookings = [s for _score, other in similar[:20] for s in booked.get(other, ())]
+    sessions = db.session.scalars(
+        select(LearningSession)
+        .where(LearningSession.status == "scheduled", LearningSession.starts_at > utcnow())
+        .options(selectinload(LearningSession.skills))
+    ).all()
+    scored = []
+    for session in sessions:  # every session
+        if session.id in my_booked or session.seats_taken >= session.capacity:
+            continue
+        names = {s.name for s in session.skills}
+        content = len(mine & names) / max(1, len(names))
+        collaborative = neighbour_bookings.count(session.id)
+        popularity = session.seats_taken / session.capacity
+        scored.append((0.4 * content + 0.4 * collaborative + 0.2 * popularity, session))
+    scored.sort(key=lambda pair: pair[0], reverse=True)
+    return [session for _score, session in scored[:PER_PAGE]]
+
+
+def add_original_endpoint(app):
+    """Serve the original's engine at ORIGINAL_URL on this app, behind the same bearer sign-in
+    and JSON envelope as GET /api/recommendations/, so both are timed the same way."""
+    from flask_login import current_user
+
+    from peerlearn.api_envelope import error_response, ok
+
+    def original():
+        if not current_user.is_authenticated:
+            return error_response(401, "authentication_required", "Log in to continue.")
+        items = [
+            {"id": session.id, "title": session.title, "starts_at": session.starts_at.isoformat()}
+            for session in original_recommendations(current_user)
+        ]
+        return ok({"items": items})
+
+    app.add_url_rule(ORIGINAL_URL, "bench_original_recommendations", original)
 
 
 def main():
@@ -208,8 +270,8 @@ def main():
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--mentors", type=int, default=2_000)
     parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--original", type=int, default=0, help="time N requests of the original's approach")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests of each approach")
+    parser.add_argument("--seed", type=int, default=16, help="the draw of the learners who ask")
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--admin-database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
@@ -222,6 +284,7 @@ def main():
         workdir = Path(folder)
         settings = app_settings(database_url, workdir)
         app = create_app("testing", settings)
+        add_original_endpoint(app)
         started = time.perf_counter()
         platform = simulate(config)
         simulated = time.perf_counter() - started
@@ -230,6 +293,7 @@ def main():
             started = time.perf_counter()
             counts = write_to_database(platform)
             written = time.perf_counter() - started
+            roomkit.analyze_if_postgres()
         print(f"database: {database_url.split('://')[0]}; machine: {os.cpu_count()} cores")
         print(
             f"simulated {args.learners} learners, {args.mentors} mentors, {args.sessions} sessions, "
@@ -248,56 +312,44 @@ def main():
             f"{summary['interactions']} interactions"
         )
 
-        timings, queries, shown, trending = time_requests(app, _learner_emails(app), args.requests)
-        figures = percentiles(timings)
+        client = app.test_client()
+        drawn, population = sample_learners(app, WARMUP + args.requests, args.seed)
+        warmup, learners = drawn[:WARMUP], drawn[WARMUP:]
+        tokens = sign_in(client, drawn)
+        approaches = {"ours": "/api/recommendations/", "original": ORIGINAL_URL}
+        time_side_by_side(app, client, warmup, tokens, approaches)
+        figures = time_side_by_side(app, client, learners, tokens, approaches)
         print(
-            f"GET /api/recommendations/ ({len(timings)} requests, {LOGINS} learners, 10 per page): "
-            + ", ".join(f"{name} {value:.2f} ms" for name, value in figures.items())
-            + f"; {np.mean(queries):.1f} queries per request; {np.mean(shown):.1f} items per page"
+            f"side by side, {args.requests} requests of each approach, one per learner in turn (which goes "
+            f"first alternates): {len({learner_id for learner_id, _ in learners})} distinct learners drawn "
+            f"from all {population} (seed {args.seed}), after {WARMUP} warm-up requests of other learners; "
+            "in-process WSGI, so the time is the server's"
         )
-        trending_figures = percentiles(trending)
+        for name, label in (("ours", "GET /api/recommendations/"), ("original", "the original's approach")):
+            print(
+                f"  {label:27} p50 {np.percentile(figures[name]['ms'], 50):8.1f} ms, "
+                f"p95 {np.percentile(figures[name]['ms'], 95):8.1f} ms, "
+                f"max {max(figures[name]['ms']):8.1f} ms; "
+                f"{np.mean(figures[name]['queries']):.1f} queries and "
+                f"{np.mean(figures[name]['items']):.1f} items per request"
+            )
+        for point in (50, 95):
+            ratio = np.percentile(figures["original"]["ms"], point) / np.percentile(
+                figures["ours"]["ms"], point
+            )
+            print(f"  speed-up at p{point}: {ratio:.0f}x")
+        trending = percentiles(time_trending(client))
         print(
-            "GET /api/trending/ (200 requests): "
-            + ", ".join(f"{name} {value:.2f} ms" for name, value in trending_figures.items())
+            "GET /api/trending/ (200 requests, anonymous): "
+            + ", ".join(f"{name} {value:.2f} ms" for name, value in trending.items())
         )
         print(
-            f"load average: {os.getloadavg()}; bench process peak RSS "
+            f"load average: {httpkit.load_average()}; bench process peak RSS "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
         )
-
-        if args.original:
-            from sqlalchemy import select
-
-            from peerlearn.models import User
-
-            with app.app_context():
-                ids = list(
-                    db.session.scalars(
-                        select(User.id).where(User.teaching_enabled_at.is_(None)).limit(args.original)
-                    )
-                )
-            original = percentiles(original_style(app, ids))
-            print(
-                f"the original's approach (ORM loads and Python loops over every learner and upcoming "
-                f"session per request, {args.original} requests): "
-                + ", ".join(f"{name} {value:.0f} ms" for name, value in original.items())
-            )
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-
-
-def _learner_emails(app):
-    from sqlalchemy import select
-
-    from peerlearn.models import User
-
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                select(User.email).where(User.teaching_enabled_at.is_(None)).order_by(User.id).limit(LOGINS)
-            )
-        )
 
 
 if __name__ == "__main__":
