@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied
 from ..extensions import db
+from ..formats import localtime, viewer_timezone
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
     Booking,
@@ -26,7 +27,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import outbox, refunds
+from . import interactions, outbox, refunds
 from .pagination import paginate
 
 
@@ -160,8 +161,6 @@ def book(session_id, learner, *, now=None):
             raise
         return existing, False
     if booking.status == BookingStatus.CONFIRMED:
-        from . import interactions
-
         events.record("booking_confirmed", booking)
         interactions.booked(booking)
     db.session.commit()
@@ -250,7 +249,6 @@ def refund_promise(target, now=None, *, tz=None):
 
     ``tz``: the timezone to give times in; a booking's learner's, else the viewer's.
     """
-    from ..formats import localtime, viewer_timezone
 
     now = now or utcnow()
     booking = target if isinstance(target, Booking) else None

@@ -56,6 +56,7 @@ from ..models import (
     utcnow,
 )
 from ..periods import local_midnight, month_periods, week_periods
+from ..tasks import failed_job_count
 from . import earnings, room
 from .sessions import is_live_now
 
@@ -586,8 +587,6 @@ def earnings_by_weeks_and_months(mentor_id, weeks, months, *, money=None):
 
 
 def admin_dashboard(*, now=None, tz="UTC"):
-    from ..tasks import failed_job_count
-
     now = now or utcnow()
     weeks = week_periods(now, tz)
     users = {role.value: 0 for role in Role}

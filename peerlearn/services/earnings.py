@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..formats import format_inr
 from ..models import (
     Dispute,
     DisputeStatus,
@@ -57,7 +58,7 @@ from ..models import (
     utcnow,
 )
 from ..periods import month_periods
-from . import audit
+from . import audit, outbox, payout_accounts
 from .transactions import use_case
 
 EARNING_KINDS = (EntryKind.MENTOR_EARNING.value, EntryKind.EARNING_REVERSAL.value)
@@ -561,7 +562,6 @@ def statement(mentor_id, month, *, now=None, tz=None):
         )
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
     ).all()
-    from ..formats import format_inr
 
     lines = []
     for (
@@ -786,7 +786,6 @@ def request_payout(mentor, amount_paise=WHOLE_BALANCE, *, now=None):
     if locked != 1:
         db.session.rollback()
         raise PermissionDenied("This account can't request payouts.", code="account_suspended")
-    from . import payout_accounts
 
     account = payout_accounts.account_of(mentor_id)
     if account is None:
@@ -857,7 +856,6 @@ def _decide(admin, payout_id, action, details, origin, **values):
 def mark_payout_paid(admin, payout_id, reference, *, origin=None):
     """An admin transferred the money: the reference, the ledger's payout entry and the audit
     entry (``origin``: where the admin acted from) are committed together, or none of them."""
-    from . import outbox
 
     reference = (reference or "").strip()
     if admin.is_admin and (not reference or len(reference) > 100):

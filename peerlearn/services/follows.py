@@ -22,8 +22,10 @@ from ..models import (
     User,
     utcnow,
 )
-from . import interactions, outbox
+from . import interactions, notifications, outbox, reviews
+from .notifications.kinds import follow_key
 from .pagination import Page, paginate
+from .search import as_cards, not_reserved
 
 
 def active_mentor(mentor_id):
@@ -67,8 +69,6 @@ def unfollow(user, mentor_id):
 
     The mentor's notice of this follow is taken back if it has not reached them: its email, if
     still waiting, is dropped, and the notification, if unread, removed."""
-    from . import notifications
-    from .notifications.kinds import follow_key
 
     removed = db.session.execute(
         delete(Follow).where(Follow.follower_id == user.id, Follow.mentor_id == mentor_id)
@@ -127,8 +127,6 @@ def following_with_upcoming(user, limit_per_mentor=3, *, page=1, per_page=20, no
     how many such sessions they have in all, and their rating. A fixed number of queries however
     many mentors are followed.
     """
-    from . import reviews
-    from .search import as_cards, not_reserved
 
     now = now or utcnow()
     mentors = paginate(

@@ -19,7 +19,8 @@ from .. import events
 from ..exceptions import PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
-from ..models import PayoutAccount, PayoutMethodKind, utcnow
+from ..models import Payout, PayoutAccount, PayoutMethodKind, utcnow
+from . import outbox
 from .transactions import use_case
 
 # A UPI id (VPA): a handle of letters, digits, dots, hyphens or underscores, "@", the bank's or
@@ -70,8 +71,6 @@ def rotate_all():
             return every.rotate(token.encode()).decode(), "rotated"
         except InvalidToken:
             return None, "unreadable"
-
-    from ..models import Payout
 
     counts = {}
     for name, model, column in (
@@ -192,7 +191,6 @@ def save(user, data):
             account = account_of(user.id)
     account.kind, account.details_encrypted, account.masked = kind, token, masked
     account.updated_at = utcnow()
-    from . import outbox
 
     events.record(
         "security_event",

@@ -33,6 +33,7 @@ from ..models import (
 )
 from . import interactions, outbox
 from .pagination import paginate
+from .session_requests import made_for_requests
 
 MAX_BODY_LENGTH = 2000
 MAX_REPLY_LENGTH = 2000
@@ -119,7 +120,6 @@ def with_session_titles(items, viewer):
     session reviewed (a mentor's reviews). A session made from a learner's request is titled
     with that request's topic, so only the review's learner and mentor read it; everyone else
     gets None and the list says it was a session on request (session_requests.made_for_requests)."""
-    from .session_requests import made_for_requests
 
     private = made_for_requests(review.session_id for review in items)
     viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else None

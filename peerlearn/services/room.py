@@ -6,6 +6,9 @@ else is refused, on the page (403) and at the socket. The mentor may end it for 
 its start; ending settles it (services.settlement) by the mentor's time in the room.
 """
 
+import base64
+import hashlib
+import hmac
 from datetime import timedelta
 
 from flask import current_app
@@ -14,6 +17,7 @@ from sqlalchemy import select, update
 from .. import events
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..formats import localtime
 from ..models import (
     Attendance,
     Booking,
@@ -25,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import interactions, media
+from . import interactions, media, outbox, realtime, settlement
 
 MAX_CHAT_LENGTH = 2000
 CHAT_HISTORY = 200
@@ -131,8 +135,6 @@ def start(mentor, session_id, now=None):
     db.session.commit()
     db.session.refresh(session)
     if won:
-        from . import outbox, realtime
-
         outbox.dispatch()
         for learner_id in booked_learner_ids(session.id):
             realtime.emit(
@@ -150,7 +152,6 @@ def end(mentor, session_id, now=None):
     Before the start it is refused: a session nobody can have attended can't be ended as done.
     Ending again, or after the sweep settled it, returns the session as it is.
     """
-    from . import settlement
 
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
@@ -161,8 +162,6 @@ def end(mentor, session_id, now=None):
     if session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
         raise Conflict(f"A {session.status} session can't be ended.", code="not_endable")
     if now < session.starts_at:
-        from ..formats import localtime
-
         zone = mentor.timezone
         same_day = localtime(session.starts_at, "%Y%m%d", tz=zone) == localtime(now, "%Y%m%d", tz=zone)
         at = localtime(session.starts_at, " %I:%M %p" if same_day else "%a %d %b, %I:%M %p", tz=zone).strip()
@@ -282,9 +281,6 @@ def record_leave_all(session_id, user_id, now=None):
 def ice_servers(user, now=None):
     """The RTCIceServer list for ``user``: configured servers, plus short-lived TURN credentials
     (coturn's REST API scheme: username "<expiry>:<user id>", credential base64(HMAC-SHA1))."""
-    import base64
-    import hashlib
-    import hmac
 
     config = current_app.config
     servers = list(config.get("ICE_SERVERS") or [])

@@ -12,7 +12,7 @@ when the thing is undone.
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import delete, func, or_, select, update
 
 from ...extensions import db
@@ -29,6 +29,7 @@ from ...models.email import DropReason, EmailStatus, OutboundEmail
 from ...serializers.notifications import notification_json as serialize_notification
 from .. import mail, outbox, realtime
 from ..pagination import paginate
+from ..sessions import is_over
 from .email import REPEAT_WINDOW, drop_waiting_email, label_email, recent_email
 from .preferences import preference, unsubscribe_url
 
@@ -176,8 +177,6 @@ def _invited_session_id(note):
 
 
 def _session_path(session_id):
-    from flask import has_request_context, url_for
-
     if has_request_context():
         return url_for("sessions.detail", session_id=session_id)
     with current_app.test_request_context():
@@ -201,7 +200,6 @@ def present(notes, now=None):
     """``notes`` as their owner should see them now: an invitation to a session that is over
     (completed, cancelled, or its room closed) reads as ended and links to the session's page.
     One query for the sessions of the whole list."""
-    from ..sessions import is_over
 
     invited = {_invited_session_id(note) for note in notes} - {None}
     sessions = {}

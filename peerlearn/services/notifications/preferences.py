@@ -2,6 +2,7 @@
 unsubscribe links of the emails (docs/notifications.md#preferences)."""
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -120,8 +121,6 @@ UNSUBSCRIBE_SALT = "peerlearn-unsubscribe"
 
 
 def _serializer():
-    from itsdangerous import URLSafeSerializer
-
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
 
 
@@ -135,7 +134,6 @@ def unsubscribe_url(user, kind):
 
 def read_unsubscribe_token(token):
     """(user_id, kind) from a signed token; ValidationError if it was not made here."""
-    from itsdangerous import BadSignature
 
     try:
         payload = _serializer().loads(token)
