@@ -35,11 +35,16 @@ def authenticate(email, password, *, ip_address=""):
     ratelimit.hit("login-ip", ip_address, "LOGIN_LIMIT_PER_IP")
     ratelimit.hit("login-account", email, "LOGIN_LIMIT_PER_ACCOUNT")
     user = db.session.scalar(select(User).where(User.email == email))
+    password_hash = user.password_hash if user is not None else _dummy_hash()
+    # End the read so its database connection goes back to the pool while the check waits for a
+    # hashing slot and runs: a burst of sign-ins must not hold the connections every other
+    # request needs (nothing is pending: the writes below come after the check).
+    db.session.commit()
     if user is None:
         # Spend the same time as a real check so response times do not reveal accounts.
-        passwords.verify_password(_dummy_hash(), password)
+        passwords.verify_password(password_hash, password)
         raise AuthenticationError(WRONG_CREDENTIALS)
-    if not passwords.verify_password(user.password_hash, password) or not user.is_verified:
+    if not passwords.verify_password(password_hash, password) or not user.is_verified:
         raise AuthenticationError(WRONG_CREDENTIALS)
     if not user.is_active:
         raise PermissionDenied(

@@ -4,9 +4,10 @@ only clean pixels are stored.
 Decoding is the expensive part: a 25-megapixel PNG takes a quarter of a second of CPU and 75 MB
 or more of memory. So every decode in a process takes one of IMAGE_DECODE_CONCURRENCY slots
 (an upload that finds none free within IMAGE_DECODE_WAIT_SECONDS is told to try again, 503),
-and under gevent (production) it runs in a pool of that many OS threads: Pillow releases the
-GIL while it decodes and resizes, so the event loop keeps serving everyone else meanwhile.
-Under the threading server each request already has its own thread and decodes there.
+and under gevent (production) it runs in a pool of that many OS threads (services/offload.py):
+Pillow releases the GIL while it decodes and resizes, so the event loop keeps serving everyone
+else meanwhile. Under the threading server each request already has its own thread and decodes
+there.
 
 Who may upload is checked before any decoding: a confirmed email address, and at most
 UPLOAD_LIMIT images per account (photos and covers together).
@@ -14,10 +15,7 @@ UPLOAD_LIMIT images per account (photos and covers together).
 
 import io
 import math
-import os
 import secrets
-import sys
-import threading
 from pathlib import Path
 
 from flask import current_app
@@ -25,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..exceptions import PermissionDenied, RateLimited, ValidationError
 from ..extensions import db
-from . import ratelimit
+from . import offload, ratelimit
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP"}
 # Resizing first reduces by whole factors while at least this many times larger than the
@@ -105,10 +103,17 @@ def process_image(data, *, size=None, field="avatar", image_format="WEBP", admit
     # a decoder and decodes: a burst of uploads must not hold the connections every other request
     # needs (nothing is pending here: the callers write only after the image is ready).
     db.session.commit()
-    # Plain values only: the decoder may run in a thread without the app context.
-    return _decoders().run(
-        _fit_and_encode, data, tuple(size), config["AVATAR_MAX_PIXELS"], field, image_format, admit=admit
-    )
+    decoders = _decoders()
+    try:
+        # Plain values only: the decoder may run in a thread without the app context.
+        return decoders.run(
+            _fit_and_encode, data, tuple(size), config["AVATAR_MAX_PIXELS"], field, image_format, admit=admit
+        )
+    except offload.Busy:
+        raise UploadsBusy(
+            "Many images are being processed right now. Please try again in a few seconds.",
+            retry_after=max(1, math.ceil(decoders.wait_seconds)),
+        ) from None
 
 
 def save_avatar(user, data):
@@ -215,61 +220,10 @@ def _centred_crop(source, target):
     return (0, top, width, top + crop_height)
 
 
-class Decoders:
-    """At most ``slots`` decodes at once; under gevent each runs in an OS thread of a pool that
-    size (so memory stays bounded even if a waiting request gives up), elsewhere in the
-    caller's thread."""
-
-    def __init__(self, slots, wait_seconds):
-        self.slots = slots
-        self.wait_seconds = wait_seconds
-        self.pool = None
-        if _gevent_threading():
-            from gevent.lock import BoundedSemaphore
-            from gevent.threadpool import ThreadPool
-
-            self.free = BoundedSemaphore(slots)
-            self.pool = ThreadPool(slots)
-        else:
-            self.free = threading.BoundedSemaphore(slots)
-
-    def run(self, function, *args, admit=None):
-        if not self.free.acquire(timeout=self.wait_seconds):
-            raise UploadsBusy(
-                "Many images are being processed right now. Please try again in a few seconds.",
-                retry_after=max(1, math.ceil(self.wait_seconds)),
-            )
-        try:
-            if admit is not None:
-                admit()
-            if self.pool is None:
-                return function(*args)
-            return self.pool.apply(function, args)
-        finally:
-            self.free.release()
-
-
-_decoders_lock = threading.Lock()
-
-
 def _decoders():
-    """This process's decoders for the current app, made on first use (after a fork, and after
-    gevent has patched the process, so they are of the right kind)."""
+    """This process's decoders for the current app: IMAGE_DECODE_CONCURRENCY slots, in OS threads
+    under gevent (services/offload.py)."""
     app = current_app._get_current_object()
-    key = ("peerlearn.image_decoders", os.getpid())
-    decoders = app.extensions.get(key)
-    if decoders is None:
-        with _decoders_lock:
-            decoders = app.extensions.get(key)
-            if decoders is None:
-                decoders = app.extensions[key] = Decoders(
-                    app.config["IMAGE_DECODE_CONCURRENCY"], app.config["IMAGE_DECODE_WAIT_SECONDS"]
-                )
-    return decoders
-
-
-def _gevent_threading():
-    """True when gevent has patched threading (gunicorn's gevent worker, wsgi.py): a decode in
-    this thread would hold up every greenlet."""
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and monkey.is_module_patched("threading")
+    return offload.pool_for(
+        app, "image_decoders", app.config["IMAGE_DECODE_CONCURRENCY"], app.config["IMAGE_DECODE_WAIT_SECONDS"]
+    )

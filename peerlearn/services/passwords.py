@@ -1,5 +1,14 @@
-"""Password hashing (Argon2id) and the password policy."""
+"""Password hashing (Argon2id) and the password policy.
 
+An Argon2 hash or check is a fifth of a second of CPU and 64 MiB of memory by design, so it runs
+in services/offload.py's pool of PASSWORD_HASH_CONCURRENCY slots: under gevent (production) in
+that many OS threads, which argon2-cffi lets run without the GIL, so a burst of sign-ins does not
+stall every other request of the process; elsewhere (the threading server, tests, workers) in the
+caller's thread. PASSWORD_HASH_OFFLOAD=False hashes on the event loop, as before, for
+bench/login_burst.py to compare against.
+"""
+
+import os
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -7,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 from ..exceptions import ValidationError
+from . import offload
 
 
 @lru_cache(maxsize=8)
@@ -20,14 +30,28 @@ def hasher():
 
 
 def hash_password(password):
-    return hasher().hash(password)
+    return _hashers().run(hasher().hash, password)
 
 
 def verify_password(password_hash, password):
+    return _hashers().run(_verify, hasher(), password_hash, password)
+
+
+def _verify(password_hasher, password_hash, password):
     try:
-        return hasher().verify(password_hash, password)
+        return password_hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _hashers():
+    """This process's hashing slots: by default one for every two CPUs, so a burst of sign-ins
+    leaves the event loop a core of its own."""
+    app = current_app._get_current_object()
+    slots = app.config.get("PASSWORD_HASH_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2)
+    return offload.pool_for(
+        app, "password_hashers", slots, offload=app.config.get("PASSWORD_HASH_OFFLOAD", True)
+    )
 
 
 def needs_rehash(password_hash):
