@@ -113,11 +113,11 @@ def _client_process(clients, share, body, base_url, everyone_ready, results):
     def client_thread(index):
         http = requests.Session()
         try:
-            http.get(f"{base_url}/healthz", timeout=roomkit.TIMEOUT).raise_for_status()
-        finally:
-            ready.wait()
-        go.wait()
-        try:
+            try:
+                http.get(f"{base_url}/healthz", timeout=roomkit.TIMEOUT).raise_for_status()
+            finally:  # a client that could not connect still lets the others go
+                ready.wait()
+                go.wait()
             answers[index] = body(http, clients[index])
         except Exception:  # reported to the parent, which raises
             answers[index] = _Failure(traceback.format_exc())
