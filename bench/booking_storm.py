@@ -4,6 +4,8 @@ moment, over HTTP, against a production server on PostgreSQL; then the winners p
     .venv/bin/python bench/booking_storm.py [--attempts 200] [--seats 10] [--processes 4]
         [--price 49900] [--admin-database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
+``--database-url`` is another name for ``--admin-database-url``.
+
 Setup: a scratch PostgreSQL database (created through the admin URL, dropped afterwards) with
 one mentor, one published session starting in two days with ``--seats`` seats at ``--price``
 paise (0 makes it free), and ``--attempts`` verified learners. One production server process
@@ -30,6 +32,7 @@ seats_taken equals its seats; its bookings are exactly the 201 answers (same ids
 one per learner, none for a refused learner); each is confirmed, with one captured payment of
 the price; the ledger's entries for every payment balance (captured − refunded = platform fee +
 mentor earning, services.ledger.check_payment_invariant) and add up to the seats times the price.
+The server's log must hold no traceback.
 
 The machine's other work shows in the load average; the client processes share the machine
 with the server and PostgreSQL.
@@ -295,7 +298,12 @@ def main():
         "--processes", type=int, default=4, help="client processes the attempts are spread over"
     )
     parser.add_argument("--price", type=int, default=49900, help="the session's price in paise (0: free)")
-    parser.add_argument("--admin-database-url", default=ADMIN_URL)
+    parser.add_argument(
+        "--admin-database-url",
+        "--database-url",
+        default=ADMIN_URL,
+        help="a PostgreSQL database to connect to for CREATE DATABASE (never used otherwise)",
+    )
     args = parser.parse_args()
     if not 0 < args.seats < args.attempts:
         parser.error("--seats must be at least 1 and fewer than --attempts")
@@ -316,10 +324,10 @@ def main():
             print(f"bench-only server settings: {roomkit.describe_settings()}")
             print(f"keep-alive {httpkit.KEEP_ALIVE_SECONDS} s; load average before: {httpkit.load_average()}")
             hits = storm(server.url, session_id, [token for token, _id in signed_in], args.processes)
-            print(f"  load average after the storm: {httpkit.load_average()}")
             accepted, winners, problems = report_storm(hits, signed_in, emails, args.seats)
             if args.price and winners:
                 problems += pay_together(server.url, winners)
+            print(f"  load average at the end: {httpkit.load_average()}")
             tracebacks = server.output().count("Traceback")
         found, totals = check_database(database_url, session_id, args.seats, args.price, accepted)
     problems += found
@@ -330,7 +338,8 @@ def main():
     )
     for problem in problems:
         print(f"  MISMATCH: {problem}")
-    verdict = "exactly the seats were taken and paid for, the rest refused; the ledger balances"
+    verdict = f"exactly the seats were {'taken and paid for' if args.price else 'taken'}, the rest refused"
+    verdict += "; the ledger balances" if args.price else ""
     print(f"  result: {verdict if not problems else 'MISMATCH'}")
     return 0 if not problems else 1
 
