@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-ASSET_SOURCES := $(shell find peerlearn/static/src peerlearn/templates -type f 2>/dev/null) package.json scripts/build_js.mjs
+ASSET_SOURCES := $(shell find peerlearn/static/src peerlearn/templates -type f 2>/dev/null) package.json scripts/build_js.mjs scripts/asset_manifest.mjs scripts/compress_assets.mjs
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 TEST_STAMP := $(VENV)/.test-installed
 NODE_STAMP := node_modules/.installed

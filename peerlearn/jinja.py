@@ -46,6 +46,7 @@ def become_mentor_url():
 def init_app(app):
     from .links import external_url
     from .services.sessions import is_live_now, is_over
+    from .static_files import asset_url
 
     # `{% if item is live_now %}`: live, and its room still open; `is over`: nobody can join any more.
     app.jinja_env.tests["live_now"] = is_live_now
@@ -58,3 +59,5 @@ def init_app(app):
     app.jinja_env.globals["become_mentor_url"] = become_mentor_url
     # Links to copy elsewhere (the calendar feed): on PUBLIC_BASE_URL, never the request's host.
     app.jinja_env.globals["external_url"] = external_url
+    # The build's bundle and stylesheet under their content-hashed names (static_files.py).
+    app.jinja_env.globals["asset_url"] = asset_url

@@ -1,12 +1,14 @@
-// Bundles peerlearn/static/src/app.js into peerlearn/static/dist/app.js and its chunks.
+// Bundles peerlearn/static/src/app.js into peerlearn/static/dist/app-[hash].js and its chunks,
+// then names the stylesheet the Tailwind CLI wrote (dist/app.css) by its content the same way
+// and records both in dist/manifest.json (scripts/asset_manifest.mjs).
 //
-//     node scripts/build_js.mjs           minified, for serving (npm run build:js)
+//     node scripts/build_js.mjs           minified, for serving (npm run build:js, after build:css)
 //     node scripts/build_js.mjs --watch   readable, with source maps, rebuilt on change (npm run watch:js)
 //
-// The one thing it adds to esbuild's command line is `alpineSkipsDeprecatedGlobals` below.
-import { rmSync } from 'node:fs';
+// Besides esbuild's command line it adds `alpineSkipsDeprecatedGlobals` below, and the manifest.
 import { readFile } from 'node:fs/promises';
 import * as esbuild from 'esbuild';
+import { recordBuild, recordWatch } from './asset_manifest.mjs';
 
 const watch = process.argv.includes('--watch');
 const DIST = 'peerlearn/static/dist';
@@ -56,7 +58,7 @@ const options = {
   format: 'esm',
   target: 'es2020',
   outdir: DIST,
-  entryNames: '[name]',
+  entryNames: '[name]-[hash]',
   chunkNames: 'chunks/[name]-[hash]',
   loader: { '.css': 'text' },
   plugins: [alpineSkipsDeprecatedGlobals],
@@ -64,14 +66,22 @@ const options = {
 };
 
 if (watch) {
-  const context = await esbuild.context({ ...options, sourcemap: true, logLevel: 'info' });
+  // Unhashed while watching, so a reload picks up every rebuild; the manifest says so.
+  const context = await esbuild.context({
+    ...options, entryNames: '[name]', sourcemap: true, logLevel: 'info',
+  });
+  recordWatch(DIST);
   await context.watch();
 } else {
-  // Chunk names carry a hash: remove the last build's so stale chunks are not served or compressed.
-  rmSync(`${DIST}/chunks`, { recursive: true, force: true });
+  // The last builds' files stay (the manifest prunes older ones): a page loaded before a deploy
+  // still fetches the chunks it was built with.
   try {
-    await esbuild.build({ ...options, minify: true, legalComments: 'none' });
-  } catch {
-    process.exitCode = 1; // esbuild has printed the errors
+    const result = await esbuild.build({
+      ...options, minify: true, legalComments: 'none', metafile: true,
+    });
+    recordBuild(DIST, Object.keys(result.metafile.outputs));
+  } catch (error) {
+    if (!error.errors) console.error(error);
+    process.exitCode = 1; // esbuild has printed its errors
   }
 }
