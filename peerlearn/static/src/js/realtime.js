@@ -54,8 +54,15 @@ export function connectRealtime() {
   return state.ready;
 }
 
+// WebSocket from the first request, so a connection is one long-lived request that stays on the
+// process it reached: nginx spreads sockets over processes without sticky sessions. HTTP
+// long-polling only when the WebSocket cannot open (a proxy that refuses upgrades):
+// `tryAllTransports` (socket.io-client 4.8) then tries the next transport in the list instead of
+// giving up. Each reconnection starts from the WebSocket again.
+const TRANSPORTS = { transports: ['websocket', 'polling'], tryAllTransports: true };
+
 function openSocket(io) {
-  const socket = io();
+  const socket = io(TRANSPORTS);
   state.socket = socket;
   window.peerlearn.socket = socket;
   setStatus('connecting');
