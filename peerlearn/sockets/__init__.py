@@ -1,4 +1,4 @@
-"""Socket.IO handlers. Connections are authenticated once at connect; events re-check."""
+"""Socket.IO handlers. A socket is authenticated once, at connect, and keeps its identity (auth.py)."""
 
 
 def init_app(app):

@@ -26,7 +26,7 @@ from ..services import room as room_service
 from ..services import sessions as session_service
 from ..services import settlement
 from ..services.realtime import session_room
-from .auth import authenticated_only, signed_in_user
+from .auth import authenticated_only, forget_socket, load_user
 from .roster import LocalRoster, RedisRoster
 from .validation import MAX_CHAT_LENGTH, MAX_PAYLOAD_BYTES, Field, rate_limit, validate
 
@@ -71,27 +71,33 @@ def _error_body(exc):
     return body
 
 
-def room_event(name, schema, *, limit=None, member=True):
-    """Wrap a handler ``(user, payload)`` with the checks every room event gets.
+def room_event(name, schema, *, limit=None, member=True, needs_user=False):
+    """Wrap a handler ``(person, payload)`` with the checks every room event gets.
 
-    Sign-in (auth.authenticated_only: a lapsed sign-in drops the socket), the per-user rate
-    limit, the payload's shape and, unless ``member`` is False, that this socket is in the
-    session's room. A refusal is sent as an ``error`` event and returned as a negative ack; the
-    handler's result (a dict) is acked with ``ok: true``.
+    Sign-in (auth.authenticated_only: a socket whose sign-in ended is dropped), the per-user
+    rate limit, the payload's shape and, unless ``member`` is False, that this socket is in the
+    session's room. ``person`` is the socket's Identity, kept since connect (no database work),
+    or with ``needs_user`` the whole User, loaded for handlers whose work needs it. A refusal is
+    sent as an ``error`` event and returned as a negative ack; the handler's result (a dict) is
+    acked with ``ok: true``.
     """
     schema = {"session_id": Field(int), **schema}
 
     def decorate(handler):
         @wraps(handler)
-        def wrapped(payload=None, *_extra):
-            user = signed_in_user()
+        def wrapped(identity, payload=None, *_extra):
             try:
                 if limit:
-                    rate_limit(limit, user.id)
+                    rate_limit(limit, identity.user_id)
                 validate(payload, schema)
-                if member and not presence().is_member(payload["session_id"], user.id, request.sid):
+                if member and not presence().is_member(payload["session_id"], identity.user_id, request.sid):
                     raise PermissionDenied("Join the room first.", code="not_in_room")
-                result = handler(user, payload)
+                person = identity
+                if needs_user:
+                    person = load_user(identity)
+                    if person is None:  # suspended meanwhile: the socket is gone
+                        return None
+                result = handler(person, payload)
             except DomainError as exc:
                 error = _error_body(exc)
             except RedisError:
@@ -135,7 +141,7 @@ def _drop_socket(session_id, user_id, sid):
     leave_room(member_room(session_id, user_id), sid=sid, namespace="/")
 
 
-@room_event("room:join", {"resume": Field(bool, required=False)}, limit="join", member=False)
+@room_event("room:join", {"resume": Field(bool, required=False)}, limit="join", member=False, needs_user=True)
 def on_join(user, payload):
     session_id = payload["session_id"]
     session = room_service.session_for_entry(user, session_id)
@@ -172,7 +178,7 @@ def on_join(user, payload):
     }
 
 
-@room_event("media:token", {"replace": Field(bool, required=False)}, limit="join")
+@room_event("media:token", {"replace": Field(bool, required=False)}, limit="join", needs_user=True)
 def on_media_token(user, payload):
     """A fresh room token, for a second feed (a screen share) or a subscription.
 
@@ -208,7 +214,9 @@ def on_leave(user, payload):
 
 
 def on_disconnect(*_reason):
-    """A dropped or closed socket leaves every room it was in (signed in or not any more)."""
+    """A dropped or closed socket leaves every room it was in (signed in or not any more), and
+    its identity is forgotten."""
+    forget_socket()
     sid = request.sid
     for session_id, user_id in presence().rooms_of(sid):
         try:
@@ -242,7 +250,8 @@ def on_signal(user, payload):
 @room_event("chat:send", {"body": Field(str, max_length=MAX_CHAT_LENGTH)}, limit="chat")
 def on_chat(user, payload):
     session_id = payload["session_id"]
-    # Re-checked here: chat writes to the database, so an ended session must refuse it.
+    # Re-checked here (with the socket's identity; the user is not loaded): chat writes to the
+    # database, so an ended session must refuse it.
     room_service.session_for_entry(user, session_id)
     message = chat_message_json(room_service.add_chat(session_id, user.id, payload["body"]))
     emit("chat:message", {"session_id": session_id, **message}, to=session_room(session_id))
@@ -306,14 +315,14 @@ def _target(session_id, payload):
     return target
 
 
-@room_event("control:mute", {"user_id": Field(int)}, limit="control")
+@room_event("control:mute", {"user_id": Field(int)}, limit="control", needs_user=True)
 def on_mute(user, payload):
     """The mentor mutes someone: the media server stops forwarding their microphone at once, and
     their page turns it off. They may turn it on again (which lifts the server's mute)."""
     return _hold(user, payload, "audio", "control:mute")
 
 
-@room_event("control:video", {"user_id": Field(int)}, limit="control")
+@room_event("control:video", {"user_id": Field(int)}, limit="control", needs_user=True)
 def on_stop_video(user, payload):
     """The mentor stops someone's camera, the same way."""
     return _hold(user, payload, "video", "control:video")
@@ -331,7 +340,7 @@ def _hold(user, payload, kind, event):
     return {}
 
 
-@room_event("stage:set", {"user_id": Field(int), "on_stage": Field(bool)}, limit="control")
+@room_event("stage:set", {"user_id": Field(int), "on_stage": Field(bool)}, limit="control", needs_user=True)
 def on_stage(user, payload):
     """The mentor brings a learner on stage (they may publish; their hand goes down) or back."""
     session_id, on = payload["session_id"], payload["on_stage"]
@@ -364,7 +373,7 @@ def on_stage(user, payload):
     return {}
 
 
-@room_event("hand:answer", {"user_id": Field(int)}, limit="control")
+@room_event("hand:answer", {"user_id": Field(int)}, limit="control", needs_user=True)
 def on_answer(user, payload):
     """The mentor takes someone's raised hand: it goes down and they are told to go ahead."""
     session_id = payload["session_id"]
@@ -376,7 +385,7 @@ def on_answer(user, payload):
     return {}
 
 
-@room_event("control:remove", {"user_id": Field(int)}, limit="control")
+@room_event("control:remove", {"user_id": Field(int)}, limit="control", needs_user=True)
 def on_remove(user, payload):
     session_id = payload["session_id"]
     _mentor_of(user, session_id)
@@ -392,7 +401,7 @@ def on_remove(user, payload):
     return {}
 
 
-@room_event("room:end", {}, limit="control")
+@room_event("room:end", {}, limit="control", needs_user=True)
 def on_end(user, payload):
     session_id = payload["session_id"]
     _mentor_of(user, session_id)

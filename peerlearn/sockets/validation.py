@@ -1,12 +1,15 @@
 """Checks for socket payloads and per-user rate limits for socket events.
 
 A socket event is untrusted input like a form post: it must be a JSON object of bounded size
-whose keys have the expected types. Limits count per user (not per socket), in Flask-Limiter's
-storage: in memory for one process, in Redis when configured, so every process counts together
+whose keys have the expected types. Limits count per user (not per socket). With one server
+process (no SOCKETIO_MESSAGE_QUEUE) every socket of a user is on it, so they count in its memory
+(services.ratelimit.attempt_here). With a message queue a user's sockets may be on several
+processes, so they count in Flask-Limiter's storage, Redis, where every process counts together
 (and in this process's memory while Redis is unreachable; see services.ratelimit).
 """
 
 import json
+from functools import lru_cache
 
 from flask import current_app
 from limits import parse
@@ -98,13 +101,19 @@ def validate(payload, schema):
     return payload
 
 
+@lru_cache(maxsize=64)
+def _parsed(limit):
+    return parse(limit)
+
+
 def rate_limit(group, user_id):
     """Count one event of ``group`` by ``user_id``; raise RateLimited when over the limit."""
     config = current_app.config
     if not config.get("RATELIMIT_ENABLED", True):
         return
-    item = parse(config.get("ROOM_RATE_LIMITS", {}).get(group, RATE_LIMITS[group]))
-    retry_after = ratelimit.attempt(item, "room", group, str(user_id))
+    item = _parsed(config.get("ROOM_RATE_LIMITS", {}).get(group, RATE_LIMITS[group]))
+    count = ratelimit.attempt if config.get("SOCKETIO_MESSAGE_QUEUE") else ratelimit.attempt_here
+    retry_after = count(item, "room", group, str(user_id))
     if retry_after is None:
         return
     raise RateLimited(f"Too many {group} events. Slow down and try again shortly.", retry_after=retry_after)

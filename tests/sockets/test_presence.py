@@ -1,8 +1,10 @@
 """Socket.IO connections: signed-in users only, and signing out closes them."""
 
 import pytest
+from sqlalchemy import delete, select
 
-from tests.conftest import IsolatedSocketClient
+from peerlearn.extensions import db
+from tests.conftest import AuthActions, IsolatedSocketClient
 
 
 @pytest.fixture
@@ -68,22 +70,57 @@ def test_logout_everywhere_disconnects_all_sockets(app, client, auth, make_user,
     assert not sio.is_connected() and not other_sio.is_connected()
 
 
-def test_events_recheck_the_sign_in(app, client, auth, make_user, socket_client, monkeypatch):
-    from peerlearn.extensions import db
+def test_a_socket_keeps_its_identity_until_its_sign_in_ends(app, client, auth, make_user, socket_client):
+    """Events read the identity kept at connect, not the database; a sign-out notice (from this
+    process or, through the queue, from another) drops it, and the socket goes."""
     from peerlearn.models import AuthSession
-    from peerlearn.sockets import auth as socket_auth
+    from peerlearn.services import realtime
 
     make_user(email="a@example.com")
     auth.login("a@example.com")
     sio = socket_client(client)
     assert sio.emit("whoami", callback=True)["role"] == "learner"
-    # The record disappears without the realtime notice (e.g. deleted on another server).
+    [auth_session_id] = db.session.scalars(select(AuthSession.id)).all()
+    # Deleted behind the app's back, without the notice: the socket's identity is not re-read.
+    db.session.execute(delete(AuthSession))
+    db.session.commit()
+    assert sio.emit("whoami", callback=True)["role"] == "learner"
+
+    realtime.end_auth_sessions([auth_session_id])
+
+    assert not sio.is_connected()
+
+
+def test_after_a_lost_notice_each_socket_reads_its_sign_in_again(app, client, auth, make_user, socket_client):
+    from peerlearn.models import AuthSession
+    from peerlearn.services import realtime
+
+    make_user(email="a@example.com")
+    auth.login("a@example.com")
+    sio = socket_client(client)
+    other_browser = app.test_client()
+    AuthActions(other_browser).login("a@example.com")
+    other_sio = socket_client(other_browser)
+    # The first browser's record disappears and its notice is lost (the listener was away).
+    first = min(db.session.scalars(select(AuthSession.id)))
+    db.session.execute(delete(AuthSession).where(AuthSession.id == first))
+    db.session.commit()
+    realtime.notices_may_have_been_lost()
+
+    assert not sio.emit("whoami", callback=True)  # no identity is answered
+    assert not sio.is_connected()
+    assert other_sio.emit("whoami", callback=True)["role"] == "learner"  # its record is still there
+
+
+def test_with_no_recheck_interval_every_event_reads_the_sign_in(app, client, auth, make_user, socket_client):
+    from peerlearn.models import AuthSession
+
+    app.config["SOCKET_AUTH_RECHECK_SECONDS"] = 0
+    make_user(email="a@example.com")
+    auth.login("a@example.com")
+    sio = socket_client(client)
+    assert sio.emit("whoami", callback=True)["role"] == "learner"
     db.session.query(AuthSession).delete()
     db.session.commit()
-    # Within SOCKET_AUTH_RECHECK_SECONDS the sign-in checked a moment ago is still trusted...
-    assert sio.emit("whoami", callback=True)["role"] == "learner"
-    # ...and once they have passed, the record is read again and the socket is dropped.
-    later = socket_auth.clock() + app.config["SOCKET_AUTH_RECHECK_SECONDS"] + 1
-    monkeypatch.setattr(socket_auth, "clock", lambda: later)
-    assert not sio.emit("whoami", callback=True)  # no identity is answered
+    assert not sio.emit("whoami", callback=True)
     assert not sio.is_connected()

@@ -454,23 +454,73 @@ def test_events_before_joining_are_refused(room, connect):
     assert ana.is_connected()
 
 
-def test_a_lapsed_sign_in_drops_the_socket_from_the_room(app, room, connect, monkeypatch):
-    from peerlearn.sockets import auth as socket_auth
+def test_a_lapsed_sign_in_drops_the_socket_from_the_room(app, room, connect):
+    from peerlearn.services import realtime
 
     sid = room["session"].id
     mentor, ana = connect("mentor@example.com"), connect("ana@example.com")
     join(mentor, sid)
     join(ana, sid)
     received(mentor)
-    # Deleted behind the app's back (another server): noticed once the recheck interval passes.
+    # Deleted behind the app's back, and the notice lost: read again at the socket's next event.
     db.session.query(AuthSession).filter_by(user_id=room["ana"].id).delete()
     db.session.commit()
-    later = socket_auth.clock() + app.config["SOCKET_AUTH_RECHECK_SECONDS"] + 1
-    monkeypatch.setattr(socket_auth, "clock", lambda: later)
+    realtime.notices_may_have_been_lost()
 
     assert not ana.emit("chat:send", {"session_id": sid, "body": "hello?"}, callback=True)
     assert not ana.is_connected()
     assert db.session.scalar(select(ChatMessage.id)) is None
+    assert received(mentor, "room:participant_left") == [{"session_id": sid, "user_id": room["ana"].id}]
+
+
+def test_relayed_events_do_no_database_work(app, room, connect):
+    """Signals, hands and media state are relayed on the identity kept at connect: not one SQL
+    statement for them, whoever sends them."""
+    from sqlalchemy import event
+
+    sid, mentor_id, ana_id = room["session"].id, room["mentor"].id, room["ana"].id
+    mentor, ana = connect("mentor@example.com"), connect("ana@example.com")
+    assert join(mentor, sid)["ok"] and join(ana, sid)["ok"]
+    received(mentor), received(ana)
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for n in range(20):
+            candidate = {"candidate": f"candidate:{n}", "sdpMid": "0"}
+            to_ana = {"session_id": sid, "to": ana_id, "kind": "candidate", "data": candidate}
+            assert mentor.emit("signal", to_ana, callback=True) == {"ok": True}
+            to_mentor = {"session_id": sid, "to": mentor_id, "kind": "candidate", "data": candidate}
+            assert ana.emit("signal", to_mentor, callback=True) == {"ok": True}
+        assert ana.emit("hand:set", {"session_id": sid, "raised": True}, callback=True)["ok"]
+        media = {"session_id": sid, "audio": True, "video": False, "screen": False}
+        assert ana.emit("media:state", media, callback=True)["ok"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert statements == []
+    assert len(received(ana, "signal")) == 20
+    seen = received(mentor)
+    assert len([payload for name, payload in seen if name == "signal"]) == 20
+    assert [payload["raised"] for name, payload in seen if name == "hand:state"] == [True]
+    assert [payload["audio"] for name, payload in seen if name == "media:state"] == [True]
+
+
+def test_a_suspension_drops_the_socket_from_the_room_at_once(app, room, connect, make_user):
+    from peerlearn.services import admin as admin_service
+
+    sid = room["session"].id
+    admin = make_user(email="admin@example.com", role="admin")
+    mentor, ana = connect("mentor@example.com"), connect("ana@example.com")
+    assert join(mentor, sid)["ok"] and join(ana, sid)["ok"]
+    received(mentor)
+
+    admin_service.suspend_user(admin, room["ana"].id, "Abuse in chat")
+
+    assert not ana.is_connected()
     assert received(mentor, "room:participant_left") == [{"session_id": sid, "user_id": room["ana"].id}]
 
 
