@@ -9,6 +9,7 @@ from sqlalchemy import event
 
 from peerlearn.extensions import db
 from peerlearn.models import Booking, Review
+from peerlearn.services import fragments
 from tests import factories
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -276,6 +277,9 @@ def test_page_ignores_a_bad_filter_and_says_so(client, make_user):
 
 
 def count_statements(client, path):
+    """Statements of drawing the page, not of showing the directory's cards kept since the last
+    change (services/fragments.py)."""
+    fragments.cache().clear()
     engine = db.engine
     counted = [0]
 

@@ -3,6 +3,7 @@ from flask import Response, abort, render_template, request
 from ...extensions import db
 from ...limits import MAX_TITLE_LENGTH
 from ...services import covers, search, showcase
+from ...services.fragments import Lazy
 from . import bp
 
 # Served SVG is drawn by the server (generated covers, demo avatars), never uploaded; this policy
@@ -12,13 +13,13 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 @bp.get("/")
 def index():
-    featured = search.featured_sessions()
+    # Loaded only when a fragment of the page is drawn again (services/fragments.py).
     return render_template(
         "main/index.html",
-        figures=showcase.hero_figures(),
-        mentors=showcase.spotlight(limit=3),
-        featured=featured,
-        faces=showcase.faces(limit=6),
+        figures=Lazy(showcase.hero_figures),
+        mentors=Lazy(lambda: showcase.spotlight(limit=3)),
+        featured=Lazy(search.featured_sessions),
+        faces=Lazy(lambda: showcase.faces(limit=6)),
     )
 
 

@@ -4,12 +4,12 @@ from flask import current_app, render_template, request, send_from_directory, ur
 from flask_login import current_user
 
 from ...exceptions import ValidationError
-from ...limits import CATALOG_PER_PAGE
 from ...models import CATEGORIES, LANGUAGES, SessionLevel, utcnow
 from ...services import avatars, interactions, recommendations, search, settlement
 from ...services import booking as booking_service
 from ...services import gifts as gift_service
 from ...services import room as room_service
+from ...services.fragments import Lazy
 from ...services.pagination import Page
 from ...services.sessions import viewable_session
 from . import bp
@@ -22,25 +22,26 @@ def browse():
         params = search.parse_search_params(request.args, rupees=True)
     except ValidationError as exc:
         errors, params = exc.fields, None
-    if params is None:
-        items, total = [], 0
-    else:
-        items, total = search.search_sessions(params, viewer=current_user)
-        if params.page == 1:
-            interactions.searched(current_user, params.q or "")
+    if params is not None and params.page == 1:
+        interactions.searched(current_user, params.q or "")
     args = request.args.to_dict(flat=False)
 
     def page_url(page):
         return url_for("sessions.browse", **{**args, "page": page})
 
-    found = Page(items, total, params.page if params else 1, params.per_page if params else CATALOG_PER_PAGE)
+    def results():
+        """[items, total, pages]: searched only when the results' fragment is drawn again."""
+        if params is None:
+            return [[], 0, 1]
+        items, total = search.search_sessions(params, viewer=current_user)
+        return [items, total, Page(items, total, params.page, params.per_page).pages]
+
     return render_template(
         "sessions/browse.html",
         params=params,
         errors=errors,
-        items=items,
-        total=total,
-        pages=found.pages,
+        results=Lazy(results),
+        results_key=tuple(sorted(request.args.items(multi=True))),
         page_url=page_url,
         sorts=search.SORTS,
         categories=CATEGORIES,

@@ -11,6 +11,7 @@ from ...forms import apply_field_errors
 from ...models import LANGUAGES, User
 from ...services import accounts, auth, avatars, mentors, search
 from ...services.accounts import rupees_to_paise
+from ...services.fragments import Lazy
 from ...services.pagination import Page
 from . import bp
 from .forms import AvatarForm, ProfileForm, TeachingForm
@@ -190,19 +191,22 @@ def directory():
         problems = exc.fields
         usable = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k not in problems])
         params = mentors.parse_directory_params(usable, rupees=True)
-    cards, total = mentors.search_mentors(params)
     args = {k: v for k, v in request.args.lists() if k not in problems}
 
     def page_url(page):
         return url_for("users.directory", **{**args, "page": page})
 
+    def results():
+        """[cards, total, pages]: searched only when the results' cached fragment is drawn again."""
+        cards, total = mentors.search_mentors(params)
+        return [cards, total, Page(cards, total, params.page, params.per_page).pages]
+
     return render_template(
         "users/directory.html",
         params=params,
         problems=problems,
-        cards=cards,
-        total=total,
-        pages=Page(cards, total, params.page, params.per_page).pages,
+        results=Lazy(results),
+        results_key=tuple(sorted(request.args.items(multi=True))),
         page_url=page_url,
         sorts=mentors.SORTS,
         languages=LANGUAGES,

@@ -1,0 +1,227 @@
+"""The public pages' cached fragments (services/fragments.py): kept while nothing changes, drawn
+again at the next request after a change commits, in one process and across processes sharing
+the version in Redis, and never carrying one viewer's bits to another."""
+
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from peerlearn import create_app
+from peerlearn.extensions import db
+from peerlearn.models import User
+from peerlearn.services import booking as booking_service
+from peerlearn.services import fragments
+from peerlearn.services import sessions as session_service
+from tests import factories
+
+
+@contextmanager
+def counting_statements():
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def presentable_mentor(**fields):
+    return factories.UserFactory(role="mentor", headline="Teaches Flask for a living", **fields)
+
+
+def test_a_page_drawn_twice_reads_the_database_once(client):
+    mentor = presentable_mentor()
+    factories.SessionFactory(mentor=mentor, title="Flask from the ground up")
+    for path in ("/", "/sessions", "/mentors"):
+        assert "Flask from the ground up" in client.get(path).text or path == "/mentors"
+        with counting_statements() as statements:
+            page = client.get(path)
+        assert page.status_code == 200
+        assert statements == [], f"{path} queried again: {statements}"
+
+
+def test_editing_a_session_shows_on_the_next_landing_page_and_catalog(client):
+    mentor = presentable_mentor()
+    session = factories.SessionFactory(mentor=mentor, title="Flask from the ground up")
+    assert "Flask from the ground up" in client.get("/").text
+    assert "Flask from the ground up" in client.get("/sessions").text
+
+    session_service.update_session(mentor, session.id, {"title": "Flask, rebuilt"})
+
+    for path in ("/", "/sessions"):
+        page = client.get(path).text
+        assert "Flask, rebuilt" in page
+        assert "Flask from the ground up" not in page
+
+
+def test_a_seat_taken_changes_the_seats_left_on_the_card(client):
+    session = factories.SessionFactory(mentor=presentable_mentor(), capacity=2)
+    assert "2 seats left" in client.get("/sessions").text
+
+    booking_service.book(session.id, factories.UserFactory())
+
+    page = client.get("/sessions").text
+    assert "1 seat left" in page
+    assert "2 seats left" not in page
+
+
+def test_a_cancelled_session_leaves_the_catalog(client):
+    mentor = presentable_mentor()
+    session = factories.SessionFactory(mentor=mentor, title="Going away soon")
+    assert "Going away soon" in client.get("/sessions").text
+
+    session_service.cancel_session(mentor, session.id, reason="Ill")
+
+    assert "Going away soon" not in client.get("/sessions").text
+
+
+def test_a_profile_edit_shows_on_the_mentor_cards(client):
+    mentor = presentable_mentor(name="Asha Raman")
+    factories.SessionFactory(mentor=mentor)
+    assert "Asha Raman" in client.get("/mentors").text
+
+    mentor.name = "Asha R. Iyer"
+    db.session.commit()
+
+    for path in ("/mentors", "/"):
+        assert "Asha R. Iyer" in client.get(path).text
+
+
+def test_raw_sql_writes_count_as_changes(client):
+    mentor = presentable_mentor()
+    session = factories.SessionFactory(mentor=mentor, title="Before the update")
+    assert "Before the update" in client.get("/sessions").text
+
+    db.session.execute(
+        text("UPDATE learning_sessions SET title = 'After the update' WHERE id = :id"), {"id": session.id}
+    )
+    db.session.commit()
+
+    assert "After the update" in client.get("/sessions").text
+
+
+def test_a_change_rolled_back_keeps_the_fragments(client):
+    mentor = presentable_mentor()
+    factories.SessionFactory(mentor=mentor, title="Kept as it was")
+    client.get("/sessions")
+    version = fragments.cache().version()
+
+    mentor.name = "Never committed"
+    db.session.flush()
+    db.session.rollback()
+
+    assert fragments.cache().version() == version
+    with counting_statements() as statements:
+        client.get("/sessions")
+    assert statements == []
+
+
+def test_signing_in_does_not_throw_the_fragments_away(client, auth):
+    learner = factories.UserFactory(email="reader@example.com")
+    factories.SessionFactory(mentor=presentable_mentor())
+    client.get("/sessions")
+    version = fragments.cache().version()
+
+    auth.login(learner.email)
+
+    assert fragments.cache().version() == version
+
+
+def test_cached_fragments_carry_nothing_of_the_viewer(app, auth):
+    mentor = presentable_mentor()
+    session = factories.SessionFactory(mentor=mentor, title="Shared by everyone")
+    factories.UserFactory(email="first@example.com", name="First Viewer")
+    factories.UserFactory(email="second@example.com", name="Second Viewer")
+    first = app.test_client()
+    type(auth)(first).login("first@example.com")
+    booking_service.book(
+        session.id, db.session.scalar(db.select(User).where(User.email == "first@example.com"))
+    )
+    for path in ("/", "/sessions", "/mentors", f"/mentors/{mentor.id}"):
+        first.get(path)
+
+    second = app.test_client()
+    type(auth)(second).login("second@example.com")
+    anonymous = app.test_client()
+    for path in ("/", "/sessions", "/mentors", f"/mentors/{mentor.id}"):
+        for viewer in (second, anonymous):
+            page = viewer.get(path).text
+            assert "First Viewer" not in page
+            tokens = set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', page))
+            meta = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+            assert tokens <= {meta}, f"{path} carries another session's CSRF token"
+
+
+def test_cards_show_times_in_the_viewers_timezone(app, auth):
+    session = factories.SessionFactory(mentor=presentable_mentor())
+    factories.UserFactory(email="london@example.com", timezone="Europe/London")
+    anonymous = app.test_client()
+    assert "IST" in anonymous.get("/sessions").text
+    london = app.test_client()
+    type(auth)(london).login("london@example.com")
+    page = london.get("/sessions").text
+    assert f'href="/sessions/{session.id}"' in page
+    assert re.search(r"\b(GMT|BST)\b", page)
+
+
+# ------------------------------------------------------------------- two processes, one Redis
+
+
+@pytest.fixture
+def two_processes(tmp_path, redis_url):
+    """Two apps on one database file, each with its own fragments and the version shared in
+    Redis: two web processes of one deployment."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    apps = [
+        create_app(
+            "testing",
+            {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "UPLOAD_DIR": str(tmp_path / "up")},
+        )
+        for _ in range(2)
+    ]
+    with apps[0].app_context():
+        db.create_all()
+        yield apps
+        db.session.remove()
+        db.engine.dispose()
+    with apps[1].app_context():
+        db.engine.dispose()
+
+
+def test_a_change_in_one_process_shows_in_the_other_at_once(two_processes):
+    _, second = two_processes
+    mentor = presentable_mentor()
+    session = factories.SessionFactory(mentor=mentor, title="Seen by both")
+    second_client = second.test_client()
+    with second.app_context():
+        assert "Seen by both" in second_client.get("/sessions").text
+        with counting_statements() as statements:
+            second_client.get("/sessions")
+        assert statements == []  # kept in the second process
+
+    session_service.update_session(mentor, session.id, {"title": "Renamed in the first"})
+
+    with second.app_context():
+        page = second_client.get("/sessions").text
+    assert "Renamed in the first" in page
+    assert "Seen by both" not in page
+
+
+def test_while_redis_is_away_the_fragments_are_drawn_fresh(app):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    fragments.init_app(app)
+    session = factories.SessionFactory(mentor=presentable_mentor(), title="Drawn fresh")
+    client = app.test_client()
+    assert "Drawn fresh" in client.get("/sessions").text
+    # A change the database session's watch cannot see still shows: nothing is kept.
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE learning_sessions SET title = 'Fresh again' WHERE id = :id"), {"id": session.id}
+        )
+    assert "Fresh again" in client.get("/sessions").text
