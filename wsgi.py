@@ -2,8 +2,11 @@
 
     PEERLEARN_ENV=production gunicorn -k gevent -w 1 --bind 127.0.0.1:8000 wsgi:app
 
-One worker per process: Socket.IO needs sticky connections, so scale out with more processes
-behind a load balancer with sticky sessions and a shared SOCKETIO_MESSAGE_QUEUE.
+One worker per process; scale out with more processes behind nginx and a shared
+SOCKETIO_MESSAGE_QUEUE. Browsers open Socket.IO as a WebSocket from the first request, which stays
+on the process it reached, so nginx spreads connections without sticky sessions; only the
+long-polling fallback needs its requests on one process, which nginx keeps by a per-browser
+cookie (docs/operations.md, "nginx").
 
 Gunicorn sets TCP_NODELAY on its TCP listening socket itself (gunicorn.sock.TCPSocket) and
 accepted connections inherit it, so Socket.IO frames are not held back by Nagle's algorithm;
