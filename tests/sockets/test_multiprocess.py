@@ -582,3 +582,83 @@ def test_a_job_on_a_worker_announces_to_clients_of_a_server(deployment, servers,
         payload = announced(person, gift.id)
         assert payload["session_id"] == sid
         assert payload["gift"]["amount_paise"] == 25000 and payload["gift"]["message"] == "From the worker"
+
+
+def another_tab(person, server):
+    """A second tab of ``person``'s browser (the same sign-in), its socket on ``server``."""
+    sio = socketio.Client(http_session=person.http, reconnection=False)
+    inbox = Inbox()
+    sio.on("*", inbox.record)
+    sio.connect(server.url, transports=["polling"], wait_timeout=TIMEOUT)
+    return sio, inbox
+
+
+def wait_until_disconnected(*clients):
+    deadline = time.monotonic() + TIMEOUT
+    while any(sio.connected for sio in clients) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(sio.connected for sio in clients)
+
+
+def test_signing_out_on_one_server_drops_its_sockets_on_the_other(deployment, servers, room, people):
+    """The sockets keep their identity in memory, so the other server must hear of the sign-out:
+    it disconnects the socket at once, without waiting for that socket's next event."""
+    server_a, server_b = servers
+    sid = room["session_id"]
+    mentor = people(server_b, "mentor")
+    ana = people(server_a, "ana")
+    tab_b, _ = another_tab(ana, server_b)
+    assert mentor.join(sid)["ok"]
+    assert tab_b.call("room:join", {"session_id": sid}, timeout=TIMEOUT)["ok"]
+    mentor.inbox.wait_for("room:participant_joined")
+
+    token = extract_csrf(ana.http.get(f"{ana.base}/", timeout=TIMEOUT).text)
+    response = ana.http.post(
+        f"{ana.base}/auth/logout", data={"csrf_token": token}, allow_redirects=False, timeout=TIMEOUT
+    )
+    assert response.status_code == 302
+
+    assert wait_until_disconnected(ana.sio, tab_b)
+    left = mentor.inbox.wait_for("room:participant_left")
+    assert left == {"session_id": sid, "user_id": room["ana"]}
+    assert mentor.sio.connected  # only that sign-in's sockets go
+
+
+SUSPEND = """
+import sys
+
+from peerlearn import create_app
+from peerlearn.extensions import db
+from peerlearn.models import User
+from peerlearn.services import admin
+
+app = create_app()
+with app.app_context():
+    admin.suspend_user(db.session.get(User, int(sys.argv[1])), int(sys.argv[2]), "Abuse in chat")
+"""
+
+
+def test_a_suspension_made_by_a_third_process_drops_the_sockets_on_both_servers(
+    deployment, servers, room, people
+):
+    """An admin's command in a process with no sockets: every server drops the account's sockets."""
+    admin = UserFactory(role="admin")
+    server_a, server_b = servers
+    mentor = people(server_a, "mentor")
+    ana = people(server_a, "ana")
+    tab_b, _ = another_tab(ana, server_b)
+    assert ana.sio.connected and tab_b.connected
+
+    script = subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
+        [sys.executable, "-c", SUSPEND, str(admin.id), str(room["ana"])],
+        cwd=ROOT,
+        env=deployment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert script.returncode == 0, script.stdout + script.stderr
+
+    assert wait_until_disconnected(ana.sio, tab_b)
+    assert mentor.sio.connected

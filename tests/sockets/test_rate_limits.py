@@ -1,0 +1,68 @@
+"""The room's per-user event limits: counted in the process's memory when one server process
+holds every socket, and in the shared storage (Redis) when a message queue spreads a user's
+sockets over several processes."""
+
+import uuid
+
+import pytest
+from limits import parse
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
+
+from peerlearn import create_app
+from peerlearn.exceptions import RateLimited
+from peerlearn.extensions import limiter
+from peerlearn.sockets.validation import RATE_LIMITS, rate_limit
+from tests.conftest import reachable_redis_url
+
+
+def chat_budget():
+    return parse(RATE_LIMITS["chat"]).amount
+
+
+def test_one_process_counts_in_its_memory_and_never_asks_the_storage(app):
+    assert not app.config["SOCKETIO_MESSAGE_QUEUE"]
+    for _ in range(chat_budget()):
+        rate_limit("chat", 7)
+    with pytest.raises(RateLimited) as refused:
+        rate_limit("chat", 7)
+    assert refused.value.retry_after >= 1
+    rate_limit("chat", 8)  # another person has their own budget
+    rate_limit("hand", 7)  # and so has another kind of event
+    assert dict(limiter.storage.storage) == {}  # Flask-Limiter's storage counted nothing
+
+
+def test_each_app_counts_its_own_events(app, tmp_path):
+    """Two server processes without a queue each count their own sockets' events."""
+    for _ in range(chat_budget()):
+        rate_limit("chat", 7)
+    other = create_app("testing", {"INSTANCE_DIR": str(tmp_path / "other")})
+    with other.app_context():
+        rate_limit("chat", 7)
+
+
+@pytest.fixture
+def shared_app(tmp_path):
+    url = reachable_redis_url()
+    app = create_app("testing", {"INSTANCE_DIR": str(tmp_path), "RATELIMIT_STORAGE_URI": url})
+    # Only the choice of counter reads it: no queue is started for this test.
+    app.config["SOCKETIO_MESSAGE_QUEUE"] = url
+    with app.app_context():
+        yield app, url
+
+
+def test_with_a_message_queue_the_limits_count_in_redis(shared_app):
+    _app, url = shared_app
+    user = str(uuid.uuid4().int % 10**9 + 10**9)  # nobody else's counter in the shared Redis
+    item = parse(RATE_LIMITS["chat"])
+    elsewhere = FixedWindowRateLimiter(RedisStorage(url))  # what another process sees
+    try:
+        for _ in range(item.amount - 1):
+            rate_limit("chat", user)
+        assert elsewhere.get_window_stats(item, "room", "chat", user).remaining == 1
+        # The other process takes the last one: this process is refused.
+        assert elsewhere.hit(item, "room", "chat", user)
+        with pytest.raises(RateLimited):
+            rate_limit("chat", user)
+    finally:
+        elsewhere.clear(item, "room", "chat", user)
