@@ -41,19 +41,23 @@ verdicts: p99 <= 15 ms on one process, and crossing processes adds <= 5 ms at p5
 """
 
 import argparse
+import multiprocessing
 import os
 import random
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 # Run as a file, not a module: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import requests
 import roomkit
 import socketio
 from limits import parse
@@ -131,7 +135,6 @@ class Scenario:
         self.streams = {
             "signal": Stream("signal", 1),
             "chat": Stream("chat", roomkit.ROOM_SIZE - 1),
-            "saturate": Stream("saturate", 1),
         }
         self.dropped = 0  # clients that lost their connection before the bench closed it
         self.lock = threading.Lock()
@@ -224,39 +227,6 @@ def open_loop(stream, sends, rate, warmup):
     return behind
 
 
-def closed_loop(stream, scenario, participants, total, warmup):
-    """Every participant keeps one signal in flight, to the peers of its room in turn, until
-    ``total`` have been sent; none sends faster than PACE_MARGIN of its rate limit."""
-    limit = parse(RATE_LIMITS["signal"])
-    gap = limit.get_expiry() / limit.amount / PACE_MARGIN
-    measured_from = int(total * warmup)
-    counter = iter(range(total))
-    counter_lock = threading.Lock()
-    room_of = {member.user_id: room for room in scenario.rooms for member in room}
-
-    def keep_one_in_flight(participant):
-        peers = [m for m in room_of[participant.member.user_id] if m is not participant.member]
-        for turn in range(total):
-            with counter_lock:
-                index = next(counter, None)
-            if index is None or not participant.sio.connected:
-                return
-            payload = signal_payload("saturate", participant.member, peers[turn % len(peers)])
-            sent_at = time.perf_counter()
-            number = stream.sending(sent_at) if index >= measured_from else None
-            try:
-                reply = participant.sio.call("signal", payload(number, sent_at), timeout=SETTLE_SECONDS)
-            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
-                reply = {"ok": False, "error": {"code": "no_ack"}}
-            if number is not None:
-                stream.acked(number, reply)
-            time.sleep(max(0.0, gap - (time.perf_counter() - sent_at)))
-
-    with ThreadPoolExecutor(len(participants)) as pool:
-        list(pool.map(keep_one_in_flight, participants))
-    return 0.0
-
-
 def run_stream(stream, servers, send):
     """Run ``send`` (which returns how far behind schedule it fell), wait until everything has
     been acked and delivered or SETTLE_SECONDS pass; return the phase's own figures."""
@@ -338,12 +308,6 @@ def run_scenario(scenario, env, server_count, workdir, jars, args, *, nodelay=Tr
                     lambda: open_loop(streams["signal"], signals, args.signal_rate, args.warmup),
                 ),
                 (streams["chat"], lambda: open_loop(streams["chat"], chats, args.chat_rate, args.warmup)),
-                (
-                    streams["saturate"],
-                    lambda: closed_loop(
-                        streams["saturate"], scenario, participants, args.saturate, args.warmup
-                    ),
-                ),
             ]
             rows = []
             for stream, send in plan:
@@ -352,6 +316,272 @@ def run_scenario(scenario, env, server_count, workdir, jars, args, *, nodelay=Tr
         finally:
             roomkit.disconnect_all(participants)
     return rows
+
+
+# ----- saturation: several client processes against PeerLearn and two bare baselines
+
+# The baselines relay the same `signal` event the same way (to the addressee's own room, acked,
+# one client's events in order), with nothing else: no sign-in, limits or checks. Same server
+# as PeerLearn's: gunicorn -k gevent -w 1.
+BARE_SOCKETIO = """
+import socketio
+
+sio = socketio.Server(async_mode="gevent", cors_allowed_origins="*", async_handlers=False)
+app = socketio.WSGIApp(sio)
+
+
+@sio.event
+def connect(sid, environ, auth):
+    sio.enter_room(sid, f"user:{auth['user']}")
+
+
+@sio.on("signal")
+def signal(sid, p):
+    body = {"session_id": p["session_id"], "from": p["from"], "kind": p["kind"], "data": p["data"]}
+    sio.emit("signal", body, to=f"user:{p['to']}")
+    return {"ok": True}
+"""
+BARE_FLASK_SOCKETIO = """
+from flask import Flask
+from flask_socketio import SocketIO, emit, join_room
+
+app = Flask(__name__)
+app.config["SECRET_KEY"] = "bench"
+socketio = SocketIO(app, async_mode="gevent", cors_allowed_origins="*", async_handlers=False)
+
+
+@socketio.on("connect")
+def connect(auth):
+    join_room(f"user:{auth['user']}")
+
+
+@socketio.on("signal")
+def signal(p):
+    body = {"session_id": p["session_id"], "from": p["from"], "kind": p["kind"], "data": p["data"]}
+    emit("signal", body, to=f"user:{p['to']}")
+    return {"ok": True}
+"""
+TARGET_CPU_MS = 0.8
+TARGET_RATE = 1000
+TARGET_SATURATED_P99_MS = 50.0
+
+
+@contextmanager
+def bare_server(workdir, module, source):
+    """A baseline server process; yields (url, worker pid)."""
+    (workdir / f"{module}.py").write_text(source)
+    port = roomkit.free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(roomkit.FOREIGN)}
+    command = [roomkit.BIN / "gunicorn", "-k", "gevent", "-w", "1", "--chdir", str(workdir)]
+    command += ["--bind", f"127.0.0.1:{port}", f"{module}:app"]
+    with open(workdir / f"{module}.log", "w+b") as log:
+        process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + roomkit.TIMEOUT
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise RuntimeError(
+                            f"{module} did not start:\n{log.read().decode(errors='replace')}"
+                        ) from None
+                    time.sleep(0.2)
+            time.sleep(1)  # the worker forks after the master listens
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+            yield url, int(children[0])
+        finally:
+            roomkit.stop_process_group(process)
+
+
+def drive(job, ready, go, results):
+    """One client process: connect its sockets, say so, then from the start time it is given send
+    signals on a fixed schedule (each socket to the peers of its room in turn) until the window
+    ends. The receiver measures each delay as time.time() minus the send time the message carries:
+    every client process reads the same system clock of this one machine."""
+    from requests.cookies import cookiejar_from_dict
+
+    delays, acks, lock = [], Counter(), threading.Lock()
+    window = [0.0, 0.0]
+
+    def on_signal(payload):
+        sent_at = payload["data"].get("t")
+        if sent_at is not None and window[0] <= sent_at < window[1]:
+            delay = time.time() - sent_at
+            with lock:
+                delays.append(delay)
+
+    def acked(reply=None):
+        ok = isinstance(reply, dict) and reply.get("ok")
+        code = "ok" if ok else (reply or {}).get("error", {}).get("code", "other")
+        with lock:
+            acks[code] += 1
+
+    try:
+        clients = []
+        for user_id, session_id, peers, cookies in job["sockets"]:
+            http = requests.Session()
+            if cookies is not None:
+                http.cookies = cookiejar_from_dict(cookies)
+            sio = socketio.Client(http_session=http, reconnection=False)
+            sio.on("signal", on_signal)
+            sio.connect(job["url"], transports=["websocket"], auth={"user": user_id}, wait_timeout=60)
+            if cookies is not None and not sio.call("room:join", {"session_id": session_id}, timeout=60).get(
+                "ok"
+            ):
+                raise RuntimeError(f"user {user_id} could not join room {session_id}")
+            clients.append((sio, user_id, session_id, peers))
+    except Exception as exc:
+        ready.put(repr(exc))
+        return
+    ready.put("ready")
+    start = go.get()
+    window[:] = [start + job["warmup"], start + job["warmup"] + job["seconds"]]
+    rate = job["rate_per_socket"] * len(clients)
+    sent = 0
+    while True:
+        at = start + sent / rate
+        if at >= window[1] + 0.5:
+            break
+        wait = at - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        sio, user_id, session_id, peers = clients[sent % len(clients)]
+        peer = peers[(sent // len(clients)) % len(peers)]
+        data = {**CANDIDATE, "t": time.time()}
+        payload = {"session_id": session_id, "to": peer, "kind": "candidate", "data": data, "from": user_id}
+        try:
+            sio.emit("signal", payload, callback=acked)
+        except socketio.exceptions.BadNamespaceError:
+            acked({"error": {"code": "client_disconnected"}})
+        sent += 1
+    time.sleep(3)  # the last deliveries
+    late = max(0.0, time.time() - (start + sent / rate) - 3)
+    for sio, *_ in clients:
+        sio.disconnect()
+    results.put({"delays": delays, "acks": dict(acks), "sent": sent, "late": late})
+
+
+def saturate(name, url, pid, rooms, jars, args):
+    """One saturation window against ``url`` whose worker is ``pid``; returns its row."""
+    members = [member for room in rooms for member in room]
+    peers_of = {m.user_id: [p.user_id for p in room if p is not m] for room in rooms for m in room}
+    sockets = [
+        (m.user_id, m.session_id, peers_of[m.user_id], jars[m.user_id].cookies.get_dict() if jars else None)
+        for m in members
+    ]
+    context = multiprocessing.get_context("spawn")
+    ready, go, results = context.Queue(), context.Queue(), context.Queue()
+    count = args.client_processes
+    job = {"url": url, "rate_per_socket": args.saturate_rate / len(sockets)}
+    job.update(warmup=args.saturate_warmup, seconds=args.saturate_seconds)
+    workers = [
+        context.Process(target=drive, args=({**job, "sockets": sockets[i::count]}, ready, go, results))
+        for i in range(count)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        for _ in workers:
+            answer = ready.get(timeout=300)
+            if answer != "ready":
+                raise RuntimeError(f"{name}: a client process failed: {answer}")
+        start = time.time() + 1.0
+        for _ in workers:
+            go.put(start)
+        window_from = start + args.saturate_warmup
+        window_to = window_from + args.saturate_seconds
+        time.sleep(max(0.0, window_from - time.time()))
+        cpu_before = roomkit.cpu_seconds(pid)
+        time.sleep(max(0.0, window_to - time.time()))
+        cpu = roomkit.cpu_seconds(pid) - cpu_before
+        load = os.getloadavg()[0]
+        outcomes = [results.get(timeout=300) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.terminate()
+    delays = [d for outcome in outcomes for d in outcome["delays"]]
+    acks = Counter()
+    for outcome in outcomes:
+        acks.update(outcome["acks"])
+    relayed = len(delays)
+    return {
+        "target": name,
+        "offered": args.saturate_rate,
+        "rate": relayed / args.saturate_seconds,
+        "cpu_ms": cpu * 1000 / relayed if relayed else float("nan"),
+        "cpu_share": cpu / args.saturate_seconds,
+        "p50": percentile(delays, 0.5) * 1000 if delays else float("nan"),
+        "p99": percentile(delays, 0.99) * 1000 if delays else float("nan"),
+        "refused": {code: n for code, n in acks.items() if code != "ok"},
+        "late_ms": max(outcome["late"] for outcome in outcomes) * 1000,
+        "load": load,
+    }
+
+
+def run_saturation(rooms, jars, env, workdir, args):
+    rows = []
+    with bare_server(workdir, "bare_socketio", BARE_SOCKETIO) as (url, pid):
+        rows.append(saturate("bare python-socketio", url, pid, rooms, None, args))
+    with bare_server(workdir, "bare_flask_socketio", BARE_FLASK_SOCKETIO) as (url, pid):
+        rows.append(saturate("bare Flask-SocketIO", url, pid, rooms, None, args))
+    with roomkit.servers(env, 1, workdir, tag="saturate") as (server,):
+        rows.append(saturate("PeerLearn, 1 process", server.url, server.worker_pid(), rooms, jars, args))
+    return rows
+
+
+def print_saturation(rows, args):
+    print(
+        f"\nsaturation: {args.saturate_rate:g} signals/s offered by {args.client_processes} client processes "
+        f"over the same sockets, measured for {args.saturate_seconds:g} s "
+        f"after {args.saturate_warmup:g} s of warm-up"
+    )
+    header = (
+        f"{'server':<22} {'signals/s':>9} {'CPU ms/signal':>13} {'server CPU':>10} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'load':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['target']:<22} {row['rate']:>9.0f} {row['cpu_ms']:>13.3f} {row['cpu_share']:>10.0%} "
+            f"{row['p50']:>8.2f} {row['p99']:>8.2f} {row['load']:>5.1f}"
+        )
+        if row["refused"]:
+            print(f"  {row['target']}: refused {row['refused']}")
+        if row["late_ms"] > 50:
+            print(f"  {row['target']}: the senders fell up to {row['late_ms']:.0f} ms behind their schedule")
+    ours = rows[-1]
+    sockets = args.rooms * roomkit.ROOM_SIZE
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    print(
+        f"per-signal server CPU {ours['cpu_ms']:.3f} ms (target <= {TARGET_CPU_MS} ms): "
+        f"{verdict(ours['cpu_ms'] <= TARGET_CPU_MS)}"
+    )
+    print(
+        f"signals/s relayed by one process {ours['rate']:.0f} (target >= {TARGET_RATE}): "
+        f"{verdict(ours['rate'] >= TARGET_RATE)}"
+    )
+    print(
+        f"saturated p99 with {sockets} sockets {ours['p99']:.2f} ms "
+        f"(target <= {TARGET_SATURATED_P99_MS:g} ms): "
+        f"{verdict(ours['p99'] <= TARGET_SATURATED_P99_MS)}"
+    )
 
 
 def max_rate(group, rooms):
@@ -446,7 +676,10 @@ def main():
     parser.add_argument("--signal-rate", type=float, default=20, help="signals per second, all rooms")
     parser.add_argument("--chats", type=int, default=150, help="chat messages per scenario, with warm-up")
     parser.add_argument("--chat-rate", type=float, default=5, help="chat messages per second, all rooms")
-    parser.add_argument("--saturate", type=int, default=1000, help="signals sent with one in flight each")
+    parser.add_argument("--saturate-rate", type=float, default=2400, help="signals/s offered, all sockets")
+    parser.add_argument("--saturate-seconds", type=float, default=12, help="the measured window")
+    parser.add_argument("--saturate-warmup", type=float, default=3, help="seconds sent before the window")
+    parser.add_argument("--client-processes", type=int, default=4, help="client processes sending")
     parser.add_argument("--warmup", type=float, default=0.1, help="fraction of each stream not counted")
     parser.add_argument("--nagle", action="store_true", help="also run one process with TCP_NODELAY off")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, not PostgreSQL")
@@ -472,7 +705,7 @@ def main():
         print(f"bench-only server settings: {roomkit.describe_settings()}")
         print(f"pacing: {pacing}; rate limits on")
         print(
-            f"per scenario: {args.signals} signals, {args.chats} chats, {args.saturate} signals saturating; "
+            f"per scenario: {args.signals} signals, {args.chats} chats; "
             f"the first {args.warmup:.0%} of each not counted\n"
         )
 
@@ -490,11 +723,13 @@ def main():
             if args.nagle:
                 nagle = Scenario(NAGLE, rooms, lambda seat: 0)
                 rows += run_scenario(nagle, plain, 1, workdir, jars, args, nodelay=False)
+            saturation = run_saturation(rooms, jars, plain, workdir, args)
         finally:
             for jar in jars.values():
                 jar.close()
         print_table(rows)
         print_verdicts(rows)
+        print_saturation(saturation, args)
     return 0
 
 
