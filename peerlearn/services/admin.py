@@ -605,6 +605,17 @@ def payout_filters(args):
     )
 
 
+def requested_payouts():
+    """The payout queue: every payout still waiting for an admin, oldest request first."""
+    return list(
+        db.session.scalars(
+            select(Payout)
+            .where(Payout.status == PayoutStatus.REQUESTED.value)
+            .order_by(Payout.created_at, Payout.id)
+        )
+    )
+
+
 def find_payouts(*, status=None, mentor="", page=1, per_page=ADMIN_PER_PAGE):
     """Decided payouts, most recently decided first."""
     query = select(Payout).where(Payout.status.in_((status,) if status else DECIDED_PAYOUT_STATES))

@@ -4,11 +4,9 @@ ones, filtered and a page at a time. The admin blueprint's guard keeps it to adm
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from ...exceptions import DomainError, ValidationError
-from ...extensions import db
-from ...models import Payout, PayoutStatus
+from ...limits import ADMIN_PER_PAGE
 from ...services import admin as admin_service
 from ...services import audit, payout_accounts
 from ...services import earnings as earnings_service
@@ -19,13 +17,7 @@ from .forms import MarkPaidForm, RejectPayoutForm
 
 @bp.get("/payouts")
 def payouts():
-    requested = list(
-        db.session.scalars(
-            select(Payout)
-            .where(Payout.status == PayoutStatus.REQUESTED.value)
-            .order_by(Payout.created_at, Payout.id)
-        )
-    )
+    requested = admin_service.requested_payouts()
     # The decided ones, filtered and a page at a time (bad filters: the form says which, 422).
     errors, page = {}, 1
     try:
@@ -33,9 +25,9 @@ def payouts():
         page = admin_service.page_number(request.args)
     except ValidationError as exc:
         errors = exc.fields
-    history = Page([], 0, page, admin_service.PER_PAGE)
+    history = Page([], 0, page, ADMIN_PER_PAGE)
     if not errors:
-        history = admin_service.find_payouts(**filters, page=page, per_page=admin_service.PER_PAGE)
+        history = admin_service.find_payouts(**filters, page=page, per_page=ADMIN_PER_PAGE)
     kept = request.args.to_dict(flat=False)
 
     def page_url(number):

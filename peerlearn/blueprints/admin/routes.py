@@ -11,6 +11,7 @@ from ... import formats
 from ...exceptions import DomainError, ValidationError
 from ...extensions import login_manager
 from ...forms import apply_field_errors
+from ...limits import ADMIN_PER_PAGE
 from ...models import PaymentPurpose, PaymentStatus, RefundStatus, SessionStatus, utcnow
 from ...services import admin as admin_service
 from ...services import audit as audit_log
@@ -46,9 +47,9 @@ def _listing(name, parse, find, *, args=None, status=200, **context):
         page = admin_service.page_number(args)
     except ValidationError as exc:
         errors.update(exc.fields)
-    found = Page([], 0, page, admin_service.PER_PAGE)
+    found = Page([], 0, page, ADMIN_PER_PAGE)
     if not errors:
-        found = find(**filters, page=page, per_page=admin_service.PER_PAGE)
+        found = find(**filters, page=page, per_page=ADMIN_PER_PAGE)
     kept = args.to_dict(flat=False) if hasattr(args, "to_dict") else dict(args)
 
     def page_url(number):
