@@ -2,13 +2,11 @@ from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ...exceptions import DomainError, ValidationError
-from ...extensions import db
 from ...forms import apply_field_errors
-from ...models import LANGUAGES, User
+from ...models import LANGUAGES
 from ...services import accounts, auth, avatars, mentors, search
 from ...services.accounts import rupees_to_paise
 from ...services.fragments import Lazy
@@ -215,7 +213,7 @@ def directory():
 
 @bp.get("/mentors/<int:user_id>")
 def mentor_profile(user_id):
-    mentor = db.session.scalar(select(User).where(User.id == user_id, User.is_active_mentor))
+    mentor = mentors.find_active_mentor(user_id)
     if mentor is None:
         abort(404)
     return render_template(
