@@ -1,0 +1,108 @@
+"""Refreshing a learner's recommendations ranks them in services/offload.py's pool, so under
+gevent, where jobs run inline in the web process (no Redis), the ranking's numpy and Python do
+not hold up the event loop.
+
+As in test_passwords_offload.py, gevent must patch a fresh interpreter: a script builds a small
+simulated platform, fits the model, then refreshes REFRESHES learners in one greenlet while another
+ticks every 5 ms, and prints the ticks counted. With the pool made inline (as it is outside
+gevent), the loop cannot tick until every refresh is done.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REFRESHES = 20
+
+SCRIPT = textwrap.dedent(
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    import json
+    import sys
+    import tempfile
+    import time
+
+    import gevent
+    from sqlalchemy import select
+
+    from bench.roomkit import testing_app
+    from peerlearn.extensions import db
+    from peerlearn.ml.simulate import simulate
+    from peerlearn.ml.world import SimulationConfig
+    from peerlearn.models import User
+    from peerlearn.services import offload, recommendations
+    from peerlearn.services.simulated_platform import write_to_database
+
+    if sys.argv[1] == "inline":
+        offload.gevent_threading = lambda: False
+    folder = tempfile.mkdtemp()
+    app = testing_app(f"sqlite:///{folder}/platform.sqlite3", INSTANCE_DIR=folder)
+    with app.app_context():
+        db.create_all()
+        write_to_database(simulate(SimulationConfig(learners=600, mentors=60, sessions=400)))
+        recommendations.rebuild()
+        learners = db.session.scalars(select(User.id).order_by(User.id).limit(int(sys.argv[2]))).all()
+        assert recommendations.refresh_learner(learners[0])  # the model is loaded once, here
+    ticks = 0
+    running = True
+
+    def ticker():
+        global ticks
+        while running:
+            gevent.sleep(0.005)
+            ticks += 1
+
+    def refresh():
+        with app.app_context():
+            return [recommendations.refresh_learner(learner) for learner in learners]
+
+    clock = gevent.spawn(ticker)
+    gevent.sleep(0.05)
+    ticks = 0
+    worker = gevent.spawn(refresh)
+    worker.join()
+    counted = ticks
+    running = False
+    clock.join()
+    with app.app_context():
+        pooled = offload.pool_for(app, "recommender", 1).threads is not None
+    print(json.dumps({"refreshed": worker.value, "ticks": counted, "pooled": pooled}))
+    """
+)
+
+
+def run(mode):
+    pytest.importorskip("gevent")
+    result = subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
+        [sys.executable, "-c", SCRIPT, mode, str(REFRESHES)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_refreshing_under_gevent_leaves_the_event_loop_ticking():
+    figures = run("offload")
+    assert figures["pooled"]
+    assert figures["refreshed"] == [True] * REFRESHES
+    # Each ranking (20 ms or more) lets the loop tick several times while it runs in its thread.
+    assert figures["ticks"] >= REFRESHES, figures
+
+
+def test_ranking_on_the_event_loop_starves_it():
+    figures = run("inline")
+    assert not figures["pooled"]
+    assert figures["refreshed"] == [True] * REFRESHES
+    assert figures["ticks"] < REFRESHES // 2, figures
