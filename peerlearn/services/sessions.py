@@ -255,6 +255,33 @@ def price_locked(session):
     )
 
 
+def find_session(session_id):
+    """The session with this id, whatever its state or whoever asks, or None; the caller decides
+    who may see it (``room.entry_refusal``, ``viewable_session``)."""
+    return db.session.get(LearningSession, session_id)
+
+
+def booked_count(session):
+    """Learners holding or having a seat: these hear about a new time or a cancellation."""
+    return db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.session_id == session.id,
+            Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
+        )
+    )
+
+
+def paid_booking_count(session):
+    """Learners with a confirmed seat they paid for: these are refunded if the session is cancelled."""
+    return db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.session_id == session.id,
+            Booking.status == BookingStatus.CONFIRMED.value,
+            Booking.amount_paise > 0,
+        )
+    )
+
+
 def update_session(mentor, session_id, changes, *, now=None):
     """Edit a draft or scheduled session (see ``save_session``)."""
     return save_session(mentor, session_id, changes, now=now)

@@ -6,15 +6,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms.validators import Optional
 
 from ...exceptions import DomainError
-from ...extensions import db
 from ...forms import apply_field_errors
 from ...inputs import page_or_first
 from ...limits import LIST_PER_PAGE
-from ...models import Booking, BookingStatus, MediaMode, Role, SessionStatus, utcnow
+from ...models import MediaMode, Role, SessionStatus, utcnow
 from ...security import role_required
 from ...services import avatars, media
 from ...services import sessions as session_service
@@ -25,16 +23,6 @@ from .forms import CancelSessionForm, SessionForm
 EDITABLE_STATUSES = (SessionStatus.DRAFT, SessionStatus.SCHEDULED)
 # Service field names that the form spells differently.
 FORM_FIELD_FOR = {"starts_at": "start_date", "price_paise": "price"}
-
-
-def booked_count(session):
-    """Learners holding or having a seat: these hear about a new time or a cancellation."""
-    return db.session.scalar(
-        select(func.count(Booking.id)).where(
-            Booking.session_id == session.id,
-            Booking.status.in_((BookingStatus.PENDING_PAYMENT.value, BookingStatus.CONFIRMED.value)),
-        )
-    )
 
 
 @bp.get("/teach/sessions")
@@ -174,7 +162,7 @@ def edit(session_id):
     if session.status not in EDITABLE_STATUSES:
         flash(f"This session is {session.status} and can no longer be edited.", "error")
         return redirect(url_for("sessions.mine"))
-    booked = booked_count(session)
+    booked = session_service.booked_count(session)
     locked = session_service.price_locked(session)
     # Pre-filled from the session; on POST the posted values win, and a disabled (locked)
     # price input, which browsers do not send, keeps the stored price.
@@ -250,13 +238,10 @@ def cancel(session_id):
             return redirect(url_for("sessions.mine"), 303)
         flash("Session cancelled. Everyone who booked has been told and refunded in full.", "success")
         return redirect(url_for("sessions.mine", tab="cancelled"), 303)
-    paid = db.session.scalar(
-        select(func.count(Booking.id)).where(
-            Booking.session_id == session.id,
-            Booking.status == BookingStatus.CONFIRMED.value,
-            Booking.amount_paise > 0,
-        )
-    )
     return render_template(
-        "sessions/cancel.html", session=session, form=form, booked=booked_count(session), paid=paid
+        "sessions/cancel.html",
+        session=session,
+        form=form,
+        booked=session_service.booked_count(session),
+        paid=session_service.paid_booking_count(session),
     ), (422 if request.method == "POST" else 200)

@@ -4,8 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError, NotFound
-from ...extensions import db
-from ...models import LearningSession, utcnow
+from ...models import utcnow
 from ...payments import get_gateway
 from ...services import gifts as gift_service
 from ...services import room as room_service
@@ -17,7 +16,7 @@ from . import bp
 @bp.get("/sessions/<int:session_id>/room")
 @login_required
 def room(session_id):
-    session = db.session.get(LearningSession, session_id)
+    session = session_service.find_session(session_id)
     refusal = room_service.entry_refusal(current_user, session)
     if isinstance(refusal, NotFound):
         abort(404)
