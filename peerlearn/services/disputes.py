@@ -103,6 +103,11 @@ def for_booking(booking_id):
     return db.session.scalar(select(Dispute).where(Dispute.booking_id == booking_id))
 
 
+def refund_of(dispute):
+    """The refund an admin's decision on ``dispute`` gave the learner, or None."""
+    return db.session.get(Refund, dispute.refund_id) if dispute is not None and dispute.refund_id else None
+
+
 def get(dispute_id):
     dispute = db.session.get(Dispute, dispute_id) if isinstance(dispute_id, int) else None
     if dispute is None:

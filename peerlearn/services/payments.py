@@ -141,6 +141,13 @@ def payment_for_order(user, order_id):
     return payment if payment is not None and payment.payer_id == user.id else None
 
 
+def booking_payments(booking):
+    """Every payment made or tried for ``booking``, oldest first (its receipt lists them all)."""
+    return list(
+        db.session.scalars(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id))
+    )
+
+
 def payment_history(user, *, page, per_page):
     """One page (services.pagination) of what ``user`` paid or tried to pay, latest first."""
     query = (

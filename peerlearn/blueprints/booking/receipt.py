@@ -4,25 +4,21 @@ report, with the learner's values and the errors beside the form."""
 
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import select
 
-from ...extensions import db
-from ...models import BookingStatus, Payment, Refund
+from ...models import BookingStatus
 from ...services import booking as booking_service
 from ...services import disputes as dispute_service
+from ...services import payments as payment_service
 from ...services import settlement
 
 
 def render_receipt(booking, dispute_form=None):
     """The booking page for ``booking``, the current user's own (``dispute_form``: a refused
     report's values and errors)."""
-    payments = list(
-        db.session.scalars(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.id))
-    )
     return render_template(
         "booking/detail.html",
         booking=booking,
-        payments=payments,
+        payments=payment_service.booking_payments(booking),
         **_dispute_context(booking, dispute_form),
         refund_if_cancelled=booking_service.refund_due(booking, current_user)
         if booking.status == BookingStatus.CONFIRMED
@@ -38,9 +34,7 @@ def _dispute_context(booking, form=None):
     dispute = dispute_service.for_booking(booking.id)
     return {
         "dispute": dispute,
-        "dispute_refund": db.session.get(Refund, dispute.refund_id)
-        if dispute and dispute.refund_id
-        else None,
+        "dispute_refund": dispute_service.refund_of(dispute),
         "can_report": dispute is None and dispute_service.can_report(booking),
         "report_until": dispute_service.report_deadline(booking),
         "dispute_reasons": dispute_service.reason_choices(),
