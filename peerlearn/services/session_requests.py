@@ -151,6 +151,14 @@ def made_session(request):
     return db.session.get(LearningSession, request.session_id) if request.session_id else None
 
 
+def made_sessions(requests):
+    """{session id: session} for the sessions mentors made from ``requests`` on accepting them."""
+    ids = {request.session_id for request in requests if request.session_id}
+    if not ids:
+        return {}
+    return {s.id: s for s in db.session.scalars(select(LearningSession).where(LearningSession.id.in_(ids)))}
+
+
 def learner_booking(request):
     """The learner's booking in the request's session: the live one, else the latest."""
     if request.session_id is None:

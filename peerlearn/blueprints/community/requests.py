@@ -5,14 +5,12 @@ from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from ...exceptions import DomainError
-from ...extensions import db
 from ...forms import apply_field_errors
 from ...jinja import localtime
-from ...models import BookingStatus, LearningSession, RequestStatus, Role, utcnow
+from ...models import BookingStatus, RequestStatus, Role, utcnow
 from ...security import role_required
 from ...services import session_requests as service
 from ...services.accounts import rupees_to_paise
@@ -54,7 +52,7 @@ def _render_detail(req, *, status=200, accept=None, decline=None, problems=()):
     return render_template(
         "community/requests/detail.html",
         req=req,
-        session=db.session.get(LearningSession, req.session_id) if req.session_id else None,
+        session=service.made_session(req),
         mentor_view=mentor_view,
         times=service.preferred_times(req),
         booking=service.learner_booking(req),
@@ -108,11 +106,7 @@ def new_request(mentor_id):
 def my_requests():
     """The requests this account sent as a learner (a mentor's own inbox is /requests/inbox)."""
     items, _total = service.requests_for(current_user, side="sent", per_page=LIST_SIZE)
-    session_ids = [r.session_id for r in items if r.session_id]
-    sessions = {
-        s.id: s
-        for s in db.session.scalars(select(LearningSession).where(LearningSession.id.in_(session_ids)))
-    }
+    sessions = service.made_sessions(items)
     bookings = {r.id: service.learner_booking(r) for r in items if r.session_id}
     seated = {r.id for r in items if bookings.get(r.id) is not None and bookings[r.id].is_active}
     confirmable = {r.id for r in items if service.learner_can_confirm(r) and r.id not in seated}
