@@ -1,18 +1,26 @@
 """Composing email: records are written in the caller's transaction and staged on the outbox,
-which hands them to the `emails` queue once that transaction commits."""
+which hands them to the `emails` queue once that transaction commits. Then the send job
+(``tasks.email.send_email``) moves each record on through ``claim_to_send``, ``release_claim``
+and ``mark_sent``, and the queued-email sweep finds the ones left behind with ``sendable_ids``."""
 
 import base64
+import enum
 import re
+from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import current_app, render_template
+from sqlalchemy import or_, select, update
 
 from ..extensions import db
 from ..links import external_url, public_host
-from ..models import OutboundEmail
+from ..models import EmailStatus, OutboundEmail, utcnow
 from . import outbox
+from .transactions import use_case
 
 SUBJECT_LENGTH = 200  # OutboundEmail.subject
+# After this many failed tries an email is marked failed and no sweep picks it up again.
+MAX_ATTEMPTS = 8
 # Control characters and line separators. A line break would end the Subject header, so the mail
 # library refuses to send one; names and titles holding them are refused now, but older ones may
 # be stored still, and one such name must not stop every email that carries it.
@@ -67,3 +75,116 @@ def message_id(email):
     _name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"] or "")
     domain = address.rpartition("@")[2] or public_host() or "peerlearn"
     return f"<email-{email.id}@{domain}>"
+
+
+# ---------------------------------------------------------------------------- delivery
+
+
+class Claim(enum.StrEnum):
+    """What ``claim_to_send`` made of a recorded email."""
+
+    SEND = "send"  # claimed: this run sends it
+    NOT_DUE = "not_due"  # missing, no longer queued, or held until later: nothing to do now
+    GAVE_UP = "gave_up"  # tried MAX_ATTEMPTS times already: marked failed
+    TAKEN = "taken"  # another run holds a fresh claim and sends it
+    DROPPED = "dropped"  # refused (over a cap): marked dropped with its drop_reason
+
+
+def _unclaimed(now):
+    """No run holds a fresh claim on the email."""
+    lapsed = now - timedelta(seconds=current_app.config["EMAIL_CLAIM_SECONDS"])
+    return or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < lapsed)
+
+
+@use_case
+def claim_to_send(email_id, *, refusal=None):
+    """Claim a recorded email for this run to send: ``(email, Claim)``, the email None if there is
+    no such row. Only ``Claim.SEND`` is to be sent, and then the caller must ``mark_sent`` it or,
+    when sending fails, ``release_claim`` it.
+
+    Of runs that overlap, only the one whose conditional update lands claims it; a claim lapses
+    after ``EMAIL_CLAIM_SECONDS`` (its worker died), and the queued-email sweep enqueues it again.
+    ``refusal(email, now)``, called in the claim's transaction before it commits, names why the
+    email must not go (a ``DropReason``, ``notifications.cap_reason``: the caps count the claims
+    committed before this one) and the email is dropped instead; it comes from the caller because
+    this module sits below the notifications package, which composes through it."""
+    email = db.session.get(OutboundEmail, email_id)
+    if email is None or email.status != EmailStatus.QUEUED:
+        return email, Claim.NOT_DUE
+    if email.send_after is not None and email.send_after > utcnow():
+        return email, Claim.NOT_DUE
+    if email.attempts >= MAX_ATTEMPTS:
+        email.status = EmailStatus.FAILED.value
+        db.session.commit()
+        return email, Claim.GAVE_UP
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email_id,
+            OutboundEmail.status == EmailStatus.QUEUED.value,
+            _unclaimed(now),
+        )
+        .values(attempts=OutboundEmail.attempts + 1, claimed_at=now)
+    ).rowcount
+    if not claimed:
+        db.session.commit()
+        return email, Claim.TAKEN
+    over = refusal(email, now) if refusal is not None else None
+    if over is not None:
+        email.status = EmailStatus.DROPPED.value
+        email.drop_reason = over.value
+        email.claimed_at = None
+    db.session.commit()
+    return email, Claim.SEND if over is None else Claim.DROPPED
+
+
+@use_case
+def release_claim(email, error):
+    """Sending ``email`` failed with ``error``: record it and let go of the claim, so the retry
+    (or the sweep) can send it."""
+    email.last_error = f"{type(error).__name__}: {error}"[:2000]
+    email.claimed_at = None
+    db.session.commit()
+
+
+@use_case
+def mark_sent(email_id):
+    """``email_id`` went out. A conditional update: only the first successful run marks it sent."""
+    db.session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id == email_id, OutboundEmail.status != EmailStatus.SENT.value)
+        .values(status=EmailStatus.SENT.value, sent_at=utcnow(), last_error="")
+    )
+    db.session.commit()
+
+
+def sendable_ids(limit):
+    """Ids of emails still queued, oldest first, at most ``limit``: except those a run is sending
+    right now (a fresh claim) and those held until later."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(OutboundEmail.id)
+            .where(
+                OutboundEmail.status == EmailStatus.QUEUED.value,
+                _unclaimed(now),
+                or_(OutboundEmail.send_after.is_(None), OutboundEmail.send_after <= now),
+            )
+            .order_by(OutboundEmail.id)
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- the dev outbox
+
+
+def recent_emails(limit=100):
+    """The last ``limit`` recorded emails, newest first (the dev outbox page)."""
+    return list(db.session.scalars(select(OutboundEmail).order_by(OutboundEmail.id.desc()).limit(limit)))
+
+
+def recorded_email(email_id):
+    """One recorded email, or None."""
+    return db.session.get(OutboundEmail, email_id)

@@ -1,22 +1,16 @@
 """Email jobs. They take ids, never ORM objects, and are safe to run twice."""
 
 import logging
-from datetime import timedelta
 
 from flask import current_app
 from flask_mail import Message
-from sqlalchemy import or_, select, update
 
-from ..extensions import db, mail
-from ..models import EmailStatus, OutboundEmail, utcnow
+from ..extensions import mail
 from ..services import mail as mail_service
 from ..services import notifications
+from ..services.mail import Claim
 
 log = logging.getLogger(__name__)
-
-
-# After this many failed tries an email is marked failed and no sweep picks it up again.
-MAX_ATTEMPTS = 8
 
 
 def send_email(email_id):
@@ -24,63 +18,22 @@ def send_email(email_id):
     dropped, is held until later (``send_after``: the queued-email sweep sends it then), or another
     run holds a fresh claim on it (that run sends it; if its worker died, the claim lapses and the
     queued-email sweep enqueues it again). A social email over an hourly cap is dropped instead of
-    sent (``notifications.cap_reason``)."""
-    email = db.session.get(OutboundEmail, email_id)
-    if email is None or email.status != EmailStatus.QUEUED:
-        return
-    if email.send_after is not None and email.send_after > utcnow():
-        return
-    if email.attempts >= MAX_ATTEMPTS:
-        email.status = EmailStatus.FAILED.value
-        db.session.commit()
+    sent (``notifications.cap_reason``). The record's states are ``services.mail``'s to change."""
+    email, claim = mail_service.claim_to_send(email_id, refusal=notifications.cap_reason)
+    if claim is Claim.GAVE_UP:
         log.error("giving up on email %s to %s after %s attempts", email.id, email.to_address, email.attempts)
-        return
-    # Claim it: of runs that overlap, only the one whose update lands sends.
-    now = utcnow()
-    claimed = db.session.execute(
-        update(OutboundEmail)
-        .where(
-            OutboundEmail.id == email_id,
-            OutboundEmail.status == EmailStatus.QUEUED.value,
-            _unclaimed(now),
-        )
-        .values(attempts=OutboundEmail.attempts + 1, claimed_at=now)
-    ).rowcount
-    if not claimed:
-        db.session.commit()
+    elif claim is Claim.TAKEN:
         log.info("email %s is claimed by another run; not sending it again", email_id)
-        return
-    # Counted in the claim's transaction, so the claim is what the next count sees.
-    over = notifications.cap_reason(email, now)
-    if over is not None:
-        email.status = EmailStatus.DROPPED.value
-        email.drop_reason = over.value
-        email.claimed_at = None
-    db.session.commit()
-    if over is not None:
-        log.info("email %s to user %s dropped: %s", email.id, email.user_id, over.value)
+    elif claim is Claim.DROPPED:
+        log.info("email %s to user %s dropped: %s", email.id, email.user_id, email.drop_reason)
+    if claim is not Claim.SEND:
         return
     try:
         _deliver(email)
     except Exception as exc:
-        # Not sent: let go of the claim so the retry (or the sweep) can send it.
-        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        email.claimed_at = None
-        db.session.commit()
+        mail_service.release_claim(email, exc)
         raise
-    # Conditional update: only the first successful run marks the email sent.
-    db.session.execute(
-        update(OutboundEmail)
-        .where(OutboundEmail.id == email_id, OutboundEmail.status != EmailStatus.SENT.value)
-        .values(status=EmailStatus.SENT.value, sent_at=utcnow(), last_error="")
-    )
-    db.session.commit()
-
-
-def _unclaimed(now):
-    """No run holds a fresh claim on the email."""
-    lapsed = now - timedelta(seconds=current_app.config["EMAIL_CLAIM_SECONDS"])
-    return or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < lapsed)
+    mail_service.mark_sent(email_id)
 
 
 def _deliver(email):
@@ -126,19 +79,7 @@ def dispatch_queued(limit=500):
     and those held until later."""
     from . import enqueue
 
-    now = utcnow()
-    ids = list(
-        db.session.scalars(
-            select(OutboundEmail.id)
-            .where(
-                OutboundEmail.status == EmailStatus.QUEUED.value,
-                _unclaimed(now),
-                or_(OutboundEmail.send_after.is_(None), OutboundEmail.send_after <= now),
-            )
-            .order_by(OutboundEmail.id)
-            .limit(limit)
-        )
-    )
+    ids = mail_service.sendable_ids(limit)
     for email_id in ids:
         if not enqueue("emails", send_email, email_id, job_id=f"email-{email_id}"):
             break

@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from peerlearn.extensions import db, mail
 from peerlearn.models import OutboundEmail
+from peerlearn.services import mail as mail_service
 from peerlearn.tasks import email as email_tasks
 from tests.conftest import free_port
 from tests.support.mail import Inbox
@@ -56,7 +57,7 @@ def test_two_runs_at_once_send_one_email(threaded_app, inbox, monkeypatch):
             both_have_read.wait()
         return real_update(table)
 
-    monkeypatch.setattr(email_tasks, "update", update_after_both_read)
+    monkeypatch.setattr(mail_service, "update", update_after_both_read)
     errors = []
 
     def run():

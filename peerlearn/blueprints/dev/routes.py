@@ -1,21 +1,17 @@
 from flask import Response, abort, render_template
-from sqlalchemy import select
 
-from ...extensions import db
-from ...models import OutboundEmail
 from ...services import mail
 from . import bp
 
 
 @bp.get("/outbox")
 def outbox():
-    emails = db.session.scalars(select(OutboundEmail).order_by(OutboundEmail.id.desc()).limit(100))
-    return render_template("dev/outbox.html", emails=list(emails))
+    return render_template("dev/outbox.html", emails=mail.recent_emails(limit=100))
 
 
 @bp.get("/outbox/<int:email_id>")
 def outbox_email(email_id):
-    email = db.session.get(OutboundEmail, email_id)
+    email = mail.recorded_email(email_id)
     if email is None:
         abort(404)
     return render_template("dev/outbox_email.html", email=email)
@@ -23,7 +19,7 @@ def outbox_email(email_id):
 
 @bp.get("/outbox/<int:email_id>/html")
 def outbox_email_html(email_id):
-    email = db.session.get(OutboundEmail, email_id)
+    email = mail.recorded_email(email_id)
     if email is None:
         abort(404)
     # Shown inside a sandboxed iframe on the message page.
@@ -41,7 +37,7 @@ def outbox_email_html(email_id):
 
 @bp.get("/outbox/<int:email_id>/attachments/<int:index>")
 def outbox_attachment(email_id, index):
-    email = db.session.get(OutboundEmail, email_id)
+    email = mail.recorded_email(email_id)
     if email is None or not 0 <= index < len(email.attachments):
         abort(404)
     attachment = email.attachments[index]

@@ -1,13 +1,11 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ...exceptions import ValidationError
-from ...extensions import db
 from ...inputs import is_id, page_or_first, whole_number
 from ...limits import NOTIFICATIONS_PER_PAGE
-from ...models import User
 from ...security import acts_without_identity
 from ...services import notifications
+from ...services.notifications.email import unsubscriber
 from . import bp
 
 # The center's views: everything, unread only, or one group of kinds.
@@ -89,23 +87,13 @@ def preferences():
     return render_template("notifications/preferences.html", rows=notifications.preferences(current_user.id))
 
 
-def _reader(token):
-    """(user, kind) for a signed unsubscribe token, or None."""
-    try:
-        user_id, kind = notifications.read_unsubscribe_token(token)
-    except ValidationError:
-        return None
-    user = db.session.get(User, user_id)
-    return (user, kind) if user is not None else None
-
-
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @acts_without_identity
 def unsubscribe(token):
     """No sign-in needed: the signed token names the person and the kind. GET asks (mail
     scanners follow links, so a GET changes nothing); POST, from the page's button or a mail
     client's List-Unsubscribe-Post one-click request, turns that kind's email off."""
-    found = _reader(token)
+    found = unsubscriber(token)
     if found is None:
         return render_template("notifications/unsubscribe.html", invalid=True), 400
     user, kind = found

@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
+from ...exceptions import ValidationError
 from ...extensions import db
 from ...models import (
     User,
@@ -17,6 +18,7 @@ from ...models import (
 )
 from ...models.email import DropReason, EmailStatus, OutboundEmail
 from ...models.notification import CAPPED_EMAIL_KINDS
+from .preferences import read_unsubscribe_token
 
 # A repeat of the same thing (the same person following again) within this long tells no one again.
 REPEAT_WINDOW = timedelta(hours=24)
@@ -115,3 +117,14 @@ def cap_reason(email, now):
     if per_recipient > 0 and db.session.scalar(sent) >= per_recipient:
         return DropReason.RECIPIENT_CAP
     return None
+
+
+def unsubscriber(token):
+    """``(user, kind)`` for an email's signed unsubscribe link, or None when the link was not made
+    here or the person it names is gone (anyone may follow the link, signed in or not)."""
+    try:
+        user_id, kind = read_unsubscribe_token(token)
+    except ValidationError:
+        return None
+    user = db.session.get(User, user_id)
+    return (user, kind) if user is not None else None
