@@ -225,3 +225,37 @@ def test_while_redis_is_away_the_fragments_are_drawn_fresh(app):
             text("UPDATE learning_sessions SET title = 'Fresh again' WHERE id = :id"), {"id": session.id}
         )
     assert "Fresh again" in client.get("/sessions").text
+
+
+def test_a_review_shows_at_once_on_the_session_page_visitors_see(client):
+    from tests.support.reviews import past_session, review_row
+
+    mentor = presentable_mentor()
+    session = past_session(mentor)
+    first = factories.UserFactory()
+    review_row(session, first, 4, body="Clear and well paced")
+    assert "Clear and well paced" in client.get(f"/sessions/{session.id}").text
+
+    review_row(session, factories.UserFactory(), 2, body="Too fast for me")
+
+    page = client.get(f"/sessions/{session.id}").text
+    assert "Clear and well paced" in page and "Too fast for me" in page
+
+
+def test_a_signed_in_viewer_never_gets_the_visitors_session_fragments(app, client, auth):
+    from tests.support.reviews import past_session, review_row
+
+    mentor = presentable_mentor()
+    session = past_session(mentor)
+    review_row(session, factories.UserFactory(), 5, body="Worth every minute")
+    factories.UserFactory(email="member@example.com")
+    client.get(f"/sessions/{session.id}")  # a visitor's copy is kept
+    version = fragments.cache().version()
+
+    auth.login("member@example.com")
+    with counting_statements() as statements:
+        page = client.get(f"/sessions/{session.id}").text
+    assert fragments.cache().version() == version
+    assert "Worth every minute" in page
+    # Drawn for the signed-in viewer: the reviews were read again.
+    assert any("FROM reviews" in statement for statement in statements)

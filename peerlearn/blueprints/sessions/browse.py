@@ -86,7 +86,7 @@ def detail(session_id):
         # What booking now promises (for a viewer's own booking, what it promises).
         refund_promise=booking_service.refund_promise(booking or learning_session, now),
         not_held=settlement.was_not_held(learning_session),
-        similar=_similar(learning_session),
+        similar=Lazy(lambda: _similar(learning_session)),  # kept in a fragment for visitors
     )
 
 
