@@ -46,7 +46,8 @@ BIN = Path(sys.executable).parent
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 CLS_TARGET = 0.02
-APP_JS = "/static/dist/app.js"
+# The entry script, whose name carries its content hash (app-XXXXXXXX.js).
+APP_JS = re.compile(r"/static/dist/app-[A-Za-z0-9]+\.js")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -170,9 +171,10 @@ def lighthouse(url, form_factor, cookie=None):
 
 
 def unused_share(treemap, path):
-    """The share of the bytes of the script at ``path`` that the page never ran, or None."""
+    """The share of the bytes of the script whose path matches ``path`` (a compiled pattern) that
+    the page never ran, or None."""
     for node in (treemap.get("details") or {}).get("nodes", []):
-        if urllib.parse.urlsplit(node["name"]).path == path and node.get("unusedBytes") is not None:
+        if path.fullmatch(urllib.parse.urlsplit(node["name"]).path) and node.get("unusedBytes") is not None:
             return node["unusedBytes"] / node["resourceBytes"]
     return None
 

@@ -224,10 +224,10 @@ def test_the_catalog_does_not_move_when_its_scripts_start_on_a_phone(new_context
     Alpine starts (they did, by the whole filter panel: a layout shift of 0.56 on a phone)."""
     page = new_context(viewport=VIEWPORTS["phone"]).new_page()
     held = []
-    page.route("**/static/dist/app.js*", lambda route: held.append(route))
+    page.route(re.compile(r"/static/dist/app-[A-Za-z0-9]+\.js"), lambda route: held.append(route))
     page.goto(path, wait_until="commit")
     page.wait_for_function(
-        "() => [...document.styleSheets].some((sheet) => (sheet.href || '').includes('/dist/app.css'))"
+        "() => [...document.styleSheets].some((sheet) => (sheet.href || '').includes('/dist/app-'))"
     )
     results = page.locator("#results-heading")
     before = results.bounding_box()
