@@ -159,6 +159,13 @@ class Config:
             # Argon2id cost; tests lower it to keep the suite fast.
             "ARGON2_TIME_COST": env_int("ARGON2_TIME_COST", 3),
             "ARGON2_MEMORY_COST": env_int("ARGON2_MEMORY_COST", 65536),
+            # Password hashes computed at once per process, in OS threads under gevent so a burst
+            # of sign-ins never stalls the event loop (by default one per two CPUs, so requests
+            # keep a core). PASSWORD_HASH_OFFLOAD=false hashes on the loop (benches compare).
+            "PASSWORD_HASH_CONCURRENCY": env_int(
+                "PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2)
+            ),
+            "PASSWORD_HASH_OFFLOAD": env_bool("PASSWORD_HASH_OFFLOAD", True),
             # Forms and CSRF: checked in a before_request hook so bearer-token calls are exempt.
             "WTF_CSRF_CHECK_DEFAULT": False,
             "WTF_CSRF_TIME_LIMIT": None,
@@ -405,6 +412,8 @@ class Config:
             raise ConfigError("STRIKE_LIMIT and STRIKE_WINDOW_DAYS must be at least 1")
         if settings["IMAGE_DECODE_CONCURRENCY"] < 1:
             raise ConfigError("IMAGE_DECODE_CONCURRENCY must be at least 1")
+        if settings["PASSWORD_HASH_CONCURRENCY"] < 1:
+            raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if settings["IMAGE_DECODE_WAIT_SECONDS"] < 0:
             raise ConfigError("IMAGE_DECODE_WAIT_SECONDS cannot be negative")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:

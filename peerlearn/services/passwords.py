@@ -8,7 +8,6 @@ caller's thread. PASSWORD_HASH_OFFLOAD=False hashes on the event loop, as before
 bench/login_burst.py to compare against.
 """
 
-import os
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -48,9 +47,11 @@ def _hashers():
     """This process's hashing slots: by default one for every two CPUs, so a burst of sign-ins
     leaves the event loop a core of its own."""
     app = current_app._get_current_object()
-    slots = app.config.get("PASSWORD_HASH_CONCURRENCY") or max(1, (os.cpu_count() or 2) // 2)
     return offload.pool_for(
-        app, "password_hashers", slots, offload=app.config.get("PASSWORD_HASH_OFFLOAD", True)
+        app,
+        "password_hashers",
+        app.config["PASSWORD_HASH_CONCURRENCY"],
+        offload=app.config["PASSWORD_HASH_OFFLOAD"],
     )
 
 
