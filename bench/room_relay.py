@@ -447,6 +447,15 @@ def drive(job, ready, go, results):
     ready.put("ready")
     start = go.get()
     window[:] = [start + job["warmup"], start + job["warmup"] + job["seconds"]]
+    cpu = [0.0, 0.0]  # this process's CPU time at the window's start and end
+
+    def sample_cpu():
+        for index, moment in enumerate(window):
+            time.sleep(max(0.0, moment - time.time()))
+            cpu[index] = time.process_time()
+
+    sampler = threading.Thread(target=sample_cpu, daemon=True)
+    sampler.start()
     rate = job["rate_per_socket"] * len(clients)
     sent = 0
     while True:
@@ -467,9 +476,10 @@ def drive(job, ready, go, results):
         sent += 1
     time.sleep(3)  # the last deliveries
     late = max(0.0, time.time() - (start + sent / rate) - 3)
+    sampler.join()
     for sio, *_ in clients:
         sio.disconnect()
-    results.put({"delays": delays, "acks": dict(acks), "sent": sent, "late": late})
+    results.put({"delays": delays, "acks": dict(acks), "sent": sent, "late": late, "cpu": cpu[1] - cpu[0]})
 
 
 def saturate(name, url, pid, rooms, jars, args):
@@ -527,6 +537,7 @@ def saturate(name, url, pid, rooms, jars, args):
         "p99": percentile(delays, 0.99) * 1000 if delays else float("nan"),
         "refused": {code: n for code, n in acks.items() if code != "ok"},
         "late_ms": max(outcome["late"] for outcome in outcomes) * 1000,
+        "client_cpu": sum(outcome["cpu"] for outcome in outcomes) / args.saturate_seconds,
         "load": load,
     }
 
@@ -550,14 +561,14 @@ def print_saturation(rows, args):
     )
     header = (
         f"{'server':<22} {'signals/s':>9} {'CPU ms/signal':>13} {'server CPU':>10} "
-        f"{'p50 ms':>8} {'p99 ms':>8} {'load':>5}"
+        f"{'p50 ms':>8} {'p99 ms':>8} {'clients CPU':>11} {'load':>5}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
             f"{row['target']:<22} {row['rate']:>9.0f} {row['cpu_ms']:>13.3f} {row['cpu_share']:>10.0%} "
-            f"{row['p50']:>8.2f} {row['p99']:>8.2f} {row['load']:>5.1f}"
+            f"{row['p50']:>8.2f} {row['p99']:>8.2f} {row['client_cpu']:>11.0%} {row['load']:>5.1f}"
         )
         if row["refused"]:
             print(f"  {row['target']}: refused {row['refused']}")
@@ -680,6 +691,7 @@ def main():
     parser.add_argument("--saturate-seconds", type=float, default=12, help="the measured window")
     parser.add_argument("--saturate-warmup", type=float, default=3, help="seconds sent before the window")
     parser.add_argument("--client-processes", type=int, default=4, help="client processes sending")
+    parser.add_argument("--saturation-only", action="store_true", help="skip the signal and chat streams")
     parser.add_argument("--warmup", type=float, default=0.1, help="fraction of each stream not counted")
     parser.add_argument("--nagle", action="store_true", help="also run one process with TCP_NODELAY off")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, not PostgreSQL")
@@ -714,6 +726,9 @@ def main():
         with roomkit.servers(plain, 1, workdir, tag="sign-in") as (server,):
             jars = roomkit.sign_in_all(server.url, members)
         try:
+            if args.saturation_only:
+                print_saturation(run_saturation(rooms, jars, plain, workdir, args), args)
+                return 0
             rows = run_scenario(Scenario(ONE, rooms, lambda seat: 0), plain, 1, workdir, jars, args)
             split = Scenario(TWO, rooms, lambda seat: seat * 2 // roomkit.ROOM_SIZE)
             try:

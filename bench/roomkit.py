@@ -294,7 +294,8 @@ def clear_channel_keys(redis_url, channel):
 class Server:
     """One production server process (gunicorn master + one gevent worker) on a free port."""
 
-    def __init__(self, env, log_path, *, nodelay=True):
+    def __init__(self, env, log_path, *, nodelay=True, hooks=""):
+        """``hooks``: the source of a gunicorn config file (server hooks) for this server."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Production builds links on PUBLIC_BASE_URL and refuses to start without it.
@@ -303,12 +304,14 @@ class Server:
         command = [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{self.port}"]
         if not nodelay:
             # A gunicorn hook that runs in the master once its listener exists, before the worker.
-            hook = log_path.with_suffix(".nagle.py")
-            hook.write_text(
-                "import socket\n\n\ndef when_ready(server):\n"
+            hooks += (
+                "\n\nimport socket\n\n\ndef when_ready(server):\n"
                 "    for listener in server.LISTENERS:\n"
                 "        listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)\n"
             )
+        if hooks:
+            hook = log_path.with_suffix(".hooks.py")
+            hook.write_text(hooks)
             command += ["--config", str(hook)]
         self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
             [*command, "wsgi:app"],
@@ -341,12 +344,12 @@ class Server:
 
 
 @contextmanager
-def servers(env, count, workdir, *, nodelay=True, tag="server"):
+def servers(env, count, workdir, *, nodelay=True, tag="server", hooks=""):
     """``count`` server processes of one deployment, stopped (with their workers) on exit."""
     started = []
     try:
         for index in range(count):
-            started.append(Server(env, workdir / f"{tag}-{index}.log", nodelay=nodelay))
+            started.append(Server(env, workdir / f"{tag}-{index}.log", nodelay=nodelay, hooks=hooks))
         for server in started:
             server.wait_until_healthy()
         yield started
