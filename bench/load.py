@@ -272,6 +272,7 @@ class User:
 
     def sign_in(self):
         self.http.cookies.clear()
+        self.csrf = None  # the token belongs to the session cookie just dropped
         page = self.get("/auth/login")
         if page is None or page.status_code != 200:
             return
