@@ -27,7 +27,8 @@ bottleneck), with a think time of 0.5-1.5 s between requests:
 - beside them, the rooms' members stay connected over Socket.IO (WebSocket transport) and chat.
 
 Prints per step: users, sustained requests/s over the step (its first seconds left out), p50,
-p95 and p99 latency, errors, and the load average; then, for each process count, the highest
+p95 and p99 latency, errors, the load average and the web processes' CPU milliseconds per request
+(the figure a shared machine distorts least); then, for each process count, the highest
 rate sustained at p95 <= 300 ms against the target (>= 200 requests/s) and whether two
 processes beat one. The figures are only as good as the machine is quiet: the client, nginx,
 PostgreSQL and Redis share its cores with the servers.
@@ -59,6 +60,7 @@ from bench.roomkit import (
     TIMEOUT,
     account_maker,
     connect_all,
+    cpu_seconds,
     disconnect_all,
     free_port,
     new_secret_key,
@@ -360,8 +362,9 @@ def client_process(base, plan, indexes, seconds, queue, seed_value):
     queue.put(samples)
 
 
-def run_step(base, plan, users, seconds, clients, step_number):
+def run_step(base, plan, users, seconds, clients, step_number, workers):
     queue = multiprocessing.Queue()
+    cpu_before = sum(cpu_seconds(pid) for pid in workers)
     groups = [list(range(c, users, clients)) for c in range(clients)]
     processes = [
         multiprocessing.Process(
@@ -379,12 +382,23 @@ def run_step(base, plan, users, seconds, clients, step_number):
     for process in processes:
         process.join()
     load = os.getloadavg()[0]
+    # The web processes' CPU per request answered: what a quiet VM's cores would have to give.
+    cpu_ms = (sum(cpu_seconds(pid) for pid in workers) - cpu_before) * 1000 / max(len(samples), 1)
     window_start, window_end = started + WARM_UP_SECONDS, started + seconds
     kept = [s for s in samples if window_start <= s[0] <= window_end]
     latencies = sorted(s[1] * 1000 for s in kept)
     errors = sum(1 for s in kept if not 200 <= s[2] < 400)
     if not latencies:
-        return {"users": users, "rps": 0.0, "p50": 0, "p95": 0, "p99": 0, "errors": errors, "load": load}
+        return {
+            "users": users,
+            "rps": 0.0,
+            "p50": 0,
+            "p95": 0,
+            "p99": 0,
+            "errors": errors,
+            "load": load,
+            "cpu": cpu_ms,
+        }
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
     by_page = {}
     for sample in kept:
@@ -407,6 +421,7 @@ def run_step(base, plan, users, seconds, clients, step_number):
         "errors": errors,
         "requests": len(kept),
         "load": load,
+        "cpu": cpu_ms,
     }
 
 
@@ -452,7 +467,8 @@ class Rooms:
 def measure(count, env, workdir, plan_base, args):
     print(f"\n== {count} web process{'es' if count > 1 else ''} ==", flush=True)
     print(
-        f"{'users':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>6}",
+        f"{'users':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>6}"
+        f" {'cpu ms/req':>11}",
         flush=True,
     )
     results = []
@@ -469,11 +485,12 @@ def measure(count, env, workdir, plan_base, args):
             if args.rooms:
                 rooms = Rooms(proxy.url, plan_base["members"])
             for number, users in enumerate(args.steps):
-                row = run_step(proxy.url, plan, users, args.step_seconds, args.clients, number)
+                workers = [server.worker_pid() for server in started]
+                row = run_step(proxy.url, plan, users, args.step_seconds, args.clients, number, workers)
                 results.append(row)
                 print(
                     f"{row['users']:>6} {row['rps']:>8.1f} {row['p50']:>8.0f} {row['p95']:>8.0f} "
-                    f"{row['p99']:>8.0f} {row['errors']:>7} {row['load']:>6.2f}",
+                    f"{row['p99']:>8.0f} {row['errors']:>7} {row['load']:>6.2f} {row['cpu']:>11.1f}",
                     flush=True,
                 )
                 if args.pages:
