@@ -30,6 +30,7 @@ import time
 
 from flask import current_app
 from flask_login import current_user
+from markupsafe import escape
 from redis import Redis, RedisError
 from sqlalchemy import TextClause, event, inspect
 
@@ -177,6 +178,18 @@ class Lazy:
 
     def __getitem__(self, index):
         return self._loaded()[index]
+
+    def __str__(self):
+        return str(self._loaded())
+
+    def __html__(self):
+        value = self._loaded()
+        return value.__html__() if hasattr(value, "__html__") else escape(str(value))
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._loaded(), name)
 
 
 def invalidate(*_, **__):

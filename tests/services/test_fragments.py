@@ -259,3 +259,16 @@ def test_a_signed_in_viewer_never_gets_the_visitors_session_fragments(app, clien
     assert "Worth every minute" in page
     # Drawn for the signed-in viewer: the reviews were read again.
     assert any("FROM reviews" in statement for statement in statements)
+
+
+def test_a_visitors_session_page_is_kept_until_a_seat_is_taken(client):
+    session = factories.SessionFactory(mentor=presentable_mentor(), capacity=3)
+    assert "3 of 3 seats left" in client.get(f"/sessions/{session.id}").text
+    with counting_statements() as statements:
+        client.get(f"/sessions/{session.id}")
+    # Only finding the session (and that it may be shown) is left; the page's own reads are kept.
+    assert not any("FROM reviews" in statement or "similar_sessions" in statement for statement in statements)
+
+    booking_service.book(session.id, factories.UserFactory())
+
+    assert "2 of 3 seats left" in client.get(f"/sessions/{session.id}").text

@@ -83,10 +83,11 @@ def detail(session_id):
         room=room,
         transcript=transcript,
         gifts=gifts,
-        # What booking now promises (for a viewer's own booking, what it promises).
-        refund_promise=booking_service.refund_promise(booking or learning_session, now),
-        not_held=settlement.was_not_held(learning_session),
-        similar=Lazy(lambda: _similar(learning_session)),  # kept in a fragment for visitors
+        # What booking now promises (for a viewer's own booking, what it promises). These three
+        # are read only when the page is drawn: a visitor's is a fragment kept between changes.
+        refund_promise=Lazy(lambda: booking_service.refund_promise(booking or learning_session, now)),
+        not_held=Lazy(lambda: settlement.was_not_held(learning_session)),
+        similar=Lazy(lambda: _similar(learning_session)),
     )
 
 
