@@ -272,3 +272,17 @@ def test_a_visitors_session_page_is_kept_until_a_seat_is_taken(client):
     booking_service.book(session.id, factories.UserFactory())
 
     assert "2 of 3 seats left" in client.get(f"/sessions/{session.id}").text
+
+
+def test_a_visitors_kept_header_marks_the_page_they_are_on(app, client, auth):
+    def current(page):
+        return re.findall(r'<a href="([^"]+)"[^>]*aria-current="page"', page)
+
+    factories.UserFactory(email="named@example.com", name="Named Person")
+    assert "/sessions" in current(client.get("/sessions").text)
+    assert "/mentors" in current(client.get("/mentors").text)
+    assert "/sessions" not in current(client.get("/mentors").text)
+
+    auth.login("named@example.com")
+    assert "Named Person" in client.get("/mentors").text
+    assert "Named Person" not in app.test_client().get("/mentors").text
