@@ -37,6 +37,7 @@ from ..models import (
     utcnow,
 )
 from ..models.email import DropReason
+from . import booking as booking_service
 from . import notifications, outbox
 from . import sessions as session_service
 from .pagination import paginate
@@ -467,7 +468,6 @@ def withdraw(learner, request_id, *, now=None):
 def confirm(learner, request_id, *, now=None):
     """The learner takes the seat the mentor made for them, through the booking service.
     Returns ``(request, booking, created)``: a free seat is confirmed, a paid one held for payment."""
-    from . import booking as booking_service
 
     now = now or utcnow()
     request = _as_learner(learner, request_id)
