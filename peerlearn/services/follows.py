@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from .. import events
-from ..exceptions import Conflict, NotFound
+from ..exceptions import Conflict
 from ..extensions import db
 from ..models import (
     Follow,
@@ -25,15 +25,8 @@ from ..models import (
 from . import interactions, notifications, outbox, reviews
 from .notifications.kinds import follow_key
 from .pagination import Page, paginate
+from .people import active_mentor
 from .search import as_cards, not_reserved
-
-
-def active_mentor(mentor_id):
-    """A mentor people can follow: an existing, unsuspended mentor account (else 404)."""
-    mentor = db.session.get(User, mentor_id)
-    if mentor is None or not mentor.is_active_mentor:
-        raise NotFound("No such mentor.")
-    return mentor
 
 
 def follow(user, mentor_id, now=None):

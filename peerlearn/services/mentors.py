@@ -322,9 +322,3 @@ def mentor_stats(mentor_id):
         .where(held, Booking.status == BookingStatus.ATTENDED.value)
     )
     return MentorStats(int(sessions_held or 0), int(learners or 0), int(minutes or 0))
-
-
-def find_active_mentor(user_id):
-    """The mentor with this id when their profile is public (``User.is_active_mentor``: teaching and
-    not suspended), else None: the profile page and the API answer 404 in their own words."""
-    return db.session.scalar(select(User).where(User.id == user_id, User.is_active_mentor))

@@ -33,7 +33,6 @@ from ..models import (
     RequestStatus,
     SessionRequest,
     SessionStatus,
-    User,
     utcnow,
 )
 from ..models.email import DropReason
@@ -41,6 +40,7 @@ from . import booking as booking_service
 from . import notifications, outbox
 from . import sessions as session_service
 from .pagination import paginate
+from .people import active_mentor
 from .transactions import use_case
 
 MAX_TOPIC = 120
@@ -72,14 +72,6 @@ def is_open(request, now=None):
 
 
 # --------------------------------------------------------------------------------- looking up
-
-
-def requestable_mentor(mentor_id):
-    """A mentor one can ask for a session; anyone else (or a suspended mentor) is 404."""
-    mentor = db.session.scalar(select(User).where(User.id == mentor_id, User.is_active_mentor))
-    if mentor is None:
-        raise NotFound("No such mentor.")
-    return mentor
 
 
 def request_for(user, request_id):
@@ -245,7 +237,7 @@ def create_request(learner, mentor_id, data, *, now=None):
     """``learner`` asks the mentor for a session. ``data``: topic, message, preferred_times
     (1–3; ISO 8601, naive ones in the learner's timezone), budget_paise (optional)."""
     now = now or utcnow()
-    mentor = requestable_mentor(mentor_id)
+    mentor = active_mentor(mentor_id)
     check_can_ask(learner, mentor)
     refuse_unknown_fields(data, REQUEST_FIELDS)
     errors = {}

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from peerlearn.exceptions import NotFound
 from peerlearn.extensions import db
 from peerlearn.models import User, utcnow
-from peerlearn.services import follows, session_requests
+from peerlearn.services import people
 
 
 @pytest.fixture
@@ -30,12 +30,13 @@ def test_python_and_sql_agree(accounts):
     assert in_python == in_sql == {"mentor"}
 
 
-@pytest.mark.parametrize("lookup", [follows.active_mentor, session_requests.requestable_mentor])
-def test_lookups_find_only_active_mentors(accounts, lookup):
-    assert lookup(accounts["mentor"].id).id == accounts["mentor"].id
+def test_lookups_find_only_active_mentors(accounts):
+    assert people.active_mentor(accounts["mentor"].id).id == accounts["mentor"].id
+    assert people.find_active_mentor(accounts["mentor"].id).id == accounts["mentor"].id
     for name in ("suspended", "learner", "admin"):
         with pytest.raises(NotFound):
-            lookup(accounts[name].id)
+            people.active_mentor(accounts[name].id)
+        assert people.find_active_mentor(accounts[name].id) is None
 
 
 def test_the_profile_page_and_api_show_only_active_mentors(client, accounts):

@@ -12,7 +12,7 @@ from peerlearn.models import Booking, OutboundEmail, Payout, SessionRequest, utc
 from peerlearn.models.email import DropReason
 from peerlearn.services import admin as admin_service
 from peerlearn.services import mail as mail_service
-from peerlearn.services import mentors
+from peerlearn.services import people
 from peerlearn.services import session_requests as requests_service
 from peerlearn.services import sessions as session_service
 from peerlearn.services.mail import Claim
@@ -23,10 +23,10 @@ def test_a_public_profile_is_found_only_for_an_active_mentor(app, make_user):
     mentor = make_user(role="mentor")
     suspended = make_user(role="mentor", suspended_at=utcnow())
     learner = make_user()
-    assert mentors.find_active_mentor(mentor.id) is mentor
-    assert mentors.find_active_mentor(suspended.id) is None
-    assert mentors.find_active_mentor(learner.id) is None
-    assert mentors.find_active_mentor(mentor.id + 1000) is None
+    assert people.find_active_mentor(mentor.id) is mentor
+    assert people.find_active_mentor(suspended.id) is None
+    assert people.find_active_mentor(learner.id) is None
+    assert people.find_active_mentor(mentor.id + 1000) is None
 
 
 def test_seat_counts_name_who_holds_a_seat_and_who_paid(app, make_user):

@@ -9,7 +9,7 @@ from ...inputs import READ_ONLY_MESSAGE, refuse_unknown_fields
 from ...models import AuthKind, Role
 from ...security import acts_without_identity, bearer_token, sign_out
 from ...serializers.users import own_profile, public_user, token_json
-from ...services import accounts, auth, avatars, mentors, skills
+from ...services import accounts, auth, avatars, people, skills
 from . import bp
 from .utils import api_login_required, json_body, refuse_nulls, text_field
 
@@ -205,7 +205,7 @@ def skill_suggestions():
 
 @bp.get("/mentors/<int:user_id>/")
 def mentor(user_id):
-    mentor = mentors.find_active_mentor(user_id)
+    mentor = people.find_active_mentor(user_id)
     if mentor is None:
         raise NotFound("No mentor with this id.")
     return ok(public_user(mentor))

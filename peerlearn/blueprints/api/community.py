@@ -6,7 +6,7 @@ from ...api_envelope import ok, paginated
 from ...inputs import refuse_unknown_fields
 from ...serializers.follows import follow_json, following_json
 from ...serializers.reviews import rating_json, review_json
-from ...services import follows, reviews
+from ...services import follows, people, reviews
 from ...services.sessions import viewable_session
 from . import bp
 from .utils import api_login_required, json_body, page_args
@@ -40,7 +40,7 @@ def session_reviews(session_id):
 
 @bp.get("/mentors/<int:user_id>/reviews/")
 def mentor_reviews(user_id):
-    mentor = follows.active_mentor(user_id)
+    mentor = people.active_mentor(user_id)
     page, per_page = page_args()
     items, total = reviews.mentor_reviews(mentor.id, page=page, per_page=per_page)
     items = reviews.with_session_titles(items, current_user)

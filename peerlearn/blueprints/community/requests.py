@@ -12,6 +12,7 @@ from ...forms import apply_field_errors
 from ...jinja import localtime
 from ...models import BookingStatus, RequestStatus, Role, utcnow
 from ...security import role_required
+from ...services import people
 from ...services import session_requests as service
 from ...services.accounts import rupees_to_paise
 from . import bp
@@ -70,7 +71,7 @@ def _render_detail(req, *, status=200, accept=None, decline=None, problems=()):
 @bp.route("/mentors/<int:mentor_id>/request", methods=["GET", "POST"])
 @login_required
 def new_request(mentor_id):
-    mentor = service.requestable_mentor(mentor_id)
+    mentor = people.active_mentor(mentor_id)
     service.check_can_ask(current_user, mentor)
     form = RequestForm()
     status = 422 if request.method == "POST" else 200

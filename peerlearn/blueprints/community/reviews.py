@@ -10,7 +10,7 @@ from ...forms import apply_field_errors
 from ...inputs import page_or_first
 from ...limits import LIST_PER_PAGE
 from ...services import reviews
-from ...services.follows import active_mentor
+from ...services.people import active_mentor
 from ...services.sessions import viewable_session
 from . import bp
 from .forms import ReplyForm, ReviewForm

@@ -7,7 +7,7 @@ from werkzeug.datastructures import MultiDict
 from ...exceptions import DomainError, ValidationError
 from ...forms import apply_field_errors
 from ...models import LANGUAGES
-from ...services import accounts, auth, avatars, mentors, search
+from ...services import accounts, auth, avatars, mentors, people, search
 from ...services.accounts import rupees_to_paise
 from ...services.fragments import Lazy
 from ...services.pagination import Page
@@ -213,7 +213,7 @@ def directory():
 
 @bp.get("/mentors/<int:user_id>")
 def mentor_profile(user_id):
-    mentor = mentors.find_active_mentor(user_id)
+    mentor = people.find_active_mentor(user_id)
     if mentor is None:
         abort(404)
     return render_template(
