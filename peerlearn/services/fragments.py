@@ -41,7 +41,7 @@ from ..models import Booking, Follow, LearningSession, Review, Skill, User, sess
 log = logging.getLogger(__name__)
 
 VERSION_KEY = "peerlearn:fragments:version"
-MAX_ENTRIES = 2048  # catalog filters make many keys; past this, the oldest are dropped
+MAX_ENTRIES = 500  # about 15 MB of pages at most; past this, the oldest quarter is dropped
 REDIS_TIMEOUT = 0.25  # seconds: a slow Redis must not hold up a page that can be drawn fresh
 
 # Tables whose rows the cached fragments show (or count).

@@ -286,3 +286,24 @@ def test_a_visitors_kept_header_marks_the_page_they_are_on(app, client, auth):
     auth.login("named@example.com")
     assert "Named Person" in client.get("/mentors").text
     assert "Named Person" not in app.test_client().get("/mentors").text
+
+
+def test_a_fragment_expires_with_the_clock_and_the_store_stays_bounded(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(fragments.time, "monotonic", lambda: clock[0])
+    store = fragments.FragmentCache(ttl=30)
+    drawn = []
+
+    def draw():
+        drawn.append(clock[0])
+        return f"drawn at {clock[0]}"
+
+    assert store.get(("page",), draw) == "drawn at 1000.0"
+    clock[0] += 29
+    assert store.get(("page",), draw) == "drawn at 1000.0"
+    clock[0] += 2  # past 30 s: a session that started must leave "Starting soon"
+    assert store.get(("page",), draw) == "drawn at 1031.0"
+
+    for number in range(fragments.MAX_ENTRIES + 10):
+        store.get(("catalog", number), lambda: "cards")
+    assert len(store._entries) <= fragments.MAX_ENTRIES
