@@ -12,8 +12,11 @@ count there again. Counts made in memory stay in this process: with several web 
 applies the limits on its own until Redis is back.
 
 Limits that only one process needs to count (the live room's per-user event limits when a single
-server process holds every socket) use ``attempt_here``: a fixed window in this process's memory,
-a dictionary and a lock, costing far less than a round trip to the storage on every event.
+server process holds every socket, or when the storage is memory anyway) use ``attempt_here``: a
+fixed window in this process's memory, a dictionary and a lock. Measured per event: ~2 us of CPU,
+against ~4 us for the limits library's MemoryStorage and ~77 us (plus a round trip) for its Redis
+storage; and MemoryStorage starts a timer thread to expire its keys, which under gevent makes
+each hit wait on the hub: at 600 events/s that alone queued the room's events by seconds.
 """
 
 import logging
@@ -109,6 +112,11 @@ class LocalWindows:
     def clear(self):
         with self._lock:
             self._windows.clear()
+
+
+def storage_is_shared():
+    """Whether the configured storage is one other processes count in too (Redis), not memory."""
+    return not isinstance(limiter.storage, MemoryStorage)
 
 
 def attempt_here(item, *identifiers):

@@ -3,9 +3,10 @@
 A socket event is untrusted input like a form post: it must be a JSON object of bounded size
 whose keys have the expected types. Limits count per user (not per socket). With one server
 process (no SOCKETIO_MESSAGE_QUEUE) every socket of a user is on it, so they count in its memory
-(services.ratelimit.attempt_here). With a message queue a user's sockets may be on several
-processes, so they count in Flask-Limiter's storage, Redis, where every process counts together
-(and in this process's memory while Redis is unreachable; see services.ratelimit).
+(services.ratelimit.attempt_here), as they do when the limits' storage is memory anyway. With a
+message queue a user's sockets may be on several processes, so they count in Flask-Limiter's
+storage, Redis, where every process counts together (and in this process's memory while Redis is
+unreachable; see services.ratelimit).
 """
 
 import json
@@ -112,7 +113,8 @@ def rate_limit(group, user_id):
     if not config.get("RATELIMIT_ENABLED", True):
         return
     item = _parsed(config.get("ROOM_RATE_LIMITS", {}).get(group, RATE_LIMITS[group]))
-    count = ratelimit.attempt if config.get("SOCKETIO_MESSAGE_QUEUE") else ratelimit.attempt_here
+    shared = config.get("SOCKETIO_MESSAGE_QUEUE") and ratelimit.storage_is_shared()
+    count = ratelimit.attempt if shared else ratelimit.attempt_here
     retry_after = count(item, "room", group, str(user_id))
     if retry_after is None:
         return

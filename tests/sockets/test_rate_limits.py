@@ -41,6 +41,17 @@ def test_each_app_counts_its_own_events(app, tmp_path):
         rate_limit("chat", 7)
 
 
+def test_with_a_message_queue_but_limits_in_memory_they_count_here(app):
+    """A memory storage is this process's anyway: the room's own counters serve, not the limits
+    library's MemoryStorage (whose expiry timer thread stalls a gevent server)."""
+    app.config["SOCKETIO_MESSAGE_QUEUE"] = "redis://127.0.0.1:1/0"  # read only by the choice
+    for _ in range(chat_budget()):
+        rate_limit("chat", 7)
+    with pytest.raises(RateLimited):
+        rate_limit("chat", 7)
+    assert dict(limiter.storage.storage) == {}
+
+
 @pytest.fixture
 def shared_app(tmp_path):
     url = reachable_redis_url()
