@@ -10,16 +10,20 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..formats import format_inr
 from ..inputs import arg_day, arg_flag, arg_text, arg_whole
 from ..limits import ADMIN_PER_PAGE, MAX_PAGE, MAX_QUERY_LENGTH
 from ..models import (
     AuditEntry,
     AuthSession,
     Booking,
+    Dispute,
+    Gift,
     LearningSession,
     Payment,
     PaymentPurpose,
@@ -34,7 +38,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import outbox, realtime, reviews, sessions
+from . import ledger, outbox, realtime, refunds, reviews, sessions
 from .audit import (
     ACTIONS,
     MENTOR_PUBLISHING_RESTORE,
@@ -479,8 +483,6 @@ _REQUEST_KEY = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 def payment_overview(payment_id):
     """A payment of any purpose with its refunds, its ledger totals, the gift or booking it paid
     for, its dispute, and the audit entries about it."""
-    from ..models import Dispute, Gift
-    from . import ledger
 
     payment = db.session.get(Payment, payment_id)
     if payment is None:
@@ -514,10 +516,6 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     even if the mentor was already paid out (their balance then goes negative and later
     earnings repay it); the payer hears of it by the usual refund email.
     """
-    from sqlalchemy.exc import IntegrityError
-
-    from ..formats import format_inr
-    from . import outbox, refunds
 
     _require_admin(admin)
     reason = _reason(reason)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..formats import format_inr
 from ..models import (
     DISPUTE_REASON_LABELS,
     BookingStatus,
@@ -38,9 +39,14 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, outbox
+from . import admin, audit, outbox, refunds
+from .admin import _choice, _finish
+from .attendance import minutes_attended
 from .audit import DISPUTE_DECIDE, DISPUTE_OPEN
+from .booking import learner_booking
+from .ledger import refund_split
 from .pagination import paginate
+from .refunds import MIN_REFUND_PAISE
 from .transactions import use_case
 
 MIN_DETAILS_LENGTH = 10
@@ -205,7 +211,6 @@ def report(learner, booking_id, reason, details, now=None):
     before its ``settles_at``; once per booking (a second report, even a concurrent double click,
     is ``already_reported``).
     """
-    from .booking import learner_booking
 
     now = now or utcnow()
     booking = learner_booking(learner, booking_id)
@@ -258,7 +263,6 @@ def report(learner, booking_id, reason, details, now=None):
 
 def _refund_amount(outcome, amount_paise, payment):
     """How much the outcome gives back, checked against what is still refundable."""
-    from .refunds import MIN_REFUND_PAISE
 
     if outcome == RELEASE:
         return 0
@@ -281,8 +285,6 @@ def _refund_amount(outcome, amount_paise, payment):
 
 
 def _inr(paise):
-    from ..formats import format_inr
-
     return format_inr(paise)
 
 
@@ -294,7 +296,6 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     Applied once: the status moves from ``open`` by a conditional UPDATE, and an admin who lost
     the race gets Conflict ``dispute_decided`` with nothing changed.
     """
-    from . import admin, refunds
 
     admin._require_admin(admin_user)
     errors = {}
@@ -388,7 +389,6 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
 def _mentor_share_of(payment, amount_paise):
     """The part of a refund of ``amount_paise`` that comes out of the mentor's share (the rest
     is the platform fee), as services.ledger.record_refund will write it."""
-    from .ledger import refund_split
 
     return refund_split(payment, amount_paise)[1] if amount_paise else 0
 
@@ -400,7 +400,6 @@ DISPUTE_STATES = ("open", "decided")
 
 def dispute_filters(args):
     """``state``: ``open`` (the default, oldest first) or ``decided`` (latest decision first)."""
-    from .admin import _choice, _finish
 
     errors = {}
     state = _choice(args, "state", DISPUTE_STATES, errors) or "open"
@@ -436,8 +435,6 @@ class Facts:
 
 
 def facts(dispute, now=None):
-    from .attendance import minutes_attended
-
     payment = db.session.get(Payment, dispute.payment_id)
     session = db.session.get(LearningSession, dispute.session_id)
     return Facts(

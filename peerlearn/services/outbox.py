@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..extensions import db
+from ..models import OutboundEmail, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ def dispatch():
     records = db.session.info.pop(COMMITTED, None)
     if not records:
         return 0
-    from ..models import OutboundEmail, utcnow
 
     now = utcnow()
     due = [

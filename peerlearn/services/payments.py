@@ -31,8 +31,8 @@ from ..models import (
     WebhookEvent,
     utcnow,
 )
-from ..payments import GatewayError, get_gateway
-from . import gifts, ledger, outbox
+from ..payments import GatewayError, GatewayPayment, get_gateway
+from . import gifts, interactions, ledger, outbox
 from .booking import take_seat
 from .pagination import paginate
 from .refunds import (
@@ -248,7 +248,6 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         late_refund = _refund_gift_of_cancelled_session(payment, gift)
         if late_refund is not None:
             gift = None  # nobody is told of a gift that goes straight back
-    from . import interactions
 
     if (
         payment.booking is not None
@@ -421,8 +420,6 @@ def _entity(event, name):
 
 
 def _apply_event(event):
-    from ..payments import GatewayPayment
-
     kind = event["event"]
     if kind in ("payment.captured", "payment.failed", "payment.authorized", "order.paid"):
         entity = _entity(event, "payment")

@@ -41,8 +41,10 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import avatars, media, outbox, realtime, room, skills
+from . import avatars, media, outbox, realtime, room, settlement, skills
+from .booking import lock_session
 from .pagination import paginate
+from .refunds import dispatch_refund
 from .transactions import use_case
 
 EDITABLE_FIELDS = {
@@ -421,9 +423,6 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     refunds and notifies, and runs ``on_cancelled(session, previous_status)`` in its transaction
     (the admin's audit entry); the others are refused as already cancelled (a 409).
     """
-    from . import settlement
-    from .booking import lock_session
-    from .refunds import dispatch_refund
 
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
@@ -479,7 +478,6 @@ def complete_due_sessions(now=None):
     held ones complete and their bookings' attendance is settled; the others are cancelled and
     refunded (services.settlement). Each session in its own transaction. Returns how many this
     call settled (a session End or another sweep settled first is not counted)."""
-    from . import settlement
 
     now = now or utcnow()
     candidates = db.session.scalars(
