@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 VERSION_KEY = "peerlearn:fragments:version"
 MAX_ENTRIES = 500  # about 15 MB of pages at most; past this, the oldest quarter is dropped
 REDIS_TIMEOUT = 0.25  # seconds: a slow Redis must not hold up a page that can be drawn fresh
+REDIS_RECHECK_SECONDS = 5  # after a failure, pages are drawn fresh without asking Redis this long
 
 # Tables whose rows the cached fragments show (or count).
 SHOWN_TABLES = frozenset(
@@ -78,6 +79,7 @@ class FragmentCache:
             else None
         )
         self._version = 0
+        self._redis_down_until = 0.0
         self._entries = {}
         self._lock = threading.Lock()
 
@@ -85,10 +87,14 @@ class FragmentCache:
         """The catalog's version, or None when it cannot be known (Redis away)."""
         if self.redis is None:
             return self._version
+        if time.monotonic() < self._redis_down_until:
+            return None
         try:
             return int(self.redis.get(VERSION_KEY) or 0)
         except (RedisError, OSError, ValueError) as exc:
-            log.warning("fragment cache bypassed: %s", exc)
+            # Not asked again for a while: every page would otherwise wait for the timeout.
+            self._redis_down_until = time.monotonic() + REDIS_RECHECK_SECONDS
+            log.warning("fragment cache bypassed for %s s: %s", REDIS_RECHECK_SECONDS, exc)
             return None
 
     def bump(self):

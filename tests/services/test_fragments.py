@@ -307,3 +307,23 @@ def test_a_fragment_expires_with_the_clock_and_the_store_stays_bounded(monkeypat
     for number in range(fragments.MAX_ENTRIES + 10):
         store.get(("catalog", number), lambda: "cards")
     assert len(store._entries) <= fragments.MAX_ENTRIES
+
+
+def test_while_redis_is_away_it_is_asked_again_only_after_a_pause(app, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(fragments.time, "monotonic", lambda: clock[0])
+    store = fragments.FragmentCache("redis://127.0.0.1:1/0")
+    asked = []
+    real_get = store.redis.get
+
+    def get(key):
+        asked.append(key)
+        return real_get(key)
+
+    monkeypatch.setattr(store.redis, "get", get)
+    assert store.get(("page",), lambda: "fresh") == "fresh"
+    assert store.get(("page",), lambda: "fresh again") == "fresh again"
+    assert len(asked) == 1  # the second page did not wait for Redis
+    clock[0] += fragments.REDIS_RECHECK_SECONDS + 1
+    store.get(("page",), lambda: "later")
+    assert len(asked) == 2
