@@ -234,10 +234,14 @@ def on_disconnect(*_reason):
         "data": Field(dict, max_bytes=MAX_PAYLOAD_BYTES),
     },
     limit="signal",
+    member=False,  # checked below with the addressee, in one look at the roster
 )
 def on_signal(user, payload):
     session_id, target = payload["session_id"], payload["to"]
-    if target == user.id or not presence().is_member(session_id, target):
+    sender_present, target_present = presence().both_present(session_id, user.id, request.sid, target)
+    if not sender_present:
+        raise PermissionDenied("Join the room first.", code="not_in_room")
+    if target == user.id or not target_present:
         raise PermissionDenied("That person is not in the room.", code="not_a_participant")
     emit(
         "signal",

@@ -79,6 +79,11 @@ class LocalRoster:
             entry = self._rooms.get(session_id, {}).get(user_id)
             return entry is not None and (sid is None or entry["sid"] == sid)
 
+    def both_present(self, session_id, user_id, sid, other_id):
+        """(``sid`` is ``user_id``'s socket in the room, ``other_id`` is in the room): what a
+        relay from one participant to another checks."""
+        return self.is_member(session_id, user_id, sid), self.is_member(session_id, other_id)
+
     def update(self, session_id, user_id, **changes):
         """Change a participant's visible state; the new state, or None if they are not in."""
         with self._lock:
@@ -350,6 +355,18 @@ class RedisRoster:
         if sid is not None:
             return entry["sid"] == sid
         return entry["node"] == self._node or bool(self._redis.exists(self._node_key(entry["node"])))
+
+    def both_present(self, session_id, user_id, sid, other_id):
+        """As LocalRoster.both_present, in one round trip (a relay's only one besides its emit)."""
+        with self._lock:
+            if (session_id, user_id) not in self._local.get(sid, ()):
+                return False, self.is_member(session_id, other_id)
+        mine, theirs = self._redis.hmget(self._room_key(session_id), [str(user_id), str(other_id)])
+        present = mine is not None and json.loads(mine)["sid"] == sid
+        if theirs is None:
+            return present, False
+        node = json.loads(theirs)["node"]
+        return present, node == self._node or bool(self._redis.exists(self._node_key(node)))
 
     def update(self, session_id, user_id, **changes):
         updated = self._update(keys=[self._room_key(session_id)], args=[str(user_id), json.dumps(changes)])

@@ -69,6 +69,20 @@ def test_one_entry_per_person_and_the_newer_socket_wins(make_rosters):
     assert roster.participants(7) == [] and not roster.is_member(7, 1)
 
 
+def test_a_relay_checks_its_sender_and_addressee_at_once(make_rosters):
+    first, second = make_rosters(), make_rosters()
+    first.add(7, "sid-ana", person(1))
+    second.add(7, "sid-meera", person(2, "Meera"))
+    assert first.both_present(7, 1, "sid-ana", 2) == (True, True)  # across processes too
+    assert first.both_present(7, 1, "sid-ana", 3) == (True, False)  # nobody of that id
+    assert first.both_present(7, 1, "sid-old-tab", 2) == (False, True)  # not the current socket
+    assert first.both_present(8, 1, "sid-ana", 2) == (False, False)  # another room
+    first.add(7, "sid-ana-reloaded", person(1))
+    assert first.both_present(7, 1, "sid-ana", 2) == (False, True)
+    assert second.remove(7, 2, "sid-meera") == "sid-meera"
+    assert first.both_present(7, 1, "sid-ana-reloaded", 2) == (True, False)
+
+
 def test_state_updates_and_hands_survive_a_reload(make_rosters):
     roster = make_rosters()
     roster.add(7, "sid-a", person(1))
@@ -160,8 +174,9 @@ def test_a_dead_process_leaves_no_ghosts(redis_client):
     alive, dying = redis_roster(client, prefix), redis_roster(client, prefix)
     alive.add(7, "sid-alive", person(1))
     dying.add(7, "sid-dying", person(2, "Ben"))
-    assert alive.is_member(7, 2)
+    assert alive.is_member(7, 2) and alive.both_present(7, 1, "sid-alive", 2) == (True, True)
     client.delete(f"{prefix}:node:{dying._node}")  # its heartbeat key expired
+    assert alive.both_present(7, 1, "sid-alive", 2) == (True, False)
     assert not alive.is_member(7, 2)
     assert [p["user_id"] for p in alive.participants(7)] == [1]
     assert client.hget(f"{prefix}:room:7", "2") is None  # and it was cleaned up
