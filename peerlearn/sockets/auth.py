@@ -21,6 +21,7 @@ SOCKET_AUTH_RECHECK_SECONDS set to 0 reads the sign-in record on every event ins
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from functools import wraps
 
 from flask import current_app, request, session
@@ -68,8 +69,7 @@ class Identity:
 
 
 def _aware(moment):
-    from datetime import UTC
-
+    # SQLite hands back naive datetimes; every stored time is UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -127,10 +127,6 @@ class Identities:
     def mark_all_stale(self):
         with self._lock:
             self._stale = set(self._by_sid)
-
-    def __len__(self):
-        with self._lock:
-            return len(self._by_sid)
 
 
 identities = Identities()

@@ -124,3 +124,20 @@ def test_with_no_recheck_interval_every_event_reads_the_sign_in(app, client, aut
     db.session.commit()
     assert not sio.emit("whoami", callback=True)
     assert not sio.is_connected()
+
+
+def test_a_socket_whose_sign_in_expired_is_dropped_at_its_next_event(
+    client, auth, make_user, socket_client, time_machine
+):
+    from datetime import timedelta
+
+    from peerlearn.models import utcnow
+
+    make_user(email="a@example.com")
+    time_machine.move_to(utcnow(), tick=False)
+    auth.login("a@example.com")
+    sio = socket_client(client)
+    assert sio.emit("whoami", callback=True)["role"] == "learner"
+    time_machine.move_to(utcnow() + timedelta(hours=25), tick=False)  # a day without "remember me"
+    assert not sio.emit("whoami", callback=True)
+    assert not sio.is_connected()
