@@ -166,6 +166,9 @@ class Config:
                 "PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2)
             ),
             "PASSWORD_HASH_OFFLOAD": env_bool("PASSWORD_HASH_OFFLOAD", True),
+            # Seconds a cached fragment of a public page lives at most (services/fragments.py):
+            # data changes show at once; this bounds what changes with the clock alone.
+            "FRAGMENT_TTL_SECONDS": env_int("FRAGMENT_TTL_SECONDS", 30),
             # Forms and CSRF: checked in a before_request hook so bearer-token calls are exempt.
             "WTF_CSRF_CHECK_DEFAULT": False,
             "WTF_CSRF_TIME_LIMIT": None,
@@ -412,6 +415,8 @@ class Config:
             raise ConfigError("STRIKE_LIMIT and STRIKE_WINDOW_DAYS must be at least 1")
         if settings["IMAGE_DECODE_CONCURRENCY"] < 1:
             raise ConfigError("IMAGE_DECODE_CONCURRENCY must be at least 1")
+        if settings["FRAGMENT_TTL_SECONDS"] < 0:
+            raise ConfigError("FRAGMENT_TTL_SECONDS cannot be negative")
         if settings["PASSWORD_HASH_CONCURRENCY"] < 1:
             raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if settings["IMAGE_DECODE_WAIT_SECONDS"] < 0:

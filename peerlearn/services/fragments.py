@@ -132,9 +132,8 @@ class FragmentCache:
 
 
 def init_app(app):
-    # FRAGMENT_TTL_SECONDS is a setting of the app's config (30 s unless an app sets it).
     app.extensions["fragments"] = FragmentCache(
-        app.config.get("REDIS_URL"), ttl=app.config.get("FRAGMENT_TTL_SECONDS", 30)
+        app.config.get("REDIS_URL"), ttl=app.config["FRAGMENT_TTL_SECONDS"]
     )
     app.add_template_global(fragment, "fragment")
     watch()
