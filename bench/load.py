@@ -9,8 +9,9 @@ child with its own configuration, pid and logs in a temporary folder, on a free 
 front of N servers ``gunicorn -k gevent -w 1 wsgi:app`` (bench/roomkit.py's Server, with its
 bench-only settings), a scratch PostgreSQL database (created beside --database-url and dropped at
 the end) and Redis (--redis-url: the Socket.IO message queue and the shared caches). nginx spreads
-page requests over the servers by least connections and /socket.io/ by a hash of the browser's
-session cookie (no ip_hash, which pinned every client of one /24 to one process).
+page requests and new WebSockets over the servers by least connections, and Socket.IO's polling
+fallback by a hash of the browser's peerlearn_lb cookie, as docs/operations.md configures it (no
+ip_hash, which pinned every client of one /24 to one process).
 
 The data is the demo catalog (``flask seed-demo``) plus the bench's accounts: 400 learners and
 the mentors of --rooms live rooms (bench/roomkit.py), and one large free session to book.
@@ -110,15 +111,25 @@ http {{
         {servers}
         keepalive 64;
     }}
-    upstream sockets {{
-        # One browser's polling requests and its WebSocket reach the same process.
-        hash $cookie_peerlearn_session consistent;
+    # As docs/operations.md: a WebSocket opened as such goes to the least busy process and stays
+    # there; the polling fallback (and its upgrade, which carries the sid) follows the browser's
+    # peerlearn_lb cookie, which nginx sets itself.
+    upstream polling {{
+        hash $cookie_peerlearn_lb consistent;
         {servers}
+    }}
+    map "$arg_transport:$arg_sid" $sockets {{
+        "websocket:" web;
+        default      polling;
     }}
     server {{
         listen 127.0.0.1:{port};
+        userid         on;
+        userid_name    peerlearn_lb;
+        userid_path    /;
+        userid_expires 365d;
         location /socket.io/ {{
-            proxy_pass http://sockets;
+            proxy_pass http://$sockets;
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection "upgrade";
