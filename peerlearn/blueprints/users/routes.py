@@ -219,8 +219,9 @@ def mentor_profile(user_id):
     return render_template(
         "users/mentor.html",
         mentor=mentor,
-        upcoming=search.upcoming_sessions_of(mentor.id, limit=6),
-        stats=mentors.mentor_stats(mentor.id),
+        # Read only when the page's cached fragments are drawn (services/fragments.py).
+        upcoming=Lazy(lambda: search.upcoming_sessions_of(mentor.id, limit=6)),
+        stats=Lazy(lambda: mentors.mentor_stats(mentor.id)),
     )
 
 
