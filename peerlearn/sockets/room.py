@@ -33,6 +33,7 @@ from .validation import MAX_CHAT_LENGTH, MAX_PAYLOAD_BYTES, Field, rate_limit, v
 log = logging.getLogger(__name__)
 
 SIGNAL_KINDS = frozenset({"description", "candidate", "restart"})
+ROSTER_CONNECTIONS = 50  # Redis connections of one process's roster
 
 
 def member_room(session_id, user_id):
@@ -52,11 +53,17 @@ def _make_roster(app):
     url = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if not url:
         return LocalRoster()
-    from redis import Redis
+    from redis import BlockingConnectionPool, Redis
 
     from ..extensions import socketio
 
-    client = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    # Every socket's event may be waiting on Redis at once (hundreds under gevent): beyond the
+    # pool's connections an event waits for one to come free instead of failing, as redis-py's
+    # default pool (100 connections, then MaxConnectionsError) would make it.
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=ROSTER_CONNECTIONS, timeout=10, decode_responses=True, health_check_interval=30
+    )
+    client = Redis(connection_pool=pool)
     prefix = f"peerlearn:roster:{app.config['SOCKETIO_CHANNEL']}"
     return RedisRoster(
         client, prefix, start_background_task=socketio.start_background_task, sleep=socketio.sleep
