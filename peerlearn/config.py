@@ -265,7 +265,8 @@ class Config:
             "ROOM_GRACE_MINUTES": env_int("ROOM_GRACE_MINUTES", 30),
             # Per-user limits of the room's socket events by group, e.g. {"chat": "20 per 10 seconds"}.
             "ROOM_RATE_LIMITS": env_json("ROOM_RATE_LIMITS", {}),
-            # How long a socket's sign-in, once checked, is trusted before its record is read again.
+            # 0: a socket's sign-in record is read on every event. Otherwise the identity read at
+            # connect is kept until the sign-in ends (told to every process) or expires.
             "SOCKET_AUTH_RECHECK_SECONDS": env_int("SOCKET_AUTH_RECHECK_SECONDS", 5),
             # STUN/TURN servers for WebRTC, as RTCIceServer objects. Empty: host candidates only
             # (fine on one network or loopback); add TURN for learners behind strict NATs.

@@ -201,14 +201,15 @@ def test_suspension_signs_the_user_out_of_browsers_tokens_and_sockets_at_once(ap
     assert "Suspended" in page and "Fraud" in page and "Lift the suspension" in page
 
 
-def test_a_socket_is_refused_at_its_next_event_even_inside_the_recheck_window(app, people):
-    """A suspension made by another server process cannot disconnect this process's sockets;
-    their next event is refused anyway, without waiting SOCKET_AUTH_RECHECK_SECONDS."""
+def test_a_suspension_written_behind_the_apps_back_refuses_the_next_account_event(app, people):
+    """A suspension written straight to the database (not through the services, so no process is
+    told) still refuses the socket's next event that reads the account (``whoami``), though the
+    identity is kept from connect."""
     assert app.config["SOCKET_AUTH_RECHECK_SECONDS"] > 0
     victim_browser = app.test_client()
     AuthActions(victim_browser).login("learner@example.com")
     sio = IsolatedSocketClient(app, victim_browser)
-    assert sio.emit("whoami", callback=True)["user_id"] == people.learner.id  # now trusted for a while
+    assert sio.emit("whoami", callback=True)["user_id"] == people.learner.id  # identity now kept
 
     user = db.session.get(User, people.learner.id)
     user.suspended_at, user.suspension_reason = utcnow(), "Elsewhere"
