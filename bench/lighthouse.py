@@ -21,7 +21,6 @@ import http.cookiejar
 import json
 import os
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -29,14 +28,13 @@ import sys
 import tempfile
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
-
-from cryptography.fernet import Fernet
 
 # Run as a file, not a module: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.roomkit import FOREIGN, free_port, stop_process_group, wait_until_healthy
+from bench.roomkit import SERVE_SETTINGS, new_secret_key, server_environment, servers
 from peerlearn.demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,59 +59,23 @@ def ensure_lighthouse():
         )
 
 
-class Server:
+@contextmanager
+def demo_server(workdir):
     """gunicorn with a gevent worker, production config, on a scratch database with the demo data."""
-
-    def __init__(self, workdir):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith(FOREIGN)}
-        env.update(
-            FLASK_APP="peerlearn:create_app",
-            SOCKETIO_ASYNC_MODE="gevent",
-            ROOM_MEDIA="mesh",  # no local Janus for a bench
-            PUBLIC_BASE_URL=self.url,
-            SECRET_KEY=secrets.token_hex(32),
-            PAYOUT_DETAILS_KEYS=Fernet.generate_key().decode(),
-            DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-            PEERLEARN_INSTANCE_DIR=str(workdir / "instance"),
-            UPLOAD_DIR=str(workdir / "uploads"),
-            ALLOW_DEV_GATEWAY="true",
-            JOBS_INLINE="true",
-            MAIL_BACKEND="log",
-            LOG_LEVEL="WARNING",
-            SESSION_COOKIE_SECURE="false",  # plain http on loopback
-            SWEEP_INTERVAL_SECONDS="3600",
-        )
-        # The demo data is refused under the production config: seed it as development first.
-        for command in (["db", "upgrade"], ["seed-demo"]):
-            subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
-                [BIN / "flask", *command],
-                cwd=ROOT,
-                env={**env, "PEERLEARN_ENV": "development"},
-                check=True,
-                capture_output=True,
-            )
-        self._log = open(workdir / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-            [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
+    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    env = server_environment(database_url, new_secret_key(), workdir, settings=SERVE_SETTINGS)
+    env.update(FLASK_APP="peerlearn:create_app", ROOM_MEDIA="mesh")  # no local Janus for a bench
+    # The demo data is refused under the production config: seed it as development first.
+    for command in (["db", "upgrade"], ["seed-demo"]):
+        subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
+            [BIN / "flask", *command],
             cwd=ROOT,
-            env={**env, "PEERLEARN_ENV": "production"},
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env={**env, "PEERLEARN_ENV": "development"},
+            check=True,
+            capture_output=True,
         )
-        wait_until_healthy(self.url, self.process, self.output)
-
-    def output(self):
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
-
-    def stop(self):
-        stop_process_group(self.process)
-        self._log.close()
+    with servers(env, 1, workdir) as (server,):
+        yield server
 
 
 def signed_in_cookie(base, email):
@@ -216,48 +178,42 @@ def main():
     ensure_lighthouse()
 
     missed = 0
-    with tempfile.TemporaryDirectory(prefix="peerlearn-lighthouse-") as scratch:
-        server = Server(Path(scratch))
-        try:
-            base = server.url
-            learner = signed_in_cookie(base, "learner1@peerlearn.local")
-            mentor = signed_in_cookie(base, "mentor1@peerlearn.local")
-            pages = [
-                ("landing", "/", None),
-                ("catalog", "/sessions", None),
-                ("session", first_session_path(base), None),
-                ("login", "/auth/login", None),
-                ("/learn", "/learn", learner),
-                ("/teach", "/teach", mentor),
-            ]
-            form_factors = [args.only] if args.only else ["mobile", "desktop"]
-            print(
-                f"{'page':<10} {'form':<8} {'perf':>5} {'a11y':>5} {'bp':>5} {'seo':>5} {'CLS':>7} "
-                f"{'unused app.js':>13}  misses"
-            )
-            for form_factor in form_factors:
-                for label, path, cookie in pages:
-                    runs = [lighthouse(base + path, form_factor, cookie) for _ in range(args.runs)]
-                    scores = {
-                        key: statistics.median(run[0][key] for run in runs) for key in (*CATEGORIES, "cls")
-                    }
-                    unused = [run[0]["unused"] for run in runs if run[0]["unused"] is not None]
-                    unused_text = f"{statistics.median(unused):.0%}" if unused else "?"
-                    failing = sorted(set().union(*(run[1] for run in runs)))
-                    missing = misses(scores)
-                    missed += bool(missing)
-                    print(
-                        f"{label:<10} {form_factor:<8} {scores['performance']:>5.0f} "
-                        f"{scores['accessibility']:>5.0f} {scores['best-practices']:>5.0f} "
-                        f"{scores['seo']:>5.0f} {scores['cls']:>7.3f} {unused_text:>13}  "
-                        + (
-                            "; ".join(missing) + (f" (audits: {', '.join(failing)})" if failing else "")
-                            or "-"
-                        ),
-                        flush=True,
-                    )
-        finally:
-            server.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="peerlearn-lighthouse-") as scratch,
+        demo_server(Path(scratch)) as server,
+    ):
+        base = server.url
+        learner = signed_in_cookie(base, "learner1@peerlearn.local")
+        mentor = signed_in_cookie(base, "mentor1@peerlearn.local")
+        pages = [
+            ("landing", "/", None),
+            ("catalog", "/sessions", None),
+            ("session", first_session_path(base), None),
+            ("login", "/auth/login", None),
+            ("/learn", "/learn", learner),
+            ("/teach", "/teach", mentor),
+        ]
+        form_factors = [args.only] if args.only else ["mobile", "desktop"]
+        print(
+            f"{'page':<10} {'form':<8} {'perf':>5} {'a11y':>5} {'bp':>5} {'seo':>5} {'CLS':>7} "
+            f"{'unused app.js':>13}  misses"
+        )
+        for form_factor in form_factors:
+            for label, path, cookie in pages:
+                runs = [lighthouse(base + path, form_factor, cookie) for _ in range(args.runs)]
+                scores = {key: statistics.median(run[0][key] for run in runs) for key in (*CATEGORIES, "cls")}
+                unused = [run[0]["unused"] for run in runs if run[0]["unused"] is not None]
+                unused_text = f"{statistics.median(unused):.0%}" if unused else "?"
+                failing = sorted(set().union(*(run[1] for run in runs)))
+                missing = misses(scores)
+                missed += bool(missing)
+                print(
+                    f"{label:<10} {form_factor:<8} {scores['performance']:>5.0f} "
+                    f"{scores['accessibility']:>5.0f} {scores['best-practices']:>5.0f} "
+                    f"{scores['seo']:>5.0f} {scores['cls']:>7.3f} {unused_text:>13}  "
+                    + ("; ".join(missing) + (f" (audits: {', '.join(failing)})" if failing else "") or "-"),
+                    flush=True,
+                )
     return 1 if missed else 0
 
 

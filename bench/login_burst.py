@@ -24,7 +24,6 @@ Login rate limits are raised for the run (every login comes from 127.0.0.1).
 import argparse
 import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,16 +36,15 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.roomkit import (
-    free_port,
+    BurstRounds,
     new_secret_key,
+    percentile,
     scratch_database,
     server_environment,
-    stop_process_group,
-    wait_until_healthy,
+    servers,
 )
+from bench.roomkit import latency_summary as summary
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 PASSWORD = "bench-login-passphrase"  # noqa: S105 - the scratch database's own accounts
 TIMEOUT = 300
 IDLE_CHECKS = 50
@@ -92,40 +90,16 @@ def seed(database_url, accounts):
         db.engine.dispose()
 
 
-class Server:
+def server(database_url, workdir, *, offload, concurrency):
     """gunicorn -k gevent -w 1 serving create_app() with PASSWORD_HASH_OFFLOAD set: gunicorn's
     gevent worker patches the process before it loads the app, as wsgi.py does."""
-
-    def __init__(self, database_url, workdir, *, offload, concurrency):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = server_environment(database_url, new_secret_key(), workdir)
-        env.update(PRODUCTION_ARGON2, PUBLIC_BASE_URL=self.url)
-        overrides = {"PASSWORD_HASH_OFFLOAD": offload}
-        if concurrency:
-            overrides["PASSWORD_HASH_CONCURRENCY"] = concurrency
-        self._log = open(workdir / f"server-{offload}.log", "w+b")  # noqa: SIM115 - closed in stop()
-        # gunicorn calls the factory with these literal arguments (gunicorn.util.import_app).
-        app = f"peerlearn:create_app(overrides={overrides!r})"
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-            [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{self.port}", app],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_until_healthy(self.url, self.process, self.output)
-
-    def output(self):
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
-
-    def stop(self):
-        stop_process_group(self.process)
-        self._log.close()
+    env = server_environment(database_url, new_secret_key(), workdir)
+    env.update(PRODUCTION_ARGON2)
+    overrides = {"PASSWORD_HASH_OFFLOAD": offload}
+    if concurrency:
+        overrides["PASSWORD_HASH_CONCURRENCY"] = concurrency
+    app = f"peerlearn:create_app(overrides={overrides!r})"
+    return servers(env, 1, workdir, tag=f"server-{offload}", app=app)
 
 
 def poll(url, started, stop, results):
@@ -186,23 +160,8 @@ def burst(base, page, accounts):
     return logins, checks
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def p95_ms(seconds):
     return percentile(seconds, 0.95) * 1000 if seconds else float("nan")
-
-
-def summary(seconds):
-    if not seconds:
-        return "none"
-    ms = [value * 1000 for value in seconds]
-    return (
-        f"p50 {percentile(ms, 0.5):7.1f}  p95 {percentile(ms, 0.95):7.1f}  max {max(ms):7.1f} ms"
-        f" (n={len(ms)})"
-    )
 
 
 def measure(label, args, offload):
@@ -210,37 +169,22 @@ def measure(label, args, offload):
         accounts = args.logins * args.rounds + 1
         with scratch_database(args.database_url) as database_url:
             seed(database_url, accounts)
-            server = Server(database_url, Path(folder), offload=offload, concurrency=args.concurrency)
-            try:
+            with server(database_url, Path(folder), offload=offload, concurrency=args.concurrency) as (
+                running,
+            ):
                 # One login first, so what the first one loads once (the hasher) is not counted.
                 requests.post(
-                    f"{server.url}/api/login/",
+                    f"{running.url}/api/login/",
                     json={"email": f"signer{accounts - 1}@bench.test", "password": PASSWORD},
                     timeout=TIMEOUT,
                 ).raise_for_status()
-                idle = idle_latencies(f"{server.url}{args.page}", IDLE_CHECKS)
+                idle = idle_latencies(f"{running.url}{args.page}", IDLE_CHECKS)
                 print(f"\n{label}: idle {args.page} {summary(idle)}")
-                during, login_times, statuses = [], [], []
+                rounds = BurstRounds(args.page, "logins")
                 for round_number in range(args.rounds):
                     numbers = range(round_number * args.logins, (round_number + 1) * args.logins)
-                    logins, checks = burst(server.url, args.page, numbers)
-                    first_sent = min(sent for sent, _done, _status in logins)
-                    last_done = max(done for _sent, done, _status in logins)
-                    # Every request sent while logins were in flight.
-                    round_checks = [
-                        done - sent for sent, done, _status in checks if first_sent <= sent <= last_done
-                    ]
-                    round_logins = [done - sent for sent, done, _status in logins]
-                    during += round_checks
-                    login_times += round_logins
-                    statuses += [status for _sent, _done, status in logins]
-                    print(
-                        f"  round {round_number + 1}: burst {last_done - first_sent:5.2f} s; "
-                        f"{args.page} {summary(round_checks)}; logins {summary(round_logins)}"
-                    )
-            finally:
-                server.stop()
-    return {"idle": idle, "during": during, "logins": login_times, "statuses": statuses}
+                    rounds.record(*burst(running.url, args.page, numbers))
+    return {"idle": idle, "during": rounds.during, "logins": rounds.times, "statuses": rounds.statuses}
 
 
 def main():

@@ -54,6 +54,8 @@ BENCH_SETTINGS = {
     # These benches relay the browser mesh's signalling; production opens such rooms only when told.
     "ALLOW_MESH_ROOMS": "true",
 }
+# Only what a bench needs on plain http without a sweep in the middle of a measurement.
+SERVE_SETTINGS = {"SESSION_COOKIE_SECURE": "false", "SWEEP_INTERVAL_SECONDS": "3600"}
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -255,10 +257,12 @@ def live_session(mentor, learners, title):
     return session
 
 
-def server_environment(database_url, secret_key, workdir, *, message_queue=None):
+def server_environment(database_url, secret_key, workdir, *, message_queue=None, settings=BENCH_SETTINGS):
+    """The production server's environment on ``database_url``, with ``settings`` (by default
+    the bench-only ones above; SERVE_SETTINGS where logins and rooms are not the load)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(FOREIGN)}
     env.update(
-        BENCH_SETTINGS,
+        settings,
         PEERLEARN_ENV="production",
         SOCKETIO_ASYNC_MODE="gevent",
         SECRET_KEY=secret_key,
@@ -292,30 +296,38 @@ def clear_channel_keys(redis_url, channel):
 
 
 class Server:
-    """One production server process (gunicorn master + one gevent worker) on a free port."""
+    """One production server process (gunicorn master + one gevent worker) on a free port,
+    serving ``app`` from the tree at ``cwd``; with ``dev``, `flask serve` instead (the embedded
+    mode's threading server, one process)."""
 
-    def __init__(self, env, log_path, *, nodelay=True, hooks=""):
+    def __init__(self, env, log_path, *, nodelay=True, hooks="", app="wsgi:app", cwd=ROOT, dev=False):
         """``hooks``: the source of a gunicorn config file (server hooks) for this server."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.dev = dev
         # Production builds links on PUBLIC_BASE_URL and refuses to start without it.
         env = {**env, "PUBLIC_BASE_URL": self.url}
         self._log = open(log_path, "w+b")  # noqa: SIM115 - closed in stop()
-        command = [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{self.port}"]
-        if not nodelay:
-            # A gunicorn hook that runs in the master once its listener exists, before the worker.
-            hooks += (
-                "\n\nimport socket\n\n\ndef when_ready(server):\n"
-                "    for listener in server.LISTENERS:\n"
-                "        listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)\n"
-            )
-        if hooks:
-            hook = log_path.with_suffix(".hooks.py")
-            hook.write_text(hooks)
-            command += ["--config", str(hook)]
+        if dev:
+            command = [BIN / "flask", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command = [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{self.port}"]
+            if not nodelay:
+                # A gunicorn hook that runs in the master once its listener exists, before the worker.
+                hooks += (
+                    "\n\nimport socket\n\n\ndef when_ready(server):\n"
+                    "    for listener in server.LISTENERS:\n"
+                    "        listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)\n"
+                )
+            if hooks:
+                hook = log_path.with_suffix(".hooks.py")
+                hook.write_text(hooks)
+                command += ["--config", str(hook)]
+            # gunicorn also takes a factory call with literal arguments (gunicorn.util.import_app).
+            command.append(app)
         self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-            [*command, "wsgi:app"],
-            cwd=ROOT,
+            command,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -327,7 +339,10 @@ class Server:
         wait_until_healthy(self.url, self.process, self.output)
 
     def worker_pid(self):
-        """The gevent worker, which holds the sockets (gunicorn's master only supervises)."""
+        """The process serving requests: the gevent worker, which holds the sockets (gunicorn's
+        master only supervises), or `flask serve` itself."""
+        if self.dev:
+            return self.process.pid
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         if len(children) != 1:
             raise SystemExit(f"expected one worker, found {children}")
@@ -344,12 +359,13 @@ class Server:
 
 
 @contextmanager
-def servers(env, count, workdir, *, nodelay=True, tag="server", hooks=""):
-    """``count`` server processes of one deployment, stopped (with their workers) on exit."""
+def servers(env, count, workdir, *, tag="server", **options):
+    """``count`` server processes of one deployment, stopped (with their workers) on exit;
+    ``options`` go to each Server."""
     started = []
     try:
         for index in range(count):
-            started.append(Server(env, workdir / f"{tag}-{index}.log", nodelay=nodelay, hooks=hooks))
+            started.append(Server(env, workdir / f"{tag}-{index}.log", **options))
         for server in started:
             server.wait_until_healthy()
         yield started
@@ -440,3 +456,46 @@ def rss_kib(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def latency_summary(seconds):
+    """p50, p95 and max of latencies given in seconds, in milliseconds."""
+    if not seconds:
+        return "none"
+    ms = [value * 1000 for value in seconds]
+    p50, p95 = percentile(ms, 0.5), percentile(ms, 0.95)
+    return f"p50 {p50:7.1f}  p95 {p95:7.1f}  max {max(ms):7.1f} ms (n={len(ms)})"
+
+
+@dataclass
+class BurstRounds:
+    """Rounds of a burst (requests sent at one moment) while another client asks for ``page``
+    again and again: each round's figures printed as it ends, every round's kept. Requests and
+    checks are (sent, done, status), on a clock every process shares."""
+
+    page: str
+    noun: str  # what the burst's requests are, as printed: "logins", "uploads"
+    during: list = field(default_factory=list)  # checks sent while the burst was in flight
+    times: list = field(default_factory=list)  # the burst's own latencies
+    statuses: list = field(default_factory=list)  # the burst's answers
+    rounds: int = 0
+
+    def record(self, burst, checks):
+        first_sent = min(sent for sent, _done, _status in burst)
+        last_done = max(done for _sent, done, _status in burst)
+        # Every check sent while the burst was in flight, including one still waiting at the end.
+        round_checks = [done - sent for sent, done, _status in checks if first_sent <= sent <= last_done]
+        round_times = [done - sent for sent, done, _status in burst]
+        self.during += round_checks
+        self.times += round_times
+        self.statuses += [status for _sent, _done, status in burst]
+        self.rounds += 1
+        print(
+            f"  round {self.rounds}: burst {last_done - first_sent:5.2f} s; "
+            f"{self.page} {latency_summary(round_checks)}; {self.noun} {latency_summary(round_times)}"
+        )

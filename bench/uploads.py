@@ -28,26 +28,31 @@ first of the hour, well under UPLOAD_LIMIT, so the rate limit never answers for 
 import argparse
 import io
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from cryptography.fernet import Fernet
 from PIL import Image
 
 # Run as a file, not a module: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.roomkit import FOREIGN, free_port, stop_process_group, wait_until_healthy
+from bench.roomkit import (
+    SERVE_SETTINGS,
+    BurstRounds,
+    new_secret_key,
+    server_environment,
+    servers,
+)
+from bench.roomkit import latency_summary as summary
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 PASSWORD = "bench-upload-passphrase"  # noqa: S105 - the scratch database's own accounts
 TIMEOUT = 120
 IDLE_CHECKS = 50
@@ -81,85 +86,34 @@ def noisy_png(side):
     return out.getvalue()
 
 
-class Server:
+@contextmanager
+def server(tree, workdir, accounts, extra_env, *, dev=False):
     """gunicorn -k gevent -w 1 wsgi:app from ``tree`` (or with ``dev``, `flask serve`, the
     embedded mode's threading server), on its own scratch database."""
+    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
+        [sys.executable, "-c", SEED, database_url, PASSWORD, str(accounts)],
+        cwd=tree,
+        check=True,
+        capture_output=True,
+    )
+    env = server_environment(database_url, new_secret_key(), workdir, settings=SERVE_SETTINGS)
+    env.update(
+        PEERLEARN_ENV="development" if dev else "production",
+        SOCKETIO_ASYNC_MODE="threading" if dev else "gevent",
+        FLASK_APP="peerlearn:create_app",
+        ROOM_MEDIA="mesh",  # no local Janus for a bench
+        **extra_env,
+    )
+    with servers(env, 1, workdir, cwd=tree, dev=dev) as (running,):
+        yield running
 
-    def __init__(self, tree, workdir, accounts, extra_env, *, dev=False):
-        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
-            [sys.executable, "-c", SEED, database_url, PASSWORD, str(accounts)],
-            cwd=tree,
-            check=True,
-            capture_output=True,
-        )
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith(FOREIGN)}
-        env.update(
-            PEERLEARN_ENV="development" if dev else "production",
-            SOCKETIO_ASYNC_MODE="threading" if dev else "gevent",
-            FLASK_APP="peerlearn:create_app",
-            ROOM_MEDIA="mesh",  # no local Janus for a bench
-            PUBLIC_BASE_URL=self.url,
-            SECRET_KEY=secrets.token_hex(32),
-            PAYOUT_DETAILS_KEYS=Fernet.generate_key().decode(),
-            DATABASE_URL=database_url,
-            PEERLEARN_INSTANCE_DIR=str(workdir / "instance"),
-            UPLOAD_DIR=str(workdir / "uploads"),
-            ALLOW_DEV_GATEWAY="true",
-            JOBS_INLINE="true",
-            MAIL_BACKEND="log",
-            LOG_LEVEL="WARNING",
-            SESSION_COOKIE_SECURE="false",
-            SWEEP_INTERVAL_SECONDS="3600",  # no periodic sweep during a measurement
-            **extra_env,
-        )
-        self._log = open(workdir / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
-        self.dev = dev
-        if dev:
-            command = [BIN / "flask", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        else:
-            command = [
-                BIN / "gunicorn",
-                "-k",
-                "gevent",
-                "-w",
-                "1",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "wsgi:app",
-            ]
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
-            command,
-            cwd=tree,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_until_healthy(self.url, self.process, self.output)
 
-    def worker_memory_kib(self):
-        """(VmRSS, VmHWM) of the process serving requests: gunicorn's gevent worker (the master
-        only supervises), or `flask serve` itself."""
-        if self.dev:
-            worker = self.process.pid
-        else:
-            [worker] = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        status = Path(f"/proc/{worker}/status").read_text().splitlines()
-        values = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
-        return values["VmRSS"], values["VmHWM"]
-
-    def output(self):
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
-
-    def stop(self):
-        stop_process_group(self.process)
-        self._log.close()
+def worker_memory_kib(server):
+    """(VmRSS, VmHWM) of the process serving requests."""
+    status = Path(f"/proc/{server.worker_pid()}/status").read_text().splitlines()
+    values = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
+    return values["VmRSS"], values["VmHWM"]
 
 
 def api_token(base, number):
@@ -219,60 +173,33 @@ def burst(base, tokens, png):
     return uploads, checks
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def summary(seconds):
-    if not seconds:
-        return "none"
-    ms = [value * 1000 for value in seconds]
-    p50, p95 = percentile(ms, 0.5), percentile(ms, 0.95)
-    return f"p50 {p50:7.1f}  p95 {p95:7.1f}  max {max(ms):7.1f} ms (n={len(ms)})"
-
-
 def measure(label, tree, args, png, extra_env):
-    with tempfile.TemporaryDirectory(prefix="peerlearn-uploads-") as folder:
-        server = Server(tree, Path(folder), args.uploads * args.rounds + 1, extra_env, dev=args.dev)
-        try:
-            tokens = [api_token(server.url, number) for number in range(args.uploads * args.rounds + 1)]
-            # One small upload first, so what the first one loads once is not counted.
-            requests.post(
-                f"{server.url}/api/profile/avatar/",
-                headers={"Authorization": f"Bearer {tokens.pop()}"},
-                files={"avatar": ("warm.png", io.BytesIO(noisy_png(256)), "image/png")},
-                timeout=TIMEOUT,
-            ).raise_for_status()
-            idle = health_latencies(server.url, IDLE_CHECKS)
-            rss_before, _peak = server.worker_memory_kib()
-            during, upload_times, statuses = [], [], []
-            print(f"\n{label}: idle /healthz {summary(idle)}; worker RSS {rss_before / 1024:.0f} MB")
-            for round_number in range(args.rounds):
-                round_tokens = tokens[round_number * args.uploads : (round_number + 1) * args.uploads]
-                uploads, checks = burst(server.url, round_tokens, png)
-                first_sent = min(sent for sent, _done, _status in uploads)
-                last_done = max(done for _sent, done, _status in uploads)
-                # Every check asked while uploads were in flight, including one still waiting at the end.
-                round_checks = [
-                    done - sent for sent, done, _status in checks if first_sent <= sent <= last_done
-                ]
-                round_uploads = [done - sent for sent, done, _status in uploads]
-                during += round_checks
-                upload_times += round_uploads
-                statuses += [status for _sent, _done, status in uploads]
-                print(
-                    f"  round {round_number + 1}: burst {last_done - first_sent:5.2f} s; "
-                    f"/healthz {summary(round_checks)}; uploads {summary(round_uploads)}"
-                )
-            _rss, peak = server.worker_memory_kib()
-        finally:
-            server.stop()
+    accounts = args.uploads * args.rounds + 1
+    with (
+        tempfile.TemporaryDirectory(prefix="peerlearn-uploads-") as folder,
+        server(tree, Path(folder), accounts, extra_env, dev=args.dev) as running,
+    ):
+        tokens = [api_token(running.url, number) for number in range(accounts)]
+        # One small upload first, so what the first one loads once is not counted.
+        requests.post(
+            f"{running.url}/api/profile/avatar/",
+            headers={"Authorization": f"Bearer {tokens.pop()}"},
+            files={"avatar": ("warm.png", io.BytesIO(noisy_png(256)), "image/png")},
+            timeout=TIMEOUT,
+        ).raise_for_status()
+        idle = health_latencies(running.url, IDLE_CHECKS)
+        rss_before, _peak = worker_memory_kib(running)
+        print(f"\n{label}: idle /healthz {summary(idle)}; worker RSS {rss_before / 1024:.0f} MB")
+        rounds = BurstRounds("/healthz", "uploads")
+        for round_number in range(args.rounds):
+            round_tokens = tokens[round_number * args.uploads : (round_number + 1) * args.uploads]
+            rounds.record(*burst(running.url, round_tokens, png))
+        _rss, peak = worker_memory_kib(running)
     return {
         "idle": idle,
-        "during": during,
-        "uploads": upload_times,
-        "statuses": statuses,
+        "during": rounds.during,
+        "uploads": rounds.times,
+        "statuses": rounds.statuses,
         "rss_before": rss_before,
         "peak": peak,
     }
