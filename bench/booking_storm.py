@@ -60,7 +60,7 @@ REFUSED = "409 session_full"
 def seed(database_url, attempts, seats, price):
     """Schema, a mentor, the session and the learners; returns (session id, learner emails)."""
     from peerlearn.extensions import db
-    from peerlearn.models import LearningSession, utcnow
+    from peerlearn.models import utcnow
 
     app = roomkit.testing_app(database_url, LOG_LEVEL="WARNING")
     with app.app_context():
@@ -69,20 +69,12 @@ def seed(database_url, attempts, seats, price):
         mentor = make_user("mentor@storm.test", "Storm Mentor", "mentor")
         learners = [make_user(f"learner{n}@storm.test", f"Learner {n}", "learner") for n in range(attempts)]
         db.session.flush()
-        now = utcnow()
-        session = LearningSession(
-            mentor_id=mentor.id,
-            title="The last seats",
-            description="",
-            category="Programming",
-            level="all",
-            language="English",
-            starts_at=now + timedelta(days=2),
-            duration_minutes=60,
+        session = roomkit.open_session(
+            mentor,
+            "The last seats",
+            starts_at=utcnow() + timedelta(days=2),
             capacity=seats,
             price_paise=price,
-            status="scheduled",
-            published_at=now,
         )
         db.session.add(session)
         db.session.commit()

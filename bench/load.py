@@ -66,6 +66,7 @@ from bench.roomkit import (
     disconnect_all,
     free_port,
     new_secret_key,
+    open_session,
     scratch_database,
     seed_rooms,
     server_environment,
@@ -205,7 +206,7 @@ def seed(database_url, secret_key, env, rooms):
 
     from peerlearn import create_app
     from peerlearn.extensions import db
-    from peerlearn.models import MAX_CAPACITY, LearningSession, User, utcnow
+    from peerlearn.models import MAX_CAPACITY, User, utcnow
 
     app = create_app(
         "testing",
@@ -218,19 +219,12 @@ def seed(database_url, secret_key, env, rooms):
         mentor = db.session.scalar(db.select(User).where(User.email == "mentor1@peerlearn.local"))
         # Free sessions of MAX_CAPACITY seats, enough for every learner to hold one.
         open_sessions = [
-            LearningSession(
-                mentor_id=mentor.id,
-                title=f"Open office hours {number}",
-                description="Bring any question.",
-                category="Programming",
-                level="all",
-                language="English",
+            open_session(
+                mentor,
+                f"Open office hours {number}",
                 starts_at=utcnow() + timedelta(days=5, hours=number),
-                duration_minutes=60,
                 capacity=MAX_CAPACITY,
-                price_paise=0,
-                status="scheduled",
-                published_at=utcnow(),
+                description="Bring any question.",
             )
             for number in range(-(-LEARNERS // MAX_CAPACITY))
         ]

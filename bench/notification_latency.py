@@ -108,8 +108,7 @@ def seed(database_url, secret_key, learner_count, session_count):
     open for booking; return the learners and the session ids."""
     from peerlearn import create_app
     from peerlearn.extensions import db
-    from peerlearn.models import LearningSession, User, utcnow
-    from peerlearn.services.passwords import hash_password
+    from peerlearn.models import utcnow
 
     app = create_app(
         "testing",
@@ -122,40 +121,17 @@ def seed(database_url, secret_key, learner_count, session_count):
     )
     with app.app_context():
         db.create_all()
-        password_hash = hash_password(roomkit.PASSWORD)
-        now = utcnow()
-
-        def user(email, name, role):
-            person = User(
-                email=email,
-                name=name,
-                teaching_enabled_at=now if role == "mentor" else None,
-                password_hash=password_hash,
-                email_verified_at=now,
-            )
-            db.session.add(person)
-            return person
-
+        user = roomkit.account_maker()
         mentor = user("mentor@bench.test", "Bench Mentor", "mentor")
         learners = [
             user(f"learner{number}@bench.test", f"Learner {number}", "learner")
             for number in range(1, learner_count + 1)
         ]
         db.session.flush()
+        starts_at = utcnow() + timedelta(days=2)
         sessions = [
-            LearningSession(
-                mentor_id=mentor.id,
-                title=f"Bench session {number}",
-                description="",
-                category="Programming",
-                level="all",
-                language="English",
-                starts_at=now + timedelta(days=2),
-                duration_minutes=60,
-                capacity=MAX_CAPACITY,
-                price_paise=0,
-                status="scheduled",
-                published_at=now,
+            roomkit.open_session(
+                mentor, f"Bench session {number}", starts_at=starts_at, capacity=MAX_CAPACITY
             )
             for number in range(1, session_count + 1)
         ]

@@ -227,25 +227,17 @@ def live_session(mentor, learners, title):
     """A free session starting in ten minutes (its room is open), every learner holding a
     confirmed seat, gone live: the session."""
     from peerlearn.extensions import db
-    from peerlearn.models import LearningSession, utcnow
+    from peerlearn.models import utcnow
     from peerlearn.services import booking as booking_service
     from peerlearn.services import room as room_service
 
     db.session.flush()
-    now = utcnow()
-    session = LearningSession(
-        mentor_id=mentor.id,
-        title=title,
-        description="",
-        category="Programming",
-        level="all",
-        language="English",
-        starts_at=now + timedelta(minutes=10),  # the room opens 15 minutes before
+    session = open_session(
+        mentor,
+        title,
+        starts_at=utcnow() + timedelta(minutes=10),  # the room opens 15 minutes before
         duration_minutes=120,
         capacity=max(len(learners), 1),
-        price_paise=0,
-        status="scheduled",
-        published_at=now,
     )
     db.session.add(session)
     db.session.commit()
@@ -255,6 +247,27 @@ def live_session(mentor, learners, title):
             raise SystemExit(f"the booking is {booking.status}, not confirmed")
     room_service.start(mentor, session.id)
     return session
+
+
+def open_session(mentor, title, *, starts_at, capacity, price_paise=0, duration_minutes=60, description=""):
+    """A published, scheduled session of ``mentor`` (a flushed User), open for booking; not yet
+    added to the database session."""
+    from peerlearn.models import LearningSession, utcnow
+
+    return LearningSession(
+        mentor_id=mentor.id,
+        title=title,
+        description=description,
+        category="Programming",
+        level="all",
+        language="English",
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        capacity=capacity,
+        price_paise=price_paise,
+        status="scheduled",
+        published_at=utcnow(),
+    )
 
 
 def server_environment(database_url, secret_key, workdir, *, message_queue=None, settings=BENCH_SETTINGS):
