@@ -7,15 +7,10 @@ while the hashes ran and how many the hashes' wall time would allow. With the ha
 loop (PASSWORD_HASH_OFFLOAD=False, the old behaviour) the ticker only runs between two hashes.
 """
 
-import json
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-import pytest
+from tests.support.gevent_ticks import run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 HASHES = 4
 
 SCRIPT = textwrap.dedent(
@@ -26,12 +21,11 @@ SCRIPT = textwrap.dedent(
 
     import json
     import sys
-    import time
-
-    import gevent
+    from functools import partial
 
     from peerlearn import create_app
     from peerlearn.services import passwords
+    from tests.support.gevent_ticks import count_ticks
 
     offload = sys.argv[1] == "offload"
     hashes = int(sys.argv[2])
@@ -44,35 +38,20 @@ SCRIPT = textwrap.dedent(
             "PASSWORD_HASH_CONCURRENCY": 1,
         },
     )
-    ticks = 0
-    running = True
-
-    def ticker():
-        global ticks
-        while running:
-            gevent.sleep(0.01)
-            ticks += 1
 
     def sign_in(password):
         with app.app_context():
             stored = passwords.hash_password(password)
             return passwords.verify_password(stored, password)
 
-    clock = gevent.spawn(ticker)
-    gevent.sleep(0.05)  # the ticker is running
-    ticks = 0
-    started = time.perf_counter()
-    workers = [gevent.spawn(sign_in, f"correct horse {n}") for n in range(hashes)]
-    gevent.joinall(workers, raise_error=True)
-    elapsed = time.perf_counter() - started
-    counted = ticks
-    running = False
-    clock.join()
+    verified, ticks, elapsed = count_ticks(
+        0.01, *(partial(sign_in, f"correct horse {n}") for n in range(hashes))
+    )
     with app.app_context():
         pooled = passwords._hashers().threads is not None
     print(json.dumps({
-        "verified": [w.value for w in workers],
-        "ticks": counted,
+        "verified": verified,
+        "ticks": ticks,
         "possible": int(elapsed / 0.01),
         "pooled": pooled,
     }))
@@ -81,17 +60,7 @@ SCRIPT = textwrap.dedent(
 
 
 def run(mode):
-    pytest.importorskip("gevent")
-    result = subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
-        [sys.executable, "-c", SCRIPT, mode, str(HASHES)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_script(SCRIPT, mode, HASHES, timeout=120)
 
 
 def test_hashing_under_gevent_leaves_the_event_loop_ticking():

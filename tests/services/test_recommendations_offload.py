@@ -8,15 +8,10 @@ ticks every 5 ms, and prints the ticks counted. With the pool made inline (as it
 gevent), the loop cannot tick until every refresh is done.
 """
 
-import json
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-import pytest
+from tests.support.gevent_ticks import run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 REFRESHES = 20
 
 SCRIPT = textwrap.dedent(
@@ -28,9 +23,7 @@ SCRIPT = textwrap.dedent(
     import json
     import sys
     import tempfile
-    import time
 
-    import gevent
     from sqlalchemy import select
 
     from bench.roomkit import testing_app
@@ -40,6 +33,7 @@ SCRIPT = textwrap.dedent(
     from peerlearn.models import User
     from peerlearn.services import offload, recommendations
     from peerlearn.services.simulated_platform import write_to_database
+    from tests.support.gevent_ticks import count_ticks
 
     if sys.argv[1] == "inline":
         offload.gevent_threading = lambda: False
@@ -51,46 +45,21 @@ SCRIPT = textwrap.dedent(
         recommendations.rebuild()
         learners = db.session.scalars(select(User.id).order_by(User.id).limit(int(sys.argv[2]))).all()
         assert recommendations.refresh_learner(learners[0])  # the model is loaded once, here
-    ticks = 0
-    running = True
-
-    def ticker():
-        global ticks
-        while running:
-            gevent.sleep(0.005)
-            ticks += 1
 
     def refresh():
         with app.app_context():
             return [recommendations.refresh_learner(learner) for learner in learners]
 
-    clock = gevent.spawn(ticker)
-    gevent.sleep(0.05)
-    ticks = 0
-    worker = gevent.spawn(refresh)
-    worker.join()
-    counted = ticks
-    running = False
-    clock.join()
+    [refreshed], ticks, _elapsed = count_ticks(0.005, refresh)
     with app.app_context():
         pooled = offload.pool_for(app, "recommender", 1).threads is not None
-    print(json.dumps({"refreshed": worker.value, "ticks": counted, "pooled": pooled}))
+    print(json.dumps({"refreshed": refreshed, "ticks": ticks, "pooled": pooled}))
     """
 )
 
 
 def run(mode):
-    pytest.importorskip("gevent")
-    result = subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
-        [sys.executable, "-c", SCRIPT, mode, str(REFRESHES)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_script(SCRIPT, mode, REFRESHES, timeout=300)
 
 
 def test_refreshing_under_gevent_leaves_the_event_loop_ticking():
