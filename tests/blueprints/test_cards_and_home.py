@@ -3,14 +3,12 @@ generated), the mentor's photo or initials, rating and review count; the hero sh
 sessions and mentors, and only figures that are not embarrassingly small."""
 
 import re
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from peerlearn.extensions import db
 from peerlearn.services import covers, search, showcase
 from tests import factories
 from tests.support.reviews import reviewed_session
+from tests.support.statements import counting_statements
 
 # --------------------------------------------------------------------------------- helpers
 
@@ -19,20 +17,6 @@ def card_of(page, session_id):
     """The HTML of the card linking to a session, up to its closing </a>."""
     start = page.index(f'href="/sessions/{session_id}"')
     return page[start : page.index("</a>", start)]
-
-
-@contextmanager
-def counting_statements():
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 # ------------------------------------------------------------------------------------ cards

@@ -4,17 +4,16 @@ not grow with the number of sessions."""
 
 import json
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event
 
 from peerlearn.extensions import db
 from peerlearn.models import Booking, Interaction, LedgerEntry, Review, utcnow
 from tests.factories import make_session
 from tests.support.dashboards_market import OCT, TZ, seed
+from tests.support.statements import counting_statements
 
 
 @pytest.fixture
@@ -249,20 +248,6 @@ def test_each_api_is_for_its_capability(client, make_user, api_token, path, need
 
 
 # --- no N+1 ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def counting_statements():
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def busy_mentor(make_user, email, sessions):

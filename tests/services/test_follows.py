@@ -1,11 +1,10 @@
 """Following mentors: idempotent follow and unfollow, who can be followed, the mentor told of a
 new follower, followers told when the mentor publishes, and the followed mentors' next sessions."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from peerlearn.exceptions import Conflict, NotFound
 from peerlearn.extensions import db
@@ -14,6 +13,7 @@ from peerlearn.services import follows, notifications
 from peerlearn.services import sessions as session_service
 from tests.factories import make_session
 from tests.support.reviews import review_row
+from tests.support.statements import counting_statements
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -31,20 +31,6 @@ def mentor(make_user):
 @pytest.fixture
 def learner(make_user):
     return make_user(name="Kabir Shah")
-
-
-@contextmanager
-def counted_statements():
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def notes(user, kind):
@@ -187,7 +173,7 @@ def test_publishing_runs_no_query_per_follower(mentor, make_user, monkeypatch):
         db.session.commit()
         draft = make_session(mentor, status="draft")
         db.session.expire_all()
-        with counted_statements() as statements:
+        with counting_statements() as statements:
             session_service.publish_session(mentor, draft.id)
         return statements
 
@@ -238,7 +224,7 @@ def test_following_with_upcoming_takes_the_same_queries_for_many_mentors(learner
             make_session(other, starts_at=NOW + timedelta(days=1))
             make_session(other, starts_at=NOW + timedelta(days=2))
         db.session.expire_all()
-        with counted_statements() as statements:
+        with counting_statements() as statements:
             entries = follows.following_with_upcoming(learner).items
             assert all(len(entry.upcoming) == 2 for entry in entries)
             for entry in entries:

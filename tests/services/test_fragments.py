@@ -3,10 +3,9 @@ again at the next request after a change commits, in one process and across proc
 the version in Redis, and never carrying one viewer's bits to another."""
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from peerlearn import create_app
 from peerlearn.extensions import db
@@ -15,20 +14,7 @@ from peerlearn.services import booking as booking_service
 from peerlearn.services import fragments
 from peerlearn.services import sessions as session_service
 from tests import factories
-
-
-@contextmanager
-def counting_statements():
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+from tests.support.statements import counting_statements
 
 
 def presentable_mentor(**fields):
