@@ -5,7 +5,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy import select
 
 from peerlearn.extensions import db
-from peerlearn.models import LearningSession, User, utcnow
+from peerlearn.models import LearningSession, OutboundEmail, User, utcnow
 from peerlearn.services.passwords import hash_password
 
 DEFAULT_PASSWORD = "correct-horse-battery"  # noqa: S105 - a test's own credential, not a secret
@@ -158,3 +158,19 @@ def make_session(mentor, *, skills=(), **overrides):
     db.session.add(session)
     db.session.commit()
     return session
+
+
+def queued_email(**overrides):
+    """A plain notice queued for sending (committed); its id."""
+    values = {
+        "to_address": "someone@example.com",
+        "subject": "Hello",
+        "template": "notice",
+        "text_body": "Hi",
+        "html_body": "<p>Hi</p>",
+    }
+    values.update(overrides)
+    email = OutboundEmail(**values)
+    db.session.add(email)
+    db.session.commit()
+    return email.id

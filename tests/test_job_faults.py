@@ -23,7 +23,7 @@ from peerlearn.tasks import enqueue, get_queue, redis_connection
 from peerlearn.tasks.email import send_email
 from peerlearn.tasks.periodic import send_queued_emails
 from tests.conftest import free_port, unavailable
-from tests.factories import make_session
+from tests.factories import make_session, queued_email
 from tests.processes import ROOT, process_env
 from tests.support.mail import Inbox
 from tests.support.redis_server import RedisServer
@@ -143,26 +143,13 @@ def wait_until_sent(email_id, worker, timeout=60):
         time.sleep(0.1)
 
 
-def queued_email():
-    row = OutboundEmail(
-        to_address="kill@example.com",
-        subject="Survives",
-        template="notice",
-        text_body="Hi",
-        html_body="<p>Hi</p>",
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row.id
-
-
 def accepted(inbox):
     return [recipients for recipients, _message in inbox.messages]
 
 
 def test_enqueued_email_is_delivered_by_a_worker_process(jobs_app, inbox, start_worker):
     inbox.holding.set()  # nothing to hold here: accept every message
-    email_id = queued_email()
+    email_id = queued_email(to_address="kill@example.com")
     assert enqueue("emails", send_email, email_id, job_id=f"email-{email_id}")
     row = wait_until_sent(email_id, start_worker())
     assert row.attempts == 1
@@ -170,7 +157,7 @@ def test_enqueued_email_is_delivered_by_a_worker_process(jobs_app, inbox, start_
 
 
 def test_worker_killed_mid_send_is_retried_and_the_email_goes_out_once(jobs_app, inbox, start_worker):
-    email_id = queued_email()
+    email_id = queued_email(to_address="kill@example.com")
     assert enqueue("emails", send_email, email_id, job_id=f"email-{email_id}")
     worker = start_worker()
     assert inbox.holding.wait(30), "the worker never reached the mail server"

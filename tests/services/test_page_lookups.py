@@ -16,7 +16,7 @@ from peerlearn.services import people
 from peerlearn.services import session_requests as requests_service
 from peerlearn.services import sessions as session_service
 from peerlearn.services.mail import Claim
-from tests.factories import make_session
+from tests.factories import make_session, queued_email
 
 
 def test_a_public_profile_is_found_only_for_an_active_mentor(app, make_user):
@@ -101,20 +101,6 @@ def test_the_payout_queue_is_the_requested_payouts_oldest_first(app, make_user):
     db.session.commit()
     assert admin_service.requested_payouts() == [older, newer]
     assert decided not in admin_service.requested_payouts()
-
-
-def queued_email(**values):
-    row = OutboundEmail(
-        to_address="someone@example.com",
-        subject="Hello",
-        template="notice",
-        text_body="Hi",
-        html_body="<p>Hi</p>",
-        **values,
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row.id
 
 
 def row(email_id):

@@ -10,6 +10,7 @@ from peerlearn.models import OutboundEmail
 from peerlearn.tasks import get_queue, redis_connection
 from peerlearn.tasks.email import send_email
 from peerlearn.tasks.worker import AppWorker, ForkingAppWorker
+from tests.factories import queued_email
 
 pytestmark = pytest.mark.redis
 
@@ -33,19 +34,6 @@ def leave_a_row_unsaved():
     )
 
 
-def queued_email():
-    row = OutboundEmail(
-        to_address="worker@example.com",
-        subject="Hi",
-        template="notice",
-        text_body="Hi",
-        html_body="<p>Hi</p>",
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row.id
-
-
 def count(address):
     db.session.expire_all()
     return db.session.scalar(select(func.count(OutboundEmail.id)).where(OutboundEmail.to_address == address))
@@ -53,7 +41,7 @@ def count(address):
 
 @pytest.mark.parametrize("worker_class", [AppWorker, ForkingAppWorker], ids=["in-process", "forking"])
 def test_each_job_starts_with_a_clean_session(worker_app, worker_class):
-    email_id = queued_email()
+    email_id = queued_email(to_address="worker@example.com", subject="Hi")
     queue = get_queue("emails")
     queue.enqueue(leave_a_row_unsaved)
     queue.enqueue(send_email, email_id)
