@@ -7,26 +7,7 @@
 // Markup binds `busy`, `status` ('idle' | 'open' | 'verifying' | 'redirecting'), `error`, `label`,
 // and calls `pay()`.
 import { sendJSON } from './http.js';
-
-const BRAND_COLOR = '#5b3fd8';
-const SCRIPT_WAIT_MS = 10000;
-
-// The checkout script is a plain <script src> added by the template; it may still be loading.
-function razorpayReady() {
-  if (typeof window.Razorpay === 'function') return Promise.resolve(true);
-  if (document.readyState === 'complete') return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(typeof window.Razorpay === 'function'), SCRIPT_WAIT_MS);
-    window.addEventListener(
-      'load',
-      () => {
-        clearTimeout(timer);
-        resolve(typeof window.Razorpay === 'function');
-      },
-      { once: true },
-    );
-  });
-}
+import { openRazorpay } from './razorpay.js';
 
 export default function checkout(options = {}) {
   return {
@@ -61,31 +42,19 @@ export default function checkout(options = {}) {
       }
 
       this.status = 'open';
-      if (!(await razorpayReady())) {
-        this.reset();
-        this.error = 'The payment window could not load. Check your connection and reload the page.';
-        return;
-      }
-
-      const razorpay = new window.Razorpay({
-        key: config.keyId,
-        order_id: config.orderId,
-        amount: config.amount,
-        currency: config.currency,
-        name: config.name,
-        description: config.description,
-        prefill: config.prefill || {},
-        theme: { color: BRAND_COLOR },
-        handler: (response) => this.verify(response),
-        modal: { ondismiss: () => this.reset() },
-      });
       // Checkout stays open after a failed attempt so the learner can try another method;
       // the reason is shown here too in case they close it.
-      razorpay.on('payment.failed', (response) => {
-        const reason = response && response.error && response.error.description;
-        this.error = reason ? `Payment failed: ${reason}` : 'The payment failed. You can try again.';
+      const opened = await openRazorpay(config, {
+        onPaid: (response) => this.verify(response),
+        onDismiss: () => this.reset(),
+        onFailed: (message) => {
+          this.error = message;
+        },
       });
-      razorpay.open();
+      if (!opened) {
+        this.reset();
+        this.error = 'The payment window could not load. Check your connection and reload the page.';
+      }
     },
 
     async verify(response) {

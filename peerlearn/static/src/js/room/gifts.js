@@ -7,10 +7,10 @@
 // POST /api/gift/verify/; the gift then reaches everyone through the room's `gift:received`.
 
 import { sendJSON } from '../http.js';
+import { openRazorpay } from '../razorpay.js';
 
 export const GIFT_PAID_MESSAGE = 'peerlearn:gift-paid';
 const POPUP_FEATURES = 'popup,width=480,height=720';
-const BRAND_COLOR = '#5b3fd8';
 
 export function rupees(paise) {
   const amount = paise / 100;
@@ -119,29 +119,29 @@ export default function giftForm() {
       this.openRazorpay(checkout);
     },
 
-    openRazorpay(checkout) {
-      if (typeof window.Razorpay !== 'function') {
-        this.status = 'idle';
-        this.error = 'The payment window could not load. Check your connection and try again.';
-        return;
-      }
-      const razorpay = new window.Razorpay({
-        key: checkout.key_id,
-        order_id: checkout.order_id,
+    async openRazorpay(checkout) {
+      const order = {
+        keyId: checkout.key_id,
+        orderId: checkout.order_id,
         amount: checkout.amount,
         currency: checkout.currency,
         name: checkout.name,
         description: checkout.description,
-        prefill: checkout.prefill || {},
-        theme: { color: BRAND_COLOR },
-        handler: (response) => this.verify(response),
-        modal: { ondismiss: () => this.status === 'paying' && (this.status = 'idle') },
+        prefill: checkout.prefill,
+      };
+      const opened = await openRazorpay(order, {
+        onPaid: (response) => this.verify(response),
+        onDismiss: () => {
+          if (this.status === 'paying') this.status = 'idle';
+        },
+        onFailed: (message) => {
+          this.error = message;
+        },
       });
-      razorpay.on('payment.failed', (response) => {
-        const reason = response && response.error && response.error.description;
-        this.error = reason ? `Payment failed: ${reason}` : 'The payment failed. You can try again.';
-      });
-      razorpay.open();
+      if (!opened) {
+        this.status = 'idle';
+        this.error = 'The payment window could not load. Check your connection and try again.';
+      }
     },
 
     async verify(result) {
