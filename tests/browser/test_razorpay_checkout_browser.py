@@ -1,4 +1,5 @@
-"""Razorpay Checkout on the booking pay page, in real Chromium, with Razorpay configured.
+"""Razorpay Checkout on the booking pay page and in the room's gift form, in real Chromium, with
+Razorpay configured.
 
 The app runs with the Razorpay gateway against the local stand-in of Razorpay's REST API
 (tests/fakes/razorpay_api.py), and RAZORPAY_CHECKOUT_URL points at a stand-in checkout.js served on
@@ -18,7 +19,8 @@ import pytest
 from playwright.sync_api import expect
 
 from peerlearn.jinja import format_inr
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, _serve
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, _serve, launch_media_browser, open_media_context
+from tests.browser.room_support import book, create_session_starting_soon, enter_room, open_panel, start
 from tests.browser.support import create_session, register, visit
 from tests.fakes.razorpay_api import RazorpayStandIn
 from tests.support.razorpay_checkout import CheckoutScriptServer
@@ -26,6 +28,7 @@ from tests.support.razorpay_checkout import CheckoutScriptServer
 pytestmark = pytest.mark.browser
 
 PRICE_PAISE = 49_900
+GIFT_PAISE = 20_000
 PAY_PAGE = re.compile(r"/bookings/(\d+)/pay$")
 CHECKOUT_OPEN = "() => window.razorpayStandIn && window.razorpayStandIn.isOpen()"
 
@@ -264,3 +267,104 @@ def test_closing_checkout_gives_the_pay_button_back(pay_page, razorpay_server):
     page.wait_for_function(CHECKOUT_OPEN)
     opened = page.evaluate("() => window.razorpayStandIn.openedWith()")
     assert [options["order_id"] for options in opened] == [stored_payment(razorpay_server, booking_id)[0]] * 2
+
+
+# The gift form, in the room. One learner alone in the room: no WebRTC connection is made, but the
+# room asks for a camera and microphone, so the learner's browser has Chromium's fake ones.
+
+
+@pytest.fixture(scope="module")
+def room_browser(browser):
+    media = launch_media_browser(browser)
+    yield media
+    media.close()
+
+
+@pytest.fixture
+def learner_in_room(new_razorpay_context, room_browser, razorpay_server, page_guard):
+    """A new learner alone in the room of a new mentor's live session: (learner page, mentor page)."""
+    mentor = new_razorpay_context().new_page()
+    register(mentor, "mentor", "Gift Mentor")
+    session_id = create_session_starting_soon(mentor)
+    context = open_media_context(room_browser, razorpay_server, page_guard)
+    try:
+        learner = context.new_page()
+        register(learner, "learner", "Gift Learner")
+        book(learner, session_id)
+        start(mentor, session_id)
+        enter_room(learner, session_id)
+        open_panel(learner, "Gifts")
+        yield learner, mentor, session_id
+    finally:
+        context.close()
+
+
+def gift_form(page):
+    return page.get_by_test_id("gift-form")
+
+
+def open_gift_checkout(page, razorpay_api):
+    form = gift_form(page)
+    form.get_by_role("button", name="₹200", exact=True).click()
+    form.get_by_role("button", name="Send ₹200").click()
+    page.wait_for_function(CHECKOUT_OPEN)
+    (options,) = page.evaluate("() => window.razorpayStandIn.openedWith()")
+    order = razorpay_api.orders[options["order_id"]]
+    assert (order.amount, order.currency) == (GIFT_PAISE, "INR")
+    assert options["key"] == razorpay_api.key_id
+    assert options["amount"] == GIFT_PAISE
+    assert options["currency"] == "INR"
+    assert options["description"] == "A gift for Gift Mentor"
+    expect(form.get_by_role("button", name="Waiting for payment…")).to_be_disabled()
+    return options
+
+
+def test_a_gift_paid_in_razorpay_checkout_reaches_the_room_and_the_mentors_earnings(
+    learner_in_room, razorpay_api
+):
+    learner, mentor, session_id = learner_in_room
+    options = open_gift_checkout(learner, razorpay_api)
+
+    payment = razorpay_api.authorize_payment(options["order_id"])
+    learner.evaluate(
+        "(result) => window.razorpayStandIn.pay(result)",
+        {
+            "razorpay_order_id": options["order_id"],
+            "razorpay_payment_id": payment["id"],
+            "razorpay_signature": razorpay_signature(
+                razorpay_api.key_secret, options["order_id"], payment["id"]
+            ),
+        },
+    )
+
+    form = gift_form(learner)
+    expect(form.get_by_role("status")).to_have_text("Thank you! Your ₹200 gift was sent.")
+    gift = learner.get_by_test_id("gift-log").locator("[data-gift]")
+    expect(gift).to_have_count(1)
+    expect(gift).to_have_attribute("data-amount-paise", str(GIFT_PAISE))
+    expect(form.get_by_role("button", name="Send ₹200")).to_be_enabled()
+    # In the mentor's earnings, less the platform's 12 %.
+    earnings = mentor.request.get("/api/earnings/").json()["data"]
+    (row,) = [row for row in earnings["by_session"] if row["session_id"] == session_id]
+    assert row["earned_paise"] == 17_600
+
+
+def test_a_failed_then_closed_gift_checkout_frees_the_form(learner_in_room, razorpay_api):
+    learner, mentor, session_id = learner_in_room
+    options = open_gift_checkout(learner, razorpay_api)
+    form = gift_form(learner)
+
+    reason = "The card was declined by the bank."
+    failed = razorpay_api.fail_payment(options["order_id"], reason)
+    learner.evaluate(
+        "(error) => window.razorpayStandIn.fail(error)",
+        {"code": "BAD_REQUEST_ERROR", "description": reason, "metadata": {"payment_id": failed["id"]}},
+    )
+    expect(form.get_by_role("alert")).to_have_text(f"Payment failed: {reason}")
+    expect(form.get_by_role("button", name="Waiting for payment…")).to_be_disabled()
+
+    learner.evaluate("() => window.razorpayStandIn.dismiss()")
+    expect(form.get_by_role("button", name="Send ₹200")).to_be_enabled()
+    expect(learner.get_by_test_id("gift-log").locator("[data-gift]")).to_have_count(0)
+    earnings = mentor.request.get("/api/earnings/").json()["data"]
+    assert [row for row in earnings["by_session"] if row["session_id"] == session_id] == []
