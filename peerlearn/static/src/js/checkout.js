@@ -4,8 +4,8 @@
 // Config comes once from the server, as JSON in the element's `data-config`: gateway ('razorpay' |
 // 'dev'), keyId, orderId, amount (paise), currency, name, description, prefill {name, email},
 // verifyUrl, devCheckoutUrl.
-// Markup binds `busy`, `status` ('idle' | 'open' | 'verifying' | 'redirecting'), `error`, `label`,
-// and calls `pay()`.
+// Markup binds `busy`, `status` ('idle' | 'open' | 'verifying' | 'redirecting'), `error`, `label`
+// (what the button says while busy; idle, it keeps the server's "Pay ₹…"), and calls `pay()`.
 import { sendJSON } from './http.js';
 import { openRazorpay } from './razorpay.js';
 
@@ -23,7 +23,7 @@ export default function checkout(options = {}) {
       if (this.status === 'verifying') return 'Confirming your payment…';
       if (this.status === 'redirecting') return 'Payment confirmed';
       if (this.status === 'open') return 'Waiting for payment…';
-      return 'Pay now';
+      return '';
     },
 
     reset() {
