@@ -254,7 +254,7 @@ def test_closing_checkout_gives_the_pay_button_back(pay_page, razorpay_server):
     assert label == f"Pay {format_inr(PRICE_PAISE)}"
     open_checkout(page)
     expect(pay_button(page)).to_be_disabled()
-    expect(pay_button(page)).to_have_text("Waiting for payment…")
+    expect(pay_button(page)).to_have_accessible_name("Waiting for payment…")
 
     page.evaluate("() => window.razorpayStandIn.dismiss()")
 
