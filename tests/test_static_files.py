@@ -199,7 +199,8 @@ def change_countdown(tree, mark):
 
 
 def chunk_named(dist, prefix):
-    return next(path for path in (dist / "chunks").iterdir() if path.name.startswith(prefix + "-"))
+    """The script of the chunk ``prefix`` (not its .br or .gz copy, which the folder also holds)."""
+    return next((dist / "chunks").glob(f"{prefix}-*.js"))
 
 
 def test_a_page_from_before_a_rebuild_still_gets_its_chunks(app, client, source_tree):
