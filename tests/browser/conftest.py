@@ -281,13 +281,13 @@ def page_guard(request):
     return guard
 
 
-@pytest.fixture
-def new_context(browser, live_server, page_guard):
-    """Open a fresh, watched browser context (its own cookies) on the live server."""
+def watched_contexts(browser, base_url, page_guard):
+    """For a fixture to yield: a maker of fresh, watched browser contexts (their own cookies) on
+    ``base_url``, each closed when the fixture ends."""
     contexts = []
 
     def make(**options):
-        context = browser.new_context(base_url=live_server.url, **options)
+        context = browser.new_context(base_url=base_url, **options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page_guard.watch(context)
         contexts.append(context)
@@ -296,6 +296,12 @@ def new_context(browser, live_server, page_guard):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def new_context(browser, live_server, page_guard):
+    """Open a fresh, watched browser context (its own cookies) on the live server."""
+    yield from watched_contexts(browser, live_server.url, page_guard)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from peerlearn.jinja import format_inr
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, _serve, launch_media_browser, open_media_context
+from tests.browser.conftest import _serve, launch_media_browser, open_media_context, watched_contexts
 from tests.browser.room_support import book, create_session_starting_soon, enter_room, open_panel, start
 from tests.browser.support import create_session, register, visit
 from tests.fakes.razorpay_api import RazorpayStandIn
@@ -74,18 +74,7 @@ def razorpay_server(private_network, razorpay_api, checkout_script):
 
 @pytest.fixture
 def new_razorpay_context(browser, razorpay_server, page_guard):
-    contexts = []
-
-    def make():
-        context = browser.new_context(base_url=razorpay_server.url)
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page_guard.watch(context)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
+    yield from watched_contexts(browser, razorpay_server.url, page_guard)
 
 
 @pytest.fixture
