@@ -8,10 +8,10 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 - a session published, to its mentor's followers (``services.follows``); a session cancelled,
   to the request it was made for, which is declined (``services.session_requests``);
 - a learner's new booking, follow or review, to a refresh of their recommendations;
-- a reserved refund, to the job that asks the gateway for it;
-- whatever changes what every visitor sees (a session published or cancelled, a booking, a
-  review, a strike), to the cached fragments of the public pages (``services.fragments``), which
-  also notice such changes in the database session itself.
+- a reserved refund, to the job that asks the gateway for it.
+
+The cached fragments of the public pages (``services.fragments``) are set up here too; they need
+no event: they notice every committed change to what they show in the database session itself.
 """
 
 from . import events
@@ -33,24 +33,6 @@ def init_app(app):
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
     events.subscribe("refund_reserved", "payments", send_refund)
     fragments.init_app(app)
-    for event in FRAGMENT_EVENTS:
-        events.subscribe(event, "fragments", fragments.invalidate)
-
-
-# Events after which a card, a figure or a mentor's profile may read differently. (A session
-# cancelled by its mentor is seen by the fragments' database watch alone, when it commits.)
-FRAGMENT_EVENTS = (
-    "session_published",
-    "session_cancelled_by_admin",
-    "session_not_held",
-    "booking_confirmed",
-    "booking_cancelled",
-    "seat_cancelled_for_mentor",
-    "new_review",
-    "mentor_published",
-    "mentor_struck",
-    "publishing_restored",
-)
 
 
 def queue_email(email):

@@ -6,9 +6,8 @@ in it) together with the *version* of the public catalog it was drawn from. Any 
 changes what those pages show (a session published, edited, cancelled or started, a seat taken
 or given back, a review posted or hidden, a profile edited, a mentor suspended...) bumps the
 version, so the next request draws the fragment again; nothing is served from an older version.
-The version is noticed in the database session itself (``watch``), so no use case has to
-remember to call anything, and the events that name such changes bump it too
-(``peerlearn.subscriptions``).
+The change is noticed in the database session itself (``watch``), so no use case has to
+remember to call anything, and every such commit is seen, whatever event it records or none.
 
 Where the version lives:
 
@@ -197,8 +196,8 @@ class Lazy:
         return getattr(self._loaded(), name)
 
 
-def invalidate(*_, **__):
-    """Mark every fragment stale (an event subscriber: it takes whatever the event carries)."""
+def invalidate():
+    """Mark every fragment stale, in this process and (through Redis) every other."""
     store = current_app.extensions.get("fragments")
     if store is not None:
         store.bump()
