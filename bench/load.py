@@ -1,7 +1,7 @@
 """Mixed load through nginx, stepping up the users until p95 passes 300 ms, for one and for two
 web processes in the same run.
 
-    .venv/bin/python bench/load.py                            # steps 10, 20, 40, 80, 160, 320, 640
+    .venv/bin/python bench/load.py                            # steps 20, 40, 80, 120 ... 320, 400
     .venv/bin/python bench/load.py --steps 10,40 --step-seconds 10 --processes 1   # a smoke run
 
 The deployment is production's on one VM: nginx (Debian's /usr/sbin/nginx, run by the bench as a
@@ -17,7 +17,9 @@ The data is the demo catalog (``flask seed-demo``) plus the bench's accounts: 40
 the mentors of --rooms live rooms (bench/roomkit.py), and one large free session to book.
 
 Each user is a thread in one of --clients client processes (so the client is not the
-bottleneck), with a think time of 0.5-1.5 s between requests:
+bottleneck), with a think time of 0.5-1.5 s between requests, and its own keep-alive connection
+and cookie jar (``Browser``: http.client, not the requests library, whose own CPU per request
+was taken from the servers on a 2-core machine):
 
 - 70% browse anonymously: the landing page, the catalog (with filters and sorts), session pages,
   the mentor directory and mentor profiles;
@@ -36,6 +38,8 @@ quiet: the client, nginx, PostgreSQL and Redis share its cores with the servers.
 """
 
 import argparse
+import http.client
+import json
 import multiprocessing
 import os
 import random
@@ -49,6 +53,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 # Run as a file, not a module: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -256,12 +261,92 @@ def discover(base):
 # ------------------------------------------------------------------------------------- users
 
 
+class Response:
+    """What a user reads of an answer: its status and, when asked, its text."""
+
+    __slots__ = ("body", "status_code")
+
+    def __init__(self, status_code, body):
+        self.status_code, self.body = status_code, body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", errors="replace")
+
+
+class Browser:
+    """One keep-alive HTTP/1.1 connection and a cookie jar: what a browser sends, for a fraction
+    of the requests library's CPU. The clients share the two cores with the servers, so every
+    millisecond they spend per request is taken from what is measured."""
+
+    REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+    def __init__(self, base):
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookies = {}
+        self.connection = None
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def request(self, method, path, *, data=None, json_body=None, headers=None, follow=True):
+        for _ in range(5):
+            status, location, body = self._exchange(method, path, data, json_body, headers)
+            if not (follow and status in self.REDIRECTS and location):
+                return Response(status, body)
+            target = urlsplit(location)
+            path = target.path + (f"?{target.query}" if target.query else "")
+            method, data, json_body = "GET", None, None
+        return Response(status, body)
+
+    def _exchange(self, method, path, data, json_body, headers):
+        sent = {"Host": f"{self.host}:{self.port}", "User-Agent": "peerlearn-load"}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        payload = None
+        if data is not None:
+            payload = urlencode(data).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            payload = json.dumps(json_body).encode()
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        # A kept connection the server has closed meanwhile fails at once: open a new one, once.
+        for attempt in (0, 1):
+            reused = self.connection is not None
+            if not reused:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+            try:
+                self.connection.request(method, path, body=payload, headers=sent)
+                answer = self.connection.getresponse()
+                body = answer.read()
+            except (OSError, http.client.HTTPException):
+                self.close()
+                if reused and attempt == 0:
+                    continue
+                raise
+            break
+        for cookie in answer.msg.get_all("Set-Cookie") or ():
+            name, _, rest = cookie.partition("=")
+            value, _, attributes = rest.partition(";")
+            if "max-age=0" in attributes.lower() or "expires=thu, 01 jan 1970" in attributes.lower():
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = value.strip()
+        if answer.will_close:
+            self.close()
+        return answer.status, answer.getheader("Location"), body
+
+
 class User:
     """One person's browser: a cookie jar and what they do next."""
 
     def __init__(self, base, kind, plan, record, rng):
         self.base, self.kind, self.plan, self.record, self.rng = base, kind, plan, record, rng
-        self.http = requests.Session()
+        self.http = Browser(base)
         self.email = None
         self.csrf = None
 
@@ -271,9 +356,9 @@ class User:
     def request(self, method, path, **kwargs):
         started = time.monotonic()
         try:
-            response = self.http.request(method, f"{self.base}{path}", timeout=TIMEOUT, **kwargs)
+            response = self.http.request(method, path, **kwargs)
             status = response.status_code
-        except requests.RequestException:
+        except (OSError, http.client.HTTPException):
             response, status = None, 0
         self.record(time.time(), time.monotonic() - started, status, f"{method} {page_name(path)}")
         return response
@@ -286,7 +371,7 @@ class User:
             return
         token = CSRF_META.search(page.text).group(1)
         form = {"email": self.email, "password": PASSWORD, "csrf_token": token}
-        self.request("POST", "/auth/login", data=form, allow_redirects=False)
+        self.request("POST", "/auth/login", data=form, follow=False)
 
     def step(self):
         plan, rng = self.plan, self.rng
@@ -326,7 +411,7 @@ class User:
             number = int(self.email.removeprefix("load").split("@")[0])
             target = plan["book"][number % len(plan["book"])]
             headers = {"X-CSRFToken": self.csrf}
-            self.request("POST", f"/api/sessions/{target}/book/", json={}, headers=headers)
+            self.request("POST", f"/api/sessions/{target}/book/", json_body={}, headers=headers)
         else:
             self.get("/learn")
 
@@ -359,6 +444,7 @@ def client_process(base, plan, indexes, seconds, queue, seed_value):
         while time.monotonic() < deadline:
             user.step()
             time.sleep(rng.uniform(*THINK))
+        user.http.close()
 
     threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in indexes]
     for thread in threads:
@@ -546,7 +632,7 @@ def best(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", default="10,20,40,80,160,320,640", help="users per step")
+    parser.add_argument("--steps", default="20,40,80,120,160,200,240,280,320,400", help="users per step")
     parser.add_argument("--step-seconds", type=float, default=30)
     parser.add_argument("--processes", default="1,2", help="web process counts to measure")
     parser.add_argument("--clients", type=int, default=4, help="client processes")
