@@ -187,6 +187,10 @@ class Config:
             "IMAGE_DECODE_WAIT_SECONDS": env_int("IMAGE_DECODE_WAIT_SECONDS", 5),
             # Profile photos and session covers one account may upload (together).
             "UPLOAD_LIMIT": env_str("UPLOAD_LIMIT", "10 per hour"),
+            # `flask backup create`: where archives go, and how many (and how old) are kept.
+            "BACKUP_DIR": env_str("BACKUP_DIR", str(instance / "backups")),
+            "BACKUP_KEEP": env_int("BACKUP_KEEP", 14),
+            "BACKUP_MAX_AGE_DAYS": env_int("BACKUP_MAX_AGE_DAYS", 30),
             # Redis, Socket.IO and jobs
             "REDIS_URL": redis_url,
             "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.default_async_mode()),
@@ -422,6 +426,8 @@ class Config:
             raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if settings["IMAGE_DECODE_WAIT_SECONDS"] < 0:
             raise ConfigError("IMAGE_DECODE_WAIT_SECONDS cannot be negative")
+        if settings["BACKUP_KEEP"] < 1 or settings["BACKUP_MAX_AGE_DAYS"] < 1:
+            raise ConfigError("BACKUP_KEEP and BACKUP_MAX_AGE_DAYS must be at least 1")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:
             raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):
