@@ -3,6 +3,7 @@ web processes in the same run.
 
     .venv/bin/python bench/load.py                            # steps 20, 40, 80, 120 ... 320, 400
     .venv/bin/python bench/load.py --steps 10,40 --step-seconds 10 --processes 1   # a smoke run
+    .venv/bin/python bench/load.py --steps 160 --processes 2 --pages --profile     # where it goes
 
 The deployment is production's on one VM: nginx (Debian's /usr/sbin/nginx, run by the bench as a
 child with its own configuration, pid and logs in a temporary folder, on a free loopback port) in
@@ -98,6 +99,10 @@ CATALOG_FILTERS = (
     "?page=2",
 )
 DIRECTORY_FILTERS = ("", "?sort=rating", "?q=design", "?available=1")
+PROFILE_FILE = re.compile(r"\((?:.*/site-packages/)?([^():]+)(?::\d+)?\)$")
+PROFILE_LINE = re.compile(r":\d+\)$")
+# py-spy takes gevent's thread-pool workers blocked on their queue for busy; they are not.
+IDLE_FRAME = "acquire_with_timeout (gevent/_threading.py"
 NGINX = "/usr/sbin/nginx"
 NGINX_CONF = """\
 daemon off;
@@ -459,7 +464,66 @@ def _children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def run_step(base, plan, users, seconds, clients, step_number, workers):
+class Profile:
+    """py-spy sampling the web processes over a step (``--profile``): where their CPU went, by
+    PeerLearn function (including what it calls) and by package (the frame doing the work).
+    py-spy samples from outside the process; at 100 samples/s it costs the machine about 1 %."""
+
+    def __init__(self, workers, seconds, folder):
+        self.files = [folder / f"profile-{pid}.txt" for pid in workers]
+        py_spy = BIN / "py-spy"
+        if not py_spy.exists():
+            raise SystemExit("--profile needs py-spy (make test installs it: requirements-test.txt)")
+        every = ["-r", "100", "-f", "raw", "--nonblocking", "-d", str(max(1, int(seconds)))]
+        self.processes = [
+            subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
+                [py_spy, "record", *every, "-p", str(pid), "-o", str(path)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for pid, path in zip(workers, self.files, strict=True)
+        ]
+
+    def report(self, top=15):
+        for process in self.processes:
+            process.wait(timeout=TIMEOUT)
+        functions, packages, total = {}, {}, 0
+        for path in self.files:
+            if not path.exists():
+                continue
+            for line in path.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                if not stack or not count.isdigit():
+                    continue
+                count, frames = int(count), stack.split(";")
+                if IDLE_FRAME in frames[-1]:  # a thread-pool worker waiting for work
+                    continue
+                total += count
+                where = PROFILE_FILE.search(frames[-1])
+                package = where.group(1).split("/")[0] if where else "(native)"
+                if package == "peerlearn" and where:
+                    package = "/".join(where.group(1).split("/")[:2])
+                packages[package] = packages.get(package, 0) + count
+                seen = set()
+                for frame in frames:
+                    if "peerlearn/" not in frame:
+                        continue
+                    name = PROFILE_LINE.sub(")", frame)
+                    if name not in seen:
+                        seen.add(name)
+                        functions[name] = functions.get(name, 0) + count
+        if not total:
+            print("         profile: no samples")
+            return
+        print(f"         profile: {total} samples of the web processes' CPU")
+        for name, count in sorted(functions.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"         {100 * count / total:5.1f}%  {name}")
+        print("         by package (the frame doing the work):")
+        for name, count in sorted(packages.items(), key=lambda kv: -kv[1])[:10]:
+            print(f"         {100 * count / total:5.1f}%  {name}")
+
+
+def run_step(base, plan, users, seconds, clients, step_number, workers, profile_folder=None):
     queue = multiprocessing.Queue()
     cpu_before = sum(cpu_seconds(pid) for pid in workers)
     client_before = _children_cpu()
@@ -474,6 +538,9 @@ def run_step(base, plan, users, seconds, clients, step_number, workers):
     started = time.time()
     for process in processes:
         process.start()
+    profile = None
+    if profile_folder is not None:
+        profile = Profile(workers, seconds - WARM_UP_SECONDS, profile_folder)
     samples = []
     for _ in processes:
         samples.extend(queue.get())
@@ -499,6 +566,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers):
             "load": load,
             "cpu": cpu_ms,
             "client": client_ms,
+            "profile": profile,
         }
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
     by_page = {}
@@ -524,6 +592,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers):
         "load": load,
         "cpu": cpu_ms,
         "client": client_ms,
+        "profile": profile,
     }
 
 
@@ -589,7 +658,12 @@ def measure(count, env, workdir, plan_base, args):
                 rooms = Rooms(proxy.url, plan_base["members"])
             for number, users in enumerate(args.steps):
                 workers = [server.worker_pid() for server in started]
-                row = run_step(proxy.url, plan, users, args.step_seconds, args.clients, number, workers)
+                profile_folder = workdir / f"profile{count}-{users}" if args.profile else None
+                if profile_folder is not None:
+                    profile_folder.mkdir()
+                row = run_step(
+                    proxy.url, plan, users, args.step_seconds, args.clients, number, workers, profile_folder
+                )
                 results.append(row)
                 print(
                     f"{row['users']:>6} {row['rps']:>8.1f} {row['p50']:>8.0f} {row['p95']:>8.0f} "
@@ -601,6 +675,8 @@ def measure(count, env, workdir, plan_base, args):
                     for p95, page, count_, failed in row.get("pages", []):
                         errors = f"  errors {failed}" if failed else ""
                         print(f"         {page:<32} {count_:>6} requests  p95 {p95:>6.0f} ms{errors}")
+                if row.get("profile") is not None:
+                    row.pop("profile").report()
                 if row["p95"] > TARGET_P95_MS:
                     break
             if rooms is not None:
@@ -640,6 +716,11 @@ def main():
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
     parser.add_argument("--pages", action="store_true", help="print each page's p95 and errors per step")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the web processes with py-spy in each step and print where their CPU went",
+    )
     args = parser.parse_args()
     args.steps = [int(n) for n in args.steps.split(",")]
     counts = [int(n) for n in args.processes.split(",")]
