@@ -46,10 +46,12 @@ class Counter:
 
     def __init__(self, engine):
         self.count = 0
+        self.statements = []
         event.listen(engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, *_args):
+    def _seen(self, _connection, _cursor, statement, *_args):
         self.count += 1
+        self.statements.append(statement)
 
 
 def sign_in(app, email, password=PASSWORD, counter=None, samples=None):
@@ -74,6 +76,7 @@ def sign_in(app, email, password=PASSWORD, counter=None, samples=None):
 def timed(counter, call):
     """(cpu ms, wall ms, statements, response) of one ``call()``."""
     counter.count = 0
+    counter.statements = []
     cpu, wall = time.process_time(), time.perf_counter()
     response = call()
     cpu, wall = (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
@@ -82,13 +85,19 @@ def timed(counter, call):
     return cpu, wall, counter.count, response
 
 
-def row(name, samples):
+SHOW_STATEMENTS = []
+
+
+def row(name, samples, counter=None):
     cpus, walls, counts = zip(*[(s[0], s[1], s[2]) for s in samples], strict=True)
     spread = f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
     print(
         f"{name:<34} {statistics.median(cpus):>8.2f} {statistics.median(walls):>8.2f} {spread:>11}",
         flush=True,
     )
+    if SHOW_STATEMENTS and counter is not None:
+        for statement in counter.statements:
+            print("    " + " ".join(statement.split())[:240])
 
 
 def repeat(counter, call, requests, warmup):
@@ -107,7 +116,10 @@ def main(argv=None):
         "--bookings", type=int, default=100, help="first bookings measured (distinct learners)"
     )
     parser.add_argument("--rebuild", action="store_true", help="build the recommendations first")
+    parser.add_argument("--statements", action="store_true", help="print the last request's SQL")
     args = parser.parse_args(argv)
+    if args.statements:
+        SHOW_STATEMENTS.append(True)
 
     from redis import Redis
 
@@ -160,21 +172,24 @@ def main(argv=None):
 
         timed(counter, book(clients[-1], targets[-1]))  # warm-up of the path
         first = [timed(counter, book(c, t))[:3] for c, t in zip(clients[:-1], targets[:-1], strict=True)]
-        row("POST /api/sessions/<id>/book/ new", first)
+        row("POST /api/sessions/<id>/book/ new", first, counter)
         learner = clients[0]
         row(
             "POST /api/sessions/<id>/book/ again",
             repeat(counter, book(learner, targets[0]), args.requests, args.warmup),
+            counter,
         )
 
-        row("GET /learn", repeat(counter, lambda: learner.get("/learn"), args.requests, args.warmup))
+        row("GET /learn", repeat(counter, lambda: learner.get("/learn"), args.requests, args.warmup), counter)
         row(
             "GET /api/notifications/",
             repeat(counter, lambda: learner.get("/api/notifications/"), args.requests, args.warmup),
+            counter,
         )
         row(
             "GET /api/notifications/?unread=1",
             repeat(counter, lambda: learner.get("/api/notifications/?unread=1"), args.requests, args.warmup),
+            counter,
         )
 
         with app.app_context():
@@ -189,17 +204,19 @@ def main(argv=None):
                 notifications.unread_count(user_id)
                 db.session.remove()
 
-        row("unread count (the bell)", repeat(counter, unread, args.requests, args.warmup))
+        row("unread count (the bell)", repeat(counter, unread, args.requests, args.warmup), counter)
 
         mentor = sign_in(app, plan["mentors"][0])
         row(
             "GET /teach (a room's mentor)",
             repeat(counter, lambda: mentor.get("/teach"), args.requests, args.warmup),
+            counter,
         )
         demo = sign_in(app, "mentor1@peerlearn.local", DEMO_PASSWORD)
         row(
             "GET /teach (demo mentor)",
             repeat(counter, lambda: demo.get("/teach"), args.requests, args.warmup),
+            counter,
         )
         with app.app_context():
             db.session.remove()
