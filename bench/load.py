@@ -32,7 +32,10 @@ was taken from the servers on a 2-core machine):
 
 Prints per step: users, sustained requests/s over the step (its first seconds left out), p50,
 p95 and p99 latency, errors, the load average, the web processes' CPU milliseconds per request
-(the figure a shared machine distorts least) and the client processes' own; then, for each
+(the figure a shared machine distorts least), the client processes' own, and PostgreSQL's,
+nginx's and Redis's (every process of theirs on the machine, so run it where nothing else uses
+them): their sum is what one request costs the VM, and 2 cores divided by it the most it could
+answer with the client elsewhere. Then, for each
 process count, the highest rate sustained at p95 <= 300 ms against the target (>= 200
 requests/s) and whether two processes beat one. The figures are only as good as the machine is
 quiet: the client, nginx, PostgreSQL and Redis share its cores with the servers.
@@ -459,6 +462,27 @@ def client_process(base, plan, indexes, seconds, queue, seed_value):
     queue.put(samples)
 
 
+SERVICES = {"postgres": "pg", "redis-server": "redis", "nginx": "nginx"}
+
+
+def services_cpu():
+    """CPU seconds so far of the machine's PostgreSQL, Redis and nginx processes, by service (a
+    backend that exits during a step takes its time with it; the pools keep theirs open)."""
+    totals = dict.fromkeys(SERVICES.values(), 0.0)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        service = next((SERVICES[key] for key in SERVICES if name.startswith(key)), None)
+        if service is not None:
+            fields = text.rsplit(")", 1)[1].split()
+            totals[service] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
 def _children_cpu():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # client processes once joined
     return usage.ru_utime + usage.ru_stime
@@ -527,6 +551,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
     queue = multiprocessing.Queue()
     cpu_before = sum(cpu_seconds(pid) for pid in workers)
     client_before = _children_cpu()
+    services_before = services_cpu()
     groups = [list(range(c, users, clients)) for c in range(clients)]
     processes = [
         multiprocessing.Process(
@@ -551,6 +576,11 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
     cpu_ms = (sum(cpu_seconds(pid) for pid in workers) - cpu_before) * 1000 / max(len(samples), 1)
     # The client processes' own CPU per request: on a 2-core box it is taken from the servers.
     client_ms = (_children_cpu() - client_before) * 1000 / max(len(samples), 1)
+    services_after = services_cpu()
+    services_ms = {
+        name: (services_after[name] - services_before[name]) * 1000 / max(len(samples), 1)
+        for name in services_after
+    }
     window_start, window_end = started + WARM_UP_SECONDS, started + seconds
     kept = [s for s in samples if window_start <= s[0] <= window_end]
     latencies = sorted(s[1] * 1000 for s in kept)
@@ -566,6 +596,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
             "load": load,
             "cpu": cpu_ms,
             "client": client_ms,
+            "services": services_ms,
             "profile": profile,
         }
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
@@ -592,6 +623,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
         "load": load,
         "cpu": cpu_ms,
         "client": client_ms,
+        "services": services_ms,
         "profile": profile,
     }
 
@@ -639,7 +671,7 @@ def measure(count, env, workdir, plan_base, args):
     print(f"\n== {count} web process{'es' if count > 1 else ''} ==", flush=True)
     print(
         f"{'users':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>6}"
-        f" {'cpu ms/req':>11} {'client ms/req':>14}",
+        f" {'cpu ms/req':>11} {'client ms/req':>14} {'pg':>5} {'nginx':>6} {'redis':>6}",
         flush=True,
     )
     results = []
@@ -668,7 +700,8 @@ def measure(count, env, workdir, plan_base, args):
                 print(
                     f"{row['users']:>6} {row['rps']:>8.1f} {row['p50']:>8.0f} {row['p95']:>8.0f} "
                     f"{row['p99']:>8.0f} {row['errors']:>7} {row['load']:>6.2f} {row['cpu']:>11.1f}"
-                    f" {row['client']:>14.1f}",
+                    f" {row['client']:>14.1f} {row['services']['pg']:>5.1f}"
+                    f" {row['services']['nginx']:>6.1f} {row['services']['redis']:>6.1f}",
                     flush=True,
                 )
                 if args.pages:
