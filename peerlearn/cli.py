@@ -1,6 +1,7 @@
 """Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`,
 `flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile`,
-`flask rotate-payout-key`, `flask sweep` and `flask ml` (rebuild, simulate, evaluate)."""
+`flask rotate-payout-key`, `flask sweep`, `flask ml` (rebuild, simulate, evaluate) and
+`flask backup` (create, list, restore)."""
 
 import os
 
@@ -28,6 +29,7 @@ def init_app(app):
     app.cli.add_command(sweep)
     app.cli.add_command(ml)
     app.cli.add_command(janus_config)
+    app.cli.add_command(backup)
 
 
 @click.command("serve")
@@ -431,6 +433,120 @@ def janus_config(folder, public_ip, ice_enforce, rtp_ports, http_port, admin_por
         path.chmod(0o640)
     click.echo(f"Wrote {', '.join(sorted(files))} to {target}.")
     click.echo(f"Start it with: janus -C {target.resolve() / 'janus.jcfg'} -F {target.resolve()}")
+
+
+@click.group("backup")
+def backup():
+    """Backups: the database and stored files in one archive, and the way back."""
+
+
+def _size(count):
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return None
+
+
+@backup.command("create")
+@click.option("--to", "folder", type=click.Path(file_okay=False), help="Folder to write to (BACKUP_DIR).")
+@click.option("--keep", type=click.IntRange(min=1), help="Archives to keep in it (BACKUP_KEEP).")
+@click.option(
+    "--max-age-days",
+    type=click.IntRange(min=1),
+    help="Remove archives older than this (BACKUP_MAX_AGE_DAYS).",
+)
+@with_appcontext
+def backup_create(folder, keep, max_age_days):
+    """Write the database, every uploaded file and a manifest into one archive, then remove
+    archives beyond the retention (never the new one)."""
+    from .services.backup import BackupError, create_backup
+
+    try:
+        made = create_backup(folder, keep=keep, max_age_days=max_age_days)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    manifest = made.manifest
+    database = manifest["database"]
+    dump = next(entry for entry in manifest["files"] if entry["path"] == database["file"])
+    click.echo(f"Backup written: {made.path} ({_size(made.size)})")
+    click.echo(
+        f"  database: {database['kind']}, revision {database['alembic_revision'] or 'none'}, "
+        f"{len(database['table_counts'])} tables, {sum(database['table_counts'].values())} rows, "
+        f"dump {_size(dump['size'])}"
+    )
+    for name, folder_summary in manifest["folders"].items():
+        click.echo(
+            f"  {name}: {folder_summary['files']} files, {_size(folder_summary['bytes'])} "
+            f"({folder_summary['path']})"
+        )
+    for path in made.removed:
+        click.echo(f"Removed old backup {path.name}")
+
+
+@backup.command("list")
+@click.option("--in", "folder", type=click.Path(file_okay=False), help="Folder to list (BACKUP_DIR).")
+@with_appcontext
+def backup_list(folder):
+    """The archives in the backup folder, newest first: date, size and database revision."""
+    from .services.backup import list_backups
+
+    listed = list_backups(folder)
+    if not listed:
+        click.echo("No backups.")
+        return
+    for item in listed:
+        if item.manifest is None:
+            detail = f"unreadable: {item.problem}"
+        else:
+            database = item.manifest["database"]
+            detail = f"{database['kind']}, revision {database['alembic_revision'] or 'none'}"
+        click.echo(
+            f"{item.path.name}  {item.created_at:%Y-%m-%d %H:%M:%S} UTC  {_size(item.size):>10}  {detail}"
+        )
+
+
+@backup.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def backup_restore(archive, yes):
+    """Restore ARCHIVE into this app's database and upload folder, both empty: its checksums
+    are verified first, its row counts and revision compared afterwards."""
+    from .services import backup as backups
+
+    try:
+        manifest = backups.read_manifest(archive)
+        backups.check_target(manifest)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for warning in backups.shared_services_warnings(manifest):
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    database = manifest["database"]
+    click.echo(
+        f"Backup of {manifest['created_at']}: {database['kind']}, revision "
+        f"{database['alembic_revision'] or 'none'}, {sum(database['table_counts'].values())} rows, "
+        f"{len(manifest['files']) - 1} files."
+    )
+    if not yes:
+        click.confirm(f"Restore it into {db.engine.url.render_as_string(hide_password=True)}?", abort=True)
+    try:
+        summary = backups.restore_backup(archive)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Restored {sum(summary.counts.values())} rows in {len(summary.counts)} tables, revision "
+        f"{summary.revision or 'none'}."
+    )
+    for name, count in summary.files.items():
+        click.echo(f"Restored {count} files into {name} ({backups.stored_folders()[name]}).")
+    if summary.mismatches:
+        raise click.ClickException(
+            "the restored database differs from the backup's manifest: " + "; ".join(summary.mismatches)
+        )
+    click.echo("Row counts and revision match the manifest.")
+    if summary.revision and summary.code_heads and summary.revision not in summary.code_heads:
+        click.echo(f"This code's migrations are at {', '.join(summary.code_heads)}: run `flask db upgrade`.")
 
 
 @click.command("seed-demo")
