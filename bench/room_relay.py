@@ -4,7 +4,7 @@ on two that share a Redis message queue.
     .venv/bin/python bench/room_relay.py [--rooms 50] [--signals 1200] [--signal-rate 20]
         [--chats 150] [--chat-rate 5] [--warmup 0.1] [--nagle] [--sqlite]
         [--saturate-rate 2400] [--saturate-seconds 12] [--saturate-warmup 3] [--client-processes 4]
-        [--saturation-only]
+        [--saturation-only | --streams-only]
         [--admin-database-url postgresql://postgres@127.0.0.1:5432/postgres]
         [--redis-url redis://127.0.0.1:6379/11]
 
@@ -729,6 +729,7 @@ def main():
     parser.add_argument("--saturate-warmup", type=float, default=3, help="seconds sent before the window")
     parser.add_argument("--client-processes", type=int, default=4, help="client processes sending")
     parser.add_argument("--saturation-only", action="store_true", help="skip the signal and chat streams")
+    parser.add_argument("--streams-only", action="store_true", help="skip the saturation windows")
     parser.add_argument("--warmup", type=float, default=0.1, help="fraction of each stream not counted")
     parser.add_argument("--nagle", action="store_true", help="also run one process with TCP_NODELAY off")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, not PostgreSQL")
@@ -775,13 +776,16 @@ def main():
             if args.nagle:
                 nagle = Scenario(NAGLE, rooms, lambda seat: 0)
                 rows += run_scenario(nagle, plain, 1, workdir, jars, args, nodelay=False)
-            saturation = run_saturation(rooms, jars, plain, workdir, args, queued)
+            saturation = None
+            if not args.streams_only:
+                saturation = run_saturation(rooms, jars, plain, workdir, args, queued)
         finally:
             for jar in jars.values():
                 jar.close()
         print_table(rows)
         print_verdicts(rows)
-        print_saturation(saturation, args)
+        if saturation is not None:
+            print_saturation(saturation, args)
     return 0
 
 

@@ -13,11 +13,12 @@ def room_session_json(session):
     }
 
 
-def chat_message_json(message):
+def chat_message_json(message, *, name=None):
+    """``name``: the sender's, when known already (a new message's sender is the socket's)."""
     return {
         "id": message.id,
         "user_id": message.user_id,
-        "name": message.user.name,
+        "name": message.user.name if name is None else name,
         "body": message.body,
         "created_at": message.created_at.isoformat(),
     }

@@ -229,8 +229,47 @@ def record_leave(session_id, user_id, connection_id, now=None):
     return closed == 1
 
 
-def add_chat(session_id, user_id, body):
-    """Save a chat message (before anyone sees it) and return it."""
+def check_chat(user, session_id, now=None):
+    """Refuse a chat line from ``user``, already in the room, once they may no longer be there.
+
+    Being in the room's roster means they passed session_for_entry at join; what can change
+    since is the session ending or being cancelled, its time running out and the mentor
+    removing them. Those are read in one narrow statement (a chat line is frequent: loading the
+    session with its mentor and skills for each would be most of its cost). A refusal is
+    explained by session_for_entry, as at the door.
+    """
+    now = now or utcnow()
+    removed = (
+        select(RoomRemoval.user_id)
+        .where(RoomRemoval.session_id == session_id, RoomRemoval.user_id == user.id)
+        .exists()
+    )
+    row = db.session.execute(
+        select(
+            LearningSession.status, LearningSession.starts_at, LearningSession.duration_minutes, removed
+        ).where(LearningSession.id == session_id)
+    ).one_or_none()
+    if row is not None:
+        status, starts_at, duration_minutes, is_removed = row
+        config = current_app.config
+        ends_at = starts_at + timedelta(minutes=duration_minutes)
+        opens = starts_at - timedelta(minutes=config["ROOM_OPENS_MINUTES"])
+        closes = ends_at + timedelta(minutes=config["ROOM_GRACE_MINUTES"])
+        if (
+            status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)
+            and not is_removed
+            and opens <= now < closes
+        ):
+            return
+    session_for_entry(user, session_id, now)  # raises the reason
+    raise PermissionDenied("This session has ended.", code="session_ended")
+
+
+def add_chat(session_id, user_id, body, now=None):
+    """Save a chat message (before anyone sees it) and return it.
+
+    The message comes back detached with every column loaded (not its ``user``), so reading
+    it after the commit costs no statement."""
     if not isinstance(body, str):
         raise ValidationError("A message is text.", code="invalid_payload")
     body = body.strip()
@@ -238,8 +277,10 @@ def add_chat(session_id, user_id, body):
         raise ValidationError("Write something first.", code="empty_message")
     if len(body) > MAX_CHAT_LENGTH:
         raise ValidationError(f"Keep messages under {MAX_CHAT_LENGTH} characters.", code="message_too_long")
-    message = ChatMessage(session_id=session_id, user_id=user_id, body=body)
+    message = ChatMessage(session_id=session_id, user_id=user_id, body=body, created_at=now or utcnow())
     db.session.add(message)
+    db.session.flush()  # the id, from the INSERT itself
+    db.session.expunge(message)
     db.session.commit()
     return message
 

@@ -262,9 +262,10 @@ def on_signal(user, payload):
 def on_chat(user, payload):
     session_id = payload["session_id"]
     # Re-checked here (with the socket's identity; the user is not loaded): chat writes to the
-    # database, so an ended session must refuse it.
-    room_service.session_for_entry(user, session_id)
-    message = chat_message_json(room_service.add_chat(session_id, user.id, payload["body"]))
+    # database, so an ended session or a removed person must be refused.
+    room_service.check_chat(user, session_id)
+    saved = room_service.add_chat(session_id, user.id, payload["body"])
+    message = chat_message_json(saved, name=user.name)
     emit("chat:message", {"session_id": session_id, **message}, to=session_room(session_id))
     return {"message": message}
 

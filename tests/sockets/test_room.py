@@ -535,3 +535,55 @@ def test_a_session_nobody_ended_is_closed_for_everyone_still_in_the_room(app, ro
     assert complete_due_sessions() == 1
     for sio in (mentor, ana):
         assert received(sio, "room:ended") == [{"session_id": session.id, "status": "completed"}]
+
+
+def test_a_chat_line_is_one_narrow_read_and_one_insert(app, room, connect):
+    """The rule is checked in one statement of the session's status and times and the removals,
+    then the line is inserted: no loading of the session, its mentor or the sender."""
+    from tests.support.statements import counting_statements
+
+    sid = room["session"].id
+    mentor, ana = connect("mentor@example.com"), connect("ana@example.com")
+    assert join(mentor, sid)["ok"] and join(ana, sid)["ok"]
+    received(mentor)
+
+    with counting_statements() as statements:
+        ack = ana.emit("chat:send", {"session_id": sid, "body": "One question"}, callback=True)
+    assert ack["ok"] and ack["message"]["name"] == "Ana Learner"
+    sql = [" ".join(s.split()).upper() for s in statements if s.strip().upper() != "SELECT 1"]
+    assert len(sql) == 2, sql
+    assert sql[0].startswith("SELECT") and "ROOM_REMOVALS" in sql[0] and "USERS" not in sql[0]
+    assert sql[1].startswith("INSERT INTO CHAT_MESSAGES")
+    assert received(mentor, "chat:message")[0]["body"] == "One question"
+
+
+def test_chat_is_refused_once_the_room_closes_while_people_are_in_it(app, room, connect, time_machine):
+    session = room["session"]
+    ana = connect("ana@example.com")
+    assert join(ana, session.id)["ok"]
+    time_machine.move_to(session.ends_at + timedelta(minutes=app.config["ROOM_GRACE_MINUTES"]), tick=False)
+
+    ack = ana.emit("chat:send", {"session_id": session.id, "body": "still there?"}, callback=True)
+    assert ack["error"]["code"] == "session_ended"
+    assert db.session.scalar(select(ChatMessage.id)) is None
+
+
+@pytest.mark.parametrize("change", ["cancelled", "removed"])
+def test_chat_is_refused_after_a_change_made_elsewhere(app, room, connect, change):
+    """A cancellation, or a removal recorded by another server process, reaches the chat rule
+    without passing through this process's roster."""
+    session = room["session"]
+    ana = connect("ana@example.com")
+    assert join(ana, session.id)["ok"]
+    assert ana.emit("chat:send", {"session_id": session.id, "body": "hello"}, callback=True)["ok"]
+    if change == "cancelled":
+        db.session.get(LearningSession, session.id).status = "cancelled"
+    else:
+        db.session.add(
+            RoomRemoval(session_id=session.id, user_id=room["ana"].id, removed_by_id=room["mentor"].id)
+        )
+    db.session.commit()
+
+    ack = ana.emit("chat:send", {"session_id": session.id, "body": "and now?"}, callback=True)
+    assert ack["error"]["code"] == {"cancelled": "session_cancelled", "removed": "removed"}[change]
+    assert db.session.scalars(select(ChatMessage.body)).all() == ["hello"]
