@@ -1,7 +1,7 @@
 """Template filters, tests and globals: money, times in the viewer's timezone and for machines,
 where to start teaching, and whether a session is live or over right now."""
 
-from flask import url_for
+from flask import current_app, g, url_for
 from flask_login import current_user
 
 from .formats import format_inr, localtime, machine_time, viewer_timezone
@@ -43,6 +43,12 @@ def become_mentor_url():
     return url_for("auth.register", role="mentor")
 
 
+def issued_csrf_token():
+    """The CSRF token this request has already issued (Flask-WTF keeps it in ``g`` once a form
+    or ``csrf_token()`` asked for one), or None: asking does not issue one."""
+    return g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+
+
 def init_app(app):
     from .links import external_url
     from .services.sessions import is_live_now, is_over
@@ -57,6 +63,7 @@ def init_app(app):
     app.jinja_env.filters["machine_time"] = machine_time
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone
     app.jinja_env.globals["become_mentor_url"] = become_mentor_url
+    app.jinja_env.globals["issued_csrf_token"] = issued_csrf_token
     # Links to copy elsewhere (the calendar feed): on PUBLIC_BASE_URL, never the request's host.
     app.jinja_env.globals["external_url"] = external_url
     # The build's bundle and stylesheet under their content-hashed names (static_files.py).
