@@ -47,6 +47,24 @@ class Limiter(flask_limiter.Limiter):
             }
         super().init_app(app)
 
+    def declares_limits(self):
+        """Whether any route, blueprint, default or application limit was declared. PeerLearn
+        declares none: its limits are counted by services.ratelimit on this limiter's storage."""
+        manager = self.limit_manager
+        return bool(
+            manager._application_limits
+            or manager._default_limits
+            or manager._decorated_limits
+            or manager._blueprint_limits
+        )
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True):
+        # Flask-Limiter's hook before every request resolves the endpoint's limits and their
+        # exemptions; with none declared anywhere there is nothing to find.
+        if not self.declares_limits():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
