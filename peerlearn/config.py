@@ -151,6 +151,10 @@ class Config:
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", cls.ENV_NAME == "production"),
             "PERMANENT_SESSION_LIFETIME": timedelta(days=env_int("SESSION_LIFETIME_DAYS", 14)),
+            # A remembered sign-in's record ends when it was started plus the lifetime (it never
+            # slides), so re-signing its cookie on every request would only cost a signature and
+            # a Set-Cookie each time: the cookie is written when the session changes.
+            "SESSION_REFRESH_EACH_REQUEST": False,
             "API_TOKEN_LIFETIME_DAYS": env_int("API_TOKEN_LIFETIME_DAYS", 30),
             # Account tokens
             "EMAIL_VERIFICATION_HOURS": env_int("EMAIL_VERIFICATION_HOURS", 48),
