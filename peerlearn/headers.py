@@ -60,8 +60,8 @@ def unique(sources):
 
 
 def content_security_policy(config):
-    """The policy for HTML pages, from the app's configuration (read per response, so a local
-    Janus started after the app was created is included)."""
+    """The policy for HTML pages, from the app's configuration (its settings are looked at per
+    response, so a local Janus started after the app was created is included)."""
     script, frame = ["'self'"], ["'self'"]
     connect = ["'self'", websocket_origin(config.get("PUBLIC_BASE_URL"))]
     connect += janus_origins(config.get("JANUS_INSTANCES"))
@@ -86,7 +86,23 @@ def content_security_policy(config):
     )
 
 
+POLICY_SETTINGS = ("PUBLIC_BASE_URL", "JANUS_INSTANCES", "RAZORPAY_KEY_ID", "RAZORPAY_CHECKOUT_URL")
+
+
+def policy_for(config, kept):
+    """content_security_policy(config), drawn again only when a setting it reads has changed
+    (``kept`` holds the last one drawn, per app)."""
+    key = repr(tuple(config.get(name) for name in POLICY_SETTINGS))
+    last = kept.get("policy")
+    if last is None or last[0] != key:
+        last = (key, content_security_policy(config))
+        kept["policy"] = last  # one assignment: a concurrent reader sees the old pair or the new
+    return last[1]
+
+
 def init_app(app):
+    kept = {}
+
     @app.after_request
     def set_security_headers(response):
         headers = response.headers
@@ -95,7 +111,7 @@ def init_app(app):
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
         if response.mimetype == "text/html":
-            headers.setdefault("Content-Security-Policy", content_security_policy(app.config))
+            headers.setdefault("Content-Security-Policy", policy_for(app.config, kept))
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
