@@ -38,8 +38,9 @@ def authenticate(email, password, *, ip_address=""):
     password_hash = user.password_hash if user is not None else _dummy_hash()
     # End the read so its database connection goes back to the pool while the check waits for a
     # hashing slot and runs: a burst of sign-ins must not hold the connections every other
-    # request needs (nothing is pending: the writes below come after the check).
-    db.session.commit()
+    # request needs (nothing is pending: the writes below come after the check). The user keeps
+    # what was just read instead of being read again.
+    _commit_keeping_loaded()
     if user is None:
         # Spend the same time as a real check so response times do not reveal accounts.
         passwords.verify_password(password_hash, password)
@@ -93,10 +94,22 @@ def start_session(user, kind, *, remember=False, ip_address="", user_agent=""):
         delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at <= now)
     )
     db.session.add(auth_session)
-    db.session.commit()
+    # The sign-in's page goes on with this user (its home, its header): what was just written
+    # is what it would read back.
+    _commit_keeping_loaded()
     auth_session.raw_token = raw
     user.current_auth_session = auth_session
     return auth_session
+
+
+def _commit_keeping_loaded():
+    """Commit without expiring what the session holds, so nothing is read again after it."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 _USER_WITHOUT_SKILLS = joinedload(AuthSession.user).options(lazyload(User.skills), lazyload(User.interests))
