@@ -25,7 +25,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import defaultload, lazyload
 
 from ..extensions import db
@@ -53,6 +53,7 @@ from ..models import (
     Skill,
     User,
     session_skills,
+    user_skills,
     utcnow,
 )
 from ..periods import local_midnight, month_periods, week_periods
@@ -128,15 +129,21 @@ def _rate(part, whole):
 # --- Learners ------------------------------------------------------------------------------
 
 
-def learner_dashboard(learner, *, now=None, tz=None):
+def learner_dashboard(learner, *, now=None, tz=None, with_profile=False):
+    """The learner's home. ``with_profile`` adds ``profile``: what the profile checklist needs
+    (whether the learner listed skills), read in the same statement as a figure."""
     now = now or utcnow()
     tz = tz or learner.timezone
     upcoming, upcoming_total = learner_upcoming(learner, now=now)
-    return {
+    completed, has_skills = _learner_counts(learner.id)
+    data = {
         "upcoming": upcoming,
-        "figures": {**learner_figures(learner), "upcoming_bookings": upcoming_total},
+        "figures": {**_learner_figures(completed, learner.id), "upcoming_bookings": upcoming_total},
         "skills_by_month": skills_practised(learner, now=now, tz=tz),
     }
+    if with_profile:
+        data["profile"] = {"skills": has_skills}
+    return data
 
 
 def learner_upcoming(learner, *, now=None, limit=UPCOMING_LIMIT):
@@ -205,21 +212,33 @@ def learner_upcoming(learner, *, now=None, limit=UPCOMING_LIMIT):
 
 
 def learner_figures(learner):
-    # The same sessions as minutes_learned: attended, and completed (held).
-    completed = db.session.scalar(
+    return _learner_figures(_learner_counts(learner.id)[0], learner.id)
+
+
+def _learner_counts(learner_id):
+    """(sessions completed, whether the learner listed skills), in one statement. Completed
+    sessions are the same as minutes_learned's: attended, and completed (held)."""
+    completed = (
         select(func.count(Booking.id))
         .join(LearningSession, LearningSession.id == Booking.session_id)
         .where(
-            Booking.learner_id == learner.id,
+            Booking.learner_id == learner_id,
             Booking.status == BookingStatus.ATTENDED.value,
             LearningSession.status == SessionStatus.COMPLETED.value,
         )
+        .scalar_subquery()
     )
-    minutes = minutes_learned(learner.id)
+    has_skills = select(user_skills.c.skill_id).where(user_skills.c.user_id == learner_id).exists()
+    completed, has_skills = db.session.execute(select(completed, has_skills)).one()
+    return int(completed), bool(has_skills)
+
+
+def _learner_figures(completed, learner_id):
+    minutes = minutes_learned(learner_id)
     return {
         "minutes_learned": minutes,
         "hours_learned": round(minutes / 60, 1),
-        "sessions_completed": int(completed),
+        "sessions_completed": completed,
     }
 
 
@@ -299,7 +318,9 @@ def skills_practised(learner, *, now=None, tz=None):
 # --- Mentors -------------------------------------------------------------------------------
 
 
-def mentor_dashboard(mentor, *, now=None, tz=None):
+def mentor_dashboard(mentor, *, now=None, tz=None, with_profile=False):
+    """The mentor's home. ``with_profile`` adds ``profile``: what the profile checklist needs
+    (whether the mentor listed skills), read in the same statement as the figures."""
     now = now or utcnow()
     tz = tz or mentor.timezone
     weeks, months = week_periods(now, tz), month_periods(now, tz)
@@ -307,23 +328,58 @@ def mentor_dashboard(mentor, *, now=None, tz=None):
     by_week, by_month = earnings_by_weeks_and_months(mentor.id, weeks, months, money=money)
     sessions = mentor_sessions(mentor, now=now, tz=tz)
     conversion, attendance = session_analytics(mentor.id)
-    return {
+    figures = mentor_figures(mentor.id, now=now)
+    data = {
         "figures": {
             "earnings_this_month_paise": money.earned_this_month(),
             "currency": "INR",
             "upcoming_sessions": sessions["counts"]["upcoming"],
-            "rating": mentor_rating(mentor.id),
-            "followers": follower_count(mentor.id),
-            "pending_requests": pending_request_count(mentor.id, now=now),
+            "rating": figures["rating"],
+            "followers": figures["followers"],
+            "pending_requests": figures["pending_requests"],
         },
         "sessions": sessions,
         "conversion": conversion,
         "attendance": attendance,
-        "repeat_learners": repeat_learners(mentor.id),
+        "repeat_learners": figures["repeat_learners"],
         "rating_by_month": rating_by_month(mentor.id, months),
         "money": money.summary(),
         "earnings_by_week": {**_period_axis(weeks), **by_week},
         "earnings_by_month": {**_period_axis(months), **by_month},
+    }
+    if with_profile:
+        data["profile"] = {"skills": figures["has_skills"]}
+    return data
+
+
+def mentor_figures(mentor_id, *, now=None):
+    """The mentor's single figures in one statement: the rating of visible reviews, followers,
+    pending requests, repeat learners, and whether the mentor listed skills. Each aggregate is a
+    one-row subquery (or a scalar one), so joining them gives exactly one row."""
+    now = now or utcnow()
+    ratings = _rating_of(mentor_id).subquery()
+    repeat = _repeat_learners_of(mentor_id).subquery()
+    followers = select(func.count()).select_from(Follow).where(Follow.mentor_id == mentor_id)
+    has_skills = select(user_skills.c.skill_id).where(user_skills.c.user_id == mentor_id).exists()
+    row = db.session.execute(
+        select(
+            ratings.c.average,
+            ratings.c.count,
+            repeat.c.learners,
+            repeat.c.repeat,
+            followers.scalar_subquery().label("followers"),
+            _pending_requests_of(mentor_id, now).scalar_subquery().label("pending"),
+            has_skills.label("has_skills"),
+        )
+        .select_from(ratings)
+        .join(repeat, true())
+    ).one()
+    return {
+        "rating": _rating_json(row.average, row.count),
+        "followers": int(row.followers),
+        "pending_requests": int(row.pending),
+        "repeat_learners": _repeat_json(row.learners, row.repeat),
+        "has_skills": bool(row.has_skills),
     }
 
 
@@ -354,32 +410,40 @@ def mentor_sessions(mentor, *, now=None, tz=None, limit=UPCOMING_LIMIT):
     zone = ZoneInfo(tz or mentor.timezone)
     today = now.astimezone(zone).date()
     day_start, day_end = local_midnight(today, zone), local_midnight(today + timedelta(days=1), zone)
-    # The mentor is the viewer: nothing to load with each session.
-    mine = (
-        select(LearningSession)
-        .where(LearningSession.mentor_id == mentor.id)
-        .options(lazyload(LearningSession.mentor), lazyload(LearningSession.skills))
-    )
-    todays = db.session.scalars(
-        mine.where(
+    # One statement for both lists: today's sessions (and any live one), and the first ``limit``
+    # scheduled after today, numbered apart by a window function.
+    scheduled = LearningSession.status == SessionStatus.SCHEDULED.value
+    later = case((and_(scheduled, LearningSession.starts_at >= day_end), 1), else_=0)
+    ranked = (
+        select(
+            LearningSession.id.label("id"),
+            later.label("later"),
+            func.row_number()
+            .over(partition_by=later, order_by=(LearningSession.starts_at, LearningSession.id))
+            .label("position"),
+        )
+        .where(
+            LearningSession.mentor_id == mentor.id,
             or_(
                 LearningSession.status == SessionStatus.LIVE.value,
                 and_(
                     LearningSession.status == SessionStatus.SCHEDULED.value,
                     LearningSession.starts_at >= day_start,
-                    LearningSession.starts_at < day_end,
                 ),
-            )
-        ).order_by(LearningSession.starts_at, LearningSession.id)
-    ).all()
-    later = db.session.scalars(
-        mine.where(
-            LearningSession.status == SessionStatus.SCHEDULED.value,
-            LearningSession.starts_at >= day_end,
+            ),
         )
+        .subquery()
+    )
+    todays, upcoming = [], []
+    # The mentor is the viewer: nothing to load with each session.
+    for session, is_later in db.session.execute(
+        select(LearningSession, ranked.c.later)
+        .join(ranked, ranked.c.id == LearningSession.id)
+        .where(or_(ranked.c.later == 0, ranked.c.position <= limit))
+        .options(lazyload(LearningSession.mentor), lazyload(LearningSession.skills))
         .order_by(LearningSession.starts_at, LearningSession.id)
-        .limit(limit)
-    ).all()
+    ):
+        (upcoming if is_later else todays).append(session)
     future = case((LearningSession.starts_at > now, 1), else_=0).label("future")
     inner = (
         select(LearningSession.status.label("status"), future)
@@ -398,7 +462,7 @@ def mentor_sessions(mentor, *, now=None, tz=None, limit=UPCOMING_LIMIT):
 
     return {
         "today": [_session_row(s, now) for s in todays],
-        "upcoming": [_session_row(s, now) for s in later],
+        "upcoming": [_session_row(s, now) for s in upcoming],
         "counts": {
             "upcoming": by_state.get((SessionStatus.SCHEDULED.value, 1), 0),
             "live": total(SessionStatus.LIVE.value),
@@ -409,14 +473,19 @@ def mentor_sessions(mentor, *, now=None, tz=None, limit=UPCOMING_LIMIT):
     }
 
 
+def _rating_of(mentor_id):
+    return select(func.avg(Review.rating).label("average"), func.count(Review.id).label("count")).where(
+        Review.mentor_id == mentor_id, Review.hidden_at.is_(None)
+    )
+
+
+def _rating_json(average, count):
+    return {"average": round(float(average), 2) if count else None, "count": int(count)}
+
+
 def mentor_rating(mentor_id):
     """The average of the mentor's visible reviews (hidden ones never count), and how many."""
-    average, count = db.session.execute(
-        select(func.avg(Review.rating), func.count(Review.id)).where(
-            Review.mentor_id == mentor_id, Review.hidden_at.is_(None)
-        )
-    ).one()
-    return {"average": round(float(average), 2) if count else None, "count": int(count)}
+    return _rating_json(*db.session.execute(_rating_of(mentor_id)).one())
 
 
 def follower_count(mentor_id):
@@ -425,17 +494,16 @@ def follower_count(mentor_id):
     )
 
 
-def pending_request_count(mentor_id, *, now=None):
-    now = now or utcnow()
-    return int(
-        db.session.scalar(
-            select(func.count(SessionRequest.id)).where(
-                SessionRequest.mentor_id == mentor_id,
-                SessionRequest.status == RequestStatus.PENDING.value,
-                SessionRequest.expires_at > now,
-            )
-        )
+def _pending_requests_of(mentor_id, now):
+    return select(func.count(SessionRequest.id)).where(
+        SessionRequest.mentor_id == mentor_id,
+        SessionRequest.status == RequestStatus.PENDING.value,
+        SessionRequest.expires_at > now,
     )
+
+
+def pending_request_count(mentor_id, *, now=None):
+    return int(db.session.scalar(_pending_requests_of(mentor_id, now or utcnow())))
 
 
 def _views_of(mentor_id):
@@ -527,8 +595,8 @@ def session_analytics(mentor_id, *, limit=CONVERSION_SESSIONS):
     return conversion, attendance
 
 
-def repeat_learners(mentor_id):
-    """How many learners booked with the mentor, and how many of them did so at least twice."""
+def _repeat_learners_of(mentor_id):
+    """One row: how many learners booked with the mentor, and how many of them at least twice."""
     per_learner = (
         select(Booking.learner_id, func.count(Booking.id).label("seats"))
         .join(LearningSession, LearningSession.id == Booking.session_id)
@@ -536,12 +604,19 @@ def repeat_learners(mentor_id):
         .group_by(Booking.learner_id)
         .subquery()
     )
-    learners, repeat = db.session.execute(
-        select(
-            func.count(), func.coalesce(func.sum(case((per_learner.c.seats >= 2, 1), else_=0)), 0)
-        ).select_from(per_learner)
-    ).one()
+    return select(
+        func.count().label("learners"),
+        func.coalesce(func.sum(case((per_learner.c.seats >= 2, 1), else_=0)), 0).label("repeat"),
+    ).select_from(per_learner)
+
+
+def _repeat_json(learners, repeat):
     return {"learners": int(learners), "repeat": int(repeat), "rate": _rate(int(repeat), int(learners))}
+
+
+def repeat_learners(mentor_id):
+    """How many learners booked with the mentor, and how many of them did so at least twice."""
+    return _repeat_json(*db.session.execute(_repeat_learners_of(mentor_id)).one())
 
 
 def rating_by_month(mentor_id, periods):

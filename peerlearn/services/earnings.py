@@ -197,20 +197,17 @@ class Money:
         self.shares = self._read_shares()
         self._months = None
         self.refunding = self._take_off_pending_refunds()
-        self.paid_out = -int(
-            db.session.scalar(
-                select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
-                    LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind == EntryKind.PAYOUT.value
-                )
-            )
+        # What was paid out and what waits in a requested payout: one statement, two sums.
+        paid_out = select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
+            LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind == EntryKind.PAYOUT.value
         )
-        self.in_payout = int(
-            db.session.scalar(
-                select(func.coalesce(func.sum(Payout.amount_paise), 0)).where(
-                    Payout.mentor_id == mentor_id, Payout.status == PayoutStatus.REQUESTED.value
-                )
-            )
+        in_payout = select(func.coalesce(func.sum(Payout.amount_paise), 0)).where(
+            Payout.mentor_id == mentor_id, Payout.status == PayoutStatus.REQUESTED.value
         )
+        paid, requested = db.session.execute(
+            select(paid_out.scalar_subquery(), in_payout.scalar_subquery())
+        ).one()
+        self.paid_out, self.in_payout = -int(paid), int(requested)
 
     # --- reading
 

@@ -456,7 +456,18 @@ def for_learner(user, *, page=1, per_page=10):
 
     One lookup of the stored list, one query keeping what is still bookable, and the cards of
     the page's sessions only."""
+    return _sessions_page(user, db.session.get(LearnerRecommendations, user.id), page, per_page)
+
+
+def for_dashboard(user, *, per_page=6, mentor_limit=4):
+    """The learner's home: the first page of ``for_learner`` and ``mentors_for``, from one
+    lookup of the stored row (a learner the last build did not know has none, and the identity
+    map keeps no memory of a row that is not there)."""
     record = db.session.get(LearnerRecommendations, user.id)
+    return _sessions_page(user, record, 1, per_page)[0], _mentors(record, mentor_limit)
+
+
+def _sessions_page(user, record, page, per_page):
     items = record.sessions if record is not None else _cold_start(user)
     still_open = _still_open([item["session_id"] for item in items], user.id)
     live = [item for item in items if item["session_id"] in still_open]
@@ -472,11 +483,24 @@ def for_learner(user, *, page=1, per_page=10):
 
 
 def _cold_start(user):
-    """Until a learner's first refresh: trending sessions, those sharing their skills first."""
-    known = {s.id for s in user.skills} | {s.id for s in user.interests}
-    names = {s.id: s.name for s in [*user.skills, *user.interests]}
+    """Until a learner's first refresh: trending sessions, those sharing their skills first.
+    The learner's skills and interests are read (in one statement) only when something trends."""
     items = trending_items()
-    if not items or not known:
+    if not items:
+        return []
+    names = dict(
+        db.session.execute(
+            select(Skill.id, Skill.name)
+            .join(user_skills, user_skills.c.skill_id == Skill.id)
+            .where(user_skills.c.user_id == user.id)
+            .union(
+                select(Skill.id, Skill.name)
+                .join(user_interests, user_interests.c.skill_id == Skill.id)
+                .where(user_interests.c.user_id == user.id)
+            )
+        ).all()
+    )
+    if not names:
         return [{**item, "reason": {"code": "popular", "text": "Popular right now"}} for item in items]
     ids = [item["session_id"] for item in items]
     skills_of = {}
@@ -488,7 +512,7 @@ def _cold_start(user):
         skills_of.setdefault(session_id, []).append(skill_id)
     ranked = []
     for position, item in enumerate(items):
-        common = [s for s in skills_of.get(item["session_id"], []) if s in known]
+        common = [s for s in skills_of.get(item["session_id"], []) if s in names]
         if common:
             reason = {
                 "code": "skill",
@@ -534,7 +558,10 @@ def similar_to(session, *, limit=4, viewer_id=None):
 
 def mentors_for(user, *, limit=6):
     """Mentors ``user`` may like: [(mentor, reason)]."""
-    record = db.session.get(LearnerRecommendations, user.id)
+    return _mentors(db.session.get(LearnerRecommendations, user.id), limit)
+
+
+def _mentors(record, limit):
     if record is None or not record.mentors:
         return []
     ids = [item["mentor_id"] for item in record.mentors]

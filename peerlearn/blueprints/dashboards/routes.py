@@ -14,13 +14,14 @@ from ...services.earnings import EARNED_THIS_MONTH, MONEY_STATES
 from . import bp
 
 
-def profile_checklist(user, *, teaching):
+def profile_checklist(user, *, teaching, has_skills=None):
     """What a new user still has to do before the marketplace works well for them, as a learner
-    or (``teaching``) as a mentor."""
+    or (``teaching``) as a mentor. ``has_skills``, when the dashboard read it already, spares
+    loading the user's skills."""
     items = [
         ("Confirm your email", user.is_verified),
         ("Add a profile photo", bool(user.avatar_filename)),
-        ("List your skills", bool(user.skills)),
+        ("List your skills", bool(user.skills) if has_skills is None else has_skills),
     ]
     if teaching:
         items += [("Write a headline", bool(user.headline)), ("Tell learners about you", bool(user.bio))]
@@ -125,16 +126,16 @@ def learner():
     from ...services import recommendations
 
     now = utcnow()
-    data = dashboards.learner_dashboard(current_user, now=now)
-    recommended, _total, _built_at = recommendations.for_learner(current_user, per_page=6)
+    data = dashboards.learner_dashboard(current_user, now=now, with_profile=True)
+    recommended, mentors = recommendations.for_dashboard(current_user, per_page=6, mentor_limit=4)
     return render_template(
         "dashboards/learner.html",
-        checklist=profile_checklist(current_user, teaching=False),
+        checklist=profile_checklist(current_user, teaching=False, has_skills=data["profile"]["skills"]),
         dash=data,
         charts=learner_charts(data),
         now_iso=now.isoformat(),
         recommended=recommended,
-        mentors=recommendations.mentors_for(current_user, limit=4),
+        mentors=mentors,
     )
 
 
@@ -142,10 +143,10 @@ def learner():
 @role_required(Role.MENTOR)
 def mentor():
     now = utcnow()
-    data = dashboards.mentor_dashboard(current_user, now=now)
+    data = dashboards.mentor_dashboard(current_user, now=now, with_profile=True)
     return render_template(
         "dashboards/mentor.html",
-        checklist=profile_checklist(current_user, teaching=True),
+        checklist=profile_checklist(current_user, teaching=True, has_skills=data["profile"]["skills"]),
         dash=data,
         charts=mentor_charts(data),
         now_iso=now.isoformat(),
