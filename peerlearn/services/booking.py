@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied
@@ -124,7 +125,8 @@ def book(session_id, learner, *, now=None):
     existing = active_booking(session_id, learner.id)
     if existing is not None:
         return existing, False
-    session = db.session.get(LearningSession, session_id)
+    # The refusal reads the session's own columns: its skills are left for whoever shows them.
+    session = db.session.get(LearningSession, session_id, options=[lazyload(LearningSession.skills)])
     refusal = _refusal(session, learner, now)
     if refusal is not None:
         raise refusal
