@@ -40,13 +40,12 @@ def list_notifications():
     unread = request.args.get("unread", "0").lower()
     if unread not in FLAGS:
         raise ValidationError("unread must be 1 or 0.", fields={"unread": ["Use 1 or 0."]})
+    kinds = _kinds(request.args.get("kind"))
     items, total = notifications.notifications_for(
-        current_user.id,
-        kinds=_kinds(request.args.get("kind")),
-        unread=FLAGS[unread],
-        page=page,
-        per_page=per_page,
+        current_user.id, kinds=kinds, unread=FLAGS[unread], page=page, per_page=per_page
     )
+    # Every unread notification, of every kind: the list's total is the unread count.
+    unread_count = total if FLAGS[unread] and kinds is None else notifications.unread_count(current_user.id)
     return ok(
         {
             **paginated(
@@ -55,7 +54,7 @@ def list_notifications():
                 per_page=per_page,
                 total=total,
             ),
-            "unread_count": notifications.unread_count(current_user.id),
+            "unread_count": unread_count,
         }
     )
 

@@ -28,8 +28,9 @@ from ...models import (
 from ...models.email import DropReason, EmailStatus, OutboundEmail
 from ...serializers.notifications import notification_json as serialize_notification
 from .. import mail, outbox, realtime
-from ..pagination import paginate
+from ..pagination import Page, paginate
 from ..sessions import is_over
+from . import counts
 from .email import REPEAT_WINDOW, drop_waiting_email, label_email, recent_email
 from .preferences import preference, unsubscribe_url
 
@@ -113,7 +114,7 @@ def retract(user_id, collapse_key):
                 Notification.read_at.is_(None),
             )
             .returning(Notification.id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, unread_of=user_id)
         )
     )
     emailed = db.session.scalar(
@@ -241,6 +242,11 @@ def notification_json(note):
 
 
 def unread_count(user_id):
+    """How many of the user's notifications are unread (kept between changes: ``counts``)."""
+    return counts.kept(user_id, lambda: _count_unread(user_id))
+
+
+def _count_unread(user_id):
     return db.session.scalar(
         select(func.count(Notification.id)).where(
             Notification.user_id == user_id, Notification.read_at.is_(None)
@@ -255,9 +261,14 @@ def notifications_for(user_id, *, kinds=None, unread=False, page=1, per_page=NOT
         query = query.where(Notification.kind.in_([str(kind) for kind in kinds]))
     if unread:
         query = query.where(Notification.read_at.is_(None))
-    return paginate(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()), page=page, per_page=per_page
-    )
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
+    if page == 1:
+        # Most people have fewer than a page: then the page is the whole list, and its length
+        # the total, with no COUNT to run.
+        items = list(db.session.scalars(query.limit(per_page)).unique())
+        if len(items) < per_page:
+            return Page(items, len(items), page, per_page)
+    return paginate(query, page=page, per_page=per_page)
 
 
 def mark_read(user_id, ids=None):
@@ -268,7 +279,9 @@ def mark_read(user_id, ids=None):
     if ids is not None:
         query = query.where(Notification.id.in_(ids))
     marked = db.session.scalars(
-        query.values(read_at=utcnow()).returning(Notification.id).execution_options(synchronize_session=False)
+        query.values(read_at=utcnow())
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False, unread_of=user_id)
     ).all()
     db.session.commit()
     if marked:
