@@ -13,6 +13,7 @@ join on any process lists everyone. Each process marks itself alive in Redis; en
 that died (and so can no longer have those sockets) are ignored and cleaned up, never ghosts.
 """
 
+import contextlib
 import json
 import logging
 import threading
@@ -163,6 +164,7 @@ if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then entry['participant']['on_
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return {previous or false, cjson.encode(entry['participant'])}
 """
 _REMOVE = """
@@ -171,6 +173,7 @@ if not current then return nil end
 if ARGV[2] ~= '' and cjson.decode(current)['sid'] ~= ARGV[2] then return nil end
 redis.call('HDEL', KEYS[1], ARGV[1])
 if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return current
 """
 _SET_HAND = """
@@ -217,16 +220,31 @@ return encoded
 _CLEAR = """
 local entries = redis.call('HGETALL', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return entries
 """
 
 
 class RedisRoster:
-    """Presence shared by every server process through Redis (see the module docstring)."""
+    """Presence shared by every server process through Redis (see the module docstring).
+
+    Who is in which room (user -> socket) is also cached in each process, so that a relay's
+    check of its sender and addressee waits on nothing: every change of a room's members (a
+    join, a leave, a removal, the room cleared) publishes the room's id on a pub/sub channel in
+    the same Lua script that makes it, and every process drops its copy of that room when it
+    hears it (its own changes drop it at once). The cache is used only while this process is
+    subscribed: before the subscription is confirmed, and from the moment it is lost until it is
+    back, every check reads Redis, and the cache starts empty again. A room's copy is also read
+    again after MEMBERS_CACHE_SECONDS, so the entries of a process that died (which publishes
+    nothing) are dropped as they are from Redis reads.
+    """
 
     NODE_TTL_SECONDS = 45
     HEARTBEAT_SECONDS = 15
     ROOM_TTL_SECONDS = 24 * 3600
+    MEMBERS_CACHE_SECONDS = 5
+    LISTEN_RETRY_SECONDS = 1
+    MAX_CACHED_ROOMS = 10_000
 
     def __init__(self, client, prefix, *, start_background_task, sleep):
         self._redis = client
@@ -237,6 +255,13 @@ class RedisRoster:
         self._heartbeat = None
         self._lock = threading.Lock()
         self._local = {}  # sid -> {(session_id, user_id)} for sockets on this process
+        self._channel = f"{prefix}:changes"
+        self._members = {}  # session_id -> (read at, {user_id: sid}): live members, cached
+        self._generation = 0  # counts changes heard: a read begun before one is not cached
+        self._listening = False  # subscribed to the changes channel: the cache may be used
+        self._listener = False
+        self._pubsub = None
+        self._closed = False
         self._add = client.register_script(_ADD)
         self._remove = client.register_script(_REMOVE)
         self._update = client.register_script(_UPDATE)
@@ -295,6 +320,75 @@ class RedisRoster:
             self._redis.hdel(self._room_key(session_id), *dead)
         return live
 
+    # ----- the members cache (see the class docstring)
+
+    def _ensure_listener(self):
+        with self._lock:
+            if self._listener:
+                return
+            self._listener = True
+        self._start_background_task(self._listen)
+
+    def close(self):
+        """Stop listening for changes (the roster then reads Redis for every check)."""
+        self._closed = True
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                self._pubsub.close()
+
+    def _listen(self):
+        while not self._closed:
+            pubsub = self._pubsub = self._redis.pubsub()
+            try:
+                pubsub.subscribe(self._channel)
+                for message in pubsub.listen():
+                    if message["type"] == "subscribe":
+                        self._forget_members(listening=True)
+                    elif message["type"] == "message":
+                        try:
+                            self._changed(int(message["data"]))
+                        except ValueError:
+                            log.warning("ignored a malformed roster notice: %r", message["data"][:200])
+            except Exception:  # Redis away: every check reads Redis until subscribed again
+                if not self._closed:
+                    log.warning("lost the roster's change notices; subscribing again", exc_info=True)
+            finally:
+                self._forget_members(listening=False)
+                with contextlib.suppress(Exception):  # its connection may be gone already
+                    pubsub.close()
+            if not self._closed:
+                self._sleep(self.LISTEN_RETRY_SECONDS)
+
+    def _forget_members(self, *, listening):
+        with self._lock:
+            self._listening = listening
+            self._generation += 1
+            self._members.clear()
+
+    def _changed(self, session_id):
+        with self._lock:
+            self._generation += 1
+            self._members.pop(session_id, None)
+
+    def _members_of(self, session_id):
+        """{user_id: sid} of the room's live members: this process's copy while it hears the
+        changes, else (and then kept) read from Redis."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._members.get(session_id) if self._listening else None
+            generation = self._generation
+        if cached is not None and now - cached[0] < self.MEMBERS_CACHE_SECONDS:
+            return cached[1]
+        self._ensure_listener()
+        members = {user_id: entry["sid"] for user_id, entry in self._entries(session_id).items()}
+        with self._lock:
+            # Not kept if a change was heard meanwhile: what was read may predate it.
+            if self._listening and self._generation == generation:
+                if len(self._members) >= self.MAX_CACHED_ROOMS:
+                    self._members.clear()
+                self._members[session_id] = (now, members)
+        return members
+
     def _track(self, sid, pair, present):
         with self._lock:
             pairs = self._local.setdefault(sid, set())
@@ -309,11 +403,14 @@ class RedisRoster:
 
     def add(self, session_id, sid, participant):
         self._ensure_heartbeat()
+        self._ensure_listener()
         user_id = participant["user_id"]
         entry = json.dumps({"sid": sid, "node": self._node, "participant": participant})
         previous, stored = self._add(
-            keys=self._keys(session_id), args=[str(user_id), entry, self.ROOM_TTL_SECONDS]
+            keys=self._keys(session_id),
+            args=[str(user_id), entry, self.ROOM_TTL_SECONDS, self._channel, session_id],
         )
+        self._changed(session_id)
         participant.update(json.loads(stored))
         self._track(sid, (session_id, user_id), True)
         if not previous:
@@ -326,15 +423,19 @@ class RedisRoster:
         return previous["sid"] if alive else None
 
     def remove(self, session_id, user_id, sid=None):
-        removed = self._remove(keys=self._keys(session_id), args=[str(user_id), sid or ""])
+        removed = self._remove(
+            keys=self._keys(session_id), args=[str(user_id), sid or "", self._channel, session_id]
+        )
         if removed is None:
             return None
+        self._changed(session_id)
         removed_sid = json.loads(removed)["sid"]
         self._track(removed_sid, (session_id, user_id), False)
         return removed_sid
 
     def clear(self, session_id):
-        flat = self._clear(keys=self._keys(session_id))
+        flat = self._clear(keys=self._keys(session_id), args=[self._channel, session_id])
+        self._changed(session_id)
         pairs = []
         for user_id, value in zip(flat[::2], flat[1::2], strict=True):
             sid = json.loads(value)["sid"]
@@ -344,29 +445,22 @@ class RedisRoster:
 
     def is_member(self, session_id, user_id, sid=None):
         if sid is not None:
-            # Asked about a socket of this process: known here without a round trip when absent.
+            # Asked about a socket of this process: known here when absent.
             with self._lock:
                 if (session_id, user_id) not in self._local.get(sid, ()):
                     return False
-        value = self._redis.hget(self._room_key(session_id), str(user_id))
-        if value is None:
-            return False
-        entry = json.loads(value)
-        if sid is not None:
-            return entry["sid"] == sid
-        return entry["node"] == self._node or bool(self._redis.exists(self._node_key(entry["node"])))
+        members = self._members_of(session_id)
+        return user_id in members and (sid is None or members[user_id] == sid)
 
     def both_present(self, session_id, user_id, sid, other_id):
-        """As LocalRoster.both_present, in one round trip (a relay's only one besides its emit)."""
+        """As LocalRoster.both_present: from this process's copy of the room's members while it
+        hears their changes (a relay's only wait is then its emit), else in one read of Redis."""
         with self._lock:
-            if (session_id, user_id) not in self._local.get(sid, ()):
-                return False, self.is_member(session_id, other_id)
-        mine, theirs = self._redis.hmget(self._room_key(session_id), [str(user_id), str(other_id)])
-        present = mine is not None and json.loads(mine)["sid"] == sid
-        if theirs is None:
-            return present, False
-        node = json.loads(theirs)["node"]
-        return present, node == self._node or bool(self._redis.exists(self._node_key(node)))
+            mine = (session_id, user_id) in self._local.get(sid, ())
+        if not mine:
+            return False, self.is_member(session_id, other_id)
+        members = self._members_of(session_id)
+        return members.get(user_id) == sid, other_id in members
 
     def update(self, session_id, user_id, **changes):
         updated = self._update(keys=[self._room_key(session_id)], args=[str(user_id), json.dumps(changes)])

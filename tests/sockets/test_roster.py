@@ -3,6 +3,7 @@ process sees every participant and a dead process leaves no ghosts."""
 
 import os
 import threading
+import time
 import uuid
 
 import pytest
@@ -199,8 +200,90 @@ def test_the_heartbeat_keeps_the_process_alive(redis_client):
 
     roster = RedisRoster(client, prefix, start_background_task=start, sleep=sleep)
     roster.add(7, "sid", person(1))
-    (task,) = started
+    (task,) = [task for task in started if task.__name__ == "_beat"]
     client.delete(f"{prefix}:node:{roster._node}")
     with pytest.raises(SystemExit):
         task()
     assert client.ttl(f"{prefix}:node:{roster._node}") > 0
+
+
+@pytest.fixture
+def listening_roster(redis_client):
+    """A factory of rosters as server processes run them (heartbeat and change listener in
+    threads), closed after the test."""
+    client, prefix = redis_client
+    made = []
+
+    def start(task):
+        if task.__name__ == "_listen":
+            threading.Thread(target=task, daemon=True).start()
+
+    def make():
+        roster = RedisRoster(client, prefix, start_background_task=start, sleep=time.sleep)
+        roster.MEMBERS_CACHE_SECONDS = 3600  # here only a change notice may refresh a copy
+        made.append(roster)
+        return roster
+
+    yield make
+    for roster in made:
+        roster.close()
+
+
+def eventually(check, timeout=10):
+    """Wait for ``check()`` to be true (a notice crosses Redis on its own thread)."""
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return check()
+
+
+def test_relays_are_checked_on_this_process_copy_kept_fresh_by_every_process_changes(
+    redis_client, listening_roster
+):
+    client, prefix = redis_client
+    here, there = listening_roster(), listening_roster()
+    here.add(7, "sid-ana", person(1))
+    there.add(7, "sid-meera", person(2, "Meera"))
+    assert eventually(lambda: here._listening and there._listening)
+    assert here.both_present(7, 1, "sid-ana", 2) == (True, True)
+
+    # Read from the copy: the room's hash changed behind the rosters' back (no notice) is not seen.
+    saved = client.hgetall(f"{prefix}:room:7")
+    client.delete(f"{prefix}:room:7")
+    assert here.both_present(7, 1, "sid-ana", 2) == (True, True)
+    client.hset(f"{prefix}:room:7", mapping=saved)
+
+    # A change made by the other process reaches this one's copy.
+    there.remove(7, 2)
+    assert eventually(lambda: here.both_present(7, 1, "sid-ana", 2) == (True, False))
+    there.add(7, "sid-meera-2", person(2, "Meera"))
+    assert eventually(lambda: here.both_present(7, 1, "sid-ana", 2) == (True, True))
+    # Ana opens the room again on the other process: her socket here may no longer send.
+    there.add(7, "sid-ana-2", person(1))
+    assert eventually(lambda: here.both_present(7, 1, "sid-ana", 2) == (False, True))
+    assert not here.is_member(7, 1, "sid-ana")
+    assert there.both_present(7, 1, "sid-ana-2", 2) == (True, True)
+    # The room ended on the other process: nobody is left in it, here either.
+    there.clear(7)
+    assert eventually(lambda: not here.is_member(7, 2))
+
+
+def test_a_change_made_here_is_seen_here_at_once(listening_roster):
+    roster = listening_roster()
+    roster.add(7, "sid-ana", person(1))
+    assert eventually(lambda: roster._listening)
+    assert roster.both_present(7, 1, "sid-ana", 2) == (True, False)
+    roster.add(7, "sid-meera", person(2, "Meera"))
+    assert roster.both_present(7, 1, "sid-ana", 2) == (True, True)  # no wait for the notice
+    roster.remove(7, 2)
+    assert roster.both_present(7, 1, "sid-ana", 2) == (True, False)
+
+
+def test_a_roster_not_subscribed_to_the_changes_reads_redis_every_time(redis_client):
+    client, prefix = redis_client
+    roster = redis_roster(client, prefix)  # no background tasks: never subscribed
+    roster.add(7, "sid-ana", person(1))
+    roster.add(7, "sid-meera", person(2, "Meera"))
+    assert roster.both_present(7, 1, "sid-ana", 2) == (True, True)
+    client.hdel(f"{prefix}:room:7", "2")  # behind its back, without a notice
+    assert roster.both_present(7, 1, "sid-ana", 2) == (True, False)
