@@ -5,7 +5,9 @@ restore refuses; and the retention of archives.
 The round trip runs on SQLite always and on PostgreSQL when TEST_DATABASE_URL names one (each
 test makes its own scratch databases there, migrated with Alembic as an install's are)."""
 
+import hashlib
 import io
+import json
 import os
 import shutil
 import uuid
@@ -255,6 +257,32 @@ def test_a_tampered_archive_is_refused_before_anything_is_written(
         assert inspect(db.engine).get_table_names() == []
         db.engine.dispose()
     assert not uploads.exists() or files_in(uploads) == {}
+
+
+def test_an_archive_writing_outside_the_folder_is_refused(archive, database_urls, tmp_path):
+    """Even with a manifest that vouches for it, a member may not climb out of its folder."""
+    escape = "files/uploads/../../escaped.txt"
+    payload = b"outside"
+
+    def smuggle(name, data):
+        if name is None:
+            return escape, payload
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            entry = {"path": escape, "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+            manifest["files"].append(entry)
+            return json.dumps(manifest)
+        return data
+
+    smuggled = rewrite(archive, tmp_path / "smuggled" / archive.name, smuggle)
+    target = app_on(database_urls[1], tmp_path / "copy" / "uploads")
+    result = restore(target, smuggled)
+    with target.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        db.engine.dispose()
+    assert result.exit_code != 0
+    assert "unexpected path" in result.output
+    assert not list(tmp_path.rglob("escaped.txt"))
 
 
 def test_a_half_written_archive_is_listed_as_unreadable_and_refused(archive, database_urls, tmp_path):

@@ -409,11 +409,13 @@ def _hash_member(archive, name):
 
 
 def _check_member_name(name, manifest):
-    """A member is the dump or a plain relative path under files/<folder>/, never above it."""
+    """A member is the dump or a plain relative path under files/<folder>/ of a folder the
+    manifest names, never above it."""
     if name == manifest["database"]["file"]:
         return
     parts = PurePosixPath(name).parts
-    if len(parts) < 3 or parts[0] != FILES or name.startswith("/") or "\\" in name or ".." in parts:
+    unsafe = name.startswith("/") or "\\" in name or ".." in parts
+    if unsafe or len(parts) < 3 or parts[0] != FILES or parts[1] not in manifest["folders"]:
         raise BackupError(f"the archive holds an unexpected path {name!r}; nothing was restored")
 
 
