@@ -131,18 +131,18 @@ def _rate(part, whole):
 
 def learner_dashboard(learner, *, now=None, tz=None, with_profile=False):
     """The learner's home. ``with_profile`` adds ``profile``: what the profile checklist needs
-    (whether the learner listed skills), read in the same statement as a figure."""
+    (how many skills the learner listed), read in the same statement as a figure."""
     now = now or utcnow()
     tz = tz or learner.timezone
     upcoming, upcoming_total = learner_upcoming(learner, now=now)
-    completed, has_skills = _learner_counts(learner.id)
+    completed, skills = _learner_counts(learner.id)
     data = {
         "upcoming": upcoming,
         "figures": {**_learner_figures(completed, learner.id), "upcoming_bookings": upcoming_total},
         "skills_by_month": skills_practised(learner, now=now, tz=tz),
     }
     if with_profile:
-        data["profile"] = {"skills": has_skills}
+        data["profile"] = {"skills": skills}
     return data
 
 
@@ -216,7 +216,7 @@ def learner_figures(learner):
 
 
 def _learner_counts(learner_id):
-    """(sessions completed, whether the learner listed skills), in one statement. Completed
+    """(sessions completed, how many skills the learner listed), in one statement. Completed
     sessions are the same as minutes_learned's: attended, and completed (held)."""
     completed = (
         select(func.count(Booking.id))
@@ -228,9 +228,9 @@ def _learner_counts(learner_id):
         )
         .scalar_subquery()
     )
-    has_skills = select(user_skills.c.skill_id).where(user_skills.c.user_id == learner_id).exists()
-    completed, has_skills = db.session.execute(select(completed, has_skills)).one()
-    return int(completed), bool(has_skills)
+    skills = select(func.count()).select_from(user_skills).where(user_skills.c.user_id == learner_id)
+    completed, skills = db.session.execute(select(completed, skills.scalar_subquery())).one()
+    return int(completed), int(skills)
 
 
 def _learner_figures(completed, learner_id):
@@ -319,8 +319,8 @@ def skills_practised(learner, *, now=None, tz=None):
 
 
 def mentor_dashboard(mentor, *, now=None, tz=None, with_profile=False):
-    """The mentor's home. ``with_profile`` adds ``profile``: what the profile checklist needs
-    (whether the mentor listed skills), read in the same statement as the figures."""
+    """The mentor's home. ``with_profile`` adds ``profile``: what the page says of the profile
+    (how many skills the mentor listed), read in the same statement as the figures."""
     now = now or utcnow()
     tz = tz or mentor.timezone
     weeks, months = week_periods(now, tz), month_periods(now, tz)
@@ -348,19 +348,19 @@ def mentor_dashboard(mentor, *, now=None, tz=None, with_profile=False):
         "earnings_by_month": {**_period_axis(months), **by_month},
     }
     if with_profile:
-        data["profile"] = {"skills": figures["has_skills"]}
+        data["profile"] = {"skills": figures["skills"]}
     return data
 
 
 def mentor_figures(mentor_id, *, now=None):
     """The mentor's single figures in one statement: the rating of visible reviews, followers,
-    pending requests, repeat learners, and whether the mentor listed skills. Each aggregate is a
+    pending requests, repeat learners, and how many skills the mentor listed. Each aggregate is a
     one-row subquery (or a scalar one), so joining them gives exactly one row."""
     now = now or utcnow()
     ratings = _rating_of(mentor_id).subquery()
     repeat = _repeat_learners_of(mentor_id).subquery()
     followers = select(func.count()).select_from(Follow).where(Follow.mentor_id == mentor_id)
-    has_skills = select(user_skills.c.skill_id).where(user_skills.c.user_id == mentor_id).exists()
+    skills = select(func.count()).select_from(user_skills).where(user_skills.c.user_id == mentor_id)
     row = db.session.execute(
         select(
             ratings.c.average,
@@ -369,7 +369,7 @@ def mentor_figures(mentor_id, *, now=None):
             repeat.c.repeat,
             followers.scalar_subquery().label("followers"),
             _pending_requests_of(mentor_id, now).scalar_subquery().label("pending"),
-            has_skills.label("has_skills"),
+            skills.scalar_subquery().label("skills"),
         )
         .select_from(ratings)
         .join(repeat, true())
@@ -379,7 +379,7 @@ def mentor_figures(mentor_id, *, now=None):
         "followers": int(row.followers),
         "pending_requests": int(row.pending),
         "repeat_learners": _repeat_json(row.learners, row.repeat),
-        "has_skills": bool(row.has_skills),
+        "skills": int(row.skills),
     }
 
 

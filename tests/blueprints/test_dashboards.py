@@ -321,3 +321,42 @@ def test_mentor_dashboard_statements_do_not_grow_with_sessions(client, auth, mak
     ]
     assert data["conversion"]["views"] == 20 and data["conversion"]["bookings"] == 20
     assert len(data["conversion"]["sessions"]) == 12
+
+
+# --- the profile checklist -------------------------------------------------------------------
+
+
+def checklist_item(page, label):
+    """Whether the checklist shows ``label`` as done (struck through)."""
+    match = re.search(
+        rf'<li class="flex items-center gap-2 ([^"]+)">(?:(?!</li>).)*<span>{label}</span>', page, re.S
+    )
+    assert match, f"no {label!r} in the checklist"
+    return "line-through" in match.group(1)
+
+
+def test_the_checklist_and_the_skill_count_follow_the_profile(client, auth, make_user):
+    from peerlearn.models import User
+    from peerlearn.services import skills as skill_service
+
+    mentor = make_user(email="new-mentor@example.com", role="mentor")
+    learner = make_user(email="new-learner@example.com")
+    auth.login("new-mentor@example.com")
+    page = client.get("/teach").text
+    assert not checklist_item(page, "List your skills")
+    assert re.search(r"Skills listed</dt><dd[^>]*>0</dd>", page)
+    auth.logout()
+    auth.login("new-learner@example.com")
+    assert not checklist_item(client.get("/learn").text, "List your skills")
+    auth.logout()
+
+    for user_id, names in ((mentor.id, ["Flask", "SQL"]), (learner.id, ["Pandas"])):
+        db.session.get(User, user_id).skills = skill_service.resolve(names)
+    db.session.commit()
+    auth.login("new-mentor@example.com")
+    page = client.get("/teach").text
+    assert checklist_item(page, "List your skills")
+    assert re.search(r"Skills listed</dt><dd[^>]*>2</dd>", page)
+    auth.logout()
+    auth.login("new-learner@example.com")
+    assert checklist_item(client.get("/learn").text, "List your skills")

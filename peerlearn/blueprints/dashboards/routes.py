@@ -130,7 +130,7 @@ def learner():
     recommended, mentors = recommendations.for_dashboard(current_user, per_page=6, mentor_limit=4)
     return render_template(
         "dashboards/learner.html",
-        checklist=profile_checklist(current_user, teaching=False, has_skills=data["profile"]["skills"]),
+        checklist=profile_checklist(current_user, teaching=False, has_skills=data["profile"]["skills"] > 0),
         dash=data,
         charts=learner_charts(data),
         now_iso=now.isoformat(),
@@ -146,7 +146,7 @@ def mentor():
     data = dashboards.mentor_dashboard(current_user, now=now, with_profile=True)
     return render_template(
         "dashboards/mentor.html",
-        checklist=profile_checklist(current_user, teaching=True, has_skills=data["profile"]["skills"]),
+        checklist=profile_checklist(current_user, teaching=True, has_skills=data["profile"]["skills"] > 0),
         dash=data,
         charts=mentor_charts(data),
         now_iso=now.isoformat(),
