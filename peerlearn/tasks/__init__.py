@@ -2,12 +2,17 @@
 mode (no Redis), inline in the process that enqueued them. Either way they are the same code."""
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, g, has_request_context
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("emails", "recommendations", "default")
+
+# A job that raises is tried again after these pauses (seconds), then left in the failed registry.
+RETRY_INTERVALS = (10, 60, 300)
 
 
 def redis_connection():
@@ -53,8 +58,11 @@ def enqueue(queue_name, func, *args, job_id=None, after_response=False):
     from redis.exceptions import RedisError
     from rq import Retry
 
+    retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
+    # RQ counts the retries down and keeps no record of how many there were: the meta does.
+    meta = {"attempts_allowed": len(RETRY_INTERVALS) + 1}
     try:
-        get_queue(queue_name).enqueue(func, *args, job_id=job_id, retry=Retry(max=3, interval=[10, 60, 300]))
+        get_queue(queue_name).enqueue(func, *args, job_id=job_id, retry=retry, meta=meta)
     except RedisError:
         log.warning("Redis unavailable; %s stays queued for the next sweep", func.__name__)
         return False
@@ -112,15 +120,115 @@ def failed_job_count(queue_names=QUEUES):
 
 def requeue_failed(queue_names=QUEUES):
     """Put every failed job back on its queue. Returns how many were requeued."""
-    from rq.exceptions import InvalidJobOperation, NoSuchJobError
-
     requeued = 0
     for registry in failed_jobs(queue_names):
         for job_id in registry.get_job_ids():
-            try:
-                registry.requeue(job_id)
-            except (InvalidJobOperation, NoSuchJobError):  # gone meanwhile, or its data expired
-                registry.remove(job_id)
-                continue
-            requeued += 1
+            requeued += _requeue(registry, job_id) is not None
     return requeued
+
+
+def requeue_failed_job(job_id, queue_names=QUEUES):
+    """Put the failed job ``job_id`` back on its queue. Returns the job, or None when no failed
+    registry of these queues holds it (never failed, already requeued, or its data expired)."""
+    for registry in failed_jobs(queue_names):
+        if registry.connection.zscore(registry.key, job_id) is not None:
+            return _requeue(registry, job_id)
+    return None
+
+
+def job_exists(job_id):
+    """Whether RQ still holds the job ``job_id`` (queued, running, finished or failed)."""
+    from rq.job import Job
+
+    return Job.exists(job_id, connection=redis_connection())
+
+
+def _requeue(registry, job_id):
+    """Move one job from ``registry`` back to its queue, counting the requeue in its meta (saved
+    with the job as it is enqueued). None when it is gone meanwhile or its data expired."""
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=registry.connection)
+    except NoSuchJobError:  # its data expired before its registry entry
+        registry.remove(job_id)
+        return None
+    job.meta["requeued"] = job.meta.get("requeued", 0) + 1
+    try:
+        return registry.requeue(job)
+    except InvalidJobOperation:  # another requeue took it first
+        return None
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    """What the failed registry tells of one job. ``attempts_allowed`` is None for a job whose
+    retries were not recorded (enqueued with a Retry but without the meta ``enqueue`` writes)."""
+
+    id: str
+    queue: str
+    function: str
+    failed_at: datetime | None
+    attempts: int | None
+    attempts_allowed: int | None
+    requeued: int
+    traceback: str
+
+    @property
+    def name(self):
+        """The function in words: ``peerlearn.tasks.email.send_email`` is "Send email"."""
+        plain = self.function.rpartition(".")[2].replace("_", " ").strip()
+        return plain.capitalize() if plain else "Unknown job"
+
+    @property
+    def error(self):
+        """The traceback's last line: the exception and its message."""
+        lines = [line for line in self.traceback.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+
+def list_failed(offset=0, limit=None, queue_names=QUEUES):
+    """The jobs in the failed registries of ``queue_names``, newest first: ``(jobs, total)``,
+    ``limit`` of them from ``offset``.
+
+    A registry scores each job by when it expires (the time it failed plus its failure TTL, one
+    year for every job here), so that order is the order they failed in; only the first
+    ``offset + limit`` ids of each registry are read to cut a page."""
+    connection = redis_connection()
+    registries = failed_jobs(queue_names)
+    end = -1 if limit is None else offset + limit - 1
+    with connection.pipeline() as pipe:
+        for registry in registries:
+            registry.cleanup()
+            pipe.zcard(registry.key)
+            pipe.zrange(registry.key, 0, end, desc=True, withscores=True)
+        replies = pipe.execute()
+    total = sum(replies[0::2])
+    entries = [
+        (score, job_id.decode(), registry.name)
+        for registry, ranked in zip(registries, replies[1::2], strict=True)
+        for job_id, score in ranked
+    ]
+    entries.sort(reverse=True)
+    page = entries[offset:] if limit is None else entries[offset : offset + limit]
+    from rq.job import Job
+
+    jobs = Job.fetch_many([job_id for _score, job_id, _queue in page], connection=connection)
+    found = [_failed_job(job, job_id, queue) for job, (_score, job_id, queue) in zip(jobs, page, strict=True)]
+    return found, total
+
+
+def _failed_job(job, job_id, queue):
+    if job is None:  # its data expired before its registry entry; a requeue clears it
+        return FailedJob(job_id, queue, "", None, None, None, 0, "")
+    result = job.latest_result()
+    traceback = (result.exc_string if result is not None else "") or ""
+    failed_at = job.ended_at or (result.created_at if result is not None else None)
+    function = job.func_name or ""
+    requeued = int(job.meta.get("requeued", 0))
+    allowed = job.meta.get("attempts_allowed")
+    if allowed is None and job.retries_left is None and not job.retry_intervals:
+        allowed = 1  # enqueued without retries
+    attempts = None if allowed is None else allowed - (job.retries_left or 0) + requeued
+    return FailedJob(job.id, queue, function, failed_at, attempts, allowed, requeued, traceback)
