@@ -25,7 +25,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, distinct, func, or_, select, true
+from sqlalchemy import and_, bindparam, case, distinct, func, or_, select, true
 from sqlalchemy.orm import defaultload, lazyload
 
 from ..extensions import db
@@ -96,6 +96,37 @@ def _in_window(column, periods):
     return and_(column >= periods[0].start, column < periods[-1].end)
 
 
+# Statements built once and run with parameters. SQLAlchemy keeps a statement's cache key on the
+# statement object, so a prebuilt statement skips both building the expression and working out
+# its key, which for these aggregates costs more CPU than running them (about 0.8 of 1 ms).
+_PREBUILT = {}
+
+
+def _prebuilt(key, build):
+    statement = _PREBUILT.get(key)
+    if statement is None:
+        statement = _PREBUILT[key] = build()
+    return statement
+
+
+def _bucket_param(column, count, prefix):
+    """``_bucket`` over ``count`` periods whose starts are the parameters ``<prefix>0`` ..."""
+    return case(
+        *((column >= bindparam(f"{prefix}{index}"), index) for index in reversed(range(count)))
+    ).label("bucket")
+
+
+def _window_param(column, prefix):
+    """``_in_window`` with the window's ends as the parameters ``<prefix>0`` and ``<prefix>end``."""
+    return and_(column >= bindparam(f"{prefix}0"), column < bindparam(f"{prefix}end"))
+
+
+def _period_params(periods, prefix):
+    return {f"{prefix}{index}": period.start for index, period in enumerate(periods)} | {
+        f"{prefix}end": periods[-1].end
+    }
+
+
 def _series(periods, rows, default=0):
     """[(bucket index, value)] -> one value per period, ``default`` where there is none."""
     values = [default] * len(periods)
@@ -151,41 +182,15 @@ def learner_upcoming(learner, *, now=None, limit=UPCOMING_LIMIT):
     opens and closes (a session in progress stays, and so does its Join button), and how many
     there are in all. Seats held for payment count while the hold lasts."""
     now = now or utcnow()
-    bookings = [
-        booking
-        for booking in db.session.scalars(
-            select(Booking)
-            .join(LearningSession, LearningSession.id == Booking.session_id)
-            .where(
-                Booking.learner_id == learner.id,
-                or_(
-                    Booking.status == BookingStatus.CONFIRMED.value,
-                    and_(
-                        Booking.status == BookingStatus.PENDING_PAYMENT.value,
-                        Booking.hold_expires_at > now,
-                    ),
-                ),
-                LearningSession.status.in_((SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)),
-                LearningSession.starts_at > now - LONGEST_SESSION - _grace(),
-            )
-            .options(*_BOOKING_LOADS)
-            .order_by(LearningSession.starts_at, Booking.id)
-        )
-        if room.closes_at(booking.session) > now
-    ]
+    rows = db.session.execute(
+        _prebuilt("learner_upcoming", _learner_upcoming_statement),
+        {"learner_id": learner.id, "now": now, "since": now - LONGEST_SESSION - _grace()},
+    )
+    bookings = [(booking, removed) for booking, removed in rows if room.closes_at(booking.session) > now]
     shown = bookings[:limit]
-    removed = set()
-    if shown:
-        removed = set(
-            db.session.scalars(
-                select(RoomRemoval.session_id).where(
-                    RoomRemoval.user_id == learner.id,
-                    RoomRemoval.session_id.in_([b.session_id for b in shown]),
-                )
-            )
-        )
+    removed = {booking.session_id for booking, was_removed in shown if was_removed}
     items = []
-    for booking in shown:
+    for booking, _removed in shown:
         session = booking.session
         opens_at, closes_at = room.opens_at(session), room.closes_at(session)
         confirmed = booking.status == BookingStatus.CONFIRMED
@@ -211,6 +216,33 @@ def learner_upcoming(learner, *, now=None, limit=UPCOMING_LIMIT):
     return items, len(bookings)
 
 
+def _learner_upcoming_statement():
+    # Whether the mentor removed the learner from the room, read with each seat.
+    removed = (
+        select(RoomRemoval.session_id)
+        .where(RoomRemoval.user_id == Booking.learner_id, RoomRemoval.session_id == Booking.session_id)
+        .exists()
+    )
+    return (
+        select(Booking, removed)
+        .join(LearningSession, LearningSession.id == Booking.session_id)
+        .where(
+            Booking.learner_id == bindparam("learner_id"),
+            or_(
+                Booking.status == BookingStatus.CONFIRMED.value,
+                and_(
+                    Booking.status == BookingStatus.PENDING_PAYMENT.value,
+                    Booking.hold_expires_at > bindparam("now"),
+                ),
+            ),
+            LearningSession.status.in_((SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)),
+            LearningSession.starts_at > bindparam("since"),
+        )
+        .options(*_BOOKING_LOADS)
+        .order_by(LearningSession.starts_at, Booking.id)
+    )
+
+
 def learner_figures(learner):
     return _learner_figures(_learner_counts(learner.id)[0], learner.id)
 
@@ -218,6 +250,14 @@ def learner_figures(learner):
 def _learner_counts(learner_id):
     """(sessions completed, how many skills the learner listed), in one statement. Completed
     sessions are the same as minutes_learned's: attended, and completed (held)."""
+    completed, skills = db.session.execute(
+        _prebuilt("learner_counts", _learner_counts_statement), {"learner_id": learner_id}
+    ).one()
+    return int(completed), int(skills)
+
+
+def _learner_counts_statement():
+    learner_id = bindparam("learner_id")
     completed = (
         select(func.count(Booking.id))
         .join(LearningSession, LearningSession.id == Booking.session_id)
@@ -229,8 +269,7 @@ def _learner_counts(learner_id):
         .scalar_subquery()
     )
     skills = select(func.count()).select_from(user_skills).where(user_skills.c.user_id == learner_id)
-    completed, skills = db.session.execute(select(completed, skills.scalar_subquery())).one()
-    return int(completed), int(skills)
+    return select(completed, skills.scalar_subquery())
 
 
 def _learner_figures(completed, learner_id):
@@ -247,7 +286,22 @@ def minutes_learned(learner_id):
     going live to its end; the scheduled slot where those were not recorded), overlapping stays
     counted once. A session its mentor started early counts from then: a learner who was in the
     room for all of it has learned for all of it."""
-    rows = db.session.execute(
+    rows = db.session.execute(_prebuilt("minutes_learned", _minutes_statement), {"learner_id": learner_id})
+    total, current, cursor = timedelta(0), None, None
+    for session_id, joined, left, starts_at, duration, started_at, ended_at in rows:
+        ends_at = ended_at or starts_at + timedelta(minutes=duration)
+        if session_id != current:
+            current, cursor = session_id, started_at or starts_at
+        start, end = max(joined, cursor), min(left or ends_at, ends_at)
+        if end > start:
+            total += end - start
+            cursor = end
+    return int(total.total_seconds() // 60)
+
+
+def _minutes_statement():
+    learner_id = bindparam("learner_id")
+    return (
         select(
             Attendance.session_id,
             Attendance.joined_at,
@@ -265,16 +319,6 @@ def minutes_learned(learner_id):
         )
         .order_by(Attendance.session_id, Attendance.joined_at, Attendance.id)
     )
-    total, current, cursor = timedelta(0), None, None
-    for session_id, joined, left, starts_at, duration, started_at, ended_at in rows:
-        ends_at = ended_at or starts_at + timedelta(minutes=duration)
-        if session_id != current:
-            current, cursor = session_id, started_at or starts_at
-        start, end = max(joined, cursor), min(left or ends_at, ends_at)
-        if end > start:
-            total += end - start
-            cursor = end
-    return int(total.total_seconds() // 60)
 
 
 def skills_practised(learner, *, now=None, tz=None):
@@ -282,27 +326,9 @@ def skills_practised(learner, *, now=None, tz=None):
     The most practised skills get a series each, the rest are summed into "Other skills"."""
     now = now or utcnow()
     periods = month_periods(now, tz or learner.timezone)
-    inner = (
-        select(
-            _bucket(LearningSession.starts_at, periods),
-            Skill.name.label("skill"),
-            LearningSession.id.label("session_id"),
-        )
-        .select_from(Booking)
-        .join(LearningSession, LearningSession.id == Booking.session_id)
-        .join(session_skills, session_skills.c.session_id == LearningSession.id)
-        .join(Skill, Skill.id == session_skills.c.skill_id)
-        .where(
-            Booking.learner_id == learner.id,
-            Booking.status == BookingStatus.ATTENDED.value,
-            _in_window(LearningSession.starts_at, periods),
-        )
-        .subquery()
-    )
     rows = db.session.execute(
-        select(inner.c.bucket, inner.c.skill, func.count(distinct(inner.c.session_id))).group_by(
-            inner.c.bucket, inner.c.skill
-        )
+        _prebuilt(("skills_practised", len(periods)), lambda: _skills_statement(len(periods))),
+        {"learner_id": learner.id, **_period_params(periods, "month")},
     ).all()
     by_skill = {}
     for bucket, skill, count in rows:
@@ -313,6 +339,29 @@ def skills_practised(learner, *, now=None, tz=None):
         other = [sum(by_skill[name][i] for name in ranked[SKILL_SERIES:]) for i in range(len(periods))]
         series.append({"skill": OTHER_SKILLS, "counts": other})
     return {**_period_axis(periods), "series": series, "skills": len(ranked)}
+
+
+def _skills_statement(months):
+    inner = (
+        select(
+            _bucket_param(LearningSession.starts_at, months, "month"),
+            Skill.name.label("skill"),
+            LearningSession.id.label("session_id"),
+        )
+        .select_from(Booking)
+        .join(LearningSession, LearningSession.id == Booking.session_id)
+        .join(session_skills, session_skills.c.session_id == LearningSession.id)
+        .join(Skill, Skill.id == session_skills.c.skill_id)
+        .where(
+            Booking.learner_id == bindparam("learner_id"),
+            Booking.status == BookingStatus.ATTENDED.value,
+            _window_param(LearningSession.starts_at, "month"),
+        )
+        .subquery()
+    )
+    return select(inner.c.bucket, inner.c.skill, func.count(distinct(inner.c.session_id))).group_by(
+        inner.c.bucket, inner.c.skill
+    )
 
 
 # --- Mentors -------------------------------------------------------------------------------
