@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 from markupsafe import escape
 from redis import Redis, RedisError
@@ -64,6 +64,7 @@ UNSHOWN_USER_COLUMNS = frozenset(
     {"email", "password_hash", "last_login_at", "calendar_token", "credential_epoch", "timezone"}
 )
 STALE = "peerlearn.fragments.stale"
+REQUEST_VERSION = "peerlearn.fragments.version"  # the version this request read, in its environ
 WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
 
 
@@ -96,8 +97,19 @@ class FragmentCache:
             log.warning("fragment cache bypassed for %s s: %s", REDIS_RECHECK_SECONDS, exc)
             return None
 
+    def request_version(self):
+        """version(), read once per request: a page of several fragments asks Redis once."""
+        if not has_request_context():
+            return self.version()
+        environ = request.environ
+        if REQUEST_VERSION not in environ:
+            environ[REQUEST_VERSION] = self.version()
+        return environ[REQUEST_VERSION]
+
     def bump(self):
         """Mark every fragment stale, in every process sharing the version."""
+        if has_request_context():
+            request.environ.pop(REQUEST_VERSION, None)  # this request's later fragments ask again
         with self._lock:
             self._version += 1
             self._entries.clear()
@@ -110,7 +122,7 @@ class FragmentCache:
 
     def get(self, key, build):
         """The value kept under ``key`` for the current version, else ``build()`` kept."""
-        version = self.version()  # read before building: a change during the build wins
+        version = self.request_version()  # read before building: a change during the build wins
         if version is None:
             return build()
         now = time.monotonic()

@@ -201,6 +201,21 @@ def test_a_change_in_one_process_shows_in_the_other_at_once(two_processes):
     assert "Seen by both" not in page
 
 
+def test_a_page_of_several_fragments_reads_the_version_once(two_processes, monkeypatch):
+    first, _ = two_processes
+    factories.SessionFactory(mentor=presentable_mentor(), title="Counted")
+    client = first.test_client()
+    with first.app_context():
+        client.get("/")
+        redis = fragments.cache().redis
+        reads = []
+        real_get = redis.get
+        monkeypatch.setattr(redis, "get", lambda key: reads.append(key) or real_get(key))
+        page = client.get("/").text
+    assert "Counted" in page
+    assert reads == [fragments.VERSION_KEY]  # the header and the page's sections: one read
+
+
 def test_while_redis_is_away_the_fragments_are_drawn_fresh(app):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     fragments.init_app(app)
