@@ -294,3 +294,24 @@ def test_admin_figures(market):
     signups = dict(zip(weeks["periods"], weeks["counts"], strict=True))
     assert signups["2026-10-05"] == 6 and signups["2026-11-16"] == 2 and sum(weeks["counts"]) == 8
     assert data["failed_jobs"] is None  # jobs run inline in tests
+
+
+def test_a_learner_removed_from_a_room_sees_no_join_button_for_it(app, make_user):
+    from peerlearn.models import RoomRemoval, utcnow
+    from peerlearn.services import booking as booking_service
+
+    mentor, learner = make_user(role="mentor"), make_user()
+    now = utcnow()
+    # Both rooms are open (they open 15 minutes before the start).
+    kept = make_session(mentor, title="Kept", starts_at=now + timedelta(minutes=5))
+    removed = make_session(mentor, title="Removed", starts_at=now + timedelta(minutes=6))
+    for session in (kept, removed):
+        booking_service.book(session.id, learner)
+    db.session.add(RoomRemoval(session_id=removed.id, user_id=learner.id, removed_by_id=mentor.id))
+    db.session.commit()
+    items, total = dashboards.learner_upcoming(learner, now=now)
+    assert total == 2
+    assert [(i["title"], i["removed"], i["can_join"]) for i in items] == [
+        ("Kept", False, True),
+        ("Removed", True, False),
+    ]
