@@ -1,7 +1,7 @@
 """Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`,
 `flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile`,
 `flask rotate-payout-key`, `flask sweep`, `flask ml` (rebuild, simulate, evaluate) and
-`flask backup` (create, list, restore)."""
+`flask backup` (create, list, restore) and `flask doctor`."""
 
 import os
 
@@ -30,6 +30,7 @@ def init_app(app):
     app.cli.add_command(ml)
     app.cli.add_command(janus_config)
     app.cli.add_command(backup)
+    app.cli.add_command(doctor)
 
 
 @click.command("serve")
@@ -547,6 +548,51 @@ def backup_restore(archive, yes):
     click.echo("Row counts and revision match the manifest.")
     if summary.revision and summary.code_heads and summary.revision not in summary.code_heads:
         click.echo(f"This code's migrations are at {', '.join(summary.code_heads)}: run `flask db upgrade`.")
+
+
+@click.command("doctor")
+@click.option(
+    "--env-file",
+    "env_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="An env file to check for comments after values (default: the one given to flask "
+    "--env-file, else /etc/peerlearn/peerlearn.env or .env when present).",
+)
+@click.option("--tls-cert", help="The TLS certificate (default: TLS_CERT_FILE, else the nginx site's).")
+@click.option("--tls-key", help="Its private key (default: TLS_KEY_FILE, else the nginx site's).")
+@click.option(
+    "--nginx-site",
+    default=lambda: os.environ.get("NGINX_SITE", "/etc/nginx/sites-enabled/peerlearn.conf"),
+    show_default="NGINX_SITE or /etc/nginx/sites-enabled/peerlearn.conf",
+    help="The nginx site in front of the app, for PROXY_COUNT and the certificate.",
+)
+@with_appcontext
+def doctor(env_files, tls_cert, tls_key, nginx_site):
+    """Check this install: folders, addresses, secrets, database, Redis, Janus, TLS, env file.
+    Prints ok, warn or fail for each, with a fix; the exit status is 1 when any fails."""
+    from pathlib import Path
+
+    from .services import preflight
+
+    if not env_files:
+        given = click.get_current_context().find_root().params.get("env_file")
+        defaults = [preflight.SYSTEM_ENV_FILE, ".env"]
+        env_files = [given] if given else [p for p in defaults if Path(p).is_file()][:1]
+    checks = preflight.run_checks(
+        env_files=env_files, tls_cert=tls_cert, tls_key=tls_key, nginx_site=nginx_site
+    )
+    colours = {preflight.OK: "green", preflight.WARN: "yellow", preflight.FAIL: "red"}
+    for check in checks:
+        status = click.style(f"{check.status:4}", fg=colours[check.status], bold=True)
+        click.echo(f"{status}  {check.name}: {check.detail}")
+        if check.fix and check.status != preflight.OK:
+            click.echo(f"      fix: {check.fix}")
+    failed = sum(check.status == preflight.FAIL for check in checks)
+    warned = sum(check.status == preflight.WARN for check in checks)
+    click.echo(f"\n{len(checks)} checks: {failed} failed, {warned} warnings.")
+    if failed:
+        raise SystemExit(1)
 
 
 @click.command("seed-demo")
