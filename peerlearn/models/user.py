@@ -108,9 +108,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     # value they were issued under, so every older one stops working at once.
     credential_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
-    skills: Mapped[list[Skill]] = relationship(secondary=user_skills, order_by=Skill.name, lazy="selectin")
+    # Loaded only when read: most pages that load a person show neither list (a session's mentor,
+    # the signed-in viewer, a review's author). Lists that show them ask for them in their query
+    # (``selectinload(User.skills)``: the mentor directory, the landing page, followed mentors).
+    skills: Mapped[list[Skill]] = relationship(secondary=user_skills, order_by=Skill.name, lazy="select")
     interests: Mapped[list[Skill]] = relationship(
-        secondary=user_interests, order_by=Skill.name, lazy="selectin"
+        secondary=user_interests, order_by=Skill.name, lazy="select"
     )
 
     # Set by the login loader: the AuthSession this request authenticated with.

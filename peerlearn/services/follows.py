@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, selectinload
 
 from .. import events
 from ..exceptions import Conflict
@@ -123,7 +123,7 @@ def following_with_upcoming(user, limit_per_mentor=3, *, page=1, per_page=20, no
 
     now = now or utcnow()
     mentors = paginate(
-        _followed(user).options(lazyload(User.interests)).order_by(Follow.created_at.desc(), User.id.desc()),
+        _followed(user).options(selectinload(User.skills)).order_by(Follow.created_at.desc(), User.id.desc()),
         page=page,
         per_page=per_page,
     )

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, case, distinct, func, or_, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import selectinload
 
 from ..exceptions import ValidationError
 from ..extensions import db
@@ -282,7 +282,7 @@ def search_mentors(params, *, now=None):
         select(User, upcoming.c.session_id, upcoming.c.title, upcoming.c.starts_at, upcoming.c.price_paise)
         .outerjoin(upcoming, upcoming.c.mentor_id == User.id)
         .where(User.id.in_(ids))
-        .options(lazyload(User.interests))
+        .options(selectinload(User.skills))  # the cards show them
     ):
         users[user.id] = user
         if session_id is not None:

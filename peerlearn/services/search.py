@@ -19,7 +19,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import defaultload
 
 from ..exceptions import ValidationError
 from ..extensions import db
@@ -360,14 +359,9 @@ def _mentor_rating():
 
 def as_cards(statement):
     """Sessions as cards show them: the mentor joined in, the mentor's rating read in the same
-    statement (each session's ``card_rating``, a reviews.Rating), the skills in one extra
-    query, and not the mentor's own skill lists, which no card shows."""
-    rows = db.session.execute(
-        statement.add_columns(*_mentor_rating()).options(
-            defaultload(LearningSession.mentor).lazyload(User.skills),
-            defaultload(LearningSession.mentor).lazyload(User.interests),
-        )
-    ).all()
+    statement (each session's ``card_rating``, a reviews.Rating) and the skills in one extra
+    query (the mentor's own skill lists load only when read, and no card reads them)."""
+    rows = db.session.execute(statement.add_columns(*_mentor_rating())).all()
     sessions = []
     for session, average, count in rows:
         session.card_rating = Rating(round(float(average), 2) if count else None, int(count or 0))

@@ -9,6 +9,7 @@ average rating until MIN_FIGURE reviews carry it).
 from dataclasses import dataclass
 
 from sqlalchemy import case, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import User
@@ -59,6 +60,7 @@ def faces(limit=6):
 
 
 def spotlight(limit=3):
-    """The mentors section's cards: presentable mentors, the most established first."""
-    statement = _presentable_mentors().order_by(User.created_at, User.id)
+    """The mentors section's cards (with their skills): presentable mentors, the most
+    established first."""
+    statement = _presentable_mentors().options(selectinload(User.skills)).order_by(User.created_at, User.id)
     return list(db.session.scalars(statement.limit(limit)))
