@@ -405,23 +405,9 @@ def mentor_figures(mentor_id, *, now=None):
     """The mentor's single figures in one statement: the rating of visible reviews, followers,
     pending requests, repeat learners, and how many skills the mentor listed. Each aggregate is a
     one-row subquery (or a scalar one), so joining them gives exactly one row."""
-    now = now or utcnow()
-    ratings = _rating_of(mentor_id).subquery()
-    repeat = _repeat_learners_of(mentor_id).subquery()
-    followers = select(func.count()).select_from(Follow).where(Follow.mentor_id == mentor_id)
-    skills = select(func.count()).select_from(user_skills).where(user_skills.c.user_id == mentor_id)
     row = db.session.execute(
-        select(
-            ratings.c.average,
-            ratings.c.count,
-            repeat.c.learners,
-            repeat.c.repeat,
-            followers.scalar_subquery().label("followers"),
-            _pending_requests_of(mentor_id, now).scalar_subquery().label("pending"),
-            skills.scalar_subquery().label("skills"),
-        )
-        .select_from(ratings)
-        .join(repeat, true())
+        _prebuilt("mentor_figures", _mentor_figures_statement),
+        {"mentor_id": mentor_id, "now": now or utcnow()},
     ).one()
     return {
         "rating": _rating_json(row.average, row.count),
@@ -430,6 +416,27 @@ def mentor_figures(mentor_id, *, now=None):
         "repeat_learners": _repeat_json(row.learners, row.repeat),
         "skills": int(row.skills),
     }
+
+
+def _mentor_figures_statement():
+    mentor_id = bindparam("mentor_id")
+    ratings = _rating_of(mentor_id).subquery()
+    repeat = _repeat_learners_of(mentor_id).subquery()
+    followers = select(func.count()).select_from(Follow).where(Follow.mentor_id == mentor_id)
+    skills = select(func.count()).select_from(user_skills).where(user_skills.c.user_id == mentor_id)
+    return (
+        select(
+            ratings.c.average,
+            ratings.c.count,
+            repeat.c.learners,
+            repeat.c.repeat,
+            followers.scalar_subquery().label("followers"),
+            _pending_requests_of(mentor_id, bindparam("now")).scalar_subquery().label("pending"),
+            skills.scalar_subquery().label("skills"),
+        )
+        .select_from(ratings)
+        .join(repeat, true())
+    )
 
 
 def _session_row(session, now):
@@ -459,50 +466,17 @@ def mentor_sessions(mentor, *, now=None, tz=None, limit=UPCOMING_LIMIT):
     zone = ZoneInfo(tz or mentor.timezone)
     today = now.astimezone(zone).date()
     day_start, day_end = local_midnight(today, zone), local_midnight(today + timedelta(days=1), zone)
-    # One statement for both lists: today's sessions (and any live one), and the first ``limit``
-    # scheduled after today, numbered apart by a window function.
-    scheduled = LearningSession.status == SessionStatus.SCHEDULED.value
-    later = case((and_(scheduled, LearningSession.starts_at >= day_end), 1), else_=0)
-    ranked = (
-        select(
-            LearningSession.id.label("id"),
-            later.label("later"),
-            func.row_number()
-            .over(partition_by=later, order_by=(LearningSession.starts_at, LearningSession.id))
-            .label("position"),
-        )
-        .where(
-            LearningSession.mentor_id == mentor.id,
-            or_(
-                LearningSession.status == SessionStatus.LIVE.value,
-                and_(
-                    LearningSession.status == SessionStatus.SCHEDULED.value,
-                    LearningSession.starts_at >= day_start,
-                ),
-            ),
-        )
-        .subquery()
-    )
     todays, upcoming = [], []
-    # The mentor is the viewer: nothing to load with each session.
     for session, is_later in db.session.execute(
-        select(LearningSession, ranked.c.later)
-        .join(ranked, ranked.c.id == LearningSession.id)
-        .where(or_(ranked.c.later == 0, ranked.c.position <= limit))
-        .options(lazyload(LearningSession.mentor), lazyload(LearningSession.skills))
-        .order_by(LearningSession.starts_at, LearningSession.id)
+        _prebuilt(("mentor_sessions", limit), lambda: _mentor_sessions_statement(limit)),
+        {"mentor_id": mentor.id, "day_start": day_start, "day_end": day_end},
     ):
         (upcoming if is_later else todays).append(session)
-    future = case((LearningSession.starts_at > now, 1), else_=0).label("future")
-    inner = (
-        select(LearningSession.status.label("status"), future)
-        .where(LearningSession.mentor_id == mentor.id)
-        .subquery()
-    )
     by_state = {
         (status, int(is_future)): int(count)
         for status, is_future, count in db.session.execute(
-            select(inner.c.status, inner.c.future, func.count()).group_by(inner.c.status, inner.c.future)
+            _prebuilt("mentor_session_states", _session_states_statement),
+            {"mentor_id": mentor.id, "now": now},
         )
     }
 
@@ -520,6 +494,49 @@ def mentor_sessions(mentor, *, now=None, tz=None, limit=UPCOMING_LIMIT):
             "cancelled": total(SessionStatus.CANCELLED.value),
         },
     }
+
+
+def _mentor_sessions_statement(limit):
+    """One statement for both lists: today's sessions (and any live one), and the first ``limit``
+    scheduled after today, numbered apart by a window function."""
+    day_start, day_end = bindparam("day_start"), bindparam("day_end")
+    scheduled = LearningSession.status == SessionStatus.SCHEDULED.value
+    later = case((and_(scheduled, LearningSession.starts_at >= day_end), 1), else_=0)
+    ranked = (
+        select(
+            LearningSession.id.label("id"),
+            later.label("later"),
+            func.row_number()
+            .over(partition_by=later, order_by=(LearningSession.starts_at, LearningSession.id))
+            .label("position"),
+        )
+        .where(
+            LearningSession.mentor_id == bindparam("mentor_id"),
+            or_(
+                LearningSession.status == SessionStatus.LIVE.value,
+                and_(scheduled, LearningSession.starts_at >= day_start),
+            ),
+        )
+        .subquery()
+    )
+    # The mentor is the viewer: nothing to load with each session.
+    return (
+        select(LearningSession, ranked.c.later)
+        .join(ranked, ranked.c.id == LearningSession.id)
+        .where(or_(ranked.c.later == 0, ranked.c.position <= limit))
+        .options(lazyload(LearningSession.mentor), lazyload(LearningSession.skills))
+        .order_by(LearningSession.starts_at, LearningSession.id)
+    )
+
+
+def _session_states_statement():
+    future = case((LearningSession.starts_at > bindparam("now"), 1), else_=0).label("future")
+    inner = (
+        select(LearningSession.status.label("status"), future)
+        .where(LearningSession.mentor_id == bindparam("mentor_id"))
+        .subquery()
+    )
+    return select(inner.c.status, inner.c.future, func.count()).group_by(inner.c.status, inner.c.future)
 
 
 def _rating_of(mentor_id):
@@ -598,24 +615,8 @@ def session_analytics(mentor_id, *, limit=CONVERSION_SESSIONS):
     cancelled, and per session for the ``limit`` latest by start; the attendance rate of the
     settled seats. One statement, one row per session: views and seats are grouped by session
     in the database, the totals added up here."""
-    views, seats = _views_of(mentor_id), _seats_of(mentor_id)
     rows = db.session.execute(
-        select(
-            LearningSession.id,
-            LearningSession.title,
-            LearningSession.starts_at,
-            LearningSession.status,
-            func.coalesce(views.c.views, 0),
-            func.coalesce(seats.c.bookings, 0),
-            func.coalesce(seats.c.attended, 0),
-            func.coalesce(seats.c.no_show, 0),
-        )
-        .outerjoin(views, views.c.session_id == LearningSession.id)
-        .outerjoin(seats, seats.c.session_id == LearningSession.id)
-        .where(
-            LearningSession.mentor_id == mentor_id,
-            LearningSession.status.in_(ANALYSED_SESSION_STATUSES),
-        )
+        _prebuilt("session_analytics", _analytics_statement), {"mentor_id": mentor_id}
     ).all()
     total_views = sum(int(row[4]) for row in rows)
     total_bookings = sum(int(row[5]) for row in rows)
@@ -663,6 +664,29 @@ def _repeat_json(learners, repeat):
     return {"learners": int(learners), "repeat": int(repeat), "rate": _rate(int(repeat), int(learners))}
 
 
+def _analytics_statement():
+    mentor_id = bindparam("mentor_id")
+    views, seats = _views_of(mentor_id), _seats_of(mentor_id)
+    return (
+        select(
+            LearningSession.id,
+            LearningSession.title,
+            LearningSession.starts_at,
+            LearningSession.status,
+            func.coalesce(views.c.views, 0),
+            func.coalesce(seats.c.bookings, 0),
+            func.coalesce(seats.c.attended, 0),
+            func.coalesce(seats.c.no_show, 0),
+        )
+        .outerjoin(views, views.c.session_id == LearningSession.id)
+        .outerjoin(seats, seats.c.session_id == LearningSession.id)
+        .where(
+            LearningSession.mentor_id == mentor_id,
+            LearningSession.status.in_(ANALYSED_SESSION_STATUSES),
+        )
+    )
+
+
 def repeat_learners(mentor_id):
     """How many learners booked with the mentor, and how many of them did so at least twice."""
     return _repeat_json(*db.session.execute(_repeat_learners_of(mentor_id)).one())
@@ -670,23 +694,28 @@ def repeat_learners(mentor_id):
 
 def rating_by_month(mentor_id, periods):
     """The average of visible reviews written in each month, and how many (None where none)."""
-    inner = (
-        select(_bucket(Review.created_at, periods), Review.rating.label("rating"))
-        .where(
-            Review.mentor_id == mentor_id,
-            Review.hidden_at.is_(None),
-            _in_window(Review.created_at, periods),
-        )
-        .subquery()
-    )
     rows = db.session.execute(
-        select(inner.c.bucket, func.avg(inner.c.rating), func.count()).group_by(inner.c.bucket)
+        _prebuilt(("rating_by_month", len(periods)), lambda: _ratings_statement(len(periods))),
+        {"mentor_id": mentor_id, **_period_params(periods, "month")},
     ).all()
     return {
         **_period_axis(periods),
         "average": _series(periods, [(b, round(float(avg), 2)) for b, avg, _n in rows], default=None),
         "count": _series(periods, [(b, int(n)) for b, _avg, n in rows]),
     }
+
+
+def _ratings_statement(months):
+    inner = (
+        select(_bucket_param(Review.created_at, months, "month"), Review.rating.label("rating"))
+        .where(
+            Review.mentor_id == bindparam("mentor_id"),
+            Review.hidden_at.is_(None),
+            _window_param(Review.created_at, "month"),
+        )
+        .subquery()
+    )
+    return select(inner.c.bucket, func.avg(inner.c.rating), func.count()).group_by(inner.c.bucket)
 
 
 def earnings_by_weeks_and_months(mentor_id, weeks, months, *, money=None):

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.orm import aliased
 
 from .. import events
@@ -185,6 +185,80 @@ class _Share:
         return self.ended_at or self.starts_at
 
 
+# The statements of ``Money``, built once and run with the parameters ``mentor_id`` and ``now``:
+# SQLAlchemy keeps a statement's cache key on the object, so a prebuilt statement skips building
+# the expression and working out its key each time (more CPU than running it).
+_PREBUILT = {}
+
+
+def _prebuilt(key, build):
+    statement = _PREBUILT.get(key)
+    if statement is None:
+        statement = _PREBUILT[key] = build()
+    return statement
+
+
+def _shares_statement():
+    now = bindparam("now")
+    inner = (
+        select(
+            LedgerEntry.session_id.label("session_id"),
+            LearningSession.title.label("title"),
+            LearningSession.status.label("status"),
+            LearningSession.starts_at.label("starts_at"),
+            LearningSession.ended_at.label("ended_at"),
+            LearningSession.settles_at.label("settles_at"),
+            Payment.purpose.label("purpose"),
+            _state_of(LedgerEntry.payment_id, now).label("state"),
+            LedgerEntry.amount_paise.label("amount"),
+        )
+        .join(Payment, Payment.id == LedgerEntry.payment_id)
+        .outerjoin(LearningSession, LearningSession.id == LedgerEntry.session_id)
+        .where(LedgerEntry.mentor_id == bindparam("mentor_id"), LedgerEntry.kind.in_(EARNING_KINDS))
+        .subquery()
+    )
+    keys = [c for c in inner.c if c.name != "amount"]
+    return select(*keys, func.sum(inner.c.amount)).group_by(*keys)
+
+
+def _pending_refunds_statement():
+    earning = aliased(LedgerEntry)
+    return (
+        select(
+            earning.session_id,
+            Payment.purpose,
+            _state_of(Payment.id, bindparam("now")),
+            Refund.amount_paise,
+            Payment.amount_paise,
+            earning.amount_paise,
+        )
+        .select_from(Refund)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(
+            earning,
+            and_(
+                earning.payment_id == Payment.id,
+                earning.kind == EntryKind.MENTOR_EARNING.value,
+                earning.refund_id.is_(None),
+            ),
+        )
+        .outerjoin(LearningSession, LearningSession.id == earning.session_id)
+        .where(Payment.mentor_id == bindparam("mentor_id"), Refund.status == RefundStatus.PENDING.value)
+    )
+
+
+def _payouts_statement():
+    """What was paid out and what waits in a requested payout: one statement, two sums."""
+    mentor_id = bindparam("mentor_id")
+    paid_out = select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
+        LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind == EntryKind.PAYOUT.value
+    )
+    in_payout = select(func.coalesce(func.sum(Payout.amount_paise), 0)).where(
+        Payout.mentor_id == mentor_id, Payout.status == PayoutStatus.REQUESTED.value
+    )
+    return select(paid_out.scalar_subquery(), in_payout.scalar_subquery())
+
+
 class Money:
     """One mentor's money at ``now``, read once (three statements) and shown many ways."""
 
@@ -197,40 +271,16 @@ class Money:
         self.shares = self._read_shares()
         self._months = None
         self.refunding = self._take_off_pending_refunds()
-        # What was paid out and what waits in a requested payout: one statement, two sums.
-        paid_out = select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
-            LedgerEntry.mentor_id == mentor_id, LedgerEntry.kind == EntryKind.PAYOUT.value
-        )
-        in_payout = select(func.coalesce(func.sum(Payout.amount_paise), 0)).where(
-            Payout.mentor_id == mentor_id, Payout.status == PayoutStatus.REQUESTED.value
-        )
-        paid, requested = db.session.execute(
-            select(paid_out.scalar_subquery(), in_payout.scalar_subquery())
-        ).one()
+        paid, requested = db.session.execute(_prebuilt("payouts", _payouts_statement), self._params()).one()
         self.paid_out, self.in_payout = -int(paid), int(requested)
 
     # --- reading
 
+    def _params(self):
+        return {"mentor_id": self.mentor_id, "now": self.now}
+
     def _read_shares(self):
-        inner = (
-            select(
-                LedgerEntry.session_id.label("session_id"),
-                LearningSession.title.label("title"),
-                LearningSession.status.label("status"),
-                LearningSession.starts_at.label("starts_at"),
-                LearningSession.ended_at.label("ended_at"),
-                LearningSession.settles_at.label("settles_at"),
-                Payment.purpose.label("purpose"),
-                _state_of(LedgerEntry.payment_id, self.now).label("state"),
-                LedgerEntry.amount_paise.label("amount"),
-            )
-            .join(Payment, Payment.id == LedgerEntry.payment_id)
-            .outerjoin(LearningSession, LearningSession.id == LedgerEntry.session_id)
-            .where(LedgerEntry.mentor_id == self.mentor_id, LedgerEntry.kind.in_(EARNING_KINDS))
-            .subquery()
-        )
-        keys = [c for c in inner.c if c.name != "amount"]
-        rows = db.session.execute(select(*keys, func.sum(inner.c.amount)).group_by(*keys)).all()
+        rows = db.session.execute(_prebuilt("shares", _shares_statement), self._params()).all()
         return {
             (row.session_id, row.purpose, row.state): _Share(
                 session_id=row.session_id,
@@ -249,28 +299,8 @@ class Money:
     def _take_off_pending_refunds(self):
         """Subtract the mentor's share of each reserved, unprocessed refund (rounded up) from its
         payment's earning; returns the total."""
-        earning = aliased(LedgerEntry)
         rows = db.session.execute(
-            select(
-                earning.session_id,
-                Payment.purpose,
-                _state_of(Payment.id, self.now),
-                Refund.amount_paise,
-                Payment.amount_paise,
-                earning.amount_paise,
-            )
-            .select_from(Refund)
-            .join(Payment, Payment.id == Refund.payment_id)
-            .join(
-                earning,
-                and_(
-                    earning.payment_id == Payment.id,
-                    earning.kind == EntryKind.MENTOR_EARNING.value,
-                    earning.refund_id.is_(None),
-                ),
-            )
-            .outerjoin(LearningSession, LearningSession.id == earning.session_id)
-            .where(Payment.mentor_id == self.mentor_id, Refund.status == RefundStatus.PENDING.value)
+            _prebuilt("pending_refunds", _pending_refunds_statement), self._params()
         ).all()
         total = 0
         for session_id, purpose, state, refund, paid, earned in rows:
