@@ -100,9 +100,12 @@ class Counter:
     def __init__(self, engine):
         self.engine = engine
         self.count = 0
+        self.trace = None
 
-    def __call__(self, *_args):
+    def __call__(self, _connection, _cursor, statement, *_args):
         self.count += 1
+        if self.trace is not None:
+            self.trace.append(" ".join(statement.split())[:160])
 
     def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self)
@@ -119,6 +122,7 @@ def run(client, counter, urls):
         counter.count = 0
         before = time.process_time()
         response = client.get(url)
+        response.close()  # runs what the request left for after its response, as a server does
         cpu.append((time.process_time() - before) * 1000)
         statements.append(counter.count)
         if response.status_code != 200:
@@ -137,6 +141,7 @@ def main(argv=None):
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--rooms", type=int, default=2, help="live rooms, as bench/load.py seeds them")
     parser.add_argument("--requests", type=int, default=40, help="warm requests of each page and person")
+    parser.add_argument("--trace", action="store_true", help="print the statements of each warm request")
     args = parser.parse_args(argv)
 
     from peerlearn.extensions import db
@@ -190,6 +195,11 @@ def main(argv=None):
                     run(client, counter, cycle)  # warm-up
                     warm = [cycle[n % len(cycle)] for n in range(args.requests)]
                     warm_statements, warm_cpu = run(client, counter, warm)
+                    if args.trace:
+                        counter.trace = []
+                        run(client, counter, cycle[:1])
+                        print("\n".join(f"    {line}" for line in counter.trace))
+                        counter.trace = None
                     totals[(page, person)] = statistics.median(warm_cpu)
                     print(
                         f"{page:<30} {person:<8} {spread(cold_statements):>10} "

@@ -207,6 +207,12 @@ def _refused(message, code="review_not_allowed", **facts):
     return Eligibility(PermissionDenied(message, code=code), **facts)
 
 
+def has_ended(session, now=None):
+    """Whether ``session`` is over for reviewing: completed, or past its end (``eligibility``
+    turns every review away before then)."""
+    return session.status == SessionStatus.COMPLETED or (now or utcnow()) >= session.ends_at
+
+
 def eligibility(user, session, now=None):
     """Check, in this order: a learner's seat, an earlier review (409), the window, attendance."""
     now = now or utcnow()
@@ -235,7 +241,7 @@ def eligibility(user, session, now=None):
             minutes_attended=review.minutes_attended,
             closes_at=closes_at,
         )
-    if session.status != SessionStatus.COMPLETED and now < session.ends_at:
+    if not has_ended(session, now):
         return _refused(
             "You can review this session once it has ended.",
             "review_too_early",

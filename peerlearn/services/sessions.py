@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.orm import defaultload
+from sqlalchemy.orm import lazyload
 
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
@@ -40,7 +40,6 @@ from ..models import (
     SessionLevel,
     SessionRequest,
     SessionStatus,
-    User,
     utcnow,
 )
 from . import avatars, media, outbox, realtime, room, settlement, skills
@@ -209,33 +208,40 @@ def mentor_session(mentor, session_id):
     return session
 
 
-def may_read(viewer, session):
+def may_read(viewer, session, request_learner_id=None, *, looked_up=False):
     """Whether ``viewer`` may see ``session``'s own words (title, description, page): always,
     unless it was made from a request and ``viewer`` is neither its learner nor its mentor nor
-    an admin."""
+    an admin. ``looked_up``: ``request_learner_id`` was already read with the session (None:
+    not made from a request)."""
     if getattr(viewer, "is_authenticated", False) and (viewer.is_admin or viewer.id == session.mentor_id):
         return True
-    request_learner = db.session.execute(
-        select(SessionRequest.learner_id).where(SessionRequest.session_id == session.id).limit(1)
-    ).first()
-    if request_learner is None:
+    if not looked_up:
+        request_learner_id = db.session.scalar(_request_learner(session.id))
+    if request_learner_id is None:
         return True
-    return getattr(viewer, "is_authenticated", False) and viewer.id == request_learner.learner_id
+    return getattr(viewer, "is_authenticated", False) and viewer.id == request_learner_id
 
 
-# A session's page shows its mentor's name, face and headline, never their skills or interests:
-# those load only if something asks (two statements fewer on every session page).
-_MENTOR_WITHOUT_SKILLS = (
-    defaultload(LearningSession.mentor).lazyload(User.skills),
-    defaultload(LearningSession.mentor).lazyload(User.interests),
-)
+def _request_learner(session_id):
+    """The learner of the request ``session_id`` was made from (None: not made from one)."""
+    return select(SessionRequest.learner_id).where(SessionRequest.session_id == session_id).limit(1)
 
 
 def viewable_session(viewer, session_id):
     """A session as a visitor may see it: drafts only for their mentor (and admins); one made
-    from a learner's private request only for that learner, its mentor and admins."""
-    session = db.session.get(LearningSession, session_id, options=_MENTOR_WITHOUT_SKILLS)
-    if session is None or not may_read(viewer, session):
+    from a learner's private request only for that learner, its mentor and admins.
+
+    One statement: the session, its mentor and the request it was made from (if any). Its
+    skills load when read; the page reads them only when it draws its cached parts again."""
+    row = db.session.execute(
+        select(LearningSession, _request_learner(LearningSession.id).scalar_subquery())
+        .where(LearningSession.id == session_id)
+        .options(lazyload(LearningSession.skills))
+    ).first()
+    if row is None:
+        raise NotFound("No such session.")
+    session, request_learner_id = row
+    if not may_read(viewer, session, request_learner_id, looked_up=True):
         raise NotFound("No such session.")
     if session.status == SessionStatus.DRAFT:
         is_owner = (
@@ -246,6 +252,18 @@ def viewable_session(viewer, session_id):
         if not is_owner:
             raise NotFound("No such session.")
     return session
+
+
+def bookings_in(learner_id, session_ids):
+    """Every booking of ``learner_id`` (in any state, cancelled too) in ``session_ids``."""
+    ids = sorted(session_ids)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Booking).where(Booking.learner_id == learner_id, Booking.session_id.in_(ids))
+        )
+    )
 
 
 def price_locked(session):

@@ -14,6 +14,7 @@ from peerlearn.models import Booking, Review, utcnow
 from peerlearn.services import follows, recommendations, reviews
 from peerlearn.services import session_requests as service
 from tests import factories
+from tests.conftest import AuthActions
 
 TOPIC = "Help me prepare for my visa interview"
 MESSAGE = "My interview is on the 14th at the consulate."
@@ -110,6 +111,22 @@ def test_the_learner_and_the_mentor_see_the_title_in_reviews(client, auth, peopl
     reviewed_request_session(people)
     html = page(client, auth, f"/mentors/{people['mentor'].id}/reviews", viewer).get_data(as_text=True)
     assert TOPIC in html and NEUTRAL not in html
+
+
+def test_the_profiles_kept_reviews_still_name_the_session_to_its_learner_and_mentor(app, people):
+    """The profile's latest reviews are drawn once for everyone and kept; those who took part in
+    the private session still get it named for them."""
+    reviewed_request_session(people)
+    url = f"/mentors/{people['mentor'].id}"
+    pages = {}
+    for email in ("other@example.com", "ravi@example.com", "asha@example.com", "admin@example.com"):
+        browser = app.test_client()
+        AuthActions(browser).login(email)
+        pages[email] = browser.get(url).get_data(as_text=True)
+    for email in ("other@example.com", "admin@example.com"):
+        assert NEUTRAL in pages[email] and not private_words_in(pages[email])
+    for email in ("ravi@example.com", "asha@example.com"):
+        assert TOPIC in pages[email] and NEUTRAL not in pages[email]
 
 
 def test_reviews_api_names_the_session_only_to_its_learner(client, people, api_token):

@@ -4,12 +4,15 @@ so those views stay as they are)."""
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ...exceptions import DomainError
+from ...formats import viewer_timezone
 from ...forms import apply_field_errors
 from ...inputs import page_or_first
 from ...limits import LIST_PER_PAGE
-from ...services import reviews
+from ...services import fragments, reviews
+from ...services.fragments import Lazy
 from ...services.people import active_mentor
 from ...services.sessions import viewable_session
 from . import bp
@@ -22,19 +25,30 @@ SESSION_PAGE_REVIEWS = 50
 
 @bp.app_context_processor
 def review_panels():
-    """Functions the shared templates call: each runs its queries only on pages that use it."""
+    """Functions the shared templates call: each runs its queries only on pages that use it.
+
+    What every viewer sees alike (a session's rating and reviews, a mentor's latest reviews) is
+    kept between changes to the catalog (services/fragments.py); the review form, the reply
+    forms and the session titles only some may read are worked out per viewer."""
 
     def session_reviews_panel(learning_session):
-        items, total = reviews.session_reviews(learning_session.id, per_page=SESSION_PAGE_REVIEWS)
         viewer = current_user if current_user.is_authenticated else None
         is_mentor = viewer is not None and viewer.id == learning_session.mentor_id
         check = None
-        if viewer is not None and not is_mentor:
+        # Before a session ends nobody may review it and the page explains nothing, so the
+        # check (a statement) is left out until then.
+        if viewer is not None and not is_mentor and reviews.has_ended(learning_session):
             check = reviews.eligibility(viewer, learning_session)
+        rating = fragments.cached(
+            "session-rating", learning_session.id, build=lambda: reviews.session_rating(learning_session.id)
+        )
         return {
-            "rating": reviews.session_rating(learning_session.id),
-            "reviews": items,
-            "total": total,
+            "rating": rating,
+            # Read only when the list is drawn; as many as the rating counts (both visible ones).
+            "reviews": Lazy(
+                lambda: reviews.session_reviews(learning_session.id, per_page=SESSION_PAGE_REVIEWS)[0]
+            ),
+            "total": rating.count,
             "check": check,
             "form": ReviewForm(formdata=None) if check is not None and check.allowed else None,
             "reply_form": ReplyForm(formdata=None) if is_mentor else None,
@@ -42,9 +56,28 @@ def review_panels():
         }
 
     def mentor_reviews_panel(mentor):
-        items, total = reviews.mentor_reviews(mentor.id, per_page=PROFILE_REVIEWS)
-        items = reviews.with_session_titles(items, current_user)
-        return {"rating": reviews.mentor_rating(mentor.id), "reviews": items, "total": total}
+        """The mentor profile's latest reviews, drawn: kept for everyone, unless one of them is
+        on a private session (made from a request) this viewer took part in, whose title they
+        read (reviews.with_session_titles)."""
+
+        def draw(viewer):
+            items, total = reviews.mentor_reviews(mentor.id, per_page=PROFILE_REVIEWS)
+            items = reviews.with_session_titles(items, viewer)
+            panel = {"rating": reviews.mentor_rating(mentor.id), "reviews": items, "total": total}
+            html = render_template("community/_mentor_reviews_panel.html", mentor=mentor, panel=panel)
+            # Untitled for anyone: the private sessions' learners and mentor read their titles.
+            readers = {
+                person for r in items if r.session_title is None for person in (r.learner_id, r.mentor_id)
+            }
+            return Markup(html), frozenset(readers)  # noqa: S704 - a template's output, autoescaped
+
+        signed_in = current_user.is_authenticated
+        html, readers = fragments.cached(
+            "mentor-reviews", viewer_timezone(), signed_in, mentor.id, build=lambda: draw(None)
+        )
+        if signed_in and current_user.id in readers:
+            html, _readers = draw(current_user)
+        return html
 
     def reviewed_bookings(bookings):
         return reviews.reviewed_booking_ids(b.id for b in bookings)
