@@ -46,3 +46,13 @@ def test_the_centre_shows_the_rest_on_its_second_page(client, auth, user_with_no
     second = client.get("/notifications?page=2").get_data(as_text=True)
     assert second.count("data-notification-id=") == 3 and "Page 2 of 2" in second
     assert "Booked 5 minutes ago" in second and "Booked 5 minutes ago" not in first
+
+
+def test_a_first_page_knows_the_total_whether_it_is_short_full_or_exact(user_with_notifications):
+    user = user_with_notifications
+    assert [notifications.notifications_for(user.id, per_page=n).total for n in (8, 7, 3)] == [7, 7, 7]
+    newest = notifications.notifications_for(user.id, per_page=2).items
+    notifications.mark_read(user.id, [note.id for note in newest])
+    unread = [notifications.notifications_for(user.id, unread=True, per_page=n) for n in (6, 5, 2)]
+    assert [(len(page.items), page.total) for page in unread] == [(5, 5), (5, 5), (2, 5)]
+    assert all(note.read_at is None for page in unread for note in page.items)

@@ -13,7 +13,7 @@ when the thing is undone.
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from ...extensions import db
 from ...limits import NOTIFICATIONS_PER_PAGE
@@ -256,19 +256,41 @@ def _count_unread(user_id):
 
 def notifications_for(user_id, *, kinds=None, unread=False, page=1, per_page=NOTIFICATIONS_PER_PAGE):
     """One page (services.pagination) of the user's notifications, newest first."""
+    if page == 1 and kinds is None:
+        # Most people have fewer than a page: then the page is the whole list, and its length
+        # the total, with no COUNT to run. (The statement is built once: the bell's list is
+        # read on every page of the app.)
+        items = list(
+            db.session.scalars(_first_page(unread), {"user_id": user_id, "per_page": per_page}).unique()
+        )
+        if len(items) < per_page:
+            return Page(items, len(items), page, per_page)
+        counted = select(func.count(Notification.id)).where(Notification.user_id == user_id)
+        if unread:
+            counted = counted.where(Notification.read_at.is_(None))
+        return Page(items, db.session.scalar(counted), page, per_page)
     query = select(Notification).where(Notification.user_id == user_id)
     if kinds is not None:
         query = query.where(Notification.kind.in_([str(kind) for kind in kinds]))
     if unread:
         query = query.where(Notification.read_at.is_(None))
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
-    if page == 1:
-        # Most people have fewer than a page: then the page is the whole list, and its length
-        # the total, with no COUNT to run.
-        items = list(db.session.scalars(query.limit(per_page)).unique())
-        if len(items) < per_page:
-            return Page(items, len(items), page, per_page)
     return paginate(query, page=page, per_page=per_page)
+
+
+_FIRST_PAGES = {}
+
+
+def _first_page(unread):
+    statement = _FIRST_PAGES.get(unread)
+    if statement is None:
+        statement = select(Notification).where(Notification.user_id == bindparam("user_id"))
+        if unread:
+            statement = statement.where(Notification.read_at.is_(None))
+        statement = _FIRST_PAGES[unread] = statement.order_by(
+            Notification.created_at.desc(), Notification.id.desc()
+        ).limit(bindparam("per_page"))
+    return statement
 
 
 def mark_read(user_id, ids=None):
