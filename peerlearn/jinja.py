@@ -1,7 +1,7 @@
 """Template filters, tests and globals: money, times in the viewer's timezone and for machines,
 where to start teaching, and whether a session is live or over right now."""
 
-from flask import current_app, g, url_for
+from flask import current_app, g, request, url_for
 from flask_login import current_user
 
 from .formats import format_inr, localtime, machine_time, viewer_timezone
@@ -43,6 +43,17 @@ def become_mentor_url():
     return url_for("auth.register", role="mentor")
 
 
+def path_to(endpoint):
+    """``url_for(endpoint)`` for an endpoint that takes no values (the header's and footer's
+    links), built once per app and script root instead of on every page."""
+    paths = current_app.extensions.setdefault("peerlearn.paths", {})
+    key = (request.script_root, endpoint)
+    path = paths.get(key)
+    if path is None:
+        path = url_for(endpoint)
+    return path
+
+
 def issued_csrf_token():
     """The CSRF token this request has already issued (Flask-WTF keeps it in ``g`` once a form
     or ``csrf_token()`` asked for one), or None: asking does not issue one."""
@@ -64,6 +75,7 @@ def init_app(app):
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone
     app.jinja_env.globals["become_mentor_url"] = become_mentor_url
     app.jinja_env.globals["issued_csrf_token"] = issued_csrf_token
+    app.jinja_env.globals["path_to"] = path_to
     # Links to copy elsewhere (the calendar feed): on PUBLIC_BASE_URL, never the request's host.
     app.jinja_env.globals["external_url"] = external_url
     # The build's bundle and stylesheet under their content-hashed names (static_files.py).

@@ -121,3 +121,14 @@ def test_signing_in_reads_the_account_once(client, make_user):
     reads_of_users = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM users" in s]
     assert len(reads_of_users) == 1, statements
     assert client.get("/learn").status_code == 200
+
+
+def test_the_headers_kept_links_follow_the_script_root(client, auth, make_user):
+    make_user(email="mounted@example.com")
+    auth.login("mounted@example.com")
+    browse = 'href="{}" class="rounded-lg px-3 py-2 text-sm font-medium'
+    assert browse.format("/sessions") in client.get("/learn").text
+    mounted = client.get("/learn", base_url="http://localhost/peer/").text
+    assert browse.format("/peer/sessions") in mounted
+    assert browse.format("/sessions") not in mounted
+    assert browse.format("/sessions") in client.get("/learn").text
