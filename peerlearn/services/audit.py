@@ -23,6 +23,8 @@ PAYOUT_REJECT = "payout.reject"
 PAYMENT_REFUND = "payment.refund"
 DISPUTE_OPEN = "dispute.open"  # by the learner who reported the problem
 DISPUTE_DECIDE = "dispute.decide"
+JOB_REQUEUE = "job.requeue"  # a failed background job put back on its queue (details: job_id)
+JOB_REQUEUE_ALL = "job.requeue_all"
 ACTIONS = (
     USER_SUSPEND,
     USER_UNSUSPEND,
@@ -37,8 +39,10 @@ ACTIONS = (
     PAYMENT_REFUND,
     DISPUTE_OPEN,
     DISPUTE_DECIDE,
+    JOB_REQUEUE,
+    JOB_REQUEUE_ALL,
 )
-TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute")
+TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute", "job")
 
 
 @dataclass(frozen=True)

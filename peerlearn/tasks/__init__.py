@@ -161,6 +161,12 @@ def _requeue(registry, job_id):
         return None
 
 
+def plain_name(function):
+    """A job's function in words: ``peerlearn.tasks.email.send_email`` is "Send email"."""
+    plain = (function or "").rpartition(".")[2].replace("_", " ").strip()
+    return plain.capitalize() if plain else "Unknown job"
+
+
 @dataclass(frozen=True)
 class FailedJob:
     """What the failed registry tells of one job. ``attempts_allowed`` is None for a job whose
@@ -177,9 +183,7 @@ class FailedJob:
 
     @property
     def name(self):
-        """The function in words: ``peerlearn.tasks.email.send_email`` is "Send email"."""
-        plain = self.function.rpartition(".")[2].replace("_", " ").strip()
-        return plain.capitalize() if plain else "Unknown job"
+        return plain_name(self.function)
 
     @property
     def error(self):

@@ -108,6 +108,9 @@ GATES = {
     "admin.payouts": ADMIN,
     "admin.mark_payout_paid": ADMIN,
     "admin.reject_payout": ADMIN,
+    "admin.jobs": ADMIN,
+    "admin.requeue_job": ADMIN,
+    "admin.requeue_all_jobs": ADMIN,
     # the API, open to anyone
     "api.index": PUBLIC,
     "api.openapi": PUBLIC,

@@ -81,6 +81,7 @@ def test_admin_tabs_come_in_one_order_everywhere(client, auth, make_user):
         "/admin/payouts",
         "/admin/reviews",
         "/admin/audit",
+        "/admin/jobs",
     ]
     for path in overview[1:]:
         assert tabs(page(client, path)) == overview, path

@@ -63,6 +63,21 @@ def _dispute_decide(d):
     return [f"Decided: {outcome}{tail}."], {"outcome", "refund_paise", "mentor_share_paise", "status"}
 
 
+def _job_requeue(d):
+    if not d.get("job_id"):
+        return [], set()
+    what = f" ({d['job']})" if d.get("job") else ""
+    on = f" on the {d['queue']} queue" if d.get("queue") else ""
+    return [f"Requeued the failed job {d['job_id']}{what}{on}."], {"job_id", "job", "queue"}
+
+
+def _jobs_requeue_all(d):
+    if not isinstance(d.get("requeued"), int):
+        return [], set()
+    jobs = "1 failed job" if d["requeued"] == 1 else f"{d['requeued']} failed jobs"
+    return [f"Requeued {jobs}."], {"requeued"}
+
+
 LEADS = {
     audit.PAYMENT_REFUND: _refund,
     audit.PAYOUT_PAID: _payout("Paid"),
@@ -72,6 +87,8 @@ LEADS = {
     audit.SESSION_CANCEL: _cancel,
     audit.DISPUTE_OPEN: _dispute_open,
     audit.DISPUTE_DECIDE: _dispute_decide,
+    audit.JOB_REQUEUE: _job_requeue,
+    audit.JOB_REQUEUE_ALL: _jobs_requeue_all,
 }
 
 # How the remaining keys read; ids become "#7", paise become rupees, times stay as stored.
