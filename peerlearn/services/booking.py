@@ -7,9 +7,10 @@ is a partial unique index, so a double click finds the booking the first click m
 """
 
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
@@ -84,12 +85,18 @@ def release_seat(session_id):
 
 
 def active_booking(session_id, learner_id):
-    return db.session.scalar(
-        select(Booking).where(
-            Booking.session_id == session_id,
-            Booking.learner_id == learner_id,
-            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-        )
+    params = {"session_id": session_id, "learner_id": learner_id}
+    return db.session.scalar(_active_booking_statement(), params)
+
+
+@cache
+def _active_booking_statement():
+    # Built once: every booking (and every second click) asks it first, and SQLAlchemy keeps a
+    # statement's cache key on the object, so a prebuilt one is not built and keyed again.
+    return select(Booking).where(
+        Booking.session_id == bindparam("session_id"),
+        Booking.learner_id == bindparam("learner_id"),
+        Booking.status.in_(ACTIVE_BOOKING_STATUSES),
     )
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from ..extensions import db
 from ..ml import recommender
@@ -437,7 +437,21 @@ def _still_open(ids, viewer_id=None, now=None):
     """The ids among ``ids`` of sessions that can still be booked (by ``viewer_id``)."""
     if not ids:
         return set()
-    return set(db.session.scalars(_bookable_query(ids, viewer_id, now or utcnow())))
+    # Built once per shape (SQLAlchemy keeps a statement's cache key on the object): every
+    # learner's dashboard asks it.
+    shape = (viewer_id is not None, bool(current_app.config["LIST_VERIFIED_MENTORS_ONLY"]))
+    statement = _STILL_OPEN.get(shape)
+    if statement is None:
+        viewer = bindparam("viewer_id") if viewer_id is not None else None
+        ids_param = bindparam("ids", expanding=True)
+        statement = _STILL_OPEN[shape] = _bookable_query(ids_param, viewer, bindparam("now"))
+    params = {"ids": list(ids), "now": now or utcnow()}
+    if viewer_id is not None:
+        params["viewer_id"] = viewer_id
+    return set(db.session.scalars(statement, params))
+
+
+_STILL_OPEN = {}
 
 
 def _cards_by_id(ids):
