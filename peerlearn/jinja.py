@@ -50,7 +50,7 @@ def path_to(endpoint):
     key = (request.script_root, endpoint)
     path = paths.get(key)
     if path is None:
-        path = url_for(endpoint)
+        path = paths[key] = url_for(endpoint)
     return path
 
 
