@@ -4,6 +4,7 @@
 `flask backup` (create, list, restore) and `flask doctor`."""
 
 import os
+import sys
 
 import click
 from flask import current_app
@@ -576,7 +577,7 @@ def doctor(env_files, tls_cert, tls_key, nginx_site):
     from .services import preflight
 
     if not env_files:
-        given = click.get_current_context().find_root().params.get("env_file")
+        given = _flask_env_file(sys.argv)
         defaults = [preflight.SYSTEM_ENV_FILE, ".env"]
         env_files = [given] if given else [p for p in defaults if Path(p).is_file()][:1]
     checks = preflight.run_checks(
@@ -593,6 +594,19 @@ def doctor(env_files, tls_cert, tls_key, nginx_site):
     click.echo(f"\n{len(checks)} checks: {failed} failed, {warned} warnings.")
     if failed:
         raise SystemExit(1)
+
+
+def _flask_env_file(argv):
+    """The file given to `flask --env-file` (or -e) before the command: Flask loads it and keeps
+    no record of its name."""
+    for index, arg in enumerate(argv[1:], start=1):
+        if arg == "doctor":
+            break
+        if arg in {"--env-file", "-e"} and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--env-file="):
+            return arg.partition("=")[2]
+    return None
 
 
 @click.command("seed-demo")

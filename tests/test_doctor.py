@@ -364,3 +364,15 @@ def test_doctor_exits_1_and_prints_the_fix_when_a_check_fails(migrated, tmp_path
     assert f"fail  env file {env}" in result.output
     assert "fix: move each comment to a line of its own" in result.output
     assert "1 failed" in result.output
+
+
+@pytest.mark.parametrize("given", [["--env-file", "{env}"], ["-e", "{env}"], ["--env-file={env}"]])
+def test_doctor_checks_the_env_file_given_to_flask(migrated, tmp_path, monkeypatch, given):
+    env = tmp_path / "peerlearn.env"
+    env.write_text("PEERLEARN_INSTANCE_DIR=/var/lib/peerlearn   # uploads go here\n")
+    monkeypatch.setattr("sys.argv", ["flask", *(a.format(env=env) for a in given), "doctor"])
+    result = migrated.test_cli_runner().invoke(args=["doctor", "--nginx-site", str(tmp_path / "none.conf")])
+    assert result.exit_code == 1
+    assert (
+        f"fail  env file {env}: a comment after a value on line 1 (PEERLEARN_INSTANCE_DIR)" in result.output
+    )

@@ -356,7 +356,9 @@ def check_janus(config, *, production):
         try:
             media.client(instance).info()
         except JanusUnavailable as exc:
-            down.append(str(exc.reason))
+            # requests' own message repeats the URL in a nest of wrappers; the errno says it all.
+            errno = re.search(r"\[Errno -?\d+\] [^'\")]+", exc.reason)
+            down.append(f"{instance.name} ({instance.api}): {errno.group(0) if errno else exc.reason}")
     if down:
         return Check(
             "Janus",
@@ -386,6 +388,17 @@ def certificate_paths(cert, key, nginx_site):
     return cert, key
 
 
+def _missing(path):
+    """Whether ``path`` is known not to exist (a folder this user may not enter is no proof)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def check_tls(config, cert, key, nginx_site, *, production, now=None):
     host = urlsplit(config["PUBLIC_BASE_URL"]).hostname or "your.host"
     how = (
@@ -402,7 +415,7 @@ def check_tls(config, cert, key, nginx_site, *, production, now=None):
             else "not needed to serve over http",
             how if production else "",
         )
-    missing = [path for path in (cert, key) if path and not Path(path).exists()]
+    missing = [path for path in (cert, key) if path and _missing(path)]
     if missing:
         return Check("TLS certificate", FAIL, f"{', '.join(missing)} not found", how)
     from cryptography import x509
