@@ -153,7 +153,7 @@ def test_requeue_all_puts_every_failed_job_back_and_is_audited_once(redis_app, c
     fail("emails", "asha")
     fail("default", "ravi")
     page = client.get("/admin/jobs").get_data(as_text=True)
-    assert "Requeue all 2" in page
+    assert "Requeue all (2)" in page
 
     response = client.post("/admin/jobs/requeue-all", data={"csrf_token": csrf(client)})
     assert response.status_code == 303
