@@ -23,7 +23,9 @@ one after the other.
 """
 
 import argparse
+import cProfile
 import os
+import pstats
 import re
 import statistics
 import sys
@@ -142,6 +144,8 @@ def main(argv=None):
     parser.add_argument("--rooms", type=int, default=2, help="live rooms, as bench/load.py seeds them")
     parser.add_argument("--requests", type=int, default=40, help="warm requests of each page and person")
     parser.add_argument("--trace", action="store_true", help="print the statements of each warm request")
+    parser.add_argument("--only", action="append", help="measure only this page (repeatable), as listed")
+    parser.add_argument("--profile", action="store_true", help="print where the warm requests' CPU went")
     args = parser.parse_args(argv)
 
     from peerlearn.extensions import db
@@ -181,7 +185,7 @@ def main(argv=None):
         print(header + f" {'cpu ms warm':>11}")
         totals = {}
         with Counter(engine) as counter:
-            for page in PAGES:
+            for page in args.only or PAGES:
                 for person, client in people.items():
                     if page not in ALLOWED[person]:
                         continue
@@ -194,7 +198,14 @@ def main(argv=None):
                         cold_cpu += cpu
                     run(client, counter, cycle)  # warm-up
                     warm = [cycle[n % len(cycle)] for n in range(args.requests)]
+                    profiler = cProfile.Profile() if args.profile else None
+                    if profiler is not None:
+                        profiler.enable()
                     warm_statements, warm_cpu = run(client, counter, warm)
+                    if profiler is not None:
+                        profiler.disable()
+                        print(f"--- {page} as {person}: {args.requests} warm requests")
+                        pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
                     if args.trace:
                         counter.trace = []
                         run(client, counter, cycle[:1])
