@@ -376,3 +376,10 @@ def test_doctor_checks_the_env_file_given_to_flask(migrated, tmp_path, monkeypat
     assert (
         f"fail  env file {env}: a comment after a value on line 1 (PEERLEARN_INSTANCE_DIR)" in result.output
     )
+
+
+def test_running_as_root_in_production_warns_that_folders_were_checked_as_root():
+    [check] = preflight.check_user(production=True, euid=0)
+    assert check.status == preflight.WARN
+    assert "sudo -u peerlearn" in check.fix
+    assert preflight.check_user(production=True, euid=1000) == []

@@ -51,6 +51,7 @@ def run_checks(*, env_files=(), tls_cert=None, tls_key=None, nginx_site=NGINX_SI
     production = config["ENV_NAME"] == "production"
     return [
         *check_env_files(env_files, production=production),
+        *check_user(production=production),
         check_writable_paths(config),
         check_public_base_url(config, production=production),
         check_proxy_count(config, nginx_site, production=production),
@@ -121,6 +122,21 @@ def check_env_files(paths, *, production):
 
 
 # ----- folders --------------------------------------------------------------------------------
+
+
+def check_user(*, production, euid=None):
+    """root can write anywhere: the folder checks then say nothing of the services' user."""
+    euid = os.geteuid() if euid is None else euid
+    if production and euid == 0:
+        return [
+            Check(
+                "user",
+                WARN,
+                "running as root, so the folder checks do not show what the peerlearn user may write",
+                "sudo -u peerlearn .venv/bin/flask --env-file /etc/peerlearn/peerlearn.env doctor",
+            )
+        ]
+    return []
 
 
 def _writable(folder):
