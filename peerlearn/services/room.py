@@ -233,10 +233,10 @@ def check_chat(user, session_id, now=None):
     """Refuse a chat line from ``user``, already in the room, once they may no longer be there.
 
     Being in the room's roster means they passed session_for_entry at join; what can change
-    since is the session ending or being cancelled, its time running out and the mentor
-    removing them. Those are read in one narrow statement (a chat line is frequent: loading the
-    session with its mentor and skills for each would be most of its cost). A refusal is
-    explained by session_for_entry, as at the door.
+    since is the session ending or being cancelled, its time running out, their seat going and
+    the mentor removing them. Those are read in one narrow statement (a chat line is frequent:
+    loading the session with its mentor and skills for each would be most of its cost). A
+    refusal is explained by session_for_entry, as at the door.
     """
     now = now or utcnow()
     removed = (
@@ -244,19 +244,34 @@ def check_chat(user, session_id, now=None):
         .where(RoomRemoval.session_id == session_id, RoomRemoval.user_id == user.id)
         .exists()
     )
+    booked = (
+        select(Booking.id)
+        .where(
+            Booking.session_id == session_id,
+            Booking.learner_id == user.id,
+            Booking.status.in_((BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value)),
+        )
+        .exists()
+    )
     row = db.session.execute(
         select(
-            LearningSession.status, LearningSession.starts_at, LearningSession.duration_minutes, removed
+            LearningSession.status,
+            LearningSession.starts_at,
+            LearningSession.duration_minutes,
+            LearningSession.mentor_id,
+            booked,
+            removed,
         ).where(LearningSession.id == session_id)
     ).one_or_none()
     if row is not None:
-        status, starts_at, duration_minutes, is_removed = row
+        status, starts_at, duration_minutes, mentor_id, is_booked, is_removed = row
         config = current_app.config
         ends_at = starts_at + timedelta(minutes=duration_minutes)
         opens = starts_at - timedelta(minutes=config["ROOM_OPENS_MINUTES"])
         closes = ends_at + timedelta(minutes=config["ROOM_GRACE_MINUTES"])
         if (
             status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)
+            and (user.id == mentor_id or is_booked)
             and not is_removed
             and opens <= now < closes
         ):

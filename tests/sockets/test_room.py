@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from peerlearn.extensions import db
-from peerlearn.models import Attendance, AuthSession, ChatMessage, LearningSession, RoomRemoval
+from peerlearn.models import Attendance, AuthSession, Booking, ChatMessage, LearningSession, RoomRemoval
 from tests.support.sockets import join, received
 
 
@@ -568,7 +568,7 @@ def test_chat_is_refused_once_the_room_closes_while_people_are_in_it(app, room, 
     assert db.session.scalar(select(ChatMessage.id)) is None
 
 
-@pytest.mark.parametrize("change", ["cancelled", "removed"])
+@pytest.mark.parametrize("change", ["cancelled", "removed", "no_seat"])
 def test_chat_is_refused_after_a_change_made_elsewhere(app, room, connect, change):
     """A cancellation, or a removal recorded by another server process, reaches the chat rule
     without passing through this process's roster."""
@@ -578,6 +578,10 @@ def test_chat_is_refused_after_a_change_made_elsewhere(app, room, connect, chang
     assert ana.emit("chat:send", {"session_id": session.id, "body": "hello"}, callback=True)["ok"]
     if change == "cancelled":
         db.session.get(LearningSession, session.id).status = "cancelled"
+    elif change == "no_seat":
+        db.session.execute(
+            update(Booking).where(Booking.learner_id == room["ana"].id).values(status="cancelled")
+        )
     else:
         db.session.add(
             RoomRemoval(session_id=session.id, user_id=room["ana"].id, removed_by_id=room["mentor"].id)
@@ -585,5 +589,6 @@ def test_chat_is_refused_after_a_change_made_elsewhere(app, room, connect, chang
     db.session.commit()
 
     ack = ana.emit("chat:send", {"session_id": session.id, "body": "and now?"}, callback=True)
-    assert ack["error"]["code"] == {"cancelled": "session_cancelled", "removed": "removed"}[change]
+    codes = {"cancelled": "session_cancelled", "removed": "removed", "no_seat": "no_seat"}
+    assert ack["error"]["code"] == codes[change]
     assert db.session.scalars(select(ChatMessage.body)).all() == ["hello"]
