@@ -8,6 +8,7 @@ account once."""
 import re
 
 import flask
+from flask import render_template_string
 from flask_limiter.util import get_remote_address
 from sqlalchemy import event
 
@@ -132,3 +133,25 @@ def test_the_headers_kept_links_follow_the_script_root(client, auth, make_user):
     assert browse.format("/peer/sessions") in mounted
     assert browse.format("/sessions") not in mounted
     assert browse.format("/sessions") in client.get("/learn").text
+
+
+def test_a_signed_in_page_without_the_header_or_a_form_still_carries_the_token(app, client, auth, make_user):
+    # Like the earnings statement or the live room: no header, so no log-out form; a script on
+    # such a page may still write through the API.
+    @app.get("/bare-page")
+    def bare_page():
+        return render_template_string(
+            '{% extends "layouts/base.html" %}{% block site_header %}{% endblock %}'
+            "{% block content %}Nothing to post{% endblock %}"
+        )
+
+    visitor = client.get("/bare-page")
+    assert CSRF_META.search(visitor.text) is None
+    make_user(email="bare@example.com")
+    auth.login("bare@example.com")
+    page = client.get("/bare-page")
+    assert 'aria-label="Main"' not in page.text  # no site header
+    token = CSRF_META.search(page.text).group(1)
+    assert client.post("/api/notifications/read/", json={"all": True}).status_code == 400
+    accepted = client.post("/api/notifications/read/", json={"all": True}, headers={"X-CSRFToken": token})
+    assert accepted.status_code == 200
