@@ -330,6 +330,12 @@ class Config:
             ),
             "DEV_OUTBOX_ENABLED": cls.ENV_NAME != "production",
             "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
+            # /metrics answers these client addresses (after PROXY_COUNT proxies), and anyone
+            # sending `Authorization: Bearer <METRICS_TOKEN>` when a token is set; others get a 404.
+            "METRICS_ALLOWED_IPS": env_list("METRICS_ALLOWED_IPS") or ["127.0.0.1", "::1"],
+            "METRICS_TOKEN": env_str("METRICS_TOKEN"),
+            # /readyz: a cron or worker heartbeat older than this counts as down.
+            "READYZ_HEARTBEAT_SECONDS": env_int("READYZ_HEARTBEAT_SECONDS", 120),
         }
         cls.check(settings)
         return settings
