@@ -334,7 +334,8 @@ class Config:
             # sending `Authorization: Bearer <METRICS_TOKEN>` when a token is set; others get a 404.
             "METRICS_ALLOWED_IPS": env_list("METRICS_ALLOWED_IPS") or ["127.0.0.1", "::1"],
             "METRICS_TOKEN": env_str("METRICS_TOKEN"),
-            # /readyz: a cron or worker heartbeat older than this counts as down.
+            # /readyz: a cron scheduler heartbeat older than this counts as down (it beats at
+            # least once a minute).
             "READYZ_HEARTBEAT_SECONDS": env_int("READYZ_HEARTBEAT_SECONDS", 120),
         }
         cls.check(settings)
@@ -438,6 +439,8 @@ class Config:
             raise ConfigError("IMAGE_DECODE_WAIT_SECONDS cannot be negative")
         if settings["BACKUP_KEEP"] < 1 or settings["BACKUP_MAX_AGE_DAYS"] < 1:
             raise ConfigError("BACKUP_KEEP and BACKUP_MAX_AGE_DAYS must be at least 1")
+        if settings["READYZ_HEARTBEAT_SECONDS"] < 90:
+            raise ConfigError("READYZ_HEARTBEAT_SECONDS must be at least 90 (cron beats once a minute)")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:
             raise ConfigError("SWEEP_INTERVAL_SECONDS must be at least 5")
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):

@@ -10,6 +10,8 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.exceptions import SchedulerNotFound, StopRequested
 
+from ..services.readiness import beat_cron
+
 log = logging.getLogger(__name__)
 
 # After Redis stops answering, ask again after 1, 2, 4 … seconds, never more than this apart.
@@ -123,6 +125,8 @@ class CronScheduler(rq.cron.CronScheduler):
                 if self.enqueue_jobs():
                     self.save()
                 self.heartbeat()
+                # What /readyz reads (services/readiness.py); it expires if this loop stops.
+                beat_cron(self.connection, current_app.config["READYZ_HEARTBEAT_SECONDS"])
             except RedisError as exc:
                 if wait is None:
                     wait = FIRST_WAIT_SECONDS

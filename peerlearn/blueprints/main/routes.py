@@ -2,7 +2,7 @@ from flask import Response, abort, render_template, request
 
 from ...extensions import db
 from ...limits import MAX_TITLE_LENGTH
-from ...services import covers, search, showcase
+from ...services import covers, readiness, search, showcase
 from ...services.fragments import Lazy
 from . import bp
 
@@ -48,3 +48,11 @@ def health():
     """Liveness and database reachability, for load balancers and process supervisors."""
     db.session.execute(db.text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def ready():
+    """Readiness: each dependency's state (services/readiness.py); 503 when a required one is down."""
+    is_ready, checks = readiness.report()
+    body = {"status": "ok" if is_ready else "unavailable", "checks": checks}
+    return body, 200 if is_ready else 503, {"Cache-Control": "no-store"}
