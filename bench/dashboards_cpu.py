@@ -19,6 +19,22 @@ Prints per request: the median CPU milliseconds of this process (``time.process_
 counts every thread, so work handed to a pool is counted too), the median wall milliseconds and
 the SQL statements (min-max over the requests). The CPU figure is the one to compare: the
 statements and the ORM's work behind them are most of it.
+
+Figures of 2026-12-06 on the shared 2-core machine (busy: wall times are not comparable), median
+CPU ms / statements, from interleaved runs on one commit with the dashboards, notifications and
+booking services as they were before the cuts of issue 16 and as they are after them:
+
+    request                              before            after
+    GET /learn (cold start)              9.7-10.6 / 12     6.5-7.1 / 8
+    GET /learn (recommendations built)   13.9 / 15         11.5 / 11
+    GET /teach (a room's mentor)         17.2-17.3 / 16    6.4-8.0 / 9
+    GET /teach (demo mentor)             19.1-19.6 / 16    8.0-8.9 / 9
+    GET /api/notifications/              3.0-3.5 / 4       2.2-2.4 / 2
+    GET /api/notifications/?unread=1     2.9-3.0 / 4       1.8-2.2 / 2
+    unread count (the bell)              0.67-0.76 / 1     0.05 / 0 (kept in Redis)
+    POST /api/sessions/<id>/book/ new    16.3-17.3 / 18    15.0-15.3 / 17
+    POST /api/sessions/<id>/book/ again  3.3-3.5 / 3       2.9 / 3
+    POST /auth/login                     6.3-6.5 / 4       5.7-6.8 / 4 (not changed by these cuts)
 """
 
 import argparse
