@@ -28,6 +28,7 @@ def create_app(config_name=None, overrides=None):
     register_static_files(app)
     register_template_helpers(app)
     register_cli(app)
+    register_metrics(app)
     return app
 
 
@@ -193,3 +194,9 @@ def register_cli(app):
     from . import cli
 
     cli.init_app(app)
+
+
+def register_metrics(app):
+    from . import metrics
+
+    metrics.init_app(app)

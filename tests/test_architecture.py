@@ -20,7 +20,7 @@ Layers, lowest first. A module may import its own layer and the layers below it,
    included), ``peerlearn.payments.*`` (gateways), ``peerlearn.media.*``, ``peerlearn.ml.*``
    and ``peerlearn.api_envelope`` (the JSON envelope every entry point answers with).
 4. entry points and glue: ``peerlearn.blueprints.*``, ``peerlearn.sockets.*``, the job modules
-   ``peerlearn.tasks.*``, cli, demo, errors, security, jinja, forms, ``peerlearn.subscriptions``
+   ``peerlearn.tasks.*``, cli, demo, errors, security, jinja, forms, metrics, ``peerlearn.subscriptions``
    (which connects the services' events and outbox to what reacts) and ``create_app`` itself.
 
 A new module directly under ``peerlearn/`` has no layer until it is placed in ``LAYERS``.
@@ -63,6 +63,7 @@ LAYERS = {
     "peerlearn.security": ENTRY,
     "peerlearn.jinja": ENTRY,
     "peerlearn.forms": ENTRY,
+    "peerlearn.metrics": ENTRY,
     "peerlearn.subscriptions": ENTRY,
     "peerlearn": ENTRY,
 }
