@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -579,10 +580,16 @@ def _mentors(record, limit):
     if record is None or not record.mentors:
         return []
     ids = [item["mentor_id"] for item in record.mentors]
-    mentors = {m.id: m for m in db.session.scalars(select(User).where(User.id.in_(ids), User.is_mentor))}
+    mentors = {m.id: m for m in db.session.scalars(_mentors_statement(), {"ids": ids})}
     return [(mentors[i["mentor_id"]], i["reason"]) for i in record.mentors if i["mentor_id"] in mentors][
         :limit
     ]
+
+
+@cache
+def _mentors_statement():
+    # Built once, run with the ids (SQLAlchemy keeps a statement's cache key on the object).
+    return select(User).where(User.id.in_(bindparam("ids", expanding=True)), User.is_mentor)
 
 
 def built_at():
