@@ -117,10 +117,12 @@ class SocketCollector:
 
         from .extensions import socketio
 
-        server = getattr(socketio, "server", None)
-        eio = getattr(server, "eio", None)
-        sockets = GaugeMetricFamily("peerlearn_sockets_open", "Socket.IO connections open on this process.")
-        sockets.add_metric([], len(getattr(eio, "sockets", {})))
+        # python-socketio's manager keeps every connected client of this process in the room
+        # None of its namespace; the sign-in of each lands it in "/".
+        manager = getattr(getattr(socketio, "server", None), "manager", None)
+        connected = getattr(manager, "rooms", {}).get("/", {}).get(None, {})
+        sockets = GaugeMetricFamily("peerlearn_sockets_open", "Socket.IO clients connected to this process.")
+        sockets.add_metric([], len(connected))
         yield sockets
         rooms, participants = room_counts(self.app.extensions.get("peerlearn_room_roster"))
         yield GaugeMetricFamily(
