@@ -5,8 +5,9 @@ def init_app(app):
     # Registered on this app's server explicitly (not by decorators at import time), so every
     # app built in the same process, as tests do, gets its handlers.
     from ..extensions import socketio
-    from . import presence, room, transport
+    from . import presence, room, sessions, transport
 
     presence.register(socketio)
     room.register(socketio)
     transport.init_app(app)
+    sessions.init_app(app)

@@ -592,3 +592,27 @@ def test_chat_is_refused_after_a_change_made_elsewhere(app, room, connect, chang
     codes = {"cancelled": "session_cancelled", "removed": "removed", "no_seat": "no_seat"}
     assert ack["error"]["code"] == codes[change]
     assert db.session.scalars(select(ChatMessage.body)).all() == ["hello"]
+
+
+def test_a_sockets_events_reuse_the_session_copied_at_connect(app, room, connect, monkeypatch):
+    """The cookie is read once, at connect: relaying a signal does not open it again."""
+    from peerlearn.sockets.sessions import SocketCopySessionInterface
+
+    sid, ana_id = room["session"].id, room["ana"].id
+    mentor, ana = connect("mentor@example.com"), connect("ana@example.com")
+    assert join(mentor, sid)["ok"] and join(ana, sid)["ok"]
+    assert isinstance(app.session_interface, SocketCopySessionInterface)
+    opened = []
+    real_open = SocketCopySessionInterface.__mro__[1].open_session
+
+    def counting_open(self, app, request):
+        opened.append(request.path)
+        return real_open(self, app, request)
+
+    monkeypatch.setattr(SocketCopySessionInterface.__mro__[1], "open_session", counting_open)
+    for n in range(5):
+        signal = {"session_id": sid, "to": ana_id, "kind": "candidate", "data": {"candidate": str(n)}}
+        assert mentor.emit("signal", signal, callback=True) == {"ok": True}
+    assert opened == []
+    assert len(received(ana, "signal")) == 5
+    assert app.test_client().get("/").status_code == 200 and opened  # a page still opens its cookie
