@@ -191,6 +191,20 @@ class Config:
             "IMAGE_DECODE_WAIT_SECONDS": env_int("IMAGE_DECODE_WAIT_SECONDS", 5),
             # Profile photos and session covers one account may upload (together).
             "UPLOAD_LIMIT": env_str("UPLOAD_LIMIT", "10 per hour"),
+            # Where stored files (photos, covers) live: "local" (UPLOAD_DIR) or "s3", a bucket of
+            # any S3-compatible service that every web process and worker shares.
+            "STORAGE_BACKEND": env_str("STORAGE_BACKEND", "local"),
+            "S3_BUCKET": env_str("S3_BUCKET"),
+            # Unset: AWS itself; set for MinIO, Ceph, R2, Spaces and the like.
+            "S3_ENDPOINT_URL": env_str("S3_ENDPOINT_URL"),
+            "S3_REGION": env_str("S3_REGION"),
+            # Unset: boto3's own sources (its environment variables, ~/.aws, an instance role).
+            "S3_ACCESS_KEY_ID": env_str("S3_ACCESS_KEY_ID"),
+            "S3_SECRET_ACCESS_KEY": env_str("S3_SECRET_ACCESS_KEY"),
+            # Keys start with this (say "peerlearn/"), so one bucket can hold several installs.
+            "S3_PREFIX": env_str("S3_PREFIX", ""),
+            # Connecting to the bucket and waiting for each answer give up after this long.
+            "S3_TIMEOUT_SECONDS": env_int("S3_TIMEOUT_SECONDS", 10),
             # `flask backup create`: where archives go, and how many (and how old) are kept.
             "BACKUP_DIR": env_str("BACKUP_DIR", str(instance / "backups")),
             "BACKUP_KEEP": env_int("BACKUP_KEEP", 14),
@@ -437,6 +451,7 @@ class Config:
             raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if settings["IMAGE_DECODE_WAIT_SECONDS"] < 0:
             raise ConfigError("IMAGE_DECODE_WAIT_SECONDS cannot be negative")
+        cls.check_storage(settings)
         if settings["BACKUP_KEEP"] < 1 or settings["BACKUP_MAX_AGE_DAYS"] < 1:
             raise ConfigError("BACKUP_KEEP and BACKUP_MAX_AGE_DAYS must be at least 1")
         if settings["READYZ_HEARTBEAT_SECONDS"] < 90:
@@ -446,6 +461,17 @@ class Config:
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):
             raise ConfigError("set both RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET, or neither")
         check_payout_keys(settings["PAYOUT_DETAILS_KEYS"])
+
+    @staticmethod
+    def check_storage(settings):
+        if settings["STORAGE_BACKEND"] not in {"local", "s3"}:
+            raise ConfigError("STORAGE_BACKEND must be local or s3")
+        if settings["STORAGE_BACKEND"] == "s3" and not settings["S3_BUCKET"]:
+            raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        if bool(settings["S3_ACCESS_KEY_ID"]) != bool(settings["S3_SECRET_ACCESS_KEY"]):
+            raise ConfigError("set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither")
+        if settings["S3_TIMEOUT_SECONDS"] < 1:
+            raise ConfigError("S3_TIMEOUT_SECONDS must be at least 1")
 
     @staticmethod
     def check_media(settings):
@@ -511,6 +537,8 @@ class TestingConfig(Config):
             JANUS_TOKEN_SECRET=None,
             JANUS_ADMIN_SECRET=None,
             JANUS_ADMIN_KEY=None,
+            # Files go to the test's own folder unless a test points them at a bucket.
+            STORAGE_BACKEND="local",
         )
         return settings
 
