@@ -11,22 +11,11 @@ from pathlib import Path
 import pytest
 
 from peerlearn.headers import content_security_policy
+from tests.support.csp import JANUS, directives
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "peerlearn" / "templates"
 SOURCES = ROOT / "peerlearn" / "static" / "src"
-
-JANUS = {"name": "j1", "api": "http://10.0.0.5:8088/janus", "admin": "http://10.0.0.5:7088/admin"}
-
-
-def directives(policy):
-    """{directive: [sources]} of a policy string."""
-    parsed = {}
-    for part in policy.split(";"):
-        name, *sources = part.split()
-        assert name not in parsed, f"{name} appears twice"
-        parsed[name] = sources
-    return parsed
 
 
 def policy_of(app, **settings):

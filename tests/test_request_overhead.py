@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from peerlearn.extensions import Limiter, db
 from tests.conftest import CSRF_META, extract_csrf
-from tests.test_csp import JANUS, directives
+from tests.support.csp import JANUS, directives
 
 SESSION_COOKIE = "peerlearn_session"
 
