@@ -22,6 +22,8 @@ GATES = {
     # pages anyone may see
     "main.index": PUBLIC,
     "main.health": PUBLIC,
+    "main.ready": PUBLIC,
+    "metrics": PUBLIC,  # to allowed addresses (the test client: loopback) or a token; test_metrics.py
     "main.generated_cover": PUBLIC,
     "sessions.browse": PUBLIC,
     "sessions.detail": PUBLIC,
