@@ -34,7 +34,9 @@ Prints per step: users, sustained requests/s over the step (its first seconds le
 p95 and p99 latency, errors, the load average, the web processes' CPU milliseconds per request
 (the figure a shared machine distorts least), the client processes' own, and PostgreSQL's,
 nginx's and Redis's (every process of theirs on the machine, so run it where nothing else uses
-them): their sum is what one request costs the VM, and 2 cores divided by it the most it could
+them), and the RQ worker's (``python worker.py`` beside the web processes, as in production:
+a booking's emails and notifications are its jobs; ``--jobs inline`` runs them in the request
+instead): their sum is what one request costs the VM, and 2 cores divided by it the most it could
 answer with the client elsewhere. Then, for each
 process count, the highest rate sustained at p95 <= 300 ms against the target (>= 200
 requests/s) and whether two processes beat one. The figures are only as good as the machine is
@@ -56,6 +58,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -107,6 +110,7 @@ PROFILE_LINE = re.compile(r":\d+\)$")
 # py-spy takes gevent's thread-pool workers blocked on their queue for busy; they are not.
 IDLE_FRAME = "acquire_with_timeout (gevent/_threading.py"
 NGINX = "/usr/sbin/nginx"
+JOBS_WHERE = {"worker": "on an RQ worker", "inline": "inline"}
 NGINX_CONF = """\
 daemon off;
 worker_processes 1;
@@ -547,9 +551,10 @@ class Profile:
             print(f"         {100 * count / total:5.1f}%  {name}")
 
 
-def run_step(base, plan, users, seconds, clients, step_number, workers, profile_folder=None):
+def run_step(base, plan, users, seconds, clients, step_number, workers, profile_folder=None, job_worker=None):
     queue = multiprocessing.Queue()
     cpu_before = sum(cpu_seconds(pid) for pid in workers)
+    job_before = cpu_seconds(job_worker) if job_worker else 0.0
     client_before = _children_cpu()
     services_before = services_cpu()
     groups = [list(range(c, users, clients)) for c in range(clients)]
@@ -577,6 +582,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
     # The client processes' own CPU per request: on a 2-core box it is taken from the servers.
     client_ms = (_children_cpu() - client_before) * 1000 / max(len(samples), 1)
     services_after = services_cpu()
+    job_ms = ((cpu_seconds(job_worker) - job_before) if job_worker else 0.0) * 1000 / max(len(samples), 1)
     services_ms = {
         name: (services_after[name] - services_before[name]) * 1000 / max(len(samples), 1)
         for name in services_after
@@ -597,6 +603,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
             "cpu": cpu_ms,
             "client": client_ms,
             "services": services_ms,
+            "jobs": job_ms,
             "profile": profile,
         }
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
@@ -624,6 +631,7 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
         "cpu": cpu_ms,
         "client": client_ms,
         "services": services_ms,
+        "jobs": job_ms,
         "profile": profile,
     }
 
@@ -671,14 +679,17 @@ def measure(count, env, workdir, plan_base, args):
     print(f"\n== {count} web process{'es' if count > 1 else ''} ==", flush=True)
     print(
         f"{'users':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>6}"
-        f" {'cpu ms/req':>11} {'client ms/req':>14} {'pg':>5} {'nginx':>6} {'redis':>6}",
+        f" {'cpu ms/req':>11} {'client ms/req':>14} {'pg':>5} {'nginx':>6} {'redis':>6} {'jobs':>5}",
         flush=True,
     )
     results = []
     port = free_port()
     # Browsers open their sockets from nginx's origin.
     env = {**env, "SOCKETIO_CORS_ORIGINS": f"http://127.0.0.1:{port}"}
-    with servers(env, count, workdir, tag=f"web{count}") as started:
+    with (
+        servers(env, count, workdir, tag=f"web{count}") as started,
+        job_worker(env, workdir, enabled=args.jobs == "worker") as jobs_pid,
+    ):
         proxy = Nginx([server.url for server in started], workdir / f"nginx{count}", port)
         rooms = None
         try:
@@ -694,14 +705,22 @@ def measure(count, env, workdir, plan_base, args):
                 if profile_folder is not None:
                     profile_folder.mkdir()
                 row = run_step(
-                    proxy.url, plan, users, args.step_seconds, args.clients, number, workers, profile_folder
+                    proxy.url,
+                    plan,
+                    users,
+                    args.step_seconds,
+                    args.clients,
+                    number,
+                    workers,
+                    profile_folder,
+                    jobs_pid,
                 )
                 results.append(row)
                 print(
                     f"{row['users']:>6} {row['rps']:>8.1f} {row['p50']:>8.0f} {row['p95']:>8.0f} "
                     f"{row['p99']:>8.0f} {row['errors']:>7} {row['load']:>6.2f} {row['cpu']:>11.1f}"
                     f" {row['client']:>14.1f} {row['services']['pg']:>5.1f}"
-                    f" {row['services']['nginx']:>6.1f} {row['services']['redis']:>6.1f}",
+                    f" {row['services']['nginx']:>6.1f} {row['services']['redis']:>6.1f} {row['jobs']:>5.1f}",
                     flush=True,
                 )
                 if args.pages:
@@ -720,6 +739,34 @@ def measure(count, env, workdir, plan_base, args):
                 rooms.stop()
             proxy.stop()
     return results
+
+
+@contextmanager
+def job_worker(env, workdir, *, enabled):
+    """Production's RQ worker (``python worker.py``, jobs in its own process) beside the web
+    processes, as deploy/systemd runs it; yields its pid, or None with jobs inline."""
+    if not enabled:
+        yield None
+        return
+    log = open(workdir / "worker.out", "w+b")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(  # noqa: S603 - a fixed argument list of our own, no shell
+        [BIN / "python", "worker.py"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(1)
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"the job worker did not start:\n{log.read().decode(errors='replace')}")
+        yield process.pid
+    finally:
+        stop_process_group(process)
+        log.close()
 
 
 def warm_up(base, plan, count):
@@ -750,6 +797,12 @@ def main():
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
     parser.add_argument("--pages", action="store_true", help="print each page's p95 and errors per step")
     parser.add_argument(
+        "--jobs",
+        choices=("worker", "inline"),
+        default="worker",
+        help="run jobs (emails, notifications) on an RQ worker as production does, or in the web process",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="sample the web processes with py-spy in each step and print where their CPU went",
@@ -774,9 +827,11 @@ def main():
             f"deployment: nginx -> N x gunicorn -k gevent -w 1 (production config), PostgreSQL, Redis;"
             f" {args.clients} client processes, think time {THINK[0]}-{THINK[1]} s, steps of"
             f" {args.step_seconds:g} s (the first {WARM_UP_SECONDS} s of each left out),"
-            f" {args.rooms * 4} room sockets",
+            f" {args.rooms * 4} room sockets, jobs {JOBS_WHERE[args.jobs]}",
             flush=True,
         )
+        if args.jobs == "worker":  # after seeding, whose own jobs ran inline
+            env["JOBS_INLINE"] = "false"
         summary = {count: measure(count, env, workdir, plan, args) for count in counts}
 
     print(f"\n== verdict (target: >= {TARGET_RPS} requests/s at p95 <= {TARGET_P95_MS} ms) ==")
