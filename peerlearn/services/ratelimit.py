@@ -5,7 +5,7 @@ Flask-Limiter provides the storage (memory in the embedded mode, Redis when conf
 limits are applied here, per IP and per account, so the page and the API count together.
 
 A Redis outage must not lock people out, nor open the door: while the storage cannot be reached
-the same limits count in this process's memory. The first failure logs one warning for the
+the same limits count in this process's memory (``LocalCounters``). The first failure logs one warning for the
 outage; the storage is asked again at most every RATELIMIT_RECHECK_SECONDS (so a dead Redis costs
 one quick connection attempt now and then, not one per request), and once it answers the limits
 count there again. Counts made in memory stay in this process: with several web processes each
@@ -109,9 +109,51 @@ class LocalWindows:
             window[1] += 1
             return None
 
+    def peek(self, key):
+        """``(seconds left, hits)`` of the open window of ``key``, or None."""
+        now = self._clock()
+        with self._lock:
+            window = self._windows.get(key)
+            if window is None or window[0] <= now:
+                return None
+            return window[0] - now, window[1]
+
+    def forget(self, key):
+        with self._lock:
+            self._windows.pop(key, None)
+
     def clear(self):
         with self._lock:
             self._windows.clear()
+
+
+class LocalCounters:
+    """The rate-limit strategy's calls (hit, test, get_window_stats, clear) on ``LocalWindows``:
+    what the limits count in while the shared storage is unreachable. The limits library's own
+    MemoryStorage would do, but it expires its keys from a timer thread, which under gevent makes
+    every hit wait on the hub; during a Redis outage the live room's events would queue behind
+    it."""
+
+    def __init__(self, clock=time.monotonic):
+        self.windows = LocalWindows(clock)
+
+    def hit(self, item, *identifiers):
+        return self.windows.attempt(item.amount, item.get_expiry(), item.key_for(*identifiers)) is None
+
+    def test(self, item, *identifiers):
+        window = self.windows.peek(item.key_for(*identifiers))
+        return window is None or window[1] < item.amount
+
+    def get_window_stats(self, item, *identifiers):
+        """``(reset time as a Unix time, hits left)``, as the limits strategies answer."""
+        window = self.windows.peek(item.key_for(*identifiers))
+        if window is None:
+            return time.time(), item.amount
+        seconds_left, hits = window
+        return time.time() + seconds_left, max(0, item.amount - hits)
+
+    def clear(self, item, *identifiers):
+        self.windows.forget(item.key_for(*identifiers))
 
 
 def storage_is_shared():
@@ -134,7 +176,7 @@ class _Counters:
     def __init__(self, storage, strategy):
         self.storage = storage
         self.shared = strategy
-        self.memory = type(strategy)(MemoryStorage())
+        self.memory = LocalCounters()
         # A memory storage has nothing to fall back from.
         self.errors = () if isinstance(storage, MemoryStorage) else (StorageError, storage.base_exceptions)
         self.lock = threading.Lock()
