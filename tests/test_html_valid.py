@@ -75,6 +75,8 @@ NOT_HTML = {
     "sessions.cover": "an image",
     "main.generated_cover": "an image",
     "main.health": "JSON for load balancers",
+    "main.ready": "JSON for probes and alerts",
+    "metrics": "Prometheus's text format",
     "dashboards.home": "a redirect to the account's own home page",
     "dev.outbox_attachment": "an email's attachment",
 }
