@@ -111,6 +111,21 @@ def test_a_streamed_response_streams_whole_and_is_counted(metrics_app):
     )
 
 
+def test_a_server_error_is_counted_as_5xx(metrics_app):
+    def broken():
+        raise RuntimeError("a bug")
+
+    metrics_app.add_url_rule("/test-broken", "test_broken", broken)
+    metrics_app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the error page answers
+    assert metrics_app.test_client().get("/test-broken").status_code == 500
+    families = scrape(metrics_app)
+    total = "peerlearn_http_requests_total"
+    assert (
+        value(families, "peerlearn_http_requests", total, route="/test-broken", method="GET", status="5xx")
+        == 1
+    )
+
+
 # ----- who may see it
 
 
