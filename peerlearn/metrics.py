@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # Seconds: the bulk of pages answer in milliseconds; sign-in (Argon2) and uploads take longer.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"  # no URL rule: a 404 or a 405 before any view
 
 
@@ -66,8 +67,10 @@ def init_app(app):
         if started is not None:
             rule = request.url_rule
             route = rule.rule if rule is not None else UNMATCHED
-            requests_total.labels(route, request.method, f"{response.status_code // 100}xx").inc()
-            latency.labels(route, request.method).observe(time.perf_counter() - started)
+            # Any word is a method to Werkzeug: an unknown one must not make a new series.
+            method = request.method if request.method in METHODS else "other"
+            requests_total.labels(route, method, f"{response.status_code // 100}xx").inc()
+            latency.labels(route, method).observe(time.perf_counter() - started)
         return response
 
     # First before every other hook and last after them, so the figure covers them all. Socket.IO
@@ -80,10 +83,12 @@ def init_app(app):
 def metrics_view():
     if not allowed(request.remote_addr, request.headers.get("Authorization", ""), current_app.config):
         abort(404)
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client.exposition import choose_encoder
 
-    body = generate_latest(current_app.extensions["peerlearn_metrics"])
-    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
+    # The format the scraper asks for (OpenMetrics for Prometheus itself), else the classic text.
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    body = encode(current_app.extensions["peerlearn_metrics"])
+    return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 
 
 def allowed(remote_addr, authorization, config):

@@ -39,7 +39,7 @@ def value(families, name, sample_name=None, **labels):
 def test_the_page_is_prometheus_text(metrics_app):
     response = metrics_app.test_client().get("/metrics")
     assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert response.headers["Cache-Control"] == "no-store"
     families = {f.name: f for f in text_string_to_metric_families(response.get_data(as_text=True))}
     assert families["peerlearn_http_requests"].type == "counter"
@@ -86,6 +86,32 @@ def test_routes_are_labelled_by_their_rule_never_the_path(metrics_app):
         families, "peerlearn_http_requests", total, route="<unmatched>", method="GET", status="4xx"
     )
     assert unmatched == 1
+
+
+def test_odd_methods_share_one_label(metrics_app):
+    client = metrics_app.test_client()
+    for method in ("BREW", "PROPFIND", "X-ANYTHING"):
+        assert client.open("/healthz", method=method).status_code == 405
+    families = scrape(metrics_app)
+    methods = {sample.labels["method"] for sample in families["peerlearn_http_requests"].samples}
+    assert methods == {"other"}  # the scrape itself is counted once answered
+    total = "peerlearn_http_requests_total"
+    assert (
+        value(families, "peerlearn_http_requests", total, route="<unmatched>", method="other", status="4xx")
+        == 3
+    )
+
+
+def test_prometheus_gets_openmetrics_when_it_asks(metrics_app):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+
+    response = metrics_app.test_client().get(
+        "/metrics",
+        headers={"Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"},
+    )
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+    names = {family.name for family in parse_openmetrics(response.get_data(as_text=True))}
+    assert "peerlearn_http_requests" in names
 
 
 def test_a_streamed_response_streams_whole_and_is_counted(metrics_app):
