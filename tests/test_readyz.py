@@ -82,7 +82,7 @@ def test_a_message_queue_alone_is_checked_but_jobs_stay_inline(app):
     assert checks["worker"]["state"] == "inline"
 
 
-def test_janus_on_a_closed_port_is_a_503(app):
+def closed_janus():
     port = free_port()
     instance = {
         "name": "janus-1",
@@ -90,13 +90,37 @@ def test_janus_on_a_closed_port_is_a_503(app):
         "admin": f"http://127.0.0.1:{port}/admin",
         "public": "ws://127.0.0.1/janus-ws",
     }
-    app.config.update(CLOSED_JANUS, JANUS_INSTANCES=[instance])
-    response = readyz(app)
+    return dict(CLOSED_JANUS, JANUS_INSTANCES=[instance])
+
+
+@pytest.mark.redis
+def test_janus_on_a_closed_port_is_a_503(redis_app):
+    from rq import SimpleWorker
+
+    from peerlearn.tasks import get_queue, redis_connection
+
+    redis_app.config.update(closed_janus())
+    worker = SimpleWorker([get_queue("emails")], connection=redis_connection())
+    worker.register_birth()
+    readiness.beat_cron(redis_connection(), redis_app.config["READYZ_HEARTBEAT_SECONDS"])
+    try:
+        response = readyz(redis_app)
+    finally:
+        worker.register_death()
     assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert [name for name, check in checks.items() if check["state"] != "up"] == ["janus"]
+    assert checks["janus"]["required"]
+    assert checks["janus"]["detail"].startswith("janus-1: JanusUnavailable")
+    assert "Connection refused" in checks["janus"]["detail"]
+
+
+def test_the_embedded_mode_reports_its_janus_but_does_not_need_it(app):
+    app.config.update(closed_janus())
+    response = readyz(app)
+    assert response.status_code == 200
     janus = response.get_json()["checks"]["janus"]
-    assert janus["state"] == "down" and janus["required"]
-    assert janus["detail"].startswith("janus-1: JanusUnavailable")
-    assert "Connection refused" in janus["detail"]
+    assert janus["state"] == "down" and not janus["required"]
 
 
 def test_janus_is_not_required_for_mesh_rooms(app):

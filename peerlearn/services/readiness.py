@@ -8,9 +8,9 @@ answers a state and a short detail; a check that raises is "down" with the error
 broken dependency makes a 503, never a 500.
 
 Which checks are required follows the mode: the embedded mode (``make run``) needs only its
-database; with Redis, Redis, a worker and the cron scheduler are required too; Janus is required
-when rooms are configured to use it. The report is kept ``CACHE_SECONDS`` per process, so a storm
-of probes costs one round of checks.
+database (its local Janus, if any, is reported, not required); with Redis, Redis, a worker and
+the cron scheduler are required too (when jobs are queued), and Janus when rooms use it. The
+report is kept ``CACHE_SECONDS`` per process, so a storm of probes costs one round of checks.
 """
 
 import re
@@ -78,8 +78,10 @@ def run_checks(config):
     else:
         checks["worker"] = Check(INLINE, "jobs run inline in the web process", required=False)
         checks["cron"] = Check(INLINE, "periodic jobs run in the web process", required=False)
-    janus_required = _janus_required(config)
-    checks["janus"] = _guarded(check_janus, config, required=janus_required)
+    # The embedded mode (no Redis: one process does it all) needs only its database; its local
+    # Janus, when `make run` started one, is reported but not required.
+    embedded = not redis_urls
+    checks["janus"] = _guarded(check_janus, config, required=not embedded and _janus_required(config))
     return checks
 
 
