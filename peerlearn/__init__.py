@@ -94,7 +94,7 @@ def register_extensions(app):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             _tune_sqlite(db.engine)
-    from .services import outbox
+    from .services import outbox, storage
 
     outbox.init_app(app)  # what a request's transactions recorded is handed on by its end
     from . import subscriptions
@@ -103,6 +103,7 @@ def register_extensions(app):
     from . import tasks
 
     tasks.init_app(app)  # inline jobs a request leaves for after its response
+    storage.init_app(app)  # where avatars and covers are kept: UPLOAD_DIR or an S3 bucket
 
 
 def _tune_sqlite(engine):
