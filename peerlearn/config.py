@@ -344,6 +344,11 @@ class Config:
             ),
             "DEV_OUTBOX_ENABLED": cls.ENV_NAME != "production",
             "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
+            # text: one readable line per record; json: one JSON object per line, for a log
+            # collector. Both carry the request id (peerlearn.logs).
+            "LOG_FORMAT": env_str("LOG_FORMAT", "text").strip().lower(),
+            # Errors go to this Sentry project too when set (sentry-sdk is imported only then).
+            "SENTRY_DSN": env_str("SENTRY_DSN"),
             # /metrics answers these client addresses (after PROXY_COUNT proxies), and anyone
             # sending `Authorization: Bearer <METRICS_TOKEN>` when a token is set; others get a 404.
             "METRICS_ALLOWED_IPS": env_list("METRICS_ALLOWED_IPS") or ["127.0.0.1", "::1"],
@@ -407,6 +412,8 @@ class Config:
         """Refuse settings that cannot run; subclasses add their own rules."""
         if settings["SOCKETIO_ASYNC_MODE"] not in {"threading", "gevent", "eventlet"}:
             raise ConfigError("SOCKETIO_ASYNC_MODE must be threading, gevent or eventlet")
+        if settings["LOG_FORMAT"] not in {"text", "json"}:
+            raise ConfigError("LOG_FORMAT must be text or json")
         if settings["MAIL_BACKEND"] not in {"log", "smtp"}:
             raise ConfigError("MAIL_BACKEND must be log or smtp")
         if not settings["JOBS_INLINE"] and not settings["REDIS_URL"]:
