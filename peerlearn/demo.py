@@ -2,11 +2,13 @@
 with faces (generated avatars), covers, reviews and past sessions with their attendance."""
 
 import hashlib
+import io
 import json
 import logging
 import secrets
 import shutil
 import subprocess
+import tempfile
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,7 +36,7 @@ from .models import (
     User,
     utcnow,
 )
-from .services import avatars, covers, interactions, ledger, passwords, skills
+from .services import avatars, covers, interactions, ledger, passwords, skills, storage
 from .services.sessions import COVER_SIZE, local_to_utc
 
 log = logging.getLogger(__name__)
@@ -729,9 +731,11 @@ def _demo_cover(category, title):
         radius = 60 + digest[20 + index] % 220
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=40 + index * 8)
     image.paste((255, 255, 255), mask=shapes)
-    path = avatars.upload_dir("covers") / f"demo-{digest.hex()[:24]}.webp"
-    image.save(path, "WEBP", quality=80)
-    return path.name
+    filename = f"demo-{digest.hex()[:24]}.webp"
+    encoded = io.BytesIO()
+    image.save(encoded, "WEBP", quality=80)
+    storage.get_storage().put(avatars.cover_key(filename), encoded.getvalue(), "image/webp")
+    return filename
 
 
 def load_covers():
@@ -785,7 +789,11 @@ def load_avatars():
             User.email.in_([spec["email"] for spec in DEMO_USERS]), User.avatar_filename.is_(None)
         )
     ).all()
-    drawn = render_avatars([user.email for user in users], avatars.avatar_dir())
+    store = storage.get_storage()
+    with tempfile.TemporaryDirectory(prefix="peerlearn-demo-avatars-") as scratch:
+        drawn = render_avatars([user.email for user in users], Path(scratch))
+        for filename in drawn.values():
+            store.put(avatars.avatar_key(filename), (Path(scratch) / filename).read_bytes(), "image/svg+xml")
     for user in users:
         if user.email in drawn:
             user.avatar_filename = drawn[user.email]

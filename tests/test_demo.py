@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from peerlearn import demo
 from peerlearn.extensions import db
 from peerlearn.models import Attendance, LearningSession, Review, User
-from peerlearn.services import avatars
+from peerlearn.services import avatars, storage
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def test_seed_gives_every_demo_account_a_generated_face(app, runner, client):
     assert len(users) == len(demo.DEMO_USERS)
     assert all(user.avatar_filename and user.avatar_filename.endswith(".svg") for user in users)
     asha = next(user for user in users if user.email == "mentor1@peerlearn.local")
-    svg = (avatars.avatar_dir() / asha.avatar_filename).read_text()
+    svg = storage.get_storage().get(avatars.avatar_key(asha.avatar_filename)).decode()
     assert svg.startswith("<svg") and "<script" not in svg
     response = client.get(f"/media/avatars/{asha.avatar_filename}")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
@@ -43,7 +43,7 @@ def test_seed_gives_every_demo_account_a_generated_face(app, runner, client):
     before = {user.email: user.avatar_filename for user in users}
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert {u.email: u.avatar_filename for u in db.session.scalars(select(User))} == before
-    assert len(list(avatars.avatar_dir().glob("*.svg"))) == len(users)
+    assert len(list((Path(app.config["UPLOAD_DIR"]) / "avatars").glob("*.svg"))) == len(users)
 
 
 def test_seed_without_node_falls_back_to_initials(app, runner, monkeypatch):
@@ -81,7 +81,7 @@ def test_seed_writes_reviews_covers_and_past_sessions_once(app, runner, monkeypa
     ).all()
     assert {session.title for session in covered} == demo.DEMO_COVERED
     for session in covered:
-        assert (avatars.upload_dir("covers") / session.cover_filename).stat().st_size > 1000
+        assert len(storage.get_storage().get(avatars.cover_key(session.cover_filename))) > 1000
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count(Review.id))) == len(reviews)

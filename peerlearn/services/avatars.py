@@ -11,19 +11,22 @@ there.
 
 Who may upload is checked before any decoding: a confirmed email address, and at most
 UPLOAD_LIMIT images per account (photos and covers together).
+
+The images are kept in the app's storage (services/storage.py: UPLOAD_DIR or an S3 bucket) under
+``avatars/<name>`` and ``covers/<name>``; a new name for every upload, so a browser's cached copy
+is never stale.
 """
 
 import io
 import math
 import secrets
-from pathlib import Path
 
 from flask import current_app
 from PIL import Image, UnidentifiedImageError
 
 from ..exceptions import PermissionDenied, RateLimited, ValidationError
 from ..extensions import db
-from . import offload, ratelimit
+from . import offload, ratelimit, storage
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP"}
 # Resizing first reduces by whole factors while at least this many times larger than the
@@ -50,14 +53,18 @@ class UploadsBusy(RateLimited):
     code = "uploads_busy"
 
 
-def upload_dir(kind="avatars"):
-    path = Path(current_app.config["UPLOAD_DIR"]) / kind
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def avatar_key(filename):
+    """The storage key of a profile photo's file."""
+    return f"avatars/{filename}"
 
 
-def avatar_dir():
-    return upload_dir("avatars")
+def cover_key(filename):
+    """The storage key of a session cover's file."""
+    return f"covers/{filename}"
+
+
+def new_filename(extension="webp"):
+    return f"{secrets.token_hex(16)}.{extension}"
 
 
 def check_can_upload(user):
@@ -120,19 +127,18 @@ def save_avatar(user, data):
     check_can_upload(user)
     user_id = user.id
     encoded = process_image(data, admit=lambda: _count_upload(user_id))
-    directory = avatar_dir()
-    filename = f"{secrets.token_hex(16)}.webp"
-    (directory / filename).write_bytes(encoded)
+    filename = new_filename()
+    storage.get_storage().put(avatar_key(filename), encoded, "image/webp")
     old = user.avatar_filename
     user.avatar_filename = filename
     try:
         db.session.commit()
     except Exception:
         db.session.rollback()
-        (directory / filename).unlink(missing_ok=True)
+        storage.discard(avatar_key(filename))
         raise
     if old:
-        (directory / old).unlink(missing_ok=True)
+        storage.discard(avatar_key(old))
     return filename
 
 
@@ -152,7 +158,7 @@ def remove_avatar(user):
     user.avatar_filename = None
     db.session.commit()
     if old:
-        (avatar_dir() / old).unlink(missing_ok=True)
+        storage.discard(avatar_key(old))
 
 
 def _reject(field, message):

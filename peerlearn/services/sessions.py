@@ -5,7 +5,6 @@ cancelled. Times are entered in the mentor's timezone and stored in UTC.
 """
 
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,7 +41,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import avatars, media, outbox, realtime, room, settlement, skills
+from . import avatars, media, outbox, realtime, room, settlement, skills, storage
 from .booking import lock_session
 from .pagination import paginate
 from .refunds import dispatch_refund
@@ -185,13 +184,14 @@ def create_session(mentor, data, *, publish=False, cover=None, now=None):
                 fields={name: ["This field is required."] for name in missing},
             )
         clean = _validate(data, mentor, now=now)
-        session = LearningSession(mentor_id=mentor.id, status=SessionStatus.DRAFT.value, **clean)
+        stored = _put_cover(encoded)
+        session = LearningSession(
+            mentor_id=mentor.id, status=SessionStatus.DRAFT.value, cover_filename=stored, **clean
+        )
         db.session.add(session)
         db.session.flush()
         if publish:
             _publish(session, mentor, now)
-        if encoded is not None:
-            stored, _ = _store_cover(session, encoded)
         db.session.commit()
     except Exception:
         _undo(stored)
@@ -327,9 +327,10 @@ def save_session(mentor, session_id, changes, *, cover=None, publish=False, now=
     try:
         encoded = _encode_cover(cover)
         session = mentor_session(mentor, session_id)
+        stored = _put_cover(encoded)
         _apply_changes(session, mentor, changes, now)
-        if encoded is not None:
-            stored, old_cover = _store_cover(session, encoded)
+        if stored is not None:
+            old_cover, session.cover_filename = session.cover_filename, stored
         if publish and session.status != SessionStatus.SCHEDULED:
             _publish_draft(session, mentor, now)
         db.session.commit()
@@ -669,18 +670,20 @@ def _encode_cover(data):
     return avatars.process_image(data, size=COVER_SIZE, field="cover")
 
 
-def _store_cover(session, encoded):
-    """Write the encoded cover and point the session at it (uncommitted). Returns the new file's
-    name and the old one's, which is removed once the change commits."""
-    filename = f"{secrets.token_hex(16)}.webp"
-    (avatars.upload_dir("covers") / filename).write_bytes(encoded)
-    old, session.cover_filename = session.cover_filename, filename
-    return filename, old
+def _put_cover(encoded):
+    """Store the encoded cover under a new name and return it (None without a cover). Done
+    before the use case writes anything, so a slow bucket keeps no row locked; the session is
+    pointed at it in the transaction, and a failed save removes it (``_undo``)."""
+    if encoded is None:
+        return None
+    filename = avatars.new_filename()
+    storage.get_storage().put(avatars.cover_key(filename), encoded, "image/webp")
+    return filename
 
 
 def _remove_cover(filename):
     if filename:
-        (avatars.upload_dir("covers") / filename).unlink(missing_ok=True)
+        storage.discard(avatars.cover_key(filename))
 
 
 def _undo(stored_cover):

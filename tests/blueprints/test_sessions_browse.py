@@ -8,8 +8,8 @@ import pytest
 from flask import render_template, url_for
 
 from peerlearn.extensions import db
-from peerlearn.services import avatars
 from peerlearn.services import booking as booking_service
+from peerlearn.services import storage
 from tests import factories
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -324,7 +324,7 @@ def test_similar_sessions_are_shown(client, mentor):
 
 
 def test_cover_images_are_served_from_the_upload_folder(client):
-    (avatars.upload_dir("covers") / "abc.webp").write_bytes(b"RIFF0000WEBP")
+    storage.get_storage().put("covers/abc.webp", b"RIFF0000WEBP", "image/webp")
     response = client.get("/media/covers/abc.webp")
     body = response.data
     response.close()

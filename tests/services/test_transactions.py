@@ -4,8 +4,10 @@ payout decision whose audit entry cannot be written, and the other way round).""
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from flask import current_app
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -21,7 +23,7 @@ from peerlearn.models import (
     SessionStatus,
     utcnow,
 )
-from peerlearn.services import audit, avatars, earnings
+from peerlearn.services import audit, earnings
 from peerlearn.services import sessions as session_service
 from tests.factories import make_session
 
@@ -33,7 +35,8 @@ def cover_image():
 
 
 def cover_files():
-    return sorted(p.name for p in avatars.upload_dir("covers").iterdir())
+    folder = Path(current_app.config["UPLOAD_DIR"]) / "covers"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 from dataclasses import dataclass
 
-from flask import current_app, render_template, request, send_from_directory, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from ...exceptions import ValidationError
 from ...formats import viewer_timezone
 from ...models import ACTIVE_BOOKING_STATUSES, CATEGORIES, LANGUAGES, SessionLevel, utcnow
-from ...services import avatars, fragments, interactions, recommendations, search, settlement
+from ...services import avatars, fragments, interactions, recommendations, search, settlement, storage
 from ...services import booking as booking_service
 from ...services import gifts as gift_service
 from ...services import room as room_service
@@ -103,7 +103,7 @@ def detail(session_id):
 
 @bp.get("/media/covers/<filename>")
 def cover(filename):
-    response = send_from_directory(avatars.upload_dir("covers"), filename, max_age=86400 * 30)
+    response = storage.get_storage().serve(avatars.cover_key(filename), max_age=86400 * 30)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

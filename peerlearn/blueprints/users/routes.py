@@ -1,13 +1,13 @@
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from ...exceptions import DomainError, ValidationError
 from ...forms import apply_field_errors
 from ...models import LANGUAGES
-from ...services import accounts, auth, avatars, mentors, people, search
+from ...services import accounts, auth, avatars, mentors, people, search, storage
 from ...services.accounts import rupees_to_paise
 from ...services.fragments import Lazy
 from ...services.pagination import Page
@@ -227,6 +227,6 @@ def mentor_profile(user_id):
 
 @bp.get("/media/avatars/<filename>")
 def avatar(filename):
-    response = send_from_directory(avatars.avatar_dir(), filename, max_age=86400 * 30)
+    response = storage.get_storage().serve(avatars.avatar_key(filename), max_age=86400 * 30)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
