@@ -463,6 +463,7 @@ def backup_create(folder, keep, max_age_days):
     """Write the database, every uploaded file and a manifest into one archive, then remove
     archives beyond the retention (never the new one)."""
     from .services.backup import BackupError, create_backup
+    from .services.storage import backup_note
 
     try:
         made = create_backup(folder, keep=keep, max_age_days=max_age_days)
@@ -482,6 +483,8 @@ def backup_create(folder, keep, max_age_days):
             f"  {name}: {folder_summary['files']} files, {_size(folder_summary['bytes'])} "
             f"({folder_summary['path']})"
         )
+    if note := backup_note():
+        click.echo(note)
     for path in made.removed:
         click.echo(f"Removed old backup {path.name}")
 

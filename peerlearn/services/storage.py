@@ -217,6 +217,7 @@ class S3Storage(Storage):
             retries={"mode": "standard", "max_attempts": 2},
             # Services other than AWS commonly want bucket names in the path, not the host.
             s3={"addressing_style": "path"} if endpoint_url else None,
+            signature_version="s3v4",
             # Checksums only where S3 requires them: several S3-compatible services refuse the
             # trailing checksums botocore sends by default.
             request_checksum_calculation="when_required",
@@ -401,12 +402,12 @@ def discard(key):
         log.warning("left %s behind: the storage could not remove it", key)
 
 
-def backup_note(config=None):
-    """What `flask backup create` says about stored files kept outside its archive, or None."""
-    config = config or current_app.config
-    if config["STORAGE_BACKEND"] != "s3":
+def backup_note():
+    """What `flask backup create` says of stored files its archive does not hold, or None."""
+    storage = get_storage()
+    if storage.kind == "local":
         return None
     return (
-        f"  stored files: in {get_storage().describe()}, not in this archive; "
-        "keep them with the bucket's own versioning or replication"
+        f"  stored files: in the {storage.describe()}, not in this archive; "
+        "the bucket's own versioning or replication keeps them"
     )
