@@ -29,21 +29,29 @@ def create_app(config_name=None, overrides=None):
     register_template_helpers(app)
     register_cli(app)
     register_metrics(app)
+    register_request_ids(app)  # last: its middleware wraps all the others
     return app
 
 
 def configure_logging(app):
+    """One handler on stdout for every logger: text or JSON lines (LOG_FORMAT), each record with
+    its request id (peerlearn.logs); errors to Sentry too when SENTRY_DSN is set."""
+    from . import logs
+
     level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
     root = logging.getLogger()
-    if not any(getattr(h, "_peerlearn", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_peerlearn", False)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(logs.RequestIdFilter())
         handler._peerlearn = True
         root.addHandler(handler)
+    handler.setFormatter(logs.formatter(app.config["LOG_FORMAT"]))
     logging.getLogger("peerlearn").setLevel(level)
     # Alembic announces its plugins on every command; migrations raise it to INFO themselves.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     root.setLevel(min(level, logging.WARNING) if app.testing else level)
+    logs.init_sentry(app)
 
 
 def configure_proxy(app):
@@ -201,3 +209,9 @@ def register_metrics(app):
     from . import metrics
 
     metrics.init_app(app)
+
+
+def register_request_ids(app):
+    from . import logs
+
+    logs.init_app(app)

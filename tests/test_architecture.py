@@ -12,7 +12,7 @@ Every other edge counts, ``create_app``'s imports inside the function included.
 Layers, lowest first. A module may import its own layer and the layers below it, never above:
 
 1. foundation: config, extensions, exceptions, links, headers, netopts, static_files, formats,
-   periods, events and ``peerlearn.tasks`` itself (the queue's front door); nothing of the app
+   periods, events, logs and ``peerlearn.tasks`` itself (the queue's front door); nothing of the app
    above them, so anything may use them.
 2. models: ``peerlearn.models.*``, the tables and their invariants, and the input rules built on
    their constants: ``peerlearn.limits`` (every named limit) and ``peerlearn.inputs`` (parsing).
@@ -45,6 +45,7 @@ LAYERS = {
     "peerlearn.formats": FOUNDATION,
     "peerlearn.periods": FOUNDATION,
     "peerlearn.events": FOUNDATION,
+    "peerlearn.logs": FOUNDATION,
     "peerlearn.tasks": FOUNDATION,
     "peerlearn.models": MODELS,
     "peerlearn.limits": MODELS,

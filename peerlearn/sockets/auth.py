@@ -29,6 +29,7 @@ from flask_login import current_user
 from flask_socketio import disconnect
 
 from ..extensions import db
+from ..logs import begin_socket_event
 from ..models import AuthKind, User
 from ..services import auth, realtime
 
@@ -192,10 +193,12 @@ def forget_socket():
 
 
 def authenticated_only(handler):
-    """Run ``handler(identity, ...)`` for a socket with an identity; disconnect any other."""
+    """Run ``handler(identity, ...)`` for a socket with an identity; disconnect any other. The
+    event's log records carry its own id: the socket's and the event's number (peerlearn.logs)."""
 
     @wraps(handler)
     def wrapped(*args, **kwargs):
+        begin_socket_event()
         identity = socket_identity()
         if identity is None:
             disconnect(request.sid)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from flask import current_app, g, has_request_context
 
+from ..logs import current_request_id, request_id_set
+
 log = logging.getLogger(__name__)
 
 QUEUES = ("emails", "recommendations", "default")
@@ -60,7 +62,8 @@ def enqueue(queue_name, func, *args, job_id=None, after_response=False):
 
     retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
     # RQ counts the retries down and keeps no record of how many there were: the meta does.
-    meta = {"attempts_allowed": len(RETRY_INTERVALS) + 1}
+    # The worker logs the job with the id of the request that enqueued it (peerlearn.logs).
+    meta = {"attempts_allowed": len(RETRY_INTERVALS) + 1, "request_id": current_request_id()}
     try:
         get_queue(queue_name).enqueue(func, *args, job_id=job_id, retry=retry, meta=meta)
     except RedisError:
@@ -88,9 +91,10 @@ def init_app(app):
     def run_jobs_after_response(response):
         jobs = g.pop("jobs_after_response", None)
         if jobs:
+            request_id = current_request_id()
 
             def run():
-                with app.app_context():
+                with app.app_context(), request_id_set(request_id):
                     for func, args in jobs:
                         _run_inline(func, args)
 

@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.exceptions import SchedulerNotFound, StopRequested
 
+from ..logs import request_id_set
 from ..services.readiness import beat_cron
 
 log = logging.getLogger(__name__)
@@ -22,12 +23,14 @@ MAX_WAIT_SECONDS = 30
 class _AppContextPerJob:
     """Each job runs in a fresh app context of the one app the worker built: the database session
     (scoped to the app context) and ``g`` start empty and are torn down after the job, so nothing
-    one job loaded or left in a failed transaction reaches the next."""
+    one job loaded or left in a failed transaction reaches the next. Its log records carry the id
+    of the request that enqueued it (peerlearn.logs), or its own job id when none did."""
 
     stop_asked = False
 
     def perform_job(self, job, queue, *args, **kwargs):
-        with current_app._get_current_object().app_context():
+        request_id = job.meta.get("request_id") or job.id
+        with current_app._get_current_object().app_context(), request_id_set(request_id):
             return super().perform_job(job, queue, *args, **kwargs)
 
     def request_stop(self, signum, frame):
