@@ -195,6 +195,20 @@ def test_a_job_enqueued_outside_a_request_logs_with_its_job_id(json_app, redis_a
     assert line["request_id"] == job_id
 
 
+def test_a_job_run_after_the_response_keeps_the_request_id(json_app, log_output, make_user):
+    """Without a worker, a job left for after the response runs once the server closes it,
+    outside the request's context: it still logs with the request's id."""
+    json_app.config["JOBS_AFTER_RESPONSE"] = True
+    make_user(email="known@example.com")
+    answer = json_app.test_client().post(
+        "/api/password-reset/", json={"email": "known@example.com"}, headers={"X-Request-ID": "reset-7"}
+    )
+    assert answer.status_code == 200
+    answer.close()  # what a WSGI server does once the last byte is out
+    (line,) = [line for line in json_lines(log_output) if line["message"].startswith("email to=known@")]
+    assert line["request_id"] == "reset-7"
+
+
 def test_an_unknown_log_format_is_refused(monkeypatch):
     monkeypatch.setenv("LOG_FORMAT", "xml")
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
