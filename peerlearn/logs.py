@@ -164,7 +164,9 @@ def init_app(app):
 def init_sentry(app):
     """Send errors to SENTRY_DSN (from views, jobs and ERROR log records), tagged with the
     request id. No personal data: no cookies, client addresses, request bodies or local
-    variables of the failing frames, which may hold names, emails or messages."""
+    variables of the failing frames, which may hold names, emails or messages; and log records
+    go as their template without its arguments ("giving up on email %s to %s"): the request id
+    finds the whole line in the log."""
     dsn = app.config["SENTRY_DSN"]
     if not dsn:
         return
@@ -179,12 +181,24 @@ def init_sentry(app):
         send_default_pii=False,
         max_request_body_size="never",
         include_local_variables=False,
-        before_send=_tag_request_id,
+        before_send=_before_send,
+        before_breadcrumb=_before_breadcrumb,
     )
 
 
-def _tag_request_id(event, _hint):
+def _before_send(event, _hint):
     request_id = current_request_id()
     if request_id is not None:
         event.setdefault("tags", {})["request_id"] = request_id
+    entry = event.get("logentry")
+    if entry:
+        entry["formatted"] = entry.get("message")
+        entry["params"] = []
     return event
+
+
+def _before_breadcrumb(crumb, hint):
+    record = (hint or {}).get("log_record")
+    if record is not None:
+        crumb["message"] = str(record.msg)
+    return crumb

@@ -220,7 +220,7 @@ def test_an_unknown_log_format_is_refused(monkeypatch):
 # Builds an app in a process of its own (sentry-sdk, once set up, stays for the process), calls a
 # view that raises, and reports what it saw.
 SENTRY_SCRIPT = """
-import json, sys
+import json, logging, sys
 from peerlearn import create_app
 
 dsn = sys.argv[1] or None
@@ -228,6 +228,8 @@ app = create_app("testing", {"SENTRY_DSN": dsn, "PROPAGATE_EXCEPTIONS": False, "
 
 @app.get("/boom")
 def boom():
+    logging.getLogger("peerlearn.payouts").info("looking at the payout of %s", "asha@example.com")
+    logging.getLogger("peerlearn.payouts").error("payout to %s failed", "asha@example.com")
     raise RuntimeError("the view broke")
 
 response = app.test_client().get("/boom", headers={"X-Request-ID": "boom-1"})
@@ -295,7 +297,7 @@ def _events(envelopes):
                 item = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(item, dict) and "exception" in item:
+            if isinstance(item, dict) and ("exception" in item or "logentry" in item):
                 found.append(item)
     return found
 
@@ -307,11 +309,15 @@ def test_an_error_in_a_view_reaches_sentry_with_the_request_id(sentry_stand_in, 
 
     assert {path for path, _body in sentry_stand_in.envelopes} == {"/api/42/envelope/"}
     events = _events(sentry_stand_in.envelopes)
-    assert events, "no error event reached the stand-in"
-    event = events[0]
-    assert event["exception"]["values"][-1]["type"] == "RuntimeError"
-    assert event["tags"]["request_id"] == "boom-1"
-    assert "cookies" not in event.get("request", {}) and "ip_address" not in event.get("user", {})
+    (crash,) = [event for event in events if "exception" in event]
+    assert crash["exception"]["values"][-1]["type"] == "RuntimeError"
+    assert crash["tags"]["request_id"] == "boom-1"
+    assert "cookies" not in crash.get("request", {}) and "ip_address" not in crash.get("user", {})
+    (logged,) = [event for event in events if event.get("logger") == "peerlearn.payouts"]
+    assert logged["logentry"]["formatted"] == "payout to %s failed"
+    assert logged["tags"]["request_id"] == "boom-1"
+    # Log lines go as their templates, breadcrumbs too: the address stays in the log.
+    assert not any(b"asha@example.com" in body for _path, body in sentry_stand_in.envelopes)
 
 
 def test_without_a_dsn_sentry_is_not_even_imported(tmp_path):
