@@ -102,6 +102,11 @@ def register_extensions(app):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             _tune_sqlite(db.engine)
+    else:
+        from . import dbpool
+
+        with app.app_context():
+            dbpool.watch(db.engine)  # a pooled connection the server ended is replaced at checkout
     from .services import outbox, storage
 
     outbox.init_app(app)  # what a request's transactions recorded is handed on by its end

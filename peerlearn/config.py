@@ -375,8 +375,8 @@ class Config:
 
     @staticmethod
     def engine_options(url):
-        if url.startswith(("postgres://", "postgresql")):
-            return {"pool_pre_ping": True}
+        # No pool_pre_ping: its SELECT 1 on every checkout is a round trip per request and per
+        # live-room event; peerlearn.dbpool checks the pooled connection's socket instead.
         return {}
 
     @staticmethod

@@ -46,6 +46,7 @@ LAYERS = {
     "peerlearn.periods": FOUNDATION,
     "peerlearn.events": FOUNDATION,
     "peerlearn.logs": FOUNDATION,
+    "peerlearn.dbpool": FOUNDATION,
     "peerlearn.tasks": FOUNDATION,
     "peerlearn.models": MODELS,
     "peerlearn.limits": MODELS,
