@@ -19,6 +19,11 @@ DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SOURCE_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
 DRY_RUN=${DRY_RUN:-0}
 STEP=0
+# How to restart a unit where systemd does not run the services (a container, a supervisor of
+# your own): a shell command, {unit} replaced by the unit's name (peerlearn-web@8000,
+# peerlearn-worker, peerlearn-cron, peerlearn-janus, coturn). It must return once the new process
+# is started. deploy/upgrade --restart-command sets it too.
+RESTART_COMMAND=${PEERLEARN_RESTART:-}
 
 step() {
     STEP=$((STEP + 1))
@@ -111,13 +116,81 @@ render() {
     ' "$template"
 }
 
-# The ports of the web processes: WEB_PORTS, else the peerlearn-web@ units systemd knows, else
-# 8000 and 8001.
+# Is systemd the init system (PID 1) here? Not in most containers: there the units are still
+# installed and enabled, but nothing can start them. SYSTEMD_RUNNING=1 or 0 says so instead; a dry
+# run shows the systemd commands unless SYSTEMD_RUNNING=0.
+systemd_running() {
+    case ${SYSTEMD_RUNNING:-} in
+        1) return 0 ;;
+        0) return 1 ;;
+    esac
+    [ "$DRY_RUN" = 1 ] || [ -d /run/systemd/system ]
+}
+
+# Can units be restarted here: by systemd, or by RESTART_COMMAND.
+can_restart() {
+    [ -n "$RESTART_COMMAND" ] || systemd_running
+}
+
+# Restart one unit: by RESTART_COMMAND when given, else by systemd. Without either it only says
+# so (and returns 1).
+restart_unit() {
+    local unit=$1
+    if [ -n "$RESTART_COMMAND" ]; then
+        run sh -c "${RESTART_COMMAND//\{unit\}/$unit}"
+    elif systemd_running; then
+        run systemctl restart "$unit"
+    else
+        note "not started: $unit (systemd is not running here)"
+        return 1
+    fi
+}
+
+# Enable units (start at boot, with peerlearn.target). systemctl does that without a running
+# systemd too: it only makes the links.
+enable_units() {
+    if command -v systemctl >/dev/null 2>&1 || [ "$DRY_RUN" = 1 ]; then
+        run systemctl enable "$@"
+    else
+        note "not enabled (no systemctl here): $*"
+    fi
+}
+
+# systemctl daemon-reload, when there is a systemd to tell.
+reload_systemd() {
+    if systemd_running; then
+        run systemctl daemon-reload
+    fi
+}
+
+# Have nginx read its configuration again: by systemd, else by signal when nginx runs (its pid
+# file), else say so.
+reload_nginx() {
+    local pid
+    if systemd_running; then
+        run systemctl reload nginx
+        return
+    fi
+    pid=$(cat /run/nginx.pid 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        run nginx -s reload
+    else
+        note "nginx is not running: start it (nginx) once the web processes run"
+    fi
+}
+
+# The ports of the web processes: WEB_PORTS, else the peerlearn-web@ instances enabled in
+# peerlearn.target (deploy/install makes one per port), else 8000 and 8001.
 web_ports() {
-    local ports=${WEB_PORTS:-}
-    if [ -z "$ports" ] && command -v systemctl >/dev/null 2>&1; then
-        ports=$(systemctl list-units --all --plain --no-legend 'peerlearn-web@*.service' 2>/dev/null |
-            sed -n 's/^peerlearn-web@\([0-9]*\)\.service.*/\1/p' | sort -n | tr '\n' ' ')
+    local ports=${WEB_PORTS:-} link
+    if [ -z "$ports" ]; then
+        for link in "$SYSTEMD_DIR"/peerlearn.target.wants/peerlearn-web@*.service; do
+            [ -e "$link" ] || [ -L "$link" ] || continue
+            link=${link##*@}
+            ports="$ports ${link%.service}"
+        done
+        ports=$(printf '%s\n' $ports | sort -n | tr '\n' ' ')
+        ports=${ports% }
     fi
     echo "${ports:-8000 8001}"
 }
@@ -179,9 +252,9 @@ rolling_restart_web() {
     local port
     for port in $(web_ports); do
         note "web process on port $port"
-        run systemctl restart "peerlearn-web@$port"
+        restart_unit "peerlearn-web@$port" || continue
         wait_for "http://127.0.0.1:$port/healthz" "$HEALTH_TIMEOUT" ||
-            die "peerlearn-web@$port does not answer /healthz after ${HEALTH_TIMEOUT}s: journalctl -u peerlearn-web@$port (the others still run)"
+            die "peerlearn-web@$port does not answer /healthz after ${HEALTH_TIMEOUT}s: see its log (journalctl -u peerlearn-web@$port; the others still run)"
         wait_for "http://127.0.0.1:$port/readyz" "$HEALTH_TIMEOUT" ||
             die "peerlearn-web@$port is not ready (/readyz) after ${HEALTH_TIMEOUT}s: curl http://127.0.0.1:$port/readyz"
     done
