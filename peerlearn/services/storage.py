@@ -40,6 +40,18 @@ KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}(?:/[A-Za-z0-9_-][A-Za-z0-
 CHUNK = 64 * 1024
 # A browser's If-None-Match passed on to S3 only when it looks like one (a list of ETags).
 ETAG_LIST = re.compile(r'^\s*(?:\*|(?:W/)?"[^"]{0,200}"(?:\s*,\s*(?:W/)?"[^"]{0,200}"){0,15})\s*$')
+# Storage.check of a bucket: a key never stored (under S3_PREFIX), asked within this long.
+CHECK_KEY = "peerlearn-check/absent"
+CHECK_TIMEOUT_SECONDS = 2
+# Error codes of S3 for credentials it does not know or cannot verify.
+CREDENTIAL_ERRORS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+    "TokenRefreshRequired",
+    "InvalidSecurity",
+}
 SETTINGS = (
     "STORAGE_BACKEND",
     "UPLOAD_DIR",
@@ -64,6 +76,16 @@ class StorageUnavailable(DomainError):
             message or "Stored images cannot be reached right now. Please try again in a few minutes.",
             **kwargs,
         )
+
+
+class StorageCheckFailed(StorageUnavailable):
+    """What ``Storage.check`` found: ``message``, a short reason without addresses (/readyz is
+    public); ``cause``, the underlying error's text, for the operator; ``fix``, one line."""
+
+    def __init__(self, reason, *, fix, cause=None):
+        super().__init__(reason)
+        self.fix = fix
+        self.cause = cause
 
 
 class StoredFileMissing(NotFound):
@@ -122,6 +144,11 @@ class Storage:
 
     def describe(self):
         """Where the files are, for people (logs, `flask backup create`)."""
+        raise NotImplementedError
+
+    def check(self):
+        """A cheap look, within a short timeout, at whether the store answers now (/readyz, the
+        doctor). Returns a short detail when it does; raises StorageCheckFailed otherwise."""
         raise NotImplementedError
 
 
@@ -187,6 +214,22 @@ class LocalStorage(Storage):
     def describe(self):
         return f"folder {self.root}"
 
+    def check(self):
+        # The first write makes a missing folder: what matters is that it can.
+        folder = self.root
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".check-"):
+                pass
+        except OSError as exc:
+            raise StorageCheckFailed(
+                "the folder is not writable",
+                fix=f"sudo install -d -o peerlearn -g peerlearn {self.root}",
+                cause=f"{folder}: {exc.strerror or exc}",
+            ) from exc
+        return "folder writable" if folder == self.root else "folder made on the first upload"
+
 
 class S3Storage(Storage):
     """Objects in a bucket of an S3-compatible service: <S3_PREFIX><key>."""
@@ -204,19 +247,30 @@ class S3Storage(Storage):
         secret_access_key=None,
         timeout=10,
     ):
-        import boto3
-        from botocore.config import Config
-
         self.bucket = bucket
         self.prefix = prefix or ""
         self.endpoint_url = endpoint_url
+        self.timeout = timeout
+        self._client_options = {
+            "endpoint_url": endpoint_url,
+            "region_name": region,
+            "aws_access_key_id": access_key_id,
+            "aws_secret_access_key": secret_access_key,
+        }
+        # Two tries in all: a page waiting on an image should hear "unavailable" soon.
+        self.client = self._new_client(timeout, attempts=2)
+        self._check_client = None
+
+    def _new_client(self, timeout, *, attempts):
+        import boto3
+        from botocore.config import Config
+
         config = Config(
             connect_timeout=timeout,
             read_timeout=timeout,
-            # Two tries in all: a page waiting on an image should hear "unavailable" soon.
-            retries={"mode": "standard", "max_attempts": 2},
+            retries={"mode": "standard", "max_attempts": attempts},
             # Services other than AWS commonly want bucket names in the path, not the host.
-            s3={"addressing_style": "path"} if endpoint_url else None,
+            s3={"addressing_style": "path"} if self.endpoint_url else None,
             signature_version="s3v4",
             # Checksums only where S3 requires them: several S3-compatible services refuse the
             # trailing checksums botocore sends by default.
@@ -224,14 +278,7 @@ class S3Storage(Storage):
             response_checksum_validation="when_required",
         )
         # A client of its own session: clients are safe to share between threads, sessions not.
-        self.client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=config,
-        )
+        return boto3.session.Session().client("s3", config=config, **self._client_options)
 
     def object_key(self, key):
         return self.prefix + check_key(key)
@@ -311,6 +358,53 @@ class S3Storage(Storage):
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         prefix = f", keys starting {self.prefix!r}" if self.prefix else ""
         return f"S3 bucket {self.bucket}{where}{prefix}"
+
+    def check(self):
+        """One GET, one try, of an object that is never stored. S3 answers NoSuchKey when the
+        bucket is there and the credentials are known; AccessDenied too, to credentials without
+        s3:ListBucket (which the app's need not have). HeadBucket would need that permission, and
+        a HEAD's error has no code telling a missing bucket from a missing object. Whether the
+        credentials may write and read is the doctor's probe (preflight.check_storage)."""
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        if self._check_client is None:
+            self._check_client = self._new_client(min(self.timeout, CHECK_TIMEOUT_SECONDS), attempts=1)
+        try:
+            self._check_client.get_object(Bucket=self.bucket, Key=self.prefix + CHECK_KEY)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "")) or str(_status(exc))
+            if code in ("NoSuchKey", "AccessDenied"):
+                return "bucket answers"
+            if code == "NoSuchBucket":
+                raise StorageCheckFailed(
+                    "no such bucket",
+                    fix=f"create the bucket {self.bucket} (private), or correct S3_BUCKET",
+                    cause=str(exc),
+                ) from exc
+            if code in CREDENTIAL_ERRORS:
+                raise StorageCheckFailed(
+                    f"credentials refused ({code})",
+                    fix="check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
+                    cause=str(exc),
+                ) from exc
+            raise StorageCheckFailed(
+                f"answered {_status(exc)} {code}",
+                fix="check S3_ENDPOINT_URL, S3_REGION and S3_BUCKET",
+                cause=str(exc),
+            ) from exc
+        except NoCredentialsError as exc:
+            raise StorageCheckFailed(
+                "no credentials",
+                fix="set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or give the VM an instance role)",
+                cause=str(exc),
+            ) from exc
+        except BotoCoreError as exc:
+            raise StorageCheckFailed(
+                f"cannot be reached ({type(exc).__name__})",
+                fix="check S3_ENDPOINT_URL, and that the service runs and this machine may reach it",
+                cause=str(exc),
+            ) from exc
+        return "bucket answers"
 
     def _calls(self, action, key):
         return _S3Errors(self, action, key)
