@@ -2,8 +2,9 @@
 
 import pytest
 
-from peerlearn.services import readiness
+from peerlearn.services import readiness, storage
 from tests.conftest import free_port
+from tests.support.s3 import moto_server, new_bucket, s3_settings
 
 CLOSED_JANUS = {
     "ROOM_MEDIA": "auto",
@@ -37,6 +38,11 @@ def test_embedded_mode_needs_only_the_database(app):
     assert body["checks"]["worker"]["state"] == "inline"
     assert body["checks"]["cron"]["state"] == "inline"
     assert body["checks"]["janus"]["state"] == "not configured"
+    assert body["checks"]["storage"] == {
+        "state": "up",
+        "detail": "local: folder made on the first upload",
+        "required": False,
+    }
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -249,3 +255,95 @@ def test_the_cron_scheduler_beats_on_each_tick(redis_app, monkeypatch):
     assert redis_connection().get(readiness.CRON_HEARTBEAT_KEY) is not None
     fresh(redis_app)
     assert readiness.report()[1]["cron"]["state"] == "up"
+
+
+# ----- stored files
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    yield from moto_server()
+
+
+def test_a_bucket_that_answers_is_up_and_required(app, s3_endpoint):
+    app.config.update(s3_settings(s3_endpoint, new_bucket(s3_endpoint)))
+    response = readyz(app)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["checks"]["storage"] == {
+        "state": "up",
+        "detail": "s3: bucket answers",
+        "required": True,
+    }
+
+
+def test_a_bucket_on_a_closed_port_is_a_503_even_in_the_embedded_mode(app):
+    app.config.update(s3_settings(f"http://127.0.0.1:{free_port()}", "peerlearn-away"))
+    response = readyz(app)
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert [name for name, check in checks.items() if check["state"] == "down"] == ["storage"]
+    assert checks["storage"] == {
+        "state": "down",
+        "detail": "s3: cannot be reached (EndpointConnectionError)",
+        "required": True,
+    }
+
+
+def test_a_bucket_that_does_not_exist_is_a_503(app, s3_endpoint):
+    app.config.update(s3_settings(s3_endpoint, "peerlearn-never-made"))
+    response = readyz(app)
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["storage"]["detail"] == "s3: no such bucket"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "state", "detail"),
+    [
+        # What S3 answers credentials without s3:ListBucket asking for a missing object.
+        ("AccessDenied", 403, "up", "s3: bucket answers"),
+        ("InvalidAccessKeyId", 403, "down", "s3: credentials refused (InvalidAccessKeyId)"),
+        ("SignatureDoesNotMatch", 403, "down", "s3: credentials refused (SignatureDoesNotMatch)"),
+        ("PermanentRedirect", 301, "down", "s3: answered 301 PermanentRedirect"),
+    ],
+)
+def test_what_the_bucket_answers_decides_the_state(app, s3_endpoint, code, status, state, detail):
+    """moto accepts any credentials, so S3's refusals are played by botocore's Stubber."""
+    from botocore.stub import Stubber
+
+    app.config.update(s3_settings(s3_endpoint, new_bucket(s3_endpoint)))
+    store = storage.get_storage()
+    store.check()  # makes the client the check uses
+    with Stubber(store._check_client) as stub:
+        stub.add_client_error("get_object", service_error_code=code, http_status_code=status)
+        response = readyz(app)
+    assert response.get_json()["checks"]["storage"]["state"] == state
+    assert response.get_json()["checks"]["storage"]["detail"] == detail
+    assert response.status_code == (200 if state == "up" else 503)
+
+
+def test_an_unwritable_folder_is_reported_but_not_required(app, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    app.config["UPLOAD_DIR"] = str(tmp_path / "a-file" / "uploads")
+    response = readyz(app)
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["storage"] == {
+        "state": "down",
+        "detail": "local: the folder is not writable",
+        "required": False,
+    }
+
+
+def test_the_bucket_is_asked_once_per_cached_report(app, s3_endpoint, monkeypatch):
+    app.config.update(s3_settings(s3_endpoint, new_bucket(s3_endpoint)))
+    store = storage.get_storage()
+    asked = []
+    real = store.check
+    monkeypatch.setattr(store, "check", lambda: asked.append(1) or real())
+    clock = [100.0]
+    fresh(app)
+    for _ in range(5):
+        assert readiness.report(now=lambda: clock[0])[0]
+    assert len(asked) == 1
+    clock[0] += readiness.CACHE_SECONDS
+    readiness.report(now=lambda: clock[0])
+    assert len(asked) == 2

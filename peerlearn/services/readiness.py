@@ -3,13 +3,16 @@
 ``/healthz`` only says the web process lives and reaches its database. Readiness asks every
 dependency the runtime mode uses, each within a short timeout: the database (a real query on a
 table sign-in reads), Redis (jobs, the Socket.IO message queue), the RQ workers' and the cron
-scheduler's heartbeats (when jobs do not run inline) and Janus (when rooms use it). Each check
+scheduler's heartbeats (when jobs do not run inline), Janus (when rooms use it) and the store of
+photos and covers (a GET to the bucket, or a write in the folder). Each check
 answers a state and a short detail; a check that raises is "down" with the error's class, so a
 broken dependency makes a 503, never a 500.
 
 Which checks are required follows the mode: the embedded mode (``make run``) needs only its
 database (its local Janus, if any, is reported, not required); with Redis, Redis, a worker and
-the cron scheduler are required too (when jobs are queued), and Janus when rooms use it. The
+the cron scheduler are required too (when jobs are queued), and Janus when rooms use it. A bucket
+(STORAGE_BACKEND=s3) is required in every mode, as pages show its images; the local folder is
+reported, not required (unwritable, only uploads fail, and every process on the VM shares it). The
 report is kept ``CACHE_SECONDS`` per process, so a storm of probes costs one round of checks.
 """
 
@@ -82,6 +85,7 @@ def run_checks(config):
     # Janus, when `make run` started one, is reported but not required.
     embedded = not redis_urls
     checks["janus"] = _guarded(check_janus, config, required=not embedded and _janus_required(config))
+    checks["storage"] = _guarded(check_storage, required=config["STORAGE_BACKEND"] == "s3")
     return checks
 
 
@@ -168,6 +172,16 @@ def check_cron(config):
     if beat is None:
         return DOWN, f"no heartbeat within {config['READYZ_HEARTBEAT_SECONDS']} s (worker.py cron)"
     return UP, f"heartbeat {max(0, int(time.time()) - int(beat))} s ago"
+
+
+def check_storage():
+    from .storage import StorageCheckFailed, get_storage
+
+    store = get_storage()
+    try:
+        return UP, f"{store.kind}: {store.check()}"
+    except StorageCheckFailed as exc:
+        return DOWN, f"{store.kind}: {exc.message}"
 
 
 def _janus_required(config):
