@@ -97,11 +97,19 @@ def test_scripts_parse(script):
 
 
 def test_install_dry_run_lists_every_step_in_order(tmp_path):
-    out = dry_run("install", "--url", "https://learn.example.org", ENV_FILE=str(tmp_path / "peerlearn.env"))
+    # A user no machine has, so the dry run shows a first install even where PeerLearn is installed.
+    user = "peerlearn-dry-run"
+    out = dry_run(
+        "install",
+        "--url",
+        "https://learn.example.org",
+        ENV_FILE=str(tmp_path / "peerlearn.env"),
+        APP_USER=user,
+    )
     assert steps(out) == [
         "Debian packages",
-        "System user peerlearn and its folders",
-        "PostgreSQL role and database peerlearn",
+        f"System user {user} and its folders",
+        f"PostgreSQL role and database {user}",
         f"Settings: {tmp_path / 'peerlearn.env'}",
         steps(out)[4],
         "Database schema (flask db upgrade)",
@@ -139,6 +147,42 @@ def test_install_keeps_an_existing_env_file_and_its_password(tmp_path):
     assert "s3cretpw" not in out
     assert f"write {env}" not in out
     assert "restart peerlearn-web@8002" in out
+
+
+def test_install_without_systemd_installs_the_units_starts_nothing_and_says_so(tmp_path):
+    out = dry_run(
+        "install",
+        "--url",
+        "https://learn.example.org",
+        ENV_FILE=str(tmp_path / "peerlearn.env"),
+        SYSTEMD_RUNNING="0",
+    )
+    assert steps(out)[-3:] == ["systemd units", "Preflight (flask doctor)", "What next"]
+    assert "systemd is not running here" in out
+    assert "enable peerlearn.target peerlearn-worker peerlearn-cron peerlearn-janus" in out
+    assert "write /etc/systemd/system/peerlearn-web@.service" in out
+    for command in ("systemctl restart", "systemctl reload", "systemctl start", "daemon-reload", "--now"):
+        assert command not in out
+    assert "not started: peerlearn-web@8000" in out and "not started: peerlearn-cron" in out
+    assert "/healthz" not in out
+    assert "no PeerLearn process was started" in out.split("What next")[1]
+
+
+def test_install_with_a_restart_command_starts_each_unit_with_it(tmp_path):
+    out = dry_run(
+        "install",
+        "--url",
+        "https://learn.example.org",
+        "--restart-command",
+        "supervisorctl restart {unit}",
+        ENV_FILE=str(tmp_path / "peerlearn.env"),
+        SYSTEMD_RUNNING="0",
+    )
+    assert "systemctl restart" not in out
+    assert position(out, "supervisorctl restart peerlearn-web@8000") < position(out, "8000/healthz")
+    assert position(out, "8000/readyz") < position(out, "supervisorctl restart peerlearn-web@8001")
+    assert "supervisorctl restart peerlearn-worker" in out
+    assert "no PeerLearn process was started" not in out
 
 
 def test_install_refuses_an_address_without_https(tmp_path):
@@ -181,6 +225,47 @@ def test_upgrade_dry_run_builds_migrates_switches_then_restarts_one_at_a_time(tm
     assert places == sorted(places)
     assert "restart peerlearn-web@8000 peerlearn-web@8001" not in out
     assert "peerlearn.target" not in out
+
+
+def test_upgrade_without_systemd_or_a_restart_command_stops_before_changing_anything(tmp_path):
+    result = execute(
+        [str(DEPLOY / "upgrade"), "--dry-run"],
+        env={**os.environ, "APP_HOME": str(tmp_path), "SYSTEMD_RUNNING": "0", "PEERLEARN_RESTART": ""},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "--restart-command" in result.stderr
+    assert "Build" not in result.stdout
+
+
+def test_upgrade_restarts_through_the_restart_command_one_web_process_at_a_time(tmp_path):
+    # No WEB_PORTS: the ports are those of the instances enabled in peerlearn.target.
+    wants = tmp_path / "systemd" / "peerlearn.target.wants"
+    wants.mkdir(parents=True)
+    for port in ("8001", "8000"):
+        (wants / f"peerlearn-web@{port}.service").symlink_to("../peerlearn-web@.service")
+    (wants / "peerlearn-worker.service").symlink_to("../peerlearn-worker.service")
+    out = dry_run(
+        "upgrade",
+        "--restart",
+        "--restart-command",
+        "/usr/local/bin/restart-unit {unit}",
+        APP_HOME=str(tmp_path),
+        SYSTEMD_DIR=str(tmp_path / "systemd"),
+        SYSTEMD_RUNNING="0",
+        WEB_PORTS="",
+    )
+    order = [
+        "restart-unit peerlearn-web@8000",
+        "http://127.0.0.1:8000/readyz",
+        "restart-unit peerlearn-web@8001",
+        "http://127.0.0.1:8001/readyz",
+        "restart-unit peerlearn-worker",
+        "restart-unit peerlearn-cron",
+    ]
+    places = [position(out, needle) for needle in order]
+    assert places == sorted(places)
+    assert "systemctl" not in out
 
 
 def test_upgrade_rollback_goes_to_the_release_before(tmp_path):
@@ -235,8 +320,11 @@ def test_site_keeps_the_port_in_host_and_sends_hsts_everywhere(tmp_path):
     assert "return 301 https://learn.example.org:8443$request_uri;" in code
     assert "listen 8443 ssl http2;" in code
     # A location with an add_header of its own drops the server's: each repeats HSTS, with always.
-    assert code.count("add_header") == code.count("Strict-Transport-Security") + 1
-    assert all("always" in line for line in code.splitlines() if "Strict-Transport-Security" in line)
+    assert code.count("add_header") == code.count("add_header Strict-Transport-Security") + 1
+    # The app's own HSTS would be a second header with other values: both app locations hide it.
+    assert code.count("proxy_hide_header Strict-Transport-Security;") == 2
+    hsts = [line for line in code.splitlines() if "add_header Strict-Transport-Security" in line]
+    assert hsts and all("always" in line for line in hsts)
     assert 'add_header Cache-Control "public, max-age=31536000, immutable";' in code
     for kind in ("text/css", "application/javascript", "application/json", "image/svg+xml"):
         assert kind in re.search(r"gzip_types([^;]*);", code).group(1)
@@ -315,6 +403,8 @@ def test_web_unit_binds_the_port_of_its_instance():
     unit = (DEPLOY / "systemd" / "peerlearn-web@.service").read_text()
     assert "--bind 127.0.0.1:%i" in unit
     assert "--workers 1" in unit
+    # One control socket path per user would be shared by every web process: none at all.
+    assert "--no-control-socket" in unit
     for name in ("peerlearn-web@.service", "peerlearn-worker.service", "peerlearn-cron.service"):
         text = (DEPLOY / "systemd" / name).read_text()
         assert "PartOf=peerlearn.target" in text and "WantedBy=peerlearn.target" in text
