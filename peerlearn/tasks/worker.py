@@ -7,7 +7,7 @@ import time
 import rq.cron
 from flask import current_app
 from redis.exceptions import RedisError
-from rq import SimpleWorker, Worker
+from rq import SimpleWorker, Worker, worker_registration
 from rq.exceptions import SchedulerNotFound, StopRequested
 
 from ..logs import request_id_set
@@ -32,6 +32,19 @@ class _AppContextPerJob:
         request_id = job.meta.get("request_id") or job.id
         with current_app._get_current_object().app_context(), request_id_set(request_id):
             return super().perform_job(job, queue, *args, **kwargs)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline=pipeline)
+        if pipeline is None and not self.connection.hexists(self.key, "birth"):
+            # Redis came back empty (restarted without its data, or a failover) while this worker
+            # waited for jobs: it works on, but its registration is gone, and with it its place
+            # in Worker.all(), which /readyz and the admin read. Register it again.
+            log.warning("worker %s: Redis forgot this worker; registering it again", self.name)
+            with self.connection.pipeline() as again:
+                again.hset(self.key, mapping=self.serialize())
+                worker_registration.register(self, again)
+                again.expire(self.key, timeout or self.worker_ttl + 60)
+                again.execute()
 
     def request_stop(self, signum, frame):
         # SIGTERM or SIGINT: the work loop ends because it was asked to, not because Redis went.
