@@ -14,6 +14,7 @@ c. a rolling restart (A, wait for /healthz, then B, as deploy/upgrade does) unde
 """
 
 import itertools
+import os
 import re
 import shutil
 import time
@@ -103,8 +104,6 @@ def require_programs():
 
 @pytest.fixture(scope="module")
 def postgres_base():
-    import os
-
     url = os.environ.get("TEST_DATABASE_URL", "")
     if not url.startswith("postgres"):
         unavailable("set TEST_DATABASE_URL=postgresql://… to run the production shape")
@@ -139,11 +138,11 @@ def shape(tmp_path_factory, postgres_base, s3_endpoint):
     require_programs()
     home = tmp_path_factory.mktemp("shape")
     redis = RedisServer()
-    redis.start()
     database_url, drop_database = scratch_database(postgres_base)
     started = []
     app = None
     try:
+        redis.start()
         web_ports = [free_port(), free_port()]
         nginx_port = free_port()
         endpoint, bucket = s3_endpoint
