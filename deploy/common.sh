@@ -259,3 +259,58 @@ rolling_restart_web() {
             die "peerlearn-web@$port is not ready (/readyz) after ${HEALTH_TIMEOUT}s: curl http://127.0.0.1:$port/readyz"
     done
 }
+
+# Bring the installed nginx site and systemd units in line with this checkout's deploy/ (a new
+# release may change them; deploy/install writes them itself). The site keeps the address of the
+# env file, the certificate it names now and the web processes' ports. A site nginx refuses
+# (nginx -t) is put back as it was, and the upgrade stops.
+refresh_site_and_units() {
+    local url host_port tmp unit changed=0
+    url=$(env_value PUBLIC_BASE_URL)
+    url=${url%/}
+    if [ -z "$url" ] || [ ! -f "$NGINX_SITE" ]; then
+        note "no $NGINX_SITE or no PUBLIC_BASE_URL in $ENV_FILE: left to deploy/install"
+    else
+        host_port=${url#https://}
+        host_port=${host_port%%/*}
+        SERVER_NAME=${host_port%%:*}
+        HTTPS_PORT=443
+        [ "$host_port" = "$SERVER_NAME" ] || HTTPS_PORT=${host_port#*:}
+        TLS_CERT=$(sed -n 's/^[[:space:]]*ssl_certificate[[:space:]][[:space:]]*\([^;]*\);.*/\1/p' "$NGINX_SITE" | head -n 1)
+        TLS_KEY=$(sed -n 's/^[[:space:]]*ssl_certificate_key[[:space:]][[:space:]]*\([^;]*\);.*/\1/p' "$NGINX_SITE" | head -n 1)
+        WEB_SERVERS=$(for port in $(web_ports); do printf '127.0.0.1:%s ' "$port"; done)
+        export SERVER_NAME HTTPS_PORT PUBLIC_BASE_URL=$url APP_ROOT=$APP_HOME/current ACME_ROOT
+        export TLS_CERT TLS_KEY WEB_SERVERS
+        tmp=$(mktemp)
+        render "$DEPLOY_DIR/nginx/peerlearn.conf" >"$tmp"
+        if cmp -s "$tmp" "$NGINX_SITE"; then
+            note "nginx site unchanged"
+        elif [ "$DRY_RUN" = 1 ]; then
+            printf '    write %s, nginx -t, reload nginx\n' "$NGINX_SITE"
+        else
+            cp -p "$NGINX_SITE" "$tmp.old"
+            write_file "$NGINX_SITE" 0644 root:root <"$tmp"
+            if ! nginx -t 2>&1 | sed 's/^/    /'; then
+                cp -p "$tmp.old" "$NGINX_SITE"
+                rm -f "$tmp" "$tmp.old"
+                die "nginx refuses the new site (above): the old one is back in $NGINX_SITE"
+            fi
+            rm -f "$tmp.old"
+            note "nginx site updated"
+            reload_nginx
+        fi
+        rm -f "$tmp"
+    fi
+    for unit in "$DEPLOY_DIR"/systemd/*; do
+        if ! cmp -s "$unit" "$SYSTEMD_DIR/$(basename "$unit")"; then
+            write_file "$SYSTEMD_DIR/$(basename "$unit")" 0644 root:root <"$unit"
+            changed=1
+        fi
+    done
+    if [ "$changed" = 1 ]; then
+        note "systemd units updated: the restarts below use them"
+        reload_systemd
+    else
+        note "systemd units unchanged"
+    fi
+}

@@ -198,11 +198,18 @@ def test_upgrade_dry_run_builds_migrates_switches_then_restarts_one_at_a_time(tm
     old = tmp_path / "releases" / "0123456789ab"
     (old / "peerlearn" / "static" / "dist").mkdir(parents=True)
     (tmp_path / "current").symlink_to(old)
-    out = dry_run("upgrade", APP_HOME=str(tmp_path), WEB_PORTS="8000 8001")
+    out = dry_run(
+        "upgrade",
+        APP_HOME=str(tmp_path),
+        WEB_PORTS="8000 8001",
+        ENV_FILE=str(tmp_path / "missing.env"),
+        SYSTEMD_DIR=str(tmp_path / "systemd"),
+    )
     assert [s.split(" ")[0] for s in steps(out)] == [
         "Build",
         "Migrate",
         "Switch",
+        "nginx",
         "Web",
         "Worker",
         "Keep",
@@ -224,7 +231,7 @@ def test_upgrade_dry_run_builds_migrates_switches_then_restarts_one_at_a_time(tm
     places = [position(out, needle) for needle in order]
     assert places == sorted(places)
     assert "restart peerlearn-web@8000 peerlearn-web@8001" not in out
-    assert "peerlearn.target" not in out
+    assert not [line for line in out.splitlines() if "systemctl" in line and "peerlearn.target" in line]
 
 
 def test_upgrade_without_systemd_or_a_restart_command_stops_before_changing_anything(tmp_path):
@@ -266,6 +273,66 @@ def test_upgrade_restarts_through_the_restart_command_one_web_process_at_a_time(
     places = [position(out, needle) for needle in order]
     assert places == sorted(places)
     assert "systemctl" not in out
+
+
+def test_upgrade_brings_the_site_and_the_units_in_line_keeping_address_certificate_and_ports(tmp_path):
+    env = tmp_path / "peerlearn.env"
+    env.write_text("PUBLIC_BASE_URL=https://learn.example.org:8443\n")
+    site = tmp_path / "peerlearn.conf"
+    site.write_text(
+        "server {\n    ssl_certificate     /etc/x/full.pem;\n    ssl_certificate_key /etc/x/key.pem;\n}\n"
+    )
+    units = tmp_path / "systemd"
+    units.mkdir()
+    (units / "peerlearn-worker.service").write_text(
+        (DEPLOY / "systemd" / "peerlearn-worker.service").read_text()
+    )
+    (units / "peerlearn-cron.service").write_text("an older unit\n")
+    result = execute(
+        [BASH, "-c", '. "$1"; refresh_site_and_units', "refresh", str(DEPLOY / "common.sh")],
+        env={
+            **os.environ,
+            "DRY_RUN": "1",
+            "ENV_FILE": str(env),
+            "NGINX_SITE": str(site),
+            "SYSTEMD_DIR": str(units),
+            "WEB_PORTS": "8000 8002",
+            "APP_HOME": str(tmp_path),
+        },
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"write {site}, nginx -t, reload nginx" in result.stdout
+    assert f"write {units}/peerlearn-cron.service" in result.stdout
+    assert f"write {units}/peerlearn-worker.service" not in result.stdout
+    assert "daemon-reload" in result.stdout
+    # What it would write: the same render, with what the install chose.
+    rendered = render(
+        DEPLOY / "nginx" / "peerlearn.conf",
+        SERVER_NAME="learn.example.org",
+        HTTPS_PORT="8443",
+        PUBLIC_BASE_URL="https://learn.example.org:8443",
+        APP_ROOT=str(tmp_path / "current"),
+        ACME_ROOT="/var/www/letsencrypt",
+        TLS_CERT="/etc/x/full.pem",
+        TLS_KEY="/etc/x/key.pem",
+        WEB_SERVERS="127.0.0.1:8000 127.0.0.1:8002",
+    )
+    site.write_text(rendered)
+    again = execute(
+        [BASH, "-c", '. "$1"; refresh_site_and_units', "refresh", str(DEPLOY / "common.sh")],
+        env={
+            **os.environ,
+            "DRY_RUN": "1",
+            "ENV_FILE": str(env),
+            "NGINX_SITE": str(site),
+            "SYSTEMD_DIR": str(units),
+            "WEB_PORTS": "8000 8002",
+            "APP_HOME": str(tmp_path),
+        },
+        timeout=60,
+    )
+    assert "nginx site unchanged" in again.stdout, again.stdout + again.stderr
 
 
 def test_upgrade_rollback_goes_to_the_release_before(tmp_path):
