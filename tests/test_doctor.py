@@ -13,8 +13,9 @@ from flask_migrate import upgrade
 
 from peerlearn import create_app
 from peerlearn.extensions import db
-from peerlearn.services import preflight
+from peerlearn.services import preflight, storage
 from tests.conftest import free_port
+from tests.support.s3 import moto_server, new_bucket, s3_client, s3_settings
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 SITE = """
@@ -94,6 +95,84 @@ def test_a_folder_with_a_comment_systemd_kept_fails(app, tmp_path):
     check = preflight.check_writable_paths(app.config)
     assert check.status == preflight.FAIL
     assert "comment" in check.detail
+
+
+# ----- stored files ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    yield from moto_server()
+
+
+def test_stored_files_in_the_folder_are_the_folder_check(app):
+    check = preflight.check_storage(app.config)
+    assert check.status == preflight.OK
+    assert f"UPLOAD_DIR {app.config['UPLOAD_DIR']}" in check.detail
+
+
+def test_a_bucket_that_takes_a_probe_object_passes_and_keeps_nothing(app, s3_endpoint):
+    bucket = new_bucket(s3_endpoint)
+    app.config.update(s3_settings(s3_endpoint, bucket))
+    check = preflight.check_storage(app.config)
+    assert check.status == preflight.OK, check
+    assert "written, read back and removed" in check.detail
+    assert s3_client(s3_endpoint).list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_a_bucket_on_a_closed_port_fails(app):
+    app.config.update(s3_settings(f"http://127.0.0.1:{free_port()}", "peerlearn-away"))
+    check = preflight.check_storage(app.config)
+    assert check.status == preflight.FAIL
+    assert "cannot be reached (EndpointConnectionError)" in check.detail
+    assert "Could not connect" in check.detail
+    assert "S3_ENDPOINT_URL" in check.fix
+
+
+def test_a_bucket_that_does_not_exist_fails_saying_to_create_it(app, s3_endpoint):
+    app.config.update(s3_settings(s3_endpoint, "peerlearn-never-made"))
+    check = preflight.check_storage(app.config)
+    assert check.status == preflight.FAIL
+    assert "no such bucket" in check.detail
+    assert check.fix == "create the bucket peerlearn-never-made (private), or correct S3_BUCKET"
+
+
+def test_credentials_that_may_not_write_fail_naming_the_permissions(app, s3_endpoint):
+    """moto takes any credentials: S3's refusal is played by botocore's Stubber."""
+    from botocore.stub import Stubber
+
+    app.config.update(s3_settings(s3_endpoint, new_bucket(s3_endpoint)))
+    store = storage.get_storage()
+    with Stubber(store.client) as stub:
+        stub.add_client_error(
+            "put_object",
+            service_error_code="AccessDenied",
+            service_message="Access Denied",
+            http_status_code=403,
+        )
+        check = preflight.check_storage(app.config)
+    assert check.status == preflight.FAIL
+    assert "answers, but a probe object could not be written" in check.detail
+    assert "AccessDenied" in check.detail
+    assert "s3:PutObject, s3:GetObject and s3:DeleteObject" in check.fix
+    assert f"arn:aws:s3:::{store.bucket}/peerlearn-test/*" in check.fix
+
+
+def test_a_probe_that_cannot_be_read_back_fails_and_is_removed(app, s3_endpoint):
+    from botocore.stub import ANY, Stubber
+
+    app.config.update(s3_settings(s3_endpoint, new_bucket(s3_endpoint)))
+    store = storage.get_storage()
+    with Stubber(store.client) as stub:
+        stub.add_response(
+            "put_object", {}, {"Bucket": store.bucket, "Key": ANY, "Body": ANY, "ContentType": ANY}
+        )
+        stub.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
+        stub.add_response("delete_object", {}, {"Bucket": store.bucket, "Key": ANY})
+        check = preflight.check_storage(app.config)
+        stub.assert_no_pending_responses()
+    assert check.status == preflight.FAIL
+    assert "could not be read back" in check.detail
 
 
 # ----- addresses ------------------------------------------------------------------------------
@@ -376,6 +455,22 @@ def test_doctor_checks_the_env_file_given_to_flask(migrated, tmp_path, monkeypat
     assert (
         f"fail  env file {env}: a comment after a value on line 1 (PEERLEARN_INSTANCE_DIR)" in result.output
     )
+
+
+def test_doctor_checks_the_bucket(migrated, tmp_path, s3_endpoint):
+    env = tmp_path / "peerlearn.env"
+    env.write_text("STORAGE_BACKEND=s3\n")
+    args = ["doctor", "--env-file", str(env), "--nginx-site", str(tmp_path / "none.conf")]
+    migrated.config.update(s3_settings(s3_endpoint, new_bucket(s3_endpoint)))
+    result = migrated.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "ok    storage: S3 bucket peerlearn-" in result.output
+
+    migrated.config.update(s3_settings(f"http://127.0.0.1:{free_port()}", "peerlearn-away"))
+    result = migrated.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1
+    assert "fail  storage: S3 bucket peerlearn-away at http://127.0.0.1:" in result.output
+    assert "fix: check S3_ENDPOINT_URL" in result.output
 
 
 def test_running_as_root_in_production_warns_that_folders_were_checked_as_root():

@@ -4,12 +4,15 @@ trips on, each answered ok, warn or fail with a one-line fix.
 What they look for comes from a real first install: a comment after a value in the env file,
 which systemd keeps as part of the value (uploads landed outside the backed-up folder); a proxy
 count that does not match the proxies in front; a secret left at a placeholder; a database not
-migrated; Redis or Janus not answering; no TLS certificate. Every check reads the settings the
-app runs with and touches nothing but a probe file in each folder it must write to.
+migrated; Redis, Janus or the bucket not answering; no TLS certificate. Every check reads the
+settings the app runs with and touches nothing but a probe file in each folder it must write to
+and, with a bucket, a probe object it writes, reads back and removes.
 """
 
+import contextlib
 import os
 import re
+import secrets
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,6 +56,7 @@ def run_checks(*, env_files=(), tls_cert=None, tls_key=None, nginx_site=NGINX_SI
         *check_env_files(env_files, production=production),
         *check_user(production=production),
         check_writable_paths(config),
+        check_storage(config),
         check_public_base_url(config, production=production),
         check_proxy_count(config, nginx_site, production=production),
         check_secret_key(config, production=production),
@@ -189,6 +193,55 @@ def check_writable_paths(config):
             "create them now to be sure of their owner: sudo install -d -o peerlearn -g peerlearn <folder>",
         )
     return Check("writable folders", OK, ", ".join(str(v) for v in folders.values()))
+
+
+# ----- stored files ---------------------------------------------------------------------------
+
+PROBE_BODY = b"flask doctor was here; removed at once\n"
+
+
+def check_storage(config):
+    """Where photos and covers go. The folder is the writable-folders check's; a bucket must
+    answer, and take, give back and remove a probe object, as uploads, pages and replacing a
+    photo do (the three permissions docs/operations.md names)."""
+    from .storage import StorageCheckFailed, StorageUnavailable, StoredFileMissing, get_storage
+
+    store = get_storage()
+    if store.kind == "local":
+        return Check("storage", OK, f"the folder UPLOAD_DIR {config['UPLOAD_DIR']} (checked above)")
+    where = store.describe()
+    try:
+        store.check()
+    except StorageCheckFailed as exc:
+        return Check("storage", FAIL, f"{where}: {exc.message}: {exc.cause}", exc.fix)
+    key = f"peerlearn-check/doctor-{secrets.token_hex(8)}.txt"
+    step = "written"
+    try:
+        store.put(key, PROBE_BODY, "text/plain")
+        step = "read back"
+        if store.get(key) != PROBE_BODY:
+            raise StorageUnavailable("it read back other bytes than were written")
+        step = "removed"
+        store.delete(key)
+    except (StorageUnavailable, StoredFileMissing) as exc:
+        if step == "read back":
+            # Left behind, it would be a few bytes under its own name; the log names it.
+            with contextlib.suppress(StorageUnavailable):
+                store.delete(key)
+        cause = exc.__cause__ or exc
+        return Check(
+            "storage",
+            FAIL,
+            f"{where} answers, but a probe object could not be {step}: {_first_line(cause)}",
+            f"give the credentials s3:PutObject, s3:GetObject and s3:DeleteObject on "
+            f"arn:aws:s3:::{store.bucket}/{store.prefix}*",
+        )
+    return Check("storage", OK, f"{where}: a probe object written, read back and removed")
+
+
+def _first_line(exc):
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # ----- addresses ------------------------------------------------------------------------------

@@ -379,30 +379,30 @@ class S3Storage(Storage):
                 raise StorageCheckFailed(
                     "no such bucket",
                     fix=f"create the bucket {self.bucket} (private), or correct S3_BUCKET",
-                    cause=str(exc),
+                    cause=_error_text(exc),
                 ) from exc
             if code in CREDENTIAL_ERRORS:
                 raise StorageCheckFailed(
                     f"credentials refused ({code})",
                     fix="check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
-                    cause=str(exc),
+                    cause=_error_text(exc),
                 ) from exc
             raise StorageCheckFailed(
                 f"answered {_status(exc)} {code}",
                 fix="check S3_ENDPOINT_URL, S3_REGION and S3_BUCKET",
-                cause=str(exc),
+                cause=_error_text(exc),
             ) from exc
         except NoCredentialsError as exc:
             raise StorageCheckFailed(
                 "no credentials",
                 fix="set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or give the VM an instance role)",
-                cause=str(exc),
+                cause=_error_text(exc),
             ) from exc
         except BotoCoreError as exc:
             raise StorageCheckFailed(
                 f"cannot be reached ({type(exc).__name__})",
                 fix="check S3_ENDPOINT_URL, and that the service runs and this machine may reach it",
-                cause=str(exc),
+                cause=_error_text(exc),
             ) from exc
         return "bucket answers"
 
@@ -433,6 +433,15 @@ class _S3Errors:
             return False
         log.error("cannot %s %s in %s: %s", self.action, self.key, self.storage.describe(), exc)
         raise StorageUnavailable() from exc
+
+
+def _error_text(exc):
+    """S3's own message for what it refused (a ClientError), else the error's text."""
+    if hasattr(exc, "response"):
+        message = exc.response.get("Error", {}).get("Message")
+        if message:
+            return message
+    return str(exc)
 
 
 def _status(client_error):
