@@ -218,3 +218,45 @@ def test_the_embedded_mode_keeps_a_payout_details_key_under_instance(monkeypatch
     assert keys == [(tmp_path / "payout_details_key").read_text()]
     assert (tmp_path / "payout_details_key").stat().st_mode & 0o777 == 0o600
     assert create_app("development").config["PAYOUT_DETAILS_KEYS"] == keys
+
+
+def test_storage_settings_are_checked(monkeypatch, tmp_path):
+    monkeypatch.setenv("PEERLEARN_INSTANCE_DIR", str(tmp_path))
+    for name in ("S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_TIMEOUT_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STORAGE_BACKEND", "gcs")
+    with pytest.raises(ConfigError, match="STORAGE_BACKEND must be local or s3"):
+        create_app("development")
+    monkeypatch.setenv("STORAGE_BACKEND", "s3")
+    with pytest.raises(ConfigError, match="STORAGE_BACKEND=s3 needs S3_BUCKET"):
+        create_app("development")
+    monkeypatch.setenv("S3_BUCKET", "peerlearn-files")
+    monkeypatch.setenv("S3_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    with pytest.raises(ConfigError, match="set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither"):
+        create_app("development")
+    monkeypatch.delenv("S3_ACCESS_KEY_ID")
+    monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "example-secret")
+    with pytest.raises(ConfigError, match="set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither"):
+        create_app("development")
+    monkeypatch.setenv("S3_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("S3_TIMEOUT_SECONDS", "0")
+    with pytest.raises(ConfigError, match="S3_TIMEOUT_SECONDS must be at least 1"):
+        create_app("development")
+    monkeypatch.setenv("S3_TIMEOUT_SECONDS", "3")
+    app = create_app("development")
+    assert app.config["STORAGE_BACKEND"] == "s3"
+    assert app.extensions["storage"].describe() == "S3 bucket peerlearn-files"
+    # Neither key: boto3 finds credentials itself (an instance role, ~/.aws).
+    monkeypatch.delenv("S3_ACCESS_KEY_ID")
+    monkeypatch.delenv("S3_SECRET_ACCESS_KEY")
+    assert create_app("development").config["S3_ACCESS_KEY_ID"] is None
+
+
+def test_production_refuses_a_bucket_without_its_name(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/peerlearn")
+    monkeypatch.setenv("ALLOW_DEV_GATEWAY", "true")
+    monkeypatch.setenv("STORAGE_BACKEND", "s3")
+    monkeypatch.delenv("S3_BUCKET", raising=False)
+    with pytest.raises(ConfigError, match="STORAGE_BACKEND=s3 needs S3_BUCKET"):
+        create_app("production", {"SOCKETIO_ASYNC_MODE": "threading"})
