@@ -356,6 +356,7 @@ class Config:
             # /readyz: a cron scheduler heartbeat older than this counts as down (it beats at
             # least once a minute).
             "READYZ_HEARTBEAT_SECONDS": env_int("READYZ_HEARTBEAT_SECONDS", 120),
+            "READYZ_WORKER_GRACE_SECONDS": env_int("READYZ_WORKER_GRACE_SECONDS", 60),
         }
         cls.check(settings)
         return settings
@@ -461,6 +462,8 @@ class Config:
         cls.check_storage(settings)
         if settings["BACKUP_KEEP"] < 1 or settings["BACKUP_MAX_AGE_DAYS"] < 1:
             raise ConfigError("BACKUP_KEEP and BACKUP_MAX_AGE_DAYS must be at least 1")
+        if settings["READYZ_WORKER_GRACE_SECONDS"] < 0:
+            raise ConfigError("READYZ_WORKER_GRACE_SECONDS must be 0 or more")
         if settings["READYZ_HEARTBEAT_SECONDS"] < 90:
             raise ConfigError("READYZ_HEARTBEAT_SECONDS must be at least 90 (cron beats once a minute)")
         if settings["SWEEP_INTERVAL_SECONDS"] < 5:

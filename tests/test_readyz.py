@@ -208,8 +208,32 @@ def test_queued_jobs_need_a_worker_and_the_cron_heartbeat(redis_app):
     finally:
         worker.register_death()
 
+    # A worker restarting (gone for a few seconds) keeps the site ready for the grace period ...
+    response = readyz(redis_app)
+    assert response.status_code == 200, response.get_json()
+    worker_check = response.get_json()["checks"]["worker"]
+    assert worker_check["state"] == "up" and "restarting" in worker_check["detail"]
+    # ... and past it, no worker is down.
+    redis_connection().delete(readiness.WORKER_SEEN_KEY)
     checks = readyz(redis_app).get_json()["checks"]
     assert checks["worker"]["state"] == "down"
+
+
+@pytest.mark.redis
+def test_without_a_grace_period_a_worker_gone_is_down_at_once(redis_app):
+    from rq import SimpleWorker
+
+    from peerlearn.tasks import get_queue, redis_connection
+
+    redis_app.config["READYZ_WORKER_GRACE_SECONDS"] = 0
+    worker = SimpleWorker([get_queue("emails")], connection=redis_connection())
+    worker.register_birth()
+    try:
+        assert readyz(redis_app).get_json()["checks"]["worker"]["state"] == "up"
+    finally:
+        worker.register_death()
+    assert readyz(redis_app).get_json()["checks"]["worker"]["state"] == "down"
+    assert not redis_connection().exists(readiness.WORKER_SEEN_KEY)
 
 
 @pytest.mark.redis

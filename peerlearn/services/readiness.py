@@ -34,6 +34,8 @@ JANUS_TIMEOUT_SECONDS = 2.0
 # The cron scheduler (worker.py cron) refreshes this key on every tick, with a TTL of
 # READYZ_HEARTBEAT_SECONDS: while it exists, the scheduler was alive that recently.
 CRON_HEARTBEAT_KEY = "peerlearn:cron:heartbeat"
+# Set (for READYZ_WORKER_GRACE_SECONDS) whenever a check finds a live worker; see check_workers.
+WORKER_SEEN_KEY = "peerlearn:worker:seen"
 
 UP, DOWN, INLINE, NOT_CONFIGURED = "up", "down", "inline", "not configured"
 
@@ -140,27 +142,36 @@ def check_redis(urls):
 
 def check_workers(config):
     """Up when at least one RQ worker is registered and its last heartbeat is within the
-    worker's own TTL (RQ refreshes it at least that often, also while idle)."""
+    worker's own TTL (RQ refreshes it at least that often, also while idle), or when one was
+    within the last READYZ_WORKER_GRACE_SECONDS: a worker being restarted (an upgrade) is gone
+    for a few seconds, and every web process of every VM turning unready meanwhile would take
+    the whole site out of its load balancer for what queued jobs wait out anyway."""
     from datetime import UTC, datetime
 
     from rq import Worker
 
+    grace = config["READYZ_WORKER_GRACE_SECONDS"]
     client = _client(config["REDIS_URL"])
     try:
         workers = Worker.all(connection=client)
+        now = datetime.now(UTC)
+        alive = [
+            worker
+            for worker in workers
+            if worker.last_heartbeat is not None
+            and (now - worker.last_heartbeat.replace(tzinfo=UTC)).total_seconds() <= worker.worker_ttl + 60
+        ]
+        if alive:
+            if grace:
+                client.set(WORKER_SEEN_KEY, "1", ex=grace)
+            queues = sorted({name for worker in alive for name in worker.queue_names()})
+            return UP, f"{len(alive)} worker(s) on {', '.join(queues)}"
+        left = client.ttl(WORKER_SEEN_KEY) if grace else 0
     finally:
         client.close()
-    now = datetime.now(UTC)
-    alive = [
-        worker
-        for worker in workers
-        if worker.last_heartbeat is not None
-        and (now - worker.last_heartbeat.replace(tzinfo=UTC)).total_seconds() <= worker.worker_ttl + 60
-    ]
-    if not alive:
-        return DOWN, "no RQ worker with a recent heartbeat" if workers else "no RQ worker registered"
-    queues = sorted({name for worker in alive for name in worker.queue_names()})
-    return UP, f"{len(alive)} worker(s) on {', '.join(queues)}"
+    if left > 0:
+        return UP, f"no RQ worker now, one {grace - left} s ago (restarting?); down after {grace} s"
+    return DOWN, "no RQ worker with a recent heartbeat" if workers else "no RQ worker registered"
 
 
 def check_cron(config):
