@@ -9,8 +9,9 @@ Two kinds of figures:
   each port (docs/operations.md, Health and logs).
 - **The install's**, read at scrape time by :class:`StateCollector`: queue depths and failed jobs
   from Redis; emails, payments, refunds, payouts and what the reconciler has left from the
-  database. The worker's work counts though only web processes are scraped, and every process
-  shows the same figures.
+  database; what the payments reconciler found, run after run (services/reconcile_log.py). The
+  worker's work counts though only web processes are scraped, and every process shows the same
+  figures.
 
 Only addresses in METRICS_ALLOWED_IPS (loopback by default; the client address after
 PROXY_COUNT proxies) or a request bearing ``Authorization: Bearer <METRICS_TOKEN>`` see it;
@@ -172,6 +173,9 @@ class StateCollector:
             families, ok = self._guarded(database_families)
             yield from families
             up.add_metric(["database"], ok)
+            families, ok = self._guarded(reconcile_families)
+            yield from families
+            up.add_metric(["reconciler"], ok)
             if not self.app.config["JOBS_INLINE"]:
                 families, ok = self._guarded(queue_families)
                 yield from families
@@ -185,6 +189,33 @@ class StateCollector:
         except Exception as exc:
             log.warning("metrics: %s could not be read (%s: %s)", read.__name__, type(exc).__name__, exc)
             return [], 0
+
+
+RECONCILE_COUNTERS = {
+    "runs": "Runs of the payments reconciler.",
+    "checked": "Open orders the reconciler asked the gateway about.",
+    "captured": "Orders the reconciler found paid: their webhook never came.",
+    "failed": "Orders the reconciler marked failed.",
+    "errors": "Gateway errors the reconciler met (the order or refund is asked again next run).",
+    "refunds_settled": "Pending refunds the reconciler sent or saw settled.",
+}
+
+
+def reconcile_families():
+    """What the reconciler found, run after run (services/reconcile_log.py), and its last run."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    from .services import reconcile_log
+
+    totals = reconcile_log.totals()
+    for name, text in RECONCILE_COUNTERS.items():
+        family = "peerlearn_reconcile_runs" if name == "runs" else f"peerlearn_reconcile_{name}"
+        yield CounterMetricFamily(family, text, value=totals[name])
+    yield GaugeMetricFamily(
+        "peerlearn_reconcile_last_run_timestamp_seconds",
+        "When the payments reconciler last ran (Unix time; 0 if never since the counts began).",
+        value=totals["last_run"],
+    )
 
 
 def queue_families():

@@ -326,3 +326,37 @@ def test_an_unreachable_redis_leaves_its_figures_out(metrics_app):
     assert value(families, "peerlearn_metrics_source_up", source="redis") == 0
     assert value(families, "peerlearn_metrics_source_up", source="database") == 1
     assert "peerlearn_queue_jobs" not in families
+
+
+def test_what_the_reconciler_found_is_counted(metrics_app):
+    from peerlearn.services import reconcile_log
+
+    with metrics_app.app_context():
+        reconcile_log.record(checked=3, captured=1, failed=1, errors=0, refunds_settled=2)
+        reconcile_log.record(checked=1, captured=0, failed=0, errors=1, refunds_settled=0)
+    families = scrape(metrics_app)
+    assert value(families, "peerlearn_reconcile_runs", "peerlearn_reconcile_runs_total") == 2
+    assert value(families, "peerlearn_reconcile_checked", "peerlearn_reconcile_checked_total") == 4
+    assert value(families, "peerlearn_reconcile_captured", "peerlearn_reconcile_captured_total") == 1
+    assert value(families, "peerlearn_reconcile_failed", "peerlearn_reconcile_failed_total") == 1
+    assert value(families, "peerlearn_reconcile_errors", "peerlearn_reconcile_errors_total") == 1
+    assert (
+        value(families, "peerlearn_reconcile_refunds_settled", "peerlearn_reconcile_refunds_settled_total")
+        == 2
+    )
+    assert value(families, "peerlearn_reconcile_last_run_timestamp_seconds") > 0
+    assert value(families, "peerlearn_metrics_source_up", source="reconciler") == 1
+
+
+@pytest.mark.redis
+def test_the_reconcilers_totals_are_shared_through_redis(redis_app):
+    """The worker records, a web process scrapes: with Redis both read the same totals."""
+    from peerlearn.services import reconcile_log
+
+    with redis_app.app_context():
+        reconcile_log.record(checked=2, captured=1, failed=0, errors=0, refunds_settled=0)
+        totals = reconcile_log.totals()
+    assert (totals["runs"], totals["checked"], totals["captured"]) == (1, 2, 1)
+    redis_app.extensions.pop("peerlearn_reconcile_log", None)  # nothing kept in the process
+    with redis_app.app_context():
+        assert reconcile_log.totals()["checked"] == 2

@@ -32,7 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..payments import GatewayError, GatewayPayment, get_gateway
-from . import gifts, interactions, ledger, outbox
+from . import gifts, interactions, ledger, outbox, reconcile_log
 from .booking import take_seat
 from .pagination import paginate
 from .refunds import (
@@ -483,7 +483,7 @@ def reconcile_open_payments(limit=200, now=None):
     """Reconcile recent open orders and settle pending refunds, least recently checked first (so
     a backlog never starves newer ones). Returns (orders checked, refunds settled or sent)."""
     now = now or utcnow()
-    checked = settled = 0
+    checked = settled = captured = failed = errors = 0
     for payment in db.session.scalars(
         select(Payment)
         .where(
@@ -493,12 +493,17 @@ def reconcile_open_payments(limit=200, now=None):
         .order_by(Payment.updated_at, Payment.id)
         .limit(limit)
     ).all():
+        payment_id, before = payment.id, payment.status
         try:
-            reconcile_payment(payment)
+            after = reconcile_payment(payment).status
         except (GatewayError, DomainError) as exc:
             db.session.rollback()
-            log.warning("reconciling payment %s failed: %s", payment.id, exc)
-        _touch(Payment, payment.id, now)
+            log.warning("reconciling payment %s failed: %s", payment_id, exc)
+            errors += 1
+        else:
+            captured += after == PaymentStatus.CAPTURED
+            failed += after == PaymentStatus.FAILED and before != PaymentStatus.FAILED
+        _touch(Payment, payment_id, now)
         checked += 1
     for refund in db.session.scalars(
         select(Refund)
@@ -511,10 +516,14 @@ def reconcile_open_payments(limit=200, now=None):
         except GatewayError as exc:
             db.session.rollback()
             log.warning("refund %s still pending: %s", refund.id, exc)
+            errors += 1
         else:
             db.session.refresh(refund)
             settled += refund.status != RefundStatus.PENDING
         _touch(Refund, refund.id, now)
+    reconcile_log.record(
+        checked=checked, captured=captured, failed=failed, errors=errors, refunds_settled=settled
+    )
     return checked, settled
 
 

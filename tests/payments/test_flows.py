@@ -17,7 +17,7 @@ from peerlearn.models import Booking, LedgerEntry, Payment, Refund, utcnow
 from peerlearn.payments import get_gateway
 from peerlearn.payments.base import hmac_sha256_hex
 from peerlearn.services import booking as booking_service
-from peerlearn.services import ledger
+from peerlearn.services import ledger, reconcile_log
 from peerlearn.services import payments as payment_service
 from peerlearn.services import refunds as refund_service
 from tests.support.booking import make_session
@@ -374,6 +374,18 @@ def test_reconciler_recovers_a_missed_webhook(held, learner):
     assert payment_service.reconcile_open_payments() == (1, 0)
     db.session.refresh(booking)
     assert booking.status == "confirmed"
+    # What the run found is kept for /metrics.
+    found = reconcile_log.totals()
+    assert {name: found[name] for name in ("runs", "checked", "captured", "failed", "errors")} == {
+        "runs": 1,
+        "checked": 1,
+        "captured": 1,
+        "failed": 0,
+        "errors": 0,
+    }
+    assert found["last_run"] > 0
+    payment_service.reconcile_open_payments()  # nothing open any more
+    assert (reconcile_log.totals()["runs"], reconcile_log.totals()["checked"]) == (2, 1)
 
 
 def test_payment_history_is_the_payers_own(client, auth, held, learner, make_user, api_token):
