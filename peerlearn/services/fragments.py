@@ -36,6 +36,7 @@ from sqlalchemy import TextClause, event, inspect
 from ..extensions import db
 from ..formats import viewer_timezone
 from ..models import Booking, Follow, LearningSession, Review, Skill, User, session_skills, user_skills
+from .kept import Kept
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class FragmentCache:
         )
         self._version = 0
         self._redis_down_until = 0.0
-        self._entries = {}
+        self._entries = Kept(MAX_ENTRIES)
         self._lock = threading.Lock()
 
     def version(self):
@@ -112,7 +113,7 @@ class FragmentCache:
             request.environ.pop(REQUEST_VERSION, None)  # this request's later fragments ask again
         with self._lock:
             self._version += 1
-            self._entries.clear()
+        self._entries.clear()
         if self.redis is not None:
             try:
                 self.redis.incr(VERSION_KEY)
@@ -125,21 +126,10 @@ class FragmentCache:
         version = self.request_version()  # read before building: a change during the build wins
         if version is None:
             return build()
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] == version and entry[1] > now:
-            return entry[2]
-        value = build()
-        with self._lock:
-            if len(self._entries) >= MAX_ENTRIES:
-                for old in list(self._entries)[: MAX_ENTRIES // 4]:
-                    self._entries.pop(old, None)
-            self._entries[key] = (version, now + self.ttl, value)
-        return value
+        return self._entries.get(key, version, self.ttl, build)
 
     def clear(self):
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 def init_app(app):

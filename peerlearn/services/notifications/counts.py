@@ -31,6 +31,7 @@ from sqlalchemy import TextClause, event
 
 from ...extensions import db
 from ...models import Notification
+from ..kept import Kept
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class UnreadCounts:
         self._redis_down_until = 0.0
         self._epoch = 0
         self._versions = {}
-        self._counts = {}
+        self._counts = Kept(MAX_USERS)
         self._lock = threading.Lock()
 
     def get(self, user_id, count):
@@ -88,18 +89,8 @@ class UnreadCounts:
         return value
 
     def _get_local(self, user_id, count):
-        now = time.monotonic()
         stamp = (self._epoch, self._versions.get(user_id, 0))  # read before counting
-        kept = self._counts.get(user_id)
-        if kept is not None and kept[0] == stamp and kept[1] > now:
-            return kept[2]
-        value = count()
-        with self._lock:
-            if len(self._counts) >= MAX_USERS:
-                for old in list(self._counts)[: MAX_USERS // 4]:
-                    self._counts.pop(old, None)
-            self._counts[user_id] = (stamp, now + self.ttl, value)
-        return value
+        return self._counts.get(user_id, stamp, self.ttl, count)
 
     def changed(self, user_ids):
         """After a commit: the counts of ``user_ids`` (or of everyone, ``ALL``) are stale."""
@@ -110,7 +101,7 @@ class UnreadCounts:
             else:
                 for user_id in user_ids:
                     self._versions[user_id] = self._versions.get(user_id, 0) + 1
-                    self._counts.pop(user_id, None)
+                    self._counts.drop(user_id)
         if self.redis is None:
             return
         try:
