@@ -25,6 +25,7 @@ import os
 import re
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from flask import abort, current_app, request, send_from_directory
@@ -111,45 +112,46 @@ def content_type_of(key):
     return mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
-class Storage:
-    """What every backend does. Keys are checked by ``check_key``."""
+class Storage(ABC):
+    """What every backend does (LocalStorage, S3Storage). Keys are checked by ``check_key``."""
 
     kind = None
     settings = None  # the settings it was built from (get_storage)
 
+    @abstractmethod
     def put(self, key, data, content_type):
         """Store ``data`` (bytes) under ``key``, replacing what was there."""
-        raise NotImplementedError
 
+    @abstractmethod
     def get(self, key):
         """The bytes stored under ``key``; StoredFileMissing when there are none."""
-        raise NotImplementedError
 
+    @abstractmethod
     def delete(self, key):
         """Remove ``key``; nothing happens when it is not there."""
-        raise NotImplementedError
 
+    @abstractmethod
     def exists(self, key):
-        raise NotImplementedError
+        """Whether a file is stored under ``key``."""
 
+    @abstractmethod
     def serve(self, key, *, max_age):
         """A response to the current request with the file under ``key`` (404 without one),
         publicly cacheable for ``max_age`` seconds, 304 when the browser's copy is current."""
-        raise NotImplementedError
 
     def private_url(self, key, *, expires_in=300):
         """A link that gives the file to whoever holds it for ``expires_in`` seconds, or None
         when the app must serve the file itself (``serve``) after its own checks."""
         return None
 
+    @abstractmethod
     def describe(self):
         """Where the files are, for people (logs, `flask backup create`)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def check(self):
         """A cheap look, within a short timeout, at whether the store answers now (/readyz, the
         doctor). Returns a short detail when it does; raises StorageCheckFailed otherwise."""
-        raise NotImplementedError
 
 
 class LocalStorage(Storage):
