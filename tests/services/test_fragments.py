@@ -7,7 +7,6 @@ import re
 import pytest
 from sqlalchemy import text
 
-from peerlearn import create_app
 from peerlearn.extensions import db
 from peerlearn.models import User
 from peerlearn.services import booking as booking_service
@@ -15,6 +14,7 @@ from peerlearn.services import fragments
 from peerlearn.services import sessions as session_service
 from tests import factories
 from tests.support.statements import counting_statements
+from tests.support.two_apps import two_apps_sharing_redis
 
 
 def presentable_mentor(**fields):
@@ -165,21 +165,8 @@ def test_cards_show_times_in_the_viewers_timezone(app, auth):
 def two_processes(tmp_path, redis_url):
     """Two apps on one database file, each with its own fragments and the version shared in
     Redis: two web processes of one deployment."""
-    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    apps = [
-        create_app(
-            "testing",
-            {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "UPLOAD_DIR": str(tmp_path / "up")},
-        )
-        for _ in range(2)
-    ]
-    with apps[0].app_context():
-        db.create_all()
+    with two_apps_sharing_redis(tmp_path, redis_url) as apps:
         yield apps
-        db.session.remove()
-        db.engine.dispose()
-    with apps[1].app_context():
-        db.engine.dispose()
 
 
 def test_a_change_in_one_process_shows_in_the_other_at_once(two_processes):

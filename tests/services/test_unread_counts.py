@@ -5,13 +5,13 @@ count, in this process and, through Redis, in every other one."""
 import pytest
 from sqlalchemy import text, update
 
-from peerlearn import create_app
 from peerlearn.extensions import db
 from peerlearn.models import Notification, NotificationKind, User, utcnow
 from peerlearn.services import notifications
 from peerlearn.services.notifications import counts
 from tests.factories import UserFactory
 from tests.support.statements import counting_statements
+from tests.support.two_apps import two_apps_sharing_redis
 
 
 def tell(user, title="Seat booked", collapse_key=None):
@@ -116,21 +116,8 @@ def test_the_kept_counts_stay_bounded(app, monkeypatch):
 @pytest.fixture
 def two_processes(tmp_path, redis_url):
     """Two apps on one database file, each with its own store and the versions in Redis."""
-    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    apps = [
-        create_app(
-            "testing",
-            {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "UPLOAD_DIR": str(tmp_path / "up")},
-        )
-        for _ in range(2)
-    ]
-    with apps[0].app_context():
-        db.create_all()
+    with two_apps_sharing_redis(tmp_path, redis_url) as apps:
         yield apps
-        db.session.remove()
-        db.engine.dispose()
-    with apps[1].app_context():
-        db.engine.dispose()
 
 
 def test_a_notification_written_in_one_process_counts_in_the_other_at_once(two_processes):
