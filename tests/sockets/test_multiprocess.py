@@ -11,7 +11,6 @@ import os
 import secrets
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
@@ -27,6 +26,7 @@ from peerlearn import create_app
 from peerlearn.extensions import db
 from tests.conftest import extract_csrf, free_port, reachable_redis_url
 from tests.factories import DEFAULT_PASSWORD, UserFactory, make_session
+from tests.support.inbox import Inbox
 
 pytestmark = pytest.mark.redis
 
@@ -185,35 +185,6 @@ def room(seed_app):
     }
 
 
-class Inbox:
-    """Every event a socket receives, in order, with waiting for one that matches."""
-
-    def __init__(self):
-        self._events = []
-        self._changed = threading.Condition()
-
-    def record(self, event, *args):
-        with self._changed:
-            self._events.append((event, args[0] if args else None))
-            self._changed.notify_all()
-
-    def payloads(self, event):
-        with self._changed:
-            return [payload for name, payload in self._events if name == event]
-
-    def wait_for(self, event, where=lambda payload: True):
-        """The first ``event`` whose payload satisfies ``where``; fails after TIMEOUT."""
-
-        def found():
-            return next((p for p in self.payloads(event) if where(p)), None)
-
-        with self._changed:
-            self._changed.wait_for(lambda: found() is not None, timeout=TIMEOUT)
-        payload = found()
-        assert payload is not None, f"no {event!r} arrived; received: {[name for name, _ in self._events]}"
-        return payload
-
-
 class Person:
     """A browser: signed in over HTTP on one server, with a Socket.IO connection to it."""
 
@@ -226,7 +197,7 @@ class Person:
             f"{self.base}/auth/login", data=form, allow_redirects=False, timeout=TIMEOUT
         )
         assert response.status_code == 302, response.text
-        self.inbox = Inbox()
+        self.inbox = Inbox(TIMEOUT)
         # The polling transport: the client's websocket transport needs a package the app does
         # not otherwise use, and the relay under test is the same for both.
         self.sio = socketio.Client(http_session=self.http, reconnection=False)
@@ -587,7 +558,7 @@ def test_a_job_on_a_worker_announces_to_clients_of_a_server(deployment, servers,
 def another_tab(person, server):
     """A second tab of ``person``'s browser (the same sign-in), its socket on ``server``."""
     sio = socketio.Client(http_session=person.http, reconnection=False)
-    inbox = Inbox()
+    inbox = Inbox(TIMEOUT)
     sio.on("*", inbox.record)
     sio.connect(server.url, transports=["polling"], wait_timeout=TIMEOUT)
     return sio, inbox

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from peerlearn.config import normalise_database_url
 from tests.processes import BIN, ROOT, process_env
+from tests.support.inbox import Inbox
 
 NGINX = "/usr/sbin/nginx"
 TIMEOUT = 60  # seconds to wait for anything; generous, nothing here measures speed
@@ -295,33 +296,6 @@ def python_service(name, args, env, folder):
     return Service(name, [sys.executable, *args], env, folder)
 
 
-class Inbox:
-    """Every event a socket receives, in order, with waiting for one that matches."""
-
-    def __init__(self):
-        self._events = []
-        self._changed = threading.Condition()
-
-    def record(self, event, *args):
-        with self._changed:
-            self._events.append((event, args[0] if args else None))
-            self._changed.notify_all()
-
-    def payloads(self, event):
-        with self._changed:
-            return [payload for name, payload in self._events if name == event]
-
-    def wait_for(self, event, where=lambda payload: True, timeout=TIMEOUT):
-        def found():
-            return next((p for p in self.payloads(event) if where(p)), None)
-
-        with self._changed:
-            self._changed.wait_for(lambda: found() is not None, timeout=timeout)
-        payload = found()
-        assert payload is not None, f"no {event!r} arrived; received: {[name for name, _ in self._events]}"
-        return payload
-
-
 class Browser:
     """A person's browser: HTTP through ``base`` (nginx), signed in with the sign-in form."""
 
@@ -362,7 +336,7 @@ class Browser:
         this browser's cookie; returns (client, inbox, connections) where ``connections`` lists
         (event, monotonic time) of its connects and disconnects."""
         sio = socketio.Client(http_session=self.http, reconnection=reconnection)
-        inbox = Inbox()
+        inbox = Inbox(TIMEOUT)
         connections = []
         sio.on("*", inbox.record)
         sio.on("connect", lambda: connections.append(("connect", time.monotonic())))
