@@ -26,6 +26,7 @@ from .recommendation import (
     RecommenderState,
     SimilarSessions,
 )
+from .recording import Recording, RecordingConsent, RecordingStatus
 from .reminder import ReminderKind, SessionReminder
 from .room import Attendance, ChatMessage, Gift, GiftStatus, MediaMode, MediaRoom, RoomRemoval
 from .trust import (
@@ -87,6 +88,9 @@ __all__ = [
     "PayoutMethodKind",
     "PayoutStatus",
     "RecommenderState",
+    "Recording",
+    "RecordingConsent",
+    "RecordingStatus",
     "Refund",
     "RefundStatus",
     "ReminderKind",

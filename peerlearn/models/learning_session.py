@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -101,6 +101,8 @@ class LearningSession(TimestampMixin, db.Model):
     settles_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # Bumped on every time change, so reminders and calendar entries can tell versions apart.
     schedule_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # The mentor may record the room (learners are told before they book and pay).
+    recording_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     mentor: Mapped[User] = relationship(lazy="joined")
     skills: Mapped[list[Skill]] = relationship(secondary=session_skills, order_by=Skill.name, lazy="selectin")
