@@ -319,6 +319,10 @@ class Config:
             "JANUS_BINARY": env_str("JANUS_BINARY"),
             "JANUS_ICE_ENFORCE_LIST": env_str("JANUS_ICE_ENFORCE_LIST"),
             "JANUS_RTP_PORT_RANGE": env_str("JANUS_RTP_PORT_RANGE", "40000-40999"),
+            # Where Janus writes a recorded session's raw feeds (.mjr), one folder per session,
+            # until the composing job makes the file. Janus writes here itself: with a Janus on
+            # another machine, a folder both see.
+            "RECORDINGS_RAW_DIR": env_str("RECORDINGS_RAW_DIR", str(instance / "recordings" / "raw")),
             # Rooms for more people than this (mentor included, by confirmed bookings) run as a
             # stage: learners join with camera and microphone off and speak when brought on stage.
             "ROOM_STAGE_THRESHOLD": env_int("ROOM_STAGE_THRESHOLD", 8),
