@@ -25,6 +25,10 @@ DISPUTE_OPEN = "dispute.open"  # by the learner who reported the problem
 DISPUTE_DECIDE = "dispute.decide"
 JOB_REQUEUE = "job.requeue"  # a failed background job put back on its queue (details: job_id)
 JOB_REQUEUE_ALL = "job.requeue_all"
+# A session's recording deleted by its mentor or an admin (details: recording_id, reason), and an
+# admin acting on a learner's request to be cut out of it (services.recording_library.cut_out).
+RECORDING_DELETE = "recording.delete"
+RECORDING_CUT_OUT = "recording.cut_out"
 ACTIONS = (
     USER_SUSPEND,
     USER_UNSUSPEND,
@@ -41,6 +45,8 @@ ACTIONS = (
     DISPUTE_DECIDE,
     JOB_REQUEUE,
     JOB_REQUEUE_ALL,
+    RECORDING_DELETE,
+    RECORDING_CUT_OUT,
 )
 TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute", "job")
 
