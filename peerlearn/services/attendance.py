@@ -54,11 +54,18 @@ def minutes_attended(session_id, user_id, now=None):
         .where(Attendance.session_id == session_id, Attendance.user_id == user_id)
         .order_by(Attendance.joined_at)
     ).all()
-    total, cursor = timedelta(0), session.starts_at
+    return int(seconds_within(stays, session.starts_at, session.ends_at, now) // 60)
+
+
+def seconds_within(stays, starts_at, ends_at, now):
+    """Seconds the ``(joined_at, left_at)`` stays, in order of joining, cover between
+    ``starts_at`` and ``ends_at``, overlapping stays counted once; a stay still open counts
+    until ``now``."""
+    total, cursor = timedelta(0), starts_at
     for joined, left in stays:
-        start_at = max(joined, cursor, session.starts_at)
-        end_at = min(left or now, session.ends_at)
+        start_at = max(joined, cursor, starts_at)
+        end_at = min(left or now, ends_at)
         if end_at > start_at:
             total += end_at - start_at
             cursor = end_at
-    return int(total.total_seconds() // 60)
+    return total.total_seconds()
