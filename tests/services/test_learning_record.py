@@ -260,9 +260,8 @@ def test_who_may_read_a_session_record(session, mentor, learner, make_user):
 
 
 def test_history_is_past_seats_newest_first(mentor, learner):
-    sessions = [past_session(mentor, ended_minutes_ago=60 * 24 * days, title=f"Day {days}") for days in (3, 1, 2)]
-    for held in sessions:
-        seat(held, learner)
+    for days in (3, 1, 2):
+        seat(past_session(mentor, ended_minutes_ago=60 * 24 * days, title=f"Day {days}"), learner)
     upcoming = make_session(mentor, title="Next week")
     seat(upcoming, learner, status="confirmed")
     cancelled_early = past_session(mentor, title="Cancelled early")
