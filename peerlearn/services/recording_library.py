@@ -26,6 +26,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import and_, or_, select
@@ -288,6 +289,22 @@ def cut_out(admin, session_id, learner_id, note="", origin=None, now=None):
     return CutOut(recording, learner, outcome)
 
 
+def learners_of(session_id):
+    """The learners who held a seat in the session, with their recorded consent (True, False, or
+    None when they never answered), for the admin's cut-out form."""
+    rows = db.session.execute(
+        select(User, RecordingConsent.consented)
+        .join(Booking, Booking.learner_id == User.id)
+        .outerjoin(
+            RecordingConsent,
+            and_(RecordingConsent.session_id == Booking.session_id, RecordingConsent.user_id == User.id),
+        )
+        .where(Booking.session_id == session_id, Booking.status.in_(WATCHING_BOOKINGS))
+        .order_by(User.name, User.id)
+    ).all()
+    return [(user, consented) for user, consented in rows]
+
+
 def _was_booked(learner_id, session_id):
     return (
         db.session.scalar(
@@ -372,6 +389,14 @@ def video_offset_ms(recording, when):
     return None
 
 
+def clock(ms):
+    """A position in the video as people read it: 4:05, or 1:02:03 past an hour."""
+    seconds = max(0, int(ms)) // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
 def chat_marks(recording):
     """The session's chat, each message with where it falls in the video (``offset_ms``, None
     when it was said while nothing was recorded)."""
@@ -384,9 +409,10 @@ def chat_marks(recording):
             "author": message.user.name,
             "body": message.body,
             "at": message.created_at,
-            "offset_ms": video_offset_ms(recording, message.created_at),
+            "offset_ms": offset,
+            "clock": clock(offset) if offset is not None else None,
         }
-        for message in messages
+        for message, offset in ((m, video_offset_ms(recording, m.created_at)) for m in messages)
     ]
 
 
@@ -401,7 +427,8 @@ def chapters(recording):
             continue
         if recording.duration_ms is not None and start > recording.duration_ms:
             continue
-        found.append({"start_ms": start, "title": str(chapter.get("title") or "Chapter")[:120]})
+        title = str(chapter.get("title") or "Chapter")[:120]
+        found.append({"start_ms": start, "title": title, "clock": clock(start)})
     return sorted(found, key=lambda chapter: chapter["start_ms"])
 
 
@@ -419,6 +446,17 @@ class Delivery:
     path: Path | None = None
     url: str | None = None
     accel: str | None = None
+
+
+def media_origin():
+    """The origin the browser fetches files from when the storage hands out links (a bucket),
+    for the playback page's content security policy; None when the app serves them itself.
+    Signing a link is local work: nothing is asked of the bucket."""
+    url = storage.get_storage().private_url("recordings/origin", expires_in=LINK_SECONDS)
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 def delivery(recording):

@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401
     meta,
     notifications,
     recommendations,
+    recordings,
     requests,
     room,
     sessions,

@@ -36,6 +36,7 @@ const PAGE_COMPONENTS = {
   timezonePicker: () => import('./js/components/timezone-picker.js').then((module) => module.default),
   checkout: () => import('./js/checkout.js').then((module) => configured(module.default)),
   countdown: () => import('./js/components/countdown.js').then((module) => configured(module.default)),
+  recordingPlayer: () => import('./js/components/recording-player.js').then((module) => module.default),
 };
 
 // Every x-data on the page, including those in <template>s that Alpine renders later.
