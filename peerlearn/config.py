@@ -323,6 +323,15 @@ class Config:
             # until the composing job makes the file. Janus writes here itself: with a Janus on
             # another machine, a folder both see.
             "RECORDINGS_RAW_DIR": env_str("RECORDINGS_RAW_DIR", str(instance / "recordings" / "raw")),
+            # Where the composing job works on a recording (its intermediate files, kept until the
+            # file is stored, so a killed job resumes), one folder per recording.
+            "RECORDINGS_WORK_DIR": env_str("RECORDINGS_WORK_DIR", str(instance / "recordings" / "work")),
+            # The composing job's own timeout (seconds): an hour's session takes minutes of ffmpeg.
+            "RECORDINGS_JOB_TIMEOUT": env_int("RECORDINGS_JOB_TIMEOUT", 2 * 3600),
+            # The composed file: "webm" (VP8/Opus) or "mp4" (H.264/AAC).
+            "RECORDINGS_CONTAINER": env_str("RECORDINGS_CONTAINER", "webm"),
+            # A ready recording is deleted this many days after it was made.
+            "RECORDING_RETENTION_DAYS": env_int("RECORDING_RETENTION_DAYS", 90),
             # Rooms for more people than this (mentor included, by confirmed bookings) run as a
             # stage: learners join with camera and microphone off and speak when brought on stage.
             "ROOM_STAGE_THRESHOLD": env_int("ROOM_STAGE_THRESHOLD", 8),
@@ -478,6 +487,10 @@ class Config:
 
     @staticmethod
     def check_storage(settings):
+        if settings["RECORDINGS_CONTAINER"] not in {"webm", "mp4"}:
+            raise ConfigError("RECORDINGS_CONTAINER must be webm or mp4")
+        if settings["RECORDING_RETENTION_DAYS"] < 1:
+            raise ConfigError("RECORDING_RETENTION_DAYS must be at least 1")
         if settings["STORAGE_BACKEND"] not in {"local", "s3"}:
             raise ConfigError("STORAGE_BACKEND must be local or s3")
         if settings["STORAGE_BACKEND"] == "s3" and not settings["S3_BUCKET"]:

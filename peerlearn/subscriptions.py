@@ -8,7 +8,8 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 - a session published, to its mentor's followers (``services.follows``); a session cancelled,
   to the request it was made for, which is declined (``services.session_requests``);
 - a learner's new booking, follow or review, to a refresh of their recommendations;
-- a reserved refund, to the job that asks the gateway for it.
+- a reserved refund, to the job that asks the gateway for it;
+- a recording queued for composing, to the ``recordings`` job.
 
 The cached fragments of the public pages (``services.fragments``) are set up here too; they need
 no event: they notice every committed change to what they show in the database session itself.
@@ -22,6 +23,7 @@ from .tasks import email as email_jobs
 from .tasks import enqueue
 from .tasks import payments as payment_jobs
 from .tasks import recommendations as recommendation_jobs
+from .tasks import recordings as recording_jobs
 
 
 def init_app(app):
@@ -32,6 +34,7 @@ def init_app(app):
     events.subscribe("session_cancelled", "session_requests", decline_request_of_cancelled_session)
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
     events.subscribe("refund_reserved", "payments", send_refund)
+    events.subscribe("recording_composition_queued", "recordings", compose_recording)
     fragments.init_app(app)
 
 
@@ -53,3 +56,7 @@ def refresh_learner(user_id):
 
 def send_refund(refund_id):
     enqueue("default", payment_jobs.send_refund, refund_id, job_id=f"refund-{refund_id}")
+
+
+def compose_recording(recording_id):
+    enqueue("recordings", recording_jobs.compose_recording, recording_id, after_response=True)

@@ -11,7 +11,10 @@ from ..logs import current_request_id, request_id_set
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("emails", "recommendations", "default")
+# A worker takes from its queues in this order: composing a recording (minutes of ffmpeg) last.
+QUEUES = ("emails", "recommendations", "default", "recordings")
+# Queues whose jobs may run longer than RQ_JOB_TIMEOUT, and the setting that says how long.
+QUEUE_TIMEOUTS = {"recordings": "RECORDINGS_JOB_TIMEOUT"}
 
 # A job that raises is tried again after these pauses (seconds), then left in the failed registry.
 RETRY_INTERVALS = (10, 60, 300)
@@ -38,7 +41,8 @@ def get_queue(name):
 
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
-    return Queue(name, connection=redis_connection(), default_timeout=current_app.config["RQ_JOB_TIMEOUT"])
+    timeout = current_app.config[QUEUE_TIMEOUTS.get(name, "RQ_JOB_TIMEOUT")]
+    return Queue(name, connection=redis_connection(), default_timeout=timeout)
 
 
 def enqueue(queue_name, func, *args, job_id=None, after_response=False):
