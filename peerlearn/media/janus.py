@@ -1,7 +1,7 @@
 """A small client for Janus's HTTP API and admin API, as the app uses them.
 
 The app never carries media. It talks to Janus only to manage VideoRoom rooms (create, check,
-destroy, kick, moderate, the list of allowed room tokens) and to read an instance's load; the
+destroy, kick, moderate, the list of allowed room tokens, recording) and to read an instance's load; the
 browsers talk to Janus themselves with the tokens the app gives them.
 
 Every plugin request runs in a short-lived Janus session (create, attach, the requests,
@@ -142,10 +142,15 @@ class Janus:
             except JanusError:
                 log.debug("closing a Janus session on %s failed", self.instance.name, exc_info=True)
 
-    def create_room(self, room, *, secret, description, publishers, bitrate, audiolevel_event=True):
-        """A private room that only signed, allowed room tokens may join."""
+    def create_room(
+        self, room, *, secret, description, publishers, bitrate, audiolevel_event=True, rec_dir=None
+    ):
+        """A private room that only signed, allowed room tokens may join. With ``rec_dir`` it is
+        recorded from the start into that folder (a room made again while its session records)."""
+        recording = {"record": True, "rec_dir": str(rec_dir)} if rec_dir is not None else {}
         return self.videoroom(
             {
+                **recording,
                 "request": "create",
                 "admin_key": self.admin_key,
                 "room": room,
@@ -169,6 +174,9 @@ class Janus:
                 "audio_active_packets": 50,
                 "audio_level_average": 40,
                 "notify_joining": False,
+                # Only the app (with the room's secret) starts or stops recording: a participant's
+                # own "configure" with "record" is refused, so nobody records without the mentor.
+                "lock_record": True,
             }
         )[0]
 
@@ -213,6 +221,29 @@ class Janus:
         ]
         answers = self.videoroom(*bodies, ignore=(NO_SUCH_FEED,)) if bodies else []
         return [stream for stream, answer in zip(streams, answers, strict=True) if answer is not None]
+
+    def set_recording(self, room, *, secret, record, rec_dir=None):
+        """Start (``record``) or stop recording every publisher in the room, in one Janus session.
+
+        Starting first points the room's recordings at ``rec_dir`` (VideoRoom ``edit`` with
+        ``new_rec_dir``; Janus makes the folder) and locks the recording state to the room's
+        secret (``new_lock_record``), so no participant can start or stop their own recording
+        from their page. Then ``enable_recording`` turns each publisher's recorder on or off:
+        Janus 1.1.2 opens one ``.mjr`` per published track, and a publisher who starts
+        publishing later gets theirs too; stopping closes the files (written whole)."""
+        bodies = []
+        if rec_dir is not None:
+            bodies.append(
+                {
+                    "request": "edit",
+                    "room": room,
+                    "secret": secret,
+                    "new_rec_dir": str(rec_dir),
+                    "new_lock_record": True,
+                }
+            )
+        bodies.append({"request": "enable_recording", "room": room, "secret": secret, "record": bool(record)})
+        return self.videoroom(*bodies)[-1]
 
     def participants(self, room):
         return self.videoroom({"request": "listparticipants", "room": room})[0].get("participants", [])

@@ -39,7 +39,17 @@ from ..media.janus import (
     JanusError,
     JanusUnavailable,
 )
-from ..models import Booking, BookingStatus, LearningSession, MediaMode, MediaRoom, SessionStatus, utcnow
+from ..models import (
+    Booking,
+    BookingStatus,
+    LearningSession,
+    MediaMode,
+    MediaRoom,
+    Recording,
+    RecordingStatus,
+    SessionStatus,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +209,9 @@ def _create_janus_room(janus, room, session):
             # Everyone joins as a possible publisher (a camera feed and a screen feed each).
             publishers=max(2 * capacity, 4),
             bitrate=config["JANUS_BITRATE"],
+            # Made again (Janus restarted, or another instance) while the mentor records: it
+            # goes on recording into the same folder.
+            rec_dir=_recording_into(session.id),
         )
     except JanusError as exc:
         if exc.code != ROOM_EXISTS:
@@ -232,6 +245,60 @@ def _ensure_janus_room(room, session):
 
 def room_for(session_id):
     return db.session.get(MediaRoom, session_id)
+
+
+# ----- recording ----------------------------------------------------------------------------------
+
+
+def _recording_into(session_id):
+    """The folder Janus records this session's room into while a span is open, else None."""
+    recording = db.session.scalar(
+        select(Recording).where(
+            Recording.session_id == session_id, Recording.status == RecordingStatus.RECORDING.value
+        )
+    )
+    if recording is None or not recording.spans or recording.spans[-1].get("stop") is not None:
+        return None
+    return recording.raw_dir
+
+
+def recording_refusal(session_id):
+    """Why this session's room can't be recorded now, as a domain error, or None. Only Janus
+    records: a browser-to-browser room has no server that sees the media."""
+    room = room_for(session_id)
+    if room is None or room.closed_at is not None:
+        return Conflict("Open the room first: recording starts from inside it.", code="room_not_open")
+    if room.mode != MediaMode.JANUS.value:
+        return Conflict(
+            "This room connects browsers directly (no video server), so it can't be recorded.",
+            code="recording_unavailable",
+        )
+    return None
+
+
+def set_recording(session_id, record, rec_dir=None):
+    """Start (into ``rec_dir``) or stop Janus's recording of the session's room. Raises
+    MediaUnavailable when Janus can't be reached or refuses; a room already closed is left alone
+    (closing it ended its recording)."""
+    room, janus = _janus_room(session_id)
+    if janus is None:
+        if record:
+            raise recording_refusal(session_id) or MediaUnavailable(
+                "The video server can't be reached right now. Try again in a moment."
+            )
+        return False
+    try:
+        janus.set_recording(room.janus_room, secret=room.secret, record=record, rec_dir=rec_dir)
+    except JanusError as exc:
+        log.warning(
+            "Janus did not %s recording session %s: %s", "start" if record else "stop", session_id, exc
+        )
+        raise MediaUnavailable(
+            "The video server could not "
+            + ("start" if record else "stop")
+            + " recording. Try again in a moment."
+        ) from exc
+    return True
 
 
 # ----- joining ----------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import avatars, media, outbox, realtime, room, settlement, skills, storage
+from . import avatars, outbox, realtime, recording_capture, room, settlement, skills, storage
 from .booking import lock_session
 from .pagination import paginate
 from .refunds import dispatch_refund
@@ -563,7 +563,9 @@ def announce_completed(session):
     ).all()
     for user_id in {session.mentor_id, *seated}:
         realtime.emit("session:ended", payload, room=realtime.user_room(user_id))
-    media.close(session.id)
+    # A recording stops, the media room is destroyed (Janus closes its files), then the
+    # recording is queued for composing.
+    recording_capture.session_over(session.id)
 
 
 # The tabs of the mentor's "My sessions", in the order the page shows them.

@@ -22,9 +22,9 @@ from ..serializers.gifts import gift_json
 from ..serializers.room import chat_message_json, room_session_json
 from ..services import gifts as gift_service
 from ..services import media as media_service
+from ..services import recording_capture, settlement
 from ..services import room as room_service
 from ..services import sessions as session_service
-from ..services import settlement
 from ..services.realtime import session_room
 from .auth import authenticated_only, forget_socket, load_user
 from .roster import LocalRoster, RedisRoster
@@ -182,6 +182,8 @@ def on_join(user, payload):
         # its own list with this one.
         "ice_servers": room_service.ice_servers(user),
         "media": media,
+        # Whether it records now, and this person's answer (sockets/recording.py).
+        "recording": recording_capture.room_state(user, session, media["mode"]),
     }
 
 
@@ -295,6 +297,11 @@ def on_media(user, payload):
         raise PermissionDenied(
             "Raise your hand: the mentor brings people on stage to speak.", code="not_on_stage"
         )
+    if state["audio"] or state["video"] or state["screen"]:
+        # A learner who is not in a running recording keeps everything off.
+        refusal = recording_capture.publish_refusal(session_id, user.id)
+        if refusal is not None:
+            raise refusal
     # Turning the microphone (or camera) back on after the mentor muted it lifts the mute on
     # the media server too.
     lifted = {kind: False for kind in ("audio", "video") if state[kind] and current.get(f"held_{kind}")}
