@@ -29,6 +29,7 @@ from .recommendation import (
 from .recording import Recording, RecordingConsent, RecordingStatus
 from .reminder import ReminderKind, SessionReminder
 from .room import Attendance, ChatMessage, Gift, GiftStatus, MediaMode, MediaRoom, RoomRemoval
+from .room_document import RoomDocument
 from .trust import (
     DISPUTE_REASON_LABELS,
     Dispute,
@@ -97,6 +98,7 @@ __all__ = [
     "RequestStatus",
     "Review",
     "Role",
+    "RoomDocument",
     "RoomRemoval",
     "SessionLevel",
     "SessionReminder",
