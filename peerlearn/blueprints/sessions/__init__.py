@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("sessions", __name__)
 
-from . import browse, manage, recording, room  # noqa: E402,F401
+from . import browse, documents, manage, recording, room  # noqa: E402,F401
