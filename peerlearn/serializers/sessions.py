@@ -20,6 +20,8 @@ def session_summary(session):
         "currency": session.currency,
         "is_free": session.is_free,
         "status": session.status,
+        # The mentor may record it (learners choose in the room whether to be in the video).
+        "recording_enabled": session.recording_enabled,
         "mentor": {"id": session.mentor.id, "name": session.mentor.name, "headline": session.mentor.headline},
         "url": external_url("sessions.detail", session_id=session.id),
     }

@@ -58,6 +58,7 @@ EDITABLE_FIELDS = {
     "duration_minutes",
     "capacity",
     "price_paise",
+    "recording_enabled",
 }
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,10 @@ def _validate(changes, mentor, session=None, *, now):
             elif starts_at > now + timedelta(days=365):
                 errors["starts_at"] = ["Choose a time within the next year."]
             clean["starts_at"] = starts_at
+    if "recording_enabled" in changes:
+        if not isinstance(changes["recording_enabled"], bool):
+            errors["recording_enabled"] = ["Use true or false."]
+        clean["recording_enabled"] = changes["recording_enabled"]
     if "skills" in changes:
         try:
             clean["skills"] = skills.resolve(changes["skills"], field="skills")
@@ -352,6 +357,14 @@ def _apply_changes(session, mentor, changes, now):
             "The price is fixed once someone has booked.",
             fields={"price_paise": ["Fixed after the first booking."]},
             code="price_locked",
+        )
+    if clean.get("recording_enabled") and not session.recording_enabled and price_locked(session):
+        # Learners who booked were told it would not be recorded: it stays that way for them.
+        raise Conflict(
+            "Recording can only be turned on before anyone books: the learners who booked were told "
+            "this session would not be recorded.",
+            fields={"recording_enabled": ["Only before the first booking."]},
+            code="recording_locked",
         )
     rescheduled = ("starts_at" in clean and clean["starts_at"] != session.starts_at) or (
         "duration_minutes" in clean and clean["duration_minutes"] != session.duration_minutes

@@ -1,5 +1,6 @@
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     IntegerField,
@@ -82,6 +83,7 @@ class SessionForm(BaseForm):
         ],
     )
     cover = FileField("Cover image")
+    recording_enabled = BooleanField("Record this session")
 
 
 class CancelSessionForm(BaseForm):

@@ -65,6 +65,7 @@ def _initial(session, mentor):
         "duration_minutes": session.duration_minutes,
         "capacity": session.capacity,
         "price": Decimal(session.price_paise) / 100,
+        "recording_enabled": session.recording_enabled,
     }
 
 
@@ -81,6 +82,9 @@ def _changes(form, *, include_price=True):
         "starts_at": datetime.combine(form.start_date.data, form.start_time.data),
         "duration_minutes": form.duration_minutes.data,
         "capacity": form.capacity.data,
+        # A disabled checkbox (recording can't be turned on after a booking) sends nothing:
+        # False, which is what the session already says.
+        "recording_enabled": bool(form.recording_enabled.data),
     }
     if include_price:
         try:
