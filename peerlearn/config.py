@@ -328,8 +328,9 @@ class Config:
             "RECORDINGS_WORK_DIR": env_str("RECORDINGS_WORK_DIR", str(instance / "recordings" / "work")),
             # The composing job's own timeout (seconds): an hour's session takes minutes of ffmpeg.
             "RECORDINGS_JOB_TIMEOUT": env_int("RECORDINGS_JOB_TIMEOUT", 2 * 3600),
-            # The composed file: "webm" (VP8/Opus) or "mp4" (H.264/AAC).
-            "RECORDINGS_CONTAINER": env_str("RECORDINGS_CONTAINER", "webm"),
+            # The composed file: "mp4" (H.264/AAC: the quicker to make, and plays everywhere) or
+            # "webm" (VP8/Opus).
+            "RECORDINGS_CONTAINER": env_str("RECORDINGS_CONTAINER", "mp4"),
             # A ready recording is deleted this many days after it was made.
             "RECORDING_RETENTION_DAYS": env_int("RECORDING_RETENTION_DAYS", 90),
             # Rooms for more people than this (mentor included, by confirmed bookings) run as a

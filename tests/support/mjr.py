@@ -187,3 +187,45 @@ def at(base, seconds):
 
 
 BASE = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+# A synthetic class: the mentor (user 1) and learners 2, 3, …, each with a colour and a tone.
+COLOURS = ("0xC03030", "0x30C030", "0x3030C0", "0xC0C030", "0x30C0C0")
+TONES = (440, 660, 880, 1100, 1320)
+SCREEN_COLOUR = "0xE0E0E0"
+MENTOR_ID = 1
+
+
+def classroom(seconds, *, people=2, screen=None, start=BASE, noise=0, stagger=0.5):
+    """The feeds of a class of ``people`` (the mentor first) over ``seconds`` from ``start``:
+    each learner's camera from ``stagger`` × their place later, and the mentor's screen share over
+    ``screen`` = (from, to) seconds when given."""
+    feeds = []
+    for place in range(people):
+        late = stagger * place
+        feeds.append(
+            Feed(
+                MENTOR_ID + place,
+                CAMERA,
+                at(start, late),
+                seconds - late,
+                COLOURS[place],
+                TONES[place],
+                noise=noise,
+            )
+        )
+    if screen:
+        begin, end = screen
+        feeds.append(
+            Feed(MENTOR_ID, SCREEN, at(start, begin), end - begin, SCREEN_COLOUR, 0, size="1280x720", rate=5,
+                 noise=noise)
+        )  # fmt: skip
+    return feeds
+
+
+def write_feeds(raw_dir, feeds):
+    """Write every feed's files, two at a time (one per core)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return [path for paths in pool.map(lambda feed: write_feed(raw_dir, feed), feeds) for path in paths]
