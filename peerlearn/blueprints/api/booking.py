@@ -13,8 +13,10 @@ from ...serializers.bookings import (
     cancelled_booking_json,
 )
 from ...serializers.disputes import dispute_json
+from ...serializers.learning_record import record_json
 from ...serializers.payments import checkout_options, payment_json
 from ...services import booking as booking_service
+from ...services import learning_record
 from ...services import payments as payment_service
 from . import bp
 from .utils import api_login_required, id_field, json_body, page_args
@@ -117,3 +119,10 @@ def payment_history():
     history = payment_service.payment_history(current_user, page=page, per_page=per_page)
     items = [payment_json(p) for p in history.items]
     return ok(paginated(items, page=page, per_page=per_page, total=history.total))
+
+
+@bp.get("/bookings/<int:booking_id>/record/")
+@api_login_required
+def booking_record(booking_id):
+    """What happened in the booking's session: for its learner, the session's mentor or an admin."""
+    return ok(record_json(learning_record.for_booking(current_user, booking_id)))

@@ -1,15 +1,17 @@
 """The booking's page, a learner's receipt: what they paid, the refund a cancellation would bring,
-and the dispute (or the form to report a problem). The page's view draws it, and so does a refused
+the dispute (or the form to report a problem) and, once the session is over, what happened in
+it (services.learning_record). The page's view draws it, and so does a refused
 report, with the learner's values and the errors beside the form."""
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_login import current_user
 
 from ...models import BookingStatus
+from ...serializers.learning_record import record_links
 from ...services import booking as booking_service
 from ...services import disputes as dispute_service
+from ...services import learning_record, settlement
 from ...services import payments as payment_service
-from ...services import settlement
 
 
 def render_receipt(booking, dispute_form=None):
@@ -25,7 +27,16 @@ def render_receipt(booking, dispute_form=None):
         else 0,
         refund_promise=booking_service.refund_promise(booking),
         not_held=settlement.was_not_held(booking.session),
+        **_record_context(booking),
     )
+
+
+def _record_context(booking):
+    """ "What happened", once the session is over and the booking held a seat in it."""
+    if not (learning_record.has_ended(booking.session) and learning_record.held_a_seat(booking)):
+        return {"record": None}
+    record = learning_record.for_booking(current_user, booking.id)
+    return {"record": record, "links": record_links(record, url_for)}
 
 
 def _dispute_context(booking, form=None):

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ...models import Role, utcnow
 from ...security import home_url_for, role_required
-from ...services import dashboards, stats
+from ...services import dashboards, learning_record, stats
 from ...services.earnings import EARNED_THIS_MONTH, MONEY_STATES
 from . import bp
 
@@ -128,8 +128,11 @@ def learner():
     now = utcnow()
     data = dashboards.learner_dashboard(current_user, now=now, with_profile=True)
     recommended, mentors = recommendations.for_dashboard(current_user, per_page=6, mentor_limit=4)
+    history, more_history = learning_record.recent_history(current_user)
     return render_template(
         "dashboards/learner.html",
+        history=history,
+        more_history=more_history,
         checklist=profile_checklist(current_user, teaching=False, has_skills=data["profile"]["skills"] > 0),
         dash=data,
         charts=learner_charts(data),
