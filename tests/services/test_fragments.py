@@ -264,6 +264,23 @@ def test_a_visitors_session_page_is_kept_until_a_seat_is_taken(client):
     assert "2 of 3 seats left" in client.get(f"/sessions/{session.id}").text
 
 
+def test_the_sessions_api_keeps_its_answer_until_a_seat_is_taken(client):
+    session = factories.SessionFactory(mentor=presentable_mentor(), capacity=3)
+
+    def seats_left():
+        items = client.get("/api/sessions/?per_page=50").get_json()["data"]["items"]
+        return next(item["seats_left"] for item in items if item["id"] == session.id)
+
+    assert seats_left() == 3
+    with counting_statements() as statements:
+        assert seats_left() == 3
+    assert not any("learning_sessions" in statement for statement in statements)
+
+    booking_service.book(session.id, factories.UserFactory())
+
+    assert seats_left() == 2
+
+
 def test_a_visitors_kept_header_marks_the_page_they_are_on(app, client, auth):
     def current(page):
         return re.findall(r'<a href="([^"]+)"[^>]*aria-current="page"', page)

@@ -4,9 +4,10 @@ from flask import request
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
+from ...formats import viewer_timezone
 from ...serializers.sessions import session_detail as session_detail_json
 from ...serializers.sessions import session_summary
-from ...services import search
+from ...services import fragments, search
 from ...services.booking import active_booking
 from ...services.sessions import viewable_session
 from . import bp
@@ -28,12 +29,18 @@ def list_sessions():
         "per_page",
     )
     params = search.parse_search_params(request.args)
-    items, total = search.search_sessions(params, viewer=current_user)
-    return ok(
-        paginated(
+
+    def build():
+        items, total = search.search_sessions(params, viewer=current_user)
+        return paginated(
             [session_summary(s) for s in items], page=params.page, per_page=params.per_page, total=total
         )
-    )
+
+    # What anyone asking the same question sees alike, kept between changes to the catalog like
+    # the catalog page's results (date filters are read in the viewer's timezone; links are built
+    # on PUBLIC_BASE_URL, whoever asks).
+    key = ("api-sessions", viewer_timezone(), tuple(sorted(request.args.items(multi=True))))
+    return ok(fragments.cached(*key, build=build))
 
 
 @bp.get("/sessions/<int:session_id>/")
