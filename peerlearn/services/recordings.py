@@ -155,7 +155,7 @@ def _compose_claimed(recording_id, work_dir):
         raise composer.CompositionError(f"the raw feeds' folder {recording.raw_dir!r} is not there")
     participants = _participants(session)
     spans = list(recording.spans or [])
-    mentor_id = session.mentor_id
+    mentor_id, session_id = session.mentor_id, session.id
     config = current_app.config
     db.session.commit()  # end the read transaction: composing takes minutes
 
@@ -172,7 +172,7 @@ def _compose_claimed(recording_id, work_dir):
     )
     data = result.path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    key = f"recordings/{session.id}/{recording_id}-{digest}{result.path.suffix}"
+    key = f"recordings/{session_id}/{recording_id}-{digest}{result.path.suffix}"
     progress(97, "Storing the file")
     get_storage().put(key, data, result.content_type)
     _finish(recording_id, key, result, len(data), config["RECORDING_RETENTION_DAYS"])

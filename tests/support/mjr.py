@@ -229,3 +229,21 @@ def write_feeds(raw_dir, feeds):
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return [path for paths in pool.map(lambda feed: write_feed(raw_dir, feed), feeds) for path in paths]
+
+
+def copy_feeds(source, target, user_ids):
+    """Copy the .mjr files of ``source`` into ``target``, renamed for other people: ``user_ids``
+    maps the user ids they were written for to the ids to give them (the feed id is only in the
+    name), so feeds made once serve tests whose users get other ids."""
+    import re
+    import shutil
+
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(source).glob("*.mjr")):
+        match = re.search(r"-user-(\d+)-", path.name)
+        feed = int(match[1])
+        user, kind = divmod(feed, FEED_BASE)
+        name = path.name.replace(match[0], f"-user-{user_ids[user] * FEED_BASE + kind}-")
+        shutil.copyfile(path, target / name)
+    return target
