@@ -8,7 +8,7 @@ embedded mode (no Redis) the web process runs the very same functions in a backg
 import logging
 
 from ..extensions import db
-from ..services import booking, media, payments, reminders, session_requests, sessions
+from ..services import booking, media, payments, recording_library, reminders, session_requests, sessions
 from .email import dispatch_queued
 from .recommendations import rebuild_if_stale
 
@@ -43,6 +43,10 @@ def expire_requests():
     return session_requests.expire_requests()
 
 
+def delete_expired_recordings():
+    return recording_library.delete_expired()
+
+
 # (function, queue, interval in seconds)
 PERIODIC_JOBS = (
     (expire_holds, "default", 60),
@@ -53,6 +57,7 @@ PERIODIC_JOBS = (
     (send_reminders, "emails", 60),
     (rebuild_if_stale, "recommendations", 300),
     (expire_requests, "default", 300),
+    (delete_expired_recordings, "default", 3600),
 )
 
 
