@@ -1,61 +1,31 @@
 """A learning record (services.learning_record) as JSON, and the links a record carries, built
-here once for the pages (relative, ``url_for``) and the API (absolute, ``external_url``).
-
-The recording's playback page and the room documents' downloads belong to other modules; their
-routes are found by path (``RECORDING_PAGE``, ``NOTES_FILE``, ``WHITEBOARD_PAGE``), so a record
-links to them on an install that serves them and shows no link where it does not.
-"""
-
-import re
-
-from flask import current_app
+here once for the pages (relative, ``url_for``) and the API (absolute, ``external_url``)."""
 
 from ..links import external_url
 from .room import chat_message_json
 from .sessions import session_summary
 
-RECORDING_PAGE = "/sessions/<session_id>/recording"
-NOTES_FILE = "/sessions/<session_id>/notes.md"
-WHITEBOARD_PAGE = "/sessions/<session_id>/whiteboard/<page>.png"
-_CONVERTER = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>")
-
-
-def _endpoint(path):
-    """The endpoint serving GET ``path`` (written without converters), or None; looked up once
-    per app."""
-    found = current_app.extensions.setdefault("learning_record_endpoints", {})
-    if path not in found:
-        found[path] = next(
-            (
-                rule.endpoint
-                for rule in current_app.url_map.iter_rules()
-                if "GET" in rule.methods and _CONVERTER.sub(r"<\1>", rule.rule) == path
-            ),
-            None,
-        )
-    return found[path]
-
 
 def record_links(record, build):
     """The record's links, made by ``build(endpoint, **values)``: ``url_for`` for a page,
-    ``external_url`` for the API. A link is None where there is nothing to open."""
+    ``external_url`` for the API. A link is None (or the list empty) where there is nothing to
+    open: the recording's page for those who may watch it (the video, or how its preparation is
+    going), the notes and whiteboard downloads when the room kept any, the booking's page and
+    the review form for the learner alone."""
     session = record.session
-    recording = _endpoint(RECORDING_PAGE) if record.recording.watchable else None
-    notes = _endpoint(NOTES_FILE) if record.documents.has_notes else None
-    board = _endpoint(WHITEBOARD_PAGE) if record.documents.whiteboard_pages else None
+    learner = record.booking is not None and record.viewer_role == "learner"
+    documents = record.documents
     return {
         "session": build("sessions.detail", session_id=session.id),
-        "booking": build("booking.detail", booking_id=record.booking.id)
-        if record.booking is not None and record.viewer_role == "learner"
+        "booking": build("booking.detail", booking_id=record.booking.id) if learner else None,
+        "recording": build("sessions.recording", session_id=session.id) if record.recording.page else None,
+        "notes": build("sessions.notes_markdown", session_id=session.id)
+        if record.documents.has_notes
         else None,
-        "recording": build(recording, session_id=session.id) if recording else None,
-        "notes": build(notes, session_id=session.id) if notes else None,
         "whiteboard": [
-            build(board, session_id=session.id, page=page)
-            for page in range(1, record.documents.whiteboard_pages + 1)
-        ]
-        if board
-        else [],
+            (page, build("sessions.whiteboard_png", session_id=session.id, page=page))
+            for page in documents.whiteboard_pages
+        ],
         "review": build("community.write_review", session_id=session.id) if record.can_review else None,
     }
 
@@ -105,6 +75,7 @@ def record_json(record):
         ],
         "recording": {
             "status": recording.status,
+            "watchable": recording.watchable,
             "duration_ms": recording.duration_ms,
             "ready_at": _time(recording.ready_at),
             "expires_at": _time(recording.expires_at),
@@ -112,7 +83,7 @@ def record_json(record):
         },
         "chat": [chat_message_json(message) for message in record.chat],
         "notes_url": links["notes"],
-        "whiteboard_pages": [{"page": n, "url": url} for n, url in enumerate(links["whiteboard"], start=1)],
+        "whiteboard_pages": [{"page": page, "url": url} for page, url in links["whiteboard"]],
         "gifts": {
             "items": [
                 {

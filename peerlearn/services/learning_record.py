@@ -44,6 +44,7 @@ from ..models import (
     User,
     utcnow,
 )
+from . import recording_library, reviews, room_documents
 from .attendance import seconds_within
 from .pagination import paginate
 
@@ -66,10 +67,12 @@ class Presence:
 class RecordingState:
     """The session's recording as this viewer sees it. ``status`` is none (nothing was
     recorded), or the recording's own (recording, pending, processing, ready, failed, deleted);
-    ``watchable``: this viewer may open the playback page now."""
+    ``watchable``: this viewer may watch it now; ``page``: the playback page has something to
+    show them (the video, or how its preparation is going)."""
 
     status: str
     watchable: bool = False
+    page: bool = False
     duration_ms: int | None = None
     ready_at: datetime | None = None
     expires_at: datetime | None = None
@@ -77,12 +80,13 @@ class RecordingState:
 
 @dataclass(frozen=True)
 class Documents:
-    """What the room's shared notes and whiteboard hold: ``available`` is False while the room
-    has no documents at all (or they cannot be read on this install)."""
+    """What the room's shared notes and whiteboard hold: ``available`` is False where they are
+    not read (the session has not ended, or the viewer may not download them);
+    ``whiteboard_pages``: the numbers of the pages with something drawn on them."""
 
     available: bool
     has_notes: bool = False
-    whiteboard_pages: int = 0
+    whiteboard_pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,7 @@ def for_booking(user, booking_id, now=None):
         presence=presence,
         recording=_recording(user, session) if shared else RecordingState("none"),
         chat=_chat(session.id) if shared else [],
-        documents=_documents(session.id) if shared and ended else Documents(False),
+        documents=_documents(user, session.id) if shared and ended else Documents(False),
         gifts=_gifts(session.id, sender_id=booking.learner_id),
         reviews=reviews,
         can_review=role == "learner" and not reviews and ended and _may_review(user, session, now),
@@ -247,7 +251,7 @@ def for_session(user, session_id, now=None):
         presence=_presence(session, people, booking_of, now),
         recording=_recording(user, session),
         chat=_chat(session.id),
-        documents=_documents(session.id) if ended else Documents(False),
+        documents=_documents(user, session.id) if ended else Documents(False),
         gifts=_gifts(session.id),
         reviews=list(
             db.session.scalars(select(Review).where(Review.session_id == session.id).order_by(Review.id))
@@ -319,44 +323,44 @@ def _gifts(session_id, sender_id=None):
 
 
 def _recording(user, session):
-    """The recording's state, and whether ``user`` may watch it: the playback page decides
-    (``recording_library.watchable``); until that module is installed, a ready recording is
-    watchable by whoever may read this record."""
+    """The recording's state as ``user`` sees it; who may watch is recording_library's rule. A
+    ready recording past its retention reads as deleted (the retention job removes it soon)."""
     recording = db.session.scalar(select(Recording).where(Recording.session_id == session.id))
     if recording is None:
         return RecordingState("none")
-    watchable = recording.status == RecordingStatus.READY.value
-    if watchable:
-        try:
-            from . import recording_library
-        except ImportError:
-            pass
-        else:
-            watchable = recording_library.watchable(user, session.id) is not None
+    status = recording.status
+    if status == RecordingStatus.READY.value and recording_library.is_expired(recording):
+        status = RecordingStatus.DELETED.value
+    may_watch = recording_library.may_watch(user, session)
+    ready = status == RecordingStatus.READY.value
     return RecordingState(
-        recording.status,
-        watchable=watchable,
+        status,
+        watchable=ready and recording_library.watchable(user, session.id) is not None,
+        page=may_watch and status != RecordingStatus.DELETED.value,
         duration_ms=recording.duration_ms,
         ready_at=recording.ready_at,
-        expires_at=recording.expires_at,
+        expires_at=recording_library.expires_at(recording) if ready else None,
     )
 
 
-def _documents(session_id):
-    """The room's notes and whiteboard pages, read through services.room_documents (which owns
-    them); ``Documents(False)`` where that module is not installed."""
+def _documents(user, session_id):
+    """The room's notes, when they hold any text, and its whiteboard pages with something drawn
+    on them (counted from 1, as their downloads are), for someone who may download them
+    (services.room_documents' rule, so no link here leads to a 404)."""
     try:
-        from . import room_documents
-    except ImportError:
+        room_documents.readable_session(user, session_id)
+    except NotFound:
         return Documents(False)
-    notes = room_documents.notes_markdown(session_id) or ""
-    pages = room_documents.whiteboard_page_count(session_id) or 0
-    return Documents(True, has_notes=bool(notes.strip()), whiteboard_pages=int(pages))
+    notes = room_documents.notes_markdown(session_id)
+    pages = tuple(
+        page
+        for page in range(1, room_documents.whiteboard_page_count(session_id) + 1)
+        if room_documents.whiteboard_shapes(session_id, page)
+    )
+    return Documents(True, has_notes=bool(notes.strip()), whiteboard_pages=pages)
 
 
 def _may_review(user, session, now):
-    from . import reviews
-
     return reviews.eligibility(user, session, now).allowed
 
 

@@ -9,8 +9,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from peerlearn.extensions import db
-from peerlearn.models import ChatMessage, Gift, Recording
+from peerlearn.models import ChatMessage, Gift, Recording, RoomDocument
 from tests.support.reviews import NOW, past_session, seat, stay
+from tests.support.room_documents import Editor
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml"
 
@@ -34,7 +35,7 @@ def learner(make_user):
 @pytest.fixture
 def held(mentor, learner):
     """A held session: the learner in the room for 40 of 60 minutes (two overlapping stays), a
-    chat line each, a paid and a failed gift, a ready recording."""
+    chat line each, a paid and a failed gift, a ready recording, notes and a drawing."""
     session = past_session(mentor)
     booking = seat(session, learner)
     stay(session, mentor, 0, 60)
@@ -61,7 +62,19 @@ def held(mentor, learner):
                 paid_at=session.starts_at + timedelta(minutes=30) if status == "paid" else None,
             )
         )
-    db.session.add(Recording(session_id=session.id, status="ready", duration_ms=3_540_000))
+    db.session.add(
+        Recording(
+            session_id=session.id,
+            status="ready",
+            duration_ms=3_540_000,
+            storage_key="recordings/held.mp4",
+            ready_at=NOW - timedelta(minutes=30),
+        )
+    )
+    editor = Editor()
+    editor.add_block("heading", "Frames", {"level": 2})
+    editor.add_shape({"id": "a", "kind": "line", "points": [0, 0, 10, 10]})
+    db.session.add(RoomDocument(session_id=session.id, state=editor.doc.get_update(), version=2))
     db.session.commit()
     return booking
 
@@ -100,12 +113,29 @@ def test_the_learner_gets_the_record(app, client, api_token, held, mentor, learn
     ]
     assert [(g["amount_paise"], g["refunded"]) for g in data["gifts"]["items"]] == [(15000, False)]
     assert data["gifts"]["total_paise"] == 15000 and data["gifts"]["currency"] == "INR"
+    session_path = f"{base}/sessions/{held.session_id}"
     assert data["recording"]["status"] == "ready" and data["recording"]["duration_ms"] == 3_540_000
+    assert data["recording"]["watchable"] is True and data["recording"]["url"] == f"{session_path}/recording"
+    assert data["notes_url"] == f"{session_path}/notes.md"
+    assert data["whiteboard_pages"] == [{"page": 1, "url": f"{session_path}/whiteboard/1.png"}]
     # Not reviewed yet, and 40 of 60 minutes is enough to: the page to write one, absolute.
     assert data["review"] is None
-    assert data["review_url"] == f"{base}/sessions/{held.session_id}/review"
-    for url in filter(None, [data["recording"]["url"], data["notes_url"]]):
-        assert url.startswith(base + "/")
+    assert data["review_url"] == f"{session_path}/review"
+
+
+def test_the_links_open(client, auth, api_token, held):
+    """The record's links lead somewhere for its learner: the recording's page, the notes and the
+    whiteboard page (as signed in in a browser)."""
+    data = record_of(client, api_token("kabir@example.com"), held.id).get_json()["data"]
+    auth.login("kabir@example.com")
+    base = client.application.config["PUBLIC_BASE_URL"].rstrip("/")
+    for url, mimetype in (
+        (data["notes_url"], "text/markdown"),
+        (data["whiteboard_pages"][0]["url"], "image/png"),
+        (data["recording"]["url"], "text/html"),
+    ):
+        response = client.get(url.removeprefix(base))
+        assert (response.status_code, response.mimetype) == (200, mimetype), url
 
 
 def test_the_mentor_and_an_admin_get_it_too(client, api_token, make_user, held):

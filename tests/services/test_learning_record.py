@@ -7,10 +7,12 @@ import pytest
 
 from peerlearn.exceptions import NotFound
 from peerlearn.extensions import db
-from peerlearn.models import Attendance, ChatMessage, Gift, Recording, Review
+from peerlearn.models import Attendance, ChatMessage, Gift, Recording, Review, RoomDocument, RoomRemoval
 from peerlearn.services import learning_record
+from peerlearn.services.learning_record import Documents, RecordingState
 from tests.factories import make_session, paid_gift
 from tests.support.reviews import NOW, past_session, seat, stay
+from tests.support.room_documents import Editor
 
 
 @pytest.fixture(autouse=True)
@@ -198,20 +200,76 @@ def test_no_review_is_offered_to_someone_who_was_hardly_there(session, learner):
 # ----------------------------------------------------------------------------- the recording
 
 
-def test_the_recording_state(session, learner):
+def test_the_recording_state(session, learner, make_user):
     booking = seat(session, learner)
-    assert learning_record.for_booking(learner, booking.id).recording.status == "none"
+    assert learning_record.for_booking(learner, booking.id).recording == RecordingState("none")
 
     recording = Recording(session_id=session.id, status="processing")
     db.session.add(recording)
     db.session.commit()
     state = learning_record.for_booking(learner, booking.id).recording
-    assert (state.status, state.watchable) == ("processing", False)
+    # Not to watch yet, but its page says how it is going.
+    assert (state.status, state.watchable, state.page) == ("processing", False, True)
 
-    recording.status, recording.duration_ms = "ready", 61000
+    recording.status, recording.duration_ms, recording.storage_key = "ready", 61000, "recordings/1.mp4"
+    recording.ready_at = NOW - timedelta(minutes=5)
     db.session.commit()
     state = learning_record.for_booking(learner, booking.id).recording
-    assert (state.status, state.duration_ms) == ("ready", 61000)
+    assert (state.status, state.watchable, state.duration_ms) == ("ready", True, 61000)
+    assert state.expires_at == recording.ready_at + timedelta(days=90)
+
+    # A learner the mentor removed from the room may read their booking's record, not watch.
+    db.session.add(RoomRemoval(session_id=session.id, user_id=learner.id, removed_by_id=session.mentor_id))
+    db.session.commit()
+    state = learning_record.for_booking(learner, booking.id).recording
+    assert (state.status, state.watchable, state.page) == ("ready", False, False)
+
+
+def test_a_recording_past_its_retention_reads_as_deleted(session, learner):
+    booking = seat(session, learner)
+    db.session.add(
+        Recording(
+            session_id=session.id,
+            status="ready",
+            storage_key="recordings/1.mp4",
+            ready_at=NOW - timedelta(days=91),
+            expires_at=NOW - timedelta(days=1),
+        )
+    )
+    db.session.commit()
+    state = learning_record.for_booking(learner, booking.id).recording
+    assert (state.status, state.watchable, state.page) == ("deleted", False, False)
+
+
+# ----------------------------------------------------------------------------- notes and whiteboard
+
+
+def keep_document(session, *updates):
+    """The room's document as the room would have stored it, from an Editor's updates."""
+    editor = Editor()
+    for make in updates:
+        make(editor)
+    db.session.add(RoomDocument(session_id=session.id, state=editor.doc.get_update(), version=len(updates)))
+    db.session.commit()
+
+
+def test_notes_and_the_pages_drawn_on(session, learner):
+    booking = seat(session, learner)
+    keep_document(
+        session,
+        lambda editor: editor.add_block("paragraph", "Window frames"),
+        lambda editor: editor.add_page("0001"),  # page 2 stays blank
+        lambda editor: editor.add_page("0002"),
+        lambda editor: editor.add_shape({"id": "a", "kind": "pen", "points": [1, 2, 3, 4]}, page="0002"),
+    )
+    documents = learning_record.for_booking(learner, booking.id).documents
+    assert documents == Documents(True, has_notes=True, whiteboard_pages=(3,))
+
+
+def test_an_untouched_document_offers_nothing_to_download(session, learner):
+    booking = seat(session, learner)
+    documents = learning_record.for_booking(learner, booking.id).documents
+    assert (documents.has_notes, documents.whiteboard_pages) == (False, ())
 
 
 def test_a_learner_who_cancelled_before_the_start_sees_no_room(session, learner):
