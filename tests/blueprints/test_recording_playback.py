@@ -316,3 +316,36 @@ def test_the_api_gives_state_length_chapters_and_urls(client, auth, people, reco
     auth.logout()
     auth.login(people["outsider"].email)
     assert client.get(f"/api/sessions/{session.id}/recording/").status_code == 404
+
+
+# --- the admin's page ---------------------------------------------------------------------------
+
+
+def test_an_admin_cuts_a_learner_out_of_a_ready_recording(client, auth, people, recorded):
+    session, recording = recorded
+    admin_page = f"/admin/sessions/{session.id}/recording"
+    auth.login(people["learner"].email)
+    assert client.get(admin_page).status_code == 403
+    auth.logout()
+    auth.login(people["admin"].email)
+    html = client.get(admin_page).get_data(as_text=True)
+    assert people["learner"].email in html and "A learner asks to be cut out" in html
+    token = auth.csrf(admin_page)
+    refused = client.post(
+        f"{admin_page}/cut-out", data={"csrf_token": token, "learner": people["outsider"].id}
+    )
+    assert refused.status_code == 422
+    assert get_storage().exists(recording.storage_key)
+    response = client.post(
+        f"{admin_page}/cut-out",
+        data={"csrf_token": token, "learner": people["learner"].id, "note": "Asked by email"},
+    )
+    assert response.status_code == 303
+    assert not get_storage().exists(recording.storage_key)
+    followed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Tell them it is gone" in followed
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "recording.cut_out"))
+    assert entry.actor_id == people["admin"].id and entry.details["learner_id"] == people["learner"].id
+    auth.logout()
+    auth.login(people["learner"].email)
+    assert client.get(page(session)).status_code == 410
