@@ -333,6 +333,10 @@ class Config:
             "RECORDINGS_CONTAINER": env_str("RECORDINGS_CONTAINER", "mp4"),
             # A ready recording is deleted this many days after it was made.
             "RECORDING_RETENTION_DAYS": env_int("RECORDING_RETENTION_DAYS", 90),
+            # Behind nginx: the internal location aliasing UPLOAD_DIR (deploy/nginx/peerlearn.conf),
+            # e.g. "/_protected/uploads/". Set, a recording's file is handed to nginx with
+            # X-Accel-Redirect after the app's checks; unset, the app sends the bytes itself.
+            "RECORDINGS_ACCEL_REDIRECT": env_str("RECORDINGS_ACCEL_REDIRECT"),
             # Rooms for more people than this (mentor included, by confirmed bookings) run as a
             # stage: learners join with camera and microphone off and speak when brought on stage.
             "ROOM_STAGE_THRESHOLD": env_int("ROOM_STAGE_THRESHOLD", 8),
