@@ -24,7 +24,7 @@ and a retry removes what is left. An admin's or mentor's deletion is in the audi
 import logging
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -366,6 +366,9 @@ def _spans(recording):
             stop = datetime.fromisoformat(span["stop"]) if span.get("stop") else None
         except (KeyError, TypeError, ValueError):
             continue
+        # Written as UTC; a stamp without its offset is read as UTC too, never compared naive.
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+        stop = stop if stop is None or stop.tzinfo else stop.replace(tzinfo=UTC)
         spans.append((start, stop))
     return spans
 
