@@ -226,6 +226,8 @@ export class RoomEngine {
     this.ui.stageCap = media.stage_cap || 0;
     this.ui.handRaised = Boolean(reply.self && reply.self.hand_raised);
     this.ui.handRaisedAt = (reply.self && reply.self.hand_raised_at) || null;
+    // Before the camera starts: a learner is asked first when the room records.
+    if (this.ui.recordingJoined) this.ui.recordingJoined(reply.recording);
     for (const message of reply.chat || []) this.addChat(message);
     for (const gift of reply.gifts || []) this.ui.addGift(gift, { announce: false });
     const participants = (reply.participants || []).filter((p) => p && p.user_id !== this.selfId);

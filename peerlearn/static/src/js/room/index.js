@@ -9,6 +9,7 @@ import { rupees } from './gifts.js';
 import { messageTime, timeFormat } from './ui/chat-time.js';
 import { chime } from './ui/chime.js';
 import { clockOffset, parseTime, roomClock } from './ui/clock.js';
+import { recordingPart } from './ui/recording.js';
 import { ESCAPE_HELP, SHORTCUTS, isTyping, shortcutFor } from './ui/keys.js';
 import { GRID_PAGE, gridShape, mainTile, paged, roomTiles } from './ui/layout.js';
 import { drag, nextCorner, saveCorner, savedCorner, settle } from './ui/self-view.js';
@@ -58,6 +59,8 @@ export default function room() {
 
   return {
     config: {},
+    // The recording's indicator, the mentor's control and the consent question (ui/recording.js).
+    ...recordingPart(call),
 
     // ----- written by the engine ----------------------------------------------------------
     phase: 'joining', // joining | joined | ended | removed | replaced | error
@@ -128,6 +131,7 @@ export default function room() {
       this.tickClock();
       clockTimer = setInterval(() => this.tickClock(), 1000);
       this.watchRoom();
+      this.watchRecording();
       this.measureStage();
 
       try {
@@ -193,7 +197,7 @@ export default function room() {
       this.panel = '';
       this.moreOpen = false;
       this.handToasts = [];
-      for (const name of ['helpDialog', 'devicesDialog']) {
+      for (const name of ['helpDialog', 'devicesDialog', 'recordingDialog']) {
         const dialog = this.$refs[name];
         if (dialog && dialog.open) dialog.close();
       }
@@ -483,19 +487,20 @@ export default function room() {
     // ----- own controls -------------------------------------------------------------------
 
     // Off stage the buttons are disabled; a shortcut says why instead.
+    // Turning something on while the room records someone who is not in it: the page says why.
     toggleMic() {
       if (!this.canPublish) this.offStage();
-      else if (this.hasMic) call('setMic', !this.mic);
+      else if (this.hasMic && (this.mic || !this.recordingHolds())) call('setMic', !this.mic);
     },
 
     toggleCam() {
       if (!this.canPublish) this.offStage();
-      else if (this.hasCam) call('setCam', !this.cam);
+      else if (this.hasCam && (this.cam || !this.recordingHolds())) call('setCam', !this.cam);
     },
 
     toggleScreen() {
       if (!this.canPublish) this.offStage();
-      else call('toggleScreen');
+      else if (this.sharing || !this.recordingHolds()) call('toggleScreen');
     },
 
     toggleHand() {
