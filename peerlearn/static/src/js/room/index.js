@@ -6,6 +6,7 @@
 // `call()`; everything else here is the page's own.
 
 import { rupees } from './gifts.js';
+import { notesPart } from './notes/panel.js';
 import { messageTime, timeFormat } from './ui/chat-time.js';
 import { chime } from './ui/chime.js';
 import { clockOffset, parseTime, roomClock } from './ui/clock.js';
@@ -59,6 +60,8 @@ export default function room() {
 
   return {
     config: {},
+    // The Notes and whiteboard panel, its chunk loaded when it first opens (notes/panel.js).
+    ...notesPart(),
     // The recording's indicator, the mentor's control and the consent question (ui/recording.js).
     ...recordingPart(call),
 
