@@ -6,7 +6,7 @@
   ``learners_may_edit``. Sent on opening the panel and after every reconnect.
 - ``doc:update`` {session_id, update}: a binary Yjs update, merged into the stored document
   (services/room_documents.py) and sent on to everyone else in the room as ``doc:update``.
-  Refused whole (negative ack, ``error`` event) from someone who may only read.
+  Refused whole (a negative ack) from someone who may only read.
 - ``doc:access`` {session_id, learners_may_edit}: the mentor's toggle; the room hears
   ``doc:access``.
 
@@ -70,7 +70,7 @@ def _binary(payload, name, limit):
 def document_event(name, schema, *, binary=None):
     """Wrap ``handler(user, payload)`` like room_event: sign-in, rate limit, the JSON fields'
     schema, the binary field (``binary``: (name, max bytes)), membership of the room, the whole
-    User; refusals as an ``error`` event and a negative ack."""
+    User; refusals as a negative ack."""
 
     def decorate(handler):
         @wraps(handler)
@@ -102,7 +102,8 @@ def document_event(name, schema, *, binary=None):
                 }
             else:
                 return {"ok": True, **(result or {})}
-            emit("error", {"event": name, **error})
+            # Only the ack, no ``error`` event: the panel shows its own state (read only,
+            # offline), and retries a sync that came before the room's rejoin.
             return {"ok": False, "error": error}
 
         checked = authenticated_only(wrapped)
