@@ -12,7 +12,7 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Integer, Text, insert, literal, or_, select, update
 
 from .. import events
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -27,6 +27,7 @@ from ..models import (
     RoomRemoval,
     SessionStatus,
     User,
+    UTCDateTime,
     utcnow,
 )
 from . import interactions, media, outbox, realtime, settlement
@@ -230,7 +231,8 @@ def record_leave(session_id, user_id, connection_id, now=None):
 
 
 def check_chat(user, session_id, now=None):
-    """Refuse a chat line from ``user``, already in the room, once they may no longer be there.
+    """Refuse a chat line from ``user``, already in the room, once they may no longer be there;
+    return the session's ``(starts_at, duration_minutes)`` when they may.
 
     Being in the room's roster means they passed session_for_entry at join; what can change
     since is the session ending or being cancelled, its time running out, their seat going and
@@ -239,52 +241,137 @@ def check_chat(user, session_id, now=None):
     refusal is explained by session_for_entry, as at the door.
     """
     now = now or utcnow()
-    removed = (
-        select(RoomRemoval.user_id)
-        .where(RoomRemoval.session_id == session_id, RoomRemoval.user_id == user.id)
-        .exists()
-    )
-    booked = (
-        select(Booking.id)
-        .where(
-            Booking.session_id == session_id,
-            Booking.learner_id == user.id,
-            Booking.status.in_((BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value)),
-        )
-        .exists()
-    )
     row = db.session.execute(
         select(
             LearningSession.status,
             LearningSession.starts_at,
             LearningSession.duration_minutes,
             LearningSession.mentor_id,
-            booked,
-            removed,
+            _booked(session_id, user.id),
+            _removed(session_id, user.id),
         ).where(LearningSession.id == session_id)
     ).one_or_none()
     if row is not None:
         status, starts_at, duration_minutes, mentor_id, is_booked, is_removed = row
-        config = current_app.config
-        ends_at = starts_at + timedelta(minutes=duration_minutes)
-        opens = starts_at - timedelta(minutes=config["ROOM_OPENS_MINUTES"])
-        closes = ends_at + timedelta(minutes=config["ROOM_GRACE_MINUTES"])
+        window = (starts_at, duration_minutes)
         if (
             status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)
             and (user.id == mentor_id or is_booked)
             and not is_removed
-            and opens <= now < closes
+            and _chat_open(window, now)
         ):
-            return
+            return window
     session_for_entry(user, session_id, now)  # raises the reason
     raise PermissionDenied("This session has ended.", code="session_ended")
 
 
-def add_chat(session_id, user_id, body, now=None):
-    """Save a chat message (before anyone sees it) and return it.
+def _booked(session_id, user_id):
+    return (
+        select(Booking.id)
+        .where(
+            Booking.session_id == session_id,
+            Booking.learner_id == user_id,
+            Booking.status.in_((BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value)),
+        )
+        .exists()
+    )
 
-    The message comes back detached with every column loaded (not its ``user``), so reading
-    it after the commit costs no statement."""
+
+def _removed(session_id, user_id):
+    return (
+        select(RoomRemoval.user_id)
+        .where(RoomRemoval.session_id == session_id, RoomRemoval.user_id == user_id)
+        .exists()
+    )
+
+
+def _chat_open(window, now):
+    """Whether a session starting at ``starts_at`` for ``duration_minutes`` has its room open."""
+    starts_at, duration_minutes = window
+    config = current_app.config
+    opens = starts_at - timedelta(minutes=config["ROOM_OPENS_MINUTES"])
+    closes = starts_at + timedelta(minutes=duration_minutes + config["ROOM_GRACE_MINUTES"])
+    return opens <= now < closes
+
+
+CHAT_WINDOWS_KEPT = 10_000
+
+
+def _chat_windows():
+    """session id -> (starts_at, duration_minutes) as this process last read them, for post_chat;
+    each app has its own."""
+    return current_app.extensions.setdefault("peerlearn_chat_windows", {})
+
+
+def post_chat(user, session_id, body, now=None):
+    """Save ``user``'s chat line in the room of ``session_id`` if they may still post there (the
+    rule of check_chat) and return it, detached with every column set; else raise why not.
+
+    The rule and the insert are one statement, ``INSERT … SELECT … WHERE`` the session is open
+    to them, and on PostgreSQL it runs as its own transaction (autocommit): one round trip to the
+    database, where the session's BEGIN, SELECT, INSERT and COMMIT took four, each a wake-up of
+    the server's process and of ours, which on a busy machine was most of a chat line's delay.
+    The line is still committed before anyone is sent it.
+
+    Only the time window cannot be written portably in SQL (a timestamp plus a column of
+    minutes), so it is checked here on the session's start and duration as this process last
+    read them, and the statement inserts only while they are still the session's: a session
+    rescheduled meanwhile inserts nothing, and check_chat reads it again (as it does the first
+    time a process sees the session, and for every refusal, which it explains).
+    """
+    body = _chat_body(body)
+    now = now or utcnow()
+    windows = _chat_windows()
+    for _attempt in range(2):
+        window = windows.get(session_id)
+        if window is not None and _chat_open(window, now):
+            message_id = _insert_chat_if_allowed(user.id, session_id, body, now, window)
+            if message_id is not None:
+                return ChatMessage(
+                    id=message_id, session_id=session_id, user_id=user.id, body=body, created_at=now
+                )
+        window = check_chat(user, session_id, now)  # raises why not
+        db.session.commit()  # ends the read; the insert is a transaction of its own
+        if len(windows) >= CHAT_WINDOWS_KEPT:
+            windows.clear()
+        windows[session_id] = window
+    # Allowed when read, refused when inserted, twice: the session keeps changing under us.
+    raise Conflict("The session changed while your message was sent. Send it again.", code="session_changed")
+
+
+def _insert_chat_if_allowed(user_id, session_id, body, now, window):
+    """Insert the line if check_chat's rule holds (with the session's times still ``window``);
+    its id, or None when nothing was inserted."""
+    starts_at, duration_minutes = window
+    allowed = select(
+        literal(session_id, Integer),
+        literal(user_id, Integer),
+        literal(body, Text),
+        literal(now, UTCDateTime()),
+    ).where(
+        LearningSession.id == session_id,
+        LearningSession.status.in_((SessionStatus.SCHEDULED.value, SessionStatus.LIVE.value)),
+        LearningSession.starts_at == starts_at,
+        LearningSession.duration_minutes == duration_minutes,
+        or_(LearningSession.mentor_id == user_id, _booked(session_id, user_id)),
+        ~_removed(session_id, user_id),
+    )
+    statement = (
+        insert(ChatMessage)
+        .from_select(["session_id", "user_id", "body", "created_at"], allowed)
+        .returning(ChatMessage.id)
+    )
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.scalar(statement)
+    # SQLite is in this process (no round trips to save), and its in-memory database, which the
+    # tests use, is one connection per thread: a second connection here would be that same one.
+    message_id = db.session.scalar(statement)
+    db.session.commit()
+    return message_id
+
+
+def _chat_body(body):
     if not isinstance(body, str):
         raise ValidationError("A message is text.", code="invalid_payload")
     body = body.strip()
@@ -292,6 +379,16 @@ def add_chat(session_id, user_id, body, now=None):
         raise ValidationError("Write something first.", code="empty_message")
     if len(body) > MAX_CHAT_LENGTH:
         raise ValidationError(f"Keep messages under {MAX_CHAT_LENGTH} characters.", code="message_too_long")
+    return body
+
+
+def add_chat(session_id, user_id, body, now=None):
+    """Save a chat message (before anyone sees it) and return it, with no check of who may post
+    (post_chat is the room's way in).
+
+    The message comes back detached with every column loaded (not its ``user``), so reading
+    it after the commit costs no statement."""
+    body = _chat_body(body)
     message = ChatMessage(session_id=session_id, user_id=user_id, body=body, created_at=now or utcnow())
     db.session.add(message)
     db.session.flush()  # the id, from the INSERT itself

@@ -264,9 +264,9 @@ def on_signal(user, payload):
 def on_chat(user, payload):
     session_id = payload["session_id"]
     # Re-checked here (with the socket's identity; the user is not loaded): chat writes to the
-    # database, so an ended session or a removed person must be refused.
-    room_service.check_chat(user, session_id)
-    saved = room_service.add_chat(session_id, user.id, payload["body"])
+    # database, so an ended session or a removed person must be refused. The check and the
+    # insert are one statement (services.room.post_chat).
+    saved = room_service.post_chat(user, session_id, payload["body"])
     message = chat_message_json(saved, name=user.name)
     emit("chat:message", {"session_id": session_id, **message}, to=session_room(session_id))
     return {"message": message}

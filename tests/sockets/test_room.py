@@ -537,24 +537,52 @@ def test_a_session_nobody_ended_is_closed_for_everyone_still_in_the_room(app, ro
         assert received(sio, "room:ended") == [{"session_id": session.id, "status": "completed"}]
 
 
-def test_a_chat_line_is_one_narrow_read_and_one_insert(app, room, connect):
-    """The rule is checked in one statement of the session's status and times and the removals,
-    then the line is inserted: no loading of the session, its mentor or the sender."""
-    from tests.support.statements import counting_statements
+def test_a_chat_line_is_one_statement_that_checks_the_rule_as_it_inserts(app, room, connect):
+    """The first line a process sees in a session reads the rule in one narrow statement (the
+    session's status and times, the seat and the removals); every later line is a single
+    INSERT ... SELECT carrying that rule, committed on its own: on PostgreSQL outside any
+    transaction (no BEGIN or COMMIT round trips). No loading of the session, its mentor or the
+    sender."""
+    from sqlalchemy import event
 
     sid = room["session"].id
     mentor, ana = connect("mentor@example.com"), connect("ana@example.com")
     assert join(mentor, sid)["ok"] and join(ana, sid)["ok"]
     received(mentor)
+    sent = []
 
-    with counting_statements() as statements:
-        ack = ana.emit("chat:send", {"session_id": sid, "body": "One question"}, callback=True)
-    assert ack["ok"] and ack["message"]["name"] == "Ana Learner"
-    sql = [" ".join(s.split()).upper() for s in statements if s.strip().upper() != "SELECT 1"]
-    assert len(sql) == 2, sql
-    assert sql[0].startswith("SELECT") and "ROOM_REMOVALS" in sql[0] and "USERS" not in sql[0]
-    assert sql[1].startswith("INSERT INTO CHAT_MESSAGES")
-    assert received(mentor, "chat:message")[0]["body"] == "One question"
+    def record(conn, _cursor, statement, *_args):
+        sent.append(
+            (" ".join(statement.split()).upper(), conn.get_execution_options().get("isolation_level"))
+        )
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first = ana.emit("chat:send", {"session_id": sid, "body": "One question"}, callback=True)
+        first_sent, sent[:] = list(sent), []
+        second = ana.emit("chat:send", {"session_id": sid, "body": "And another"}, callback=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+    assert first["ok"] and first["message"]["name"] == "Ana Learner"
+    assert second["ok"] and second["message"]["name"] == "Ana Learner"
+    first_sql = [sql for sql, _ in first_sent if sql != "SELECT 1"]
+    assert len(first_sql) == 2, first_sql
+    assert (
+        first_sql[0].startswith("SELECT") and "ROOM_REMOVALS" in first_sql[0] and "USERS" not in first_sql[0]
+    )
+    assert first_sql[1].startswith("INSERT INTO CHAT_MESSAGES")
+    assert len(sent) == 1, sent
+    sql, isolation = sent[0]
+    assert sql.startswith("INSERT INTO CHAT_MESSAGES") and "SELECT" in sql
+    assert "ROOM_REMOVALS" in sql and "BOOKINGS" in sql and "USERS" not in sql
+    if db.engine.dialect.name == "postgresql":
+        assert isolation == "AUTOCOMMIT"
+    assert [m["body"] for m in received(mentor, "chat:message")] == ["One question", "And another"]
+    assert db.session.scalars(select(ChatMessage.body).order_by(ChatMessage.id)).all() == [
+        "One question",
+        "And another",
+    ]
 
 
 def test_chat_is_refused_once_the_room_closes_while_people_are_in_it(app, room, connect, time_machine):
