@@ -7,9 +7,14 @@ recording and hands it on for composing.
 Chromium's fake camera, microphone and screen stand in for devices (as in the other room tests).
 """
 
+import json
 import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -31,6 +36,7 @@ from tests.browser.room_support import (
     user_id_of,
 )
 from tests.browser.support import csrf_headers
+from tests.conftest import unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -214,3 +220,107 @@ def test_recording_with_consent_writes_janus_feeds_and_ends_with_the_session(jan
         "the recording to be handed on",
     )
     assert '"stop": null' not in row["spans"] and row["spans"].count('"start"') == 2
+
+
+def compose_inline(server, recording_id):
+    """Run the composing job (the ``recordings`` queue's function) on the live server's own
+    instance, as the embedded mode runs jobs: in a process of its own, with the server's settings."""
+    script = (
+        "import sys\n"
+        "from peerlearn import create_app\n"
+        "from peerlearn.tasks.recordings import compose_recording\n"
+        "with create_app().app_context():\n"
+        "    compose_recording(int(sys.argv[1]))\n"
+    )
+    subprocess.run(  # noqa: S603 - our own interpreter and script, no shell
+        [sys.executable, "-c", script, str(recording_id)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=server.environment(),
+        check=True,
+        timeout=900,
+        capture_output=True,
+    )
+
+
+def probe(path):
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        unavailable("ffprobe is not installed (apt-get install ffmpeg)")
+    result = subprocess.run(  # noqa: S603 - a fixed argument list of our own, no shell
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_type",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return json.loads(result.stdout)
+
+
+def test_twenty_recorded_seconds_with_a_screen_share_become_one_file_without_the_learner_who_stayed_out(
+    janus_page, janus_server
+):
+    mentor, in_it, stays_out = janus_page(MENTOR), janus_page(IN_IT), janus_page(STAYS_OUT)
+    session_id = recorded_session(mentor, [in_it, stays_out])
+    for page in (mentor, in_it, stays_out):
+        enter_room(page, session_id)
+    ids = {page: user_id_of(page) for page in (mentor, in_it, stays_out)}
+    raw_dir = janus_server.instance_dir / "recordings" / "raw" / str(session_id)
+
+    control(mentor, "Record").click()
+    in_it.get_by_role("button", name="Be in the recording").click()
+    stays_out.get_by_role("button", name="Stay out, camera and mic off").click()
+    control(in_it, "Camera").click()
+    control(in_it, "Mic").click()
+    expect_local_track(in_it, "video", enabled=True)
+    # The mentor presents for part of it: the screen becomes the main picture, and a chapter.
+    wait_for(lambda: raw_feeds(raw_dir).get((ids[mentor] * 10 + 1, "video"), 0) > 20_000, "the mentor's feed")
+    control(mentor, "Share screen").click()
+    wait_for(lambda: raw_feeds(raw_dir).get((ids[mentor] * 10 + 2, "video"), 0) > 10_000, "the screen's feed")
+    time.sleep(20)  # the recorded time itself: what the file's length is checked against
+    control(mentor, "Record").click()
+    expect(mentor.get_by_test_id("recording-indicator")).to_be_hidden()
+
+    confirms = []
+    accept_dialogs(mentor, confirms)
+    held_since_start(janus_server, session_id)
+    more_option(mentor, "End for all")
+    expect(in_it.get_by_test_id("room-closed")).to_contain_text("This session has ended.")
+    row = wait_for(
+        lambda: (r := recording_row(janus_server, session_id)) and r["status"] != "recording" and r,
+        "the recording to be handed on",
+    )
+    compose_inline(janus_server, row["id"])
+    row = wait_for(
+        lambda: (r := recording_row(janus_server, session_id)) and r["status"] in ("ready", "failed") and r,
+        "the composition",
+        timeout=600,
+    )
+    assert row["status"] == "ready", row["error"]
+
+    [span] = json.loads(row["spans"])
+    recorded = (datetime.fromisoformat(span["stop"]) - datetime.fromisoformat(span["start"])).total_seconds()
+    assert recorded >= 20
+    stored = janus_server.instance_dir / "uploads" / row["storage_key"]
+    info = probe(stored)
+    assert abs(float(info["format"]["duration"]) - recorded) <= 1.0, (info, recorded)
+    # One picture and one sound (MP4 keeps its chapters as a data track beside them).
+    kinds = [stream["codec_type"] for stream in info["streams"]]
+    assert kinds.count("video") == 1 and kinds.count("audio") == 1, kinds
+
+    layout = json.loads(row["layout"])
+    included = {person["user_id"] for person in layout["included"]}
+    assert ids[mentor] in included and ids[in_it] in included
+    assert ids[stays_out] not in included
+    assert ids[stays_out] in {person["user_id"] for person in layout["excluded"]}
+    # The screen share opened a chapter; the raw feeds are gone once the file is stored.
+    assert json.loads(row["chapters"])
+    assert not raw_dir.exists()
