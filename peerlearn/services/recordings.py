@@ -170,6 +170,12 @@ def _compose_claimed(recording_id, work_dir):
         progress=progress,
         container=config["RECORDINGS_CONTAINER"],
     )
+    log.info(
+        "recording %s composed: %d steps made, %d found done by an earlier run",
+        recording_id,
+        len(result.steps_run),
+        len(result.steps_skipped),
+    )
     data = result.path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:16]
     key = f"recordings/{session_id}/{recording_id}-{digest}{result.path.suffix}"
