@@ -10,9 +10,11 @@ its instance folder and database and disturbs no other test.
 import re
 import subprocess
 import time
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from scripts.live_server import HOST, LiveServer, ServerError, flask_command, missing_assets
@@ -249,3 +251,58 @@ def test_the_room_with_the_notes_panel_open_meets_wcag_22_aa(pages):
     show(panel, "Whiteboard")
     violations += ["whiteboard: " + line for line in mentor.evaluate(RUN_AXE, WCAG_TAGS)]
     assert violations == []
+
+
+def test_whiteboard_tools_text_eraser_undo_and_pages(pages):
+    mentor = pages()
+    log_in(mentor, "mentor3@peerlearn.local")
+    session_id = create_session_starting_soon(mentor)
+    start(mentor, session_id)
+    enter_room(mentor, session_id)
+    panel = open_notes(mentor)
+    draw(mentor, panel, "Pen", (0.1, 0.5), (0.5, 0.5))
+    show(panel, "Whiteboard")
+    tools = panel.get_by_role("toolbar", name="Whiteboard tools")
+
+    # Text from the keyboard: the Text tool, the words, Enter.
+    tools.get_by_role("button", name="Text", exact=True).click()
+    text_box = tools.get_by_role("textbox", name="Text to place")
+    expect(text_box).to_be_focused()
+    text_box.fill("Key idea")
+    text_box.press("Enter")
+
+    def expect_kinds(kinds):
+        mentor.wait_for_function(
+            "(kinds) => JSON.stringify(Object.values(window.peerlearn.roomNotes.snapshot().pages)"
+            ".flat().map((s) => s.kind).sort()) === JSON.stringify(kinds)",
+            arg=sorted(kinds),
+        )
+
+    expect_kinds(["pen", "text"])
+    assert [s["text"] for s in snapshot(mentor)["pages"]["0"] if s["kind"] == "text"] == ["Key idea"]
+
+    # The eraser takes the stroke it touches; Undo brings it back, Redo takes it again.
+    tools.get_by_role("button", name="Eraser", exact=True).click()
+    box = panel.get_by_test_id("whiteboard").bounding_box()
+    mentor.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    expect_kinds(["text"])
+    tools.get_by_role("button", name="Undo", exact=True).click()
+    expect_kinds(["pen", "text"])
+    tools.get_by_role("button", name="Redo", exact=True).click()
+    expect_kinds(["text"])
+
+    # A second page, drawn on; its PNG has the drawing, the first page's text is not on it.
+    pages_bar = panel.get_by_role("toolbar", name="Whiteboard pages")
+    pages_bar.get_by_role("button", name="Add page").click()
+    expect(panel.get_by_test_id("board-page")).to_have_text("Page 2 of 2")
+    draw(mentor, panel, "Rectangle", (0.25, 0.25), (0.75, 0.75))
+    expect_kinds(["rect", "text"])
+    wait_saved(mentor, panel)
+    png = mentor.request.get(f"/sessions/{session_id}/whiteboard/2.png")
+    assert png.ok
+    image = Image.open(BytesIO(png.body())).convert("RGB")
+    assert image.getpixel((400, 450)) != (255, 255, 255)  # the rectangle's left edge
+    assert image.getpixel((800, 450)) == (255, 255, 255)  # inside it: not filled
+    show(panel, "Whiteboard")
+    pages_bar.get_by_role("button", name="Previous page").click()
+    expect(panel.get_by_test_id("board-page")).to_have_text("Page 1 of 2")
