@@ -8,12 +8,14 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
+from peerlearn import create_app
 from peerlearn.exceptions import NotFound, PermissionDenied
 from peerlearn.extensions import db
-from peerlearn.models import RoomDocument, utcnow
+from peerlearn.models import RoomDocument, User, utcnow
 from peerlearn.services import booking as booking_service
 from peerlearn.services import room_documents
 from tests import factories
+from tests.conftest import unavailable
 from tests.support.room_documents import Editor, document_of
 from tests.support.two_apps import two_apps_sharing_redis
 
@@ -132,40 +134,54 @@ def test_bad_and_oversized_updates_are_refused_with_clear_errors(room, monkeypat
     assert room_documents.notes_markdown(session.id) == "kept\n"  # nothing of the refused change
 
 
+def merge_from_two_apps(apps, make_user):
+    """Two apps (two server processes) each merging one browser's 8 shapes at the same time."""
+    mentor = make_user(role="mentor")
+    session = factories.make_session(mentor, starts_at=utcnow() + timedelta(minutes=5))
+    ids = (mentor.id, session.id)
+    editors = [Editor(), Editor()]
+    updates = [
+        [editors[n].add_shape({"id": f"{n}-{k}", "kind": "pen", "points": [k, k]}) for k in range(8)]
+        for n in range(2)
+    ]
+    errors = []
+
+    def run(app, batch):
+        try:
+            with app.app_context():
+                user = db.session.get(User, ids[0])
+                for update in batch:
+                    room_documents.apply_update(user, ids[1], update)
+                db.session.remove()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(apps[n], updates[n])) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    db.session.remove()
+    shapes = room_documents.whiteboard_shapes(ids[1], 1)
+    assert sorted(s["id"] for s in shapes) == sorted(f"{n}-{k}" for n in range(2) for k in range(8))
+    assert db.session.get(RoomDocument, ids[1]).version == 16
+
+
 def test_two_server_processes_merging_at_once_lose_nothing(tmp_path, redis_url, make_user):
     with two_apps_sharing_redis(tmp_path, redis_url) as apps:
-        mentor = make_user(role="mentor")
-        session = factories.make_session(mentor, starts_at=utcnow() + timedelta(minutes=5))
-        ids = (mentor.id, session.id)
-        editors = [Editor(), Editor()]
-        updates = [
-            [editors[n].add_shape({"id": f"{n}-{k}", "kind": "pen", "points": [k, k]}) for k in range(8)]
-            for n in range(2)
-        ]
-        errors = []
+        merge_from_two_apps(apps, make_user)
 
-        def run(app, batch):
-            try:
-                with app.app_context():
-                    from peerlearn.models import User
 
-                    user = db.session.get(User, ids[0])
-                    for update in batch:
-                        room_documents.apply_update(user, ids[1], update)
-                    db.session.remove()
-            except Exception as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=run, args=(apps[n], updates[n])) for n in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
-        db.session.remove()
-        shapes = room_documents.whiteboard_shapes(ids[1], 1)
-        assert sorted(s["id"] for s in shapes) == sorted(f"{n}-{k}" for n in range(2) for k in range(8))
-        assert db.session.get(RoomDocument, ids[1]).version == 16
+def test_two_server_processes_on_postgresql_lose_nothing(app, database_url, make_user):
+    if not database_url.startswith("postgres"):
+        unavailable("set TEST_DATABASE_URL=postgresql://… to merge under PostgreSQL's row lock")
+    other = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    try:
+        merge_from_two_apps([app, other], make_user)
+    finally:
+        with other.app_context():
+            db.engine.dispose()
 
 
 def test_notes_as_markdown(room):
