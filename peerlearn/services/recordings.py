@@ -98,11 +98,12 @@ def work_dir_of(recording_id, app=None):
     return Path(app.config["RECORDINGS_WORK_DIR"]) / str(recording_id)
 
 
-def compose(recording_id):
+def compose(recording_id, on_progress=None):
     """Compose the recording ``recording_id`` into one stored file (the ``recordings`` job).
 
     Safe to run twice: a ready or deleted recording is left alone, and a run finding another at
-    work on it (the lock) returns. Raises what made it fail, after recording the error, so RQ
+    work on it (the lock) returns. ``on_progress()`` is called at each progress report (the job
+    renews its heartbeat there). Raises what made it fail, after recording the error, so RQ
     counts the failure and retries."""
     if not _claim(recording_id):
         log.info("recording %s: nothing to compose", recording_id)
@@ -111,7 +112,7 @@ def compose(recording_id):
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
         with _locked(work_dir):
-            return _compose_claimed(recording_id, work_dir)
+            return _compose_claimed(recording_id, work_dir, on_progress)
     except RecordingBusy:
         log.info("recording %s: another run is composing it", recording_id)
         return None
@@ -147,7 +148,7 @@ def _locked(work_dir):
         yield
 
 
-def _compose_claimed(recording_id, work_dir):
+def _compose_claimed(recording_id, work_dir, on_progress):
     recording = db.session.get(Recording, recording_id)
     session = recording.session
     raw_dir = Path(recording.raw_dir) if recording.raw_dir else None
@@ -161,6 +162,8 @@ def _compose_claimed(recording_id, work_dir):
 
     def progress(percent, step):
         _report(recording_id, mentor_id, percent, step)
+        if on_progress is not None:
+            on_progress()
 
     result = composer.compose(
         raw_dir,

@@ -28,10 +28,15 @@ class _AppContextPerJob:
 
     stop_asked = False
 
-    def perform_job(self, job, queue, *args, **kwargs):
+    def perform_job(self, job, queue, execution, *args, **kwargs):
         request_id = job.meta.get("request_id") or job.id
-        with current_app._get_current_object().app_context(), request_id_set(request_id):
-            return super().perform_job(job, queue, *args, **kwargs)
+        global _running
+        _running = (self, queue, execution)
+        try:
+            with current_app._get_current_object().app_context(), request_id_set(request_id):
+                return super().perform_job(job, queue, execution, *args, **kwargs)
+        finally:
+            _running = None
 
     def heartbeat(self, timeout=None, pipeline=None):
         super().heartbeat(timeout, pipeline=pipeline)
@@ -50,6 +55,37 @@ class _AppContextPerJob:
         # SIGTERM or SIGINT: the work loop ends because it was asked to, not because Redis went.
         self.stop_asked = True
         super().request_stop(signum, frame)
+
+
+# The worker, queue and execution of the job running in this process (AppWorker), for keep_alive.
+_running = None
+_last_kept_alive = 0.0
+# A long job that reports progress holds its place in the started registry this long at a time.
+KEEP_ALIVE_SECONDS = 90
+
+
+def keep_alive():
+    """Called now and then by a long job (composing a recording) as it makes progress: renew its
+    place in the started registry for KEEP_ALIVE_SECONDS, at most every 10 s.
+
+    RQ's in-process worker cannot heartbeat while a job runs, so it registers the job for the
+    job's whole timeout (two hours for a recording): a worker killed mid-job would leave it
+    looking alive that long. Renewed in short steps, a killed job is found abandoned (and retried,
+    resuming) within minutes. In a forked work-horse the parent heartbeats already: nothing to do."""
+    global _last_kept_alive
+    if _running is None or time.monotonic() - _last_kept_alive < 10:
+        return
+    worker, queue, execution = _running
+    if execution is None:
+        return
+    _last_kept_alive = time.monotonic()
+    try:
+        with worker.connection.pipeline() as pipeline:
+            worker.heartbeat(KEEP_ALIVE_SECONDS, pipeline=pipeline)
+            execution.heartbeat(queue.started_job_registry, KEEP_ALIVE_SECONDS, pipeline=pipeline)
+            pipeline.execute()
+    except RedisError as exc:  # the job goes on; RQ's own registration still holds
+        log.warning("could not renew the running job's heartbeat: %s", exc)
 
 
 class AppWorker(_AppContextPerJob, SimpleWorker):

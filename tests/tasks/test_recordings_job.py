@@ -1,6 +1,6 @@
 """The ``recordings`` job on a real worker process (`python worker.py recordings`) and a throwaway
 Redis: it composes a queued recording, and a worker killed mid-composition (SIGKILL, ffmpeg with
-it) leaves a job RQ finds abandoned and retries, which resumes from the work folder."""
+it) leaves a job RQ finds abandoned within minutes and retries, which resumes from the work folder."""
 
 import os
 import shutil
@@ -61,8 +61,8 @@ def jobs_app(threaded_app, redis_server, tmp_path):
 
 @pytest.fixture
 def start_worker(jobs_app, tmp_path):
-    """Start `python worker.py --fork recordings`, as deploy/systemd runs it, against the test's
-    database, Redis and folders."""
+    """Start `python worker.py recordings` (the in-process worker deploy/systemd runs) against the
+    test's database, Redis and folders."""
     workers = []
     env = process_env(
         PEERLEARN_ENV="development",
@@ -77,7 +77,7 @@ def start_worker(jobs_app, tmp_path):
         log = open(tmp_path / f"worker-{len(workers)}.log", "w+b")  # noqa: SIM115 - closed below
         # Its own process group: SIGKILL reaches the worker and the ffmpeg it runs.
         worker = subprocess.Popen(
-            [sys.executable, "worker.py", "--fork", "recordings"],
+            [sys.executable, "worker.py", "recordings"],
             cwd=ROOT,
             env=env,
             start_new_session=True,
@@ -168,8 +168,8 @@ def test_a_worker_killed_mid_job_is_retried_and_resumes(jobs_app, recording, sta
     recordings.queue_composition(recording)
     worker, log = start_worker()
     wait_for(recording, worker, log, lambda row: row.progress_step.startswith("Composing"))
-    # The machine dies mid-composition: the worker, and the work-horse it forked (in a session of
-    # its own) with the ffmpeg it runs.
+    # The machine dies mid-composition: the worker with the ffmpeg it runs (and a work-horse in a
+    # session of its own, were it a forking worker).
     groups = {os.getpgid(child) for child in children(worker.pid)} | {worker.pid}
     for group in groups:
         os.killpg(group, signal.SIGKILL)
@@ -182,10 +182,9 @@ def test_a_worker_killed_mid_job_is_retried_and_resumes(jobs_app, recording, sta
     parts = [path.name for path in (tmp_path / "work" / str(recording) / "segments").iterdir()]
     assert [name.startswith(".partial-") for name in parts] == [True]
 
-    # The forking worker renews the job's place in the started registry every 30 s for 90 s, so
-    # RQ finds it abandoned within about a minute and a half of the kill (moved forward here, not
-    # waited for; an in-process worker's place would last the whole 2 h timeout) and schedules a
-    # retry, which a new worker runs.
+    # The job renewed its place in the started registry for 90 s at each progress report
+    # (tasks.worker.keep_alive), so RQ finds it abandoned within about a minute and a half of the
+    # kill (moved forward here, not waited for), not after its 2 h timeout, and schedules a retry.
     registry = StartedJobRegistry("recordings", connection=redis_connection())
     (job_id,) = registry.get_job_ids(cleanup=False)
     registry.cleanup(timestamp=time.time() + 120)
