@@ -226,6 +226,17 @@ def delete(actor, session_id, reason="", origin=None, now=None):
     return recording
 
 
+def retry(actor, session_id):
+    """The mentor or an admin has a failed recording composed again from its kept raw feeds
+    (``services.recordings.requeue``; 409 unless it failed). Learners cannot (PermissionDenied)."""
+    from . import recordings
+
+    session, recording = recording_for(actor, session_id)
+    if not actor.is_admin and actor.id != session.mentor_id:
+        raise PermissionDenied("Only the mentor or an admin can try again.")
+    return recordings.requeue(recording.id)
+
+
 @dataclass(frozen=True)
 class CutOut:
     """What ``cut_out`` did for a learner's request to be left out of a recording."""

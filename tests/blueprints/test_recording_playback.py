@@ -349,3 +349,27 @@ def test_an_admin_cuts_a_learner_out_of_a_ready_recording(client, auth, people, 
     auth.logout()
     auth.login(people["learner"].email)
     assert client.get(page(session)).status_code == 410
+
+
+def test_the_mentor_may_try_a_failed_recording_again_and_a_learner_may_not(client, auth, people):
+    session = SessionFactory(mentor=people["mentor"])
+    book(session, people["learner"])
+    db.session.add(Recording(session_id=session.id, status="failed", error="RuntimeError: ffmpeg exited 1"))
+    db.session.commit()
+    auth.login(people["learner"].email)
+    html = client.get(page(session)).get_data(as_text=True)
+    assert "Try again" not in html and "ffmpeg" not in html
+    token = auth.csrf(page(session))
+    assert client.post(f"{page(session)}/retry", data={"csrf_token": token}).status_code == 404
+    db.session.expire_all()
+    assert db.session.scalar(select(Recording.status).where(Recording.session_id == session.id)) == "failed"
+    auth.logout()
+    auth.login(people["mentor"].email)
+    html = client.get(page(session)).get_data(as_text=True)
+    assert "Try again" in html and "ffmpeg exited 1" in html
+    token = auth.csrf(page(session))
+    response = client.post(f"{page(session)}/retry", data={"csrf_token": token}, follow_redirects=True)
+    assert "being made again" in response.get_data(as_text=True)
+    db.session.expire_all()
+    # Queued again: composing ran (inline here) and, with no raw feeds to read, counted an attempt.
+    assert db.session.scalar(select(Recording.attempts).where(Recording.session_id == session.id)) >= 1

@@ -137,3 +137,20 @@ def delete_recording(session_id):
         return redirect(url_for("sessions.recording", session_id=session_id))
     flash("The recording is deleted. Nobody can watch it any more.", "success")
     return redirect(url_for("sessions.recording", session_id=session_id))
+
+
+@bp.post("/sessions/<int:session_id>/recording/retry")
+@login_required
+def retry_recording(session_id):
+    """The mentor or an admin has a failed recording composed again (its raw feeds were kept)."""
+    try:
+        library.retry(current_user, session_id)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        if exc.status == 403:
+            abort(404)
+        flash(exc.message, "error")
+    else:
+        flash("The recording is being made again. This page shows how far it has got.", "success")
+    return redirect(url_for("sessions.recording", session_id=session_id))
