@@ -99,7 +99,7 @@ def test_learn_lists_the_history_newest_first_with_links_to_each_record(client, 
     history = re.search(r"<ul[^>]*data-history.*?</ul>", html, re.S).group(0)
     links = re.findall(r'href="/bookings/(\d+)#what-happened"', history)
     assert links == [str(bookings[1].id), str(bookings[0].id)]
-    assert "/learn/history" not in html  # nothing more to see
+    assert "See all your past sessions" not in html  # nothing more to see
 
 
 def test_learn_caps_the_history_and_links_to_all_of_it(client, auth, mentor, learner):
@@ -108,7 +108,7 @@ def test_learn_caps_the_history_and_links_to_all_of_it(client, auth, mentor, lea
     auth.login("kabir@example.com")
 
     html = client.get("/learn").get_data(as_text=True)
-    assert html.count("#what-happened") == 5 and 'href="/learn/history"' in html
+    assert html.count("#what-happened") == 5 and "See all your past sessions" in html
 
     everything = client.get("/learn/history").get_data(as_text=True)
     assert re.findall(r">Day (\d)</a>", everything) == [str(d) for d in range(1, 8)]
@@ -167,3 +167,10 @@ def test_who_may_open_the_pages(client, auth, held, make_user):
         auth.logout()
     auth.login("other@example.com")
     assert client.get(f"/bookings/{held.id}").status_code == 404
+
+
+def test_the_admins_session_page_links_to_its_record(client, auth, held, make_user):
+    make_user(role="admin", email="ops@example.com")
+    auth.login("ops@example.com")
+    html = client.get(f"/admin/sessions/{held.session_id}").get_data(as_text=True)
+    assert f'href="/teach/sessions/{held.session_id}/record"' in html

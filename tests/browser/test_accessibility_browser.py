@@ -108,6 +108,18 @@ def test_every_page_meets_wcag_22_aa(new_context, axe_source, viewport):
         for path in paths:
             violations += audit(demo, path, axe_source)
 
+    # The learning record: a demo learner's session history and a booking's "What happened",
+    # and a demo mentor's record of a past session.
+    for email, listing, record in (
+        ("learner5@peerlearn.local", "/learn/history", r"/bookings/\d+#what-happened"),
+        ("mentor2@peerlearn.local", "/teach/sessions?tab=past", r"/teach/sessions/\d+/record"),
+    ):
+        demo = axe_context(new_context, viewport).new_page()
+        log_in(demo, email)
+        violations += audit(demo, listing, axe_source)
+        links = demo.locator("main a").evaluate_all(HREFS)
+        violations += audit(demo, next(href for href in links if re.fullmatch(record, href)), axe_source)
+
     assert not violations, f"{len(violations)} WCAG 2.2 AA violations:\n" + "\n".join(violations)
 
 
