@@ -40,6 +40,7 @@ from peerlearn.services import checkout as gift_checkout
 from peerlearn.services import gifts as gift_service
 from peerlearn.services import room as room_service
 from tests.conftest import AuthActions, extract_csrf, unavailable
+from tests.support.recordings import collect_recording_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -79,6 +80,7 @@ NOT_HTML = {
     "metrics": "Prometheus's text format",
     "dashboards.home": "a redirect to the account's own home page",
     "dev.outbox_attachment": "an email's attachment",
+    "sessions.recording_file": "a session's recorded video",
 }
 # HTML pages this test does not check, and why (none at the moment).
 NOT_CHECKED = {}
@@ -292,6 +294,9 @@ def collect_unlinked_pages(app, pages, browsers):
     pages.add("learner", room, learner.get(room))
     pages.add("mentor", room, mentor.get(room))
     pages.add("admin", f"{room} (no seat)", browsers["admin"].get(room), status=403)
+
+    # Its recording: watched, its forms, composing, deleted (tests/support/recordings.py).
+    collect_recording_pages(pages, browsers, session, learner=user(LEARNER), mentor=user(MENTOR))
 
     # A gift in the room, paid in the test checkout and failed: the page the checkout returns to.
     _, payment = gift_checkout.create_gift(user(LEARNER), session.id, gift_service.presets()[0])

@@ -8,9 +8,9 @@ import uuid
 from datetime import timedelta
 
 from peerlearn.extensions import db
-from peerlearn.models import Booking, Recording, RecordingStatus, utcnow
+from peerlearn.models import Booking, ChatMessage, Recording, RecordingStatus, utcnow
 from peerlearn.services.storage import get_storage
-from tests.conftest import unavailable
+from tests.conftest import extract_csrf, unavailable
 
 SECONDS = 5
 
@@ -73,3 +73,51 @@ def ready_recording(session, data, *, duration_ms=SECONDS * 1000, started=None, 
     db.session.add(recording)
     db.session.commit()
     return recording
+
+
+def collect_recording_pages(pages, browsers, session, *, learner, mentor):
+    """For the HTML checker: ``session``'s recording as its learner and its mentor watch it (chat,
+    chapters, the delete form), the admin's page, the delete form sent back with its error, the
+    mentor's view while it is composed and once it failed, and the 410 page once deleted.
+    ``pages.add(persona, url, response, status=...)`` collects a page; ``browsers`` are signed-in
+    test clients by persona."""
+    recording = ready_recording(
+        session, b"\x1a\x45\xdf\xa3 not played here", chapters=[{"start_ms": 1000, "title": "Screen share"}]
+    )
+    db.session.add(
+        ChatMessage(
+            session_id=session.id,
+            user_id=learner.id,
+            body="Could you repeat that?",
+            created_at=session.starts_at + timedelta(seconds=2),
+        )
+    )
+    db.session.add(
+        ChatMessage(
+            session_id=session.id,
+            user_id=mentor.id,
+            body="Before we start",
+            created_at=session.starts_at - timedelta(minutes=1),
+        )
+    )
+    db.session.commit()
+    path = f"/sessions/{session.id}/recording"
+    pages.add("learner", path, browsers["learner"].get(path))
+    pages.add("mentor", path, browsers["mentor"].get(path))
+    admin_path = f"/admin/sessions/{session.id}/recording"
+    pages.add("admin", admin_path, browsers["admin"].get(admin_path))
+    token = extract_csrf(browsers["mentor"].get(path).get_data(as_text=True))
+    response = browsers["mentor"].post(f"{path}/delete", data={"csrf_token": token, "reason": "x" * 300})
+    pages.add("mentor", f"{path}/delete (errors)", response, status=422)
+
+    recording.status = RecordingStatus.PROCESSING.value
+    recording.progress, recording.progress_step = 40, "Mixing audio"
+    db.session.commit()
+    pages.add("mentor", f"{path} (composing)", browsers["mentor"].get(path))
+    recording.status, recording.error = RecordingStatus.FAILED.value, "RuntimeError: ffmpeg exited 1"
+    db.session.commit()
+    pages.add("mentor", f"{path} (failed)", browsers["mentor"].get(path))
+    recording.status = RecordingStatus.DELETED.value
+    recording.deleted_at, recording.delete_reason = utcnow(), "deleted by the mentor"
+    db.session.commit()
+    pages.add("learner", f"{path} (deleted)", browsers["learner"].get(path), status=410)
