@@ -1,6 +1,6 @@
 """RQ worker: builds the app once, pushes one app context and listens on the named queues.
 
-python worker.py                  # emails, recommendations, default
+python worker.py                  # emails, recommendations, default, recordings
 python worker.py emails           # only the emails queue
 python worker.py --fork default   # fork a work-horse per job (RQ's default) instead
 python worker.py cron             # the scheduler that enqueues periodic jobs (run one)
