@@ -32,7 +32,7 @@ from sqlalchemy.orm import lazyload
 from ..exceptions import Conflict, MediaUnavailable, NotFound, PermissionDenied
 from ..extensions import db
 from ..models import LearningSession, MediaMode, Recording, RecordingConsent, RecordingStatus, utcnow
-from . import media
+from . import media, recordings
 from . import room as room_service
 from .transactions import use_case
 
@@ -232,16 +232,24 @@ def consenting_ids(session_id):
     )
 
 
-def publish_refusal(session_id, user_id):
-    """Why ``user_id`` may not turn a camera, microphone or screen on in this room now, or None:
-    the room records, and they are a learner who is not in the recording."""
-    recording = recording_of(session_id)
-    if not is_recording(recording) or recording.session.mentor_id == user_id:
+UNANSWERED, DECLINED = "unanswered", "declined"
+
+
+def exclusion(state):
+    """Whether a person with this ``room_state`` is out of a running recording: "unanswered",
+    "declined", or None (nothing records, or they are in it). Kept with them in the room's roster
+    (``recording_out``), so ``media:state``, a relayed event, decides without the database."""
+    if not state["recording"] or state["consent"] is True:
         return None
-    consent = db.session.get(RecordingConsent, (session_id, user_id))
-    if consent is not None and consent.consented:
+    return UNANSWERED if state["consent"] is None else DECLINED
+
+
+def publish_refusal(out):
+    """Why someone ``out`` of the running recording (``exclusion``) may not turn a camera,
+    microphone or screen on, or None."""
+    if out is None:
         return None
-    if consent is None:
+    if out == UNANSWERED:
         message = (
             "This session is being recorded. Choose whether to be in the recording before turning on "
             "your camera, microphone or screen."
@@ -255,9 +263,20 @@ def publish_refusal(session_id, user_id):
 
 
 def left_out(session_id, participants):
-    """Of the room's ``participants`` (roster entries), the learners not in the recording."""
-    consenting = consenting_ids(session_id)
-    return [p for p in participants if p.get("role") != "mentor" and p["user_id"] not in consenting]
+    """Of the room's ``participants`` (roster entries), the learners not in the recording, each
+    with why (``{user_id: "unanswered" | "declined"}``)."""
+    answers = dict(
+        db.session.execute(
+            select(RecordingConsent.user_id, RecordingConsent.consented).where(
+                RecordingConsent.session_id == session_id
+            )
+        ).all()
+    )
+    return {
+        p["user_id"]: UNANSWERED if answers.get(p["user_id"]) is None else DECLINED
+        for p in participants
+        if p.get("role") != "mentor" and answers.get(p["user_id"]) is not True
+    }
 
 
 def keep_out(session_id, user_ids):
@@ -289,17 +308,5 @@ def session_over(session_id, now=None):
     media.close(session_id)
     if recording is None or recording.status != RECORDING:
         return None
-    _queue(recording.id)
+    recordings.queue_composition(recording.id)
     return recording.id
-
-
-def _queue(recording_id):
-    try:
-        from .recordings import queue_composition
-    except ImportError:  # the composing job is not installed: kept pending for it
-        recording = db.session.get(Recording, recording_id)
-        recording.status = RecordingStatus.PENDING.value
-        db.session.commit()
-        log.warning("recording %s is pending: no composing job is installed", recording_id)
-        return
-    queue_composition(recording_id)

@@ -26,9 +26,11 @@ def _announce(session_id, state):
 def on_start(user, payload):
     session_id = payload["session_id"]
     state = capture.start(user, session_id)
-    capture.keep_out(
-        session_id, [p["user_id"] for p in capture.left_out(session_id, presence().participants(session_id))]
-    )
+    roster = presence()
+    out = capture.left_out(session_id, roster.participants(session_id))
+    for user_id, why in out.items():
+        roster.update(session_id, user_id, recording_out=why)
+    capture.keep_out(session_id, list(out))
     _announce(session_id, state)
     return state
 
@@ -38,8 +40,11 @@ def on_stop(user, payload):
     session_id = payload["session_id"]
     state = capture.stop(user, session_id)
     # Whoever was kept out may send again, as before it started.
-    for participant in capture.left_out(session_id, presence().participants(session_id)):
-        capture.let_in(session_id, participant)
+    roster = presence()
+    for participant in roster.participants(session_id):
+        if participant.get("recording_out"):
+            roster.update(session_id, participant["user_id"], recording_out=None)
+            capture.let_in(session_id, participant)
     _announce(session_id, state)
     return state
 
@@ -48,11 +53,12 @@ def on_stop(user, payload):
 def on_consent(user, payload):
     session_id, consented = payload["session_id"], payload["consented"]
     answer = capture.set_consent(user, session_id, consented)
-    if answer["recording"]:
+    participant = presence().update(
+        session_id, user.id, recording_out=capture.exclusion({**answer, "consent": consented})
+    )
+    if answer["recording"] and participant is not None:
         if consented:
-            participant = presence().participant(session_id, user.id)
-            if participant is not None:
-                capture.let_in(session_id, participant)
+            capture.let_in(session_id, participant)
         else:
             capture.keep_out(session_id, [user.id])
     return answer

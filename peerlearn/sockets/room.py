@@ -157,7 +157,11 @@ def on_join(user, payload):
     media = media_service.join_answer(
         user, session, closes_at=room_service.closes_at(session), resume=payload.get("resume", False)
     )
+    recording = recording_capture.room_state(user, session, media["mode"])
     participant = _participant(user, session, stage=media["stage"])
+    out = recording_capture.exclusion(recording)
+    if out is not None:  # out of a running recording: media:state keeps their media off
+        participant["recording_out"] = out
     registry = presence()
     replaced = registry.add(session_id, sid, participant)
     if replaced is not None:
@@ -183,7 +187,7 @@ def on_join(user, payload):
         "ice_servers": room_service.ice_servers(user),
         "media": media,
         # Whether it records now, and this person's answer (sockets/recording.py).
-        "recording": recording_capture.room_state(user, session, media["mode"]),
+        "recording": recording,
     }
 
 
@@ -298,8 +302,8 @@ def on_media(user, payload):
             "Raise your hand: the mentor brings people on stage to speak.", code="not_on_stage"
         )
     if state["audio"] or state["video"] or state["screen"]:
-        # A learner who is not in a running recording keeps everything off.
-        refusal = recording_capture.publish_refusal(session_id, user.id)
+        # A learner who is not in a running recording keeps everything off (sockets/recording.py).
+        refusal = recording_capture.publish_refusal(current.get("recording_out"))
         if refusal is not None:
             raise refusal
     # Turning the microphone (or camera) back on after the mentor muted it lifts the mute on

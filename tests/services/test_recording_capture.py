@@ -241,21 +241,31 @@ def test_only_its_mentor_starts_it(in_room, learner, make_user):
     assert in_room["calls"] == []
 
 
-def test_publish_refusal_follows_the_answers(in_room, mentor, learner):
+def test_who_is_out_of_the_recording_follows_the_answers(in_room, mentor, learner):
     sid = in_room["session"].id
-    assert capture.publish_refusal(sid, learner.id) is None  # nothing records
+    session = in_room["session"]
+
+    def out(user):
+        db.session.expire_all()
+        return capture.exclusion(capture.room_state(user, session, "janus"))
+
+    assert out(learner) is None and capture.publish_refusal(out(learner)) is None  # nothing records
     capture.start(mentor, sid)
-    assert capture.publish_refusal(sid, mentor.id) is None
-    assert capture.publish_refusal(sid, learner.id).code == "recording_consent"
+    assert out(mentor) is None
+    assert out(learner) == "unanswered"
+    assert capture.publish_refusal("unanswered").code == "recording_consent"
     capture.set_consent(learner, sid, True)
-    assert capture.publish_refusal(sid, learner.id) is None
+    assert out(learner) is None
     capture.set_consent(learner, sid, False)
-    assert "stay out" in capture.publish_refusal(sid, learner.id).message
+    assert out(learner) == "declined" and "stay out" in capture.publish_refusal("declined").message
     people = [
         {"user_id": mentor.id, "role": "mentor"},
         {"user_id": learner.id, "role": "learner"},
+        {"user_id": 999, "role": "learner"},
     ]
-    assert [p["user_id"] for p in capture.left_out(sid, people)] == [learner.id]
+    assert capture.left_out(sid, people) == {learner.id: "declined", 999: "unanswered"}
+    capture.stop(mentor, sid)
+    assert out(learner) is None
 
 
 def test_the_sessions_end_closes_the_span_then_queues_the_composition(

@@ -85,8 +85,12 @@ def test_the_mentor_starts_and_stops_janus_recording_and_the_room_hears_it(recor
     assert received(ana, "recording:state") == states  # the same state again
 
     # A late joiner hears it in the join answer.
-    late = join(connect("ben@example.com"), sid)["recording"]
+    ben = connect("ben@example.com")
+    late = join(ben, sid)["recording"]
     assert late["recording"] is True and late["since"] == ack["since"] and late["consent"] is None
+    # And is asked before their camera goes on.
+    on = {"session_id": sid, "audio": False, "video": True, "screen": False}
+    assert ben.emit("media:state", on, callback=True)["error"]["code"] == "recording_consent"
 
     stopped = stop(mentor, sid)
     assert stopped["ok"] and stopped["recording"] is False and stopped["since"] is None
