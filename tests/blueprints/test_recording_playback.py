@@ -2,18 +2,26 @@
 recording, and the API's view of it, for each kind of person who asks."""
 
 import re
+import subprocess
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from peerlearn.extensions import db
 from peerlearn.models import AuditEntry, ChatMessage, Recording, RoomRemoval
 from peerlearn.services.storage import get_storage
+from tests.conftest import free_port, unavailable
 from tests.factories import SessionFactory
 from tests.support.recordings import book, make_video, ready_recording
 from tests.support.s3 import moto_server, new_bucket, s3_settings
+
+NGINX = "/usr/sbin/nginx"
 
 
 @pytest.fixture(scope="module")
@@ -373,3 +381,79 @@ def test_the_mentor_may_try_a_failed_recording_again_and_a_learner_may_not(clien
     db.session.expire_all()
     # Queued again: composing ran (inline here) and, with no raw feeds to read, counted an attempt.
     assert db.session.scalar(select(Recording.attempts).where(Recording.session_id == session.id)) >= 1
+
+
+def test_nginx_sends_the_asked_range_after_the_apps_check(
+    app, client, auth, people, recorded, video, tmp_path
+):
+    """The site's own internal location (taken from deploy/nginx/peerlearn.conf, its alias pointed
+    at this app's UPLOAD_DIR) in a real nginx in front of the app: an allowed request's range comes
+    from nginx, the location cannot be asked for directly, and an outsider gets the app's 404."""
+    if not Path(NGINX).exists():
+        unavailable(f"nginx is not installed at {NGINX}")
+    session, recording = recorded
+    site = (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "peerlearn.conf").read_text()
+    location = re.search(r"\n    location /_protected/uploads/ \{.*?\n    \}\n", site, re.S).group(0)
+    location = location.replace("/var/lib/peerlearn/uploads/", str(Path(app.config["UPLOAD_DIR"])) + "/")
+    app.config["RECORDINGS_ACCEL_REDIRECT"] = "/_protected/uploads/"
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = free_port()
+    (tmp_path / "nginx.conf").write_text(
+        f"""
+user root;
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{ }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {tmp_path}/body;
+    proxy_temp_path {tmp_path}/proxy;
+    fastcgi_temp_path {tmp_path}/fastcgi;
+    uwsgi_temp_path {tmp_path}/uwsgi;
+    scgi_temp_path {tmp_path}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        {location}
+        location / {{
+            proxy_pass http://127.0.0.1:{server.server_port};
+            proxy_set_header Host $http_host;
+        }}
+    }}
+}}
+"""
+    )
+    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])  # noqa: S603 - a fixed argument list of our own, no shell
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):  # until nginx listens
+            try:
+                requests.get(f"{base}/healthz", timeout=5)
+                break
+            except requests.ConnectionError:
+                if nginx.poll() is not None:
+                    pytest.fail(f"nginx exited: {(tmp_path / 'error.log').read_text()}")
+                time.sleep(0.1)
+        auth.login(people["learner"].email)
+        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        signed_in = {cookie.key: cookie.value}
+        response = requests.get(
+            f"{base}{media(session)}", headers={"Range": "bytes=0-99"}, cookies=signed_in, timeout=10
+        )
+        assert response.status_code == 206
+        assert response.content == video[:100]
+        assert response.headers["Content-Range"] == f"bytes 0-99/{len(video)}"
+        assert "private" in response.headers["Cache-Control"]
+        assert "X-Accel-Redirect" not in response.headers
+        whole = requests.get(f"{base}{media(session)}", cookies=signed_in, timeout=10)
+        assert whole.status_code == 200 and whole.content == video
+        assert whole.headers["Content-Type"] == "video/webm"
+        direct = requests.get(f"{base}/_protected/uploads/{recording.storage_key}", timeout=10)
+        assert direct.status_code == 404
+        assert requests.get(f"{base}{media(session)}", timeout=10).status_code == 404  # signed out
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=30)
+        server.shutdown()
