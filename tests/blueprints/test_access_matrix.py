@@ -72,6 +72,12 @@ GATES = {
     "sessions.room": SIGNED_IN,  # a booked seat or the session's mentor: decided by the session
     "sessions.start": SIGNED_IN,  # the session's mentor: decided by the session
     "sessions.end": SIGNED_IN,
+    # A session's recording: its mentor, learners who held a seat, admins (recording_library);
+    # 404 to everyone else. Its file answers 404 signed out too (a video element cannot log in).
+    "sessions.recording": SIGNED_IN,
+    "sessions.recording_file": PUBLIC,
+    "sessions.delete_recording": SIGNED_IN,
+    "sessions.retry_recording": SIGNED_IN,
     # pages for accounts that teach
     "dashboards.mentor": MENTOR,
     "sessions.mine": MENTOR,
@@ -98,6 +104,8 @@ GATES = {
     "admin.sessions": ADMIN,
     "admin.session": ADMIN,
     "admin.cancel_session": ADMIN,
+    "admin.recording": ADMIN,
+    "admin.cut_out_of_recording": ADMIN,
     "admin.payments": ADMIN,
     "admin.payment": ADMIN,
     "admin.refund_payment": ADMIN,
@@ -152,6 +160,7 @@ GATES = {
     "api.create_gift": SIGNED_IN,
     "api.verify_gift": SIGNED_IN,
     "api.ice_servers": SIGNED_IN,
+    "api.session_recording": SIGNED_IN,
     "api.create_review": SIGNED_IN,
     "api.reply_to_review": SIGNED_IN,
     "api.following": SIGNED_IN,
