@@ -15,12 +15,16 @@ The cached fragments of the public pages (``services.fragments``) are set up her
 no event: they notice every committed change to what they show in the database session itself.
 """
 
+import threading
+
+from flask import current_app, has_request_context
+
 from . import events
 from .models import Notification, OutboundEmail
 from .services import follows, fragments, notifications, outbox, session_requests
 from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
-from .tasks import enqueue
+from .tasks import enqueue, run_inline
 from .tasks import payments as payment_jobs
 from .tasks import recommendations as recommendation_jobs
 from .tasks import recordings as recording_jobs
@@ -59,4 +63,15 @@ def send_refund(refund_id):
 
 
 def compose_recording(recording_id):
-    enqueue("recordings", recording_jobs.compose_recording, recording_id, after_response=True)
+    app = current_app._get_current_object()
+    if app.config["JOBS_INLINE"] and app.config["JOBS_AFTER_RESPONSE"] and has_request_context():
+        # The embedded mode, in a request or a socket event (which has no response to wait for):
+        # minutes of ffmpeg run beside it on a thread of their own, not inside it.
+        threading.Thread(target=_compose_inline, args=(app, recording_id), daemon=True).start()
+        return
+    enqueue("recordings", recording_jobs.compose_recording, recording_id)
+
+
+def _compose_inline(app, recording_id):
+    with app.app_context():
+        run_inline(recording_jobs.compose_recording, (recording_id,))

@@ -48,6 +48,9 @@ EVENT_QUEUED = "recording_composition_queued"
 # (RQ retrying the job, or a requeue).
 CLAIMABLE = (RecordingStatus.PENDING.value, RecordingStatus.PROCESSING.value, RecordingStatus.FAILED.value)
 ERROR_LIMIT = 2000
+# The states queue_composition hands on: the session just ended, a failure, or a pending one whose
+# job never reached the queue. A duplicate job is harmless (the claim and the lock).
+QUEUEABLE = (RecordingStatus.RECORDING.value, RecordingStatus.PENDING.value, RecordingStatus.FAILED.value)
 
 
 class RecordingBusy(Exception):
@@ -59,12 +62,13 @@ def queue_composition(recording_id):
     """The session has ended: compose its recording. Returns the recording, or None without one.
 
     A recording already ready, deleted or being composed is left as it is, so calling this twice
-    (the session's end seen twice) queues one job's worth of work. The job starts after this
-    commit (``events``: the subscriber enqueues it), inline when jobs run inline."""
+    (the session's end seen twice) queues one job's worth of work; one still pending (its job was
+    never handed on: Redis was down) is queued again. The job starts after this commit
+    (``events``: the subscriber enqueues it), inline when jobs run inline."""
     recording = db.session.get(Recording, recording_id)
     if recording is None:
         return None
-    if recording.status not in (RecordingStatus.RECORDING.value, RecordingStatus.FAILED.value):
+    if recording.status not in QUEUEABLE:
         return recording
     _mark_pending(recording)
     db.session.commit()

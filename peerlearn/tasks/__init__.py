@@ -76,6 +76,11 @@ def enqueue(queue_name, func, *args, job_id=None, after_response=False):
     return True
 
 
+def run_inline(func, args):
+    """Run a job now, in this process, as the embedded mode does: a failure is logged, not raised."""
+    return _run_inline(func, args)
+
+
 def _run_inline(func, args):
     try:
         func(*args)

@@ -3,6 +3,8 @@ runs inline here (jobs run inline in tests), stores the file through the app's s
 local folder, or a bucket of moto's S3 server), and keeps or removes the raw feeds."""
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -181,3 +183,32 @@ def test_the_file_goes_to_the_bucket_when_storage_is_s3(app, recorded, s3_endpoi
     assert path.stat().st_size == ready.size_bytes
     assert abs(duration(path) - SECONDS) < 1
     assert not (tmp_path / "uploads" / "recordings").exists()
+
+
+def test_in_the_embedded_mode_a_request_hands_the_composition_to_a_thread(app, recorded, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("the thread needs a connection of its own: PostgreSQL")
+    recording, *_people = recorded
+    app.config["JOBS_AFTER_RESPONSE"] = True
+    composing = threading.Event()
+    real_compose = composer.compose
+
+    def held_compose(*args, **kwargs):
+        composing.set()
+        return real_compose(*args, **kwargs)
+
+    recordings.composer.compose = held_compose
+    try:
+        with app.test_request_context("/sessions/end", method="POST"):
+            recordings.queue_composition(recording.id)  # a socket event or a request: it returns at once
+            assert composing.wait(60), "no thread started composing"
+        deadline = time.monotonic() + 300
+        while True:
+            db.session.expire_all()
+            row = db.session.get(Recording, recording.id)
+            if row.status in ("ready", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        recordings.composer.compose = real_compose
+    assert (row.status, row.error) == ("ready", "")
