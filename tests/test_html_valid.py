@@ -81,6 +81,8 @@ NOT_HTML = {
     "dashboards.home": "a redirect to the account's own home page",
     "dev.outbox_attachment": "an email's attachment",
     "sessions.recording_file": "a session's recorded video",
+    "sessions.notes_markdown": "a session's notes as Markdown",
+    "sessions.whiteboard_png": "a whiteboard page as an image",
 }
 # HTML pages this test does not check, and why (none at the moment).
 NOT_CHECKED = {}

@@ -78,6 +78,12 @@ GATES = {
     "sessions.recording_file": PUBLIC,
     "sessions.delete_recording": SIGNED_IN,
     "sessions.retry_recording": SIGNED_IN,
+    # The room's notes and whiteboard: its mentor, learners with a seat, admins (room_documents).
+    "sessions.notes_markdown": SIGNED_IN,
+    "sessions.whiteboard_png": SIGNED_IN,
+    # The learning record: the booking's learner, the session's mentor, admins (learning_record).
+    "dashboards.history": SIGNED_IN,
+    "dashboards.session_record": SIGNED_IN,
     # pages for accounts that teach
     "dashboards.mentor": MENTOR,
     "sessions.mine": MENTOR,
@@ -151,6 +157,7 @@ GATES = {
     "api.learner_dashboard": SIGNED_IN,
     "api.my_bookings": SIGNED_IN,
     "api.booking_detail": SIGNED_IN,
+    "api.booking_record": SIGNED_IN,
     "api.cancel_booking": SIGNED_IN,
     "api.report_problem": SIGNED_IN,
     "api.book": SIGNED_IN,
