@@ -102,6 +102,7 @@ def session_for_entry(user, session_id, now=None):
     refusal = entry_refusal(user, session, now)
     if refusal is not None:
         raise refusal
+    _remember_chat_window(session_id, (session.starts_at, session.duration_minutes))
     return session
 
 
@@ -303,6 +304,13 @@ def _chat_windows():
     return current_app.extensions.setdefault("peerlearn_chat_windows", {})
 
 
+def _remember_chat_window(session_id, window):
+    windows = _chat_windows()
+    if len(windows) >= CHAT_WINDOWS_KEPT and session_id not in windows:
+        windows.clear()
+    windows[session_id] = window
+
+
 def post_chat(user, session_id, body, now=None):
     """Save ``user``'s chat line in the room of ``session_id`` if they may still post there (the
     rule of check_chat) and return it, detached with every column set; else raise why not.
@@ -315,9 +323,10 @@ def post_chat(user, session_id, body, now=None):
 
     Only the time window cannot be written portably in SQL (a timestamp plus a column of
     minutes), so it is checked here on the session's start and duration as this process last
-    read them, and the statement inserts only while they are still the session's: a session
-    rescheduled meanwhile inserts nothing, and check_chat reads it again (as it does the first
-    time a process sees the session, and for every refusal, which it explains).
+    read them (when someone entered the room, through session_for_entry), and the statement
+    inserts only while they are still the session's: a session rescheduled meanwhile inserts
+    nothing, and check_chat reads it again (as it does when this process has not read the
+    session, and for every refusal, which it explains).
     """
     body = _chat_body(body)
     now = now or utcnow()
@@ -332,9 +341,7 @@ def post_chat(user, session_id, body, now=None):
                 )
         window = check_chat(user, session_id, now)  # raises why not
         db.session.commit()  # ends the read; the insert is a transaction of its own
-        if len(windows) >= CHAT_WINDOWS_KEPT:
-            windows.clear()
-        windows[session_id] = window
+        _remember_chat_window(session_id, window)
     # Allowed when read, refused when inserted, twice: the session keeps changing under us.
     raise Conflict("The session changed while your message was sent. Send it again.", code="session_changed")
 
