@@ -18,7 +18,8 @@ turns Janus's recording of the room on, into ``<RECORDINGS_RAW_DIR>/<session id>
 closes the span and turns it off. Janus is asked first, in the use case's transaction: when it
 refuses, nothing is stored and the mentor hears why. When the session ends (``session_over``),
 an open span is closed, Janus stops and the room is destroyed (its files are then complete), and
-only then is the composition queued (``services.recordings.queue_composition``).
+only then is the composition queued (``services.recordings.queue_composition``). A cancelled
+session's recording is stopped the same way and discarded (``session_cancelled``).
 """
 
 import logging
@@ -32,7 +33,7 @@ from sqlalchemy.orm import lazyload
 from ..exceptions import Conflict, MediaUnavailable, NotFound, PermissionDenied
 from ..extensions import db
 from ..models import LearningSession, MediaMode, Recording, RecordingConsent, RecordingStatus, utcnow
-from . import media, recordings
+from . import media, recording_library, recordings
 from . import room as room_service
 from .transactions import use_case
 
@@ -310,3 +311,17 @@ def session_over(session_id, now=None):
         return None
     recordings.queue_composition(recording.id)
     return recording.id
+
+
+def session_cancelled(session_id, now=None):
+    """After a cancellation has committed (``sessions.cancel_session``), live or not: Janus
+    stops recording and the room is destroyed, and what it wrote is discarded, not composed
+    (``recording_library.discard_cancelled`` says why). Safe to call twice."""
+    now = now or utcnow()
+    recording = recording_of(session_id, lock=True)
+    if is_recording(recording):
+        _turn_janus_off(session_id)
+        _close_span(recording, now)
+    recording_library.discard_cancelled(recording, now)
+    db.session.commit()
+    media.close(session_id)

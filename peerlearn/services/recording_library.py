@@ -62,6 +62,7 @@ EXPIRE_BATCH = 100
 # Why a recording was deleted (``delete_reason``), as the playback page words it.
 REASON_MENTOR = "deleted by the mentor"
 REASON_RETENTION = "kept for the retention period, then removed"
+REASON_CANCELLED = "the session was cancelled, so nobody can watch it"
 
 
 class RecordingGone(DomainError):
@@ -192,6 +193,20 @@ def delete_expired(now=None):
 
 
 # --- deleting -----------------------------------------------------------------------------------
+
+
+def discard_cancelled(recording, now=None):
+    """A cancelled session's recording is never composed: everyone's seat was cancelled and
+    refunded, so only the mentor could watch what the learners agreed to share with the class.
+    Its raw feeds are removed and the row says why (the caller commits). A recording already
+    composed or deleted is left alone: the session was cancelled after it was held."""
+    if recording is None or recording.status != RecordingStatus.RECORDING:
+        return False
+    raw = _raw_folder(recording)
+    if raw is not None:
+        shutil.rmtree(raw, ignore_errors=True)
+    _mark_deleted(recording, None, REASON_CANCELLED, now or utcnow())
+    return True
 
 
 @use_case

@@ -509,6 +509,8 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
         by_admin=actor.is_admin,
     )
     db.session.commit()
+    # A room that was recording stops; what it wrote is discarded with the seats.
+    recording_capture.session_cancelled(session.id, now)
     outbox.dispatch()
     for refund in refunds:
         dispatch_refund(refund)

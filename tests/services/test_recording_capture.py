@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from peerlearn.exceptions import Conflict, MediaUnavailable, PermissionDenied, ValidationError
+from peerlearn.exceptions import Conflict, MediaUnavailable, NotFound, PermissionDenied, ValidationError
 from peerlearn.extensions import db
 from peerlearn.models import LearningSession, Recording, RecordingConsent
 from peerlearn.services import booking as booking_service
@@ -293,3 +293,37 @@ def test_the_sessions_end_closes_the_span_then_queues_the_composition(
     # A session that was never recorded has nothing to queue.
     assert capture.session_over(make_session(mentor).id) is None
     assert queued == [recording_id]
+
+
+def test_a_session_cancelled_while_recording_stops_janus_and_discards_what_it_wrote(
+    in_room, mentor, frozen_clock, monkeypatch
+):
+    from pathlib import Path
+
+    from peerlearn.services import recordings
+
+    queued = []
+    monkeypatch.setattr(recordings, "queue_composition", queued.append)
+    sid = in_room["session"].id
+    capture.start(mentor, sid)
+    raw = Path(in_room["raw"])
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / "videoroom-1-user-11-video-1.mjr").write_bytes(b"MJR00002")
+    frozen_clock.shift(timedelta(seconds=20))
+
+    session_service.cancel_session(mentor, sid, reason="The projector caught fire")
+
+    recording = fresh_recording(sid)
+    assert recording.status == "deleted" and recording.deleted_by_id is None
+    assert "cancelled" in recording.delete_reason
+    assert recording.spans[-1]["stop"] == "2026-11-20T06:06:20.000+00:00"
+    assert in_room["calls"][-1] == (sid, False)  # Janus was told to stop
+    assert not raw.exists() and queued == []  # nothing left, nothing to compose
+    # Its mentor cannot start it again in a cancelled session.
+    with pytest.raises((Conflict, PermissionDenied, NotFound)):
+        capture.start(mentor, sid)
+
+
+def fresh_recording(session_id):
+    db.session.expire_all()
+    return db.session.scalar(select(Recording).where(Recording.session_id == session_id))
