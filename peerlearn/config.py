@@ -328,6 +328,8 @@ class Config:
             "RECORDINGS_WORK_DIR": env_str("RECORDINGS_WORK_DIR", str(instance / "recordings" / "work")),
             # The composing job's own timeout (seconds): an hour's session takes minutes of ffmpeg.
             "RECORDINGS_JOB_TIMEOUT": env_int("RECORDINGS_JOB_TIMEOUT", 2 * 3600),
+            # A recording pending this long is handed to the queue again (its job was lost).
+            "RECORDINGS_STALLED_MINUTES": env_int("RECORDINGS_STALLED_MINUTES", 30),
             # The composed file: "mp4" (H.264/AAC: the quicker to make, and plays everywhere) or
             # "webm" (VP8/Opus).
             "RECORDINGS_CONTAINER": env_str("RECORDINGS_CONTAINER", "mp4"),

@@ -76,6 +76,34 @@ def queue_composition(recording_id):
     return recording
 
 
+def queue_stalled(now=None):
+    """The periodic sweep: hand on again every recording left pending longer than
+    RECORDINGS_STALLED_MINUTES, whose job never reached the queue (Redis was down when the
+    session ended) or was lost with it. A duplicate of a job still waiting behind a long one is
+    harmless (the claim and the lock). Returns how many were queued."""
+    now = now or utcnow()
+    before = now - timedelta(minutes=current_app.config["RECORDINGS_STALLED_MINUTES"])
+    stalled = db.session.scalars(
+        select(Recording.id)
+        .where(Recording.status == RecordingStatus.PENDING.value, Recording.updated_at <= before)
+        .order_by(Recording.id)
+    ).all()
+    db.session.rollback()  # ends the read's transaction
+    for recording_id in stalled:
+        _queue_again(recording_id, now)
+    return len(stalled)
+
+
+@use_case
+def _queue_again(recording_id, now):
+    recording = db.session.get(Recording, recording_id)
+    if recording is None or recording.status != RecordingStatus.PENDING.value:
+        return
+    recording.updated_at = now  # the next sweep waits as long again
+    db.session.commit()
+    events.record(EVENT_QUEUED, recording.id)
+
+
 @use_case
 def requeue(recording_id):
     """Compose a failed recording again from its kept raw feeds (the mentor's or an admin's retry)."""

@@ -8,7 +8,16 @@ embedded mode (no Redis) the web process runs the very same functions in a backg
 import logging
 
 from ..extensions import db
-from ..services import booking, media, payments, recording_library, reminders, session_requests, sessions
+from ..services import (
+    booking,
+    media,
+    payments,
+    recording_library,
+    recordings,
+    reminders,
+    session_requests,
+    sessions,
+)
 from .email import dispatch_queued
 from .recommendations import rebuild_if_stale
 
@@ -47,6 +56,10 @@ def delete_expired_recordings():
     return recording_library.delete_expired()
 
 
+def queue_stalled_recordings():
+    return recordings.queue_stalled()
+
+
 # (function, queue, interval in seconds)
 PERIODIC_JOBS = (
     (expire_holds, "default", 60),
@@ -58,6 +71,7 @@ PERIODIC_JOBS = (
     (rebuild_if_stale, "recommendations", 300),
     (expire_requests, "default", 300),
     (delete_expired_recordings, "default", 3600),
+    (queue_stalled_recordings, "default", 600),
 )
 
 

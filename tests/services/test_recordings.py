@@ -212,3 +212,22 @@ def test_in_the_embedded_mode_a_request_hands_the_composition_to_a_thread(app, r
     finally:
         recordings.composer.compose = real_compose
     assert (row.status, row.error) == ("ready", "")
+
+
+def test_a_recording_left_pending_is_queued_again_by_the_sweep(app, recorded):
+    """Its job never reached the queue (Redis was down when the session ended): the periodic
+    sweep hands it on once it has waited RECORDINGS_STALLED_MINUTES, not before."""
+    from peerlearn.models import utcnow
+
+    recording, *_people = recorded
+    recording.status = "pending"
+    db.session.commit()
+    assert recordings.queue_stalled() == 0  # just queued: its job may still be on its way
+
+    recording.updated_at = utcnow() - timedelta(minutes=app.config["RECORDINGS_STALLED_MINUTES"] + 1)
+    db.session.commit()
+    assert recordings.queue_stalled() == 1
+
+    db.session.expire_all()
+    assert db.session.get(Recording, recording.id).status == "ready"
+    assert recordings.queue_stalled() == 0
