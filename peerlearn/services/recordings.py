@@ -211,12 +211,15 @@ def _compose_claimed(recording_id, work_dir, on_progress):
         len(result.steps_run),
         len(result.steps_skipped),
     )
-    data = result.path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    key = f"recordings/{session_id}/{recording_id}-{digest}{result.path.suffix}"
-    progress(97, "Storing the file")
-    get_storage().put(key, data, result.content_type)
-    _finish(recording_id, key, result, len(data), config["RECORDING_RETENTION_DAYS"])
+    # Hashed and stored a piece at a time: an hour's file is hundreds of megabytes.
+    with result.path.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()[:16]
+        size = file.tell()
+        key = f"recordings/{session_id}/{recording_id}-{digest}{result.path.suffix}"
+        progress(97, "Storing the file")
+        file.seek(0)
+        get_storage().put(key, file, result.content_type)
+    _finish(recording_id, key, result, size, config["RECORDING_RETENTION_DAYS"])
     # The file is stored and the row says so: what it was made from can go.
     shutil.rmtree(raw_dir, ignore_errors=True)
     shutil.rmtree(work_dir, ignore_errors=True)

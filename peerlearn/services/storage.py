@@ -1,4 +1,4 @@
-"""Stored files (profile photos, session covers; recordings later) behind one interface, so no
+"""Stored files (profile photos, session covers, recordings) behind one interface, so no
 web process or worker depends on its own machine's disk.
 
 A file is named by a key such as ``avatars/<name>.webp``. Two backends keep them:
@@ -23,6 +23,7 @@ import logging
 import mimetypes
 import os
 import re
+import shutil
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -34,6 +35,8 @@ from werkzeug.wrappers import Response
 from ..exceptions import DomainError, NotFound
 
 log = logging.getLogger(__name__)
+
+COPY_CHUNK = 1024 * 1024  # a streamed file is written a megabyte at a time
 
 # Path segments of letters, digits, dot, dash and underscore, none starting with a dot: no way
 # above the root, no hidden names (the temporary files of a local write are hidden).
@@ -120,7 +123,8 @@ class Storage(ABC):
 
     @abstractmethod
     def put(self, key, data, content_type):
-        """Store ``data`` (bytes) under ``key``, replacing what was there."""
+        """Store ``data`` under ``key``, replacing what was there: bytes, or a file opened for
+        reading in binary, which is streamed (a recording need not fit in memory)."""
 
     @abstractmethod
     def get(self, key):
@@ -172,7 +176,10 @@ class LocalStorage(Storage):
             handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
             try:
                 with os.fdopen(handle, "wb") as file:
-                    file.write(data)
+                    if isinstance(data, bytes | bytearray):
+                        file.write(data)
+                    else:
+                        shutil.copyfileobj(data, file, COPY_CHUNK)
                     file.flush()
                     os.fsync(file.fileno())
                 # Readable by others, as a plain write would leave it (mkstemp's file is private).
@@ -287,9 +294,14 @@ class S3Storage(Storage):
 
     def put(self, key, data, content_type):
         with self._calls("store", key):
-            self.client.put_object(
-                Bucket=self.bucket, Key=self.object_key(key), Body=data, ContentType=content_type
-            )
+            if isinstance(data, bytes | bytearray):
+                self.client.put_object(
+                    Bucket=self.bucket, Key=self.object_key(key), Body=data, ContentType=content_type
+                )
+            else:  # a file: sent in parts (a multipart upload past boto3's threshold)
+                self.client.upload_fileobj(
+                    data, self.bucket, self.object_key(key), ExtraArgs={"ContentType": content_type}
+                )
 
     def get(self, key):
         with self._calls("read", key):

@@ -170,6 +170,17 @@ def test_put_get_exists_and_delete(backend):
     assert stored_keys(backend) == []
 
 
+def test_a_file_is_streamed_in_whole(backend, tmp_path):
+    """A recording is handed over as an open file, not read into memory first; past boto3's
+    multipart threshold (8 MiB) a bucket receives it in parts."""
+    data = bytes(range(256)) * (9 * 4096 + 7)  # a little over 9 MiB
+    source = tmp_path / "composed.mp4"
+    source.write_bytes(data)
+    with source.open("rb") as file:
+        backend.put("recordings/1/1-abc.mp4", file, "video/mp4")
+    assert backend.get("recordings/1/1-abc.mp4") == data
+
+
 @pytest.mark.parametrize(
     "key", ["../secret", "avatars/../x", ".hidden", "avatars/.x.partial", "/etc/passwd", ""]
 )
