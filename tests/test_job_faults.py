@@ -4,7 +4,6 @@ starts its own throwaway redis-server, so stopping it disturbs nobody."""
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,11 +21,11 @@ from peerlearn.services import booking as booking_service
 from peerlearn.tasks import enqueue, get_queue, redis_connection
 from peerlearn.tasks.email import send_email
 from peerlearn.tasks.periodic import send_queued_emails
-from tests.conftest import free_port, unavailable
+from tests.conftest import free_port
 from tests.factories import make_session, queued_email
 from tests.processes import ROOT, process_env
 from tests.support.mail import Inbox
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import own_redis_server
 
 pytestmark = pytest.mark.redis
 
@@ -38,12 +37,7 @@ CLAIM_SECONDS = 2
 
 @pytest.fixture
 def redis_server():
-    if not shutil.which("redis-server"):
-        unavailable("redis-server is not installed")
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from own_redis_server()
 
 
 class HoldingInbox(Inbox):

@@ -5,7 +5,6 @@ in memory meanwhile, and `python worker.py cron` and `python worker.py` outlive 
 import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,9 +19,8 @@ from peerlearn.extensions import db, limiter
 from peerlearn.models import OutboundEmail
 from peerlearn.sockets import validation
 from tests import processes
-from tests.conftest import unavailable
 from tests.processes import ROOT
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import own_redis_server
 
 pytestmark = pytest.mark.redis
 
@@ -32,11 +30,7 @@ REACHABLE = "Rate-limit storage reachable again"
 
 @pytest.fixture
 def redis_server():
-    if not shutil.which("redis-server"):
-        unavailable("redis-server is not installed")
-    server = RedisServer()
-    yield server
-    server.stop()
+    yield from own_redis_server(started=False)
 
 
 @pytest.fixture

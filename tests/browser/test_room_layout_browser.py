@@ -321,7 +321,9 @@ def test_the_mentor_sees_raised_hands_in_order_with_a_toast(open_page):
     queue.filter(has_text=second_name).get_by_role("button", name="Answer").click()
     expect(queue).to_have_text([re.compile(first_name)])
     expect(control(second, "Raise hand")).to_have_attribute("aria-pressed", "false")
-    expect(second.get_by_text(re.compile(r"^The mentor (is taking your question|saw your hand)"))).to_be_visible()
+    expect(
+        second.get_by_text(re.compile(r"^The mentor (is taking your question|saw your hand)"))
+    ).to_be_visible()
 
 
 def test_on_a_phone_one_main_tile_a_filmstrip_and_bottom_sheets(open_page):

@@ -1,9 +1,10 @@
 """A redis-server of the test's own, to stop and start under a running app."""
 
+import shutil
 import subprocess
 import time
 
-from tests.conftest import free_port
+from tests.conftest import free_port, unavailable
 
 
 class RedisServer:
@@ -48,3 +49,15 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(10)
             self.process = None
+
+
+def own_redis_server(*, started=True):
+    """A fixture's body: a RedisServer for one test (skipped where redis-server is not installed),
+    started unless ``started`` is False, and stopped after it."""
+    if not shutil.which("redis-server"):
+        unavailable("redis-server is not installed")
+    server = RedisServer()
+    if started:
+        server.start()
+    yield server
+    server.stop()

@@ -3,7 +3,6 @@ Redis: it composes a queued recording, and a worker killed mid-composition (SIGK
 it) leaves a job RQ finds abandoned within minutes and retries, which resumes from the work folder."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,12 +17,11 @@ from peerlearn.models import Recording, RecordingConsent
 from peerlearn.services import recordings
 from peerlearn.services.storage import get_storage
 from peerlearn.tasks import QUEUES, get_queue, redis_connection
-from tests.conftest import unavailable
 from tests.factories import SessionFactory
 from tests.processes import ROOT, process_env
 from tests.support.media_checks import duration, need_media_tools
 from tests.support.mjr import BASE, at, classroom, copy_feeds, write_feeds
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import own_redis_server
 
 pytestmark = pytest.mark.redis
 
@@ -40,12 +38,7 @@ def feeds(tmp_path_factory):
 
 @pytest.fixture
 def redis_server():
-    if not shutil.which("redis-server"):
-        unavailable("redis-server is not installed")
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from own_redis_server()
 
 
 @pytest.fixture
