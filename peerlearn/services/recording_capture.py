@@ -23,6 +23,7 @@ session's recording is stopped the same way and discarded (``session_cancelled``
 """
 
 import logging
+import os
 from pathlib import Path
 
 from flask import current_app
@@ -150,6 +151,7 @@ def start(mentor, session_id, now=None):
     if is_recording(recording):
         return state_of(recording)
     raw_dir = recording.raw_dir or raw_dir_for(session_id)
+    _prepare_raw_dir(raw_dir)
     media.set_recording(session_id, True, raw_dir)  # refused: nothing is stored
     recording.raw_dir = raw_dir
     recording.spans = [*recording.spans, {"start": _stamp(now), "stop": None}]
@@ -181,6 +183,18 @@ def stop(mentor, session_id, now=None):
     _close_span(recording, now)
     db.session.commit()
     return state_of(recording)
+
+
+def _prepare_raw_dir(raw_dir):
+    """Make the session's raw-feed folder before Janus writes into it, writable by the app's
+    group: in production Janus runs as a user of its own in that group, and the worker, as the
+    app's user, removes the feeds once composed (a folder Janus made would be its own). Where
+    Janus is on another machine the folder may not be ours to make: Janus makes it there."""
+    try:
+        Path(raw_dir).mkdir(parents=True, exist_ok=True)
+        os.chmod(raw_dir, 0o2770)  # noqa: S103 - the app's group alone (Janus's user is in it)
+    except OSError as exc:
+        log.warning("could not prepare the recording folder %s (%s); Janus makes it", raw_dir, exc)
 
 
 def _close_span(recording, now):

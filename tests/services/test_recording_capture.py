@@ -8,7 +8,9 @@ The capture (services/recording_capture.py), with Janus's side stubbed where a t
 bookkeeping (the socket tests run it against a real Janus): spans, refusals, the session's end.
 """
 
+import os
 import re
+import stat
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -189,6 +191,8 @@ def test_spans_follow_starts_and_stops(in_room, mentor, frozen_clock):
     sid, calls = in_room["session"].id, in_room["calls"]
     assert capture.start(mentor, sid)["recording"] is True
     assert calls == [(sid, True, in_room["raw"])]
+    # Made before Janus writes into it, for the app's group (Janus's user in production).
+    assert stat.S_IMODE(os.stat(in_room["raw"]).st_mode) == 0o2770
     frozen_clock.shift(timedelta(seconds=30))
     assert capture.stop(mentor, sid) == {"recording": False, "since": None}
     frozen_clock.shift(timedelta(seconds=10))
