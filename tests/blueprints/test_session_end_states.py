@@ -96,8 +96,11 @@ def test_after_end_for_all_the_dashboards_drop_the_room(client, auth, live):
     end(live)
     auth.login("ana@example.com")
     home = page(client, "/learn")
-    upcoming = home[home.index('id="upcoming-heading"') : home.index('id="skills-heading"')]
+    upcoming = home[home.index('id="upcoming-heading"') : home.index('id="history-heading"')]
     assert "Practical Flask" not in upcoming
+    # It moved to the history, as a seat she did not use.
+    history = home[home.index('id="history-heading"') : home.index('id="skills-heading"')]
+    assert "Practical Flask" in history and "Missed" in history
     assert f"/sessions/{live.id}/room" not in home
     auth.logout()
     auth.login("mentor@example.com")
