@@ -16,44 +16,20 @@ answer, with the binary field's type and size checked before anything else.
 """
 
 import logging
-from functools import lru_cache, wraps
+from functools import wraps
 
-from flask import current_app, request
+from flask import request
 from flask_socketio import emit
-from limits import parse
 from redis.exceptions import RedisError
 
-from ..exceptions import DomainError, PermissionDenied, RateLimited
-from ..services import ratelimit, room_documents
+from ..exceptions import DomainError, PermissionDenied
+from ..services import room_documents
 from ..services.realtime import session_room
 from .auth import authenticated_only, load_user
 from .room import presence
-from .validation import Field, PayloadError, validate
+from .validation import Field, PayloadError, rate_limit, validate
 
 log = logging.getLogger(__name__)
-
-# Browsers send their edits at most every 100 ms or so, and one stroke or one burst of typing is
-# one update. Override with ROOM_RATE_LIMITS["doc"].
-DOC_RATE_LIMIT = "150 per 10 seconds"
-
-
-@lru_cache(maxsize=8)
-def _parsed(limit):
-    return parse(limit)
-
-
-def _rate_limit(user_id):
-    config = current_app.config
-    if not config.get("RATELIMIT_ENABLED", True):
-        return
-    item = _parsed(config.get("ROOM_RATE_LIMITS", {}).get("doc", DOC_RATE_LIMIT))
-    shared = config.get("SOCKETIO_MESSAGE_QUEUE") and ratelimit.storage_is_shared()
-    count = ratelimit.attempt if shared else ratelimit.attempt_here
-    retry_after = count(item, "room", "doc", str(user_id))
-    if retry_after is not None:
-        raise RateLimited(
-            "Too many changes at once. Slow down and try again shortly.", retry_after=retry_after
-        )
 
 
 def _binary(payload, name, limit):
@@ -76,7 +52,7 @@ def document_event(name, schema, *, binary=None):
         @wraps(handler)
         def wrapped(identity, payload=None, *_extra):
             try:
-                _rate_limit(identity.user_id)
+                rate_limit("doc", identity.user_id)
                 if binary is not None:
                     data = _binary(payload, *binary)
                     payload = {key: value for key, value in payload.items() if key != binary[0]}

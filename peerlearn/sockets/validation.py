@@ -31,7 +31,12 @@ RATE_LIMITS = {
     "hand": "20 per 10 seconds",
     "media": "20 per 10 seconds",
     "control": "30 per 10 seconds",
+    # The shared notes and whiteboard: a browser sends its edits at most every 100 ms or so, and
+    # one stroke or one burst of typing is one update.
+    "doc": "150 per 10 seconds",
 }
+# What a refusal says, where "Too many <group> events" would not read well.
+RATE_LIMIT_MESSAGES = {"doc": "Too many changes at once."}
 
 
 class PayloadError(DomainError):
@@ -118,4 +123,5 @@ def rate_limit(group, user_id):
     retry_after = count(item, "room", group, str(user_id))
     if retry_after is None:
         return
-    raise RateLimited(f"Too many {group} events. Slow down and try again shortly.", retry_after=retry_after)
+    message = RATE_LIMIT_MESSAGES.get(group, f"Too many {group} events.")
+    raise RateLimited(f"{message} Slow down and try again shortly.", retry_after=retry_after)

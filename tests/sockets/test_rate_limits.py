@@ -32,6 +32,15 @@ def test_one_process_counts_in_its_memory_and_never_asks_the_storage(app):
     assert dict(limiter.storage.storage) == {}  # Flask-Limiter's storage counted nothing
 
 
+def test_the_notes_and_whiteboard_have_their_own_budget_and_words(app):
+    app.config["ROOM_RATE_LIMITS"] = {"doc": "2 per 10 seconds"}
+    rate_limit("doc", 7)
+    rate_limit("doc", 7)
+    with pytest.raises(RateLimited, match=r"^Too many changes at once\. Slow down"):
+        rate_limit("doc", 7)
+    rate_limit("chat", 7)  # a chat line is not an edit
+
+
 def test_each_app_counts_its_own_events(app, tmp_path):
     """Two server processes without a queue each count their own sockets' events."""
     for _ in range(chat_budget()):
