@@ -1,9 +1,9 @@
 """A session's recording over JSON: its state, length, chapters and where to watch it."""
 
-from flask import url_for
 from flask_login import current_user
 
 from ...api_envelope import ok
+from ...links import external_url
 from ...serializers.recordings import recording_json
 from ...services import recording_library as library
 from . import bp
@@ -18,9 +18,9 @@ def session_recording(session_id):
     there while it is ready; a deleted one says when."""
     session, found = library.recording_for(current_user, session_id)
     watchable = found.is_ready and not library.is_expired(found)
-    urls = {"page": url_for("sessions.recording", session_id=session.id, _external=True)}
+    urls = {"page": external_url("sessions.recording", session_id=session.id)}
     if watchable:
-        urls["file"] = url_for("sessions.recording_file", session_id=session.id, _external=True)
+        urls["file"] = external_url("sessions.recording_file", session_id=session.id)
     status = found.status if watchable or not found.is_ready else "deleted"
     data = recording_json(
         found,
