@@ -31,7 +31,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import interactions, outbox
+from . import attendance, interactions, outbox
 from .pagination import paginate
 from .session_requests import made_for_requests
 
@@ -149,14 +149,7 @@ def seconds_attended(session, user_id, now=None):
         .where(Attendance.session_id == session.id, Attendance.user_id == user_id)
         .order_by(Attendance.joined_at)
     ).all()
-    total, covered_until = timedelta(0), session.starts_at
-    for joined, left in stays:
-        start = max(joined, covered_until)
-        end = min(left or now, session.ends_at)
-        if end > start:
-            total += end - start
-            covered_until = end
-    return int(total.total_seconds())
+    return int(attendance.seconds_within(stays, session.starts_at, session.ends_at, now))
 
 
 def session_end(session):
