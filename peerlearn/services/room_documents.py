@@ -27,7 +27,9 @@ What the document holds (the browser's side is static/src/js/room/notes/):
 
 import logging
 import math
+import random
 import re
+import time
 from io import BytesIO
 
 from PIL import Image, ImageDraw, ImageFont
@@ -46,7 +48,8 @@ log = logging.getLogger(__name__)
 MAX_UPDATE_BYTES = 256 * 1024  # one change sent by a browser
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # the whole merged document
 MAX_STATE_VECTOR_BYTES = 64 * 1024
-MERGE_ATTEMPTS = 5  # tries when another process merged into the same row meanwhile
+MERGE_ATTEMPTS = 8  # tries when another process merged into the same row meanwhile
+MERGE_BACKOFF_SECONDS = 0.005  # the first wait after a lost race; it doubles, with jitter
 
 NOTES = "notes"
 PAGES = "pages"
@@ -219,7 +222,11 @@ def apply_update(user, session_id, change):
 
 
 def _merge(session_id, change, *, learners_may_edit=None):
-    for _ in range(MERGE_ATTEMPTS):
+    for attempt in range(MERGE_ATTEMPTS):
+        if attempt:
+            # Two writers that lost to each other would otherwise read and merge again in step
+            # and keep colliding (SQLite has no row lock to queue them): wait a random while.
+            time.sleep(random.uniform(0, MERGE_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
         row = _row(session_id, lock=True)
         merged = _merged(row.state if row is not None else SEED, change)
         if len(merged) > MAX_DOCUMENT_BYTES:
