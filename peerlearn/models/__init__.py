@@ -4,6 +4,14 @@ from .auth import AccountToken, AuthKind, AuthSession, TokenPurpose, hash_token
 from .base import TimestampMixin, UTCDateTime, utcnow
 from .booking import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
 from .community import AuditEntry, Follow, RequestStatus, Review, SessionRequest
+from .coupon import (
+    COUNTED_REDEMPTION_STATUSES,
+    Coupon,
+    CouponFunder,
+    CouponKind,
+    CouponRedemption,
+    RedemptionStatus,
+)
 from .dev_gateway import DevGatewayObject
 from .email import EmailStatus, OutboundEmail
 from .learning_session import (
@@ -44,6 +52,7 @@ from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_sk
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
     "CATEGORIES",
+    "COUNTED_REDEMPTION_STATUSES",
     "DISPUTE_REASON_LABELS",
     "LANGUAGES",
     "MAX_CAPACITY",
@@ -60,6 +69,10 @@ __all__ = [
     "Booking",
     "BookingStatus",
     "ChatMessage",
+    "Coupon",
+    "CouponFunder",
+    "CouponKind",
+    "CouponRedemption",
     "DevGatewayObject",
     "Dispute",
     "DisputeReason",
@@ -92,6 +105,7 @@ __all__ = [
     "Recording",
     "RecordingConsent",
     "RecordingStatus",
+    "RedemptionStatus",
     "Refund",
     "RefundStatus",
     "ReminderKind",
