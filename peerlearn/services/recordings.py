@@ -35,7 +35,7 @@ from sqlalchemy import select, update
 from .. import events
 from ..exceptions import Conflict, NotFound
 from ..extensions import db
-from ..models import Booking, Recording, RecordingConsent, RecordingStatus, User, utcnow
+from ..models import Booking, LearningSession, Recording, RecordingConsent, RecordingStatus, User, utcnow
 from . import composer, realtime
 from .storage import discard, get_storage
 from .transactions import use_case
@@ -304,6 +304,18 @@ def _fail(recording_id, exc):
         .values(status=RecordingStatus.FAILED.value, error=message, progress_step="Failed")
     )
     db.session.commit()
+    mentor_id = db.session.scalar(
+        select(LearningSession.mentor_id)
+        .join(Recording, Recording.session_id == LearningSession.id)
+        .where(Recording.id == recording_id)
+    )
+    db.session.rollback()  # read only: end the transaction
+    if mentor_id is not None:
+        realtime.emit(
+            "recording_progress",
+            {"recording_id": recording_id, "status": RecordingStatus.FAILED.value, "progress": 0},
+            room=realtime.user_room(mentor_id),
+        )
 
 
 def raw_files(recording_id):

@@ -153,3 +153,43 @@ def test_the_recording_pages_meet_wcag_22_aa(new_context, live_server, video):
     visit(admin, f"/admin/sessions/{processing_id}/recording")
     violations += axe(admin, axe_source)
     assert not violations, f"{len(violations)} WCAG 2.2 AA violations:\n" + "\n".join(violations)
+
+
+def update_recording(server, session_id, **values):
+    """Change the session's recording row as the composing job does in the server's SQLite file."""
+    columns = ", ".join(f"{name} = ?" for name in values)
+    with sqlite3.connect(server.instance_dir / "peerlearn.sqlite3", timeout=10) as database:
+        statement = f"UPDATE recordings SET {columns} WHERE session_id = ?"  # noqa: S608 - our own column names
+        database.execute(statement, (*values.values(), session_id))
+
+
+def test_a_page_waiting_for_the_video_follows_it_and_shows_it_when_ready(new_context, live_server, video):
+    mentor = new_context().new_page()
+    register(mentor, "mentor", "Wanda Waiting")
+    session_id = create_session(mentor, minutes_ahead=2 * 24 * 60, price_paise=0)
+    learner = new_context().new_page()
+    register(learner, "learner", "Lalit Waiting")
+    book(learner, session_id)
+    put_recording(live_server, session_id, video, status="processing")
+
+    visit(mentor, f"/sessions/{session_id}/recording")
+    visit(learner, f"/sessions/{session_id}/recording")
+    expect(mentor.get_by_text("Mixing audio: 45%")).to_be_visible()
+    # The job reports a step: the mentor's page follows it without being reloaded.
+    update_recording(live_server, session_id, progress=70, progress_step="Encoding video")
+    expect(mentor.get_by_text("Encoding video: 70%")).to_be_visible()
+    assert mentor.locator("progress").evaluate("(bar) => bar.value") == 70
+    # Ready: both pages draw the player, the learner's too, who hears no progress.
+    now = stamp(datetime.now(UTC))
+    update_recording(
+        live_server,
+        session_id,
+        status="ready",
+        progress=100,
+        progress_step="Ready",
+        ready_at=now,
+        expires_at=stamp(datetime.now(UTC) + timedelta(days=90)),
+    )
+    for page in (mentor, learner):
+        page.wait_for_function(VIDEO_READY)
+        expect(page.locator("[data-testid='recording-state']")).to_have_count(0)

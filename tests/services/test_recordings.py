@@ -11,7 +11,7 @@ import pytest
 
 from peerlearn.exceptions import Conflict
 from peerlearn.extensions import db
-from peerlearn.models import Recording, RecordingConsent
+from peerlearn.models import LearningSession, Recording, RecordingConsent
 from peerlearn.services import composer, recordings
 from peerlearn.services.storage import get_storage
 from tests.factories import SessionFactory
@@ -116,7 +116,18 @@ def test_a_failure_keeps_the_raw_feeds_and_a_retry_finishes(app, recorded, monke
         return real_run(command, on_progress)
 
     monkeypatch.setattr(composer, "run", encoder_fails)
+    told = []
+    monkeypatch.setattr(
+        recordings.realtime, "emit", lambda event, payload, room: told.append((event, room, payload))
+    )
     recordings.queue_composition(recording.id)  # inline: the failure is logged, not raised
+    # The mentor's waiting page hears it, and draws the error and "Try again".
+    mentor_id = db.session.get(LearningSession, recording.session_id).mentor_id
+    assert told[-1] == (
+        "recording_progress",
+        f"user:{mentor_id}",
+        {"recording_id": recording.id, "status": "failed", "progress": 0},
+    )
 
     db.session.expire_all()
     failed = db.session.get(Recording, recording.id)
