@@ -10,7 +10,16 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import EntryKind, Gift, LedgerEntry, Payment, Refund
+from ..models import (
+    COUNTED_REDEMPTION_STATUSES,
+    CouponFunder,
+    CouponRedemption,
+    EntryKind,
+    Gift,
+    LedgerEntry,
+    Payment,
+    Refund,
+)
 
 
 def platform_fee(amount_paise, percent=None):
@@ -46,10 +55,31 @@ def payment_session_id(payment):
     return db.session.scalar(select(Gift.session_id).where(Gift.payment_id == payment.id))
 
 
+def capture_fee(payment):
+    """The platform's fee on a captured payment. Without a coupon: the fee on what was paid. With
+    one (services.coupons), the fee is worked out on the list price: a mentor's coupon leaves it
+    whole (the mentor's share pays the discount) but never above what was paid; a platform
+    coupon takes the discount out of it, so the mentor earns what the list price earns."""
+    redemption = None
+    if payment.booking_id is not None:
+        redemption = db.session.scalar(
+            select(CouponRedemption).where(
+                CouponRedemption.payment_id == payment.id,
+                CouponRedemption.status.in_(COUNTED_REDEMPTION_STATUSES),
+            )
+        )
+    if redemption is None:
+        return platform_fee(payment.amount_paise)
+    list_fee = platform_fee(redemption.list_price_paise)
+    if redemption.funded_by == CouponFunder.PLATFORM:
+        list_fee -= redemption.discount_paise
+    return max(0, min(list_fee, payment.amount_paise))
+
+
 def record_capture(payment):
     """Write the payment, fee and earning entries for a captured payment (in the caller's
     transaction). The unique index on (payment_id, kind) makes a second call fail loudly."""
-    fee = platform_fee(payment.amount_paise)
+    fee = capture_fee(payment)
     earning = payment.amount_paise - fee
     session_id = payment_session_id(payment)
     for kind, amount in (

@@ -32,7 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..payments import GatewayError, GatewayPayment, get_gateway
-from . import gifts, interactions, ledger, outbox, reconcile_log
+from . import coupons, gifts, interactions, ledger, outbox, reconcile_log
 from .booking import take_seat
 from .pagination import paginate
 from .refunds import (
@@ -77,7 +77,7 @@ def start_booking_payment(learner, booking_id):
     if booking.hold_expires_at <= utcnow():
         raise Conflict("Your seat hold has expired. Book again if seats are left.", code="hold_expired")
     gateway = get_gateway()
-    existing = _open_order(booking.id, gateway.name)
+    existing = _open_order(booking.id, gateway.name, booking.amount_paise)
     if existing is not None:
         return existing
     receipt = _receipt(booking)
@@ -97,7 +97,7 @@ def start_booking_payment(learner, booking_id):
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        existing = _open_order(booking_id, gateway.name)
+        existing = _open_order(booking_id, gateway.name, booking.amount_paise)
         if existing is None:
             raise
         return existing
@@ -118,15 +118,17 @@ def start_booking_payment(learner, booking_id):
     return payment
 
 
-def _open_order(booking_id, gateway_name):
+def _open_order(booking_id, gateway_name, amount_paise):
     """The booking's order still to be paid: the one awaiting payment, else the latest failed one
-    (a failed attempt is retried on the same order, as Razorpay allows)."""
+    (a failed attempt is retried on the same order, as Razorpay allows), for the booking's amount
+    (a coupon applied since changes it: services.coupons)."""
     return db.session.scalar(
         select(Payment)
         .where(
             Payment.booking_id == booking_id,
             Payment.status.in_((PaymentStatus.CREATED.value, PaymentStatus.FAILED.value)),
             Payment.gateway == gateway_name,
+            Payment.amount_paise == amount_paise,
         )
         .order_by(case((Payment.status == PaymentStatus.CREATED.value, 0), else_=1), Payment.id.desc())
         .limit(1)
@@ -239,6 +241,8 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         db.session.refresh(payment)
         return payment  # someone else recorded it
     db.session.refresh(payment)
+    if payment.purpose == PaymentPurpose.BOOKING:
+        coupons.record_use(payment, now)  # before the ledger, which splits by who funded a discount
     ledger.record_capture(payment)
     late_refund = gift = None
     if payment.purpose == PaymentPurpose.BOOKING:
