@@ -262,6 +262,8 @@ class Config:
             # Marketplace rules
             "PLATFORM_FEE_PERCENT": env_int("PLATFORM_FEE_PERCENT", 12),
             "BOOKING_HOLD_MINUTES": env_int("BOOKING_HOLD_MINUTES", 15),
+            # A seat offered to the first learner on a waitlist is held this long (never past the start).
+            "WAITLIST_CLAIM_MINUTES": env_int("WAITLIST_CLAIM_MINUTES", 30),
             # A session request waits this long for the mentor, then (accepted) for the learner.
             "REQUEST_EXPIRY_DAYS": env_int("REQUEST_EXPIRY_DAYS", 7),
             "FULL_REFUND_HOURS": env_int("FULL_REFUND_HOURS", 24),
@@ -447,6 +449,8 @@ class Config:
             raise ConfigError("LATE_CANCEL_REFUND_PERCENT must be between 0 and 100")
         if settings["BOOKING_HOLD_MINUTES"] < 1:
             raise ConfigError("BOOKING_HOLD_MINUTES must be at least 1")
+        if settings["WAITLIST_CLAIM_MINUTES"] < 1:
+            raise ConfigError("WAITLIST_CLAIM_MINUTES must be at least 1")
         if settings["REQUEST_EXPIRY_DAYS"] < 1:
             raise ConfigError("REQUEST_EXPIRY_DAYS must be at least 1")
         if settings["FULL_REFUND_HOURS"] < 0:

@@ -9,7 +9,9 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
   to the request it was made for, which is declined (``services.session_requests``);
 - a learner's new booking, follow or review, to a refresh of their recommendations;
 - a reserved refund, to the job that asks the gateway for it;
-- a recording queued for composing, to the ``recordings`` job.
+- a recording queued for composing, to the ``recordings`` job;
+- a seat freed (a booking cancelled, a hold expired, seats added), to the session's waitlist,
+  which offers it to the first in line; a booking confirmed or a session cancelled, to its entries.
 
 The cached fragments of the public pages (``services.fragments``) are set up here too; they need
 no event: they notice every committed change to what they show in the database session itself.
@@ -21,7 +23,7 @@ from flask import current_app, has_request_context
 
 from . import events
 from .models import Notification, OutboundEmail
-from .services import follows, fragments, notifications, outbox, session_requests
+from .services import follows, fragments, notifications, outbox, session_requests, waitlist
 from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
 from .tasks import enqueue, run_inline
@@ -39,6 +41,9 @@ def init_app(app):
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
     events.subscribe("refund_reserved", "payments", send_refund)
     events.subscribe("recording_composition_queued", "recordings", compose_recording)
+    events.subscribe("seat_freed", "waitlist", waitlist.seat_freed)
+    events.subscribe("booking_confirmed", "waitlist", waitlist.booking_confirmed)
+    events.subscribe("session_cancelled", "waitlist", waitlist.session_cancelled)
     fragments.init_app(app)
 
 

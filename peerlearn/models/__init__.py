@@ -48,6 +48,7 @@ from .trust import (
     PayoutMethodKind,
 )
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
+from .waitlist import OPEN_WAITLIST_STATUSES, WaitlistEntry, WaitlistStatus
 
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
@@ -57,6 +58,7 @@ __all__ = [
     "LANGUAGES",
     "MAX_CAPACITY",
     "MIN_PAID_PRICE_PAISE",
+    "OPEN_WAITLIST_STATUSES",
     "PAYMENT_KINDS",
     "REFUND_KINDS",
     "SELF_SERVICE_ROLES",
@@ -124,6 +126,8 @@ __all__ = [
     "TokenPurpose",
     "UTCDateTime",
     "User",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "WebhookEvent",
     "hash_token",
     "session_skills",

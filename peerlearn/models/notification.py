@@ -29,6 +29,7 @@ class NotificationKind(enum.StrEnum):
     PAYOUT_PAID = "payout_paid"
     SESSION_NOT_HELD = "session_not_held"  # the mentor did not hold it: learners refunded, mentor struck
     DISPUTE_UPDATE = "dispute_update"  # a reported problem was opened or decided
+    WAITLIST_OFFER = "waitlist_offer"  # a seat freed for the first learner in a session's line
     SECURITY = "security"
 
 

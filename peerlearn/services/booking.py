@@ -198,8 +198,10 @@ def expire_holds(now=None):
         )
         if result.rowcount == 1:
             release_seat(session_id)
+            events.record("seat_freed", session_id, now=now)  # the waitlist's next learner
             expired += 1
         db.session.commit()
+    outbox.dispatch()
     return expired
 
 
@@ -342,6 +344,7 @@ def cancel(booking, actor, *, reason="", now=None):
             raise _not_cancellable(booking)  # cancelled meanwhile, with its session or elsewhere
         raise Conflict("This booking changed meanwhile; reload and try again.", code="booking_changed")
     release_seat(booking.session_id)
+    events.record("seat_freed", booking.session_id, now=now)
     refund = None
     if was_confirmed:
         amount = refund_due(booking, actor, now)

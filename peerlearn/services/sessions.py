@@ -369,8 +369,11 @@ def _apply_changes(session, mentor, changes, now):
     rescheduled = ("starts_at" in clean and clean["starts_at"] != session.starts_at) or (
         "duration_minutes" in clean and clean["duration_minutes"] != session.duration_minutes
     )
+    more_seats = clean.get("capacity") is not None and clean["capacity"] > session.capacity
     for name, value in clean.items():
         setattr(session, name, value)
+    if more_seats and session.status == SessionStatus.SCHEDULED:
+        events.record("seat_freed", session.id, now=now)  # the waitlist's first learners get them
     booked = []
     if rescheduled and session.status == SessionStatus.SCHEDULED:
         session.schedule_version += 1

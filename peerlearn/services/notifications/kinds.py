@@ -41,6 +41,7 @@ KIND_LABELS = {
     NotificationKind.PAYOUT_PAID: "Payouts paid",
     NotificationKind.SESSION_NOT_HELD: "A session was not held (refunds and strikes)",
     NotificationKind.DISPUTE_UPDATE: "Reported problems and their decisions",
+    NotificationKind.WAITLIST_OFFER: "A seat opened in a session you are waiting for",
     NotificationKind.SECURITY: "Account security",
 }
 
@@ -67,6 +68,7 @@ KIND_GROUPS = {
             NotificationKind.SESSION_CANCELLED,
             NotificationKind.SESSION_RESCHEDULED,
             NotificationKind.SESSION_NOT_HELD,
+            NotificationKind.WAITLIST_OFFER,
         ),
     ),
     "community": (
