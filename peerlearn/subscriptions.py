@@ -10,6 +10,7 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 - a learner's new booking, follow or review, to a refresh of their recommendations;
 - a reserved refund, to the job that asks the gateway for it;
 - a recording queued for composing, to the ``recordings`` job;
+- a data export asked for, to the job that builds it (``tasks.your_data``);
 - a seat freed (a booking cancelled, a hold expired, seats added), to the session's waitlist,
   which offers it to the first in line; a booking confirmed or a session cancelled, to its entries.
 
@@ -30,6 +31,7 @@ from .tasks import enqueue, run_inline
 from .tasks import payments as payment_jobs
 from .tasks import recommendations as recommendation_jobs
 from .tasks import recordings as recording_jobs
+from .tasks import your_data as your_data_jobs
 
 
 def init_app(app):
@@ -41,6 +43,7 @@ def init_app(app):
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
     events.subscribe("refund_reserved", "payments", send_refund)
     events.subscribe("recording_composition_queued", "recordings", compose_recording)
+    events.subscribe("data_export_requested", "your_data", build_data_export)
     events.subscribe("seat_freed", "waitlist", waitlist.seat_freed)
     events.subscribe("booking_confirmed", "waitlist", waitlist.booking_confirmed)
     events.subscribe("session_cancelled", "waitlist", waitlist.session_cancelled)
@@ -75,6 +78,16 @@ def compose_recording(recording_id):
         threading.Thread(target=_compose_inline, args=(app, recording_id), daemon=True).start()
         return
     enqueue("recordings", recording_jobs.compose_recording, recording_id)
+
+
+def build_data_export(export_id):
+    enqueue(
+        "default",
+        your_data_jobs.build_export,
+        export_id,
+        job_id=f"data-export-{export_id}",
+        after_response=True,
+    )
 
 
 def _compose_inline(app, recording_id):

@@ -49,6 +49,7 @@ from .trust import (
 )
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
 from .waitlist import OPEN_WAITLIST_STATUSES, WaitlistEntry, WaitlistStatus
+from .your_data import DataExport, DeletionReview, ExportStatus, ReviewDecision
 
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
@@ -75,12 +76,15 @@ __all__ = [
     "CouponFunder",
     "CouponKind",
     "CouponRedemption",
+    "DataExport",
+    "DeletionReview",
     "DevGatewayObject",
     "Dispute",
     "DisputeReason",
     "DisputeStatus",
     "EmailStatus",
     "EntryKind",
+    "ExportStatus",
     "Follow",
     "Gift",
     "GiftStatus",
@@ -113,6 +117,7 @@ __all__ = [
     "ReminderKind",
     "RequestStatus",
     "Review",
+    "ReviewDecision",
     "Role",
     "RoomDocument",
     "RoomRemoval",

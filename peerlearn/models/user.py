@@ -107,6 +107,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Raised by a password reset or change and by "log out everywhere": emailed links carry the
     # value they were issued under, so every older one stops working at once.
     credential_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Set when the account was deleted (services.your_data): its personal fields are erased, its
+    # money records stay, and it can never sign in again.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Loaded only when read: most pages that load a person show neither list (a session's mentor,
     # the signed-in viewer, a review's author). Lists that show them ask for them in their query
@@ -140,12 +143,14 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active_mentor(self):
         """Teaching and not suspended: a mentor whose profile shows, whom one may follow or ask
         for a session. (The directory lists a subset: services.mentors.listed_mentors.)"""
-        return self.is_mentor and self.suspended_at is None
+        return self.is_mentor and self.suspended_at is None and self.deleted_at is None
 
     @is_active_mentor.inplace.expression
     @classmethod
     def _is_active_mentor_expression(cls):
-        return and_(cls.teaching_enabled_at.is_not(None), cls.suspended_at.is_(None))
+        return and_(
+            cls.teaching_enabled_at.is_not(None), cls.suspended_at.is_(None), cls.deleted_at.is_(None)
+        )
 
     @hybrid_property
     def role(self):
@@ -186,7 +191,7 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def is_active(self):
-        return self.suspended_at is None
+        return self.suspended_at is None and self.deleted_at is None
 
     @property
     def first_name(self):

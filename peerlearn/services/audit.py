@@ -29,6 +29,11 @@ JOB_REQUEUE_ALL = "job.requeue_all"
 # admin acting on a learner's request to be cut out of it (services.recording_library.cut_out).
 RECORDING_DELETE = "recording.delete"
 RECORDING_CUT_OUT = "recording.cut_out"
+# Your data (services.your_data): an export asked for (details: export_id), an account deleted by
+# its owner or an admin, and an admin's decision on a deleted mentor's booked session.
+DATA_EXPORT = "data.export"
+ACCOUNT_DELETE = "account.delete"
+DELETION_REVIEW_DECIDE = "deletion_review.decide"
 ACTIONS = (
     USER_SUSPEND,
     USER_UNSUSPEND,
@@ -47,6 +52,9 @@ ACTIONS = (
     JOB_REQUEUE_ALL,
     RECORDING_DELETE,
     RECORDING_CUT_OUT,
+    DATA_EXPORT,
+    ACCOUNT_DELETE,
+    DELETION_REVIEW_DECIDE,
 )
 TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute", "job")
 

@@ -47,6 +47,8 @@ def authenticate(email, password, *, ip_address=""):
         raise AuthenticationError(WRONG_CREDENTIALS)
     if not passwords.verify_password(password_hash, password) or not user.is_verified:
         raise AuthenticationError(WRONG_CREDENTIALS)
+    if user.deleted_at is not None:  # its password is unusable; never say the account existed
+        raise AuthenticationError(WRONG_CREDENTIALS)
     if not user.is_active:
         raise PermissionDenied(
             "This account is suspended. Contact support if you think this is a mistake.",

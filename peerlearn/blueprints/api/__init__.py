@@ -19,4 +19,5 @@ from . import (  # noqa: E402,F401
     requests,
     room,
     sessions,
+    your_data,
 )

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("users", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes, your_data  # noqa: E402,F401

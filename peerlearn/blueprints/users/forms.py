@@ -1,5 +1,5 @@
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, SelectField, StringField, TextAreaField
+from wtforms import DecimalField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...forms import BaseForm, TagListField
@@ -45,3 +45,14 @@ class TeachingForm(BaseForm):
 
 class AvatarForm(BaseForm):
     avatar = FileField("Profile photo", validators=[FileRequired("Choose an image to upload.")])
+
+
+class DeleteAccountForm(BaseForm):
+    """Deleting the account: the password again, and a typed word to show it is meant."""
+
+    password = PasswordField(
+        "Your password", validators=[InputRequired("Enter your password."), Length(max=256)]
+    )
+    confirmation = StringField(
+        "Type DELETE to confirm", validators=[InputRequired("Type DELETE to confirm."), Length(max=20)]
+    )
