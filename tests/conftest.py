@@ -68,6 +68,35 @@ def _postgres_schema(database_url):
         db.engine.dispose()
 
 
+# Sequences a test has drawn from, back to their start: the next test's first row gets id 1 again.
+RESTART_SEQUENCES = text(
+    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)"
+    " FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+)
+
+
+def empty_postgres_tables():
+    """Leave the PostgreSQL schema as the next test expects it: every table empty, ids from 1.
+
+    DELETE, children first, rather than TRUNCATE: a test leaves a few rows, and deleting them is
+    a tenth of the time TRUNCATE takes to give each of the tables new files (about 12 ms against
+    100 ms, on every test of the run). Should a DELETE be refused, TRUNCATE ... CASCADE still
+    empties everything.
+    """
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    try:
+        deletes = "; ".join(f'DELETE FROM "{name}"' for name in tables)  # noqa: S608 - the models' own table names
+        db.session.execute(text(deletes))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        names = ", ".join(f'"{name}"' for name in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+    db.session.execute(RESTART_SEQUENCES)
+    db.session.commit()
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests get their own app context, as in production.
 
@@ -92,9 +121,7 @@ def app(tmp_path, _postgres_schema):
         yield app
         db.session.remove()
         if _postgres_schema:
-            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.commit()
+            empty_postgres_tables()
         else:
             db.drop_all()
         db.session.remove()
