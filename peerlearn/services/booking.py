@@ -29,7 +29,7 @@ from ..models import (
     SessionStatus,
     utcnow,
 )
-from . import interactions, outbox, refunds
+from . import fragments, interactions, outbox, refunds
 from .pagination import paginate
 
 
@@ -44,9 +44,13 @@ def take_seat(session_id, now):
             LearningSession.seats_taken < LearningSession.capacity,
         )
         .values(seats_taken=LearningSession.seats_taken + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+        .returning(LearningSession.seats_taken, LearningSession.capacity)
+        .execution_options(synchronize_session=False, peerlearn_seats_only=True)
+    ).first()
+    if result is not None:
+        # Marked seats only: the kept cards' seats move, not the pages (services/fragments.py).
+        fragments.seats_moved(*result, taken=True)
+    return result is not None
 
 
 def reserved_for(session_id, now=None):
@@ -76,12 +80,15 @@ def lock_session(session_id):
 
 
 def release_seat(session_id):
-    db.session.execute(
+    result = db.session.execute(
         update(LearningSession)
         .where(LearningSession.id == session_id, LearningSession.seats_taken > 0)
         .values(seats_taken=LearningSession.seats_taken - 1)
-        .execution_options(synchronize_session=False)
-    )
+        .returning(LearningSession.seats_taken, LearningSession.capacity)
+        .execution_options(synchronize_session=False, peerlearn_seats_only=True)
+    ).first()
+    if result is not None:
+        fragments.seats_moved(*result, taken=False)
 
 
 def active_booking(session_id, learner_id):

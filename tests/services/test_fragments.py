@@ -196,11 +196,13 @@ def test_a_page_of_several_fragments_reads_the_version_once(two_processes, monke
         client.get("/")
         redis = fragments.cache().redis
         reads = []
-        real_get = redis.get
+        real_get, real_mget = redis.get, redis.mget
         monkeypatch.setattr(redis, "get", lambda key: reads.append(key) or real_get(key))
+        monkeypatch.setattr(redis, "mget", lambda *keys: reads.append(keys) or real_mget(*keys))
         page = client.get("/").text
     assert "Counted" in page
-    assert reads == [fragments.VERSION_KEY]  # the header and the page's sections: one read
+    # The header, the page's sections and the cards' seats: one round trip for both versions.
+    assert reads == [(fragments.VERSION_KEY, fragments.SEATS_VERSION_KEY)]
 
 
 def test_while_redis_is_away_the_fragments_are_drawn_fresh(app):
@@ -321,13 +323,13 @@ def test_while_redis_is_away_it_is_asked_again_only_after_a_pause(app, monkeypat
     monkeypatch.setattr(fragments.time, "monotonic", lambda: clock[0])
     store = fragments.FragmentCache("redis://127.0.0.1:1/0")
     asked = []
-    real_get = store.redis.get
+    real_mget = store.redis.mget
 
-    def get(key):
-        asked.append(key)
-        return real_get(key)
+    def mget(*keys):
+        asked.append(keys)
+        return real_mget(*keys)
 
-    monkeypatch.setattr(store.redis, "get", get)
+    monkeypatch.setattr(store.redis, "mget", mget)
     assert store.get(("page",), lambda: "fresh") == "fresh"
     assert store.get(("page",), lambda: "fresh again") == "fresh again"
     assert len(asked) == 1  # the second page did not wait for Redis

@@ -40,7 +40,9 @@ def list_sessions():
     # the catalog page's results (date filters are read in the viewer's timezone; links are built
     # on PUBLIC_BASE_URL, whoever asks).
     key = ("api-sessions", viewer_timezone(), tuple(sorted(request.args.items(multi=True))))
-    return ok(fragments.cached(*key, build=build))
+    answer = fragments.cached(*key, build=build)
+    # Seats are not kept with the answer: a booking moves no version (services/fragments.py).
+    return ok({**answer, "items": fragments.seats_with(answer["items"])})
 
 
 @bp.get("/sessions/<int:session_id>/")
