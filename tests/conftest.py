@@ -15,9 +15,15 @@ from sqlalchemy import text
 
 from peerlearn import create_app
 from peerlearn.extensions import db
+from tests.support.routing import remember_url_builders
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def pytest_configure(config):
+    # A new app for every test: compile each URL rule's builder once per run, not once per app.
+    remember_url_builders()
 
 
 def services_required():
