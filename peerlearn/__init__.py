@@ -158,6 +158,7 @@ def register_blueprints(app):
     from .blueprints.payments import bp as payments_bp
     from .blueprints.sessions import bp as sessions_bp
     from .blueprints.users import bp as users_bp
+    from .blueprints.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -170,6 +171,7 @@ def register_blueprints(app):
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(webhooks_bp, url_prefix="/settings/webhooks")
     if app.config["DEV_OUTBOX_ENABLED"]:
         app.register_blueprint(dev_bp, url_prefix="/dev")
 

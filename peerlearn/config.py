@@ -379,6 +379,18 @@ class Config:
             # least once a minute).
             "READYZ_HEARTBEAT_SECONDS": env_int("READYZ_HEARTBEAT_SECONDS", 120),
             "READYZ_WORKER_GRACE_SECONDS": env_int("READYZ_WORKER_GRACE_SECONDS", 60),
+            # Outgoing webhooks (services.webhooks): plain http and private or loopback addresses
+            # only where this allows them (development and tests), never by default in production.
+            "WEBHOOKS_ALLOW_LOCAL_URLS": env_bool("WEBHOOKS_ALLOW_LOCAL_URLS", cls.ENV_NAME != "production"),
+            # Pauses before each retry of a failed delivery, in seconds (jittered by 10 %); after the
+            # last one the delivery is failed. 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h, 24 h.
+            "WEBHOOK_RETRY_SECONDS": env_json(
+                "WEBHOOK_RETRY_SECONDS", [60, 300, 1800, 7200, 21600, 43200, 86400, 86400]
+            ),
+            # Failed attempts in a row that disable an endpoint (its owner is told).
+            "WEBHOOK_DISABLE_AFTER_FAILURES": env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 15),
+            "WEBHOOK_CONNECT_TIMEOUT_SECONDS": env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5),
+            "WEBHOOK_TIMEOUT_SECONDS": env_int("WEBHOOK_TIMEOUT_SECONDS", 10),
         }
         cls.check(settings)
         return settings

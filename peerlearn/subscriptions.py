@@ -12,7 +12,9 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 - a recording queued for composing, to the ``recordings`` job;
 - a data export asked for, to the job that builds it (``tasks.your_data``);
 - a seat freed (a booking cancelled, a hold expired, seats added), to the session's waitlist,
-  which offers it to the first in line; a booking confirmed or a session cancelled, to its entries.
+  which offers it to the first in line; a booking confirmed or a session cancelled, to its entries;
+- the events integrators may hear of, to deliveries for their webhooks (``services.webhooks``),
+  and a committed delivery to the ``deliver`` job.
 
 The cached fragments of the public pages (``services.fragments``) are set up here too; they need
 no event: they notice every committed change to what they show in the database session itself.
@@ -23,14 +25,15 @@ import threading
 from flask import current_app, has_request_context
 
 from . import events
-from .models import Notification, OutboundEmail
-from .services import follows, fragments, notifications, outbox, session_requests, waitlist
+from .models import Notification, OutboundEmail, WebhookDelivery
+from .services import follows, fragments, notifications, outbox, session_requests, waitlist, webhooks
 from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
 from .tasks import enqueue, run_inline
 from .tasks import payments as payment_jobs
 from .tasks import recommendations as recommendation_jobs
 from .tasks import recordings as recording_jobs
+from .tasks import webhooks as webhook_jobs
 from .tasks import your_data as your_data_jobs
 
 
@@ -38,6 +41,9 @@ def init_app(app):
     notification_events.subscribe()
     outbox.carry(Notification, notifications.announce)
     outbox.carry(OutboundEmail, queue_email)
+    outbox.carry(WebhookDelivery, queue_webhook_delivery)
+    for event, handler in webhooks.EVENT_HANDLERS.items():
+        events.subscribe(event, "webhooks", handler)
     events.subscribe("session_published", "follows", tell_followers)
     events.subscribe("session_cancelled", "session_requests", decline_request_of_cancelled_session)
     events.subscribe("learner_interests_changed", "recommendations", refresh_learner)
@@ -52,6 +58,12 @@ def init_app(app):
 
 def queue_email(email):
     enqueue("emails", email_jobs.send_email, email.id, job_id=f"email-{email.id}")
+
+
+def queue_webhook_delivery(delivery):
+    enqueue(
+        "default", webhook_jobs.deliver, delivery.id, job_id=f"webhook-{delivery.id}", after_response=True
+    )
 
 
 def tell_followers(session, mentor):

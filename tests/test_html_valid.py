@@ -287,6 +287,14 @@ def collect_unlinked_pages(app, pages, browsers):
         status=400,
     )
 
+    # A webhook of the mentor's, its form's errors and its secret (its pages are then reached by links).
+    response = post_form(mentor, "/settings/webhooks/new", {"url": "not an address"})
+    pages.add("mentor", "/settings/webhooks/new (errors)", response, status=422)
+    response = post_form(
+        mentor, "/settings/webhooks/new", {"url": "https://127.0.0.1/hooks", "event_types": "review.created"}
+    )
+    pages.add("mentor", "/settings/webhooks/new (secret)", response)
+
     # Not found.
     pages.add("learner", "/sessions/999999", learner.get("/sessions/999999"), status=404)
 

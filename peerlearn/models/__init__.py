@@ -49,6 +49,7 @@ from .trust import (
 )
 from .user import SELF_SERVICE_ROLES, Role, Skill, User, user_interests, user_skills
 from .waitlist import OPEN_WAITLIST_STATUSES, WaitlistEntry, WaitlistStatus
+from .webhook import WEBHOOK_EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from .your_data import DataExport, DeletionReview, ExportStatus, ReviewDecision
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "REFUND_KINDS",
     "SELF_SERVICE_ROLES",
     "TRANSACTIONAL_KINDS",
+    "WEBHOOK_EVENT_TYPES",
     "AccountToken",
     "Attendance",
     "AuditEntry",
@@ -78,6 +80,7 @@ __all__ = [
     "CouponRedemption",
     "DataExport",
     "DeletionReview",
+    "DeliveryStatus",
     "DevGatewayObject",
     "Dispute",
     "DisputeReason",
@@ -133,6 +136,8 @@ __all__ = [
     "User",
     "WaitlistEntry",
     "WaitlistStatus",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
     "hash_token",
     "session_skills",

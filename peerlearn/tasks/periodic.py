@@ -20,6 +20,7 @@ from ..services import (
 )
 from .email import dispatch_queued
 from .recommendations import rebuild_if_stale
+from .webhooks import retry_due_webhooks
 from .your_data import remove_expired_exports
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ PERIODIC_JOBS = (
     (expire_requests, "default", 300),
     (delete_expired_recordings, "default", 3600),
     (queue_stalled_recordings, "default", 600),
+    (retry_due_webhooks, "default", 60),
     (remove_expired_exports, "default", 3600),
 )
 

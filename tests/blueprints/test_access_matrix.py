@@ -16,6 +16,7 @@ from peerlearn.services import auth as auth_service
 from tests.conftest import AuthActions, extract_csrf
 
 PUBLIC, SIGNED_IN, MENTOR, ADMIN = "public", "signed in", "mentor", "admin"
+MENTOR_OR_ADMIN = "mentor or admin"  # webhooks: an admin needs no teaching to have them
 
 # The gate of every endpoint (all its methods).
 GATES = {
@@ -95,6 +96,18 @@ GATES = {
     "booking.request_payout": MENTOR,
     "booking.statement": MENTOR,
     "booking.payout_details": MENTOR,
+    # webhooks under the account's settings: accounts that teach, and admins
+    "webhooks.index": MENTOR_OR_ADMIN,
+    "webhooks.create": MENTOR_OR_ADMIN,
+    "webhooks.show": MENTOR_OR_ADMIN,
+    "webhooks.edit": MENTOR_OR_ADMIN,
+    "webhooks.reveal_secret": MENTOR_OR_ADMIN,
+    "webhooks.roll_secret": MENTOR_OR_ADMIN,
+    "webhooks.ping": MENTOR_OR_ADMIN,
+    "webhooks.enable": MENTOR_OR_ADMIN,
+    "webhooks.disable": MENTOR_OR_ADMIN,
+    "webhooks.delete": MENTOR_OR_ADMIN,
+    "webhooks.redeliver": MENTOR_OR_ADMIN,
     "community.requests_inbox": MENTOR,
     "community.accept": MENTOR,
     "community.decline": MENTOR,
@@ -231,7 +244,7 @@ NOT_200 = {
     "main.generated_cover": 404,  # it needs a category and a title to draw
 }
 HOMES = {"learner": "/learn", "learner+mentor": "/teach", "admin": "/admin", "admin+mentor": "/admin"}
-DENIED_CODES = {MENTOR: "not_a_mentor", ADMIN: "not_an_admin"}
+DENIED_CODES = {MENTOR: "not_a_mentor", ADMIN: "not_an_admin", MENTOR_OR_ADMIN: "not_a_mentor"}
 
 
 def routes(app):
@@ -264,6 +277,7 @@ def holds(persona, gate):
         SIGNED_IN: True,
         MENTOR: spec["role"] == "mentor" or spec.get("mentor", False),
         ADMIN: spec["role"] == "admin",
+        MENTOR_OR_ADMIN: spec["role"] in ("mentor", "admin") or spec.get("mentor", False),
     }[gate]
 
 
