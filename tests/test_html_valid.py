@@ -83,6 +83,7 @@ NOT_HTML = {
     "sessions.recording_file": "a session's recorded video",
     "sessions.notes_markdown": "a session's notes as Markdown",
     "sessions.whiteboard_png": "a whiteboard page as an image",
+    "users.download_export": "a ZIP of the user's data",
 }
 # HTML pages this test does not check, and why (none at the moment).
 NOT_CHECKED = {}

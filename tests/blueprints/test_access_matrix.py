@@ -70,6 +70,10 @@ GATES = {
     "users.remove_avatar": SIGNED_IN,
     "users.end_session": SIGNED_IN,
     "users.become_mentor": SIGNED_IN,
+    "users.your_data_page": SIGNED_IN,
+    "users.request_export": SIGNED_IN,
+    "users.download_export": SIGNED_IN,
+    "users.delete_account": SIGNED_IN,
     "sessions.room": SIGNED_IN,  # a booked seat or the session's mentor: decided by the session
     "sessions.start": SIGNED_IN,  # the session's mentor: decided by the session
     "sessions.end": SIGNED_IN,
@@ -140,6 +144,9 @@ GATES = {
     "admin.jobs": ADMIN,
     "admin.requeue_job": ADMIN,
     "admin.requeue_all_jobs": ADMIN,
+    "admin.deletion_reviews": ADMIN,
+    "admin.decide_deletion_review": ADMIN,
+    "admin.delete_user": ADMIN,
     # the API, open to anyone
     "api.index": PUBLIC,
     "api.openapi": PUBLIC,
@@ -160,6 +167,11 @@ GATES = {
     # the API for every signed-in account
     "api.logout": SIGNED_IN,
     "api.logout_all": SIGNED_IN,
+    "api.request_export": SIGNED_IN,
+    "api.list_exports": SIGNED_IN,
+    "api.export_status": SIGNED_IN,
+    "api.download_export": SIGNED_IN,
+    "api.delete_account": SIGNED_IN,
     "api.change_password": SIGNED_IN,
     "api.get_profile": SIGNED_IN,
     "api.update_profile": SIGNED_IN,

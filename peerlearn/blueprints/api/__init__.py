@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401
     admin,
     booking,
     community,
+    coupons,
     dashboards,
     mentor,
     mentors,
