@@ -42,6 +42,7 @@ from ..models import (
 from . import booking as booking_service
 from . import interactions, notifications
 from .notifications.email import Email
+from .sessions import viewable_session
 from .transactions import use_case
 
 
@@ -105,7 +106,9 @@ def waiting_counts(session_ids):
 
 
 def status(learner, session_id):
-    """What the learner's place in the session's line is, for the page and the API."""
+    """What the learner's place in the session's line is, for the page and the API (a session
+    they may not see is not found)."""
+    viewable_session(learner, session_id)
     entry = open_entry(session_id, learner.id)
     place = position(entry)
     return {
@@ -117,6 +120,22 @@ def status(learner, session_id):
         "booking_id": entry.booking_id if entry is not None else None,
         "offer_expires_at": entry.offer_expires_at if entry is not None else None,
         "joined_at": entry.created_at if entry is not None else None,
+    }
+
+
+def for_page(viewer, session, is_owner):
+    """What a session's page says of its line: to its mentor how many wait, to a signed-in learner
+    where they stand (``position`` None when not in line); nothing to a visitor."""
+    if is_owner:
+        return {"waiting": waiting_count(session.id)}
+    if not getattr(viewer, "is_authenticated", False):
+        return {}
+    entry = open_entry(session.id, viewer.id)
+    place = position(entry)
+    return {
+        "waiting": waiting_count(session.id),
+        "position": place,
+        "position_text": f"You're {ordinal(place)} in line" if place else "",
     }
 
 
@@ -134,6 +153,11 @@ def learner_waitlists(learner, now=None):
         .order_by(LearningSession.starts_at, WaitlistEntry.id)
     ).all()
     return [(entry, position(entry)) for entry in entries]
+
+
+def dashboard_waitlists(learner, now=None):
+    """``learner_waitlists`` with each place said ("3rd"), for the learner's dashboard."""
+    return [(entry, ordinal(place) if place else "") for entry, place in learner_waitlists(learner, now)]
 
 
 # ---------------------------------------------------------------------------- joining and leaving

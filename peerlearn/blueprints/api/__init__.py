@@ -20,5 +20,6 @@ from . import (  # noqa: E402,F401
     requests,
     room,
     sessions,
+    waitlist,
     your_data,
 )

@@ -14,6 +14,7 @@ from ...services import booking as booking_service
 from ...services import gifts as gift_service
 from ...services import room as room_service
 from ...services import sessions as sessions_service
+from ...services import waitlist as waitlist_service
 from ...services.fragments import Lazy
 from ...services.pagination import Page
 from ...services.sessions import viewable_session
@@ -96,6 +97,7 @@ def detail(session_id):
         # are read only when the page is drawn: a visitor's is a fragment kept between changes.
         refund_promise=Lazy(lambda: booking_service.refund_promise(booking or learning_session, now)),
         not_held=Lazy(lambda: settlement.was_not_held(learning_session)),
+        waitlist=Lazy(lambda: waitlist_service.for_page(current_user, learning_session, is_owner)),
         similar=similar,
         similar_html=similar_kept.html if similar_kept is not None else None,
     )
