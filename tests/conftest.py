@@ -16,6 +16,7 @@ from sqlalchemy import text
 from peerlearn import create_app
 from peerlearn.extensions import db
 from tests.support.routing import remember_url_builders
+from tests.support.template_code import share_template_code
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -121,6 +122,7 @@ def app(tmp_path, _postgres_schema):
         {"UPLOAD_DIR": str(tmp_path / "uploads"), "INSTANCE_DIR": str(tmp_path)},
     )
     app.test_client_class = IsolatedClient
+    share_template_code(app)
     with app.app_context():
         if not _postgres_schema:
             db.create_all()
@@ -143,6 +145,7 @@ def threaded_app(app, database_url, tmp_path):
         return
     file_app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.sqlite3'}"})
     file_app.test_client_class = IsolatedClient
+    share_template_code(file_app)
     with file_app.app_context():
         db.create_all()
         yield file_app
