@@ -405,8 +405,10 @@ def _clean(fields):
         "min_price_paise": _whole(fields, errors, "min_price_paise", low=0, high=MAX_FIXED_PAISE) or 0,
         "max_redemptions": _whole(fields, errors, "max_redemptions", low=1, high=1_000_000),
         "max_per_learner": _whole(fields, errors, "max_per_learner", low=1, high=1000) or 1,
-        "first_session_only": bool(fields.get("first_session_only")),
+        "first_session_only": fields.get("first_session_only") or False,
     }
+    if not isinstance(cleaned["first_session_only"], bool):
+        errors["first_session_only"] = ["true or false."]
     for name in ("starts_at", "expires_at"):
         moment = fields.get(name)
         if moment is not None and (not hasattr(moment, "tzinfo") or moment.tzinfo is None):
@@ -426,9 +428,9 @@ def create(actor, fields, *, platform=False):
     platform coupon (funded from the fee). ``fields``: the WRITABLE names, values already typed
     (ints in paise or percent, aware datetimes)."""
     if platform and not actor.is_admin:
-        raise PermissionDenied("Only admins make platform coupons.", code="not_admin")
+        raise PermissionDenied("Only admins make platform coupons.", code="not_an_admin")
     if not platform and not actor.is_mentor:
-        raise PermissionDenied("Only mentors make coupons for their sessions.", code="not_mentor")
+        raise PermissionDenied("Only mentors make coupons for their sessions.", code="not_a_mentor")
     cleaned = _clean(fields)
     coupon = Coupon(mentor_id=None if platform else actor.id, created_by_id=actor.id, **cleaned)
     db.session.add(coupon)
@@ -466,6 +468,8 @@ def deactivate(actor, coupon_id, *, platform=False):
 
 def coupons_of(actor, *, platform=False):
     """The coupons ``actor`` manages, newest first, each with its usage: [(coupon, used, held)]."""
+    if platform and not actor.is_admin:
+        raise PermissionDenied("Only admins see the platform's coupons.", code="not_an_admin")
     query = select(Coupon).order_by(Coupon.created_at.desc(), Coupon.id.desc())
     query = query.where(Coupon.mentor_id.is_(None) if platform else Coupon.mentor_id == actor.id)
     coupons = list(db.session.scalars(query))

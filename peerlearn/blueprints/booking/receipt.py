@@ -9,6 +9,7 @@ from flask_login import current_user
 from ...models import BookingStatus
 from ...serializers.learning_record import record_links
 from ...services import booking as booking_service
+from ...services import coupons as coupon_service
 from ...services import disputes as dispute_service
 from ...services import learning_record, settlement
 from ...services import payments as payment_service
@@ -21,6 +22,7 @@ def render_receipt(booking, dispute_form=None):
         "booking/detail.html",
         booking=booking,
         payments=payment_service.booking_payments(booking),
+        redemption=coupon_service.active_redemption(booking.id),
         **_dispute_context(booking, dispute_form),
         refund_if_cancelled=booking_service.refund_due(booking, current_user)
         if booking.status == BookingStatus.CONFIRMED

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("payments", __name__)
 
-from . import dev_checkout, routes  # noqa: E402,F401
+from . import coupons, dev_checkout, routes  # noqa: E402,F401

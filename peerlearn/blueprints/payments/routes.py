@@ -8,6 +8,7 @@ from ...payments import get_gateway
 from ...security import acts_without_identity
 from ...services import booking as booking_service
 from ...services import checkout as gift_checkout
+from ...services import coupons as coupon_service
 from ...services import gifts as gift_service
 from ...services import payments as payment_service
 from . import bp
@@ -16,7 +17,12 @@ from . import bp
 @bp.get("/bookings/<int:booking_id>/pay")
 @login_required
 def checkout(booking_id):
-    booking = booking_service.learner_booking(current_user, booking_id)
+    return render_checkout(booking_service.learner_booking(current_user, booking_id))
+
+
+def render_checkout(booking, coupon_form=None):
+    """The pay page for the learner's held ``booking`` (``coupon_form``: a refused coupon's code
+    and error, shown beside the field, services.coupons)."""
     try:
         payment = payment_service.start_booking_payment(current_user, booking.id)
     except DomainError as exc:
@@ -28,6 +34,8 @@ def checkout(booking_id):
         booking=booking,
         payment=payment,
         gateway=gateway,
+        redemption=coupon_service.active_redemption(booking.id),
+        coupon_form=coupon_form or {"code": "", "error": ""},
         refund_promise=booking_service.refund_promise(booking),
         razorpay_script=current_app.config["RAZORPAY_CHECKOUT_URL"] if gateway.name == "razorpay" else None,
     )

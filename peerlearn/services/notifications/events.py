@@ -6,13 +6,13 @@ change that caused them, then calls ``outbox.dispatch()``.
 from functools import partial
 
 from flask import current_app, url_for
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from ...events import subscribe as subscribe_to
 from ...extensions import db
 from ...formats import format_inr, localtime
 from ...links import external_url
-from ...models import LearningSession, Notification, NotificationKind, ReminderKind, User
+from ...models import CouponRedemption, LearningSession, Notification, NotificationKind, ReminderKind, User
 from .. import calendar, mail, outbox
 from ..booking import refund_promise
 from ..disputes import reason_label
@@ -173,6 +173,19 @@ def _receipt(payment, user):
         "method": method or "Online",
         "paid_on": paid_on,
         "payment_id": payment.gateway_payment_id or "",
+        **_coupon_lines(payment),
+    }
+
+
+def _coupon_lines(payment):
+    """The receipt's coupon lines: list price, code and discount (services.coupons), if one was used."""
+    redemption = db.session.scalar(select(CouponRedemption).where(CouponRedemption.payment_id == payment.id))
+    if redemption is None:
+        return {"list_price": "", "coupon": "", "discount": ""}
+    return {
+        "list_price": format_inr(redemption.list_price_paise),
+        "coupon": redemption.code,
+        "discount": "−" + format_inr(redemption.discount_paise),
     }
 
 
