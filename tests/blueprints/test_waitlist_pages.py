@@ -41,6 +41,7 @@ def test_a_learner_joins_and_leaves_from_the_session_page(app):
 
     mentor = signed_in(app, "mentor@example.com")
     assert "1 learner is on the waitlist." in mentor.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert "1 on the waitlist" in mentor.get("/teach").get_data(as_text=True)
     assert "Waitlists" in browser.get("/learn").get_data(as_text=True)
 
     response = browser.post(

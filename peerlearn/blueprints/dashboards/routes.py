@@ -148,8 +148,12 @@ def learner():
 def mentor():
     now = utcnow()
     data = dashboards.mentor_dashboard(current_user, now=now, with_profile=True)
+    # Only a full session has a line: the others cost no query.
+    shown = data["sessions"]["today"] + data["sessions"]["upcoming"]
+    full = [row["session_id"] for row in shown if row["seats_taken"] >= row["capacity"]]
     return render_template(
         "dashboards/mentor.html",
+        waiting=waitlist.waiting_counts(full),
         checklist=profile_checklist(current_user, teaching=True, has_skills=data["profile"]["skills"] > 0),
         dash=data,
         charts=mentor_charts(data),
