@@ -120,3 +120,27 @@ def test_admins_see_and_decide_a_deleted_mentors_booked_sessions(app, client, au
     assert decided.status_code == 303
     assert your_data.open_reviews() == []
     assert "left to run" in client.get("/admin/deleted-mentors").get_data(as_text=True)
+
+
+def test_an_admin_deletes_an_account_from_its_page_and_the_audit_log_says_so(client, auth, make_user):
+    make_user(role="admin", email="chief@example.com")
+    member = make_user(email="member@example.com", name="Mira Member")
+    auth.login("chief@example.com")
+    page = client.get(f"/admin/users/{member.id}")
+    token = extract_csrf(page.get_data(as_text=True))
+    assert "Delete account" in page.get_data(as_text=True)
+
+    blank = client.post(f"/admin/users/{member.id}/delete", data={"csrf_token": token, "reason": " "})
+    assert blank.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, member.id).deleted_at is None
+
+    done = client.post(
+        f"/admin/users/{member.id}/delete", data={"csrf_token": token, "reason": "Asked us to"}
+    )
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, member.id).email == f"deleted-{member.id}@deleted.invalid"
+    assert "Deleted " in client.get(f"/admin/users/{member.id}").get_data(as_text=True)
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert "Account deleted by an admin." in log and "Asked us to" in log

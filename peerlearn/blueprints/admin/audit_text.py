@@ -78,6 +78,25 @@ def _jobs_requeue_all(d):
     return [f"Requeued {jobs}."], {"requeued"}
 
 
+def _account_delete(d):
+    who = "by an admin" if d.get("by") == "admin" else "by its owner"
+    parts = [f"Account deleted {who}."]
+    counts = [(d.get("cancelled_bookings"), "booking"), (d.get("cancelled_sessions"), "session")]
+    cancelled = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts if isinstance(n, int) and n]
+    if cancelled:
+        parts.append("Cancelled " + " and ".join(cancelled) + ".")
+    flagged = d.get("sessions_for_review") or []
+    if flagged:
+        parts.append("Sessions for the admins to decide: " + ", ".join(f"#{i}" for i in flagged) + ".")
+    return parts, {"by", "cancelled_bookings", "cancelled_sessions", "sessions_for_review"}
+
+
+def _deletion_review(d):
+    if d.get("decision") == "cancelled":
+        return ["Cancelled a deleted mentor's booked session, refunding its learners."], {"decision"}
+    return ["Let a deleted mentor's booked session run."], {"decision"}
+
+
 LEADS = {
     audit.PAYMENT_REFUND: _refund,
     audit.PAYOUT_PAID: _payout("Paid"),
@@ -89,6 +108,8 @@ LEADS = {
     audit.DISPUTE_DECIDE: _dispute_decide,
     audit.JOB_REQUEUE: _job_requeue,
     audit.JOB_REQUEUE_ALL: _jobs_requeue_all,
+    audit.ACCOUNT_DELETE: _account_delete,
+    audit.DELETION_REVIEW_DECIDE: _deletion_review,
 }
 
 # How the remaining keys read; ids become "#7", paise become rupees, times stay as stored.
