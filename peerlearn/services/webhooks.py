@@ -162,7 +162,9 @@ def resolve(url):
 
 
 def check_url(url):
-    url = (url or "").strip()
+    if not isinstance(url, str):
+        raise ValidationError("Enter a full https:// address.", fields={"url": ["Must be a string."]})
+    url = url.strip()
     if len(url) > 500:
         raise ValidationError("That address is too long.", fields={"url": ["At most 500 characters."]})
     resolve(url)
@@ -178,7 +180,10 @@ def check_may_use(user):
 
 
 def _event_types(chosen):
-    chosen = [event for event in (chosen or ()) if event]
+    if not isinstance(chosen, list | tuple) or not all(isinstance(event, str) for event in chosen):
+        message = "event_types must be a list of event type names."
+        raise ValidationError(message, fields={"event_types": [message]})
+    chosen = [event for event in chosen if event]
     unknown = sorted(set(chosen) - set(WEBHOOK_EVENT_TYPES))
     if unknown:
         message = "Unknown event types: " + ", ".join(unknown)
@@ -190,7 +195,9 @@ def _event_types(chosen):
 
 
 def _description(text):
-    text = (text or "").strip()
+    if not isinstance(text, str):
+        raise ValidationError("The description must be text.", fields={"description": ["Must be a string."]})
+    text = text.strip()
     if len(text) > 200:
         raise ValidationError(
             "Keep the description under 200 characters.", fields={"description": ["Too long."]}

@@ -228,6 +228,17 @@ GATES = {
     "api.decline_request": SIGNED_IN,
     "api.confirm_request": SIGNED_IN,
     "api.withdraw_request": SIGNED_IN,
+    # the webhooks API: accounts that teach, and admins
+    "api.list_webhooks": MENTOR_OR_ADMIN,
+    "api.create_webhook": MENTOR_OR_ADMIN,
+    "api.webhook_detail": MENTOR_OR_ADMIN,
+    "api.update_webhook": MENTOR_OR_ADMIN,
+    "api.delete_webhook": MENTOR_OR_ADMIN,
+    "api.webhook_secret": MENTOR_OR_ADMIN,
+    "api.roll_webhook_secret": MENTOR_OR_ADMIN,
+    "api.ping_webhook": MENTOR_OR_ADMIN,
+    "api.webhook_deliveries": MENTOR_OR_ADMIN,
+    "api.redeliver_webhook": MENTOR_OR_ADMIN,
     # the API for accounts that teach
     "api.mentor_dashboard": MENTOR,
     "api.create_session": MENTOR,

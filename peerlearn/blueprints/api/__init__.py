@@ -21,5 +21,6 @@ from . import (  # noqa: E402,F401
     room,
     sessions,
     waitlist,
+    webhooks,
     your_data,
 )
