@@ -298,8 +298,9 @@ def _offer_free_seats(session_id, now):
         entry = _first_waiting(session_id)
         if entry is None:
             break
-        if booking_service.active_booking(session_id, entry.learner_id) is not None:
-            _set_status(entry.id, WaitlistStatus.WAITING, WaitlistStatus.LEFT, now)  # booked meanwhile
+        # Booked another way meanwhile, or the account was suspended or deleted: out of the line.
+        if not entry.learner.is_active or booking_service.active_booking(session_id, entry.learner_id):
+            _set_status(entry.id, WaitlistStatus.WAITING, WaitlistStatus.LEFT, now)
             continue
         if not booking_service.take_seat(session_id, now):
             break  # no free seat left

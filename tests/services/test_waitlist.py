@@ -241,3 +241,15 @@ def test_the_learner_and_the_mentor_see_the_line(mentor):
     [(entry, place)] = waitlist.learner_waitlists(learner)
     assert entry.session_id == session.id and place == 1
     assert waitlist.waiting_counts([session.id]) == {session.id: 1}
+
+
+def test_a_suspended_account_is_passed_over(mentor):
+    session, [(holder, held)] = full_session(mentor)
+    suspended, next_one = UserFactory(), UserFactory()
+    waitlist.join(session.id, suspended)
+    waitlist.join(session.id, next_one)
+    suspended.suspended_at = utcnow()
+    db.session.commit()
+    booking_service.cancel(held, holder)
+    assert entry_of(suspended, session).status == "left"
+    assert entry_of(next_one, session).status == "offered"
