@@ -47,6 +47,7 @@ from ..models import (
     DeliveryStatus,
     LearningSession,
     NotificationKind,
+    Payment,
     User,
     WebhookDelivery,
     WebhookEndpoint,
@@ -424,6 +425,22 @@ def booking_confirmed(booking, payment=None):
         emit("payment.captured", session.mentor_id, {"payment": payment_data(payment)})
 
 
+def gift_received(gift):
+    """A gift paid in the room: its payment is captured, and the mentor earns from it."""
+    payment = db.session.get(Payment, gift.payment_id)
+    data = {
+        "payment": payment_data(payment),
+        "gift": {
+            "id": gift.id,
+            "session_id": gift.session_id,
+            "amount_paise": gift.amount_paise,
+            "message": gift.message,
+            "sender": {"id": gift.sender_id, "name": gift.sender.name},
+        },
+    }
+    emit("payment.captured", gift.mentor_id, data)
+
+
 def booking_cancelled(booking, refund=None, *_, **__):
     session = booking.session
     data = {"booking": booking_data(booking), "session": session_data(session)}
@@ -477,6 +494,7 @@ def new_review(review):
 EVENT_HANDLERS = {
     "booking_confirmed": booking_confirmed,
     "booking_cancelled": booking_cancelled,
+    "gift_received": gift_received,
     "refund_processed": refund_processed,
     "session_published": session_published,
     "session_started": session_started,

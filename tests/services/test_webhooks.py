@@ -12,7 +12,9 @@ from peerlearn.exceptions import Conflict, NotFound, PermissionDenied, Validatio
 from peerlearn.extensions import db
 from peerlearn.models import Notification, OutboundEmail, WebhookDelivery, WebhookEndpoint, utcnow
 from peerlearn.services import booking as booking_service
+from peerlearn.services import sessions as session_service
 from peerlearn.services import webhooks
+from tests import factories
 from tests.support.booking import make_session
 from tests.support.webhooks import Receiver
 
@@ -261,3 +263,47 @@ def test_bad_input_is_refused_with_field_errors(mentor, receiver):
     with pytest.raises(ValidationError) as address:
         webhooks.create_endpoint(mentor, url="not a url", event_types=["booking.created"])
     assert "url" in address.value.fields
+
+
+def test_a_paid_booking_its_refund_a_gift_and_a_publication_are_each_sent(mentor, make_user, receiver):
+    endpoint = endpoint_for(
+        mentor,
+        receiver.url,
+        events=("booking.created", "payment.captured", "refund.processed", "session.published"),
+    )
+    session = make_session(mentor, price_paise=49900)
+    learner = make_user(name="Ravi Learner")
+
+    booking, payment = factories.paid_booking(session, learner)
+    booking_service.cancel(booking, learner)
+    factories.paid_gift(session, learner, 10000)
+    draft = make_session(mentor, status="draft", published_at=None)
+    session_service.publish_session(mentor, draft.id)
+
+    sent = [json.loads(request.body) for request in receiver.requests]
+    assert [event["type"] for event in sent] == [
+        "booking.created",
+        "payment.captured",
+        "refund.processed",
+        "payment.captured",
+        "session.published",
+    ]
+    assert sent[1]["data"]["payment"] == {
+        "id": payment.id,
+        "purpose": "booking",
+        "status": "captured",
+        "booking_id": booking.id,
+        "amount_paise": 49900,
+        "refunded_paise": 0,
+        "currency": "INR",
+        "captured_at": sent[1]["data"]["payment"]["captured_at"],
+    }
+    assert sent[2]["data"]["refund"]["amount_paise"] > 0 and sent[2]["data"]["payment"]["id"] == payment.id
+    assert (
+        sent[3]["data"]["gift"]["amount_paise"] == 10000 and sent[3]["data"]["payment"]["purpose"] == "gift"
+    )
+    assert (
+        sent[4]["data"]["session"]["id"] == draft.id and sent[4]["data"]["session"]["status"] == "scheduled"
+    )
+    assert len({event["id"] for event in sent}) == 5
+    assert all(d.status == "succeeded" for d in deliveries_of(endpoint))
