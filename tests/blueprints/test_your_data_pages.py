@@ -44,11 +44,12 @@ def test_the_download_link_opens_only_for_its_owner(app, client, auth, make_user
     assert client.get(f"/profile/data/exports/{export.id}/download?token=forged").status_code == 400
 
 
-def test_deleting_the_account_from_its_page(app, client, auth, make_user):
+def test_deleting_the_account_from_its_page(app, client, auth, make_user, connect):
     user = make_user(email="leaving@example.com", name="Lea Leaving")
     auth.login("leaving@example.com")
     other_device = app.test_client()
     AuthActions(other_device).login("leaving@example.com")
+    sio = connect("leaving@example.com")
     form = client.get("/profile/delete")
     assert form.status_code == 200
     token = extract_csrf(form.get_data(as_text=True))
@@ -65,7 +66,9 @@ def test_deleting_the_account_from_its_page(app, client, auth, make_user):
     assert done.status_code == 303
     db.session.expire_all()
     assert db.session.get(User, user.id).name == "Deleted user"
-    # Signed out here and on the other device; signing in again gets the generic answer.
+    # Signed out here, on the other device and in its open room socket; signing in again gets
+    # the generic answer.
+    assert not sio.is_connected()
     assert client.get("/profile").status_code == 302
     assert other_device.get("/profile").status_code == 302
     again = AuthActions(app.test_client()).login("leaving@example.com")

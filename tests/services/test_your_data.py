@@ -22,13 +22,14 @@ from peerlearn.models import (
     Follow,
     LearningSession,
     Notification,
+    NotificationKind,
     OutboundEmail,
     Refund,
     Review,
     User,
     utcnow,
 )
-from peerlearn.services import audit, auth, ledger, storage, your_data
+from peerlearn.services import audit, auth, ledger, notifications, storage, your_data
 from tests.factories import DEFAULT_PASSWORD, hold, make_session, paid_booking
 
 
@@ -200,6 +201,8 @@ def test_a_deleted_learner_cannot_sign_in_and_their_personal_fields_are_gone(peo
     assert review.body == "Clear and patient." and review.learner.name == "Deleted user"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == audit.ACCOUNT_DELETE))
     assert entry.actor_id == asha_id and entry.target_id == asha_id
+    # Nothing more is written to it (a refund completing later): no notification, no email.
+    assert notifications.notify(asha, NotificationKind.REFUND_PROCESSED, title="Refunded") == (None, None)
     assert entry.details["cancelled_bookings"] == 1 and entry.details["by"] == "self"
 
 

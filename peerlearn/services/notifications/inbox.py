@@ -46,6 +46,10 @@ def notify(user, kind, *, title, body="", url="", data=None, email=None, sender=
     ``EMAIL_HOLD_SECONDS``.
     Returns ``(notification or None, outbound email or None)``; the caller commits."""
     kind = NotificationKind(kind)
+    if getattr(user, "deleted_at", None) is not None:
+        # A deleted account hears of nothing more (a refund that completes later): its address
+        # is a placeholder and nobody can read its notifications (services.your_data).
+        return None, None
     in_app, by_email = preference(user.id, kind)
     now = utcnow()
     note = message = None
