@@ -253,3 +253,20 @@ def test_a_suspended_account_is_passed_over(mentor):
     booking_service.cancel(held, holder)
     assert entry_of(suspended, session).status == "left"
     assert entry_of(next_one, session).status == "offered"
+
+
+def test_a_learner_who_took_a_seat_another_way_is_not_offered_one(app, mentor):
+    session, holders = full_session(mentor, capacity=2)
+    seated, next_one = UserFactory(), UserFactory()
+    waitlist.join(session.id, seated)
+    waitlist.join(session.id, next_one)
+    # A seat reached the first in line by a path that tells the waitlist nothing (a payment that
+    # arrived after its hold expired takes a free seat directly).
+    (_first_holder, first_held), (second_holder, second_held) = holders
+    first_held.learner_id = seated.id
+    db.session.commit()
+    booking_service.cancel(second_held, second_holder)
+    assert entry_of(seated, session).status == "left"
+    offer = entry_of(next_one, session)
+    assert offer.status == "offered"
+    assert db.session.get(Booking, offer.booking_id).learner_id == next_one.id
