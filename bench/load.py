@@ -37,7 +37,9 @@ nginx's and Redis's (every process of theirs on the machine, so run it where not
 them), and the RQ worker's (``python worker.py`` beside the web processes, as in production:
 a booking's emails and notifications are its jobs; ``--jobs inline`` runs them in the request
 instead): their sum is what one request costs the VM, and 2 cores divided by it the most it could
-answer with the client elsewhere. Then, for each
+answer with the client elsewhere. Last, how often the kept pages' version was raised in the step
+("redraws": every cached page drawn again) and the seats version ("seat moves": the cards' seats
+read again), from Redis (peerlearn/services/fragments.py). Then, for each
 process count, the highest rate sustained at p95 <= 300 ms against the target (>= 200
 requests/s) and whether two processes beat one. The figures are only as good as the machine is
 quiet: the client, nginx, PostgreSQL and Redis share its cores with the servers.
@@ -551,8 +553,21 @@ class Profile:
             print(f"         {100 * count / total:5.1f}%  {name}")
 
 
+# The kept pages' versions in Redis (peerlearn/services/fragments.py): how often the web processes
+# had to draw every cached page again (catalog) and re-read the cards' seats (seats) in a step.
+CACHE_VERSION_KEYS = ("peerlearn:fragments:version", "peerlearn:fragments:seats-version")
+cache_redis = None  # set by main()
+
+
+def cache_versions():
+    if cache_redis is None:
+        return (0, 0)
+    return tuple(int(value or 0) for value in cache_redis.mget(*CACHE_VERSION_KEYS))
+
+
 def run_step(base, plan, users, seconds, clients, step_number, workers, profile_folder=None, job_worker=None):
     queue = multiprocessing.Queue()
+    versions_before = cache_versions()
     cpu_before = sum(cpu_seconds(pid) for pid in workers)
     job_before = cpu_seconds(job_worker) if job_worker else 0.0
     client_before = _children_cpu()
@@ -577,6 +592,9 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
     for process in processes:
         process.join()
     load = os.getloadavg()[0]
+    redraws, seat_moves = (
+        after - before for after, before in zip(cache_versions(), versions_before, strict=True)
+    )
     # The web processes' CPU per request answered: what a quiet VM's cores would have to give.
     cpu_ms = (sum(cpu_seconds(pid) for pid in workers) - cpu_before) * 1000 / max(len(samples), 1)
     # The client processes' own CPU per request: on a 2-core box it is taken from the servers.
@@ -605,6 +623,8 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
             "services": services_ms,
             "jobs": job_ms,
             "profile": profile,
+            "redraws": redraws,
+            "seat_moves": seat_moves,
         }
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
     by_page = {}
@@ -633,6 +653,8 @@ def run_step(base, plan, users, seconds, clients, step_number, workers, profile_
         "services": services_ms,
         "jobs": job_ms,
         "profile": profile,
+        "redraws": redraws,
+        "seat_moves": seat_moves,
     }
 
 
@@ -679,7 +701,8 @@ def measure(count, env, workdir, plan_base, args):
     print(f"\n== {count} web process{'es' if count > 1 else ''} ==", flush=True)
     print(
         f"{'users':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>6}"
-        f" {'cpu ms/req':>11} {'client ms/req':>14} {'pg':>5} {'nginx':>6} {'redis':>6} {'jobs':>5}",
+        f" {'cpu ms/req':>11} {'client ms/req':>14} {'pg':>5} {'nginx':>6} {'redis':>6} {'jobs':>5}"
+        f" {'redraws':>8} {'seat moves':>11}",
         flush=True,
     )
     results = []
@@ -720,7 +743,8 @@ def measure(count, env, workdir, plan_base, args):
                     f"{row['users']:>6} {row['rps']:>8.1f} {row['p50']:>8.0f} {row['p95']:>8.0f} "
                     f"{row['p99']:>8.0f} {row['errors']:>7} {row['load']:>6.2f} {row['cpu']:>11.1f}"
                     f" {row['client']:>14.1f} {row['services']['pg']:>5.1f}"
-                    f" {row['services']['nginx']:>6.1f} {row['services']['redis']:>6.1f} {row['jobs']:>5.1f}",
+                    f" {row['services']['nginx']:>6.1f} {row['services']['redis']:>6.1f} {row['jobs']:>5.1f}"
+                    f" {row['redraws']:>8} {row['seat_moves']:>11}",
                     flush=True,
                 )
                 if args.pages:
@@ -813,6 +837,10 @@ def main():
     if not shutil.which(NGINX):
         raise SystemExit(f"{NGINX} is needed (Debian's nginx package)")
 
+    global cache_redis
+    from redis import Redis
+
+    cache_redis = Redis.from_url(args.redis_url)
     secret_key = new_secret_key()
     with (
         scratch_database(args.database_url) as database_url,
