@@ -34,6 +34,7 @@ from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
     COUNTED_REDEMPTION_STATUSES,
+    MIN_PAID_PRICE_PAISE,
     Booking,
     BookingStatus,
     Coupon,
@@ -75,7 +76,8 @@ def normalise_code(code):
 
 def discount_for(coupon, list_price_paise, fee_percent=None):
     """The discount ``coupon`` gives on ``list_price_paise``: a percent (rounded half up) or a fixed
-    amount, never more than the price, and for a platform coupon never more than its fee."""
+    amount, never more than the price, for a platform coupon never more than its fee, and never
+    leaving a price under the ₹1 a payment needs (other than free)."""
     if coupon.kind == CouponKind.PERCENT:
         discount = (list_price_paise * coupon.value * 2 + 100) // 200
     else:
@@ -83,6 +85,9 @@ def discount_for(coupon, list_price_paise, fee_percent=None):
     discount = min(discount, list_price_paise)
     if coupon.mentor_id is None:
         discount = min(discount, ledger.platform_fee(list_price_paise, fee_percent))
+    if 0 < list_price_paise - discount < MIN_PAID_PRICE_PAISE:
+        # Nothing under ₹1 can be charged: the price stops at ₹1 unless the coupon makes it free.
+        discount = max(0, list_price_paise - MIN_PAID_PRICE_PAISE)
     return discount
 
 
