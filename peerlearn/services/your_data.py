@@ -536,10 +536,19 @@ def _payouts(user):
         }
 
 
+def _rows(query):
+    """Plain rows, not objects, for the long lists: nothing is loaded that is not written."""
+    return db.session.execute(query.execution_options(yield_per=ROWS_PER_FETCH))
+
+
 def _messages(user):
-    query = select(ChatMessage).where(ChatMessage.user_id == user.id).order_by(ChatMessage.id)
-    for m in _stream(query):
-        yield {"id": m.id, "session_id": m.session_id, "body": m.body, "created_at": _when(m.created_at)}
+    query = (
+        select(ChatMessage.id, ChatMessage.session_id, ChatMessage.body, ChatMessage.created_at)
+        .where(ChatMessage.user_id == user.id)
+        .order_by(ChatMessage.id)
+    )
+    for message_id, session_id, body, created_at in _rows(query):
+        yield {"id": message_id, "session_id": session_id, "body": body, "created_at": _when(created_at)}
 
 
 def _reviews(condition, *, learner=False):
@@ -598,16 +607,28 @@ def _requests(user):
 
 
 def _notifications(user):
-    query = select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
-    for n in _stream(query):
+    query = (
+        select(
+            Notification.id,
+            Notification.kind,
+            Notification.title,
+            Notification.body,
+            Notification.url,
+            Notification.created_at,
+            Notification.read_at,
+        )
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.id)
+    )
+    for row in _rows(query):
         yield {
-            "id": n.id,
-            "kind": n.kind,
-            "title": n.title,
-            "body": n.body,
-            "url": n.url,
-            "created_at": _when(n.created_at),
-            "read_at": _when(n.read_at),
+            "id": row.id,
+            "kind": row.kind,
+            "title": row.title,
+            "body": row.body,
+            "url": row.url,
+            "created_at": _when(row.created_at),
+            "read_at": _when(row.read_at),
         }
 
 
