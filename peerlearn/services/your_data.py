@@ -64,6 +64,7 @@ from ..models import (
     PayoutAccount,
     RecordingConsent,
     Refund,
+    RequestStatus,
     Review,
     ReviewDecision,
     SessionRequest,
@@ -859,6 +860,22 @@ def _erase(user, now):
         db.session.execute(
             delete(model).where(column == user.id).execution_options(synchronize_session=False)
         )
+    # Requests still waiting close: the ones they sent are withdrawn, the ones they received
+    # declined, and their learners told.
+    waiting = db.session.scalars(
+        select(SessionRequest).where(
+            or_(SessionRequest.learner_id == user.id, SessionRequest.mentor_id == user.id),
+            SessionRequest.status == RequestStatus.PENDING,
+        )
+    )
+    for request in list(waiting):
+        request.responded_at = now
+        if request.learner_id == user.id:
+            request.status = RequestStatus.WITHDRAWN.value
+        else:
+            request.status = RequestStatus.DECLINED.value
+            request.response_note = "The mentor's account was deleted."
+            events.record("request_declined", request)
     # Words they wrote to others go; the records they belong to stay.
     db.session.execute(
         update(SessionRequest)

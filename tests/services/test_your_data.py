@@ -26,6 +26,7 @@ from peerlearn.models import (
     OutboundEmail,
     Refund,
     Review,
+    SessionRequest,
     User,
     utcnow,
 )
@@ -224,9 +225,21 @@ def test_a_deleted_mentors_booked_sessions_go_to_the_admins(people):
     draft = make_session(people.mentor, status="draft", title="Never published")
     mentor_id = people.mentor.id
 
+    asked = SessionRequest(
+        learner_id=people.bilal.id,
+        mentor_id=mentor_id,
+        topic="Window functions",
+        expires_at=utcnow() + timedelta(days=5),
+    )
+    db.session.add(asked)
+    db.session.commit()
+
     your_data.delete_account(people.mentor, DEFAULT_PASSWORD, "DELETE")
 
     db.session.expire_all()
+    # A request waiting for the mentor is declined, and its learner told.
+    assert db.session.get(SessionRequest, asked.id).status == "declined"
+    assert db.session.scalar(select(Notification).where(Notification.user_id == people.bilal.id))
     assert db.session.get(LearningSession, empty.id).status == "cancelled"
     assert db.session.get(LearningSession, draft.id).status == "cancelled"
     assert db.session.get(LearningSession, booked.id).status == "scheduled"
