@@ -170,7 +170,8 @@ def preview(learner, session_id, code, now=None):
         raise NotFound("No such session.")
     coupon = _find(code)
     refusal = _refusal(coupon, session, learner, session.price_paise, now)
-    full = coupon.max_redemptions is not None and coupon.redeemed_count >= coupon.max_redemptions
+    lapsed = db.session.scalar(select(func.count(CouponRedemption.id)).where(_lapsed_holds([coupon.id], now)))
+    full = coupon.max_redemptions is not None and coupon.redeemed_count - lapsed >= coupon.max_redemptions
     if refusal is None and full:
         refusal = _field_error("This coupon has been fully used.")
     refusal = refusal or _limit_refusal(coupon, learner.id)
@@ -179,23 +180,32 @@ def preview(learner, session_id, code, now=None):
     return _quote(coupon, session.price_paise)
 
 
-def release_lapsed_holds(coupon_id, now=None):
-    """Release (and uncount) ``coupon_id``'s held redemptions whose booking will not be paid:
-    expired, cancelled, or past its hold. In the caller's transaction; returns how many."""
-    now = now or utcnow()
-    lapsed = select(Booking.id).where(
+def _lapsed_bookings(now):
+    """Bookings that will not be paid any more: expired, cancelled, or past their hold."""
+    return select(Booking.id).where(
         or_(
             Booking.status.in_((BookingStatus.EXPIRED.value, BookingStatus.CANCELLED.value)),
             and_(Booking.status == BookingStatus.PENDING_PAYMENT.value, Booking.hold_expires_at <= now),
         )
     )
+
+
+def _lapsed_holds(coupon_ids, now):
+    """The held redemptions, of ``coupon_ids``, whose booking will not be paid any more."""
+    return and_(
+        CouponRedemption.coupon_id.in_(coupon_ids),
+        CouponRedemption.status == RedemptionStatus.HELD.value,
+        CouponRedemption.booking_id.in_(_lapsed_bookings(now)),
+    )
+
+
+def release_lapsed_holds(coupon_id, now=None):
+    """Release (and uncount) ``coupon_id``'s held redemptions whose booking will not be paid:
+    expired, cancelled, or past its hold. In the caller's transaction; returns how many."""
+    now = now or utcnow()
     released = db.session.execute(
         update(CouponRedemption)
-        .where(
-            CouponRedemption.coupon_id == coupon_id,
-            CouponRedemption.status == RedemptionStatus.HELD.value,
-            CouponRedemption.booking_id.in_(lapsed),
-        )
+        .where(_lapsed_holds([coupon_id], now))
         .values(status=RedemptionStatus.RELEASED.value, released_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -490,6 +500,7 @@ def _usage(coupon_ids):
         .where(
             CouponRedemption.coupon_id.in_(coupon_ids),
             CouponRedemption.status.in_(COUNTED_REDEMPTION_STATUSES),
+            ~_lapsed_holds(coupon_ids, utcnow()),  # a hold that lapsed is no use any more
         )
         .group_by(CouponRedemption.coupon_id, CouponRedemption.status)
     )

@@ -209,8 +209,12 @@ def test_a_lapsed_hold_gives_its_use_back(mentor, make_user):
     held = coupons.apply_to_booking(first, booking.id, "WELCOME10")
     other, _ = booking_service.book(session.id, second)
     assert refusal(second, other.id, "WELCOME10") == "This coupon has been fully used."
+    assert [(used, held) for _, used, held in coupons.coupons_of(mentor)] == [(0, 1)]
     booking.hold_expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
+    # Lapsed: no longer counted, nor shown as awaiting payment, before anyone applies it again.
+    assert [(used, held) for _, used, held in coupons.coupons_of(mentor)] == [(0, 0)]
+    assert coupons.preview(second, session.id, "WELCOME10")["discount_paise"] == 10_000
     booking_service.expire_holds()
     assert coupons.apply_to_booking(second, other.id, "WELCOME10").status == "held"
     db.session.refresh(held)
