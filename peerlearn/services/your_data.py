@@ -765,6 +765,9 @@ def _delete(user, *, actor, origin, now, reason=""):
     for key in files:
         storage.discard(key)
     outbox.dispatch()
+    # A seat booked from another tab while the steps above ran is cancelled too: nothing can
+    # book for this account any more.
+    _cancel_bookings(user, actor, now)
     return user
 
 
