@@ -112,7 +112,14 @@ def test_edit_changes_the_events_and_refuses_bad_input(client, auth, mentor, rec
     )
     assert refused.status_code == 422 and "Enter a full https:// address." in refused.get_data(as_text=True)
     none_chosen = client.post(edit, data={"url": receiver.url, "csrf_token": token})
-    assert none_chosen.status_code == 422
+    assert none_chosen.status_code == 422 and "Choose at least one event." in none_chosen.get_data(
+        as_text=True
+    )
+    # No description sent (a form without the field) is an empty one, not an error.
+    only_events = client.post(
+        edit, data={"url": receiver.url, "event_types": "booking.cancelled", "csrf_token": token}
+    )
+    assert only_events.status_code == 302
 
     saved = client.post(
         edit, data={"url": receiver.url, "event_types": ["review.created"], "csrf_token": token}

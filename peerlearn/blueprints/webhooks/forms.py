@@ -24,7 +24,8 @@ class EndpointForm(BaseForm):
         choices=[SelectChoice(event, EVENT_LABELS[event]) for event in WEBHOOK_EVENT_TYPES],
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
-        validators=[DataRequired(message="Choose at least one event.")],
+        # No required flag: on a checkbox list it would make a browser demand every box. The
+        # service refuses an empty choice with a message on this field.
     )
 
 

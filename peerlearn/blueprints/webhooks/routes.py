@@ -26,9 +26,7 @@ def _endpoint(endpoint_id):
 
 @bp.get("/")
 def index():
-    return render_template(
-        "webhooks/index.html", endpoints=webhooks.list_endpoints(current_user), action_form=ActionForm()
-    )
+    return render_template("webhooks/index.html", endpoints=webhooks.list_endpoints(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -40,7 +38,7 @@ def create():
                 current_user,
                 url=form.url.data,
                 event_types=form.event_types.data,
-                description=form.description.data,
+                description=form.description.data or "",
             )
         except DomainError as exc:
             form.form_errors.extend(
@@ -56,9 +54,7 @@ def create():
 def show(endpoint_id):
     endpoint = _endpoint(endpoint_id)
     page = webhooks.deliveries(current_user, endpoint.id, page=request.args.get("page", 1, type=int))
-    return render_template(
-        "webhooks/show.html", endpoint=endpoint, page=page, labels=EVENT_LABELS, action_form=ActionForm()
-    )
+    return render_template("webhooks/show.html", endpoint=endpoint, page=page, labels=EVENT_LABELS)
 
 
 @bp.route("/<int:endpoint_id>/edit", methods=["GET", "POST"])
@@ -72,7 +68,7 @@ def edit(endpoint_id):
                 endpoint.id,
                 url=form.url.data,
                 event_types=form.event_types.data,
-                description=form.description.data,
+                description=form.description.data or "",
             )
         except DomainError as exc:
             form.form_errors.extend(
