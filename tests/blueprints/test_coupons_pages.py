@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from peerlearn.extensions import db
-from peerlearn.models import Coupon
+from peerlearn.models import Coupon, OutboundEmail
 from peerlearn.payments import get_gateway
 from peerlearn.services import booking as booking_service
 from peerlearn.services import coupons
@@ -84,6 +84,9 @@ def test_a_coupon_shows_on_the_pay_page_and_the_receipt(client, auth, mentor, le
         and "(from the mentor)" in receipt
     )
     assert "−₹200" in receipt and "Paid" in receipt
+    email = db.session.scalar(select(OutboundEmail).where(OutboundEmail.template == "booking_confirmed"))
+    assert "List price:     ₹800" in email.text_body and "Coupon REGEX25: −₹200" in email.text_body
+    assert "Amount paid:    ₹600" in email.text_body and "Coupon REGEX25" in email.html_body
 
 
 def test_mentors_make_list_and_deactivate_their_coupons(client, auth, mentor):
