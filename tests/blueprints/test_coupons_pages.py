@@ -191,3 +191,22 @@ def test_the_api_previews_applies_and_manages(client, api_token, mentor, learner
 
     listed = client.get("/api/coupons/", headers={"Authorization": f"Bearer {api_token(mentor.email)}"})
     assert listed.get_json()["data"]["items"][0]["awaiting_payment"] == 1
+
+
+def test_the_admin_payment_page_says_who_funded_the_discount(client, auth, make_user, mentor, learner, held):
+    admin = make_user(role="admin", email="admin@example.com")
+    coupons.create(admin, {"code": "PEER", "kind": "fixed", "value": 5_000}, platform=True)
+    coupons.apply_to_booking(learner, held.id, "peer")
+    db.session.expire_all()
+    payment = payment_service.start_booking_payment(learner, held.id)
+    remote, signature = get_gateway().pay(payment.order_id)
+    db.session.commit()
+    payment_service.verify_checkout(
+        learner, order_id=payment.order_id, payment_id=remote.id, signature=signature
+    )
+    auth.login(admin.email)
+    text = page(client.get(f"/admin/payments/{payment.id}"))
+    assert (
+        "Coupon PEER: ₹50 off the ₹800 list price, funded by PeerLearn (from the platform fee)."
+        in " ".join(text.replace("</span>", "").replace('<span class="font-mono">', "").split())
+    )

@@ -15,6 +15,7 @@ from ...exceptions import DomainError, ValidationError
 from ...jinja import format_inr
 from ...services import accounts
 from ...services import admin as admin_service
+from ...services import coupons as coupon_service
 from ...services import disputes as dispute_service
 from . import bp
 from .routes import _listing, _origin
@@ -108,6 +109,7 @@ def _render_payment(payment_id, *, errors=None, values=None, status=200):
         # A fresh one-time key each time the form is drawn: posting that form twice is one refund.
         nonce=secrets.token_urlsafe(18),
         status_label=dispute_service.status_label,
+        coupon=coupon_service.for_payment(overview["payment"]),
         **overview,
     ), status
 
