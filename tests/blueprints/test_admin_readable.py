@@ -82,6 +82,7 @@ def test_admin_tabs_come_in_one_order_everywhere(client, auth, make_user):
         "/admin/reviews",
         "/admin/audit",
         "/admin/jobs",
+        "/admin/deleted-mentors",
     ]
     for path in overview[1:]:
         assert tabs(page(client, path)) == overview, path
