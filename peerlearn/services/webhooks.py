@@ -20,6 +20,7 @@ Requests carry ``PeerLearn-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.
 with the endpoint's secret; ``verify_signature`` is the check receivers are shown in the docs.
 """
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -30,6 +31,7 @@ import random
 import secrets
 import socket
 import ssl
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -537,15 +539,31 @@ def post(url, body, headers):
     deadline = time.monotonic() + config["WEBHOOK_TIMEOUT_SECONDS"]
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(host, port, address, config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"])
+    watchdog = None
     try:
         connection.connect()
-        connection.sock.settimeout(max(0.1, deadline - time.monotonic()))
+        remaining = max(0.1, deadline - time.monotonic())
+        connection.sock.settimeout(remaining)
+        # Each read waits at most the time left, and a receiver that keeps sending a byte now and
+        # then is cut off at the deadline: the watchdog shuts the socket, failing the read.
+        watchdog = threading.Timer(remaining, _shut, args=(connection.sock,))
+        watchdog.daemon = True
+        watchdog.start()
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(RESPONSE_READ_BYTES)
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no whole answer within {config['WEBHOOK_TIMEOUT_SECONDS']} s")
         return response.status, excerpt.decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         connection.close()
+
+
+def _shut(sock):
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _claim(delivery_id, now):

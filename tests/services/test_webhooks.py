@@ -307,3 +307,14 @@ def test_a_paid_booking_its_refund_a_gift_and_a_publication_are_each_sent(mentor
     )
     assert len({event["id"] for event in sent}) == 5
     assert all(d.status == "succeeded" for d in deliveries_of(endpoint))
+
+
+def test_a_receiver_that_never_finishes_its_answer_is_cut_off(app, mentor, make_user):
+    app.config["WEBHOOK_TIMEOUT_SECONDS"] = 1
+    with Receiver(drip_seconds=0.05) as receiver:
+        endpoint = endpoint_for(mentor, receiver.url)
+        booking_service.book(make_session(mentor).id, make_user())
+        [delivery] = deliveries_of(endpoint)
+    assert len(receiver.requests) == 1
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("pending", 1, None)
+    assert delivery.error  # a timeout or a reset, whichever the cut-off met first
