@@ -127,6 +127,10 @@ def test_one_order_migration_keeps_the_newest_order_of_a_booking_awaiting_paymen
         db.session.execute(
             text("ALTER TABLE learning_sessions ADD COLUMN recording_enabled BOOLEAN NOT NULL DEFAULT 0")
         )
+        db.session.execute(text("ALTER TABLE bookings ADD COLUMN moved_at DATETIME"))
+        db.session.execute(
+            text("ALTER TABLE bookings ADD COLUMN calendar_sequence_offset INTEGER NOT NULL DEFAULT 0")
+        )
         mentor, learner = UserFactory(role="mentor"), UserFactory()
         session = make_session(mentor, price_paise=49900)
         held, other = (

@@ -63,6 +63,13 @@ class Booking(TimestampMixin, db.Model):
     cancel_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     # Set when the mentor moved the session after this booking: cancelling is then fully refunded.
     rescheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the learner moved this booking to another session of the mentor (services.reschedule).
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Added to the session's schedule_version for the calendar SEQUENCE: a move raises it so the
+    # moved entry outranks the one calendar apps have, whatever the new session's version is.
+    calendar_sequence_offset: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
 
     session: Mapped[LearningSession] = relationship(lazy="joined")
     learner: Mapped[User] = relationship(foreign_keys=[learner_id], lazy="joined")

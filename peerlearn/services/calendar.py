@@ -107,7 +107,10 @@ def booking_event(booking, now=None):
     session = booking.session
     status = _booking_status(booking)
     # A cancellation is a change too: it must outrank the version the calendar already has.
-    sequence = session.schedule_version + (1 if status == "CANCELLED" else 0)
+    # A learner's move to another session (services.reschedule) raises the offset.
+    sequence = (
+        session.schedule_version + booking.calendar_sequence_offset + (1 if status == "CANCELLED" else 0)
+    )
     event = _event(
         session,
         uid=f"booking-{booking.id}@{_host()}",

@@ -38,6 +38,7 @@ EVENTS = (
     "mentor_struck",
     "publishing_restored",
     "session_rescheduled",
+    "booking_moved",
     "session_started",
     "session_reminder",
     "gift_received",
@@ -518,6 +519,52 @@ def session_rescheduled(session, bookings):
             # Same UID, higher SEQUENCE: opening it moves the entry in the learner's calendar.
             attachments=[_ics(booking)],
         )
+
+
+def booking_moved(booking, source, refund=None):
+    """The learner moved their seat from ``source`` to the booking's session (services.reschedule):
+    they get the new time and calendar entry, the mentor hears which seat moved where."""
+    session, learner = booking.session, booking.learner
+    mentor = session.mentor
+    lines = [
+        f"Your booking for “{source.title}” ({_when(source, learner)}) moved to "
+        f"“{session.title}” ({_when(session, learner)}).",
+    ]
+    if refund is not None:
+        lines.append(
+            f"The new session costs less: {format_inr(refund.amount_paise)} is on its way back to your "
+            "original payment method."
+        )
+    _tell(
+        learner,
+        NotificationKind.SESSION_RESCHEDULED,
+        title=f"Moved: {session.title}",
+        lines=lines,
+        heading="Your booking has a new time",
+        subject=f"Moved: {session.title}",
+        action_label="View your booking",
+        endpoint="booking.detail",
+        booking_id=booking.id,
+        data={"session_id": session.id, "booking_id": booking.id, "from_session_id": source.id},
+        # Same UID, higher SEQUENCE: opening it moves the entry in the learner's calendar.
+        attachments=[_ics(booking)],
+    )
+    _tell(
+        mentor,
+        NotificationKind.SESSION_RESCHEDULED,
+        title=f"{learner.name} moved their seat to {session.title}",
+        lines=[
+            f"{learner.name} moved their seat from “{source.title}” ({_when(source, mentor)}) to "
+            f"“{session.title}” ({_when(session, mentor)}).",
+            "Their old seat is free again: another learner can book it.",
+        ],
+        heading="A learner moved their seat",
+        subject=f"{learner.name} moved their seat to {session.title}",
+        action_label="See your session",
+        endpoint="sessions.detail",
+        session_id=session.id,
+        data={"session_id": session.id, "from_session_id": source.id, "booking_id": booking.id},
+    )
 
 
 def session_started(session, learners):
