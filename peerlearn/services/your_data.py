@@ -81,6 +81,8 @@ log = logging.getLogger(__name__)
 
 EXPORT_LIFETIME = timedelta(days=7)
 EXPORTS_PER_DAY = 3
+# A queued export whose job has not finished by then is given up (remove_expired_exports).
+STALE_EXPORT = timedelta(hours=1)
 # Typed on the deletion form (and sent by the API) to show the user means it.
 CONFIRMATION_WORD = "DELETE"
 DELETED_NAME = "Deleted user"
@@ -279,8 +281,18 @@ def _size(size):
 
 
 def remove_expired_exports(now=None):
-    """Delete the files of exports past their expiry, and mark them expired. Returns how many."""
+    """Delete the files of exports past their expiry, and mark them expired. Returns how many.
+
+    An export still queued after STALE_EXPORT (its job was lost: Redis was away when it was
+    asked for, or its worker died) is marked failed, so that the user may ask again."""
     now = now or utcnow()
+    db.session.execute(
+        update(DataExport)
+        .where(DataExport.status == ExportStatus.QUEUED, DataExport.created_at < now - STALE_EXPORT)
+        .values(status=ExportStatus.FAILED.value, error="Not prepared in time.")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
     due = list(
         db.session.execute(
             select(DataExport.id, DataExport.storage_key).where(

@@ -143,6 +143,21 @@ def test_the_expiry_job_removes_expired_files(people):
         your_data.export_for_download(people.asha, export.id)
 
 
+def test_an_export_whose_job_was_lost_fails_after_an_hour_so_the_user_may_ask_again(people):
+    lost = DataExport(user_id=people.asha.id, status="queued", created_at=utcnow())
+    db.session.add(lost)
+    db.session.commit()
+    your_data.remove_expired_exports(now=utcnow() + timedelta(minutes=30))
+    db.session.refresh(lost)
+    assert lost.status == "queued"
+
+    your_data.remove_expired_exports(now=utcnow() + timedelta(hours=1, minutes=1))
+
+    db.session.refresh(lost)
+    assert lost.status == "failed"
+    assert your_data.request_export(people.asha).status == "ready"
+
+
 def test_only_the_owner_may_download_and_only_with_the_signed_token(people):
     export = your_data.request_export(people.asha)
     token = your_data.download_token(export)
