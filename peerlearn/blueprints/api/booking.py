@@ -84,6 +84,20 @@ def cancel_booking(booking_id):
     return ok(cancelled_booking_json(booking, refund), "Booking cancelled.")
 
 
+@bp.post("/bookings/<int:booking_id>/reschedule/")
+@api_login_required
+def reschedule_booking(booking_id):
+    """Move a confirmed booking to another upcoming session of the same mentor."""
+    from ...services import reschedule as reschedule_service
+
+    session_id = id_field(json_body(), "session_id")
+    booking, refund, moved = reschedule_service.reschedule(current_user, booking_id, session_id)
+    message = "Booking moved." if moved else "Your booking is already in that session."
+    data = cancelled_booking_json(booking, refund)
+    data["moved_at"] = booking.moved_at.isoformat() if booking.moved_at else None
+    return ok(data, message)
+
+
 @bp.post("/create-payment/")
 @api_login_required
 def create_payment():
