@@ -19,6 +19,7 @@ WEBHOOK_EVENT_TYPES = (
     "refund.processed",
     "session.published",
     "session.started",
+    "session.completed",
     "session.cancelled",
     "review.created",
 )

@@ -110,6 +110,7 @@ def settle_session(session, now, *, ended_at=None):
         if not won:
             return None
         attendance.settle_attendance(session, now)
+        events.record("session_completed", session, minutes)
         return Settlement(session, held=True, mentor_minutes=minutes)
     won = _claim(
         session,

@@ -477,6 +477,22 @@ def session_cancelled(session, *_, **__):
     emit("session.cancelled", session.mentor_id, {"session": session_data(session)})
 
 
+def session_completed(session, mentor_minutes):
+    """Held: settled as completed, the mentor's minutes in the room counted."""
+    data = {"session": session_data(session), "mentor_present_minutes": mentor_minutes}
+    emit("session.completed", session.mentor_id, data)
+
+
+def session_not_held(session, _bookings, mentor_minutes):
+    """Settled as not held: cancelled by settlement (everyone who paid refunded), with why."""
+    data = {
+        "session": session_data(session),
+        "mentor_present_minutes": mentor_minutes,
+        "reason": session.cancel_reason,
+    }
+    emit("session.cancelled", session.mentor_id, data)
+
+
 def new_review(review):
     data = {
         "review": {
@@ -501,6 +517,8 @@ EVENT_HANDLERS = {
     "session_published": session_published,
     "session_started": session_started,
     "session_cancelled": session_cancelled,
+    "session_completed": session_completed,
+    "session_not_held": session_not_held,
     "new_review": new_review,
 }
 

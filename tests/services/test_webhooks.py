@@ -12,6 +12,7 @@ from peerlearn.exceptions import Conflict, NotFound, PermissionDenied, Validatio
 from peerlearn.extensions import db
 from peerlearn.models import Notification, OutboundEmail, WebhookDelivery, WebhookEndpoint, utcnow
 from peerlearn.services import booking as booking_service
+from peerlearn.services import room as room_service
 from peerlearn.services import sessions as session_service
 from peerlearn.services import webhooks
 from tests import factories
@@ -318,3 +319,29 @@ def test_a_receiver_that_never_finishes_its_answer_is_cut_off(app, mentor, make_
     assert len(receiver.requests) == 1
     assert (delivery.status, delivery.attempts, delivery.response_status) == ("pending", 1, None)
     assert delivery.error  # a timeout or a reset, whichever the cut-off met first
+
+
+def test_a_held_session_is_sent_as_completed_and_a_missed_one_as_cancelled(mentor, receiver, time_machine):
+    endpoint_for(mentor, receiver.url, events=("session.completed", "session.cancelled"))
+    now = utcnow().replace(microsecond=0)
+    time_machine.move_to(now, tick=False)
+    held = factories.make_session(mentor, starts_at=now + timedelta(hours=1), duration_minutes=30)
+    missed = factories.make_session(mentor, starts_at=now + timedelta(hours=1), duration_minutes=30)
+    time_machine.move_to(held.starts_at, tick=False)
+    room_service.start(mentor, held.id)
+    room_service.record_join(held.id, mentor.id, "sid-mentor")
+    time_machine.move_to(held.ends_at, tick=False)
+
+    room_service.end(mentor, held.id)
+    time_machine.move_to(room_service.closes_at(missed), tick=False)
+    assert session_service.complete_due_sessions() == 1  # the missed one
+
+    payloads = [json.loads(request.body) for request in receiver.requests]
+    sent = {payload["type"]: payload["data"] for payload in payloads}
+    assert sorted(sent) == ["session.cancelled", "session.completed"]
+    completed, cancelled = sent["session.completed"], sent["session.cancelled"]
+    assert completed["session"]["id"] == held.id and completed["session"]["status"] == "completed"
+    assert completed["mentor_present_minutes"] == 30
+    assert cancelled["session"]["id"] == missed.id and cancelled["session"]["status"] == "cancelled"
+    assert cancelled["mentor_present_minutes"] == 0
+    assert cancelled["reason"].startswith("Not held: the mentor didn't come to the room")

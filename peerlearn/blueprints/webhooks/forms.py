@@ -11,6 +11,7 @@ EVENT_LABELS = {
     "refund.processed": "A refund is paid out",
     "session.published": "A session is published",
     "session.started": "A session starts",
+    "session.completed": "A session is held and ends",
     "session.cancelled": "A session is cancelled",
     "review.created": "A review is posted",
 }
