@@ -48,8 +48,10 @@ def due_kinds(booking, session, now):
     """The reminders of ``booking`` due at ``now`` by the rules above (sent or not)."""
     if booking.status != BookingStatus.CONFIRMED or session.status != SessionStatus.SCHEDULED:
         return []
-    # When the learner last had an email with the time: the confirmation, or the new time.
-    informed = max(t for t in (booking.confirmed_at or booking.created_at, booking.rescheduled_at) if t)
+    # When the learner last had an email with the time: the confirmation, or the new time (the
+    # mentor's, or the session they moved their booking to).
+    told = (booking.confirmed_at or booking.created_at, booking.rescheduled_at, booking.moved_at)
+    informed = max(t for t in told if t)
     kinds = []
     for kind, lead, cutoff in SCHEDULE:
         moment = session.starts_at - lead

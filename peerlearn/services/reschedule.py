@@ -19,7 +19,7 @@ payment: the learner cancels (refunded by policy) and books the other session in
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import events
@@ -33,6 +33,7 @@ from ..models import (
     LearningSession,
     LedgerEntry,
     Payment,
+    SessionReminder,
     SessionStatus,
     utcnow,
 )
@@ -214,6 +215,12 @@ def reschedule(learner, booking_id, target_session_id, *, now=None):
     if moved != 1:
         _refusing(Conflict("This booking changed meanwhile; reload and try again.", code="booking_changed"))
     release_seat(source_id)
+    # Reminders sent for the old session's time don't count for the new one's.
+    db.session.execute(
+        delete(SessionReminder)
+        .where(SessionReminder.booking_id == booking.id)
+        .execution_options(synchronize_session=False)
+    )
     refund = None
     if payment is not None:
         # The money follows the seat: settlement of the new session pays (or refunds) it.

@@ -229,3 +229,44 @@ def test_racing_for_the_last_seat_one_moves_and_the_other_keeps_their_seat(threa
     assert db.session.get(Booking, loser).status == "confirmed"
     taken = seats(first_id, second_id, target_id)
     assert taken[2] == 1 and sum(taken) == 2
+
+
+def test_the_new_session_gets_its_own_reminders(app, mentor, make_user):
+    from peerlearn.models import SessionReminder
+    from peerlearn.services import reminders
+
+    start = utcnow() + timedelta(days=3)
+    old = make_session(mentor, starts_at=start)
+    new = make_session(mentor, starts_at=start + timedelta(days=2))
+    learner = make_user()
+    booking = free_booking(old, learner)
+    # The mentor moved the old session, so the booking may move until the start.
+    booking.rescheduled_at = booking.confirmed_at
+    db.session.commit()
+    day_before = start - timedelta(hours=23)
+    reminders.send_due_reminders(day_before)
+    assert db.session.scalar(select(func.count(SessionReminder.id))) == 1
+
+    reschedule_service.reschedule(learner, booking.id, new.id, now=day_before)
+
+    assert db.session.scalar(select(func.count(SessionReminder.id))) == 0
+    reminders.send_due_reminders(new.starts_at - timedelta(hours=23))
+    [sent] = db.session.scalars(select(SessionReminder)).all()
+    assert sent.starts_at == new.starts_at
+
+
+def test_the_freed_seat_is_offered_to_the_old_sessions_waitlist(mentor, make_user):
+    from peerlearn.models import WaitlistEntry
+    from peerlearn.services import waitlist
+
+    old = make_session(mentor, capacity=1, price_paise=30000)
+    new = make_session(mentor, price_paise=30000, starts_at=utcnow() + timedelta(days=5))
+    learner, waiting = make_user(), make_user()
+    booking, _payment = paid_booking(old, learner)
+    waitlist.join(old.id, waiting)
+
+    reschedule_service.reschedule(learner, booking.id, new.id)
+
+    entry = db.session.scalar(select(WaitlistEntry).where(WaitlistEntry.learner_id == waiting.id))
+    assert entry.status == "offered"
+    assert seats(old.id, new.id) == [1, 1]  # the old seat is held for the learner in line
