@@ -270,3 +270,56 @@ def test_the_freed_seat_is_offered_to_the_old_sessions_waitlist(mentor, make_use
     entry = db.session.scalar(select(WaitlistEntry).where(WaitlistEntry.learner_id == waiting.id))
     assert entry.status == "offered"
     assert seats(old.id, new.id) == [1, 1]  # the old seat is held for the learner in line
+
+
+def test_with_a_coupon_the_difference_is_on_list_prices_and_the_discount_stays(mentor, make_user):
+    from peerlearn.payments import get_gateway
+    from peerlearn.services import coupons
+    from peerlearn.services import payments as payment_service
+
+    old = make_session(mentor, price_paise=100000)
+    new = make_session(mentor, price_paise=80000, starts_at=utcnow() + timedelta(days=5))
+    learner = make_user()
+    coupons.create(mentor, {"code": "WELCOME10", "kind": "percent", "value": 10})
+    booking, _ = booking_service.book(old.id, learner)
+    coupons.apply_to_booking(learner, booking.id, "welcome10")
+    payment = payment_service.start_booking_payment(learner, booking.id)
+    remote, signature = get_gateway().pay(payment.order_id)
+    db.session.commit()
+    payment = payment_service.verify_checkout(
+        learner, order_id=payment.order_id, payment_id=remote.id, signature=signature
+    )
+    assert payment.amount_paise == 90000
+
+    _moved, refund, _ = reschedule_service.reschedule(learner, booking.id, new.id)
+
+    # ₹1,000 → ₹800 at list price: ₹200 back; the ₹100 discount stays with the payment.
+    assert refund.amount_paise == 20000
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).amount_paise == 70000
+    assert ledger.check_payment_invariant(db.session.get(Payment, payment.id)) == []
+
+
+def test_two_moves_in_opposite_directions_both_go_through(threaded_app):
+    """Both sessions are locked in id order, so swapping seats at once never deadlocks."""
+    from tests.factories import UserFactory
+
+    mentor = UserFactory(role="mentor")
+    first = make_session(mentor)
+    second = make_session(mentor, starts_at=utcnow() + timedelta(days=4))
+    a, b = UserFactory(), UserFactory()
+    plan = {
+        a.id: (free_booking(first, a).id, second.id),
+        b.id: (free_booking(second, b).id, first.id),
+    }
+    first_id, second_id = first.id, second.id
+    db.session.remove()
+
+    def move(learner):
+        booking_id, target_id = plan[learner.id]
+        booking, _refund, moved = reschedule_service.reschedule(learner, booking_id, target_id)
+        return ("moved", booking.session_id == target_id and moved)
+
+    outcomes = at_once(threaded_app, [(learner_id, move) for learner_id in plan])
+    assert outcomes == [("moved", True), ("moved", True)]
+    assert seats(first_id, second_id) == [1, 1]
