@@ -79,6 +79,7 @@ def test_admin_tabs_come_in_one_order_everywhere(client, auth, make_user):
         "/admin/refunds",
         "/admin/disputes",
         "/admin/payouts",
+        "/admin/coupons",
         "/admin/reviews",
         "/admin/audit",
         "/admin/jobs",
