@@ -37,9 +37,11 @@ def test_paid_booking_holds_a_seat_for_the_configured_time(app, mentor, make_use
     learner = make_user()
     before = utcnow()
     booking, _ = booking_service.book(session.id, learner)
+    after = utcnow()
     assert booking.status == "pending_payment" and booking.amount_paise == 49900
-    held_for = booking.hold_expires_at - before
-    assert timedelta(minutes=9, seconds=59) < held_for <= timedelta(minutes=10, seconds=1)
+    # Ten minutes from the moment it was booked, however long booking took on a busy machine.
+    hold = timedelta(minutes=10)
+    assert before + hold <= booking.hold_expires_at <= after + hold
     assert seats_taken(session.id) == 1
 
 
