@@ -11,10 +11,10 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 - a reserved refund, to the job that asks the gateway for it;
 - a recording queued for composing, to the ``recordings`` job;
 - a data export asked for, to the job that builds it (``tasks.your_data``);
-- a seat freed (a booking cancelled, a hold expired, seats added), to the session's waitlist,
-  which offers it to the first in line; a booking confirmed or a session cancelled, to its entries;
 - the events integrators may hear of, to deliveries for their webhooks (``services.webhooks``),
   and a committed delivery to the ``deliver`` job.
+- a seat freed (a booking cancelled, a hold expired, seats added), to the session's waitlist,
+  which offers it to the first in line; a booking confirmed or a session cancelled, to its entries.
 
 The cached fragments of the public pages (``services.fragments``) are set up here too; they need
 no event: they notice every committed change to what they show in the database session itself.
