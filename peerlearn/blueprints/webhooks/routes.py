@@ -32,22 +32,28 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     form = EndpointForm()
-    if form.validate_on_submit():
-        try:
-            endpoint = webhooks.create_endpoint(
-                current_user,
-                url=form.url.data,
-                event_types=form.event_types.data,
-                description=form.description.data or "",
-            )
-        except DomainError as exc:
-            form.form_errors.extend(
-                apply_field_errors(form, exc.fields) or ([] if exc.fields else [exc.message])
-            )
-        else:
-            return render_template("webhooks/secret.html", endpoint=endpoint, created=True)
+    endpoint = _saved(form, lambda fields: webhooks.create_endpoint(current_user, **fields))
+    if endpoint is not None:
+        return render_template("webhooks/secret.html", endpoint=endpoint, created=True)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("webhooks/form.html", form=form, endpoint=None), status
+
+
+def _saved(form, save):
+    """``save(fields)`` with the form's fields once it validates; its result, or None when the
+    form is invalid or the service refused it (its errors then on the form's fields)."""
+    if not form.validate_on_submit():
+        return None
+    fields = {
+        "url": form.url.data,
+        "event_types": form.event_types.data,
+        "description": form.description.data or "",
+    }
+    try:
+        return save(fields)
+    except DomainError as exc:
+        form.form_errors.extend(apply_field_errors(form, exc.fields) or ([] if exc.fields else [exc.message]))
+        return None
 
 
 @bp.get("/<int:endpoint_id>")
@@ -61,22 +67,9 @@ def show(endpoint_id):
 def edit(endpoint_id):
     endpoint = _endpoint(endpoint_id)
     form = EndpointForm(obj=endpoint if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            webhooks.update_endpoint(
-                current_user,
-                endpoint.id,
-                url=form.url.data,
-                event_types=form.event_types.data,
-                description=form.description.data or "",
-            )
-        except DomainError as exc:
-            form.form_errors.extend(
-                apply_field_errors(form, exc.fields) or ([] if exc.fields else [exc.message])
-            )
-        else:
-            flash("Webhook saved.", "success")
-            return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
+    if _saved(form, lambda fields: webhooks.update_endpoint(current_user, endpoint.id, **fields)):
+        flash("Webhook saved.", "success")
+        return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("webhooks/form.html", form=form, endpoint=endpoint), status
 
