@@ -26,6 +26,7 @@ from .learning_session import (
 )
 from .ledger import PAYMENT_KINDS, REFUND_KINDS, EntryKind, LedgerEntry, Payout, PayoutStatus
 from .notification import TRANSACTIONAL_KINDS, Notification, NotificationKind, NotificationPreference
+from .pack import CreditStatus, PackCredit, PackPurchase, PurchaseStatus, SessionPack
 from .payment import Payment, PaymentPurpose, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from .recommendation import (
     Interaction,
@@ -78,6 +79,7 @@ __all__ = [
     "CouponFunder",
     "CouponKind",
     "CouponRedemption",
+    "CreditStatus",
     "DataExport",
     "DeletionReview",
     "DeliveryStatus",
@@ -103,6 +105,8 @@ __all__ = [
     "NotificationKind",
     "NotificationPreference",
     "OutboundEmail",
+    "PackCredit",
+    "PackPurchase",
     "Payment",
     "PaymentPurpose",
     "PaymentStatus",
@@ -110,6 +114,7 @@ __all__ = [
     "PayoutAccount",
     "PayoutMethodKind",
     "PayoutStatus",
+    "PurchaseStatus",
     "RecommenderState",
     "Recording",
     "RecordingConsent",
@@ -125,6 +130,7 @@ __all__ = [
     "RoomDocument",
     "RoomRemoval",
     "SessionLevel",
+    "SessionPack",
     "SessionReminder",
     "SessionRequest",
     "SessionStatus",

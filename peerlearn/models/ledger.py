@@ -1,7 +1,8 @@
 """The ledger: every movement of money, as signed integer paise. Nothing here is ever updated.
 
 For each payment: payment + refunds = platform_fee + fee_reversals + mentor_earning +
-earning_reversals (captured − refunded = fee + earning). Payouts draw on mentors' earnings.
+earning_reversals + held (captured − refunded = fee + earning + still held for the learner: only
+session packs hold money, until their credits are used or refunded). Payouts draw on mentors' earnings.
 """
 
 import enum
@@ -23,11 +24,14 @@ class EntryKind(enum.StrEnum):
     FEE_REVERSAL = "fee_reversal"  # − commission given back with a refund
     EARNING_REVERSAL = "earning_reversal"  # − mentor share given back with a refund
     PAYOUT = "payout"  # − money paid out to the mentor
+    HELD = "held_for_learner"  # + a session pack's price, held until its credits are used
+    HELD_RELEASE = "held_release"  # − held money earned by a used credit or refunded
 
 
 PAYMENT_KINDS = (EntryKind.PAYMENT, EntryKind.PLATFORM_FEE, EntryKind.MENTOR_EARNING)
 REFUND_KINDS = (EntryKind.REFUND, EntryKind.FEE_REVERSAL, EntryKind.EARNING_REVERSAL)
 _KINDS_SQL = ", ".join(f"'{k.value}'" for k in EntryKind)
+_ONE_PER_PAYMENT_SQL = "refund_id IS NULL AND payment_id IS NOT NULL AND pack_credit_id IS NULL"
 
 
 class LedgerEntry(db.Model):
@@ -35,8 +39,10 @@ class LedgerEntry(db.Model):
     __table_args__ = (
         CheckConstraint(f"kind IN ({_KINDS_SQL})", name="kind_valid"),
         CheckConstraint(
-            "(kind IN ('payment', 'platform_fee', 'mentor_earning') AND amount_paise >= 0) OR "
-            "(kind IN ('refund', 'fee_reversal', 'earning_reversal', 'payout') AND amount_paise <= 0)",
+            "(kind IN ('payment', 'platform_fee', 'mentor_earning', 'held_for_learner') "
+            "AND amount_paise >= 0) OR "
+            "(kind IN ('refund', 'fee_reversal', 'earning_reversal', 'payout', 'held_release') "
+            "AND amount_paise <= 0)",
             name="sign_matches_kind",
         ),
         # A payment is split once, a refund reversed once, a payout paid once, however often
@@ -46,8 +52,17 @@ class LedgerEntry(db.Model):
             "payment_id",
             "kind",
             unique=True,
-            sqlite_where=text("refund_id IS NULL AND payment_id IS NOT NULL"),
-            postgresql_where=text("refund_id IS NULL AND payment_id IS NOT NULL"),
+            sqlite_where=text(_ONE_PER_PAYMENT_SQL),
+            postgresql_where=text(_ONE_PER_PAYMENT_SQL),
+        ),
+        # A pack credit is earned once.
+        Index(
+            "uq_ledger_pack_credit_kind",
+            "pack_credit_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("pack_credit_id IS NOT NULL"),
+            postgresql_where=text("pack_credit_id IS NOT NULL"),
         ),
         Index(
             "uq_ledger_refund_kind",
@@ -78,6 +93,8 @@ class LedgerEntry(db.Model):
     session_id: Mapped[int | None] = mapped_column(
         ForeignKey("learning_sessions.id", ondelete="RESTRICT"), index=True
     )
+    # The pack credit whose held value these entries move to fee and earning (services.packs).
+    pack_credit_id: Mapped[int | None] = mapped_column(ForeignKey("pack_credits.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 

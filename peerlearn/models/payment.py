@@ -23,6 +23,7 @@ class PaymentStatus(enum.StrEnum):
 class PaymentPurpose(enum.StrEnum):
     BOOKING = "booking"
     GIFT = "gift"
+    PACK = "pack"
 
 
 # A booking has at most one order awaiting payment per gateway. A failed order is not made again:
@@ -40,7 +41,7 @@ class Payment(TimestampMixin, db.Model):
             "status IN ('created', 'captured', 'partially_refunded', 'refunded', 'failed')",
             name="status_valid",
         ),
-        CheckConstraint("purpose IN ('booking', 'gift')", name="purpose_valid"),
+        CheckConstraint("purpose IN ('booking', 'gift', 'pack')", name="purpose_valid"),
         CheckConstraint("amount_paise >= 100", name="amount_minimum"),
         CheckConstraint(
             "refunded_paise >= 0 AND refunded_paise <= amount_paise", name="refunds_within_amount"
