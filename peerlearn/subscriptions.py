@@ -8,13 +8,15 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
 - a session published, to its mentor's followers (``services.follows``); a session cancelled,
   to the request it was made for, which is declined (``services.session_requests``);
 - a learner's new booking, follow or review, to a refresh of their recommendations;
-- a reserved refund, to the job that asks the gateway for it;
+- a reserved refund, to the job that asks the gateway for it (also one staged in the outbox);
 - a recording queued for composing, to the ``recordings`` job;
 - a data export asked for, to the job that builds it (``tasks.your_data``);
 - the events integrators may hear of, to deliveries for their webhooks (``services.webhooks``),
   and a committed delivery to the ``deliver`` job.
 - a seat freed (a booking cancelled, a hold expired, seats added), to the session's waitlist,
   which offers it to the first in line; a booking confirmed or a session cancelled, to its entries.
+- a session held, to the pack credits booked for it, which are earned; a session cancelled or not
+  held, or a booking cancelled, to the credits it took, which go back (``services.packs``).
 
 The cached fragments of the public pages (``services.fragments``) are set up here too; they need
 no event: they notice every committed change to what they show in the database session itself.
@@ -25,8 +27,8 @@ import threading
 from flask import current_app, has_request_context
 
 from . import events
-from .models import Notification, OutboundEmail, WebhookDelivery
-from .services import follows, fragments, notifications, outbox, session_requests, waitlist, webhooks
+from .models import Notification, OutboundEmail, Refund, WebhookDelivery
+from .services import follows, fragments, notifications, outbox, packs, session_requests, waitlist, webhooks
 from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
 from .tasks import enqueue, run_inline
@@ -42,6 +44,7 @@ def init_app(app):
     outbox.carry(Notification, notifications.announce)
     outbox.carry(OutboundEmail, queue_email)
     outbox.carry(WebhookDelivery, queue_webhook_delivery)
+    outbox.carry(Refund, send_staged_refund)
     for event, handler in webhooks.EVENT_HANDLERS.items():
         events.subscribe(event, "webhooks", handler)
     events.subscribe("session_published", "follows", tell_followers)
@@ -53,6 +56,10 @@ def init_app(app):
     events.subscribe("seat_freed", "waitlist", waitlist.seat_freed)
     events.subscribe("booking_confirmed", "waitlist", waitlist.booking_confirmed)
     events.subscribe("session_cancelled", "waitlist", waitlist.session_cancelled)
+    events.subscribe("session_completed", "packs", packs.session_held)
+    events.subscribe("session_cancelled", "packs", packs.session_not_taking_place)
+    events.subscribe("session_not_held", "packs", packs.session_not_taking_place)
+    events.subscribe("booking_cancelled", "packs", packs.booking_cancelled)
     fragments.init_app(app)
 
 
@@ -80,6 +87,11 @@ def refresh_learner(user_id):
 
 def send_refund(refund_id):
     enqueue("default", payment_jobs.send_refund, refund_id, job_id=f"refund-{refund_id}")
+
+
+def send_staged_refund(refund):
+    """A refund a subscriber reserved inside someone else's transaction (services.packs)."""
+    send_refund(refund.id)
 
 
 def compose_recording(recording_id):

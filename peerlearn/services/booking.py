@@ -129,6 +129,11 @@ def _refusal(session, learner, now):
     return None
 
 
+def booking_refusal(session, learner, now):
+    """Why ``learner`` cannot book ``session`` now (by payment or a pack credit), or None."""
+    return _refusal(session, learner, now)
+
+
 def book(session_id, learner, *, now=None):
     """Take a seat for ``learner``. Returns ``(booking, created)``.
 

@@ -18,6 +18,7 @@ from ..models import (
     Gift,
     LedgerEntry,
     Payment,
+    PaymentPurpose,
     Refund,
 )
 
@@ -79,14 +80,19 @@ def capture_fee(payment):
 def record_capture(payment):
     """Write the payment, fee and earning entries for a captured payment (in the caller's
     transaction). The unique index on (payment_id, kind) makes a second call fail loudly."""
-    fee = capture_fee(payment)
-    earning = payment.amount_paise - fee
-    session_id = payment_session_id(payment)
-    for kind, amount in (
-        (EntryKind.PAYMENT, payment.amount_paise),
-        (EntryKind.PLATFORM_FEE, fee),
-        (EntryKind.MENTOR_EARNING, earning),
-    ):
+    if payment.purpose == PaymentPurpose.PACK:
+        # A session pack: all of it is held for the learner until credits are used (services.packs).
+        split = ((EntryKind.PAYMENT, payment.amount_paise), (EntryKind.HELD, payment.amount_paise))
+        session_id = None
+    else:
+        fee = capture_fee(payment)
+        split = (
+            (EntryKind.PAYMENT, payment.amount_paise),
+            (EntryKind.PLATFORM_FEE, fee),
+            (EntryKind.MENTOR_EARNING, payment.amount_paise - fee),
+        )
+        session_id = payment_session_id(payment)
+    for kind, amount in split:
         db.session.add(
             LedgerEntry(
                 kind=kind.value,
@@ -115,13 +121,19 @@ def refund_split(payment, amount_paise):
 def record_refund(refund):
     """Write the refund and its fee and earning reversals (in the caller's transaction)."""
     payment = refund.payment
-    fee_reversal, earning_reversal = refund_split(payment, refund.amount_paise)
-    session_id = payment_session_id(payment)
-    for kind, amount in (
-        (EntryKind.REFUND, -refund.amount_paise),
-        (EntryKind.FEE_REVERSAL, -fee_reversal),
-        (EntryKind.EARNING_REVERSAL, -earning_reversal),
-    ):
+    if payment.purpose == PaymentPurpose.PACK:
+        # A pack refunds what is still held for the learner (unused credits); nothing was earned.
+        split = ((EntryKind.REFUND, -refund.amount_paise), (EntryKind.HELD_RELEASE, -refund.amount_paise))
+        session_id = None
+    else:
+        fee_reversal, earning_reversal = refund_split(payment, refund.amount_paise)
+        split = (
+            (EntryKind.REFUND, -refund.amount_paise),
+            (EntryKind.FEE_REVERSAL, -fee_reversal),
+            (EntryKind.EARNING_REVERSAL, -earning_reversal),
+        )
+        session_id = payment_session_id(payment)
+    for kind, amount in split:
         db.session.add(
             LedgerEntry(
                 kind=kind.value,
@@ -146,7 +158,8 @@ def payment_balance(payment_id):
 
 
 def check_payment_invariant(payment):
-    """captured − refunded == fee + earning, and refunds never exceed captures. Returns problems."""
+    """captured − refunded == fee + earning + still held (session packs), refunds never exceed
+    captures, and no more is released than was held. Returns problems."""
     totals = payment_balance(payment.id)
     received = totals.get(EntryKind.PAYMENT.value, 0) + totals.get(EntryKind.REFUND.value, 0)
     split = sum(
@@ -158,9 +171,12 @@ def check_payment_invariant(payment):
             EntryKind.EARNING_REVERSAL,
         )
     )
+    held = totals.get(EntryKind.HELD.value, 0) + totals.get(EntryKind.HELD_RELEASE.value, 0)
     problems = []
-    if received != split:
-        problems.append(f"payment {payment.id}: received {received} != split {split}")
+    if received != split + held:
+        problems.append(f"payment {payment.id}: received {received} != split {split} + held {held}")
+    if held < 0:
+        problems.append(f"payment {payment.id}: more released than was held")
     if received < 0:
         problems.append(f"payment {payment.id}: refunds exceed captures")
     processed = db.session.scalar(

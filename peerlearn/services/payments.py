@@ -32,7 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..payments import GatewayError, GatewayPayment, get_gateway
-from . import coupons, gifts, interactions, ledger, outbox, reconcile_log
+from . import coupons, gifts, interactions, ledger, outbox, packs, reconcile_log
 from .booking import take_seat
 from .pagination import paginate
 from .refunds import (
@@ -247,6 +247,8 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
     late_refund = gift = None
     if payment.purpose == PaymentPurpose.BOOKING:
         late_refund = _confirm_paid_booking(payment, now)
+    elif payment.purpose == PaymentPurpose.PACK:
+        packs.activate(payment, now)
     elif payment.purpose == PaymentPurpose.GIFT:
         gift = gifts.mark_paid(payment, now)
         late_refund = _refund_gift_of_cancelled_session(payment, gift)
@@ -357,7 +359,7 @@ def mark_failed(payment, gateway_payment_id, reason):
     ).rowcount
     if payment.purpose == PaymentPurpose.GIFT:
         gifts.mark_failed(payment)
-    elif failed:  # told once, when the payment first fails
+    elif failed and payment.purpose == PaymentPurpose.BOOKING:  # told once, when it first fails
         db.session.refresh(payment)
         events.record("payment_failed", payment)
     db.session.commit()

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..services import (
     booking,
     media,
+    packs,
     payments,
     recording_library,
     recordings,
@@ -40,6 +41,10 @@ def close_media_rooms():
 
 def reconcile_payments():
     return payments.reconcile_open_payments()
+
+
+def expire_packs():
+    return packs.expire_purchases()
 
 
 def send_queued_emails():
@@ -76,6 +81,7 @@ PERIODIC_JOBS = (
     (queue_stalled_recordings, "default", 600),
     (retry_due_webhooks, "default", 60),
     (remove_expired_exports, "default", 3600),
+    (expire_packs, "default", 600),
 )
 
 
