@@ -404,17 +404,16 @@ def give_back(credit, now):
     Returns the Refund reserved, if any: it is sent after the caller's commit (the outbox)."""
     if not _settle_credit(credit, CreditStatus.RETURNED.value, now):
         return None
-    returned = db.session.execute(
+    # Whatever the pack's state, the credit is no longer in use; the row lock orders this with
+    # the expiry, which counts the credits in use after its own UPDATE of the same row.
+    status = db.session.execute(
         update(PackPurchase)
-        .where(
-            PackPurchase.id == credit.purchase_id,
-            PackPurchase.status == PurchaseStatus.ACTIVE.value,
-            PackPurchase.credits_used > 0,
-        )
+        .where(PackPurchase.id == credit.purchase_id, PackPurchase.credits_used > 0)
         .values(credits_used=PackPurchase.credits_used - 1, updated_at=now)
+        .returning(PackPurchase.status)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if returned:
+    ).scalar()
+    if status == PurchaseStatus.ACTIVE:
         return None
     payment = db.session.get(Payment, credit.purchase.payment_id, populate_existing=True)
     refund = refunds.reserve_refund(
