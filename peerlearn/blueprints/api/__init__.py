@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401
     mentors,
     meta,
     notifications,
+    packs,
     recommendations,
     recordings,
     requests,

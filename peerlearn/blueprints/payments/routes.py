@@ -51,6 +51,8 @@ def dev_return():
         abort(404)
     if payment.purpose == PaymentPurpose.GIFT:
         return _dev_gift_return(payment)
+    if payment.purpose == PaymentPurpose.PACK:
+        return _dev_pack_return(payment)
     if payment.booking is None:
         abort(404)
     if request.args.get("failed"):
@@ -68,6 +70,25 @@ def dev_return():
         return redirect(url_for("booking.detail", booking_id=payment.booking_id))
     flash("Payment received. Your seat is confirmed.", "success")
     return redirect(url_for("booking.detail", booking_id=payment.booking_id))
+
+
+def _dev_pack_return(payment):
+    """A session pack paid in the dev checkout: verify it, then show the learner their packs."""
+    if request.args.get("failed"):
+        flash("The payment did not go through. Try again from the mentor's page.", "error")
+        return redirect(url_for("users.mentor_profile", user_id=payment.mentor_id))
+    try:
+        payment_service.verify_checkout(
+            current_user,
+            order_id=payment.order_id,
+            payment_id=request.args.get("payment_id", ""),
+            signature=request.args.get("signature", ""),
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Payment received. Your pack's credits are ready to book with.", "success")
+    return redirect(url_for("users.mentor_profile", user_id=payment.mentor_id))
 
 
 def _dev_gift_return(payment):
