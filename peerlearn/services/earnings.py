@@ -208,7 +208,11 @@ def _shares_statement():
             LearningSession.starts_at.label("starts_at"),
             LearningSession.ended_at.label("ended_at"),
             LearningSession.settles_at.label("settles_at"),
-            Payment.purpose.label("purpose"),
+            # A pack credit pays for a booking: its earning is counted with the bookings'.
+            case(
+                (Payment.purpose == PaymentPurpose.PACK.value, PaymentPurpose.BOOKING.value),
+                else_=Payment.purpose,
+            ).label("purpose"),
             _state_of(LedgerEntry.payment_id, now).label("state"),
             LedgerEntry.amount_paise.label("amount"),
         )
@@ -243,7 +247,12 @@ def _pending_refunds_statement():
             ),
         )
         .outerjoin(LearningSession, LearningSession.id == earning.session_id)
-        .where(Payment.mentor_id == bindparam("mentor_id"), Refund.status == RefundStatus.PENDING.value)
+        .where(
+            Payment.mentor_id == bindparam("mentor_id"),
+            Refund.status == RefundStatus.PENDING.value,
+            # A pack's refunds give back money held for the learner, never the mentor's earning.
+            Payment.purpose != PaymentPurpose.PACK.value,
+        )
     )
 
 
@@ -629,6 +638,8 @@ def statement(mentor_id, month, *, now=None, tz=None):
         elif kind == EntryKind.MENTOR_EARNING:
             if purpose == PaymentPurpose.GIFT:
                 line.update(kind="gift", description=f"Gift from {payer_name} ({format_inr(paid)} sent)")
+            elif purpose == PaymentPurpose.PACK:
+                line.update(kind="booking", description=f"Seat booked by {payer_name} with a pack credit")
             else:
                 line.update(
                     kind="booking", description=f"Seat booked by {payer_name} ({format_inr(paid)} paid)"

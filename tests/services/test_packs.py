@@ -12,7 +12,7 @@ from peerlearn.extensions import db
 from peerlearn.models import Booking, PackCredit, PackPurchase, Payment, Refund, utcnow
 from peerlearn.payments import get_gateway
 from peerlearn.services import booking as booking_service
-from peerlearn.services import ledger, packs
+from peerlearn.services import earnings, ledger, packs
 from peerlearn.services import payments as payment_service
 from peerlearn.services import room as room_service
 from peerlearn.services import sessions as session_service
@@ -120,6 +120,13 @@ def test_a_held_session_earns_the_credit_and_one_not_held_gives_it_back(app, men
     assert held(second, mentor, time_machine, mentor_joins=False).status == "cancelled"
     assert fresh(PackPurchase, purchase.id).credits_left == 2  # back in the pack
     assert ledger.check_payment_invariant(fresh(Payment, purchase.payment_id)) == []
+
+    # The mentor's earnings count the credit with their bookings, pending until it settles.
+    money = earnings.Money(mentor.id)
+    assert money.summary()["bookings"]["earned_paise"] == 30_000
+    assert [(row["session_id"], row["bookings_paise"]) for row in money.by_session()] == [(first.id, 30_000)]
+    time_machine.move_to(first.ends_at + timedelta(hours=app.config["SETTLEMENT_HOURS"]), tick=False)
+    assert earnings.Money(mentor.id).summary()["available_paise"] == 30_000
 
 
 def test_the_mentor_cancelling_the_session_returns_the_credit(mentor, learner):
