@@ -35,7 +35,7 @@ from peerlearn.models import (
     User,
     utcnow,
 )
-from peerlearn.services import accounts, session_requests
+from peerlearn.services import accounts, packs, session_requests
 from peerlearn.services import checkout as gift_checkout
 from peerlearn.services import gifts as gift_service
 from peerlearn.services import room as room_service
@@ -295,6 +295,15 @@ def collect_unlinked_pages(app, pages, browsers):
         mentor, "/settings/webhooks/new", {"url": "https://127.0.0.1/hooks", "event_types": "review.created"}
     )
     pages.add("mentor", "/settings/webhooks/new (secret)", response)
+
+    # A session pack: its form's errors, and the pay page buying one opens.
+    response = post_form(mentor, "/teach/packs", {"title": "", "credits": "0"})
+    pages.add("mentor", "/teach/packs (errors)", response, status=422)
+    pack = packs.create_pack(
+        user(MENTOR), {"title": "Three sessions", "credits": 3, "price_paise": 90_000, "valid_days": 30}
+    )
+    bought = post_form(learner, f"/packs/{pack.id}/buy", {}, page=f"/mentors/{mentor_id}")
+    pages.add("learner", "/packs/orders/<order_id>", learner.get(bought.location))
 
     # Not found.
     pages.add("learner", "/sessions/999999", learner.get("/sessions/999999"), status=404)

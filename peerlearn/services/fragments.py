@@ -56,7 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..formats import viewer_timezone
-from ..models import Follow, LearningSession, Review, Skill, User, session_skills, user_skills
+from ..models import Follow, LearningSession, Review, SessionPack, Skill, User, session_skills, user_skills
 from .kept import Kept
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ SHOWN_TABLES = frozenset(
     table.name
     for table in (
         LearningSession.__table__,
+        SessionPack.__table__,  # the packs on a mentor's profile
         Review.__table__,
         Follow.__table__,
         User.__table__,

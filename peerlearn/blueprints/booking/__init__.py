@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("booking", __name__)
 
-from . import calendar, coupons, disputes, earnings, reschedule, routes, waitlist  # noqa: E402,F401
+from . import calendar, coupons, disputes, earnings, packs, reschedule, routes, waitlist  # noqa: E402,F401

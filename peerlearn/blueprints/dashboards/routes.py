@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from ...models import Role, utcnow
 from ...security import home_url_for, role_required
-from ...services import dashboards, learning_record, stats, waitlist
+from ...services import dashboards, learning_record, packs, stats, waitlist
 from ...services.earnings import EARNED_THIS_MONTH, MONEY_STATES
 from . import bp
 
@@ -140,6 +140,7 @@ def learner():
         recommended=recommended,
         mentors=mentors,
         waitlists=waitlist.dashboard_waitlists(current_user, now=now),
+        packs=[p for p in packs.learner_purchases(current_user) if p.status == "active"],
     )
 
 

@@ -12,6 +12,7 @@ from ...models import ACTIVE_BOOKING_STATUSES, CATEGORIES, LANGUAGES, SessionLev
 from ...services import avatars, fragments, interactions, recommendations, search, settlement, storage
 from ...services import booking as booking_service
 from ...services import gifts as gift_service
+from ...services import packs as pack_service
 from ...services import room as room_service
 from ...services import sessions as sessions_service
 from ...services import waitlist as waitlist_service
@@ -98,6 +99,14 @@ def detail(session_id):
         refund_promise=Lazy(lambda: booking_service.refund_promise(booking or learning_session, now)),
         not_held=Lazy(lambda: settlement.was_not_held(learning_session)),
         waitlist=Lazy(lambda: waitlist_service.for_page(current_user, learning_session, is_owner)),
+        # The viewer's session packs a credit of which can book this session (services.packs).
+        credit_packs=Lazy(
+            lambda: (
+                pack_service.usable_purchases(current_user, learning_session, now)
+                if current_user.is_authenticated and not is_owner and booking is None
+                else []
+            )
+        ),
         similar=similar,
         similar_html=similar_kept.html if similar_kept is not None else None,
     )

@@ -8,6 +8,7 @@ from ...exceptions import DomainError, ValidationError
 from ...forms import apply_field_errors
 from ...models import LANGUAGES
 from ...services import accounts, auth, avatars, mentors, people, search, storage
+from ...services import packs as pack_service
 from ...services.accounts import rupees_to_paise
 from ...services.fragments import Lazy
 from ...services.pagination import Page
@@ -222,6 +223,7 @@ def mentor_profile(user_id):
         # Read only when the page's cached fragments are drawn (services/fragments.py).
         upcoming=Lazy(lambda: search.upcoming_sessions_of(mentor.id, limit=6)),
         stats=Lazy(lambda: mentors.mentor_stats(mentor.id)),
+        packs=Lazy(lambda: pack_service.mentor_packs(mentor.id)),
     )
 
 
