@@ -38,7 +38,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import ledger, outbox, realtime, refunds, reviews, sessions
+from . import ledger, outbox, packs, realtime, refunds, reviews, sessions
 from .audit import (
     ACTIONS,
     MENTOR_PUBLISHING_RESTORE,
@@ -226,6 +226,8 @@ def suspend_user(admin, user_id, reason, *, origin=None):
         raise Conflict("This account is already suspended.", code="already_suspended")
     user.suspended_at = utcnow()
     user.suspension_reason = reason
+    if user.is_mentor:
+        packs.close_mentor_packs(user.id, now=user.suspended_at)  # unused credits refunded
     ended = list(db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
     if ended:
         db.session.execute(delete(AuthSession).where(AuthSession.id.in_(ended)))

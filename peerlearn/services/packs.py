@@ -535,6 +535,37 @@ def expire_purchases(now=None, limit=200):
     return expired
 
 
+def close_mentor_packs(mentor_id, *, now=None):
+    """A mentor suspended: their packs stop selling, and every active purchase of theirs is
+    cancelled with its unused credits refunded pro rata (in the caller's transaction; the refunds
+    are sent after its commit). Credits already booked follow their sessions: held, they are
+    earned; not held or cancelled, they are refunded. Returns the refunds."""
+    now = now or utcnow()
+    db.session.execute(
+        update(SessionPack)
+        .where(SessionPack.mentor_id == mentor_id, SessionPack.active.is_(True))
+        .values(active=False, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    ids = db.session.scalars(
+        select(PackPurchase.id)
+        .where(PackPurchase.mentor_id == mentor_id, PackPurchase.status == PurchaseStatus.ACTIVE.value)
+        .order_by(PackPurchase.id)
+    ).all()
+    closed = []
+    for purchase_id in ids:
+        refund = close_purchase(
+            purchase_id,
+            PurchaseStatus.CANCELLED.value,
+            now=now,
+            key=f"pack-{purchase_id}-mentor-suspended",
+            reason="Unused pack credits: the mentor's account was suspended",
+        )
+        if refund is not None:
+            closed.append(outbox.stage(refund))
+    return closed
+
+
 # ---------------------------------------------------------------------------- dashboards
 
 

@@ -1,6 +1,7 @@
 """Session packs over the API: a mentor's packs listed, one bought through the dev gateway and
 verified, the learner's packs with credits left, a seat booked with a credit."""
 
+from peerlearn.extensions import db
 from peerlearn.payments import get_gateway
 from peerlearn.services import packs
 from tests.factories import make_session
@@ -22,6 +23,7 @@ def test_buy_a_pack_and_book_with_a_credit(app, client, make_user, api_token):
     payment = order.get_json()["data"]["payment"]
     assert payment["purpose"] == "pack" and payment["amount_paise"] == 120_000  # not what was sent
     remote, signature = get_gateway().pay(payment["order_id"])
+    db.session.commit()  # the dev gateway's record, for the request's own connection
     verified = client.post(
         "/api/verify-payment/",
         json={

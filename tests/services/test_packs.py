@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from peerlearn.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from peerlearn.extensions import db
-from peerlearn.models import Booking, PackCredit, PackPurchase, Payment, Refund, utcnow
+from peerlearn.models import Booking, PackCredit, PackPurchase, Payment, Refund, SessionPack, utcnow
 from peerlearn.payments import get_gateway
+from peerlearn.services import admin as admin_service
 from peerlearn.services import booking as booking_service
-from peerlearn.services import earnings, ledger, packs
+from peerlearn.services import earnings, ledger, outbox, packs
 from peerlearn.services import payments as payment_service
 from peerlearn.services import room as room_service
 from peerlearn.services import sessions as session_service
@@ -247,3 +248,21 @@ def test_five_bookings_at_once_with_two_credits_left_make_exactly_two(threaded_a
     assert purchase.credits_used == 2
     assert db.session.scalar(select(func.count(PackCredit.id))) == 2
     assert db.session.scalar(select(func.sum(PackCredit.value_paise))) == 100_000
+
+
+def test_suspending_the_mentor_refunds_unused_credits_and_stops_sales(make_user, mentor, learner):
+    admin = make_user(role="admin", email="admin@example.com")
+    pack = packs.create_pack(mentor, PACK | {"credits": 3, "price_paise": 100_000})
+    purchase = buy(learner, pack)
+    session = one_to_one(mentor)
+    packs.book_with_credit(session.id, learner)
+    admin_service.suspend_user(admin, mentor.id, "Repeated no-shows")
+    outbox.dispatch()  # as the request's end does
+    purchase = fresh(PackPurchase, purchase.id)
+    assert purchase.status == "cancelled" and not fresh(SessionPack, pack.id).active
+    refund = db.session.scalar(select(Refund).where(Refund.payment_id == purchase.payment_id))
+    assert refund.amount_paise == 100_000 - 33_333 and refund.status == "processed"
+    # The booked credit follows its session: cancelled, it is refunded too.
+    session_service.cancel_session(admin, session.id, reason="Mentor suspended")
+    payment = fresh(Payment, purchase.payment_id)
+    assert payment.status == "refunded" and ledger.check_payment_invariant(payment) == []
