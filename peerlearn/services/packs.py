@@ -536,10 +536,11 @@ def expire_purchases(now=None, limit=200):
 
 
 def close_mentor_packs(mentor_id, *, now=None):
-    """A mentor suspended: their packs stop selling, and every active purchase of theirs is
-    cancelled with its unused credits refunded pro rata (in the caller's transaction; the refunds
-    are sent after its commit). Credits already booked follow their sessions: held, they are
-    earned; not held or cancelled, they are refunded. Returns the refunds."""
+    """A mentor suspended or their account deleted: their packs stop selling, and every active
+    purchase of theirs is cancelled with its unused credits refunded pro rata (in the caller's
+    transaction; the refunds are sent after its commit). Credits already booked follow their
+    sessions: held, they are earned; not held or cancelled, they are refunded. Returns the
+    refunds."""
     now = now or utcnow()
     db.session.execute(
         update(SessionPack)
@@ -558,8 +559,8 @@ def close_mentor_packs(mentor_id, *, now=None):
             purchase_id,
             PurchaseStatus.CANCELLED.value,
             now=now,
-            key=f"pack-{purchase_id}-mentor-suspended",
-            reason="Unused pack credits: the mentor's account was suspended",
+            key=f"pack-{purchase_id}-mentor-gone",
+            reason="Unused pack credits: the mentor's account was suspended or deleted",
         )
         if refund is not None:
             closed.append(outbox.stage(refund))

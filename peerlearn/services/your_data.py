@@ -72,7 +72,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, notifications, outbox, passwords, realtime, sessions, storage
+from . import audit, notifications, outbox, packs, passwords, realtime, sessions, storage
 from . import booking as booking_service
 from .avatars import avatar_key, cover_key
 from .transactions import use_case
@@ -750,6 +750,8 @@ def _delete(user, *, actor, origin, now, reason=""):
         db.session.rollback()
         raise Conflict("This account has already been deleted.", code="already_deleted")
     db.session.refresh(user)
+    if user.is_mentor:
+        packs.close_mentor_packs(user_id, now=now)  # unused credits refunded (services.packs)
     files = _erase(user, now)
     ended = list(db.session.scalars(select(AuthSession.id).where(AuthSession.user_id == user_id)))
     if ended:

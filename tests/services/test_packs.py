@@ -13,11 +13,11 @@ from peerlearn.models import Booking, PackCredit, PackPurchase, Payment, Refund,
 from peerlearn.payments import get_gateway
 from peerlearn.services import admin as admin_service
 from peerlearn.services import booking as booking_service
-from peerlearn.services import earnings, ledger, outbox, packs
+from peerlearn.services import earnings, ledger, outbox, packs, your_data
 from peerlearn.services import payments as payment_service
 from peerlearn.services import room as room_service
 from peerlearn.services import sessions as session_service
-from tests.factories import make_session
+from tests.factories import DEFAULT_PASSWORD, make_session
 from tests.races import at_once
 
 PACK = {"title": "Five one-to-ones", "credits": 5, "price_paise": 200_000, "valid_days": 30}
@@ -266,3 +266,14 @@ def test_suspending_the_mentor_refunds_unused_credits_and_stops_sales(make_user,
     session_service.cancel_session(admin, session.id, reason="Mentor suspended")
     payment = fresh(Payment, purchase.payment_id)
     assert payment.status == "refunded" and ledger.check_payment_invariant(payment) == []
+
+
+def test_a_mentor_deleting_their_account_refunds_their_learners_unused_credits(mentor, learner):
+    purchase = buy(learner, packs.create_pack(mentor, PACK))
+    packs.book_with_credit(one_to_one(mentor).id, learner)
+    your_data.delete_account(mentor, DEFAULT_PASSWORD, "DELETE")
+    payment = fresh(Payment, purchase.payment_id)
+    # The four unused credits go back; the booked one follows its session (kept for an admin).
+    assert fresh(PackPurchase, purchase.id).status == "cancelled" and payment.refunded_paise == 160_000
+    assert ledger.check_payment_invariant(payment) == []
+    assert ledger.payment_balance(payment.id)["held_release"] == -160_000  # 40,000 still held
