@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..limits import MAX_PRICE_PAISE
 from ..models import (
     COUNTED_REDEMPTION_STATUSES,
     MIN_PAID_PRICE_PAISE,
@@ -55,7 +56,7 @@ CODE_RULE = "3 to 32 letters, digits, - or _."
 # Bookings that held a seat in a session that took place or is to: a learner with one of these
 # has had a first session.
 _SEATED = (BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value, BookingStatus.NO_SHOW.value)
-MAX_FIXED_PAISE = 10_000_000
+MAX_FIXED_PAISE = MAX_PRICE_PAISE  # no discount larger than the dearest seat
 
 
 def _field_error(message):

@@ -25,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from .. import events
 from ..exceptions import Conflict, GatewayUnavailable, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..formats import format_inr
+from ..limits import MAX_PRICE_PAISE
 from ..models import (
     Booking,
     BookingStatus,
@@ -46,7 +48,7 @@ from ..payments import GatewayError, get_gateway
 from . import booking as booking_service
 from . import interactions, ledger, outbox, refunds
 
-MAX_PACK_PRICE_PAISE = 10_000_000  # ₹1,00,000
+MAX_PACK_PRICE_PAISE = MAX_PRICE_PAISE  # a pack costs no more than the dearest seat
 OPEN_CREDIT = (CreditStatus.BOOKED.value, CreditStatus.EARNED.value)
 
 # ---------------------------------------------------------------------------- the mentor's packs
@@ -68,7 +70,8 @@ def create_pack(mentor, fields):
     if not isinstance(title, str) or not title.strip() or len(title.strip()) > 120:
         raise ValidationError("Give the pack a title.", fields={"title": ["1 to 120 characters."]})
     credits = _whole(fields, "credits", 1, MAX_PACK_CREDITS, f"From 1 to {MAX_PACK_CREDITS} sessions.")
-    price = _whole(fields, "price_paise", 100, MAX_PACK_PRICE_PAISE, "A price from ₹1 to ₹1,00,000.")
+    price_message = f"A price from ₹1 to {format_inr(MAX_PACK_PRICE_PAISE)}."
+    price = _whole(fields, "price_paise", 100, MAX_PACK_PRICE_PAISE, price_message)
     if price < 100 * credits:
         message = "Each session in the pack is worth at least ₹1."
         raise ValidationError(message, fields={"price_paise": [message]})

@@ -12,6 +12,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...exceptions import ValidationError
 from ...forms import BaseForm, apply_field_errors
+from ...limits import MAX_PRICE_RUPEES
 from ...models import Role
 from ...security import role_required
 from ...services import coupons as coupon_service
@@ -27,7 +28,7 @@ class CouponForm(BaseForm):
         validators=[InputRequired("Percent or rupees.")],
     )
     value = IntegerField(
-        "Amount", validators=[InputRequired("How much off?"), NumberRange(min=1, max=100_000)]
+        "Amount", validators=[InputRequired("How much off?"), NumberRange(min=1, max=MAX_PRICE_RUPEES)]
     )
     min_price = IntegerField("Minimum session price (₹)", validators=[Optional(), NumberRange(min=0)])
     valid_until = DateField("Valid until (inclusive)", validators=[Optional()])

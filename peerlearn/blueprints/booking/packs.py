@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...exceptions import DomainError, ValidationError
 from ...forms import BaseForm, apply_field_errors
+from ...limits import MAX_PRICE_RUPEES
 from ...models import PaymentPurpose, Role
 from ...payments import get_gateway
 from ...security import role_required
@@ -21,7 +22,7 @@ class PackForm(BaseForm):
     title = StringField("Title", validators=[InputRequired("Give the pack a title."), Length(max=120)])
     credits = IntegerField("Sessions", default=5, validators=[InputRequired(), NumberRange(min=1, max=50)])
     price = IntegerField(
-        "Price of the pack (₹)", validators=[InputRequired(), NumberRange(min=1, max=100_000)]
+        "Price of the pack (₹)", validators=[InputRequired(), NumberRange(min=1, max=MAX_PRICE_RUPEES)]
     )
     valid_days = IntegerField(
         "Valid for (days)", default=60, validators=[InputRequired(), NumberRange(min=1, max=730)]

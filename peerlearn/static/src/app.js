@@ -37,8 +37,7 @@ const PAGE_COMPONENTS = {
   checkout: () => import('./js/checkout.js').then((module) => configured(module.default)),
   countdown: () => import('./js/components/countdown.js').then((module) => configured(module.default)),
   recordingPlayer: () => import('./js/components/recording-player.js').then((module) => module.default),
-  recordingProgress: () =>
-    import('./js/components/recording-progress.js').then((module) => configured(module.default)),
+  recordingProgress: () => import('./js/components/recording-progress.js').then((module) => configured(module.default)),
 };
 
 // Every x-data on the page, including those in <template>s that Alpine renders later.
