@@ -8,12 +8,11 @@ module sits above all three, and nothing below it imports it: payments never rea
 import logging
 import secrets
 
-from ..exceptions import GatewayUnavailable, NotFound, PermissionDenied, ValidationError
+from ..exceptions import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
-from ..models import Gift, Payment, PaymentPurpose
-from ..payments import GatewayError, get_gateway
-from . import gifts, payments, ratelimit, room
+from ..models import Gift, PaymentPurpose
+from . import gifts, orders, payments, ratelimit, room
 
 log = logging.getLogger(__name__)
 
@@ -58,33 +57,14 @@ def create_gift(sender, session_id, amount_paise, message=""):
     amount_paise = _clean_amount(amount_paise)
     message = _clean_message(message)
     ratelimit.hit("gift", str(sender.id), "GIFT_LIMIT_PER_USER")
-    gateway = get_gateway()
-    receipt = f"gf_{session.id}_{secrets.token_hex(6)}"
-    try:
-        order_id = gateway.create_order(
-            amount_paise=amount_paise,
-            currency="INR",
-            receipt=receipt,
-            notes={"purpose": "gift", "session_id": str(session.id), "sender_id": str(sender.id)},
-        )
-    except GatewayError as exc:
-        db.session.rollback()
-        log.warning("gift order failed for session %s: %s", session.id, exc)
-        raise GatewayUnavailable(
-            "The payment service is not responding. Please try again in a minute."
-        ) from exc
-    payment = Payment(
+    payment = orders.open_order(
         purpose=PaymentPurpose.GIFT.value,
         payer_id=sender.id,
         mentor_id=session.mentor_id,
-        gateway=gateway.name,
-        order_id=order_id,
-        receipt=receipt,
         amount_paise=amount_paise,
-        currency="INR",
+        receipt=f"gf_{session.id}_{secrets.token_hex(6)}",
+        notes={"purpose": "gift", "session_id": str(session.id), "sender_id": str(sender.id)},
     )
-    db.session.add(payment)
-    db.session.flush()
     gift = Gift(
         session_id=session.id,
         sender_id=sender.id,

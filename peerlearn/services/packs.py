@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import events
-from ..exceptions import Conflict, GatewayUnavailable, NotFound, PermissionDenied, ValidationError
+from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..formats import format_inr
 from ..limits import MAX_PRICE_PAISE
@@ -44,9 +44,9 @@ from ..models import (
     utcnow,
 )
 from ..models.pack import MAX_PACK_CREDITS, MAX_PACK_VALID_DAYS
-from ..payments import GatewayError, get_gateway
+from ..payments import get_gateway
 from . import booking as booking_service
-from . import interactions, ledger, outbox, refunds
+from . import interactions, ledger, orders, outbox, refunds
 
 MAX_PACK_PRICE_PAISE = MAX_PRICE_PAISE  # a pack costs no more than the dearest seat
 OPEN_CREDIT = (CreditStatus.BOOKED.value, CreditStatus.EARNED.value)
@@ -164,31 +164,14 @@ def start_pack_payment(learner, pack_id):
     )
     if open_order is not None:
         return open_order
-    receipt = f"pk_{pack.id}_{secrets.token_hex(6)}"
-    try:
-        order_id = gateway.create_order(
-            amount_paise=pack.price_paise,  # from the database, never from the client
-            currency="INR",
-            receipt=receipt,
-            notes={"purpose": "pack", "pack_id": str(pack.id), "learner_id": str(learner.id)},
-        )
-    except GatewayError as exc:
-        db.session.rollback()
-        raise GatewayUnavailable(
-            "The payment service is not responding. Please try again in a minute."
-        ) from exc
-    payment = Payment(
+    payment = orders.open_order(
         purpose=PaymentPurpose.PACK.value,
         payer_id=learner.id,
         mentor_id=pack.mentor_id,
-        gateway=gateway.name,
-        order_id=order_id,
-        receipt=receipt,
-        amount_paise=pack.price_paise,
-        currency="INR",
+        amount_paise=pack.price_paise,  # from the database, never from the client
+        receipt=f"pk_{pack.id}_{secrets.token_hex(6)}",
+        notes={"purpose": "pack", "pack_id": str(pack.id), "learner_id": str(learner.id)},
     )
-    db.session.add(payment)
-    db.session.flush()
     db.session.add(
         PackPurchase(
             pack_id=pack.id,
