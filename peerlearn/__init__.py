@@ -19,6 +19,7 @@ def create_app(config_name=None, overrides=None):
     configure_logging(app)
     configure_proxy(app)
     register_extensions(app)
+    register_languages(app)
     register_auth(app)
     register_input_rules(app)
     register_blueprints(app)
@@ -192,6 +193,13 @@ def register_security_headers(app):
     from . import headers
 
     headers.init_app(app)
+
+
+def register_languages(app):
+    """English and Hindi: which one a request speaks and where the Hindi texts are (peerlearn.i18n)."""
+    from . import i18n
+
+    i18n.init_app(app)
 
 
 def register_static_files(app):
