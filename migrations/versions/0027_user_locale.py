@@ -3,7 +3,14 @@
 Revision ID: 0027_user_locale
 Revises: 0026_push_subscriptions
 Create Date: 2026-12-07 02:10:00
+
+``users`` gains ``locale``: the language the person chose with the switcher or on their settings
+page ("en", "hi"), NULL until they choose (then the ``lang`` cookie or the browser decides).
+Downgrading drops the column.
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0027_user_locale"
@@ -13,8 +20,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("locale", sa.String(length=5), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("locale")

@@ -90,6 +90,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="Asia/Kolkata")
+    # The language the person chose ("en", "hi"); None until they choose (peerlearn/i18n.py).
+    locale: Mapped[str | None] = mapped_column(String(5))
     headline: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     bio: Mapped[str] = mapped_column(Text, nullable=False, default="")
     hourly_rate_paise: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
