@@ -60,8 +60,15 @@ TEXT_ATTRIBUTES = {
     "data-title",
     "data-message",
 }
-META_TEXT = {"description", "og:title", "og:description", "twitter:title", "twitter:description",
-             "application-name", "apple-mobile-web-app-title"}
+META_TEXT = {
+    "description",
+    "og:title",
+    "og:description",
+    "twitter:title",
+    "twitter:description",
+    "application-name",
+    "apple-mobile-web-app-title",
+}
 BUTTON_INPUTS = {"submit", "button", "reset"}
 # Alpine attributes whose string literals end up on screen.
 ALPINE_TEXT = re.compile(r"^(x-text|x-html|(?::|x-bind:)(" + "|".join(sorted(TEXT_ATTRIBUTES)) + r"))$")
@@ -144,13 +151,15 @@ def _template_pieces(source):
             calls.append(previous is not None and previous[0] == "name" and previous[1] in TRANSLATING_CALLS)
         elif kind == "operator" and value == ")" and calls:
             calls.pop()
-        elif kind == "string" and not in_trans and not any(calls[-1:]):
-            if (
-                last_block_name not in ("include", "extends", "import", "from")
-                and re.match(r"^[A-Z][a-z]+[a-z ,.!?'’:-]*$", value)
-                and is_text(value)
-            ):
-                literals.append((lineno, value))
+        elif (
+            kind == "string"
+            and not in_trans
+            and not any(calls[-1:])
+            and last_block_name not in ("include", "extends", "import", "from")
+            and re.match(r"^[A-Z][a-z]+[a-z ,.!?'’:-]*$", value)
+            and is_text(value)
+        ):
+            literals.append((lineno, value))
         if kind not in ("whitespace",):
             previous = (kind, value)
     return "".join(out), line_of, literals
@@ -219,6 +228,12 @@ def _opted_out(source_lines, line):
     return 0 < line <= len(source_lines) and OPT_OUT in source_lines[line - 1]
 
 
+def _findings(path, lines, found):
+    name = _relative(path)
+    kept = {Finding(name, line, text, why) for line, text, why in found if not _opted_out(lines, line)}
+    return sorted(kept, key=lambda f: (f.line, f.text))
+
+
 def template_findings(path):
     path = Path(path)
     source = path.read_text(encoding="utf-8")
@@ -231,16 +246,14 @@ def template_findings(path):
             start = sum(len(p) + 1 for p in text.split("\n")[:index])
             running = line_of[start] if start < len(line_of) else running
             if is_text(piece):
-                found.append((running, " ".join(piece.replace(PLACEHOLDER, " ").split()), "untranslated text"))
+                words = " ".join(piece.replace(PLACEHOLDER, " ").split())
+                found.append((running, words, "untranslated text"))
     else:
         parser = _TextParser(text, line_of)
         parser.feed(text)
         parser.close()
         found.extend(parser.found)
-    return sorted(
-        {Finding(_relative(path), line, value, why) for line, value, why in found if not _opted_out(lines, line)},
-        key=lambda f: (f.line, f.text),
-    )
+    return _findings(path, lines, found)
 
 
 # --- Python -----------------------------------------------------------------------------------
@@ -258,7 +271,17 @@ ERROR_CALLS = {
     "PaymentRejected",
     "ValidationError_",
 }
-TEXT_KEYWORDS = {"message", "title", "body", "label", "subject", "description", "hint", "help_text", "summary"}
+TEXT_KEYWORDS = {
+    "message",
+    "title",
+    "body",
+    "label",
+    "subject",
+    "description",
+    "hint",
+    "help_text",
+    "summary",
+}
 WTFORMS_VALIDATORS = {
     "DataRequired",
     "InputRequired",
@@ -328,19 +351,16 @@ def python_findings(path):
             for keyword in node.keywords:
                 if keyword.arg == "fields" or keyword.arg == "choices":
                     for inner, text in _texts_in(keyword.value):
-                        if keyword.arg == "choices" and isinstance(inner, ast.Constant):
-                            if not re.search(r"[A-Z ]", text):
-                                continue  # a choice's value, not its label
+                        is_value = keyword.arg == "choices" and not re.search(r"[A-Z ]", text)
+                        if is_value:
+                            continue  # a choice's value, not its label
                         found.append((inner.lineno, text, f"untranslated {keyword.arg}= text in {name}()"))
         for keyword in node.keywords:
             if keyword.arg in TEXT_KEYWORDS:
                 text = _literal_text(keyword.value)
                 if text is not None and re.search(r"[A-Z ]", text):
                     found.append((keyword.value.lineno, text, f"untranslated {keyword.arg}="))
-    return sorted(
-        {Finding(_relative(path), line, text, why) for line, text, why in found if not _opted_out(lines, line)},
-        key=lambda f: (f.line, f.text),
-    )
+    return _findings(path, lines, found)
 
 
 # --- Catalog ----------------------------------------------------------------------------------
