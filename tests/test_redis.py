@@ -119,9 +119,10 @@ def test_cron_enqueues_the_periodic_jobs_and_a_worker_runs_them(redis_app, make_
         "retry_due_webhooks",
         "remove_expired_exports",
         "expire_packs",
+        "release_coupon_holds",
     }
     queues = [get_queue("default"), get_queue("emails"), get_queue("recommendations")]
-    assert sum(queue.count for queue in queues) == 13
+    assert sum(queue.count for queue in queues) == 14
     SimpleWorker(queues, connection=redis_connection()).work(burst=True)
     db.session.expire_all()
     assert db.session.get(Booking, hold_id).status == "expired"

@@ -10,6 +10,7 @@ import logging
 from ..extensions import db
 from ..services import (
     booking,
+    coupons,
     media,
     packs,
     payments,
@@ -47,6 +48,10 @@ def expire_packs():
     return packs.expire_purchases()
 
 
+def release_coupon_holds():
+    return coupons.release_all_lapsed_holds()
+
+
 def send_queued_emails():
     return dispatch_queued()
 
@@ -82,6 +87,7 @@ PERIODIC_JOBS = (
     (retry_due_webhooks, "default", 60),
     (remove_expired_exports, "default", 3600),
     (expire_packs, "default", 600),
+    (release_coupon_holds, "default", 120),
 )
 
 
