@@ -28,6 +28,7 @@ from .ledger import PAYMENT_KINDS, REFUND_KINDS, EntryKind, LedgerEntry, Payout,
 from .notification import TRANSACTIONAL_KINDS, Notification, NotificationKind, NotificationPreference
 from .pack import CreditStatus, PackCredit, PackPurchase, PurchaseStatus, SessionPack
 from .payment import Payment, PaymentPurpose, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from .push import PushSubscription
 from .recommendation import (
     Interaction,
     InteractionKind,
@@ -115,6 +116,7 @@ __all__ = [
     "PayoutMethodKind",
     "PayoutStatus",
     "PurchaseStatus",
+    "PushSubscription",
     "RecommenderState",
     "Recording",
     "RecordingConsent",
