@@ -1,7 +1,7 @@
 """Command-line tools: `flask serve`, `flask seed-demo`, `flask create-admin`,
 `flask emails send-queued`, `flask jobs requeue-failed`, `flask payments reconcile`,
 `flask rotate-payout-key`, `flask sweep`, `flask ml` (rebuild, simulate, evaluate) and
-`flask backup` (create, list, restore) and `flask doctor`."""
+`flask backup` (create, list, restore), `flask doctor` and `flask vapid-keys`."""
 
 import os
 import sys
@@ -32,6 +32,7 @@ def init_app(app):
     app.cli.add_command(janus_config)
     app.cli.add_command(backup)
     app.cli.add_command(doctor)
+    app.cli.add_command(vapid_keys)
 
 
 @click.command("serve")
@@ -242,6 +243,17 @@ def rotate_payout_key():
             f"{unreadable} record(s) could not be decrypted with any key in PAYOUT_DETAILS_KEYS; "
             "add the key they were written with and run this again."
         )
+
+
+@click.command("vapid-keys")
+def vapid_keys():
+    """Print a fresh VAPID key pair for Web Push, as VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY take
+    it. A new pair means browsers subscribed with the old one must subscribe again."""
+    from .config import new_vapid_keys
+
+    public, private = new_vapid_keys()
+    click.echo(f"VAPID_PUBLIC_KEY={public}")
+    click.echo(f"VAPID_PRIVATE_KEY={private}")
 
 
 @click.command("sweep")

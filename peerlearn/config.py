@@ -112,6 +112,69 @@ def check_payout_keys(keys):
             ) from exc
 
 
+def _b64url_decode(text):
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64url(data):
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def new_vapid_keys():
+    """A fresh VAPID pair, (public, private) in the form VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY take."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return _b64url(public), _b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
+def vapid_public_key_of(private):
+    """The public key (base64url, uncompressed point) of a VAPID_PRIVATE_KEY, or None when it is
+    not a raw P-256 private key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    try:
+        raw = _b64url_decode(private)
+        if len(raw) != 32:
+            return None
+        key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    except ValueError:
+        return None
+    return _b64url(key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+
+
+def default_vapid_subject(settings):
+    """The site's address when it is https, else the sender address of its emails."""
+    base = settings["PUBLIC_BASE_URL"]
+    if base.startswith("https://"):
+        return base
+    sender = settings["MAIL_DEFAULT_SENDER"]
+    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+    return f"mailto:{address}"
+
+
+def check_vapid(settings):
+    public, private = settings["VAPID_PUBLIC_KEY"], settings["VAPID_PRIVATE_KEY"]
+    if bool(public) != bool(private):
+        raise ConfigError("set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither (push off)")
+    if private and vapid_public_key_of(private) != public.rstrip("="):
+        raise ConfigError(
+            "VAPID_PRIVATE_KEY must be a raw P-256 private key in base64url and VAPID_PUBLIC_KEY its "
+            "public key, as `flask vapid-keys` prints them"
+        )
+    if not settings["VAPID_SUBJECT"].startswith(("mailto:", "https://")):
+        raise ConfigError("VAPID_SUBJECT must be a mailto: or https:// address")
+    if settings["PUSH_TIMEOUT_SECONDS"] < 1:
+        raise ConfigError("PUSH_TIMEOUT_SECONDS must be at least 1")
+
+
 class Config:
     """Defaults shared by every environment: the embedded mode of ``make run``."""
 
@@ -391,7 +454,21 @@ class Config:
             "WEBHOOK_DISABLE_AFTER_FAILURES": env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 15),
             "WEBHOOK_CONNECT_TIMEOUT_SECONDS": env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5),
             "WEBHOOK_TIMEOUT_SECONDS": env_int("WEBHOOK_TIMEOUT_SECONDS", 10),
+            # Web Push (services/push.py): the VAPID key pair that signs every push, as
+            # `flask vapid-keys` prints it (base64url: the raw 32-byte private key, the 65-byte
+            # public point). Push is off when unset; `make run` keeps a pair under instance/.
+            **cls.vapid_keys(instance),
+            # Who push services may contact about this site's pushes: mailto: or https:.
+            "VAPID_SUBJECT": env_str("VAPID_SUBJECT"),
+            "PUSH_TIMEOUT_SECONDS": env_int("PUSH_TIMEOUT_SECONDS", 10),
+            # Push endpoints are posted to as browsers send them: https to public addresses only,
+            # unless this allows plain http and local addresses (development and tests).
+            "PUSH_ALLOW_LOCAL_ENDPOINTS": env_bool(
+                "PUSH_ALLOW_LOCAL_ENDPOINTS", cls.ENV_NAME != "production"
+            ),
         }
+        if settings["VAPID_SUBJECT"] is None:
+            settings["VAPID_SUBJECT"] = default_vapid_subject(settings)
         cls.check(settings)
         return settings
 
@@ -441,6 +518,27 @@ class Config:
         path.write_text(key)
         path.chmod(0o600)
         return [key]
+
+    @classmethod
+    def vapid_keys(cls, instance):
+        public, private = env_str("VAPID_PUBLIC_KEY"), env_str("VAPID_PRIVATE_KEY")
+        if public is None and private is None:
+            public, private = cls.default_vapid_keys(instance)
+        return {"VAPID_PUBLIC_KEY": public, "VAPID_PRIVATE_KEY": private}
+
+    @staticmethod
+    def default_vapid_keys(instance):
+        """A per-install VAPID pair kept under ``instance/``, like the secret key: browsers
+        subscribed with its public key stay subscribed across restarts."""
+        path = instance / "vapid_keys.json"
+        if path.exists():
+            kept = json.loads(path.read_text())
+            return kept["public"], kept["private"]
+        public, private = new_vapid_keys()
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"public": public, "private": private}))
+        path.chmod(0o600)
+        return public, private
 
     @classmethod
     def check(cls, settings):
@@ -507,6 +605,7 @@ class Config:
         if bool(settings["RAZORPAY_KEY_ID"]) != bool(settings["RAZORPAY_KEY_SECRET"]):
             raise ConfigError("set both RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET, or neither")
         check_payout_keys(settings["PAYOUT_DETAILS_KEYS"])
+        check_vapid(settings)
 
     @staticmethod
     def check_storage(settings):
@@ -601,6 +700,11 @@ class TestingConfig(Config):
         # Fixed, like the secret key: tests build many apps and never write to instance/.
         return [TESTING_PAYOUT_KEY]
 
+    @staticmethod
+    def default_vapid_keys(instance):
+        # Push off unless a test turns it on with keys of its own.
+        return None, None
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
@@ -621,6 +725,11 @@ class ProductionConfig(Config):
             'print(Fernet.generate_key().decode())"` and keep it safe: details encrypted with a lost '
             "key cannot be read."
         )
+
+    @staticmethod
+    def default_vapid_keys(instance):
+        # Push is optional: off until VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set.
+        return None, None
 
     @staticmethod
     def default_async_mode():

@@ -15,6 +15,8 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
   and a committed delivery to the ``deliver`` job.
 - a seat freed (a booking cancelled, a hold expired, seats added), to the session's waitlist,
   which offers it to the first in line; a booking confirmed or a session cancelled, to its entries.
+- a 15-minute reminder or a session started, to a push to the learners' phones
+  (``services.push``), handed to the ``send_push`` job after the commit.
 - a session held, to the pack credits booked for it, which are earned; a session cancelled or not
   held, or a booking cancelled, to the credits it took, which go back (``services.packs``).
 
@@ -28,11 +30,22 @@ from flask import current_app, has_request_context
 
 from . import events
 from .models import Notification, OutboundEmail, Refund, WebhookDelivery
-from .services import follows, fragments, notifications, outbox, packs, session_requests, waitlist, webhooks
+from .services import (
+    follows,
+    fragments,
+    notifications,
+    outbox,
+    packs,
+    push,
+    session_requests,
+    waitlist,
+    webhooks,
+)
 from .services.notifications import events as notification_events
 from .tasks import email as email_jobs
 from .tasks import enqueue, run_inline
 from .tasks import payments as payment_jobs
+from .tasks import push as push_jobs
 from .tasks import recommendations as recommendation_jobs
 from .tasks import recordings as recording_jobs
 from .tasks import webhooks as webhook_jobs
@@ -45,6 +58,7 @@ def init_app(app):
     outbox.carry(OutboundEmail, queue_email)
     outbox.carry(WebhookDelivery, queue_webhook_delivery)
     outbox.carry(Refund, send_staged_refund)
+    outbox.carry(push.PushMessage, queue_push)
     for event, handler in webhooks.EVENT_HANDLERS.items():
         events.subscribe(event, "webhooks", handler)
     events.subscribe("session_published", "follows", tell_followers)
@@ -60,6 +74,8 @@ def init_app(app):
     events.subscribe("session_cancelled", "packs", packs.session_not_taking_place)
     events.subscribe("session_not_held", "packs", packs.session_not_taking_place)
     events.subscribe("booking_cancelled", "packs", packs.booking_cancelled)
+    events.subscribe("session_reminder", "push", push.session_reminder)
+    events.subscribe("session_started", "push", push.session_started)
     fragments.init_app(app)
 
 
@@ -71,6 +87,10 @@ def queue_webhook_delivery(delivery):
     enqueue(
         "default", webhook_jobs.deliver, delivery.id, job_id=f"webhook-{delivery.id}", after_response=True
     )
+
+
+def queue_push(message):
+    enqueue("default", push_jobs.send_push, message.user_id, message.payload, after_response=True)
 
 
 def tell_followers(session, mentor):
