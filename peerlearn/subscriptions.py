@@ -19,6 +19,8 @@ Services record what happened (``peerlearn.events``) and stage what a commit mus
   (``services.push``), handed to the ``send_push`` job after the commit.
 - a session held, to the pack credits booked for it, which are earned; a session cancelled or not
   held, or a booking cancelled, to the credits it took, which go back (``services.packs``).
+- a moved booking cancelled, to the payments of the differences paid to move it, which are refunded
+  by the same policy (``services.move_orders``).
 
 The cached fragments of the public pages (``services.fragments``) are set up here too; they need
 no event: they notice every committed change to what they show in the database session itself.
@@ -33,6 +35,7 @@ from .models import Notification, OutboundEmail, Refund, WebhookDelivery
 from .services import (
     follows,
     fragments,
+    move_orders,
     notifications,
     outbox,
     packs,
@@ -74,6 +77,7 @@ def init_app(app):
     events.subscribe("session_cancelled", "packs", packs.session_not_taking_place)
     events.subscribe("session_not_held", "packs", packs.session_not_taking_place)
     events.subscribe("booking_cancelled", "packs", packs.booking_cancelled)
+    events.subscribe("booking_cancelled", "move_orders", move_orders.booking_cancelled)
     events.subscribe("session_reminder", "push", push.session_reminder)
     events.subscribe("session_started", "push", push.session_started)
     fragments.init_app(app)

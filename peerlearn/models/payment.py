@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,6 +24,7 @@ class PaymentPurpose(enum.StrEnum):
     BOOKING = "booking"
     GIFT = "gift"
     PACK = "pack"
+    MOVE = "move"  # the difference a learner pays to move a booking to a dearer session
 
 
 # A booking has at most one order awaiting payment per gateway. A failed order is not made again:
@@ -41,12 +42,13 @@ class Payment(TimestampMixin, db.Model):
             "status IN ('created', 'captured', 'partially_refunded', 'refunded', 'failed')",
             name="status_valid",
         ),
-        CheckConstraint("purpose IN ('booking', 'gift', 'pack')", name="purpose_valid"),
+        CheckConstraint("purpose IN ('booking', 'gift', 'pack', 'move')", name="purpose_valid"),
         CheckConstraint("amount_paise >= 100", name="amount_minimum"),
         CheckConstraint(
             "refunded_paise >= 0 AND refunded_paise <= amount_paise", name="refunds_within_amount"
         ),
         CheckConstraint("purpose != 'booking' OR booking_id IS NOT NULL", name="booking_payment_has_booking"),
+        CheckConstraint("purpose != 'move' OR booking_id IS NOT NULL", name="move_payment_has_booking"),
         Index(
             "uq_payments_one_pending_order_per_booking",
             "booking_id",
@@ -94,6 +96,60 @@ class Payment(TimestampMixin, db.Model):
     @property
     def refundable_paise(self):
         return self.amount_paise - self.refunded_paise if self.is_captured else 0
+
+
+class MoveOrderStatus(enum.StrEnum):
+    OPEN = "open"  # awaiting payment; the target's seat is held until hold_expires_at
+    MOVED = "moved"  # paid: the booking moved
+    LAPSED = "lapsed"  # not paid in time: the held seat went back (a late payment may still move it)
+    REFUNDED = "refunded"  # paid, but the booking could no longer move: the difference went back
+
+
+# One order awaiting payment per booking: a second one replaces the first (services.move_orders).
+_OPEN_MOVE_ORDER_SQL = "status = 'open'"
+
+
+class MoveOrder(TimestampMixin, db.Model):
+    """A learner's order to move a booking to a dearer session, paid by a ``move`` Payment of the
+    difference. While it is open a seat of the target is held for the learner (``seat_held``);
+    the booking keeps its own seat until the capture moves it (services.move_orders)."""
+
+    __tablename__ = "move_orders"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'moved', 'lapsed', 'refunded')", name="status_valid"),
+        CheckConstraint("from_list_price_paise >= 0", name="list_price_not_negative"),
+        CheckConstraint("status = 'open' OR NOT seat_held", name="only_open_orders_hold_seats"),
+        Index(
+            "uq_move_orders_one_open_per_booking",
+            "booking_id",
+            unique=True,
+            sqlite_where=text(_OPEN_MOVE_ORDER_SQL),
+            postgresql_where=text(_OPEN_MOVE_ORDER_SQL),
+        ),
+        Index("ix_move_orders_status_hold_expires_at", "status", "hold_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT"), nullable=False, unique=True
+    )
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    from_session_id: Mapped[int] = mapped_column(
+        ForeignKey("learning_sessions.id", ondelete="RESTRICT"), nullable=False
+    )
+    to_session_id: Mapped[int] = mapped_column(
+        ForeignKey("learning_sessions.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    # The list price the seat was bought at when the order opened: the difference is worked out on it.
+    from_list_price_paise: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default=MoveOrderStatus.OPEN.value)
+    seat_held: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    hold_expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    payment: Mapped[Payment] = relationship(lazy="joined")
 
 
 class RefundStatus(enum.StrEnum):

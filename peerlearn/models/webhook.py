@@ -15,6 +15,7 @@ from .user import User
 WEBHOOK_EVENT_TYPES = (
     "booking.created",
     "booking.cancelled",
+    "booking.rescheduled",
     "payment.captured",
     "refund.processed",
     "session.published",

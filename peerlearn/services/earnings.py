@@ -208,9 +208,12 @@ def _shares_statement():
             LearningSession.starts_at.label("starts_at"),
             LearningSession.ended_at.label("ended_at"),
             LearningSession.settles_at.label("settles_at"),
-            # A pack credit pays for a booking: its earning is counted with the bookings'.
+            # A pack credit, or a move's difference, pays for a booking: counted with the bookings'.
             case(
-                (Payment.purpose == PaymentPurpose.PACK.value, PaymentPurpose.BOOKING.value),
+                (
+                    Payment.purpose.in_((PaymentPurpose.PACK.value, PaymentPurpose.MOVE.value)),
+                    PaymentPurpose.BOOKING.value,
+                ),
                 else_=Payment.purpose,
             ).label("purpose"),
             _state_of(LedgerEntry.payment_id, now).label("state"),
@@ -230,7 +233,10 @@ def _pending_refunds_statement():
     return (
         select(
             earning.session_id,
-            Payment.purpose,
+            case(
+                (Payment.purpose == PaymentPurpose.MOVE.value, PaymentPurpose.BOOKING.value),
+                else_=Payment.purpose,
+            ),
             _state_of(Payment.id, bindparam("now")),
             Refund.amount_paise,
             Payment.amount_paise,

@@ -32,7 +32,7 @@ from ..models import (
     utcnow,
 )
 from ..payments import GatewayError, GatewayPayment, get_gateway
-from . import coupons, gifts, interactions, ledger, outbox, packs, reconcile_log
+from . import coupons, gifts, interactions, ledger, move_orders, outbox, packs, reconcile_log
 from .booking import take_seat
 from .pagination import paginate
 from .refunds import (
@@ -249,6 +249,8 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
         late_refund = _confirm_paid_booking(payment, now)
     elif payment.purpose == PaymentPurpose.PACK:
         packs.activate(payment, now)
+    elif payment.purpose == PaymentPurpose.MOVE:
+        late_refund = move_orders.captured(payment, now)  # moves the booking, or refunds the difference
     elif payment.purpose == PaymentPurpose.GIFT:
         gift = gifts.mark_paid(payment, now)
         late_refund = _refund_gift_of_cancelled_session(payment, gift)
@@ -256,7 +258,7 @@ def apply_capture(payment, gateway_payment_id, *, method=""):
             gift = None  # nobody is told of a gift that goes straight back
 
     if (
-        payment.booking is not None
+        payment.purpose == PaymentPurpose.BOOKING
         and payment.booking.status == BookingStatus.CONFIRMED
         and late_refund is None
     ):

@@ -38,8 +38,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
+from .. import i18n
 from ..exceptions import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..links import external_url
@@ -102,7 +104,7 @@ def verify_signature(secret, header, body, *, tolerance=SIGNATURE_TOLERANCE_SECO
     no older than ``tolerance`` seconds (a replayed request is refused)."""
     parts = {}
     for item in (header or "").split(","):
-        key, _, value = item.strip().partition("=")
+        key, _equals, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
     try:
         timestamp = int(parts["t"][0])
@@ -140,23 +142,22 @@ def resolve(url):
     except ValueError:
         port = -1
     if parts.scheme not in ("https", "http") or not parts.hostname or port == -1:
-        raise ValidationError(
-            "Enter a full https:// address.", fields={"url": ["Enter a full https:// address."]}
-        )
+        message = _("Enter a full https:// address.")
+        raise ValidationError(message, fields={"url": [message]})
     allow_local = _allow_local()
     if parts.scheme != "https" and not allow_local:
-        raise ValidationError("Webhook addresses must use https://.", fields={"url": ["Use https://."]})
+        raise ValidationError(_("Webhook addresses must use https://."), fields={"url": [_("Use https://.")]})
     if parts.username or parts.password:
-        raise ValidationError("Leave credentials out of the address.", fields={"url": ["No user:password@."]})
+        raise ValidationError(_("Leave credentials out of the address."), fields={"url": [_("No user:password@.")]})
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        message = f"{parts.hostname} can't be found."
+        message = _("%(host)s can't be found.", host=parts.hostname)
         raise ValidationError(message, fields={"url": [message]}) from None
     addresses = [info[4][0] for info in infos]
     if not allow_local and not all(_public_address(address) for address in addresses):
-        message = "That address points inside a private network; use a public https:// address."
+        message = _("That address points inside a private network; use a public https:// address.")
         raise ValidationError(message, fields={"url": [message]}, code="private_address")
     path = parts.path or "/"
     if parts.query:
@@ -166,10 +167,10 @@ def resolve(url):
 
 def check_url(url):
     if not isinstance(url, str):
-        raise ValidationError("Enter a full https:// address.", fields={"url": ["Must be a string."]})
+        raise ValidationError(_("Enter a full https:// address."), fields={"url": [_("Must be a string.")]})
     url = url.strip()
     if len(url) > 500:
-        raise ValidationError("That address is too long.", fields={"url": ["At most 500 characters."]})
+        raise ValidationError(_("That address is too long."), fields={"url": [_("At most 500 characters.")]})
     resolve(url)
     return url
 
@@ -179,31 +180,31 @@ def check_url(url):
 
 def check_may_use(user):
     if not (user.is_mentor or user.is_admin):
-        raise PermissionDenied("Webhooks are for mentors and admins.", code="not_a_mentor")
+        raise PermissionDenied(_("Webhooks are for mentors and admins."), code="not_a_mentor")
 
 
 def _event_types(chosen):
     if not isinstance(chosen, list | tuple) or not all(isinstance(event, str) for event in chosen):
-        message = "event_types must be a list of event type names."
+        message = _("event_types must be a list of event type names.")
         raise ValidationError(message, fields={"event_types": [message]})
     chosen = [event for event in chosen if event]
     unknown = sorted(set(chosen) - set(WEBHOOK_EVENT_TYPES))
     if unknown:
-        message = "Unknown event types: " + ", ".join(unknown)
+        message = _("Unknown event types: %(types)s", types=", ".join(unknown))
         raise ValidationError(message, fields={"event_types": [message]})
     if not chosen:
-        message = "Choose at least one event."
+        message = _("Choose at least one event.")
         raise ValidationError(message, fields={"event_types": [message]})
     return [event for event in WEBHOOK_EVENT_TYPES if event in chosen]
 
 
 def _description(text):
     if not isinstance(text, str):
-        raise ValidationError("The description must be text.", fields={"description": ["Must be a string."]})
+        raise ValidationError(_("The description must be text."), fields={"description": [_("Must be a string.")]})
     text = text.strip()
     if len(text) > 200:
         raise ValidationError(
-            "Keep the description under 200 characters.", fields={"description": ["Too long."]}
+            _("Keep the description under 200 characters."), fields={"description": [_("Too long.")]}
         )
     return text
 
@@ -212,7 +213,7 @@ def owned_endpoint(owner, endpoint_id):
     """The endpoint ``endpoint_id`` of ``owner``; another owner's is not found (no hint it exists)."""
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.user_id != owner.id:
-        raise NotFound("No such webhook.", code="not_found")
+        raise NotFound(_("No such webhook."), code="not_found")
     return endpoint
 
 
@@ -234,7 +235,7 @@ def create_endpoint(owner, *, url, event_types, description=""):
         select(func.count(WebhookEndpoint.id)).where(WebhookEndpoint.user_id == owner.id)
     )
     if count >= MAX_ENDPOINTS_PER_USER:
-        raise ValidationError(f"You can have at most {MAX_ENDPOINTS_PER_USER} webhooks.", code="too_many")
+        raise ValidationError(_("You can have at most %(num)s webhooks.", num=MAX_ENDPOINTS_PER_USER), code="too_many")
     endpoint = WebhookEndpoint(
         user_id=owner.id, url=url, secret=new_secret(), event_types=event_types, description=description
     )
@@ -299,7 +300,7 @@ def deliveries(owner, endpoint_id, *, page=1, per_page=DELIVERIES_PER_PAGE):
 def owned_delivery(owner, delivery_id):
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.endpoint.user_id != owner.id:
-        raise NotFound("No such delivery.", code="not_found")
+        raise NotFound(_("No such delivery."), code="not_found")
     return delivery
 
 
@@ -450,6 +451,18 @@ def booking_cancelled(booking, refund=None, *_, **__):
     emit("booking.cancelled", session.mentor_id, data)
 
 
+def booking_moved(booking, source, refund=None, *_, **__):
+    """The learner moved their booking to another session of the mentor (services.reschedule)."""
+    session = booking.session
+    data = {
+        "booking": booking_data(booking),
+        "session": session_data(session),
+        "from_session": session_data(source),
+        "refund_paise": refund.amount_paise if refund is not None else 0,
+    }
+    emit("booking.rescheduled", session.mentor_id, data)
+
+
 def refund_processed(refund):
     payment = refund.payment
     data = {
@@ -512,6 +525,7 @@ def new_review(review):
 EVENT_HANDLERS = {
     "booking_confirmed": booking_confirmed,
     "booking_cancelled": booking_cancelled,
+    "booking_moved": booking_moved,
     "gift_received": gift_received,
     "refund_processed": refund_processed,
     "session_published": session_published,
@@ -711,15 +725,21 @@ def _count_failure(endpoint, now):
     ).rowcount
     db.session.refresh(endpoint)
     if disabled:
-        _tell_disabled(endpoint, reason)
+        _tell_disabled(endpoint, limit)
 
 
-def _tell_disabled(endpoint, reason):
-    title = "A webhook was disabled"
-    lines = [
-        f"Deliveries to {endpoint.url} kept failing. {reason}",
-        "Fix the receiver, then enable the webhook again; you can redeliver what it missed.",
-    ]
+def _tell_disabled(endpoint, limit):
+    with i18n.for_user(endpoint.user):  # the owner's language, whatever request or job failed
+        title = _("A webhook was disabled")
+        lines = [
+            _(
+                "Deliveries to %(url)s kept failing. Disabled after %(num)s failed deliveries in a row.",
+                url=endpoint.url,
+                num=limit,
+            ),
+            _("Fix the receiver, then enable the webhook again; you can redeliver what it missed."),
+        ]
+        action = _("Open the webhook")
     link = external_url("webhooks.show", endpoint_id=endpoint.id)
     email = Email(
         "notice",
@@ -727,7 +747,7 @@ def _tell_disabled(endpoint, reason):
         {
             "heading": title,
             "lines": lines,
-            "action_label": "Open the webhook",
+            "action_label": action,
             "action_url": link,
         },
     )

@@ -12,6 +12,7 @@ from ..services import (
     booking,
     coupons,
     media,
+    move_orders,
     packs,
     payments,
     recording_library,
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def expire_holds():
-    return booking.expire_holds()
+    return booking.expire_holds() + move_orders.lapse_expired_holds()
 
 
 def complete_sessions():

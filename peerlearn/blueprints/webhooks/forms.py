@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length
 
@@ -5,23 +6,24 @@ from ...forms import BaseForm
 from ...models import WEBHOOK_EVENT_TYPES
 
 EVENT_LABELS = {
-    "booking.created": "A booking is confirmed",
-    "booking.cancelled": "A booking is cancelled",
-    "payment.captured": "A payment is captured",
-    "refund.processed": "A refund is paid out",
-    "session.published": "A session is published",
-    "session.started": "A session starts",
-    "session.completed": "A session is held and ends",
-    "session.cancelled": "A session is cancelled",
-    "review.created": "A review is posted",
+    "booking.created": _l("A booking is confirmed"),
+    "booking.cancelled": _l("A booking is cancelled"),
+    "booking.rescheduled": _l("A booking moves to another session"),
+    "payment.captured": _l("A payment is captured"),
+    "refund.processed": _l("A refund is paid out"),
+    "session.published": _l("A session is published"),
+    "session.started": _l("A session starts"),
+    "session.completed": _l("A session is held and ends"),
+    "session.cancelled": _l("A session is cancelled"),
+    "review.created": _l("A review is posted"),
 }
 
 
 class EndpointForm(BaseForm):
-    url = StringField("Endpoint URL", validators=[DataRequired(), Length(max=500)])
-    description = StringField("Description", validators=[Length(max=200)])
+    url = StringField(_l("Endpoint URL"), validators=[DataRequired(), Length(max=500)])
+    description = StringField(_l("Description"), validators=[Length(max=200)])
     event_types = SelectMultipleField(
-        "Events",
+        _l("Events"),
         choices=[SelectChoice(event, EVENT_LABELS[event]) for event in WEBHOOK_EVENT_TYPES],
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
