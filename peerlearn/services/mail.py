@@ -12,6 +12,7 @@ from email.utils import parseaddr
 from flask import current_app, render_template
 from sqlalchemy import or_, select, update
 
+from .. import i18n
 from ..extensions import db
 from ..links import external_url, public_host
 from ..models import EmailStatus, OutboundEmail, utcnow
@@ -35,21 +36,28 @@ def clean_subject(subject):
 def compose(user, template, subject, *, attachments=(), **context):
     """Render ``emails/<template>.txt`` and ``.html`` and record the message (not yet sent).
 
-    ``attachments`` are ``(filename, content_type, bytes)``. An ``unsubscribe_url`` in the context
+    ``subject`` may be a lazy translation (``flask_babel.lazy_gettext``): it and the templates are
+    rendered in ``user``'s language. ``attachments`` are ``(filename, content_type, bytes)``. An
+    ``unsubscribe_url`` in the context
     (non-transactional email) is shown in the footer and sent as the List-Unsubscribe header.
     """
     if user.id is None:
         db.session.flush()
-    subject = clean_subject(subject)
     context.setdefault("user", user)
     context.setdefault("home_url", external_url("main.index"))
+    # In the recipient's language, whoever's request caused the email: a lazily translated
+    # subject or context value becomes text here.
+    with i18n.for_user(user):
+        subject = clean_subject(str(subject))
+        text_body = render_template(f"emails/{template}.txt", subject=subject, **context)
+        html_body = render_template(f"emails/{template}.html", subject=subject, **context)
     email = OutboundEmail(
         user_id=user.id,
         to_address=user.email,
         subject=subject,
         template=template,
-        text_body=render_template(f"emails/{template}.txt", subject=subject, **context),
-        html_body=render_template(f"emails/{template}.html", subject=subject, **context),
+        text_body=text_body,
+        html_body=html_body,
         attachments=[
             {
                 "filename": filename,

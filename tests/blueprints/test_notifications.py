@@ -105,7 +105,7 @@ def test_empty_center_says_so(client, auth, learner):
     html = page(client, "/notifications")
     assert 'data-testid="notifications-empty"' in html and "Nothing yet." in html
     assert 'name="all"' not in html
-    assert "You&#39;re all caught up." in page(client, "/notifications?show=unread")
+    assert "You're all caught up." in page(client, "/notifications?show=unread")
 
 
 def test_views_filter_by_group_and_by_unread(client, auth, learner):

@@ -1,4 +1,6 @@
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ...inputs import is_id, page_or_first, whole_number
@@ -9,7 +11,7 @@ from ...services.notifications.email import unsubscriber
 from . import bp
 
 # The center's views: everything, unread only, or one group of kinds.
-VIEWS = {"all": "All", "unread": "Unread"} | {
+VIEWS = {"all": _l("All"), "unread": _l("Unread")} | {
     name: label for name, (label, _kinds) in notifications.KIND_GROUPS.items()
 }
 
@@ -46,8 +48,9 @@ def center():
         page=page,
         pages=found.pages,
         show=show,
-        views=VIEWS,
-        groups=notifications.KIND_GROUPS,
+        # As text in this request's language (a lazy label would reach the page unescaped).
+        views={name: str(label) for name, label in VIEWS.items()},
+        groups={name: (str(label), kinds) for name, (label, kinds) in notifications.KIND_GROUPS.items()},
         unread=notifications.unread_count(current_user.id),
     )
 
@@ -60,7 +63,7 @@ def mark_read():
     show, page = _filter_and_page(request.form)
     if request.form.get("all"):
         if notifications.mark_read(current_user.id):
-            flash("All notifications marked as read.", "success")
+            flash(_("All notifications marked as read."), "success")
     else:
         ids = [whole_number(value) for value in request.form.getlist("ids")]
         notifications.mark_read(current_user.id, [i for i in ids if is_id(i)][:100])
@@ -82,7 +85,7 @@ def preferences():
             if not row["email_locked"]:
                 choices[row["kind"]]["email"] = row["kind"] in email
         notifications.set_preferences(current_user.id, choices)
-        flash("Notification settings saved.", "success")
+        flash(_("Notification settings saved."), "success")
         return redirect(url_for("notifications.preferences"))
     return render_template("notifications/preferences.html", rows=notifications.preferences(current_user.id))
 
@@ -97,7 +100,7 @@ def unsubscribe(token):
     if found is None:
         return render_template("notifications/unsubscribe.html", invalid=True), 400
     user, kind = found
-    label = notifications.KIND_LABELS[kind]
+    label = str(notifications.KIND_LABELS[kind])
     if request.method == "POST":
         notifications.set_preference(user.id, kind, email=False)
         return render_template("notifications/unsubscribe.html", done=True, label=label, token=token)

@@ -6,8 +6,12 @@ change that caused them, then calls ``outbox.dispatch()``.
 from functools import partial
 
 from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
+from flask_babel.speaklater import LazyString
 from sqlalchemy import insert, select
 
+from ... import i18n
 from ...events import subscribe as subscribe_to
 from ...extensions import db
 from ...formats import format_inr, localtime
@@ -101,6 +105,11 @@ def _tell(
     event with its own ``template`` gets ``context`` on top of those. ``sender`` and
     ``collapse_key`` are as ``notifications.notify`` takes them."""
     url = _path(endpoint, **values) if endpoint else ""
+    # The words are lazy translations: they become text in the recipient's language here.
+    with i18n.for_user(user):
+        title, heading, subject = str(title), str(heading), str(subject)
+        lines = [str(line) for line in lines]
+        action_label = str(action_label) if action_label is not None else None
     email = Email(
         template,
         subject,
@@ -129,9 +138,17 @@ def _tell(
 def _duration(minutes):
     hours, rest = divmod(minutes, 60)
     if not hours:
-        return f"{rest} minutes"
-    text = "1 hour" if hours == 1 else f"{hours} hours"
-    return f"{text} {rest} minutes" if rest else text
+        return _l("%(minutes)s minutes", minutes=rest)
+    if rest:
+        return _ln(
+            "%(num)d hour %(minutes)s minutes", "%(num)d hours %(minutes)s minutes", hours, minutes=rest
+        )
+    return _ln("%(num)d hour", "%(num)d hours", hours)
+
+
+def _capitalized(text):
+    """``text`` (a lazy translation) with its first letter capitalised, when it becomes text."""
+    return LazyString(lambda: str(text).capitalize())
 
 
 def _session_facts(session, user):
@@ -153,10 +170,10 @@ def _ics(booking):
 
 
 PAYMENT_METHODS = {
-    "card": "Card",
+    "card": _l("Card"),
     "upi": "UPI",
-    "netbanking": "Net banking",
-    "wallet": "Wallet",
+    "netbanking": _l("Net banking"),
+    "wallet": _l("Wallet"),
     "emi": "EMI",
 }
 
@@ -171,7 +188,7 @@ def _receipt(payment, user):
     return {
         "amount": format_inr(payment.amount_paise),
         "number": payment.receipt,
-        "method": method or "Online",
+        "method": method or _l("Online"),
         "paid_on": paid_on,
         "payment_id": payment.gateway_payment_id or "",
         **_coupon_lines(payment),
@@ -193,11 +210,19 @@ def _coupon_lines(payment):
 def booking_confirmed(booking, payment=None):
     session, learner = booking.session, booking.learner
     lines = [
-        f"You have a seat in “{session.title}” with {session.mentor.name}.",
-        f"When: {_when(session, learner)}.",
+        _l(
+            "You have a seat in “%(title)s” with %(mentor)s.", title=session.title, mentor=session.mentor.name
+        ),
+        _l("When: %(when)s.", when=_when(session, learner)),
     ]
     if payment is not None:
-        lines.append(f"Paid: {format_inr(payment.amount_paise)} (receipt {payment.receipt}).")
+        lines.append(
+            _l(
+                "Paid: %(amount)s (receipt %(receipt)s).",
+                amount=format_inr(payment.amount_paise),
+                receipt=payment.receipt,
+            )
+        )
     promise = refund_promise(booking, tz=learner.timezone)
     if promise:
         lines.append(promise)
@@ -205,11 +230,11 @@ def booking_confirmed(booking, payment=None):
     _tell(
         learner,
         NotificationKind.BOOKING_CONFIRMED,
-        title=f"Booked: {session.title}",
+        title=_l("Booked: %(title)s", title=session.title),
         lines=lines,
-        heading="Your seat is confirmed",
-        subject=f"Booked: {session.title}",
-        action_label="View your booking",
+        heading=_l("Your seat is confirmed"),
+        subject=_l("Booked: %(title)s", title=session.title),
+        action_label=_l("View your booking"),
         endpoint="booking.detail",
         booking_id=booking.id,
         data={"booking_id": booking.id, "session_id": session.id},
@@ -229,14 +254,23 @@ def booking_confirmed(booking, payment=None):
         _tell(
             mentor,
             NotificationKind.PAYMENT_RECEIVED,
-            title=f"{learner.name} booked “{session.title}”",
+            title=_l("%(learner)s booked “%(title)s”", learner=learner.name, title=session.title),
             lines=[
-                f"{learner.name} paid {format_inr(payment.amount_paise)} for a seat in “{session.title}”.",
-                f"{session.seats_taken} of {session.capacity} seats are taken.",
+                _l(
+                    "%(learner)s paid %(amount)s for a seat in “%(title)s”.",
+                    learner=learner.name,
+                    amount=format_inr(payment.amount_paise),
+                    title=session.title,
+                ),
+                _l(
+                    "%(taken)s of %(capacity)s seats are taken.",
+                    taken=session.seats_taken,
+                    capacity=session.capacity,
+                ),
             ],
-            heading="New paid booking",
-            subject=f"New booking: {session.title}",
-            action_label="See your session",
+            heading=_l("New paid booking"),
+            subject=_l("New booking: %(title)s", title=session.title),
+            action_label=_l("See your session"),
             endpoint="sessions.detail",
             session_id=session.id,
             data={"session_id": session.id, "payment_id": payment.id},
@@ -248,18 +282,24 @@ def payment_failed(payment):
     if booking is None:
         return
     session, learner = booking.session, booking.learner
-    lines = [f"Your payment of {format_inr(payment.amount_paise)} for “{session.title}” did not go through."]
+    lines = [
+        _l(
+            "Your payment of %(amount)s for “%(title)s” did not go through.",
+            amount=format_inr(payment.amount_paise),
+            title=session.title,
+        )
+    ]
     if payment.failure_reason:
-        lines.append(f"Reason given: {payment.failure_reason}")
-    lines.append("Your seat is still held for a while: you can try again with another method.")
+        lines.append(_l("Reason given: %(reason)s", reason=payment.failure_reason))
+    lines.append(_l("Your seat is still held for a while: you can try again with another method."))
     _tell(
         learner,
         NotificationKind.PAYMENT_FAILED,
-        title=f"Payment failed: {session.title}",
+        title=_l("Payment failed: %(title)s", title=session.title),
         lines=lines,
-        heading="Your payment didn't go through",
-        subject=f"Payment failed: {session.title}",
-        action_label="Try again",
+        heading=_l("Your payment didn't go through"),
+        subject=_l("Payment failed: %(title)s", title=session.title),
+        action_label=_l("Try again"),
         endpoint="booking.detail",
         booking_id=booking.id,
         data={"booking_id": booking.id},
@@ -275,25 +315,32 @@ def payment_failed(payment):
 
 def booking_cancelled(booking, refund=None):
     session, learner = booking.session, booking.learner
-    lines = [f"Your booking for “{session.title}” ({_when(session, learner)}) is cancelled."]
+    lines = [
+        _l(
+            "Your booking for “%(title)s” (%(when)s) is cancelled.",
+            title=session.title,
+            when=_when(session, learner),
+        )
+    ]
     refund_line = policy_line = None
     if refund is not None:
-        refund_line = (
-            f"A refund of {format_inr(refund.amount_paise)} is on its way to your original payment method."
+        refund_line = _l(
+            "A refund of %(amount)s is on its way to your original payment method.",
+            amount=format_inr(refund.amount_paise),
         )
         lines.append(refund_line)
     elif booking.amount_paise and booking.confirmed_at:
         hours = current_app.config["FULL_REFUND_HOURS"]
-        policy_line = f"Cancellations within {hours} hours of the start are not refunded."
+        policy_line = _l("Cancellations within %(hours)s hours of the start are not refunded.", hours=hours)
         lines.append(policy_line)
     _tell(
         learner,
         NotificationKind.BOOKING_CANCELLED,
-        title=f"Cancelled: {session.title}",
+        title=_l("Cancelled: %(title)s", title=session.title),
         lines=lines,
-        heading="Booking cancelled",
-        subject=f"Cancelled: {session.title}",
-        action_label="Find another session",
+        heading=_l("Booking cancelled"),
+        subject=_l("Cancelled: %(title)s", title=session.title),
+        action_label=_l("Find another session"),
         endpoint="sessions.browse",
         data={"booking_id": booking.id},
         template="cancellation",
@@ -313,22 +360,22 @@ def seat_cancelled_for_mentor(booking, actor):
     session, learner = booking.session, booking.learner
     mentor = session.mentor
     who = (
-        f"{learner.name} cancelled their seat"
+        _l("%(learner)s cancelled their seat", learner=learner.name)
         if actor.id == learner.id
-        else f"{learner.name}'s seat was cancelled"
+        else _l("%(learner)s's seat was cancelled", learner=learner.name)
     )
     lines = [
-        f"{who} in “{session.title}” ({_when(session, mentor)}).",
-        "The seat is free again: another learner can book it.",
+        _l("%(who)s in “%(title)s” (%(when)s).", who=who, title=session.title, when=_when(session, mentor)),
+        _l("The seat is free again: another learner can book it."),
     ]
     _tell(
         mentor,
         NotificationKind.BOOKING_CANCELLED,
-        title=f"{who}: {session.title}",
+        title=_l("%(who)s: %(title)s", who=who, title=session.title),
         lines=lines,
-        heading="A seat is free again",
-        subject=f"{who}: {session.title}",
-        action_label="See your session",
+        heading=_l("A seat is free again"),
+        subject=_l("%(who)s: %(title)s", who=who, title=session.title),
+        action_label=_l("See your session"),
         endpoint="sessions.detail",
         session_id=session.id,
         data={"booking_id": booking.id, "session_id": session.id},
@@ -337,18 +384,20 @@ def seat_cancelled_for_mentor(booking, actor):
 
 def refund_processed(refund):
     payment = refund.payment
-    title = payment.booking.session.title if payment.booking else "your gift"
+    title = payment.booking.session.title if payment.booking else _l("your gift")
     _tell(
         payment.payer,
         NotificationKind.REFUND_PROCESSED,
-        title=f"Refund processed: {format_inr(refund.amount_paise)}",
+        title=_l("Refund processed: %(amount)s", amount=format_inr(refund.amount_paise)),
         lines=[
-            f"We refunded {format_inr(refund.amount_paise)} for “{title}”.",
-            "Banks usually show it within 5–7 working days.",
+            _l(
+                "We refunded %(amount)s for “%(title)s”.", amount=format_inr(refund.amount_paise), title=title
+            ),
+            _l("Banks usually show it within 5–7 working days."),
         ],
-        heading="Your refund has been processed",
-        subject=f"Refund processed: {format_inr(refund.amount_paise)}",
-        action_label="View your booking",
+        heading=_l("Your refund has been processed"),
+        subject=_l("Refund processed: %(amount)s", amount=format_inr(refund.amount_paise)),
+        action_label=_l("View your booking"),
         endpoint="booking.detail" if payment.booking_id else None,
         data={"refund_id": refund.id},
         template="refund_processed",
@@ -365,26 +414,34 @@ def refund_processed(refund):
 def session_cancelled(session, bookings, *, by_admin=False):
     """Booked learners hear the session is off: from its mentor, or from PeerLearn's team when an
     admin cancelled it."""
-    canceller = "PeerLearn's team" if by_admin else session.mentor.name
+    canceller = _l("PeerLearn's team") if by_admin else session.mentor.name
     for booking in bookings:
         learner = booking.learner
         refund_line = (
-            f"Your payment of {format_inr(booking.amount_paise)} is being refunded in full."
+            _l(
+                "Your payment of %(amount)s is being refunded in full.",
+                amount=format_inr(booking.amount_paise),
+            )
             if booking.amount_paise
             else None
         )
         _tell(
             learner,
             NotificationKind.SESSION_CANCELLED,
-            title=f"Session cancelled: {session.title}",
+            title=_l("Session cancelled: %(title)s", title=session.title),
             lines=[
-                f"{canceller} cancelled “{session.title}” ({_when(session, learner)}).",
-                *([f"Reason: {session.cancel_reason}"] if session.cancel_reason else []),
+                _l(
+                    "%(canceller)s cancelled “%(title)s” (%(when)s).",
+                    canceller=canceller,
+                    title=session.title,
+                    when=_when(session, learner),
+                ),
+                *([_l("Reason: %(reason)s", reason=session.cancel_reason)] if session.cancel_reason else []),
                 *([refund_line] if refund_line else []),
             ],
-            heading="Your session was cancelled",
-            subject=f"Session cancelled: {session.title}",
-            action_label="Find another session",
+            heading=_l("Your session was cancelled"),
+            subject=_l("Session cancelled: %(title)s", title=session.title),
+            action_label=_l("Find another session"),
             endpoint="sessions.browse",
             data={"session_id": session.id, "booking_id": booking.id},
             template="cancellation",
@@ -403,30 +460,37 @@ def session_not_held(session, bookings, mentor_minutes):
     """Booked learners hear the session did not take place (its mentor was in the room for too
     little of it) and that everything they paid for it is coming back."""
     if mentor_minutes == 0:
-        presence = f"{session.mentor.name} didn't come to the room"
+        presence = _l("%(mentor)s didn't come to the room", mentor=session.mentor.name)
     else:
-        presence = (
-            f"{session.mentor.name} was in the room for only {mentor_minutes} of its "
-            f"{session.duration_minutes} minutes"
+        presence = _l(
+            "%(mentor)s was in the room for only %(minutes)s of its %(duration)s minutes",
+            mentor=session.mentor.name,
+            minutes=mentor_minutes,
+            duration=session.duration_minutes,
         )
     for booking in bookings:
         learner = booking.learner
         refund_line = (
-            "Everything you paid for it (your seat, and any gift you sent) is being refunded in full."
+            _l("Everything you paid for it (your seat, and any gift you sent) is being refunded in full.")
             if booking.amount_paise
-            else "It was free, so there is nothing to refund."
+            else _l("It was free, so there is nothing to refund.")
         )
         _tell(
             learner,
             NotificationKind.SESSION_NOT_HELD,
-            title=f"Not held: {session.title}",
+            title=_l("Not held: %(title)s", title=session.title),
             lines=[
-                f"“{session.title}” ({_when(session, learner)}) was not held: {presence}.",
+                _l(
+                    "“%(title)s” (%(when)s) was not held: %(presence)s.",
+                    title=session.title,
+                    when=_when(session, learner),
+                    presence=presence,
+                ),
                 refund_line,
             ],
-            heading="Your session was not held",
-            subject=f"Not held: {session.title}",
-            action_label="Find another session",
+            heading=_l("Your session was not held"),
+            subject=_l("Not held: %(title)s", title=session.title),
+            action_label=_l("Find another session"),
             endpoint="sessions.browse",
             data={"session_id": session.id, "booking_id": booking.id},
             template="session_not_held",
@@ -446,34 +510,54 @@ def mentor_struck(session, mentor_minutes, *, strikes, suspended):
     config = current_app.config
     mentor = session.mentor
     presence = (
-        "you didn't come to the room"
+        _l("you didn't come to the room")
         if mentor_minutes == 0
-        else f"you were in the room for {mentor_minutes} of its {session.duration_minutes} minutes"
+        else _l(
+            "you were in the room for %(minutes)s of its %(duration)s minutes",
+            minutes=mentor_minutes,
+            duration=session.duration_minutes,
+        )
     )
     lines = [
-        f"“{session.title}” ({_when(session, mentor)}) was not held: {presence}, "
-        f"and a session counts as held from {held_minutes_needed(session)} minutes.",
-        "Everyone who paid, gifts included, is refunded in full, and this counts as a strike "
-        f"({strikes} in the last {config['STRIKE_WINDOW_DAYS']} days).",
+        _l(
+            "“%(title)s” (%(when)s) was not held: %(presence)s, "
+            "and a session counts as held from %(needed)s minutes.",
+            title=session.title,
+            when=_when(session, mentor),
+            presence=presence,
+            needed=held_minutes_needed(session),
+        ),
+        _l(
+            "Everyone who paid, gifts included, is refunded in full, and this counts as a strike "
+            "(%(strikes)s in the last %(days)s days).",
+            strikes=strikes,
+            days=config["STRIKE_WINDOW_DAYS"],
+        ),
     ]
     if suspended:
         lines.append(
-            f"With {config['STRIKE_LIMIT']} strikes you can't publish new sessions until an admin "
-            "reviews your account and lifts the suspension. Your scheduled sessions still take place."
+            _l(
+                "With %(limit)s strikes you can't publish new sessions until an admin "
+                "reviews your account and lifts the suspension. Your scheduled sessions still take place.",
+                limit=config["STRIKE_LIMIT"],
+            )
         )
     else:
         lines.append(
-            f"{config['STRIKE_LIMIT']} strikes within {config['STRIKE_WINDOW_DAYS']} days suspend "
-            "publishing until an admin lifts it."
+            _l(
+                "%(limit)s strikes within %(days)s days suspend publishing until an admin lifts it.",
+                limit=config["STRIKE_LIMIT"],
+                days=config["STRIKE_WINDOW_DAYS"],
+            )
         )
     _tell(
         mentor,
         NotificationKind.SESSION_NOT_HELD,
-        title=f"Not held: {session.title}",
+        title=_l("Not held: %(title)s", title=session.title),
         lines=lines,
-        heading="Your session was not held",
-        subject=f"Not held: {session.title}",
-        action_label="See your sessions",
+        heading=_l("Your session was not held"),
+        subject=_l("Not held: %(title)s", title=session.title),
+        action_label=_l("See your sessions"),
         endpoint="sessions.mine",
         data={"session_id": session.id, "strikes": strikes, "publishing_suspended": suspended},
     )
@@ -484,16 +568,19 @@ def publishing_restored(mentor, reason):
     _tell(
         mentor,
         NotificationKind.SESSION_NOT_HELD,
-        title="You can publish sessions again",
+        title=_l("You can publish sessions again"),
         lines=[
-            "An admin reviewed your account and lifted the suspension on publishing.",
-            f"Their note: {reason}",
-            "Your earlier strikes stay on record: hold the sessions you publish (be in the room for "
-            f"at least {current_app.config['HELD_MIN_PERCENT']}% of each) to keep publishing.",
+            _l("An admin reviewed your account and lifted the suspension on publishing."),
+            _l("Their note: %(note)s", note=reason),
+            _l(
+                "Your earlier strikes stay on record: hold the sessions you publish (be in the room for "
+                "at least %(percent)s%% of each) to keep publishing.",
+                percent=current_app.config["HELD_MIN_PERCENT"],
+            ),
         ],
-        heading="Publishing is open again",
-        subject="You can publish sessions again",
-        action_label="See your sessions",
+        heading=_l("Publishing is open again"),
+        subject=_l("You can publish sessions again"),
+        action_label=_l("See your sessions"),
         endpoint="sessions.mine",
         data={"publishing_suspended": False},
     )
@@ -505,14 +592,19 @@ def session_rescheduled(session, bookings):
         _tell(
             learner,
             NotificationKind.SESSION_RESCHEDULED,
-            title=f"New time: {session.title}",
+            title=_l("New time: %(title)s", title=session.title),
             lines=[
-                f"{session.mentor.name} moved “{session.title}” to {_when(session, learner)}.",
-                "If the new time doesn't work for you, you can cancel with a full refund.",
+                _l(
+                    "%(mentor)s moved “%(title)s” to %(when)s.",
+                    mentor=session.mentor.name,
+                    title=session.title,
+                    when=_when(session, learner),
+                ),
+                _l("If the new time doesn't work for you, you can cancel with a full refund."),
             ],
-            heading="Your session has a new time",
-            subject=f"New time: {session.title}",
-            action_label="View your booking",
+            heading=_l("Your session has a new time"),
+            subject=_l("New time: %(title)s", title=session.title),
+            action_label=_l("View your booking"),
             endpoint="booking.detail",
             booking_id=booking.id,
             data={"session_id": session.id, "booking_id": booking.id},
@@ -527,22 +619,29 @@ def booking_moved(booking, source, refund=None):
     session, learner = booking.session, booking.learner
     mentor = session.mentor
     lines = [
-        f"Your booking for “{source.title}” ({_when(source, learner)}) moved to "
-        f"“{session.title}” ({_when(session, learner)}).",
+        _l(
+            "Your booking for “%(old_title)s” (%(old_when)s) moved to “%(title)s” (%(when)s).",
+            old_title=source.title,
+            old_when=_when(source, learner),
+            title=session.title,
+            when=_when(session, learner),
+        ),
     ]
     if refund is not None:
         lines.append(
-            f"The new session costs less: {format_inr(refund.amount_paise)} is on its way back to your "
-            "original payment method."
+            _l(
+                "The new session costs less: %(amount)s is on its way back to your original payment method.",
+                amount=format_inr(refund.amount_paise),
+            )
         )
     _tell(
         learner,
         NotificationKind.SESSION_RESCHEDULED,
-        title=f"Moved: {session.title}",
+        title=_l("Moved: %(title)s", title=session.title),
         lines=lines,
-        heading="Your booking has a new time",
-        subject=f"Moved: {session.title}",
-        action_label="View your booking",
+        heading=_l("Your booking has a new time"),
+        subject=_l("Moved: %(title)s", title=session.title),
+        action_label=_l("View your booking"),
         endpoint="booking.detail",
         booking_id=booking.id,
         data={"session_id": session.id, "booking_id": booking.id, "from_session_id": source.id},
@@ -552,15 +651,21 @@ def booking_moved(booking, source, refund=None):
     _tell(
         mentor,
         NotificationKind.SESSION_RESCHEDULED,
-        title=f"{learner.name} moved their seat to {session.title}",
+        title=_l("%(learner)s moved their seat to %(title)s", learner=learner.name, title=session.title),
         lines=[
-            f"{learner.name} moved their seat from “{source.title}” ({_when(source, mentor)}) to "
-            f"“{session.title}” ({_when(session, mentor)}).",
-            "Their old seat is free again: another learner can book it.",
+            _l(
+                "%(learner)s moved their seat from “%(old_title)s” (%(old_when)s) to “%(title)s” (%(when)s).",
+                learner=learner.name,
+                old_title=source.title,
+                old_when=_when(source, mentor),
+                title=session.title,
+                when=_when(session, mentor),
+            ),
+            _l("Their old seat is free again: another learner can book it."),
         ],
-        heading="A learner moved their seat",
-        subject=f"{learner.name} moved their seat to {session.title}",
-        action_label="See your session",
+        heading=_l("A learner moved their seat"),
+        subject=_l("%(learner)s moved their seat to %(title)s", learner=learner.name, title=session.title),
+        action_label=_l("See your session"),
         endpoint="sessions.detail",
         session_id=session.id,
         data={"session_id": session.id, "from_session_id": source.id, "booking_id": booking.id},
@@ -572,11 +677,17 @@ def session_started(session, learners):
         _tell(
             learner,
             NotificationKind.SESSION_STARTED,
-            title=f"Live now: {session.title}",
-            lines=[f"{session.mentor.name} has started “{session.title}”. Join the room now."],
-            heading="Your session is live",
-            subject=f"Live now: {session.title}",
-            action_label="Join the room",
+            title=_l("Live now: %(title)s", title=session.title),
+            lines=[
+                _l(
+                    "%(mentor)s has started “%(title)s”. Join the room now.",
+                    mentor=session.mentor.name,
+                    title=session.title,
+                )
+            ],
+            heading=_l("Your session is live"),
+            subject=_l("Live now: %(title)s", title=session.title),
+            action_label=_l("Join the room"),
             endpoint="sessions.room",
             session_id=session.id,
             data={"session_id": session.id},
@@ -588,9 +699,9 @@ def session_started(session, learners):
 def _starts_in(delta):
     minutes = max(1, round(delta.total_seconds() / 60))
     if minutes < 90:
-        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+        return _ln("%(num)d minute", "%(num)d minutes", minutes)
     hours = round(minutes / 60)
-    return f"{hours} hours"
+    return _ln("%(num)d hour", "%(num)d hours", hours)
 
 
 def session_reminder(booking, kind, now):
@@ -601,16 +712,22 @@ def session_reminder(booking, kind, now):
     starts_in = _starts_in(session.starts_at - now)
     endpoint = "sessions.room" if starting_soon else "sessions.detail"
     lines = [
-        f"“{session.title}” with {session.mentor.name} starts in {starts_in}: {_when(session, learner)}.",
+        _l(
+            "“%(title)s” with %(mentor)s starts in %(starts_in)s: %(when)s.",
+            title=session.title,
+            mentor=session.mentor.name,
+            starts_in=starts_in,
+            when=_when(session, learner),
+        ),
     ]
     _tell(
         learner,
         NotificationKind.SESSION_REMINDER,
-        title=f"Starts in {starts_in}: {session.title}",
+        title=_l("Starts in %(starts_in)s: %(title)s", starts_in=starts_in, title=session.title),
         lines=lines,
-        heading=f"Your session starts in {starts_in}",
-        subject=f"Starts in {starts_in}: {session.title}",
-        action_label="Join the room" if starting_soon else "View the session",
+        heading=_l("Your session starts in %(starts_in)s", starts_in=starts_in),
+        subject=_l("Starts in %(starts_in)s: %(title)s", starts_in=starts_in, title=session.title),
+        action_label=_l("Join the room") if starting_soon else _l("View the session"),
         endpoint=endpoint,
         session_id=session.id,
         data={"session_id": session.id, "booking_id": booking.id, "reminder": str(kind)},
@@ -629,17 +746,27 @@ def gift_received(gift):
     session = gift.session_id
     mentor = db.session.get(User, gift.mentor_id)
     learning_session = db.session.get(LearningSession, session) if session else None
-    lines = [f"{gift.sender.name} sent you a {format_inr(gift.amount_paise)} gift."]
+    lines = [
+        _l(
+            "%(sender)s sent you a %(amount)s gift.",
+            sender=gift.sender.name,
+            amount=format_inr(gift.amount_paise),
+        )
+    ]
     if gift.message:
         lines.append(f"“{gift.message}”")
     _tell(
         mentor,
         NotificationKind.GIFT_RECEIVED,
-        title=f"{gift.sender.name} sent you {format_inr(gift.amount_paise)}",
+        title=_l(
+            "%(sender)s sent you %(amount)s", sender=gift.sender.name, amount=format_inr(gift.amount_paise)
+        ),
         lines=lines,
-        heading="You received a gift",
-        subject=f"A {format_inr(gift.amount_paise)} gift from {gift.sender.name}",
-        action_label="See your earnings",
+        heading=_l("You received a gift"),
+        subject=_l(
+            "A %(amount)s gift from %(sender)s", amount=format_inr(gift.amount_paise), sender=gift.sender.name
+        ),
+        action_label=_l("See your earnings"),
         endpoint="booking.earnings",
         data={"gift_id": gift.id, "session_id": session},
         template="gift_received",
@@ -659,7 +786,7 @@ def payout_paid(payout):
     """The mentor hears a payout was sent, where to, and where their money stands now, in the
     words and figures of the earnings page (``services.earnings``)."""
     paid_out = MONEY_STATES["paid_out"].label
-    destination = payout.account_masked or "your payout account"
+    destination = payout.account_masked or _l("your payout account")
     money = load(payout.mentor_id).summary()  # in the caller's transaction: this payout counts
     balance = [
         (word.label, format_inr(money[f"{key}_paise"]))
@@ -671,13 +798,21 @@ def payout_paid(payout):
         NotificationKind.PAYOUT_PAID,
         title=f"{paid_out}: {format_inr(payout.amount_paise)}",
         lines=[
-            f"{paid_out}: {format_inr(payout.amount_paise)} to {destination}.",
-            *([f"Reference: {payout.reference}"] if payout.reference else []),
-            "Your money now: " + ", ".join(f"{label} {amount}" for label, amount in balance) + ".",
+            _l(
+                "%(paid_out)s: %(amount)s to %(destination)s.",
+                paid_out=paid_out,
+                amount=format_inr(payout.amount_paise),
+                destination=destination,
+            ),
+            *([_l("Reference: %(reference)s", reference=payout.reference)] if payout.reference else []),
+            _l(
+                "Your money now: %(balance)s.",
+                balance=", ".join(f"{label} {amount}" for label, amount in balance),
+            ),
         ],
-        heading="Your payout is on its way",
+        heading=_l("Your payout is on its way"),
         subject=f"{paid_out}: {format_inr(payout.amount_paise)}",
-        action_label="See your earnings",
+        action_label=_l("See your earnings"),
         endpoint="booking.earnings",
         data={"payout_id": payout.id},
         template="payout_paid",
@@ -701,7 +836,7 @@ def security_event(user, title, lines):
         lines=lines,
         heading=title,
         subject=title,
-        action_label="Review your devices",
+        action_label=_l("Review your devices"),
         endpoint="users.edit_profile",
     )
 
@@ -723,7 +858,7 @@ def _dispute_tell(user, dispute, *, title, lines, heading, rows, endpoint, **val
         lines=lines,
         heading=heading,
         subject=title,
-        action_label="View your booking" if endpoint == "booking.detail" else "See your earnings",
+        action_label=_l("View your booking") if endpoint == "booking.detail" else _l("See your earnings"),
         endpoint=endpoint,
         data={"dispute_id": dispute.id, "booking_id": dispute.booking_id, "status": dispute.status},
         template="dispute_update",
@@ -740,14 +875,24 @@ def dispute_opened(dispute, payment):
     _dispute_tell(
         learner,
         dispute,
-        title=f"We received your report: {session.title}",
+        title=_l("We received your report: %(title)s", title=session.title),
         lines=[
-            f"Thanks for telling us what went wrong with “{session.title}” ({_when(session, learner)}).",
-            "An admin will look at what happened, including who was in the room, and decide: a full "
-            "or partial refund, or none. We'll tell you the decision and the reason.",
+            _l(
+                "Thanks for telling us what went wrong with “%(title)s” (%(when)s).",
+                title=session.title,
+                when=_when(session, learner),
+            ),
+            _l(
+                "An admin will look at what happened, including who was in the room, and decide: a full "
+                "or partial refund, or none. We'll tell you the decision and the reason."
+            ),
         ],
-        heading="We received your report",
-        rows=[("Problem", label), ("Paid", format_inr(payment.amount_paise)), ("Report", f"#{dispute.id}")],
+        heading=_l("We received your report"),
+        rows=[
+            (_l("Problem"), label),
+            (_l("Paid"), format_inr(payment.amount_paise)),
+            (_l("Report"), f"#{dispute.id}"),
+        ],
         endpoint="booking.detail",
         booking_id=dispute.booking_id,
     )
@@ -755,20 +900,31 @@ def dispute_opened(dispute, payment):
     _dispute_tell(
         mentor,
         dispute,
-        title=f"A learner reported a problem: {session.title}",
+        title=_l("A learner reported a problem: %(title)s", title=session.title),
         lines=[
-            f"{learner.name} reported a problem with “{session.title}” ({_when(session, mentor)}): {label}.",
-            f"Your share of this booking, {share}, is frozen until an admin decides; "
-            "your other earnings are not affected.",
-            "An admin will look at what happened, including who was in the room. "
-            "You'll be told the decision and the reason.",
+            _l(
+                "%(learner)s reported a problem with “%(title)s” (%(when)s): %(problem)s.",
+                learner=learner.name,
+                title=session.title,
+                when=_when(session, mentor),
+                problem=label,
+            ),
+            _l(
+                "Your share of this booking, %(share)s, is frozen until an admin decides; "
+                "your other earnings are not affected.",
+                share=share,
+            ),
+            _l(
+                "An admin will look at what happened, including who was in the room. "
+                "You'll be told the decision and the reason."
+            ),
         ],
-        heading="A learner reported a problem",
+        heading=_l("A learner reported a problem"),
         rows=[
-            ("Session", session.title),
-            ("Problem", label),
-            ("Frozen", share),
-            ("Report", f"#{dispute.id}"),
+            (_l("Session"), session.title),
+            (_l("Problem"), label),
+            (_l("Frozen"), share),
+            (_l("Report"), f"#{dispute.id}"),
         ],
         endpoint="booking.earnings",
     )
@@ -780,28 +936,47 @@ def dispute_decided(dispute, payment, mentor_share_paise):
     refund = format_inr(dispute.refund_paise)
     paid = format_inr(payment.amount_paise)
     if dispute.status == "released":
-        learner_line = f"No refund: the payment for “{session.title}” stays with the mentor."
-        mentor_line = "You keep your share of this booking; it is no longer frozen and settles as usual."
-        outcome = "No refund"
+        learner_line = _l(
+            "No refund: the payment for “%(title)s” stays with the mentor.", title=session.title
+        )
+        mentor_line = _l("You keep your share of this booking; it is no longer frozen and settles as usual.")
+        outcome = _l("No refund")
     else:
         in_full = dispute.status == "refunded"
-        learner_line = (
-            f"We are refunding {refund}{'' if in_full else f' of the {paid} you paid'} "
-            f"for “{session.title}” to your original payment method."
+        if in_full:
+            learner_line = _l(
+                "We are refunding %(refund)s for “%(title)s” to your original payment method.",
+                refund=refund,
+                title=session.title,
+            )
+        else:
+            learner_line = _l(
+                "We are refunding %(refund)s of the %(paid)s you paid for “%(title)s” to your original "
+                "payment method.",
+                refund=refund,
+                paid=paid,
+                title=session.title,
+            )
+        mentor_line = _l(
+            "%(refund)s goes back to %(learner)s: %(share)s of it comes from "
+            "your share of this booking, the rest from the platform fee.",
+            refund=refund,
+            learner=learner.name,
+            share=format_inr(mentor_share_paise),
         )
-        mentor_line = (
-            f"{refund} goes back to {learner.name}: {format_inr(mentor_share_paise)} of it comes from "
-            "your share of this booking, the rest from the platform fee."
+        outcome = (
+            _l("Refund of %(refund)s", refund=refund)
+            if not in_full
+            else _l("Refund in full (%(refund)s)", refund=refund)
         )
-        outcome = f"Refund of {refund}" if not in_full else f"Refund in full ({refund})"
-    reason_line = f"Reason: {dispute.decision_reason}"
-    rows = [("Session", session.title), ("Decision", outcome), ("Report", f"#{dispute.id}")]
+    reason_line = _l("Reason: %(reason)s", reason=dispute.decision_reason)
+    rows = [(_l("Session"), session.title), (_l("Decision"), outcome), (_l("Report"), f"#{dispute.id}")]
     _dispute_tell(
         learner,
         dispute,
-        title=f"Decision on your report: {session.title}",
+        title=_l("Decision on your report: %(title)s", title=session.title),
         lines=[learner_line, reason_line],
-        heading="Your report was decided",
+        heading=_l("Your report was decided"),
         rows=rows,
         endpoint="booking.detail",
         booking_id=dispute.booking_id,
@@ -809,9 +984,9 @@ def dispute_decided(dispute, payment, mentor_share_paise):
     _dispute_tell(
         mentor,
         dispute,
-        title=f"Decision on a reported problem: {session.title}",
+        title=_l("Decision on a reported problem: %(title)s", title=session.title),
         lines=[mentor_line, reason_line],
-        heading="A reported problem was decided",
+        heading=_l("A reported problem was decided"),
         rows=rows,
         endpoint="booking.earnings",
     )
@@ -825,19 +1000,26 @@ def new_review(review):
 
     session, learner = review.session, review.learner
     mentor = db.session.get(User, review.mentor_id)
-    lines = [f"{learner.name} rated “{session.title}” {review.rating} out of 5."]
+    lines = [
+        _l(
+            "%(learner)s rated “%(title)s” %(rating)s out of 5.",
+            learner=learner.name,
+            title=session.title,
+            rating=review.rating,
+        )
+    ]
     if review.body:
         excerpt = review.body if len(review.body) <= 300 else review.body[:297].rstrip() + "…"
         lines.append(f"“{excerpt}”")
-    lines.append("You can reply once, on the session's page.")
+    lines.append(_l("You can reply once, on the session's page."))
     _tell(
         mentor,
         NotificationKind.NEW_REVIEW,
-        title=f"New review: {review.rating}/5 for “{session.title}”",
+        title=_l("New review: %(rating)s/5 for “%(title)s”", rating=review.rating, title=session.title),
         lines=lines,
-        heading="You have a new review",
-        subject=f"New review of “{session.title}”",
-        action_label="Read and reply",
+        heading=_l("You have a new review"),
+        subject=_l("New review of “%(title)s”", title=session.title),
+        action_label=_l("Read and reply"),
         endpoint="sessions.detail",
         session_id=session.id,
         data={"review_id": review.id, "session_id": session.id, "rating": review.rating},
@@ -851,11 +1033,16 @@ def new_follower(mentor, follower):
     _tell(
         mentor,
         NotificationKind.NEW_FOLLOWER,
-        title=f"{follower.name} followed you",
-        lines=[f"{follower.name} now follows you and will hear whenever you publish a session."],
-        heading="You have a new follower",
-        subject=f"{follower.name} followed you on PeerLearn",
-        action_label="See your profile",
+        title=_l("%(follower)s followed you", follower=follower.name),
+        lines=[
+            _l(
+                "%(follower)s now follows you and will hear whenever you publish a session.",
+                follower=follower.name,
+            )
+        ],
+        heading=_l("You have a new follower"),
+        subject=_l("%(follower)s followed you on PeerLearn", follower=follower.name),
+        action_label=_l("See your profile"),
         endpoint="users.mentor_profile",
         user_id=mentor.id,
         data={"follower_id": follower.id, "mentor_id": mentor.id},
@@ -876,35 +1063,47 @@ def mentor_published(session, mentor, followers):
     slot = "0-token-0"
     link = external_url("notifications.unsubscribe", token=slot)
     before_token, _slot, after_token = link.rpartition(slot)
-    price = "Free" if session.is_free else format_inr(session.price_paise) + " a seat"
-    title = f"{mentor.name} published “{session.title}”"
+    price = _l("Free") if session.is_free else _l("%(price)s a seat", price=format_inr(session.price_paise))
+    title = _l("%(mentor)s published “%(title)s”", mentor=mentor.name, title=session.title)
+    duration = _capitalized(_duration(session.duration_minutes))
     rows = []
     for user, in_app, by_email in followers:
         lines = [
-            f"{mentor.name}, whom you follow, published a new session: “{session.title}”.",
-            f"When: {_when(session, user)}. {_duration(session.duration_minutes).capitalize()}, {price}.",
+            _l(
+                "%(mentor)s, whom you follow, published a new session: “%(title)s”.",
+                mentor=mentor.name,
+                title=session.title,
+            ),
+            _l(
+                "When: %(when)s. %(duration)s, %(price)s.",
+                when=_when(session, user),
+                duration=duration,
+                price=price,
+            ),
         ]
         if in_app:
-            rows.append(
-                {
-                    "user_id": user.id,
-                    "kind": kind.value,
-                    "title": title[:200],
-                    "body": " ".join(lines)[:1000],
-                    "url": url,
-                    "data": {"session_id": session.id, "mentor_id": mentor.id},
-                }
-            )
+            # Each follower reads it in their own language.
+            with i18n.for_user(user):
+                rows.append(
+                    {
+                        "user_id": user.id,
+                        "kind": kind.value,
+                        "title": str(title)[:200],
+                        "body": " ".join(str(line) for line in lines)[:1000],
+                        "url": url,
+                        "data": {"session_id": session.id, "mentor_id": mentor.id},
+                    }
+                )
         if by_email:
             message = mail.compose(
                 user,
                 "notice",
-                f"New from {mentor.name}: {session.title}",
+                _l("New from %(mentor)s: %(title)s", mentor=mentor.name, title=session.title),
                 notification_kind=kind.value,
                 unsubscribe_url=before_token + unsubscribe_token(user, kind) + after_token,
-                heading=f"{mentor.name} published a new session",
+                heading=_l("%(mentor)s published a new session", mentor=mentor.name),
                 lines=lines,
-                action_label="See the session",
+                action_label=_l("See the session"),
                 action_url=action_url,
             )
             label_email(message, kind, sender=mentor.id)
@@ -943,27 +1142,30 @@ def _request_tell(
 def request_received(request):
     """The mentor hears of a learner's request (in the app and by email)."""
     learner, mentor = request.learner, request.mentor
-    budget = "none given" if request.budget_paise is None else format_inr(request.budget_paise)
+    budget = _l("none given") if request.budget_paise is None else format_inr(request.budget_paise)
     lines = [
-        f"{learner.name} asked you for a session: “{request.topic}”.",
-        f"Preferred times: {_request_times(request, mentor)}.",
-        f"Budget: {budget}.",
+        _l("%(learner)s asked you for a session: “%(topic)s”.", learner=learner.name, topic=request.topic),
+        _l("Preferred times: %(times)s.", times=_request_times(request, mentor)),
+        _l("Budget: %(budget)s.", budget=budget),
     ]
     if request.message:
         excerpt = request.message if len(request.message) <= 500 else request.message[:497].rstrip() + "…"
         lines.append(f"“{excerpt}”")
     lines.append(
-        "Accept it and we publish a one-to-one session for them, or decline with a note. "
-        f"It expires on {localtime(request.expires_at, '%a %d %b %Y', tz=mentor.timezone)}."
+        _l(
+            "Accept it and we publish a one-to-one session for them, or decline with a note. "
+            "It expires on %(date)s.",
+            date=localtime(request.expires_at, "%a %d %b %Y", tz=mentor.timezone),
+        )
     )
     _request_tell(
         mentor,
         NotificationKind.REQUEST_RECEIVED,
         request,
-        title=f"{learner.name} asked you for a session",
+        title=_l("%(learner)s asked you for a session", learner=learner.name),
         lines=lines,
-        heading="You have a session request",
-        action_label="Answer the request",
+        heading=_l("You have a session request"),
+        action_label=_l("Answer the request"),
         sender=learner,
         collapse_key=request_key(request.id),
     )
@@ -972,41 +1174,52 @@ def request_received(request):
 def request_accepted(request, session):
     """The learner hears their request was accepted, with the mentor's note and a link to take the seat."""
     learner, mentor = request.learner, request.mentor
-    price = "Free" if session.is_free else format_inr(session.price_paise)
+    price = _l("Free") if session.is_free else format_inr(session.price_paise)
     lines = [
-        f"{mentor.name} accepted your request “{request.topic}”.",
-        f"When: {_when(session, learner)}. {_duration(session.duration_minutes).capitalize()}, {price}.",
+        _l("%(mentor)s accepted your request “%(topic)s”.", mentor=mentor.name, topic=request.topic),
+        _l(
+            "When: %(when)s. %(duration)s, %(price)s.",
+            when=_when(session, learner),
+            duration=_capitalized(_duration(session.duration_minutes)),
+            price=price,
+        ),
     ]
     if request.response_note:
-        lines.append(f"{mentor.first_name}'s note: “{request.response_note}”")
+        lines.append(_l("%(name)s's note: “%(note)s”", name=mentor.first_name, note=request.response_note))
     deadline = localtime(request.expires_at, "%a %d %b %Y, %I:%M %p", tz=learner.timezone)
-    lines.append(f"The seat is kept for you until {deadline} ({learner.timezone}).")
+    lines.append(
+        _l(
+            "The seat is kept for you until %(deadline)s (%(timezone)s).",
+            deadline=deadline,
+            timezone=learner.timezone,
+        )
+    )
     _request_tell(
         learner,
         NotificationKind.REQUEST_ANSWERED,
         request,
-        title=f"{mentor.name} accepted your request",
+        title=_l("%(mentor)s accepted your request", mentor=mentor.name),
         lines=lines,
-        heading="Your session request was accepted",
-        action_label="Confirm your seat" if session.is_free else "Confirm and pay",
+        heading=_l("Your session request was accepted"),
+        action_label=_l("Confirm your seat") if session.is_free else _l("Confirm and pay"),
         data={"session_id": session.id},
     )
 
 
 def request_declined(request):
     learner, mentor = request.learner, request.mentor
-    lines = [f"{mentor.name} declined your request “{request.topic}”."]
+    lines = [_l("%(mentor)s declined your request “%(topic)s”.", mentor=mentor.name, topic=request.topic)]
     if request.response_note:
-        lines.append(f"{mentor.first_name}'s note: “{request.response_note}”")
-    lines.append("You can browse their sessions, or ask another mentor.")
+        lines.append(_l("%(name)s's note: “%(note)s”", name=mentor.first_name, note=request.response_note))
+    lines.append(_l("You can browse their sessions, or ask another mentor."))
     _request_tell(
         learner,
         NotificationKind.REQUEST_ANSWERED,
         request,
-        title=f"{mentor.name} declined your request",
+        title=_l("%(mentor)s declined your request", mentor=mentor.name),
         lines=lines,
-        heading="Your session request was declined",
-        action_label="See the request",
+        heading=_l("Your session request was declined"),
+        action_label=_l("See the request"),
     )
 
 
@@ -1014,19 +1227,29 @@ def request_withdrawn(request, *, was_accepted):
     learner, mentor = request.learner, request.mentor
     if was_accepted:
         lines = [
-            f"{learner.name} turned down the session you made for “{request.topic}”.",
-            "The session is now open to every learner; cancel it if you'd rather not run it.",
+            _l(
+                "%(learner)s turned down the session you made for “%(topic)s”.",
+                learner=learner.name,
+                topic=request.topic,
+            ),
+            _l("The session is now open to every learner; cancel it if you'd rather not run it."),
         ]
     else:
-        lines = [f"{learner.name} withdrew their request “{request.topic}”. Nothing more to do."]
+        lines = [
+            _l(
+                "%(learner)s withdrew their request “%(topic)s”. Nothing more to do.",
+                learner=learner.name,
+                topic=request.topic,
+            )
+        ]
     _request_tell(
         mentor,
         NotificationKind.REQUEST_RECEIVED,
         request,
-        title=f"{learner.name} withdrew a request",
+        title=_l("%(learner)s withdrew a request", learner=learner.name),
         lines=lines,
-        heading="A session request was withdrawn",
-        action_label="See the request",
+        heading=_l("A session request was withdrawn"),
+        action_label=_l("See the request"),
         sender=learner,
     )
 
@@ -1038,13 +1261,17 @@ def request_confirmed(request, booking):
         mentor,
         NotificationKind.REQUEST_RECEIVED,
         request,
-        title=f"{learner.name} confirmed “{request.topic}”",
+        title=_l("%(learner)s confirmed “%(topic)s”", learner=learner.name, topic=request.topic),
         lines=[
-            f"{learner.name} took their seat in “{booking.session.title}”.",
-            f"When: {_when(booking.session, mentor)}.",
+            _l(
+                "%(learner)s took their seat in “%(title)s”.",
+                learner=learner.name,
+                title=booking.session.title,
+            ),
+            _l("When: %(when)s.", when=_when(booking.session, mentor)),
         ],
-        heading="Your requested session is booked",
-        action_label="See the request",
+        heading=_l("Your requested session is booked"),
+        action_label=_l("See the request"),
         data={"session_id": booking.session_id},
         sender=learner,
     )
@@ -1055,37 +1282,55 @@ def request_expired(request, *, was_accepted):
     learner, mentor = request.learner, request.mentor
     if was_accepted:
         learner_lines = [
-            f"You didn't confirm the session {mentor.name} made for “{request.topic}” in time, "
-            "so the seat is no longer kept for you.",
-            "If it's still free you can book it like any other session.",
+            _l(
+                "You didn't confirm the session %(mentor)s made for “%(topic)s” in time, "
+                "so the seat is no longer kept for you.",
+                mentor=mentor.name,
+                topic=request.topic,
+            ),
+            _l("If it's still free you can book it like any other session."),
         ]
         mentor_lines = [
-            f"{learner.name} didn't confirm the session you made for “{request.topic}”.",
-            "The session is now open to every learner; cancel it if you'd rather not run it.",
+            _l(
+                "%(learner)s didn't confirm the session you made for “%(topic)s”.",
+                learner=learner.name,
+                topic=request.topic,
+            ),
+            _l("The session is now open to every learner; cancel it if you'd rather not run it."),
         ]
     else:
         learner_lines = [
-            f"{mentor.name} didn't answer your request “{request.topic}” in time, so it expired.",
-            "You can ask again, or ask another mentor.",
+            _l(
+                "%(mentor)s didn't answer your request “%(topic)s” in time, so it expired.",
+                mentor=mentor.name,
+                topic=request.topic,
+            ),
+            _l("You can ask again, or ask another mentor."),
         ]
-        mentor_lines = [f"The request from {learner.name}, “{request.topic}”, expired unanswered."]
+        mentor_lines = [
+            _l(
+                "The request from %(learner)s, “%(topic)s”, expired unanswered.",
+                learner=learner.name,
+                topic=request.topic,
+            )
+        ]
     _request_tell(
         learner,
         NotificationKind.REQUEST_ANSWERED,
         request,
-        title=f"Request expired: {request.topic}",
+        title=_l("Request expired: %(topic)s", topic=request.topic),
         lines=learner_lines,
-        heading="Your session request expired",
-        action_label="See the request",
+        heading=_l("Your session request expired"),
+        action_label=_l("See the request"),
     )
     _request_tell(
         mentor,
         NotificationKind.REQUEST_RECEIVED,
         request,
-        title=f"Request expired: {request.topic}",
+        title=_l("Request expired: %(topic)s", topic=request.topic),
         lines=mentor_lines,
-        heading="A session request expired",
-        action_label="See the request",
+        heading=_l("A session request expired"),
+        action_label=_l("See the request"),
     )
 
 
@@ -1096,15 +1341,17 @@ def session_cancelled_by_admin(session, reason):
     _tell(
         mentor,
         NotificationKind.SESSION_CANCELLED,
-        title=f"Session cancelled by an admin: {session.title}",
+        title=_l("Session cancelled by an admin: %(title)s", title=session.title),
         lines=[
-            f"An admin cancelled “{session.title}” ({_when(session, mentor)}).",
-            f"Reason: {reason}",
-            "Everyone who booked is refunded in full.",
+            _l(
+                "An admin cancelled “%(title)s” (%(when)s).", title=session.title, when=_when(session, mentor)
+            ),
+            _l("Reason: %(reason)s", reason=reason),
+            _l("Everyone who booked is refunded in full."),
         ],
-        heading="An admin cancelled your session",
-        subject=f"Session cancelled: {session.title}",
-        action_label="See your sessions",
+        heading=_l("An admin cancelled your session"),
+        subject=_l("Session cancelled: %(title)s", title=session.title),
+        action_label=_l("See your sessions"),
         endpoint="sessions.mine",
         data={"session_id": session.id},
     )

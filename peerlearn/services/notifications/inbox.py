@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
+from ... import i18n
 from ...extensions import db
 from ...limits import NOTIFICATIONS_PER_PAGE
 from ...models import (
@@ -53,6 +54,10 @@ def notify(user, kind, *, title, body="", url="", data=None, email=None, sender=
     in_app, by_email = preference(user.id, kind)
     now = utcnow()
     note = message = None
+    # Stored in the recipient's language, whoever's request caused it: ``title`` and ``body`` may
+    # be lazy translations (``flask_babel.lazy_gettext``) that become text here.
+    with i18n.for_user(user):
+        title, body = str(title), str(body)
     fields = {"title": title[:200], "body": body[:1000], "url": url[:500], "data": data or {}}
     earlier = _recent_note(user.id, collapse_key, now) if collapse_key else None
     # Seen in the app already: a repeat is no news, by email either.

@@ -6,6 +6,8 @@ here, the event that tells of it in ``events.py`` (subscribed by name), and its 
 under templates/emails/ when it has its own.
 """
 
+from flask_babel import lazy_gettext as _l
+
 from ...models import (
     NotificationKind,
 )
@@ -23,32 +25,32 @@ def request_key(request_id):
 
 # What each kind is called on the preferences page.
 KIND_LABELS = {
-    NotificationKind.BOOKING_CONFIRMED: "Booking confirmations and receipts",
-    NotificationKind.BOOKING_CANCELLED: "Bookings cancelled",
-    NotificationKind.PAYMENT_RECEIVED: "Payments received",
-    NotificationKind.PAYMENT_FAILED: "Payments that failed",
-    NotificationKind.SESSION_REMINDER: "Reminders before a session",
-    NotificationKind.SESSION_STARTED: "A booked session has started",
-    NotificationKind.SESSION_CANCELLED: "A booked session was cancelled",
-    NotificationKind.SESSION_RESCHEDULED: "A booked session has a new time",
-    NotificationKind.REFUND_PROCESSED: "Refunds processed",
-    NotificationKind.GIFT_RECEIVED: "Gifts received",
-    NotificationKind.NEW_REVIEW: "New reviews of your sessions",
-    NotificationKind.NEW_FOLLOWER: "New followers",
-    NotificationKind.MENTOR_PUBLISHED: "Mentors you follow publish a session",
-    NotificationKind.REQUEST_RECEIVED: "Session requests received",
-    NotificationKind.REQUEST_ANSWERED: "Your session requests answered",
-    NotificationKind.PAYOUT_PAID: "Payouts paid",
-    NotificationKind.SESSION_NOT_HELD: "A session was not held (refunds and strikes)",
-    NotificationKind.DISPUTE_UPDATE: "Reported problems and their decisions",
-    NotificationKind.WAITLIST_OFFER: "A seat opened in a session you are waiting for",
-    NotificationKind.SECURITY: "Account security",
+    NotificationKind.BOOKING_CONFIRMED: _l("Booking confirmations and receipts"),
+    NotificationKind.BOOKING_CANCELLED: _l("Bookings cancelled"),
+    NotificationKind.PAYMENT_RECEIVED: _l("Payments received"),
+    NotificationKind.PAYMENT_FAILED: _l("Payments that failed"),
+    NotificationKind.SESSION_REMINDER: _l("Reminders before a session"),
+    NotificationKind.SESSION_STARTED: _l("A booked session has started"),
+    NotificationKind.SESSION_CANCELLED: _l("A booked session was cancelled"),
+    NotificationKind.SESSION_RESCHEDULED: _l("A booked session has a new time"),
+    NotificationKind.REFUND_PROCESSED: _l("Refunds processed"),
+    NotificationKind.GIFT_RECEIVED: _l("Gifts received"),
+    NotificationKind.NEW_REVIEW: _l("New reviews of your sessions"),
+    NotificationKind.NEW_FOLLOWER: _l("New followers"),
+    NotificationKind.MENTOR_PUBLISHED: _l("Mentors you follow publish a session"),
+    NotificationKind.REQUEST_RECEIVED: _l("Session requests received"),
+    NotificationKind.REQUEST_ANSWERED: _l("Your session requests answered"),
+    NotificationKind.PAYOUT_PAID: _l("Payouts paid"),
+    NotificationKind.SESSION_NOT_HELD: _l("A session was not held (refunds and strikes)"),
+    NotificationKind.DISPUTE_UPDATE: _l("Reported problems and their decisions"),
+    NotificationKind.WAITLIST_OFFER: _l("A seat opened in a session you are waiting for"),
+    NotificationKind.SECURITY: _l("Account security"),
 }
 
 # The notification center's views: every kind is in exactly one group.
 KIND_GROUPS = {
     "bookings": (
-        "Bookings & payments",
+        _l("Bookings & payments"),
         (
             NotificationKind.BOOKING_CONFIRMED,
             NotificationKind.BOOKING_CANCELLED,
@@ -61,7 +63,7 @@ KIND_GROUPS = {
         ),
     ),
     "sessions": (
-        "Sessions",
+        _l("Sessions"),
         (
             NotificationKind.SESSION_REMINDER,
             NotificationKind.SESSION_STARTED,
@@ -72,7 +74,7 @@ KIND_GROUPS = {
         ),
     ),
     "community": (
-        "Community",
+        _l("Community"),
         (
             NotificationKind.NEW_REVIEW,
             NotificationKind.NEW_FOLLOWER,
@@ -81,5 +83,5 @@ KIND_GROUPS = {
             NotificationKind.REQUEST_ANSWERED,
         ),
     ),
-    "account": ("Account", (NotificationKind.SECURITY,)),
+    "account": (_l("Account"), (NotificationKind.SECURITY,)),
 }

@@ -41,7 +41,7 @@ def preferences(user_id):
         result.append(
             {
                 "kind": kind.value,
-                "label": KIND_LABELS[kind],
+                "label": str(KIND_LABELS[kind]),
                 "in_app": row.in_app if row is not None else True,
                 "email": True if kind in TRANSACTIONAL_KINDS else (row.email if row is not None else True),
                 "email_locked": kind in TRANSACTIONAL_KINDS,
