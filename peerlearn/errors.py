@@ -3,6 +3,8 @@
 import logging
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -12,27 +14,28 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 
+# Read lazily: each error page speaks the language of its request.
 TITLES = {
-    400: "Bad request",
-    401: "Please log in",
-    403: "You don't have access to this page",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "File too large",
-    422: "Check your input",
-    429: "Slow down",
-    500: "Something went wrong",
+    400: _l("Bad request"),
+    401: _l("Please log in"),
+    403: _l("You don't have access to this page"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("File too large"),
+    422: _l("Check your input"),
+    429: _l("Slow down"),
+    500: _l("Something went wrong"),
 }
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "Your account doesn't have permission to do this.",
-    404: "We couldn't find what you were looking for. It may have moved or never existed.",
-    405: "This address doesn't accept that kind of request.",
-    413: "The upload is larger than we accept (5 MB for images).",
-    429: "Too many requests in a short time. Please wait a moment and try again.",
-    500: "An unexpected error happened on our side. It has been logged; please try again.",
+    400: _l("The request could not be understood."),
+    403: _l("Your account doesn't have permission to do this."),
+    404: _l("We couldn't find what you were looking for. It may have moved or never existed."),
+    405: _l("This address doesn't accept that kind of request."),
+    413: _l("The upload is larger than we accept (5 MB for images)."),
+    429: _l("Too many requests in a short time. Please wait a moment and try again."),
+    500: _l("An unexpected error happened on our side. It has been logged; please try again."),
 }
 
 
@@ -45,11 +48,11 @@ def _code_name(exc):
 
 
 def render_error(status, message=None, code=None, fields=None, headers=None):
-    message = message or MESSAGES.get(status) or TITLES.get(status, "Error")
+    message = str(message or MESSAGES.get(status) or TITLES.get(status) or _("Error"))
     if _is_api():
         return error_response(status, code or "error", message, fields, headers)
     html = render_template(
-        "errors/error.html", code=status, title=TITLES.get(status, "Error"), message=message
+        "errors/error.html", code=status, title=str(TITLES.get(status) or _("Error")), message=message
     )
     return html, status, headers or {}
 
@@ -67,8 +70,10 @@ def init_app(app):
     def handle_csrf_error(exc):
         return render_error(
             400,
-            "Your form expired or came from another site (missing or invalid CSRF token). "
-            "Reload the page and try again.",
+            _(
+                "Your form expired or came from another site (missing or invalid CSRF token). "
+                "Reload the page and try again."
+            ),
             "csrf_failed",
         )
 
@@ -76,7 +81,7 @@ def init_app(app):
     def handle_http_error(exc):
         message = None
         if exc.code == 400 and _is_api() and "JSON" in (exc.description or ""):
-            message = "The request body is not valid JSON."
+            message = _("The request body is not valid JSON.")
         elif exc.code not in MESSAGES and exc.description:
             message = exc.description
         headers = {}

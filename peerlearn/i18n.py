@@ -12,7 +12,9 @@ else English. Emails, notifications and jobs speak their recipient's language
 (``for_user`` below), whatever language the request that caused them was in.
 """
 
+import re
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from threading import Lock
 
@@ -27,6 +29,9 @@ LANGUAGES = {"en": "English", "hi": "हिन्दी"}
 DEFAULT_LANGUAGE = "en"
 COOKIE = "lang"
 CATALOG_DIR = Path(__file__).parent / "translations"
+SCRIPTS_DIR = Path(__file__).parent / "static" / "src"
+# A script's text: t('English') or t("English", {...}) in static/src (js/i18n.js).
+SCRIPT_TEXT = re.compile(r"""\bt\(\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
 
 _catalogs = {}  # language -> (stamp, Translations)
 _catalogs_lock = Lock()
@@ -106,6 +111,28 @@ class Babel(flask_babel.Babel):
         return self._domain
 
 
+@cache
+def js_messages():
+    """The English texts the scripts pass to ``t()``, read once from their sources."""
+    found = set()
+    for path in sorted(SCRIPTS_DIR.rglob("*.js")):
+        for single, double in SCRIPT_TEXT.findall(path.read_text(encoding="utf-8")):
+            text = single or double
+            found.add(text.replace("\\'", "'").replace('\\"', '"'))
+    return tuple(sorted(found))
+
+
+def js_texts():
+    """{English: text} of the scripts' texts in the language being spoken, for the layout's
+    data block (js/i18n.js); empty in English, where the scripts' own text is the text.
+    Placeholders stay in for the script to fill."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return {}
+    translations = flask_babel.get_translations()
+    texts = {english: translations.ugettext(english) for english in js_messages()}
+    return {english: text for english, text in texts.items() if text != english}
+
+
 def chosen_language(user=None):
     """The language for this request: see the module's docstring."""
     user = user if user is not None else (current_user if has_request_context() else None)
@@ -145,4 +172,21 @@ babel = Babel()
 def init_app(app):
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=chosen_language)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, js_texts=js_texts)
+    # Flask-Babel keeps the chosen language in ``g``, which belongs to the app context: a request
+    # run inside an app context that is already pushed (a CLI command, a job, a test) would
+    # otherwise keep the language of the request before it. First, before anything reads it.
+    app.before_request_funcs.setdefault(None, []).insert(0, flask_babel.refresh)
+    app.after_request(vary_by_language)
+
+
+# Responses whose text is chosen per request: pages and the API's messages.
+LANGUAGE_DEPENDENT = frozenset({"text/html", "application/json"})
+
+
+def vary_by_language(response):
+    """Tell caches that a page's language comes from the browser's languages and cookies, so a
+    shared cache never hands a Hindi page to an English reader or the reverse."""
+    if response.mimetype in LANGUAGE_DEPENDENT:
+        response.vary.update(("Accept-Language", "Cookie"))
+    return response

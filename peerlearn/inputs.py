@@ -18,6 +18,8 @@ import re
 from datetime import date
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -26,9 +28,10 @@ from .limits import MAX_PAGE, MAX_YEAR, MIN_YEAR
 
 MAX_ID = 2**31 - 1
 
-NUL_MESSAGE = "Text may not contain NUL characters (\\0)."
-SINGLE_LINE_MESSAGE = "Use one line: no line breaks, tabs or other control characters."
-MULTI_LINE_MESSAGE = "Remove the control characters: only line breaks and tabs may be used."
+# Messages people read, in their language when they read them (lazy: these are made at import).
+NUL_MESSAGE = _l("Text may not contain NUL characters (\\0).")
+SINGLE_LINE_MESSAGE = _l("Use one line: no line breaks, tabs or other control characters.")
+MULTI_LINE_MESSAGE = _l("Remove the control characters: only line breaks and tabs may be used.")
 
 # Unicode's control characters (category Cc) and its line and paragraph separators.
 _SINGLE_LINE_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -40,9 +43,9 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A yes/no filter in a query string, as links and forms write it (an unticked box sends nothing).
 TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", "n"})
-FLAG_MESSAGE = "Use 1 or 0 (true or false)."
-DATE_MESSAGE = "Use a date like 2026-12-01."
-READ_ONLY_MESSAGE = "This field is read-only."
+FLAG_MESSAGE = _l("Use 1 or 0 (true or false).")
+DATE_MESSAGE = _l("Use a date like 2026-12-01.")
+READ_ONLY_MESSAGE = _l("This field is read-only.")
 
 
 def is_id(value):
@@ -72,7 +75,7 @@ def clean_text(
     min_length=0,
     required=False,
     multiline=False,
-    required_message="This field is required.",
+    required_message=None,
 ):
     """A text field as it is stored: without surrounding spaces, refused (a message in ``errors``
     under ``name``) when it is not text, holds a control character its kind may not, is empty
@@ -81,26 +84,26 @@ def clean_text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        errors[name] = ["Must be text."]
+        errors[name] = [_("Must be text.")]
         return ""
     problem = control_character_problem(value, multiline=multiline)
     value = value.strip()
     if problem:
         errors[name] = [problem]
     elif not value and (required or min_length):
-        errors[name] = [required_message]
+        errors[name] = [str(required_message or _("This field is required."))]
     elif len(value) < min_length:
-        errors[name] = [f"Use at least {min_length} characters."]
+        errors[name] = [_("Use at least %(num)s characters.", num=min_length)]
     elif len(value) > max_length:
-        errors[name] = [f"Use at most {max_length:,} characters."]
+        errors[name] = [_("Use at most %(num)s characters.", num=format(max_length, ","))]
     return value
 
 
 def control_character_problem(text, *, multiline=False):
     """The message for a user when ``text`` holds a control character its field may not, else None."""
     if multiline:
-        return MULTI_LINE_MESSAGE if _MULTI_LINE_REFUSED.search(text) else None
-    return SINGLE_LINE_MESSAGE if _SINGLE_LINE_REFUSED.search(text) else None
+        return str(MULTI_LINE_MESSAGE) if _MULTI_LINE_REFUSED.search(text) else None
+    return str(SINGLE_LINE_MESSAGE) if _SINGLE_LINE_REFUSED.search(text) else None
 
 
 def holds_nul(value):
@@ -135,7 +138,7 @@ def arg_flag(args, name, errors, *, absent=None):
         return True
     if value in FALSE_WORDS:
         return False
-    errors[name] = [FLAG_MESSAGE]
+    errors[name] = [str(FLAG_MESSAGE)]
     return absent
 
 
@@ -146,7 +149,7 @@ def arg_whole(args, name, errors, low=1, high=MAX_ID, message=None):
         return None
     number = whole_number(value)
     if number is None or not low <= number <= high:
-        errors[name] = [message or f"Use a whole number from {low} to {high}."]
+        errors[name] = [str(message or _("Use a whole number from %(low)s to %(high)s.", low=low, high=high))]
         return None
     return number
 
@@ -164,20 +167,22 @@ def arg_day(args, name, errors):
             day = None
         if day is not None and MIN_YEAR <= day.year <= MAX_YEAR:
             return day
-    errors[name] = [DATE_MESSAGE]
+    errors[name] = [str(DATE_MESSAGE)]
     return None
 
 
 # ----- JSON bodies ------------------------------------------------------------------------------
 
 
-def refuse_fields(names, *, message="These fields cannot be set", field_message="This field cannot be set."):
+def refuse_fields(names, *, message=None, field_message=None):
     """Refuse a body naming fields its caller may not write (a 422 naming each, with code
     ``read_only_field``), before anything is checked or written."""
     if names:
         names = sorted(names)
+        message = message or _("These fields cannot be set")
+        field_message = str(field_message or _("This field cannot be set."))
         raise ValidationError(
-            f"{message}: " + ", ".join(names) + ".",
+            _("%(message)s: %(fields)s.", message=message, fields=", ".join(names)),
             fields={name: [field_message] for name in names},
             code="read_only_field",
         )
@@ -214,13 +219,13 @@ def refuse_nul():
         body = request.get_json(silent=True)
         sources.append(body.items() if isinstance(body, dict) else [("body", body)])
     fields = {
-        key.replace("\x00", "\\0"): [NUL_MESSAGE]
+        key.replace("\x00", "\\0"): [str(NUL_MESSAGE)]
         for pairs in sources
         for key, value in pairs
         if holds_nul(key) or holds_nul(value)
     }
     if fields:
-        raise ValidationError(NUL_MESSAGE, fields=fields)
+        raise ValidationError(str(NUL_MESSAGE), fields=fields)
 
 
 def init_app(app):

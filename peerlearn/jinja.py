@@ -4,7 +4,7 @@ where to start teaching, and whether a session is live or over right now."""
 from flask import current_app, g, request, url_for
 from flask_login import current_user
 
-from .formats import format_inr, localtime, machine_time, viewer_timezone
+from .formats import format_count, format_inr, localtime, machine_time, viewer_timezone
 
 _BROWSERS = (
     ("Edg/", "Edge"),
@@ -70,6 +70,8 @@ def init_app(app):
     app.jinja_env.tests["over"] = is_over
     app.jinja_env.filters["device_name"] = device_name
     app.jinja_env.filters["inr"] = format_inr
+    # Counts for people, grouped the Indian way in both languages: 1,00,000.
+    app.jinja_env.filters["number"] = format_count
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["machine_time"] = machine_time
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone

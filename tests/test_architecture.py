@@ -43,6 +43,7 @@ LAYERS = {
     "peerlearn.netopts": FOUNDATION,
     "peerlearn.static_files": FOUNDATION,
     "peerlearn.formats": FOUNDATION,
+    "peerlearn.i18n": FOUNDATION,
     "peerlearn.periods": FOUNDATION,
     "peerlearn.events": FOUNDATION,
     "peerlearn.logs": FOUNDATION,

@@ -48,6 +48,8 @@ import time
 from functools import cache as built_once
 
 from flask import current_app, has_request_context, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from redis import Redis, RedisError
@@ -56,6 +58,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..formats import viewer_timezone
+from ..i18n import current_language
 from ..models import Follow, LearningSession, Review, SessionPack, Skill, User, session_skills, user_skills
 from .kept import Kept
 
@@ -87,7 +90,7 @@ SHOWN_TABLES = frozenset(
 # Columns of a user no fragment shows: signing in, a new password or a calendar link leave the
 # cards as they were.
 UNSHOWN_USER_COLUMNS = frozenset(
-    {"email", "password_hash", "last_login_at", "calendar_token", "credential_epoch", "timezone"}
+    {"email", "password_hash", "last_login_at", "calendar_token", "credential_epoch", "timezone", "locale"}
 )
 STALE = "peerlearn.fragments.stale"
 SEATS_STALE = "peerlearn.fragments.seats_stale"
@@ -220,8 +223,9 @@ def cache():
 
 
 def cached(*key, build):
-    """``build()``'s value for ``key`` at the catalog's current version (see the module's note)."""
-    return cache().get(key, build)
+    """``build()``'s value for ``key`` at the catalog's current version (see the module's note),
+    kept apart per language: what is drawn in Hindi is never served to an English reader."""
+    return cache().get((current_language(), *key), build)
 
 
 def fragment(*key, caller):
@@ -245,15 +249,11 @@ def seats_badge(session):
 def badge_html(seats_taken, capacity):
     left = max(0, capacity - seats_taken)
     if left == 0:
-        return Markup('<span class="badge">Full</span>')
+        return Markup('<span class="badge">%s</span>') % _("Full")
+    text = ngettext("%(num)d seat left", "%(num)d seats left", left)
     if left <= 3:
-        plural = "s" if left != 1 else ""
-        return Markup(  # noqa: S704 - an integer only
-            f'<span class="badge border-amber-200 bg-amber-50 text-amber-800">{left} seat{plural} left</span>'
-        )
-    return Markup(  # noqa: S704 - an integer only
-        f'<span class="badge border-emerald-200 bg-emerald-50 text-emerald-700">{left} seats left</span>'
-    )
+        return Markup('<span class="badge border-amber-200 bg-amber-50 text-amber-800">%s</span>') % text
+    return Markup('<span class="badge border-emerald-200 bg-emerald-50 text-emerald-700">%s</span>') % text
 
 
 def current_seats(ids):

@@ -105,6 +105,13 @@ def _environment():
     return Environment(extensions=["jinja2.ext.i18n"])  # noqa: S701 - lexing only, nothing rendered
 
 
+def _unquoted(token):
+    """A Jinja string token's text: the lexer hands it over with its quotes."""
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
+        return token[1:-1]
+    return token
+
+
 def _template_pieces(source):
     """The template as the browser would get its markup: Jinja's data tokens, with every
     expression or tag replaced by PLACEHOLDER and ``{% trans %}`` blocks dropped; plus the
@@ -118,6 +125,8 @@ def _template_pieces(source):
     expect_block_name = False
     calls = []  # per open parenthesis: whether it is a translating call's
     previous = None
+    # Inside ``{% block body_class %}...{% endblock %}`` and its kind the data is class names.
+    in_class_block = False
     for lineno, kind, value in env.lex(source):
         if kind == "block_begin":
             expect_block_name = True
@@ -129,10 +138,14 @@ def _template_pieces(source):
                 in_trans = True
             elif value == "endtrans":
                 in_trans = False
+            elif value == "endblock":
+                in_class_block = False
         elif kind not in ("whitespace",):
+            if kind == "name" and last_block_name == "block" and previous == ("name", "block"):
+                in_class_block = value.endswith("_class")
             expect_block_name = False
         if kind == "data":
-            if not in_trans:
+            if not in_trans and not in_class_block:
                 out.append(value)
                 line_of.extend([lineno] * len(value))
                 # a data token's own newlines move its lines on
@@ -156,10 +169,10 @@ def _template_pieces(source):
             and not in_trans
             and not any(calls[-1:])
             and last_block_name not in ("include", "extends", "import", "from")
-            and re.match(r"^[A-Z][a-z]+[a-z ,.!?'’:-]*$", value)
-            and is_text(value)
+            and re.match(r"^[A-Z][a-z]+[a-z ,.!?'’:-]*$", _unquoted(value))
+            and is_text(_unquoted(value))
         ):
-            literals.append((lineno, value))
+            literals.append((lineno, _unquoted(value)))
         if kind not in ("whitespace",):
             previous = (kind, value)
     return "".join(out), line_of, literals

@@ -1,5 +1,7 @@
 // Shows the chosen image before upload and turns away files the server would reject anyway.
 // Markup binds `preview` (image URL or ''), `error`, and calls `pick($event)` on the file input's change.
+import { t } from '../i18n.js';
+
 const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 const ALLOWED_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 
@@ -50,12 +52,15 @@ export default function avatarPreview() {
       }
       if (file.type && !ALLOWED_TYPES.includes(file.type)) {
         this.reset(input);
-        this.error = 'Choose a PNG, JPEG or WebP image.';
+        this.error = t('Choose a PNG, JPEG or WebP image.');
         return;
       }
       if (file.size > this.maxBytes) {
         this.reset(input);
-        this.error = `That image is ${megabytes(file.size)}; the limit is ${megabytes(this.maxBytes)}.`;
+        this.error = t('That image is %(size)s; the limit is %(limit)s.', {
+          size: megabytes(file.size),
+          limit: megabytes(this.maxBytes),
+        });
         return;
       }
       this.revoke();

@@ -1,5 +1,7 @@
 // `copyLink`: a read-only link field (x-ref="url") with a button that copies it and says so for
 // two seconds.
+import { t } from '../i18n.js';
+
 const COPIED_MS = 2000;
 
 export default function copyLink() {
@@ -9,7 +11,7 @@ export default function copyLink() {
     copied: false,
 
     get label() {
-      return this.copied ? 'Copied' : 'Copy link';
+      return this.copied ? t('Copied') : t('Copy link');
     },
 
     copy() {

@@ -1,7 +1,13 @@
 // Mobile navigation panel. Closes on Escape, on navigation and when the viewport grows past `md`.
+import { t } from '../i18n.js';
+
 export default function navMenu() {
   return {
     open: false,
+
+    get menuLabel() {
+      return this.open ? t('Close menu') : t('Open menu');
+    },
 
     init() {
       const desktop = window.matchMedia('(min-width: 768px)');

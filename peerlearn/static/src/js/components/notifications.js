@@ -7,6 +7,7 @@
 
 import { csrfToken, getJSON, sendJSON } from '../http.js';
 import { onRealtime, realtimeStatus } from '../realtime.js';
+import { pageLanguage, t } from '../i18n.js';
 import dropdown from './dropdown.js';
 
 const LIST_URL = '/api/notifications/';
@@ -26,16 +27,21 @@ const STEPS = [
   ['day', 24 * 60 * 60],
 ];
 
+// The browser's own formats on an English page (as before), Hindi's on a Hindi one (Latin digits).
+function locale() {
+  return pageLanguage() === 'hi' ? 'hi-IN' : undefined;
+}
+
 // "just now", "5 minutes ago", "yesterday"; a date after a week.
 export function timeAgo(iso, now = Date.now()) {
   const then = new Date(iso);
   const seconds = Math.round((now - then.getTime()) / 1000);
   if (Number.isNaN(seconds)) return '';
-  if (seconds < 45) return 'just now';
-  if (seconds >= 7 * 24 * 60 * 60) return then.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+  if (seconds < 45) return t('just now');
+  if (seconds >= 7 * 24 * 60 * 60) return then.toLocaleDateString(locale(), { day: 'numeric', month: 'short' });
   let unit = STEPS[0];
   for (const step of STEPS) if (seconds >= step[1]) unit = step;
-  relative = relative || new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  relative = relative || new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
   return relative.format(-Math.round(seconds / unit[1]), unit[0]);
 }
 
@@ -110,7 +116,7 @@ export function notificationBell() {
     },
 
     get label() {
-      return this.unread ? `Notifications, ${this.unread} unread` : 'Notifications';
+      return this.unread ? t('Notifications, %(num)s unread', { num: this.unread }) : t('Notifications');
     },
 
     toggle() {
@@ -132,7 +138,7 @@ export function notificationBell() {
       if (!note || this.items.some((item) => item.id === note.id)) return;
       if (!note.read) this.unread += 1;
       this.items = [note, ...this.items].slice(0, NEWEST);
-      this.announcement = `New notification: ${note.title}`;
+      this.announcement = t('New notification: %(title)s', { title: note.title });
     },
 
     // A live session the newest notices may invite into has ended: reload them, worded as ended.

@@ -6,6 +6,7 @@
 // {"success": true, "data": {"suggestions": [{name, ...}], "related": [{name, because, ...}]}}:
 // matches for the text (typos and aliases forgiven) and skills people often list with the tags.
 import { sendJSON } from '../http.js';
+import { t } from '../i18n.js';
 
 const MAX_TAGS = 20;
 const MAX_TAG_LENGTH = 60;
@@ -105,30 +106,43 @@ export default function tagInput() {
       const tag = cleanTag(raw);
       if (!tag) return 'empty';
       if (this.tags.some((existing) => tagKey(existing) === tagKey(tag))) {
-        this.message = `“${tag}” is already added.`;
+        this.message = t('“%(tag)s” is already added.', { tag });
         return 'duplicate';
       }
       if (tag.length > MAX_TAG_LENGTH) {
-        this.message = `Keep each one to ${MAX_TAG_LENGTH} characters or fewer.`;
+        this.message = t('Keep each one to %(num)s characters or fewer.', { num: MAX_TAG_LENGTH });
         return 'too-long';
       }
       if (this.full) {
-        this.message = `You can add up to ${this.maxTags}.`;
+        this.message = t('You can add up to %(num)s.', { num: this.maxTags });
         return 'full';
       }
       this.tags.push(tag);
       this.message = '';
-      this.announcement = `${tag} added.`;
+      this.announcement = t('%(tag)s added.', { tag });
       this.sync();
       this.scheduleRelated();
       return 'added';
+    },
+
+    // Labels the chips and suggestions read out, in the page's language.
+    removeLabel(tag) {
+      return t('Remove %(tag)s', { tag });
+    },
+
+    addLabel(item) {
+      return t('Add %(tag)s', { tag: item.name });
+    },
+
+    relatedTitle(item) {
+      return t('Often listed with %(tag)s', { tag: item.because });
     },
 
     remove(index) {
       const [removed] = this.tags.splice(index, 1);
       if (removed === undefined) return;
       this.message = '';
-      this.announcement = `${removed} removed.`;
+      this.announcement = t('%(tag)s removed.', { tag: removed });
       this.sync();
       if (this.related.length) this.scheduleRelated();
       this.$refs.text.focus();

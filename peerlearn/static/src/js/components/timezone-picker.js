@@ -2,6 +2,8 @@
 // options whose label or name holds every typed word ("kolk", "london", "utc+05:30"), hiding empty
 // optgroups. When the chosen zone is filtered out, the first match is chosen, so the closed select
 // always shows a zone that fits the search (browsers that ignore hidden options still work).
+import { t } from '../i18n.js';
+
 function words(text) {
   return text.toLowerCase().replace(/_/g, ' ').split(/\s+/).filter(Boolean);
 }
@@ -28,8 +30,8 @@ export default function timezonePicker() {
         select.dispatchEvent(new Event('change', { bubbles: true }));
       }
       if (!wanted.length) this.status = '';
-      else if (!shown) this.status = 'No timezone matches.';
-      else this.status = shown === 1 ? '1 timezone matches.' : `${shown} timezones match.`;
+      else if (!shown) this.status = t('No timezone matches.');
+      else this.status = shown === 1 ? t('1 timezone matches.') : t('%(num)s timezones match.', { num: shown });
     },
   };
 }
