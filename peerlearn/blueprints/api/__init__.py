@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401
     community,
     coupons,
     dashboards,
+    language,
     mentor,
     mentors,
     meta,
