@@ -157,11 +157,13 @@ def register_blueprints(app):
     from .blueprints.main import bp as main_bp
     from .blueprints.notifications import bp as notifications_bp
     from .blueprints.payments import bp as payments_bp
+    from .blueprints.pwa import bp as pwa_bp
     from .blueprints.sessions import bp as sessions_bp
     from .blueprints.users import bp as users_bp
     from .blueprints.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(pwa_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(users_bp)
     app.register_blueprint(sessions_bp)

@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401
     meta,
     notifications,
     packs,
+    push,
     recommendations,
     recordings,
     requests,

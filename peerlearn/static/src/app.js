@@ -21,6 +21,8 @@ import { connectRealtime } from './js/realtime.js';
 // input, checkout, gifts) find it loaded, instead of fetching it one round trip after themselves
 // before Alpine can start.
 import './js/http.js';
+// The service worker: offline page, cached shell, Web Push (js/pwa/register.js).
+import './js/pwa/register.js';
 
 // The larger components of a few pages are chunks of their own, loaded only where the page uses
 // them, before Alpine starts there. The notification bell and center are on signed-in pages only:
@@ -38,6 +40,7 @@ const PAGE_COMPONENTS = {
   countdown: () => import('./js/components/countdown.js').then((module) => configured(module.default)),
   recordingPlayer: () => import('./js/components/recording-player.js').then((module) => module.default),
   recordingProgress: () => import('./js/components/recording-progress.js').then((module) => configured(module.default)),
+  pushToggle: () => import('./js/pwa/push-toggle.js').then((module) => configured(module.default)),
 };
 
 // Every x-data on the page, including those in <template>s that Alpine renders later.
