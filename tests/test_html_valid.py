@@ -77,6 +77,8 @@ NOT_HTML = {
     "main.generated_cover": "an image",
     "main.health": "JSON for load balancers",
     "main.ready": "JSON for probes and alerts",
+    "pwa.manifest": "the web app manifest (JSON)",
+    "pwa.service_worker": "the service worker (JavaScript)",
     "metrics": "Prometheus's text format",
     "dashboards.home": "a redirect to the account's own home page",
     "dev.outbox_attachment": "an email's attachment",
@@ -240,6 +242,8 @@ def collect_unlinked_pages(app, pages, browsers):
     pages.add("anonymous", "/auth/login (errors)", response, status=response.status_code)
     response = post_form(anonymous, "/auth/forgot", {"email": "not-an-email"})
     pages.add("anonymous", "/auth/forgot (errors)", response, status=422)
+    # What the service worker shows when the network is gone (pwa/sw.js).
+    pages.add("anonymous", "/offline", anonymous.get("/offline"))
     response = post_form(mentor, "/teach/sessions/new", {"title": ""})
     pages.add("mentor", "/teach/sessions/new (errors)", response, status=response.status_code)
 

@@ -26,6 +26,9 @@ GATES = {
     "main.ready": PUBLIC,
     "metrics": PUBLIC,  # to allowed addresses (the test client: loopback) or a token; test_metrics.py
     "main.generated_cover": PUBLIC,
+    "pwa.manifest": PUBLIC,
+    "pwa.service_worker": PUBLIC,
+    "pwa.offline": PUBLIC,
     "sessions.browse": PUBLIC,
     "sessions.detail": PUBLIC,
     "users.directory": PUBLIC,
@@ -167,6 +170,7 @@ GATES = {
     "admin.delete_user": ADMIN,
     # the API, open to anyone
     "api.index": PUBLIC,
+    "api.push_public_key": PUBLIC,
     "api.openapi": PUBLIC,
     "api.register": PUBLIC,
     "api.login": PUBLIC,
@@ -232,6 +236,8 @@ GATES = {
     "api.list_recommendations": SIGNED_IN,
     "api.recommended_mentors": SIGNED_IN,
     "api.list_notifications": SIGNED_IN,
+    "api.save_push_subscription": SIGNED_IN,
+    "api.delete_push_subscription": SIGNED_IN,
     "api.mark_notifications_read": SIGNED_IN,
     "api.notification_preferences": SIGNED_IN,
     "api.update_notification_preferences": SIGNED_IN,

@@ -2,6 +2,7 @@
 payment-history endpoints."""
 
 from flask import request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
@@ -87,15 +88,33 @@ def cancel_booking(booking_id):
 @bp.post("/bookings/<int:booking_id>/reschedule/")
 @api_login_required
 def reschedule_booking(booking_id):
-    """Move a confirmed booking to another upcoming session of the same mentor."""
-    from ...services import reschedule as reschedule_service
+    """Move a confirmed booking to another upcoming session of the same mentor. A dearer one
+    answers 202 with the order that pays the difference: the booking moves once it is paid."""
+    from ...services import move_orders
 
     session_id = id_field(json_body(), "session_id")
-    booking, refund, moved = reschedule_service.reschedule(current_user, booking_id, session_id)
+    booking, refund, moved, order = move_orders.request_move(current_user, booking_id, session_id)
+    if order is not None:
+        return ok(_move_order_json(order), _("Pay the difference to move the booking."), status=202)
     message = "Booking moved." if moved else "Your booking is already in that session."
     data = cancelled_booking_json(booking, refund)
     data["moved_at"] = booking.moved_at.isoformat() if booking.moved_at else None
     return ok(data, message)
+
+
+def _move_order_json(order):
+    payment = order.payment
+    return {
+        "move": {
+            "booking_id": order.booking_id,
+            "from_session_id": order.from_session_id,
+            "to_session_id": order.to_session_id,
+            "status": order.status,
+            "hold_expires_at": order.hold_expires_at.isoformat(),
+        },
+        "payment": payment_json(payment),
+        "checkout": checkout_options(payment, order.to_session.title, current_user),
+    }
 
 
 @bp.post("/create-payment/")
@@ -122,6 +141,10 @@ def verify_payment():
     if payment.booking is not None:
         result["booking"] = booking_json(payment.booking)
         result["redirect_url"] = url_for("booking.detail", booking_id=payment.booking_id)
+        if payment.purpose == "move":  # its page tells whether the booking moved
+            result["redirect_url"] = url_for(
+                "booking.move_checkout", booking_id=payment.booking_id, order_id=payment.order_id
+            )
     message = "Payment received." if payment.is_captured else f"Payment {payment.status}."
     return ok(result, message)
 

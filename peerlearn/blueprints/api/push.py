@@ -19,14 +19,14 @@ def _subscription_json(subscription):
     }
 
 
-@bp.get("/push/public-key")
+@bp.get("/push/public-key/")
 def push_public_key():
     """``public_key`` is null while push is not set up on this site."""
     key = push.public_key()
     return ok({"public_key": key, "enabled": key is not None})
 
 
-@bp.post("/push/subscriptions")
+@bp.post("/push/subscriptions/")
 @api_login_required
 def save_push_subscription():
     """The browser's ``PushSubscription.toJSON()``: ``{endpoint, keys: {p256dh, auth}}``."""
@@ -49,7 +49,7 @@ def save_push_subscription():
     return ok(_subscription_json(subscription), _("Phone notifications are on for this device."), status=201)
 
 
-@bp.delete("/push/subscriptions")
+@bp.delete("/push/subscriptions/")
 @api_login_required
 def delete_push_subscription():
     """``{endpoint}``: this browser stops getting the user's notifications."""

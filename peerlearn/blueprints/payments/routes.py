@@ -53,6 +53,8 @@ def dev_return():
         return _dev_gift_return(payment)
     if payment.purpose == PaymentPurpose.PACK:
         return _dev_pack_return(payment)
+    if payment.purpose == PaymentPurpose.MOVE:
+        return _dev_move_return(payment)
     if payment.booking is None:
         abort(404)
     if request.args.get("failed"):
@@ -70,6 +72,23 @@ def dev_return():
         return redirect(url_for("booking.detail", booking_id=payment.booking_id))
     flash("Payment received. Your seat is confirmed.", "success")
     return redirect(url_for("booking.detail", booking_id=payment.booking_id))
+
+
+def _dev_move_return(payment):
+    """A move to a dearer session paid in the dev checkout: verify it, then the move's own page
+    tells the learner whether the booking moved."""
+    back = url_for("booking.move_checkout", booking_id=payment.booking_id, order_id=payment.order_id)
+    if not request.args.get("failed"):
+        try:
+            payment_service.verify_checkout(
+                current_user,
+                order_id=payment.order_id,
+                payment_id=request.args.get("payment_id", ""),
+                signature=request.args.get("signature", ""),
+            )
+        except DomainError as exc:
+            flash(exc.message, "error")
+    return redirect(back)
 
 
 def _dev_pack_return(payment):
