@@ -22,6 +22,7 @@ the booking or session did not exist.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import defaultload, lazyload
 
@@ -196,7 +197,7 @@ def for_booking(user, booking_id, now=None):
     booking = db.session.get(Booking, booking_id)
     role = _role(user, booking.session, booking) if booking is not None else None
     if role is None:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     session = booking.session
     ended = has_ended(session, now)
     shared = held_a_seat(booking) or role != "learner"
@@ -225,7 +226,7 @@ def for_session(user, session_id, now=None):
     session = db.session.get(LearningSession, session_id)
     role = _role(user, session) if session is not None and session.status != SessionStatus.DRAFT else None
     if role is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     # Each booking's session is this one, found in the identity map rather than loaded again.
     bookings = [
         booking

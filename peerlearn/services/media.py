@@ -25,6 +25,7 @@ import time
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -85,7 +86,7 @@ def mode_refusal():
     """Why no room can open on this install, as a domain error, or None."""
     if configured_mode() is None:
         return MediaUnavailable(
-            "Live rooms need the Janus media server, which this site has not configured yet.",
+            _("Live rooms need the Janus media server, which this site has not configured yet."),
             code="media_not_configured",
         )
     return None
@@ -191,7 +192,7 @@ def open_room(session):
 def _place(room, exclude=()):
     instance = least_loaded(exclude=exclude)
     if instance is None:
-        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.")
+        raise MediaUnavailable(_("The video server can't be reached right now. Try again in a moment."))
     room.instance = instance.name
     room.janus_room = secrets.randbelow(2**52 - 1) + 1
     room.secret = secrets.token_urlsafe(24)
@@ -205,7 +206,7 @@ def _create_janus_room(janus, room, session):
         janus.create_room(
             room.janus_room,
             secret=room.secret,
-            description=f"PeerLearn session {session.id}",
+            description=f"PeerLearn session {session.id}",  # i18n: not text
             # Everyone joins as a possible publisher (a camera feed and a screen feed each).
             publishers=max(2 * capacity, 4),
             bitrate=config["JANUS_BITRATE"],
@@ -240,7 +241,9 @@ def _ensure_janus_room(room, session):
     try:
         _create_janus_room(_client_for(room.instance), room, session)
     except JanusError as exc:
-        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.") from exc
+        raise MediaUnavailable(
+            _("The video server can't be reached right now. Try again in a moment.")
+        ) from exc
 
 
 def room_for(session_id):
@@ -267,10 +270,10 @@ def recording_refusal(session_id):
     records: a browser-to-browser room has no server that sees the media."""
     room = room_for(session_id)
     if room is None or room.closed_at is not None:
-        return Conflict("Open the room first: recording starts from inside it.", code="room_not_open")
+        return Conflict(_("Open the room first: recording starts from inside it."), code="room_not_open")
     if room.mode != MediaMode.JANUS.value:
         return Conflict(
-            "This room connects browsers directly (no video server), so it can't be recorded.",
+            _("This room connects browsers directly (no video server), so it can't be recorded."),
             code="recording_unavailable",
         )
     return None
@@ -284,7 +287,7 @@ def set_recording(session_id, record, rec_dir=None):
     if janus is None:
         if record:
             raise recording_refusal(session_id) or MediaUnavailable(
-                "The video server can't be reached right now. Try again in a moment."
+                _("The video server can't be reached right now. Try again in a moment.")
             )
         return False
     try:
@@ -294,9 +297,9 @@ def set_recording(session_id, record, rec_dir=None):
             "Janus did not %s recording session %s: %s", "start" if record else "stop", session_id, exc
         )
         raise MediaUnavailable(
-            "The video server could not "
-            + ("start" if record else "stop")
-            + " recording. Try again in a moment."
+            _("The video server could not start recording. Try again in a moment.")
+            if record
+            else _("The video server could not stop recording. Try again in a moment.")
         ) from exc
     return True
 
@@ -333,7 +336,7 @@ def room_token(user, session):
     """A fresh room token, for a screen share or a subscription."""
     room = room_for(session.id)
     if room is None or room.mode != MediaMode.JANUS.value:
-        raise Conflict("This room does not use the video server.", code="not_janus")
+        raise Conflict(_("This room does not use the video server."), code="not_janus")
     return _grant(room, session, user.id, kick=False)
 
 
@@ -353,7 +356,9 @@ def _grant(room, session, user_id, *, kick):
     try:
         return _issue_room_token(room, user_id, kick=kick)
     except (JanusError, _RoomGone) as exc:
-        raise MediaUnavailable("The video server can't be reached right now. Try again in a moment.") from exc
+        raise MediaUnavailable(
+            _("The video server can't be reached right now. Try again in a moment.")
+        ) from exc
 
 
 def _issue_room_token(room, user_id, *, kick):
@@ -371,7 +376,9 @@ def _issue_room_token(room, user_id, *, kick):
     except JanusError as exc:
         if exc.code == NO_SUCH_ROOM:
             raise _RoomGone(str(exc)) from exc
-        raise MediaUnavailable("The video server refused the room's token. Try again in a moment.") from exc
+        raise MediaUnavailable(
+            _("The video server refused the room's token. Try again in a moment.")
+        ) from exc
     return token
 
 

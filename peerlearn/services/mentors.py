@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -50,10 +52,10 @@ from .search import (
 
 # Sort keys accepted by the API and the directory page, with the label the page shows.
 SORTS = {
-    "rating": "Best rated",
-    "reviews": "Most reviews",
-    "price_asc": "Price: low to high",
-    "soonest": "Soonest available",
+    "rating": _l("Best rated"),
+    "reviews": _l("Most reviews"),
+    "price_asc": _l("Price: low to high"),
+    "soonest": _l("Soonest available"),
 }
 AVAILABLE_DAYS = 7
 # Sessions that took place or are published: what a mentor "teaches in".
@@ -116,7 +118,7 @@ def _min_rating(args, errors):
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _RATING.fullmatch(value):
-        errors["min_rating"] = ["Use a rating from 1 to 5, like 4 or 4.5."]
+        errors["min_rating"] = [_("Use a rating from 1 to 5, like 4 or 4.5.")]
         return None
     return float(value)
 
@@ -134,7 +136,7 @@ def parse_directory_params(args, *, rupees=False):
     min_rating = _min_rating(args, errors)
     available = arg_flag(args, "available", errors, absent=False)
     if errors:
-        raise ValidationError("Some mentor filters are not valid.", fields=errors)
+        raise ValidationError(_("Some mentor filters are not valid."), fields=errors)
     return DirectoryParams(**common, min_rating=min_rating, available=available)
 
 

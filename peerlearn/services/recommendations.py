@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, insert, select
 
 from ..extensions import db
@@ -235,7 +236,7 @@ def rebuild(progress=None, now=None):
             model, result = recommender.fit_and_rank(ds, k=KEEP_PER_LEARNER, progress=tick)
     else:
         # A new platform, before its first session: nothing to learn from, nothing to recommend.
-        empty = [[] for _ in range(ds.n_users)]
+        empty = [[] for _user in range(ds.n_users)]
         model = None  # saved as such: refreshing a learner waits for the first real build
         result = recommender.Result(sessions=empty, mentors=empty, similar={}, trending=[])
     fitted = time.perf_counter()
@@ -516,7 +517,7 @@ def _cold_start(user):
         ).all()
     )
     if not names:
-        return [{**item, "reason": {"code": "popular", "text": "Popular right now"}} for item in items]
+        return [{**item, "reason": {"code": "popular", "text": _("Popular right now")}} for item in items]
     ids = [item["session_id"] for item in items]
     skills_of = {}
     for session_id, skill_id in db.session.execute(
@@ -531,13 +532,13 @@ def _cold_start(user):
         if common:
             reason = {
                 "code": "skill",
-                "text": f"Because you know {names[common[0]]}",
+                "text": _("Because you know %(skill)s", skill=names[common[0]]),
                 "skill": names[common[0]],
             }
         else:
-            reason = {"code": "popular", "text": "Popular right now"}
+            reason = {"code": "popular", "text": _("Popular right now")}
         ranked.append((0 if common else 1, position, {**item, "reason": reason}))
-    return [item for _, _, item in sorted(ranked, key=lambda entry: entry[:2])]
+    return [item for _rank, _position, item in sorted(ranked, key=lambda entry: entry[:2])]
 
 
 def trending_items():

@@ -27,6 +27,7 @@ import os
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
@@ -95,14 +96,19 @@ def room_state(user, session, mode):
     else:
         row = db.session.get(RecordingConsent, (session.id, user.id))
         consent = None if row is None else row.consented
-    return {**answer, "available": available, "reason": "" if available else MESH_REASON, "consent": consent}
+    return {
+        **answer,
+        "available": available,
+        "reason": "" if available else _(MESH_REASON),
+        "consent": consent,
+    }
 
 
 def _mentor_session(user, session_id, now):
     """The session, for its mentor in its room's opening hours."""
     session = room_service.session_for_entry(user, session_id, now)
     if session.mentor_id != user.id:
-        raise PermissionDenied("Only the mentor can start or stop the recording.", code="mentor_only")
+        raise PermissionDenied(_("Only the mentor can start or stop the recording."), code="mentor_only")
     return session
 
 
@@ -125,8 +131,10 @@ def start(mentor, session_id, now=None):
     session = _mentor_session(mentor, session_id, now)
     if not session.recording_enabled:
         raise Conflict(
-            "Recording is off for this session: turn on “Record this session” in its settings before "
-            "anyone books, so learners know before they pay.",
+            _(
+                "Recording is off for this session: turn on “Record this session” in its settings before "
+                "anyone books, so learners know before they pay."
+            ),
             code="recording_disabled",
         )
     refusal = media.recording_refusal(session_id)
@@ -146,7 +154,7 @@ def start(mentor, session_id, now=None):
             recording = recording_of(session_id, lock=True)
     if recording.status != RECORDING:
         raise Conflict(
-            "This session's recording is closed: it is being made into a video.", code="recording_closed"
+            _("This session's recording is closed: it is being made into a video."), code="recording_closed"
         )
     if is_recording(recording):
         return state_of(recording)
@@ -173,9 +181,9 @@ def stop(mentor, session_id, now=None):
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if session.mentor_id != mentor.id:
-        raise PermissionDenied("Only the mentor can start or stop the recording.", code="mentor_only")
+        raise PermissionDenied(_("Only the mentor can start or stop the recording."), code="mentor_only")
     recording = recording_of(session_id, lock=True)
     if not is_recording(recording):
         return state_of(recording)
@@ -218,11 +226,11 @@ def set_consent(user, session_id, consented, now=None):
     now = now or utcnow()
     session = room_service.session_for_entry(user, session_id, now)
     if not session.recording_enabled:
-        raise Conflict("This session is not recorded.", code="recording_disabled")
+        raise Conflict(_("This session is not recorded."), code="recording_disabled")
     if user.id == session.mentor_id:
         if not consented:
             raise Conflict(
-                "You are in the recording you run. Stop the recording to leave it.",
+                _("You are in the recording you run. Stop the recording to leave it."),
                 code="mentor_always_recorded",
             )
         return {"consent": True, **state_of(recording_of(session_id))}
@@ -265,12 +273,12 @@ def publish_refusal(out):
     if out is None:
         return None
     if out == UNANSWERED:
-        message = (
+        message = _(
             "This session is being recorded. Choose whether to be in the recording before turning on "
             "your camera, microphone or screen."
         )
     else:
-        message = (
+        message = _(
             "This session is being recorded and you chose to stay out of it, so your camera, microphone "
             "and screen stay off. Choose “Be in the recording” to turn them on."
         )

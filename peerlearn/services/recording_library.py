@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -100,10 +101,10 @@ def recording_for(user, session_id):
     for everyone else, and when the session has no recording."""
     session = db.session.get(LearningSession, session_id)
     if not may_watch(user, session):
-        raise NotFound("No such recording.")
+        raise NotFound(_("No such recording."))
     recording = db.session.scalar(select(Recording).where(Recording.session_id == session_id))
     if recording is None:
-        raise NotFound("This session was not recorded.")
+        raise NotFound(_("This session was not recorded."))
     return session, recording
 
 
@@ -128,9 +129,9 @@ def ready_recording(user, session_id):
     while it is not ready; RecordingGone once deleted."""
     _session, recording = recording_for(user, session_id)
     if recording.status == RecordingStatus.DELETED or (recording.is_ready and is_expired(recording)):
-        raise RecordingGone("This recording was deleted.")
+        raise RecordingGone(_("This recording was deleted."))
     if not recording.is_ready or not recording.storage_key:
-        raise NotFound("This recording is not ready yet.")
+        raise NotFound(_("This recording is not ready yet."))
     return recording
 
 
@@ -218,13 +219,13 @@ def delete(actor, session_id, reason="", origin=None, now=None):
     now = now or utcnow()
     session, recording = recording_for(actor, session_id)
     if not actor.is_admin and actor.id != session.mentor_id:
-        raise PermissionDenied("Only the mentor or an admin can delete this recording.")
+        raise PermissionDenied(_("Only the mentor or an admin can delete this recording."))
     reason = _reason(reason)
     if recording.status == RecordingStatus.DELETED:
         return recording  # a second click of the button: already done
     if recording.status not in (RecordingStatus.READY, RecordingStatus.FAILED):
         raise Conflict(
-            "The recording is still being made. Delete it once it is ready.", code="recording_busy"
+            _("The recording is still being made. Delete it once it is ready."), code="recording_busy"
         )
     _remove_files(recording)
     why = reason or (REASON_MENTOR if actor.id == session.mentor_id else "deleted by an admin")
@@ -248,7 +249,7 @@ def retry(actor, session_id):
 
     session, recording = recording_for(actor, session_id)
     if not actor.is_admin and actor.id != session.mentor_id:
-        raise PermissionDenied("Only the mentor or an admin can try again.")
+        raise PermissionDenied(_("Only the mentor or an admin can try again."))
     return recordings.requeue(recording.id)
 
 
@@ -276,17 +277,17 @@ def cut_out(admin, session_id, learner_id, note="", origin=None, now=None):
     Audited either way; see docs/recordings.md."""
     now = now or utcnow()
     if not admin.is_admin:
-        raise PermissionDenied("Only an admin can do this.")
+        raise PermissionDenied(_("Only an admin can do this."))
     session, recording = recording_for(admin, session_id)
     learner = db.session.get(User, learner_id)
     if learner is None or learner.id == session.mentor_id or not _was_booked(learner.id, session.id):
-        raise ValidationError("Choose a learner who had a seat in this session.", code="not_a_participant")
+        raise ValidationError(_("Choose a learner who had a seat in this session."), code="not_a_participant")
     note = _reason(note)
     if recording.status == RecordingStatus.DELETED:
-        raise Conflict("This recording is already deleted.", code="recording_deleted")
+        raise Conflict(_("This recording is already deleted."), code="recording_deleted")
     if recording.status == RecordingStatus.PROCESSING:
         raise Conflict(
-            "The recording is being composed right now. Try again once it is ready or has failed.",
+            _("The recording is being composed right now. Try again once it is ready or has failed."),
             code="recording_busy",
         )
     consent = db.session.get(RecordingConsent, (session.id, learner.id))
@@ -344,7 +345,7 @@ def _reason(text):
     text = " ".join(str(text or "").split())
     if len(text) > MAX_REASON_LENGTH:
         raise ValidationError(
-            f"Keep the reason under {MAX_REASON_LENGTH} characters.", code="reason_too_long"
+            _("Keep the reason under %(num)s characters.", num=MAX_REASON_LENGTH), code="reason_too_long"
         )
     return text
 

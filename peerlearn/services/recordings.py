@@ -30,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from .. import events
@@ -109,9 +110,9 @@ def requeue(recording_id):
     """Compose a failed recording again from its kept raw feeds (the mentor's or an admin's retry)."""
     recording = db.session.get(Recording, recording_id)
     if recording is None:
-        raise NotFound("No such recording.")
+        raise NotFound(_("No such recording."))
     if recording.status != RecordingStatus.FAILED.value:
-        raise Conflict("Only a recording that failed to compose can be tried again.")
+        raise Conflict(_("Only a recording that failed to compose can be tried again."))
     _mark_pending(recording)
     db.session.commit()
     events.record(EVENT_QUEUED, recording.id)

@@ -12,6 +12,7 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Integer, Text, insert, literal, or_, select, update
 
 from .. import events
@@ -71,29 +72,31 @@ def entry_refusal(user, session, now=None):
     """Why ``user`` may not enter ``session``'s room now, as a domain error, or None."""
     now = now or utcnow()
     if session is None:
-        return NotFound("No such session.")
+        return NotFound(_("No such session."))
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return PermissionDenied("Log in to enter the room.", code="authentication_required")
+        return PermissionDenied(_("Log in to enter the room."), code="authentication_required")
     # Before the seat check: a cancelled session's learners no longer hold a seat, and should
     # hear why the room is closed rather than that they have no seat.
     if session.status == SessionStatus.CANCELLED:
         if session.mentor_present_minutes is not None:  # settled as not held
             return PermissionDenied(
-                "This session has ended. It was not held, so everyone who paid is refunded in full.",
+                _("This session has ended. It was not held, so everyone who paid is refunded in full."),
                 code="session_ended",
             )
-        return PermissionDenied("This session was cancelled.", code="session_cancelled")
+        return PermissionDenied(_("This session was cancelled."), code="session_cancelled")
     if not has_seat(user, session):
         return PermissionDenied(
-            "Only the mentor and learners with a confirmed booking can enter.", code="no_seat"
+            _("Only the mentor and learners with a confirmed booking can enter."), code="no_seat"
         )
     if db.session.get(RoomRemoval, (session.id, user.id)) is not None:
-        return PermissionDenied("The mentor removed you from this session.", code="removed")
+        return PermissionDenied(_("The mentor removed you from this session."), code="removed")
     if session.status == SessionStatus.COMPLETED or now >= closes_at(session):
-        return PermissionDenied("This session has ended.", code="session_ended")
+        return PermissionDenied(_("This session has ended."), code="session_ended")
     if now < opens_at(session):
         minutes = current_app.config["ROOM_OPENS_MINUTES"]
-        return PermissionDenied(f"The room opens {minutes} minutes before the start.", code="not_open_yet")
+        return PermissionDenied(
+            _("The room opens %(minutes)s minutes before the start.", minutes=minutes), code="not_open_yet"
+        )
     return media.mode_refusal()
 
 
@@ -111,16 +114,21 @@ def start(mentor, session_id, now=None):
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
     if session is None or session.mentor_id != mentor.id:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if session.status == SessionStatus.LIVE:
         return session
     if session.status != SessionStatus.SCHEDULED:
-        raise Conflict(f"A {session.status} session can't be started.", code="not_startable")
+        raise Conflict(
+            _("A %(status)s session can't be started.", status=session.status), code="not_startable"
+        )
     if now < opens_at(session):
         minutes = current_app.config["ROOM_OPENS_MINUTES"]
-        raise Conflict(f"You can start the session from {minutes} minutes before its time.", code="too_early")
+        raise Conflict(
+            _("You can start the session from %(minutes)s minutes before its time.", minutes=minutes),
+            code="too_early",
+        )
     if now >= closes_at(session):
-        raise Conflict("This session's time has passed.", code="too_late")
+        raise Conflict(_("This session's time has passed."), code="too_late")
     refusal = media.mode_refusal()
     if refusal is not None:
         raise refusal
@@ -158,18 +166,21 @@ def end(mentor, session_id, now=None):
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
     if session is None or session.mentor_id != mentor.id:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if session.status == SessionStatus.COMPLETED or settlement.was_not_held(session):
         return session
     if session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
-        raise Conflict(f"A {session.status} session can't be ended.", code="not_endable")
+        raise Conflict(_("A %(status)s session can't be ended.", status=session.status), code="not_endable")
     if now < session.starts_at:
         zone = mentor.timezone
         same_day = localtime(session.starts_at, "%Y%m%d", tz=zone) == localtime(now, "%Y%m%d", tz=zone)
         at = localtime(session.starts_at, " %I:%M %p" if same_day else "%a %d %b, %I:%M %p", tz=zone).strip()
         raise Conflict(
-            f"You can end the session once it has started (at {at}). To call it off instead, "
-            "cancel it from My sessions: everyone who booked is refunded.",
+            _(
+                "You can end the session once it has started (at %(time)s). To call it off instead, "
+                "cancel it from My sessions: everyone who booked is refunded.",
+                time=at,
+            ),
             code="too_early",
         )
     try:
@@ -263,7 +274,7 @@ def check_chat(user, session_id, now=None):
         ):
             return window
     session_for_entry(user, session_id, now)  # raises the reason
-    raise PermissionDenied("This session has ended.", code="session_ended")
+    raise PermissionDenied(_("This session has ended."), code="session_ended")
 
 
 def _booked(session_id, user_id):
@@ -343,7 +354,9 @@ def post_chat(user, session_id, body, now=None):
         db.session.commit()  # ends the read; the insert is a transaction of its own
         _remember_chat_window(session_id, window)
     # Allowed when read, refused when inserted, twice: the session keeps changing under us.
-    raise Conflict("The session changed while your message was sent. Send it again.", code="session_changed")
+    raise Conflict(
+        _("The session changed while your message was sent. Send it again."), code="session_changed"
+    )
 
 
 def _insert_chat_if_allowed(user_id, session_id, body, now, window):
@@ -380,12 +393,14 @@ def _insert_chat_if_allowed(user_id, session_id, body, now, window):
 
 def _chat_body(body):
     if not isinstance(body, str):
-        raise ValidationError("A message is text.", code="invalid_payload")
+        raise ValidationError(_("A message is text."), code="invalid_payload")
     body = body.strip()
     if not body:
-        raise ValidationError("Write something first.", code="empty_message")
+        raise ValidationError(_("Write something first."), code="empty_message")
     if len(body) > MAX_CHAT_LENGTH:
-        raise ValidationError(f"Keep messages under {MAX_CHAT_LENGTH} characters.", code="message_too_long")
+        raise ValidationError(
+            _("Keep messages under %(num)s characters.", num=MAX_CHAT_LENGTH), code="message_too_long"
+        )
     return body
 
 
@@ -418,9 +433,9 @@ def remove_participant(mentor, session_id, user_id):
     """The mentor removes someone; they cannot come back to this session's room."""
     session = db.session.get(LearningSession, session_id)
     if session is None or session.mentor_id != mentor.id:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if user_id == mentor.id:
-        raise Conflict("You can't remove yourself.", code="cannot_remove_self")
+        raise Conflict(_("You can't remove yourself."), code="cannot_remove_self")
     if db.session.get(RoomRemoval, (session_id, user_id)) is None:
         db.session.add(RoomRemoval(session_id=session_id, user_id=user_id, removed_by_id=mentor.id))
     record_leave_all(session_id, user_id)

@@ -32,6 +32,7 @@ import re
 import time
 from io import BytesIO
 
+from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 from pycrdt import Array, Doc, Map, XmlElement, XmlFragment, XmlText, get_update, merge_updates
 from sqlalchemy import select, update
@@ -106,7 +107,7 @@ def _merged(old, change):
         doc.apply_update(change)
         kept = merge_updates(old, change)
     except Exception as exc:  # pycrdt raises plain exceptions for bytes it cannot decode
-        raise DocumentError("That is not a Yjs update.") from exc
+        raise DocumentError(_("That is not a Yjs update.")) from exc
     compact = doc.get_update()
     return compact if _all_integrated(get_update(kept, doc.get_state()), doc.get_state()) else kept
 
@@ -130,7 +131,7 @@ def _varuints(data):
 
 def _state_vector(encoded):
     read = _varuints(encoded)
-    return {read(): read() for _ in range(read())}
+    return {read(): read() for _entry in range(read())}
 
 
 def _all_integrated(extra, encoded_state):
@@ -140,9 +141,9 @@ def _all_integrated(extra, encoded_state):
     if read() != 0:
         return False
     state = _state_vector(encoded_state)
-    for _ in range(read()):
+    for _client in range(read()):
         client, ranges = read(), read()
-        for _ in range(ranges):
+        for _range in range(ranges):
             clock, length = read(), read()
             if clock + length > state.get(client, 0):
                 return False
@@ -183,13 +184,15 @@ def sync(user, session_id, state_vector):
     and whether this person may edit."""
     session = room_service.session_for_entry(user, session_id)
     if not isinstance(state_vector, bytes | bytearray) or len(state_vector) > MAX_STATE_VECTOR_BYTES:
-        raise DocumentError("The state vector must be binary and at most 64 KB.", code="invalid_state_vector")
+        raise DocumentError(
+            _("The state vector must be binary and at most 64 KB."), code="invalid_state_vector"
+        )
     row = _row(session_id)
     doc = _doc(row.state if row is not None else SEED)
     try:
         diff = doc.get_update(bytes(state_vector))
     except Exception as exc:  # pycrdt raises plain exceptions for bytes it cannot decode
-        raise DocumentError("That is not a Yjs state vector.", code="invalid_state_vector") from exc
+        raise DocumentError(_("That is not a Yjs state vector."), code="invalid_state_vector") from exc
     allowed = bool(row and row.learners_may_edit)
     db.session.rollback()  # read only: end the transaction
     return {
@@ -206,16 +209,19 @@ def apply_update(user, session_id, change):
     version. Refused whole when ``user`` may not edit, the update is too large or not a Yjs
     update, or the document would grow past MAX_DOCUMENT_BYTES."""
     if not isinstance(change, bytes | bytearray):
-        raise DocumentError("The update must be binary.")
+        raise DocumentError(_("The update must be binary."))
     if len(change) > MAX_UPDATE_BYTES:
         raise DocumentTooLarge(
-            f"That change is larger than {MAX_UPDATE_BYTES // 1024} KB. Split it into smaller ones.",
+            _(
+                "That change is larger than %(size)s KB. Split it into smaller ones.",
+                size=MAX_UPDATE_BYTES // 1024,
+            ),
             code="update_too_large",
         )
     session = room_service.session_for_entry(user, session_id)
     if not may_edit(user, session):
         raise PermissionDenied(
-            "The mentor hasn't let learners edit the notes and whiteboard.", code="read_only"
+            _("The mentor hasn't let learners edit the notes and whiteboard."), code="read_only"
         )
     db.session.rollback()  # the checks' reads end here; the merge has its own transaction
     return _merge(session_id, bytes(change))
@@ -231,8 +237,10 @@ def _merge(session_id, change, *, learners_may_edit=None):
         merged = _merged(row.state if row is not None else SEED, change)
         if len(merged) > MAX_DOCUMENT_BYTES:
             raise DocumentTooLarge(
-                "The notes and whiteboard are full: remove something (or start a new page's "
-                "drawing smaller) before adding more.",
+                _(
+                    "The notes and whiteboard are full: remove something (or start a new page's "
+                    "drawing smaller) before adding more."
+                ),
             )
         now = utcnow()
         if row is None:
@@ -264,7 +272,7 @@ def _merge(session_id, change, *, learners_may_edit=None):
             db.session.commit()
             return row.version + 1
         db.session.rollback()  # merged meanwhile by another process: read it again
-    raise DocumentError("The document is busy. Try again.", code="document_busy")
+    raise DocumentError(_("The document is busy. Try again."), code="document_busy")
 
 
 @use_case
@@ -272,7 +280,7 @@ def set_learners_may_edit(user, session_id, allowed):
     """The mentor's toggle: let the learners in the room edit the notes and whiteboard, or not."""
     session = room_service.session_for_entry(user, session_id)
     if session.mentor_id != user.id:
-        raise PermissionDenied("Only the mentor can do that.", code="mentor_only")
+        raise PermissionDenied(_("Only the mentor can do that."), code="mentor_only")
     db.session.rollback()
     _merge(session_id, b"", learners_may_edit=bool(allowed))
     return bool(allowed)
@@ -283,10 +291,10 @@ def readable_session(user, session_id):
     learner's, or any for an admin. Everyone else is told there is no such session."""
     session = db.session.get(LearningSession, session_id)
     if session is None or user is None or not getattr(user, "is_authenticated", False):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if user.is_admin or room_service.has_seat(user, session):
         return session
-    raise NotFound("No such session.")
+    raise NotFound(_("No such session."))
 
 
 # Exports: the notes as Markdown, the whiteboard's pages as PNG.
@@ -416,7 +424,7 @@ def whiteboard_shapes(session_id, page):
     doc = _doc(state(session_id))
     ids = _page_ids(doc)
     if not 1 <= page <= len(ids):
-        raise NotFound("No such whiteboard page.")
+        raise NotFound(_("No such whiteboard page."))
     return [shape for shape in doc.get(PAGES, type=Map)[ids[page - 1]] if isinstance(shape, dict)]
 
 

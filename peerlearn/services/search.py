@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 
 from ..exceptions import ValidationError
@@ -43,11 +45,11 @@ from .reviews import Rating
 
 # Sort keys accepted by the API and the browse page, with the label the page shows.
 SORTS = {
-    "soonest": "Starting soonest",
-    "price_asc": "Price: low to high",
-    "price_desc": "Price: high to low",
-    "rating": "Mentor rating",
-    "popular": "Most popular",
+    "soonest": _l("Starting soonest"),
+    "price_asc": _l("Price: low to high"),
+    "price_desc": _l("Price: high to low"),
+    "rating": _l("Mentor rating"),
+    "popular": _l("Most popular"),
 }
 LEVELS = tuple(level.value for level in SessionLevel)
 MAX_TERMS = 8
@@ -134,14 +136,14 @@ def _rupees(args, name, errors):
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite() or amount < 0:
-        errors[name] = ["Enter an amount in rupees, like 500."]
+        errors[name] = [_("Enter an amount in rupees, like 500.")]
         return None
     paise = amount * 100
     if paise != paise.to_integral_value():
-        errors[name] = ["Use at most two decimal places."]
+        errors[name] = [_("Use at most two decimal places.")]
         return None
     if paise > PRICE_FILTER_CEILING_PAISE:
-        errors[name] = ["That amount is too large."]
+        errors[name] = [_("That amount is too large.")]
         return None
     return int(paise)
 
@@ -158,29 +160,41 @@ def parse_common_filters(args, errors, *, sorts, rupees=False):
     """
     q = " ".join(arg_text(args, "q").split())
     if len(q) > MAX_QUERY_LENGTH:
-        errors["q"] = [f"Use at most {MAX_QUERY_LENGTH} characters."]
+        errors["q"] = [_("Use at most %(num)s characters.", num=MAX_QUERY_LENGTH)]
         q = ""
     skill_names = split_tags(",".join(_all(args, "skills")))
     if len(skill_names) > MAX_SKILL_FILTERS:
-        errors["skills"] = [f"Choose at most {MAX_SKILL_FILTERS} skills."]
+        errors["skills"] = [_("Choose at most %(num)s skills.", num=MAX_SKILL_FILTERS)]
         skill_names = []
-    language = _choice(args, "language", LANGUAGES, errors, "Choose a language from the list.")
-    sort = _choice(args, "sort", tuple(sorts), errors, "Choose one of: " + ", ".join(sorts) + ".")
+    language = _choice(args, "language", LANGUAGES, errors, _("Choose a language from the list."))
+    sort = _choice(
+        args, "sort", tuple(sorts), errors, _("Choose one of: %(choices)s.", choices=", ".join(sorts))
+    )
     if rupees:
         min_name, max_name = "min_rupees", "max_rupees"
         price_min, price_max = _rupees(args, min_name, errors), _rupees(args, max_name, errors)
     else:
         min_name, max_name = "price_min", "price_max"
-        message = "Use a whole number of paise, 0 or more."
+        message = _("Use a whole number of paise, 0 or more.")
         price_min = arg_whole(args, min_name, errors, 0, PRICE_FILTER_CEILING_PAISE, message)
         price_max = arg_whole(args, max_name, errors, 0, PRICE_FILTER_CEILING_PAISE, message)
     if price_min is not None and price_max is not None and price_min > price_max:
-        errors[max_name] = ["The maximum price is below the minimum."]
+        errors[max_name] = [_("The maximum price is below the minimum.")]
     page = arg_whole(
-        args, "page", errors, 1, CATALOG_MAX_PAGE, f"Use a page number from 1 to {CATALOG_MAX_PAGE}."
+        args,
+        "page",
+        errors,
+        1,
+        CATALOG_MAX_PAGE,
+        _("Use a page number from 1 to %(num)s.", num=CATALOG_MAX_PAGE),
     )
     per_page = arg_whole(
-        args, "per_page", errors, 1, CATALOG_MAX_PER_PAGE, f"Use 1 to {CATALOG_MAX_PER_PAGE} per page."
+        args,
+        "per_page",
+        errors,
+        1,
+        CATALOG_MAX_PER_PAGE,
+        _("Use 1 to %(num)s per page.", num=CATALOG_MAX_PER_PAGE),
     )
     return {
         "q": q,
@@ -204,15 +218,15 @@ def parse_search_params(args, *, rupees=False):
     """
     errors = {}
     common = parse_common_filters(args, errors, sorts=SORTS, rupees=rupees)
-    category = _choice(args, "category", CATEGORIES, errors, "Choose a category from the list.")
-    level = _choice(args, "level", LEVELS, errors, "Choose a level from the list.")
+    category = _choice(args, "category", CATEGORIES, errors, _("Choose a category from the list."))
+    level = _choice(args, "level", LEVELS, errors, _("Choose a level from the list."))
     date_from, date_to = arg_day(args, "date_from", errors), arg_day(args, "date_to", errors)
     if date_from and date_to and date_from > date_to:
-        errors["date_to"] = ["The end date is before the start date."]
+        errors["date_to"] = [_("The end date is before the start date.")]
     free_only = arg_flag(args, "free", errors, absent=False)
     has_seats = arg_flag(args, "has_seats", errors, absent=False)
     if errors:
-        raise ValidationError("Some search filters are not valid.", fields=errors)
+        raise ValidationError(_("Some search filters are not valid."), fields=errors)
     return SearchParams(
         **common,
         category=category,

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import lazyload
 
@@ -80,11 +82,11 @@ def parse_start(value, timezone):
             value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError as exc:
             raise ValidationError(
-                "Use a date and time like 2026-12-01T18:30.",
-                fields={"starts_at": ["Not a valid date and time."]},
+                _("Use a date and time like 2026-12-01T18:30."),
+                fields={"starts_at": [_("Not a valid date and time.")]},
             ) from exc
     if not isinstance(value, datetime):
-        raise ValidationError("Give a start time.", fields={"starts_at": ["This field is required."]})
+        raise ValidationError(_("Give a start time."), fields={"starts_at": [_("This field is required.")]})
     if value.tzinfo is None:
         return local_to_utc(value, timezone)
     return value.astimezone(UTC)
@@ -114,33 +116,38 @@ def _validate(changes, mentor, session=None, *, now):
                 max_length=limit,
                 min_length=MIN_TITLE_LENGTH if required else 0,
                 multiline=name == "description",
-                required_message=f"Use at least {MIN_TITLE_LENGTH} characters.",
+                required_message=_("Use at least %(num)s characters.", num=MIN_TITLE_LENGTH),
             )
     if "category" in changes:
         if changes["category"] not in CATEGORIES:
-            errors["category"] = ["Choose a category from the list."]
+            errors["category"] = [_("Choose a category from the list.")]
         clean["category"] = changes["category"]
     if "level" in changes:
         # A list, not a set: a JSON list or object sent as the level is refused, not a TypeError.
         if changes["level"] not in [lvl.value for lvl in SessionLevel]:
-            errors["level"] = ["Choose a level from the list."]
+            errors["level"] = [_("Choose a level from the list.")]
         clean["level"] = changes["level"]
     if "language" in changes:
         if changes["language"] not in LANGUAGES:
-            errors["language"] = ["Choose a language from the list."]
+            errors["language"] = [_("Choose a language from the list.")]
         clean["language"] = changes["language"]
     if "duration_minutes" in changes:
         clean["duration_minutes"] = _int(
-            changes, "duration_minutes", errors, MIN_DURATION_MINUTES, MAX_DURATION_MINUTES, DURATION_MESSAGE
+            changes,
+            "duration_minutes",
+            errors,
+            MIN_DURATION_MINUTES,
+            MAX_DURATION_MINUTES,
+            _(DURATION_MESSAGE),
         )
     if "capacity" in changes:
-        clean["capacity"] = _int(changes, "capacity", errors, 1, MAX_CAPACITY, SEATS_MESSAGE)
+        clean["capacity"] = _int(changes, "capacity", errors, 1, MAX_CAPACITY, _(SEATS_MESSAGE))
         if session is not None and clean["capacity"] is not None and clean["capacity"] < session.seats_taken:
-            errors["capacity"] = [f"{session.seats_taken} seats are already booked."]
+            errors["capacity"] = [_("%(num)s seats are already booked.", num=session.seats_taken)]
     if "price_paise" in changes:
-        price = _int(changes, "price_paise", errors, 0, MAX_PRICE_PAISE, PRICE_MESSAGE)
+        price = _int(changes, "price_paise", errors, 0, MAX_PRICE_PAISE, _(PRICE_MESSAGE))
         if price is not None and 0 < price < MIN_PAID_PRICE_PAISE:
-            errors["price_paise"] = ["A paid session costs at least ₹1 (or make it free with ₹0)."]
+            errors["price_paise"] = [_("A paid session costs at least ₹1 (or make it free with ₹0).")]
         clean["price_paise"] = price
     if "starts_at" in changes:
         try:
@@ -149,13 +156,13 @@ def _validate(changes, mentor, session=None, *, now):
             errors.update(exc.fields)
         else:
             if starts_at <= now + timedelta(minutes=5):
-                errors["starts_at"] = ["Choose a time at least 5 minutes from now."]
+                errors["starts_at"] = [_("Choose a time at least 5 minutes from now.")]
             elif starts_at > now + timedelta(days=365):
-                errors["starts_at"] = ["Choose a time within the next year."]
+                errors["starts_at"] = [_("Choose a time within the next year.")]
             clean["starts_at"] = starts_at
     if "recording_enabled" in changes:
         if not isinstance(changes["recording_enabled"], bool):
-            errors["recording_enabled"] = ["Use true or false."]
+            errors["recording_enabled"] = [_("Use true or false.")]
         clean["recording_enabled"] = changes["recording_enabled"]
     if "skills" in changes:
         try:
@@ -163,13 +170,13 @@ def _validate(changes, mentor, session=None, *, now):
         except ValidationError as exc:
             errors.update(exc.fields)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     return clean
 
 
 def _require_mentor(user):
     if not user.is_mentor:
-        raise PermissionDenied("Only mentors can publish sessions.", code="not_a_mentor")
+        raise PermissionDenied(_("Only mentors can publish sessions."), code="not_a_mentor")
 
 
 def create_session(mentor, data, *, publish=False, cover=None, now=None):
@@ -185,8 +192,8 @@ def create_session(mentor, data, *, publish=False, cover=None, now=None):
         missing = [name for name in ("title", "category", "starts_at") if name not in data]
         if missing:
             raise ValidationError(
-                "Fill in " + ", ".join(missing) + ".",
-                fields={name: ["This field is required."] for name in missing},
+                _("Fill in %(fields)s.", fields=", ".join(missing)),
+                fields={name: [_("This field is required.")] for name in missing},
             )
         clean = _validate(data, mentor, now=now)
         stored = _put_cover(encoded)
@@ -209,7 +216,7 @@ def mentor_session(mentor, session_id):
     """A session ``mentor`` owns; anyone else's is 404."""
     session = db.session.get(LearningSession, session_id)
     if session is None or session.mentor_id != mentor.id:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return session
 
 
@@ -244,10 +251,10 @@ def viewable_session(viewer, session_id):
         .options(lazyload(LearningSession.skills))
     ).first()
     if row is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     session, request_learner_id = row
     if not may_read(viewer, session, request_learner_id, looked_up=True):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if session.status == SessionStatus.DRAFT:
         is_owner = (
             viewer is not None
@@ -255,7 +262,7 @@ def viewable_session(viewer, session_id):
             and (viewer.id == session.mentor_id or viewer.is_admin)
         )
         if not is_owner:
-            raise NotFound("No such session.")
+            raise NotFound(_("No such session."))
     return session
 
 
@@ -350,20 +357,22 @@ def save_session(mentor, session_id, changes, *, cover=None, publish=False, now=
 def _apply_changes(session, mentor, changes, now):
     """The edit of ``save_session``, in the caller's transaction."""
     if session.status not in (SessionStatus.DRAFT, SessionStatus.SCHEDULED):
-        raise Conflict(f"A {session.status} session can't be edited.", code="not_editable")
+        raise Conflict(_("A %(status)s session can't be edited.", status=session.status), code="not_editable")
     clean = _validate(changes, mentor, session, now=now)
     if "price_paise" in clean and clean["price_paise"] != session.price_paise and price_locked(session):
         raise Conflict(
-            "The price is fixed once someone has booked.",
-            fields={"price_paise": ["Fixed after the first booking."]},
+            _("The price is fixed once someone has booked."),
+            fields={"price_paise": [_("Fixed after the first booking.")]},
             code="price_locked",
         )
     if clean.get("recording_enabled") and not session.recording_enabled and price_locked(session):
         # Learners who booked were told it would not be recorded: it stays that way for them.
         raise Conflict(
-            "Recording can only be turned on before anyone books: the learners who booked were told "
-            "this session would not be recorded.",
-            fields={"recording_enabled": ["Only before the first booking."]},
+            _(
+                "Recording can only be turned on before anyone books: the learners who booked were told "
+                "this session would not be recorded."
+            ),
+            fields={"recording_enabled": [_("Only before the first booking.")]},
             code="recording_locked",
         )
     rescheduled = ("starts_at" in clean and clean["starts_at"] != session.starts_at) or (
@@ -399,10 +408,15 @@ def check_can_publish(mentor):
     if mentor.publishing_suspended_at is not None:
         config = current_app.config
         raise PermissionDenied(
-            f"Publishing is suspended: {config['STRIKE_LIMIT']} of your sessions within "
-            f"{config['STRIKE_WINDOW_DAYS']} days were not held (you were in the room for less than "
-            f"{config['HELD_MIN_PERCENT']}% of their time). You can still save drafts, and your "
-            "scheduled sessions go ahead; an admin can lift the suspension after reviewing your account.",
+            _(
+                "Publishing is suspended: %(strikes)s of your sessions within %(days)s days were not held "
+                "(you were in the room for less than %(percent)s%% of their time). You can still save "
+                "drafts, and your scheduled sessions go ahead; an admin can lift the suspension after "
+                "reviewing your account.",
+                strikes=config["STRIKE_LIMIT"],
+                days=config["STRIKE_WINDOW_DAYS"],
+                percent=config["HELD_MIN_PERCENT"],
+            ),
             code="publishing_suspended",
         )
 
@@ -410,11 +424,11 @@ def check_can_publish(mentor):
 def _check_publishable(session, mentor, now):
     check_can_publish(mentor)
     if not mentor.is_verified:
-        raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
+        raise PermissionDenied(_("Confirm your email address before publishing."), code="email_unverified")
     if session.starts_at <= now + timedelta(minutes=5):
         raise ValidationError(
-            "Move the start time at least 5 minutes into the future before publishing.",
-            fields={"starts_at": ["Choose a time at least 5 minutes from now."]},
+            _("Move the start time at least 5 minutes into the future before publishing."),
+            fields={"starts_at": [_("Choose a time at least 5 minutes from now.")]},
         )
 
 
@@ -441,7 +455,9 @@ def publish_session(mentor, session_id, *, now=None):
 def _publish_draft(session, mentor, now):
     """Publish a saved draft, in the caller's transaction."""
     if session.status != SessionStatus.DRAFT:
-        raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
+        raise Conflict(
+            _("A %(status)s session can't be published.", status=session.status), code="not_publishable"
+        )
     _check_publishable(session, mentor, now)
     db.session.flush()
     # Only the request whose update moves the draft tells the followers: a double click (or two
@@ -456,7 +472,9 @@ def _publish_draft(session, mentor, now):
     if won:
         events.record("session_published", session, mentor)
     elif session.status != SessionStatus.SCHEDULED:
-        raise Conflict(f"A {session.status} session can't be published.", code="not_publishable")
+        raise Conflict(
+            _("A %(status)s session can't be published.", status=session.status), code="not_publishable"
+        )
 
 
 def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None):
@@ -472,7 +490,7 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
     if session is None or (session.mentor_id != actor.id and not actor.is_admin):
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     previous_status = lock_session(session.id)
     won = db.session.execute(
         update(LearningSession)
@@ -490,7 +508,7 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     if won != 1:
         status = session.status
         db.session.rollback()
-        raise Conflict(f"This session is already {status}.", code="not_cancellable")
+        raise Conflict(_("This session is already %(status)s.", status=status), code="not_cancellable")
     if on_cancelled is not None:
         on_cancelled(session, previous_status)
     bookings = settlement.cancel_open_bookings(
@@ -588,10 +606,10 @@ def announce_completed(session):
 
 # The tabs of the mentor's "My sessions", in the order the page shows them.
 SESSION_TABS = {
-    "upcoming": "Upcoming",
-    "past": "Past",
-    "drafts": "Drafts",
-    "cancelled": "Cancelled",
+    "upcoming": _l("Upcoming"),
+    "past": _l("Past"),
+    "drafts": _l("Drafts"),
+    "cancelled": _l("Cancelled"),
 }
 
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
@@ -43,15 +44,17 @@ def resolve(names, *, field="skills"):
         names = split_tags(names)
     except TypeError as exc:
         raise ValidationError(
-            f"Send {field} as a list of names.", fields={field: ["Must be a list of names."]}
+            _("Send %(field)s as a list of names.", field=field),
+            fields={field: [_("Must be a list of names.")]},
         ) from exc
     if len(names) > MAX_TAGS:
         raise ValidationError(
-            f"Add at most {MAX_TAGS} {field}.", fields={field: [f"At most {MAX_TAGS} items."]}
+            _("Add at most %(num)s %(field)s.", num=MAX_TAGS, field=field),
+            fields={field: [_("At most %(num)s items.", num=MAX_TAGS)]},
         )
     for name in names:
         if len(name) > MAX_SKILL_LENGTH:
-            message = f"Keep each name under {MAX_SKILL_LENGTH} characters."
+            message = _("Keep each name under %(num)s characters.", num=MAX_SKILL_LENGTH)
             raise ValidationError(message, fields={field: [message]})
     slugs = [skill_slug(n) for n in names]
     existing = {s.slug: s for s in db.session.scalars(select(Skill).where(Skill.slug.in_(slugs)))}
@@ -111,22 +114,22 @@ def suggest(query, *, selected=None, limit=8, ip_address=""):
     errors = {}
     query = "" if query is None else query
     if not isinstance(query, str):
-        errors["query"] = ["Must be a string."]
+        errors["query"] = [_("Must be a string.")]
     elif len(query) > MAX_SKILL_LENGTH:
-        errors["query"] = [f"At most {MAX_SKILL_LENGTH} characters."]
+        errors["query"] = [_("At most %(num)s characters.", num=MAX_SKILL_LENGTH)]
     try:
         selected = split_tags(selected)
     except TypeError:
-        errors["selected"] = ["Must be a list of names."]
+        errors["selected"] = [_("Must be a list of names.")]
     else:
         if len(selected) > MAX_TAGS:
-            errors["selected"] = [f"At most {MAX_TAGS} items."]
+            errors["selected"] = [_("At most %(num)s items.", num=MAX_TAGS)]
         elif any(len(name) > MAX_SKILL_LENGTH for name in selected):
-            errors["selected"] = [f"Keep each name under {MAX_SKILL_LENGTH} characters."]
+            errors["selected"] = [_("Keep each name under %(num)s characters.", num=MAX_SKILL_LENGTH)]
     if type(limit) is not int or not 1 <= limit <= MAX_SUGGESTIONS:
-        errors["limit"] = [f"A whole number from 1 to {MAX_SUGGESTIONS}."]
+        errors["limit"] = [_("A whole number from 1 to %(num)s.", num=MAX_SUGGESTIONS)]
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     suggestions, related = suggestion_index().answer(query, selected=selected, limit=limit)
     return {"suggestions": [asdict(s) for s in suggestions], "related": [asdict(r) for r in related]}
 

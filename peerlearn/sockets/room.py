@@ -14,6 +14,7 @@ import logging
 from functools import wraps
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_socketio import emit, join_room, leave_room
 from redis.exceptions import RedisError
 
@@ -98,7 +99,7 @@ def room_event(name, schema, *, limit=None, member=True, needs_user=False):
                     rate_limit(limit, identity.user_id)
                 validate(payload, schema)
                 if member and not presence().is_member(payload["session_id"], identity.user_id, request.sid):
-                    raise PermissionDenied("Join the room first.", code="not_in_room")
+                    raise PermissionDenied(_("Join the room first."), code="not_in_room")
                 person = identity
                 if needs_user:
                     person = load_user(identity)
@@ -112,7 +113,7 @@ def room_event(name, schema, *, limit=None, member=True, needs_user=False):
                 log.warning("room event %s refused: Redis is unreachable", name, exc_info=True)
                 error = {
                     "code": "unavailable",
-                    "message": "The room can't be reached right now. Try again shortly.",
+                    "message": _("The room can't be reached right now. Try again shortly."),
                 }
             else:
                 return {"ok": True, **(result or {})}
@@ -253,9 +254,9 @@ def on_signal(user, payload):
     session_id, target = payload["session_id"], payload["to"]
     sender_present, target_present = presence().both_present(session_id, user.id, request.sid, target)
     if not sender_present:
-        raise PermissionDenied("Join the room first.", code="not_in_room")
+        raise PermissionDenied(_("Join the room first."), code="not_in_room")
     if target == user.id or not target_present:
-        raise PermissionDenied("That person is not in the room.", code="not_a_participant")
+        raise PermissionDenied(_("That person is not in the room."), code="not_a_participant")
     emit(
         "signal",
         {"session_id": session_id, "from": user.id, "kind": payload["kind"], "data": payload["data"]},
@@ -299,7 +300,7 @@ def on_media(user, payload):
     current = _current(session_id, user.id)
     if (state["audio"] or state["video"] or state["screen"]) and not current.get("on_stage", True):
         raise PermissionDenied(
-            "Raise your hand: the mentor brings people on stage to speak.", code="not_on_stage"
+            _("Raise your hand: the mentor brings people on stage to speak."), code="not_on_stage"
         )
     if state["audio"] or state["video"] or state["screen"]:
         # A learner who is not in a running recording keeps everything off (sockets/recording.py).
@@ -320,21 +321,21 @@ def on_media(user, payload):
 def _current(session_id, user_id):
     participant = presence().participant(session_id, user_id)
     if participant is None:
-        raise PermissionDenied("Join the room first.", code="not_in_room")
+        raise PermissionDenied(_("Join the room first."), code="not_in_room")
     return participant
 
 
 def _mentor_of(user, session_id):
     session = room_service.session_for_entry(user, session_id)
     if session.mentor_id != user.id:
-        raise PermissionDenied("Only the mentor can do that.", code="mentor_only")
+        raise PermissionDenied(_("Only the mentor can do that."), code="mentor_only")
     return session
 
 
 def _target(session_id, payload):
     target = payload["user_id"]
     if not presence().is_member(session_id, target):
-        raise PermissionDenied("That person is not in the room.", code="not_a_participant")
+        raise PermissionDenied(_("That person is not in the room."), code="not_a_participant")
     return target
 
 
@@ -356,7 +357,7 @@ def _hold(user, payload, kind, event):
     _mentor_of(user, session_id)
     target = _target(session_id, payload)
     if target == user.id:
-        raise Conflict("Use your own controls for that.", code="cannot_control_self")
+        raise Conflict(_("Use your own controls for that."), code="cannot_control_self")
     if media_service.moderate(session_id, target, [kind], mute=True):
         presence().update(session_id, target, **{f"held_{kind}": True})
     emit(event, {"session_id": session_id, "by": user.id}, to=member_room(session_id, target))
@@ -370,17 +371,18 @@ def on_stage(user, payload):
     session = _mentor_of(user, session_id)
     target = _target(session_id, payload)
     if target == session.mentor_id:
-        raise Conflict("The mentor is always on stage.", code="mentor_on_stage")
+        raise Conflict(_("The mentor is always on stage."), code="mentor_on_stage")
     room = media_service.room_for(session_id)
     if room is None or not room.stage:
-        raise Conflict("Everyone here may speak: this room is not a stage.", code="not_a_stage")
+        raise Conflict(_("Everyone here may speak: this room is not a stage."), code="not_a_stage")
     people = presence().participants(session_id)
     if on:
         cap = media_service.stage_cap(room)
         on_stage_now = sum(1 for p in people if p.get("on_stage") and p["user_id"] != target)
         if on_stage_now >= cap:
             raise Conflict(
-                f"The stage holds {cap} people at once. Move someone back first.", code="stage_full"
+                _("The stage holds %(num)s people at once. Move someone back first.", num=cap),
+                code="stage_full",
             )
     presence().set_stage(session_id, target, on)
     # Back in the audience: the media server stops forwarding whatever they still send.

@@ -3,6 +3,7 @@ payout requests."""
 
 from functools import wraps
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -24,7 +25,7 @@ def mentor_required(view):
     @api_login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_mentor:
-            raise PermissionDenied("Only mentors can do this.", code="not_a_mentor")
+            raise PermissionDenied(_("Only mentors can do this."), code="not_a_mentor")
         return view(*args, **kwargs)
 
     return wrapped
@@ -36,9 +37,11 @@ def create_session():
     data = json_body()
     publish = data.pop("publish", False)
     if not isinstance(publish, bool):
-        raise ValidationError("publish must be true or false.", fields={"publish": ["Must be a boolean."]})
+        raise ValidationError(
+            _("publish must be true or false."), fields={"publish": [_("Must be a boolean.")]}
+        )
     session = session_service.create_session(current_user, data, publish=publish)
-    message = "Session published." if publish else "Draft saved."
+    message = _("Session published.") if publish else _("Draft saved.")
     return ok(session_detail(session), message, status=201)
 
 
@@ -46,14 +49,14 @@ def create_session():
 @mentor_required
 def update_session(session_id):
     session = session_service.update_session(current_user, session_id, json_body())
-    return ok(session_detail(session), "Session updated.")
+    return ok(session_detail(session), _("Session updated."))
 
 
 @bp.post("/sessions/<int:session_id>/publish/")
 @mentor_required
 def publish_session(session_id):
     session = session_service.publish_session(current_user, session_id)
-    return ok(session_detail(session), "Session published.")
+    return ok(session_detail(session), _("Session published."))
 
 
 @bp.post("/sessions/<int:session_id>/cancel/")
@@ -62,9 +65,9 @@ def cancel_session(session_id):
     session_service.mentor_session(current_user, session_id)  # another mentor's session is 404
     reason = json_body().get("reason") or ""
     if not isinstance(reason, str):
-        raise ValidationError("reason must be text.", fields={"reason": ["Must be a string."]})
+        raise ValidationError(_("reason must be text."), fields={"reason": [_("Must be a string.")]})
     session = session_service.cancel_session(current_user, session_id, reason=reason)
-    return ok(session_detail(session), "Session cancelled; everyone who booked is refunded in full.")
+    return ok(session_detail(session), _("Session cancelled; everyone who booked is refunded in full."))
 
 
 @bp.get("/earnings/")
@@ -95,11 +98,15 @@ def request_payout():
             raise
         url = external_url("booking.payout_details")
         raise Conflict(
-            f"{exc.message} Add them at {url} or with PUT /api/payout-details/.",
+            _(
+                "%(message)s Add them at %(url)s or with PUT /api/payout-details/.",
+                message=exc.message,
+                url=url,
+            ),
             code=exc.code,
             fields={"payout_details": [url]},
         ) from exc
-    return ok(payout_json(payout), "Payout requested.", status=201)
+    return ok(payout_json(payout), _("Payout requested."), status=201)
 
 
 @bp.get("/payout-details/")
@@ -112,4 +119,6 @@ def payout_details():
 @mentor_required
 def save_payout_details():
     account = payout_accounts.save(current_user, json_body())
-    return ok({"payout_account": account_json(account)}, f"Payouts now go to {account.masked}.")
+    return ok(
+        {"payout_account": account_json(account)}, _("Payouts now go to %(account)s.", account=account.masked)
+    )

@@ -2,6 +2,7 @@
 sessions trending now."""
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
@@ -51,7 +52,8 @@ def trending():
     limit = whole_number(request.args.get("limit", "10"))
     if limit is None or not 1 <= limit <= MAX_TRENDING:
         raise ValidationError(
-            f"limit must be a whole number from 1 to {MAX_TRENDING}.", fields={"limit": ["Out of range."]}
+            _("limit must be a whole number from 1 to %(num)s.", num=MAX_TRENDING),
+            fields={"limit": [_("Out of range.")]},
         )
     viewer = current_user.id if current_user.is_authenticated else None
     items = recommendations.trending(limit=limit, viewer_id=viewer)

@@ -1,6 +1,7 @@
 """The live room over JSON: the mentor going live and ending the session, TURN credentials for
 participants, and gifts to the mentor."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -57,9 +58,11 @@ def create_gift():
     return ok(
         {
             "gift": gift_json(gift),
-            "checkout": checkout_options(payment, f"A gift for {payment.mentor.name}", current_user),
+            "checkout": checkout_options(
+                payment, _("A gift for %(name)s", name=payment.mentor.name), current_user
+            ),
         },
-        "Gift order created.",
+        _("Gift order created."),
         status=201,
     )
 
@@ -75,5 +78,5 @@ def verify_gift():
         payment_id=data.get("razorpay_payment_id"),
         signature=data.get("razorpay_signature"),
     )
-    message = "Gift sent." if gift.status == "paid" else f"Gift payment {gift.status}."
+    message = _("Gift sent.") if gift.status == "paid" else _("Gift payment %(status)s.", status=gift.status)
     return ok({"gift": gift_json(gift)}, message)

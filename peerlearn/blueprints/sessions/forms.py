@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -28,10 +29,10 @@ from ...limits import (
 from ...models import CATEGORIES, LANGUAGES, SessionLevel
 
 LEVEL_LABELS = {
-    SessionLevel.ALL: "All levels",
-    SessionLevel.BEGINNER: "Beginner",
-    SessionLevel.INTERMEDIATE: "Intermediate",
-    SessionLevel.ADVANCED: "Advanced",
+    SessionLevel.ALL: _l("All levels"),
+    SessionLevel.BEGINNER: _l("Beginner"),
+    SessionLevel.INTERMEDIATE: _l("Intermediate"),
+    SessionLevel.ADVANCED: _l("Advanced"),
 }
 
 
@@ -40,51 +41,55 @@ class SessionForm(BaseForm):
     the price in rupees. The view converts both before calling the service."""
 
     title = StringField(
-        "Title", validators=[InputRequired(), Length(min=MIN_TITLE_LENGTH, max=MAX_TITLE_LENGTH)]
+        _l("Title"), validators=[InputRequired(), Length(min=MIN_TITLE_LENGTH, max=MAX_TITLE_LENGTH)]
     )
     description = TextAreaField(
-        "What learners will get out of it", validators=[Optional(), Length(max=MAX_DESCRIPTION_LENGTH)]
+        _l("What learners will get out of it"), validators=[Optional(), Length(max=MAX_DESCRIPTION_LENGTH)]
     )
     category = SelectField(
-        "Category",
-        choices=[SelectChoice("", "Choose a category"), *(SelectChoice(c) for c in CATEGORIES)],
-        validators=[InputRequired("Choose a category.")],
+        _l("Category"),
+        choices=[SelectChoice("", _l("Choose a category")), *(SelectChoice(c) for c in CATEGORIES)],
+        validators=[InputRequired(_l("Choose a category."))],
     )
-    skills = TagListField("Skills covered")
+    skills = TagListField(_l("Skills covered"))
     level = SelectField(
-        "Level", choices=[SelectChoice(level.value, label) for level, label in LEVEL_LABELS.items()]
+        _l("Level"), choices=[SelectChoice(level.value, label) for level, label in LEVEL_LABELS.items()]
     )
-    language = SelectField("Language", choices=[SelectChoice(lang) for lang in LANGUAGES], default="English")
-    start_date = DateField("Date", validators=[InputRequired("Choose a date.")])
-    start_time = TimeField("Start time", validators=[InputRequired("Choose a start time.")])
+    language = SelectField(
+        _l("Language"), choices=[SelectChoice(lang) for lang in LANGUAGES], default="English"
+    )
+    start_date = DateField(_l("Date"), validators=[InputRequired(_l("Choose a date."))])
+    start_time = TimeField(_l("Start time"), validators=[InputRequired(_l("Choose a start time."))])
     duration_minutes = IntegerField(
-        "Duration (minutes)",
+        _l("Duration (minutes)"),
         default=60,
         validators=[
-            InputRequired("Enter a duration in minutes."),
-            NumberRange(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES, message=DURATION_MESSAGE),
+            InputRequired(_l("Enter a duration in minutes.")),
+            NumberRange(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES, message=_l(DURATION_MESSAGE)),
         ],
     )
     capacity = IntegerField(
-        "Seats",
+        _l("Seats"),
         default=1,
         validators=[
-            InputRequired("Enter how many learners can join."),
-            NumberRange(min=1, max=MAX_CAPACITY, message=SEATS_MESSAGE),
+            InputRequired(_l("Enter how many learners can join.")),
+            NumberRange(min=1, max=MAX_CAPACITY, message=_l(SEATS_MESSAGE)),
         ],
     )
     price = DecimalField(
-        "Price per seat",
+        _l("Price per seat"),
         places=2,
         default=0,
         validators=[
-            InputRequired("Enter a price, or 0 for a free session."),
-            NumberRange(min=0, max=MAX_PRICE_RUPEES, message=PRICE_MESSAGE),
+            InputRequired(_l("Enter a price, or 0 for a free session.")),
+            NumberRange(min=0, max=MAX_PRICE_RUPEES, message=_l(PRICE_MESSAGE)),
         ],
     )
-    cover = FileField("Cover image")
-    recording_enabled = BooleanField("Record this session")
+    cover = FileField(_l("Cover image"))
+    recording_enabled = BooleanField(_l("Record this session"))
 
 
 class CancelSessionForm(BaseForm):
-    reason = TextAreaField("Reason (sent to everyone who booked)", validators=[Optional(), Length(max=500)])
+    reason = TextAreaField(
+        _l("Reason (sent to everyone who booked)"), validators=[Optional(), Length(max=500)]
+    )

@@ -5,6 +5,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.validators import Optional
 
@@ -153,9 +155,9 @@ def create():
     except DomainError as exc:
         return _render_form(form, status=exc.status, problems=_apply_errors(form, exc))
     if publish:
-        flash("Your session is published. Learners can book it now.", "success")
+        flash(_("Your session is published. Learners can book it now."), "success")
     else:
-        flash("Draft saved. Publish it when you're ready.", "success")
+        flash(_("Draft saved. Publish it when you're ready."), "success")
     return redirect(url_for("sessions.mine", tab="upcoming" if publish else "drafts"), 303)
 
 
@@ -164,7 +166,7 @@ def create():
 def edit(session_id):
     session = session_service.mentor_session(current_user, session_id)
     if session.status not in EDITABLE_STATUSES:
-        flash(f"This session is {session.status} and can no longer be edited.", "error")
+        flash(_("This session is %(status)s and can no longer be edited.", status=session.status), "error")
         return redirect(url_for("sessions.mine"))
     booked = session_service.booked_count(session)
     locked = session_service.price_locked(session)
@@ -199,14 +201,18 @@ def edit(session_id):
             form, session, status=exc.status, problems=_apply_errors(form, exc), locked=locked, booked=booked
         )
     if publish:
-        flash("Your session is published. Learners can book it now.", "success")
+        flash(_("Your session is published. Learners can book it now."), "success")
     elif session.schedule_version != old_version and booked:
         flash(
-            f"Saved. We emailed the new time to {booked} booked learner{'s' if booked != 1 else ''}.",
+            ngettext(
+                "Saved. We emailed the new time to %(num)d booked learner.",
+                "Saved. We emailed the new time to %(num)d booked learners.",
+                booked,
+            ),
             "success",
         )
     else:
-        flash("Changes saved.", "success")
+        flash(_("Changes saved."), "success")
     return redirect(url_for("sessions.mine", tab="drafts" if session.is_draft else "upcoming"), 303)
 
 
@@ -222,7 +228,7 @@ def publish(session_id):
         if "starts_at" in exc.fields:
             return redirect(url_for("sessions.edit", session_id=session_id), 303)
         return redirect(url_for("sessions.mine", tab="drafts"), 303)
-    flash("Your session is published. Learners can book it now.", "success")
+    flash(_("Your session is published. Learners can book it now."), "success")
     return redirect(url_for("sessions.mine", tab="upcoming"), 303)
 
 
@@ -231,7 +237,7 @@ def publish(session_id):
 def cancel(session_id):
     session = session_service.mentor_session(current_user, session_id)
     if session.status in (SessionStatus.COMPLETED, SessionStatus.CANCELLED):
-        flash(f"This session is already {session.status}.", "info")
+        flash(_("This session is already %(status)s.", status=session.status), "info")
         return redirect(url_for("sessions.mine"))
     form = CancelSessionForm()
     if form.validate_on_submit():
@@ -240,7 +246,7 @@ def cancel(session_id):
         except DomainError as exc:
             flash(exc.message, "error")
             return redirect(url_for("sessions.mine"), 303)
-        flash("Session cancelled. Everyone who booked has been told and refunded in full.", "success")
+        flash(_("Session cancelled. Everyone who booked has been told and refunded in full."), "success")
         return redirect(url_for("sessions.mine", tab="cancelled"), 303)
     return render_template(
         "sessions/cancel.html",

@@ -7,6 +7,8 @@ its internal location, or by the bucket through a short-lived link.
 """
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import TextAreaField
@@ -26,7 +28,7 @@ FILE_MAX_AGE = 300
 
 class DeleteRecordingForm(BaseForm):
     reason = TextAreaField(
-        "Why (optional, kept with the deletion)",
+        _l("Why (optional, kept with the deletion)"),
         validators=[Optional(), Length(max=library.MAX_REASON_LENGTH)],
     )
 
@@ -135,7 +137,7 @@ def delete_recording(session_id):
             abort(404)  # a learner: the button is not theirs, and the route says nothing more
         flash(exc.message, "error")
         return redirect(url_for("sessions.recording", session_id=session_id))
-    flash("The recording is deleted. Nobody can watch it any more.", "success")
+    flash(_("The recording is deleted. Nobody can watch it any more."), "success")
     return redirect(url_for("sessions.recording", session_id=session_id))
 
 
@@ -152,5 +154,5 @@ def retry_recording(session_id):
             abort(404)
         flash(exc.message, "error")
     else:
-        flash("The recording is being made again. This page shows how far it has got.", "success")
+        flash(_("The recording is being made again. This page shows how far it has got."), "success")
     return redirect(url_for("sessions.recording", session_id=session_id))
