@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ...api_envelope import ok
 from ...i18n import LANGUAGES
+from ...inputs import refuse_unknown_fields
 from ...services import languages
 from . import bp
 from .utils import api_login_required, json_body
@@ -20,6 +21,7 @@ def get_language():
 @bp.put("/me/language/")
 @api_login_required
 def put_language():
-    language = languages.save_language(current_user, json_body().get("language"))
+    data = refuse_unknown_fields(json_body(), {"language"})
+    language = languages.save_language(current_user, data.get("language"))
     flask_babel.refresh()  # the answer's message is in the language just chosen
     return ok({"language": language, "languages": LANGUAGES}, _("Language saved."))
