@@ -34,6 +34,12 @@ RECORDING_CUT_OUT = "recording.cut_out"
 DATA_EXPORT = "data.export"
 ACCOUNT_DELETE = "account.delete"
 DELETION_REVIEW_DECIDE = "deletion_review.decide"
+# Growth (services.admin_growth): a learner taken out of a session's line, a pack's unused credits
+# refunded, a webhook delivery sent again, and a disabled webhook endpoint enabled again.
+WAITLIST_REMOVE = "waitlist.remove"
+PACK_REFUND = "pack.refund"
+WEBHOOK_REDELIVER = "webhook.redeliver"
+WEBHOOK_ENABLE = "webhook.enable"
 ACTIONS = (
     USER_SUSPEND,
     USER_UNSUSPEND,
@@ -55,8 +61,12 @@ ACTIONS = (
     DATA_EXPORT,
     ACCOUNT_DELETE,
     DELETION_REVIEW_DECIDE,
+    WAITLIST_REMOVE,
+    PACK_REFUND,
+    WEBHOOK_REDELIVER,
+    WEBHOOK_ENABLE,
 )
-TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute", "job")
+TARGET_TYPES = ("user", "session", "review", "payout", "payment", "dispute", "job", "webhook")
 
 
 @dataclass(frozen=True)

@@ -75,14 +75,18 @@ def test_admin_tabs_come_in_one_order_everywhere(client, auth, make_user):
         "/admin",
         "/admin/users",
         "/admin/sessions",
+        "/admin/waitlists",
+        "/admin/moves",
         "/admin/payments",
         "/admin/refunds",
         "/admin/disputes",
         "/admin/payouts",
         "/admin/coupons",
+        "/admin/packs",
         "/admin/reviews",
         "/admin/audit",
         "/admin/jobs",
+        "/admin/webhooks",
         "/admin/deleted-mentors",
     ]
     for path in overview[1:]:

@@ -182,7 +182,7 @@ def test_more_pages_meet_wcag_22_aa(new_context, axe_source, viewport):
     log_in(admin, "admin@peerlearn.local")
     admin.goto("/admin")
     tabs = admin.locator("[data-admin-tabs] a").evaluate_all(HREFS)
-    assert len(tabs) == 12, tabs
+    assert len(tabs) == 16, tabs
     for path in tabs[1:]:
         violations += audit(admin, path, axe_source)
     for section in ("/admin/users", "/admin/sessions", "/admin/payments"):

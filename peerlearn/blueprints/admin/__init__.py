@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import audit_text, coupons, deletions, disputes, jobs, payouts, recordings, routes  # noqa: E402,F401
+from . import audit_text, coupons, deletions, disputes, growth, jobs, payouts, recordings, routes  # noqa: E402,F401
