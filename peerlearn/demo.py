@@ -22,21 +22,29 @@ from .models import (
     Attendance,
     Booking,
     BookingStatus,
+    Coupon,
+    CouponKind,
     InteractionKind,
     LearningSession,
     LedgerEntry,
     Notification,
     NotificationKind,
+    PackPurchase,
     Payment,
     PaymentPurpose,
     PaymentStatus,
+    PurchaseStatus,
     Review,
     Role,
+    SessionPack,
     SessionStatus,
     User,
+    WaitlistEntry,
+    WaitlistStatus,
+    WebhookEndpoint,
     utcnow,
 )
-from .services import avatars, covers, interactions, ledger, passwords, skills, storage
+from .services import avatars, covers, interactions, ledger, passwords, skills, storage, webhooks
 from .services.sessions import COVER_SIZE, local_to_utc
 
 log = logging.getLogger(__name__)
@@ -163,6 +171,7 @@ def load_demo():
         created += 1
     db.session.commit()
     load_catalog()
+    load_growth()
     load_reviews()
     load_covers()
     load_avatars()
@@ -663,6 +672,184 @@ def load_catalog(now=None):
             session.seats_taken = len(learners_here[: session.capacity])
     db.session.commit()
     return created
+
+
+# ------------------------------------------------------------------------ packs, coupons, lines, hooks
+
+# A pack Asha sells, and the learner who bought one and still holds its credits.
+DEMO_PACK = {
+    "mentor": "mentor1@peerlearn.local",
+    "title": "Five office hours",
+    "credits": 5,
+    "price_paise": 5 * 96_000,  # 20 % off the ₹1,200 office hour
+    "valid_days": 90,
+    "buyer": "learner2@peerlearn.local",
+}
+# (owner, code, percent off): a mentor's coupon, funded from her share, and a platform one.
+DEMO_COUPONS = [
+    ("mentor1@peerlearn.local", "ASHA10", 10),
+    ("admin@peerlearn.local", "PEERLEARN5", 5),
+]
+# The one-seat session that is full, and who waits for its seat, first in line first.
+DEMO_FULL_SESSION = "Office hours: your first machine learning project"
+DEMO_WAITING = ["learner3@peerlearn.local", "learner5@peerlearn.local"]
+# A mentor's webhook to a loopback address nothing listens on: disabled, so nothing is sent.
+DEMO_WEBHOOK = {
+    "owner": "mentor2@peerlearn.local",
+    "url": "http://127.0.0.1:9/peerlearn-demo-hook",
+    "event_types": ["booking.created", "booking.cancelled", "session.completed"],
+    "description": "Demo CRM hook (nothing listens here)",
+    "disabled_reason": "Disabled in the demo data: nothing listens at this address.",
+}
+
+
+def _demo_user(email):
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _demo_pack(gateway, now):
+    """Asha's pack, and one bought by a demo learner through the dev gateway (captured, its whole
+    price held for the learner in the ledger, every credit still to use)."""
+    mentor, buyer = _demo_user(DEMO_PACK["mentor"]), _demo_user(DEMO_PACK["buyer"])
+    if mentor is None or buyer is None:
+        return
+    pack = db.session.scalar(
+        select(SessionPack).where(SessionPack.mentor_id == mentor.id, SessionPack.title == DEMO_PACK["title"])
+    )
+    if pack is not None:
+        return
+    pack = SessionPack(
+        mentor_id=mentor.id,
+        title=DEMO_PACK["title"],
+        credits=DEMO_PACK["credits"],
+        price_paise=DEMO_PACK["price_paise"],
+        valid_days=DEMO_PACK["valid_days"],
+        one_to_one_only=True,
+        max_session_price_paise=0,
+        created_at=now - timedelta(days=12),
+    )
+    db.session.add(pack)
+    db.session.flush()
+    paid_at = now - timedelta(days=9)
+    receipt = f"pk_{pack.id}_{secrets.token_hex(6)}"
+    order_id = gateway.create_order(
+        amount_paise=pack.price_paise,
+        currency="INR",
+        receipt=receipt,
+        notes={"purpose": "pack", "pack_id": str(pack.id), "learner_id": str(buyer.id)},
+    )
+    remote, _signature = gateway.pay(order_id, method="upi")
+    payment = Payment(
+        purpose=PaymentPurpose.PACK.value,
+        payer_id=buyer.id,
+        mentor_id=mentor.id,
+        gateway=gateway.name,
+        order_id=order_id,
+        gateway_payment_id=remote.id,
+        receipt=receipt,
+        amount_paise=pack.price_paise,
+        currency="INR",
+        status=PaymentStatus.CAPTURED.value,
+        method=remote.method,
+        captured_at=paid_at,
+        created_at=paid_at,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    ledger.record_capture(payment)
+    db.session.add(
+        PackPurchase(
+            pack_id=pack.id,
+            learner_id=buyer.id,
+            mentor_id=mentor.id,
+            payment_id=payment.id,
+            credits=pack.credits,
+            price_paise=pack.price_paise,
+            valid_days=pack.valid_days,
+            one_to_one_only=pack.one_to_one_only,
+            max_session_price_paise=pack.max_session_price_paise,
+            status=PurchaseStatus.ACTIVE.value,
+            expires_at=paid_at + timedelta(days=pack.valid_days),
+            created_at=paid_at,
+        )
+    )
+
+
+def _demo_coupons(now):
+    for owner_email, code, percent in DEMO_COUPONS:
+        owner = _demo_user(owner_email)
+        if owner is None or db.session.scalar(select(Coupon.id).where(Coupon.code == code)) is not None:
+            continue
+        db.session.add(
+            Coupon(
+                code=code,
+                mentor_id=None if owner.is_admin else owner.id,
+                created_by_id=owner.id,
+                kind=CouponKind.PERCENT.value,
+                value=percent,
+                expires_at=now + timedelta(days=60),
+                max_redemptions=50,
+                max_per_learner=1,
+            )
+        )
+
+
+def _demo_waitlist(now):
+    session = db.session.scalar(select(LearningSession).where(LearningSession.title == DEMO_FULL_SESSION))
+    if session is None or session.seats_taken < session.capacity:
+        return
+    if db.session.scalar(select(WaitlistEntry.id).where(WaitlistEntry.session_id == session.id).limit(1)):
+        return
+    for turn, email in enumerate(DEMO_WAITING):
+        learner = _demo_user(email)
+        if learner is not None:
+            joined = now - timedelta(days=2, hours=-5 * turn)
+            db.session.add(
+                WaitlistEntry(
+                    session_id=session.id,
+                    learner_id=learner.id,
+                    status=WaitlistStatus.WAITING.value,
+                    created_at=joined,
+                    updated_at=joined,
+                )
+            )
+
+
+def _demo_webhook(now):
+    owner = _demo_user(DEMO_WEBHOOK["owner"])
+    if owner is None or db.session.scalar(
+        select(WebhookEndpoint.id).where(
+            WebhookEndpoint.user_id == owner.id, WebhookEndpoint.url == DEMO_WEBHOOK["url"]
+        )
+    ):
+        return
+    db.session.add(
+        WebhookEndpoint(
+            user_id=owner.id,
+            url=DEMO_WEBHOOK["url"],
+            secret=webhooks.new_secret(),
+            description=DEMO_WEBHOOK["description"],
+            event_types=list(DEMO_WEBHOOK["event_types"]),
+            enabled=False,
+            disabled_at=now - timedelta(days=1),
+            disabled_reason=DEMO_WEBHOOK["disabled_reason"],
+        )
+    )
+
+
+def load_growth(now=None):
+    """What the growth pages show on a fresh install: a pack on sale with a learner holding its
+    credits, a mentor's and a platform coupon, a full session with a line, and a mentor's webhook
+    to a loopback address, disabled (no delivery is made: nothing calls out). Each is added once;
+    rows are written directly, as the catalog's are, and the pack is paid through the dev gateway."""
+    from .payments.dev import DevGateway
+
+    now = now or utcnow()
+    _demo_pack(DevGateway.from_config(current_app.config), now)
+    _demo_coupons(now)
+    _demo_waitlist(now)
+    _demo_webhook(now)
+    db.session.commit()
 
 
 # ------------------------------------------------------------------------ reviews, covers, faces

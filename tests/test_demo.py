@@ -8,9 +8,20 @@ from sqlalchemy import func, select
 
 from peerlearn import demo
 from peerlearn.extensions import db
-from peerlearn.models import Attendance, LearningSession, Review, User
-from peerlearn.services import avatars, storage
-from tests.conftest import unavailable
+from peerlearn.models import (
+    Attendance,
+    Coupon,
+    LearningSession,
+    PackPurchase,
+    Review,
+    SessionPack,
+    User,
+    WaitlistEntry,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from peerlearn.services import avatars, ledger, storage
+from tests.conftest import AuthActions, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,3 +96,38 @@ def test_seed_writes_reviews_covers_and_past_sessions_once(app, runner, monkeypa
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count(Review.id))) == len(reviews)
+
+
+def test_seed_gives_every_growth_page_something_to_show_once(app, runner, client, monkeypatch):
+    monkeypatch.setattr(demo.shutil, "which", lambda name: None)  # faces are tested above
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    [purchase] = db.session.scalars(select(PackPurchase)).all()
+    assert purchase.status == "active" and purchase.credits_left == 5 and purchase.pack.active
+    assert ledger.payment_balance(purchase.payment_id) == {
+        "payment": purchase.price_paise,
+        "held_for_learner": purchase.price_paise,
+    }
+    coupons = {coupon.code: coupon.funded_by for coupon in db.session.scalars(select(Coupon))}
+    assert coupons == {"ASHA10": "mentor", "PEERLEARN5": "platform"}
+    line = db.session.scalars(select(WaitlistEntry).order_by(WaitlistEntry.id)).all()
+    assert [entry.status for entry in line] == ["waiting", "waiting"]
+    assert line[0].session.seats_taken == line[0].session.capacity  # full, so the line is real
+    [hook] = db.session.scalars(select(WebhookEndpoint)).all()
+    assert not hook.enabled and hook.url.startswith("http://127.0.0.1:")
+    assert db.session.scalar(select(func.count(WebhookDelivery.id))) == 0  # nothing called out
+
+    assert AuthActions(client).login("admin@peerlearn.local", demo.DEMO_PASSWORD).status_code == 302
+    for path, shown in (
+        ("/admin/packs", "Five office hours"),
+        ("/admin/packs/purchases", "Five office hours"),
+        ("/admin/waitlists", demo.DEMO_FULL_SESSION),
+        ("/admin/webhooks", hook.url),
+        ("/admin/coupons", "PEERLEARN5"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 200 and shown in response.get_data(as_text=True), path
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # seeding again adds none of them
+    once = {PackPurchase: 1, SessionPack: 1, Coupon: 2, WaitlistEntry: 2, WebhookEndpoint: 1}
+    for model, count in once.items():
+        assert db.session.scalar(select(func.count(model.id))) == count, model
