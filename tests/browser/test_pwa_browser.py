@@ -1,0 +1,101 @@
+"""The installable app in Chromium: the service worker takes control, the offline page is shown
+when the server can no longer be reached, and a push message (delivered through the DevTools
+protocol, as a push service would) becomes a notification.
+
+Each test starts a server of its own (in the browser's private network where there is one), so
+stopping it cuts only this test's connection: the shared live server the other tests use, and
+its service worker scope (another port, another origin), are untouched.
+"""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, _serve
+from tests.browser.support import visit
+
+WORKER_TIMEOUT_MS = 20_000
+NOTIFICATIONS = """async () => {
+  const notes = await (await navigator.serviceWorker.ready).getNotifications();
+  return notes.map((note) => [note.title, note.body, note.tag, note.data.url]);
+}"""
+CONTROLLED = "() => Boolean(navigator.serviceWorker && navigator.serviceWorker.controller)"
+
+
+@pytest.fixture
+def own_server(private_network):
+    server = _serve(private_network, {})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_context(browser, own_server, page_guard):
+    context = browser.new_context(base_url=own_server.url, permissions=["notifications"])
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page_guard.watch(context)
+    yield context
+    context.close()
+
+
+def controlled_page(context):
+    page = context.new_page()
+    visit(page, "/sessions")
+    page.wait_for_function(CONTROLLED, timeout=WORKER_TIMEOUT_MS)
+    return page
+
+
+def test_the_offline_page_is_shown_once_the_server_is_gone(own_server, own_context):
+    page = controlled_page(own_context)
+    cached = page.evaluate(
+        "async () => (await caches.keys()).filter((name) => name.startsWith('peerlearn-'))"
+    )
+    assert any(name.startswith("peerlearn-shell-") for name in cached)
+
+    own_server.stop()  # the network to this origin is cut: nothing answers on its port any more
+    page.goto("/sessions?category=Programming")
+
+    expect(page.get_by_test_id("offline-page")).to_be_visible()
+    expect(page.get_by_role("heading", name="You're offline", exact=True)).to_be_visible()
+    assert page.url.endswith("/sessions?category=Programming")
+    # Its stylesheet came from the cache too: the retry button has the brand colour.
+    colour = page.get_by_test_id("offline-retry").evaluate("(el) => getComputedStyle(el).backgroundColor")
+    assert colour not in ("", "rgba(0, 0, 0, 0)", "transparent")
+
+    page.get_by_test_id("offline-retry").click()
+    expect(page.get_by_test_id("offline-page")).to_be_visible()
+
+
+def test_a_push_message_becomes_a_notification(own_context):
+    page = controlled_page(own_context)
+    cdp = own_context.new_cdp_session(page)
+    registrations = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"])
+    )
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_function("() => true")  # let the registration event arrive
+    origin = page.evaluate("() => window.location.origin")
+    [registration] = [
+        item for item in registrations if item["scopeURL"] == f"{origin}/" and not item["isDeleted"]
+    ]
+
+    message = {
+        "title": "Live now: Flask",
+        "body": "Asha has started.",
+        "url": "/sessions",
+        "tag": "s-1",
+    }
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": origin, "registrationId": registration["registrationId"], "data": json.dumps(message)},
+    )
+
+    shown = []
+    for _attempt in range(80):  # the worker shows it asynchronously; 20 s at most
+        shown = page.evaluate(NOTIFICATIONS)
+        if shown:
+            break
+        page.wait_for_timeout(250)
+    assert shown == [["Live now: Flask", "Asha has started.", "s-1", "/sessions"]]
