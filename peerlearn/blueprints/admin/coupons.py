@@ -2,6 +2,7 @@
 (booking/coupons.py) for admins. The admin blueprint's guard keeps it to admins."""
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...services import coupons as coupon_service
@@ -25,5 +26,5 @@ def create_coupon():
 @bp.post("/coupons/<int:coupon_id>/deactivate")
 def deactivate_coupon(coupon_id):
     coupon = coupon_service.deactivate(current_user, coupon_id, platform=True)  # another's coupon: 404
-    flash(f"Coupon {coupon.code} can no longer be applied.", "success")
+    flash(_("Coupon %(code)s can no longer be applied.", code=coupon.code), "success")
     return redirect(url_for("admin.coupons"))

@@ -3,6 +3,7 @@ each waiting for an admin to cancel it (every booking refunded in full) or let i
 admin deleting an account. The admin blueprint's guard keeps these to admins."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...exceptions import DomainError
@@ -32,9 +33,9 @@ def decide_deletion_review(review_id):
         flash(exc.message, "error")
     else:
         if review.decision == "cancelled":
-            flash("The session is cancelled and its learners refunded in full.", "success")
+            flash(_("The session is cancelled and its learners refunded in full."), "success")
         else:
-            flash("The session will run as planned.", "success")
+            flash(_("The session will run as planned."), "success")
     return redirect(url_for("admin.deletion_reviews"), 303)
 
 
@@ -49,5 +50,5 @@ def delete_user(user_id):
             raise
         flash(exc.message, "error")
         return redirect(url_for("admin.user", user_id=user_id), 303)
-    flash("The account is deleted; its money records stay.", "success")
+    flash(_("The account is deleted; its money records stay."), "success")
     return redirect(url_for("admin.user", user_id=user_id), 303)

@@ -9,6 +9,7 @@ drawn, so a double click refunds once (services.admin.refund_payment).
 import secrets
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...exceptions import DomainError, ValidationError
@@ -88,10 +89,17 @@ def decide_dispute(dispute_id):
         flash(exc.message, "error")
         return redirect(url_for("admin.disputes"), 303)
     if dispute.refund_paise:
-        message = f"Dispute #{dispute.id} decided: {format_inr(dispute.refund_paise)} is being refunded."
+        message = _(
+            "Dispute #%(id)s decided: %(amount)s is being refunded. Both sides were told why.",
+            id=dispute.id,
+            amount=format_inr(dispute.refund_paise),
+        )
     else:
-        message = f"Dispute #{dispute.id} decided: released to the mentor, no refund."
-    flash(message + " Both sides were told why.", "success")
+        message = _(
+            "Dispute #%(id)s decided: released to the mentor, no refund. Both sides were told why.",
+            id=dispute.id,
+        )
+    flash(message, "success")
     return redirect(url_for("admin.disputes"), 303)
 
 
@@ -135,7 +143,7 @@ def refund_payment(payment_id):
     except ValidationError as exc:
         errors = _field_errors(exc)
         if "idempotency_key" in errors:  # a form not drawn by this page: draw it again
-            errors = {"form": ["The form was incomplete; check the amount and try again."]}
+            errors = {"form": [_("The form was incomplete; check the amount and try again.")]}
         return _render_payment(payment_id, errors=errors, values=values, status=exc.status)
     except DomainError as exc:
         if exc.status == 404:
@@ -145,10 +153,19 @@ def refund_payment(payment_id):
         amount = format_inr(refund.amount_paise)
         if created:
             if refund.status == "processed":
-                message = f"{amount} refunded; the payer has been emailed."
+                message = _("%(amount)s refunded; the payer has been emailed.", amount=amount)
             else:
-                message = f"Refund of {amount} sent; the payer is emailed once it is processed."
+                message = _(
+                    "Refund of %(amount)s sent; the payer is emailed once it is processed.", amount=amount
+                )
             flash(message, "success")
         else:
-            flash(f"That refund was already made ({amount}, {refund.status}).", "info")
+            flash(
+                _(
+                    "That refund was already made (%(amount)s, %(status)s).",
+                    amount=amount,
+                    status=refund.status,
+                ),
+                "info",
+            )
     return redirect(url_for("admin.payment", payment_id=payment_id), 303)

@@ -1,5 +1,6 @@
 """The admin pages' forms."""
 
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -9,20 +10,20 @@ from ...services import admin as admin_service
 
 class MarkPaidForm(BaseForm):
     reference = StringField(
-        "Bank or UPI reference",
-        validators=[InputRequired("Give the bank or UPI reference of the transfer."), Length(max=100)],
+        _l("Bank or UPI reference"),
+        validators=[InputRequired(_l("Give the bank or UPI reference of the transfer.")), Length(max=100)],
     )
 
 
 class RejectPayoutForm(BaseForm):
-    note = TextAreaField("Reason (shown to the mentor)", validators=[Optional(), Length(max=500)])
+    note = TextAreaField(_l("Reason (shown to the mentor)"), validators=[Optional(), Length(max=500)])
 
 
 class ReasonForm(BaseForm):
     reason = TextAreaField(
-        "Reason",
+        _l("Reason"),
         validators=[
-            InputRequired("Give a reason."),
-            Length(max=admin_service.MAX_REASON_LENGTH, message="Use at most 500 characters."),
+            InputRequired(_l("Give a reason.")),
+            Length(max=admin_service.MAX_REASON_LENGTH, message=_l("Use at most 500 characters.")),
         ],
     )

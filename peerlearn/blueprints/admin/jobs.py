@@ -3,6 +3,8 @@ their error and traceback, and a button to put one or all of them back on their 
 blueprint's guard keeps it to admins."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ...exceptions import DomainError, ValidationError
@@ -55,7 +57,7 @@ def requeue_job(job_id):
             raise
         flash(exc.message, "error")
     else:
-        flash(f"Job {job.id} is back on the {job.origin} queue.", "success")
+        flash(_("Job %(id)s is back on the %(queue)s queue.", id=job.id, queue=job.origin), "success")
     return redirect(url_for("admin.jobs"), 303)
 
 
@@ -67,7 +69,14 @@ def requeue_all_jobs():
         flash(exc.message, "error")
     else:
         if count:
-            flash(f"{count} failed job{'' if count == 1 else 's'} back on their queues.", "success")
+            flash(
+                ngettext(
+                    "%(num)d failed job back on their queues.",
+                    "%(num)d failed jobs back on their queues.",
+                    count,
+                ),
+                "success",
+            )
         else:
-            flash("There were no failed jobs to requeue.", "info")
+            flash(_("There were no failed jobs to requeue."), "info")
     return redirect(url_for("admin.jobs"), 303)

@@ -3,6 +3,7 @@ balance, a form to mark one paid (with the transfer's reference) or reject it, a
 ones, filtered and a page at a time. The admin blueprint's guard keeps it to admins."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...exceptions import DomainError, ValidationError
@@ -58,7 +59,7 @@ def payouts():
 def mark_payout_paid(payout_id):
     form = MarkPaidForm()
     if not form.validate_on_submit():
-        flash(next(iter(form.reference.errors or form.csrf_token.errors), "Check the form."), "error")
+        flash(next(iter(form.reference.errors or form.csrf_token.errors), _("Check the form.")), "error")
         return redirect(url_for("admin.payouts"), 303)
     try:
         payout = earnings_service.mark_payout_paid(
@@ -67,7 +68,7 @@ def mark_payout_paid(payout_id):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"Payout #{payout.id} to {payout.mentor.name} marked paid.", "success")
+        flash(_("Payout #%(id)s to %(name)s marked paid.", id=payout.id, name=payout.mentor.name), "success")
     return redirect(url_for("admin.payouts"), 303)
 
 
@@ -75,7 +76,7 @@ def mark_payout_paid(payout_id):
 def reject_payout(payout_id):
     form = RejectPayoutForm()
     if not form.validate_on_submit():
-        flash(next(iter(form.note.errors or form.csrf_token.errors), "Check the form."), "error")
+        flash(next(iter(form.note.errors or form.csrf_token.errors), _("Check the form.")), "error")
         return redirect(url_for("admin.payouts"), 303)
     try:
         payout = earnings_service.reject_payout(
@@ -84,5 +85,7 @@ def reject_payout(payout_id):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"Payout #{payout.id} rejected; the amount is available to the mentor again.", "info")
+        flash(
+            _("Payout #%(id)s rejected; the amount is available to the mentor again.", id=payout.id), "info"
+        )
     return redirect(url_for("admin.payouts"), 303)

@@ -2,6 +2,8 @@
 request to be cut out of it (docs/recordings.md). Admins only, by the blueprint's guard."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -15,9 +17,11 @@ from . import bp
 
 
 class CutOutForm(BaseForm):
-    learner = SelectField("Learner who asked", coerce=int, validators=[InputRequired("Choose the learner.")])
+    learner = SelectField(
+        _l("Learner who asked"), coerce=int, validators=[InputRequired(_l("Choose the learner."))]
+    )
     note = TextAreaField(
-        "Note for the audit log (how they asked, when)",
+        _l("Note for the audit log (how they asked, when)"),
         validators=[Optional(), Length(max=library.MAX_REASON_LENGTH)],
     )
 
@@ -70,13 +74,19 @@ def cut_out_of_recording(session_id):
         return redirect(url_for("admin.recording", session_id=session_id), 303)
     if done.outcome == "deleted":
         flash(
-            f"The recording is deleted: {done.learner.name} was in it and a composed video cannot be "
-            "taken apart. Tell them it is gone.",
+            _(
+                "The recording is deleted: %(name)s was in it and a composed video cannot be taken apart. "
+                "Tell them it is gone.",
+                name=done.learner.name,
+            ),
             "success",
         )
     else:
         flash(
-            f"{done.learner.name}'s consent is withdrawn: the video, when it is made, leaves them out.",
+            _(
+                "%(name)s's consent is withdrawn: the video, when it is made, leaves them out.",
+                name=done.learner.name,
+            ),
             "success",
         )
     return redirect(url_for("admin.recording", session_id=session_id), 303)

@@ -5,6 +5,7 @@ page and answers 403 to everyone else, so no view can forget the check.
 """
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ... import formats
@@ -81,7 +82,7 @@ def users():
         "users",
         admin_service.user_filters,
         admin_service.find_users,
-        roles=[("learner", "Learner only"), ("mentor", "Mentor (teaches)"), ("admin", "Admin")],
+        roles=[("learner", _("Learner only")), ("mentor", _("Mentor (teaches)")), ("admin", _("Admin"))],
     )
 
 
@@ -110,7 +111,7 @@ def suspend_user(user_id):
         lambda reason: admin_service.suspend_user(current_user, user_id, reason, origin=_origin()),
         lambda form, status: _render_user(user_id, form, status),
         url_for("admin.user", user_id=user_id),
-        lambda user: f"{user.name} is suspended and was signed out everywhere.",
+        lambda user: _("%(name)s is suspended and was signed out everywhere.", name=user.name),
     )
 
 
@@ -122,7 +123,7 @@ def lift_publishing_suspension(user_id):
         ),
         lambda form, status: _render_user(user_id, status=status, lift_form=form),
         url_for("admin.user", user_id=user_id),
-        lambda user: f"{user.name} can publish sessions again.",
+        lambda user: _("%(name)s can publish sessions again.", name=user.name),
         prefix="lift",
     )
 
@@ -150,7 +151,7 @@ def _reason_post(act, rerender, back_url, success, *, prefix=""):
 
 def _user_action(user_id, action, message):
     """A button on a user's page (its CSRF token is checked for every form post): run the
-    action, flash the outcome, back to their page."""
+    action, flash ``message(user)``, back to their page."""
     try:
         changed = action(current_user, user_id, origin=_origin())
     except DomainError as exc:
@@ -158,23 +159,33 @@ def _user_action(user_id, action, message):
             raise
         _flash_error(exc)
     else:
-        flash(message.format(name=changed.name), "success")
+        flash(message(changed), "success")
     return redirect(url_for("admin.user", user_id=user_id), 303)
 
 
 @bp.post("/users/<int:user_id>/unsuspend")
 def unsuspend_user(user_id):
-    return _user_action(user_id, admin_service.unsuspend_user, "{name} can sign in again.")
+    return _user_action(
+        user_id, admin_service.unsuspend_user, lambda user: _("%(name)s can sign in again.", name=user.name)
+    )
 
 
 @bp.post("/users/<int:user_id>/verify")
 def verify_mentor(user_id):
-    return _user_action(user_id, admin_service.verify_mentor, "{name} is now a verified mentor.")
+    return _user_action(
+        user_id,
+        admin_service.verify_mentor,
+        lambda user: _("%(name)s is now a verified mentor.", name=user.name),
+    )
 
 
 @bp.post("/users/<int:user_id>/unverify")
 def unverify_mentor(user_id):
-    return _user_action(user_id, admin_service.unverify_mentor, "{name} is no longer verified.")
+    return _user_action(
+        user_id,
+        admin_service.unverify_mentor,
+        lambda user: _("%(name)s is no longer verified.", name=user.name),
+    )
 
 
 # ---------------------------------------------------------------------------- sessions
@@ -210,7 +221,9 @@ def cancel_session(session_id):
         lambda reason: admin_service.cancel_session(current_user, session_id, reason, origin=_origin()),
         lambda form, status: _render_session(session_id, form, status),
         url_for("admin.session", session_id=session_id),
-        lambda cancelled: f"“{cancelled.title}” is cancelled; everyone who booked is refunded in full.",
+        lambda cancelled: _(
+            "“%(title)s” is cancelled; everyone who booked is refunded in full.", title=cancelled.title
+        ),
     )
 
 
@@ -268,7 +281,7 @@ def hide_review(review_id):
         lambda reason: admin_service.hide_review(current_user, review_id, reason, origin=_origin()),
         lambda form, status: _render_reviews(form, review_id, listing, status),
         url_for("admin.reviews", **listing),
-        lambda _review: f"Review #{review_id} is hidden.",
+        lambda _review: _("Review #%(id)s is hidden.", id=review_id),
     )
 
 

@@ -7,6 +7,7 @@ Signed in (401 otherwise) as an admin (403 ``not_an_admin`` otherwise), on every
 from functools import wraps
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ... import formats
@@ -28,7 +29,7 @@ def admin_required(view):
     @api_login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_admin:
-            raise PermissionDenied("Only admins can do this.", code="not_an_admin")
+            raise PermissionDenied(_("Only admins can do this."), code="not_an_admin")
         return view(*args, **kwargs)
 
     return wrapped
@@ -56,7 +57,7 @@ def admin_users():
 def admin_suspend_user(user_id):
     reason = json_body().get("reason")
     user = admin_service.suspend_user(current_user, user_id, reason, origin=_origin())
-    return ok(admin_user_json(user), "Suspended; every sign-in of theirs has ended.")
+    return ok(admin_user_json(user), _("Suspended; every sign-in of theirs has ended."))
 
 
 @bp.post("/admin/users/<int:user_id>/unsuspend/")
@@ -64,7 +65,7 @@ def admin_suspend_user(user_id):
 def admin_unsuspend_user(user_id):
     json_body()  # a body, if any, must still be JSON
     user = admin_service.unsuspend_user(current_user, user_id, origin=_origin())
-    return ok(admin_user_json(user), "Suspension lifted.")
+    return ok(admin_user_json(user), _("Suspension lifted."))
 
 
 @bp.post("/admin/users/<int:user_id>/verify/")
@@ -72,7 +73,7 @@ def admin_unsuspend_user(user_id):
 def admin_verify_mentor(user_id):
     json_body()
     user = admin_service.verify_mentor(current_user, user_id, origin=_origin())
-    return ok(admin_user_json(user), "Mentor verified.")
+    return ok(admin_user_json(user), _("Mentor verified."))
 
 
 @bp.post("/admin/users/<int:user_id>/unverify/")
@@ -80,7 +81,7 @@ def admin_verify_mentor(user_id):
 def admin_unverify_mentor(user_id):
     json_body()
     user = admin_service.unverify_mentor(current_user, user_id, origin=_origin())
-    return ok(admin_user_json(user), "Mentor no longer verified.")
+    return ok(admin_user_json(user), _("Mentor no longer verified."))
 
 
 @bp.get("/admin/users/<int:user_id>/strikes/")
@@ -105,7 +106,7 @@ def admin_user_strikes(user_id):
 def admin_lift_publishing_suspension(user_id):
     reason = json_body().get("reason")
     user = admin_service.lift_publishing_suspension(current_user, user_id, reason, origin=_origin())
-    return ok(admin_user_json(user), "Publishing suspension lifted; the mentor can publish again.")
+    return ok(admin_user_json(user), _("Publishing suspension lifted; the mentor can publish again."))
 
 
 @bp.get("/admin/payments/")
@@ -156,7 +157,7 @@ def admin_decide_dispute(dispute_id):
         reason=data.get("reason"),
         origin=_origin(),
     )
-    return ok(_admin_dispute(dispute), "Decided; both sides were told why.")
+    return ok(_admin_dispute(dispute), _("Decided; both sides were told why."))
 
 
 @bp.post("/admin/payments/<int:payment_id>/refund/")
@@ -173,5 +174,5 @@ def admin_refund_payment(payment_id):
     )
     payload = admin_refund_json(refund)
     if created:
-        return ok(payload, "Refund requested.", status=201)
-    return ok(payload, "This request was already made; no second refund.")
+        return ok(payload, _("Refund requested."), status=201)
+    return ok(payload, _("This request was already made; no second refund."))

@@ -7,6 +7,7 @@ timezone (their profile's); money is integer paise; times are ISO 8601 in UTC.
 from datetime import datetime
 from functools import wraps
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -27,7 +28,7 @@ def role_api(role_check, message, code):
         @api_login_required
         def wrapped(*args, **kwargs):
             if not role_check(current_user):
-                raise PermissionDenied(message, code=code)
+                raise PermissionDenied(str(message), code=code)
             return view(*args, **kwargs)
 
         return wrapped
@@ -35,7 +36,7 @@ def role_api(role_check, message, code):
     return decorator
 
 
-admin_required = role_api(lambda user: user.is_admin, "Only admins can see this.", "not_an_admin")
+admin_required = role_api(lambda user: user.is_admin, _l("Only admins can see this."), "not_an_admin")
 
 
 def jsonable(value):

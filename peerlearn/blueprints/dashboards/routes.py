@@ -5,6 +5,7 @@ built here (labels, series, unit), embedded in the page as JSON; each also rende
 """
 
 from flask import redirect, render_template
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...models import Role, utcnow
@@ -19,14 +20,17 @@ def profile_checklist(user, *, teaching, has_skills=None):
     or (``teaching``) as a mentor. ``has_skills``, when the dashboard read it already, spares
     loading the user's skills."""
     items = [
-        ("Confirm your email", user.is_verified),
-        ("Add a profile photo", bool(user.avatar_filename)),
-        ("List your skills", bool(user.skills) if has_skills is None else has_skills),
+        (_("Confirm your email"), user.is_verified),
+        (_("Add a profile photo"), bool(user.avatar_filename)),
+        (_("List your skills"), bool(user.skills) if has_skills is None else has_skills),
     ]
     if teaching:
-        items += [("Write a headline", bool(user.headline)), ("Tell learners about you", bool(user.bio))]
+        items += [
+            (_("Write a headline"), bool(user.headline)),
+            (_("Tell learners about you"), bool(user.bio)),
+        ]
     else:
-        items += [("Say what you want to learn", bool(user.interests))]
+        items += [(_("Say what you want to learn"), bool(user.interests))]
     return [{"label": label, "done": done} for label, done in items]
 
 
@@ -53,7 +57,7 @@ def learner_charts(data):
             "skills",
             "stacked",
             "count",
-            "Month",
+            _("Month"),
             skills["labels"],
             [(s["skill"], s["counts"]) for s in skills["series"]],
         )
@@ -69,25 +73,25 @@ def mentor_charts(data):
             "earnings-week",
             "stacked",
             "inr",
-            "Week from",
+            _("Week from"),
             weeks["labels"],
-            [("Bookings", weeks["bookings_paise"]), ("Gifts", weeks["gifts_paise"])],
+            [(_("Bookings"), weeks["bookings_paise"]), (_("Gifts"), weeks["gifts_paise"])],
         ),
         "earnings-month": chart(
             "earnings-month",
             "stacked",
             "inr",
-            "Month",
+            _("Month"),
             months["labels"],
-            [("Bookings", months["bookings_paise"]), ("Gifts", months["gifts_paise"])],
+            [(_("Bookings"), months["bookings_paise"]), (_("Gifts"), months["gifts_paise"])],
         ),
         "rating-month": chart(
             "rating-month",
             "line",
             "rating",
-            "Month",
+            _("Month"),
             ratings["labels"],
-            [("Average rating", ratings["average"])],
+            [(_("Average rating"), ratings["average"])],
         ),
     }
     if conversion:
@@ -95,11 +99,11 @@ def mentor_charts(data):
             "conversion",
             "grouped",
             "count",
-            "Session",
+            _("Session"),
             [row["title"] for row in conversion],
             [
-                ("Page views", [row["views"] for row in conversion]),
-                ("Booked seats", [row["bookings"] for row in conversion]),
+                (_("Page views"), [row["views"] for row in conversion]),
+                (_("Booked seats"), [row["bookings"] for row in conversion]),
             ],
         )
     return charts
@@ -109,7 +113,7 @@ def admin_charts(data):
     weeks = data["signups_by_week"]
     return {
         "signups": chart(
-            "signups", "bar", "count", "Week from", weeks["labels"], [("Sign-ups", weeks["counts"])]
+            "signups", "bar", "count", _("Week from"), weeks["labels"], [(_("Sign-ups"), weeks["counts"])]
         )
     }
 
