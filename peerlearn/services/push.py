@@ -81,28 +81,28 @@ def check_endpoint(endpoint):
     """An endpoint we may post to: https at a public address. We post to whatever address a
     browser sent, so an endpoint inside our own network (the metadata service, the database) is
     refused; PUSH_ALLOW_LOCAL_ENDPOINTS lifts that for development and tests."""
-    fields = {"endpoint": ["Send the subscription's https:// endpoint."]}
+    fields = {"endpoint": [_("Send the subscription's https:// endpoint.")]}
     if not isinstance(endpoint, str) or not endpoint.strip():
-        raise ValidationError("The subscription has no endpoint.", fields=fields)
+        raise ValidationError(_("The subscription has no endpoint."), fields=fields)
     endpoint = endpoint.strip()
     if len(endpoint) > MAX_ENDPOINT_LENGTH:
-        raise ValidationError("That endpoint is too long.", fields={"endpoint": ["Too long."]})
+        raise ValidationError(_("That endpoint is too long."), fields={"endpoint": [_("Too long.")]})
     parts = urlsplit(endpoint)
     try:
         port = parts.port
     except ValueError:
-        raise ValidationError("The endpoint is not an address.", fields=fields) from None
+        raise ValidationError(_("The endpoint is not an address."), fields=fields) from None
     allowed_schemes = ("https", "http") if _allow_local() else ("https",)
     if parts.scheme not in allowed_schemes or not parts.hostname or parts.username or parts.password:
-        raise ValidationError("The endpoint must be an https:// address.", fields=fields)
+        raise ValidationError(_("The endpoint must be an https:// address."), fields=fields)
     if not _allow_local():
         try:
             infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
-            raise ValidationError("The endpoint's host can't be found.", fields=fields) from None
+            raise ValidationError(_("The endpoint's host can't be found."), fields=fields) from None
         if not all(_public_address(info[4][0]) for info in infos):
             raise ValidationError(
-                "The endpoint points inside a private network.", fields=fields, code="private_address"
+                _("The endpoint points inside a private network."), fields=fields, code="private_address"
             )
     return endpoint
 
@@ -111,15 +111,16 @@ def _key(value, name, size):
     """A base64url key of ``size`` bytes, as the browser's ``PushSubscription.toJSON()`` has it."""
     import base64
 
-    problem = {name: [f"A base64url key of {size} bytes."]}
+    problem = {name: [_("A base64url key of %(size)s bytes.", size=size)]}
+    malformed = ValidationError(_("The subscription's %(name)s key is malformed.", name=name), fields=problem)
     if not isinstance(value, str) or not value or len(value) > 2 * size:
-        raise ValidationError(f"The subscription's {name} key is missing or malformed.", fields=problem)
+        raise malformed
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except ValueError:
-        raise ValidationError(f"The subscription's {name} key is not base64url.", fields=problem) from None
+        raise malformed from None
     if len(raw) != size:
-        raise ValidationError(f"The subscription's {name} key is not {size} bytes long.", fields=problem)
+        raise malformed
     return value.rstrip("=")
 
 
@@ -143,14 +144,15 @@ def save_subscription(user, *, endpoint, p256dh, auth, user_agent=""):
         except IntegrityError:
             # The same browser saved it at the same moment (two tabs): update that row instead.
             db.session.rollback()
-    raise ValidationError("The subscription could not be saved; try again.")
+    raise ValidationError(_("The subscription could not be saved; try again."))
 
 
 def delete_subscription(user, endpoint):
     """Forget ``user``'s subscription at ``endpoint``; True when there was one."""
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise ValidationError(
-            "Send the endpoint to unsubscribe.", fields={"endpoint": ["Send the subscription's endpoint."]}
+            _("Send the endpoint to unsubscribe."),
+            fields={"endpoint": [_("Send the subscription's endpoint.")]},
         )
     gone = db.session.execute(
         delete(PushSubscription).where(

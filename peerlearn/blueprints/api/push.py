@@ -36,8 +36,8 @@ def save_push_subscription():
     keys = data.get("keys")
     if not isinstance(keys, dict):
         raise ValidationError(
-            "Send the subscription's keys: {p256dh, auth}.",
-            fields={"keys": ["An object with p256dh and auth."]},
+            _("Send the subscription's keys: p256dh and auth."),
+            fields={"keys": [_("An object with p256dh and auth.")]},
         )
     subscription = push.save_subscription(
         current_user,
