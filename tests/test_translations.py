@@ -282,7 +282,12 @@ def test_the_switcher_refuses_another_sites_form_and_an_unknown_language(client)
     crossed = client.post("/language", data={"language": "hi"}, headers={"Origin": "https://evil.example"})
     unknown = client.post("/language", data={"language": "fr"})
 
+    fetched = client.post("/language", data={"language": "hi"}, headers={"Sec-Fetch-Site": "cross-site"})
+    own = client.post("/language", data={"language": "hi"}, headers={"Origin": "http://localhost"})
+
     assert crossed.status_code == 400 and "Set-Cookie" not in crossed.headers
+    assert fetched.status_code == 400 and "Set-Cookie" not in fetched.headers
+    assert own.status_code == 303
     assert unknown.status_code == 422 and "Set-Cookie" not in unknown.headers
 
 

@@ -10,12 +10,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import flask_babel
-from flask import after_this_request, redirect, request, url_for
+from flask import after_this_request, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in
 
 from ...exceptions import DomainError
 from ...extensions import csrf
+from ...headers import origin
 from ...i18n import COOKIE
 from ...security import acts_without_identity
 from ...services import languages
@@ -48,12 +49,21 @@ def local_next(target):
 
 
 def _same_site():
-    """Whether a browser says this post came from one of our own pages. Browsers send Origin
-    (and Sec-Fetch-Site) with a form post; a request with neither is not another site's form."""
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("Origin")
-    return origin is None or origin == request.host_url.rstrip("/")
+    """Whether the browser says this post came from one of our own pages: Sec-Fetch-Site where
+    it sends one, else Origin, compared with the site's address and the Host the browser asked
+    (a comparison, not a link: links are built by peerlearn.links). A request with neither is not
+    a browser's cross-site form."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    sent = request.headers.get("Origin")
+    if sent is None:
+        return True
+    ours = {
+        origin(current_app.config.get("PUBLIC_BASE_URL") or ""),
+        f"{request.scheme}://{request.headers.get('Host', '')}",
+    }
+    return sent in ours
 
 
 @bp.post("/language")
