@@ -121,7 +121,7 @@ def session_waitlist(session_id):
     by when they joined), then the closed ones, most recent first."""
     session = db.session.get(LearningSession, session_id)
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     entries = list(
         db.session.scalars(
             select(WaitlistEntry).where(WaitlistEntry.session_id == session.id).order_by(WaitlistEntry.id)
@@ -159,9 +159,9 @@ def remove_from_waitlist(admin, entry_id, reason, *, origin=None):
     reason = _reason(reason)
     entry = db.session.get(WaitlistEntry, entry_id)
     if entry is None:
-        raise NotFound("No such waitlist entry.")
+        raise NotFound(_("No such waitlist entry."))
     if not entry.is_open:
-        raise Conflict("This learner is no longer on the waitlist.", code="not_waiting")
+        raise Conflict(_("This learner is no longer on the waitlist."), code="not_waiting")
     was = entry.status
 
     def audit_and_tell():
@@ -299,11 +299,11 @@ def refund_pack_purchase(admin, purchase_id, reason, *, origin=None):
     reason = _reason(reason)
     purchase = db.session.get(PackPurchase, purchase_id)
     if purchase is None:
-        raise NotFound("No such pack purchase.")
+        raise NotFound(_("No such pack purchase."))
     if purchase.learner_id == admin.id:
-        raise Conflict("Another admin must refund a pack you bought.", code="own_payment")
+        raise Conflict(_("Another admin must refund a pack you bought."), code="own_payment")
     if purchase.status != PurchaseStatus.ACTIVE:
-        raise Conflict("Only an active pack can be refunded.", code="pack_not_active")
+        raise Conflict(_("Only an active pack can be refunded."), code="pack_not_active")
     now = utcnow()
     amount = packs.unused_value(purchase)
     refund = packs.close_purchase(
@@ -316,7 +316,7 @@ def refund_pack_purchase(admin, purchase_id, reason, *, origin=None):
     db.session.refresh(purchase)
     if purchase.status != PurchaseStatus.REFUNDED:  # expired or closed by another caller meanwhile
         db.session.rollback()
-        raise Conflict("This pack changed meanwhile; reload and try again.", code="pack_changed")
+        raise Conflict(_("This pack changed meanwhile; reload and try again."), code="pack_changed")
     record(
         admin,
         PACK_REFUND,
@@ -492,7 +492,7 @@ def redeliver(admin, delivery_id, *, origin=None):
     _require_admin(admin)
     original = db.session.get(WebhookDelivery, delivery_id)
     if original is None:
-        raise NotFound("No such delivery.")
+        raise NotFound(_("No such delivery."))
     endpoint = original.endpoint
     record(
         admin,
@@ -513,9 +513,9 @@ def enable_endpoint(admin, endpoint_id, *, origin=None):
     _require_admin(admin)
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise NotFound("No such webhook.")
+        raise NotFound(_("No such webhook."))
     if endpoint.enabled:
-        raise Conflict("This webhook is already enabled.", code="already_enabled")
+        raise Conflict(_("This webhook is already enabled."), code="already_enabled")
     record(
         admin,
         WEBHOOK_ENABLE,
