@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import TimestampMixin, UTCDateTime, utcnow
 from .booking import Booking
+from .learning_session import LearningSession
 from .user import User
 
 
@@ -150,6 +151,7 @@ class MoveOrder(TimestampMixin, db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     payment: Mapped[Payment] = relationship(lazy="joined")
+    to_session: Mapped[LearningSession] = relationship(foreign_keys=[to_session_id])
 
 
 class RefundStatus(enum.StrEnum):

@@ -49,6 +49,7 @@ GATES = {
     "booking.cancel": SIGNED_IN,
     "booking.reschedule": SIGNED_IN,
     "booking.move": SIGNED_IN,
+    "booking.move_checkout": SIGNED_IN,
     "booking.report_problem": SIGNED_IN,
     "booking.book": SIGNED_IN,
     "booking.join_waitlist": SIGNED_IN,
