@@ -28,8 +28,10 @@ from .utils import api_login_required, id_field, json_body, page_args
 def book(session_id):
     booking, created = booking_service.book(session_id, current_user)
     data = booked_json(booking)
-    message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
-    return ok(data, message if created else "You already have this booking.", status=201 if created else 200)
+    message = _("Seat held: pay to confirm.") if booking.status == "pending_payment" else _("Booked.")
+    return ok(
+        data, message if created else _("You already have this booking."), status=201 if created else 200
+    )
 
 
 @bp.get("/bookings/")
@@ -38,8 +40,8 @@ def my_bookings():
     tab = request.args.get("tab", "upcoming")
     if tab not in booking_service.BOOKING_TABS:
         raise ValidationError(
-            "tab must be one of: " + ", ".join(booking_service.BOOKING_TABS) + ".",
-            fields={"tab": ["Unknown tab."]},
+            _("tab must be one of: %(tabs)s.", tabs=", ".join(booking_service.BOOKING_TABS)),
+            fields={"tab": [_("Unknown tab.")]},
         )
     page, per_page = page_args()
     found = booking_service.bookings_page(current_user, tab, page=page, per_page=per_page)
@@ -72,7 +74,9 @@ def report_problem(booking_id):
     data = json_body()
     booking = booking_service.learner_booking(current_user, booking_id)
     dispute_service.report(current_user, booking.id, data.get("reason"), data.get("details"))
-    return ok(_with_dispute(booking), "Reported; an admin will decide and you will be told why.", status=201)
+    return ok(
+        _with_dispute(booking), _("Reported; an admin will decide and you will be told why."), status=201
+    )
 
 
 @bp.post("/bookings/<int:booking_id>/cancel/")
@@ -82,7 +86,7 @@ def cancel_booking(booking_id):
     data = json_body()
     reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
     refund = booking_service.cancel(booking, current_user, reason=reason)
-    return ok(cancelled_booking_json(booking, refund), "Booking cancelled.")
+    return ok(cancelled_booking_json(booking, refund), _("Booking cancelled."))
 
 
 @bp.post("/bookings/<int:booking_id>/reschedule/")
@@ -124,7 +128,7 @@ def create_payment():
     booking_id = id_field(json_body(), "booking_id")
     payment = payment_service.start_booking_payment(current_user, booking_id)
     checkout = checkout_options(payment, payment.booking.session.title, current_user)
-    return ok({"payment": payment_json(payment), "checkout": checkout}, "Order created.")
+    return ok({"payment": payment_json(payment), "checkout": checkout}, _("Order created."))
 
 
 @bp.post("/verify-payment/")
@@ -145,7 +149,9 @@ def verify_payment():
             result["redirect_url"] = url_for(
                 "booking.move_checkout", booking_id=payment.booking_id, order_id=payment.order_id
             )
-    message = "Payment received." if payment.is_captured else f"Payment {payment.status}."
+    message = (
+        _("Payment received.") if payment.is_captured else _("Payment %(status)s.", status=payment.status)
+    )
     return ok(result, message)
 
 

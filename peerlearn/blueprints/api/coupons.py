@@ -4,6 +4,7 @@ the owners' list, create and deactivate (a mentor's own; with ``platform``, an a
 from datetime import datetime
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -21,7 +22,10 @@ from .utils import api_login_required, json_body
 def coupon_preview(session_id):
     """What a code takes off a session's price for the caller now (nothing is reserved)."""
     quote = coupon_service.preview(current_user, session_id, request.args.get("code", ""))
-    return ok(quote, f"Coupon {quote['code']} takes {quote['discount_paise']} paise off.")
+    return ok(
+        quote,
+        _("Coupon %(code)s takes %(paise)s paise off.", code=quote["code"], paise=quote["discount_paise"]),
+    )
 
 
 @bp.post("/bookings/<int:booking_id>/coupon/")
@@ -33,9 +37,9 @@ def apply_coupon(booking_id):
         current_user, booking_id, code if isinstance(code, str) else ""
     )
     message = (
-        "Coupon applied; the booking is free and confirmed."
+        _("Coupon applied; the booking is free and confirmed.")
         if redemption.status == "used"
-        else "Coupon applied."
+        else _("Coupon applied.")
     )
     return ok({"coupon": redemption_json(redemption), "booking": booking_json(redemption.booking)}, message)
 
@@ -43,7 +47,9 @@ def apply_coupon(booking_id):
 def _platform(data):
     value = data.get("platform", False)
     if not isinstance(value, bool):
-        raise ValidationError("platform must be true or false.", fields={"platform": ["true or false."]})
+        raise ValidationError(
+            _("platform must be true or false."), fields={"platform": [_("true or false.")]}
+        )
     return value
 
 
@@ -54,7 +60,7 @@ def my_coupons():
     errors = {}
     platform = arg_flag(request.args, "platform", errors, absent=False)
     if errors:
-        raise ValidationError("platform must be true or false.", fields=errors)
+        raise ValidationError(_("platform must be true or false."), fields=errors)
     rows = coupon_service.coupons_of(current_user, platform=platform)
     return ok({"items": [coupon_json(*row) for row in rows]})
 
@@ -69,8 +75,8 @@ def _moment(data, name):
         moment = None
     if moment is None or moment.tzinfo is None:
         raise ValidationError(
-            f"{name} must be an ISO 8601 time with a timezone.",
-            fields={name: ["An ISO 8601 time with a timezone."]},
+            _("%(name)s must be an ISO 8601 time with a timezone.", name=name),
+            fields={name: [_("An ISO 8601 time with a timezone.")]},
         )
     return moment
 
@@ -84,7 +90,7 @@ def create_coupon():
     fields["starts_at"] = _moment(data, "starts_at")
     fields["expires_at"] = _moment(data, "expires_at")
     coupon = coupon_service.create(current_user, fields, platform=_platform(data))
-    return ok(coupon_json(coupon), "Coupon created.", status=201)
+    return ok(coupon_json(coupon), _("Coupon created."), status=201)
 
 
 @bp.post("/coupons/<int:coupon_id>/deactivate/")
@@ -92,4 +98,4 @@ def create_coupon():
 def deactivate_coupon(coupon_id):
     platform = _platform(json_body())
     coupon = coupon_service.deactivate(current_user, coupon_id, platform=platform)
-    return ok(coupon_json(coupon), "Coupon deactivated.")
+    return ok(coupon_json(coupon), _("Coupon deactivated."))

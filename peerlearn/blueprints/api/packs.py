@@ -1,6 +1,7 @@
 """Session packs over JSON: a mentor's packs, buying one, the learner's packs, and booking a
 session with a credit."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -18,7 +19,7 @@ from .utils import api_login_required, id_field, json_body
 def mentor_packs(user_id):
     """The packs a mentor sells now."""
     if people.find_active_mentor(user_id) is None:
-        raise NotFound("No such mentor.")
+        raise NotFound(_("No such mentor."))
     return ok([pack_json(pack) for pack in pack_service.mentor_packs(user_id)])
 
 
@@ -30,7 +31,7 @@ def create_pack_payment(pack_id):
     payment = pack_service.start_pack_payment(current_user, pack_id)
     purchase = pack_service.purchase_for_payment(payment)
     checkout = checkout_options(payment, purchase.pack.title, current_user)
-    return ok({"payment": payment_json(payment), "checkout": checkout}, "Order created.")
+    return ok({"payment": payment_json(payment), "checkout": checkout}, _("Order created."))
 
 
 @bp.get("/my-packs/")
@@ -48,5 +49,5 @@ def book_with_credit(session_id):
     data = json_body()
     purchase_id = id_field(data, "purchase_id") if data.get("purchase_id") is not None else None
     booking, created = pack_service.book_with_credit(session_id, current_user, purchase_id=purchase_id)
-    message = "Booked with a credit." if created else "You already have this booking."
+    message = _("Booked with a credit.") if created else _("You already have this booking.")
     return ok(booking_json(booking), message, status=201 if created else 200)

@@ -1,5 +1,6 @@
 """A full session's waitlist over JSON: where the learner stands, joining and leaving."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -24,7 +25,7 @@ def waitlist_status(session_id):
 def join_waitlist(session_id):
     _entry, created = waitlist_service.join(session_id, current_user)
     place = _place(session_id)
-    message = "You're on the waitlist." if created else "You're already on the waitlist."
+    message = _("You're on the waitlist.") if created else _("You're already on the waitlist.")
     return ok(place, message, status=201 if created else 200)
 
 
@@ -32,4 +33,4 @@ def join_waitlist(session_id):
 @api_login_required
 def leave_waitlist(session_id):
     waitlist_service.leave(session_id, current_user)
-    return ok(_place(session_id), "You've left the waitlist.")
+    return ok(_place(session_id), _("You've left the waitlist."))

@@ -1,6 +1,7 @@
 """Webhooks over JSON: a mentor's or admin's endpoints, their delivery log, pings and redelivery
 (services.webhooks; docs/webhooks.md)."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
@@ -17,16 +18,19 @@ def _fields(data, *, required=()):
     unknown = sorted(set(data) - WRITABLE)
     if unknown:
         raise ValidationError(
-            "Unknown fields: " + ", ".join(unknown),
-            fields={name: ["Not a field of a webhook."] for name in unknown},
+            _("Unknown fields: %(names)s", names=", ".join(unknown)),
+            fields={name: [_("Not a field of a webhook.")] for name in unknown},
         )
     missing = [name for name in required if data.get(name) is None]
     if missing:
         raise ValidationError(
-            "Missing: " + ", ".join(missing), fields={name: ["This field is required."] for name in missing}
+            _("Missing: %(names)s", names=", ".join(missing)),
+            fields={name: [_("This field is required.")] for name in missing},
         )
     if "enabled" in data and not isinstance(data["enabled"], bool):
-        raise ValidationError("enabled must be true or false.", fields={"enabled": ["Must be a boolean."]})
+        raise ValidationError(
+            _("enabled must be true or false."), fields={"enabled": [_("Must be a boolean.")]}
+        )
     return data
 
 
@@ -52,7 +56,7 @@ def create_webhook():
     )
     if data.get("enabled") is False:
         endpoint = webhooks.set_enabled(current_user, endpoint.id, False)
-    return ok(endpoint_json(endpoint, with_secret=True), "Webhook added: keep its secret.", status=201)
+    return ok(endpoint_json(endpoint, with_secret=True), _("Webhook added: keep its secret."), status=201)
 
 
 @bp.get("/webhooks/<int:endpoint_id>/")
@@ -70,13 +74,15 @@ def update_webhook(endpoint_id):
     changes = {name: data[name] for name in ("url", "event_types", "description") if name in data}
     for name, value in changes.items():
         if value is None:
-            raise ValidationError(f"{name} may not be null.", fields={name: ["May not be null."]})
+            raise ValidationError(
+                _("%(name)s may not be null.", name=name), fields={name: [_("May not be null.")]}
+            )
     endpoint = webhooks.owned_endpoint(current_user, endpoint_id)
     if changes:
         endpoint = webhooks.update_endpoint(current_user, endpoint_id, **changes)
     if "enabled" in data and data["enabled"] != endpoint.enabled:
         endpoint = webhooks.set_enabled(current_user, endpoint_id, data["enabled"])
-    return ok(endpoint_json(endpoint), "Webhook saved.")
+    return ok(endpoint_json(endpoint), _("Webhook saved."))
 
 
 @bp.delete("/webhooks/<int:endpoint_id>/")
@@ -84,7 +90,7 @@ def update_webhook(endpoint_id):
 def delete_webhook(endpoint_id):
     webhooks.check_may_use(current_user)
     webhooks.delete_endpoint(current_user, endpoint_id)
-    return ok(None, "Webhook deleted.")
+    return ok(None, _("Webhook deleted."))
 
 
 @bp.get("/webhooks/<int:endpoint_id>/secret/")
@@ -107,7 +113,7 @@ def roll_webhook_secret(endpoint_id):
 def ping_webhook(endpoint_id):
     webhooks.check_may_use(current_user)
     delivery = webhooks.send_ping(current_user, endpoint_id)
-    return ok(delivery_json(delivery), "Ping sent.")
+    return ok(delivery_json(delivery), _("Ping sent."))
 
 
 @bp.get("/webhooks/<int:endpoint_id>/deliveries/")
@@ -126,4 +132,4 @@ def webhook_deliveries(endpoint_id):
 def redeliver_webhook(delivery_id):
     webhooks.check_may_use(current_user)
     delivery = webhooks.redeliver(current_user, delivery_id)
-    return ok(delivery_json(delivery), "Event sent again.", status=201)
+    return ok(delivery_json(delivery), _("Event sent again."), status=201)

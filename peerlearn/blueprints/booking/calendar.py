@@ -1,6 +1,7 @@
 """Calendar downloads: one booking as .ics, and each user's private subscription feed."""
 
 from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...services import booking as booking_service
@@ -46,10 +47,10 @@ def feed(token):
 def regenerate_feed():
     if current_user.calendar_token:
         calendar.regenerate_calendar_token(current_user)
-        flash("Your calendar link was replaced. The old link no longer works.", "success")
+        flash(_("Your calendar link was replaced. The old link no longer works."), "success")
     else:
         calendar.ensure_calendar_token(current_user)
-        flash("Your calendar link is ready. Add it to your calendar app to subscribe.", "success")
+        flash(_("Your calendar link is ready. Add it to your calendar app to subscribe."), "success")
     endpoint = RETURN_TO.get(request.form.get("return_to", ""), "booking.my_bookings")
     if endpoint == "sessions.mine" and not current_user.is_mentor:
         endpoint = "booking.my_bookings"

@@ -6,6 +6,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -20,23 +22,24 @@ from . import bp
 
 
 class CouponForm(BaseForm):
-    code = StringField("Code", validators=[InputRequired("Choose a code."), Length(max=32)])
+    code = StringField(_l("Code"), validators=[InputRequired(_l("Choose a code.")), Length(max=32)])
     kind = RadioField(
-        "Discount",
-        choices=[SelectChoice("percent", "Percent off"), SelectChoice("fixed", "Rupees off")],
+        _l("Discount"),
+        choices=[SelectChoice("percent", _l("Percent off")), SelectChoice("fixed", _l("Rupees off"))],
         default="percent",
-        validators=[InputRequired("Percent or rupees.")],
+        validators=[InputRequired(_l("Percent or rupees."))],
     )
     value = IntegerField(
-        "Amount", validators=[InputRequired("How much off?"), NumberRange(min=1, max=MAX_PRICE_RUPEES)]
+        _l("Amount"),
+        validators=[InputRequired(_l("How much off?")), NumberRange(min=1, max=MAX_PRICE_RUPEES)],
     )
-    min_price = IntegerField("Minimum session price (₹)", validators=[Optional(), NumberRange(min=0)])
-    valid_until = DateField("Valid until (inclusive)", validators=[Optional()])
-    max_redemptions = IntegerField("Uses in all", validators=[Optional(), NumberRange(min=1)])
+    min_price = IntegerField(_l("Minimum session price (₹)"), validators=[Optional(), NumberRange(min=0)])
+    valid_until = DateField(_l("Valid until (inclusive)"), validators=[Optional()])
+    max_redemptions = IntegerField(_l("Uses in all"), validators=[Optional(), NumberRange(min=1)])
     max_per_learner = IntegerField(
-        "Uses per learner", default=1, validators=[InputRequired(), NumberRange(min=1, max=1000)]
+        _l("Uses per learner"), default=1, validators=[InputRequired(), NumberRange(min=1, max=1000)]
     )
-    first_session_only = BooleanField("Only for a learner's first session")
+    first_session_only = BooleanField(_l("Only for a learner's first session"))
 
 
 def coupon_fields(form, tz):
@@ -69,10 +72,10 @@ def create_from_form(form, *, platform):
         )
     except ValidationError as exc:
         if "value" in exc.fields and form.kind.data == "percent":
-            exc.fields["value"] = ["A percent from 1 to 100."]
+            exc.fields["value"] = [_("A percent from 1 to 100.")]
         apply_field_errors(form, {"min_price": exc.fields.pop("min_price_paise", [])} | exc.fields)
         return False
-    flash(f"Coupon {coupon.code} is ready to use.", "success")
+    flash(_("Coupon %(code)s is ready to use.", code=coupon.code), "success")
     return True
 
 
@@ -107,5 +110,5 @@ def create_coupon():
 @role_required(Role.MENTOR)
 def deactivate_coupon(coupon_id):
     coupon = coupon_service.deactivate(current_user, coupon_id)  # another's coupon: 404
-    flash(f"Coupon {coupon.code} can no longer be applied.", "success")
+    flash(_("Coupon %(code)s can no longer be applied.", code=coupon.code), "success")
     return redirect(url_for("booking.coupons"))

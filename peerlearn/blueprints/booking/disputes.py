@@ -1,6 +1,7 @@
 """A learner reports a problem with a booking, from its page (services.disputes)."""
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError, ValidationError
@@ -23,8 +24,10 @@ def report_problem(booking_id):
         flash(exc.message, "error")
     else:
         flash(
-            "Thanks for telling us. Your report is with our team, and the mentor's payment for it is on "
-            "hold until they decide. We'll email you the decision.",
+            _(
+                "Thanks for telling us. Your report is with our team, and the mentor's payment for it is on "
+                "hold until they decide. We'll email you the decision."
+            ),
             "success",
         )
     return redirect(url_for("booking.detail", booking_id=booking_id, _anchor="problem-heading"), 303)

@@ -4,6 +4,7 @@ queue is in the admin blueprint). The words and figures come from ``services.ear
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...exceptions import DomainError, NotFound, ValidationError
@@ -66,8 +67,11 @@ def request_payout():
         form.amount.errors = [*form.amount.errors, exc.message]
         return _render_earnings(form, exc.status)
     flash(
-        f"Payout of {format_inr(payout.amount_paise)} requested to {payout.account_masked}. "
-        "We'll let you know when it's paid.",
+        _(
+            "Payout of %(amount)s requested to %(account)s. We'll let you know when it's paid.",
+            amount=format_inr(payout.amount_paise),
+            account=payout.account_masked,
+        ),
         "success",
     )
     return redirect(url_for("booking.earnings"), 303)
@@ -90,7 +94,7 @@ def payout_details():
                     form[name].errors = [*form[name].errors, *errors]
             status = 422
         else:
-            flash(f"Payouts now go to {account.masked}.", "success")
+            flash(_("Payouts now go to %(account)s.", account=account.masked), "success")
             return redirect(url_for("booking.earnings"), 303)
     elif request.method == "POST":
         status = 422

@@ -1,5 +1,6 @@
 """The forms of the mentor's money pages: a payout request and the payout details."""
 
+from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -8,11 +9,11 @@ from ...forms import BaseForm
 
 class PayoutRequestForm(BaseForm):
     amount = DecimalField(
-        "Amount (₹)",
+        _l("Amount (₹)"),
         places=2,
         validators=[
-            InputRequired("Enter the amount to withdraw."),
-            NumberRange(min=1, message="A payout is at least ₹1."),
+            InputRequired(_l("Enter the amount to withdraw.")),
+            NumberRange(min=1, message=_l("A payout is at least ₹1.")),
         ],
     )
 
@@ -22,12 +23,12 @@ class PayoutDetailsForm(BaseForm):
     only carries the fields."""
 
     kind = RadioField(
-        "Pay me by",
-        choices=[SelectChoice("upi", "UPI"), SelectChoice("bank", "Bank transfer")],
+        _l("Pay me by"),
+        choices=[SelectChoice("upi", "UPI"), SelectChoice("bank", _l("Bank transfer"))],
         default="upi",
     )
-    upi_id = StringField("UPI id", validators=[Optional(), Length(max=300)])
-    holder_name = StringField("Name on the account", validators=[Optional(), Length(max=100)])
-    account_number = StringField("Account number", validators=[Optional(), Length(max=30)])
-    account_number_confirm = StringField("Account number again", validators=[Optional(), Length(max=30)])
-    ifsc = StringField("IFSC", validators=[Optional(), Length(max=20)])
+    upi_id = StringField(_l("UPI id"), validators=[Optional(), Length(max=300)])
+    holder_name = StringField(_l("Name on the account"), validators=[Optional(), Length(max=100)])
+    account_number = StringField(_l("Account number"), validators=[Optional(), Length(max=30)])
+    account_number_confirm = StringField(_l("Account number again"), validators=[Optional(), Length(max=30)])
+    ifsc = StringField(_l("IFSC"), validators=[Optional(), Length(max=20)])

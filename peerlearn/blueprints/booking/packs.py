@@ -3,6 +3,8 @@
 with a credit (services.packs)."""
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -19,18 +21,22 @@ from . import bp
 
 
 class PackForm(BaseForm):
-    title = StringField("Title", validators=[InputRequired("Give the pack a title."), Length(max=120)])
-    credits = IntegerField("Sessions", default=5, validators=[InputRequired(), NumberRange(min=1, max=50)])
+    title = StringField(
+        _l("Title"), validators=[InputRequired(_l("Give the pack a title.")), Length(max=120)]
+    )
+    credits = IntegerField(
+        _l("Sessions"), default=5, validators=[InputRequired(), NumberRange(min=1, max=50)]
+    )
     price = IntegerField(
-        "Price of the pack (₹)", validators=[InputRequired(), NumberRange(min=1, max=MAX_PRICE_RUPEES)]
+        _l("Price of the pack (₹)"), validators=[InputRequired(), NumberRange(min=1, max=MAX_PRICE_RUPEES)]
     )
     valid_days = IntegerField(
-        "Valid for (days)", default=60, validators=[InputRequired(), NumberRange(min=1, max=730)]
+        _l("Valid for (days)"), default=60, validators=[InputRequired(), NumberRange(min=1, max=730)]
     )
     max_session_price = IntegerField(
-        "Highest session price a credit covers (₹)", validators=[Optional(), NumberRange(min=0)]
+        _l("Highest session price a credit covers (₹)"), validators=[Optional(), NumberRange(min=0)]
     )
-    one_to_one_only = BooleanField("One-to-one sessions only", default=True)
+    one_to_one_only = BooleanField(_l("One-to-one sessions only"), default=True)
 
 
 def _render_manage(form, status=200):
@@ -70,7 +76,7 @@ def create_pack():
             for message in leftover:
                 flash(message, "error")
         else:
-            flash(f"“{pack.title}” is on sale on your profile.", "success")
+            flash(_("“%(title)s” is on sale on your profile.", title=pack.title), "success")
             return redirect(url_for("booking.packs"))
     return _render_manage(form, status=422)
 
@@ -79,7 +85,10 @@ def create_pack():
 @role_required(Role.MENTOR)
 def deactivate_pack(pack_id):
     pack = pack_service.deactivate_pack(current_user, pack_id)  # another's pack: 404
-    flash(f"“{pack.title}” is no longer sold. Packs already bought keep their credits.", "success")
+    flash(
+        _("“%(title)s” is no longer sold. Packs already bought keep their credits.", title=pack.title),
+        "success",
+    )
     return redirect(url_for("booking.packs"))
 
 
@@ -103,7 +112,7 @@ def pack_checkout(order_id):
     if payment is None or payment.purpose != PaymentPurpose.PACK:
         abort(404)
     if payment.is_captured:
-        flash("Payment received. Your pack's credits are ready to book with.", "success")
+        flash(_("Payment received. Your pack's credits are ready to book with."), "success")
         return redirect(url_for("booking.my_packs"))
     gateway = get_gateway()
     return render_template(
@@ -132,6 +141,7 @@ def book_with_credit(session_id):
         flash(exc.message, "error")
         return redirect(url_for("sessions.detail", session_id=session_id))
     flash(
-        "Booked with a pack credit. See you there!" if created else "You already have this seat.", "success"
+        _("Booked with a pack credit. See you there!") if created else _("You already have this seat."),
+        "success",
     )
     return redirect(url_for("booking.detail", booking_id=booking.id))

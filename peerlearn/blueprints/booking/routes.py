@@ -1,4 +1,5 @@
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError
@@ -20,7 +21,7 @@ def book(session_id):
         return redirect(url_for("sessions.detail", session_id=session_id))
     if booking.status == BookingStatus.PENDING_PAYMENT:
         return redirect(url_for("payments.checkout", booking_id=booking.id))
-    flash("You're booked. See you in the session!", "success")
+    flash(_("You're booked. See you in the session!"), "success")
     return redirect(url_for("booking.detail", booking_id=booking.id))
 
 
@@ -59,7 +60,7 @@ def cancel(booking_id):
         flash(exc.message, "error")
     else:
         if refund is not None:
-            flash("Booking cancelled. Your refund is on its way.", "success")
+            flash(_("Booking cancelled. Your refund is on its way."), "success")
         else:
-            flash("Booking cancelled.", "info")
+            flash(_("Booking cancelled."), "info")
     return redirect(url_for("booking.detail", booking_id=booking_id))

@@ -1,6 +1,7 @@
 """Joining and leaving a full session's waitlist from its page."""
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError
@@ -19,7 +20,13 @@ def join_waitlist(session_id):
         place = waitlist_service.status(current_user, session_id)
         if place["position"]:
             where = waitlist_service.ordinal(place["position"])
-            flash(f"You're on the waitlist, {where} in line. We'll tell you when a seat opens.", "success")
+            flash(
+                _(
+                    "You're on the waitlist, %(place)s in line. We'll tell you when a seat opens.",
+                    place=where,
+                ),
+                "success",
+            )
     return redirect(url_for("sessions.detail", session_id=session_id))
 
 
@@ -31,5 +38,5 @@ def leave_waitlist(session_id):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash("You've left the waitlist.", "info")
+        flash(_("You've left the waitlist."), "info")
     return redirect(url_for("sessions.detail", session_id=session_id))

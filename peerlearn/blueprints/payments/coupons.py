@@ -2,6 +2,7 @@
 the discount; a refused code is shown beside the field, a free result confirms the booking."""
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError, ValidationError
@@ -26,7 +27,13 @@ def apply_coupon(booking_id):
         flash(exc.message, "error")
         return redirect(url_for("booking.detail", booking_id=booking.id))
     if redemption.status == "used":
-        flash(f"Coupon {redemption.code} applied: the session is free and your seat is confirmed.", "success")
+        flash(
+            _(
+                "Coupon %(code)s applied: the session is free and your seat is confirmed.",
+                code=redemption.code,
+            ),
+            "success",
+        )
         return redirect(url_for("booking.detail", booking_id=booking.id))
-    flash(f"Coupon {redemption.code} applied.", "success")
+    flash(_("Coupon %(code)s applied.", code=redemption.code), "success")
     return redirect(url_for("payments.checkout", booking_id=booking.id))

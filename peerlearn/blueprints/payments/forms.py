@@ -1,5 +1,6 @@
 """The dev gateway's checkout form."""
 
+from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import InputRequired
 
@@ -8,12 +9,12 @@ from ...forms import BaseForm
 
 class DevPaymentForm(BaseForm):
     method = RadioField(
-        "Pay with",
+        _l("Pay with"),
         choices=[
             SelectChoice("upi", "UPI"),
-            SelectChoice("card", "Card"),
-            SelectChoice("netbanking", "Netbanking"),
+            SelectChoice("card", _l("Card")),
+            SelectChoice("netbanking", _l("Netbanking")),
         ],
         default="upi",
-        validators=[InputRequired("Choose how to pay.")],
+        validators=[InputRequired(_l("Choose how to pay."))],
     )

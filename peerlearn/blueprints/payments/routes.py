@@ -1,4 +1,5 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...api_envelope import error_response, ok
@@ -58,7 +59,7 @@ def dev_return():
     if payment.booking is None:
         abort(404)
     if request.args.get("failed"):
-        flash("The payment did not go through. Your seat is still held; try again.", "error")
+        flash(_("The payment did not go through. Your seat is still held; try again."), "error")
         return redirect(url_for("payments.checkout", booking_id=payment.booking_id))
     try:
         payment_service.verify_checkout(
@@ -70,7 +71,7 @@ def dev_return():
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("booking.detail", booking_id=payment.booking_id))
-    flash("Payment received. Your seat is confirmed.", "success")
+    flash(_("Payment received. Your seat is confirmed."), "success")
     return redirect(url_for("booking.detail", booking_id=payment.booking_id))
 
 
@@ -94,7 +95,7 @@ def _dev_move_return(payment):
 def _dev_pack_return(payment):
     """A session pack paid in the dev checkout: verify it, then show the learner their packs."""
     if request.args.get("failed"):
-        flash("The payment did not go through. Try again from the mentor's page.", "error")
+        flash(_("The payment did not go through. Try again from the mentor's page."), "error")
         return redirect(url_for("users.mentor_profile", user_id=payment.mentor_id))
     try:
         payment_service.verify_checkout(
@@ -106,7 +107,7 @@ def _dev_pack_return(payment):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash("Payment received. Your pack's credits are ready to book with.", "success")
+        flash(_("Payment received. Your pack's credits are ready to book with."), "success")
     return redirect(url_for("users.mentor_profile", user_id=payment.mentor_id))
 
 
@@ -120,7 +121,7 @@ def _dev_gift_return(payment):
     result = None
     error = ""
     if request.args.get("failed"):
-        error = "The payment did not go through. Nothing was charged; you can try again."
+        error = _("The payment did not go through. Nothing was charged; you can try again.")
     else:
         result = {
             "razorpay_order_id": payment.order_id,

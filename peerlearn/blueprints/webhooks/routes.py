@@ -1,4 +1,5 @@
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError, PermissionDenied
@@ -68,7 +69,7 @@ def edit(endpoint_id):
     endpoint = _endpoint(endpoint_id)
     form = EndpointForm(obj=endpoint if request.method == "GET" else None)
     if _saved(form, lambda fields: webhooks.update_endpoint(current_user, endpoint.id, **fields)):
-        flash("Webhook saved.", "success")
+        flash(_("Webhook saved."), "success")
         return redirect(url_for("webhooks.show", endpoint_id=endpoint.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("webhooks/form.html", form=form, endpoint=endpoint), status
@@ -90,7 +91,7 @@ def reveal_secret(endpoint_id):
 @bp.post("/<int:endpoint_id>/roll-secret")
 def roll_secret(endpoint_id):
     endpoint = webhooks.roll_secret(current_user, _action(endpoint_id).id)
-    flash("A new signing secret is in force: update your receiver.", "success")
+    flash(_("A new signing secret is in force: update your receiver."), "success")
     return render_template("webhooks/secret.html", endpoint=endpoint, created=False)
 
 
@@ -98,30 +99,33 @@ def roll_secret(endpoint_id):
 def ping(endpoint_id):
     delivery = webhooks.send_ping(current_user, _action(endpoint_id).id)
     if delivery.status == "succeeded":
-        flash(f"Ping delivered: your endpoint answered {delivery.response_status}.", "success")
+        flash(
+            _("Ping delivered: your endpoint answered %(status)s.", status=delivery.response_status),
+            "success",
+        )
     else:
-        flash(f"Ping not delivered: {delivery.error or 'no answer'}", "error")
+        flash(_("Ping not delivered: %(error)s", error=delivery.error or _("no answer")), "error")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint_id))
 
 
 @bp.post("/<int:endpoint_id>/enable")
 def enable(endpoint_id):
     webhooks.set_enabled(current_user, _action(endpoint_id).id, True)
-    flash("Webhook enabled.", "success")
+    flash(_("Webhook enabled."), "success")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint_id))
 
 
 @bp.post("/<int:endpoint_id>/disable")
 def disable(endpoint_id):
     webhooks.set_enabled(current_user, _action(endpoint_id).id, False)
-    flash("Webhook disabled: no events are sent to it until you enable it.", "success")
+    flash(_("Webhook disabled: no events are sent to it until you enable it."), "success")
     return redirect(url_for("webhooks.show", endpoint_id=endpoint_id))
 
 
 @bp.post("/<int:endpoint_id>/delete")
 def delete(endpoint_id):
     webhooks.delete_endpoint(current_user, _action(endpoint_id).id)
-    flash("Webhook deleted.", "success")
+    flash(_("Webhook deleted."), "success")
     return redirect(url_for("webhooks.index"))
 
 
@@ -135,7 +139,14 @@ def redeliver(delivery_id):
         abort(400)
     delivery = webhooks.redeliver(current_user, original.id)
     if delivery.status == "succeeded":
-        flash(f"Event {delivery.event_id} delivered again.", "success")
+        flash(_("Event %(event)s delivered again.", event=delivery.event_id), "success")
     else:
-        flash(f"Event {delivery.event_id} queued again: {delivery.error or 'not delivered yet'}", "error")
+        flash(
+            _(
+                "Event %(event)s queued again: %(error)s",
+                event=delivery.event_id,
+                error=delivery.error or _("not delivered yet"),
+            ),
+            "error",
+        )
     return redirect(url_for("webhooks.show", endpoint_id=delivery.endpoint_id))
