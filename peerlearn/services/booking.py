@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import cache
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
@@ -110,22 +111,22 @@ def _active_booking_statement():
 def _refusal(session, learner, now):
     """Why ``learner`` cannot book ``session`` now, as a domain error, or None."""
     if session is None or (session.status == SessionStatus.DRAFT and session.mentor_id != learner.id):
-        return NotFound("No such session.")
+        return NotFound(_("No such session."))
     if session.mentor_id == learner.id:
-        return Conflict("You can't book your own session.", code="own_session")
+        return Conflict(_("You can't book your own session."), code="own_session")
     if not learner.is_verified:
-        return PermissionDenied("Confirm your email address before booking.", code="email_unverified")
+        return PermissionDenied(_("Confirm your email address before booking."), code="email_unverified")
     if session.status == SessionStatus.DRAFT:
-        return Conflict("This session is not published yet.", code="session_draft")
+        return Conflict(_("This session is not published yet."), code="session_draft")
     if session.status == SessionStatus.CANCELLED:
-        return Conflict("This session was cancelled.", code="session_cancelled")
+        return Conflict(_("This session was cancelled."), code="session_cancelled")
     if session.status in (SessionStatus.LIVE, SessionStatus.COMPLETED) or session.starts_at <= now:
-        return Conflict("This session has already started.", code="session_started")
+        return Conflict(_("This session has already started."), code="session_started")
     holder = reserved_for(session.id, now)
     if holder is not None and holder != learner.id:
-        return Conflict("This session is kept for the learner who asked for it.", code="session_reserved")
+        return Conflict(_("This session is kept for the learner who asked for it."), code="session_reserved")
     if session.seats_taken >= session.capacity:
-        return Conflict("This session is full.", code="session_full")
+        return Conflict(_("This session is full."), code="session_full")
     return None
 
 
@@ -154,7 +155,7 @@ def book(session_id, learner, *, now=None):
         db.session.rollback()
         db.session.expire_all()
         refusal = _refusal(db.session.get(LearningSession, session_id), learner, now)
-        raise refusal or Conflict("This session is full.", code="session_full")
+        raise refusal or Conflict(_("This session is full."), code="session_full")
     booking = Booking(
         session_id=session_id,
         learner_id=learner.id,
@@ -244,7 +245,7 @@ def learner_booking(learner, booking_id):
     """A booking the learner owns; anyone else's is 404 (existence is not revealed)."""
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.learner_id != learner.id:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     return booking
 
 
@@ -296,24 +297,59 @@ def refund_promise(target, now=None, *, tz=None):
     def when(moment):
         return localtime(moment, "%a %d %b %Y, %I:%M %p", tz=zone) + f" ({zone})"
 
-    late = f"cancelling gets you {percent}% back" if percent else "you can't get a refund by cancelling"
+    # Whole sentences for each case, with and without a late refund, so each reads naturally
+    # in every language.
     if booking is not None and booking.rescheduled_at is not None:
-        promise = (
+        promise = _(
             "The mentor moved this session after you booked, so you get a full refund if you cancel "
             "before it starts."
         )
+    elif now < deadline and percent:
+        promise = _(
+            "Full refund if you cancel before %(time)s; %(percent)s%% back after that.",
+            time=when(deadline),
+            percent=percent,
+        )
     elif now < deadline:
-        after = f"{percent}% back after that" if percent else "no refund after that"
-        promise = f"Full refund if you cancel before {when(deadline)}; {after}."
+        promise = _("Full refund if you cancel before %(time)s; no refund after that.", time=when(deadline))
+    elif booking is None and percent:
+        promise = _(
+            "This session starts within %(hours)s hours: if you book now, cancelling gets you "
+            "%(percent)s%% back.",
+            hours=hours,
+            percent=percent,
+        )
     elif booking is None:
-        promise = f"This session starts within {hours} hours: if you book now, {late}."
+        promise = _(
+            "This session starts within %(hours)s hours: if you book now, you can't get a refund by "
+            "cancelling.",
+            hours=hours,
+        )
+    elif booking.created_at >= deadline and percent:
+        promise = _(
+            "You booked within %(hours)s hours of the start, so cancelling gets you %(percent)s%% back.",
+            hours=hours,
+            percent=percent,
+        )
     elif booking.created_at >= deadline:
-        promise = f"You booked within {hours} hours of the start, so {late}."
+        promise = _(
+            "You booked within %(hours)s hours of the start, so you can't get a refund by cancelling.",
+            hours=hours,
+        )
+    elif percent:
+        promise = _(
+            "The full-refund period ended at %(time)s: cancelling gets you %(percent)s%% back now.",
+            time=when(deadline),
+            percent=percent,
+        )
     else:
-        promise = f"The full-refund period ended at {when(deadline)}: {late} now."
+        promise = _(
+            "The full-refund period ended at %(time)s: you can't get a refund by cancelling now.",
+            time=when(deadline),
+        )
     if booking is None or booking.rescheduled_at is None:
-        promise += " If the mentor moves the session, you can cancel for a full refund."
-    return promise + " If the mentor cancels or doesn't hold the session, you're refunded in full."
+        promise += " " + _("If the mentor moves the session, you can cancel for a full refund.")
+    return promise + " " + _("If the mentor cancels or doesn't hold the session, you're refunded in full.")
 
 
 def cancel(booking, actor, *, reason="", now=None):
@@ -331,7 +367,7 @@ def cancel(booking, actor, *, reason="", now=None):
         refusal = _not_cancellable(booking)
     elif actor.id == booking.learner_id and session.has_started(now):
         refusal = Conflict(
-            "The session has already started; it can no longer be cancelled.", code="session_started"
+            _("The session has already started; it can no longer be cancelled."), code="session_started"
         )
     if refusal is not None:
         db.session.rollback()  # lets go of the session's row
@@ -354,7 +390,7 @@ def cancel(booking, actor, *, reason="", now=None):
         db.session.refresh(booking)
         if booking.status not in (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED):
             raise _not_cancellable(booking)  # cancelled meanwhile, with its session or elsewhere
-        raise Conflict("This booking changed meanwhile; reload and try again.", code="booking_changed")
+        raise Conflict(_("This booking changed meanwhile; reload and try again."), code="booking_changed")
     release_seat(booking.session_id)
     events.record("seat_freed", booking.session_id, now=now)
     refund = None
@@ -384,7 +420,15 @@ def cancel(booking, actor, *, reason="", now=None):
 
 
 def _not_cancellable(booking):
+    words = {
+        BookingStatus.PENDING_PAYMENT: _("pending payment"),
+        BookingStatus.CONFIRMED: _("confirmed"),
+        BookingStatus.ATTENDED: _("attended"),
+        BookingStatus.NO_SHOW: _("no show"),
+        BookingStatus.EXPIRED: _("expired"),
+        BookingStatus.CANCELLED: _("cancelled"),
+    }
+    status = words.get(booking.status, booking.status.replace("_", " "))
     return Conflict(
-        f"This booking is {booking.status.replace('_', ' ')} and can't be cancelled.",
-        code="not_cancellable",
+        _("This booking is %(status)s and can't be cancelled.", status=status), code="not_cancellable"
     )

@@ -8,6 +8,8 @@ module sits above all three, and nothing below it imports it: payments never rea
 import logging
 import secrets
 
+from flask_babel import gettext as _
+
 from ..exceptions import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import control_character_problem
@@ -22,9 +24,12 @@ MAX_MESSAGE_LENGTH = 280
 def _clean_amount(amount_paise):
     low, high = gifts.limits()
     if isinstance(amount_paise, bool) or not isinstance(amount_paise, int):
-        raise ValidationError("Choose an amount.", fields={"amount_paise": ["A whole number of paise."]})
+        raise ValidationError(
+            _("Choose an amount."), fields={"amount_paise": [_("A whole number of paise.")]}
+        )
     if not low <= amount_paise <= high:
-        message = f"A gift is between ₹{low // 100:,} and ₹{high // 100:,}."
+        lowest, highest = f"₹{low // 100:,}", f"₹{high // 100:,}"
+        message = _("A gift is between %(low)s and %(high)s.", low=lowest, high=highest)
         raise ValidationError(message, fields={"amount_paise": [message]})
     return amount_paise
 
@@ -33,13 +38,13 @@ def _clean_message(message):
     if message is None:
         return ""
     if not isinstance(message, str):
-        raise ValidationError("The message must be text.", fields={"message": ["Text, please."]})
+        raise ValidationError(_("The message must be text."), fields={"message": [_("Text, please.")]})
     problem = control_character_problem(message)  # a one-line note
     if problem:
         raise ValidationError(problem, fields={"message": [problem]})
     message = message.strip()
     if len(message) > MAX_MESSAGE_LENGTH:
-        text = f"At most {MAX_MESSAGE_LENGTH} characters."
+        text = _("At most %(num)s characters.", num=MAX_MESSAGE_LENGTH)
         raise ValidationError(text, fields={"message": [text]})
     return message
 
@@ -50,10 +55,12 @@ def create_gift(sender, session_id, amount_paise, message=""):
     Only a learner who may be in the room now can send one; the gift is pending until paid.
     """
     if isinstance(session_id, bool) or not isinstance(session_id, int):
-        raise ValidationError("session_id is required.", fields={"session_id": ["A session id (integer)."]})
+        raise ValidationError(
+            _("session_id is required."), fields={"session_id": [_("A session id (integer).")]}
+        )
     session = room.session_for_entry(sender, session_id)
     if session.mentor_id == sender.id:
-        raise PermissionDenied("You can't send a gift to yourself.", code="own_session")
+        raise PermissionDenied(_("You can't send a gift to yourself."), code="own_session")
     amount_paise = _clean_amount(amount_paise)
     message = _clean_message(message)
     ratelimit.hit("gift", str(sender.id), "GIFT_LIMIT_PER_USER")
@@ -84,7 +91,7 @@ def sender_gift(user, order_id):
     is_gift = payment is not None and payment.purpose == PaymentPurpose.GIFT
     gift = gifts.for_payment(payment) if is_gift else None
     if gift is None:
-        raise NotFound("No such gift order.")
+        raise NotFound(_("No such gift order."))
     return gift, payment
 
 

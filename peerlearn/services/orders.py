@@ -4,6 +4,8 @@ click finds it: ``services.payments.create_order``.)"""
 
 import logging
 
+from flask_babel import gettext as _
+
 from ..exceptions import GatewayUnavailable
 from ..extensions import db
 from ..models import Payment
@@ -25,7 +27,7 @@ def open_order(*, purpose, payer_id, mentor_id, amount_paise, receipt, notes, cu
         db.session.rollback()
         log.warning("%s order %s failed: %s", purpose, receipt, exc)
         raise GatewayUnavailable(
-            "The payment service is not responding. Please try again in a minute."
+            _("The payment service is not responding. Please try again in a minute.")
         ) from exc
     payment = Payment(
         purpose=purpose,

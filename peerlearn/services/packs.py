@@ -19,6 +19,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -65,25 +66,27 @@ def create_pack(mentor, fields):
     """A new pack of ``mentor``'s, from ``title``, ``credits``, ``price_paise``, ``valid_days``,
     ``one_to_one_only`` and ``max_session_price_paise`` (0: any price)."""
     if not mentor.is_mentor:
-        raise PermissionDenied("Only mentors sell session packs.", code="not_mentor")
+        raise PermissionDenied(_("Only mentors sell session packs."), code="not_mentor")
     title = fields.get("title")
     if not isinstance(title, str) or not title.strip() or len(title.strip()) > 120:
-        raise ValidationError("Give the pack a title.", fields={"title": ["1 to 120 characters."]})
-    credits = _whole(fields, "credits", 1, MAX_PACK_CREDITS, f"From 1 to {MAX_PACK_CREDITS} sessions.")
-    price_message = f"A price from ₹1 to {format_inr(MAX_PACK_PRICE_PAISE)}."
+        raise ValidationError(_("Give the pack a title."), fields={"title": [_("1 to 120 characters.")]})
+    credits = _whole(
+        fields, "credits", 1, MAX_PACK_CREDITS, _("From 1 to %(num)s sessions.", num=MAX_PACK_CREDITS)
+    )
+    price_message = _("A price from ₹1 to %(price)s.", price=format_inr(MAX_PACK_PRICE_PAISE))
     price = _whole(fields, "price_paise", 100, MAX_PACK_PRICE_PAISE, price_message)
     if price < 100 * credits:
-        message = "Each session in the pack is worth at least ₹1."
+        message = _("Each session in the pack is worth at least ₹1.")
         raise ValidationError(message, fields={"price_paise": [message]})
     valid_days = _whole(
-        fields, "valid_days", 1, MAX_PACK_VALID_DAYS, f"From 1 to {MAX_PACK_VALID_DAYS} days."
+        fields, "valid_days", 1, MAX_PACK_VALID_DAYS, _("From 1 to %(num)s days.", num=MAX_PACK_VALID_DAYS)
     )
     max_price = _whole(
-        fields, "max_session_price_paise", 0, MAX_PACK_PRICE_PAISE, "A price cap from ₹0 (none) up.", 0
+        fields, "max_session_price_paise", 0, MAX_PACK_PRICE_PAISE, _("A price cap from ₹0 (none) up."), 0
     )
     one_to_one = fields.get("one_to_one_only", True)
     if not isinstance(one_to_one, bool):
-        raise ValidationError("Yes or no.", fields={"one_to_one_only": ["true or false."]})
+        raise ValidationError(_("Yes or no."), fields={"one_to_one_only": [_("true or false.")]})
     pack = SessionPack(
         mentor_id=mentor.id,
         title=title.strip(),
@@ -103,7 +106,7 @@ def deactivate_pack(mentor, pack_id):
     """Stop selling a pack. Packs already bought keep their credits until they expire."""
     pack = db.session.get(SessionPack, pack_id)
     if pack is None or pack.mentor_id != mentor.id:
-        raise NotFound("No such pack.")
+        raise NotFound(_("No such pack."))
     pack.active = False
     db.session.commit()
     return pack
@@ -142,11 +145,11 @@ def start_pack_payment(learner, pack_id):
     purchase snapshots the pack now; it is active once the payment is captured."""
     pack = db.session.get(SessionPack, pack_id)
     if pack is None or not pack.active:
-        raise NotFound("No such pack.")
+        raise NotFound(_("No such pack."))
     if pack.mentor_id == learner.id:
-        raise Conflict("You can't buy your own pack.", code="own_pack")
+        raise Conflict(_("You can't buy your own pack."), code="own_pack")
     if not learner.is_verified:
-        raise PermissionDenied("Confirm your email address before buying.", code="email_unverified")
+        raise PermissionDenied(_("Confirm your email address before buying."), code="email_unverified")
     gateway = get_gateway()
     open_order = db.session.scalar(
         select(Payment)
@@ -220,18 +223,18 @@ def activate(payment, now):
 def eligibility_refusal(purchase, session, now):
     """Why a credit of ``purchase`` cannot book ``session`` now, or None."""
     if purchase.status != PurchaseStatus.ACTIVE or purchase.expires_at <= now:
-        return Conflict("This pack has expired.", code="pack_expired")
+        return Conflict(_("This pack has expired."), code="pack_expired")
     if purchase.credits_used >= purchase.credits:
-        return Conflict("This pack has no credits left.", code="no_credits_left")
+        return Conflict(_("This pack has no credits left."), code="no_credits_left")
     if session.mentor_id != purchase.mentor_id:
-        return Conflict("This pack is for another mentor's sessions.", code="pack_not_eligible")
+        return Conflict(_("This pack is for another mentor's sessions."), code="pack_not_eligible")
     if session.price_paise == 0:
-        return Conflict("This session is free: book it without a credit.", code="pack_not_eligible")
+        return Conflict(_("This session is free: book it without a credit."), code="pack_not_eligible")
     if purchase.one_to_one_only and session.capacity != 1:
-        return Conflict("This pack's credits book one-to-one sessions only.", code="pack_not_eligible")
+        return Conflict(_("This pack's credits book one-to-one sessions only."), code="pack_not_eligible")
     if purchase.max_session_price_paise and session.price_paise > purchase.max_session_price_paise:
         return Conflict(
-            "This session costs more than a credit of this pack covers.", code="pack_not_eligible"
+            _("This session costs more than a credit of this pack covers."), code="pack_not_eligible"
         )
     return None
 
@@ -282,12 +285,12 @@ def book_with_credit(session_id, learner, *, purchase_id=None, now=None):
     if purchase_id is None:
         usable = usable_purchases(learner, session, now)
         if not usable:
-            raise Conflict("None of your packs has a credit for this session.", code="no_credits_left")
+            raise Conflict(_("None of your packs has a credit for this session."), code="no_credits_left")
         purchase = usable[0]
     else:
         purchase = db.session.get(PackPurchase, purchase_id)
         if purchase is None or purchase.learner_id != learner.id:
-            raise NotFound("No such pack.")
+            raise NotFound(_("No such pack."))
         refusal = eligibility_refusal(purchase, session, now)
         if refusal is not None:
             raise refusal
@@ -305,12 +308,12 @@ def book_with_credit(session_id, learner, *, purchase_id=None, now=None):
     ).rowcount
     if taken != 1:
         db.session.rollback()
-        raise Conflict("This pack has no credits left.", code="no_credits_left")
+        raise Conflict(_("This pack has no credits left."), code="no_credits_left")
     if not booking_service.take_seat(session_id, now):
         db.session.rollback()  # gives the credit back too
         db.session.expire_all()
         refusal = booking_service.booking_refusal(db.session.get(LearningSession, session_id), learner, now)
-        raise refusal or Conflict("This session is full.", code="session_full")
+        raise refusal or Conflict(_("This session is full."), code="session_full")
     booking = Booking(
         session_id=session_id,
         learner_id=learner.id,

@@ -11,6 +11,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -66,16 +67,16 @@ def start_booking_payment(learner, booking_id):
     """
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.learner_id != learner.id:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     if booking.status == BookingStatus.CONFIRMED:
-        raise Conflict("This booking is already paid.", code="already_paid")
+        raise Conflict(_("This booking is already paid."), code="already_paid")
     if booking.status != BookingStatus.PENDING_PAYMENT:
         raise Conflict(
-            "This seat is no longer held (the hold expired or the booking was cancelled). Book again.",
+            _("This seat is no longer held (the hold expired or the booking was cancelled). Book again."),
             code="hold_expired",
         )
     if booking.hold_expires_at <= utcnow():
-        raise Conflict("Your seat hold has expired. Book again if seats are left.", code="hold_expired")
+        raise Conflict(_("Your seat hold has expired. Book again if seats are left."), code="hold_expired")
     gateway = get_gateway()
     existing = _open_order(booking.id, gateway.name, booking.amount_paise)
     if existing is not None:
@@ -112,7 +113,7 @@ def start_booking_payment(learner, booking_id):
         db.session.rollback()  # the reservation goes: the next request asks the gateway again
         log.warning("order creation failed for booking %s: %s", booking_id, exc)
         raise GatewayUnavailable(
-            "The payment service is not responding. Please try again in a minute."
+            _("The payment service is not responding. Please try again in a minute.")
         ) from exc
     db.session.commit()
     return payment
@@ -173,24 +174,26 @@ def verify_checkout(user, *, order_id, payment_id, signature):
         ("razorpay_signature", signature),
     ):
         if not isinstance(value, str) or not value or len(value) > 100:
-            raise ValidationError(f"{name} is required.", fields={name: ["This field is required."]})
+            raise ValidationError(
+                _("%(name)s is required.", name=name), fields={name: [_("This field is required.")]}
+            )
     payment = db.session.scalar(select(Payment).where(Payment.order_id == order_id))
     if payment is None or payment.payer_id != user.id:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     gateway = get_gateway()
     if payment.gateway != gateway.name or not gateway.checkout_signature_valid(
         order_id=payment.order_id, payment_id=payment_id, signature=signature
     ):
-        raise PaymentRejected("The payment signature does not match this order.", code="bad_signature")
+        raise PaymentRejected(_("The payment signature does not match this order."), code="bad_signature")
     if payment.is_captured:
         if payment.gateway_payment_id != payment_id:
-            raise PaymentRejected("This order was paid by a different payment.", code="payment_mismatch")
+            raise PaymentRejected(_("This order was paid by a different payment."), code="payment_mismatch")
         return payment
     try:
         remote = gateway.fetch_payment(payment_id)
     except GatewayError as exc:
         raise GatewayUnavailable(
-            "We could not confirm the payment yet; it will be confirmed shortly."
+            _("We could not confirm the payment yet; it will be confirmed shortly.")
         ) from exc
     return apply_gateway_payment(payment, remote)
 
@@ -198,9 +201,9 @@ def verify_checkout(user, *, order_id, payment_id, signature):
 def apply_gateway_payment(payment, remote):
     """Bring our Payment in line with the gateway's view of one of its payments."""
     if remote.order_id != payment.order_id:
-        raise PaymentRejected("That payment belongs to another order.", code="payment_mismatch")
+        raise PaymentRejected(_("That payment belongs to another order."), code="payment_mismatch")
     if remote.amount_paise != payment.amount_paise or remote.currency != payment.currency:
-        raise PaymentRejected("The paid amount does not match the order.", code="amount_mismatch")
+        raise PaymentRejected(_("The paid amount does not match the order."), code="amount_mismatch")
     if remote.status == "authorized":
         try:
             remote = get_gateway().capture(
@@ -208,7 +211,7 @@ def apply_gateway_payment(payment, remote):
             )
         except GatewayError as exc:
             raise GatewayUnavailable(
-                "The payment is authorised but not captured yet; try again shortly."
+                _("The payment is authorised but not captured yet; try again shortly.")
             ) from exc
     if remote.status in ("captured", "refunded"):
         return apply_capture(payment, remote.id, method=remote.method)
@@ -378,13 +381,13 @@ def handle_webhook(body, signature, event_id):
     if not isinstance(body, bytes | bytearray) or not gateway.webhook_signature_valid(
         bytes(body), signature or ""
     ):
-        raise PaymentRejected("Invalid webhook signature.", code="bad_signature")
+        raise PaymentRejected(_("Invalid webhook signature."), code="bad_signature")
     try:
         event = json.loads(body)
     except ValueError as exc:
-        raise PaymentRejected("The webhook body is not JSON.", code="malformed_json") from exc
+        raise PaymentRejected(_("The webhook body is not JSON."), code="malformed_json") from exc
     if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        raise PaymentRejected("The webhook body has no event.", code="malformed_event")
+        raise PaymentRejected(_("The webhook body has no event."), code="malformed_event")
     event_id = (event_id or "").strip()[
         :100
     ] or f"{event['event']}:{event.get('created_at')}:{_entity_id(event)}"

@@ -4,6 +4,7 @@ applying what the gateway says once (processed writes the ledger reversal; faile
 reservation back). Booking cancellations, settlements, disputes and admins refund through here.
 """
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from .. import events
@@ -48,7 +49,9 @@ def reserve_refund(payment, amount_paise, *, key, reason):
     if existing is not None:
         return existing
     if isinstance(amount_paise, bool) or not isinstance(amount_paise, int) or amount_paise < MIN_REFUND_PAISE:
-        raise ValidationError("A refund is at least ₹1.", fields={"amount_paise": ["At least 100 paise."]})
+        raise ValidationError(
+            _("A refund is at least ₹1."), fields={"amount_paise": [_("At least 100 paise.")]}
+        )
     reserved = db.session.execute(
         update(Payment)
         .where(
@@ -60,7 +63,7 @@ def reserve_refund(payment, amount_paise, *, key, reason):
         .execution_options(synchronize_session=False)
     ).rowcount
     if reserved != 1:
-        raise Conflict("The refund would exceed what was paid.", code="refund_exceeds_payment")
+        raise Conflict(_("The refund would exceed what was paid."), code="refund_exceeds_payment")
     refund = Refund(
         payment_id=payment.id, amount_paise=amount_paise, idempotency_key=key, reason=reason[:200]
     )

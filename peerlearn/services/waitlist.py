@@ -20,10 +20,11 @@ cancel it as any free booking).
 from datetime import timedelta
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, i18n
 from ..exceptions import Conflict, NotFound, PermissionDenied
 from ..extensions import db
 from ..formats import localtime
@@ -47,7 +48,10 @@ from .transactions import use_case
 
 
 def ordinal(number):
-    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st in English; the plain number in other
+    languages, whose sentences are worded around it."""
+    if i18n.current_language() != i18n.DEFAULT_LANGUAGE:
+        return str(number)
     teens = 10 <= number % 100 <= 20
     suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
@@ -115,7 +119,7 @@ def status(learner, session_id):
         "session_id": session_id,
         "status": entry.status if entry is not None else None,
         "position": place,
-        "position_text": f"You're {ordinal(place)} in line" if place else "",
+        "position_text": _("You're %(place)s in line", place=ordinal(place)) if place else "",
         "waiting": waiting_count(session_id),
         "booking_id": entry.booking_id if entry is not None else None,
         "offer_expires_at": entry.offer_expires_at if entry is not None else None,
@@ -135,7 +139,7 @@ def for_page(viewer, session, is_owner):
     return {
         "waiting": waiting_count(session.id),
         "position": place,
-        "position_text": f"You're {ordinal(place)} in line" if place else "",
+        "position_text": _("You're %(place)s in line", place=ordinal(place)) if place else "",
     }
 
 
@@ -165,22 +169,22 @@ def dashboard_waitlists(learner, now=None):
 
 def _refusal(session, learner, now):
     if session is None or session.status == SessionStatus.DRAFT:
-        return NotFound("No such session.")
+        return NotFound(_("No such session."))
     if session.mentor_id == learner.id:
-        return Conflict("You can't join the waitlist of your own session.", code="own_session")
+        return Conflict(_("You can't join the waitlist of your own session."), code="own_session")
     if not learner.is_verified:
-        return PermissionDenied("Confirm your email address first.", code="email_unverified")
+        return PermissionDenied(_("Confirm your email address first."), code="email_unverified")
     if session.status == SessionStatus.CANCELLED:
-        return Conflict("This session was cancelled.", code="session_cancelled")
+        return Conflict(_("This session was cancelled."), code="session_cancelled")
     if session.status != SessionStatus.SCHEDULED or session.starts_at <= now:
-        return Conflict("This session has already started.", code="session_started")
+        return Conflict(_("This session has already started."), code="session_started")
     if booking_service.active_booking(session.id, learner.id) is not None:
-        return Conflict("You already have a seat in this session.", code="already_booked")
+        return Conflict(_("You already have a seat in this session."), code="already_booked")
     holder = booking_service.reserved_for(session.id, now)
     if holder is not None and holder != learner.id:
-        return Conflict("This session is kept for the learner who asked for it.", code="session_reserved")
+        return Conflict(_("This session is kept for the learner who asked for it."), code="session_reserved")
     if session.seats_taken < session.capacity:
-        return Conflict("This session has free seats: book one instead.", code="not_full")
+        return Conflict(_("This session has free seats: book one instead."), code="not_full")
     return None
 
 
@@ -218,7 +222,7 @@ def leave(session_id, learner, *, now=None):
     which frees the seat for the next in line. Returns the entry."""
     entry = open_entry(session_id, learner.id)
     if entry is None:
-        raise NotFound("You're not on this session's waitlist.", code="not_waiting")
+        raise NotFound(_("You're not on this session's waitlist."), code="not_waiting")
     if entry.status == WaitlistStatus.OFFERED:
         held = db.session.get(Booking, entry.booking_id)
         # cancel() locks the session, frees the seat and (through seat_freed) closes this entry.
@@ -352,23 +356,41 @@ def _hold_for(entry, session, now):
 
 def _tell_of_offer(entry, held, session):
     learner = entry.learner
-    when = localtime(session.starts_at, "%a %d %b %Y, %I:%M %p", tz=learner.timezone)
-    if held.status == BookingStatus.CONFIRMED:
-        title = f"You're in: a seat opened in {session.title}"
-        lines = [
-            f"A seat opened in {session.title} ({when}) and, as it is free, it is yours: you're booked.",
-            "If you can't come after all, cancel the booking so the next learner in line gets the seat.",
-        ]
-        endpoint, values, action = "booking.detail", {"booking_id": held.id}, "View your booking"
-    else:
-        until = localtime(held.hold_expires_at, "%I:%M %p", tz=learner.timezone)
-        title = f"A seat opened in {session.title}: claim it by {until}"
-        lines = [
-            f"A seat opened in {session.title} ({when}) and it is held for you, first in line, "
-            f"until {until} ({learner.timezone}).",
-            "Pay before then to take it; after that it goes to the next learner in line.",
-        ]
-        endpoint, values, action = "payments.checkout", {"booking_id": held.id}, "Pay and claim your seat"
+    with i18n.for_user(learner):  # the learner's language, whoever freed the seat
+        when = localtime(session.starts_at, "%a %d %b %Y, %I:%M %p", tz=learner.timezone)
+        if held.status == BookingStatus.CONFIRMED:
+            title = _("You're in: a seat opened in %(title)s", title=session.title)
+            lines = [
+                _(
+                    "A seat opened in %(title)s (%(when)s) and, as it is free, it is yours: you're booked.",
+                    title=session.title,
+                    when=when,
+                ),
+                _(
+                    "If you can't come after all, cancel the booking so the next learner in line "
+                    "gets the seat."
+                ),
+            ]
+            endpoint, values, action = "booking.detail", {"booking_id": held.id}, _("View your booking")
+        else:
+            until = localtime(held.hold_expires_at, "%I:%M %p", tz=learner.timezone)
+            title = _("A seat opened in %(title)s: claim it by %(until)s", title=session.title, until=until)
+            lines = [
+                _(
+                    "A seat opened in %(title)s (%(when)s) and it is held for you, first in line, "
+                    "until %(until)s (%(timezone)s).",
+                    title=session.title,
+                    when=when,
+                    until=until,
+                    timezone=learner.timezone,
+                ),
+                _("Pay before then to take it; after that it goes to the next learner in line."),
+            ]
+            endpoint, values, action = (
+                "payments.checkout",
+                {"booking_id": held.id},
+                _("Pay and claim your seat"),
+            )
     with current_app.test_request_context():
         path = url_for(endpoint, **values)
     email = Email(

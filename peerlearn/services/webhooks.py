@@ -148,7 +148,9 @@ def resolve(url):
     if parts.scheme != "https" and not allow_local:
         raise ValidationError(_("Webhook addresses must use https://."), fields={"url": [_("Use https://.")]})
     if parts.username or parts.password:
-        raise ValidationError(_("Leave credentials out of the address."), fields={"url": [_("No user:password@.")]})
+        raise ValidationError(
+            _("Leave credentials out of the address."), fields={"url": [_("No user:password@.")]}
+        )
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
@@ -200,7 +202,9 @@ def _event_types(chosen):
 
 def _description(text):
     if not isinstance(text, str):
-        raise ValidationError(_("The description must be text."), fields={"description": [_("Must be a string.")]})
+        raise ValidationError(
+            _("The description must be text."), fields={"description": [_("Must be a string.")]}
+        )
     text = text.strip()
     if len(text) > 200:
         raise ValidationError(
@@ -235,7 +239,9 @@ def create_endpoint(owner, *, url, event_types, description=""):
         select(func.count(WebhookEndpoint.id)).where(WebhookEndpoint.user_id == owner.id)
     )
     if count >= MAX_ENDPOINTS_PER_USER:
-        raise ValidationError(_("You can have at most %(num)s webhooks.", num=MAX_ENDPOINTS_PER_USER), code="too_many")
+        raise ValidationError(
+            _("You can have at most %(num)s webhooks.", num=MAX_ENDPOINTS_PER_USER), code="too_many"
+        )
     endpoint = WebhookEndpoint(
         user_id=owner.id, url=url, secret=new_secret(), event_types=event_types, description=description
     )
