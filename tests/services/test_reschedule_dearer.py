@@ -344,11 +344,25 @@ def test_a_payment_racing_a_cancellation_keeps_seats_and_money_exact(threaded_ap
 
 
 def test_a_credit_booking_moves_with_its_credit_and_no_money(mentor, make_user):
-    from tests.services.test_packs import PACK, buy
-
     learner = make_user()
-    pack = packs.create_pack(mentor, {**PACK, "one_to_one_only": False, "max_session_price_paise": 70000})
-    purchase = buy(learner, pack)
+    pack = packs.create_pack(
+        mentor,
+        {
+            "title": "Five sessions",
+            "credits": 5,
+            "price_paise": 200_000,
+            "valid_days": 30,
+            "one_to_one_only": False,
+            "max_session_price_paise": 70000,
+        },
+    )
+    pack_payment = packs.start_pack_payment(learner, pack.id)
+    remote, signature = get_gateway().pay(pack_payment.order_id)
+    db.session.commit()
+    pack_payment = payment_service.verify_checkout(
+        learner, order_id=pack_payment.order_id, payment_id=remote.id, signature=signature
+    )
+    purchase = packs.purchase_for_payment(pack_payment)
     old = make_session(mentor, price_paise=40000, capacity=1)
     new = make_session(mentor, price_paise=60000, capacity=1, starts_at=utcnow() + LATER)
     dear = make_session(mentor, price_paise=90000, capacity=1, starts_at=utcnow() + LATER + timedelta(days=1))
