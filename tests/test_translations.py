@@ -140,7 +140,7 @@ def test_a_text_translated_in_two_catalogs_is_translated_alike():
         for message in catalog:
             if not message.id or not all(strings(message)):
                 continue
-            key = message.id if isinstance(message.id, str) else tuple(message.id)
+            key = (message.context, message.id if isinstance(message.id, str) else tuple(message.id))
             translation = tuple(strings(message))
             if key in seen and seen[key][1] != translation:
                 differ.append((key, seen[key][0], seen[key][1], name, translation))
