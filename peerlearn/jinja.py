@@ -2,6 +2,7 @@
 where to start teaching, and whether a session is live or over right now."""
 
 from flask import current_app, g, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .formats import format_count, format_inr, localtime, machine_time, viewer_timezone
@@ -31,8 +32,8 @@ def device_name(user_agent):
     browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
     system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
     if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or (user_agent[:40] if user_agent else "Unknown device")
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or (user_agent[:40] if user_agent else _("Unknown device"))
 
 
 def become_mentor_url():
