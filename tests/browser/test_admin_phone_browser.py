@@ -14,7 +14,9 @@ TABLES_FIT = """() => [...document.querySelectorAll('table.table-stack')].map((t
 }))"""
 
 
-@pytest.mark.parametrize("path", ["/admin/users", "/admin/sessions", "/admin/payments"])
+@pytest.mark.parametrize(
+    "path", ["/admin/users", "/admin/sessions", "/admin/payments", "/admin/waitlists", "/admin/packs"]
+)
 def test_admin_tables_become_cards_on_a_phone(page, path):
     page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
     log_in(page, "admin@peerlearn.local")
