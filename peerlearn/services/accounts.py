@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -208,7 +210,7 @@ def register(
     except ValidationError as exc:
         errors.update(exc.fields)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     try:
         # Checked for every address alike, before anything depends on whether it is taken.
         # Left out or null is none; any other value must be names ({} or 0 is a mistake to say).
@@ -265,7 +267,7 @@ def _tell_owner_of_attempt(owner):
         signed = _issue_token(owner, TokenPurpose.RESET_PASSWORD, _reset_lifetime())
         context["finish_url"] = external_url("auth.reset_password", token=signed)
         context["minutes"] = current_app.config["PASSWORD_RESET_MINUTES"]
-    mail.compose(owner, "account_exists", "Someone tried to sign up with your email", **context)
+    mail.compose(owner, "account_exists", _l("Someone tried to sign up with your email"), **context)
     db.session.commit()
     outbox.dispatch()
 
@@ -275,7 +277,7 @@ def create_admin(*, email, password, name):
     email = auth.normalise_email(email)
     passwords.check_password_policy(password, email=email, name=name)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise Conflict(_("An account with this email already exists."), code="email_taken")
     user = User(
         email=email,
         name=name.strip(),
@@ -294,14 +296,14 @@ def _check_rate(value):
         value = 0
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(
-            "Hourly rate must be a whole number of paise.",
-            fields={"hourly_rate_paise": ["Enter a whole number of paise."]},
+            _("Hourly rate must be a whole number of paise."),
+            fields={"hourly_rate_paise": [_("Enter a whole number of paise.")]},
         )
     paise = value
     if paise < 0 or paise > MAX_HOURLY_RATE_PAISE:
         raise ValidationError(
-            "Hourly rate is out of range.",
-            fields={"hourly_rate_paise": ["Enter an amount between ₹0 and ₹10,00,000."]},
+            _("Hourly rate is out of range."),
+            fields={"hourly_rate_paise": [_("Enter an amount between ₹0 and ₹10,00,000.")]},
         )
     return paise
 
@@ -311,10 +313,10 @@ def rupees_to_paise(value):
     try:
         amount = Decimal(str(value)) if value not in (None, "") else Decimal(0)
     except InvalidOperation as exc:
-        raise ValidationError("Enter an amount in rupees.") from exc
+        raise ValidationError(_("Enter an amount in rupees.")) from exc
     paise = amount * 100
     if paise != paise.to_integral_value():
-        raise ValidationError("Use at most two decimal places.")
+        raise ValidationError(_("Use at most two decimal places."))
     return int(paise)
 
 
@@ -325,7 +327,9 @@ def parse_rupees(text, field="amount"):
     """A rupee amount typed in a form ("450", "1,299.50", "₹99") as integer paise."""
     cleaned = (text or "").strip().replace(",", "").replace("₹", "").strip() if isinstance(text, str) else ""
     if not cleaned:
-        raise ValidationError("Enter an amount in rupees.", fields={field: ["Enter an amount in rupees."]})
+        raise ValidationError(
+            _("Enter an amount in rupees."), fields={field: [_("Enter an amount in rupees.")]}
+        )
     if not _RUPEES.match(cleaned):
         message = "Use rupees with at most two decimals, like 250 or 249.50."
         raise ValidationError(message, fields={field: [message]})
@@ -369,7 +373,7 @@ def _unpack(payload):
         and not isinstance(payload[1], bool)
     ):
         return payload[0], payload[1]
-    raise TokenInvalid("This link is not valid.")
+    raise TokenInvalid(_("This link is not valid."))
 
 
 def _find_token(signed, purpose, max_age):
@@ -378,9 +382,9 @@ def _find_token(signed, purpose, max_age):
     try:
         payload = _serializer(purpose.value).loads(signed, max_age=int(max_age.total_seconds()))
     except SignatureExpired as exc:
-        raise TokenInvalid("This link has expired. Request a new one.", code="token_expired") from exc
+        raise TokenInvalid(_("This link has expired. Request a new one."), code="token_expired") from exc
     except BadSignature as exc:
-        raise TokenInvalid("This link is not valid. Check that you copied all of it.") from exc
+        raise TokenInvalid(_("This link is not valid. Check that you copied all of it.")) from exc
     raw, epoch = _unpack(payload)
     token = db.session.scalar(
         select(AccountToken).where(
@@ -388,11 +392,11 @@ def _find_token(signed, purpose, max_age):
         )
     )
     if token is None:
-        raise TokenInvalid("This link is not valid.")
+        raise TokenInvalid(_("This link is not valid."))
     if token.used_at is not None:
-        raise TokenInvalid("This link has already been used.", code="token_used")
+        raise TokenInvalid(_("This link has already been used."), code="token_used")
     if token.expires_at <= utcnow():
-        raise TokenInvalid("This link has expired. Request a new one.", code="token_expired")
+        raise TokenInvalid(_("This link has expired. Request a new one."), code="token_expired")
     if epoch != token.user.credential_epoch:
         raise TokenInvalid(SUPERSEDED, code="token_superseded")
     return token, epoch
@@ -407,7 +411,7 @@ def _consume(token):
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise TokenInvalid("This link has already been used.", code="token_used")
+        raise TokenInvalid(_("This link has already been used."), code="token_used")
 
 
 SUPERSEDED = (
@@ -429,7 +433,7 @@ def _compose_verification(user):
     return mail.compose(
         user,
         "verify_email",
-        "Confirm your email for PeerLearn",
+        _l("Confirm your email for PeerLearn"),
         link=external_url("auth.verify_email", token=signed),
         hours=current_app.config["EMAIL_VERIFICATION_HOURS"],
     )
@@ -479,7 +483,7 @@ def deliver_password_reset(email):
     mail.compose(
         user,
         "reset_password",
-        "Reset your PeerLearn password",
+        _l("Reset your PeerLearn password"),
         link=external_url("auth.reset_password", token=signed),
         minutes=current_app.config["PASSWORD_RESET_MINUTES"],
     )
@@ -531,7 +535,7 @@ def change_password(user, current_password, new_password, *, keep=None):
     except ValidationError as exc:
         errors["new_password"] = exc.fields["password"]
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     auth.advance_credential_epoch(user)
     user.password_hash = passwords.hash_password(new_password)
     _tell_password_changed(user, this_device_kept=keep is not None)
@@ -542,15 +546,20 @@ def change_password(user, current_password, new_password, *, keep=None):
 
 
 def _tell_password_changed(user, *, this_device_kept=False):
-    others = "Every other device" if this_device_kept else "Every device"
+    # Lazy: worded in the user's language when recorded (notifications.notify).
+    body = (
+        _l("Every other device was signed out. If this wasn't you, reset your password now.")
+        if this_device_kept
+        else _l("Every device was signed out. If this wasn't you, reset your password now.")
+    )
     notifications.notify(
         user,
         NotificationKind.SECURITY,
-        title="Your password was changed",
-        body=f"{others} was signed out. If this wasn't you, reset your password now.",
+        title=_l("Your password was changed"),
+        body=body,
         email=notifications.Email(
             "password_changed",
-            "Your PeerLearn password was changed",
+            _l("Your PeerLearn password was changed"),
             context={"this_device_kept": this_device_kept},
         ),
     )
@@ -564,7 +573,7 @@ def update_profile(user, changes):
     refused = set(changes) - PROFILE_FIELDS
     if not user.is_mentor:
         refused |= set(changes) & MENTOR_ONLY_FIELDS
-    refuse_fields(refused, message="These fields cannot be changed here", field_message=READ_ONLY_MESSAGE)
+    refuse_fields(refused, message=_("These fields cannot be changed here"), field_message=READ_ONLY_MESSAGE)
     errors = {}
     texts = {}
     for field, limit, required in (
@@ -587,7 +596,7 @@ def update_profile(user, changes):
         except ValidationError as exc:
             errors.update(exc.fields)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
 
     try:
         for field, value in texts.items():
@@ -620,7 +629,7 @@ def enable_teaching(user, *, headline, bio="", hourly_rate_paise=0, now=None):
     now = now or utcnow()
     if not user.is_verified:
         raise PermissionDenied(
-            "Confirm your email address before you start teaching.", code="email_unverified"
+            _("Confirm your email address before you start teaching."), code="email_unverified"
         )
     errors = {}
     headline = clean_text(headline, "headline", errors, max_length=MAX_HEADLINE_LENGTH, required=True)
@@ -631,7 +640,7 @@ def enable_teaching(user, *, headline, bio="", hourly_rate_paise=0, now=None):
     except ValidationError as exc:
         errors.update(exc.fields)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     user.headline = headline
     user.bio = bio
     user.hourly_rate_paise = rate

@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -51,7 +52,7 @@ def authenticate(email, password, *, ip_address=""):
         raise AuthenticationError(WRONG_CREDENTIALS)
     if not user.is_active:
         raise PermissionDenied(
-            "This account is suspended. Contact support if you think this is a mistake.",
+            _("This account is suspended. Contact support if you think this is a mistake."),
             code="account_suspended",
         )
     if passwords.needs_rehash(user.password_hash):

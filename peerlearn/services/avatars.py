@@ -22,6 +22,7 @@ import math
 import secrets
 
 from flask import current_app
+from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from ..exceptions import PermissionDenied, RateLimited, ValidationError
@@ -72,8 +73,10 @@ def check_can_upload(user):
     UPLOAD_LIMIT already (429, at once rather than after waiting for a decoder)."""
     if not user.is_verified:
         raise PermissionDenied(
-            "Confirm your email address before uploading images: open the link we emailed you, "
-            "or ask for a new one.",
+            _(
+                "Confirm your email address before uploading images: open the link we emailed you, "
+                "or ask for a new one."
+            ),
             code="email_unverified",
         )
     _count_upload(user.id, count=False)

@@ -5,6 +5,7 @@ mentor publishes a session. Following twice, or unfollowing someone not followed
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload, selectinload
@@ -34,7 +35,7 @@ def follow(user, mentor_id, now=None):
     now = now or utcnow()
     mentor = active_mentor(mentor_id)
     if mentor.id == user.id:
-        raise Conflict("You can't follow yourself.", code="cannot_follow_self")
+        raise Conflict(_("You can't follow yourself."), code="cannot_follow_self")
     existing = db.session.get(Follow, (user.id, mentor.id))
     if existing is not None:
         return existing, False

@@ -10,6 +10,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import current_app, render_template
+from flask_babel.speaklater import LazyString
 from sqlalchemy import or_, select, update
 
 from .. import i18n
@@ -33,6 +34,21 @@ def clean_subject(subject):
     return " ".join(_SUBJECT_BREAKS.sub(" ", subject).split())[:SUBJECT_LENGTH]
 
 
+def as_text(value):
+    """``value`` with every lazy translation in it (in dicts, lists and tuples too) made text in
+    the language spoken now. Templates must get text: a lazy string is taken as safe markup and
+    would reach the HTML unescaped."""
+    if isinstance(value, LazyString):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: as_text(item) for key, item in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple: left as it is
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_text(item) for item in value)
+    return value
+
+
 def compose(user, template, subject, *, attachments=(), **context):
     """Render ``emails/<template>.txt`` and ``.html`` and record the message (not yet sent).
 
@@ -49,6 +65,7 @@ def compose(user, template, subject, *, attachments=(), **context):
     # subject or context value becomes text here.
     with i18n.for_user(user):
         subject = clean_subject(str(subject))
+        context = as_text(context)
         text_body = render_template(f"emails/{template}.txt", subject=subject, **context)
         html_body = render_template(f"emails/{template}.html", subject=subject, **context)
     email = OutboundEmail(

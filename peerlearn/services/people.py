@@ -4,6 +4,7 @@ An *active mentor* (``User.is_active_mentor``: teaching and not suspended) is wh
 profile, can be followed and can be asked for a session; anyone else is "no such mentor".
 """
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..exceptions import NotFound
@@ -20,5 +21,5 @@ def active_mentor(user_id):
     """The active mentor with this id; anyone else is NotFound ("No such mentor.")."""
     mentor = find_active_mentor(user_id)
     if mentor is None:
-        raise NotFound("No such mentor.")
+        raise NotFound(_("No such mentor."))
     return mentor

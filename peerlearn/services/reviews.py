@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -228,7 +229,7 @@ def eligibility(user, session, now=None):
     review = db.session.scalar(select(Review).where(Review.booking_id == booking.id))
     if review is not None:
         return Eligibility(
-            Conflict("You have already reviewed this session.", code="already_reviewed"),
+            Conflict(_("You have already reviewed this session."), code="already_reviewed"),
             booking=booking,
             review=review,
             minutes_attended=review.minutes_attended,
@@ -271,7 +272,7 @@ def eligibility(user, session, now=None):
 def _session(session_id):
     session = db.session.get(LearningSession, session_id)
     if session is None or session.status == SessionStatus.DRAFT:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return session
 
 
@@ -296,7 +297,7 @@ def create_review(learner, session_id, *, rating, body="", now=None):
     rating = _clean_rating(rating, errors)
     body = clean_text(body, "body", errors, max_length=MAX_BODY_LENGTH, multiline=True)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     review = Review(
         booking_id=allowed.booking.id,
         session_id=session.id,
@@ -312,7 +313,7 @@ def create_review(learner, session_id, *, rating, body="", now=None):
         db.session.flush()
     except IntegrityError:  # the same booking reviewed at the same moment (another tab)
         db.session.rollback()
-        raise Conflict("You have already reviewed this session.", code="already_reviewed") from None
+        raise Conflict(_("You have already reviewed this session."), code="already_reviewed") from None
     events.record("new_review", review)
     interactions.record(learner.id, InteractionKind.RATE, session=session, value=rating, now=now)
     db.session.commit()
@@ -324,7 +325,7 @@ def create_review(learner, session_id, *, rating, body="", now=None):
 def visible_review(review_id):
     review = db.session.get(Review, review_id)
     if review is None or review.hidden_at is not None:
-        raise NotFound("No such review.")
+        raise NotFound(_("No such review."))
     return review
 
 
@@ -334,7 +335,7 @@ def reply(mentor, review_id, text, now=None):
     review = visible_review(review_id)
     if review.mentor_id != mentor.id:
         raise PermissionDenied(
-            "Only the session's mentor can reply to this review.", code="not_review_mentor"
+            _("Only the session's mentor can reply to this review."), code="not_review_mentor"
         )
     errors = {}
     text = clean_text(
@@ -347,7 +348,7 @@ def reply(mentor, review_id, text, now=None):
         required_message="Write something first.",
     )
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     # Conditional: of two replies sent at once, one wins and the other is told.
     won = db.session.execute(
         update(Review)
@@ -357,7 +358,7 @@ def reply(mentor, review_id, text, now=None):
     ).rowcount
     if not won:
         db.session.rollback()
-        raise Conflict("You have already replied to this review.", code="already_replied")
+        raise Conflict(_("You have already replied to this review."), code="already_replied")
     db.session.commit()
     db.session.refresh(review)
     return review
@@ -370,13 +371,15 @@ def hide_review(admin, review_id, reason, *, commit=True, now=None):
     ``commit=False`` to write it in the same transaction, then commit.
     """
     if admin is None or not getattr(admin, "is_admin", False):
-        raise PermissionDenied("Only admins can hide reviews.", code="admin_only")
+        raise PermissionDenied(_("Only admins can hide reviews."), code="admin_only")
     review = db.session.get(Review, review_id)
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(_("No such review."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Say why the review is hidden.", fields={"reason": ["This field is required."]})
+        raise ValidationError(
+            _("Say why the review is hidden."), fields={"reason": [_("This field is required.")]}
+        )
     if review.hidden_at is None:
         review.hidden_at = now or utcnow()
         review.hidden_reason = reason[:MAX_HIDDEN_REASON_LENGTH]

@@ -18,6 +18,7 @@ the learner withdraws (or the sweep expires it) ends with exactly one winner.
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from .. import events
@@ -78,7 +79,7 @@ def request_for(user, request_id):
     """A request ``user`` is a party to (its learner or its mentor); anyone else's is 404."""
     request = db.session.get(SessionRequest, request_id)
     if request is None or user.id not in (request.learner_id, request.mentor_id):
-        raise NotFound("No such request.")
+        raise NotFound(_("No such request."))
     return request
 
 
@@ -86,7 +87,7 @@ def _as_mentor(mentor, request_id):
     request = request_for(mentor, request_id)
     if request.mentor_id != mentor.id:
         raise PermissionDenied(
-            "Only the mentor who was asked can answer this request.", code="not_the_mentor"
+            _("Only the mentor who was asked can answer this request."), code="not_the_mentor"
         )
     return request
 
@@ -94,7 +95,7 @@ def _as_mentor(mentor, request_id):
 def _as_learner(learner, request_id):
     request = request_for(learner, request_id)
     if request.learner_id != learner.id:
-        raise PermissionDenied("Only the learner who asked can do this.", code="not_the_learner")
+        raise PermissionDenied(_("Only the learner who asked can do this."), code="not_the_learner")
     return request
 
 
@@ -108,14 +109,16 @@ def requests_for(user, *, status=None, side=None, page=1, per_page=20):
     if side is None:
         side = "received" if user.is_mentor else "sent"
     if side not in SIDES:
-        raise ValidationError("side must be received or sent.", fields={"side": ["Choose received or sent."]})
+        raise ValidationError(
+            _("side must be received or sent."), fields={"side": [_("Choose received or sent.")]}
+        )
     column = SessionRequest.mentor_id if side == "received" else SessionRequest.learner_id
     query = select(SessionRequest).where(column == user.id)
     if status is not None:
         if status not in {s.value for s in RequestStatus}:
             raise ValidationError(
                 "status must be one of: " + ", ".join(s.value for s in RequestStatus) + ".",
-                fields={"status": ["Unknown status."]},
+                fields={"status": [_("Unknown status.")]},
             )
         query = query.where(SessionRequest.status == status)
     ordered = query.order_by(SessionRequest.created_at.desc(), SessionRequest.id.desc())
@@ -224,11 +227,13 @@ def check_can_ask(user, mentor):
     """Refuse, as a domain error, a user who may not ask ``mentor`` for a session."""
     if mentor.id == user.id:
         raise ValidationError(
-            "You can't ask yourself for a session.", fields={"mentor_id": ["That's you."]}, code="own_request"
+            _("You can't ask yourself for a session."),
+            fields={"mentor_id": [_("That's you.")]},
+            code="own_request",
         )
     if not user.is_verified:
         raise PermissionDenied(
-            "Confirm your email address before asking for a session.", code="email_unverified"
+            _("Confirm your email address before asking for a session."), code="email_unverified"
         )
 
 
@@ -246,7 +251,7 @@ def create_request(learner, mentor_id, data, *, now=None):
     times = _times(data.get("preferred_times"), learner.timezone, errors, now)
     budget = _budget(data.get("budget_paise"), errors)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     waiting = db.session.scalar(
         select(func.count(SessionRequest.id)).where(
             SessionRequest.learner_id == learner.id,
@@ -257,7 +262,11 @@ def create_request(learner, mentor_id, data, *, now=None):
     )
     if waiting >= MAX_PENDING_PER_MENTOR:
         raise Conflict(
-            f"You already have {waiting} requests waiting for {mentor.first_name}'s answer.",
+            _(
+                "You already have %(count)s requests waiting for %(name)s's answer.",
+                count=waiting,
+                name=mentor.first_name,
+            ),
             code="too_many_pending",
         )
     request = SessionRequest(
@@ -299,8 +308,20 @@ def _transition(request, *, from_statuses, now, **values):
 
 def _closed(request, now):
     if request.status in OPEN_STATUSES and request.expires_at <= now:
-        return Conflict("This request has expired.", code="request_expired")
-    return Conflict(f"This request is {request.status}.", code=f"request_{request.status}")
+        return Conflict(_("This request has expired."), code="request_expired")
+    return Conflict(request_is(request.status), code=f"request_{request.status}")
+
+
+def request_is(status):
+    """ "This request is accepted." and its kind, in the reader's language."""
+    words = {
+        RequestStatus.PENDING.value: _("This request is pending."),
+        RequestStatus.ACCEPTED.value: _("This request is accepted."),
+        RequestStatus.DECLINED.value: _("This request is declined."),
+        RequestStatus.WITHDRAWN.value: _("This request is withdrawn."),
+        RequestStatus.EXPIRED.value: _("This request is expired."),
+    }
+    return words.get(str(status), _("This request is %(status)s.", status=status))
 
 
 def _default_start(request, now):
@@ -309,8 +330,8 @@ def _default_start(request, now):
         if moment > now + timedelta(minutes=5):
             return moment
     raise ValidationError(
-        "Every preferred time has passed: choose another start time.",
-        fields={"starts_at": ["Choose a start time."]},
+        _("Every preferred time has passed: choose another start time."),
+        fields={"starts_at": [_("Choose a start time.")]},
     )
 
 
@@ -335,12 +356,12 @@ def accept(mentor, request_id, choices=None, *, now=None):
     if not is_open(request, now) or request.status != RequestStatus.PENDING:
         raise _closed(request, now)
     if not mentor.is_verified:
-        raise PermissionDenied("Confirm your email address before publishing.", code="email_unverified")
+        raise PermissionDenied(_("Confirm your email address before publishing."), code="email_unverified")
     session_service.check_can_publish(mentor)  # accepting publishes a session
     errors = {}
     note = clean_text(choices.get("note"), "note", errors, max_length=MAX_NOTE, multiline=True)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     starts_at = choices.get("starts_at")
     if starts_at in (None, ""):
         starts_at = _default_start(request, now)
@@ -397,7 +418,7 @@ def decline(mentor, request_id, note="", *, now=None):
     errors = {}
     note = clean_text(note, "note", errors, max_length=MAX_NOTE, multiline=True)
     if errors:
-        raise ValidationError("Please correct the highlighted fields.", fields=errors)
+        raise ValidationError(_("Please correct the highlighted fields."), fields=errors)
     if not is_open(request, now) or request.status != RequestStatus.PENDING:
         raise _closed(request, now)
     _transition(
@@ -433,7 +454,9 @@ def withdraw(learner, request_id, *, now=None):
     if not is_open(request, now):
         raise _closed(request, now)
     if request.status == RequestStatus.ACCEPTED and _has_taken_seat(request):
-        raise Conflict("You have a seat in this session: cancel the booking instead.", code="request_booked")
+        raise Conflict(
+            _("You have a seat in this session: cancel the booking instead."), code="request_booked"
+        )
     was_accepted = request.status == RequestStatus.ACCEPTED
     _transition(
         request,

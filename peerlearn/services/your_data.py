@@ -30,6 +30,8 @@ import zipfile
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -134,7 +136,7 @@ def own_export(user, export_id):
     """``user``'s export ``export_id``; anyone else's is a 404 (its existence is not revealed)."""
     export = db.session.get(DataExport, export_id)
     if export is None or export.user_id != user.id:
-        raise NotFound("No such export.")
+        raise NotFound(_("No such export."))
     return export
 
 
@@ -147,11 +149,11 @@ def export_for_download(user, export_id, token=None, *, now=None):
         try:
             signed = _link_serializer().loads(token)
         except BadSignature:
-            raise TokenInvalid("This download link is not valid.") from None
+            raise TokenInvalid(_("This download link is not valid.")) from None
         if signed != [export.id, export.user_id]:
-            raise TokenInvalid("This download link is not valid.")
+            raise TokenInvalid(_("This download link is not valid."))
     if export.status == ExportStatus.READY and export.expires_at is not None and export.expires_at <= now:
-        raise Conflict("This export has expired. Ask for a new one.", code="export_expired")
+        raise Conflict(_("This export has expired. Ask for a new one."), code="export_expired")
     if export.status != ExportStatus.READY:
         messages = {
             ExportStatus.QUEUED: "Your data is still being prepared; we'll email you when it's ready.",
@@ -168,12 +170,12 @@ def request_export(user, *, origin=None, now=None):
     The job starts after the commit (the ``data_export_requested`` event)."""
     now = now or utcnow()
     if user.deleted_at is not None:
-        raise PermissionDenied("This account has been deleted.", code="account_deleted")
+        raise PermissionDenied(_("This account has been deleted."), code="account_deleted")
     if db.session.scalar(
         select(DataExport.id).where(DataExport.user_id == user.id, DataExport.status == ExportStatus.QUEUED)
     ):
         raise Conflict(
-            "Your data is already being prepared; we'll email you when it's ready.", code="export_queued"
+            _("Your data is already being prepared; we'll email you when it's ready."), code="export_queued"
         )
     recent = db.session.scalar(
         select(func.count(DataExport.id)).where(
@@ -199,7 +201,7 @@ def request_export(user, *, origin=None, now=None):
     except IntegrityError:  # a second click won the partial unique index
         db.session.rollback()
         raise Conflict(
-            "Your data is already being prepared; we'll email you when it's ready.", code="export_queued"
+            _("Your data is already being prepared; we'll email you when it's ready."), code="export_queued"
         ) from None
     audit.record(
         user,
@@ -261,11 +263,11 @@ def build_export(export_id, *, now=None):
     notifications.notify(
         user,
         NotificationKind.SECURITY,
-        title="Your data is ready to download",
-        body=f"The file stays available for {EXPORT_LIFETIME.days} days.",
+        title=_l("Your data is ready to download"),
+        body=_l("The file stays available for %(days)s days.", days=EXPORT_LIFETIME.days),
         email=notifications.Email(
             "data_export_ready",
-            "Your PeerLearn data is ready to download",
+            _l("Your PeerLearn data is ready to download"),
             {"download_url": download_url(export), "days": EXPORT_LIFETIME.days, "size": _size(size)},
         ),
     )
@@ -704,7 +706,7 @@ def _write_files(archive, user):
 def delete_account(user, password, confirmation, *, origin=None, now=None):
     """The user deletes their own account, confirming with their password and the typed word."""
     if user.deleted_at is not None:
-        raise Conflict("This account has already been deleted.", code="already_deleted")
+        raise Conflict(_("This account has already been deleted."), code="already_deleted")
     errors = {}
     if (confirmation or "").strip() != CONFIRMATION_WORD:
         errors["confirmation"] = [f"Type {CONFIRMATION_WORD} to confirm."]
@@ -719,22 +721,22 @@ def delete_account(user, password, confirmation, *, origin=None, now=None):
 def admin_delete_account(admin, user_id, reason, *, origin=None, now=None):
     """An admin deletes an account (never an admin's, nor their own), with a reason, audited."""
     if admin is None or not admin.is_admin:
-        raise PermissionDenied("Admins only.")
+        raise PermissionDenied(_("Admins only."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Give a reason.", fields={"reason": ["Give a reason."]})
+        raise ValidationError(_("Give a reason."), fields={"reason": [_("Give a reason.")]})
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     if user.is_admin:
-        raise PermissionDenied("Admin accounts cannot be deleted here.", code="cannot_delete_admin")
+        raise PermissionDenied(_("Admin accounts cannot be deleted here."), code="cannot_delete_admin")
     return _delete(user, actor=admin, origin=origin, now=now, reason=reason[:500])
 
 
 def _delete(user, *, actor, origin, now, reason=""):
     now = now or utcnow()
     if user.deleted_at is not None:
-        raise Conflict("This account has already been deleted.", code="already_deleted")
+        raise Conflict(_("This account has already been deleted."), code="already_deleted")
     user_id = user.id
     cancelled_bookings = _cancel_bookings(user, actor, now)
     cancelled_sessions, kept = _cancel_or_keep_sessions(user, actor, now)
@@ -748,7 +750,7 @@ def _delete(user, *, actor, origin, now, reason=""):
     ).rowcount
     if won != 1:
         db.session.rollback()
-        raise Conflict("This account has already been deleted.", code="already_deleted")
+        raise Conflict(_("This account has already been deleted."), code="already_deleted")
     db.session.refresh(user)
     if user.is_mentor:
         packs.close_mentor_packs(user_id, now=now)  # unused credits refunded (services.packs)
@@ -927,8 +929,11 @@ def _flag_for_admins(user, session_ids, now):
             notifications.notify(
                 admin,
                 NotificationKind.SESSION_CANCELLED,
-                title="A deleted mentor's sessions need your decision",
-                body=f"{len(flagged)} upcoming session(s) with bookings: cancel with refunds, or let run.",
+                title=_l("A deleted mentor's sessions need your decision"),
+                body=_l(
+                    "%(count)s upcoming session(s) with bookings: cancel with refunds, or let run.",
+                    count=len(flagged),
+                ),
                 url=url,
             )
     return flagged
@@ -975,13 +980,13 @@ def decide_review(admin, review_id, decision, *, origin=None, now=None):
     every booking in full (sessions.cancel_session); ``kept`` lets it run. Audited either way;
     of two admins deciding at once, one wins and the other gets a Conflict."""
     if admin is None or not admin.is_admin:
-        raise PermissionDenied("Admins only.")
+        raise PermissionDenied(_("Admins only."))
     now = now or utcnow()
     if decision not in (ReviewDecision.CANCELLED, ReviewDecision.KEPT):
-        raise ValidationError("Choose cancel or keep.", fields={"decision": ["Choose cancel or keep."]})
+        raise ValidationError(_("Choose cancel or keep."), fields={"decision": [_("Choose cancel or keep.")]})
     review = db.session.get(DeletionReview, review_id)
     if review is None:
-        raise NotFound("No such session to review.")
+        raise NotFound(_("No such session to review."))
 
     def decide(session=None, previous_status=None):
         won = db.session.execute(
@@ -991,7 +996,7 @@ def decide_review(admin, review_id, decision, *, origin=None, now=None):
             .execution_options(synchronize_session=False)
         ).rowcount
         if won != 1:
-            raise Conflict("This session has been decided already.", code="already_decided")
+            raise Conflict(_("This session has been decided already."), code="already_decided")
         audit.record(
             admin,
             audit.DELETION_REVIEW_DECIDE,
@@ -1002,7 +1007,7 @@ def decide_review(admin, review_id, decision, *, origin=None, now=None):
         )
 
     if review.decision is not None:
-        raise Conflict("This session has been decided already.", code="already_decided")
+        raise Conflict(_("This session has been decided already."), code="already_decided")
     if decision == ReviewDecision.CANCELLED:
         sessions.cancel_session(
             admin, review.session_id, reason="The mentor deleted their account", now=now, on_cancelled=decide

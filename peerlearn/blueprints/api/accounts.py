@@ -1,6 +1,7 @@
 """Accounts over JSON: register, log in/out with bearer tokens, profile, avatar, reset."""
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -55,7 +56,7 @@ def login():
     auth_session = auth.start_session(
         user, AuthKind.API, ip_address=request.remote_addr or "", user_agent=request.user_agent.string
     )
-    return ok(token_json(auth_session, user), "Logged in.")
+    return ok(token_json(auth_session, user), _("Logged in."))
 
 
 @bp.post("/logout/")
@@ -65,14 +66,14 @@ def logout():
         auth.end_session(current_user.current_auth_session)
     else:
         sign_out()
-    return ok({}, "Logged out.")
+    return ok({}, _("Logged out."))
 
 
 @bp.post("/logout-all/")
 @api_login_required
 def logout_all():
     count = auth.sign_out_everywhere(current_user)
-    return ok({"ended_sessions": count}, "Signed out everywhere.")
+    return ok({"ended_sessions": count}, _("Signed out everywhere."))
 
 
 @bp.get("/profile/")
@@ -86,9 +87,9 @@ def get_profile():
 def update_profile():
     changes = json_body()
     if not changes:
-        raise ValidationError("Send at least one field to change.")
+        raise ValidationError(_("Send at least one field to change."))
     accounts.update_profile(current_user, changes)
-    return ok(own_profile(current_user), "Profile saved.")
+    return ok(own_profile(current_user), _("Profile saved."))
 
 
 @bp.post("/profile/teaching/")
@@ -98,7 +99,7 @@ def enable_teaching():
     one that already teaches (200)."""
     data = json_body()
     refuse_unknown_fields(
-        data, TEACHING_FIELDS, message="These fields cannot be set here", field_message=READ_ONLY_MESSAGE
+        data, TEACHING_FIELDS, message=_("These fields cannot be set here"), field_message=READ_ONLY_MESSAGE
     )
     refuse_nulls(data, "bio", "hourly_rate_paise")
     _user, turned_on = accounts.enable_teaching(
@@ -108,8 +109,8 @@ def enable_teaching():
         hourly_rate_paise=data.get("hourly_rate_paise", 0),
     )
     if turned_on:
-        return ok(own_profile(current_user), "Teaching is on.", status=201)
-    return ok(own_profile(current_user), "Teaching was already on; mentor profile saved.")
+        return ok(own_profile(current_user), _("Teaching is on."), status=201)
+    return ok(own_profile(current_user), _("Teaching was already on; mentor profile saved."))
 
 
 @bp.post("/profile/avatar/")
@@ -118,18 +119,18 @@ def upload_avatar():
     upload = request.files.get("avatar")
     if upload is None:
         raise ValidationError(
-            "Send the image as multipart/form-data in a field named avatar.",
-            fields={"avatar": ["This field is required."]},
+            _("Send the image as multipart/form-data in a field named avatar."),
+            fields={"avatar": [_("This field is required.")]},
         )
     avatars.save_avatar(current_user, upload.read(current_app.config["AVATAR_MAX_BYTES"] + 1))
-    return ok(own_profile(current_user), "Profile photo updated.")
+    return ok(own_profile(current_user), _("Profile photo updated."))
 
 
 @bp.delete("/profile/avatar/")
 @api_login_required
 def delete_avatar():
     avatars.remove_avatar(current_user)
-    return ok(own_profile(current_user), "Profile photo removed.")
+    return ok(own_profile(current_user), _("Profile photo removed."))
 
 
 @bp.post("/verify-email/")
@@ -137,14 +138,14 @@ def delete_avatar():
 def verify_email():
     data = json_body()
     user = accounts.verify_email(text_field(data, "token", required=True))
-    return ok({"email": user.email, "email_verified": True}, "Email confirmed.")
+    return ok({"email": user.email, "email_verified": True}, _("Email confirmed."))
 
 
 @bp.post("/verify-email/resend/")
 @api_login_required
 def resend_verification():
     sent = accounts.resend_verification(current_user, ip_address=request.remote_addr or "")
-    return ok({"sent": sent}, "Confirmation link sent." if sent else "Email already confirmed.")
+    return ok({"sent": sent}, _("Confirmation link sent.") if sent else _("Email already confirmed."))
 
 
 @bp.post("/password-reset/")
@@ -154,7 +155,7 @@ def request_password_reset():
     accounts.request_password_reset(
         text_field(data, "email", required=True), ip_address=request.remote_addr or ""
     )
-    return ok({}, "If an account exists for that email, a reset link is on its way.")
+    return ok({}, _("If an account exists for that email, a reset link is on its way."))
 
 
 @bp.post("/password-reset/confirm/")
@@ -164,7 +165,7 @@ def confirm_password_reset():
     accounts.reset_password(
         text_field(data, "token", required=True), text_field(data, "password", required=True)
     )
-    return ok({}, "Password changed. Every existing sign-in was ended; log in again.")
+    return ok({}, _("Password changed. Every existing sign-in was ended; log in again."))
 
 
 @bp.post("/change-password/")
@@ -177,7 +178,7 @@ def change_password():
         text_field(data, "new_password", required=True),
         keep=current_user.current_auth_session,
     )
-    return ok({}, "Password changed. Every other sign-in was ended.")
+    return ok({}, _("Password changed. Every other sign-in was ended."))
 
 
 @bp.get("/skills/")
@@ -207,5 +208,5 @@ def skill_suggestions():
 def mentor(user_id):
     mentor = people.find_active_mentor(user_id)
     if mentor is None:
-        raise NotFound("No mentor with this id.")
+        raise NotFound(_("No mentor with this id."))
     return ok(public_user(mentor))

@@ -1,5 +1,6 @@
 """Reviews and follows over JSON."""
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
@@ -22,7 +23,7 @@ def create_review(session_id):
     review = reviews.create_review(
         current_user, session_id, rating=data.get("rating"), body=data.get("body", "")
     )
-    return ok(review_json(review), "Review published.", status=201)
+    return ok(review_json(review), _("Review published."), status=201)
 
 
 @bp.get("/sessions/<int:session_id>/reviews/")
@@ -60,7 +61,7 @@ def mentor_reviews(user_id):
 def reply_to_review(review_id):
     data = refuse_unknown_fields(json_body(), REPLY_FIELDS)
     review = reviews.reply(current_user, review_id, data.get("body"))
-    return ok(review_json(review), "Reply published.")
+    return ok(review_json(review), _("Reply published."))
 
 
 @bp.post("/mentors/<int:user_id>/follow/")

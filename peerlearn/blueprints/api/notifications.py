@@ -2,6 +2,7 @@
 preferences per kind."""
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
@@ -27,7 +28,7 @@ def _kinds(raw):
             kinds.append(NotificationKind(value.strip()))
         except ValueError:
             raise ValidationError(
-                f"Unknown notification kind: {value}.", fields={"kind": ["Unknown kind."]}
+                _("Unknown notification kind: %(kind)s.", kind=value), fields={"kind": [_("Unknown kind.")]}
             ) from None
     return kinds
 
@@ -39,7 +40,7 @@ def list_notifications():
     page, per_page = page_args()
     unread = request.args.get("unread", "0").lower()
     if unread not in FLAGS:
-        raise ValidationError("unread must be 1 or 0.", fields={"unread": ["Use 1 or 0."]})
+        raise ValidationError(_("unread must be 1 or 0."), fields={"unread": [_("Use 1 or 0.")]})
     kinds = _kinds(request.args.get("kind"))
     items, total = notifications.notifications_for(
         current_user.id, kinds=kinds, unread=FLAGS[unread], page=page, per_page=per_page
@@ -71,17 +72,17 @@ def mark_notifications_read():
         ids = data["ids"]
         if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_IDS or not all(is_id(i) for i in ids):
             raise ValidationError(
-                f"ids must be a list of 1 to {MAX_IDS} notification ids.",
-                fields={"ids": [f"A list of ids (whole numbers from 1 to {MAX_ID})."]},
+                _("ids must be a list of 1 to %(max)s notification ids.", max=MAX_IDS),
+                fields={"ids": [_("A list of ids (whole numbers from 1 to %(max)s).", max=MAX_ID)]},
             )
         marked = notifications.mark_read(current_user.id, ids)
     else:
         raise ValidationError(
-            "Send either ids (a list) or all: true.", fields={"ids": ["Send ids, or all: true."]}
+            _("Send either ids (a list) or all: true."), fields={"ids": [_("Send ids, or all: true.")]}
         )
     return ok(
         {"marked": marked, "unread_count": notifications.unread_count(current_user.id)},
-        f"{marked} marked as read.",
+        _("%(count)s marked as read.", count=marked),
     )
 
 
@@ -98,8 +99,8 @@ def update_notification_preferences():
     data = json_body()
     if not data:
         raise ValidationError(
-            'Send the kinds to change, e.g. {"new_follower": {"email": false}}.',
-            fields={"body": ["Empty."]},
+            _('Send the kinds to change, e.g. {"new_follower": {"email": false}}.'),
+            fields={"body": [_("Empty.")]},
         )
     notifications.set_preferences(current_user.id, data)
-    return ok({"preferences": notifications.preferences(current_user.id)}, "Preferences saved.")
+    return ok({"preferences": notifications.preferences(current_user.id)}, _("Preferences saved."))

@@ -2,6 +2,7 @@
 accept and decline, the learner's withdraw and confirm."""
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok, paginated
@@ -23,7 +24,7 @@ def create_request():
     mentor_id = id_field(data, "mentor_id")
     del data["mentor_id"]
     req = service.create_request(current_user, mentor_id, data)
-    return ok(request_json(req), "Request sent.", status=201)
+    return ok(request_json(req), _("Request sent."), status=201)
 
 
 @bp.get("/requests/")
@@ -47,7 +48,7 @@ def request_detail(request_id):
 @api_login_required
 def accept_request(request_id):
     req, _session = service.accept(current_user, request_id, json_body())
-    return ok(request_json(req), "Accepted: the session is published and kept for the learner.")
+    return ok(request_json(req), _("Accepted: the session is published and kept for the learner."))
 
 
 @bp.post("/requests/<int:request_id>/decline/")
@@ -56,13 +57,13 @@ def decline_request(request_id):
     data = json_body()
     note = data.get("note")
     req = service.decline(current_user, request_id, "" if note is None else note)
-    return ok(request_json(req), "Declined.")
+    return ok(request_json(req), _("Declined."))
 
 
 @bp.post("/requests/<int:request_id>/withdraw/")
 @api_login_required
 def withdraw_request(request_id):
-    return ok(request_json(service.withdraw(current_user, request_id)), "Withdrawn.")
+    return ok(request_json(service.withdraw(current_user, request_id)), _("Withdrawn."))
 
 
 @bp.post("/requests/<int:request_id>/confirm/")
@@ -70,5 +71,7 @@ def withdraw_request(request_id):
 def confirm_request(request_id):
     req, booking, created = service.confirm(current_user, request_id)
     data = {"request": request_json(req), "booking": booked_json(booking)}
-    message = "Seat held: pay to confirm." if booking.status == "pending_payment" else "Booked."
-    return ok(data, message if created else "You already have this booking.", status=201 if created else 200)
+    message = _("Seat held: pay to confirm.") if booking.status == "pending_payment" else _("Booked.")
+    return ok(
+        data, message if created else _("You already have this booking."), status=201 if created else 200
+    )

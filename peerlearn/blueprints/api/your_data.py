@@ -1,6 +1,7 @@
 """Your data over JSON: ask for an export, follow it, download it; delete the account."""
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...api_envelope import ok
@@ -28,7 +29,9 @@ def export_json(export):
 @api_login_required
 def request_export():
     export = your_data.request_export(current_user, origin=audit.Origin.of(request))
-    return ok(export_json(export), "We're preparing your data; we'll email you when it's ready.", status=202)
+    return ok(
+        export_json(export), _("We're preparing your data; we'll email you when it's ready."), status=202
+    )
 
 
 @bp.get("/account/exports/")
@@ -63,4 +66,4 @@ def delete_account():
     )
     if not token_sign_in:
         sign_out()
-    return ok({"deleted": True}, "Your account has been deleted.")
+    return ok({"deleted": True}, _("Your account has been deleted."))

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -17,41 +18,41 @@ from ...limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_NAME_LENGTH
 
 class RegisterForm(BaseForm):
     role = RadioField(
-        "I want to",
+        _l("I want to"),
         # Every account learns; "mentor" turns teaching on from the start.
-        choices=[SelectChoice("learner", "Learn"), SelectChoice("mentor", "Learn and teach")],
+        choices=[SelectChoice("learner", _l("Learn")), SelectChoice("mentor", _l("Learn and teach"))],
         default="learner",
         validators=[InputRequired()],
     )
-    name = StringField("Full name", validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)])
+    name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)])
     email = EmailField(
-        "Email", validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)]
+        _l("Email"), validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)]
     )
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=256)])
-    skills = TagListField("Skills you have")
-    interests = TagListField("What you want to learn")
-    timezone = SelectField("Timezone", validate_choice=False)
-    headline = StringField("Headline", validators=[Optional(), Length(max=MAX_HEADLINE_LENGTH)])
-    bio = TextAreaField("About you", validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=256)])
+    skills = TagListField(_l("Skills you have"))
+    interests = TagListField(_l("What you want to learn"))
+    timezone = SelectField(_l("Timezone"), validate_choice=False)
+    headline = StringField(_l("Headline"), validators=[Optional(), Length(max=MAX_HEADLINE_LENGTH)])
+    bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
     hourly_rate = DecimalField(
-        "Hourly rate (₹)", places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+        _l("Hourly rate (₹)"), places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
     )
 
 
 class LoginForm(BaseForm):
-    email = EmailField("Email", validators=[InputRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=256)])
-    remember = BooleanField("Keep me signed in")
+    email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=256)])
+    remember = BooleanField(_l("Keep me signed in"))
 
 
 class ForgotPasswordForm(BaseForm):
-    email = EmailField("Email", validators=[InputRequired(), Email(check_deliverability=False)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(check_deliverability=False)])
 
 
 class ResetPasswordForm(BaseForm):
-    password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])
+    password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=256)])
 
 
 class ChangePasswordForm(BaseForm):
-    current_password = PasswordField("Current password", validators=[InputRequired(), Length(max=256)])
-    new_password = PasswordField("New password", validators=[InputRequired(), Length(max=256)])
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(), Length(max=256)])
+    new_password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=256)])

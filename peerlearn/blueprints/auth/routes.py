@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...exceptions import AuthenticationError, DomainError, PermissionDenied, RateLimited
@@ -92,7 +93,7 @@ def login():
 @bp.post("/logout")
 def logout():
     sign_out()
-    flash("You have been logged out.", "info")
+    flash(_("You have been logged out."), "info")
     return redirect(url_for("main.index"))
 
 
@@ -117,14 +118,14 @@ def verify_email(token):
     except DomainError as exc:
         return render_template("auth/verify_failed.html", message=exc.message), exc.status
     if current_user.is_authenticated:
-        flash(f"Thanks, {user.first_name} — your email is confirmed.", "success")
+        flash(_("Thanks, %(name)s — your email is confirmed.", name=user.first_name), "success")
         return redirect(home_url_for(current_user))
     if not user.is_active:
-        flash("Your email is confirmed, but this account is suspended.", "info")
+        flash(_("Your email is confirmed, but this account is suspended."), "info")
         return redirect(url_for("auth.login"))
     # The link came to this inbox from a registration: it finishes the sign-up.
     sign_in(user)
-    flash(f"Welcome to PeerLearn, {user.first_name}! Your email is confirmed.", "success")
+    flash(_("Welcome to PeerLearn, %(name)s! Your email is confirmed.", name=user.first_name), "success")
     return redirect(home_url_for(user))
 
 
@@ -132,9 +133,9 @@ def verify_email(token):
 @login_required
 def resend_verification():
     if accounts.resend_verification(current_user, ip_address=_client_ip()):
-        flash(f"We sent a new confirmation link to {current_user.email}.", "success")
+        flash(_("We sent a new confirmation link to %(email)s.", email=current_user.email), "success")
     else:
-        flash("Your email is already confirmed.", "info")
+        flash(_("Your email is already confirmed."), "info")
     return redirect(_safe_next(request.form.get("next")) or home_url_for(current_user))
 
 
@@ -168,7 +169,10 @@ def reset_password(token):
             if current_user.is_authenticated:
                 sign_out()
             flash(
-                "Your password was changed and you were signed out everywhere. Log in with the new password.",
+                _(
+                    "Your password was changed and you were signed out everywhere. "
+                    "Log in with the new password."
+                ),
                 "success",
             )
             return redirect(url_for("auth.login"))
@@ -198,7 +202,7 @@ def change_password():
                 flash(leftover[0] if leftover else exc.message, "error")
             status = exc.status
         else:
-            flash("Your password was changed. Every other device was signed out.", "success")
+            flash(_("Your password was changed. Every other device was signed out."), "success")
             return redirect(url_for("users.profile"))
     elif request.method == "POST":
         status = 422

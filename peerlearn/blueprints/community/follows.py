@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...inputs import page_or_first
@@ -39,7 +40,7 @@ def follow(user_id):
     # The button is not shown on one's own profile: a refusal here is a crafted request (409/404).
     _follow, created = follows.follow(current_user, user_id)
     if created:
-        flash("You're following this mentor: you'll hear when they publish a session.", "success")
+        flash(_("You're following this mentor: you'll hear when they publish a session."), "success")
     return redirect(_back(user_id), 303)
 
 
@@ -47,7 +48,7 @@ def follow(user_id):
 @login_required
 def unfollow(user_id):
     if follows.unfollow(current_user, user_id):
-        flash("You no longer follow this mentor.", "info")
+        flash(_("You no longer follow this mentor."), "info")
     return redirect(_back(user_id), 303)
 
 

@@ -4,6 +4,7 @@ decline, one request's page, and "Confirm and pay" for an accepted one."""
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
@@ -97,7 +98,10 @@ def new_request(mentor_id):
                 flash(leftover[0], "error")
             status = exc.status
         else:
-            flash(f"Request sent. We'll let you know when {mentor.first_name} answers.", "success")
+            flash(
+                _("Request sent. We'll let you know when %(name)s answers.", name=mentor.first_name),
+                "success",
+            )
             return redirect(url_for("community.request_detail", request_id=req.id), 303)
     return render_template("community/requests/new.html", form=form, mentor=mentor), status
 
@@ -138,7 +142,7 @@ def withdraw(request_id):
             abort(exc.status)
         flash(exc.message, "error")
     else:
-        flash("Request withdrawn.", "success")
+        flash(_("Request withdrawn."), "success")
     if request.form.get("back") == "list":
         return redirect(url_for("community.my_requests"), 303)
     return redirect(url_for("community.request_detail", request_id=request_id), 303)
@@ -156,7 +160,7 @@ def confirm(request_id):
         return redirect(url_for("community.request_detail", request_id=request_id), 303)
     if booking.status == BookingStatus.PENDING_PAYMENT:
         return redirect(url_for("payments.checkout", booking_id=booking.id), 303)
-    flash("You're booked. See you in the session!", "success")
+    flash(_("You're booked. See you in the session!"), "success")
     return redirect(url_for("booking.detail", booking_id=booking.id), 303)
 
 
@@ -166,9 +170,11 @@ def confirm(request_id):
 @bp.get("/requests/inbox")
 @role_required(Role.MENTOR)
 def requests_inbox():
-    pending, _ = service.requests_for(current_user, status=RequestStatus.PENDING.value, per_page=LIST_SIZE)
+    pending, _pending_total = service.requests_for(
+        current_user, status=RequestStatus.PENDING.value, per_page=LIST_SIZE
+    )
     pending = [r for r in pending if service.mentor_can_act(r)]
-    everything, _ = service.requests_for(current_user, per_page=LIST_SIZE)
+    everything, _total = service.requests_for(current_user, per_page=LIST_SIZE)
     earlier = [r for r in everything if r not in pending]
     return render_template(
         "community/requests/inbox.html",
@@ -186,7 +192,7 @@ def accept(request_id):
     req = service.request_for(current_user, request_id)
     form = accept_form(req, formdata=request.form)
     if not service.mentor_can_act(req):
-        flash(f"This request is {req.status if req.status != 'pending' else 'expired'}.", "error")
+        flash(service.request_is(req.status if req.status != "pending" else "expired"), "error")
         return redirect(url_for("community.request_detail", request_id=req.id), 303)
     if not form.validate_on_submit():
         return _render_detail(req, status=422, accept=form)
@@ -215,8 +221,11 @@ def accept(request_id):
         problems = leftover or ([] if exc.fields else [exc.message])
         return _render_detail(req, status=exc.status, accept=form, problems=problems)
     flash(
-        f"Accepted. “{session.title}” is published and kept for {req.learner.first_name}, "
-        "who has been asked to confirm.",
+        _(
+            "Accepted. “%(title)s” is published and kept for %(name)s, who has been asked to confirm.",
+            title=session.title,
+            name=req.learner.first_name,
+        ),
         "success",
     )
     return redirect(url_for("community.request_detail", request_id=req.id), 303)
@@ -236,7 +245,7 @@ def decline(request_id):
             abort(exc.status)
         flash(exc.message, "error")
     else:
-        flash(f"Declined. {req.learner.first_name} has been told.", "success")
+        flash(_("Declined. %(name)s has been told.", name=req.learner.first_name), "success")
     return redirect(url_for("community.request_detail", request_id=req.id), 303)
 
 

@@ -3,6 +3,7 @@ session page, the mentor profile and "My bookings" include (through the context 
 so those views stay as they are)."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -111,7 +112,7 @@ def write_review(session_id):
                     flash(leftover[0], "error")
                 status = exc.status
             else:
-                flash("Thank you: your review is published.", "success")
+                flash(_("Thank you: your review is published."), "success")
                 return redirect(back + "#reviews", 303)
         else:
             status = 422
@@ -138,7 +139,7 @@ def reply(review_id):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
-        flash("Your reply is published.", "success")
+        flash(_("Your reply is published."), "success")
     return redirect(back, 303)
 
 

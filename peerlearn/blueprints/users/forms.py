@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -8,19 +9,19 @@ from ...limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_NAME_LENGTH
 
 class ProfileForm(BaseForm):
     # Saved with the rest of the profile when one is picked (services.avatars checks it).
-    avatar = FileField("Profile photo")
-    name = StringField("Full name", validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)])
-    headline = StringField("Headline", validators=[Optional(), Length(max=MAX_HEADLINE_LENGTH)])
-    bio = TextAreaField("About you", validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
-    skills = TagListField("Skills you have")
-    interests = TagListField("What you want to learn")
-    timezone = SelectField("Timezone", validate_choice=False)
+    avatar = FileField(_l("Profile photo"))
+    name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)])
+    headline = StringField(_l("Headline"), validators=[Optional(), Length(max=MAX_HEADLINE_LENGTH)])
+    bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
+    skills = TagListField(_l("Skills you have"))
+    interests = TagListField(_l("What you want to learn"))
+    timezone = SelectField(_l("Timezone"), validate_choice=False)
     hourly_rate = DecimalField(
-        "Hourly rate (₹)",
+        _l("Hourly rate (₹)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=1_000_000, message="Enter a rate from ₹0 to ₹10,00,000 an hour."),
+            NumberRange(min=0, max=1_000_000, message=_l("Enter a rate from ₹0 to ₹10,00,000 an hour.")),
         ],
     )
 
@@ -29,30 +30,31 @@ class TeachingForm(BaseForm):
     """Become a mentor: what learners see before booking."""
 
     headline = StringField(
-        "Headline",
-        validators=[InputRequired("Say in a line what you teach."), Length(max=MAX_HEADLINE_LENGTH)],
+        _l("Headline"),
+        validators=[InputRequired(_l("Say in a line what you teach.")), Length(max=MAX_HEADLINE_LENGTH)],
     )
-    bio = TextAreaField("About you", validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
+    bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=MAX_BIO_LENGTH)])
     hourly_rate = DecimalField(
-        "Hourly rate (₹)",
+        _l("Hourly rate (₹)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=1_000_000, message="Enter a rate from ₹0 to ₹10,00,000 an hour."),
+            NumberRange(min=0, max=1_000_000, message=_l("Enter a rate from ₹0 to ₹10,00,000 an hour.")),
         ],
     )
 
 
 class AvatarForm(BaseForm):
-    avatar = FileField("Profile photo", validators=[FileRequired("Choose an image to upload.")])
+    avatar = FileField(_l("Profile photo"), validators=[FileRequired(_l("Choose an image to upload."))])
 
 
 class DeleteAccountForm(BaseForm):
     """Deleting the account: the password again, and a typed word to show it is meant."""
 
     password = PasswordField(
-        "Your password", validators=[InputRequired("Enter your password."), Length(max=256)]
+        _l("Your password"), validators=[InputRequired(_l("Enter your password.")), Length(max=256)]
     )
     confirmation = StringField(
-        "Type DELETE to confirm", validators=[InputRequired("Type DELETE to confirm."), Length(max=20)]
+        _l("Type DELETE to confirm"),
+        validators=[InputRequired(_l("Type DELETE to confirm.")), Length(max=20)],
     )

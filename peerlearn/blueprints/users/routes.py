@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -71,7 +72,7 @@ def edit_profile():
                 flash(leftover[0] if leftover else exc.message, "error")
                 status = exc.status
             else:
-                flash("Profile saved.", "success")
+                flash(_("Profile saved."), "success")
                 return redirect(url_for("users.profile"))
         else:
             status = 422
@@ -115,9 +116,9 @@ def become_mentor():
                 status = exc.status
             else:
                 if turned_on:
-                    flash("Teaching is on. Create your first session when you're ready.", "success")
+                    flash(_("Teaching is on. Create your first session when you're ready."), "success")
                 else:
-                    flash("Teaching was already on. Your mentor profile is saved.", "info")
+                    flash(_("Teaching was already on. Your mentor profile is saved."), "info")
                 return redirect(url_for("dashboards.mentor"), 303)
     elif request.method == "POST":
         status = 422
@@ -148,7 +149,7 @@ def upload_avatar():
             exc.status,
             {"Retry-After": str(retry_after)} if retry_after else {},
         )
-    flash("Profile photo updated.", "success")
+    flash(_("Profile photo updated."), "success")
     return redirect(url_for("users.edit_profile"))
 
 
@@ -165,7 +166,7 @@ def _filled_profile_form():
 @login_required
 def remove_avatar():
     avatars.remove_avatar(current_user)
-    flash("Profile photo removed.", "info")
+    flash(_("Profile photo removed."), "info")
     return redirect(url_for("users.edit_profile"))
 
 
@@ -176,7 +177,7 @@ def end_session(session_id):
         return redirect(url_for("auth.logout"), 307)
     if not auth.end_session_by_id(current_user, session_id):
         abort(404)
-    flash("That device was signed out.", "info")
+    flash(_("That device was signed out."), "info")
     return redirect(url_for("users.profile") + "#devices")
 
 

@@ -1,6 +1,7 @@
 """Your data pages: download everything we hold about you, and delete your account."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...exceptions import DomainError
@@ -29,7 +30,7 @@ def your_data_page():
 @login_required
 def request_export():
     your_data.request_export(current_user, origin=audit.Origin.of(request))
-    flash("We're preparing your data. We'll email you a link when it's ready.", "success")
+    flash(_("We're preparing your data. We'll email you a link when it's ready."), "success")
     return redirect(url_for("users.your_data_page"), 303)
 
 
@@ -77,7 +78,7 @@ def delete_account():
             status = exc.status
         else:
             sign_out()
-            flash("Your account has been deleted. Thank you for learning with us.", "info")
+            flash(_("Your account has been deleted. Thank you for learning with us."), "info")
             return redirect(url_for("main.index"), 303)
     elif request.method == "POST":
         status = 422

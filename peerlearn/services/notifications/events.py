@@ -7,7 +7,7 @@ from functools import partial
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _ln
+from flask_babel import lazy_ngettext
 from flask_babel.speaklater import LazyString
 from sqlalchemy import insert, select
 
@@ -75,7 +75,14 @@ def _tell_of(event, *args, **kwargs):
 
 
 def _when(session, user):
-    return localtime(session.starts_at, "%a %d %b %Y, %I:%M %p", tz=user.timezone) + f" ({user.timezone})"
+    """When ``session`` starts, in ``user``'s timezone and in the language it is read in (lazy:
+    the words of the date are chosen when it becomes text, in the recipient's language)."""
+    return LazyString(_later_localtime, session.starts_at, "%a %d %b %Y, %I:%M %p", user.timezone, True)
+
+
+def _later_localtime(value, fmt, timezone, name_timezone=False):
+    text = localtime(value, fmt, tz=timezone)
+    return f"{text} ({timezone})" if name_timezone else text
 
 
 def _path(endpoint, **values):
@@ -140,10 +147,10 @@ def _duration(minutes):
     if not hours:
         return _l("%(minutes)s minutes", minutes=rest)
     if rest:
-        return _ln(
+        return lazy_ngettext(
             "%(num)d hour %(minutes)s minutes", "%(num)d hours %(minutes)s minutes", hours, minutes=rest
         )
-    return _ln("%(num)d hour", "%(num)d hours", hours)
+    return lazy_ngettext("%(num)d hour", "%(num)d hours", hours)
 
 
 def _capitalized(text):
@@ -182,9 +189,7 @@ def _receipt(payment, user):
     method = PAYMENT_METHODS.get(payment.method, payment.method.replace("_", " ").title())
     paid_on = ""
     if payment.captured_at:
-        paid_on = (
-            localtime(payment.captured_at, "%d %b %Y, %I:%M %p", tz=user.timezone) + f" ({user.timezone})"
-        )
+        paid_on = LazyString(_later_localtime, payment.captured_at, "%d %b %Y, %I:%M %p", user.timezone, True)
     return {
         "amount": format_inr(payment.amount_paise),
         "number": payment.receipt,
@@ -223,7 +228,8 @@ def booking_confirmed(booking, payment=None):
                 receipt=payment.receipt,
             )
         )
-    promise = refund_promise(booking, tz=learner.timezone)
+    # Worded when it becomes text, in the learner's language.
+    promise = LazyString(refund_promise, booking, tz=learner.timezone)
     if promise:
         lines.append(promise)
     attachment = _ics(booking)
@@ -699,9 +705,9 @@ def session_started(session, learners):
 def _starts_in(delta):
     minutes = max(1, round(delta.total_seconds() / 60))
     if minutes < 90:
-        return _ln("%(num)d minute", "%(num)d minutes", minutes)
+        return lazy_ngettext("%(num)d minute", "%(num)d minutes", minutes)
     hours = round(minutes / 60)
-    return _ln("%(num)d hour", "%(num)d hours", hours)
+    return lazy_ngettext("%(num)d hour", "%(num)d hours", hours)
 
 
 def session_reminder(booking, kind, now):
@@ -793,6 +799,7 @@ def payout_paid(payout):
         for key, word in MONEY_STATES.items()
         if key != "paid_out" and (key != "frozen" or money["frozen_paise"])
     ]
+    money_now = ", ".join(f"{label} {amount}" for label, amount in balance)
     _tell(
         payout.mentor,
         NotificationKind.PAYOUT_PAID,
@@ -805,10 +812,7 @@ def payout_paid(payout):
                 destination=destination,
             ),
             *([_l("Reference: %(reference)s", reference=payout.reference)] if payout.reference else []),
-            _l(
-                "Your money now: %(balance)s.",
-                balance=", ".join(f"{label} {amount}" for label, amount in balance),
-            ),
+            _l("Your money now: %(balance)s.", balance=money_now),
         ],
         heading=_l("Your payout is on its way"),
         subject=f"{paid_out}: {format_inr(payout.amount_paise)}",
@@ -1116,6 +1120,10 @@ def mentor_published(session, mentor, followers):
 
 
 def _request_times(request, user):
+    return LazyString(_request_times_text, request, user)
+
+
+def _request_times_text(request, user):
     times = [localtime(t, "%a %d %b %Y, %I:%M %p", tz=user.timezone) for t in preferred_times(request)]
     return "; ".join(times) + f" ({user.timezone})"
 
@@ -1155,7 +1163,7 @@ def request_received(request):
         _l(
             "Accept it and we publish a one-to-one session for them, or decline with a note. "
             "It expires on %(date)s.",
-            date=localtime(request.expires_at, "%a %d %b %Y", tz=mentor.timezone),
+            date=LazyString(_later_localtime, request.expires_at, "%a %d %b %Y", mentor.timezone),
         )
     )
     _request_tell(
@@ -1186,7 +1194,7 @@ def request_accepted(request, session):
     ]
     if request.response_note:
         lines.append(_l("%(name)s's note: “%(note)s”", name=mentor.first_name, note=request.response_note))
-    deadline = localtime(request.expires_at, "%a %d %b %Y, %I:%M %p", tz=learner.timezone)
+    deadline = LazyString(_later_localtime, request.expires_at, "%a %d %b %Y, %I:%M %p", learner.timezone)
     lines.append(
         _l(
             "The seat is kept for you until %(deadline)s (%(timezone)s).",

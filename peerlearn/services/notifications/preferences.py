@@ -2,6 +2,7 @@
 unsubscribe links of the emails (docs/notifications.md#preferences)."""
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -55,11 +56,13 @@ def set_preference(user_id, kind, *, in_app=None, email=None):
     try:
         kind = NotificationKind(kind)
     except ValueError:
-        raise ValidationError("Unknown notification kind.", fields={"kind": ["Unknown kind."]}) from None
+        raise ValidationError(
+            _("Unknown notification kind."), fields={"kind": [_("Unknown kind.")]}
+        ) from None
     if email is False and kind in TRANSACTIONAL_KINDS:
         raise ValidationError(
-            "Receipts and security emails can't be turned off.",
-            fields={"email": ["Always on for this kind."]},
+            _("Receipts and security emails can't be turned off."),
+            fields={"email": [_("Always on for this kind.")]},
         )
     row = db.session.get(NotificationPreference, (user_id, kind.value))
     if row is None:
@@ -82,21 +85,23 @@ def set_preferences(user_id, choices):
             kind = NotificationKind(kind)
         except ValueError:
             raise ValidationError(
-                f"Unknown notification kind: {kind}.", fields={str(kind): ["Unknown kind."]}
+                _("Unknown notification kind: %(kind)s.", kind=kind), fields={str(kind): [_("Unknown kind.")]}
             ) from None
         if not isinstance(fields, dict) or not fields or set(fields) - {"in_app", "email"}:
             raise ValidationError(
-                "Give in_app and/or email for each kind.", fields={kind.value: ["Expected in_app, email."]}
+                _("Give in_app and/or email for each kind."),
+                fields={kind.value: [_("Expected in_app, email.")]},
             )
         for name, value in fields.items():
             if not isinstance(value, bool):
                 raise ValidationError(
-                    f"{name} must be true or false.", fields={kind.value: [f"{name} must be a boolean."]}
+                    _("%(name)s must be true or false.", name=name),
+                    fields={kind.value: [_("%(name)s must be a boolean.", name=name)]},
                 )
         if fields.get("email") is False and kind in TRANSACTIONAL_KINDS:
             raise ValidationError(
-                "Receipts and security emails can't be turned off.",
-                fields={kind.value: ["Email is always on for this kind."]},
+                _("Receipts and security emails can't be turned off."),
+                fields={kind.value: [_("Email is always on for this kind.")]},
             )
         checked[kind] = fields
     for kind, fields in checked.items():
@@ -112,7 +117,7 @@ def set_preferences(user_id, choices):
         db.session.commit()
     except IntegrityError:  # the same settings saved at the same moment elsewhere
         db.session.rollback()
-        raise Conflict("Your settings were being changed elsewhere; please try again.") from None
+        raise Conflict(_("Your settings were being changed elsewhere; please try again.")) from None
 
 
 # ------------------------------------------------------------------------ one-click unsubscribe
@@ -139,4 +144,4 @@ def read_unsubscribe_token(token):
         payload = _serializer().loads(token)
         return int(payload["u"]), NotificationKind(payload["k"])
     except (BadSignature, KeyError, TypeError, ValueError):
-        raise ValidationError("This unsubscribe link is not valid.") from None
+        raise ValidationError(_("This unsubscribe link is not valid.")) from None
