@@ -13,6 +13,7 @@ when the thing is undone.
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from ... import i18n
@@ -24,6 +25,7 @@ from ...models import (
     Notification,
     NotificationKind,
     SessionStatus,
+    User,
     utcnow,
 )
 from ...models.email import DropReason, EmailStatus, OutboundEmail
@@ -196,12 +198,16 @@ def _session_path(session_id):
 def _ended_words(note, session):
     """(title, body, url) of an invitation whose session is over (or gone)."""
     if session is None:
-        return note.title, "This session has ended.", ""
+        return note.title, _("This session has ended."), ""
     if session.status == SessionStatus.CANCELLED:
-        return f"Cancelled: {session.title}", f"“{session.title}” was cancelled.", _session_path(session.id)
+        return (
+            _("Cancelled: %(title)s", title=session.title),
+            _("“%(title)s” was cancelled.", title=session.title),
+            _session_path(session.id),
+        )
     return (
-        f"Ended: {session.title}",
-        f"“{session.title}” with {session.mentor.name} has ended.",
+        _("Ended: %(title)s", title=session.title),
+        _("“%(title)s” with %(mentor)s has ended.", title=session.title, mentor=session.mentor.name),
         _session_path(session.id),
     )
 
@@ -325,5 +331,11 @@ def mark_read(user_id, ids=None):
 
 
 def announce(note):
-    """Push a committed notification to its owner's open pages (the outbox's carrier)."""
-    realtime.emit("notification", notification_json(note), room=realtime.user_room(note.user_id))
+    """Push a committed notification to its owner's open pages (the outbox's carrier), in the
+    owner's language."""
+    # Only an invitation's words are made now (as it reads once its session is over); the rest
+    # were stored in the owner's language.
+    owner = db.session.get(User, note.user_id) if note.kind in LIVE_INVITATION_KINDS else None
+    with i18n.for_user(owner):
+        shown = notification_json(note)
+    realtime.emit("notification", shown, room=realtime.user_room(note.user_id))
