@@ -124,6 +124,7 @@ def test_one_order_migration_keeps_the_newest_order_of_a_booking_awaiting_paymen
         # Columns added after 0013, so that the models can write rows here.
         db.session.execute(text("ALTER TABLE users ADD COLUMN credential_epoch INTEGER NOT NULL DEFAULT 0"))
         db.session.execute(text("ALTER TABLE users ADD COLUMN deleted_at DATETIME"))
+        db.session.execute(text("ALTER TABLE users ADD COLUMN locale VARCHAR(5)"))
         db.session.execute(
             text("ALTER TABLE learning_sessions ADD COLUMN recording_enabled BOOLEAN NOT NULL DEFAULT 0")
         )
