@@ -193,12 +193,12 @@ def register(
         try:
             email = validate_email(email, check_deliverability=False).normalized.lower()
         except EmailNotValidError:
-            errors["email"] = ["Enter a valid email address."]
+            errors["email"] = [_("Enter a valid email address.")]
     if role not in {r.value for r in SELF_SERVICE_ROLES}:
-        errors["role"] = ["Choose learner or mentor."]
+        errors["role"] = [_("Choose learner or mentor.")]
     timezone = timezone or current_app.config["DEFAULT_TIMEZONE"]
     if not isinstance(timezone, str) or timezone not in timezones():
-        errors["timezone"] = ["Choose a timezone from the list."]
+        errors["timezone"] = [_("Choose a timezone from the list.")]
     rate = 0
     if role == Role.MENTOR:
         try:
@@ -331,7 +331,7 @@ def parse_rupees(text, field="amount"):
             _("Enter an amount in rupees."), fields={field: [_("Enter an amount in rupees.")]}
         )
     if not _RUPEES.match(cleaned):
-        message = "Use rupees with at most two decimals, like 250 or 249.50."
+        message = _("Use rupees with at most two decimals, like 250 or 249.50.")
         raise ValidationError(message, fields={field: [message]})
     return int(Decimal(cleaned) * 100)
 
@@ -414,7 +414,7 @@ def _consume(token):
         raise TokenInvalid(_("This link has already been used."), code="token_used")
 
 
-SUPERSEDED = (
+SUPERSEDED = _l(
     "This link no longer works: the account's password was changed or it was signed out "
     "everywhere after the link was sent. Request a new one."
 )
@@ -529,7 +529,7 @@ def change_password(user, current_password, new_password, *, keep=None):
     current_password = current_password if isinstance(current_password, str) else ""
     new_password = new_password if isinstance(new_password, str) else ""
     if not passwords.verify_password(user.password_hash, current_password):
-        errors["current_password"] = ["That is not your current password."]
+        errors["current_password"] = [_("That is not your current password.")]
     try:
         passwords.check_password_policy(new_password, email=user.email, name=user.name)
     except ValidationError as exc:
@@ -588,7 +588,7 @@ def update_profile(user, changes):
     if "timezone" in changes and (
         not isinstance(changes["timezone"], str) or changes["timezone"] not in timezones()
     ):
-        errors["timezone"] = ["Choose a timezone from the list."]
+        errors["timezone"] = [_("Choose a timezone from the list.")]
     rate = None
     if "hourly_rate_paise" in changes:
         try:

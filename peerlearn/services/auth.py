@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -23,7 +24,7 @@ def normalise_email(email):
     return (email or "").strip().lower()
 
 
-WRONG_CREDENTIALS = "Wrong email or password."
+WRONG_CREDENTIALS = _l("Wrong email or password.")
 
 
 def authenticate(email, password, *, ip_address=""):

@@ -23,6 +23,8 @@ import secrets
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from ..exceptions import PermissionDenied, RateLimited, ValidationError
@@ -90,8 +92,11 @@ def _count_upload(user_id, *, count=True):
     except RateLimited as exc:
         minutes = max(1, math.ceil((exc.retry_after or 60) / 60))
         raise RateLimited(
-            f"You have uploaded many images recently. Please wait {minutes} "
-            f"minute{'s' if minutes != 1 else ''} and try again.",
+            ngettext(
+                "You have uploaded many images recently. Please wait %(num)d minute and try again.",
+                "You have uploaded many images recently. Please wait %(num)d minutes and try again.",
+                minutes,
+            ),
             retry_after=exc.retry_after,
             code="upload_limit",
         ) from None
@@ -104,9 +109,9 @@ def process_image(data, *, size=None, field="avatar", image_format="WEBP", admit
     free, before decoding, and may refuse by raising."""
     config = current_app.config
     if not data:
-        _reject(field, "Choose an image to upload.")
+        _reject(field, _("Choose an image to upload."))
     if len(data) > config["AVATAR_MAX_BYTES"]:
-        _reject(field, "The image is larger than 5 MB.")
+        _reject(field, _("The image is larger than 5 MB."))
     if size is None:
         size = (config["AVATAR_SIZE"], config["AVATAR_SIZE"])
     # End the transaction so its database connection goes back to the pool while this waits for
@@ -121,7 +126,7 @@ def process_image(data, *, size=None, field="avatar", image_format="WEBP", admit
         )
     except offload.Busy:
         raise UploadsBusy(
-            "Many images are being processed right now. Please try again in a few seconds.",
+            _("Many images are being processed right now. Please try again in a few seconds."),
             retry_after=max(1, math.ceil(decoders.wait_seconds)),
         ) from None
 
@@ -176,8 +181,14 @@ def _fit_and_encode(data, size, max_pixels, field, image_format):
         if width * height > max_pixels:
             _reject(
                 field,
-                f"The image is too large ({width}×{height} pixels); "
-                f"the most we take is {max_pixels / 1_000_000:g} megapixels.",
+                # Lazy: this may run in a decoder thread, outside the app context.
+                _l(
+                    "The image is too large (%(width)s×%(height)s pixels); the most we take is "
+                    "%(megapixels)s megapixels.",
+                    width=width,
+                    height=height,
+                    megapixels=format(max_pixels / 1_000_000, "g"),
+                ),
             )
         image.seek(0)  # first frame of an animation
         orientation = image.getexif().get(EXIF_ORIENTATION)
@@ -189,7 +200,7 @@ def _fit_and_encode(data, size, max_pixels, field, image_format):
         image.draft(None, (max(1, math.ceil(width * scale * 2)), max(1, math.ceil(height * scale * 2))))
         image.load()
         if image.format not in ALLOWED_FORMATS:
-            _reject(field, "Upload a PNG, JPEG or WebP image.")
+            _reject(field, _l("Upload a PNG, JPEG or WebP image."))
         has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
         if image.mode not in ("RGB", "RGBA", "L", "LA"):
             image = image.convert("RGBA" if has_alpha else "RGB")
@@ -203,11 +214,11 @@ def _fit_and_encode(data, size, max_pixels, field, image_format):
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        _reject(field, "The image has too many pixels.")
+        _reject(field, _l("The image has too many pixels."))
     except UnidentifiedImageError:
-        _reject(field, "Upload a PNG, JPEG or WebP image.")
+        _reject(field, _l("Upload a PNG, JPEG or WebP image."))
     except (OSError, SyntaxError, ValueError, EOFError):
-        _reject(field, "This image file is damaged or incomplete.")
+        _reject(field, _l("This image file is damaged or incomplete."))
     out = io.BytesIO()
     # A fresh encode carries no EXIF, XMP or ICC data from the upload.
     if image_format == "PNG":

@@ -13,6 +13,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
 from ..exceptions import ValidationError
 from . import offload
@@ -72,17 +73,17 @@ def check_password_policy(password, *, email="", name=""):
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
     problem = None
     if len(password) < min_length:
-        problem = f"Use at least {min_length} characters."
+        problem = _("Use at least %(count)s characters.", count=min_length)
     elif len(password) > 256:
-        problem = "Use at most 256 characters."
+        problem = _("Use at most 256 characters.")
     elif password.lower() in common_passwords() or len(set(password)) < 4:
-        problem = "This password is too common. Choose something less predictable."
+        problem = _("This password is too common. Choose something less predictable.")
     else:
         lowered = password.lower()
         local_part = email.split("@")[0].lower()
         if local_part and len(local_part) >= 4 and local_part in lowered:
-            problem = "Don't use your email address in your password."
+            problem = _("Don't use your email address in your password.")
         elif name and name.strip() and name.strip().lower().replace(" ", "") == lowered:
-            problem = "Don't use your name as your password."
+            problem = _("Don't use your name as your password.")
     if problem:
         raise ValidationError(problem, fields={"password": [problem]})

@@ -211,11 +211,11 @@ def eligibility(user, session, now=None):
     """Check, in this order: a learner's seat, an earlier review (409), the window, attendance."""
     now = now or utcnow()
     if user is None or not getattr(user, "is_authenticated", False):
-        return _refused("Log in to review a session.", "authentication_required")
+        return _refused(_("Log in to review a session."), "authentication_required")
     if user.id == session.mentor_id:
-        return _refused("Mentors can't review their own sessions.")
+        return _refused(_("Mentors can't review their own sessions."))
     if session.status in (SessionStatus.DRAFT, SessionStatus.CANCELLED):
-        return _refused("This session did not take place, so it can't be reviewed.")
+        return _refused(_("This session did not take place, so it can't be reviewed."))
     booking = db.session.scalar(
         select(Booking).where(
             Booking.session_id == session.id,
@@ -224,7 +224,7 @@ def eligibility(user, session, now=None):
         )
     )
     if booking is None:
-        return _refused("Only learners who attended this session can review it.")
+        return _refused(_("Only learners who attended this session can review it."))
     closes_at = window_closes_at(session)
     review = db.session.scalar(select(Review).where(Review.booking_id == booking.id))
     if review is not None:
@@ -237,7 +237,7 @@ def eligibility(user, session, now=None):
         )
     if not has_ended(session, now):
         return _refused(
-            "You can review this session once it has ended.",
+            _("You can review this session once it has ended."),
             "review_too_early",
             booking=booking,
             closes_at=closes_at,
@@ -245,7 +245,7 @@ def eligibility(user, session, now=None):
     if now > closes_at:
         days = current_app.config["REVIEW_WINDOW_DAYS"]
         return _refused(
-            f"Reviews close {days} days after the session ends.",
+            _("Reviews close %(days)s days after the session ends.", days=days),
             "review_window_closed",
             booking=booking,
             closes_at=closes_at,
@@ -262,8 +262,13 @@ def eligibility(user, session, now=None):
     needed = current_app.config["REVIEW_MIN_ATTENDANCE_PERCENT"]
     if seconds * 100 < needed * slot:
         return _refused(
-            f"Reviews are for learners who were in the room for at least {needed}% of the session; "
-            f"you were there for {seconds // 60} of its {session.duration_minutes} minutes.",
+            _(
+                "Reviews are for learners who were in the room for at least %(percent)s%% of the session; "
+                "you were there for %(minutes)s of its %(duration)s minutes.",
+                percent=needed,
+                minutes=seconds // 60,
+                duration=session.duration_minutes,
+            ),
             **facts,
         )
     return Eligibility(None, **facts)
@@ -345,7 +350,7 @@ def reply(mentor, review_id, text, now=None):
         max_length=MAX_REPLY_LENGTH,
         required=True,
         multiline=True,
-        required_message="Write something first.",
+        required_message=_("Write something first."),
     )
     if errors:
         raise ValidationError(_("Please correct the highlighted fields."), fields=errors)

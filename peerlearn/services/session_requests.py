@@ -179,28 +179,28 @@ def _has_taken_seat(request):
 def _times(values, timezone, errors, now):
     """1–3 distinct future start times; naive ones are read in ``timezone``. Sorted as given."""
     if values is None or values == [] or values == "":
-        errors["preferred_times"] = ["Give at least one preferred start time."]
+        errors["preferred_times"] = [_("Give at least one preferred start time.")]
         return []
     if isinstance(values, str | datetime):
         values = [values]
     if not isinstance(values, list | tuple):
-        errors["preferred_times"] = ["Send a list of start times."]
+        errors["preferred_times"] = [_("Send a list of start times.")]
         return []
     if len(values) > MAX_TIMES:
-        errors["preferred_times"] = [f"Give at most {MAX_TIMES} preferred start times."]
+        errors["preferred_times"] = [_("Give at most %(count)s preferred start times.", count=MAX_TIMES)]
         return []
     times = []
     for value in values:
         try:
             moment = session_service.parse_start(value, timezone)
         except ValidationError:
-            errors["preferred_times"] = ["Use dates and times like 2026-12-01T18:30."]
+            errors["preferred_times"] = [_("Use dates and times like 2026-12-01T18:30.")]
             return []
         if moment <= now:
-            errors["preferred_times"] = ["Choose times in the future."]
+            errors["preferred_times"] = [_("Choose times in the future.")]
             return []
         if moment > now + timedelta(days=365):
-            errors["preferred_times"] = ["Choose times within the next year."]
+            errors["preferred_times"] = [_("Choose times within the next year.")]
             return []
         if moment not in times:
             times.append(moment)
@@ -211,12 +211,12 @@ def _budget(value, errors):
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        errors["budget_paise"] = ["A whole number of paise, or leave it out."]
+        errors["budget_paise"] = [_("A whole number of paise, or leave it out.")]
         return None
     if not 0 <= value <= MAX_PRICE_PAISE:
         errors["budget_paise"] = [PRICE_MESSAGE]
     elif 0 < value < MIN_PAID_PRICE_PAISE:
-        errors["budget_paise"] = ["At least ₹1 (or ₹0 for a free session)."]
+        errors["budget_paise"] = [_("At least ₹1 (or ₹0 for a free session).")]
     return value
 
 
@@ -510,7 +510,7 @@ def session_cancelled(session):
     )
     if request is None or _has_taken_seat(request):
         return None
-    note = session.cancel_reason or "The session made for this request was cancelled."
+    note = session.cancel_reason or _("The session made for this request was cancelled.")
     won = db.session.execute(
         update(SessionRequest)
         .where(SessionRequest.id == request.id, SessionRequest.status == RequestStatus.ACCEPTED.value)

@@ -156,9 +156,9 @@ def export_for_download(user, export_id, token=None, *, now=None):
         raise Conflict(_("This export has expired. Ask for a new one."), code="export_expired")
     if export.status != ExportStatus.READY:
         messages = {
-            ExportStatus.QUEUED: "Your data is still being prepared; we'll email you when it's ready.",
-            ExportStatus.FAILED: "This export could not be prepared. Ask for a new one.",
-            ExportStatus.EXPIRED: "This export has expired. Ask for a new one.",
+            ExportStatus.QUEUED: _("Your data is still being prepared; we'll email you when it's ready."),
+            ExportStatus.FAILED: _("This export could not be prepared. Ask for a new one."),
+            ExportStatus.EXPIRED: _("This export has expired. Ask for a new one."),
         }
         raise Conflict(messages[ExportStatus(export.status)], code=f"export_{export.status}")
     return export
@@ -190,7 +190,7 @@ def request_export(user, *, origin=None, now=None):
         )
         retry_after = max(60, int((oldest + timedelta(days=1) - now).total_seconds()))
         raise RateLimited(
-            f"You can download your data {EXPORTS_PER_DAY} times a day. Try again later.",
+            _("You can download your data %(count)s times a day. Try again later.", count=EXPORTS_PER_DAY),
             retry_after=retry_after,
             code="export_limit",
         )
@@ -709,9 +709,9 @@ def delete_account(user, password, confirmation, *, origin=None, now=None):
         raise Conflict(_("This account has already been deleted."), code="already_deleted")
     errors = {}
     if (confirmation or "").strip() != CONFIRMATION_WORD:
-        errors["confirmation"] = [f"Type {CONFIRMATION_WORD} to confirm."]
+        errors["confirmation"] = [_("Type %(word)s to confirm.", word=CONFIRMATION_WORD)]
     if not password or not passwords.verify_password(user.password_hash, password):
-        errors["password"] = ["That password is not right."]
+        errors["password"] = [_("That password is not right.")]
     if errors:
         raise ValidationError(next(iter(errors.values()))[0], fields=errors)
     return _delete(user, actor=user, origin=origin, now=now)

@@ -39,7 +39,7 @@ def register():
     # emailed link confirms the address, then POST /api/login/ gives one.
     return ok(
         {"email": email.strip(), "confirmation_required": True},
-        "Check your email: open the link we sent to finish creating the account, then log in.",
+        _("Check your email: open the link we sent to finish creating the account, then log in."),
         status=201,
     )
 

@@ -68,7 +68,7 @@ def reply_to_review(review_id):
 @api_login_required
 def follow_mentor(user_id):
     row, created = follows.follow(current_user, user_id)
-    message = "You now follow this mentor." if created else "You already follow this mentor."
+    message = _("You now follow this mentor.") if created else _("You already follow this mentor.")
     return ok(
         follow_json(user_id, follows.follower_count(user_id), row.created_at),
         message,
@@ -80,7 +80,9 @@ def follow_mentor(user_id):
 @api_login_required
 def unfollow_mentor(user_id):
     was_following = follows.unfollow(current_user, user_id)
-    message = "You no longer follow this mentor." if was_following else "You were not following this mentor."
+    message = (
+        _("You no longer follow this mentor.") if was_following else _("You were not following this mentor.")
+    )
     return ok(follow_json(user_id, follows.follower_count(user_id)), message)
 
 

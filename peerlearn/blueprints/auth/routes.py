@@ -2,6 +2,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ...exceptions import AuthenticationError, DomainError, PermissionDenied, RateLimited
@@ -74,7 +75,7 @@ def login():
         return redirect(_safe_next(request.args.get("next")) or home_url_for(current_user))
     form = LoginForm()
     days = current_app.config["PERMANENT_SESSION_LIFETIME"].days
-    form.remember.label.text = f"Keep me signed in for {days} days"
+    form.remember.label.text = _("Keep me signed in for %(days)s days", days=days)
     status = 200
     if form.validate_on_submit():
         try:
@@ -103,11 +104,21 @@ def logout_everywhere():
     had_feed = bool(current_user.calendar_token)
     count = auth.sign_out_everywhere(current_user)
     sign_out()
-    flash(
-        f"Signed out of {count} session{'s' if count != 1 else ''} on all devices. Links we emailed "
-        "you before no longer work" + (", and your calendar feed has a new address." if had_feed else "."),
-        "info",
-    )
+    if had_feed:
+        message = ngettext(
+            "Signed out of %(num)d session on all devices. Links we emailed you before no longer "
+            "work, and your calendar feed has a new address.",
+            "Signed out of %(num)d sessions on all devices. Links we emailed you before no longer "
+            "work, and your calendar feed has a new address.",
+            count,
+        )
+    else:
+        message = ngettext(
+            "Signed out of %(num)d session on all devices. Links we emailed you before no longer work.",
+            "Signed out of %(num)d sessions on all devices. Links we emailed you before no longer work.",
+            count,
+        )
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 

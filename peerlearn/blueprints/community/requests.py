@@ -36,7 +36,7 @@ def accept_form(req, *, formdata=None):
         for moment in service.preferred_times(req)
         if moment > now
     ]
-    form.time.choices = [*choices, SelectChoice(OTHER_TIME, "Another time…")]
+    form.time.choices = [*choices, SelectChoice(OTHER_TIME, _("Another time…"))]
     if formdata is None:
         form.time.data = choices[0].value if choices else OTHER_TIME
     return form
@@ -198,7 +198,7 @@ def accept(request_id):
         return _render_detail(req, status=422, accept=form)
     if form.time.data == OTHER_TIME:
         if form.other_time.data is None:
-            form.other_time.errors = [*form.other_time.errors, "Choose the other time."]
+            form.other_time.errors = [*form.other_time.errors, _("Choose the other time.")]
             return _render_detail(req, status=422, accept=form)
         starts_at = form.other_time.data  # naive: read in the mentor's timezone
     else:

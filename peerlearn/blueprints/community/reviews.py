@@ -131,7 +131,7 @@ def reply(review_id):
     back = url_for("sessions.detail", session_id=review.session_id) + f"#review-{review.id}"
     form = ReplyForm()
     if not form.validate_on_submit():
-        message = next(iter(form.body.errors), "Write your reply.")
+        message = next(iter(form.body.errors), _("Write your reply."))
         flash(message, "error")
         return redirect(back, 303)
     try:

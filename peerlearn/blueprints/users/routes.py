@@ -134,7 +134,7 @@ def _form_field(service_field):
 def upload_avatar():
     form = AvatarForm()
     if not form.validate_on_submit():
-        message = next(iter(form.avatar.errors), "Choose an image to upload.")
+        message = next(iter(form.avatar.errors), _("Choose an image to upload."))
         flash(message, "error")
         return redirect(url_for("users.edit_profile")), 303
     try:
