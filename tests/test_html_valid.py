@@ -39,6 +39,7 @@ from peerlearn.services import accounts, packs, session_requests
 from peerlearn.services import checkout as gift_checkout
 from peerlearn.services import gifts as gift_service
 from peerlearn.services import room as room_service
+from tests import factories
 from tests.conftest import AuthActions, extract_csrf, unavailable
 from tests.support.recordings import collect_recording_pages
 
@@ -308,6 +309,19 @@ def collect_unlinked_pages(app, pages, browsers):
     )
     bought = post_form(learner, f"/packs/{pack.id}/buy", {}, page=f"/mentors/{mentor_id}")
     pages.add("learner", "/packs/orders/<order_id>", learner.get(bought.location))
+
+    # Moving a paid booking to a dearer session: the confirm step, and the move's pay page.
+    move_from = factories.make_session(
+        user(MENTOR), title="Move from", price_paise=50_000, starts_at=utcnow() + timedelta(days=9)
+    )
+    move_to = factories.make_session(
+        user(MENTOR), title="Move to", price_paise=80_000, starts_at=utcnow() + timedelta(days=10)
+    )
+    to_move, _ = factories.paid_booking(move_from, user(LEARNER))
+    moving = f"/bookings/{to_move.id}/reschedule"
+    pages.add("learner", f"{moving}?session_id=<dearer>", learner.get(f"{moving}?session_id={move_to.id}"))
+    ordered = post_form(learner, moving, {"session_id": str(move_to.id)})
+    pages.add("learner", f"{moving}/orders/<order_id>", learner.get(ordered.location))
 
     # Not found.
     pages.add("learner", "/sessions/999999", learner.get("/sessions/999999"), status=404)
