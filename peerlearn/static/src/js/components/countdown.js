@@ -6,12 +6,14 @@
 // when the page was rendered after the session completed or was cancelled (`status`), or when the
 // user's socket hears `session:ended` for this session (the mentor ended it for everyone).
 
+import { t } from '../i18n.js';
 import { onRealtime } from '../realtime.js';
 
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const FINAL_LABELS = { completed: 'Ended', cancelled: 'Cancelled' };
+// Worded when shown (js/i18n.js): the page's texts are read once the page is there.
+const FINAL_LABELS = { completed: () => t('Ended'), cancelled: () => t('Cancelled') };
 
 // 2 days 3 h · 3 h 12 min · 12 min · 40 s (never below 0 s)
 export function timeLeft(ms) {
@@ -19,15 +21,17 @@ export function timeLeft(ms) {
   if (left >= DAY) {
     const days = Math.floor(left / DAY);
     const hours = Math.floor((left % DAY) / HOUR);
-    return `${days} day${days === 1 ? '' : 's'}${hours ? ` ${hours} h` : ''}`;
+    const dayText = days === 1 ? t('%(num)s day', { num: days }) : t('%(num)s days', { num: days });
+    return hours ? `${dayText} ${t('%(num)s h', { num: hours })}` : dayText;
   }
   if (left >= HOUR) {
     const hours = Math.floor(left / HOUR);
     const minutes = Math.floor((left % HOUR) / MINUTE);
-    return `${hours} h${minutes ? ` ${minutes} min` : ''}`;
+    const hourText = t('%(num)s h', { num: hours });
+    return minutes ? `${hourText} ${t('%(num)s min', { num: minutes })}` : hourText;
   }
-  if (left >= MINUTE) return `${Math.floor(left / MINUTE)} min`;
-  return `${Math.floor(left / 1000)} s`;
+  if (left >= MINUTE) return t('%(num)s min', { num: Math.floor(left / MINUTE) });
+  return t('%(num)s s', { num: Math.floor(left / 1000) });
 }
 
 export default function countdown({
@@ -53,12 +57,12 @@ export default function countdown({
 
     init() {
       if (FINAL_LABELS[status]) {
-        this.finish(FINAL_LABELS[status]);
+        this.finish(FINAL_LABELS[status]());
         return;
       }
       if (sessionId !== null) {
         unsubscribe = onRealtime('session:ended', (event) => {
-          if (event && event.session_id === sessionId) this.finish(FINAL_LABELS.completed);
+          if (event && event.session_id === sessionId) this.finish(FINAL_LABELS.completed());
         });
       }
       this.tick();
@@ -82,18 +86,18 @@ export default function countdown({
       if (this.ended) return;
       const at = Date.now() + skew;
       if (at >= closes) {
-        this.finish(FINAL_LABELS.completed);
+        this.finish(FINAL_LABELS.completed());
         return;
       }
       this.open = Boolean(joinable) && opens <= at;
       if (status === 'live') {
-        this.label = 'Live now';
+        this.label = t('Live now');
       } else if (at >= starts) {
-        this.label = 'Started';
+        this.label = t('Started');
       } else if (at >= opens) {
-        this.label = `Room open · starts in ${timeLeft(starts - at)}`;
+        this.label = t('Room open · starts in %(time)s', { time: timeLeft(starts - at) });
       } else {
-        this.label = `Starts in ${timeLeft(starts - at)}`;
+        this.label = t('Starts in %(time)s', { time: timeLeft(starts - at) });
       }
     },
   };
