@@ -2,11 +2,13 @@
 Hindi for someone who reads Hindi (issue 20), and the same pages still in English for everyone
 else. The catalog's texts are in peerlearn/translations/hi/sessions.po."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
 
+from peerlearn.services import booking as booking_service
 from tests import factories
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -85,3 +87,22 @@ def test_the_api_explains_a_bad_filter_in_hindi_with_the_same_codes(client):
     assert hindi_error["message"] == "खोज के कुछ फ़िल्टर सही नहीं हैं।"
     assert hindi_error["fields"]["level"] == ["सूची में से कोई लेवल चुनें।"]
     assert english_error["message"] == "Some search filters are not valid."
+
+
+def test_the_room_and_the_reason_it_is_closed_speak_hindi(client, auth, make_user, mentor, time_machine):
+    learner = make_user(email="ana@example.com", name="Ana Learner")
+    session = factories.make_session(mentor, starts_at=NOW + timedelta(minutes=30))
+    booking_service.book(session.id, learner)
+    auth.login("ana@example.com")
+
+    closed = client.get(f"/sessions/{session.id}/room", headers=HINDI)
+    assert closed.status_code == 403
+    refusal = unescape(closed.get_data(as_text=True))
+    assert "आप इस रूम में नहीं जा सकते" in refusal
+    assert re.search(r"रूम शुरू होने से \d+ मिनट पहले खुलता है।", refusal)
+
+    time_machine.shift(timedelta(minutes=25))
+    room = text(client.get(f"/sessions/{session.id}/room", headers=HINDI))
+    assert "रूम से जुड़ रहे हैं…" in room and "कॉल कंट्रोल" in room
+    assert 'data-unpin="पिन हटाएँ"' in room  # what its Alpine expressions show, drawn in Hindi
+    assert "Joining the room" not in room
