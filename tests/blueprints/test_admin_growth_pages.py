@@ -248,3 +248,21 @@ def test_the_growth_pages_are_for_admins_only_and_stack_on_a_phone(app, people, 
     entry = entry_of(full_session[0], people.first)
     refused = post(learner, f"/admin/waitlists/entries/{entry.id}/remove", {"reason": "Not mine to do"})
     assert refused.status_code == 403 and entry_of(full_session[0], people.first).status == "waiting"
+
+
+def test_the_growth_pages_read_in_hindi(app, people, full_session):
+    people.admin.locale = "hi"
+    db.session.commit()
+    admin = browser_for(app, people.admin.email)
+    for path, heading in (
+        ("/admin/waitlists", "भरे हुए सेशन जिनके लिए लर्नर लाइन में हैं।"),
+        (f"/admin/waitlists/{full_session[0].id}", "लाइन में"),
+        ("/admin/packs", "बिक्री पर पैक"),
+        ("/admin/packs/purchases", "पैक की ख़रीदारी"),
+        ("/admin/moves", "बदली गई बुकिंग"),
+        ("/admin/webhooks", "मालिक या URL"),
+        ("/admin/webhooks/deliveries", "वेबहुक डिलीवरी"),
+    ):
+        response = admin.get(path)
+        assert response.status_code == 200, path
+        assert heading in text(response) and 'lang="hi"' in text(response), path
