@@ -144,7 +144,8 @@ def open_move_order(learner, booking_id, target_session_id, *, now=None):
         _refusing(refusal)
     previous = _open_order_of(booking.id)
     if previous is not None:
-        _close(previous, MoveOrderStatus.LAPSED.value, now)  # its seat goes back; a late payment is refunded
+        # Its seat goes back; a payment of it arriving later is refunded (the learner chose again).
+        _close(previous, MoveOrderStatus.LAPSED.value, now)
     if not take_seat(target.id, now):
         _refusing(Conflict(_("That session is full."), code="session_full"))
     gateway = get_gateway()
@@ -219,6 +220,11 @@ def _why_not(booking, order, target, now):
         return _("the booking was cancelled before the payment arrived")
     if booking.session_id != order.from_session_id:
         return _("the booking had moved to another session meanwhile")
+    replaced = db.session.scalar(
+        select(MoveOrder.id).where(MoveOrder.booking_id == booking.id, MoveOrder.id > order.id).limit(1)
+    )
+    if replaced is not None:
+        return _("you chose another session to move to after this one")
     if target.status != SessionStatus.SCHEDULED or target.starts_at <= now:
         return _("the new session was cancelled or had started")
     return None

@@ -274,6 +274,14 @@ def test_choosing_another_session_replaces_the_open_order(mentor, make_user):
     assert other.id != one.id and other.payment.amount_paise == 40000
     assert fresh(MoveOrder, one.id).status == "lapsed"
     assert seats(old.id, first.id, second.id) == [1, 0, 1]
+    # The first order paid after all (another tab): refunded, since the learner chose again.
+    replaced = pay(learner, fresh(MoveOrder, one.id))
+    assert fresh(Payment, replaced.id).status == "refunded"
+    assert fresh(Booking, booking.id).session_id == old.id
+    pay(learner, fresh(MoveOrder, other.id))
+    assert fresh(Booking, booking.id).session_id == second.id
+    assert seats(old.id, first.id, second.id) == [0, 0, 1]
+    assert ledger.all_payments_balance() == []
 
 
 def test_two_learners_racing_for_the_last_seat_one_order_holds_it(threaded_app):
