@@ -10,6 +10,7 @@ from peerlearn.models import Coupon, CouponRedemption, utcnow
 from peerlearn.services import booking as booking_service
 from peerlearn.services import coupons
 from peerlearn.tasks.periodic import PERIODIC_JOBS, release_coupon_holds, run_all_once
+from tests.races import at_once
 from tests.support.booking import make_session
 
 
@@ -60,3 +61,33 @@ def test_the_sweep_frees_holds_whose_booking_expired(make_user, time_machine):
 def test_the_job_runs_every_few_minutes():
     intervals = {func.__name__: interval for func, _queue, interval in PERIODIC_JOBS}
     assert intervals["release_coupon_holds"] <= 300
+
+
+def test_the_job_twice_and_a_learner_applying_at_once_count_the_freed_use_once(threaded_app):
+    """On PostgreSQL with TEST_DATABASE_URL (the coupon's row lock), else on a SQLite file."""
+    from tests.factories import UserFactory
+
+    mentor, first, second = UserFactory(role="mentor"), UserFactory(), UserFactory()
+    session = make_session(mentor, price_paise=100_000)
+    coupon_id = coupons.create(
+        mentor, {"code": "RACEFREE", "kind": "percent", "value": 10, "max_redemptions": 1}
+    ).id
+    lapsed, _ = booking_service.book(session.id, first)
+    coupons.apply_to_booking(first, lapsed.id, "RACEFREE")
+    lapsed.hold_expires_at = utcnow() - timedelta(seconds=1)
+    waiting, _ = booking_service.book(session.id, second)
+    waiting_id, second_id = waiting.id, second.id
+    db.session.commit()
+    db.session.remove()
+
+    def run_job(_user):
+        return ("job", release_coupon_holds())
+
+    def apply(user):
+        return ("applied", coupons.apply_to_booking(user, waiting_id, "RACEFREE").status)
+
+    outcomes = at_once(threaded_app, [(second_id, run_job), (second_id, run_job), (second_id, apply)])
+    assert ("applied", "held") in outcomes
+    assert sum(result for kind, result in outcomes if kind == "job") <= 1  # released once at most
+    assert sorted(statuses(coupon_id)) == ["held", "released"]
+    assert count(coupon_id) == 1
