@@ -9,6 +9,7 @@ functions, which report every bad value at once in a ValidationError naming the 
 import re
 from datetime import UTC, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -62,17 +63,17 @@ REVIEW_STATES = ("visible", "hidden")
 
 def _require_admin(actor):
     if actor is None or not actor.is_admin:
-        raise PermissionDenied("Only admins can do this.", code="not_an_admin")
+        raise PermissionDenied(_("Only admins can do this."), code="not_an_admin")
 
 
 def _reason(reason, field="reason"):
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationError("Give a reason.", fields={field: ["A reason is required."]})
+        raise ValidationError(_("Give a reason."), fields={field: [_("A reason is required.")]})
     if len(reason) > MAX_REASON_LENGTH:
         raise ValidationError(
-            f"Use at most {MAX_REASON_LENGTH} characters.",
-            fields={field: [f"Use at most {MAX_REASON_LENGTH} characters."]},
+            _("Use at most %(count)s characters.", count=MAX_REASON_LENGTH),
+            fields={field: [_("Use at most %(count)s characters.", count=MAX_REASON_LENGTH)]},
         )
     return reason
 
@@ -88,7 +89,7 @@ def _contains(column, term):
 def _text(args, name, errors, max_length=MAX_QUERY_LENGTH):
     value = " ".join(arg_text(args, name).split())
     if len(value) > max_length:
-        errors[name] = [f"Use at most {max_length} characters."]
+        errors[name] = [_("Use at most %(count)s characters.", count=max_length)]
         return ""
     return value
 
@@ -98,7 +99,7 @@ def _choice(args, name, choices, errors):
     if not value:
         return None
     if value not in choices:
-        errors[name] = ["Choose one of: " + ", ".join(choices) + "."]
+        errors[name] = [_("Choose one of: %(choices)s.", choices=", ".join(choices))]
         return None
     return value
 
@@ -107,7 +108,7 @@ def _day_range(args, zone, errors):
     """``date_from``/``date_to`` (days in ``zone``, both included) as a half-open UTC range."""
     date_from, date_to = arg_day(args, "date_from", errors), arg_day(args, "date_to", errors)
     if date_from and date_to and date_from > date_to:
-        errors["date_to"] = ["The end date is before the start date."]
+        errors["date_to"] = [_("The end date is before the start date.")]
     start = datetime.combine(date_from, time.min, tzinfo=zone).astimezone(UTC) if date_from else None
     end = None
     if date_to:
@@ -120,13 +121,13 @@ def page_number(args):
     errors = {}
     page = arg_whole(args, "page", errors, 1, MAX_PAGE)
     if errors:
-        raise ValidationError("Check the page number.", fields=errors)
+        raise ValidationError(_("Check the page number."), fields=errors)
     return page or 1
 
 
 def _finish(errors, values):
     if errors:
-        raise ValidationError("Some filters are not valid.", fields=errors)
+        raise ValidationError(_("Some filters are not valid."), fields=errors)
     return values
 
 
@@ -170,7 +171,7 @@ def find_users(*, q="", role=None, suspended=None, verified=None, page=1, per_pa
 def get_user(user_id):
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -210,9 +211,9 @@ def _moderatable(admin, user_id):
     _require_admin(admin)
     user = get_user(user_id)
     if user.id == admin.id:
-        raise PermissionDenied("You cannot suspend your own account.", code="cannot_suspend_self")
+        raise PermissionDenied(_("You cannot suspend your own account."), code="cannot_suspend_self")
     if user.is_admin:
-        raise PermissionDenied("Admins cannot be suspended.", code="cannot_suspend_admin")
+        raise PermissionDenied(_("Admins cannot be suspended."), code="cannot_suspend_admin")
     return user
 
 
@@ -223,7 +224,7 @@ def suspend_user(admin, user_id, reason, *, origin=None):
     user = _moderatable(admin, user_id)
     reason = _reason(reason)
     if user.suspended_at is not None:
-        raise Conflict("This account is already suspended.", code="already_suspended")
+        raise Conflict(_("This account is already suspended."), code="already_suspended")
     user.suspended_at = utcnow()
     user.suspension_reason = reason
     if user.is_mentor:
@@ -250,7 +251,7 @@ def suspend_user(admin, user_id, reason, *, origin=None):
 def unsuspend_user(admin, user_id, *, origin=None):
     user = _moderatable(admin, user_id)
     if user.suspended_at is None:
-        raise Conflict("This account is not suspended.", code="not_suspended")
+        raise Conflict(_("This account is not suspended."), code="not_suspended")
     previous = user.suspension_reason
     user.suspended_at = None
     user.suspension_reason = ""
@@ -283,7 +284,7 @@ def lift_publishing_suspension(admin, user_id, reason, *, origin=None):
     ).rowcount
     if lifted != 1:
         db.session.rollback()
-        raise Conflict("This mentor's publishing is not suspended.", code="not_publishing_suspended")
+        raise Conflict(_("This mentor's publishing is not suspended."), code="not_publishing_suspended")
     record(
         admin,
         MENTOR_PUBLISHING_RESTORE,
@@ -303,7 +304,7 @@ def _mentor(admin, user_id):
     _require_admin(admin)
     user = get_user(user_id)
     if not user.is_mentor:
-        raise Conflict("Only mentors can be verified.", code="not_a_mentor_account")
+        raise Conflict(_("Only mentors can be verified."), code="not_a_mentor_account")
     return user
 
 
@@ -312,7 +313,7 @@ def verify_mentor(admin, user_id, *, origin=None):
     """Mark a mentor as checked by an admin (the "Verified" badge)."""
     user = _mentor(admin, user_id)
     if user.mentor_verified_at is not None:
-        raise Conflict("This mentor is already verified.", code="already_verified")
+        raise Conflict(_("This mentor is already verified."), code="already_verified")
     user.mentor_verified_at = utcnow()
     record(admin, MENTOR_VERIFY, target_type="user", target_id=user.id, origin=origin)
     db.session.commit()
@@ -323,7 +324,7 @@ def verify_mentor(admin, user_id, *, origin=None):
 def unverify_mentor(admin, user_id, *, origin=None):
     user = _mentor(admin, user_id)
     if user.mentor_verified_at is None:
-        raise Conflict("This mentor is not verified.", code="not_verified")
+        raise Conflict(_("This mentor is not verified."), code="not_verified")
     user.mentor_verified_at = None
     record(admin, MENTOR_UNVERIFY, target_type="user", target_id=user.id, origin=origin)
     db.session.commit()
@@ -372,7 +373,7 @@ def session_overview(session_id):
     entries about it."""
     session = db.session.get(LearningSession, session_id)
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     bookings = list(
         db.session.scalars(
             select(Booking).where(Booking.session_id == session.id).order_by(Booking.created_at, Booking.id)
@@ -488,7 +489,7 @@ def payment_overview(payment_id):
 
     payment = db.session.get(Payment, payment_id)
     if payment is None:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     refunds = list(
         db.session.scalars(
             select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at, Refund.id)
@@ -523,14 +524,14 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     reason = _reason(reason)
     if not isinstance(request_key, str) or not _REQUEST_KEY.match(request_key):
         raise ValidationError(
-            "The request key is missing or malformed.",
-            fields={"idempotency_key": ["8 to 40 letters, digits, '-' or '_'."]},
+            _("The request key is missing or malformed."),
+            fields={"idempotency_key": [_("8 to 40 letters, digits, '-' or '_'.")]},
         )
     payment = db.session.get(Payment, payment_id)
     if payment is None:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     if payment.payer_id == admin.id:
-        raise PermissionDenied("Another admin must refund a payment you made.", code="own_payment")
+        raise PermissionDenied(_("Another admin must refund a payment you made."), code="own_payment")
     key = f"admin-{payment.id}-{request_key}"
 
     def made_before():
@@ -540,17 +541,19 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
     if existing is not None:
         return existing, False
     if not payment.is_captured:
-        raise Conflict("Only a captured payment can be refunded.", code="not_captured")
+        raise Conflict(_("Only a captured payment can be refunded."), code="not_captured")
     refundable = payment.refundable_paise
     if refundable < refunds.MIN_REFUND_PAISE:
-        raise Conflict("Everything paid has already been refunded.", code="nothing_to_refund")
+        raise Conflict(_("Everything paid has already been refunded."), code="nothing_to_refund")
     amount = refundable if amount_paise is None else amount_paise
     if (
         isinstance(amount, bool)
         or not isinstance(amount, int)
         or not (refunds.MIN_REFUND_PAISE <= amount <= refundable)
     ):
-        message = f"Refund between ₹1 and {format_inr(refundable)} (what is still refundable)."
+        message = _(
+            "Refund between ₹1 and %(amount)s (what is still refundable).", amount=format_inr(refundable)
+        )
         raise ValidationError(message, fields={"amount_paise": [message]})
     try:
         refund = refunds.reserve_refund(payment, amount, key=key, reason=f"By an admin: {reason}")
@@ -579,7 +582,7 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
         if existing is not None:
             return existing, False
         raise Conflict(
-            "The payment changed meanwhile (another refund); reload and try again.",
+            _("The payment changed meanwhile (another refund); reload and try again."),
             code="refund_exceeds_payment",
         ) from None
     outbox.dispatch()
@@ -650,9 +653,9 @@ def hide_review(admin, review_id, reason, *, origin=None):
     reason = _reason(reason)
     review = db.session.get(Review, review_id)
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(_("No such review."))
     if review.hidden_at is not None:
-        raise Conflict("This review is already hidden.", code="already_hidden")
+        raise Conflict(_("This review is already hidden."), code="already_hidden")
     reviews.hide_review(admin, review.id, reason, commit=False)
     record(
         admin,

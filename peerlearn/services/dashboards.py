@@ -25,6 +25,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, distinct, func, or_, select, true
 from sqlalchemy.orm import defaultload, lazyload
 
@@ -64,7 +65,7 @@ from .sessions import is_live_now
 UPCOMING_LIMIT = 5
 CONVERSION_SESSIONS = 12
 SKILL_SERIES = 6  # skills drawn separately in the learner's chart; the rest are "Other skills"
-OTHER_SKILLS = "Other skills"
+OTHER_SKILLS = _l("Other skills")
 # The longest a session lasts (the sessions' duration check): a session that started longer ago
 # than this plus the room's grace time is over.
 LONGEST_SESSION = timedelta(minutes=480)
@@ -337,7 +338,7 @@ def skills_practised(learner, *, now=None, tz=None):
     series = [{"skill": name, "counts": by_skill[name]} for name in ranked[:SKILL_SERIES]]
     if len(ranked) > SKILL_SERIES:
         other = [sum(by_skill[name][i] for name in ranked[SKILL_SERIES:]) for i in range(len(periods))]
-        series.append({"skill": OTHER_SKILLS, "counts": other})
+        series.append({"skill": str(OTHER_SKILLS), "counts": other})
     return {**_period_axis(periods), "series": series, "skills": len(ranked)}
 
 

@@ -18,6 +18,8 @@ the audit log.
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -58,17 +60,17 @@ REFUND_PARTIAL = "refund_partial"
 RELEASE = "release"
 OUTCOMES = (REFUND_FULL, REFUND_PARTIAL, RELEASE)
 OUTCOME_LABELS = {
-    REFUND_FULL: "Refund in full",
-    REFUND_PARTIAL: "Refund part of it",
-    RELEASE: "Release to the mentor (no refund)",
+    REFUND_FULL: _l("Refund in full"),
+    REFUND_PARTIAL: _l("Refund part of it"),
+    RELEASE: _l("Release to the mentor (no refund)"),
 }
 
 # How each state reads to the people involved.
 STATUS_LABELS = {
-    DisputeStatus.OPEN: "Under review",
-    DisputeStatus.REFUNDED: "Refunded in full",
-    DisputeStatus.PARTIALLY_REFUNDED: "Partly refunded",
-    DisputeStatus.RELEASED: "Closed without a refund",
+    DisputeStatus.OPEN: _l("Under review"),
+    DisputeStatus.REFUNDED: _l("Refunded in full"),
+    DisputeStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
+    DisputeStatus.RELEASED: _l("Closed without a refund"),
 }
 
 # The audit log's target type (the actions are services.audit.DISPUTE_OPEN and DISPUTE_DECIDE).
@@ -97,7 +99,7 @@ def reason_label(value):
 
 def status_label(value):
     try:
-        return STATUS_LABELS[DisputeStatus(value)]
+        return str(STATUS_LABELS[DisputeStatus(value)])
     except ValueError:
         return value
 
@@ -117,7 +119,7 @@ def refund_of(dispute):
 def get(dispute_id):
     dispute = db.session.get(Dispute, dispute_id) if isinstance(dispute_id, int) else None
     if dispute is None:
-        raise NotFound("No such dispute.")
+        raise NotFound(_("No such dispute."))
     return dispute
 
 
@@ -139,20 +141,22 @@ def _refusal(booking, now):
     """Why the booking's learner cannot report a problem now, as a domain error, or None."""
     session = booking.session
     if for_booking(booking.id) is not None:
-        return Conflict("You already reported a problem with this booking.", code="already_reported")
+        return Conflict(_("You already reported a problem with this booking."), code="already_reported")
     if session.status == SessionStatus.CANCELLED:
         return Conflict(
-            "This session was cancelled, so its payments are refunded in full.", code="session_cancelled"
+            _("This session was cancelled, so its payments are refunded in full."), code="session_cancelled"
         )
     if session.status != SessionStatus.COMPLETED or session.settles_at is None:
-        return Conflict("You can report a problem once the session has ended.", code="session_not_completed")
+        return Conflict(
+            _("You can report a problem once the session has ended."), code="session_not_completed"
+        )
     if booking.status not in REPORTABLE_BOOKING_STATES or paid_payment(booking) is None:
         return Conflict(
-            "Only a paid booking that has not been refunded in full can be reported.", code="not_paid"
+            _("Only a paid booking that has not been refunded in full can be reported."), code="not_paid"
         )
     if now >= session.settles_at:
         return Conflict(
-            "The time to report a problem with this session has ended.", code="report_window_closed"
+            _("The time to report a problem with this session has ended."), code="report_window_closed"
         )
     return None
 
@@ -179,7 +183,7 @@ def _clean_report(reason, details):
         except ValidationError as exc:
             errors.update(exc.fields)
     if errors:
-        raise ValidationError("Choose what went wrong and tell us what happened.", fields=errors)
+        raise ValidationError(_("Choose what went wrong and tell us what happened."), fields=errors)
     return cleaned
 
 
@@ -188,17 +192,17 @@ def _clean_reason(reason):
         return DisputeReason(reason).value
     except ValueError:
         raise ValidationError(
-            "Choose what went wrong.", fields={"reason": ["Choose one of the listed problems."]}
+            _("Choose what went wrong."), fields={"reason": [_("Choose one of the listed problems.")]}
         ) from None
 
 
 def _clean_details(details):
     details = details.strip() if isinstance(details, str) else ""
     if len(details) < MIN_DETAILS_LENGTH:
-        message = f"Tell us what happened in at least {MIN_DETAILS_LENGTH} characters."
+        message = _("Tell us what happened in at least %(count)s characters.", count=MIN_DETAILS_LENGTH)
         raise ValidationError(message, fields={"details": [message]})
     if len(details) > MAX_DETAILS_LENGTH:
-        message = f"Use at most {MAX_DETAILS_LENGTH} characters."
+        message = _("Use at most %(count)s characters.", count=MAX_DETAILS_LENGTH)
         raise ValidationError(message, fields={"details": [message]})
     return details
 
@@ -237,7 +241,9 @@ def report(learner, booking_id, reason, details, now=None):
     except IntegrityError:
         # The same learner's other click won: one report per booking.
         db.session.rollback()
-        raise Conflict("You already reported a problem with this booking.", code="already_reported") from None
+        raise Conflict(
+            _("You already reported a problem with this booking."), code="already_reported"
+        ) from None
     audit.record(
         learner,
         DISPUTE_OPEN,
@@ -269,17 +275,17 @@ def _refund_amount(outcome, amount_paise, payment):
     refundable = payment.refundable_paise
     if refundable < MIN_REFUND_PAISE:
         raise Conflict(
-            "Nothing is left to refund on this payment; release the dispute instead.",
+            _("Nothing is left to refund on this payment; release the dispute instead."),
             code="nothing_to_refund",
         )
     if outcome == REFUND_FULL:
         return refundable
     if isinstance(amount_paise, bool) or not isinstance(amount_paise, int):
         raise ValidationError(
-            "Give the amount to refund.", fields={"amount_paise": ["A whole number of paise."]}
+            _("Give the amount to refund."), fields={"amount_paise": [_("A whole number of paise.")]}
         )
     if not MIN_REFUND_PAISE <= amount_paise <= refundable:
-        message = f"Refund between ₹1 and {_inr(refundable)} (what is still refundable)."
+        message = _("Refund between ₹1 and %(amount)s (what is still refundable).", amount=_inr(refundable))
         raise ValidationError(message, fields={"amount_paise": [message]})
     return amount_paise
 
@@ -300,20 +306,20 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     admin._require_admin(admin_user)
     errors = {}
     if outcome not in OUTCOMES:
-        errors["outcome"] = ["Choose one of: " + ", ".join(OUTCOMES) + "."]
+        errors["outcome"] = [_("Choose one of: %(choices)s.", choices=", ".join(OUTCOMES))]
     try:
         reason = admin._reason(reason)
     except ValidationError as exc:
         errors.update(exc.fields)
     if errors:
-        raise ValidationError("Choose a decision and give a reason.", fields=errors)
+        raise ValidationError(_("Choose a decision and give a reason."), fields=errors)
     now = now or utcnow()
     dispute = get(dispute_id)
     if admin_user.id in (dispute.mentor_id, dispute.learner_id):
         # An admin who also teaches or learns never judges their own case.
-        raise PermissionDenied("Another admin must decide a dispute you are part of.", code="own_dispute")
+        raise PermissionDenied(_("Another admin must decide a dispute you are part of."), code="own_dispute")
     if not dispute.is_open:
-        raise Conflict("This dispute has already been decided.", code="dispute_decided")
+        raise Conflict(_("This dispute has already been decided."), code="dispute_decided")
     payment = db.session.get(Payment, dispute.payment_id)
     amount = _refund_amount(outcome, amount_paise, payment)
     if outcome == RELEASE:
@@ -338,7 +344,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     ).rowcount
     if won != 1:
         db.session.rollback()
-        raise Conflict("Another admin decided this dispute a moment ago.", code="dispute_decided")
+        raise Conflict(_("Another admin decided this dispute a moment ago."), code="dispute_decided")
     refund = None
     if amount:
         try:
@@ -348,7 +354,7 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
         except Conflict:
             db.session.rollback()  # the dispute stays open
             raise Conflict(
-                "The payment changed meanwhile (another refund); reload and decide again.",
+                _("The payment changed meanwhile (another refund); reload and decide again."),
                 code="refund_exceeds_payment",
             ) from None
         db.session.execute(

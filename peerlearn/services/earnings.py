@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.orm import aliased
 
@@ -69,9 +71,19 @@ PENDING, AVAILABLE, IN_PAYOUT, PAID_OUT, FROZEN = "pending", "available", "in_pa
 
 @dataclass(frozen=True)
 class MoneyWord:
+    """A state of a mentor's money: its key, and its name and meaning in the reader's language."""
+
     key: str
-    label: str
-    definition: str
+    lazy_label: object
+    lazy_definition: object
+
+    @property
+    def label(self):
+        return str(self.lazy_label)
+
+    @property
+    def definition(self):
+        return str(self.lazy_definition)
 
 
 # The one vocabulary of a mentor's money, in the order pages show it.
@@ -80,30 +92,36 @@ MONEY_STATES = {
     for word in (
         MoneyWord(
             PENDING,
-            "Pending",
-            "Not settled yet: the session hasn't been held yet, or was held too recently "
-            "(learners can still report a problem).",
+            _l("Pending"),
+            _l(
+                "Not settled yet: the session hasn't been held yet, or was held too recently "
+                "(learners can still report a problem)."
+            ),
         ),
-        MoneyWord(AVAILABLE, "Available", "Settled and yours: it can be paid out."),
-        MoneyWord(IN_PAYOUT, "In payout", "Requested for payout; not paid yet."),
-        MoneyWord(PAID_OUT, "Paid out", "Sent to your payout account."),
+        MoneyWord(AVAILABLE, _l("Available"), _l("Settled and yours: it can be paid out.")),
+        MoneyWord(IN_PAYOUT, _l("In payout"), _l("Requested for payout; not paid yet.")),
+        MoneyWord(PAID_OUT, _l("Paid out"), _l("Sent to your payout account.")),
         MoneyWord(
-            FROZEN, "Frozen", "Under dispute: a learner reported a problem, and an admin hasn't decided yet."
+            FROZEN,
+            _l("Frozen"),
+            _l("Under dispute: a learner reported a problem, and an admin hasn't decided yet."),
         ),
     )
 }
 # Money past pending, wherever it is now: available, in payout or paid out.
-SETTLED = MoneyWord("settled", "Settled", "Past pending: available, in payout or paid out.")
+SETTLED = MoneyWord("settled", _l("Settled"), _l("Past pending: available, in payout or paid out."))
 EARNED_THIS_MONTH = MoneyWord(
     "earned_this_month",
-    "Earned this month",
-    "Your share from sessions held this month (by when they ended, in your timezone), bookings and "
-    "gifts, net of refunds.",
+    _l("Earned this month"),
+    _l(
+        "Your share from sessions held this month (by when they ended, in your timezone), bookings and "
+        "gifts, net of refunds."
+    ),
 )
 # A statement line of a payment refunded in full: none of it is the mentor's, in any state.
-REFUNDED = MoneyWord("refunded", "Refunded", "Paid back to the learner in full: none of it is yours.")
-GIFTS = MoneyWord("gifts", "Gifts", "Tips learners sent you in the room, after the platform fee.")
-BOOKINGS = MoneyWord("bookings", "Bookings", "Your share of seats sold, after the platform fee.")
+REFUNDED = MoneyWord("refunded", _l("Refunded"), _l("Paid back to the learner in full: none of it is yours."))
+GIFTS = MoneyWord("gifts", _l("Gifts"), _l("Tips learners sent you in the room, after the platform fee."))
+BOOKINGS = MoneyWord("bookings", _l("Bookings"), _l("Your share of seats sold, after the platform fee."))
 # The states a payment's earning can be in (the others are where settled money went).
 EARNING_STATES = (PENDING, FROZEN, AVAILABLE)
 
@@ -478,12 +496,12 @@ def by_month(mentor_id, now=None, tz=None):
 # ------------------------------------------------------------------------------- statements
 
 STATEMENT_KINDS = {
-    "booking": "Booking",
-    "gift": "Gift",
-    "refund": "Refund",
-    "dispute_refund": "Dispute refund",
-    "payout": "Payout",
-    "payout_requested": "Payout requested",
+    "booking": _l("Booking"),
+    "gift": _l("Gift"),
+    "refund": _l("Refund"),
+    "dispute_refund": _l("Dispute refund"),
+    "payout": _l("Payout"),
+    "payout_requested": _l("Payout requested"),
 }
 
 
@@ -556,9 +574,9 @@ def statement(mentor_id, month, *, now=None, tz=None):
     try:
         start, end = month_bounds(month, tz)
     except ValueError as exc:
-        raise NotFound("No such month (use YYYY-MM).") from exc
+        raise NotFound(_("No such month (use YYYY-MM).")) from exc
     if start > now:
-        raise NotFound("That month hasn't started yet.")
+        raise NotFound(_("That month hasn't started yet."))
     kinds = (*EARNING_KINDS, EntryKind.PAYOUT.value)
     opening = int(
         db.session.scalar(
@@ -638,22 +656,35 @@ def statement(mentor_id, month, *, now=None, tz=None):
                 kind="payout",
                 state=PAID_OUT,
                 learner="",
-                description=f"Payout #{payout_id} to {masked or 'your payout account'}"
-                + (f" · reference {reference}" if reference else ""),
+                description=_(
+                    "Payout #%(id)s to %(account)s", id=payout_id, account=masked or _("your payout account")
+                )
+                + (" · " + _("reference %(reference)s", reference=reference) if reference else ""),
             )
         elif kind == EntryKind.MENTOR_EARNING:
             if purpose == PaymentPurpose.GIFT:
-                line.update(kind="gift", description=f"Gift from {payer_name} ({format_inr(paid)} sent)")
+                line.update(
+                    kind="gift",
+                    description=_(
+                        "Gift from %(name)s (%(amount)s sent)", name=payer_name, amount=format_inr(paid)
+                    ),
+                )
             elif purpose == PaymentPurpose.PACK:
-                line.update(kind="booking", description=f"Seat booked by {payer_name} with a pack credit")
+                line.update(
+                    kind="booking",
+                    description=_("Seat booked by %(name)s with a pack credit", name=payer_name),
+                )
             else:
                 line.update(
-                    kind="booking", description=f"Seat booked by {payer_name} ({format_inr(paid)} paid)"
+                    kind="booking",
+                    description=_(
+                        "Seat booked by %(name)s (%(amount)s paid)", name=payer_name, amount=format_inr(paid)
+                    ),
                 )
         else:
             line.update(
                 kind="dispute_refund" if is_dispute else "refund",
-                description=f"Refund to {payer_name}" + (f": {reason}" if reason else ""),
+                description=_("Refund to %(name)s", name=payer_name) + (f": {reason}" if reason else ""),
             )
         lines.append(line)
     for payout in db.session.scalars(
@@ -677,14 +708,18 @@ def statement(mentor_id, month, *, now=None, tz=None):
                 "learner": "",
                 "state": IN_PAYOUT,
                 "kind": "payout_requested",
-                "description": f"Payout #{payout.id} of {format_inr(payout.amount_paise)} requested to "
-                f"{payout.account_masked or 'your payout account'}; taken off the balance when paid",
+                "description": _(
+                    "Payout #%(id)s of %(amount)s requested to %(account)s; taken off the balance when paid",
+                    id=payout.id,
+                    amount=format_inr(payout.amount_paise),
+                    account=payout.account_masked or _("your payout account"),
+                ),
             }
         )
     lines.sort(key=lambda line: line["at"])
     balance = opening
     for line in lines:
-        line["kind_label"] = STATEMENT_KINDS[line["kind"]]
+        line["kind_label"] = str(STATEMENT_KINDS[line["kind"]])
         line["state_label"] = state_label(line["state"])
         if line["counted"]:
             balance += line["amount_paise"]
@@ -811,12 +846,12 @@ def request_payout(mentor, amount_paise=WHOLE_BALANCE, *, now=None):
     money is never in the balance, so no request can include it, however many arrive at once.
     """
     if not mentor.is_mentor:
-        raise PermissionDenied("Only mentors have earnings.")
+        raise PermissionDenied(_("Only mentors have earnings."))
     if amount_paise is not WHOLE_BALANCE and (
         isinstance(amount_paise, bool) or not isinstance(amount_paise, int) or amount_paise < MIN_PAYOUT_PAISE
     ):
         raise ValidationError(
-            "A payout is at least ₹1.", fields={"amount_paise": ["Enter at least 100 paise."]}
+            _("A payout is at least ₹1."), fields={"amount_paise": [_("Enter at least 100 paise.")]}
         )
     mentor_id = mentor.id
     # Whatever this session read so far ends here: the lock must open the transaction.
@@ -829,13 +864,13 @@ def request_payout(mentor, amount_paise=WHOLE_BALANCE, *, now=None):
     ).rowcount
     if locked != 1:
         db.session.rollback()
-        raise PermissionDenied("This account can't request payouts.", code="account_suspended")
+        raise PermissionDenied(_("This account can't request payouts."), code="account_suspended")
 
     account = payout_accounts.account_of(mentor_id)
     if account is None:
         db.session.rollback()
         raise Conflict(
-            "Add your payout details (a UPI id or a bank account) before asking for a payout.",
+            _("Add your payout details (a UPI id or a bank account) before asking for a payout."),
             code="payout_details_required",
         )
     available = load(mentor_id, now=now, tz="UTC").summary()["available_paise"]
@@ -844,12 +879,12 @@ def request_payout(mentor, amount_paise=WHOLE_BALANCE, *, now=None):
         if amount_paise < MIN_PAYOUT_PAISE:
             db.session.rollback()
             raise ValidationError(
-                "A payout is at least ₹1, and less is available.",
-                fields={"amount_paise": ["Less than ₹1 is available."]},
+                _("A payout is at least ₹1, and less is available."),
+                fields={"amount_paise": [_("Less than ₹1 is available.")]},
             )
     if amount_paise > available:
         db.session.rollback()
-        raise Conflict("That is more than your available balance.", code="insufficient_balance")
+        raise Conflict(_("That is more than your available balance."), code="insufficient_balance")
     payout = Payout(
         mentor_id=mentor_id,
         amount_paise=amount_paise,
@@ -866,10 +901,10 @@ def _decide(admin, payout_id, action, details, origin, **values):
     """Move a requested payout to paid or rejected, once, and write the admin's audit entry
     beside it (uncommitted; the caller commits both or rolls both back); returns the payout."""
     if not admin.is_admin:
-        raise PermissionDenied("Only admins can decide payouts.")
+        raise PermissionDenied(_("Only admins can decide payouts."))
     payout = db.session.get(Payout, payout_id)
     if payout is None:
-        raise NotFound("No such payout.")
+        raise NotFound(_("No such payout."))
     now = utcnow()
     won = db.session.execute(
         update(Payout)
@@ -878,7 +913,7 @@ def _decide(admin, payout_id, action, details, origin, **values):
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        raise Conflict("This payout was already decided.", code="payout_decided")
+        raise Conflict(_("This payout was already decided."), code="payout_decided")
     audit.record(
         admin,
         action,
@@ -904,7 +939,7 @@ def mark_payout_paid(admin, payout_id, reference, *, origin=None):
     reference = (reference or "").strip()
     if admin.is_admin and (not reference or len(reference) > 100):
         raise ValidationError(
-            "Give the bank or UPI reference.", fields={"reference": ["Required, ≤ 100 characters."]}
+            _("Give the bank or UPI reference."), fields={"reference": [_("Required, ≤ 100 characters.")]}
         )
     payout = _decide(
         admin,

@@ -12,6 +12,7 @@ import re
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -107,11 +108,11 @@ def describe(details):
     if details is None:
         return []
     if details.get("kind") == PayoutMethodKind.UPI:
-        return [("UPI id", details["upi_id"])]
+        return [(_("UPI id"), details["upi_id"])]
     return [
-        ("Account holder", details.get("holder_name", "")),
-        ("Account number", details.get("account_number", "")),
-        ("IFSC", details.get("ifsc", "")),
+        (_("Account holder"), details.get("holder_name", "")),
+        (_("Account number"), details.get("account_number", "")),
+        (_("IFSC"), details.get("ifsc", "")),
     ]
 
 
@@ -127,10 +128,10 @@ def _text(data, name):
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValidationError("Check the payout details.", fields={name: ["Must be text."]})
+        raise ValidationError(_("Check the payout details."), fields={name: [_("Must be text.")]})
     problem = control_character_problem(value)  # every payout detail is one line
     if problem:
-        raise ValidationError("Check the payout details.", fields={name: [problem]})
+        raise ValidationError(_("Check the payout details."), fields={name: [problem]})
     return value.strip()
 
 
@@ -142,9 +143,9 @@ def clean(data):
         upi_id = _text(data, "upi_id").lower()
         if not UPI_ID.fullmatch(upi_id):
             raise ValidationError(
-                "Check the UPI id.",
+                _("Check the UPI id."),
                 fields={
-                    "upi_id": ["Enter a UPI id such as name@okaxis (letters, digits, . - _ before the @)."]
+                    "upi_id": [_("Enter a UPI id such as name@okaxis (letters, digits, . - _ before the @).")]
                 },
             )
         return kind, {"kind": kind, "upi_id": upi_id}, mask_upi(upi_id)
@@ -155,20 +156,22 @@ def clean(data):
         ifsc = _text(data, "ifsc").upper()
         holder = " ".join(_text(data, "holder_name").split())
         if not ACCOUNT_NUMBER.fullmatch(number):
-            errors["account_number"] = ["An account number is 9 to 18 digits."]
+            errors["account_number"] = [_("An account number is 9 to 18 digits.")]
         elif confirm != number:
-            errors["account_number_confirm"] = ["The two account numbers differ."]
+            errors["account_number_confirm"] = [_("The two account numbers differ.")]
         if not IFSC.fullmatch(ifsc):
             errors["ifsc"] = [
                 "An IFSC is 11 characters: 4 letters, a zero, then 6 letters or digits (e.g. HDFC0001234)."
             ]
         if not 2 <= len(holder) <= 100:
-            errors["holder_name"] = ["Enter the name on the account (2 to 100 characters)."]
+            errors["holder_name"] = [_("Enter the name on the account (2 to 100 characters).")]
         if errors:
-            raise ValidationError("Check the bank account details.", fields=errors)
+            raise ValidationError(_("Check the bank account details."), fields=errors)
         details = {"kind": kind, "account_number": number, "ifsc": ifsc, "holder_name": holder}
         return kind, details, mask_bank(ifsc, number)
-    raise ValidationError("Choose UPI or a bank account.", fields={"kind": ["Choose UPI or bank account."]})
+    raise ValidationError(
+        _("Choose UPI or a bank account."), fields={"kind": [_("Choose UPI or bank account.")]}
+    )
 
 
 @use_case
@@ -176,7 +179,7 @@ def save(user, data):
     """Add or replace the user's payout details; the user hears of the change (a security event:
     payouts go wherever these say)."""
     if not user.is_mentor:
-        raise PermissionDenied("Only mentors have payouts.", code="not_a_mentor")
+        raise PermissionDenied(_("Only mentors have payouts."), code="not_a_mentor")
     kind, details, masked = clean(data)
     token = encrypt(details)
     account = account_of(user.id)
@@ -195,10 +198,10 @@ def save(user, data):
     events.record(
         "security_event",
         user,
-        "Your payout details changed",
+        _("Your payout details changed"),
         [
-            f"Payouts now go to {masked}.",
-            "If you didn't make this change, change your password and tell us at once.",
+            _("Payouts now go to %(account)s.", account=masked),
+            _("If you didn't make this change, change your password and tell us at once."),
         ],
     )
     db.session.commit()

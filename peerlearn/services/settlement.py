@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -277,10 +278,12 @@ def mentor_strikes(mentor_id):
 def ended_message(session):
     """What the mentor is told after ending ``session`` for everyone."""
     if was_not_held(session):
-        return (
-            f"Session ended. You were in the room for {session.mentor_present_minutes} of its "
-            f"{session.duration_minutes} minutes, less than the {held_minutes_needed(session)} that make a "
-            "session held, so it counts as not held: everyone who paid is refunded in full, and it is "
-            "a strike on your account."
+        return _(
+            "Session ended. You were in the room for %(present)s of its %(duration)s minutes, less than "
+            "the %(needed)s that make a session held, so it counts as not held: everyone who paid is "
+            "refunded in full, and it is a strike on your account.",
+            present=session.mentor_present_minutes,
+            duration=session.duration_minutes,
+            needed=held_minutes_needed(session),
         )
-    return "Session ended for everyone. Thanks for teaching!"
+    return _("Session ended for everyone. Thanks for teaching!")
