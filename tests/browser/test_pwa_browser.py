@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, _serve
-from tests.browser.support import visit
+from tests.browser.support import register_confirmed, visit
 
 WORKER_TIMEOUT_MS = 20_000
 NOTIFICATIONS = """async () => {
@@ -99,3 +99,18 @@ def test_a_push_message_becomes_a_notification(own_context):
             break
         page.wait_for_timeout(250)
     assert shown == [["Live now: Flask", "Asha has started.", "s-1", "/sessions"]]
+
+
+def test_the_phone_notifications_switch_reads_this_browsers_state(new_context):
+    # The live server runs as `make run` does: a VAPID pair kept in its instance folder.
+    page = new_context().new_page()
+    register_confirmed(page, "learner", "Meera Learner")
+    visit(page, "/notifications/preferences")
+
+    switch = page.get_by_test_id("push-switch")
+    state = page.get_by_test_id("push-state")
+    expect(state.get_by_text("Off for this device.")).to_be_visible()
+    expect(state.get_by_text("On for this device.")).to_be_hidden()
+    expect(switch).to_be_enabled()
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(switch).to_have_accessible_name("Phone notifications")
