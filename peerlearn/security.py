@@ -3,6 +3,8 @@
 from functools import wraps
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from .api_envelope import error_response
@@ -23,7 +25,7 @@ def bearer_token():
 
 def init_app(app):
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
     # Sessions are server-side records; Flask-Login's IP/agent heuristics would only add noise.
     login_manager.session_protection = None
@@ -42,8 +44,8 @@ def init_app(app):
     @login_manager.unauthorized_handler
     def unauthorized():
         if wants_json():
-            return error_response(401, "authentication_required", "Log in to continue.")
-        flash(login_manager.login_message, "info")
+            return error_response(401, "authentication_required", _("Log in to continue."))
+        flash(str(login_manager.login_message), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     @app.before_request

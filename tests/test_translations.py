@@ -422,3 +422,14 @@ def test_a_hindi_readers_page_email_and_notification_are_hindi_with_indian_forma
     assert DEVANAGARI.search(notification.title)
     assert "दिस॰" in notification.body and LAKH in notification.body
     assert not ENGLISH_MONTHS.search(notification.body)
+
+
+def test_the_sign_in_prompt_speaks_the_visitors_language(client):
+    page = client.get("/profile", headers={"Accept-Language": "hi"}, follow_redirects=True)
+    # A page's script asking for JSON gets the same prompt as a 401.
+    api = client.get("/profile", headers={"Accept-Language": "hi", "Accept": "application/json"})
+    english = client.get("/profile", headers={"Accept-Language": "en", "Accept": "application/json"})
+
+    assert "आगे बढ़ने के लिए कृपया लॉग इन करें।" in page.get_data(as_text=True)
+    assert api.status_code == 401 and api.get_json()["message"] == "आगे बढ़ने के लिए लॉग इन करें।"
+    assert english.get_json()["message"] == "Log in to continue."
