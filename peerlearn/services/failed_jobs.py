@@ -7,6 +7,8 @@ requeue unrecorded (the database refusing the entry), never an entry for a reque
 happen. Redis being away is a ``JobsUnavailable``; with jobs run inline there is no registry."""
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 
 from ..exceptions import Conflict, DomainError, NotFound
@@ -23,7 +25,9 @@ class JobsUnavailable(DomainError):
     code = "jobs_unavailable"
 
 
-UNREACHABLE = "Redis cannot be reached, so failed jobs cannot be read or requeued. Try again when it is back."
+UNREACHABLE = _l(
+    "Redis cannot be reached, so failed jobs cannot be read or requeued. Try again when it is back."
+)
 
 
 def jobs_inline():
@@ -38,7 +42,7 @@ def find_failed(*, page=1, per_page):
     try:
         jobs, total = list_failed(offset=(page - 1) * per_page, limit=per_page)
     except RedisError as exc:
-        raise JobsUnavailable(UNREACHABLE) from exc
+        raise JobsUnavailable(str(UNREACHABLE)) from exc
     return Page(jobs, total, page, per_page)
 
 
@@ -50,11 +54,11 @@ def requeue(admin, job_id, *, origin=None):
         job = requeue_failed_job(job_id)
         exists = job is not None or job_exists(job_id)
     except RedisError as exc:
-        raise JobsUnavailable(UNREACHABLE) from exc
+        raise JobsUnavailable(str(UNREACHABLE)) from exc
     if job is None:
         if exists:
-            raise Conflict(f"Job {job_id} is not failed any more; nothing was requeued.")
-        raise NotFound(f"There is no job {job_id}.")
+            raise Conflict(_("Job %(job)s is not failed any more; nothing was requeued.", job=job_id))
+        raise NotFound(_("There is no job %(job)s.", job=job_id))
     audit.record(
         admin,
         audit.JOB_REQUEUE,
@@ -72,7 +76,7 @@ def requeue_all(admin, *, origin=None):
     try:
         count = requeue_failed()
     except RedisError as exc:
-        raise JobsUnavailable(UNREACHABLE) from exc
+        raise JobsUnavailable(str(UNREACHABLE)) from exc
     if count:
         details = {"requeued": count}
         audit.record(admin, audit.JOB_REQUEUE_ALL, target_type="job", details=details, origin=origin)
@@ -82,4 +86,6 @@ def requeue_all(admin, *, origin=None):
 
 def _require_queues():
     if jobs_inline():
-        raise Conflict("Jobs run inline here: there are no failed jobs to requeue (failures are in the log).")
+        raise Conflict(
+            _("Jobs run inline here: there are no failed jobs to requeue (failures are in the log).")
+        )

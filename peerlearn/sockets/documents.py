@@ -19,6 +19,7 @@ import logging
 from functools import wraps
 
 from flask import request
+from flask_babel import gettext as _
 from flask_socketio import emit
 from redis.exceptions import RedisError
 
@@ -61,7 +62,7 @@ def document_event(name, schema, *, binary=None):
                     payload[binary[0]] = data
                 session_id = payload["session_id"]
                 if not presence().is_member(session_id, identity.user_id, request.sid):
-                    raise PermissionDenied("Join the room first.", code="not_in_room")
+                    raise PermissionDenied(_("Join the room first."), code="not_in_room")
                 user = load_user(identity)
                 if user is None:
                     return None

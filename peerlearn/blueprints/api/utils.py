@@ -1,6 +1,7 @@
 from functools import wraps
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...exceptions import AuthenticationError, DomainError, UnsupportedMediaType, ValidationError
@@ -13,14 +14,14 @@ def json_body():
     if not request.is_json:
         if not request.content_length and not request.get_data(cache=True):
             return {}
-        raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
+        raise UnsupportedMediaType(_("Send a JSON body with Content-Type: application/json."))
     if not request.get_data(cache=True):
         return {}
     data = request.get_json(silent=True)
     if data is None:
-        raise DomainError("The request body is not valid JSON.", code="malformed_json")
+        raise DomainError(_("The request body is not valid JSON."), code="malformed_json")
     if not isinstance(data, dict):
-        raise DomainError("The JSON body must be an object.", code="malformed_json")
+        raise DomainError(_("The JSON body must be an object."), code="malformed_json")
     return data
 
 
@@ -31,7 +32,8 @@ def page_args(default_per_page=API_PER_PAGE, max_per_page=API_MAX_PER_PAGE):
         value = whole_number(request.args.get(name, str(default)))
         if value is None or not 1 <= value <= high:
             raise ValidationError(
-                f"{name} must be a whole number from 1 to {high}.", fields={name: ["Out of range."]}
+                _("%(name)s must be a whole number from 1 to %(high)s.", name=name, high=high),
+                fields={name: [_("Out of range.")]},
             )
         values[name] = value
     return values["page"], values["per_page"]
@@ -44,8 +46,8 @@ def refuse_empty_args(*names):
     empty = [name for name in names if any(value == "" for value in request.args.getlist(name))]
     if empty:
         raise ValidationError(
-            "Leave out a filter you don't use: " + ", ".join(empty) + " may not be empty.",
-            fields={name: ["May not be empty."] for name in empty},
+            _("Leave out a filter you don't use: %(names)s may not be empty.", names=", ".join(empty)),
+            fields={name: [_("May not be empty.")] for name in empty},
         )
 
 
@@ -54,7 +56,7 @@ def api_login_required(view):
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
             raise AuthenticationError(
-                "Log in, or send a bearer token from POST /api/login/.", code="authentication_required"
+                _("Log in, or send a bearer token from POST /api/login/."), code="authentication_required"
             )
         return view(*args, **kwargs)
 
@@ -65,10 +67,14 @@ def text_field(data, name, *, required=False):
     value = data.get(name)
     if value is None:
         if required:
-            raise ValidationError(f"{name} is required.", fields={name: ["This field is required."]})
+            raise ValidationError(
+                _("%(name)s is required.", name=name), fields={name: [_("This field is required.")]}
+            )
         return None
     if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string.", fields={name: ["Must be a string."]})
+        raise ValidationError(
+            _("%(name)s must be a string.", name=name), fields={name: [_("Must be a string.")]}
+        )
     return value
 
 
@@ -78,8 +84,8 @@ def refuse_nulls(data, *names):
     nulls = [name for name in names if name in data and data[name] is None]
     if nulls:
         raise ValidationError(
-            "Leave out a field you don't set: " + ", ".join(nulls) + " may not be null.",
-            fields={name: ["May not be null."] for name in nulls},
+            _("Leave out a field you don't set: %(names)s may not be null.", names=", ".join(nulls)),
+            fields={name: [_("May not be null.")] for name in nulls},
         )
 
 
@@ -89,7 +95,7 @@ def id_field(data, name):
     value = data.get(name)
     if not is_id(value):
         raise ValidationError(
-            f"{name} must be an id: a whole number from 1 to {MAX_ID}.",
-            fields={name: [f"An id (a whole number from 1 to {MAX_ID})."]},
+            _("%(name)s must be an id: a whole number from 1 to %(max)s.", name=name, max=MAX_ID),
+            fields={name: [_("An id (a whole number from 1 to %(max)s).", max=MAX_ID)]},
         )
     return value
