@@ -5,7 +5,8 @@
 //
 // - Installing caches the shell: the offline page, this build's stylesheet and script (hashed
 //   names) with the chunks the script needs at once, the icons.
-// - Hashed static files are served from the cache first (their names change with their content).
+// - Hashed static files are served from the cache first (their names change with their content);
+//   the shell's unhashed files (icons) from the network, and from the cache when offline.
 // - Page navigations go to the network; when it cannot be reached, the cached offline page is
 //   shown. Pages are never cached (they hold an account's data), nor is anything under the API
 //   or anything sent other than with GET.
@@ -75,7 +76,9 @@ self.addEventListener('fetch', (event) => {
   } else if (url.pathname.startsWith(STATIC_PREFIX) && HASHED.test(url.pathname)) {
     event.respondWith(fromCacheFirst(request));
   } else if (PRECACHE.includes(url.pathname)) {
-    event.respondWith(caches.match(url.pathname, { cacheName: SHELL_CACHE }).then((hit) => hit || fetch(request)));
+    // Unhashed files of the shell (icons; app.js and app.css while `npm run watch` rebuilds them
+    // under one name): the network's copy while there is one, the cached one offline.
+    event.respondWith(fetch(request).catch(() => caches.match(url.pathname, { cacheName: SHELL_CACHE })));
   }
 });
 
