@@ -7,6 +7,7 @@
 // Markup binds `busy`, `status` ('idle' | 'open' | 'verifying' | 'redirecting'), `error`, `label`
 // (what the button says while busy; idle, it keeps the server's "Pay ₹…"), and calls `pay()`.
 import { sendJSON } from './http.js';
+import { t } from './i18n.js';
 import { openRazorpay } from './razorpay.js';
 
 export default function checkout(options = {}) {
@@ -20,9 +21,9 @@ export default function checkout(options = {}) {
     },
 
     get label() {
-      if (this.status === 'verifying') return 'Confirming your payment…';
-      if (this.status === 'redirecting') return 'Payment confirmed';
-      if (this.status === 'open') return 'Waiting for payment…';
+      if (this.status === 'verifying') return t('Confirming your payment…');
+      if (this.status === 'redirecting') return t('Payment confirmed');
+      if (this.status === 'open') return t('Waiting for payment…');
       return '';
     },
 
@@ -53,7 +54,7 @@ export default function checkout(options = {}) {
       });
       if (!opened) {
         this.reset();
-        this.error = 'The payment window could not load. Check your connection and reload the page.';
+        this.error = t('The payment window could not load. Check your connection and reload the page.');
       }
     },
 
@@ -75,7 +76,7 @@ export default function checkout(options = {}) {
         }
       } catch (err) {
         this.reset();
-        this.error = err.message || 'We could not confirm the payment. Please try again.';
+        this.error = err.message || t('We could not confirm the payment. Please try again.');
       }
     },
   };

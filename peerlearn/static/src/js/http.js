@@ -1,5 +1,6 @@
 // JSON over fetch. Every write carries the CSRF token that Flask-WTF puts in the page's
 // <meta name="csrf-token">, sent as X-CSRFToken (the header CSRFProtect reads).
+import { t } from './i18n.js';
 
 export class HttpError extends Error {
   constructor(message, { status = 0, payload = null } = {}) {
@@ -20,7 +21,7 @@ function errorMessage(payload, response) {
   if (typeof error === 'string') return error;
   if (error && typeof error.message === 'string') return error.message;
   if (payload && typeof payload.message === 'string') return payload.message;
-  return response.statusText || `Request failed (${response.status})`;
+  return response.statusText || t('Request failed (%(status)s)', { status: response.status });
 }
 
 async function request(url, { method = 'GET', body, signal, headers = {} } = {}) {

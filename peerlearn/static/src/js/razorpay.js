@@ -6,6 +6,7 @@
 // server's answer: keyId, orderId, amount (paise), currency, name, description, prefill.
 // onPaid(response) gets the signed result to verify; onFailed(message) a failed attempt's reason
 // (the window stays open for another try); onDismiss() a window closed without paying.
+import { t } from './i18n.js';
 
 const BRAND_COLOR = '#5b3fd8';
 const SCRIPT_WAIT_MS = 10000;
@@ -42,7 +43,7 @@ export async function openRazorpay(order, { onPaid, onDismiss, onFailed }) {
   });
   razorpay.on('payment.failed', (response) => {
     const reason = response && response.error && response.error.description;
-    onFailed(reason ? `Payment failed: ${reason}` : 'The payment failed. You can try again.');
+    onFailed(reason ? t('Payment failed: %(reason)s', { reason }) : t('The payment failed. You can try again.'));
   });
   razorpay.open();
   return true;

@@ -5,6 +5,7 @@
 // mentor whose socket dropped, see it too. When the state changes (ready, failed, deleted) the page
 // is loaded again: the server draws the player, or the error and "Try again".
 import { getJSON } from '../http.js';
+import { t } from '../i18n.js';
 import { onRealtime } from '../realtime.js';
 
 const POLL_SECONDS = [2, 3, 5, 10, 20];
@@ -65,7 +66,7 @@ export default function recordingProgress({ recordingId, url, status, progress =
     },
 
     get label() {
-      return `${this.step || 'Waiting to be composed'}: ${this.progress}%`;
+      return `${this.step || t('Waiting to be composed')}: ${this.progress}%`;
     },
   };
 }
