@@ -131,6 +131,8 @@ def test_removing_the_learner_offered_a_seat_passes_the_offer_on(app, people, fu
     assert db.session.get(Booking, offered.booking_id, populate_existing=True).status == "cancelled"
     assert entry_of(session, people.second).status == "offered"  # the next in line
     assert audit("waitlist.remove")[0].details["was"] == "offered"
+    log = text(browser.get(f"/admin/sessions/{session.id}"))  # its Admin actions
+    assert f"Took learner #{people.first.id} off the waitlist, giving up the seat offered to them." in log
 
 
 def buy(learner, pack):
@@ -171,6 +173,10 @@ def test_packs_on_sale_and_purchases_with_a_refund_of_unused_credits(app, people
     again = post(browser, path, {"reason": "Twice"})
     assert again.status_code == 303 and len(audit("pack.refund")) == 1
     assert "Refunded" in text(browser.get("/admin/packs/purchases?status=refunded"))
+    log = text(browser.get("/admin/audit?action=pack.refund"))
+    assert (
+        f"Closed pack purchase #{purchase.id} and refunded ₹1,600 of unused credits (refund #{refund.id})."
+    ) in log
 
 
 def test_moved_bookings_show_where_from_where_to_and_the_refund(app, people):
@@ -217,6 +223,9 @@ def test_webhooks_list_every_endpoint_and_an_admin_enables_and_redelivers(app, p
     assert post(browser, f"/admin/webhooks/{endpoint.id}/enable").status_code == 303  # already: told
     assert len(audit("webhook.enable")) == 1
     assert audit("webhook.enable")[0].details["previous_reason"] == "Disabled by you."
+    log = text(browser.get("/admin/audit?action=webhook.enable"))
+    assert "Enabled the webhook again; it had been disabled: Disabled by you." in log
+    assert "Had been suspended for" not in log
 
     [delivery] = db.session.scalars(select(WebhookDelivery)).all()
     assert post(browser, f"/admin/webhooks/deliveries/{delivery.id}/redeliver").status_code == 303
