@@ -193,3 +193,17 @@ def test_in_production_an_endpoint_inside_a_private_network_is_refused(app, vapi
     for endpoint in ("http://push.example.com/x", "https://127.0.0.1/x", "https://10.0.0.5/x"):
         with pytest.raises(ValidationError):
             push.check_endpoint(endpoint)
+
+
+def test_the_push_speaks_the_learners_language(app, service, mentor, make_user):
+    now = utcnow()
+    session = factories.make_session(mentor, starts_at=now + timedelta(minutes=16), title="Practical Flask")
+    learner = make_user(email="meera@example.com", locale="hi")
+    booking_service.book(session.id, learner)
+    endpoint = subscribe(learner, service)
+
+    reminders.send_due_reminders(now=now + timedelta(minutes=1, seconds=1))
+
+    [message] = service.messages_to(endpoint)
+    assert message["title"] == "15 मिनट में शुरू: Practical Flask"
+    assert message["body"] == "Asha Raman जल्द ही रूम खोलेंगे। जुड़ने के लिए टैप करें।"
