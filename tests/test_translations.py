@@ -433,3 +433,16 @@ def test_the_sign_in_prompt_speaks_the_visitors_language(client):
     assert "आगे बढ़ने के लिए कृपया लॉग इन करें।" in page.get_data(as_text=True)
     assert api.status_code == 401 and api.get_json()["message"] == "आगे बढ़ने के लिए लॉग इन करें।"
     assert english.get_json()["message"] == "Log in to continue."
+
+
+def test_the_audit_looks_a_text_up_in_its_context(tmp_path):
+    from babel.messages.catalog import Catalog
+
+    template = tmp_path / "context.html"
+    template.write_text('<p>{{ pgettext("payout", "To") }}</p><p>{{ pgettext("date range", "To") }}</p>')
+    catalog = Catalog(locale="hi")
+    catalog.add("To", "तक", context="date range")
+
+    assert [(f.text, f.why) for f in i18n_audit.catalog_findings([template], catalog)] == [
+        ("payout|To", "no Hindi for")
+    ]

@@ -383,32 +383,42 @@ PYTHON_KEYWORDS = {
     "gettext": None,
     "ngettext": (1, 2),
     "pgettext": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
     "lazy_gettext": None,
     "_l": None,
     "lazy_ngettext": (1, 2),
+    "lazy_pgettext": ((1, "c"), 2),
 }
 PLACEHOLDERS = re.compile(r"%\((\w+)\)[sdif]")
 
 
+CONTEXT_CALLS = {"pgettext", "npgettext", "lazy_pgettext"}
+
+
 def marked_messages(path):
-    """The msgids marked in one template or Python file, as (line, msgid, plural or None)."""
+    """The msgids marked in one template or Python file, as (line, msgid, plural or None,
+    context or None): ``pgettext("payout", "To")`` is "To" in the context "payout"."""
     path = Path(path)
     with path.open("rb") as handle:
         if path.suffix == ".py":
             extracted = list(extract_python(handle, PYTHON_KEYWORDS, [], {}))
         else:
             extracted = list(
-                babel_extract(handle, ("_", "gettext", "ngettext"), [], {"extensions": "jinja2.ext.i18n"})
+                babel_extract(
+                    handle,
+                    ("_", "gettext", "ngettext", "pgettext", "npgettext"),
+                    [],
+                    {"extensions": "jinja2.ext.i18n"},
+                )
             )
     messages = []
-    for line, _function, message, _comments in extracted:
-        if isinstance(message, tuple):
-            singular = message[0]
-            plural = message[1] if len(message) > 1 else None
-        else:
-            singular, plural = message, None
-        if singular:
-            messages.append((line, singular, plural))
+    for line, function, message, _comments in extracted:
+        parts = list(message) if isinstance(message, tuple) else [message]
+        context = parts.pop(0) if function in CONTEXT_CALLS and len(parts) > 1 else None
+        singular = parts[0] if parts else None
+        plural = parts[1] if len(parts) > 1 else None
+        if isinstance(singular, str) and singular:
+            messages.append((line, singular, plural if isinstance(plural, str) else None, context))
     return messages
 
 
@@ -419,19 +429,20 @@ def catalog_findings(paths, catalog=None):
         catalog = i18n.load_catalog("hi")
     found = []
     for path in paths:
-        for line, msgid, plural in marked_messages(path):
-            entry = catalog.get(msgid) if catalog is not None else None
+        for line, msgid, plural, context in marked_messages(path):
+            entry = catalog.get(msgid, context=context) if catalog is not None else None
             strings = []
             if entry is not None:
                 strings = list(entry.string) if isinstance(entry.string, (tuple, list)) else [entry.string]
+            shown = f"{context}|{msgid}" if context else msgid
             if entry is None or not all(strings):
-                found.append(Finding(_relative(path), line, msgid, "no Hindi for"))
+                found.append(Finding(_relative(path), line, shown, "no Hindi for"))
                 continue
             wanted = set(PLACEHOLDERS.findall(msgid)) | set(PLACEHOLDERS.findall(plural or ""))
             for string in strings:
                 have = set(PLACEHOLDERS.findall(string))
                 if have - wanted or (wanted - have and not plural):
-                    found.append(Finding(_relative(path), line, msgid, "Hindi placeholders differ for"))
+                    found.append(Finding(_relative(path), line, shown, "Hindi placeholders differ for"))
                     break
     return found
 
