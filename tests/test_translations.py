@@ -7,6 +7,7 @@ so a failure names the part with text left in English. The catalog checks read t
 translated in two files is translated alike.
 """
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -446,3 +447,15 @@ def test_the_audit_looks_a_text_up_in_its_context(tmp_path):
     assert [(f.text, f.why) for f in i18n_audit.catalog_findings([template], catalog)] == [
         ("payout|To", "no Hindi for")
     ]
+
+
+def test_a_hindi_page_hands_its_scripts_their_texts_in_a_data_block(client):
+    block = re.compile(r'<script type="application/json" id="js-texts">(.*?)</script>', re.S)
+    hindi = block.search(client.get("/", headers={"Accept-Language": "hi"}).get_data(as_text=True))
+    english = block.search(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True))
+
+    assert english is None  # the scripts' own English is the text
+    texts = json.loads(hindi.group(1))
+    assert texts["Copy link"] == "लिंक कॉपी करें"
+    assert texts["Notifications, %(num)s unread"] == "सूचनाएँ, %(num)s अपठित"  # filled by the script
+    assert set(texts) <= set(i18n.js_messages())
