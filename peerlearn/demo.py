@@ -14,9 +14,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select
 
+from . import i18n
 from .extensions import db
 from .models import (
     Attendance,
@@ -540,13 +542,38 @@ def _demo_notifications(booking, payment, *, past):
         booking_url = url_for("booking.detail", booking_id=booking.id)
         session_url = url_for("sessions.detail", session_id=session.id)
         room_url = url_for("sessions.room", session_id=session.id)
-    paid = f" Paid: {format_inr(payment.amount_paise)} (receipt {payment.receipt})." if payment else ""
+    with i18n.for_user(learner):
+        paid = ""
+        if payment:
+            paid = " " + _(
+                "Paid: %(amount)s (receipt %(receipt)s).",
+                amount=format_inr(payment.amount_paise),
+                receipt=payment.receipt,
+            )
+        booked_title = _("Booked: %(title)s", title=session.title)
+        booked_body = _(
+            "You have a seat in “%(title)s” with %(mentor)s.", title=session.title, mentor=session.mentor.name
+        )
+        live_title = _("Live now: %(title)s", title=session.title)
+        live_body = _(
+            "%(mentor)s has started “%(title)s”. Join the room now.",
+            mentor=session.mentor.name,
+            title=session.title,
+        )
+    with i18n.for_user(session.mentor):
+        sold_title = _("%(learner)s booked “%(title)s”", learner=learner.name, title=session.title)
+        sold_body = _(
+            "%(learner)s paid %(amount)s for a seat in “%(title)s”.",
+            learner=learner.name,
+            amount=format_inr(payment.amount_paise) if payment else "",
+            title=session.title,
+        )
     notes = [
         Notification(
             user_id=learner.id,
             kind=NotificationKind.BOOKING_CONFIRMED.value,
-            title=f"Booked: {session.title}",
-            body=f"You have a seat in “{session.title}” with {session.mentor.name}.{paid}",
+            title=booked_title,
+            body=booked_body + paid,
             url=booking_url,
             data={"booking_id": booking.id, "session_id": session.id},
             created_at=booked_at,
@@ -558,8 +585,8 @@ def _demo_notifications(booking, payment, *, past):
             Notification(
                 user_id=learner.id,
                 kind=NotificationKind.SESSION_STARTED.value,
-                title=f"Live now: {session.title}",
-                body=f"{session.mentor.name} has started “{session.title}”. Join the room now.",
+                title=live_title,
+                body=live_body,
                 url=room_url,
                 data={"session_id": session.id},
                 created_at=session.starts_at,
@@ -571,8 +598,8 @@ def _demo_notifications(booking, payment, *, past):
             Notification(
                 user_id=session.mentor_id,
                 kind=NotificationKind.PAYMENT_RECEIVED.value,
-                title=f"{learner.name} booked “{session.title}”",
-                body=f"{learner.name} paid {format_inr(payment.amount_paise)} for “{session.title}”.",
+                title=sold_title,
+                body=sold_body,
                 url=session_url,
                 data={"session_id": session.id, "payment_id": payment.id},
                 created_at=booked_at,
