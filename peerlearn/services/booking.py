@@ -375,7 +375,7 @@ def cancel(booking, actor, *, reason="", now=None):
     was_confirmed = booking.status == BookingStatus.CONFIRMED
     result = db.session.execute(
         update(Booking)
-        .where(Booking.id == booking.id, Booking.status == booking.status)
+        .where(Booking.id == booking.id, Booking.status == booking.status, Booking.session_id == session.id)
         .values(
             status=BookingStatus.CANCELLED.value,
             cancelled_at=now,
