@@ -777,12 +777,21 @@ def statement_csv(data):
     writer = csv.writer(out, lineterminator="\r\n")
     zone = _zone(data["timezone"])
     writer.writerow(
-        ["Date", "Type", "Description", "Session", "Learner", "State", "Amount (INR)", "Balance (INR)"]
+        [
+            _("Date"),
+            _("Type"),
+            _("Description"),
+            _("Session"),
+            _("Learner"),
+            _("State"),
+            _("Amount (INR)"),
+            _("Balance (INR)"),
+        ]
     )
     writer.writerow(
         [
             data["start"].strftime("%Y-%m-%d 00:00"),
-            "Opening balance",
+            _("Opening balance"),
             "",
             "",
             "",
@@ -808,7 +817,7 @@ def statement_csv(data):
     writer.writerow(
         [
             closing_at + (" (so far)" if data["current"] else ""),
-            "Closing balance",
+            _("Closing balance"),
             "",
             "",
             "",
