@@ -109,9 +109,14 @@ self.addEventListener('notificationclick', (event) => {
     const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
     const open = windows.find((client) => client.url === target);
     if (open) return open.focus();
-    if (windows.length && 'navigate' in windows[0]) {
-      const client = await windows[0].focus();
-      return client.navigate(target);
+    const controlled = windows.find((client) => 'navigate' in client && client.url.startsWith(self.location.origin));
+    if (controlled) {
+      try {
+        // Only a window this worker controls can be navigated; any other gets a window of its own.
+        return await (await controlled.focus()).navigate(target);
+      } catch (error) {
+        // fall through
+      }
     }
     return self.clients.openWindow(target);
   })());
