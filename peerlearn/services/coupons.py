@@ -26,12 +26,15 @@ the same. Holds whose booking lapsed are released (and uncounted) first, in the 
 
 import re
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import events
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..formats import format_count, format_inr
 from ..limits import MAX_PRICE_PAISE
 from ..models import (
     COUNTED_REDEMPTION_STATUSES,
@@ -39,7 +42,6 @@ from ..models import (
     Booking,
     BookingStatus,
     Coupon,
-    CouponFunder,
     CouponKind,
     CouponRedemption,
     LearningSession,
@@ -52,7 +54,7 @@ from . import interactions, ledger, outbox
 from .transactions import use_case
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
-CODE_RULE = "3 to 32 letters, digits, - or _."
+CODE_RULE = _l("3 to 32 letters, digits, - or _.")
 # Bookings that held a seat in a session that took place or is to: a learner with one of these
 # has had a first session.
 _SEATED = (BookingStatus.CONFIRMED.value, BookingStatus.ATTENDED.value, BookingStatus.NO_SHOW.value)
@@ -66,12 +68,12 @@ def _field_error(message):
 def normalise_code(code):
     """The stored form of a code a person typed (codes match whatever the case)."""
     if not isinstance(code, str):
-        raise _field_error("Enter a coupon code.")
+        raise _field_error(_("Enter a coupon code."))
     code = code.strip().upper()
     if not code:
-        raise _field_error("Enter a coupon code.")
+        raise _field_error(_("Enter a coupon code."))
     if not CODE_PATTERN.match(code):
-        raise _field_error("That is not a coupon code we know.")
+        raise _field_error(_("That is not a coupon code we know."))
     return code
 
 
@@ -95,7 +97,7 @@ def discount_for(coupon, list_price_paise, fee_percent=None):
 def _find(code):
     coupon = db.session.scalar(select(Coupon).where(Coupon.code == normalise_code(code)))
     if coupon is None:
-        raise _field_error("That is not a coupon code we know.")
+        raise _field_error(_("That is not a coupon code we know."))
     return coupon
 
 
@@ -123,30 +125,37 @@ def _learner_uses(coupon_id, learner_id):
 def _refusal(coupon, session, learner, list_price, now, booking_id=None):
     """Why ``coupon`` can't be used by ``learner`` on ``session`` at ``list_price``, or None."""
     if not coupon.active:
-        return _field_error("This coupon is no longer active.")
+        return _field_error(_("This coupon is no longer active."))
     if coupon.starts_at is not None and now < coupon.starts_at:
-        return _field_error("This coupon can't be used yet.")
+        return _field_error(_("This coupon can't be used yet."))
     if coupon.expires_at is not None and now >= coupon.expires_at:
-        return _field_error("This coupon has expired.")
+        return _field_error(_("This coupon has expired."))
     if coupon.mentor_id is not None and coupon.mentor_id != session.mentor_id:
-        return _field_error("This coupon is for another mentor's sessions.")
+        return _field_error(_("This coupon is for another mentor's sessions."))
     if list_price <= 0:
-        return _field_error("This session is free; there is nothing to discount.")
+        return _field_error(_("This session is free; there is nothing to discount."))
     if list_price < coupon.min_price_paise:
-        rupees = f"₹{coupon.min_price_paise / 100:,.2f}".replace(".00", "")
-        return _field_error(f"This coupon is for sessions of {rupees} or more.")
+        rupees = format_inr(coupon.min_price_paise)
+        return _field_error(_("This coupon is for sessions of %(price)s or more.", price=rupees))
     if coupon.first_session_only and _had_first_session(coupon, learner.id, booking_id):
-        whose = "with this mentor" if coupon.mentor_id is not None else "on PeerLearn"
-        return _field_error(f"This coupon is for a learner's first session {whose}.")
+        if coupon.mentor_id is not None:
+            return _field_error(_("This coupon is for a learner's first session with this mentor."))
+        return _field_error(_("This coupon is for a learner's first session on PeerLearn."))
     if discount_for(coupon, list_price) <= 0:
-        return _field_error("This coupon gives no discount on this session.")
+        return _field_error(_("This coupon gives no discount on this session."))
     return None
 
 
 def _limit_refusal(coupon, learner_id):
     if _learner_uses(coupon.id, learner_id) >= coupon.max_per_learner:
-        times = "once" if coupon.max_per_learner == 1 else f"{coupon.max_per_learner} times"
-        return _field_error(f"You have already used this coupon ({times} per learner).")
+        if coupon.max_per_learner == 1:
+            return _field_error(_("You have already used this coupon (once per learner)."))
+        return _field_error(
+            _(
+                "You have already used this coupon (%(times)s times per learner).",
+                times=coupon.max_per_learner,
+            )
+        )
     return None
 
 
@@ -168,13 +177,13 @@ def preview(learner, session_id, code, now=None):
     now = now or utcnow()
     session = db.session.get(LearningSession, session_id)
     if session is None or session.status == "draft":
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     coupon = _find(code)
     refusal = _refusal(coupon, session, learner, session.price_paise, now)
     lapsed = db.session.scalar(select(func.count(CouponRedemption.id)).where(_lapsed_holds([coupon.id], now)))
     full = coupon.max_redemptions is not None and coupon.redeemed_count - lapsed >= coupon.max_redemptions
     if refusal is None and full:
-        refusal = _field_error("This coupon has been fully used.")
+        refusal = _field_error(_("This coupon has been fully used."))
     refusal = refusal or _limit_refusal(coupon, learner.id)
     if refusal is not None:
         raise refusal
@@ -279,11 +288,11 @@ def apply_to_booking(learner, booking_id, code, now=None):
     now = now or utcnow()
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.learner_id != learner.id:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     if booking.status != BookingStatus.PENDING_PAYMENT or booking.hold_expires_at <= now:
-        raise Conflict("This seat is no longer held, so a coupon can't be applied.", code="hold_expired")
+        raise Conflict(_("This seat is no longer held, so a coupon can't be applied."), code="hold_expired")
     if active_redemption(booking.id) is not None:
-        raise _field_error("A coupon is already applied to this booking.")
+        raise _field_error(_("A coupon is already applied to this booking."))
     coupon = _find(code)
     list_price = booking.amount_paise
     refusal = _refusal(coupon, booking.session, learner, list_price, now, booking.id)
@@ -294,8 +303,8 @@ def apply_to_booking(learner, booking_id, code, now=None):
         db.session.rollback()
         db.session.refresh(coupon)
         if not coupon.active:
-            raise _field_error("This coupon is no longer active.")
-        raise _field_error("This coupon has been fully used.")
+            raise _field_error(_("This coupon is no longer active."))
+        raise _field_error(_("This coupon has been fully used."))
     # Under the coupon's lock now: every earlier redemption of it is committed and seen.
     refusal = _limit_refusal(coupon, learner.id)
     if refusal is not None:
@@ -314,7 +323,7 @@ def apply_to_booking(learner, booking_id, code, now=None):
     try:
         db.session.flush()
     except IntegrityError as exc:  # a second click applied one meanwhile
-        raise _field_error("A coupon is already applied to this booking.") from exc
+        raise _field_error(_("A coupon is already applied to this booking.")) from exc
     _set_aside_open_orders(booking.id, now)
     booking.amount_paise = list_price - discount
     free = booking.amount_paise == 0
@@ -415,13 +424,13 @@ def _whole(fields, errors, name, *, low, high, required=False):
     value = fields.get(name)
     if value is None or value == "":
         if required:
-            errors[name] = ["Required."]
+            errors[name] = [_("Required.")]
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        errors[name] = ["A whole number."]
+        errors[name] = [_("A whole number.")]
         return None
     if not low <= value <= high:
-        errors[name] = [f"Between {low:,} and {high:,}."]
+        errors[name] = [_("Between %(low)s and %(high)s.", low=format_count(low), high=format_count(high))]
         return None
     return value
 
@@ -431,10 +440,10 @@ def _clean(fields):
     code = fields.get("code")
     code = code.strip().upper() if isinstance(code, str) else ""
     if not CODE_PATTERN.match(code):
-        errors["code"] = [CODE_RULE]
+        errors["code"] = [str(CODE_RULE)]
     kind = fields.get("kind")
     if kind not in (CouponKind.PERCENT.value, CouponKind.FIXED.value):
-        errors["kind"] = ["Percent or fixed."]
+        errors["kind"] = [_("Percent or fixed.")]
     high = 100 if kind == CouponKind.PERCENT else MAX_FIXED_PAISE
     value = _whole(fields, errors, "value", low=1, high=high, required=True)
     cleaned = {
@@ -447,17 +456,17 @@ def _clean(fields):
         "first_session_only": fields.get("first_session_only") or False,
     }
     if not isinstance(cleaned["first_session_only"], bool):
-        errors["first_session_only"] = ["true or false."]
+        errors["first_session_only"] = [_("true or false.")]
     for name in ("starts_at", "expires_at"):
         moment = fields.get(name)
         if moment is not None and (not hasattr(moment, "tzinfo") or moment.tzinfo is None):
-            errors[name] = ["A date and time with a timezone."]
+            errors[name] = [_("A date and time with a timezone.")]
             moment = None
         cleaned[name] = moment
     if cleaned["starts_at"] and cleaned["expires_at"] and cleaned["expires_at"] <= cleaned["starts_at"]:
-        errors["expires_at"] = ["After the start."]
+        errors["expires_at"] = [_("After the start.")]
     if errors:
-        raise ValidationError("Check the coupon's fields.", fields=errors)
+        raise ValidationError(_("Check the coupon's fields."), fields=errors)
     return cleaned
 
 
@@ -467,9 +476,9 @@ def create(actor, fields, *, platform=False):
     platform coupon (funded from the fee). ``fields``: the WRITABLE names, values already typed
     (ints in paise or percent, aware datetimes)."""
     if platform and not actor.is_admin:
-        raise PermissionDenied("Only admins make platform coupons.", code="not_an_admin")
+        raise PermissionDenied(_("Only admins make platform coupons."), code="not_an_admin")
     if not platform and not actor.is_mentor:
-        raise PermissionDenied("Only mentors make coupons for their sessions.", code="not_a_mentor")
+        raise PermissionDenied(_("Only mentors make coupons for their sessions."), code="not_a_mentor")
     cleaned = _clean(fields)
     coupon = Coupon(mentor_id=None if platform else actor.id, created_by_id=actor.id, **cleaned)
     db.session.add(coupon)
@@ -478,7 +487,9 @@ def create(actor, fields, *, platform=False):
     except IntegrityError as exc:
         db.session.rollback()
         raise ValidationError(
-            "That code is taken; choose another.", fields={"code": ["That code is taken."]}, code="code_taken"
+            _("That code is taken; choose another."),
+            fields={"code": [_("That code is taken.")]},
+            code="code_taken",
         ) from exc
     return coupon
 
@@ -487,12 +498,12 @@ def owned_coupon(actor, coupon_id, *, platform=False):
     """A coupon ``actor`` manages: their own, or (``platform``, admins) a platform coupon."""
     coupon = db.session.get(Coupon, coupon_id)
     if coupon is None:
-        raise NotFound("No such coupon.")
+        raise NotFound(_("No such coupon."))
     if platform:
         if not actor.is_admin or coupon.mentor_id is not None:
-            raise NotFound("No such coupon.")
+            raise NotFound(_("No such coupon."))
     elif coupon.mentor_id != actor.id:
-        raise NotFound("No such coupon.")
+        raise NotFound(_("No such coupon."))
     return coupon
 
 
@@ -508,7 +519,7 @@ def deactivate(actor, coupon_id, *, platform=False):
 def coupons_of(actor, *, platform=False):
     """The coupons ``actor`` manages, newest first, each with its usage: [(coupon, used, held)]."""
     if platform and not actor.is_admin:
-        raise PermissionDenied("Only admins see the platform's coupons.", code="not_an_admin")
+        raise PermissionDenied(_("Only admins see the platform's coupons."), code="not_an_admin")
     query = select(Coupon).order_by(Coupon.created_at.desc(), Coupon.id.desc())
     query = query.where(Coupon.mentor_id.is_(None) if platform else Coupon.mentor_id == actor.id)
     coupons = list(db.session.scalars(query))
@@ -533,7 +544,3 @@ def _usage(coupon_ids):
         used, held = usage.get(coupon_id, (0, 0))
         usage[coupon_id] = (used + count, held) if status == "used" else (used, held + count)
     return usage
-
-
-def funder_label(funded_by):
-    return "the mentor" if funded_by == CouponFunder.MENTOR else "PeerLearn"
