@@ -5,6 +5,7 @@
 // RTCPeerConnections and MediaStreams live here and in the transports, outside Alpine's reactive
 // proxies (their methods refuse a proxied `this`); only plain values are written to the component.
 
+import { t } from '../i18n.js';
 import { socketReady } from '../realtime.js';
 import { CaptureError, SpeechMeter, captureDevice, captureLocal, captureScreen, listDevices } from './media.js';
 import { MeshTransport } from './mesh.js';
@@ -56,7 +57,7 @@ export class RoomEngine {
     const socket = await socketReady();
     if (this.stopped) return;
     if (!socket) {
-      this.setPhase('error', 'Your sign-in has lapsed. Log in again to join the room.');
+      this.setPhase('error', t('Your sign-in has lapsed. Log in again to join the room.'));
       return;
     }
     this.socket = socket;
@@ -139,7 +140,7 @@ export class RoomEngine {
     this.on('disconnect', () => {
       if (!this.joined) return;
       this.lostConnection = true;
-      this.notice('Connection lost. Reconnecting…', 'warning');
+      this.notice(t('Connection lost. Reconnecting…'), 'warning');
     });
     this.on('room:participant_joined', ({ participant }) => {
       if (!participant || participant.user_id === this.selfId) return;
@@ -148,15 +149,15 @@ export class RoomEngine {
     });
     this.on('room:participant_left', ({ user_id: userId }) => this.removeParticipant(userId));
     this.on('room:replaced', () =>
-      this.stop('replaced', 'You opened this room in another tab or window, so it closed here.'),
+      this.stop('replaced', t('You opened this room in another tab or window, so it closed here.')),
     );
-    this.on('room:removed', () => this.stop('removed', 'The mentor removed you from this session.'));
+    this.on('room:removed', () => this.stop('removed', t('The mentor removed you from this session.')));
     this.on('room:ended', ({ status }) =>
       this.stop(
         'ended',
         status === 'cancelled'
-          ? 'This session has ended. It was not held long enough to count, so everyone who paid is refunded in full.'
-          : 'This session has ended. Thanks for joining!',
+          ? t('This session has ended. It was not held long enough to count, so everyone who paid is refunded in full.')
+          : t('This session has ended. Thanks for joining!'),
       ),
     );
     this.on('signal', (message) => {
@@ -172,7 +173,7 @@ export class RoomEngine {
     });
     this.on('hand:answered', () => {
       this.notice(
-        this.publishing ? 'The mentor is taking your question. Unmute to speak.' : 'The mentor saw your hand.',
+        this.publishing ? t('The mentor is taking your question. Unmute to speak.') : t('The mentor saw your hand.'),
         'success',
       );
     });
@@ -188,11 +189,11 @@ export class RoomEngine {
     });
     this.on('control:mute', () => {
       this.setMic(false);
-      this.notice('The mentor muted your microphone. Unmute when you want to speak.', 'warning');
+      this.notice(t('The mentor muted your microphone. Unmute when you want to speak.'), 'warning');
     });
     this.on('control:video', () => {
       this.setCam(false);
-      this.notice('The mentor turned your camera off. Turn it on again when you are ready.', 'warning');
+      this.notice(t('The mentor turned your camera off. Turn it on again when you are ready.'), 'warning');
     });
     this.on('error', ({ message }) => {
       if (message) this.notice(message, 'error');
@@ -202,9 +203,9 @@ export class RoomEngine {
   async request(event, payload = {}) {
     try {
       const reply = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, { session_id: this.sessionId, ...payload });
-      return reply || { ok: false, error: { message: 'No answer from the server.' } };
+      return reply || { ok: false, error: { message: t('No answer from the server.') } };
     } catch {
-      return { ok: false, error: { message: 'The server did not answer. Check your connection.' } };
+      return { ok: false, error: { message: t('The server did not answer. Check your connection.') } };
     }
   }
 
@@ -213,7 +214,7 @@ export class RoomEngine {
     const reply = await this.request('room:join', rejoin ? { resume: true } : {});
     if (this.stopped) return false;
     if (!reply.ok) {
-      this.setPhase('error', (reply.error && reply.error.message) || 'You could not join the room.');
+      this.setPhase('error', (reply.error && reply.error.message) || t('You could not join the room.'));
       return false;
     }
     // Where "time to first picture" starts for anyone measuring the room.
@@ -259,7 +260,7 @@ export class RoomEngine {
       return new JanusTransport(this, media);
     } catch (error) {
       this.log('sfu load failed', error);
-      this.setPhase('error', 'The room could not load. Reload the page to try again.');
+      this.setPhase('error', t('The room could not load. Reload the page to try again.'));
       return null;
     }
   }
@@ -274,13 +275,13 @@ export class RoomEngine {
       await this.transport.start(participants);
     } catch (error) {
       this.log('media start failed', error);
-      this.notice('Video could not start. Check your connection; the room keeps trying.', 'error');
+      this.notice(t('Video could not start. Check your connection; the room keeps trying.'), 'error');
       if (this.transport.lost) this.transport.lost('start failed');
     }
   }
 
   async rejoin() {
-    this.notice('Reconnected.', 'success');
+    this.notice(t('Reconnected.'), 'success');
     await this.join();
   }
 
@@ -295,12 +296,12 @@ export class RoomEngine {
     this.publishing = onStage;
     if (onStage) {
       if (!this.captured) await this.capture();
-      if (announce) this.notice('You are on stage: others can see and hear you now.', 'success');
+      if (announce) this.notice(t('You are on stage: others can see and hear you now.'), 'success');
     } else {
       this.setMic(false);
       this.setCam(false);
       if (this.screenStream) this.stopScreen();
-      if (announce) this.notice('You are back in the audience.', 'info');
+      if (announce) this.notice(t('You are back in the audience.'), 'info');
     }
     if (this.transport) await this.transport.publishingChanged();
     this.sendMediaState();
@@ -383,7 +384,7 @@ export class RoomEngine {
   }
 
   setOwnConnection(state) {
-    if (state === 'failed') this.notice('Your video could not reach the server. Retrying…', 'warning');
+    if (state === 'failed') this.notice(t('Your video could not reach the server. Retrying…'), 'warning');
   }
 
   setReceiveState(state) {
@@ -472,7 +473,7 @@ export class RoomEngine {
     const track = this.localStream && this.localStream.getAudioTracks()[0];
     if (!track) return;
     if (on && !this.publishing) {
-      this.notice('Raise your hand: the mentor brings people on stage to speak.', 'info');
+      this.notice(t('Raise your hand: the mentor brings people on stage to speak.'), 'info');
       return;
     }
     track.enabled = on;
@@ -484,7 +485,7 @@ export class RoomEngine {
     const track = this.localStream && this.localStream.getVideoTracks()[0];
     if (!track) return;
     if (on && !this.publishing) {
-      this.notice('Raise your hand: the mentor brings people on stage to speak.', 'info');
+      this.notice(t('Raise your hand: the mentor brings people on stage to speak.'), 'info');
       return;
     }
     track.enabled = on;
@@ -507,7 +508,7 @@ export class RoomEngine {
     try {
       stream = await captureDevice(mediaKind, deviceId);
     } catch (error) {
-      this.notice(error instanceof CaptureError ? error.message : 'That device could not be started.', 'error');
+      this.notice(error instanceof CaptureError ? error.message : t('That device could not be started.'), 'error');
       return;
     }
     if (this.stopped) {
@@ -536,14 +537,14 @@ export class RoomEngine {
       return;
     }
     if (!this.publishing) {
-      this.notice('Raise your hand: the mentor brings people on stage to present.', 'info');
+      this.notice(t('Raise your hand: the mentor brings people on stage to present.'), 'info');
       return;
     }
     let stream;
     try {
       stream = await captureScreen();
     } catch (error) {
-      this.notice(error instanceof CaptureError ? error.message : 'Screen sharing failed.', 'error');
+      this.notice(error instanceof CaptureError ? error.message : t('Screen sharing failed.'), 'error');
       return;
     }
     if (this.stopped) {
@@ -563,7 +564,7 @@ export class RoomEngine {
       if (this.transport) await this.transport.startScreen(stream);
     } catch (error) {
       this.log('screen share failed', error);
-      this.notice('Your screen could not be shared. Try again.', 'error');
+      this.notice(t('Your screen could not be shared. Try again.'), 'error');
       this.stopScreen();
       return;
     }
@@ -590,7 +591,7 @@ export class RoomEngine {
   async sendChat(body) {
     const reply = await this.request('chat:send', { body });
     if (!reply.ok) {
-      this.notice((reply.error && reply.error.message) || 'Your message was not sent.', 'error');
+      this.notice((reply.error && reply.error.message) || t('Your message was not sent.'), 'error');
       return false;
     }
     this.addChat(reply.message);
@@ -625,13 +626,13 @@ export class RoomEngine {
   async askToMute(userId) {
     const reply = await this.request('control:mute', { user_id: userId });
     const entry = this.participant(userId);
-    if (reply.ok && entry) this.notice(`Asked ${entry.name} to mute.`, 'success');
+    if (reply.ok && entry) this.notice(t('Asked %(name)s to mute.', { name: entry.name }), 'success');
   }
 
   async stopVideo(userId) {
     const reply = await this.request('control:video', { user_id: userId });
     const entry = this.participant(userId);
-    if (reply.ok && entry) this.notice(`Turned off ${entry.name}’s camera.`, 'success');
+    if (reply.ok && entry) this.notice(t('Turned off %(name)s’s camera.', { name: entry.name }), 'success');
   }
 
   async setStage(userId, onStage) {
@@ -651,7 +652,7 @@ export class RoomEngine {
   async endForAll() {
     const reply = await this.request('room:end');
     if (reply.ok) {
-      this.stop('ended', reply.message || 'You ended this session for everyone.');
+      this.stop('ended', reply.message || t('You ended this session for everyone.'));
       window.location.assign(this.ui.config.detailUrl);
     } else if (reply.error && reply.error.code) {
       // The server refused (before the start, say): its error event already shows why.

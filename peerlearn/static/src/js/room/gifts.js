@@ -7,6 +7,7 @@
 // POST /api/gift/verify/; the gift then reaches everyone through the room's `gift:received`.
 
 import { sendJSON } from '../http.js';
+import { t } from '../i18n.js';
 import { openRazorpay } from '../razorpay.js';
 
 export const GIFT_PAID_MESSAGE = 'peerlearn:gift-paid';
@@ -63,17 +64,17 @@ export default function giftForm() {
     get amountError() {
       const { min, max } = this.config.gifts;
       const paise = this.amountPaise;
-      if (paise === null || paise === undefined) return 'Choose an amount.';
+      if (paise === null || paise === undefined) return t('Choose an amount.');
       if (!Number.isInteger(paise) || paise < min || paise > max) {
-        return `A gift is between ${rupees(min)} and ${rupees(max)}.`;
+        return t('A gift is between %(min)s and %(max)s.', { min: rupees(min), max: rupees(max) });
       }
       return '';
     },
 
     get buttonLabel() {
-      if (this.status === 'paying') return 'Waiting for payment…';
-      if (this.status === 'verifying') return 'Confirming…';
-      return this.amountError ? 'Send a gift' : `Send ${rupees(this.amountPaise)}`;
+      if (this.status === 'paying') return t('Waiting for payment…');
+      if (this.status === 'verifying') return t('Confirming…');
+      return this.amountError ? t('Send a gift') : t('Send %(amount)s', { amount: rupees(this.amountPaise) });
     },
 
     async send() {
@@ -87,7 +88,7 @@ export default function giftForm() {
       if (gifts.gateway === 'dev') {
         popup = window.open('', 'peerlearn-checkout', POPUP_FEATURES);
         if (!popup) {
-          this.error = 'Allow pop-ups for this site to pay for a gift.';
+          this.error = t('Allow pop-ups for this site to pay for a gift.');
           return;
         }
       }
@@ -103,7 +104,7 @@ export default function giftForm() {
       } catch (err) {
         this.closePopup();
         this.status = 'idle';
-        this.error = err.message || 'The gift could not be started. Try again.';
+        this.error = err.message || t('The gift could not be started. Try again.');
         return;
       }
       if (checkout.gateway === 'dev') {
@@ -140,7 +141,7 @@ export default function giftForm() {
       });
       if (!opened) {
         this.status = 'idle';
-        this.error = 'The payment window could not load. Check your connection and try again.';
+        this.error = t('The payment window could not load. Check your connection and try again.');
       }
     },
 
@@ -148,7 +149,7 @@ export default function giftForm() {
       this.closePopup();
       if (!result) {
         this.status = 'idle';
-        this.error = 'The payment did not go through. Nothing was charged; you can try again.';
+        this.error = t('The payment did not go through. Nothing was charged; you can try again.');
         return;
       }
       this.status = 'verifying';
@@ -157,14 +158,14 @@ export default function giftForm() {
         const gift = reply.data.gift;
         if (gift.status === 'paid') {
           this.addGift(gift);
-          this.sent = `Thank you! Your ${rupees(gift.amount_paise)} gift was sent.`;
+          this.sent = t('Thank you! Your %(amount)s gift was sent.', { amount: rupees(gift.amount_paise) });
           this.note = '';
           this.custom = '';
         } else {
-          this.error = 'The payment is not confirmed yet. It will show here once it is.';
+          this.error = t('The payment is not confirmed yet. It will show here once it is.');
         }
       } catch (err) {
-        this.error = err.message || 'We could not confirm the payment. Please try again.';
+        this.error = err.message || t('We could not confirm the payment. Please try again.');
       } finally {
         this.status = 'idle';
       }

@@ -5,6 +5,7 @@
 // download it. It writes plain values into the fields marked below and is called through
 // `call()`; everything else here is the page's own.
 
+import { t } from '../i18n.js';
 import { rupees } from './gifts.js';
 import { notesPart } from './notes/panel.js';
 import { messageTime, timeFormat } from './ui/chat-time.js';
@@ -142,7 +143,7 @@ export default function room() {
         engine = new RoomEngine(this, this.$refs);
       } catch {
         this.phase = 'error';
-        this.message = 'The room could not load. Reload the page to try again.';
+        this.message = t('The room could not load. Reload the page to try again.');
         document.body.dataset.room = 'error';
         return;
       }
@@ -315,7 +316,7 @@ export default function room() {
       this.autoSpeaker = false;
       if (layout === 'grid') this.pinned = null;
       saveLayout(layout);
-      this.announce(layout === 'grid' ? 'Grid layout' : 'Speaker layout');
+      this.announce(layout === 'grid' ? t('Grid layout') : t('Speaker layout'));
     },
 
     toggleLayout() {
@@ -324,7 +325,7 @@ export default function room() {
 
     togglePin(key) {
       this.pinned = this.pinned === key ? null : key;
-      this.announce(this.pinned ? 'Pinned to the main view' : 'Unpinned');
+      this.announce(this.pinned ? t('Pinned to the main view') : t('Unpinned'));
     },
 
     announce(text) {
@@ -356,7 +357,13 @@ export default function room() {
     moveSelf() {
       const corner = nextCorner(this.selfCorner);
       this.placeSelf(corner, this.$refs.selfView.getBoundingClientRect());
-      this.announce(`Your video is in the ${corner.replace('-', ' ')} corner`);
+      const where = {
+        'top-left': t('Your video is in the top left corner'),
+        'top-right': t('Your video is in the top right corner'),
+        'bottom-right': t('Your video is in the bottom right corner'),
+        'bottom-left': t('Your video is in the bottom left corner'),
+      };
+      this.announce(where[corner]);
     },
 
     // ----- people and hands ---------------------------------------------------------------
@@ -453,7 +460,7 @@ export default function room() {
     },
 
     removeFromRoom(p) {
-      if (window.confirm(`Remove ${p.name} from this session? They won't be able to come back.`)) {
+      if (window.confirm(t("Remove %(name)s from this session? They won't be able to come back.", { name: p.name }))) {
         return call('removeFromRoom', p.user_id);
       }
       return undefined;
@@ -462,8 +469,11 @@ export default function room() {
     endForAll() {
       const held = this.config.heldMinutes;
       const question = held
-        ? `End this session for everyone? It counts as held only if you were here for at least ${held} minutes of its time; otherwise everyone who paid is refunded.`
-        : 'End this session for everyone?';
+        ? t(
+            'End this session for everyone? It counts as held only if you were here for at least %(minutes)s minutes of its time; otherwise everyone who paid is refunded.',
+            { minutes: held },
+          )
+        : t('End this session for everyone?');
       if (window.confirm(question)) return call('endForAll');
       return undefined;
     },
@@ -478,9 +488,12 @@ export default function room() {
     },
 
     connectionLabel(p) {
-      if (p.connection === 'connected') return p.quality ? `Connection ${p.quality}` : 'Connected';
-      if (p.connection === 'failed' || p.connection === 'disconnected') return 'Reconnecting…';
-      return 'Connecting…';
+      if (p.connection === 'connected') {
+        const quality = { good: t('Connection good'), fair: t('Connection fair'), poor: t('Connection poor') };
+        return quality[p.quality] || t('Connected');
+      }
+      if (p.connection === 'failed' || p.connection === 'disconnected') return t('Reconnecting…');
+      return t('Connecting…');
     },
 
     attach(video, userId, kind) {
@@ -511,7 +524,7 @@ export default function room() {
     },
 
     offStage() {
-      call('notice', 'Raise your hand to speak: the mentor brings people on stage.', 'info');
+      call('notice', t('Raise your hand to speak: the mentor brings people on stage.'), 'info');
     },
 
     pickDevice(kind, deviceId) {
@@ -660,9 +673,17 @@ export default function room() {
       if (!gift || this.gifts.some((known) => known.id === gift.id)) return;
       this.gifts.push(gift);
       if (announce) {
-        const who = gift.sender_id === this.config.userId ? 'You' : gift.sender_name;
-        call('notice', `${who} sent a ${rupees(gift.amount_paise)} gift${gift.message ? `: “${gift.message}”` : '.'}`, 'success');
+        call('notice', this.giftNotice(gift), 'success');
       }
+    },
+
+    // Whole sentences, so each language orders them its own way.
+    giftNotice(gift) {
+      const values = { name: gift.sender_name, amount: rupees(gift.amount_paise), message: gift.message };
+      if (gift.sender_id === this.config.userId) {
+        return gift.message ? t('You sent a %(amount)s gift: “%(message)s”', values) : t('You sent a %(amount)s gift.', values);
+      }
+      return gift.message ? t('%(name)s sent a %(amount)s gift: “%(message)s”', values) : t('%(name)s sent a %(amount)s gift.', values);
     },
   };
 }

@@ -1,6 +1,8 @@
 // Camera, microphone and screen capture, each bounded by a timeout: a missing or stuck device
 // must fail fast with a message instead of leaving the page waiting forever.
 
+import { t } from '../i18n.js';
+
 const CAPTURE_TIMEOUT_MS = 8000;
 
 export class CaptureError extends Error {
@@ -10,13 +12,52 @@ export class CaptureError extends Error {
   }
 }
 
+// What went wrong with which device, each a whole sentence so it reads right in every language.
+// Called when a capture fails, so the texts are the page's language by then.
+function problems(what) {
+  switch (what) {
+    case 'camera':
+      return {
+        denied: t('Permission to use your camera was denied.'),
+        missing: t('No camera was found.'),
+        busy: t('Your camera is in use by another app.'),
+        failed: t('Your camera could not be started.'),
+        silent: t('Your camera did not respond.'),
+      };
+    case 'microphone':
+      return {
+        denied: t('Permission to use your microphone was denied.'),
+        missing: t('No microphone was found.'),
+        busy: t('Your microphone is in use by another app.'),
+        failed: t('Your microphone could not be started.'),
+        silent: t('Your microphone did not respond.'),
+      };
+    case 'screen':
+      return {
+        denied: t('Permission to use your screen was denied.'),
+        missing: t('No screen was found.'),
+        busy: t('Your screen is in use by another app.'),
+        failed: t('Your screen could not be started.'),
+        silent: t('Your screen did not respond.'),
+      };
+    default: // 'both': the camera and the microphone, asked for together
+      return {
+        denied: t('Permission to use your camera or microphone was denied.'),
+        missing: t('No camera or microphone was found.'),
+        busy: t('Your camera or microphone is in use by another app.'),
+        failed: t('Your camera or microphone could not be started.'),
+        silent: t('Your camera and microphone did not respond.'),
+      };
+  }
+}
+
 function describe(error, what) {
   const name = error && error.name;
-  if (name === 'NotAllowedError' || name === 'SecurityError') return `Permission to use your ${what} was denied.`;
-  if (name === 'NotFoundError' || name === 'OverconstrainedError') return `No ${what} was found.`;
-  if (name === 'NotReadableError' || name === 'AbortError') return `Your ${what} is in use by another app.`;
+  if (name === 'NotAllowedError' || name === 'SecurityError') return problems(what).denied;
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return problems(what).missing;
+  if (name === 'NotReadableError' || name === 'AbortError') return problems(what).busy;
   if (name === 'CaptureError') return error.message;
-  return `Your ${what} could not be started.`;
+  return problems(what).failed;
 }
 
 // Resolves with the stream, or rejects with a CaptureError after `ms`. A stream that arrives
@@ -26,7 +67,7 @@ function bounded(request, ms, what) {
     let settled = false;
     const timer = setTimeout(() => {
       settled = true;
-      reject(new CaptureError(`Your ${what} did not respond.`));
+      reject(new CaptureError(problems(what).silent));
     }, ms);
     request.then(
       (stream) => {
@@ -54,10 +95,10 @@ function constraints(kind, deviceId) {
 export async function captureLocal() {
   const media = navigator.mediaDevices;
   if (!media || !media.getUserMedia) {
-    return { stream: null, problem: 'This browser cannot use a camera or microphone here.' };
+    return { stream: null, problem: t('This browser cannot use a camera or microphone here.') };
   }
   try {
-    const stream = await bounded(media.getUserMedia({ audio: true, video: VIDEO }), CAPTURE_TIMEOUT_MS, 'camera and microphone');
+    const stream = await bounded(media.getUserMedia({ audio: true, video: VIDEO }), CAPTURE_TIMEOUT_MS, 'both');
     return { stream, problem: '' };
   } catch (both) {
     const reasons = [];
@@ -65,12 +106,13 @@ export async function captureLocal() {
       const what = kind === 'audio' ? 'microphone' : 'camera';
       try {
         const stream = await bounded(media.getUserMedia({ [kind]: constraints(kind) }), CAPTURE_TIMEOUT_MS, what);
-        return { stream, problem: `${describe(both, 'camera or microphone')} Joined with your ${what} only.` };
+        const only = kind === 'audio' ? t('Joined with your microphone only.') : t('Joined with your camera only.');
+        return { stream, problem: `${describe(both, 'both')} ${only}` };
       } catch (error) {
         reasons.push(describe(error, what));
       }
     }
-    return { stream: null, problem: `${reasons.join(' ')} You joined to watch and listen.` };
+    return { stream: null, problem: `${reasons.join(' ')} ${t('You joined to watch and listen.')}` };
   }
 }
 
@@ -85,12 +127,12 @@ export function captureDevice(kind, deviceId) {
 export function captureScreen() {
   const media = navigator.mediaDevices;
   if (!media || !media.getDisplayMedia) {
-    return Promise.reject(new CaptureError('This browser cannot share its screen.'));
+    return Promise.reject(new CaptureError(t('This browser cannot share its screen.')));
   }
   // Longer than the camera's timeout: the person is choosing what to share.
   return bounded(media.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false }), 60_000, 'screen')
     .catch((error) => {
-      throw new CaptureError(error && error.name === 'NotAllowedError' ? 'Screen sharing was cancelled.' : describe(error, 'screen'));
+      throw new CaptureError(error && error.name === 'NotAllowedError' ? t('Screen sharing was cancelled.') : describe(error, 'screen'));
     });
 }
 
@@ -101,7 +143,9 @@ export async function listDevices() {
   for (const device of devices) {
     if (!found[device.kind] || !device.deviceId) continue;
     const list = found[device.kind];
-    list.push({ id: device.deviceId, label: device.label || `${device.kind === 'audioinput' ? 'Microphone' : 'Camera'} ${list.length + 1}` });
+        const number = list.length + 1;
+    const fallback = device.kind === 'audioinput' ? t('Microphone %(number)s', { number }) : t('Camera %(number)s', { number });
+    list.push({ id: device.deviceId, label: device.label || fallback });
   }
   return found;
 }

@@ -5,6 +5,7 @@
 // `room` is the RoomEngine: local media, the socket, the component's state and the <video>
 // elements all live there; this class owns only the peer connections.
 
+import { t } from '../i18n.js';
 import { Peer } from './peer.js';
 
 // The same cap as a Janus room's top layer, so one camera costs the same either way.
@@ -91,7 +92,7 @@ export class MeshTransport {
       // An offer can overtake the participant_joined event on a busy server; anything else
       // from someone unknown is left over from a connection that is gone.
       if (kind !== 'description' || !data || !data.description || data.description.type !== 'offer') return;
-      this.room.addParticipant({ user_id: from, name: 'Joining…', role: 'learner' });
+      this.room.addParticipant({ user_id: from, name: t('Joining…'), role: 'learner' });
       peer = this.ensurePeer(from);
     }
     peer.receive(kind, data);

@@ -13,6 +13,7 @@
 //
 // Feed ids come from user ids (server: services/media.py): user * 10 + 1 camera, + 2 screen.
 
+import { t } from '../i18n.js';
 import { JanusSession } from './janus-session.js';
 import { quality, readStats } from './mesh.js';
 
@@ -111,7 +112,7 @@ export class JanusTransport {
     this.room.log('janus session lost', reason);
     this.reconnecting = true;
     this.teardown();
-    this.room.notice('Reconnecting to the video server…', 'warning');
+    this.room.notice(t('Reconnecting to the video server…'), 'warning');
     for (let attempt = 0; !this.stopped; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** attempt, 8000)));
       if (this.stopped) break;
@@ -123,7 +124,7 @@ export class JanusTransport {
       try {
         if (reply.media) Object.assign(this.media, reply.media);
         await this.connect(reply.room_token);
-        this.room.notice('Video is back.', 'success');
+        this.room.notice(t('Video is back.'), 'success');
         if (this.room.screenStream) await this.publishScreen(this.room.screenStream).catch(() => {});
         break;
       } catch (error) {

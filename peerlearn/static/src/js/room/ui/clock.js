@@ -1,6 +1,8 @@
 // The room's clock, kept on the server's time: the page is given the server's "now" once and
 // keeps the difference, so a device whose clock is minutes off still counts down right.
 
+import { t } from '../../i18n.js';
+
 const MINUTE = 60 * 1000;
 
 // Times from the server carry an offset; one without is UTC.
@@ -30,10 +32,10 @@ export function duration(ms) {
 // during it the time since the start and the minutes left, after the end the overtime.
 export function roomClock(now, startsAt, endsAt) {
   if (startsAt === null) return { state: '', time: '', note: '' };
-  if (now < startsAt) return { state: 'before', time: `Starts in ${duration(startsAt - now)}`, note: '' };
+  if (now < startsAt) return { state: 'before', time: t('Starts in %(time)s', { time: duration(startsAt - now) }), note: '' };
   const time = duration(now - startsAt);
   if (endsAt === null) return { state: 'during', time, note: '' };
-  if (now < endsAt) return { state: 'during', time, note: `${Math.ceil((endsAt - now) / MINUTE)} min left` };
+  if (now < endsAt) return { state: 'during', time, note: t('%(minutes)s min left', { minutes: Math.ceil((endsAt - now) / MINUTE) }) };
   const over = Math.floor((now - endsAt) / MINUTE);
-  return { state: 'after', time, note: over ? `overtime, ${over} min` : 'overtime' };
+  return { state: 'after', time, note: over ? t('overtime, %(minutes)s min', { minutes: over }) : t('overtime') };
 }

@@ -1,18 +1,20 @@
 // The room's keyboard shortcuts: single keys, ignored while typing or with a modifier held.
 
+import { t } from '../../i18n.js';
+
 export const SHORTCUTS = [
-  { key: 'm', label: 'M', action: 'toggleMic', help: 'Microphone on or off' },
-  { key: 'v', label: 'V', action: 'toggleCam', help: 'Camera on or off' },
-  { key: 's', label: 'S', action: 'toggleScreen', help: 'Share your screen, or stop' },
-  { key: 'h', label: 'H', action: 'toggleHand', help: 'Raise or lower your hand' },
-  { key: 'c', label: 'C', action: 'toggleChat', help: 'Open or close the chat' },
-  { key: 'p', label: 'P', action: 'togglePeople', help: 'Open or close the people list' },
-  { key: 'g', label: 'G', action: 'toggleGifts', help: 'Open or close gifts' },
-  { key: 'l', label: 'L', action: 'toggleLayout', help: 'Switch between grid and speaker layout' },
-  { key: '?', label: '?', action: 'openHelp', help: 'Show these shortcuts' },
+  { key: 'm', label: 'M', action: 'toggleMic', help: t('Microphone on or off') },
+  { key: 'v', label: 'V', action: 'toggleCam', help: t('Camera on or off') },
+  { key: 's', label: 'S', action: 'toggleScreen', help: t('Share your screen, or stop') },
+  { key: 'h', label: 'H', action: 'toggleHand', help: t('Raise or lower your hand') },
+  { key: 'c', label: 'C', action: 'toggleChat', help: t('Open or close the chat') },
+  { key: 'p', label: 'P', action: 'togglePeople', help: t('Open or close the people list') },
+  { key: 'g', label: 'G', action: 'toggleGifts', help: t('Open or close gifts') },
+  { key: 'l', label: 'L', action: 'toggleLayout', help: t('Switch between grid and speaker layout') },
+  { key: '?', label: '?', action: 'openHelp', help: t('Show these shortcuts') },
 ];
 
-export const ESCAPE_HELP = { label: 'Esc', help: 'Close the open panel or menu' };
+export const ESCAPE_HELP = { label: 'Esc', help: t('Close the open panel or menu') };
 
 const TEXT_INPUTS = new Set(['text', 'search', 'email', 'number', 'password', 'tel', 'url', 'date', 'time']);
 

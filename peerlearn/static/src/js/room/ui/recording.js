@@ -8,6 +8,8 @@
 // freeze a getter's value. `call` reaches the media engine, whose `request` and `on` speak the
 // room's socket protocol.
 
+import { t } from '../../i18n.js';
+
 const CLOSED_STATE = { enabled: false, available: false, reason: '', recording: false, since: null, consent: null };
 
 export function recordingPart(call) {
@@ -33,13 +35,13 @@ export function recordingPart(call) {
       this.rec.recording = Boolean(recording);
       this.rec.since = since || null;
       if (was === this.rec.recording) return;
-      this.announce(this.rec.recording ? 'Recording started' : 'Recording stopped');
+      this.announce(this.rec.recording ? t('Recording started') : t('Recording stopped'));
       if (!this.rec.recording || this.config.isMentor) return;
       if (this.recordingNeedsAnswer()) this.askRecording();
       else if (this.rec.consent === false) {
         this.holdForRecording();
-        call('notice', 'Recording started. You chose to stay out of it: your camera and microphone stay off.', 'info');
-      } else call('notice', 'Recording started. You chose to be in it.', 'info');
+        call('notice', t('Recording started. You chose to stay out of it: your camera and microphone stay off.'), 'info');
+      } else call('notice', t('Recording started. You chose to be in it.'), 'info');
     },
 
     recordingNeedsAnswer() {
@@ -73,7 +75,7 @@ export function recordingPart(call) {
       else {
         call(
           'notice',
-          'This session is being recorded and you chose to stay out of it. Choose “Be in the recording” from the Recording indicator to turn your camera or microphone on.',
+          t('This session is being recorded and you chose to stay out of it. Choose “Be in the recording” from the Recording indicator to turn your camera or microphone on.'),
           'info',
         );
       }
@@ -98,7 +100,7 @@ export function recordingPart(call) {
       if (!consented) this.holdForRecording();
       const reply = await call('request', 'recording:consent', { consented });
       if (!reply || !reply.ok) {
-        call('notice', (reply && reply.error && reply.error.message) || 'Your answer was not saved. Try again.', 'error');
+        call('notice', (reply && reply.error && reply.error.message) || t('Your answer was not saved. Try again.'), 'error');
         return;
       }
       this.rec.consent = reply.consent;
@@ -106,8 +108,8 @@ export function recordingPart(call) {
       this.rec.since = reply.since || null;
       this.announce(
         consented
-          ? 'You are in the recording. Turn your camera and microphone on when you are ready.'
-          : 'You are staying out of the recording. Your camera and microphone stay off while it records.',
+          ? t('You are in the recording. Turn your camera and microphone on when you are ready.')
+          : t('You are staying out of the recording. Your camera and microphone stay off while it records.'),
       );
     },
 
@@ -120,7 +122,7 @@ export function recordingPart(call) {
     async toggleRecording() {
       if (this.recBusy || !this.config.isMentor) return;
       if (!this.rec.available) {
-        call('notice', this.rec.reason || 'This room can’t be recorded.', 'info');
+        call('notice', this.rec.reason || t('This room can’t be recorded.'), 'info');
         return;
       }
       this.recBusy = true;
@@ -134,12 +136,12 @@ export function recordingPart(call) {
     },
 
     recordingLabel() {
-      return this.rec.recording ? 'Stop recording' : 'Record';
+      return this.rec.recording ? t('Stop recording') : t('Record');
     },
 
     recordingTitle() {
-      if (!this.rec.available) return this.rec.reason || 'This room can’t be recorded.';
-      return this.rec.recording ? 'Stop recording this session' : 'Start recording this session';
+      if (!this.rec.available) return this.rec.reason || t('This room can’t be recorded.');
+      return this.rec.recording ? t('Stop recording this session') : t('Start recording this session');
     },
   };
 }
