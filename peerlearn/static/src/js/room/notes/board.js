@@ -9,29 +9,30 @@
 // changes, never someone else's.
 
 import * as Y from 'yjs';
+import { t } from '../../i18n.js';
 
 export const BOARD_WIDTH = 1600;
 export const BOARD_HEIGHT = 900;
 export const TOOLS = [
-  { id: 'pen', label: 'Pen' },
-  { id: 'line', label: 'Line' },
-  { id: 'rect', label: 'Rectangle' },
-  { id: 'ellipse', label: 'Ellipse' },
-  { id: 'arrow', label: 'Arrow' },
-  { id: 'text', label: 'Text' },
-  { id: 'eraser', label: 'Eraser' },
+  { id: 'pen', label: t('Pen') },
+  { id: 'line', label: t('Line') },
+  { id: 'rect', label: t('Rectangle') },
+  { id: 'ellipse', label: t('Ellipse') },
+  { id: 'arrow', label: t('Arrow') },
+  { id: 'text', label: t('Text') },
+  { id: 'eraser', label: t('Eraser') },
 ];
 export const COLOURS = [
-  { value: '#111827', label: 'Black' },
-  { value: '#dc2626', label: 'Red' },
-  { value: '#2563eb', label: 'Blue' },
-  { value: '#16a34a', label: 'Green' },
-  { value: '#ea580c', label: 'Orange' },
+  { value: '#111827', label: t('Black') },
+  { value: '#dc2626', label: t('Red') },
+  { value: '#2563eb', label: t('Blue') },
+  { value: '#16a34a', label: t('Green') },
+  { value: '#ea580c', label: t('Orange') },
 ];
 export const WIDTHS = [
-  { value: 2, label: 'Thin' },
-  { value: 4, label: 'Medium' },
-  { value: 8, label: 'Thick' },
+  { value: 2, label: t('Thin') },
+  { value: 4, label: t('Medium') },
+  { value: 8, label: t('Thick') },
 ];
 const ERASE_REACH = 12; // board units around the pointer that count as touching a shape
 const MIN_STEP = 2; // a pen's points closer than this are dropped
@@ -59,8 +60,8 @@ function distanceToSegment([px, py], [ax, ay], [bx, by]) {
   const dx = bx - ax;
   const dy = by - ay;
   const length = dx * dx + dy * dy;
-  const t = length ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / length)) : 0;
-  return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
+  const along = length ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / length)) : 0;
+  return Math.hypot(px - (ax + along * dx), py - (ay + along * dy));
 }
 
 function touches(shape, point) {

@@ -11,22 +11,23 @@ import { Editor } from '@tiptap/core';
 import Collaboration from '@tiptap/extension-collaboration';
 import StarterKit from '@tiptap/starter-kit';
 import * as Y from 'yjs';
+import { t } from '../../i18n.js';
 import { socketReady } from '../../realtime.js';
 import { BOARD_HEIGHT, BOARD_WIDTH, COLOURS, TOOLS, WIDTHS, Whiteboard } from './board.js';
 import { DocSync } from './sync.js';
 
 const NOTE_BUTTONS = [
-  { label: 'Bold', run: (c) => c.toggleBold(), active: (e) => e.isActive('bold') },
-  { label: 'Italic', run: (c) => c.toggleItalic(), active: (e) => e.isActive('italic') },
-  { label: 'Code', run: (c) => c.toggleCode(), active: (e) => e.isActive('code') },
-  { label: 'Heading', run: (c) => c.toggleHeading({ level: 2 }), active: (e) => e.isActive('heading', { level: 2 }) },
-  { label: 'Subheading', run: (c) => c.toggleHeading({ level: 3 }), active: (e) => e.isActive('heading', { level: 3 }) },
-  { label: 'Bulleted list', run: (c) => c.toggleBulletList(), active: (e) => e.isActive('bulletList') },
-  { label: 'Numbered list', run: (c) => c.toggleOrderedList(), active: (e) => e.isActive('orderedList') },
-  { label: 'Code block', run: (c) => c.toggleCodeBlock(), active: (e) => e.isActive('codeBlock') },
-  { label: 'Quote', run: (c) => c.toggleBlockquote(), active: (e) => e.isActive('blockquote') },
-  { label: 'Undo', run: (c) => c.undo(), active: null },
-  { label: 'Redo', run: (c) => c.redo(), active: null },
+  { label: t('Bold'), run: (c) => c.toggleBold(), active: (e) => e.isActive('bold') },
+  { label: t('Italic'), run: (c) => c.toggleItalic(), active: (e) => e.isActive('italic') },
+  { label: t('Code'), run: (c) => c.toggleCode(), active: (e) => e.isActive('code') },
+  { label: t('Heading'), run: (c) => c.toggleHeading({ level: 2 }), active: (e) => e.isActive('heading', { level: 2 }) },
+  { label: t('Subheading'), run: (c) => c.toggleHeading({ level: 3 }), active: (e) => e.isActive('heading', { level: 3 }) },
+  { label: t('Bulleted list'), run: (c) => c.toggleBulletList(), active: (e) => e.isActive('bulletList') },
+  { label: t('Numbered list'), run: (c) => c.toggleOrderedList(), active: (e) => e.isActive('orderedList') },
+  { label: t('Code block'), run: (c) => c.toggleCodeBlock(), active: (e) => e.isActive('codeBlock') },
+  { label: t('Quote'), run: (c) => c.toggleBlockquote(), active: (e) => e.isActive('blockquote') },
+  { label: t('Undo'), run: (c) => c.undo(), active: null },
+  { label: t('Redo'), run: (c) => c.redo(), active: null },
 ];
 
 const BUTTON = 'rounded-md border border-gray-600 px-2 py-1 text-xs font-medium text-gray-100 hover:bg-gray-700 focus-visible:outline-2 focus-visible:outline-offset-1 focus-visible:outline-primary-300 aria-pressed:bg-primary-600 aria-pressed:border-primary-400 disabled:opacity-50 aria-selected:bg-primary-600';
@@ -67,17 +68,17 @@ function roving(toolbar) {
 export async function mountNotes(root, config) {
   const socket = await socketReady();
   if (!socket) {
-    root.textContent = 'Your sign-in has lapsed. Log in again to see the notes.';
+    root.textContent = t('Your sign-in has lapsed. Log in again to see the notes.');
     return null;
   }
   const doc = new Y.Doc();
   root.replaceChildren();
 
   // ----- the frame: tabs, status, the mentor's toggle ------------------------------------
-  const notesTab = button('Notes', { role: 'tab', id: 'room-notes-tab', 'aria-controls': 'room-notes-pane', 'aria-selected': 'true' });
-  const boardTab = button('Whiteboard', { role: 'tab', id: 'room-board-tab', 'aria-controls': 'room-board-pane', 'aria-selected': 'false', tabindex: '-1' });
-  const tabs = element('div', { role: 'tablist', 'aria-label': 'Notes or whiteboard', class: 'flex gap-2' }, [notesTab, boardTab]);
-  const status = element('p', { role: 'status', class: 'text-xs text-gray-300', 'data-testid': 'notes-status', text: 'Loading…' });
+  const notesTab = button(t('Notes'), { role: 'tab', id: 'room-notes-tab', 'aria-controls': 'room-notes-pane', 'aria-selected': 'true' });
+  const boardTab = button(t('Whiteboard'), { role: 'tab', id: 'room-board-tab', 'aria-controls': 'room-board-pane', 'aria-selected': 'false', tabindex: '-1' });
+  const tabs = element('div', { role: 'tablist', 'aria-label': t('Notes or whiteboard'), class: 'flex gap-2' }, [notesTab, boardTab]);
+  const status = element('p', { role: 'status', class: 'text-xs text-gray-300', 'data-testid': 'notes-status', text: t('Loading…') });
   const frame = [tabs, status];
   let toggle = null;
   if (config.isMentor) {
@@ -85,13 +86,13 @@ export async function mountNotes(root, config) {
     frame.push(
       element('label', { class: 'flex items-center gap-2 text-xs text-gray-200', for: 'room-notes-learners' }, [
         toggle,
-        document.createTextNode('Let learners edit notes and whiteboard'),
+        document.createTextNode(t('Let learners edit notes and whiteboard')),
       ]),
     );
   }
 
   // ----- notes --------------------------------------------------------------------------
-  const noteBar = element('div', { role: 'toolbar', 'aria-label': 'Text formatting', class: 'flex flex-wrap gap-1' });
+  const noteBar = element('div', { role: 'toolbar', 'aria-label': t('Text formatting'), class: 'flex flex-wrap gap-1' });
   const noteButtons = NOTE_BUTTONS.map((spec) => {
     const control = button(spec.label, spec.active ? { 'aria-pressed': 'false' } : {});
     noteBar.append(control);
@@ -102,14 +103,14 @@ export async function mountNotes(root, config) {
   const notesPane = element('div', { role: 'tabpanel', id: 'room-notes-pane', 'aria-labelledby': 'room-notes-tab', class: 'flex flex-col gap-2' }, [
     noteBar,
     editorHost,
-    element('a', { href: config.notesUrl, class: 'text-xs text-primary-200 underline', text: 'Download the notes (Markdown)' }),
+    element('a', { href: config.notesUrl, class: 'text-xs text-primary-200 underline', text: t('Download the notes (Markdown)') }),
   ]);
 
   const editor = new Editor({
     element: editorHost,
     editable: false,
     extensions: [StarterKit.configure({ undoRedo: false, link: false, underline: false }), Collaboration.configure({ document: doc, field: 'notes' })],
-    editorProps: { attributes: { 'aria-label': 'Shared notes', 'aria-multiline': 'true', role: 'textbox' } },
+    editorProps: { attributes: { 'aria-label': t('Shared notes'), 'aria-multiline': 'true', role: 'textbox' } },
   });
   for (const [spec, control] of noteButtons) {
     control.addEventListener('click', () => spec.run(editor.chain().focus()).run());
@@ -123,31 +124,31 @@ export async function mountNotes(root, config) {
   editor.on('transaction', refreshNoteButtons);
 
   // ----- whiteboard ---------------------------------------------------------------------
-  const boardBar = element('div', { role: 'toolbar', 'aria-label': 'Whiteboard tools', class: 'flex flex-wrap items-center gap-1' });
+  const boardBar = element('div', { role: 'toolbar', 'aria-label': t('Whiteboard tools'), class: 'flex flex-wrap items-center gap-1' });
   const toolButtons = TOOLS.map((tool) => {
     const control = button(tool.label, { 'aria-pressed': tool.id === 'pen' ? 'true' : 'false', 'data-tool': tool.id });
     boardBar.append(control);
     return [tool, control];
   });
-  const colourSelect = element('select', { 'aria-label': 'Colour', class: 'rounded-md border border-gray-600 bg-gray-800 px-1 py-1 text-xs text-gray-100' });
+  const colourSelect = element('select', { 'aria-label': t('Colour'), class: 'rounded-md border border-gray-600 bg-gray-800 px-1 py-1 text-xs text-gray-100' });
   for (const colour of COLOURS) colourSelect.append(element('option', { value: colour.value, text: colour.label }));
-  const widthSelect = element('select', { 'aria-label': 'Line width', class: 'rounded-md border border-gray-600 bg-gray-800 px-1 py-1 text-xs text-gray-100' });
+  const widthSelect = element('select', { 'aria-label': t('Line width'), class: 'rounded-md border border-gray-600 bg-gray-800 px-1 py-1 text-xs text-gray-100' });
   for (const width of WIDTHS) widthSelect.append(element('option', { value: String(width.value), text: width.label }));
   widthSelect.value = String(WIDTHS[1].value);
-  const textInput = element('input', { type: 'text', maxlength: '500', 'aria-label': 'Text to place', placeholder: 'Text, then click the board', class: 'w-40 rounded-md border border-gray-600 bg-gray-800 px-2 py-1 text-xs text-gray-100', hidden: true });
-  const placeButton = button('Place text', { hidden: true });
-  const undoButton = button('Undo');
-  const redoButton = button('Redo');
+  const textInput = element('input', { type: 'text', maxlength: '500', 'aria-label': t('Text to place'), placeholder: t('Text, then click the board'), class: 'w-40 rounded-md border border-gray-600 bg-gray-800 px-2 py-1 text-xs text-gray-100', hidden: true });
+  const placeButton = button(t('Place text'), { hidden: true });
+  const undoButton = button(t('Undo'));
+  const redoButton = button(t('Redo'));
   boardBar.append(colourSelect, widthSelect, textInput, placeButton, undoButton, redoButton);
   roving(boardBar);
-  const previous = button('Previous page', { 'aria-label': 'Previous page' });
-  const next = button('Next page', { 'aria-label': 'Next page' });
-  const addPage = button('Add page');
+  const previous = button(t('Previous page'), { 'aria-label': t('Previous page') });
+  const next = button(t('Next page'), { 'aria-label': t('Next page') });
+  const addPage = button(t('Add page'));
   const pageLabel = element('span', { class: 'text-xs text-gray-200', 'data-testid': 'board-page' });
-  const pageBar = element('div', { role: 'toolbar', 'aria-label': 'Whiteboard pages', class: 'flex flex-wrap items-center gap-1' }, [previous, pageLabel, next, addPage]);
+  const pageBar = element('div', { role: 'toolbar', 'aria-label': t('Whiteboard pages'), class: 'flex flex-wrap items-center gap-1' }, [previous, pageLabel, next, addPage]);
   roving(pageBar);
   const canvas = element('canvas', { width: String(BOARD_WIDTH), height: String(BOARD_HEIGHT), class: 'w-full touch-none rounded-md bg-white', 'data-testid': 'whiteboard', role: 'img' });
-  const download = element('a', { class: 'text-xs text-primary-200 underline', text: 'Download this page (PNG)' });
+  const download = element('a', { class: 'text-xs text-primary-200 underline', text: t('Download this page (PNG)') });
   const boardPane = element('div', { role: 'tabpanel', id: 'room-board-pane', 'aria-labelledby': 'room-board-tab', class: 'flex flex-col gap-2', hidden: true }, [
     boardBar,
     pageBar,
@@ -160,8 +161,9 @@ export async function mountNotes(root, config) {
   const refreshBoard = () => {
     if (!board) return;
     const count = board.pageCount;
-    pageLabel.textContent = `Page ${board.page + 1} of ${count}`;
-    canvas.setAttribute('aria-label', `Whiteboard, page ${board.page + 1} of ${count}, ${board.shapes ? board.shapes.length : 0} shapes`);
+    const where = { page: board.page + 1, pages: count, shapes: board.shapes ? board.shapes.length : 0 };
+    pageLabel.textContent = t('Page %(page)s of %(pages)s', where);
+    canvas.setAttribute('aria-label', t('Whiteboard, page %(page)s of %(pages)s, %(shapes)s shapes', where));
     previous.disabled = board.page === 0;
     next.disabled = board.page >= count - 1;
     addPage.disabled = !board.editable;
@@ -236,12 +238,12 @@ export async function mountNotes(root, config) {
       board.editable = state.canEdit && (state.synced || board.editable);
       if (toggle) toggle.checked = state.learnersMayEdit;
       const words = {
-        offline: state.synced ? '' : 'Offline: your changes are kept here and sent when the connection is back.',
-        saving: 'Saving…',
-        saved: 'All changes saved.',
+        offline: state.synced ? '' : t('Offline: your changes are kept here and sent when the connection is back.'),
+        saving: t('Saving…'),
+        saved: t('All changes saved.'),
       };
       let text = state.error || words[state.status] || '';
-      if (!state.canEdit && state.synced) text = 'Read only: the mentor hasn’t let learners edit.';
+      if (!state.canEdit && state.synced) text = t('Read only: the mentor hasn’t let learners edit.');
       status.textContent = text;
       status.dataset.state = state.synced ? state.status : 'offline';
       refreshNoteButtons();

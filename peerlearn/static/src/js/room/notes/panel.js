@@ -2,6 +2,8 @@
 // the panel opens like the others, and its chunk (Yjs, the editor, the whiteboard: index.js
 // here) is imported the first time it opens, so a room where nobody opens it never loads it.
 
+import { t } from '../../i18n.js';
+
 export function notesPart() {
   let mounting = null;
 
@@ -34,7 +36,7 @@ export function notesPart() {
         })
         .catch(() => {
           this.notesState = 'error';
-          mount.textContent = 'The notes could not load. Reload the page to try again.';
+          mount.textContent = t('The notes could not load. Reload the page to try again.');
           mounting = null;
         });
       return mounting;

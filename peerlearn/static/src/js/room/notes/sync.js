@@ -9,6 +9,7 @@
 // - `doc:update` from the others is applied with this object as the origin (never sent back).
 
 import * as Y from 'yjs';
+import { t } from '../../i18n.js';
 
 const ACK_TIMEOUT_MS = 10_000;
 const FLUSH_MS = 80; // edits made within this long go out together
@@ -92,9 +93,9 @@ export class DocSync {
   async request(event, payload) {
     try {
       const reply = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, { session_id: this.sessionId, ...payload });
-      return reply || { ok: false, error: { code: 'no_answer', message: 'No answer from the server.' } };
+      return reply || { ok: false, error: { code: 'no_answer', message: t('No answer from the server.') } };
     } catch {
-      return { ok: false, error: { code: 'no_answer', message: 'The server did not answer.' } };
+      return { ok: false, error: { code: 'no_answer', message: t('The server did not answer.') } };
     }
   }
 
@@ -139,7 +140,7 @@ export class DocSync {
       }
       const code = reply.error && reply.error.code;
       if (code !== 'not_in_room' && code !== 'no_answer' && code !== 'rate_limited') {
-        this.error = (reply.error && reply.error.message) || 'The notes could not load.';
+        this.error = (reply.error && reply.error.message) || t('The notes could not load.');
         this.report();
         return false;
       }
