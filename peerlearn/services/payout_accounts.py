@@ -161,7 +161,7 @@ def clean(data):
             errors["account_number_confirm"] = [_("The two account numbers differ.")]
         if not IFSC.fullmatch(ifsc):
             errors["ifsc"] = [
-                "An IFSC is 11 characters: 4 letters, a zero, then 6 letters or digits (e.g. HDFC0001234)."
+                _("An IFSC is 11 characters: 4 letters, a zero, then 6 letters or digits (e.g. HDFC0001234).")
             ]
         if not 2 <= len(holder) <= 100:
             errors["holder_name"] = [_("Enter the name on the account (2 to 100 characters).")]

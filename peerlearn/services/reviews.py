@@ -285,7 +285,7 @@ def _clean_rating(rating, errors):
     if isinstance(rating, str):
         rating = whole_number(rating.strip())
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        errors["rating"] = ["Choose 1 to 5 stars."]
+        errors["rating"] = [_("Choose 1 to 5 stars.")]
         return None
     return rating
 

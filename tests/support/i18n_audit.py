@@ -284,6 +284,8 @@ ERROR_CALLS = {
     "PaymentRejected",
     "ValidationError_",
 }
+# A module's own helpers that build an error from a message: _field_error("..."), _refuse("...").
+ERROR_HELPERS = re.compile(r"^_\w*(error|refus\w*|reject\w*)$", re.IGNORECASE)
 TEXT_KEYWORDS = {
     "message",
     "title",
@@ -351,11 +353,22 @@ def python_findings(path):
     lines = source.splitlines()
     found = []
     for node in ast.walk(ast.parse(source, filename=str(path))):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) for t in node.targets):
+            # errors["field"] = ["A message."]: a form's or a service's field errors
+            if isinstance(node.value, (ast.List, ast.Tuple)):
+                for inner, text in _texts_in(node.value):
+                    if re.search(r"[A-Z ]", text):
+                        found.append((inner.lineno, text, "untranslated field error"))
+            continue
         if not isinstance(node, ast.Call):
             continue
         name = _call_name(node)
         if name in TRANSLATING_CALLS:
             continue
+        if name and ERROR_HELPERS.search(name) and node.args:
+            text = _literal_text(node.args[0])
+            if text is not None and re.search(r"[A-Z ]", text):
+                found.append((node.args[0].lineno, text, f"untranslated text given to {name}()"))
         if name in ERROR_CALLS or (name or "").endswith("Field") or name in WTFORMS_VALIDATORS:
             if node.args and name not in WTFORMS_VALIDATORS:
                 text = _literal_text(node.args[0])
