@@ -1,7 +1,7 @@
 """Money, counts and times as people read them (and as machines do), for templates, emails and
 notices alike: the template filters in ``jinja`` and the services' texts use the same functions.
 
-Both languages write numbers the Indian way with Latin digits: ₹1,00,000 and 1,00,000 (lakh
+Both languages write numbers the Indian way with Latin digits: ₹2,50,000 and 2,50,000 (lakh
 grouping). Names in dates (months, weekdays, AM/PM) come from Babel in the language being spoken:
 "5 Dec 2026, 6:30 PM" in English, "5 दिस॰ 2026, 6:30 pm" in Hindi; the digits around them are the
 same in both."""
@@ -19,7 +19,7 @@ from .i18n import current_language
 
 
 def indian_grouping(number):
-    """A whole number's digits grouped the Indian way: 10000000 -> "1,00,00,000"."""
+    """A whole number's digits grouped the Indian way: 12345678 -> "1,23,45,678"."""
     digits = str(abs(int(number)))
     if len(digits) > 3:
         head, tail = digits[:-3], digits[-3:]
@@ -34,7 +34,7 @@ def indian_grouping(number):
 
 
 def format_count(number):
-    """A count for people, in either language: 100000 -> "1,00,000"; None -> ""."""
+    """A count for people, in either language: 250000 -> "2,50,000"; None -> ""."""
     if number is None:
         return ""
     return indian_grouping(number)

@@ -4,4 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import audit_text, coupons, deletions, disputes, growth, jobs, payouts, recordings, routes  # noqa: E402,F401
+# audit_growth adds the growth actions' sentences to audit_text's.
+from . import (  # noqa: E402,F401
+    audit_growth,
+    audit_text,
+    coupons,
+    deletions,
+    disputes,
+    growth,
+    jobs,
+    payouts,
+    recordings,
+    routes,
+)

@@ -9,10 +9,7 @@ from ... import formats
 from ...exceptions import DomainError
 from ...services import admin_growth
 from ...services import audit as audit_log
-from . import (
-    audit_growth,  # noqa: F401 - the growth actions' audit sentences
-    bp,
-)
+from . import bp
 from .forms import ReasonForm
 from .routes import _listing, _reason_post
 
