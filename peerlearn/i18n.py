@@ -22,6 +22,7 @@ import flask_babel
 from babel.messages import pofile
 from babel.support import NullTranslations, Translations
 from flask import current_app, has_request_context, request
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 # Code → the language's own name, as the switcher shows it.
@@ -169,10 +170,50 @@ def for_user(user):
 babel = Babel()
 
 
+# The catalog's fixed words (models.CATEGORIES and models.LANGUAGES) are stored, searched and
+# sent over the API in English; people read them in their language. Written out, so the audit and
+# the catalogs see each one.
+TERMS = {
+    "Programming": lazy_gettext("Programming"),
+    "Data & AI": lazy_gettext("Data & AI"),
+    "Design": lazy_gettext("Design"),
+    "Product & Business": lazy_gettext("Product & Business"),
+    "Career": lazy_gettext("Career"),
+    "Languages": lazy_gettext("Languages"),
+    "Music & Arts": lazy_gettext("Music & Arts"),
+    "Science & Maths": lazy_gettext("Science & Maths"),
+    "Other": lazy_gettext("Other"),
+    "English": lazy_gettext("English"),
+    "Hindi": lazy_gettext("Hindi"),
+    "Bengali": lazy_gettext("Bengali"),
+    "Tamil": lazy_gettext("Tamil"),
+    "Telugu": lazy_gettext("Telugu"),
+    "Marathi": lazy_gettext("Marathi"),
+    "Kannada": lazy_gettext("Kannada"),
+    "Malayalam": lazy_gettext("Malayalam"),
+    "Gujarati": lazy_gettext("Gujarati"),
+}
+
+
+def term(word):
+    """A category or session language as the reader says it ("Design" -> "डिज़ाइन"); any other
+    word as it is."""
+    label = TERMS.get(word)
+    return str(label) if label is not None else word
+
+
+def term_labels():
+    """{stored word: the reader's word} for a select's options."""
+    return {word: str(label) for word, label in TERMS.items()}
+
+
 def init_app(app):
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=chosen_language)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, js_texts=js_texts)
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES, current_language=current_language, js_texts=js_texts, term_labels=term_labels
+    )
+    app.jinja_env.filters["term"] = term
     # Flask-Babel keeps the chosen language in ``g``, which belongs to the app context: a request
     # run inside an app context that is already pushed (a CLI command, a job, a test) would
     # otherwise keep the language of the request before it. First, before anything reads it.

@@ -459,3 +459,20 @@ def test_a_hindi_page_hands_its_scripts_their_texts_in_a_data_block(client):
     assert texts["Copy link"] == "लिंक कॉपी करें"
     assert texts["Notifications, %(num)s unread"] == "सूचनाएँ, %(num)s अपठित"  # filled by the script
     assert set(texts) <= set(i18n.js_messages())
+
+
+def test_categories_and_languages_are_stored_in_english_and_read_in_the_readers_language(client):
+    mentor = UserFactory(role="mentor", name="Asha Mentor")
+    session = make_session(mentor, title="Colour theory", category="Design", language="Tamil")
+
+    hindi = client.get(f"/sessions/{session.id}", headers={"Accept-Language": "hi"}).get_data(as_text=True)
+    assert '<span class="badge">डिज़ाइन</span>' in hindi and '<span class="badge">तमिल</span>' in hindi
+    catalog = client.get("/sessions", headers={"Accept-Language": "hi"}).get_data(as_text=True)
+    assert '<option value="Design">डिज़ाइन</option>' in catalog  # the filter still sends the stored word
+    assert '<option value="Tamil">तमिल</option>' in catalog
+
+    english = client.get(f"/sessions/{session.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<span class="badge">Design</span>' in english and '<span class="badge">Tamil</span>' in english
+    from peerlearn.models import CATEGORIES, LANGUAGES
+
+    assert set(i18n.TERMS) == set(CATEGORIES) | set(LANGUAGES)  # a new word needs its translation

@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...forms import BaseForm
+from ...i18n import TERMS
 from ...limits import MAX_PRICE_RUPEES, PRICE_MESSAGE
 from ...models import CATEGORIES
 from ...services import reviews
@@ -73,7 +74,9 @@ class AcceptForm(BaseForm):
             NumberRange(min=0, max=MAX_PRICE_RUPEES, message=PRICE_MESSAGE),
         ],
     )
-    category = SelectField(_l("Category"), choices=[SelectChoice(c) for c in CATEGORIES], default="Other")
+    category = SelectField(
+        _l("Category"), choices=[SelectChoice(c, TERMS[c]) for c in CATEGORIES], default="Other"
+    )
     note = TextAreaField(
         _l("Note to the learner (optional)"), validators=[Optional(), Length(max=service.MAX_NOTE)]
     )

@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ...forms import BaseForm, TagListField
+from ...i18n import TERMS
 from ...limits import (
     DURATION_MESSAGE,
     MAX_CAPACITY,
@@ -48,7 +49,7 @@ class SessionForm(BaseForm):
     )
     category = SelectField(
         _l("Category"),
-        choices=[SelectChoice("", _l("Choose a category")), *(SelectChoice(c) for c in CATEGORIES)],
+        choices=[SelectChoice("", _l("Choose a category")), *(SelectChoice(c, TERMS[c]) for c in CATEGORIES)],
         validators=[InputRequired(_l("Choose a category."))],
     )
     skills = TagListField(_l("Skills covered"))
@@ -56,7 +57,7 @@ class SessionForm(BaseForm):
         _l("Level"), choices=[SelectChoice(level.value, label) for level, label in LEVEL_LABELS.items()]
     )
     language = SelectField(
-        _l("Language"), choices=[SelectChoice(lang) for lang in LANGUAGES], default="English"
+        _l("Language"), choices=[SelectChoice(lang, TERMS[lang]) for lang in LANGUAGES], default="English"
     )
     start_date = DateField(_l("Date"), validators=[InputRequired(_l("Choose a date."))])
     start_time = TimeField(_l("Start time"), validators=[InputRequired(_l("Choose a start time."))])
