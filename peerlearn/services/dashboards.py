@@ -769,9 +769,12 @@ def admin_dashboard(*, now=None, tz="UTC"):
             for b, n in db.session.execute(select(inner.c.bucket, func.count()).group_by(inner.c.bucket))
         ],
     )
+    # What learners paid for seats: a booking's payment, and the difference paid to move it to a
+    # dearer session.
+    seat_purposes = (PaymentPurpose.BOOKING.value, PaymentPurpose.MOVE.value)
     gross = db.session.scalar(
         select(func.coalesce(func.sum(Payment.amount_paise), 0)).where(
-            Payment.purpose == PaymentPurpose.BOOKING.value, Payment.status.in_(CAPTURED_STATUSES)
+            Payment.purpose.in_(seat_purposes), Payment.status.in_(CAPTURED_STATUSES)
         )
     )
     revenue = db.session.scalar(

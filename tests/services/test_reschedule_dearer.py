@@ -427,3 +427,15 @@ def test_refunds_are_recorded_against_the_payment_they_came_from(mentor, make_us
         ).all()
     )
     assert by_payment == {original.id: 50000, difference.id: 30000}
+
+
+def test_the_admin_overview_counts_a_paid_difference_in_what_was_paid_for_seats(mentor, make_user):
+    from peerlearn.services import dashboards
+
+    learner = make_user()
+    _old, new, booking, _original = dearer_pair(mentor, learner)
+    before = dashboards.admin_dashboard()["gross_booking_value_paise"]
+    _b, _r, _m, order = move_orders.request_move(learner, booking.id, new.id)
+    pay(learner, order)
+
+    assert dashboards.admin_dashboard()["gross_booking_value_paise"] == before + 30000
