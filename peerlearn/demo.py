@@ -31,7 +31,6 @@ from .models import (
     LedgerEntry,
     Notification,
     NotificationKind,
-    PackPurchase,
     Payment,
     PaymentPurpose,
     PaymentStatus,
@@ -46,7 +45,7 @@ from .models import (
     WebhookEndpoint,
     utcnow,
 )
-from .services import avatars, covers, interactions, ledger, passwords, skills, storage, webhooks
+from .services import avatars, covers, interactions, ledger, packs, passwords, skills, storage, webhooks
 from .services.sessions import COVER_SIZE, local_to_utc
 
 log = logging.getLogger(__name__)
@@ -785,16 +784,10 @@ def _demo_pack(gateway, now):
     db.session.flush()
     ledger.record_capture(payment)
     db.session.add(
-        PackPurchase(
-            pack_id=pack.id,
-            learner_id=buyer.id,
-            mentor_id=mentor.id,
-            payment_id=payment.id,
-            credits=pack.credits,
-            price_paise=pack.price_paise,
-            valid_days=pack.valid_days,
-            one_to_one_only=pack.one_to_one_only,
-            max_session_price_paise=pack.max_session_price_paise,
+        packs.purchase_of(
+            pack,
+            buyer.id,
+            payment.id,
             status=PurchaseStatus.ACTIVE.value,
             expires_at=paid_at + timedelta(days=pack.valid_days),
             created_at=paid_at,

@@ -140,6 +140,23 @@ def saving_percent(pack, list_price_paise):
 # ---------------------------------------------------------------------------- buying
 
 
+def purchase_of(pack, learner_id, payment_id, **state):
+    """A purchase of ``pack`` paid by ``payment_id``: the pack's terms as they are now, kept with
+    the purchase so a later change to the pack does not change what was bought."""
+    return PackPurchase(
+        pack_id=pack.id,
+        learner_id=learner_id,
+        mentor_id=pack.mentor_id,
+        payment_id=payment_id,
+        credits=pack.credits,
+        price_paise=pack.price_paise,
+        valid_days=pack.valid_days,
+        one_to_one_only=pack.one_to_one_only,
+        max_session_price_paise=pack.max_session_price_paise,
+        **state,
+    )
+
+
 def start_pack_payment(learner, pack_id):
     """The order a learner pays for a pack with: their unpaid order for it, else a new one. The
     purchase snapshots the pack now; it is active once the payment is captured."""
@@ -175,20 +192,7 @@ def start_pack_payment(learner, pack_id):
         receipt=f"pk_{pack.id}_{secrets.token_hex(6)}",
         notes={"purpose": "pack", "pack_id": str(pack.id), "learner_id": str(learner.id)},
     )
-    db.session.add(
-        PackPurchase(
-            pack_id=pack.id,
-            learner_id=learner.id,
-            mentor_id=pack.mentor_id,
-            payment_id=payment.id,
-            credits=pack.credits,
-            price_paise=pack.price_paise,
-            valid_days=pack.valid_days,
-            one_to_one_only=pack.one_to_one_only,
-            max_session_price_paise=pack.max_session_price_paise,
-            status=PurchaseStatus.PENDING.value,
-        )
-    )
+    db.session.add(purchase_of(pack, learner.id, payment.id, status=PurchaseStatus.PENDING.value))
     db.session.commit()
     return payment
 

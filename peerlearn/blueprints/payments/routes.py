@@ -61,17 +61,8 @@ def dev_return():
     if request.args.get("failed"):
         flash(_("The payment did not go through. Your seat is still held; try again."), "error")
         return redirect(url_for("payments.checkout", booking_id=payment.booking_id))
-    try:
-        payment_service.verify_checkout(
-            current_user,
-            order_id=order_id,
-            payment_id=request.args.get("payment_id", ""),
-            signature=request.args.get("signature", ""),
-        )
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("booking.detail", booking_id=payment.booking_id))
-    flash(_("Payment received. Your seat is confirmed."), "success")
+    if _verify_dev_return(payment):
+        flash(_("Payment received. Your seat is confirmed."), "success")
     return redirect(url_for("booking.detail", booking_id=payment.booking_id))
 
 
@@ -80,23 +71,13 @@ def _dev_move_return(payment):
     tells the learner whether the booking moved."""
     back = url_for("booking.move_checkout", booking_id=payment.booking_id, order_id=payment.order_id)
     if not request.args.get("failed"):
-        try:
-            payment_service.verify_checkout(
-                current_user,
-                order_id=payment.order_id,
-                payment_id=request.args.get("payment_id", ""),
-                signature=request.args.get("signature", ""),
-            )
-        except DomainError as exc:
-            flash(exc.message, "error")
+        _verify_dev_return(payment)
     return redirect(back)
 
 
-def _dev_pack_return(payment):
-    """A session pack paid in the dev checkout: verify it, then show the learner their packs."""
-    if request.args.get("failed"):
-        flash(_("The payment did not go through. Try again from the mentor's page."), "error")
-        return redirect(url_for("users.mentor_profile", user_id=payment.mentor_id))
+def _verify_dev_return(payment):
+    """Verify what the dev checkout sent back for ``payment``; False (with the reason flashed)
+    when it does not verify."""
     try:
         payment_service.verify_checkout(
             current_user,
@@ -106,7 +87,16 @@ def _dev_pack_return(payment):
         )
     except DomainError as exc:
         flash(exc.message, "error")
-    else:
+        return False
+    return True
+
+
+def _dev_pack_return(payment):
+    """A session pack paid in the dev checkout: verify it, then show the learner their packs."""
+    if request.args.get("failed"):
+        flash(_("The payment did not go through. Try again from the mentor's page."), "error")
+        return redirect(url_for("users.mentor_profile", user_id=payment.mentor_id))
+    if _verify_dev_return(payment):
         flash(_("Payment received. Your pack's credits are ready to book with."), "success")
     return redirect(url_for("users.mentor_profile", user_id=payment.mentor_id))
 
