@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from threading import Lock
+from time import monotonic
 
 import flask_babel
 from babel.messages import pofile
@@ -35,6 +36,9 @@ SCRIPTS_DIR = Path(__file__).parent / "static" / "src"
 SCRIPT_TEXT = re.compile(r"""\bt\(\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
 
 _catalogs = {}  # language -> (stamp, Translations)
+_checked_at = {}  # language -> when debug mode last looked at its files (time.monotonic)
+RELOAD_SECONDS = 2.0
+_ENGLISH = NullTranslations()  # the source texts: nothing to look up
 _catalogs_lock = Lock()
 
 
@@ -64,17 +68,23 @@ def load_catalog(language):
 
 
 def _translations(language):
-    files = catalog_files(language)
-    stamp = _stamp(files) if current_app.debug else None
+    """``language``'s merged catalog, built once per process. Asked on every translated text, so
+    the usual answer is one dictionary lookup; in debug mode the files are looked at again at
+    most every RELOAD_SECONDS, so an edited catalog shows without a restart."""
     cached = _catalogs.get(language)
-    if cached is not None and (stamp is None or cached[0] == stamp):
+    if cached is not None and not current_app.debug:
+        return cached[1]
+    now = monotonic()
+    if cached is not None and now - _checked_at.get(language, 0.0) < RELOAD_SECONDS:
         return cached[1]
     with _catalogs_lock:
+        stamp = _stamp(catalog_files(language))
+        _checked_at[language] = now
         cached = _catalogs.get(language)
-        if cached is not None and (stamp is None or cached[0] == stamp):
+        if cached is not None and cached[0] == stamp:
             return cached[1]
         catalog = load_catalog(language)
-        translations = NullTranslations() if catalog is None else _compiled(catalog)
+        translations = _ENGLISH if catalog is None else _compiled(catalog)
         _catalogs[language] = (stamp, translations)
         return translations
 
@@ -97,11 +107,16 @@ class CatalogDomain(flask_babel.Domain):
         super().__init__(domain="messages")
 
     def get_translations(self):
-        locale = flask_babel.get_locale()
-        language = locale.language if locale is not None else DEFAULT_LANGUAGE
-        if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
-            return NullTranslations()
-        return _translations(language)
+        return spoken_translations()
+
+
+def spoken_translations():
+    """The catalog of the language spoken now (the request's, or the one ``for_user`` forced)."""
+    locale = flask_babel.get_locale()
+    language = locale.language if locale is not None else DEFAULT_LANGUAGE
+    if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
+        return _ENGLISH
+    return _translations(language)
 
 
 class Babel(flask_babel.Babel):
@@ -202,14 +217,32 @@ def term(word):
     return str(label) if label is not None else word
 
 
+_term_labels = {}  # language -> {stored word: that language's word}
+
+
 def term_labels():
-    """{stored word: the reader's word} for a select's options."""
-    return {word: str(label) for word, label in TERMS.items()}
+    """{stored word: the reader's word} for a select's options (made once per language)."""
+    language = current_language()
+    labels = _term_labels.get(language)
+    if labels is None:
+        labels = _term_labels[language] = {word: str(label) for word, label in TERMS.items()}
+    return labels
 
 
 def init_app(app):
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=chosen_language)
+    # Templates ask for a translation many times a page: straight to the spoken language's
+    # catalog, instead of Flask-Babel's way round through its domain for each text.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda text: spoken_translations().ugettext(text),
+        ngettext=lambda singular, plural, n: spoken_translations().ungettext(singular, plural, n),
+        pgettext=lambda context, text: spoken_translations().upgettext(context, text),
+        npgettext=lambda context, singular, plural, n: spoken_translations().unpgettext(
+            context, singular, plural, n
+        ),
+        newstyle=True,
+    )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES, current_language=current_language, js_texts=js_texts, term_labels=term_labels
     )
