@@ -93,6 +93,8 @@ def test_the_waitlists_show_each_line_in_order(app, people, full_session):
     assert browser.get("/admin/waitlists?state=bogus").status_code == 422
     line = text(browser.get(f"/admin/waitlists/{session.id}"))
     assert line.index("Fatima First") < line.index("Gopal Second")
+    # The admin's page of the session leads to its line.
+    assert f'href="/admin/waitlists/{session.id}"' in text(browser.get(f"/admin/sessions/{session.id}"))
     assert browser.get("/admin/waitlists/999999").status_code == 404
 
 
