@@ -13,6 +13,7 @@ import math
 import os
 import struct
 import wave
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -74,7 +75,19 @@ class PageGuard:
             self.visited.append(request.url)
 
     def _on_response(self, response):
-        if 400 <= response.status < 500 and response.request.is_navigation_request():
+        request = response.request
+        # The service worker (static/src/js/pwa) fetches each page for its navigation: the page
+        # then reports the address asked for (before any redirect), and the worker's own fetch
+        # the address answered, which is where Chromium's "Failed to load resource" points.
+        if not 400 <= response.status < 500:
+            return
+        # The worker's own fetches of the built files (/static/) still count when they fail.
+        page_through_worker = (
+            request.service_worker is not None
+            and request.resource_type == "fetch"
+            and "/static/" not in urlsplit(response.url).path
+        )
+        if request.is_navigation_request() or page_through_worker:
             self.error_documents.add(response.url)
 
     def _on_console(self, message):
