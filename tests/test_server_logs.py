@@ -169,13 +169,21 @@ def log_after(log, *reasons, deadline_seconds=10):
 
 def test_leaving_while_the_socket_connects_logs_no_error(served):
     port, log = served
-    leave_during_upgrade(port)
+    # The client leaves right after the probe; on a busy machine the server may answer the probe
+    # first, and the connection then ends as a plain close with nothing to log. Left again until
+    # one leave lands mid-upgrade (the case under test), a few tries at most.
+    for _attempt in range(5):
+        leave_during_upgrade(port)
+        if f"{CLIENT_LEFT} during the WebSocket upgrade" in log_after(
+            log, "during the WebSocket upgrade", deadline_seconds=3
+        ):
+            break
     leave_while_posting(port)
     leave_mid_headers(port)
     output = log_after(log, "during the WebSocket upgrade", "while sending a message")
     for sign in ("Traceback", "ERROR", "Error on request", '" 500 ', "post request handler error"):
         assert sign not in output, output
-    assert output.count(" left during the WebSocket upgrade") == 1, output
+    assert output.count(" left during the WebSocket upgrade") >= 1, output
     assert output.count(" left while sending a message") == 1, output
     # The server still answers a new socket afterwards.
     assert polling_sid(port)
