@@ -20,10 +20,8 @@ message tries again. A job run twice shows the notification once: the ``tag`` re
 Push is off, and all of this does nothing, while VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are unset.
 """
 
-import ipaddress
 import json
 import logging
-import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -39,7 +37,7 @@ from ..extensions import db
 from ..links import external_url
 from ..models import NotificationKind, PushSubscription, ReminderKind, User, utcnow
 from ..models.push import MAX_ENDPOINT_LENGTH
-from . import outbox
+from . import outbound, outbox
 from .notifications.preferences import preference
 
 log = logging.getLogger(__name__)
@@ -70,13 +68,6 @@ def _allow_local():
     return current_app.config["PUSH_ALLOW_LOCAL_ENDPOINTS"]
 
 
-def _public_address(address):
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def check_endpoint(endpoint):
     """An endpoint we may post to: https at a public address. We post to whatever address a
     browser sent, so an endpoint inside our own network (the metadata service, the database) is
@@ -96,11 +87,10 @@ def check_endpoint(endpoint):
     if parts.scheme not in allowed_schemes or not parts.hostname or parts.username or parts.password:
         raise ValidationError(_("The endpoint must be an https:// address."), fields=fields)
     if not _allow_local():
-        try:
-            infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            raise ValidationError(_("The endpoint's host can't be found."), fields=fields) from None
-        if not all(_public_address(info[4][0]) for info in infos):
+        found = outbound.addresses(parts.hostname, port or 443)
+        if found is None:
+            raise ValidationError(_("The endpoint's host can't be found."), fields=fields)
+        if not all(outbound.is_public(address) for address in found):
             raise ValidationError(
                 _("The endpoint points inside a private network."), fields=fields, code="private_address"
             )

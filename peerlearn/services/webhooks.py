@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import logging
 import random
@@ -57,7 +56,7 @@ from ..models import (
     WebhookEndpoint,
     utcnow,
 )
-from . import outbox
+from . import outbound, outbox
 from .notifications.email import Email
 from .notifications.inbox import notify
 from .pagination import paginate
@@ -124,13 +123,6 @@ def _allow_local():
     return current_app.config["WEBHOOKS_ALLOW_LOCAL_URLS"]
 
 
-def _public_address(address):
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def resolve(url):
     """Check ``url`` and return ``(scheme, host, port, path, address)``: the IP address to
     connect to. In production only https to public addresses: a private, loopback or link-local
@@ -152,13 +144,11 @@ def resolve(url):
             _("Leave credentials out of the address."), fields={"url": [_("No user:password@.")]}
         )
     port = port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+    addresses = outbound.addresses(parts.hostname, port)
+    if not addresses:
         message = _("%(host)s can't be found.", host=parts.hostname)
-        raise ValidationError(message, fields={"url": [message]}) from None
-    addresses = [info[4][0] for info in infos]
-    if not allow_local and not all(_public_address(address) for address in addresses):
+        raise ValidationError(message, fields={"url": [message]})
+    if not allow_local and not all(outbound.is_public(address) for address in addresses):
         message = _("That address points inside a private network; use a public https:// address.")
         raise ValidationError(message, fields={"url": [message]}, code="private_address")
     path = parts.path or "/"
