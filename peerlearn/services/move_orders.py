@@ -85,11 +85,6 @@ def _open_order_of(booking_id):
     )
 
 
-def _refusing(error):
-    db.session.rollback()  # lets go of the sessions' rows
-    raise error
-
-
 def _close(order, status, now):
     """Close an open order (lapsed, moved or refunded) once, giving its held seat back unless it
     moved into it; True for the caller that closed it. The target's row must be locked."""
@@ -127,7 +122,7 @@ def open_move_order(learner, booking_id, target_session_id, *, now=None):
         lock_session(session_id)  # in id order, as every move and cancellation takes them
     db.session.refresh(booking)
     if booking.session_id != source_id:
-        _refusing(
+        reschedule_service.refusing(
             Conflict(_("This booking changed meanwhile; reload and try again."), code="booking_changed")
         )
     target = db.session.get(LearningSession, target_session_id, populate_existing=True)
@@ -141,13 +136,13 @@ def open_move_order(learner, booking_id, target_session_id, *, now=None):
     if refusal is None and not reschedule_service.charged(difference):
         refusal = Conflict(_("That session costs no more: move to it directly."), code="nothing_to_pay")
     if refusal is not None:
-        _refusing(refusal)
+        reschedule_service.refusing(refusal)
     previous = _open_order_of(booking.id)
     if previous is not None:
         # Its seat goes back; a payment of it arriving later is refunded (the learner chose again).
         _close(previous, MoveOrderStatus.LAPSED.value, now)
     if not take_seat(target.id, now):
-        _refusing(Conflict(_("That session is full."), code="session_full"))
+        reschedule_service.refusing(Conflict(_("That session is full."), code="session_full"))
     gateway = get_gateway()
     receipt = f"mv_{booking.id}_{secrets.token_hex(4)}"
     payment = Payment(

@@ -231,8 +231,9 @@ def refund_across(booking, amount_paise, *, key, reason):
     return reserved
 
 
-def _refusing(error):
-    db.session.rollback()  # lets go of both sessions' rows
+def refusing(error):
+    """Roll back (letting go of the locked sessions' rows) and raise ``error``."""
+    db.session.rollback()
     raise error
 
 
@@ -319,9 +320,7 @@ def reschedule(learner, booking_id, target_session_id, *, now=None):
         if booking.session_id == target_session_id:
             db.session.rollback()
             return booking, None, False  # the first click moved it meanwhile
-        _refusing(
-            Conflict(_("This booking changed meanwhile; reload and try again."), code="booking_changed")
-        )
+        refusing(Conflict(_("This booking changed meanwhile; reload and try again."), code="booking_changed"))
     source = db.session.get(LearningSession, source_id, populate_existing=True)
     target = db.session.get(LearningSession, target_session_id, populate_existing=True)
     refusal = _booking_refusal(booking, now)
@@ -329,9 +328,9 @@ def reschedule(learner, booking_id, target_session_id, *, now=None):
     if refusal is None:
         refusal = target_refusal(booking, target, now, old_list_price=old_list)
     if refusal is not None:
-        _refusing(refusal)
+        refusing(refusal)
     if not take_seat(target.id, now):
-        _refusing(Conflict(_("That session is full."), code="session_full"))
+        refusing(Conflict(_("That session is full."), code="session_full"))
     refundable = sum(payment.refundable_paise for payment in _refundable_payments(booking))
     refund_amount = min(old_list - target.price_paise, booking.amount_paise, refundable)
     if refund_amount < refunds.MIN_REFUND_PAISE:
@@ -339,7 +338,7 @@ def reschedule(learner, booking_id, target_session_id, *, now=None):
     try:
         reserved = move_booking(booking, source, target, now, refund_paise=refund_amount)
     except Conflict as error:
-        _refusing(error)
+        refusing(error)
     db.session.commit()
     db.session.refresh(booking)
     outbox.dispatch()
