@@ -44,6 +44,7 @@ LAYERS = {
     "peerlearn.static_files": FOUNDATION,
     "peerlearn.formats": FOUNDATION,
     "peerlearn.i18n": FOUNDATION,
+    "peerlearn.system_texts": FOUNDATION,
     "peerlearn.periods": FOUNDATION,
     "peerlearn.events": FOUNDATION,
     "peerlearn.logs": FOUNDATION,

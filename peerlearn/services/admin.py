@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..formats import format_inr
@@ -556,7 +556,9 @@ def refund_payment(admin, payment_id, *, amount_paise=None, reason, request_key,
         )
         raise ValidationError(message, fields={"amount_paise": [message]})
     try:
-        refund = refunds.reserve_refund(payment, amount, key=key, reason=f"By an admin: {reason}")
+        refund = refunds.reserve_refund(
+            payment, amount, key=key, reason=system_texts.fill(system_texts.BY_AN_ADMIN, reason=reason)
+        )
         record(
             admin,
             PAYMENT_REFUND,

@@ -13,7 +13,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
-from .. import i18n
+from .. import i18n, system_texts
 from ..exceptions import Conflict, NotFound
 from ..extensions import db
 from ..inputs import arg_whole
@@ -180,7 +180,9 @@ def remove_from_waitlist(admin, entry_id, reason, *, origin=None):
         audit_and_tell()
         # cancel() locks the session, frees the seat, closes this entry (seat_freed offers the
         # seat on) and commits the audit entry and the notice with it.
-        booking_service.cancel(held, admin, reason=f"Taken off the waitlist by an admin: {reason}")
+        booking_service.cancel(
+            held, admin, reason=system_texts.fill(system_texts.OFF_WAITLIST_BY_ADMIN, reason=reason)
+        )
         db.session.refresh(entry)
         return entry
     left = db.session.execute(
@@ -311,7 +313,7 @@ def refund_pack_purchase(admin, purchase_id, reason, *, origin=None):
         PurchaseStatus.REFUNDED.value,
         now=now,
         key=f"pack-{purchase.id}-admin",
-        reason=f"Unused pack credits, by an admin: {reason}",
+        reason=system_texts.fill(system_texts.PACK_BY_AN_ADMIN, reason=reason),
     )
     db.session.refresh(purchase)
     if purchase.status != PurchaseStatus.REFUNDED:  # expired or closed by another caller meanwhile

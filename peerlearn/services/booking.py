@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied
 from ..extensions import db
 from ..formats import localtime, viewer_timezone
@@ -406,7 +406,7 @@ def cancel(booking, actor, *, reason="", now=None):
                 payment,
                 min(amount, payment.refundable_paise),
                 key=f"booking-{booking.id}-cancel",
-                reason="Booking cancelled",
+                reason=system_texts.BOOKING_CANCELLED,
             )
     events.record("booking_cancelled", booking, refund)
     if was_confirmed and actor.id != session.mentor_id:

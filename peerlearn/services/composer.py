@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .. import system_texts
 from .media import FEED_BASE, FEED_KINDS
 
 WIDTH, HEIGHT, FPS = 1280, 720, 15
@@ -203,10 +204,13 @@ def compose(raw_dir, participants, spans, work_dir, *, progress=None, container=
 
     included = [clip for clip in clips if _consented(people, clip.user_id)]
     excluded = sorted({clip.user_id for clip in clips} - {clip.user_id for clip in included})
-    progress(2, "Reading the feeds")
+    progress(2, system_texts.STEP_READING)
     for number, clip in enumerate(included, 1):
         _step(result, work_dir / "feeds" / clip.converted_name, lambda out, clip=clip: _convert(clip, out))
-        progress(2 + 38 * number // len(included), f"Unpacking feed {number} of {len(included)}")
+        progress(
+            2 + 38 * number // len(included),
+            system_texts.fill(system_texts.STEP_UNPACKING, number=number, count=len(included)),
+        )
 
     bounds = span_bounds(spans, clips)
     mentor_ids = [person.user_id for person in participants if person.role == "mentor"]
@@ -220,7 +224,10 @@ def compose(raw_dir, participants, spans, work_dir, *, progress=None, container=
         width = 50 // len(plans)
 
         def report(fraction, number=number, base=base, width=width):
-            progress(base + int(width * fraction), f"Composing part {number} of {len(plans)}")
+            progress(
+                base + int(width * fraction),
+                system_texts.fill(system_texts.STEP_COMPOSING, number=number, count=len(plans)),
+            )
 
         path = _step(
             result, work_dir / "segments" / name, lambda out, plan=plan: _render(plan, settings, out, report)
@@ -235,7 +242,7 @@ def compose(raw_dir, participants, spans, work_dir, *, progress=None, container=
         offset_ms += plan.duration_ms
     chapters = _chapters(chapters, offset_ms)
 
-    progress(92, "Joining the parts")
+    progress(92, system_texts.STEP_JOINING)
     digest = hashlib.sha256(
         json.dumps([p.name for p in segments] + [chapters], sort_keys=True).encode()
     ).hexdigest()[:16]
@@ -248,7 +255,7 @@ def compose(raw_dir, participants, spans, work_dir, *, progress=None, container=
     result.duration_ms = probe_duration_ms(final)
     result.chapters = chapters
     result.layout = _layout(participants, people, included, excluded, plans, timeline)
-    progress(96, "Composed")
+    progress(96, system_texts.STEP_COMPOSED)
     return result
 
 
@@ -407,7 +414,12 @@ def _plan(clips, people, mentor_ids, start_us, stop_us, work_dir):
             )
     timeline.sort(key=lambda entry: (entry["start_ms"], entry["place"], entry["user_id"]))
     chapters = [
-        {"start_ms": int(begin * 1000), "title": f"Screen share: {people[screen.clip.user_id].name}"}
+        {
+            "start_ms": int(begin * 1000),
+            "title": system_texts.fill(
+                system_texts.CHAPTER_SCREEN_SHARE, name=people[screen.clip.user_id].name
+            ),
+        }
         for begin, _end, screen in shared
     ]
     return Plan(start_us, stop_us, videos, audios, timeline, chapters)
@@ -524,11 +536,11 @@ def _chapters(chapters, total_ms):
     each ends where the next begins."""
     chapters = sorted(chapters, key=lambda chapter: chapter["start_ms"])
     if (chapters and chapters[0]["start_ms"] > 0) or not chapters:
-        chapters.insert(0, {"start_ms": 0, "title": "Start"})
+        chapters.insert(0, {"start_ms": 0, "title": system_texts.CHAPTER_START})
     merged = []
     for chapter in chapters:
         if merged and chapter["start_ms"] - merged[-1]["start_ms"] < 1000:
-            merged[-1] = chapter if chapter["title"] != "Start" else merged[-1]
+            merged[-1] = chapter if chapter["title"] != system_texts.CHAPTER_START else merged[-1]
             continue
         merged.append(dict(chapter))
     for this, following in zip(merged, [*merged[1:], None], strict=True):

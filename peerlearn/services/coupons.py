@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..formats import format_count, format_inr
@@ -352,7 +352,7 @@ def _set_aside_open_orders(booking_id, now):
         .where(Payment.booking_id == booking_id, Payment.status == PaymentStatus.CREATED.value)
         .values(
             status=PaymentStatus.FAILED.value,
-            failure_reason="Set aside: a coupon changed the amount to pay.",
+            failure_reason=system_texts.COUPON_CHANGED_AMOUNT,
             failed_at=now,
             updated_at=now,
         )

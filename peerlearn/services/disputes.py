@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..formats import format_inr
@@ -349,7 +349,10 @@ def decide(admin_user, dispute_id, outcome, amount_paise=None, *, reason, origin
     if amount:
         try:
             refund = refunds.reserve_refund(
-                payment, amount, key=f"dispute-{dispute.id}-refund", reason=f"Dispute #{dispute.id}: {reason}"
+                payment,
+                amount,
+                key=f"dispute-{dispute.id}-refund",
+                reason=system_texts.fill(system_texts.DISPUTE, number=dispute.id, reason=reason),
             )
         except Conflict:
             db.session.rollback()  # the dispute stays open

@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, GatewayUnavailable, ValidationError
 from ..extensions import db
 from ..formats import format_inr
@@ -263,7 +263,7 @@ def captured(payment, now):
         payment,
         payment.refundable_paise,
         key=f"payment-{payment.id}-move-unplaced",
-        reason="Booking could not move to the paid session",
+        reason=system_texts.MOVE_NOT_PLACED,
     )
     notify(
         booking.learner,
@@ -333,7 +333,7 @@ def booking_cancelled(booking, refund=None, *_args, **_kwargs):
         return
     left = due - (refund.amount_paise if refund is not None else 0)
     for reserved in reschedule_service.refund_across(
-        booking, left, key=f"booking-{booking.id}-cancel", reason="Booking cancelled"
+        booking, left, key=f"booking-{booking.id}-cancel", reason=system_texts.BOOKING_CANCELLED
     ):
         outbox.stage(reserved)  # sent after the cancellation commits
 

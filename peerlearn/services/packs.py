@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..formats import format_inr
@@ -413,7 +413,7 @@ def give_back(credit, now):
         payment,
         credit.value_paise,
         key=f"pack-credit-{credit.id}-return",
-        reason="A pack credit given back after the pack closed",
+        reason=system_texts.PACK_CREDIT_AFTER_CLOSE,
     )
     return outbox.stage(refund)  # sent once the caller's transaction commits
 
@@ -519,7 +519,7 @@ def expire_purchases(now=None, limit=200):
             PurchaseStatus.EXPIRED.value,
             now=now,
             key=f"pack-{purchase_id}-expired",
-            reason="Unused pack credits at expiry",
+            reason=system_texts.PACK_EXPIRED,
         )
         db.session.commit()
         expired += 1
@@ -553,7 +553,7 @@ def close_mentor_packs(mentor_id, *, now=None):
             PurchaseStatus.CANCELLED.value,
             now=now,
             key=f"pack-{purchase_id}-mentor-gone",
-            reason="Unused pack credits: the mentor's account was suspended or deleted",
+            reason=system_texts.PACK_MENTOR_GONE,
         )
         if refund is not None:
             closed.append(outbox.stage(refund))

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, DomainError, GatewayUnavailable, NotFound, PaymentRejected, ValidationError
 from ..extensions import db
 from ..inputs import MAX_ID, whole_number
@@ -293,7 +293,7 @@ def _refund_gift_of_cancelled_session(payment, gift):
         payment,
         payment.refundable_paise,
         key=f"payment-{payment.id}-session-cancelled",
-        reason="A gift for a session that did not take place",
+        reason=system_texts.GIFT_NOT_HELD,
     )
 
 
@@ -325,7 +325,7 @@ def _confirm_paid_booking(payment, now):
             payment,
             payment.refundable_paise,
             key=f"payment-{payment.id}-duplicate",
-            reason="Paid twice for one seat",
+            reason=system_texts.PAID_TWICE,
         )
     if booking.status == BookingStatus.EXPIRED:
         savepoint = db.session.begin_nested()
@@ -344,7 +344,7 @@ def _confirm_paid_booking(payment, now):
         payment,
         payment.refundable_paise,
         key=f"payment-{payment.id}-unplaced",
-        reason="Paid after the seat was released; no seat was free",
+        reason=system_texts.PAID_AFTER_RELEASE,
     )
 
 
@@ -464,7 +464,9 @@ def _apply_event(event):
         if refund is None:
             return "ignored: unknown refund"
         status = {"refund.processed": "processed", "refund.failed": "failed"}.get(kind, "pending")
-        apply_refund_status(refund, str(entity.get("id")), status, reason="refund failed at the gateway")
+        apply_refund_status(
+            refund, str(entity.get("id")), status, reason=system_texts.REFUND_FAILED_AT_GATEWAY
+        )
         return f"refund {refund.id} {refund.status}"
     return f"ignored: {kind} not handled"
 

@@ -32,6 +32,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
+from .. import system_texts
 from ..exceptions import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -61,9 +62,9 @@ MAX_REASON_LENGTH = 200
 EXPIRE_BATCH = 100
 
 # Why a recording was deleted (``delete_reason``), as the playback page words it.
-REASON_MENTOR = "deleted by the mentor"
-REASON_RETENTION = "kept for the retention period, then removed"
-REASON_CANCELLED = "the session was cancelled, so nobody can watch it"
+REASON_MENTOR = system_texts.DELETED_BY_MENTOR
+REASON_RETENTION = system_texts.DELETED_AT_RETENTION
+REASON_CANCELLED = system_texts.DELETED_SESSION_CANCELLED
 
 
 class RecordingGone(DomainError):
@@ -228,7 +229,7 @@ def delete(actor, session_id, reason="", origin=None, now=None):
             _("The recording is still being made. Delete it once it is ready."), code="recording_busy"
         )
     _remove_files(recording)
-    why = reason or (REASON_MENTOR if actor.id == session.mentor_id else "deleted by an admin")
+    why = reason or (REASON_MENTOR if actor.id == session.mentor_id else system_texts.DELETED_BY_ADMIN)
     _mark_deleted(recording, actor, why, now)
     audit.record(
         actor,

@@ -33,7 +33,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound
 from ..extensions import db
 from ..models import Booking, LearningSession, Recording, RecordingConsent, RecordingStatus, User, utcnow
@@ -122,7 +122,7 @@ def requeue(recording_id):
 def _mark_pending(recording):
     recording.status = RecordingStatus.PENDING.value
     recording.progress = 0
-    recording.progress_step = "Waiting to be composed"
+    recording.progress_step = system_texts.STEP_WAITING
     recording.error = ""
 
 
@@ -164,7 +164,7 @@ def _claim(recording_id):
             status=RecordingStatus.PROCESSING.value,
             attempts=Recording.attempts + 1,
             error="",
-            progress_step="Starting",
+            progress_step=system_texts.STEP_STARTING,
         )
     ).rowcount
     db.session.commit()
@@ -217,7 +217,7 @@ def _compose_claimed(recording_id, work_dir, on_progress):
         digest = hashlib.file_digest(file, "sha256").hexdigest()[:16]
         size = file.tell()
         key = f"recordings/{session_id}/{recording_id}-{digest}{result.path.suffix}"
-        progress(97, "Storing the file")
+        progress(97, system_texts.STEP_STORING)
         file.seek(0)
         get_storage().put(key, file, result.content_type)
     _finish(recording_id, key, result, size, config["RECORDING_RETENTION_DAYS"])
@@ -286,7 +286,7 @@ def _finish(recording_id, key, result, size, retention_days):
     recording.layout = result.layout
     recording.chapters = result.chapters
     recording.progress = 100
-    recording.progress_step = "Ready"
+    recording.progress_step = system_texts.STEP_READY
     recording.error = ""
     recording.ready_at = now
     recording.expires_at = now + timedelta(days=retention_days)
@@ -302,7 +302,7 @@ def _fail(recording_id, exc):
     db.session.execute(
         update(Recording)
         .where(Recording.id == recording_id, Recording.status == RecordingStatus.PROCESSING.value)
-        .values(status=RecordingStatus.FAILED.value, error=message, progress_step="Failed")
+        .values(status=RecordingStatus.FAILED.value, error=message, progress_step=system_texts.STEP_FAILED)
     )
     db.session.commit()
     mentor_id = db.session.scalar(

@@ -7,7 +7,7 @@ reservation back). Booking cancellations, settlements, disputes and admins refun
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, ValidationError
 from ..extensions import db
 from ..models import (
@@ -122,7 +122,9 @@ def apply_refund_status(refund, gateway_refund_id, status, *, reason=""):
     if status == "processed":
         values.update(status=RefundStatus.PROCESSED.value, processed_at=now)
     elif status == "failed":
-        values.update(status=RefundStatus.FAILED.value, failure_reason=(reason or "refund failed")[:500])
+        values.update(
+            status=RefundStatus.FAILED.value, failure_reason=(reason or system_texts.REFUND_FAILED)[:500]
+        )
     won = db.session.execute(
         update(Refund)
         .where(Refund.id == refund.id, Refund.status == RefundStatus.PENDING.value)

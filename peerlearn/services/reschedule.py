@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import (
@@ -290,7 +290,7 @@ def move_booking(booking, source, target, now, *, paid_paise=0, refund_paise=0):
             booking,
             refund_paise,
             key=f"booking-{booking.id}-move-{sequence}",
-            reason="Moved to a lower-priced session",
+            reason=system_texts.MOVED_TO_CHEAPER_SESSION,
         )
     db.session.refresh(booking)
     waitlist.booking_confirmed(booking)  # leaves the new session's line, if they were in it

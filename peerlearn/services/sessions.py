@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import lazyload
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..inputs import clean_text, refuse_unknown_fields
@@ -514,13 +514,13 @@ def cancel_session(actor, session_id, *, reason="", now=None, on_cancelled=None)
     bookings = settlement.cancel_open_bookings(
         session,
         now,
-        reason="Session cancelled by " + ("an admin" if actor.is_admin else "the mentor"),
+        reason=system_texts.CANCELLED_BY_ADMIN if actor.is_admin else system_texts.CANCELLED_BY_MENTOR,
         by=actor,
     )
     # Everything paid for the session goes back: open bookings, what a late cancellation kept,
     # and the gifts sent in its room.
     refunds = settlement.refund_session_payments(
-        session, key=f"session-{session.id}-cancel", reason="Session cancelled"
+        session, key=f"session-{session.id}-cancel", reason=system_texts.SESSION_CANCELLED
     )
     # Its people are told, and a request it was made for is declined (services.session_requests).
     events.record(

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..extensions import db
 from ..models import (
     Attendance,
@@ -78,15 +78,16 @@ def was_not_held(session):
 
 
 def not_held_reason(session, mentor_minutes):
+    """Why ``session`` counts as not held, in English as stored (read through system_texts)."""
+    refunded = not session.is_free
+    needed = held_minutes_needed(session)
     if mentor_minutes == 0:
-        presence = "the mentor didn't come to the room"
-    else:
-        minutes = f"{mentor_minutes} of its {session.duration_minutes} minutes"
-        presence = f"the mentor was in the room for {minutes}"
-    reason = f"Not held: {presence} (at least {held_minutes_needed(session)} minutes are needed)."
-    if not session.is_free:
-        reason += " Everyone who paid is refunded in full."
-    return reason
+        pattern = system_texts.NOT_HELD_ABSENT_REFUNDED if refunded else system_texts.NOT_HELD_ABSENT
+        return system_texts.fill(pattern, needed=needed)
+    pattern = system_texts.NOT_HELD_SHORT_REFUNDED if refunded else system_texts.NOT_HELD_SHORT
+    return system_texts.fill(
+        pattern, minutes=mentor_minutes, duration=session.duration_minutes, needed=needed
+    )
 
 
 def settle_session(session, now, *, ended_at=None):
@@ -148,9 +149,9 @@ def _not_held(session, minutes, now):
         .values(left_at=now)
         .execution_options(synchronize_session=False)
     )
-    seated = cancel_open_bookings(session, now, reason="The session was not held")
+    seated = cancel_open_bookings(session, now, reason=system_texts.BOOKING_NOT_HELD)
     refunds = refund_session_payments(
-        session, key=f"session-{session.id}-not-held", reason="Session not held"
+        session, key=f"session-{session.id}-not-held", reason=system_texts.SESSION_NOT_HELD
     )
     events.record("session_not_held", session, [b for b in seated if b.confirmed_at is not None], minutes)
     suspended = _strike(session, minutes, now)

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events, i18n
+from .. import events, i18n, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied
 from ..extensions import db
 from ..formats import localtime
@@ -226,7 +226,7 @@ def leave(session_id, learner, *, now=None):
     if entry.status == WaitlistStatus.OFFERED:
         held = db.session.get(Booking, entry.booking_id)
         # cancel() locks the session, frees the seat and (through seat_freed) closes this entry.
-        booking_service.cancel(held, learner, reason="Left the waitlist", now=now)
+        booking_service.cancel(held, learner, reason=system_texts.LEFT_WAITLIST, now=now)
         db.session.refresh(entry)
         return entry
     left = db.session.execute(

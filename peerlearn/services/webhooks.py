@@ -40,7 +40,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
-from .. import i18n
+from .. import i18n, system_texts
 from ..exceptions import NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..links import external_url
@@ -268,7 +268,7 @@ def set_enabled(owner, endpoint_id, enabled):
     endpoint = owned_endpoint(owner, endpoint_id)
     endpoint.enabled = enabled
     endpoint.disabled_at = None if enabled else utcnow()
-    endpoint.disabled_reason = "" if enabled else "Disabled by you."
+    endpoint.disabled_reason = "" if enabled else system_texts.WEBHOOK_DISABLED_BY_OWNER
     if enabled:
         endpoint.consecutive_failures = 0
     db.session.commit()
@@ -708,7 +708,7 @@ def _count_failure(endpoint, now):
         .execution_options(synchronize_session=False)
     )
     limit = current_app.config["WEBHOOK_DISABLE_AFTER_FAILURES"]
-    reason = f"Disabled after {limit} failed deliveries in a row."
+    reason = system_texts.fill(system_texts.WEBHOOK_DISABLED_AFTER_FAILURES, limit=limit)
     disabled = db.session.execute(
         update(WebhookEndpoint)
         .where(

@@ -36,7 +36,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, RateLimited, TokenInvalid, ValidationError
 from ..extensions import db
 from ..formats import format_inr
@@ -804,7 +804,7 @@ def _cancel_bookings(user, actor, now):
     for booking in bookings:
         try:
             # As the learner, so the policy's refund applies, whoever asked for the deletion.
-            booking_service.cancel(booking, user, reason="Account deleted", now=now)
+            booking_service.cancel(booking, user, reason=system_texts.ACCOUNT_DELETED, now=now)
         except Conflict:
             continue  # cancelled meanwhile, or its session started
         cancelled += 1
@@ -832,7 +832,7 @@ def _cancel_or_keep_sessions(user, actor, now):
             kept.append(session_id)
             continue
         try:
-            sessions.cancel_session(user, session_id, reason="The mentor deleted their account", now=now)
+            sessions.cancel_session(user, session_id, reason=system_texts.MENTOR_DELETED_ACCOUNT, now=now)
         except Conflict:
             continue
         cancelled += 1
@@ -1010,7 +1010,7 @@ def decide_review(admin, review_id, decision, *, origin=None, now=None):
         raise Conflict(_("This session has been decided already."), code="already_decided")
     if decision == ReviewDecision.CANCELLED:
         sessions.cancel_session(
-            admin, review.session_id, reason="The mentor deleted their account", now=now, on_cancelled=decide
+            admin, review.session_id, reason=system_texts.MENTOR_DELETED_ACCOUNT, now=now, on_cancelled=decide
         )
     else:
         decide()
