@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel import Locale
+from babel.dates import get_timezone_location
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,6 +22,7 @@ from wtforms import SelectChoice
 from .. import tasks
 from ..exceptions import Conflict, PermissionDenied, TokenInvalid, ValidationError
 from ..extensions import db
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, current_language
 from ..inputs import READ_ONLY_MESSAGE, clean_text, refuse_fields
 from ..limits import MAX_BIO_LENGTH, MAX_HEADLINE_LENGTH, MAX_HOURLY_RATE_PAISE, MAX_NAME_LENGTH
 from ..links import external_url
@@ -66,19 +69,21 @@ COMMON_TIMEZONES = (
     "Africa/Nairobi",
     "UTC",
 )
+# The optgroups after "Common", by the first part of a zone's name.
 TIMEZONE_REGIONS = {
-    "Africa": "Africa",
-    "America": "Americas",
-    "Antarctica": "Antarctica",
-    "Arctic": "Arctic",
-    "Asia": "Asia",
-    "Atlantic": "Atlantic Ocean",
-    "Australia": "Australia",
-    "Europe": "Europe",
-    "Indian": "Indian Ocean",
-    "Pacific": "Pacific",
+    "Africa": _l("Africa"),
+    "America": _l("Americas"),
+    "Antarctica": _l("Antarctica"),
+    "Arctic": _l("Arctic"),
+    "Asia": _l("Asia"),
+    "Atlantic": _l("Atlantic Ocean"),
+    "Australia": _l("Australia"),
+    "Europe": _l("Europe"),
+    "Indian": _l("Indian Ocean"),
+    "Pacific": _l("Pacific"),
 }
-OTHER_TIMEZONES = "Other names"
+COMMON_TIMEZONES_GROUP = _l("Common")
+OTHER_TIMEZONES = _l("Other names")
 
 
 def _tz_table(name):
@@ -97,10 +102,39 @@ def _tz_table(name):
 
 
 @lru_cache(maxsize=1)
+def _zone_country_codes():
+    """Each canonical zone's country code, e.g. "Asia/Kolkata" → "IN"."""
+    return {row[2]: row[0] for row in _tz_table("zone.tab") if len(row) >= 3}
+
+
+@lru_cache(maxsize=1)
 def _zone_countries():
     """Each canonical zone's country name, e.g. "Asia/Kolkata" → "India"."""
     countries = {row[0]: row[1] for row in _tz_table("iso3166.tab") if len(row) >= 2}
-    return {row[2]: countries.get(row[0], row[0]) for row in _tz_table("zone.tab") if len(row) >= 3}
+    return {zone: countries.get(code, code) for zone, code in _zone_country_codes().items()}
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _zone_places(language):
+    """{zone: (country, city)} for every canonical zone, in ``language``: the tz database's own
+    English names, or CLDR's (Babel's) in another language ("Asia/Kolkata" → ("भारत", "कोलकाता")).
+    A name CLDR lacks stays as the tz database writes it."""
+    if language == DEFAULT_LANGUAGE:
+        return {
+            zone: (country, zone.rsplit("/", 1)[-1].replace("_", " "))
+            for zone, country in _zone_countries().items()
+        }
+    locale = Locale.parse(language)
+    english = _zone_places(DEFAULT_LANGUAGE)
+    places = {}
+    for zone, code in _zone_country_codes().items():
+        country = locale.territories.get(code) or english[zone][0]
+        try:
+            city = get_timezone_location(zone, locale=locale, return_city=True)
+        except LookupError:
+            city = english[zone][1]
+        places[zone] = (country, city)
+    return places
 
 
 def _utc_offset(name, moment):
@@ -109,48 +143,50 @@ def _utc_offset(name, moment):
     return minutes, f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def timezone_label(name, moment=None):
-    """How a zone reads in the picker: "(UTC+05:30) India — Kolkata", the offset as of ``moment``."""
+def timezone_label(name, moment=None, language=DEFAULT_LANGUAGE):
+    """How a zone reads in the picker: "(UTC+05:30) India — Kolkata" ("(UTC+05:30) भारत — कोलकाता"
+    in Hindi), the offset as of ``moment``. Old and alias names read as they are written."""
     _minutes, offset = _utc_offset(name, moment or utcnow())
-    country = _zone_countries().get(name)
-    place = name.rsplit("/", 1)[-1].replace("_", " ")
-    if country is None:
+    place = _zone_places(language).get(name)
+    if place is None:
         return f"({offset}) {name.replace('_', ' ')}"
-    return f"({offset}) {country}" if country == place else f"({offset}) {country} — {place}"
+    country, city = place
+    return f"({offset}) {country}" if country == city else f"({offset}) {country} — {city}"
 
 
 def timezone_choices(moment=None):
     """Every timezone for a select, in optgroups: the common ones first (India at the top), then
     one group per region ordered by UTC offset, then the old and alias names (still accepted, so
-    an account that has one keeps it). Offsets are today's, daylight saving included."""
+    an account that has one keeps it). Offsets are today's, daylight saving included; names are in
+    the reader's language, and a label that is not English carries the English one in
+    ``data-search`` so the picker's search finds a zone by either."""
     moment = moment or utcnow()
-    # A copy: the cached list is shared by every request of the hour.
-    return list(_timezone_choices_on(moment.replace(minute=0, second=0, microsecond=0)))
+    # A copy: the cached list is shared by every request of the hour in that language.
+    return list(_timezone_choices_on(moment.replace(minute=0, second=0, microsecond=0), current_language()))
 
 
-@lru_cache(maxsize=4)
-def _timezone_choices_on(moment):
+@lru_cache(maxsize=4 * len(LANGUAGES))
+def _timezone_choices_on(moment, language):
     available = timezones()
     canonical = _zone_countries()
-    common = [
-        SelectChoice(n, timezone_label(n, moment), optgroup="Common")
-        for n in COMMON_TIMEZONES
-        if n in available
-    ]
+
+    def choice(name, group):
+        label = timezone_label(name, moment, language)
+        english = timezone_label(name, moment)
+        render_kw = {"data-search": english} if english != label else None
+        return SelectChoice(name, label, render_kw=render_kw, optgroup=group)
+
+    common_group = str(COMMON_TIMEZONES_GROUP)
+    common = [choice(n, common_group) for n in COMMON_TIMEZONES if n in available]
     grouped = {}
     for name in available - set(COMMON_TIMEZONES):
         region = name.split("/", 1)[0]
-        group = (
-            TIMEZONE_REGIONS[region] if name in canonical and region in TIMEZONE_REGIONS else OTHER_TIMEZONES
-        )
-        grouped.setdefault(group, []).append(
-            (_utc_offset(name, moment)[0], timezone_label(name, moment), name)
-        )
-    order = [*sorted(g for g in grouped if g != OTHER_TIMEZONES), OTHER_TIMEZONES]
+        group = TIMEZONE_REGIONS.get(region) if name in canonical else None
+        grouped.setdefault(str(group or OTHER_TIMEZONES), []).append((_utc_offset(name, moment)[0], name))
+    other = str(OTHER_TIMEZONES)
+    order = [*sorted(g for g in grouped if g != other), other]
     return common + [
-        SelectChoice(name, label, optgroup=group)
-        for group in order
-        for _minutes, label, name in sorted(grouped.get(group, []))
+        choice(name, group) for group in order for _minutes, name in sorted(grouped.get(group, []))
     ]
 
 

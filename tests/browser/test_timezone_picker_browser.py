@@ -37,3 +37,24 @@ def test_searching_narrows_the_list_and_picks_a_match(page):
     expect(page.get_by_role("status").filter(has_text="timezone")).to_have_text("No timezone matches.")
     search.fill("")
     assert len(visible_values(page)) == everything
+
+
+def test_a_hindi_reader_finds_a_zone_by_its_hindi_or_its_english_name(new_context):
+    page = new_context(locale="hi-IN").new_page()
+    response = page.goto("/auth/register")
+    assert response is not None and response.ok
+    expect(page.locator("html")).to_have_attribute("lang", "hi")
+    search = page.locator("#timezone-search")
+    select = page.locator("#timezone")
+    expect(select.locator("option:checked")).to_have_text("(UTC+05:30) भारत — कोलकाता")
+
+    search.fill("लंदन")
+    expect(select).to_have_value("Europe/London")
+    assert visible_values(page) == ["Europe/London"]
+
+    search.fill("")
+    search.fill("kolkata")  # the zone's own name
+    expect(select).to_have_value("Asia/Kolkata")
+    search.fill("britain")  # the English label's country
+    expect(select).to_have_value("Europe/London")
+    assert visible_values(page) == ["Europe/London"]

@@ -5,6 +5,8 @@ import re
 from datetime import UTC, datetime
 from html import unescape
 
+from flask_babel import force_locale
+
 from peerlearn.services.accounts import COMMON_TIMEZONES, timezone_choices, timezone_label, timezones
 
 JANUARY = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -57,3 +59,31 @@ def test_the_forms_render_groups_and_a_search_box(client, auth, make_user):
     auth.login(user.email)
     page = unescape(client.get("/profile/edit").get_data(as_text=True))
     assert '<option selected value="Asia/Calcutta">' in page and 'id="timezone-search"' in page
+
+
+def test_a_hindi_reader_reads_the_zones_in_hindi_and_can_still_search_in_english(app):
+    with force_locale("hi"):
+        choices = timezone_choices(JANUARY)
+    by_value = {c.value: c for c in choices}
+    india = choices[0]
+    assert india.value == "Asia/Kolkata" and india.label == "(UTC+05:30) भारत — कोलकाता"
+    assert india.optgroup == "प्रमुख" and india.render_kw == {"data-search": "(UTC+05:30) India — Kolkata"}
+    assert by_value["Europe/London"].label == "(UTC+00:00) यूनाइटेड किंगडम — लंदन"
+    assert by_value["Asia/Singapore"].label == "(UTC+08:00) सिंगापुर"
+    assert by_value["Asia/Tokyo"].optgroup == "प्रमुख" and by_value["Asia/Manila"].optgroup == "एशिया"
+    # An old name is the stored id, in any language.
+    assert by_value["Asia/Calcutta"].label == "(UTC+05:30) Asia/Calcutta"
+    assert by_value["Asia/Calcutta"].optgroup == "दूसरे नाम" and by_value["Asia/Calcutta"].render_kw is None
+    # The English list is as before, with nothing extra to search.
+    assert all(c.render_kw is None for c in timezone_choices(JANUARY))
+
+
+def test_a_hindi_page_offers_the_zones_in_hindi_with_their_english_names_to_search(client):
+    page = unescape(client.get("/auth/register", headers={"Accept-Language": "hi"}).get_data(as_text=True))
+    assert (
+        '<option data-search="(UTC+05:30) India — Kolkata" selected value="Asia/Kolkata">'
+        "(UTC+05:30) भारत — कोलकाता</option>"
+    ) in page
+    assert '<optgroup label="एशिया">' in page and '<optgroup label="Asia">' not in page
+    english = unescape(client.get("/auth/register", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert "data-search" not in english

@@ -1,7 +1,8 @@
 // `timezonePicker`: a search box that narrows the timezone <select> in the same element to the
-// options whose label or name holds every typed word ("kolk", "london", "utc+05:30"), hiding empty
-// optgroups. When the chosen zone is filtered out, the first match is chosen, so the closed select
-// always shows a zone that fits the search (browsers that ignore hidden options still work).
+// options whose label, English label (data-search, on a page in another language) or name holds
+// every typed word ("kolk", "कोलकाता", "london", "utc+05:30"), hiding empty optgroups. When the
+// chosen zone is filtered out, the first match is chosen, so the closed select always shows a zone
+// that fits the search (browsers that ignore hidden options still work).
 import { t } from '../i18n.js';
 
 function words(text) {
@@ -17,7 +18,8 @@ export default function timezonePicker() {
       const wanted = words(query);
       let shown = 0;
       for (const option of select.options) {
-        const haystack = `${option.textContent} ${option.value}`.toLowerCase().replace(/_/g, ' ');
+        const names = `${option.textContent} ${option.dataset.search || ''} ${option.value}`;
+        const haystack = names.toLowerCase().replace(/_/g, ' ');
         option.hidden = !wanted.every((word) => haystack.includes(word));
         if (!option.hidden) shown += 1;
       }
