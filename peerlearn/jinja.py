@@ -62,6 +62,7 @@ def issued_csrf_token():
 
 
 def init_app(app):
+    from . import system_texts
     from .links import external_url
     from .services.sessions import is_live_now, is_over
     from .static_files import asset_url
@@ -75,6 +76,8 @@ def init_app(app):
     app.jinja_env.filters["number"] = format_count
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["machine_time"] = machine_time
+    # A sentence PeerLearn stored in English (a refund's reason...) in the reader's language.
+    app.jinja_env.filters["system_text"] = system_texts.translate
     app.jinja_env.globals["viewer_timezone"] = viewer_timezone
     app.jinja_env.globals["become_mentor_url"] = become_mentor_url
     app.jinja_env.globals["issued_csrf_token"] = issued_csrf_token

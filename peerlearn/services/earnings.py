@@ -38,7 +38,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.orm import aliased
 
-from .. import events
+from .. import events, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..formats import format_inr
@@ -684,7 +684,8 @@ def statement(mentor_id, month, *, now=None, tz=None):
         else:
             line.update(
                 kind="dispute_refund" if is_dispute else "refund",
-                description=_("Refund to %(name)s", name=payer_name) + (f": {reason}" if reason else ""),
+                description=_("Refund to %(name)s", name=payer_name)
+                + (f": {system_texts.translate(reason)}" if reason else ""),
             )
         lines.append(line)
     for payout in db.session.scalars(

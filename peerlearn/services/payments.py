@@ -151,6 +151,17 @@ def booking_payments(booking):
     )
 
 
+def refunds_by_payment(payments):
+    """{payment id: its refunds, oldest first} for ``payments`` (the receipt says what each one
+    gave back and why)."""
+    found = {payment.id: [] for payment in payments}
+    if found:
+        query = select(Refund).where(Refund.payment_id.in_(found)).order_by(Refund.id)
+        for refund in db.session.scalars(query):
+            found[refund.payment_id].append(refund)
+    return found
+
+
 def payment_history(user, *, page, per_page):
     """One page (services.pagination) of what ``user`` paid or tried to pay, latest first."""
     query = (

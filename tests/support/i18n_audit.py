@@ -401,6 +401,7 @@ PYTHON_KEYWORDS = {
     "_l": None,
     "lazy_ngettext": (1, 2),
     "lazy_pgettext": ((1, "c"), 2),
+    "N_": None,  # a sentence stored in English and translated when shown (peerlearn/system_texts.py)
 }
 PLACEHOLDERS = re.compile(r"%\((\w+)\)[sdif]")
 

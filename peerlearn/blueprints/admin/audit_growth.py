@@ -4,6 +4,7 @@ again, an endpoint enabled again."""
 
 from flask_babel import gettext as _
 
+from ... import system_texts
 from ...services import audit
 from .audit_text import LEADS, _money
 
@@ -45,7 +46,10 @@ def _webhook_redeliver(d):
 def _webhook_enable(d):
     if d.get("previous_reason"):
         return [
-            _("Enabled the webhook again; it had been disabled: %(reason)s", reason=d["previous_reason"])
+            _(
+                "Enabled the webhook again; it had been disabled: %(reason)s",
+                reason=system_texts.translate(d["previous_reason"]),
+            )
         ], {"previous_reason"}
     return [_("Enabled the webhook again.")], {"previous_reason"}
 

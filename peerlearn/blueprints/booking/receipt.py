@@ -18,10 +18,12 @@ from ...services import payments as payment_service
 def render_receipt(booking, dispute_form=None):
     """The booking page for ``booking``, the current user's own (``dispute_form``: a refused
     report's values and errors)."""
+    payments = payment_service.booking_payments(booking)
     return render_template(
         "booking/detail.html",
         booking=booking,
-        payments=payment_service.booking_payments(booking),
+        payments=payments,
+        refunds=payment_service.refunds_by_payment(payments),
         redemption=coupon_service.active_redemption(booking.id),
         **_dispute_context(booking, dispute_form),
         refund_if_cancelled=booking_service.refund_due(booking, current_user)

@@ -11,7 +11,7 @@ from flask_babel import lazy_ngettext
 from flask_babel.speaklater import LazyString
 from sqlalchemy import insert, select
 
-from ... import i18n
+from ... import i18n, system_texts
 from ...events import subscribe as subscribe_to
 from ...extensions import db
 from ...formats import format_inr, localtime
@@ -296,7 +296,7 @@ def payment_failed(payment):
         )
     ]
     if payment.failure_reason:
-        lines.append(_l("Reason given: %(reason)s", reason=payment.failure_reason))
+        lines.append(_l("Reason given: %(reason)s", reason=system_texts.lazy(payment.failure_reason)))
     lines.append(_l("Your seat is still held for a while: you can try again with another method."))
     _tell(
         learner,
@@ -442,7 +442,11 @@ def session_cancelled(session, bookings, *, by_admin=False):
                     title=session.title,
                     when=_when(session, learner),
                 ),
-                *([_l("Reason: %(reason)s", reason=session.cancel_reason)] if session.cancel_reason else []),
+                *(
+                    [_l("Reason: %(reason)s", reason=system_texts.lazy(session.cancel_reason))]
+                    if session.cancel_reason
+                    else []
+                ),
                 *([refund_line] if refund_line else []),
             ],
             heading=_l("Your session was cancelled"),

@@ -10,6 +10,33 @@ import { onRealtime } from '../realtime.js';
 
 const POLL_SECONDS = [2, 3, 5, 10, 20];
 
+// The composing job's steps reach the page in English, as stored (peerlearn/system_texts.py) and
+// as the API answers them; the reader sees them in the page's language. A step this script does
+// not know is shown as it came.
+const COUNTED_STEPS = [
+  [/^Unpacking feed (\d+) of (\d+)$/, (number, count) => t('Unpacking feed %(number)s of %(count)s', { number, count })],
+  [/^Composing part (\d+) of (\d+)$/, (number, count) => t('Composing part %(number)s of %(count)s', { number, count })],
+];
+
+function stepText(step) {
+  const steps = {
+    'Waiting to be composed': t('Waiting to be composed'),
+    Starting: t('Starting'),
+    'Reading the feeds': t('Reading the feeds'),
+    'Joining the parts': t('Joining the parts'),
+    Composed: t('Composed'),
+    'Storing the file': t('Storing the file'),
+    Ready: t('Ready'),
+    Failed: t('Failed'),
+  };
+  if (steps[step]) return steps[step];
+  for (const [pattern, text] of COUNTED_STEPS) {
+    const found = pattern.exec(step);
+    if (found) return text(found[1], found[2]);
+  }
+  return step;
+}
+
 // Waiting and being composed are one state on the page ("being prepared"): only a move out of it
 // (or out of "being recorded") draws the page again.
 function phase(status) {
@@ -66,7 +93,7 @@ export default function recordingProgress({ recordingId, url, status, progress =
     },
 
     get label() {
-      return `${this.step || t('Waiting to be composed')}: ${this.progress}%`;
+      return `${this.step ? stepText(this.step) : t('Waiting to be composed')}: ${this.progress}%`;
     },
   };
 }
