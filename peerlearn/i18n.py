@@ -33,7 +33,10 @@ COOKIE = "lang"
 CATALOG_DIR = Path(__file__).parent / "translations"
 SCRIPTS_DIR = Path(__file__).parent / "static" / "src"
 # A script's text: t('English') or t("English", {...}) in static/src (js/i18n.js).
-SCRIPT_TEXT = re.compile(r"""\bt\(\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
+_LITERAL = r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")"""
+SCRIPT_TEXT = re.compile(rf"\bt\(\s*{_LITERAL}")
+# A script's counted text: tn('%(num)s day', '%(num)s days', n, {...}).
+SCRIPT_PLURAL = re.compile(rf"\btn\(\s*{_LITERAL}\s*,\s*{_LITERAL}")
 
 _catalogs = {}  # language -> (stamp, Translations)
 _checked_at = {}  # language -> when debug mode last looked at its files (time.monotonic)
@@ -127,26 +130,48 @@ class Babel(flask_babel.Babel):
         return self._domain
 
 
+def _unquoted(text):
+    return text.replace("\\'", "'").replace('\\"', '"')
+
+
 @cache
 def js_messages():
     """The English texts the scripts pass to ``t()``, read once from their sources."""
     found = set()
     for path in sorted(SCRIPTS_DIR.rglob("*.js")):
         for single, double in SCRIPT_TEXT.findall(path.read_text(encoding="utf-8")):
-            text = single or double
-            found.add(text.replace("\\'", "'").replace('\\"', '"'))
+            found.add(_unquoted(single or double))
+    return tuple(sorted(found))
+
+
+@cache
+def js_plural_messages():
+    """The (singular, plural) English pairs the scripts pass to ``tn()``, read once."""
+    found = set()
+    for path in sorted(SCRIPTS_DIR.rglob("*.js")):
+        for one_single, one_double, many_single, many_double in SCRIPT_PLURAL.findall(
+            path.read_text(encoding="utf-8")
+        ):
+            found.add((_unquoted(one_single or one_double), _unquoted(many_single or many_double)))
     return tuple(sorted(found))
 
 
 def js_texts():
     """{English: text} of the scripts' texts in the language being spoken, for the layout's
     data block (js/i18n.js); empty in English, where the scripts' own text is the text.
-    Placeholders stay in for the script to fill."""
+    A counted text is keyed by its English singular and carries its forms, [for one, for more]:
+    the script picks one by the language's plural rule. Placeholders stay in for the script to
+    fill."""
     if current_language() == DEFAULT_LANGUAGE:
         return {}
     translations = flask_babel.get_translations()
     texts = {english: translations.ugettext(english) for english in js_messages()}
-    return {english: text for english, text in texts.items() if text != english}
+    found = {english: text for english, text in texts.items() if text != english}
+    for singular, plural in js_plural_messages():
+        forms = [translations.ungettext(singular, plural, n) for n in (1, 2)]
+        if forms != [singular, plural]:
+            found[singular] = forms
+    return found
 
 
 def chosen_language(user=None):

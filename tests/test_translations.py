@@ -95,6 +95,18 @@ def test_every_text_of_the_scripts_has_hindi():
     assert missing == []
 
 
+def test_every_counted_text_of_the_scripts_has_both_hindi_forms():
+    catalog = i18n.load_catalog("hi")
+    counted = i18n.js_plural_messages()
+    assert ("%(num)s day", "%(num)s days") in counted  # tn() calls are read at all
+    wrong = []
+    for singular, plural in counted:
+        message = catalog.get(singular)
+        if message is None or message.id != (singular, plural) or not all(message.string):
+            wrong.append(singular)
+    assert wrong == []
+
+
 # --- the catalogs ------------------------------------------------------------------------------
 
 
@@ -458,7 +470,14 @@ def test_a_hindi_page_hands_its_scripts_their_texts_in_a_data_block(client):
     texts = json.loads(hindi.group(1))
     assert texts["Copy link"] == "लिंक कॉपी करें"
     assert texts["Notifications, %(num)s unread"] == "सूचनाएँ, %(num)s अपठित"  # filled by the script
-    assert set(texts) <= set(i18n.js_messages())
+    # A counted text carries its forms, for one and for more, under its English singular.
+    assert texts["%(num)s timezone matches."] == ["%(num)s टाइमज़ोन मिला।", "%(num)s टाइमज़ोन मिले।"]
+    assert texts["Whiteboard, page %(page)s of %(pages)s, %(shapes)s shape"] == [
+        "व्हाइटबोर्ड, %(pages)s में से पेज %(page)s, %(shapes)s आकृति",
+        "व्हाइटबोर्ड, %(pages)s में से पेज %(page)s, %(shapes)s आकृतियाँ",
+    ]
+    singulars = {singular for singular, _plural in i18n.js_plural_messages()}
+    assert set(texts) <= set(i18n.js_messages()) | singulars
 
 
 def test_categories_and_languages_are_stored_in_english_and_read_in_the_readers_language(client):

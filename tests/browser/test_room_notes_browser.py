@@ -280,12 +280,15 @@ def test_whiteboard_tools_text_eraser_undo_and_pages(pages):
 
     expect_kinds(["pen", "text"])
     assert [s["text"] for s in snapshot(mentor)["pages"]["0"] if s["kind"] == "text"] == ["Key idea"]
+    board = panel.get_by_test_id("whiteboard")
+    expect(board).to_have_attribute("aria-label", "Whiteboard, page 1 of 1, 2 shapes")
 
     # The eraser takes the stroke it touches; Undo brings it back, Redo takes it again.
     tools.get_by_role("button", name="Eraser", exact=True).click()
     box = panel.get_by_test_id("whiteboard").bounding_box()
     mentor.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
     expect_kinds(["text"])
+    expect(board).to_have_attribute("aria-label", "Whiteboard, page 1 of 1, 1 shape")  # one, not "1 shapes"
     tools.get_by_role("button", name="Undo", exact=True).click()
     expect_kinds(["pen", "text"])
     tools.get_by_role("button", name="Redo", exact=True).click()

@@ -48,9 +48,13 @@ def test_a_hindi_reader_finds_a_zone_by_its_hindi_or_its_english_name(new_contex
     select = page.locator("#timezone")
     expect(select.locator("option:checked")).to_have_text("(UTC+05:30) भारत — कोलकाता")
 
+    status = page.get_by_role("status").filter(has_text="टाइमज़ोन")
     search.fill("लंदन")
     expect(select).to_have_value("Europe/London")
     assert visible_values(page) == ["Europe/London"]
+    expect(status).to_have_text("1 टाइमज़ोन मिला।")  # the count's singular form
+    search.fill("utc+05:30")
+    expect(status).to_have_text(f"{len(visible_values(page))} टाइमज़ोन मिले।")
 
     search.fill("")
     search.fill("kolkata")  # the zone's own name

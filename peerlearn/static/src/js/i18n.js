@@ -6,6 +6,11 @@
 // values given with it. Every call to `t` takes its English as a literal string: the server finds
 // the texts to send by reading these files (peerlearn/i18n.py, js_messages), and the translation
 // audit checks that each has its Hindi.
+//
+// A text with a count takes its singular and plural English, `tn('%(num)s day', '%(num)s days',
+// days, { num: days })`: the block carries its translation's forms, [for one, for more], under
+// the singular, and the count picks one by the page language's plural rule: CLDR's, as Babel
+// has it on the server and Intl.PluralRules in the browser ("one" takes the first form).
 
 let texts = null;
 
@@ -21,10 +26,28 @@ function loaded() {
   return texts;
 }
 
-export function t(english, values) {
-  const text = loaded()[english] || english;
+function filled(text, values) {
   if (!values) return text;
   return text.replace(/%\((\w+)\)[sd]/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+export function t(english, values) {
+  const text = loaded()[english];
+  return filled(typeof text === 'string' && text ? text : english, values);
+}
+
+const pluralRules = {};
+
+// Which of a text's two forms `count` takes in the page's language: 0 for "one", else 1.
+export function pluralForm(count, language = pageLanguage()) {
+  if (!(language in pluralRules)) pluralRules[language] = new Intl.PluralRules(language);
+  return pluralRules[language].select(count) === 'one' ? 0 : 1;
+}
+
+export function tn(singular, plural, count, values) {
+  const forms = loaded()[singular];
+  const texts = Array.isArray(forms) && forms.length === 2 ? forms : [singular, plural];
+  return filled(texts[pluralForm(count)], values);
 }
 
 // The page's language ("en", "hi"), for Intl formatters: the <html lang> the server wrote.

@@ -6,7 +6,7 @@
 // when the page was rendered after the session completed or was cancelled (`status`), or when the
 // user's socket hears `session:ended` for this session (the mentor ended it for everyone).
 
-import { t } from '../i18n.js';
+import { t, tn } from '../i18n.js';
 import { onRealtime } from '../realtime.js';
 
 const MINUTE = 60 * 1000;
@@ -21,7 +21,7 @@ export function timeLeft(ms) {
   if (left >= DAY) {
     const days = Math.floor(left / DAY);
     const hours = Math.floor((left % DAY) / HOUR);
-    const dayText = days === 1 ? t('%(num)s day', { num: days }) : t('%(num)s days', { num: days });
+    const dayText = tn('%(num)s day', '%(num)s days', days, { num: days });
     return hours ? `${dayText} ${t('%(num)s h', { num: hours })}` : dayText;
   }
   if (left >= HOUR) {

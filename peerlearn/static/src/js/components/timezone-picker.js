@@ -3,7 +3,7 @@
 // every typed word ("kolk", "कोलकाता", "london", "utc+05:30"), hiding empty optgroups. When the
 // chosen zone is filtered out, the first match is chosen, so the closed select always shows a zone
 // that fits the search (browsers that ignore hidden options still work).
-import { t } from '../i18n.js';
+import { t, tn } from '../i18n.js';
 
 function words(text) {
   return text.toLowerCase().replace(/_/g, ' ').split(/\s+/).filter(Boolean);
@@ -33,7 +33,7 @@ export default function timezonePicker() {
       }
       if (!wanted.length) this.status = '';
       else if (!shown) this.status = t('No timezone matches.');
-      else this.status = shown === 1 ? t('1 timezone matches.') : t('%(num)s timezones match.', { num: shown });
+      else this.status = tn('%(num)s timezone matches.', '%(num)s timezones match.', shown, { num: shown });
     },
   };
 }

@@ -11,7 +11,7 @@ import { Editor } from '@tiptap/core';
 import Collaboration from '@tiptap/extension-collaboration';
 import StarterKit from '@tiptap/starter-kit';
 import * as Y from 'yjs';
-import { t } from '../../i18n.js';
+import { t, tn } from '../../i18n.js';
 import { socketReady } from '../../realtime.js';
 import { BOARD_HEIGHT, BOARD_WIDTH, COLOURS, TOOLS, WIDTHS, Whiteboard } from './board.js';
 import { DocSync } from './sync.js';
@@ -163,7 +163,13 @@ export async function mountNotes(root, config) {
     const count = board.pageCount;
     const where = { page: board.page + 1, pages: count, shapes: board.shapes ? board.shapes.length : 0 };
     pageLabel.textContent = t('Page %(page)s of %(pages)s', where);
-    canvas.setAttribute('aria-label', t('Whiteboard, page %(page)s of %(pages)s, %(shapes)s shapes', where));
+    const boardLabel = tn(
+      'Whiteboard, page %(page)s of %(pages)s, %(shapes)s shape',
+      'Whiteboard, page %(page)s of %(pages)s, %(shapes)s shapes',
+      where.shapes,
+      where,
+    );
+    canvas.setAttribute('aria-label', boardLabel);
     previous.disabled = board.page === 0;
     next.disabled = board.page >= count - 1;
     addPage.disabled = !board.editable;
