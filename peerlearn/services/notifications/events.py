@@ -1197,7 +1197,13 @@ def request_accepted(request, session):
         ),
     ]
     if request.response_note:
-        lines.append(_l("%(name)s's note: “%(note)s”", name=mentor.first_name, note=request.response_note))
+        lines.append(
+            _l(
+                "%(name)s's note: “%(note)s”",
+                name=mentor.first_name,
+                note=system_texts.lazy(request.response_note),
+            )
+        )
     deadline = LazyString(_later_localtime, request.expires_at, "%a %d %b %Y, %I:%M %p", learner.timezone)
     lines.append(
         _l(
@@ -1222,7 +1228,13 @@ def request_declined(request):
     learner, mentor = request.learner, request.mentor
     lines = [_l("%(mentor)s declined your request “%(topic)s”.", mentor=mentor.name, topic=request.topic)]
     if request.response_note:
-        lines.append(_l("%(name)s's note: “%(note)s”", name=mentor.first_name, note=request.response_note))
+        lines.append(
+            _l(
+                "%(name)s's note: “%(note)s”",
+                name=mentor.first_name,
+                note=system_texts.lazy(request.response_note),
+            )
+        )
     lines.append(_l("You can browse their sessions, or ask another mentor."))
     _request_tell(
         learner,
