@@ -15,7 +15,7 @@ from peerlearn.services import refunds
 from peerlearn.services import sessions as session_service
 from tests.conftest import AuthActions
 from tests.factories import UserFactory, make_session, paid_booking
-from tests.support.i18n_audit import PLACEHOLDERS
+from tests.support import i18n_audit
 
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
@@ -29,11 +29,27 @@ def test_every_stored_sentence_has_hindi_with_the_same_placeholders():
     for text in system_texts.registry():
         hindi = catalog.get(text).string
         assert DEVANAGARI.search(hindi), text
-        assert set(PLACEHOLDERS.findall(hindi)) == set(PLACEHOLDERS.findall(text)), text
+        assert set(i18n_audit.PLACEHOLDERS.findall(hindi)) == set(i18n_audit.PLACEHOLDERS.findall(text)), text
 
 
 def test_the_waiting_pages_script_knows_every_step_of_the_composing_job():
     assert set(system_texts.RECORDING_STEPS) <= set(i18n.js_messages())
+
+
+def test_the_audit_finds_a_stored_sentence_written_as_a_literal(tmp_path):
+    service = tmp_path / "service.py"
+    service.write_text(
+        "def cancel(booking, recording, words):\n"
+        "    refunds.reserve_refund(payment, 100, key='k', reason='Seat given back')\n"
+        "    recording.progress_step = 'Mixing audio'\n"
+        "    refunds.reserve_refund(payment, 100, key='k', reason=system_texts.BOOKING_CANCELLED)\n"
+        "    booking_service.cancel(booking, actor, reason=words)\n"
+        "    recording.progress_step = system_texts.STEP_READY\n"
+    )
+    assert [(f.line, f.text) for f in i18n_audit.python_findings(service)] == [
+        (2, "Seat given back"),
+        (3, "Mixing audio"),
+    ]
 
 
 def test_a_sentence_is_translated_a_pattern_keeps_the_persons_words_and_other_text_is_left(app):

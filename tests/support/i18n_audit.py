@@ -297,6 +297,16 @@ TEXT_KEYWORDS = {
     "help_text",
     "summary",
 }
+# Columns that hold a sentence PeerLearn writes in English and shows in the reader's language: the
+# sentence comes from peerlearn/system_texts.py (marked there, translated where it is shown).
+STORED_TEXT_KEYWORDS = {
+    "reason",
+    "failure_reason",
+    "cancel_reason",
+    "disabled_reason",
+    "delete_reason",
+    "progress_step",
+}
 WTFORMS_VALIDATORS = {
     "DataRequired",
     "InputRequired",
@@ -360,6 +370,14 @@ def python_findings(path):
                     if re.search(r"[A-Z ]", text):
                         found.append((inner.lineno, text, "untranslated field error"))
             continue
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr in STORED_TEXT_KEYWORDS for t in node.targets
+        ):
+            # recording.progress_step = "Ready": a stored sentence written as a literal
+            text = _literal_text(node.value)
+            if text is not None and re.search(r"[A-Z ]", text):
+                found.append((node.value.lineno, text, "stored text not from system_texts"))
+            continue
         if not isinstance(node, ast.Call):
             continue
         name = _call_name(node)
@@ -382,6 +400,10 @@ def python_findings(path):
                             continue  # a choice's value, not its label
                         found.append((inner.lineno, text, f"untranslated {keyword.arg}= text in {name}()"))
         for keyword in node.keywords:
+            if keyword.arg in STORED_TEXT_KEYWORDS:
+                text = _literal_text(keyword.value)
+                if text is not None and re.search(r"[A-Z ]", text):
+                    found.append((keyword.value.lineno, text, f"stored {keyword.arg}= not from system_texts"))
             if keyword.arg in TEXT_KEYWORDS:
                 text = _literal_text(keyword.value)
                 if text is not None and re.search(r"[A-Z ]", text):
