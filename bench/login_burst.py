@@ -8,8 +8,9 @@ with ``--logins`` confirmed accounts whose passwords are hashed at the productio
 in each round has every account sign in (POST /api/login/) at the same moment while another
 client, in a process of its own, asks for ``--page`` again and again.
 
-It does so twice in the same run, on the same code: with password hashing in the pool of OS
-threads (services/offload.py, what production does) and, as the baseline, with the old behaviour,
+It does so three times in the same run, on the same code: with password hashing in the pool of OS
+threads at a lower CPU priority (services/offload.py, what production does), in those threads at
+the loop's own priority (OFFLOAD_NICENESS=0, the behaviour before) and, as the first baseline,
 hashing on the event loop (the bench-only setting PASSWORD_HASH_OFFLOAD=False). Prints, per round
 and over all rounds: the page's latency while idle and during the burst (p50, p95, max: every
 request sent while logins were in flight), and the logins' latency and answers. The target is the
@@ -51,9 +52,13 @@ IDLE_CHECKS = 50
 TARGET_MS = 200
 # The production config's Argon2 cost (config.py), which roomkit's bench settings lower.
 PRODUCTION_ARGON2 = {"ARGON2_TIME_COST": "3", "ARGON2_MEMORY_COST": "65536"}
-MODES = {
-    "hashing in threads": True,
-    "hashing on the loop (old)": False,
+MODES = {  # label: (mode, config overrides)
+    "hashing in threads, nice": ("threads", {"PASSWORD_HASH_OFFLOAD": True}),
+    "hashing in threads, same priority (old)": (
+        "threads",
+        {"PASSWORD_HASH_OFFLOAD": True, "OFFLOAD_NICENESS": 0},
+    ),
+    "hashing on the loop (old)": ("loop", {"PASSWORD_HASH_OFFLOAD": False}),
 }
 
 
@@ -90,16 +95,17 @@ def seed(database_url, accounts):
         db.engine.dispose()
 
 
-def server(database_url, workdir, *, offload, concurrency):
-    """gunicorn -k gevent -w 1 serving create_app() with PASSWORD_HASH_OFFLOAD set: gunicorn's
+def server(database_url, workdir, *, overrides, concurrency):
+    """gunicorn -k gevent -w 1 serving create_app() with the mode's ``overrides``: gunicorn's
     gevent worker patches the process before it loads the app, as wsgi.py does."""
     env = server_environment(database_url, new_secret_key(), workdir)
     env.update(PRODUCTION_ARGON2)
-    overrides = {"PASSWORD_HASH_OFFLOAD": offload}
+    overrides = dict(overrides)
     if concurrency:
         overrides["PASSWORD_HASH_CONCURRENCY"] = concurrency
     app = f"peerlearn:create_app(overrides={overrides!r})"
-    return servers(env, 1, workdir, tag=f"server-{offload}", app=app)
+    tag = "server-" + "-".join(f"{value}" for value in overrides.values())
+    return servers(env, 1, workdir, tag=tag, app=app)
 
 
 def poll(url, started, stop, results):
@@ -164,12 +170,12 @@ def p95_ms(seconds):
     return percentile(seconds, 0.95) * 1000 if seconds else float("nan")
 
 
-def measure(label, args, offload):
+def measure(label, args, overrides):
     with tempfile.TemporaryDirectory(prefix="peerlearn-logins-") as folder:
         accounts = args.logins * args.rounds + 1
         with scratch_database(args.database_url) as database_url:
             seed(database_url, accounts)
-            with server(database_url, Path(folder), offload=offload, concurrency=args.concurrency) as (
+            with server(database_url, Path(folder), overrides=overrides, concurrency=args.concurrency) as (
                 running,
             ):
                 # One login first, so what the first one loads once (the hasher) is not counted.
@@ -197,7 +203,7 @@ def main():
     parser.add_argument("--database-url", help="a PostgreSQL server for the scratch databases")
     parser.add_argument("--concurrency", type=int, help="PASSWORD_HASH_CONCURRENCY")
     parser.add_argument(
-        "--only", choices=["threads", "loop"], help="measure one mode only (default: both, side by side)"
+        "--only", choices=["threads", "loop"], help="measure one mode only (default: all, side by side)"
     )
     args = parser.parse_args()
 
@@ -210,12 +216,8 @@ def main():
         f"PASSWORD_HASH_CONCURRENCY={args.concurrency or 'default'}; {os.cpu_count()} CPUs; "
         f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
-    modes = {
-        label: offload
-        for label, offload in MODES.items()
-        if args.only in (None, "threads" if offload else "loop")
-    }
-    results = {label: measure(label, args, offload) for label, offload in modes.items()}
+    modes = {label: overrides for label, (mode, overrides) in MODES.items() if args.only in (None, mode)}
+    results = {label: measure(label, args, overrides) for label, overrides in modes.items()}
 
     print(f"\nover all rounds (other requests: {args.page} sent while logins were in flight):")
     width = max(len(label) for label in results)

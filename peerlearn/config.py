@@ -233,6 +233,9 @@ class Config:
                 "PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2)
             ),
             "PASSWORD_HASH_OFFLOAD": env_bool("PASSWORD_HASH_OFFLOAD", True),
+            # CPU priority (nice, 0-19) of those OS threads and the image and ranking ones
+            # (services/offload.py): the event loops go first when the cores are busy.
+            "OFFLOAD_NICENESS": env_int("OFFLOAD_NICENESS", 10),
             # Seconds a cached fragment of a public page lives at most (services/fragments.py):
             # data changes show at once; this bounds what changes with the clock alone.
             "FRAGMENT_TTL_SECONDS": env_int("FRAGMENT_TTL_SECONDS", 30),
@@ -589,6 +592,8 @@ class Config:
             raise ConfigError("IMAGE_DECODE_CONCURRENCY must be at least 1")
         if settings["FRAGMENT_TTL_SECONDS"] < 0:
             raise ConfigError("FRAGMENT_TTL_SECONDS cannot be negative")
+        if not 0 <= settings["OFFLOAD_NICENESS"] <= 19:
+            raise ConfigError("OFFLOAD_NICENESS must be between 0 and 19")
         if settings["PASSWORD_HASH_CONCURRENCY"] < 1:
             raise ConfigError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if settings["IMAGE_DECODE_WAIT_SECONDS"] < 0:

@@ -7,6 +7,14 @@ ThreadPool) while the calling greenlet waits and the loop serves everyone else. 
 work that lets go of the GIL while it runs: Pillow while it decodes and resizes, argon2-cffi while
 it hashes (cffi calls C functions with the GIL released).
 
+Those threads run at a lower CPU priority than the event loop (``niceness``, OFFLOAD_NICENESS: 10
+by default, set on each pool thread alone; Linux gives a nice-10 thread about a tenth of a core's
+share against a nice-0 one). The work is the same, but when the cores are busy the loops of every
+process on the machine go first: without it, two Argon2 checks, each in four threads of its own,
+took both cores of a 2-core machine from the two web processes' loops for a tenth of a second at a
+time, and every page waited behind the sign-ins. A sign-in under load waits longer instead; on an
+idle machine nothing changes.
+
 Under the threading server (``make run``), the test client or a worker each request already has
 its own thread, and the work runs there; the slots still bound how many run at once, and so the
 memory they take (75 MB for a large image, 64 MiB for an Argon2 hash).
@@ -28,9 +36,10 @@ class Pool:
     size (so memory stays bounded even if a waiting request gives up), elsewhere in the caller's
     thread. A call that finds no slot free within ``wait_seconds`` raises Busy (None: waits)."""
 
-    def __init__(self, slots, wait_seconds=None, *, offload=True):
+    def __init__(self, slots, wait_seconds=None, *, offload=True, niceness=0):
         self.slots = slots
         self.wait_seconds = wait_seconds
+        self.niceness = niceness
         self.threads = None
         if offload and gevent_threading():
             from gevent.lock import BoundedSemaphore
@@ -52,21 +61,36 @@ class Pool:
                 admit()
             if self.threads is None:
                 return function(*args)
-            return self.threads.apply(function, args)
+            return self.threads.apply(_at_priority, (self.niceness, function, args))
         finally:
             self.free.release()
 
 
+def _at_priority(niceness, function, args):
+    """Run in a pool thread: lower this OS thread's priority (not the process's: on Linux a
+    thread id names the thread alone, and threads it starts, like Argon2's lanes, inherit it),
+    then do the work. A thread's priority can only be lowered without privileges, which is all
+    this asks; setting the same value again is a no-op."""
+    if niceness and hasattr(os, "setpriority"):
+        thread_id = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, thread_id) < niceness:
+            os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
+    return function(*args)
+
+
 def pool_for(app, name, slots, wait_seconds=None, *, offload=True):
     """The app's pool called ``name`` in this process, made on first use: after a fork and after
-    gevent has patched the process, so it is of the right kind."""
+    gevent has patched the process, so it is of the right kind. Its threads run at the app's
+    OFFLOAD_NICENESS."""
     key = (f"peerlearn.offload.{name}", os.getpid())
     pool = app.extensions.get(key)
     if pool is None:
         with _pools_lock:
             pool = app.extensions.get(key)
             if pool is None:
-                pool = app.extensions[key] = Pool(slots, wait_seconds, offload=offload)
+                pool = app.extensions[key] = Pool(
+                    slots, wait_seconds, offload=offload, niceness=app.config["OFFLOAD_NICENESS"]
+                )
     return pool
 
 

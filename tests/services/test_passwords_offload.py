@@ -7,6 +7,7 @@ while the hashes ran and how many the hashes' wall time would allow. With the ha
 loop (PASSWORD_HASH_OFFLOAD=False, the old behaviour) the ticker only runs between two hashes.
 """
 
+import os
 import textwrap
 
 from tests.support.gevent_ticks import run_script
@@ -20,7 +21,9 @@ SCRIPT = textwrap.dedent(
     monkey.patch_all()
 
     import json
+    import os
     import sys
+    import threading
     from functools import partial
 
     from peerlearn import create_app
@@ -47,9 +50,15 @@ SCRIPT = textwrap.dedent(
     verified, ticks, elapsed = count_ticks(
         0.01, *(partial(sign_in, f"correct horse {n}") for n in range(hashes))
     )
+    def priority():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
     with app.app_context():
         pooled = passwords._hashers().threads is not None
+        hashing_priority = passwords._hashers().run(priority)
     print(json.dumps({
+        "hashing_priority": hashing_priority,
+        "loop_priority": priority(),
         "verified": verified,
         "ticks": ticks,
         "possible": int(elapsed / 0.01),
@@ -73,6 +82,10 @@ def test_hashing_under_gevent_leaves_the_event_loop_ticking():
     # hashes ticks only between them (the case below: none at all, in practice).
     assert figures["ticks"] >= figures["possible"] // 4, figures
     assert figures["ticks"] > 4 * HASHES, figures
+    # The hashing threads yield to the loops of every process when the cores are busy; the
+    # loop's own thread keeps its priority.
+    assert figures["loop_priority"] == os.getpriority(os.PRIO_PROCESS, 0), figures
+    assert figures["hashing_priority"] == max(10, figures["loop_priority"]), figures
 
 
 def test_hashing_on_the_event_loop_starves_it():
@@ -80,6 +93,8 @@ def test_hashing_on_the_event_loop_starves_it():
     when a hash ends, so the check above would fail."""
     figures = run("inline")
     assert not figures["pooled"]
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert figures["hashing_priority"] == figures["loop_priority"] == own, figures
     assert figures["verified"] == [True] * HASHES
     assert figures["ticks"] <= 2 * HASHES + 2, figures
     assert figures["ticks"] < figures["possible"] // 4, figures
