@@ -1,6 +1,7 @@
 """The installable app in Chromium: the service worker takes control, the offline page is shown
-when the server can no longer be reached, and a push message (delivered through the DevTools
-protocol, as a push service would) becomes a notification.
+when the server can no longer be reached, a push message (delivered through the DevTools
+protocol, as a push service would) becomes a notification, and tapping one takes the app to its
+url, this site's only.
 
 Each test starts a server of its own (in the browser's private network where there is one), so
 stopping it cuts only this test's connection: the shared live server the other tests use, and
@@ -21,6 +22,26 @@ NOTIFICATIONS = """async () => {
   return notes.map((note) => [note.title, note.body, note.tag, note.data.url]);
 }"""
 CONTROLLED = "() => Boolean(navigator.serviceWorker && navigator.serviceWorker.controller)"
+# In the worker: show a notification carrying `url`, then hand the worker's own notificationclick
+# handler a click on it. Neither Playwright nor the DevTools protocol can click a notification, so
+# the event is made here; the handler's waitUntil is caught to await what it did (a made event's
+# own waitUntil refuses to extend it). Returns ["done", url of the window it went to] or
+# ["refused", the browser's error].
+TAP = """async (url) => {
+  await self.registration.showNotification('Live now: Flask', { tag: 'tap', data: { url } });
+  const [notification] = await self.registration.getNotifications({ tag: 'tap' });
+  const event = new NotificationEvent('notificationclick', { notification });
+  const work = [];
+  Object.defineProperty(event, 'waitUntil', { value: (promise) => work.push(promise) });
+  self.dispatchEvent(event);
+  try {
+    const [client] = await Promise.all(work);
+    const left = await self.registration.getNotifications({ tag: 'tap' });
+    return ['done', client ? client.url : null, left.length];
+  } catch (error) {
+    return ['refused', String(error)];
+  }
+}"""
 
 
 @pytest.fixture
@@ -44,6 +65,11 @@ def controlled_page(context):
     visit(page, "/sessions")
     page.wait_for_function(CONTROLLED, timeout=WORKER_TIMEOUT_MS)
     return page
+
+
+def the_worker(context):
+    """The service worker controlling the context's pages, as Playwright reaches it."""
+    return context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
 
 
 def test_the_offline_page_is_shown_once_the_server_is_gone(own_server, own_context):
@@ -99,6 +125,53 @@ def test_a_push_message_becomes_a_notification(own_context):
             break
         page.wait_for_timeout(250)
     assert shown == [["Live now: Flask", "Asha has started.", "s-1", "/sessions"]]
+
+
+def test_tapping_a_notification_takes_the_open_tab_to_its_url_on_this_site_only(own_context):
+    page = controlled_page(own_context)
+    origin = page.evaluate("() => window.location.origin")
+    worker = the_worker(own_context)
+
+    # The open tab goes to the notification's page, and the notification is closed.
+    assert worker.evaluate(TAP, "/sessions?category=Design") == [
+        "done",
+        f"{origin}/sessions?category=Design",
+        0,
+    ]
+    expect(page).to_have_url(f"{origin}/sessions?category=Design")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+    # A tab already on that page is only brought to the front, not loaded again nor doubled.
+    # Chromium lets a worker focus a window only for a click it saw itself, so it refuses here:
+    # the refusal shows the handler asked for exactly that.
+    assert worker.evaluate(TAP, "/sessions?category=Design") == [
+        "refused",
+        "InvalidAccessError: Not allowed to focus a window.",
+    ]
+    assert [p.url for p in own_context.pages] == [f"{origin}/sessions?category=Design"]
+
+    # Another site's address, or a script, opens this site's home page instead.
+    assert worker.evaluate(TAP, "https://elsewhere.example/sessions") == ["done", f"{origin}/", 0]
+    expect(page).to_have_url(f"{origin}/")
+    visit(page, "/sessions")
+    assert worker.evaluate(TAP, "javascript:alert(1)") == ["done", f"{origin}/", 0]
+    expect(page).to_have_url(f"{origin}/")
+
+
+def test_tapping_a_notification_with_no_tab_open_asks_for_a_new_window(own_context):
+    page = controlled_page(own_context)
+    worker = the_worker(own_context)
+    elsewhere = own_context.new_page()  # keeps the browser context open; not one of the app's tabs
+    page.close()
+
+    # With no tab of the app open, the handler opens one. Chromium allows clients.openWindow only
+    # for a click it saw itself, so for this made click it refuses: the refusal is the proof that
+    # the handler got as far as asking, and no page of the app opened behind its back.
+    assert worker.evaluate(TAP, "/sessions") == [
+        "refused",
+        "InvalidAccessError: Not allowed to open a window.",
+    ]
+    assert [p.url for p in own_context.pages] == [elsewhere.url]
 
 
 def test_the_phone_notifications_switch_reads_this_browsers_state(new_context):

@@ -11,7 +11,8 @@
 //   shown. Pages are never cached (they hold an account's data), nor is anything under the API
 //   or anything sent other than with GET.
 // - Activating deletes the caches of earlier versions.
-// - A push shows its {title, body, url, tag} as a notification; a tap focuses or opens url.
+// - A push shows its {title, body, url, tag} as a notification; a tap focuses or opens url (this
+//   site's only: another site's url opens the home page).
 const VERSION = {{ version|tojson }};
 const SHELL_CACHE = `peerlearn-shell-${VERSION}`;
 const ASSET_CACHE = `peerlearn-assets-${VERSION}`;
@@ -102,22 +103,31 @@ self.addEventListener('push', (event) => {
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  // Only ever this site: the path of the message's url, on this worker's own origin.
-  const given = new URL((event.notification.data && event.notification.data.url) || '/', self.location.origin);
-  const target = new URL(given.pathname + given.search + given.hash, self.location.origin).href;
+  const target = tappedUrl(event.notification.data && event.notification.data.url);
   event.waitUntil((async () => {
     const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
     const open = windows.find((client) => client.url === target);
     if (open) return open.focus();
     const controlled = windows.find((client) => 'navigate' in client && client.url.startsWith(self.location.origin));
     if (controlled) {
-      try {
-        // Only a window this worker controls can be navigated; any other gets a window of its own.
-        return await (await controlled.focus()).navigate(target);
-      } catch (error) {
-        // fall through
-      }
+      // Only a window this worker controls can be navigated; any other gets a window of its own.
+      // The tab goes to the url even if the browser refuses to bring it to the front.
+      await controlled.focus().catch(() => {});
+      const navigated = await controlled.navigate(target).catch(() => null);
+      if (navigated) return navigated;
     }
     return self.clients.openWindow(target);
   })());
 });
+
+// Where a tap goes: the notification's url when it is on this site, else the home page (a message
+// must not send anyone to another site, nor run a javascript: url).
+function tappedUrl(url) {
+  const home = new URL('/', self.location.origin).href;
+  try {
+    const given = new URL(url || '/', self.location.origin);
+    return given.origin === self.location.origin ? given.href : home;
+  } catch (error) {
+    return home;
+  }
+}
