@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select
 
-from . import i18n
+from . import i18n, system_texts
 from .extensions import db
 from .models import (
     Attendance,
@@ -725,7 +725,7 @@ DEMO_WEBHOOK = {
     "url": "http://127.0.0.1:9/peerlearn-demo-hook",
     "event_types": ["booking.created", "booking.cancelled", "session.completed"],
     "description": "Demo CRM hook (nothing listens here)",
-    "disabled_reason": "Disabled in the demo data: nothing listens at this address.",
+    "disabled_reason": system_texts.WEBHOOK_DISABLED_IN_DEMO,
 }
 
 

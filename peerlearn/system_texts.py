@@ -161,3 +161,4 @@ DELETED_SESSION_CANCELLED = N_("the session was cancelled, so nobody can watch i
 
 WEBHOOK_DISABLED_BY_OWNER = N_("Disabled by you.")
 WEBHOOK_DISABLED_AFTER_FAILURES = N_("Disabled after %(limit)s failed deliveries in a row.")
+WEBHOOK_DISABLED_IN_DEMO = N_("Disabled in the demo data: nothing listens at this address.")
