@@ -163,6 +163,22 @@ def update_recording(server, session_id, **values):
         database.execute(statement, (*values.values(), session_id))
 
 
+def test_a_hindi_mentor_follows_the_composing_steps_in_hindi(new_context, live_server, video):
+    # The job stores and sends its steps in English (peerlearn/system_texts.py); the page draws
+    # the first in Hindi and its script translates the ones it hears after.
+    mentor = new_context(locale="hi-IN").new_page()
+    register(mentor, "mentor", "Hema Hindi")
+    session_id = create_session(mentor, minutes_ahead=2 * 24 * 60, price_paise=0)
+    put_recording(live_server, session_id, video, status="processing")
+    update_recording(live_server, session_id, progress=45, progress_step="Composing part 2 of 3")
+
+    visit(mentor, f"/sessions/{session_id}/recording")
+    expect(mentor.locator("html")).to_have_attribute("lang", "hi")
+    expect(mentor.get_by_text("3 में से हिस्सा 2 तैयार हो रहा है: 45%")).to_be_visible()
+    update_recording(live_server, session_id, progress=92, progress_step="Joining the parts")
+    expect(mentor.get_by_text("हिस्से जोड़े जा रहे हैं: 92%")).to_be_visible()
+
+
 def test_a_page_waiting_for_the_video_follows_it_and_shows_it_when_ready(new_context, live_server, video):
     mentor = new_context().new_page()
     register(mentor, "mentor", "Wanda Waiting")
