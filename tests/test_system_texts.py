@@ -3,6 +3,7 @@ Hindi reader's pages, emails and notifications show it in Hindi (a person's own 
 written), an English reader sees the English as before, and the API answers the stored English."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from flask_babel import force_locale
@@ -65,6 +66,18 @@ def test_a_sentence_is_translated_a_pattern_keeps_the_persons_words_and_other_te
     with app.test_request_context(), force_locale("en"):
         for text in [*system_texts.registry(), by_admin, dispute]:
             assert system_texts.translate(text) == text
+
+
+def test_an_audit_entrys_stored_reason_reads_in_the_admins_language(app):
+    from peerlearn.blueprints.admin.audit_text import audit_sentences
+
+    entry = SimpleNamespace(action="recording.delete", details={"reason": system_texts.DELETED_BY_MENTOR})
+    typed = SimpleNamespace(action="recording.delete", details={"reason": "Asked by the learners"})
+    with app.test_request_context(), force_locale("hi"):
+        assert any("मेंटर ने हटा दी" in sentence for sentence in audit_sentences(entry))
+        assert any("Asked by the learners" in sentence for sentence in audit_sentences(typed))
+    with app.test_request_context(), force_locale("en"):
+        assert "Reason: deleted by the mentor." in audit_sentences(entry)
 
 
 def _paid_booking(learner_locale):

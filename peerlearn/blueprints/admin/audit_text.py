@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from ... import system_texts
 from ...jinja import format_inr
 from ...services import audit
 from . import bp
@@ -204,9 +205,11 @@ def _sentence(key, value):
     name = NAMES.get(key, key.replace("_", " ").capitalize())
     if key in ("purpose", "status"):
         text = str(STATE_WORDS[value]) if value in STATE_WORDS else str(value).replace("_", " ")
+    elif key.endswith("reason"):
+        text = system_texts.translate(str(value))  # a stored sentence, or the admin's own words
     else:
         text = str(value)
-    return f"{name}: {text}" + ("" if text.endswith((".", "!", "?")) else ".")
+    return f"{name}: {text}" + ("" if text.endswith((".", "!", "?", "।")) else ".")
 
 
 @bp.app_template_filter("audit_sentences")
