@@ -192,6 +192,29 @@ def test_a_recordings_progress_step_is_in_the_readers_language_and_english_over_
 
 @pytest.mark.parametrize(
     ("locale", "shown"),
+    [("hi", "तय समय तक रखी गई, फिर हटा दी गई।"), ("en", "Kept for the retention period, then removed.")],
+)
+def test_why_the_system_deleted_a_recording_is_in_the_readers_language(client, locale, shown):
+    mentor = UserFactory(role="mentor", locale=locale)
+    session = make_session(mentor)
+    db.session.add(
+        Recording(
+            session_id=session.id,
+            status="deleted",
+            deleted_at=utcnow(),
+            delete_reason=system_texts.DELETED_AT_RETENTION,
+        )
+    )
+    db.session.commit()
+
+    AuthActions(client).login(mentor.email)
+    response = client.get(f"/sessions/{session.id}/recording")
+    assert response.status_code == 410
+    assert shown in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
     [
         ("hi", "लगातार 20 डिलीवरी विफल होने के बाद बंद किया गया।"),
         ("en", "Disabled after 20 failed deliveries in a row."),
