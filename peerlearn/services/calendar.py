@@ -3,6 +3,10 @@
 Events carry a UID that never changes for a booking (or, in a mentor's feed, a session) and the
 session's ``schedule_version`` as SEQUENCE, so calendar apps replace an entry when the mentor
 moves it instead of showing the old and the new time side by side. Times are written in UTC.
+
+The words in an event are the reader's: a download speaks the language of the request (or, as an
+email's attachment, of the email's recipient); the feed, fetched by a calendar app with no cookie
+and no sign-in, speaks its owner's saved language. Dates and codes stay iCalendar's.
 """
 
 import secrets
@@ -10,10 +14,13 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from icalendar import Alarm, Calendar, Event, vCalAddress
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import i18n
 from ..extensions import db
 from ..links import external_url, public_host
 from ..models import Booking, BookingStatus, LearningSession, SessionStatus, User, utcnow
@@ -58,7 +65,7 @@ def _calendar(name=None):
 
 def _description(session, lead):
     url = _session_url(session)
-    parts = [lead, f"Join: {url}"]
+    parts = [lead, _("Join: %(url)s", url=url)]
     if session.description:
         excerpt = session.description.strip()
         if len(excerpt) > DESCRIPTION_EXCERPT:
@@ -86,7 +93,7 @@ def _event(session, *, uid, sequence, status, lead, now):
 def _reminder(minutes=15):
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
-    alarm.add("description", "PeerLearn session starting soon")
+    alarm.add("description", _("PeerLearn session starting soon"))
     alarm.add("trigger", timedelta(minutes=-minutes))
     return alarm
 
@@ -116,7 +123,7 @@ def booking_event(booking, now=None):
         uid=f"booking-{booking.id}@{_host()}",
         sequence=sequence,
         status=status,
-        lead=f"Live session with {session.mentor.name} on PeerLearn.",
+        lead=_("Live session with %(mentor)s on PeerLearn.", mentor=session.mentor.name),
         now=now,
     )
     if status != "CANCELLED":
@@ -127,13 +134,18 @@ def booking_event(booking, now=None):
 def session_event(session, now=None):
     """The VEVENT for a mentor's own session in their feed."""
     now = now or utcnow()
-    seats = f"{session.seats_taken} of {session.capacity} seats booked."
+    seats = ngettext(
+        "%(taken)s of %(num)s seat booked.",
+        "%(taken)s of %(num)s seats booked.",
+        session.capacity,
+        taken=session.seats_taken,
+    )
     event = _event(
         session,
         uid=f"session-{session.id}@{_host()}",
         sequence=session.schedule_version,
         status="CANCELLED" if session.status == SessionStatus.CANCELLED else "CONFIRMED",
-        lead=f"You are teaching this session on PeerLearn. {seats}",
+        lead=_("You are teaching this session on PeerLearn.") + " " + seats,
         now=now,
     )
     event.add_component(_reminder())
@@ -176,18 +188,20 @@ def _upcoming_sessions(user, now):
 
 
 def feed_ics(user, now=None):
-    """The user's private feed: upcoming booked seats and, for mentors, the sessions they teach."""
+    """The user's private feed: upcoming booked seats and, for mentors, the sessions they teach,
+    in the user's own language whoever's browser or app asks for it."""
     now = now or utcnow()
-    calendar = _calendar(f"PeerLearn · {user.name}")
-    calendar.add("x-wr-caldesc", "Your upcoming PeerLearn sessions.")
-    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", FEED_REFRESH)
-    for booking in _upcoming_bookings(user, now):
-        calendar.add_component(booking_event(booking, now))
-    if user.is_mentor:
-        for session in _upcoming_sessions(user, now):
-            calendar.add_component(session_event(session, now))
-    return calendar.to_ical()
+    with i18n.for_user(user):
+        calendar = _calendar(f"PeerLearn · {user.name}")
+        calendar.add("x-wr-caldesc", _("Your upcoming PeerLearn sessions."))
+        calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", FEED_REFRESH)
+        for booking in _upcoming_bookings(user, now):
+            calendar.add_component(booking_event(booking, now))
+        if user.is_mentor:
+            for session in _upcoming_sessions(user, now):
+                calendar.add_component(session_event(session, now))
+        return calendar.to_ical()
 
 
 # ---------------------------------------------------------------------------- feed tokens

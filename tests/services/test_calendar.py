@@ -133,3 +133,52 @@ def test_tokens_are_created_once_replaced_on_demand_and_resolve_only_active_user
     assert calendar.user_for_calendar_token(replaced) is None
     for garbage in (None, "", "short", "x" * 65, 42):
         assert calendar.user_for_calendar_token(garbage) is None
+
+
+def _description_and_alarm(ics_bytes, index=0):
+    event = events(ics_bytes)[index]
+    return str(event["description"]), str(event.walk("VALARM")[0]["description"])
+
+
+def test_a_hindi_readers_download_and_feed_are_in_hindi_and_an_english_readers_are_not(
+    session, mentor, make_user, client, auth
+):
+    hindi = make_user(name="Priya Shah", email="priya@example.com", locale="hi")
+    english = make_user(name="Rohan Gupta", email="rohan@example.com")
+    hindi_booking, _ = booking_service.book(session.id, hindi)
+    booking_service.book(session.id, english)
+    mentor.locale = "hi"
+    db.session.commit()
+    session_url = f"http://localhost/sessions/{session.id}"
+
+    # The download speaks the signed-in reader's language.
+    auth.login(hindi.email)
+    download = client.get(f"/bookings/{hindi_booking.id}.ics", headers={"Accept-Language": "en"})
+    description, alarm = _description_and_alarm(download.data)
+    assert "PeerLearn पर Asha Raman के साथ लाइव सेशन।" in description
+    assert f"जुड़ें: {session_url}" in description and "Join:" not in description
+    assert alarm == "PeerLearn सेशन जल्द शुरू होने वाला है"
+    assert b"DTSTART:20261201T130000Z" in download.data  # dates stay iCalendar's
+    auth.logout()
+
+    # The feed is fetched by a calendar app: no cookie, an English Accept-Language, and still
+    # the owner's language.
+    feeds = {}
+    for user in (hindi, english, mentor):
+        token = calendar.ensure_calendar_token(user)
+        response = client.get(f"/calendar/{token}.ics", headers={"Accept-Language": "en"})
+        feeds[user.email] = Calendar.from_ical(response.data)
+    hindi_feed = feeds[hindi.email]
+    assert str(hindi_feed["x-wr-caldesc"]) == "PeerLearn पर आपके आने वाले सेशन।"
+    assert "लाइव सेशन" in str(hindi_feed.walk("VEVENT")[0]["description"])
+
+    english_feed = feeds[english.email]
+    assert str(english_feed["x-wr-caldesc"]) == "Your upcoming PeerLearn sessions."
+    [event] = english_feed.walk("VEVENT")
+    assert str(event["description"]).startswith(
+        f"Live session with Asha Raman on PeerLearn.\n\nJoin: {session_url}"
+    )
+    assert str(event.walk("VALARM")[0]["description"]) == "PeerLearn session starting soon"
+
+    [taught] = feeds[mentor.email].walk("VEVENT")
+    assert str(taught["description"]).startswith("यह सेशन आप PeerLearn पर पढ़ा रहे हैं। 5 में से 2 सीटें बुक हैं।")
