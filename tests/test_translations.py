@@ -206,6 +206,27 @@ def test_the_audit_finds_english_only_python_and_text_without_hindi(tmp_path):
     ]
 
 
+def test_the_audit_knows_every_domain_error_a_message_is_given_to(tmp_path):
+    """A refusal the page, the API or the room shows (rate limits, an unreachable gateway) is
+    checked like the others, without a list of error classes to keep up to date."""
+    assert {"RateLimited", "GatewayUnavailable", "MediaUnavailable", "Conflict"} <= i18n_audit.ERROR_CALLS
+    exceptions = tmp_path / "exceptions.py"
+    exceptions.write_text(
+        "class DomainError(Exception):\n    pass\n\n\nclass Refused(DomainError):\n    pass\n"
+    )
+    assert i18n_audit.domain_errors(exceptions) == {"DomainError", "Refused"}
+
+    module = tmp_path / "limits.py"
+    module.write_text(
+        "from .exceptions import RateLimited\n\n"
+        "def hit(minutes):\n"
+        "    raise RateLimited(f'Too many attempts. Please wait {minutes} minutes.', retry_after=60)\n"
+    )
+    assert [(f.line, f.why) for f in i18n_audit.python_findings(module)] == [
+        (4, "untranslated text given to RateLimited()")
+    ]
+
+
 # --- Indian formats in both languages ------------------------------------------------------------
 
 EVENING = datetime(2026, 12, 5, 13, 0, tzinfo=UTC)  # 6:30 PM in India

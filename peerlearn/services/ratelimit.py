@@ -25,6 +25,7 @@ import threading
 import time
 
 from flask import current_app
+from flask_babel import ngettext
 from limits import parse
 from limits.errors import StorageError
 from limits.storage import MemoryStorage
@@ -42,10 +43,22 @@ def hit(scope, key, config_key):
     retry_after = attempt(parse(current_app.config[config_key]), "pl", scope, key)
     if retry_after is None:
         return
-    minutes = max(1, math.ceil(retry_after / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    raise RateLimited(
-        f"Too many attempts. Please wait {minutes} {unit} and try again.", retry_after=retry_after
+    raise RateLimited(wait_message(retry_after), retry_after=retry_after)
+
+
+def wait_message(retry_after):
+    """The refusal people read, in their language: seconds under a minute, else whole minutes
+    rounded up (a wait of 61 seconds reads "2 minutes", never less than it is)."""
+    if retry_after < 60:
+        return ngettext(
+            "Too many attempts. Please wait %(num)s second and try again.",
+            "Too many attempts. Please wait %(num)s seconds and try again.",
+            retry_after,
+        )
+    return ngettext(
+        "Too many attempts. Please wait %(num)s minute and try again.",
+        "Too many attempts. Please wait %(num)s minutes and try again.",
+        math.ceil(retry_after / 60),
     )
 
 
@@ -59,11 +72,7 @@ def check(scope, key, config_key):
         return
     reset_at, _remaining = counters.run("get_window_stats", item, "pl", scope, key)
     retry_after = max(1, math.ceil(reset_at - time.time()))
-    minutes = max(1, math.ceil(retry_after / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    raise RateLimited(
-        f"Too many attempts. Please wait {minutes} {unit} and try again.", retry_after=retry_after
-    )
+    raise RateLimited(wait_message(retry_after), retry_after=retry_after)
 
 
 def reset(scope, key, config_key):
