@@ -13,6 +13,7 @@ import json
 from functools import lru_cache
 
 from flask import current_app
+from flask_babel import lazy_gettext
 from limits import parse
 
 from ..exceptions import DomainError, RateLimited
@@ -35,8 +36,16 @@ RATE_LIMITS = {
     # one stroke or one burst of typing is one update.
     "doc": "150 per 10 seconds",
 }
-# What a refusal says, where "Too many <group> events" would not read well.
-RATE_LIMIT_MESSAGES = {"doc": "Too many changes at once."}
+# What a refusal says, in the member's language (a socket's events speak its user's saved choice).
+RATE_LIMIT_MESSAGES = {
+    "join": lazy_gettext("Too many attempts to join. Slow down and try again shortly."),
+    "signal": lazy_gettext("Too many connection messages. Slow down and try again shortly."),
+    "chat": lazy_gettext("Too many chat messages. Slow down and try again shortly."),
+    "hand": lazy_gettext("Too many hand raises. Slow down and try again shortly."),
+    "media": lazy_gettext("Too many camera and microphone changes. Slow down and try again shortly."),
+    "control": lazy_gettext("Too many room controls at once. Slow down and try again shortly."),
+    "doc": lazy_gettext("Too many changes at once. Slow down and try again shortly."),
+}
 
 
 class PayloadError(DomainError):
@@ -123,5 +132,4 @@ def rate_limit(group, user_id):
     retry_after = count(item, "room", group, str(user_id))
     if retry_after is None:
         return
-    message = RATE_LIMIT_MESSAGES.get(group, f"Too many {group} events.")
-    raise RateLimited(f"{message} Slow down and try again shortly.", retry_after=retry_after)
+    raise RateLimited(str(RATE_LIMIT_MESSAGES[group]), retry_after=retry_after)

@@ -11,9 +11,10 @@ from limits.strategies import FixedWindowRateLimiter
 
 from peerlearn import create_app
 from peerlearn.exceptions import RateLimited
-from peerlearn.extensions import limiter
-from peerlearn.sockets.validation import RATE_LIMITS, rate_limit
+from peerlearn.extensions import db, limiter
+from peerlearn.sockets.validation import RATE_LIMIT_MESSAGES, RATE_LIMITS, rate_limit
 from tests.conftest import reachable_redis_url
+from tests.support.sockets import join, received
 
 
 def chat_budget():
@@ -86,3 +87,31 @@ def test_with_a_message_queue_the_limits_count_in_redis(shared_app):
             rate_limit("chat", user)
     finally:
         elsewhere.clear(item, "room", "chat", user)
+
+
+def test_every_kind_of_event_has_its_own_words_for_a_refusal():
+    assert set(RATE_LIMIT_MESSAGES) == set(RATE_LIMITS)
+
+
+def test_a_hindi_member_reads_the_rooms_refusals_in_hindi_and_an_english_one_in_english(app, room, connect):
+    app.config["ROOM_RATE_LIMITS"] = {"chat": "2 per 10 seconds"}  # the refused first line counts too
+    room["ana"].locale = "hi"
+    db.session.commit()
+    sid = room["session"].id
+    ana, ben = connect("ana@example.com"), connect("ben@example.com")
+
+    # Not in the room yet: refused in her language.
+    early = ana.emit("chat:send", {"session_id": sid, "body": "namaste"}, callback=True)
+    assert early["error"] == {"code": "not_in_room", "message": "पहले रूम से जुड़ें।"}
+
+    for sio in (ana, ben):
+        join(sio, sid)
+        assert sio.emit("chat:send", {"session_id": sid, "body": "hello"}, callback=True)["ok"]
+    assert ben.emit("chat:send", {"session_id": sid, "body": "and hello"}, callback=True)["ok"]
+    refused = ana.emit("chat:send", {"session_id": sid, "body": "again"}, callback=True)
+    assert refused["error"]["code"] == "rate_limited"
+    assert refused["error"]["message"] == "बहुत ज़्यादा चैट मैसेज। थोड़ा रुककर फिर से कोशिश करें।"
+    assert received(ana, "error")[-1]["message"] == refused["error"]["message"]
+
+    english = ben.emit("chat:send", {"session_id": sid, "body": "again"}, callback=True)
+    assert english["error"]["message"] == "Too many chat messages. Slow down and try again shortly."
