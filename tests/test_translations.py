@@ -227,6 +227,18 @@ def test_the_audit_knows_every_domain_error_a_message_is_given_to(tmp_path):
     ]
 
 
+def test_the_audit_finds_an_error_bodys_english_message(tmp_path):
+    module = tmp_path / "events.py"
+    module.write_text(
+        "from flask_babel import gettext as _\n\n"
+        "def refused():\n"
+        "    return {'code': 'unavailable', 'message': 'The room is away.'}\n\n"
+        "def marked():\n"
+        "    return {'code': 'unavailable', 'message': _('The room is away.'), 'kind': 'Plain value'}\n"
+    )
+    assert [(f.line, f.text) for f in i18n_audit.python_findings(module)] == [(4, "The room is away.")]
+
+
 # --- Indian formats in both languages ------------------------------------------------------------
 
 EVENING = datetime(2026, 12, 5, 13, 0, tzinfo=UTC)  # 6:30 PM in India

@@ -75,7 +75,7 @@ def document_event(name, schema, *, binary=None):
                 log.warning("document event %s refused: Redis is unreachable", name, exc_info=True)
                 error = {
                     "code": "unavailable",
-                    "message": "The room can't be reached right now. Try again shortly.",
+                    "message": _("The room can't be reached right now. Try again shortly."),
                 }
             else:
                 return {"ok": True, **(result or {})}

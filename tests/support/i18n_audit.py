@@ -8,8 +8,10 @@ Three checks, each returning findings as ``Finding(path, line, text, why)``:
   literals in Jinja expressions (``{{ card("Your sessions") }}``) that are not inside ``_()``,
   ``gettext``/``ngettext`` or ``{% trans %}``. Email ``.txt`` templates: all their text.
 - ``python_findings``: literal or f-string texts given to ``flash()``, to the domain errors
-  (``Conflict("...")``, ``ValidationError(..., fields={...})``, ...), to WTForms fields and
-  validators, and to keyword arguments named like texts (``title=``, ``body=``, ``label=``...).
+  (every class of peerlearn/exceptions.py: ``Conflict("...")``, ``RateLimited("...")``,
+  ``ValidationError(..., fields={...})``, ...), to WTForms fields and validators, to keyword
+  arguments named like texts (``title=``, ``body=``, ``label=``...) and as the ``"message"`` of a
+  dict (an error body sent as it is).
 - ``catalog_findings``: msgids marked in templates and code with no Hindi in the merged catalog
   (``peerlearn/translations/hi/*.po``), or whose Hindi drops or adds a ``%(name)s`` placeholder.
 
@@ -387,6 +389,14 @@ def python_findings(path):
             text = _literal_text(node.value)
             if text is not None and re.search(r"[A-Z ]", text):
                 found.append((node.value.lineno, text, "stored text not from system_texts"))
+            continue
+        if isinstance(node, ast.Dict):
+            # {"code": ..., "message": "..."}: an error body the API or the room sends as it is
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "message":
+                    text = _literal_text(value)
+                    if text is not None and re.search(r"[A-Z ]", text):
+                        found.append((value.lineno, text, "untranslated 'message' in a dict"))
             continue
         if not isinstance(node, ast.Call):
             continue
