@@ -36,7 +36,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events, system_texts
+from .. import events, i18n, system_texts
 from ..exceptions import Conflict, NotFound, PermissionDenied, RateLimited, TokenInvalid, ValidationError
 from ..extensions import db
 from ..formats import format_inr
@@ -226,7 +226,10 @@ def build_export(export_id, *, now=None):
     key = f"exports/{user.id}/{export.id}-{secrets.token_hex(8)}.zip"
     try:
         with tempfile.TemporaryFile() as spool:
-            with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            with (
+                zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+                i18n.for_user(user),
+            ):
                 _write_archive(archive, user)
             size = spool.tell()
             spool.seek(0)
@@ -317,34 +320,52 @@ def remove_expired_exports(now=None):
 
 # ---------------------------------------------------------------------------- the archive
 
-README = """Everything PeerLearn holds about you
-=====================================
+# The archive's files are data: their names, keys and values stay as stored (English keys, ISO
+# times, paise), the same for every reader. The notes a person reads (README.txt, the list of
+# files that could not be found) are written in the owner's language.
+README_FILES = (
+    ("profile.json", _l("your account, profile, skills, interests, notification settings, sign-ins")),
+    ("bookings.json", _l("the seats you booked, with their session and what you paid")),
+    ("payments.json", _l("every payment you made (bookings and gifts), with its refunds")),
+    ("gifts_sent.json", _l("gifts you sent in a session's room")),
+    ("gifts_received.json", _l("gifts you received as a mentor")),
+    ("sessions_taught.json", _l("the sessions you published or drafted as a mentor")),
+    ("ledger.json", _l("your earnings ledger as a mentor (earnings, fees, reversals)")),
+    ("payouts.json", _l("payouts of your earnings")),
+    ("messages.json", _l("the chat messages you wrote in session rooms")),
+    ("reviews_written.json", _l("reviews you wrote")),
+    ("reviews_received.json", _l("reviews of your sessions, with your replies")),
+    ("follows.json", _l("the mentors you follow, and how many follow you")),
+    ("requests.json", _l("session requests you sent and received")),
+    ("notifications.json", _l("your notifications")),
+    ("attendance.json", _l("when you joined and left session rooms")),
+    ("recording_consents.json", _l('your answers to "this session is recorded"')),
+    ("disputes.json", _l("problems you reported with a booking")),
+    ("files/", _l("the files you uploaded: your profile photo and your sessions' covers")),
+)
 
-Prepared {prepared} (UTC) for account #{user_id}.
 
-Every .json file holds a list of records (profile.json holds one). Times are in UTC (ISO 8601).
-Money is given twice: in paise, the unit we store ({{"paise": 150000}}), and formatted ("₹1,500").
-Other people appear by their display name only; we never give you their email addresses.
-
-profile.json            your account, profile, skills, interests, notification settings, sign-ins
-bookings.json           the seats you booked, with their session and what you paid
-payments.json           every payment you made (bookings and gifts), with its refunds
-gifts_sent.json         gifts you sent in a session's room
-gifts_received.json     gifts you received as a mentor
-sessions_taught.json    the sessions you published or drafted as a mentor
-ledger.json             your earnings ledger as a mentor (earnings, fees, reversals)
-payouts.json            payouts of your earnings
-messages.json           the chat messages you wrote in session rooms
-reviews_written.json    reviews you wrote
-reviews_received.json   reviews of your sessions, with your replies
-follows.json            the mentors you follow, and how many follow you
-requests.json           session requests you sent and received
-notifications.json      your notifications
-attendance.json         when you joined and left session rooms
-recording_consents.json your answers to "this session is recorded"
-disputes.json           problems you reported with a booking
-files/                  the files you uploaded: your profile photo and your sessions' covers
-"""
+def readme(user, prepared):
+    """README.txt of ``user``'s export, in the language spoken now (the owner's, see build_export)."""
+    title = _("Everything PeerLearn holds about you")
+    width = max(len(name) for name, _text in README_FILES) + 1
+    lines = [
+        title,
+        "=" * len(title),
+        "",
+        _("Prepared %(time)s (UTC) for account #%(id)s.", time=prepared.isoformat(), id=user.id),
+        "",
+        _("Every .json file holds a list of records (profile.json holds one). Times are in UTC (ISO 8601)."),
+        _(
+            "Money is given twice: in paise, the unit we store (%(paise)s), and formatted (%(formatted)s).",
+            paise='{"paise": 150000}',
+            formatted='"₹1,500"',
+        ),
+        _("Other people appear by their display name only; we never give you their email addresses."),
+        "",
+        *(f"{name.ljust(width)}{text}" for name, text in README_FILES),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _money(paise, currency="INR"):
@@ -372,7 +393,7 @@ def _stream(query):
 
 
 def _write_archive(archive, user):
-    archive.writestr("README.txt", README.format(prepared=utcnow().isoformat(), user_id=user.id))
+    archive.writestr("README.txt", readme(user, utcnow()))
     with archive.open("profile.json", "w") as file:
         file.write(json.dumps(_profile(user), ensure_ascii=False, indent=2, sort_keys=True).encode())
     _write_list(archive, "bookings.json", _bookings(user))
@@ -696,7 +717,8 @@ def _write_files(archive, user):
         except storage.StoredFileMissing:
             missing.append(name)
     if missing:
-        archive.writestr("files/MISSING.txt", "Not found in storage:\n" + "\n".join(missing) + "\n")
+        note = _("Not found in storage:")
+        archive.writestr("files/MISSING.txt", note + "\n" + "\n".join(missing) + "\n")
 
 
 # ---------------------------------------------------------------------------- deleting an account

@@ -282,3 +282,26 @@ def test_an_admin_may_delete_an_account_and_it_is_audited(people):
     assert db.session.get(User, people.bilal.id).name == "Deleted user"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == audit.ACCOUNT_DELETE))
     assert entry.actor_id == people.admin.id and entry.details["reason"] == "Asked by email"
+
+
+def test_the_notes_in_an_export_are_in_its_owners_language_and_the_data_is_not(people):
+    people.asha.locale = "hi"
+    people.asha.avatar_filename = "gone.webp"  # its file is not in storage any more
+    people.bilal.avatar_filename = "gone-too.webp"
+    db.session.commit()
+
+    hindi = zip_of(your_data.request_export(people.asha))
+    readme = hindi.read("README.txt").decode()
+    assert readme.startswith("PeerLearn के पास आपके बारे में जो कुछ है\n")
+    assert f"अकाउंट #{people.asha.id} के लिए " in readme
+    assert "bookings.json" in readme and "आपकी बुक की गई सीटें" in readme
+    assert "the seats you booked" not in readme
+    assert hindi.read("files/MISSING.txt").decode() == ("स्टोरेज में नहीं मिलीं:\nfiles/profile-photo-gone.webp\n")
+    # The data itself stays as stored: English keys, the same for every reader.
+    assert json.loads(hindi.read("profile.json"))["name"] == "Asha Learner"
+
+    english = zip_of(your_data.request_export(people.bilal))
+    readme = english.read("README.txt").decode()
+    assert readme.startswith("Everything PeerLearn holds about you\n====")
+    assert "bookings.json           the seats you booked, with their session and what you paid\n" in readme
+    assert english.read("files/MISSING.txt").decode().startswith("Not found in storage:\n")
