@@ -385,7 +385,9 @@ class Model:
     # Reasons ----------------------------------------------------------------------------------
 
     def reason(self, rows, row, cand, contributions):
-        """Why this candidate: the part that contributed most, made concrete."""
+        """Why this candidate: the part that contributed most, made concrete. The code and the
+        names are what counts: services.recommendations words the reason in the reader's language
+        when it is shown; the English ``text`` stored here is the fallback."""
         ds = self.ds
         session = self.candidates[cand]
         mentor = self.cand_mentor[cand]
@@ -393,9 +395,9 @@ class Model:
         start, end = ds.session_skills.indptr[session], ds.session_skills.indptr[session + 1]
         session_skills = set(ds.session_skills.indices[start:end].tolist())
         if part == 2 or (part == 1 and session_skills):
-            for matrix, text in (
-                (rows.skills, "Because you know {}"),
-                (rows.interests, "Because you want to learn {}"),
+            for matrix, text, extra in (
+                (rows.skills, "Because you know {}", {}),
+                (rows.interests, "Because you want to learn {}", {"interest": True}),
             ):
                 common = [
                     s
@@ -404,12 +406,13 @@ class Model:
                 ]
                 if common:
                     name = ds.skill_names[common[0]]
-                    return {"code": "skill", "text": text.format(name), "skill": name}
+                    return {"code": "skill", "text": text.format(name), "skill": name, **extra}
         if part == 0:
             history = rows.user_mentor[row]
             if history.nnz:
                 if mentor in history.indices:
-                    return {"code": "mentor", "text": f"You learned from {ds.mentor_names[mentor]} before"}
+                    name = ds.mentor_names[mentor]
+                    return {"code": "mentor", "text": f"You learned from {name} before", "mentor": name}
                 influence = history.data * self.mentor_sim[history.indices, mentor]
                 source = history.indices[int(np.argmax(influence))]
                 return {
@@ -450,7 +453,11 @@ class Model:
                     (
                         int(mentor),
                         float(scores[mentor]),
-                        {"code": "peers", "text": f"Learners of {ds.mentor_names[source]} also learn here"},
+                        {
+                            "code": "peers",
+                            "text": f"Learners of {ds.mentor_names[source]} also learn here",
+                            "mentor": ds.mentor_names[source],
+                        },
                     )
                 )
             lists.append(items)

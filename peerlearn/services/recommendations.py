@@ -491,7 +491,7 @@ def _sessions_page(user, record, page, per_page):
     page_items = live[start : start + per_page]
     cards = _cards_by_id([item["session_id"] for item in page_items])
     shown = [
-        (cards[item["session_id"]], item["reason"], item["score"])
+        (cards[item["session_id"]], reason_for_reader(item["reason"]), item["score"])
         for item in page_items
         if item["session_id"] in cards
     ]
@@ -582,9 +582,40 @@ def _mentors(record, limit):
         return []
     ids = [item["mentor_id"] for item in record.mentors]
     mentors = {m.id: m for m in db.session.scalars(_mentors_statement(), {"ids": ids})}
-    return [(mentors[i["mentor_id"]], i["reason"]) for i in record.mentors if i["mentor_id"] in mentors][
-        :limit
-    ]
+    return [
+        (mentors[i["mentor_id"]], reason_for_reader(i["reason"], mentor=True))
+        for i in record.mentors
+        if i["mentor_id"] in mentors
+    ][:limit]
+
+
+def reason_for_reader(reason, *, mentor=False):
+    """A stored reason with its ``text`` worded in the reader's language. The build job stores the
+    code and the names it needs (and an English text, kept when a reason is not known here).
+    ``mentor``: the reason a mentor is suggested, not a session."""
+    code = reason.get("code")
+    text = reason.get("text") or ""
+    if code == "skill" and reason.get("skill"):
+        # Reasons stored before ``interest`` was kept say it in their English text.
+        wants = reason.get("interest", text.startswith("Because you want to learn"))
+        if wants:
+            text = _("Because you want to learn %(skill)s", skill=reason["skill"])
+        else:
+            text = _("Because you know %(skill)s", skill=reason["skill"])
+    elif code == "mentor" and reason.get("mentor"):
+        text = _("You learned from %(mentor)s before", mentor=reason["mentor"])
+    elif code == "peers" and reason.get("mentor"):
+        if mentor:
+            text = _("Learners of %(mentor)s also learn here", mentor=reason["mentor"])
+        else:
+            text = _("Learners of %(mentor)s also booked this", mentor=reason["mentor"])
+    elif code == "peers":
+        text = _("Learners with your interests booked this")
+    elif code == "content":
+        text = _("Like the sessions you have been looking at")
+    elif code == "popular":
+        text = _("Popular right now")
+    return {**reason, "text": text}
 
 
 @cache

@@ -2,7 +2,9 @@
 session page."""
 
 import pytest
+from flask_babel import force_locale
 
+from peerlearn.extensions import db
 from peerlearn.services import recommendations as recs
 from tests.support.recommendations import crafted_platform
 
@@ -73,6 +75,64 @@ def test_learner_home_shows_recommendations_and_mentors(client, auth, platform):
     assert "Recommended for you" in page and "Portrait sketching" in page
     assert "Learners of Chitra Iyer also booked this" in page
     assert "Mentors you may like" in page and "Asha Rao" in page
+
+
+def test_a_hindi_learner_reads_the_reasons_in_hindi_on_the_page_and_over_the_api(
+    client, auth, platform, api_token
+):
+    platform["target"].locale = "hi"
+    db.session.commit()
+    recs.rebuild()
+    auth.login(platform["target"].email)
+    page = client.get("/learn", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Chitra Iyer के लर्नर ने इसे भी बुक किया" in page
+    assert "Chitra Iyer के लर्नर यहाँ भी सीखते हैं" in page
+    assert "also booked this" not in page and "also learn here" not in page
+    auth.logout()
+
+    token = api_token(platform["target"].email)
+    body = client.get("/api/recommendations/?per_page=1", headers=bearer(token)).get_json()
+    assert body["data"]["items"][0]["reason"] == {
+        "code": "peers",
+        "text": "Chitra Iyer के लर्नर ने इसे भी बुक किया",
+        "mentor": "Chitra Iyer",
+    }
+
+
+@pytest.mark.parametrize(
+    ("stored", "hindi"),
+    [
+        (
+            {"code": "skill", "text": "Because you know Calligraphy", "skill": "Calligraphy"},
+            "क्योंकि आप Calligraphy जानते हैं",
+        ),
+        # Stored before the build kept ``interest``: its English says which it is.
+        (
+            {"code": "skill", "text": "Because you want to learn Calligraphy", "skill": "Calligraphy"},
+            "क्योंकि आप Calligraphy सीखना चाहते हैं",
+        ),
+        (
+            {"code": "mentor", "text": "You learned from Asha Rao before", "mentor": "Asha Rao"},
+            "आप पहले Asha Rao से सीख चुके हैं",
+        ),
+        (
+            {"code": "peers", "text": "Learners with your interests booked this"},
+            "आपकी रुचियों वाले लर्नर ने इसे बुक किया",
+        ),
+        (
+            {"code": "content", "text": "Like the sessions you have been looking at"},
+            "उन सेशन जैसा, जिन्हें आप देख रहे थे",
+        ),
+        ({"code": "popular", "text": "Popular right now"}, "अभी लोकप्रिय"),
+        # A reason this version does not know keeps its stored words.
+        ({"code": "mentor", "text": "You learned from Asha Rao before"}, "You learned from Asha Rao before"),
+    ],
+)
+def test_each_kind_of_stored_reason_is_worded_in_the_readers_language(app, stored, hindi):
+    with force_locale("hi"):
+        assert recs.reason_for_reader(stored) == {**stored, "text": hindi}
+    with force_locale("en"):
+        assert recs.reason_for_reader(stored) == stored
 
 
 def test_session_page_lists_similar_sessions_from_the_recommender(client, platform):
