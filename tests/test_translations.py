@@ -239,6 +239,25 @@ def test_the_audit_finds_an_error_bodys_english_message(tmp_path):
     assert [(f.line, f.text) for f in i18n_audit.python_findings(module)] == [(4, "The room is away.")]
 
 
+def test_the_audit_finds_an_api_answers_english_message(tmp_path):
+    module = tmp_path / "api.py"
+    module.write_text(
+        "from flask_babel import gettext as _\n\n"
+        "def moved():\n"
+        "    return ok({'id': 1}, 'Booking moved.')\n\n"
+        "def gone():\n"
+        "    return error_response(404, 'not_found', 'No such booking.')\n\n"
+        "def marked():\n"
+        "    return ok({'id': 1}, _('Booking moved.'))\n\n"
+        "def for_a_server():\n"
+        "    return ok({'outcome': 'done'}, 'Event processed.')  # i18n: not text\n"
+    )
+    assert [(f.line, f.text) for f in i18n_audit.python_findings(module)] == [
+        (4, "Booking moved."),
+        (7, "No such booking."),
+    ]
+
+
 # --- Indian formats in both languages ------------------------------------------------------------
 
 EVENING = datetime(2026, 12, 5, 13, 0, tzinfo=UTC)  # 6:30 PM in India

@@ -196,3 +196,18 @@ def test_the_api_answers_a_dearer_session_with_the_order_to_pay(app, client, api
     assert (
         payment_service.payment_for_order(booking.learner, data["payment"]["order_id"]).status == "captured"
     )
+
+
+def test_the_apis_answer_to_a_move_is_the_pages_and_in_the_learners_language(app, client, api_token):
+    booking, old, new = two_sessions("ana@example.com")
+    headers = {"Authorization": "Bearer " + api_token("ana@example.com")}
+    url = f"/api/bookings/{booking.id}/reschedule/"
+    moved = client.post(url, json={"session_id": new.id}, headers=headers)
+    assert moved.get_json()["message"] == "Booking moved to the new time."
+
+    db.session.get(Booking, booking.id).learner.locale = "hi"
+    db.session.commit()
+    back = client.post(url, json={"session_id": old.id}, headers=headers)
+    assert back.get_json()["message"] == "बुकिंग नए समय पर बदल दी गई।"
+    again = client.post(url, json={"session_id": old.id}, headers=headers)
+    assert again.get_json()["message"] == "आपकी बुकिंग पहले से उसी सेशन में है।"

@@ -197,3 +197,14 @@ def test_the_room_pages_end_form_tells_the_room_too(client, auth, soon, connect,
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/sessions/{soon.id}")
     assert events(in_room, "room:ended") == [{"session_id": soon.id, "status": "completed"}]
     assert status_of(soon) == "completed"
+
+
+def test_a_hindi_mentor_going_live_over_the_api_reads_the_answer_in_hindi(
+    client, api_token, soon, time_machine
+):
+    soon.mentor.locale = "hi"
+    db.session.commit()
+    time_machine.shift(timedelta(minutes=20))
+    response = post(client, api_token("mentor@example.com"), f"/api/sessions/{soon.id}/start/")
+    assert response.status_code == 200
+    assert response.get_json()["message"] == "आप लाइव हैं। जिन लर्नर ने बुक किया था, उन्हें बता दिया गया है।"

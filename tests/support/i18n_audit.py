@@ -296,6 +296,9 @@ def domain_errors(path=PACKAGE / "exceptions.py"):
 
 
 ERROR_CALLS |= domain_errors()
+# The API's answers (peerlearn/api_envelope.py): the position of the message people read,
+# ok(data, "Saved.") and error_response(status, code, "Not found.").
+MESSAGE_SECOND = {"ok": 1, "error_response": 2}
 # A module's own helpers that build an error from a message: _field_error("..."), _refuse("...").
 ERROR_HELPERS = re.compile(r"^_\w*(error|refus\w*|reject\w*)$", re.IGNORECASE)
 TEXT_KEYWORDS = {
@@ -403,6 +406,10 @@ def python_findings(path):
         name = _call_name(node)
         if name in TRANSLATING_CALLS:
             continue
+        if name in MESSAGE_SECOND and len(node.args) > MESSAGE_SECOND[name]:
+            text = _literal_text(node.args[MESSAGE_SECOND[name]])
+            if text is not None and re.search(r"[A-Z ]", text):
+                found.append((node.lineno, text, f"untranslated message given to {name}()"))
         if name and ERROR_HELPERS.search(name) and node.args:
             text = _literal_text(node.args[0])
             if text is not None and re.search(r"[A-Z ]", text):

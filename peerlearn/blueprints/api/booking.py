@@ -100,7 +100,12 @@ def reschedule_booking(booking_id):
     booking, refund, moved, order = move_orders.request_move(current_user, booking_id, session_id)
     if order is not None:
         return ok(_move_order_json(order), _("Pay the difference to move the booking."), status=202)
-    message = "Booking moved." if moved else "Your booking is already in that session."
+    if not moved:
+        message = _("Your booking is already in that session.")
+    elif refund is not None:
+        message = _("Booking moved. The difference in price is on its way back to you.")
+    else:
+        message = _("Booking moved to the new time.")
     data = cancelled_booking_json(booking, refund)
     data["moved_at"] = booking.moved_at.isoformat() if booking.moved_at else None
     return ok(data, message)

@@ -22,7 +22,7 @@ def start_session(session_id):
     """The mentor goes live, as the Go live button does; booked learners are told at once."""
     json_body()  # a body, if any, must still be JSON
     session = room_service.start(current_user, session_id)
-    return ok(session_detail(session), "You're live. Learners who booked have been told.")
+    return ok(session_detail(session), _("You're live. Learners who booked have been told."))
 
 
 @bp.post("/sessions/<int:session_id>/end/")

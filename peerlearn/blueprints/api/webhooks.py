@@ -105,7 +105,10 @@ def webhook_secret(endpoint_id):
 def roll_webhook_secret(endpoint_id):
     webhooks.check_may_use(current_user)
     endpoint = webhooks.roll_secret(current_user, endpoint_id)
-    return ok(endpoint_json(endpoint, with_secret=True), "A new secret is in force.")
+    return ok(
+        endpoint_json(endpoint, with_secret=True),
+        _("A new signing secret is in force: update your receiver."),
+    )
 
 
 @bp.post("/webhooks/<int:endpoint_id>/ping/")

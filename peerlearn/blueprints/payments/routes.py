@@ -149,4 +149,4 @@ def razorpay_webhook():
         )
     except DomainError as exc:
         return error_response(exc.status, exc.code, exc.message)
-    return ok({"outcome": outcome}, "Event processed.")
+    return ok({"outcome": outcome}, "Event processed.")  # i18n: not text (read by Razorpay's servers)
