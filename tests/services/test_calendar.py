@@ -1,12 +1,15 @@
 """Calendar files: what calendar apps read from a booking's .ics and from the private feed."""
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from icalendar import Calendar
+from sqlalchemy import select
 
 from peerlearn.extensions import db
+from peerlearn.models import OutboundEmail
 from peerlearn.services import booking as booking_service
 from peerlearn.services import calendar
 from peerlearn.services import sessions as session_service
@@ -182,3 +185,14 @@ def test_a_hindi_readers_download_and_feed_are_in_hindi_and_an_english_readers_a
 
     [taught] = feeds[mentor.email].walk("VEVENT")
     assert str(taught["description"]).startswith("यह सेशन आप PeerLearn पर पढ़ा रहे हैं। 5 में से 2 सीटें बुक हैं।")
+
+
+def test_the_confirmation_emails_calendar_file_is_in_the_learners_language(session, make_user):
+    hindi = make_user(name="Priya Shah", locale="hi")
+    booking_service.book(session.id, hindi)  # no request: the learner's language is the email's
+
+    email = db.session.scalar(select(OutboundEmail).where(OutboundEmail.to_address == hindi.email))
+    [attachment] = email.attachments
+    assert attachment["content_type"] == "text/calendar"
+    [event] = events(base64.b64decode(attachment["data_b64"]))
+    assert str(event["description"]).startswith("PeerLearn पर Asha Raman के साथ लाइव सेशन।")

@@ -172,8 +172,11 @@ def _session_facts(session, user):
 
 
 def _ics(booking):
-    """The booking's calendar entry as an email attachment."""
-    return (f"peerlearn-booking-{booking.id}.ics", "text/calendar", calendar.booking_ics(booking))
+    """The booking's calendar entry as an email attachment, in the learner's language (the event
+    that sends it may come from a webhook, a job or someone else's request)."""
+    with i18n.for_user(booking.learner):
+        body = calendar.booking_ics(booking)
+    return (f"peerlearn-booking-{booking.id}.ics", "text/calendar", body)
 
 
 PAYMENT_METHODS = {
