@@ -121,6 +121,11 @@ NOT_HELD_SHORT_REFUNDED = N_(
 # --- a payment set aside (payments.failure_reason) ----------------------------------------------
 
 COUPON_CHANGED_AMOUNT = N_("Set aside: a coupon changed the amount to pay.")
+PAYMENT_FAILED = N_("The payment failed.")  # when the gateway gives no reason of its own
+
+# --- a learner's request answered for the mentor (session_requests.response_note) ---------------
+
+MENTOR_ACCOUNT_DELETED = N_("The mentor's account was deleted.")
 
 # --- a recording: the composing job's steps (recordings.progress_step), the chapters it makes and
 # why it was deleted (recordings.delete_reason). The waiting page's script knows the steps too

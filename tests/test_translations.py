@@ -131,6 +131,29 @@ def test_each_catalog_parses_and_says_it_is_hindi_with_two_plural_forms():
         assert len(catalog) > 0, name
 
 
+def test_the_catalogs_pick_a_plural_form_by_the_same_rule_as_the_scripts(app):
+    """Scripts choose a form with the browser's CLDR rule (Intl.PluralRules); the server with the
+    catalogs' Plural-Forms header. They must agree for every count, 0 included (singular in
+    Hindi), or a page and its script word the same count differently."""
+    from gettext import c2py
+
+    from babel import Locale
+
+    cldr = Locale("hi").plural_form
+    for name, catalog in catalogs().items():
+        header = c2py(catalog.plural_expr)
+        wrong = [n for n in range(0, 1001) if header(n) != (0 if cldr(n) == "one" else 1)]
+        assert not wrong, (name, catalog.plural_expr, wrong[:5])
+    singular, plural = (
+        "Whiteboard, page %(page)s of %(pages)s, %(shapes)s shape",
+        ("Whiteboard, page %(page)s of %(pages)s, %(shapes)s shapes"),
+    )
+    with app.test_request_context(), force_locale("hi"):
+        hindi = i18n.spoken_translations()
+        assert hindi.ungettext(singular, plural, 0) == hindi.ungettext(singular, plural, 1)
+        assert hindi.ungettext(singular, plural, 0) != hindi.ungettext(singular, plural, 2)
+
+
 def test_every_translation_keeps_the_placeholders_of_its_text():
     wrong = []
     for name, catalog in catalogs().items():

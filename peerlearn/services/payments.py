@@ -227,7 +227,7 @@ def apply_gateway_payment(payment, remote):
     if remote.status in ("captured", "refunded"):
         return apply_capture(payment, remote.id, method=remote.method)
     if remote.status == "failed":
-        mark_failed(payment, remote.id, remote.error_description or "The payment failed.")
+        mark_failed(payment, remote.id, remote.error_description or system_texts.PAYMENT_FAILED)
         return payment
     return payment
 

@@ -915,7 +915,7 @@ def _erase(user, now):
             request.status = RequestStatus.WITHDRAWN.value
         else:
             request.status = RequestStatus.DECLINED.value
-            request.response_note = "The mentor's account was deleted."
+            request.response_note = system_texts.MENTOR_ACCOUNT_DELETED
             events.record("request_declined", request)
     # Words they wrote to others go; the records they belong to stay.
     db.session.execute(
