@@ -50,10 +50,12 @@ SCRIPT = textwrap.dedent(
         with app.app_context():
             return [recommendations.refresh_learner(learner) for learner in learners]
 
-    [refreshed], ticks, _elapsed = count_ticks(0.005, refresh)
+    [refreshed], ticks, elapsed = count_ticks(0.005, refresh)
     with app.app_context():
         pooled = offload.pool_for(app, "recommender", 1).threads is not None
-    print(json.dumps({"refreshed": refreshed, "ticks": ticks, "pooled": pooled}))
+    print(json.dumps({
+        "refreshed": refreshed, "ticks": ticks, "possible": int(elapsed / 0.005), "pooled": pooled
+    }))
     """
 )
 
@@ -66,8 +68,11 @@ def test_refreshing_under_gevent_leaves_the_event_loop_ticking():
     figures = run("offload")
     assert figures["pooled"]
     assert figures["refreshed"] == [True] * REFRESHES
-    # Each ranking (20 ms or more) lets the loop tick several times while it runs in its thread.
-    assert figures["ticks"] >= REFRESHES, figures
+    # The refreshes take ``possible`` ticks' worth of time (5-30 ms a ranking, by machine): a
+    # loop left free while the rankings run in their thread ticks through most of it (three
+    # quarters and more here), one held by them only between two (once in practice, below).
+    assert figures["ticks"] >= figures["possible"] // 2, figures
+    assert figures["ticks"] >= 5, figures
 
 
 def test_ranking_on_the_event_loop_starves_it():
@@ -75,3 +80,4 @@ def test_ranking_on_the_event_loop_starves_it():
     assert not figures["pooled"]
     assert figures["refreshed"] == [True] * REFRESHES
     assert figures["ticks"] < REFRESHES // 2, figures
+    assert figures["ticks"] < figures["possible"] // 4, figures
