@@ -2,7 +2,7 @@
 on two that share a Redis message queue.
 
     .venv/bin/python bench/room_relay.py [--rooms 50] [--signals 1200] [--signal-rate 20]
-        [--chats 150] [--chat-rate 5] [--warmup 0.1] [--nagle] [--sqlite]
+        [--chats 600] [--chat-rate 5] [--warmup 0.1] [--nagle] [--sqlite]
         [--saturate-from 400] [--saturate-factor 1.5] [--saturate-max 3200] [--saturate-bisect 2]
         [--saturate-retries 1] [--saturate-seconds 5] [--saturate-warmup 2] [--client-processes 4]
         [--saturation-only | --streams-only]
@@ -887,7 +887,12 @@ def main():
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--signals", type=int, default=1200, help="signals per scenario, warm-up included")
     parser.add_argument("--signal-rate", type=float, default=20, help="signals per second, all rooms")
-    parser.add_argument("--chats", type=int, default=150, help="chat messages per scenario, with warm-up")
+    parser.add_argument(
+        "--chats",
+        type=int,
+        default=600,
+        help="chat messages per scenario, with warm-up (enough that p99 is not one slow delivery)",
+    )
     parser.add_argument("--chat-rate", type=float, default=5, help="chat messages per second, all rooms")
     parser.add_argument("--saturate-from", type=float, default=400, help="the first step's signals/s")
     parser.add_argument("--saturate-factor", type=float, default=1.5, help="each step offers this much more")
