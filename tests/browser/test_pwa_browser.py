@@ -1,20 +1,24 @@
 """The installable app in Chromium: the service worker takes control, the offline page is shown
-when the server can no longer be reached, a push message (delivered through the DevTools
+when the network to the server is cut, a push message (delivered through the DevTools
 protocol, as a push service would) becomes a notification, and tapping one takes the app to its
 url, this site's only.
 
 Each test starts a server of its own (in the browser's private network where there is one), so
-stopping it cuts only this test's connection: the shared live server the other tests use, and
+cutting it off cuts only this test's connection: the shared live server the other tests use, and
 its service worker scope (another port, another origin), are untouched.
 """
 
 import json
+import shutil
+import subprocess
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, _serve
 from tests.browser.support import register_confirmed, visit
+from tests.conftest import unavailable
 
 WORKER_TIMEOUT_MS = 20_000
 NOTIFICATIONS = """async () => {
@@ -72,14 +76,56 @@ def the_worker(context):
     return context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
 
 
-def test_the_offline_page_is_shown_once_the_server_is_gone(own_server, own_context):
+@contextmanager
+def network_cut(network, port):
+    """Inside the private network, every connection to ``port`` refused (a reset, as a phone
+    without a signal gets at once) while the server behind it keeps running."""
+    if network is None:
+        unavailable("cutting the network needs the private network namespace the browser runs in")
+    if shutil.which("nft") is None:
+        unavailable("nft not found (apt-get install nftables): it cuts the network")
+
+    def nft(*command):
+        subprocess.run(network.wrap(["nft", *command]), check=True, capture_output=True)  # noqa: S603 - a fixed argument list of our own, no shell
+
+    nft("add", "table", "inet", "offline")
+    try:
+        nft("add", "chain", "inet", "offline", "output", "{ type filter hook output priority 0; }")
+        nft(
+            "add",
+            "rule",
+            "inet",
+            "offline",
+            "output",
+            "tcp",
+            "dport",
+            str(port),
+            "reject",
+            "with",
+            "tcp",
+            "reset",
+        )
+        yield
+    finally:
+        nft("delete", "table", "inet", "offline")
+
+
+def test_the_offline_page_is_shown_when_the_network_is_cut(private_network, own_server, own_context):
     page = controlled_page(own_context)
     cached = page.evaluate(
         "async () => (await caches.keys()).filter((name) => name.startsWith('peerlearn-'))"
     )
     assert any(name.startswith("peerlearn-shell-") for name in cached)
 
-    own_server.stop()  # the network to this origin is cut: nothing answers on its port any more
+    with network_cut(private_network, own_server.port):
+        offline_page_shows(page)
+    # With the network back, the same address is the page again.
+    page.reload()
+    expect(page.get_by_test_id("offline-page")).to_have_count(0)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def offline_page_shows(page):
     page.goto("/sessions?category=Programming")
 
     expect(page.get_by_test_id("offline-page")).to_be_visible()
