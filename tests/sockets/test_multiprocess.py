@@ -59,6 +59,10 @@ def deployment(tmp_path_factory, redis_url):
         # Jobs inline and rate limits in memory (no REDIS_URL): besides the database, the queue
         # is all the servers share, so nothing of another run can get in the way.
         JOBS_INLINE="true",
+        # Browser-to-browser rooms: what crosses processes here is the Socket.IO relay, and two
+        # embedded Janus servers started at once in the one instance folder would write their
+        # configurations over each other's.
+        ROOM_MEDIA="mesh",
         SWEEP_INTERVAL_SECONDS="3600",
         MAIL_BACKEND="log",
         ARGON2_TIME_COST="1",
