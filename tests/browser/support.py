@@ -3,7 +3,10 @@ socket, the CSRF header for API calls, accounts that register and confirm themse
 made through the API, Alpine having started, and a phone's width."""
 
 import re
+import shutil
+import subprocess
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -114,3 +117,24 @@ def create_session(page, *, minutes_ahead, price_paise, capacity=4):
 
 def no_sideways_scroll(page):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@contextmanager
+def nft_rule(network, table, hook, *rule):
+    """Inside the private ``network``: an nftables ``table`` whose one chain, on ``hook`` (input
+    or output), holds ``rule``, until the block ends (packets lost, connections cut)."""
+    if shutil.which("nft") is None:
+        from tests.conftest import unavailable
+
+        unavailable("nft not found (apt-get install nftables): it changes what the network lets through")
+
+    def nft(*command):
+        subprocess.run(network.wrap(["nft", *command]), check=True, capture_output=True)  # noqa: S603 - a fixed argument list of our own, no shell
+
+    nft("add", "table", "inet", table)
+    try:
+        nft("add", "chain", "inet", table, hook, f"{{ type filter hook {hook} priority 0; }}")
+        nft("add", "rule", "inet", table, hook, *rule)
+        yield
+    finally:
+        nft("delete", "table", "inet", table)

@@ -9,15 +9,13 @@ its service worker scope (another port, another origin), are untouched.
 """
 
 import json
-import shutil
-import subprocess
 from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, _serve
-from tests.browser.support import register_confirmed, visit
+from tests.browser.support import nft_rule, register_confirmed, visit
 from tests.conftest import unavailable
 
 WORKER_TIMEOUT_MS = 20_000
@@ -82,32 +80,8 @@ def network_cut(network, port):
     without a signal gets at once) while the server behind it keeps running."""
     if network is None:
         unavailable("cutting the network needs the private network namespace the browser runs in")
-    if shutil.which("nft") is None:
-        unavailable("nft not found (apt-get install nftables): it cuts the network")
-
-    def nft(*command):
-        subprocess.run(network.wrap(["nft", *command]), check=True, capture_output=True)  # noqa: S603 - a fixed argument list of our own, no shell
-
-    nft("add", "table", "inet", "offline")
-    try:
-        nft("add", "chain", "inet", "offline", "output", "{ type filter hook output priority 0; }")
-        nft(
-            "add",
-            "rule",
-            "inet",
-            "offline",
-            "output",
-            "tcp",
-            "dport",
-            str(port),
-            "reject",
-            "with",
-            "tcp",
-            "reset",
-        )
+    with nft_rule(network, "offline", "output", "tcp", "dport", str(port), "reject", "with", "tcp", "reset"):
         yield
-    finally:
-        nft("delete", "table", "inet", "offline")
 
 
 def test_the_offline_page_is_shown_when_the_network_is_cut(private_network, own_server, own_context):

@@ -10,7 +10,6 @@ one with more booked is a stage.
 import json
 import re
 import shutil
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
@@ -31,6 +30,7 @@ from tests.browser.room_support import (
     open_panel,
     start,
 )
+from tests.browser.support import nft_rule
 from tests.conftest import unavailable
 
 pytestmark = pytest.mark.browser
@@ -427,36 +427,14 @@ def test_a_lossy_connection_drops_to_the_low_layer_and_comes_back(janus_page, me
     port = viewer.evaluate(SUBSCRIBER_PORT)
     assert port, "no receiving connection"
 
-    def nft(*command):
-        subprocess.run(media_network.wrap(["nft", *command]), check=True, capture_output=True)  # noqa: S603 - a fixed argument list of our own, no shell
-
     # A quarter of what reaches the viewer's receiving connection is lost (the mentor's upload
     # and Janus are untouched): the viewer asks Janus for the low layer.
-    nft("add", "table", "inet", "lossy")
-    try:
-        nft("add", "chain", "inet", "lossy", "input", "{ type filter hook input priority 0; }")
-        nft(
-            "add",
-            "rule",
-            "inet",
-            "lossy",
-            "input",
-            "udp",
-            "dport",
-            str(port),
-            "numgen",
-            "random",
-            "mod",
-            "4",
-            "0",
-            "drop",
-        )
+    lossy = ("udp", "dport", str(port), "numgen", "random", "mod", "4", "0", "drop")
+    with nft_rule(media_network, "lossy", "input", *lossy):
         viewer.wait_for_function(
             "(tile) => { const w = tile.querySelector('video').videoWidth; return w > 0 && w <= 360; }",
             arg=tile.element_handle(),
             timeout=MEDIA_TIMEOUT_MS,
         )
-    finally:
-        nft("delete", "table", "inet", "lossy")
     # A clean stretch later it goes back up.
     viewer.wait_for_function(wide, arg=tile.element_handle(), timeout=MEDIA_TIMEOUT_MS)
